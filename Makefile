@@ -1,0 +1,32 @@
+# Every install step lives here, so that the README needs two commands only.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.openscout-installed
+
+.PHONY: setup demo test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	PY=$(PY) VENV=$(VENV) bash scripts/setup.sh
+	touch $@
+
+# The main job on the embedded default models.
+demo: setup
+	$(BIN)/openscout run -m smollm2-135m-instruct -m gemma-3-270m "The capital of France is"
+
+test: setup
+	bash scripts/setup-test.sh
+	$(BIN)/ruff check src tests
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

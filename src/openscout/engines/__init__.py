@@ -1,0 +1,1 @@
+"""Engines: the one seam between openscout and every model (see base.py)."""

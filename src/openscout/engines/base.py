@@ -1,0 +1,115 @@
+"""The Engine protocol: the one interface through which openscout talks to any model.
+
+An engine streams generation as `Chunk`s (text + monotonic timestamp) and ends each stream
+with exactly one `Final` (token counts, finish reason). Engines that can score text expose
+`loglikelihood`. What an engine can do is declared in `Capabilities`, never discovered by
+crashing. Timing policy, logging and retries live one layer above (openscout.generation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, TypedDict, runtime_checkable
+
+Role = Literal["system", "user", "assistant"]
+
+
+class Message(TypedDict):
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 128
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+    @property
+    def greedy(self) -> bool:
+        """Greedy decoding is deterministic, so its outputs may be cached."""
+        return self.temperature == 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "stop": list(self.stop),
+            "seed": self.seed,
+        }
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    chat: bool = True
+    completion: bool = True
+    loglikelihood: bool = False
+    chat_template: bool = False
+    # How many requests the engine serves well at once (servers batch; llama.cpp here: 1).
+    max_parallel: int = 1
+
+
+@dataclass(frozen=True)
+class Chunk:
+    text: str
+    t: float  # time.perf_counter() when the chunk arrived
+
+
+FinishReason = Literal["stop", "length", "error", "cancelled"]
+
+
+@dataclass(frozen=True)
+class Final:
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: FinishReason
+    # Engines that know exact per-token arrival may add it; otherwise chunks carry timing.
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+StreamEvent = Chunk | Final
+
+
+@dataclass(frozen=True)
+class LoglikelihoodResult:
+    logprob: float  # sum of log p(continuation token | everything before it)
+    is_greedy: bool  # every continuation token was the argmax
+    n_tokens: int  # continuation tokens scored
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What every engine implements. Streams must end with one Final, even on stop strings."""
+
+    model_id: str
+    capabilities: Capabilities
+
+    def stream_chat(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[StreamEvent]:
+        ...
+
+    def stream_completion(self, prompt: str, params: SamplingParams) -> Iterator[StreamEvent]:
+        ...
+
+    def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+def collect(events: Iterator[StreamEvent]) -> tuple[str, Final, list[Chunk]]:
+    """Drain a stream into (text, final, chunks). Raises if the engine broke the protocol."""
+    chunks: list[Chunk] = []
+    final: Final | None = None
+    for ev in events:
+        if isinstance(ev, Chunk):
+            chunks.append(ev)
+        else:
+            final = ev
+    if final is None:
+        raise RuntimeError("engine stream ended without a Final record")
+    return "".join(c.text for c in chunks), final, chunks

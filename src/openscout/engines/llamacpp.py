@@ -1,0 +1,219 @@
+"""GGUF models through llama-cpp-python: the default engine.
+
+- The GGUF header is validated by our own reader before llama.cpp sees the file.
+- Chat prompts are rendered from the file's chat template in a sandbox (chat_template.py).
+- Generation runs our own token loop over `Llama.generate`, so we count tokens exactly,
+  decode UTF-8 incrementally and hold back text that may be the start of a stop string.
+- `loglikelihood` decodes with low-level batches (llamacpp_batch.py) and reuses the KV cache
+  for the prefix it shares with the previous request (few-shot prompts pay prefill once).
+One model instance serves one request at a time (a lock); callers queue on it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from openscout.engines.base import (
+    Capabilities,
+    Chunk,
+    Final,
+    LoglikelihoodResult,
+    Message,
+    SamplingParams,
+    StreamEvent,
+)
+from openscout.engines.chat_template import render_chat
+from openscout.engines.gguf import GGUFHeader, read_header
+from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
+from openscout.errors import EngineError, ModelFileError
+
+
+def default_threads() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+class LlamaCppEngine:
+    def __init__(
+        self,
+        model_id: str,
+        path: str | Path,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        prompt_format: str = "chat",
+        seed: int = 0,
+    ) -> None:
+        import llama_cpp
+
+        self.model_id = model_id
+        self.path = Path(path)
+        self.header: GGUFHeader = read_header(self.path)  # refuses bad files first
+        self.prompt_format = prompt_format
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=str(self.path), n_ctx=n_ctx, n_threads=n_threads or default_threads(),
+                n_batch=n_batch, seed=seed, verbose=False, logits_all=False,
+            )
+        except (ValueError, RuntimeError, OSError) as e:
+            raise ModelFileError(f"llama.cpp could not load {self.path.name}: {e}") from e
+        self._lib = llama_cpp
+        self._lock = threading.Lock()
+        self._scorer = BatchDecoder(llama_cpp, self.llm._ctx.ctx, n_batch, self.llm.n_vocab())
+        self._scored: list[int] = []  # tokens now in the KV cache from the last scoring call
+        self.bos_text = self._token_text(self.llm.token_bos())
+        self.eos_text = self._token_text(self.llm.token_eos())
+        self.capabilities = Capabilities(
+            chat=True, completion=True, loglikelihood=True,
+            chat_template=self.header.chat_template is not None, max_parallel=1,
+        )
+
+    def _token_text(self, tok: int) -> str:
+        if tok < 0:
+            return ""
+        return self.llm.detokenize([tok], special=True).decode("utf-8", "replace")
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self.llm.n_ctx())
+
+    # -- generation ------------------------------------------------------------------------
+
+    def render(self, messages: Sequence[Message]) -> str:
+        text = render_chat(self.header.chat_template, messages, self.bos_text, self.eos_text)
+        if self.bos_text and text.startswith(self.bos_text):
+            text = text[len(self.bos_text) :]  # tokenize() adds BOS itself
+        return text
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=special))
+
+    def stream_chat(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[StreamEvent]:
+        stop = tuple(params.stop) + ((self.eos_text,) if self.eos_text else ())
+        prompt = self.render(messages)
+        return self._generate(self.tokenize(prompt, special=True), params, stop)
+
+    def stream_completion(self, prompt: str, params: SamplingParams) -> Iterator[StreamEvent]:
+        return self._generate(self.tokenize(prompt), params, tuple(params.stop))
+
+    def _generate(self, tokens: list[int], params: SamplingParams, stop: tuple[str, ...]) -> Iterator[StreamEvent]:
+        if len(tokens) >= self.n_ctx:
+            raise EngineError(
+                f"{self.model_id}: the prompt has {len(tokens)} tokens but the context holds {self.n_ctx}",
+                hint="shorten the prompt or register the model with a larger --n-ctx",
+            )
+        budget = min(params.max_tokens, self.n_ctx - len(tokens))
+        with self._lock:
+            self._scored = []  # generation reuses the KV cache its own way
+            if params.seed is not None:
+                self.llm.set_seed(params.seed)
+            yield from self._token_loop(tokens, params, stop, budget)
+
+    def _token_loop(
+        self, tokens: list[int], p: SamplingParams, stop: tuple[str, ...], budget: int
+    ) -> Iterator[StreamEvent]:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        eog = self._lib.llama_vocab_is_eog
+        vocab = self.llm._model.vocab
+        pending = ""  # text held back because it may begin a stop string
+        n_out, reason = 0, "length"
+        gen = self.llm.generate(
+            tokens, temp=p.temperature, top_p=p.top_p, top_k=0, min_p=0.0, repeat_penalty=1.0,
+        )
+        try:
+            for tok in gen:
+                if eog(vocab, tok):
+                    reason = "stop"
+                    break
+                n_out += 1
+                pending += decoder.decode(self.llm.detokenize([tok]))
+                text, hit = _split_stop(pending, stop)
+                if hit:
+                    if text:
+                        yield Chunk(text, time.perf_counter())
+                    pending, reason = "", "stop"
+                    break
+                safe = _safe_prefix(text, stop)
+                if safe:
+                    yield Chunk(safe, time.perf_counter())
+                    pending = text[len(safe) :]
+                if n_out >= budget:
+                    break
+        finally:
+            gen.close()
+        if pending:
+            yield Chunk(pending, time.perf_counter())
+        yield Final(len(tokens), n_out, reason)  # type: ignore[arg-type]
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def split_tokens(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """Tokenize as lm-evaluation-harness does: encode the whole, cut at the context length."""
+        if context and context[-1].isspace() and not continuation[:1].isspace():
+            n = len(context) - len(context.rstrip())
+            context, continuation = context[:-n], context[-n:] + continuation
+        whole = self.tokenize(context + continuation)
+        n_ctx_toks = len(self.tokenize(context))
+        ctx, cont = whole[:n_ctx_toks], whole[n_ctx_toks:]
+        if not cont:
+            raise EngineError("the continuation is empty after tokenization")
+        return ctx, cont
+
+    def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
+        ctx, cont = self.split_tokens(context, continuation)
+        if len(cont) >= self.n_ctx:
+            raise EngineError(f"{self.model_id}: the continuation alone exceeds the {self.n_ctx}-token context")
+        whole = (ctx + cont)[-self.n_ctx :]  # left-truncate what does not fit
+        first = len(whole) - len(cont)  # index of the first continuation token
+        with self._lock:
+            rows = self._score_rows(whole, first)
+        total, greedy = 0.0, True
+        for row, tok in zip(rows, cont, strict=True):
+            total += float(row[tok])
+            greedy = greedy and int(row.argmax()) == tok
+        return LoglikelihoodResult(total, greedy, len(cont))
+
+    def _score_rows(self, whole: list[int], first: int) -> list[Any]:
+        """Log-prob rows predicting whole[first:], reusing the cached prefix when possible."""
+        keep = min(common_prefix(self._scored, whole), first - 1)
+        keep = max(keep, 0)
+        mem = self._lib.llama_get_memory(self.llm._ctx.ctx)
+        self._lib.llama_memory_seq_rm(mem, -1, keep, -1)
+        self.llm.n_tokens = 0  # the high-level object must not trust the cache we touched
+        rows = [(0, pos, whole[pos], pos >= first - 1 and pos < len(whole) - 1)
+                for pos in range(keep, len(whole))]
+        try:
+            out = self._scorer.decode(rows)
+        except EngineError:
+            self._scored = []
+            self._lib.llama_memory_clear(mem, True)
+            raise
+        self._scored = list(whole)
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self._scorer.close()
+            self.llm.close()
+
+
+def _split_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
+    """Cut text at the earliest stop string; report whether one was found."""
+    cut = min((i for s in stop if s and (i := text.find(s)) >= 0), default=-1)
+    return (text[:cut], True) if cut >= 0 else (text, False)
+
+
+def _safe_prefix(text: str, stop: tuple[str, ...]) -> str:
+    """The part of text that cannot be the start of any stop string."""
+    hold = 0
+    for s in stop:
+        for k in range(min(len(s) - 1, len(text)), 0, -1):
+            if text.endswith(s[:k]):
+                hold = max(hold, k)
+                break
+    return text[: len(text) - hold]

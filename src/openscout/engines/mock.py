@@ -1,0 +1,102 @@
+"""A scripted, deterministic engine, registered like the real ones. Used by tests and demos.
+
+Behaviour: if the prompt (last user message, or the raw prompt) matches a key in `script`,
+that reply is streamed word by word; otherwise the engine answers `default` or, when that is
+None, echoes the prompt reversed word-wise. Log-likelihoods come from a stable hash so that
+they are deterministic and differ between continuations. `calls` counts every engine call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+from openscout.engines.base import (
+    Capabilities,
+    Chunk,
+    Final,
+    LoglikelihoodResult,
+    Message,
+    SamplingParams,
+    StreamEvent,
+)
+from openscout.errors import EngineError
+
+
+def _words(text: str) -> list[str]:
+    parts = text.split(" ")
+    return [p if i == 0 else " " + p for i, p in enumerate(parts)]
+
+
+class MockEngine:
+    def __init__(
+        self,
+        model_id: str = "mock",
+        script: dict[str, str] | None = None,
+        default: str | None = None,
+        loglik_bias: dict[str, float] | None = None,
+        delay_s: float = 0.0,
+        fail_with: str | None = None,
+        max_parallel: int = 4,
+    ) -> None:
+        self.model_id = model_id
+        self.script = dict(script or {})
+        self.default = default
+        self.loglik_bias = dict(loglik_bias or {})
+        self.delay_s = delay_s
+        self.fail_with = fail_with
+        self.capabilities = Capabilities(
+            chat=True, completion=True, loglikelihood=True, chat_template=True,
+            max_parallel=max_parallel,
+        )
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def _count(self) -> None:
+        with self._lock:
+            self.calls += 1
+        if self.fail_with:
+            raise EngineError(self.fail_with)
+
+    def _reply_for(self, prompt: str) -> str:
+        if prompt in self.script:
+            return self.script[prompt]
+        if self.default is not None:
+            return self.default
+        return " ".join(reversed(prompt.split())) or "ok"
+
+    def _stream(self, prompt: str, params: SamplingParams) -> Iterator[StreamEvent]:
+        self._count()
+        words = _words(self._reply_for(prompt))[: params.max_tokens]
+        text_so_far = ""
+        for w in words:
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            text_so_far += w
+            for s in params.stop:
+                if s and s in text_so_far:
+                    yield Final(len(prompt.split()), len(text_so_far.split()), "stop")
+                    return
+            yield Chunk(w, time.perf_counter())
+        reason = "length" if len(words) >= params.max_tokens else "stop"
+        yield Final(len(prompt.split()), len(words), reason)
+
+    def stream_chat(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[StreamEvent]:
+        last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        return self._stream(last_user, params)
+
+    def stream_completion(self, prompt: str, params: SamplingParams) -> Iterator[StreamEvent]:
+        return self._stream(prompt, params)
+
+    def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
+        self._count()
+        digest = hashlib.sha256((context + "\x00" + continuation).encode()).digest()
+        base = -1.0 - digest[0] / 64.0  # in (-5, -1]
+        n = max(1, len(continuation.split()))
+        lp = base * n + self.loglik_bias.get(continuation.strip(), 0.0)
+        return LoglikelihoodResult(logprob=lp, is_greedy=lp > -2.0, n_tokens=n)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,91 @@
+"""One exception tree for everything openscout raises on purpose.
+
+    OpenscoutError                 message + hint; the CLI prints both, never a traceback
+    ├── ConfigError                a settings or registry file is wrong
+    ├── DataFileError              a YAML/JSON file we read is malformed (names file, line, entry, field)
+    ├── ModelNotFoundError         no model registered under that id
+    ├── ModelFileError             a model file is missing, not GGUF, truncated or hostile
+    ├── EngineError                a model engine failed to answer
+    │   ├── EngineUnavailableError     could not connect (refused, DNS, timeout)
+    │   └── EngineResponseError        the server answered with an error status
+    ├── CapabilityError            an engine was asked for something it declared it cannot do
+    ├── StoreError                 the SQLite store cannot be opened or migrated
+    └── ConstraintError            a recommendation request is malformed
+"""
+
+from __future__ import annotations
+
+
+class OpenscoutError(Exception):
+    """Base class. `hint` says what the user can do about it."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\nhint: {self.hint}"
+
+
+class ConfigError(OpenscoutError):
+    pass
+
+
+class DataFileError(OpenscoutError):
+    """A malformed data file. Carries where the fault is so messages can name it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        entry: str | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = []
+        if path:
+            where.append(f"{path}:{line}" if line else path)
+        if entry:
+            where.append(f"entry {entry!r}")
+        if field:
+            where.append(f"field {field!r}")
+        full = f"{', '.join(where)}: {message}" if where else message
+        super().__init__(full, hint)
+        self.path, self.line, self.entry, self.field = path, line, entry, field
+
+
+class ModelNotFoundError(OpenscoutError):
+    pass
+
+
+class ModelFileError(OpenscoutError):
+    pass
+
+
+class EngineError(OpenscoutError):
+    pass
+
+
+class EngineUnavailableError(EngineError):
+    pass
+
+
+class EngineResponseError(EngineError):
+    def __init__(self, message: str, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.status = status
+
+
+class CapabilityError(OpenscoutError):
+    pass
+
+
+class StoreError(OpenscoutError):
+    pass
+
+
+class ConstraintError(OpenscoutError):
+    pass

@@ -1,0 +1,138 @@
+"""One layer above the engines: run a generation, time it, log it.
+
+Callers (CLI, evals, server) use `generate` / `stream_generate`; engines stay ignorant of
+timing policy and storage. Every generation lands in the `generations` table.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+
+from openscout.config import Settings
+from openscout.engines.base import Chunk, Engine, Final, Message, SamplingParams
+from openscout.errors import CapabilityError, OpenscoutError
+from openscout.perf.timing import stream_timing
+from openscout.store.db import connect
+
+
+@dataclass
+class GenerationResult:
+    model_id: str
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    ttft_s: float | None
+    output_tps: float | None
+    prefill_tps: float | None
+    total_s: float
+    mode: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def as_messages(prompt: str, system: str | None = None) -> list[Message]:
+    msgs: list[Message] = []
+    if system:
+        msgs.append({"role": "system", "content": system})
+    msgs.append({"role": "user", "content": prompt})
+    return msgs
+
+
+def stream_generate(
+    engine: Engine,
+    *,
+    messages: Sequence[Message] | None = None,
+    prompt: str | None = None,
+    params: SamplingParams | None = None,
+    settings: Settings | None = None,
+    engine_name: str = "",
+    source: str = "cli",
+) -> Iterator[Chunk | GenerationResult]:
+    """Yield chunks as they arrive, then one GenerationResult. Logs when settings is given."""
+    params = params or SamplingParams()
+    mode = "chat" if messages is not None else "completion"
+    if mode == "chat" and not engine.capabilities.chat:
+        raise CapabilityError(f"{engine.model_id} cannot chat; send a raw prompt instead")
+    t0 = time.perf_counter()
+    stream = (
+        engine.stream_chat(messages, params) if messages is not None
+        else engine.stream_completion(prompt or "", params)
+    )
+    times: list[float] = []
+    parts: list[str] = []
+    final: Final | None = None
+    error: str | None = None
+    try:
+        for ev in stream:
+            if isinstance(ev, Chunk):
+                if ev.text:
+                    times.append(ev.t)
+                    parts.append(ev.text)
+                yield ev
+            else:
+                final = ev
+    except OpenscoutError as e:
+        error = str(e)
+        raise
+    finally:
+        t_end = time.perf_counter()
+        if final is None:
+            final = Final(0, len(parts), "error" if error else "cancelled")
+        timing = stream_timing(t0, times, t_end, final.prompt_tokens, final.completion_tokens)
+        result = GenerationResult(
+            engine.model_id, "".join(parts), final.prompt_tokens, final.completion_tokens,
+            final.finish_reason, timing.ttft_s, timing.output_tps, timing.prefill_tps,
+            timing.total_s, mode,
+        )
+        if settings is not None:
+            log_generation(settings, result, engine_name, source, params,
+                           list(messages) if messages is not None else prompt, error)
+    yield result
+
+
+def generate(engine: Engine, **kwargs: object) -> GenerationResult:
+    """Run to completion and return the result (chunks are dropped)."""
+    result = None
+    for ev in stream_generate(engine, **kwargs):  # type: ignore[arg-type]
+        if isinstance(ev, GenerationResult):
+            result = ev
+    assert result is not None
+    return result
+
+
+def log_generation(
+    settings: Settings, r: GenerationResult, engine_name: str, source: str,
+    params: SamplingParams, inp: object, error: str | None = None,
+) -> None:
+    conn = connect(settings.db_path)
+    try:
+        conn.execute(
+            "INSERT INTO generations (model_id, engine, source, mode, params_json, input_json, output,"
+            " prompt_tokens, completion_tokens, finish_reason, ttft_s, output_tps, total_s, error)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (r.model_id, engine_name, source, r.mode, json.dumps(params.as_dict()), json.dumps(inp),
+             r.text, r.prompt_tokens, r.completion_tokens, r.finish_reason, r.ttft_s, r.output_tps,
+             r.total_s, error),
+        )
+    finally:
+        conn.close()
+
+
+def recent_generations(settings: Settings, limit: int = 20, model_id: str | None = None) -> list[dict[str, object]]:
+    conn = connect(settings.db_path)
+    try:
+        sql = "SELECT * FROM generations"
+        args: list[object] = []
+        if model_id:
+            sql += " WHERE model_id = ?"
+            args.append(model_id)
+        sql += " ORDER BY id DESC LIMIT ?"
+        args.append(limit)
+        return [dict(row) for row in conn.execute(sql, args)]
+    finally:
+        conn.close()

@@ -1,0 +1,1 @@
+"""Speed, memory and cost measurement (definitions in DESIGN.md)."""

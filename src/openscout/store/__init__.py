@@ -1,0 +1,1 @@
+"""The SQLite store: generations, eval runs and items, cache, benchmarks, votes, chats."""

@@ -1,0 +1,88 @@
+"""SQLite in WAL mode with numbered migrations (store/migrations/NNNN_name.sql).
+
+Each migration runs in one transaction together with the bump of PRAGMA user_version, so a
+crash mid-migration leaves the previous version intact. Connections are per thread; callers
+use `connect()` and keep writes short (one finished item, one commit).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from importlib import resources
+from pathlib import Path
+
+from openscout.errors import StoreError
+
+_migrated: set[str] = set()
+_lock = threading.Lock()
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) for every migration shipped, in order."""
+    out = []
+    for entry in resources.files("openscout.store").joinpath("migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            out.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    numbers = [n for n, _, _ in out]
+    if len(numbers) != len(set(numbers)):
+        raise StoreError(f"two migrations share a number: {sorted(numbers)}")
+    return sorted(out)
+
+
+def connect(path: str | Path, *, migrate: bool = True) -> sqlite3.Connection:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.DatabaseError as e:
+        raise StoreError(
+            f"cannot open the database {path}: {e}",
+            hint="if the file is damaged, move it aside; openscout will create a new one",
+        ) from e
+    if migrate:
+        key = str(path.resolve())
+        with _lock:
+            if key not in _migrated:
+                _apply_migrations(conn, path)
+                _migrated.add(key)
+    return conn
+
+
+def _apply_migrations(conn: sqlite3.Connection, path: Path) -> None:
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    for number, name, sql in migrations():
+        if number <= current:
+            continue
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            # re-read inside the lock: another process may have migrated meanwhile
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                conn.execute("ROLLBACK")
+                continue
+            for statement in _split(sql):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={number}")
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"migration {name} failed on {path}: {e}") from e
+
+
+def _split(sql: str) -> list[str]:
+    """Split a migration into statements (our migrations hold no semicolons in literals)."""
+    return [s.strip() for s in sql.split(";") if s.strip() and not _only_comments(s)]
+
+
+def _only_comments(s: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in s.splitlines())
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])

@@ -1,0 +1,97 @@
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from openscout.engines.gguf import read_header
+from openscout.errors import ModelFileError
+from tests.gguf_factory import gguf_bytes, write_gguf
+
+
+def test_reads_bundled_smollm2_header(smollm2_path: Path) -> None:
+    h = read_header(smollm2_path)
+    assert h.architecture == "llama"
+    assert 120e6 < h.parameter_count < 150e6  # SmolLM2-135M
+    assert h.quantization == "Q4_1"
+    assert h.context_length == 8192
+    assert h.chat_template and "im_start" in h.chat_template
+    assert h.n_layers == 30 and h.n_kv_heads == 3 and h.head_dim == 64
+
+
+def test_reads_gemma_header(gemma_path: Path) -> None:
+    h = read_header(gemma_path)
+    assert h.architecture == "gemma3"
+    assert h.quantization == "Q4_K_M"
+    assert 200e6 < h.parameter_count < 300e6
+
+
+def test_synthetic_file_round_trips(tmp_path: Path) -> None:
+    p = write_gguf(tmp_path / "m.gguf", metadata={"general.architecture": "llama", "llama.block_count": 2,
+                                                  "general.file_type": 15})
+    h = read_header(p)
+    assert h.n_layers == 2 and h.quantization == "Q4_K_M" and h.parameter_count == 16
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="no such file"):
+        read_header(tmp_path / "nope.gguf")
+
+
+def test_not_gguf(tmp_path: Path) -> None:
+    p = tmp_path / "x.gguf"
+    p.write_bytes(b"PK\x03\x04" + b"\0" * 100)
+    with pytest.raises(ModelFileError, match="not a GGUF file"):
+        read_header(p)
+
+
+def test_truncated_real_file(tmp_path: Path, smollm2_path: Path) -> None:
+    p = tmp_path / "cut.gguf"
+    with smollm2_path.open("rb") as f:
+        p.write_bytes(f.read(5_000_000))
+    with pytest.raises(ModelFileError, match="truncated"):
+        read_header(p)
+
+
+def test_truncated_inside_header(tmp_path: Path) -> None:
+    p = tmp_path / "cut.gguf"
+    p.write_bytes(gguf_bytes()[:40])
+    with pytest.raises(ModelFileError, match="not a valid GGUF"):
+        read_header(p)
+
+
+@pytest.mark.parametrize(
+    "blob, what",
+    [
+        (b"GGUF" + struct.pack("<IQQ", 3, 10**12, 0) + b"\0" * 64, "tensors exceeds"),
+        (b"GGUF" + struct.pack("<IQQ", 3, 0, 10**12) + b"\0" * 64, "metadata entries exceeds"),
+        (b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + struct.pack("<Q", 2**60) + b"\0" * 64, "exceeds"),
+        (b"GGUF" + struct.pack("<IQQ", 99, 0, 0) + b"\0" * 64, "unsupported GGUF version"),
+    ],
+)
+def test_hostile_headers_are_refused(tmp_path: Path, blob: bytes, what: str) -> None:
+    p = tmp_path / "evil.gguf"
+    p.write_bytes(blob)
+    with pytest.raises(ModelFileError, match=what):
+        read_header(p)
+
+
+def test_huge_array_count_refused(tmp_path: Path) -> None:
+    body = struct.pack("<Q", 3) + b"arr" + struct.pack("<IIQ", 9, 4, 2**40)
+    p = tmp_path / "evil.gguf"
+    p.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + body + b"\0" * 64)
+    with pytest.raises(ModelFileError, match="array"):
+        read_header(p)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400), st.integers(min_value=0, max_value=200))
+def test_fuzz_never_crashes_with_anything_but_model_file_error(tmp_path_factory, junk: bytes, cut: int) -> None:
+    base = gguf_bytes(metadata={"general.architecture": "llama", "k": "v", "a": [1, 2, 3]})
+    blob = base[:cut] + junk + base[cut:]
+    p = tmp_path_factory.mktemp("fuzz") / "f.gguf"
+    p.write_bytes(blob)
+    try:
+        read_header(p)
+    except ModelFileError:
+        pass
