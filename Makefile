@@ -8,7 +8,7 @@ STAMP := $(VENV)/.openscout-installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh
+$(STAMP): pyproject.toml scripts/setup.sh scripts/build-llama.sh
 	PY=$(PY) VENV=$(VENV) bash scripts/setup.sh
 	touch $@
 

@@ -1,0 +1,98 @@
+"""The CLI as a user runs it: a real subprocess, real models, real SQLite."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+OPENSCOUT = [sys.executable, "-m", "openscout.cli.main"]
+
+
+def run_cli(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(OPENSCOUT + args, env=env, capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
+    return proc
+
+
+def test_models_list_json(cli_env: dict[str, str]) -> None:
+    rows = json.loads(run_cli(["models", "list", "--json"], cli_env).stdout)
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["smollm2-135m-instruct"]["license"] == "Apache-2.0"
+    assert by_id["gemma-3-270m"]["license"] == "Gemma Terms of Use"
+    assert by_id["smollm2-135m-instruct"]["file_size"] == 98362432
+    assert by_id["gemma-3-270m"]["file_size"] > 200_000_000
+
+
+@pytest.mark.real_model
+def test_run_both_models_json_then_logs(cli_env: dict[str, str]) -> None:
+    out = run_cli(["run", "-m", "smollm2-135m-instruct", "-m", "gemma-3-270m", "The capital of France is",
+                   "--json", "--max-tokens", "12"], cli_env)
+    results = json.loads(out.stdout)
+    assert [r["model_id"] for r in results] == ["smollm2-135m-instruct", "gemma-3-270m"]
+    for r in results:
+        assert r["text"].strip()
+        assert r["ttft_s"] > 0 and r["output_tps"] > 0
+        assert r["prompt_tokens"] > 0 and r["completion_tokens"] > 0
+    logs = json.loads(run_cli(["logs", "--json"], cli_env).stdout)
+    assert {r["model_id"] for r in logs} >= {"smollm2-135m-instruct", "gemma-3-270m"}
+    assert any(r["output"] == results[0]["text"] for r in logs)
+
+
+def test_models_show_reads_gguf_header(cli_env: dict[str, str]) -> None:
+    info = json.loads(run_cli(["models", "show", "smollm2-135m-instruct", "--json"], cli_env).stdout)
+    g = info["gguf"]
+    assert g["architecture"] == "llama" and g["quantization"] == "Q4_1"
+    assert g["chat_template_present"] is True and g["context_length"] == 8192
+
+
+def _assert_clean_error(proc: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "error:" in proc.stderr and expected in proc.stderr
+
+
+def test_cli_errors_are_one_clear_message(cli_env: dict[str, str], tmp_path: Path) -> None:
+    _assert_clean_error(run_cli(["models", "add", "x", "--path", str(tmp_path / "missing.gguf")], cli_env, check=False),
+                        "no such file")
+    notgguf = tmp_path / "notes.gguf"
+    notgguf.write_text("just text")
+    _assert_clean_error(run_cli(["models", "add", "x", "--path", str(notgguf)], cli_env, check=False), "not a GGUF")
+    from openscout.engines.bundled import smollm2_path
+
+    cut = tmp_path / "cut.gguf"
+    with smollm2_path().open("rb") as f:
+        cut.write_bytes(f.read(3_000_000))
+    _assert_clean_error(run_cli(["models", "add", "x", "--path", str(cut)], cli_env, check=False), "truncated")
+    _assert_clean_error(run_cli(["run", "-m", "nope", "hi"], cli_env, check=False), "no model registered")
+
+
+def test_unreachable_and_failing_endpoints(cli_env: dict[str, str]) -> None:
+    run_cli(["models", "add", "down", "--url", f"http://127.0.0.1:{free_port()}/v1"], cli_env)
+    _assert_clean_error(run_cli(["run", "-m", "down", "hi"], cli_env, check=False), "cannot connect")
+
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class H(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.send_response(500)
+            self.end_headers()
+            self.wfile.write(b'{"error": {"message": "engine crashed"}}')
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        run_cli(["models", "add", "broken", "--url", f"http://127.0.0.1:{srv.server_address[1]}/v1"], cli_env)
+        _assert_clean_error(run_cli(["run", "-m", "broken", "hi"], cli_env, check=False), "HTTP 500: engine crashed")
+    finally:
+        srv.shutdown()

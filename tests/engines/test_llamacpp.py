@@ -1,0 +1,91 @@
+"""The llama.cpp engine on the real bundled models."""
+
+from __future__ import annotations
+
+import pytest
+
+from openscout.engines.base import SamplingParams, collect
+from openscout.engines.llamacpp import _safe_prefix, _split_stop
+from openscout.errors import EngineError
+from tests.engines.contract import check_engine_contract
+
+pytestmark = pytest.mark.real_model
+
+
+def test_contract_smollm2(smollm2_engine) -> None:
+    check_engine_contract(smollm2_engine)
+    check_engine_contract(smollm2_engine, chat=False)
+
+
+def test_greedy_generation_is_deterministic(smollm2_engine) -> None:
+    msgs = [{"role": "user", "content": "Name three colours."}]
+    p = SamplingParams(max_tokens=24)
+    a = collect(smollm2_engine.stream_chat(msgs, p))
+    b = collect(smollm2_engine.stream_chat(msgs, p))
+    assert a[0] == b[0] and a[0].strip()
+    assert a[1].completion_tokens == b[1].completion_tokens
+
+
+def test_seeded_sampling_repeats(smollm2_engine) -> None:
+    p = SamplingParams(temperature=1.0, max_tokens=16, seed=1234)
+    a = collect(smollm2_engine.stream_completion("My favourite food is", p))[0]
+    b = collect(smollm2_engine.stream_completion("My favourite food is", p))[0]
+    assert a == b
+
+
+def test_loglikelihood_prefers_paris(smollm2_engine) -> None:
+    paris = smollm2_engine.loglikelihood("The capital of France is", " Paris")
+    banana = smollm2_engine.loglikelihood("The capital of France is", " banana")
+    assert paris.logprob > banana.logprob
+    assert paris.n_tokens == 1
+
+
+def test_loglikelihood_matches_full_recompute(smollm2_engine, smollm2_path) -> None:
+    """Prefix reuse must not change the numbers: score cold, then after a shared prefix."""
+    ctx = "Question: what is two plus two?\nAnswer:"
+    warm_other = smollm2_engine.loglikelihood(ctx, " five")
+    warm = smollm2_engine.loglikelihood(ctx, " four")
+    smollm2_engine.loglikelihood("Unrelated text to flush the cache", " x")
+    cold = smollm2_engine.loglikelihood(ctx, " four")
+    assert warm.logprob == pytest.approx(cold.logprob, abs=1e-3)
+    assert warm.logprob > warm_other.logprob
+
+
+def test_chat_template_is_used(smollm2_engine) -> None:
+    assert smollm2_engine.capabilities.chat_template
+    prompt = smollm2_engine.render([{"role": "user", "content": "hi"}])
+    assert prompt.endswith("<|im_start|>assistant\n") and "<|im_start|>user\nhi<|im_end|>" in prompt
+
+
+def test_stop_string_is_cut_and_never_streamed(smollm2_engine) -> None:
+    p = SamplingParams(max_tokens=40)
+    full = collect(smollm2_engine.stream_completion("1, 2, 3, 4,", p))[0]
+    assert " 6" in full
+    text, final, chunks = collect(smollm2_engine.stream_completion("1, 2, 3, 4,", SamplingParams(max_tokens=40, stop=(" 6",))))
+    assert " 6" not in text and final.finish_reason == "stop"
+    assert full.startswith(text)
+
+
+def test_prompt_longer_than_context_is_refused(smollm2_path) -> None:
+    from openscout.engines.llamacpp import LlamaCppEngine
+
+    e = LlamaCppEngine("tiny", smollm2_path, n_ctx=128, n_threads=2)
+    try:
+        with pytest.raises(EngineError, match="context holds 128"):
+            collect(e.stream_completion("word " * 400, SamplingParams(max_tokens=4)))
+    finally:
+        e.close()
+
+
+def test_gemma_completion(gemma_engine) -> None:
+    text, final, _ = collect(gemma_engine.stream_completion("The capital of France is", SamplingParams(max_tokens=8)))
+    assert text.strip() and final.completion_tokens >= 1
+    assert gemma_engine.loglikelihood("The capital of France is", " Paris").logprob > \
+        gemma_engine.loglikelihood("The capital of France is", " banana").logprob
+
+
+def test_stop_helpers() -> None:
+    assert _split_stop("abc STOP def", (" STOP",)) == ("abc", True)
+    assert _split_stop("abc", ("x",)) == ("abc", False)
+    assert _safe_prefix("hello ST", (" STOP",)) == "hello"
+    assert _safe_prefix("hello", (" STOP",)) == "hello"

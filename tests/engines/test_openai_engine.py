@@ -1,0 +1,127 @@
+"""The OpenAI-compatible engine against a real third-party server (llama-cpp-python's) on
+127.0.0.1, plus error handling against real local HTTP servers that misbehave."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openscout.engines.base import SamplingParams, collect
+from openscout.engines.openai_http import OpenAIEngine, error_message
+from openscout.errors import EngineResponseError, EngineUnavailableError
+from tests.conftest import free_port
+from tests.engines.contract import check_engine_contract
+
+
+@pytest.fixture(scope="module")
+def llama_server(smollm2_path: Path) -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path), "--model_alias", "smollm2",
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"llama_cpp.server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(base + "/models", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("llama_cpp.server did not start within 60 s")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.mark.real_model
+def test_streaming_against_real_server(llama_server: str) -> None:
+    engine = OpenAIEngine("smollm2", llama_server, model="smollm2")
+    check_engine_contract(engine)
+    check_engine_contract(engine, chat=False)
+    assert engine.list_remote_models() == ["smollm2"]
+
+
+@pytest.mark.real_model
+def test_non_streaming_matches_streaming(llama_server: str) -> None:
+    p = SamplingParams(max_tokens=12)
+    msgs = [{"role": "user", "content": "What is 2+2?"}]
+    streamed = collect(OpenAIEngine("s", llama_server, model="smollm2").stream_chat(msgs, p))
+    whole = collect(OpenAIEngine("s", llama_server, model="smollm2", stream=False).stream_chat(msgs, p))
+    assert streamed[0] == whole[0] and whole[0]
+    assert whole[1].completion_tokens == streamed[1].completion_tokens
+
+
+@pytest.mark.real_model
+def test_same_greedy_text_as_local_engine(llama_server: str, smollm2_engine) -> None:
+    """The server renders the same chat template, so greedy answers agree."""
+    p = SamplingParams(max_tokens=16)
+    prompt = "The capital of France is"
+    remote = collect(OpenAIEngine("s", llama_server, model="smollm2").stream_completion(prompt, p))[0]
+    local = collect(smollm2_engine.stream_completion(prompt, p))[0]
+    assert remote == local
+
+
+def test_refused_connection_is_clear() -> None:
+    engine = OpenAIEngine("x", f"http://127.0.0.1:{free_port()}/v1")
+    with pytest.raises(EngineUnavailableError, match="cannot connect"):
+        collect(engine.stream_completion("hi", SamplingParams()))
+
+
+class _Misbehaving(BaseHTTPRequestHandler):
+    body = b""
+    status = 500
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def bad_server() -> Iterator[tuple[str, type[_Misbehaving]]]:
+    handler = type("H", (_Misbehaving,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler
+    server.shutdown()
+
+
+@pytest.mark.parametrize(
+    "status, body, expected",
+    [
+        (500, {"error": {"message": "CUDA out of memory", "type": "server_error"}}, "CUDA out of memory"),
+        (400, {"object": "error", "message": "max_tokens too large", "code": 400}, "max_tokens too large"),
+        (404, {"error": "model 'x' not found"}, "model 'x' not found"),
+    ],
+)
+def test_error_shapes_are_mapped(bad_server, status: int, body: dict, expected: str) -> None:
+    url, handler = bad_server
+    handler.status, handler.body = status, json.dumps(body).encode()
+    engine = OpenAIEngine("x", url)
+    with pytest.raises(EngineResponseError, match=expected) as info:
+        collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+    assert info.value.status == status
+
+
+def test_error_message_tolerates_plain_text() -> None:
+    assert error_message(b"Bad Gateway", 502) == "Bad Gateway"
+    assert error_message(b"", 502) == "HTTP 502"

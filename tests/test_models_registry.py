@@ -1,0 +1,57 @@
+from pathlib import Path
+
+import pytest
+
+from openscout.config import Settings
+from openscout.errors import ConfigError, DataFileError, ModelFileError, ModelNotFoundError
+from openscout.models import ModelSpec, add_model, get_model, list_models, remove_model
+from tests.gguf_factory import write_gguf
+
+
+def test_fresh_install_has_both_embedded_models(settings: Settings) -> None:
+    ids = [m.id for m in list_models(settings)]
+    assert ids[:2] == ["smollm2-135m-instruct", "gemma-3-270m"]
+
+
+def test_add_show_remove_local_gguf(settings: Settings, tmp_path: Path) -> None:
+    f = write_gguf(tmp_path / "tiny.gguf")
+    add_model(settings, ModelSpec(id="tiny", engine="llamacpp", path=str(f)))
+    assert get_model(settings, "tiny").path == str(f.resolve())
+    with pytest.raises(ConfigError, match="already registered"):
+        add_model(settings, ModelSpec(id="tiny", engine="llamacpp", path=str(f)))
+    remove_model(settings, "tiny")
+    with pytest.raises(ModelNotFoundError):
+        get_model(settings, "tiny")
+
+
+def test_add_refuses_bad_inputs(settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="no such file"):
+        add_model(settings, ModelSpec(id="a", engine="llamacpp", path=str(tmp_path / "none.gguf")))
+    junk = tmp_path / "junk.gguf"
+    junk.write_text("hello")
+    with pytest.raises(ModelFileError, match="not a GGUF"):
+        add_model(settings, ModelSpec(id="a", engine="llamacpp", path=str(junk)))
+    with pytest.raises(ConfigError, match="not an http"):
+        add_model(settings, ModelSpec(id="a", engine="openai", base_url="localhost:8000"))
+    with pytest.raises(ConfigError, match="not allowed"):
+        add_model(settings, ModelSpec(id="../evil", engine="openai", base_url="http://x/v1"))
+    assert not settings.models_file.exists(), "nothing written when validation fails"
+
+
+def test_embedded_models_cannot_be_removed(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="embedded"):
+        remove_model(settings, "gemma-3-270m")
+
+
+def test_malformed_yaml_names_the_line(settings: Settings) -> None:
+    settings.ensure()
+    settings.models_file.write_text("version: 1\nmodels:\n  - id: a\n    engine: [unclosed\n")
+    with pytest.raises(DataFileError, match=r"models.yaml:\d+"):
+        list_models(settings)
+
+
+def test_bad_field_names_entry_and_field(settings: Settings) -> None:
+    settings.ensure()
+    settings.models_file.write_text("version: 1\nmodels:\n  - id: good\n    engine: warp-drive\n")
+    with pytest.raises(DataFileError, match="entry 'good', field 'engine'"):
+        list_models(settings)
