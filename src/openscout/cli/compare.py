@@ -1,9 +1,327 @@
-"""CLI commands for this noun (to be filled by its issue)."""
+"""`openscout bench` (speed, memory, cost) and `openscout compare` (the main job: which model?)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import typer
+from rich.table import Table
+
+from openscout.cli.output import console, err_console, fmt, human_bytes, print_json
+from openscout.config import get_settings
+
+
+class _Bar:
+    """A Rich progress bar behind perf.measure.Progress (its total grows as work is planned)."""
+
+    def __init__(self, progress: Any) -> None:
+        self.p = progress
+        self.task = progress.add_task("starting", total=0)
+
+    def plan(self, units: int) -> None:
+        total = self.p.tasks[0].total or 0
+        self.p.update(self.task, total=total + units)
+
+    def advance(self, description: str) -> None:
+        task = self.p.tasks[0]
+        if task.total is not None and task.completed + 1 > task.total:
+            self.p.update(self.task, total=task.completed + 1)  # unplanned work (eval items)
+        self.p.update(self.task, advance=1, description=description)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[_Bar | None]:
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as p:
+        yield _Bar(p)
+
+
+def _bench_config(repeats: int, warmup: int, max_tokens: int, concurrency: list[int] | None) -> Any:
+    from openscout.perf.measure import BenchConfig
+
+    kwargs: dict[str, Any] = {"repeats": repeats, "warmup": warmup, "max_tokens": max_tokens}
+    if concurrency:
+        kwargs["concurrency"] = tuple(concurrency)
+    return BenchConfig(**kwargs)
+
+
+def _print_bench(rows: list[dict[str, Any]]) -> None:
+    table = Table(
+        "model",
+        "prompt",
+        "TTFT ms",
+        "tok/s",
+        "prefill tok/s",
+        "ITL p50/p99 ms",
+        "e2e s",
+        "MBU",
+        title="Speed (median [min-max] of timed runs)",
+    )
+    for r in rows:
+        for name, p in r["prompts"].items():
+            t, o = p["ttft_s"], p["output_tps"]
+            table.add_row(
+                r["model_id"],
+                f"{name} ({p['prompt_tokens']} tok)",
+                f"{fmt(_ms(t['median']), 0)} [{fmt(_ms(t['min']), 0)}-{fmt(_ms(t['max']), 0)}]",
+                f"{fmt(o['median'], 1)} [{fmt(o['min'], 1)}-{fmt(o['max'], 1)}]",
+                fmt(p["prefill_tps"]["median"], 0),
+                f"{fmt(_ms(p['itl_p50_s']), 1)} / {fmt(_ms(p['itl_p99_s']), 1)}",
+                fmt(p["e2e_s"]["median"], 2),
+                "-" if p["mbu"] is None else f"{p['mbu'] * 100:.1f}%",
+            )
+    console.print(table)
+    cost = Table(
+        "model",
+        "memory",
+        "load s",
+        "$/h",
+        "$/1M in",
+        "$/1M out",
+        "$/1M blended",
+        "price from",
+        title="Memory and cost",
+    )
+    for r in rows:
+        c = r["cost"]
+        cost.add_row(
+            r["model_id"],
+            human_bytes(r["memory_bytes"]),
+            fmt(r["load_s"], 2),
+            fmt(c["price_per_hour"], 4),
+            fmt(c["input_per_m"], 4),
+            fmt(c["output_per_m"], 4),
+            fmt(c["blended_per_m"], 4),
+            r["price_source"],
+        )
+    console.print(cost)
+    for r in rows:
+        if r["sweep"]:
+            sweep = Table(
+                "clients",
+                "aggregate tok/s",
+                "latency median s",
+                "TTFT median ms",
+                title=f"Concurrency sweep: {r['model_id']}",
+            )
+            for s in r["sweep"]:
+                sweep.add_row(
+                    str(s["concurrency"]),
+                    fmt(s["aggregate_output_tps"], 1),
+                    fmt(s["latency_s"]["median"], 2),
+                    fmt(_ms(s["ttft_s"]["median"]), 0),
+                )
+            console.print(sweep)
+
+
+def _ms(v: float | None) -> float | None:
+    return None if v is None else v * 1000
+
+
+def _print_compare(result: dict[str, Any], paths: dict[str, Any] | None) -> None:
+    from openscout.report.tables import COLUMNS, rows
+
+    table = Table(*[label for _, label in COLUMNS], title="Which model should I use?")
+    for r in rows(result):
+        style = (
+            "bold green"
+            if r["status"] == "recommended"
+            else "dim"
+            if r["status"] == "excluded"
+            else None
+        )
+        table.add_row(*[r[k] for k, _ in COLUMNS], style=style)
+    console.print(table)
+    rec = result["recommendation"]
+    colour = "green" if rec["recommended"] else "red"
+    console.print(f"[bold {colour}]{rec['message']}[/]", highlight=False)
+    for reason in rec["reasons"]:
+        console.print(f"  - {reason}", markup=False, highlight=False)
+    for m in result["models"]:
+        for e in m["errors"]:
+            console.print(f"[yellow]warning:[/] {m['id']}: {e}", highlight=False)
+    if paths:
+        console.print(
+            f"report: {paths['html']} (also {paths['markdown'].name}, {paths['json'].name})",
+            markup=False,
+            highlight=False,
+        )
+    console.print(f"took {result['wall_s']:.1f} s", style="dim")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("bench")
+    def bench_cmd(
+        model: list[str] = typer.Option(
+            None, "-m", "--model", help="model id (repeat; default: all registered)"
+        ),
+        repeats: int = typer.Option(3, "--repeats", min=1, max=100, help="timed runs per prompt"),
+        warmup: int = typer.Option(1, "--warmup", min=0, max=20, help="untimed runs first"),
+        max_tokens: int = typer.Option(
+            64, "--max-tokens", min=2, max=4096, help="tokens to generate per run"
+        ),
+        concurrency: list[int] = typer.Option(
+            None,
+            "--concurrency",
+            min=1,
+            max=256,
+            help="client counts for the sweep (repeat; engines that batch)",
+        ),
+        price_per_hour: float = typer.Option(
+            None, "--price-per-hour", min=0.0, help="$ per hour of this machine"
+        ),
+        cost_concurrency: int = typer.Option(
+            1, "--cost-at", min=1, help="price tokens at this many clients"
+        ),
+        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """Measure TTFT, tokens/s, prefill, inter-token latency, memory and $/1M tokens here."""
+        from openscout.perf.bench import bench_models
+
+        settings = get_settings()
+        config = _bench_config(repeats, warmup, max_tokens, concurrency)
+        with _progress(not json_out) as bar:
+            results = bench_models(
+                settings,
+                model or None,
+                config,
+                price_per_hour=price_per_hour,
+                cost_concurrency=cost_concurrency,
+                progress=bar,
+            )
+        rows = [r.as_dict() for r in results]
+        if json_out:
+            print_json(rows)
+        else:
+            _print_bench(rows)
+
+    @app.command("compare")
+    def compare_cmd(
+        model: list[str] = typer.Option(
+            None, "-m", "--model", help="model id (repeat; default: all registered)"
+        ),
+        suite: str = typer.Option("quick", "--suite", help="quality suite"),
+        limit: int = typer.Option(20, "--limit", min=1, help="items of the quality suite"),
+        no_quality: bool = typer.Option(False, "--no-quality", help="skip the quality suite"),
+        repeats: int = typer.Option(
+            3, "--repeats", min=1, max=100, help="timed runs per bench prompt"
+        ),
+        max_tokens: int = typer.Option(
+            64, "--max-tokens", min=2, max=4096, help="tokens per bench run"
+        ),
+        concurrency: list[int] = typer.Option(
+            None, "--concurrency", min=1, max=256, help="sweep client counts"
+        ),
+        price_per_hour: float = typer.Option(
+            None, "--price-per-hour", min=0.0, help="$ per hour of this machine"
+        ),
+        cost_concurrency: int = typer.Option(
+            1, "--cost-at", min=1, help="price tokens at this many clients"
+        ),
+        api_price: list[str] = typer.Option(
+            None, "--api-price", help="hosted API for comparison: NAME=IN/OUT $ per 1M"
+        ),
+        min_quality: float = typer.Option(
+            None, "--min-quality", min=0.0, max=1.0, help="minimum quality score"
+        ),
+        max_cost: float = typer.Option(
+            None, "--max-cost", min=0.0, help="maximum blended $ per 1M tokens"
+        ),
+        min_tps: float = typer.Option(None, "--min-tps", min=0.0, help="minimum output tokens/s"),
+        max_memory: float = typer.Option(
+            None, "--max-memory", min=0.0, help="maximum memory in MB"
+        ),
+        osi: bool = typer.Option(False, "--osi", help="require an OSI-approved licence"),
+        commercial: bool = typer.Option(
+            False, "--commercial", help="require commercial use to be allowed"
+        ),
+        min_openness: str = typer.Option(
+            None, "--min-openness", help="MOF class I/II/III, or open-source / open-weights"
+        ),
+        weight: list[str] = typer.Option(
+            None, "--weight", help="NAME=W for quality, cost, speed, memory (repeat)"
+        ),
+        out: str = typer.Option(
+            None, "--out", help="folder for report.html/.md/.json (default: data dir reports/)"
+        ),
+        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """Compare models on quality, speed, memory, cost, openness and licence; recommend one."""
+        import datetime as dt
+
+        from openscout.compare import CompareOptions, compare
+        from openscout.perf.cost import parse_api_price
+        from openscout.recommend import Constraints
+
+        settings = get_settings()
+        constraints = Constraints(
+            min_quality=min_quality,
+            suite=None if no_quality else suite,
+            max_cost_per_m=max_cost,
+            min_tps=min_tps,
+            max_memory_bytes=int(max_memory * 2**20) if max_memory is not None else None,
+            osi_required=osi,
+            commercial_required=commercial,
+            min_openness=min_openness,
+        )
+        options = CompareOptions(
+            suite=suite,
+            limit=limit,
+            skip_quality=no_quality,
+            bench=_bench_config(repeats, 1, max_tokens, concurrency),
+            price_per_hour=price_per_hour,
+            cost_concurrency=cost_concurrency,
+            api_prices=[parse_api_price(p) for p in api_price or []],
+            constraints=constraints,
+            weights=_weights(weight or []),
+        )
+        with _progress(not json_out) as bar:
+            result = compare(settings, model or None, options, progress=bar)
+        from openscout.report import write_report
+
+        folder = out or settings.reports_dir / dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
+        paths = write_report(result, folder)
+        result["report"] = {k: str(v) for k, v in paths.items()}
+        if json_out:
+            print_json(result)
+        else:
+            _print_compare(result, paths)
+
+
+def _weights(items: list[str]) -> Any:
+    from openscout.errors import ConstraintError
+    from openscout.recommend import Weights
+
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, num = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            values[name.strip()] = float(num)
+        except ValueError:
+            raise ConstraintError(
+                f"cannot read the weight {item!r}", hint="write NAME=NUMBER, e.g. quality=2"
+            ) from None
+    unknown = set(values) - set(Weights.model_fields)
+    if unknown:
+        raise ConstraintError(
+            f"unknown weight {sorted(unknown)}", hint=f"known: {', '.join(Weights.model_fields)}"
+        )
+    try:
+        return Weights(**values)
+    except ValueError as e:
+        raise ConstraintError(f"bad weights: {e}") from None

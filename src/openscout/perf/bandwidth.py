@@ -1,0 +1,126 @@
+"""The machine's memory bandwidth, measured once with numpy and cached in the store.
+
+Method (a STREAM-style "copy"): copy a buffer far larger than the CPU caches, split over
+one thread per core (numpy releases the GIL for large copies), take the best of several
+passes, and count the bytes read plus the bytes written. Decoding a model streams its
+weights from memory, so this is the ceiling its tokens/s runs against:
+
+    MBU = bytes read per generated token * tokens/s / bandwidth
+
+with bytes per token ~ the model's weight bytes (the GGUF file size: every weight is read
+once per token) plus the KV cache read for the context so far.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from openscout.config import Settings
+from openscout.store.db import connect
+
+DEFAULT_SIZE = 256 * 2**20  # bytes per buffer; far beyond any L3 cache
+METHOD = "numpy-copy-threads"
+
+
+@dataclass(frozen=True)
+class Bandwidth:
+    gbs: float  # 1e9 bytes per second (read + written)
+    host: str
+    method: str
+    size_bytes: int
+
+
+def host_key() -> str:
+    """What makes two bandwidth figures comparable: the host, its CPU and its core count."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{platform.node()}|{cpu}|{os.cpu_count()}"
+
+
+def measure_bandwidth(
+    size_bytes: int = DEFAULT_SIZE, passes: int = 5, threads: int | None = None
+) -> Bandwidth:
+    import numpy as np
+
+    threads = max(1, threads or os.cpu_count() or 1)
+    n = size_bytes // 8
+    src = np.ones(n, dtype=np.float64)
+    dst = np.empty_like(src)
+    bounds = [(i * n // threads, (i + 1) * n // threads) for i in range(threads)]
+
+    def copy(span: tuple[int, int]) -> None:
+        np.copyto(dst[span[0] : span[1]], src[span[0] : span[1]])
+
+    best = float("inf")
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(copy, bounds))  # first touch: page faults are not bandwidth
+        for _ in range(passes):
+            t0 = time.perf_counter()
+            list(pool.map(copy, bounds))
+            best = min(best, time.perf_counter() - t0)
+    moved = 2 * n * 8  # read src + write dst
+    return Bandwidth(moved / best / 1e9, host_key(), METHOD, n * 8)
+
+
+def cached_bandwidth_gbs(settings: Settings) -> float | None:
+    """The last bandwidth measured on this host, or None if it never was."""
+    conn = connect(settings.db_path)
+    try:
+        row = conn.execute(
+            "SELECT gbs FROM machine_bandwidth WHERE host = ? AND method = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (host_key(), METHOD),
+        ).fetchone()
+        return float(row["gbs"]) if row else None
+    finally:
+        conn.close()
+
+
+def store_bandwidth(settings: Settings, bw: Bandwidth) -> None:
+    conn = connect(settings.db_path)
+    try:
+        conn.execute(
+            "INSERT INTO machine_bandwidth (host, gbs, method, size_bytes) VALUES (?,?,?,?)",
+            (bw.host, bw.gbs, bw.method, bw.size_bytes),
+        )
+    finally:
+        conn.close()
+
+
+def ensure_bandwidth(settings: Settings) -> float:
+    """Cached figure, or measure now (about a second) and cache it."""
+    cached = cached_bandwidth_gbs(settings)
+    if cached is not None:
+        return cached
+    bw = measure_bandwidth()
+    store_bandwidth(settings, bw)
+    return bw.gbs
+
+
+def mbu(
+    bytes_per_token: float | None, tokens_per_second: float | None, bandwidth_gbs: float | None
+) -> float | None:
+    """Memory bandwidth utilisation in [0, ~1]; None where any input is unknown."""
+    if not bytes_per_token or not tokens_per_second or not bandwidth_gbs:
+        return None
+    return bytes_per_token * tokens_per_second / (bandwidth_gbs * 1e9)
+
+
+def kv_bytes_per_token(
+    n_layers: int | None, n_kv_heads: int | None, head_dim: int | None, bytes_per_value: int = 2
+) -> int | None:
+    """KV-cache bytes one context token occupies (K and V, every layer; llama.cpp uses f16)."""
+    if not n_layers or not n_kv_heads or not head_dim:
+        return None
+    return 2 * n_layers * n_kv_heads * head_dim * bytes_per_value

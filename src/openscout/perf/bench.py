@@ -1,0 +1,169 @@
+"""`openscout bench`'s core: measure registered models, add bandwidth use and cost, store results.
+
+Each model is loaded afresh (not from the engine cache) so that its memory can be measured,
+and closed afterwards. Cost uses, in this order: the model's own `price_per_hour` (an
+endpoint or a machine registered with it), the price the caller gives for this machine, or
+the documented default (perf.cost.DEFAULT_MACHINE).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from openscout.config import Settings
+from openscout.engines.base import Engine
+from openscout.perf.cost import TokenCost, default_machine_price, token_cost
+from openscout.perf.measure import BenchConfig, BenchResult, Footprint, Progress, measure
+from openscout.store.db import connect
+
+RESULT_VERSION = 1
+IN_PROCESS_ENGINES = ("llamacpp",)
+
+
+@dataclass
+class ModelBench:
+    result: BenchResult
+    cost: TokenCost
+    price_source: str
+    cost_concurrency: int
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self.result.as_dict()
+        d["cost"] = self.cost.as_dict()
+        d["price_source"] = self.price_source
+        d["cost_concurrency"] = self.cost_concurrency
+        return d
+
+
+def footprint_for(spec: Any, settings: Settings) -> Footprint:
+    """Weight bytes (GGUF file size) and KV bytes per token from the header, for GGUF models."""
+    if spec.engine not in IN_PROCESS_ENGINES:
+        return Footprint()
+    from openscout.engines.gguf import read_header
+    from openscout.models import resolve_path
+    from openscout.perf.bandwidth import kv_bytes_per_token
+
+    header = read_header(resolve_path(spec, settings))
+    return Footprint(
+        header.file_size, kv_bytes_per_token(header.n_layers, header.n_kv_heads, header.head_dim)
+    )
+
+
+def fresh_loader(spec: Any, settings: Settings) -> Callable[[], Engine]:
+    """A loader that bypasses the engine cache, so loading happens inside the measurement."""
+    from openscout.engines.registry import FACTORIES
+    from openscout.errors import ConfigError
+
+    factory = FACTORIES.get(spec.engine)
+    if factory is None:
+        raise ConfigError(f"unknown engine {spec.engine!r}")
+    return lambda: factory(spec, settings)[0]
+
+
+def price_for(spec: Any, price_per_hour: float | None) -> tuple[float, str]:
+    if spec.price_per_hour is not None:
+        return float(spec.price_per_hour), f"model {spec.id}'s price_per_hour"
+    if price_per_hour is not None:
+        return float(price_per_hour), "--price-per-hour"
+    p = default_machine_price()
+    return p.price_per_hour, f"default: {p.name} ({p.hardware}), {p.source} ({p.date})"
+
+
+def bench_one(
+    spec: Any,
+    settings: Settings,
+    config: BenchConfig,
+    *,
+    price_per_hour: float | None = None,
+    cost_concurrency: int = 1,
+    bandwidth_gbs: float | None = None,
+    progress: Progress | None = None,
+) -> ModelBench:
+    result = measure(
+        fresh_loader(spec, settings),
+        spec.id,
+        spec.prompt_format,
+        config,
+        footprint=footprint_for(spec, settings),
+        in_process=spec.engine in IN_PROCESS_ENGINES,
+        bandwidth_gbs=bandwidth_gbs,
+        progress=progress,
+    )
+    price, source = price_for(spec, price_per_hour)
+    inp, out = result.throughput_at(cost_concurrency)
+    used = cost_concurrency if any(p.concurrency == cost_concurrency for p in result.sweep) else 1
+    bench = ModelBench(result, token_cost(price, inp, out), source, used)
+    store_result(settings, spec, bench)
+    return bench
+
+
+def bench_models(
+    settings: Settings,
+    model_ids: list[str] | None,
+    config: BenchConfig | None = None,
+    *,
+    price_per_hour: float | None = None,
+    cost_concurrency: int = 1,
+    progress: Progress | None = None,
+) -> list[ModelBench]:
+    from openscout.models import get_model, list_models
+    from openscout.perf.bandwidth import ensure_bandwidth
+
+    specs = [get_model(settings, m) for m in model_ids] if model_ids else list_models(settings)
+    config = config or BenchConfig()
+    bw = ensure_bandwidth(settings)
+    return [
+        bench_one(
+            spec,
+            settings,
+            config,
+            price_per_hour=price_per_hour,
+            cost_concurrency=cost_concurrency,
+            bandwidth_gbs=bw,
+            progress=progress,
+        )
+        for spec in specs
+    ]
+
+
+def store_result(settings: Settings, spec: Any, bench: ModelBench) -> None:
+    from openscout.perf.bandwidth import host_key
+
+    r = bench.result
+    conn = connect(settings.db_path)
+    try:
+        conn.execute(
+            "INSERT INTO bench_results (model_id, engine, host, version, config_json, result_json,"
+            " output_tps, ttft_s, memory_bytes) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                spec.id,
+                spec.engine,
+                host_key(),
+                RESULT_VERSION,
+                json.dumps(r.config),
+                json.dumps(bench.as_dict()),
+                r.output_tps,
+                r.ttft_s,
+                r.memory_bytes,
+            ),
+        )
+    finally:
+        conn.close()
+
+
+def recent_results(
+    settings: Settings, model_id: str | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    conn = connect(settings.db_path)
+    try:
+        sql, args = "SELECT * FROM bench_results", []
+        if model_id:
+            sql += " WHERE model_id = ?"
+            args.append(model_id)
+        rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
+        return [dict(row) | {"result": json.loads(row["result_json"])} for row in rows]
+    finally:
+        conn.close()

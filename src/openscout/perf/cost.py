@@ -1,0 +1,179 @@
+"""Cost per token from a price per hour and a measured throughput (pure: no I/O, no globals).
+
+    $ per 1M tokens = price_per_hour / (tokens_per_second * 3600) * 1e6
+    blended         = (3 * input + output) / 4        (a 3:1 input:output token mix)
+
+Input cost uses the prefill speed (prompt tokens/s), output cost the decode speed, each at
+the concurrency the user chose (aggregate tokens/s over all clients), so a server that
+batches well gets cheaper per token. The machine is paid for while it works on either.
+
+Prices in the tables below are public list prices, each with the page it was read from and
+the date that page states. They change; the user sets their own with --price-per-hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from openscout.errors import ConstraintError
+
+SECONDS_PER_HOUR = 3600.0
+PER_MILLION = 1_000_000.0
+
+
+@dataclass(frozen=True)
+class InstancePrice:
+    name: str
+    price_per_hour: float  # USD, on-demand list price
+    hardware: str
+    source: str
+    date: str  # the date the source gives for the price (YYYY-MM-DD or YYYY-MM)
+
+
+@dataclass(frozen=True)
+class ApiPrice:
+    name: str
+    input_per_m: float  # USD per 1M input tokens
+    output_per_m: float  # USD per 1M output tokens
+    source: str
+    date: str
+
+    @property
+    def blended_per_m(self) -> float:
+        return blended(self.input_per_m, self.output_per_m)
+
+
+@dataclass(frozen=True)
+class TokenCost:
+    price_per_hour: float
+    input_per_m: float | None
+    output_per_m: float | None
+    blended_per_m: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return {
+            "price_per_hour": self.price_per_hour,
+            "input_per_m": self.input_per_m,
+            "output_per_m": self.output_per_m,
+            "blended_per_m": self.blended_per_m,
+        }
+
+
+_AWS_2026 = "https://www.factualminds.com/blog/amazon-ec2-on-demand-pricing-instance-families-2026/"
+_GPU_2026 = "https://techbytes.app/posts/serverless-gpu-pricing-matrix-modal-replicate-lambda-2026/"
+
+INSTANCE_PRICES: tuple[InstancePrice, ...] = (
+    InstancePrice(
+        "aws-m7g.large", 0.0816, "2 vCPU (Graviton3), 8 GiB, us-east-1 Linux", _AWS_2026, "2026-06"
+    ),
+    InstancePrice(
+        "aws-g5.xlarge",
+        1.006,
+        "1x NVIDIA A10G 24 GB, 4 vCPU, us-east-1 Linux",
+        _AWS_2026,
+        "2026-06",
+    ),
+    InstancePrice("lambda-1x-a10", 0.86, "1x NVIDIA A10 24 GB", _GPU_2026, "2026-05-07"),
+    InstancePrice("lambda-1x-a100-40gb", 1.48, "1x NVIDIA A100 40 GB", _GPU_2026, "2026-05-07"),
+    InstancePrice(
+        "lambda-1x-h100-pcie", 2.86, "1x NVIDIA H100 PCIe 80 GB", _GPU_2026, "2026-05-07"
+    ),
+    InstancePrice("lambda-1x-h100-sxm", 3.78, "1x NVIDIA H100 SXM 80 GB", _GPU_2026, "2026-05-07"),
+    InstancePrice(
+        "modal-h100",
+        3.9492,
+        "1x NVIDIA H100 (serverless, billed per second)",
+        _GPU_2026,
+        "2026-05-07",
+    ),
+)
+
+# "This machine": a small CPU box costs about what the cheapest comparable cloud VM does.
+# We take the 2-vCPU, 8 GiB on-demand instance above; set your own with --price-per-hour.
+DEFAULT_MACHINE = "aws-m7g.large"
+
+API_PRICES: tuple[ApiPrice, ...] = (
+    ApiPrice(
+        "openai/gpt-4o-mini",
+        0.15,
+        0.60,
+        "https://aimodelcalc.pages.dev/guides/openai-api-pricing.html",
+        "2026-05",
+    ),
+    ApiPrice(
+        "openai/gpt-4o",
+        2.50,
+        10.00,
+        "https://aimodelcalc.pages.dev/guides/openai-api-pricing.html",
+        "2026-05",
+    ),
+    ApiPrice(
+        "anthropic/claude-haiku-4.5",
+        1.00,
+        5.00,
+        "https://verticalapi.com/vs/claude-haiku-vs-gpt-mini-vs-gemini-flash/",
+        "2026",
+    ),
+    ApiPrice(
+        "google/gemini-2.0-flash",
+        0.10,
+        0.40,
+        "https://getapipulse.com/blog-haiku-vs-flash.html",
+        "2026",
+    ),
+)
+
+
+def per_million(price_per_hour: float, tokens_per_second: float | None) -> float | None:
+    """$ per 1M tokens at this hourly price and throughput; None when speed is unknown."""
+    if price_per_hour < 0:
+        raise ConstraintError(f"a price per hour cannot be negative (got {price_per_hour})")
+    if tokens_per_second is None or tokens_per_second <= 0:
+        return None
+    return price_per_hour / (tokens_per_second * SECONDS_PER_HOUR) * PER_MILLION
+
+
+def blended(input_per_m: float, output_per_m: float) -> float:
+    """The 3:1 input:output blend the field reports."""
+    return (3.0 * input_per_m + output_per_m) / 4.0
+
+
+def token_cost(
+    price_per_hour: float, prefill_tps: float | None, output_tps: float | None
+) -> TokenCost:
+    inp = per_million(price_per_hour, prefill_tps)
+    out = per_million(price_per_hour, output_tps)
+    blend = blended(inp, out) if inp is not None and out is not None else None
+    return TokenCost(price_per_hour, inp, out, blend)
+
+
+def instance_price(name: str) -> InstancePrice:
+    for p in INSTANCE_PRICES:
+        if p.name == name:
+            return p
+    known = ", ".join(p.name for p in INSTANCE_PRICES)
+    raise ConstraintError(
+        f"no price known for instance {name!r}", hint=f"known: {known}; or pass --price-per-hour"
+    )
+
+
+def default_machine_price() -> InstancePrice:
+    return instance_price(DEFAULT_MACHINE)
+
+
+def parse_api_price(text: str) -> ApiPrice:
+    """'NAME=IN/OUT' (USD per 1M tokens), e.g. 'my-endpoint=0.2/0.8', entered by the user."""
+    name, sep, rest = text.partition("=")
+    parts = rest.split("/")
+    try:
+        if not sep or not name.strip() or len(parts) != 2:
+            raise ValueError
+        inp, out = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise ConstraintError(
+            f"cannot read the API price {text!r}",
+            hint="write NAME=INPUT/OUTPUT in $ per 1M tokens, e.g. api=0.15/0.6",
+        ) from None
+    if inp < 0 or out < 0:
+        raise ConstraintError(f"API prices cannot be negative: {text!r}")
+    return ApiPrice(name.strip(), inp, out, "entered by the user", "")

@@ -1,0 +1,404 @@
+"""Speed and memory of one model on this machine, measured as DESIGN.md defines the numbers.
+
+For each prompt (a short chat question and a long ~500-token one) we run `warmup` untimed
+generations, then `repeats` timed ones, and report the median with min/max spread of TTFT,
+output tokens/s, prefill tokens/s and end-to-end latency, plus inter-token latency p50/p99
+over all gaps of all timed runs. Engines that serve several requests at once
+(capabilities.max_parallel > 1) also get a concurrency sweep: 1, 2, 4, ... clients at once,
+giving aggregate throughput against per-request latency.
+
+Memory (in-process engines only, i.e. llama.cpp): the resident memory the model adds to
+this process, VmHWM (peak resident set) after all runs minus VmRSS just before loading,
+read from /proc/self/status; the peak is reset first through /proc/self/clear_refs.
+It covers the weights that were paged in (mmap'd file pages count once touched), the KV
+cache and llama.cpp's compute buffers. It does not cover memory other processes use.
+Remote engines report None: their memory lives elsewhere.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from openscout.engines.base import Chunk, Engine, SamplingParams
+from openscout.generation import GenerationResult, as_messages, stream_generate
+from openscout.perf.timing import percentile
+
+SHORT_PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
+
+_PASSAGE = (
+    "The town of Harrow Bay sits where a cold river meets the sea. For two hundred years its "
+    "people fished, mended nets and traded salt with the inland farms. When the railway came, "
+    "the harbour filled with steamers, the old warehouses became hotels, and the fish market "
+    "moved to the north quay. Storms still close the port for a week each winter, and the "
+    "lighthouse on the point, automated since 1987, is now a small museum run by volunteers. "
+)
+LONG_PROMPT = (
+    "Read the following notes about a town, then answer.\n\n"
+    + _PASSAGE * 5
+    + "\nIn a few sentences, summarise how the town changed and what stayed the same."
+)
+PROMPTS: dict[str, str] = {"short": SHORT_PROMPT, "long": LONG_PROMPT}
+
+
+class Progress(Protocol):
+    """Where long work reports itself (the CLI draws a Rich bar from it)."""
+
+    def plan(self, units: int) -> None:
+        """More work became known: add `units` to the total."""
+
+    def advance(self, description: str) -> None:
+        """One unit (one generation) is done."""
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    repeats: int = 3
+    warmup: int = 1
+    max_tokens: int = 64
+    prompts: tuple[str, ...] = ("short", "long")
+    concurrency: tuple[int, ...] = (1, 2, 4, 8)
+
+    def __post_init__(self) -> None:
+        from openscout.errors import ConstraintError
+
+        if self.repeats < 1 or self.warmup < 0 or self.max_tokens < 2:
+            raise ConstraintError("bench needs repeats >= 1, warm-up >= 0 and max tokens >= 2")
+        unknown = [p for p in self.prompts if p not in PROMPTS]
+        if unknown or not self.prompts:
+            raise ConstraintError(
+                f"unknown bench prompt {unknown}", hint=f"known: {', '.join(PROMPTS)}"
+            )
+        if any(c < 1 for c in self.concurrency):
+            raise ConstraintError("concurrency levels must be >= 1")
+
+    def runs(self, max_parallel: int) -> int:
+        """How many generations the whole measurement makes (for progress bars)."""
+        sweep = sum(c * self.repeats for c in self.sweep_levels(max_parallel))
+        return len(self.prompts) * (self.warmup + self.repeats) + sweep
+
+    def sweep_levels(self, max_parallel: int) -> list[int]:
+        if max_parallel <= 1:
+            return []
+        return sorted({c for c in self.concurrency if c <= max_parallel})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Bytes the model reads per generated token: all weights plus the KV cache so far."""
+
+    weight_bytes: int | None = None
+    kv_bytes_per_token: int | None = None
+
+    def bytes_per_token(self, context_tokens: float) -> float | None:
+        if self.weight_bytes is None:
+            return None
+        return self.weight_bytes + (self.kv_bytes_per_token or 0) * context_tokens
+
+
+@dataclass(frozen=True)
+class Stat:
+    median: float | None
+    min: float | None
+    max: float | None
+    n: int
+
+    @staticmethod
+    def of(values: Sequence[float | None]) -> Stat:
+        xs = [v for v in values if v is not None]
+        if not xs:
+            return Stat(None, None, None, 0)
+        return Stat(statistics.median(xs), min(xs), max(xs), len(xs))
+
+
+@dataclass
+class RunSample:
+    prompt_tokens: int
+    completion_tokens: int
+    ttft_s: float | None
+    output_tps: float | None
+    prefill_tps: float | None
+    e2e_s: float
+    itl_s: list[float]
+
+
+@dataclass
+class PromptStats:
+    prompt: str
+    runs: int
+    prompt_tokens: int
+    completion_tokens: float  # median over runs
+    ttft_s: Stat
+    output_tps: Stat
+    prefill_tps: Stat
+    e2e_s: Stat
+    itl_p50_s: float | None
+    itl_p99_s: float | None
+    mbu: float | None = None
+
+
+@dataclass
+class SweepPoint:
+    concurrency: int
+    requests: int
+    aggregate_output_tps: float | None  # completion tokens of all clients / wall time
+    aggregate_input_tps: float | None  # prompt tokens of all clients / time until all prefilled
+    latency_s: Stat  # per-request end-to-end
+    ttft_s: Stat
+
+
+@dataclass
+class BenchResult:
+    model_id: str
+    config: dict[str, Any]
+    prompts: dict[str, PromptStats]
+    sweep: list[SweepPoint] = field(default_factory=list)
+    memory_bytes: int | None = None
+    memory_method: str | None = None
+    load_s: float | None = None
+    bandwidth_gbs: float | None = None
+    weight_bytes: int | None = None
+
+    # Headline figures: decode speed and TTFT as a chat user feels them (short prompt);
+    # prefill speed where it is measured best (the longest prompt run).
+    @property
+    def _short(self) -> PromptStats | None:
+        return self.prompts.get("short") or next(iter(self.prompts.values()), None)
+
+    @property
+    def output_tps(self) -> float | None:
+        return self._short.output_tps.median if self._short else None
+
+    @property
+    def ttft_s(self) -> float | None:
+        return self._short.ttft_s.median if self._short else None
+
+    @property
+    def prefill_tps(self) -> float | None:
+        p = self.prompts.get("long") or self._short
+        return p.prefill_tps.median if p else None
+
+    @property
+    def mbu(self) -> float | None:
+        return self._short.mbu if self._short else None
+
+    def throughput_at(self, concurrency: int) -> tuple[float | None, float | None]:
+        """(input tok/s, output tok/s) at that many clients; 1 client: single-stream figures."""
+        for p in self.sweep:
+            if p.concurrency == concurrency and concurrency > 1:
+                return p.aggregate_input_tps, p.aggregate_output_tps
+        return self.prefill_tps, self.output_tps
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(
+            output_tps=self.output_tps,
+            ttft_s=self.ttft_s,
+            prefill_tps=self.prefill_tps,
+            mbu=self.mbu,
+        )
+        return d
+
+
+# -- memory ----------------------------------------------------------------------------------
+
+
+def _status_kb(key: str) -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")  # Linux >= 4.0: reset VmHWM to the current RSS
+        return True
+    except OSError:
+        return False
+
+
+class MemoryProbe:
+    """Peak resident memory added between start() and stop(); see the module docstring."""
+
+    def __init__(self) -> None:
+        self.base: int | None = None
+        self.method = "rss-delta"
+
+    def start(self) -> None:
+        self.base = _status_kb("VmRSS")
+        self.method = "peak-rss-delta" if _reset_peak() else "rss-delta"
+
+    def stop(self) -> int | None:
+        end = _status_kb("VmHWM" if self.method == "peak-rss-delta" else "VmRSS")
+        if self.base is None or end is None:
+            return None
+        return max(0, end - self.base)
+
+
+# -- one generation --------------------------------------------------------------------------
+
+
+def run_once(engine: Engine, prompt: str, prompt_format: str, max_tokens: int) -> RunSample:
+    """One greedy generation, timed by generation.stream_generate (nothing is logged)."""
+    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=0)
+    kwargs: dict[str, Any] = (
+        {"messages": as_messages(prompt)} if prompt_format == "chat" else {"prompt": prompt}
+    )
+    times: list[float] = []
+    result: GenerationResult | None = None
+    for ev in stream_generate(engine, params=params, **kwargs):
+        if isinstance(ev, Chunk):
+            if ev.text:
+                times.append(ev.t)
+        else:
+            result = ev
+    assert result is not None
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    return RunSample(
+        result.prompt_tokens,
+        result.completion_tokens,
+        result.ttft_s,
+        result.output_tps,
+        result.prefill_tps,
+        result.total_s,
+        gaps,
+    )
+
+
+def summarise(
+    name: str, samples: list[RunSample], footprint: Footprint, bandwidth_gbs: float | None
+) -> PromptStats:
+    from openscout.perf.bandwidth import mbu
+
+    gaps = [g for s in samples for g in s.itl_s]
+    completion = statistics.median(s.completion_tokens for s in samples)
+    out = Stat.of([s.output_tps for s in samples])
+    prompt_tokens = samples[0].prompt_tokens
+    # decode reads all weights plus, on average, the KV cache of the prompt and half the answer
+    per_token = footprint.bytes_per_token(prompt_tokens + completion / 2)
+    return PromptStats(
+        name,
+        len(samples),
+        prompt_tokens,
+        completion,
+        Stat.of([s.ttft_s for s in samples]),
+        out,
+        Stat.of([s.prefill_tps for s in samples]),
+        Stat.of([s.e2e_s for s in samples]),
+        percentile(gaps, 50),
+        percentile(gaps, 99),
+        mbu(per_token, out.median, bandwidth_gbs),
+    )
+
+
+def sweep_point(
+    engine: Engine,
+    prompt_format: str,
+    concurrency: int,
+    repeats: int,
+    max_tokens: int,
+    progress: Progress | None = None,
+) -> SweepPoint:
+    """`concurrency` clients at once, `repeats` rounds; throughput over each round's wall time."""
+    samples: list[RunSample] = []
+    out_rates, in_rates = [], []
+    lock = threading.Lock()
+
+    def client(_: int) -> RunSample:
+        s = run_once(engine, SHORT_PROMPT, prompt_format, max_tokens)
+        if progress:
+            with lock:
+                progress.advance(f"{concurrency} clients")
+        return s
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            round_samples = list(pool.map(client, range(concurrency)))
+            wall = time.perf_counter() - t0
+            samples += round_samples
+            out_rates.append(
+                sum(s.completion_tokens for s in round_samples) / wall if wall > 0 else None
+            )
+            ttfts = [s.ttft_s for s in round_samples if s.ttft_s]
+            in_rates.append(
+                sum(s.prompt_tokens for s in round_samples) / max(ttfts) if ttfts else None
+            )
+    return SweepPoint(
+        concurrency,
+        len(samples),
+        Stat.of(out_rates).median,
+        Stat.of(in_rates).median,
+        Stat.of([s.e2e_s for s in samples]),
+        Stat.of([s.ttft_s for s in samples]),
+    )
+
+
+def measure(
+    loader: Callable[[], Engine],
+    model_id: str,
+    prompt_format: str,
+    config: BenchConfig | None = None,
+    *,
+    footprint: Footprint | None = None,
+    in_process: bool = False,
+    bandwidth_gbs: float | None = None,
+    progress: Progress | None = None,
+    close: bool = True,
+) -> BenchResult:
+    """Load the model with `loader`, measure it, close it (unless close=False)."""
+    config = config or BenchConfig()
+    footprint = footprint or Footprint()
+    probe = MemoryProbe() if in_process else None
+    if probe:
+        probe.start()
+    t0 = time.perf_counter()
+    engine = loader()
+    load_s = time.perf_counter() - t0
+    try:
+        if progress:
+            progress.plan(config.runs(engine.capabilities.max_parallel))
+        prompts: dict[str, PromptStats] = {}
+        for name in config.prompts:
+            samples = []
+            for i in range(config.warmup + config.repeats):
+                s = run_once(engine, PROMPTS[name], prompt_format, config.max_tokens)
+                if i >= config.warmup:
+                    samples.append(s)
+                if progress:
+                    progress.advance(f"{model_id}: {name} prompt")
+            prompts[name] = summarise(name, samples, footprint, bandwidth_gbs)
+        sweep = [
+            sweep_point(engine, prompt_format, c, config.repeats, config.max_tokens, progress)
+            for c in config.sweep_levels(engine.capabilities.max_parallel)
+        ]
+        memory = probe.stop() if probe else None
+    finally:
+        if close:
+            engine.close()
+    return BenchResult(
+        model_id,
+        config.as_dict(),
+        prompts,
+        sweep,
+        memory,
+        probe.method if probe else None,
+        load_s,
+        bandwidth_gbs,
+        footprint.weight_bytes,
+    )

@@ -1,0 +1,376 @@
+"""Constraints + weights -> the Pareto front, one recommended model, and reasons in plain words.
+
+Pure: it takes facts already measured (quality, speed, memory, cost) and known (licence,
+openness) and returns a decision; it reads and writes nothing.
+
+1. Constraints exclude models; each exclusion says why ("gemma-3-270m is excluded: its
+   licence (Gemma Terms of Use) is not OSI-approved"). A value that was not measured does not
+   pass a constraint on it. If nothing is left, the answer says which constraint no model
+   meets and the best value there was, never an empty table.
+2. Among the rest, the Pareto front on quality (up), $/1M tokens (down), tokens/s (up) and
+   memory (down): a model is off the front when another is at least as good on all four and
+   better on one. Unknown values count as the worst.
+3. Each front model gets a weighted score (each axis scaled to [0, 1] over the eligible
+   models); the highest is recommended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from openscout.errors import ConstraintError
+
+# Model Openness Framework classes, most open first; "none" meets no class.
+MOF_ORDER = {"I": 1, "II": 2, "III": 3, "none": 4}
+# Openness labels of openscout.catalog.openness, most open first.
+LABEL_ORDER = {"open source": 1, "open weights": 2, "restricted weights": 3}
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    quality: float | None = None  # accuracy on `suite`, in [0, 1]
+    quality_low: float | None = None  # 95% interval
+    quality_high: float | None = None
+    suite: str | None = None
+    output_tps: float | None = None
+    memory_bytes: int | None = None
+    cost_per_m: float | None = None  # blended $ per 1M tokens
+    license: str | None = None
+    osi_approved: bool | None = None
+    commercial_use: bool | None = None
+    openness_label: str | None = None  # open source | open weights | restricted weights
+    mof_class: str | None = None  # Model Openness Framework class: I (most open), II, III, none
+
+
+class Constraints(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_quality: float | None = Field(default=None, ge=0.0, le=1.0)
+    suite: str | None = None  # which suite min_quality refers to (informational)
+    max_cost_per_m: float | None = Field(default=None, ge=0.0)
+    min_tps: float | None = Field(default=None, ge=0.0)
+    max_memory_bytes: int | None = Field(default=None, ge=0)
+    osi_required: bool = False
+    commercial_required: bool = False
+    # a MOF class ("I", "II", "III") or an openness label ("open weights", "open source")
+    min_openness: str | None = None
+
+    @field_validator("min_openness")
+    @classmethod
+    def _known_level(cls, v: str | None) -> str | None:
+        return parse_openness(v)
+
+    def describe(self) -> list[str]:
+        out = []
+        if self.min_quality is not None:
+            out.append(
+                f"quality >= {self.min_quality:.2f}" + (f" on {self.suite}" if self.suite else "")
+            )
+        if self.max_cost_per_m is not None:
+            out.append(f"cost <= ${self.max_cost_per_m:g} per 1M tokens")
+        if self.min_tps is not None:
+            out.append(f"speed >= {self.min_tps:g} tokens/s")
+        if self.max_memory_bytes is not None:
+            out.append(f"memory <= {_mb(self.max_memory_bytes)}")
+        if self.osi_required:
+            out.append("an OSI-approved licence")
+        if self.commercial_required:
+            out.append("commercial use allowed")
+        if self.min_openness is not None:
+            level = self.min_openness
+            out.append(
+                f"openness MOF Class {level} or better"
+                if level in MOF_ORDER
+                else f"openness {level!r} or better"
+            )
+        return out
+
+
+class Weights(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quality: float = Field(default=0.5, ge=0.0)
+    cost: float = Field(default=0.2, ge=0.0)
+    speed: float = Field(default=0.2, ge=0.0)
+    memory: float = Field(default=0.1, ge=0.0)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Weights:
+        if self.quality + self.cost + self.speed + self.memory <= 0:
+            raise ValueError("at least one weight must be positive")
+        return self
+
+
+@dataclass
+class Ranked:
+    id: str
+    score: float
+    on_front: bool
+    dominated_by: str | None = None
+
+
+@dataclass
+class Recommendation:
+    recommended: str | None
+    pareto_front: list[str]
+    ranking: list[Ranked]
+    excluded: dict[str, list[str]]
+    reasons: list[str]
+    message: str
+    constraints: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _mb(n: float) -> str:
+    return f"{n / 2**20:.0f} MB"
+
+
+def parse_openness(text: str | None) -> str | None:
+    """'I' / 'class-ii' / '3' -> a MOF class; 'open-weights' / 'open source' -> a label."""
+    if text is None or not text.strip():
+        return None
+    label = text.strip().lower().replace("-", " ").replace("_", " ")
+    if label in LABEL_ORDER:
+        return label
+    t = text.strip().upper().removeprefix("CLASS").strip(" -_")
+    t = {"1": "I", "2": "II", "3": "III"}.get(t, t)
+    if t in ("I", "II", "III"):
+        return t
+    raise ConstraintError(
+        f"unknown openness level {text!r}",
+        hint="use a MOF class (I most open, II, III) or a label (open-source, open-weights)",
+    )
+
+
+# -- constraints -----------------------------------------------------------------------------
+
+
+def exclusions(c: Candidate, k: Constraints) -> list[str]:
+    """Why this candidate fails the constraints, one plain sentence part per failure."""
+    why = []
+    suite = f" on {c.suite or k.suite}" if (c.suite or k.suite) else ""
+    if k.min_quality is not None:
+        if c.quality is None:
+            why.append(f"its quality{suite} was not measured")
+        elif c.quality < k.min_quality:
+            why.append(f"its quality{suite} ({c.quality:.2f}) is below {k.min_quality:.2f}")
+    if k.max_cost_per_m is not None:
+        if c.cost_per_m is None:
+            why.append("its cost per token is unknown")
+        elif c.cost_per_m > k.max_cost_per_m:
+            why.append(f"it costs ${c.cost_per_m:.3g} per 1M tokens, above ${k.max_cost_per_m:g}")
+    if k.min_tps is not None:
+        if c.output_tps is None:
+            why.append("its speed was not measured")
+        elif c.output_tps < k.min_tps:
+            why.append(f"it generates {c.output_tps:.1f} tokens/s, below {k.min_tps:g}")
+    if k.max_memory_bytes is not None:
+        if c.memory_bytes is None:
+            why.append("its memory use is unknown")
+        elif c.memory_bytes > k.max_memory_bytes:
+            why.append(f"it uses {_mb(c.memory_bytes)}, above {_mb(k.max_memory_bytes)}")
+    lic = f" ({c.license})" if c.license else ""
+    if k.osi_required and c.osi_approved is not True:
+        why.append(
+            f"its licence{lic} is not OSI-approved"
+            if c.osi_approved is False
+            else f"its licence{lic} is not known to be OSI-approved"
+        )
+    if k.commercial_required and c.commercial_use is not True:
+        why.append(
+            f"its licence{lic} does not allow commercial use"
+            if c.commercial_use is False
+            else f"its licence{lic} is not known to allow commercial use"
+        )
+    need = k.min_openness
+    if need in MOF_ORDER:
+        if c.mof_class is None:
+            why.append(f"its openness is unknown (needed: MOF Class {need})")
+        elif MOF_ORDER.get(c.mof_class, 99) > MOF_ORDER[need]:
+            have = "meets no MOF class" if c.mof_class == "none" else f"is MOF Class {c.mof_class}"
+            why.append(f"its openness {have}, below Class {need}")
+    elif need in LABEL_ORDER:
+        if c.openness_label is None:
+            why.append(f"its openness is unknown (needed: {need})")
+        elif LABEL_ORDER.get(c.openness_label, 99) > LABEL_ORDER[need]:
+            why.append(f"it is {c.openness_label}, less open than {need}")
+    return why
+
+
+_CONSTRAINT_FIELDS = (
+    "min_quality",
+    "max_cost_per_m",
+    "min_tps",
+    "max_memory_bytes",
+    "osi_required",
+    "commercial_required",
+    "min_openness",
+)
+
+
+def _nobody_message(cands: list[Candidate], k: Constraints) -> str:
+    """Name each constraint that no model meets on its own, with the best value there was."""
+    single: list[str] = []
+    checks: list[tuple[str, Constraints, str]] = []
+    for name in _CONSTRAINT_FIELDS:
+        value = getattr(k, name)
+        if value is None or value is False:
+            continue
+        only = Constraints(**{name: value, "suite": k.suite})
+        checks.append((name, only, only.describe()[0]))
+    for name, only, text in checks:
+        if all(exclusions(c, only) for c in cands):
+            single.append(f"{text}{_best_hint(cands, name)}")
+    if single:
+        return "no model satisfies " + "; no model satisfies ".join(single)
+    return "no model satisfies all the constraints together (" + ", ".join(k.describe()) + ")"
+
+
+def _best_hint(cands: list[Candidate], name: str) -> str:
+    def best(attr: str, high: bool) -> Candidate | None:
+        known = [c for c in cands if getattr(c, attr) is not None]
+        if not known:
+            return None
+        return (
+            max(known, key=lambda c: getattr(c, attr))
+            if high
+            else min(known, key=lambda c: getattr(c, attr))
+        )
+
+    if name == "min_quality" and (b := best("quality", True)):
+        return f" (best: {b.id} at {b.quality:.2f})"
+    if name == "max_cost_per_m" and (b := best("cost_per_m", False)):
+        return f" (cheapest: {b.id} at ${b.cost_per_m:.3g} per 1M tokens)"
+    if name == "min_tps" and (b := best("output_tps", True)):
+        return f" (fastest: {b.id} at {b.output_tps:.1f} tokens/s)"
+    if name == "max_memory_bytes" and (b := best("memory_bytes", False)):
+        return f" (smallest: {b.id} at {_mb(b.memory_bytes or 0)})"
+    return ""
+
+
+# -- Pareto front and score ------------------------------------------------------------------
+
+_AXES = (
+    ("quality", "quality", True),
+    ("cost", "cost_per_m", False),
+    ("speed", "output_tps", True),
+    ("memory", "memory_bytes", False),
+)
+
+
+def _vector(c: Candidate) -> tuple[float, ...]:
+    """Each axis oriented so that larger is better; unknown is the worst possible."""
+    out = []
+    for _, attr, high in _AXES:
+        v = getattr(c, attr)
+        out.append(float("-inf") if v is None else (float(v) if high else -float(v)))
+    return tuple(out)
+
+
+def dominates(a: Candidate, b: Candidate) -> bool:
+    va, vb = _vector(a), _vector(b)
+    return all(x >= y for x, y in zip(va, vb, strict=True)) and va != vb
+
+
+def pareto_front(cands: list[Candidate]) -> list[Candidate]:
+    return [c for c in cands if not any(dominates(o, c) for o in cands if o is not c)]
+
+
+def scores(cands: list[Candidate], w: Weights) -> dict[str, float]:
+    total = w.quality + w.cost + w.speed + w.memory
+    out = {c.id: 0.0 for c in cands}
+    for name, attr, high in _AXES:
+        weight = getattr(w, name)
+        known = [float(getattr(c, attr)) for c in cands if getattr(c, attr) is not None]
+        if not weight or not known:
+            continue
+        lo, hi = min(known), max(known)
+        for c in cands:
+            v = getattr(c, attr)
+            if v is None:
+                continue
+            x = 1.0 if hi == lo else (float(v) - lo) / (hi - lo)
+            out[c.id] += weight * (x if high else 1.0 - x)
+    return {k: v / total for k, v in out.items()}
+
+
+def _better_axes(a: Candidate, b: Candidate) -> list[str]:
+    return [name for (name, _, _), x, y in zip(_AXES, _vector(a), _vector(b), strict=True) if x > y]
+
+
+def _overlap(a: Candidate, b: Candidate) -> bool:
+    if None in (a.quality_low, a.quality_high, b.quality_low, b.quality_high):
+        return False
+    return a.quality_low <= b.quality_high and b.quality_low <= a.quality_high  # type: ignore[operator]
+
+
+def recommend(
+    cands: list[Candidate], constraints: Constraints | None = None, weights: Weights | None = None
+) -> Recommendation:
+    k = constraints or Constraints()
+    w = weights or Weights()
+    if not cands:
+        raise ConstraintError(
+            "there are no models to choose from", hint="register one with `openscout models add`"
+        )
+    excluded = {c.id: why for c in cands if (why := exclusions(c, k))}
+    reasons = [f"{cid} is excluded: {', and '.join(why)}" for cid, why in excluded.items()]
+    eligible = [c for c in cands if c.id not in excluded]
+    if not eligible:
+        msg = _nobody_message(cands, k)
+        return Recommendation(None, [], [], excluded, reasons, msg, k.describe())
+    front = pareto_front(eligible)
+    sc = scores(eligible, w)
+    ranking = []
+    # front first, then by score; ties broken by id so the answer is stable
+    for c in sorted(eligible, key=lambda c: (c not in front, -sc[c.id], c.id)):
+        dom = next((o for o in eligible if dominates(o, c)), None)
+        ranking.append(Ranked(c.id, round(sc[c.id], 4), c in front, dom.id if dom else None))
+        if dom:
+            better = " and ".join(_better_axes(dom, c))
+            reasons.append(
+                f"{c.id} is not on the Pareto front: {dom.id} is at least as good on quality, "
+                f"cost, speed and memory, and better on {better}"
+            )
+    best = next(c for c in eligible if c.id == ranking[0].id)
+    why = (
+        f"{best.id} is recommended: the highest weighted score ({sc[best.id]:.2f}) among the "
+        f"{len(front)} model{'s' if len(front) > 1 else ''} on the Pareto front"
+    )
+    strengths = [
+        name
+        for name, attr, high in _AXES
+        if getattr(best, attr) is not None
+        and all(
+            getattr(o, attr) is None
+            or (
+                getattr(best, attr) >= getattr(o, attr)
+                if high
+                else getattr(best, attr) <= getattr(o, attr)
+            )
+            for o in eligible
+        )
+    ]
+    if len(eligible) > 1 and strengths:
+        why += f"; best on {', '.join(strengths)}"
+    ties = [o.id for o in front if o is not best and abs(sc[o.id] - sc[best.id]) < 1e-9]
+    if ties:
+        why += f" (tied with {', '.join(ties)}; set --weight to say what matters more)"
+    reasons.insert(0, why)
+    for o in eligible:
+        if o is not best and _overlap(best, o) and o.quality != best.quality:
+            reasons.append(
+                f"the quality difference between {best.id} and {o.id} is within their 95% "
+                "intervals: measure more items to separate them"
+            )
+    msg = f"recommended: {best.id}"
+    return Recommendation(
+        best.id, [c.id for c in front], ranking, excluded, reasons, msg, k.describe()
+    )

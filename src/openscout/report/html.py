@@ -1,0 +1,232 @@
+"""A self-contained HTML report: works offline, no CDN, nothing fetched.
+
+plotly.js is copied from the installed `plotly` package into the page. Chart data travels
+as JSON in `<script type="application/json">` blocks (never executed) and one small inline
+script draws them. Every string from models, catalogs or users is escaped; a strict
+Content-Security-Policy allows only the two inline scripts, by hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import lru_cache
+from html import escape
+from typing import Any
+
+from openscout.report.charts import all_charts
+from openscout.report.tables import COLUMNS, fmt_mb, fmt_money, fmt_num, rows
+
+_DRAW = """
+document.querySelectorAll('script[type="application/json"][data-chart]').forEach(function (el) {
+  var fig = JSON.parse(el.textContent);
+  var target = document.getElementById(el.getAttribute('data-chart'));
+  Plotly.newPlot(target, fig.data, fig.layout, {responsive: true, displaylogo: false})
+    .then(function () { target.setAttribute('data-drawn', 'true'); });
+});
+"""
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;
+max-width:1100px;color:#222;padding:0 1rem}
+table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}
+th,td{border-bottom:1px solid #ddd;padding:.35rem .6rem;text-align:left;vertical-align:top}
+th{background:#f4f4f4}
+.rec{border-left:4px solid #1b9e77;background:#f1faf6;padding:.6rem 1rem}
+.none{border-left:4px solid #d95f02;background:#fdf3ec;padding:.6rem 1rem}
+.chart{width:100%;height:460px;margin:1rem 0}
+.muted{color:#666;font-size:.85rem}
+tr.recommended td{font-weight:600}
+"""
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> str:
+    """The full plotly.js bundle shipped inside the plotly Python package."""
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
+
+
+def _csp_hash(script: str) -> str:
+    return (
+        "'sha256-"
+        + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+        + "'"
+    )
+
+
+def _json_block(obj: Any) -> str:
+    # '<' escaped so no string in the data can close the script element
+    return (
+        json.dumps(obj, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+
+
+def _table(headers: list[str], body: list[list[str]], classes: list[str] | None = None) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    trs = []
+    for i, r in enumerate(body):
+        cls = f' class="{escape(classes[i])}"' if classes and classes[i] else ""
+        trs.append(f"<tr{cls}>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
+
+
+def _recommendation(rec: dict[str, Any]) -> str:
+    box = "rec" if rec.get("recommended") else "none"
+    items = "".join(f"<li>{escape(r)}</li>" for r in rec.get("reasons", []))
+    cons = rec.get("constraints") or []
+    cons_html = f"<p class='muted'>Constraints: {escape('; '.join(cons))}</p>" if cons else ""
+    head = f"<p><strong>{escape(rec.get('message', ''))}</strong></p>"
+    return f"<div class='{box}'>{head}{cons_html}<ul>{items}</ul></div>"
+
+
+def _details(result: dict[str, Any]) -> str:
+    out = []
+    for m in result.get("models", []):
+        b = m.get("bench") or {}
+        body = []
+        for name, p in (b.get("prompts") or {}).items():
+            body.append(
+                [
+                    name,
+                    str(p["prompt_tokens"]),
+                    fmt_num(p["completion_tokens"], 0),
+                    _spread(p["ttft_s"], 1000, "ms"),
+                    _spread(p["output_tps"], 1, ""),
+                    _spread(p["prefill_tps"], 1, ""),
+                    _spread(p["e2e_s"], 1, "s"),
+                    fmt_num(_ms(p["itl_p50_s"]), 1, " ms"),
+                    fmt_num(_ms(p["itl_p99_s"]), 1, " ms"),
+                    "-" if p.get("mbu") is None else f"{p['mbu'] * 100:.1f}%",
+                ]
+            )
+        headers = [
+            "prompt",
+            "prompt tok",
+            "output tok",
+            "TTFT med [min-max]",
+            "tok/s",
+            "prefill tok/s",
+            "end-to-end",
+            "ITL p50",
+            "ITL p99",
+            "MBU",
+        ]
+        sweep = b.get("sweep") or []
+        sweep_html = ""
+        if sweep:
+            sweep_html = _table(
+                ["clients", "aggregate output tok/s", "latency median", "TTFT median"],
+                [
+                    [
+                        str(s["concurrency"]),
+                        fmt_num(s["aggregate_output_tps"]),
+                        fmt_num(s["latency_s"]["median"], 2, " s"),
+                        fmt_num(_ms(s["ttft_s"]["median"]), 0, " ms"),
+                    ]
+                    for s in sweep
+                ],
+            )
+        cost = m.get("cost") or {}
+        errors = "".join(f"<li>{escape(e)}</li>" for e in m.get("errors", []))
+        out.append(
+            f"<h3>{escape(m['id'])}</h3>"
+            f"<p class='muted'>engine {escape(str(m.get('engine')))}; "
+            f"memory {escape(fmt_mb(m.get('memory_bytes')))}"
+            f" ({escape(str(b.get('memory_method') or 'not measured'))}); cost at "
+            f"${escape(str(cost.get('price_per_hour')))}/h: "
+            f"input {escape(fmt_money(cost.get('input_per_m')))}, "
+            f"output {escape(fmt_money(cost.get('output_per_m')))} per 1M tokens "
+            f"({escape(str(m.get('price_source') or ''))})</p>"
+            + (_table(headers, body) if body else "")
+            + sweep_html
+            + (f"<ul class='none'>{errors}</ul>" if errors else "")
+        )
+    return "".join(out)
+
+
+def _ms(v: float | None) -> float | None:
+    return None if v is None else v * 1000
+
+
+def _spread(s: dict[str, Any], scale: float, unit: str) -> str:
+    if not s or s.get("median") is None:
+        return "-"
+    f = (
+        (lambda v: f"{v * scale:.0f}")
+        if unit == "ms"
+        else (lambda v: f"{v * scale:.2f}" if unit == "s" else f"{v:.1f}")
+    )
+    return f"{f(s['median'])} [{f(s['min'])}-{f(s['max'])}]{(' ' + unit) if unit else ''}"
+
+
+def render_html(result: dict[str, Any]) -> str:
+    charts = all_charts(result)
+    table_rows = rows(result)
+    main_table = _table(
+        [label for _, label in COLUMNS],
+        [[r[k] for k, _ in COLUMNS] for r in table_rows],
+        [r["status"].replace(" ", "-") for r in table_rows],
+    )
+    refs = result.get("reference_prices") or []
+    ref_table = (
+        _table(
+            ["hosted API", "input $/1M", "output $/1M", "blended $/1M", "source", "date"],
+            [
+                [
+                    r["name"],
+                    fmt_money(r["input_per_m"]),
+                    fmt_money(r["output_per_m"]),
+                    fmt_money(r["blended_per_m"]),
+                    r["source"],
+                    r["date"],
+                ]
+                for r in refs
+            ],
+        )
+        if refs
+        else ""
+    )
+    chart_divs = "".join(
+        f"<div class='chart' id='chart-{escape(name)}'></div>"
+        f"<script type='application/json' data-chart='chart-{escape(name)}'>"
+        f"{_json_block(fig)}</script>"
+        for name, fig in charts.items()
+    )
+    js = plotly_js()
+    csp = (
+        f"default-src 'none'; script-src {_csp_hash(js)} {_csp_hash(_DRAW)}; "
+        "style-src 'unsafe-inline'; img-src data:; font-src data:"
+    )
+    s = result.get("settings") or {}
+    meta = (
+        f"{escape(str(result.get('created_at', '')))} on {escape(str(result.get('machine', '')))}; "
+        f"suite {escape(str(s.get('suite')))} (limit {escape(str(s.get('limit')))}), "
+        f"{escape(str(s.get('repeats')))} repeats; memory bandwidth "
+        f"{escape(fmt_num(result.get('bandwidth_gbs')))} GB/s; "
+        f"took {escape(fmt_num(result.get('wall_s')))} s"
+    )
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{csp}\">"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>openscout comparison</title><style>{_STYLE}</style></head><body>"
+        f"<h1>Which model should I use?</h1><p class='muted'>{meta}</p>"
+        f"<h2>Recommendation</h2>{_recommendation(result.get('recommendation') or {})}"
+        f"<h2>Ranked comparison</h2>{main_table}"
+        f"<h2>Charts</h2>{chart_divs}"
+        + (f"<h2>Hosted API list prices, for comparison</h2>{ref_table}" if ref_table else "")
+        + f"<h2>Measurements per model</h2>{_details(result)}"
+        "<p class='muted'>Definitions: TTFT = request to first token; "
+        "tokens/s = output tokens after the "
+        "first / time from first to last token (median of runs); prefill = prompt tokens / TTFT; "
+        "$/1M = price per hour / (tokens/s x 3600) x 1e6, blended = (3 x input + output) / 4; "
+        "MBU = bytes read per token x tokens/s / measured memory bandwidth. "
+        "See docs/metrics.md.</p>"
+        f"<script>{js}</script><script>{_DRAW}</script></body></html>"
+    )

@@ -1,0 +1,83 @@
+"""`bench` on the real embedded SmolLM2 through llama.cpp, core and CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from openscout.config import Settings
+from openscout.perf.bench import bench_models, recent_results
+from openscout.perf.measure import BenchConfig
+
+pytestmark = pytest.mark.real_model
+SMOL = "smollm2-135m-instruct"
+
+
+def test_bench_smollm2_measures_everything(settings: Settings, smollm2_path: Path) -> None:
+    cfg = BenchConfig(repeats=2, warmup=1, max_tokens=16)
+    [b] = bench_models(settings, [SMOL], cfg, price_per_hour=3.6)
+    d = b.as_dict()
+    assert d["model_id"] == SMOL
+    for name in ("short", "long"):
+        p = d["prompts"][name]
+        assert p["runs"] == 2 and p["completion_tokens"] >= 2
+        assert p["ttft_s"]["n"] == 2 and p["output_tps"]["n"] == 2 and p["itl_p99_s"] is not None
+    assert d["prompts"]["long"]["prompt_tokens"] > 4 * d["prompts"]["short"]["prompt_tokens"]
+    assert d["sweep"] == []  # llama.cpp serves one request at a time
+    size = smollm2_path.stat().st_size
+    assert d["weight_bytes"] == size
+    # the weights are paged in while the model runs, so the model's memory is at least most of them
+    assert d["memory_bytes"] is not None and d["memory_bytes"] > 0.5 * size
+    assert d["bandwidth_gbs"] and d["bandwidth_gbs"] > 0 and d["mbu"] > 0
+    # cost follows the formula from the measured speeds at $3.60/h: 1 / (tok/s) per 1M tokens
+    assert d["cost"]["output_per_m"] == pytest.approx(1e6 * 3.6 / (d["output_tps"] * 3600))
+    assert d["cost"]["input_per_m"] == pytest.approx(1e6 * 3.6 / (d["prefill_tps"] * 3600))
+    assert d["price_source"] == "--price-per-hour"
+    [row] = recent_results(settings, SMOL)
+    assert (
+        row["result"]["output_tps"] == d["output_tps"] and row["memory_bytes"] == d["memory_bytes"]
+    )
+
+
+def test_bench_cli_json(cli_env: dict[str, str]) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "openscout.cli.main",
+            "bench",
+            "-m",
+            SMOL,
+            "--repeats",
+            "1",
+            "--warmup",
+            "0",
+            "--max-tokens",
+            "8",
+            "--json",
+        ],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    [row] = json.loads(out.stdout)
+    assert row["model_id"] == SMOL and row["cost"]["blended_per_m"] > 0
+    assert row["price_source"].startswith("default: aws-m7g.large")
+
+
+def test_bench_cli_unknown_model_is_a_clear_error(cli_env: dict[str, str]) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "openscout.cli.main", "bench", "-m", "nope"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert "no model registered as 'nope'" in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,80 @@
+"""Tables, chart specs, HTML, Markdown and JSON export of a comparison."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from openscout.recommend import Constraints
+from openscout.report import write_report
+from openscout.report.charts import all_charts
+from openscout.report.html import render_html
+from openscout.report.markdown import render_markdown
+from openscout.report.tables import rows
+from tests.report.sample import HOSTILE, sample_result
+
+
+def test_rows_follow_the_ranking_and_format_units() -> None:
+    result = sample_result(Constraints(osi_required=True))
+    r = rows(result)
+    assert [x["id"] for x in r] == ["smollm2-135m-instruct", "gemma-3-270m"]
+    smol, gemma = r
+    assert smol["status"] == "recommended" and smol["rank"] == "1"
+    assert gemma["status"] == "excluded" and gemma["rank"] == "-"
+    assert smol["quality"] == "0.41 [0.31, 0.51] n=60"
+    assert (smol["output_tps"], smol["ttft"], smol["memory"], smol["cost"]) == (
+        "110.0",
+        "50 ms",
+        "160 MB",
+        "$0.210",
+    )
+    assert (
+        smol["openness"] == "open source (MOF I)"
+        and gemma["openness"] == "restricted weights (no MOF class)"
+    )
+
+
+def test_charts_carry_every_model_and_the_reference_prices() -> None:
+    charts = all_charts(sample_result())
+    assert set(charts) == {"quality-vs-cost", "quality-vs-speed", "openness"}
+    cost = charts["quality-vs-cost"]
+    names = [t for trace in cost["data"] for t in trace["text"]]
+    assert sorted(names) == ["gemma-3-270m", "smollm2-135m-instruct"]
+    assert cost["layout"]["xaxis"]["type"] == "log"
+    assert [a["text"] for a in cost["layout"]["annotations"]] == ["openai/gpt-4o-mini"]
+    speed = charts["quality-vs-speed"]
+    xs = sorted(x for trace in speed["data"] for x in trace["x"])
+    assert xs == [70.0, 110.0]
+    heat = charts["openness"]["data"][0]
+    assert heat["type"] == "heatmap" and len(heat["z"]) == 2 and len(heat["x"]) == 5
+    row = next(i for i, y in enumerate(heat["y"]) if y.startswith("gemma-3-270m"))
+    assert heat["text"][row][0] == "closed" and heat["z"][row][0] == 0  # gemma's training data
+    assert "not OSI-approved" in heat["y"][row]
+
+
+def test_html_is_self_contained_and_escapes_untrusted_text() -> None:
+    html = render_html(sample_result())
+    assert "<script src" not in html
+    assert not re.search(r"<(script|link)[^>]+(src|href)=['\"]?https?:", html)
+    assert "Plotly.newPlot" in html and len(html) > 1_000_000  # plotly.js is inside
+    assert HOSTILE not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # escaped in the table
+    assert "Content-Security-Policy" in html and "'unsafe-eval'" not in html
+    assert html.count("data-chart=") == 3
+
+
+def test_markdown_lists_recommendation_table_and_prices() -> None:
+    md = render_markdown(sample_result(Constraints(osi_required=True)))
+    assert "**recommended: smollm2-135m-instruct**" in md
+    assert "- gemma-3-270m is excluded: its licence (" in md
+    assert "| 1 | smollm2-135m-instruct | 0.41 [0.31, 0.51] n=60 |" in md
+    assert "openai/gpt-4o-mini" in md
+
+
+def test_write_report_writes_three_files(tmp_path: Path) -> None:
+    result = sample_result()
+    paths = write_report(result, tmp_path / "out")
+    assert {p.name for p in paths.values()} == {"report.html", "report.md", "report.json"}
+    assert json.loads(paths["json"].read_text()) == result
+    assert not list((tmp_path / "out").glob(".*tmp*"))  # no temporary files left behind

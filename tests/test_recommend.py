@@ -1,0 +1,199 @@
+"""Constraints, Pareto front, weights and plain-word reasons of the recommendation."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from pydantic import ValidationError
+
+from openscout.errors import ConstraintError
+from openscout.recommend import (
+    Candidate,
+    Constraints,
+    Weights,
+    dominates,
+    pareto_front,
+    parse_openness,
+    recommend,
+)
+
+MB = 2**20
+
+
+def smol(**kw: object) -> Candidate:
+    base = dict(
+        id="smollm2-135m-instruct",
+        quality=0.40,
+        quality_low=0.30,
+        quality_high=0.50,
+        suite="quick",
+        output_tps=110.0,
+        memory_bytes=150 * MB,
+        cost_per_m=0.25,
+        license="Apache-2.0",
+        osi_approved=True,
+        commercial_use=True,
+        openness_label="open source",
+        mof_class="I",
+    )
+    return Candidate(**(base | kw))
+
+
+def gemma(**kw: object) -> Candidate:
+    base = dict(
+        id="gemma-3-270m",
+        quality=0.45,
+        quality_low=0.35,
+        quality_high=0.55,
+        suite="quick",
+        output_tps=70.0,
+        memory_bytes=300 * MB,
+        cost_per_m=0.40,
+        license="Gemma Terms of Use",
+        osi_approved=False,
+        commercial_use=True,
+        openness_label="restricted weights",
+        mof_class="none",
+    )
+    return Candidate(**(base | kw))
+
+
+def test_no_constraints_recommends_a_front_model_with_reasons() -> None:
+    r = recommend([smol(), gemma()])
+    assert set(r.pareto_front) == {
+        "smollm2-135m-instruct",
+        "gemma-3-270m",
+    }  # each better on something
+    assert r.recommended in r.pareto_front
+    assert r.reasons[0].startswith(f"{r.recommended} is recommended: the highest weighted score")
+    assert next(x.id for x in r.ranking) == r.recommended
+    assert any("within their 95% intervals" in x for x in r.reasons)  # 0.40 vs 0.45 overlap
+    # default weights: gemma wins quality (0.5), smollm2 cost + speed + memory (0.5): a tie, said so
+    assert "(tied with " in r.reasons[0]
+
+
+def test_osi_constraint_excludes_gemma_in_plain_words() -> None:
+    r = recommend([smol(), gemma()], Constraints(osi_required=True))
+    assert r.recommended == "smollm2-135m-instruct"
+    assert (
+        "gemma-3-270m is excluded: its licence (Gemma Terms of Use) is not OSI-approved"
+        in r.reasons
+    )
+    assert r.excluded == {"gemma-3-270m": ["its licence (Gemma Terms of Use) is not OSI-approved"]}
+
+
+def test_constraint_no_model_meets_says_so_with_the_best_value() -> None:
+    r = recommend([smol(), gemma()], Constraints(min_quality=0.9, suite="quick"))
+    assert r.recommended is None and r.pareto_front == [] and r.ranking == []
+    assert r.message == "no model satisfies quality >= 0.90 on quick (best: gemma-3-270m at 0.45)"
+    assert len(r.excluded) == 2
+
+
+def test_constraints_met_alone_but_not_together() -> None:
+    # only gemma is small enough to... no: only smollm2 is OSI, only gemma reaches 0.45 quality
+    r = recommend([smol(), gemma()], Constraints(osi_required=True, min_quality=0.44))
+    assert r.recommended is None
+    assert r.message.startswith("no model satisfies all the constraints together")
+    assert "an OSI-approved licence" in r.message and "quality >= 0.44" in r.message
+
+
+def test_several_impossible_constraints_are_all_named() -> None:
+    r = recommend([smol(), gemma()], Constraints(min_tps=500, max_memory_bytes=10 * MB))
+    assert "speed >= 500 tokens/s (fastest: smollm2-135m-instruct at 110.0 tokens/s)" in r.message
+    assert "memory <= 10 MB (smallest: smollm2-135m-instruct at 150 MB)" in r.message
+
+
+def test_unmeasured_values_do_not_pass_a_constraint() -> None:
+    r = recommend(
+        [smol(quality=None, quality_low=None, quality_high=None), gemma()],
+        Constraints(min_quality=0.1),
+    )
+    assert r.excluded["smollm2-135m-instruct"] == ["its quality on quick was not measured"]
+    assert r.recommended == "gemma-3-270m"
+
+
+def test_each_constraint_kind_excludes() -> None:
+    c = gemma(commercial_use=False, cost_per_m=2.0)
+    k = Constraints(
+        max_cost_per_m=1.0,
+        min_tps=100,
+        max_memory_bytes=200 * MB,
+        commercial_required=True,
+        min_openness="II",
+    )
+    why = recommend([smol(), c], k).excluded["gemma-3-270m"]
+    assert why == [
+        "it costs $2 per 1M tokens, above $1",
+        "it generates 70.0 tokens/s, below 100",
+        "it uses 300 MB, above 200 MB",
+        "its licence (Gemma Terms of Use) does not allow commercial use",
+        "its openness meets no MOF class, below Class II",
+    ]
+
+
+def test_openness_by_label() -> None:
+    r = recommend([smol(), gemma()], Constraints(min_openness="open-weights"))
+    assert r.excluded["gemma-3-270m"] == ["it is restricted weights, less open than open weights"]
+    r2 = recommend([smol(mof_class="III"), gemma()], Constraints(min_openness="2"))
+    assert r2.excluded["smollm2-135m-instruct"] == ["its openness is MOF Class III, below Class II"]
+
+
+def test_dominated_model_is_explained() -> None:
+    worse = gemma(quality=0.30, output_tps=50.0)  # worse than smollm2 on every axis
+    r = recommend([smol(), worse])
+    assert r.pareto_front == ["smollm2-135m-instruct"]
+    assert any(
+        x.startswith(
+            "gemma-3-270m is not on the Pareto front: smollm2-135m-instruct is at least as good"
+        )
+        for x in r.reasons
+    )
+    assert (
+        next(x for x in r.ranking if x.id == "gemma-3-270m").dominated_by == "smollm2-135m-instruct"
+    )
+
+
+def test_weights_decide_between_front_models() -> None:
+    a, b = smol(), gemma()
+    assert (
+        recommend([a, b], weights=Weights(quality=1, cost=0, speed=0, memory=0)).recommended
+        == "gemma-3-270m"
+    )
+    assert (
+        recommend([a, b], weights=Weights(quality=0, cost=0, speed=1, memory=0)).recommended == a.id
+    )
+
+
+def test_bad_requests_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        Weights(quality=0, cost=0, speed=0, memory=0)
+    with pytest.raises(ValidationError):
+        Constraints(min_quality=1.5)
+    with pytest.raises(ValidationError):
+        Candidate(id="x", unknown_field=1)  # type: ignore[call-arg]
+    with pytest.raises(ConstraintError):
+        parse_openness("very open")
+    with pytest.raises(ConstraintError):
+        recommend([])
+
+
+def test_parse_openness() -> None:
+    assert parse_openness("class-ii") == "II"
+    assert parse_openness("I") == "I"
+    assert parse_openness("3") == "III"
+    assert parse_openness("open-source") == "open source"
+    assert parse_openness(None) is None
+
+
+def test_pareto_front_is_exactly_the_undominated_set() -> None:
+    vals = [0.2, 0.5, 0.8]
+    cands = [
+        Candidate(id=f"m{i}", quality=q, cost_per_m=c, output_tps=t * 100, memory_bytes=100)
+        for i, (q, c, t) in enumerate(itertools.product(vals, vals, vals))
+    ]
+    front = pareto_front(cands)
+    for c in cands:
+        dominated = any(dominates(o, c) for o in cands if o is not c)
+        assert (c in front) == (not dominated)
+    assert [c.id for c in front] == ["m20"]  # quality 0.8, cost 0.2, 80 tok/s beats all the rest
