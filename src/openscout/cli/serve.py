@@ -1,9 +1,83 @@
-"""CLI commands for this noun (to be filled by its issue)."""
+"""`openscout serve`: the web workbench and the OpenAI-compatible API on one port."""
 
 from __future__ import annotations
 
+import os
+import secrets
+
 import typer
+
+from openscout.cli.output import console, print_json
+from openscout.config import get_settings
+from openscout.errors import ConfigError
+
+
+def check_bind(host: str, api_key: str | None) -> None:
+    """Refuse to listen beyond loopback without a key: anyone on the network could use it."""
+    from openscout.server.security import is_loopback
+
+    if not is_loopback(host) and not api_key:
+        raise ConfigError(
+            f"refusing to listen on {host} without an API key",
+            hint="pass --api-key KEY or set OPENSCOUT_API_KEY (or keep the default 127.0.0.1)",
+        )
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("serve")
+    def serve_cmd(
+        host: str = typer.Option(None, "--host", help="address to listen on (default 127.0.0.1)"),
+        port: int = typer.Option(None, "--port", min=1, max=65535, help="port (default 8765)"),
+        api_key: str = typer.Option(
+            None, "--api-key", help="require this bearer key (or OPENSCOUT_API_KEY)"
+        ),
+        allow_host: list[str] = typer.Option(
+            None, "--allow-host", help="extra Host name clients may use (repeatable)"
+        ),
+        preload: list[str] = typer.Option(
+            None,
+            "--preload",
+            help="model to load at start (repeatable; default: the bundled SmolLM2)",
+        ),
+        generate_key: bool = typer.Option(
+            False, "--generate-key", help="make up a random key and print it"
+        ),
+        json_out: bool = typer.Option(
+            False, "--json", help="print the address as JSON, then serve"
+        ),
+    ) -> None:
+        """Serve the web workbench and the OpenAI-compatible API (/v1) on one port."""
+        import uvicorn
+
+        from openscout.engines.bundled import SMOLLM2_ID
+        from openscout.models import list_models
+        from openscout.server.app import create_app
+
+        settings = get_settings()
+        host = host or settings.host
+        port = port or settings.port
+        key = api_key or os.environ.get("OPENSCOUT_API_KEY") or None
+        if generate_key and not key:
+            key = secrets.token_urlsafe(24)
+        check_bind(host, key)
+        ids = {m.id for m in list_models(settings)}
+        wanted = list(preload) if preload else ([SMOLLM2_ID] if SMOLLM2_ID in ids else [])
+        application = create_app(
+            settings, api_key=key, bind_host=host, allow_hosts=allow_host or (), preload=wanted
+        )
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        url = f"http://{shown}:{port}/"
+        login = f"{url}?key={key}" if key else url
+        if json_out:
+            print_json({"url": url, "api": f"{url}v1", "auth": bool(key)})
+        else:
+            console.print(f"openscout workbench: [bold]{login}[/]", markup=True, highlight=False)
+            console.print(
+                f"OpenAI-compatible API: {url}v1"
+                + ("  (Authorization: Bearer <key>)" if key else ""),
+                markup=False,
+                highlight=False,
+            )
+        uvicorn.run(
+            application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
+        )

@@ -1,0 +1,172 @@
+"""Arena battles: which two models to show, anonymity until the vote, and the votes themselves.
+
+Pairing favours the pairs whose order is least certain: a pair's weight is the variance of its
+outcome under the current ratings, p (1 - p), divided by sqrt(1 + battles already voted on for
+that pair). Pairs never compared, and pairs close in rating with few votes, come up most; every
+pair keeps a chance. Sides A and B are then assigned at random.
+
+A battle's model names are kept in the store and given out only after its vote (`reveal`).
+Battle ids are random tokens, so one battle cannot be found from another.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import secrets
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from openscout.arena.ratings import Battle, point_ratings, win_probability
+from openscout.config import Settings
+from openscout.errors import OpenscoutError
+from openscout.store.db import connect
+
+VOTES = ("a", "b", "tie", "both_bad")
+MAX_PROMPT_CHARS = 8000
+
+
+class ArenaError(OpenscoutError):
+    """A battle request that cannot be served (unknown battle, second vote, bad vote)."""
+
+
+@dataclass(frozen=True)
+class BattleRecord:
+    id: str
+    prompt: str
+    model_a: str
+    model_b: str
+    answer_a: str | None
+    answer_b: str | None
+    winner: str | None
+
+    def public(self) -> dict[str, object]:
+        """What the page may see: names only once the vote is in."""
+        out: dict[str, object] = {"id": self.id, "prompt": self.prompt, "winner": self.winner}
+        if self.winner is not None:
+            out.update(model_a=self.model_a, model_b=self.model_b)
+        return out
+
+
+def pair_weights(models: Sequence[str], battles: Sequence[Battle]) -> dict[tuple[str, str], float]:
+    """Weight of each unordered pair (sorted names): outcome uncertainty over sqrt(1 + votes)."""
+    ratings = point_ratings(battles, models)
+    counts = Counter(tuple(sorted((b.model_a, b.model_b))) for b in battles)
+    out: dict[tuple[str, str], float] = {}
+    names = sorted(set(models))
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            p = win_probability(ratings.get(a, 1000.0), ratings.get(b, 1000.0))
+            out[(a, b)] = p * (1.0 - p) / math.sqrt(1.0 + counts[(a, b)])
+    return out
+
+
+def choose_pair(
+    models: Sequence[str], battles: Sequence[Battle], rng: random.Random
+) -> tuple[str, str]:
+    """Draw two distinct models (A, B), favouring uncertain pairs; sides at random."""
+    if len(set(models)) < 2:
+        raise ArenaError("the arena needs at least two models", hint="register another model")
+    weights = pair_weights(models, battles)
+    pairs = list(weights)
+    a, b = rng.choices(pairs, weights=[max(weights[p], 1e-9) for p in pairs], k=1)[0]
+    return (a, b) if rng.random() < 0.5 else (b, a)
+
+
+# -- storage ---------------------------------------------------------------------------------
+
+
+def _row(row: sqlite3.Row) -> BattleRecord:
+    return BattleRecord(
+        row["id"],
+        row["prompt"],
+        row["model_a"],
+        row["model_b"],
+        row["answer_a"],
+        row["answer_b"],
+        row["winner"],
+    )
+
+
+_SELECT = (
+    "SELECT b.id, b.prompt, b.model_a, b.model_b, b.answer_a, b.answer_b, v.winner"
+    " FROM battles b LEFT JOIN votes v ON v.battle_id = b.id"
+)
+
+
+def voted_battles(settings: Settings) -> list[Battle]:
+    conn = connect(settings.db_path)
+    try:
+        rows = conn.execute(
+            "SELECT b.model_a, b.model_b, v.winner FROM votes v"
+            " JOIN battles b ON b.id = v.battle_id ORDER BY v.id"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [Battle(r["model_a"], r["model_b"], r["winner"]) for r in rows]
+
+
+def new_battle(
+    settings: Settings, prompt: str, models: Sequence[str], rng: random.Random | None = None
+) -> BattleRecord:
+    if not prompt.strip():
+        raise ArenaError("the prompt is empty", hint="type a question for the two models")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise ArenaError(f"the prompt is longer than {MAX_PROMPT_CHARS} characters")
+    a, b = choose_pair(models, voted_battles(settings), rng or random.SystemRandom())
+    battle_id = secrets.token_urlsafe(16)
+    conn = connect(settings.db_path)
+    try:
+        conn.execute(
+            "INSERT INTO battles (id, prompt, model_a, model_b) VALUES (?,?,?,?)",
+            (battle_id, prompt, a, b),
+        )
+    finally:
+        conn.close()
+    return BattleRecord(battle_id, prompt, a, b, None, None, None)
+
+
+def get_battle(settings: Settings, battle_id: str) -> BattleRecord:
+    conn = connect(settings.db_path)
+    try:
+        row = conn.execute(_SELECT + " WHERE b.id = ?", (battle_id,)).fetchone()
+    finally:
+        conn.close()
+    if row is None:
+        raise ArenaError("no such battle", hint="start a new battle")
+    return _row(row)
+
+
+def save_answer(settings: Settings, battle_id: str, side: str, text: str) -> None:
+    if side not in ("a", "b"):
+        raise ArenaError(f"side must be 'a' or 'b', not {side!r}")
+    conn = connect(settings.db_path)
+    try:
+        conn.execute(f"UPDATE battles SET answer_{side} = ? WHERE id = ?", (text, battle_id))
+    finally:
+        conn.close()
+
+
+def vote(settings: Settings, battle_id: str, winner: str) -> BattleRecord:
+    """Record the one vote of a battle and return it, names now revealed."""
+    if winner not in VOTES:
+        raise ArenaError(f"vote must be one of {', '.join(VOTES)}, not {winner!r}")
+    get_battle(settings, battle_id)  # raises for an unknown id
+    conn = connect(settings.db_path)
+    try:
+        conn.execute("INSERT INTO votes (battle_id, winner) VALUES (?, ?)", (battle_id, winner))
+    except sqlite3.IntegrityError as e:
+        raise ArenaError("this battle has already been voted on", hint="start a new battle") from e
+    finally:
+        conn.close()
+    return get_battle(settings, battle_id)
+
+
+def vote_count(settings: Settings) -> int:
+    conn = connect(settings.db_path)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM votes").fetchone()[0])
+    finally:
+        conn.close()

@@ -1,0 +1,169 @@
+"""Bradley-Terry ratings from pairwise votes, by maximum likelihood, with bootstrap intervals.
+
+Model: P(i beats j) = p_i / (p_i + p_j) = 1 / (1 + 10 ** (r_j - r_i)), with r = log10(p).
+Ratings are shown on the Elo-like scale 400 * r + 1000, r centred to mean zero, so a
+difference of 400 points means 10:1 odds. A tie (and a "both bad" vote) counts as half a
+win for each side, as in LMSYS Chatbot Arena.
+
+The maximum is found with Hunter's MM iteration (2004), which increases the likelihood at
+every step. Where one model won every comparison the MLE is infinite; a small `prior` (a
+fraction of a virtual tie per compared pair) keeps it finite. `prior=0` gives the exact MLE.
+Pure: no I/O, no globals; randomness only from the seed passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+OUTCOMES = ("a", "b", "tie", "both_bad")
+SCALE = 400.0
+BASE_RATING = 1000.0
+DEFAULT_PRIOR = 1e-3
+
+
+@dataclass(frozen=True)
+class Battle:
+    model_a: str
+    model_b: str
+    winner: str  # "a", "b", "tie" or "both_bad"
+
+
+@dataclass(frozen=True)
+class Rating:
+    model: str
+    rating: float
+    lower: float  # 2.5th bootstrap percentile
+    upper: float  # 97.5th bootstrap percentile
+    votes: int  # battles this model took part in
+    wins: int
+    losses: int
+    ties: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "model": self.model,
+            "rating": self.rating,
+            "lower": self.lower,
+            "upper": self.upper,
+            "votes": self.votes,
+            "wins": self.wins,
+            "losses": self.losses,
+            "ties": self.ties,
+        }
+
+
+def _win_matrix(battles: Sequence[Battle], index: dict[str, int], prior: float) -> np.ndarray:
+    """w[i, j] = wins of i over j, ties counting half, plus the prior on compared pairs."""
+    n = len(index)
+    w = np.zeros((n, n))
+    for b in battles:
+        i, j = index[b.model_a], index[b.model_b]
+        if b.winner == "a":
+            w[i, j] += 1.0
+        elif b.winner == "b":
+            w[j, i] += 1.0
+        elif b.winner in ("tie", "both_bad"):
+            w[i, j] += 0.5
+            w[j, i] += 0.5
+        else:
+            raise ValueError(f"unknown outcome {b.winner!r}; expected one of {OUTCOMES}")
+    if prior > 0:
+        compared = (w + w.T) > 0
+        w = w + compared * (prior / 2.0)
+    return w
+
+
+def fit_strengths(w: np.ndarray, max_iter: int = 10_000, tol: float = 1e-12) -> np.ndarray:
+    """MM iteration for the BT maximum likelihood; returns log10 strengths centred at 0."""
+    n = w.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    games = w + w.T
+    wins = w.sum(axis=1)
+    p = np.ones(n)
+    active = games.sum(axis=1) > 0
+    for _ in range(max_iter):
+        denom = (games / (p[:, None] + p[None, :])).sum(axis=1)
+        new = np.where(active & (denom > 0), wins / np.where(denom > 0, denom, 1.0), p)
+        new = np.where(new > 0, new, 1e-300)  # a model that never scored: tiny, not zero
+        new = new / np.exp(np.mean(np.log(new[active]))) if active.any() else new
+        if np.max(np.abs(np.log(new) - np.log(p))) < tol:
+            p = new
+            break
+        p = new
+    r = np.log10(p)
+    if active.any():
+        r = r - r[active].mean()
+    return r
+
+
+def point_ratings(
+    battles: Sequence[Battle], models: Sequence[str] | None = None, prior: float = DEFAULT_PRIOR
+) -> dict[str, float]:
+    """Ratings on the 400*r + 1000 scale, no intervals (cheap: used to choose pairs)."""
+    names = _names(battles, models)
+    index = {m: i for i, m in enumerate(names)}
+    r = fit_strengths(_win_matrix(battles, index, prior))
+    return {m: float(SCALE * r[index[m]] + BASE_RATING) for m in names}
+
+
+def _names(battles: Sequence[Battle], models: Sequence[str] | None) -> list[str]:
+    names = list(dict.fromkeys(models or []))
+    for b in battles:
+        for m in (b.model_a, b.model_b):
+            if m not in names:
+                names.append(m)
+    return names
+
+
+def compute_ratings(
+    battles: Sequence[Battle],
+    models: Sequence[str] | None = None,
+    *,
+    rounds: int = 200,
+    seed: int = 0,
+    prior: float = DEFAULT_PRIOR,
+) -> list[Rating]:
+    """Ratings with bootstrap 95% intervals (battles resampled with replacement), best first."""
+    names = _names(battles, models)
+    index = {m: i for i, m in enumerate(names)}
+    point = fit_strengths(_win_matrix(battles, index, prior)) * SCALE + BASE_RATING
+    lower, upper = point.copy(), point.copy()
+    if battles and rounds > 0:
+        rng = np.random.default_rng(seed)
+        samples = np.empty((rounds, len(names)))
+        for k in range(rounds):
+            pick = rng.integers(0, len(battles), len(battles))
+            sample = [battles[i] for i in pick]
+            samples[k] = fit_strengths(_win_matrix(sample, index, prior)) * SCALE + BASE_RATING
+        lower = np.percentile(samples, 2.5, axis=0)
+        upper = np.percentile(samples, 97.5, axis=0)
+    out = []
+    for m in names:
+        i = index[m]
+        mine = [b for b in battles if m in (b.model_a, b.model_b)]
+        wins = sum(
+            1 for b in mine if (b.winner == "a") == (b.model_a == m) and b.winner in ("a", "b")
+        )
+        ties = sum(1 for b in mine if b.winner in ("tie", "both_bad"))
+        out.append(
+            Rating(
+                m,
+                float(point[i]),
+                float(lower[i]),
+                float(upper[i]),
+                len(mine),
+                wins,
+                len(mine) - wins - ties,
+                ties,
+            )
+        )
+    return sorted(out, key=lambda x: -x.rating)
+
+
+def win_probability(rating_i: float, rating_j: float) -> float:
+    """P(i beats j) implied by two ratings on the 400-point scale."""
+    return 1.0 / (1.0 + 10 ** ((rating_j - rating_i) / SCALE))

@@ -1,0 +1,204 @@
+"""Conversations kept in SQLite: create, append, list, delete, export as JSON or Markdown.
+
+Used by the web chat; nothing here knows about HTTP. Each message is committed as it is
+added, so a crash loses at most the message being written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from openscout.config import Settings
+from openscout.errors import OpenscoutError
+from openscout.store.db import connect
+
+EXPORT_VERSION = 1
+MAX_TITLE = 120
+ROLES = ("system", "user", "assistant")
+
+
+class ChatNotFoundError(OpenscoutError):
+    pass
+
+
+@dataclass
+class ChatMessage:
+    id: int
+    role: str
+    content: str
+    model_id: str | None = None
+    created_at: str = ""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    ttft_s: float | None = None
+    output_tps: float | None = None
+
+
+@dataclass
+class Chat:
+    id: int
+    title: str
+    model_id: str
+    system_prompt: str
+    params: dict[str, Any]
+    created_at: str
+    updated_at: str
+    messages: list[ChatMessage] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _title(text: str) -> str:
+    line = " ".join(text.split())
+    return (line[: MAX_TITLE - 1] + "…") if len(line) > MAX_TITLE else (line or "New chat")
+
+
+def create_chat(
+    settings: Settings,
+    model_id: str,
+    title: str = "",
+    system_prompt: str = "",
+    params: dict[str, Any] | None = None,
+) -> Chat:
+    conn = connect(settings.db_path)
+    try:
+        cur = conn.execute(
+            "INSERT INTO chats (title, model_id, system_prompt, params_json) VALUES (?,?,?,?)",
+            (_title(title), model_id, system_prompt, json.dumps(params or {})),
+        )
+        chat_id = int(cur.lastrowid or 0)
+    finally:
+        conn.close()
+    return get_chat(settings, chat_id)
+
+
+def add_message(
+    settings: Settings,
+    chat_id: int,
+    role: str,
+    content: str,
+    *,
+    model_id: str | None = None,
+    prompt_tokens: int | None = None,
+    completion_tokens: int | None = None,
+    ttft_s: float | None = None,
+    output_tps: float | None = None,
+) -> ChatMessage:
+    if role not in ROLES:
+        raise OpenscoutError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    conn = connect(settings.db_path)
+    try:
+        if conn.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)).fetchone() is None:
+            raise ChatNotFoundError(f"no chat {chat_id}", hint="it may have been deleted")
+        cur = conn.execute(
+            "INSERT INTO chat_messages (chat_id, role, content, model_id, prompt_tokens,"
+            " completion_tokens, ttft_s, output_tps) VALUES (?,?,?,?,?,?,?,?)",
+            (
+                chat_id,
+                role,
+                content,
+                model_id,
+                prompt_tokens,
+                completion_tokens,
+                ttft_s,
+                output_tps,
+            ),
+        )
+        msg_id = int(cur.lastrowid or 0)
+        conn.execute(
+            "UPDATE chats SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+            (chat_id,),
+        )
+        row = conn.execute("SELECT * FROM chat_messages WHERE id = ?", (msg_id,)).fetchone()
+    finally:
+        conn.close()
+    return _message(row)
+
+
+def _message(row: Any) -> ChatMessage:
+    return ChatMessage(
+        row["id"],
+        row["role"],
+        row["content"],
+        row["model_id"],
+        row["created_at"],
+        row["prompt_tokens"],
+        row["completion_tokens"],
+        row["ttft_s"],
+        row["output_tps"],
+    )
+
+
+def get_chat(settings: Settings, chat_id: int) -> Chat:
+    conn = connect(settings.db_path)
+    try:
+        row = conn.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)).fetchone()
+        if row is None:
+            raise ChatNotFoundError(f"no chat {chat_id}", hint="it may have been deleted")
+        msgs = conn.execute(
+            "SELECT * FROM chat_messages WHERE chat_id = ? ORDER BY id", (chat_id,)
+        ).fetchall()
+    finally:
+        conn.close()
+    return Chat(
+        row["id"],
+        row["title"],
+        row["model_id"],
+        row["system_prompt"],
+        json.loads(row["params_json"] or "{}"),
+        row["created_at"],
+        row["updated_at"],
+        [_message(m) for m in msgs],
+    )
+
+
+def list_chats(settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
+    """Newest first, without messages (a count instead)."""
+    conn = connect(settings.db_path)
+    try:
+        rows = conn.execute(
+            "SELECT c.id, c.title, c.model_id, c.created_at, c.updated_at,"
+            " (SELECT COUNT(*) FROM chat_messages m WHERE m.chat_id = c.id) AS n_messages"
+            " FROM chats c ORDER BY c.updated_at DESC, c.id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+    finally:
+        conn.close()
+    return [dict(r) for r in rows]
+
+
+def delete_chat(settings: Settings, chat_id: int) -> None:
+    conn = connect(settings.db_path)
+    try:
+        cur = conn.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
+        if cur.rowcount == 0:
+            raise ChatNotFoundError(f"no chat {chat_id}", hint="it may have been deleted already")
+    finally:
+        conn.close()
+
+
+def export_json(chat: Chat) -> str:
+    return json.dumps({"version": EXPORT_VERSION, **chat.as_dict()}, indent=2, ensure_ascii=False)
+
+
+def export_markdown(chat: Chat) -> str:
+    """A readable transcript. Message text is quoted as-is: Markdown viewers must not run HTML."""
+    lines = [f"# {chat.title}", "", f"- model: `{chat.model_id}`", f"- created: {chat.created_at}"]
+    if chat.params:
+        lines.append(
+            "- parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(chat.params.items()))
+        )
+    lines.append("")
+    if chat.system_prompt:
+        lines += ["## System", "", chat.system_prompt, ""]
+    for m in chat.messages:
+        who = "User" if m.role == "user" else ("Assistant" if m.role == "assistant" else "System")
+        if m.role == "assistant" and m.model_id:
+            who += f" ({m.model_id})"
+        lines += [f"## {who}", "", m.content, ""]
+        if m.role == "assistant" and m.output_tps:
+            lines += [f"*{m.completion_tokens} tokens, {m.output_tps:.1f} tok/s*", ""]
+    return "\n".join(lines)

@@ -1,0 +1,383 @@
+"""The OpenAI-compatible routes: GET /v1/models, POST /v1/chat/completions, POST /v1/completions.
+
+Shapes follow OpenAI's API (see DESIGN.md, "OpenAI-compatible API"): SSE chunks share one id
+and `created`, the stream ends with `data: [DONE]`, `stream_options.include_usage` adds one
+chunk with `choices: []` and the usage, and speed figures travel in an extra `timings` field
+shaped like llama.cpp's server. Errors before the first byte get a real status; an error in
+the middle of a stream is sent as one `data: {"error": ...}` event before `[DONE]`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from openscout.engines.base import Chunk, Message, SamplingParams
+from openscout.errors import CapabilityError, OpenscoutError
+from openscout.generation import GenerationResult
+from openscout.server.errors import APIError, from_openscout
+from openscout.server.hub import ModelHub
+from openscout.server.queue import QueueFullError
+from openscout.server.schemas import (
+    ChatRequest,
+    CompletionRequest,
+    chat_messages,
+    prompts,
+    sampling,
+)
+
+Event = Chunk | GenerationResult
+
+
+def client_id(request: Request) -> str:
+    """Who is asking, for fair queueing: the key digest when there is one, else the address."""
+    auth = request.headers.get("authorization", "")
+    if auth:
+        return "k:" + hashlib.sha256(auth.encode()).hexdigest()[:16]
+    return "a:" + (request.client.host if request.client else "?")
+
+
+def sse(data: Any) -> bytes:
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    return f"data: {text}\n\n".encode()
+
+
+def usage(
+    r: GenerationResult | None, prompt_tokens: int = 0, completion_tokens: int = 0
+) -> dict[str, int]:
+    p = r.prompt_tokens if r else prompt_tokens
+    c = r.completion_tokens if r else completion_tokens
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+def timings(r: GenerationResult) -> dict[str, float | int | None]:
+    """llama.cpp server's `timings` shape, plus TTFT and our total."""
+    ttft = r.ttft_s or 0.0
+    return {
+        "prompt_n": r.prompt_tokens,
+        "prompt_ms": ttft * 1000,
+        "prompt_per_second": r.prefill_tps,
+        "predicted_n": r.completion_tokens,
+        "predicted_ms": max(r.total_s - ttft, 0.0) * 1000,
+        "predicted_per_second": r.output_tps,
+        "ttft_ms": ttft * 1000 if r.ttft_s is not None else None,
+        "total_ms": r.total_s * 1000,
+    }
+
+
+def finish(r: GenerationResult) -> str:
+    return "length" if r.finish_reason == "length" else "stop"
+
+
+async def start_stream(
+    hub: ModelHub,
+    model_id: str,
+    client: str,
+    *,
+    params: SamplingParams,
+    messages: list[Message] | None = None,
+    prompt: str | None = None,
+    source: str = "api",
+) -> tuple[Event, AsyncIterator[Event]]:
+    """Begin a generation and wait for its first event, so errors still get a real status."""
+    agen = hub.stream(
+        model_id, client, params=params, messages=messages, prompt=prompt, source=source
+    )
+    try:
+        first = await agen.__anext__()
+    except QueueFullError as e:
+        raise APIError(
+            e.status,
+            e.message,
+            code="queue_full",
+            headers={"Retry-After": str(hub.limits.retry_after_s)},
+        ) from e
+    return first, agen
+
+
+async def chain(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    yield first
+    async for ev in rest:
+        yield ev
+
+
+async def collect(first: Event, rest: AsyncIterator[Event]) -> tuple[str, GenerationResult]:
+    parts: list[str] = []
+    result: GenerationResult | None = None
+    async for ev in chain(first, rest):
+        if isinstance(ev, Chunk):
+            parts.append(ev.text)
+        else:
+            result = ev
+    assert result is not None
+    return "".join(parts), result
+
+
+def stream_response(body: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _error_event(e: OpenscoutError | APIError) -> bytes:
+    api = from_openscout(e) if isinstance(e, OpenscoutError) else e
+    return sse(
+        {"error": {"message": api.message, "type": "server_error", "param": None, "code": api.code}}
+    )
+
+
+class StreamShape:
+    """How one endpoint words its SSE chunks (chat deltas or completion text)."""
+
+    def __init__(self, cid: str, obj: str, model: str, include_usage: bool, chat: bool) -> None:
+        self.cid, self.obj, self.model = cid, obj, model
+        self.include_usage, self.chat = include_usage, chat
+        self.created = int(time.time())
+
+    def chunk(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        body = {
+            "id": self.cid,
+            "object": self.obj,
+            "created": self.created,
+            "model": self.model,
+            "choices": choices,
+            **extra,
+        }
+        if self.include_usage and "usage" not in body:
+            body["usage"] = None  # as OpenAI: null on every chunk but the usage one
+        return sse(body)
+
+    def choice(
+        self, i: int, text: str | None, finish_reason: str | None = None, role: bool = False
+    ) -> dict[str, Any]:
+        if self.chat:
+            delta: dict[str, Any] = {} if text is None else {"content": text}
+            if role:
+                delta["role"] = "assistant"
+            return {"index": i, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return {"index": i, "text": text or "", "logprobs": None, "finish_reason": finish_reason}
+
+
+async def sse_choices(
+    hub: ModelHub,
+    shape: StreamShape,
+    client: str,
+    params: SamplingParams,
+    jobs: list[dict[str, Any]],
+    first: tuple[Event, AsyncIterator[Event]],
+    echo: str | None = None,
+) -> AsyncIterator[bytes]:
+    """Stream each job (one choice) in turn; usage chunk and [DONE] at the end."""
+    total_p = total_c = 0
+    try:
+        for i, job in enumerate(jobs):
+            f, r = (
+                first
+                if i == 0
+                else await start_stream(hub, shape.model, client, params=params, **job)
+            )
+            if shape.chat:
+                yield shape.chunk([shape.choice(i, "", role=True)])
+            elif echo is not None:
+                yield shape.chunk([shape.choice(i, job["prompt"])])
+            async for ev in chain(f, r):
+                if isinstance(ev, Chunk):
+                    if ev.text:
+                        yield shape.chunk([shape.choice(i, ev.text)])
+                else:
+                    total_p, total_c = total_p + ev.prompt_tokens, total_c + ev.completion_tokens
+                    yield shape.chunk([shape.choice(i, None, finish(ev))], timings=timings(ev))
+        if shape.include_usage:
+            yield shape.chunk([], usage=usage(None, total_p, total_c))
+    except (OpenscoutError, APIError) as e:
+        yield _error_event(e)
+    yield sse("[DONE]")
+
+
+def make_router(hub: ModelHub) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        created = int(time.time())
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": s.id,
+                    "object": "model",
+                    "created": created,
+                    "owned_by": "openscout",
+                    "engine": s.engine,
+                    "prompt_format": s.prompt_format,
+                    "context_length": s.n_ctx,
+                }
+                for s in hub.specs()
+            ],
+        }
+
+    @router.post("/v1/chat/completions")
+    async def chat_completions(req: ChatRequest, request: Request) -> Any:
+        spec = hub.spec(req.model)
+        msgs = chat_messages(req, hub.limits)
+        wanted = (
+            req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
+        )
+        params = sampling(req, hub.limits, spec.n_ctx, 512, wanted)
+        client = client_id(request)
+        shape = StreamShape(
+            f"chatcmpl-{uuid.uuid4().hex}",
+            "chat.completion.chunk",
+            spec.id,
+            req.include_usage,
+            chat=True,
+        )
+        jobs = [{"messages": msgs}] * (req.n or 1)
+        first = await start_stream(hub, spec.id, client, params=params, messages=msgs)
+        if req.stream:
+            return stream_response(sse_choices(hub, shape, client, params, jobs, first))
+        choices, results = [], []
+        for i in range(len(jobs)):
+            f, r = (
+                first
+                if i == 0
+                else await start_stream(hub, spec.id, client, params=params, messages=msgs)
+            )
+            text, result = await collect(f, r)
+            results.append(result)
+            choices.append(
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": text},
+                    "logprobs": None,
+                    "finish_reason": finish(result),
+                }
+            )
+        return {
+            "id": shape.cid,
+            "object": "chat.completion",
+            "created": shape.created,
+            "model": spec.id,
+            "choices": choices,
+            "usage": usage(
+                None, results[0].prompt_tokens, sum(x.completion_tokens for x in results)
+            ),
+            "timings": timings(results[0]),
+        }
+
+    @router.post("/v1/completions")
+    async def completions(req: CompletionRequest, request: Request) -> Any:
+        spec = hub.spec(req.model)
+        items = prompts(req, hub.limits)
+        scoring = req.logprobs is not None
+        params = sampling(req, hub.limits, spec.n_ctx, 16, req.max_tokens, allow_zero=req.echo)
+        if scoring and int(req.logprobs or 0) > hub.limits.max_logprobs:
+            raise APIError(
+                400,
+                f"logprobs is at most {hub.limits.max_logprobs}",
+                code="invalid_value",
+                param="logprobs",
+            )
+        if scoring and req.stream:
+            raise APIError(
+                400,
+                "logprobs are not available when streaming",
+                code="unsupported",
+                param="logprobs",
+            )
+        client = client_id(request)
+        shape = StreamShape(
+            f"cmpl-{uuid.uuid4().hex}", "text_completion", spec.id, req.include_usage, chat=False
+        )
+        if req.stream:
+            if params.max_tokens == 0:
+                raise APIError(
+                    400, "max_tokens 0 is only allowed without streaming", param="max_tokens"
+                )
+            jobs = [{"prompt": p} for p in items for _ in range(req.n or 1)]
+            first = await start_stream(hub, spec.id, client, params=params, prompt=items[0])
+            return stream_response(
+                sse_choices(hub, shape, client, params, jobs, first, echo="" if req.echo else None)
+            )
+        choices: list[dict[str, Any]] = []
+        total_p = total_c = 0
+        first_result: GenerationResult | None = None
+        for p in items:
+            for _ in range(req.n or 1):
+                text, r = "", None
+                if params.max_tokens > 0:
+                    text, r = await collect(
+                        *await start_stream(hub, spec.id, client, params=params, prompt=p)
+                    )
+                    first_result = first_result or r
+                    total_p, total_c = total_p + r.prompt_tokens, total_c + r.completion_tokens
+                else:
+                    total_p += await hub.run_exclusive(spec.id, client, _count_tokens, p)
+                lp = None
+                if scoring:
+                    lp = await _logprobs(
+                        hub, spec.id, client, p, text, req.echo, int(req.logprobs or 0)
+                    )
+                choices.append(
+                    {
+                        "index": len(choices),
+                        "text": (p if req.echo else "") + text,
+                        "logprobs": lp,
+                        "finish_reason": finish(r) if r else "length",
+                    }
+                )
+        out: dict[str, Any] = {
+            "id": shape.cid,
+            "object": "text_completion",
+            "created": shape.created,
+            "model": spec.id,
+            "choices": choices,
+            "usage": usage(None, total_p, total_c),
+        }
+        if first_result is not None:
+            out["timings"] = timings(first_result)
+        return out
+
+    return router
+
+
+def _scorer(engine: Any) -> Callable[..., Any]:
+    """The per-token scorer for this engine, or a clear 400 where the engine has none."""
+    try:
+        from openscout.engines.llamacpp import LlamaCppEngine
+        from openscout.engines.llamacpp_logprobs import token_logprobs
+    except ImportError as e:  # llama-cpp-python missing: no local engine can score
+        raise CapabilityError("per-token logprobs need llama-cpp-python") from e
+    if not isinstance(engine, LlamaCppEngine):
+        raise CapabilityError(
+            f"{engine.model_id} cannot return per-token logprobs",
+            hint="use a local GGUF model for echo+logprobs",
+        )
+    return token_logprobs
+
+
+def _score(engine: Any, text: str, top_n: int) -> Any:
+    return _scorer(engine)(engine, text, top_n)
+
+
+def _count_tokens(engine: Any, text: str) -> int:
+    tokenize = getattr(engine, "tokenize", None)
+    return len(tokenize(text)) if callable(tokenize) else len(text.split())
+
+
+async def _logprobs(
+    hub: ModelHub, model_id: str, client: str, prompt: str, completion: str, echo: bool, top_n: int
+) -> dict[str, object]:
+    lp = await hub.run_exclusive(model_id, client, _score, prompt + completion, top_n)
+    if not echo:
+        lp = lp.tail(len(prompt))
+    return lp.as_dict()  # type: ignore[no-any-return]

@@ -1,0 +1,88 @@
+"""The application factory: `create_app(settings)` -> FastAPI app with API, pages and security.
+
+`engines` is a hook for tests and embedding: engines passed in are served under their ids next
+to the registered models (tests inject MockEngines with scripted answers this way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from openscout.config import Settings, get_settings
+from openscout.engines.base import Engine
+from openscout.server import errors
+from openscout.server.hub import ModelHub
+from openscout.server.limits import Limits
+from openscout.server.queue import QueueFullError
+from openscout.server.security import SecurityMiddleware, default_allowed_hosts
+
+HERE = Path(__file__).parent
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    limits: Limits | None = None,
+    engines: dict[str, Engine] | None = None,
+    api_key: str | None = None,
+    bind_host: str | None = None,
+    allow_hosts: Iterable[str] = (),
+    preload: Sequence[str] = (),
+    arena_models: Sequence[str] | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    limits = limits or Limits()
+    key = api_key if api_key is not None else settings.api_key
+    hub = ModelHub(settings, limits, engines, arena_models)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(hub.preload(list(preload))) if preload else None
+        yield
+        if task is not None:
+            task.cancel()
+
+    app = FastAPI(title="openscout", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.hub = hub
+    app.state.settings = settings
+    app.state.limits = limits
+    app.state.preload = list(preload)
+    errors.install(app)
+
+    @app.exception_handler(QueueFullError)
+    async def _queue_full(request: Any, e: QueueFullError) -> Any:
+        return errors.error_response(
+            e.status, e.message, "queue_full", headers={"Retry-After": str(limits.retry_after_s)}
+        )
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        models = []
+        for s in hub.specs():
+            st = hub.state(s.id)
+            models.append({"id": s.id, "state": st.state, "error": st.error})
+        ready = all(hub.state(m).state == "ready" for m in preload)
+        return {"status": "ok", "ready": ready, "models": models}
+
+    from openscout.server.api import make_router
+    from openscout.server.pages import make_router as make_pages
+    from openscout.server.ui_api import make_router as make_ui
+
+    app.include_router(make_router(hub))
+    app.include_router(make_ui(hub))
+    app.include_router(make_pages(hub))
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(
+        SecurityMiddleware,
+        api_key=key,
+        allowed_hosts=default_allowed_hosts(bind_host or settings.host, allow_hosts),
+        max_body_bytes=limits.max_body_bytes,
+    )
+    return app

@@ -1,0 +1,136 @@
+"""Errors in OpenAI's shape: a real HTTP status plus {"error": {message, type, param, code}}.
+
+Messages never carry file system paths or stack traces: unexpected exceptions become a plain
+500 "internal error" and are logged on the server side only.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openscout.errors import (
+    CapabilityError,
+    ConfigError,
+    DataFileError,
+    EngineError,
+    ModelFileError,
+    ModelNotFoundError,
+    OpenscoutError,
+)
+
+log = logging.getLogger("openscout.server")
+
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    429: "rate_limit_error",
+    500: "server_error",
+    502: "server_error",
+    503: "server_error",
+}
+
+
+class APIError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.param = status, message, code, param
+        self.headers = headers or {}
+
+
+def error_body(
+    status: int, message: str, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": message,
+            "type": _TYPES.get(status, "invalid_request_error"),
+            "param": param,
+            "code": code,
+        }
+    }
+
+
+def error_response(
+    status: int,
+    message: str,
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(status, message, code, param), status_code=status, headers=headers
+    )
+
+
+def from_openscout(e: OpenscoutError) -> APIError:
+    """Map our own errors to a status. Messages are ours, written without paths."""
+    msg = e.message + (f" ({e.hint})" if e.hint else "")
+    if isinstance(e, ModelNotFoundError):
+        return APIError(404, e.message, code="model_not_found", param="model")
+    if isinstance(e, CapabilityError):
+        return APIError(400, msg, code="unsupported")
+    if isinstance(e, EngineError) and "context" in e.message:
+        return APIError(400, msg, code="context_length_exceeded")
+    if isinstance(e, ModelFileError | ConfigError | DataFileError):
+        return APIError(
+            500, "the model could not be loaded; see the server log", code="model_unavailable"
+        )
+    if isinstance(e, EngineError):
+        return APIError(502, f"the model failed to answer: {e.message}", code="engine_error")
+    if type(e).__name__.endswith("NotFoundError"):
+        return APIError(404, msg, code="not_found")
+    return APIError(400, msg)
+
+
+def _param(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(x) for x in loc if x != "body"]
+    return ".".join(parts) or None
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def _api_error(request: Request, e: APIError) -> JSONResponse:
+        return error_response(e.status, e.message, e.code, e.param, e.headers)
+
+    @app.exception_handler(OpenscoutError)
+    async def _ours(request: Request, e: OpenscoutError) -> JSONResponse:
+        api = from_openscout(e)
+        if api.status >= 500:
+            log.warning("request failed: %s", e)
+        return error_response(api.status, api.message, api.code, api.param)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
+        errs = e.errors()
+        first = errs[0] if errs else {"loc": (), "msg": "invalid request"}
+        param = _param(tuple(first.get("loc", ())))
+        msg = str(first.get("msg", "invalid request"))
+        return error_response(400, f"{param}: {msg}" if param else msg, "invalid_value", param)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
+        message = e.detail if isinstance(e.detail, str) else "request failed"
+        return error_response(e.status_code, message, headers=getattr(e, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, e: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return error_response(500, "internal error", "internal_error")

@@ -1,0 +1,189 @@
+"""The models a server offers: their specs, loaded engines, load state and request queues,
+and the bridge that runs a (blocking) engine stream in a worker thread for async handlers.
+
+A stream runs in its own thread, which alone touches the engine generator. The handler reads
+events from an asyncio queue; when the handler goes away (client disconnected) it sets a flag,
+and the thread closes the generator at the next token, which releases the engine at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from openscout.config import Settings
+from openscout.engines.base import Chunk, Engine, Message, SamplingParams
+from openscout.errors import ModelNotFoundError, OpenscoutError
+from openscout.generation import GenerationResult, stream_generate
+from openscout.models import ModelSpec, get_model, list_models
+from openscout.server.limits import Limits
+from openscout.server.queue import FairQueue, WaitCounter
+
+log = logging.getLogger("openscout.server")
+_END = object()
+
+
+@dataclass
+class LoadState:
+    state: str = "not_loaded"  # not_loaded | loading | ready | error
+    error: str | None = None
+
+
+class ModelHub:
+    def __init__(
+        self,
+        settings: Settings,
+        limits: Limits,
+        engines: dict[str, Engine] | None = None,
+        arena_ids: Sequence[str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.arena_ids = list(arena_ids) if arena_ids else None
+        self.limits = limits
+        self._injected = dict(engines or {})
+        self._states: dict[str, LoadState] = {}
+        self._queues: dict[str, FairQueue] = {}
+        self._total = WaitCounter(limits.queue_total)
+        self._load_locks: dict[str, asyncio.Lock] = {}
+
+    # -- specs -----------------------------------------------------------------------------
+
+    def specs(self) -> list[ModelSpec]:
+        injected = [
+            ModelSpec(id=mid, engine="mock", description="engine supplied by the application")
+            for mid in self._injected
+        ]
+        names = set(self._injected)
+        return injected + [s for s in list_models(self.settings) if s.id not in names]
+
+    def spec(self, model_id: str) -> ModelSpec:
+        if model_id in self._injected:
+            return next(s for s in self.specs() if s.id == model_id)
+        return get_model(self.settings, model_id)
+
+    def state(self, model_id: str) -> LoadState:
+        if model_id in self._injected:
+            return LoadState("ready")
+        return self._states.get(model_id, LoadState())
+
+    # -- engines ---------------------------------------------------------------------------
+
+    async def engine(self, model_id: str) -> Engine:
+        if model_id in self._injected:
+            return self._injected[model_id]
+        spec = self.spec(model_id)  # raises ModelNotFoundError
+        lock = self._load_locks.setdefault(model_id, asyncio.Lock())
+        async with lock:
+            st = self._states.setdefault(model_id, LoadState())
+            if st.state != "ready":
+                st.state, st.error = "loading", None
+            try:
+                engine = await asyncio.to_thread(self._open, spec)
+            except OpenscoutError as e:
+                st.state, st.error = "error", e.message
+                raise
+            except Exception as e:
+                st.state, st.error = "error", e.__class__.__name__
+                raise
+            st.state = "ready"
+            return engine
+
+    def _open(self, spec: ModelSpec) -> Engine:
+        from openscout.engines.registry import open_engine
+
+        return open_engine(spec, self.settings)
+
+    async def preload(self, model_ids: Sequence[str]) -> None:
+        for mid in model_ids:
+            try:
+                await self.engine(mid)
+            except Exception as e:  # reported by /health; the server keeps serving
+                log.warning("could not preload %s: %s", mid, e)
+
+    def queue(self, model_id: str, engine: Engine) -> FairQueue:
+        q = self._queues.get(model_id)
+        if q is None:
+            q = FairQueue(
+                model_id, engine.capabilities.max_parallel, self.limits.queue_per_model, self._total
+            )
+            self._queues[model_id] = q
+        return q
+
+    # -- running ---------------------------------------------------------------------------
+
+    async def run_exclusive(self, model_id: str, client: str, fn: Any, *args: Any) -> Any:
+        """Run fn(engine, *args) in a thread while holding one of the model's queue slots."""
+        engine = await self.engine(model_id)
+        q = self.queue(model_id, engine)
+        await q.acquire(client)
+        try:
+            return await asyncio.to_thread(fn, engine, *args)
+        finally:
+            q.release()
+
+    async def stream(
+        self,
+        model_id: str,
+        client: str,
+        *,
+        params: SamplingParams,
+        messages: Sequence[Message] | None = None,
+        prompt: str | None = None,
+        source: str = "api",
+    ) -> AsyncIterator[Chunk | GenerationResult]:
+        """Queue for the model, then yield its chunks and one GenerationResult."""
+        if model_id not in self._injected and not any(s.id == model_id for s in self.specs()):
+            raise ModelNotFoundError(f"no model {model_id!r}", hint="GET /v1/models lists them")
+        engine = await self.engine(model_id)
+        spec = self.spec(model_id)
+        q = self.queue(model_id, engine)
+        await q.acquire(client)
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[Any] = asyncio.Queue()
+        cancel = threading.Event()
+
+        def put(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(events.put_nowait, item)
+            except RuntimeError:  # the loop is gone (server shutting down)
+                cancel.set()
+
+        def work() -> None:
+            try:
+                gen = stream_generate(
+                    engine,
+                    messages=messages,
+                    prompt=prompt,
+                    params=params,
+                    settings=self.settings,
+                    engine_name=spec.engine,
+                    source=source,
+                )
+                try:
+                    for ev in gen:
+                        if cancel.is_set():
+                            break
+                        put(ev)
+                finally:
+                    gen.close()  # stops the engine (logged as cancelled when cut short)
+            except BaseException as e:
+                put(e)
+            finally:
+                q.release_threadsafe()
+                put(_END)
+
+        threading.Thread(target=work, name=f"gen-{model_id}", daemon=True).start()
+        try:
+            while True:
+                item = await events.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            cancel.set()

@@ -1,0 +1,22 @@
+"""Bounds on what one request may ask for, and on how much may wait. One place, one dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 1 * 2**20  # a request body larger than this gets 413
+    max_messages: int = 256
+    max_message_chars: int = 200_000  # per message
+    max_total_chars: int = 400_000  # all messages / the prompt together
+    max_tokens: int = 4096  # per completion; also never more than the model's context
+    max_n: int = 4
+    max_stop: int = 4
+    max_stop_chars: int = 64
+    max_logprobs: int = 5
+    max_prompts: int = 8  # list prompts on /v1/completions
+    queue_per_model: int = 16  # requests waiting for one model; beyond this: 429
+    queue_total: int = 64  # requests waiting for all models; beyond this: 503
+    retry_after_s: int = 2

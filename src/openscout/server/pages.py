@@ -1,0 +1,109 @@
+"""The HTML pages: /, /catalog, /models/{id}, /chat, /compare, /arena, /leaderboard.
+
+Templates run with autoescaping on, so model output, model cards and names are always text.
+Pages carry no inline script (the CSP forbids it): behaviour lives in /static/*.js, and data
+for scripts travels in `<script type="application/json">` blocks, which browsers never run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from openscout import __version__, chats
+from openscout.arena import battles as arena
+from openscout.server import data
+from openscout.server.hub import ModelHub
+from openscout.server.ui_api import arena_models, ratings_table
+
+HERE = Path(__file__).parent
+
+
+def templates() -> Jinja2Templates:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"], default=True, default_for_string=True),
+    )
+    env.globals["version"] = __version__
+    return Jinja2Templates(env=env)
+
+
+def make_router(hub: ModelHub) -> APIRouter:
+    r = APIRouter(default_response_class=HTMLResponse)
+    tpl = templates()
+    settings = hub.settings
+
+    def render(
+        request: Request, name: str, page: str, status: int = 200, **ctx: Any
+    ) -> HTMLResponse:
+        return tpl.TemplateResponse(request, name, {"page": page, **ctx}, status_code=status)
+
+    def model_rows() -> list[dict[str, Any]]:
+        return [{**s.model_dump(), "state": hub.state(s.id).state} for s in hub.specs()]
+
+    @r.get("/")
+    async def index(request: Request) -> HTMLResponse:
+        return render(
+            request,
+            "index.html",
+            "overview",
+            models=model_rows(),
+            n_chats=len(chats.list_chats(settings, 10_000)),
+            n_votes=arena.vote_count(settings),
+            n_catalog=data.catalog_size(),
+        )
+
+    @r.get("/chat")
+    async def chat(request: Request) -> HTMLResponse:
+        rows = model_rows()
+        default = next(
+            (m["id"] for m in rows if m["prompt_format"] == "chat"), rows[0]["id"] if rows else ""
+        )
+        return render(request, "chat.html", "chat", models=rows, default_model=default)
+
+    @r.get("/compare")
+    async def compare(request: Request) -> HTMLResponse:
+        return render(request, "compare.html", "compare", models=model_rows())
+
+    @r.get("/arena")
+    async def arena_page(request: Request) -> HTMLResponse:
+        return render(request, "arena.html", "arena", n_models=len(arena_models(hub)))
+
+    @r.get("/leaderboard")
+    async def leaderboard(request: Request) -> HTMLResponse:
+        return render(
+            request,
+            "leaderboard.html",
+            "leaderboard",
+            ratings=ratings_table(hub),
+            n_votes=arena.vote_count(settings),
+            evals=data.eval_rows(settings),
+            charts=data.comparison_charts(settings),
+        )
+
+    @r.get("/catalog")
+    async def catalog(request: Request) -> HTMLResponse:
+        query = data.CatalogQuery.from_params(request.query_params)
+        result = data.search_catalog(query, settings)
+        return render(request, "catalog.html", "catalog", q=query, result=result)
+
+    @r.get("/models/{model_id:path}")
+    async def model_page(request: Request, model_id: str) -> HTMLResponse:
+        view = data.model_view(hub, model_id)
+        if view is None:
+            return render(
+                request,
+                "error.html",
+                "",
+                status=404,
+                title="Model not found",
+                message=f"No registered or catalogued model is called {model_id!r}.",
+            )
+        return render(request, "model.html", "", **view)
+
+    return r

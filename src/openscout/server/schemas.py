@@ -1,0 +1,198 @@
+"""Request bodies of the OpenAI-compatible routes: tolerant of unknown fields, strict on bounds.
+
+Structural checks live in the pydantic models; the configurable bounds (Limits) are checked in
+`check_*`, each raising a 400 in OpenAI's shape that names the parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from openscout.engines.base import Message, SamplingParams
+from openscout.server.errors import APIError
+from openscout.server.limits import Limits
+
+INT64 = 2**63
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # clients send fields we do not use: fine
+
+
+class ContentPart(_Wire):
+    type: str
+    text: str | None = None
+
+
+class ChatMessageIn(_Wire):
+    role: str = Field(max_length=32)
+    content: str | list[ContentPart] | None = None
+    name: str | None = Field(default=None, max_length=256)
+
+
+class StreamOptions(_Wire):
+    include_usage: bool = False
+
+
+class _Sampling(_Wire):
+    model: str = Field(min_length=1, max_length=256)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_tokens: int | None = Field(default=None, ge=0, lt=INT64)
+    stop: str | list[str] | None = None
+    seed: int | None = Field(default=None, ge=-INT64, lt=INT64)
+    n: int | None = Field(default=None, ge=1, lt=INT64)
+    user: str | None = Field(default=None, max_length=256)
+
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+
+class ChatRequest(_Sampling):
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(default=None, ge=0, lt=INT64)
+
+
+class CompletionRequest(_Sampling):
+    prompt: str | list[str] | list[int] = ""
+    echo: bool = False
+    logprobs: int | None = Field(default=None, ge=0, lt=INT64)
+
+
+def _stop(req: _Sampling, limits: Limits) -> tuple[str, ...]:
+    stop = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
+    if len(stop) > limits.max_stop:
+        raise APIError(
+            400, f"at most {limits.max_stop} stop sequences", code="invalid_value", param="stop"
+        )
+    if any(len(s) > limits.max_stop_chars for s in stop):
+        raise APIError(
+            400,
+            f"a stop sequence is longer than {limits.max_stop_chars} characters",
+            code="invalid_value",
+            param="stop",
+        )
+    return tuple(s for s in stop if s)
+
+
+def sampling(
+    req: _Sampling,
+    limits: Limits,
+    n_ctx: int,
+    default_max: int,
+    max_tokens: int | None,
+    allow_zero: bool = False,
+) -> SamplingParams:
+    """Turn a request into SamplingParams, refusing out-of-bounds values with a 400."""
+    wanted = default_max if max_tokens is None else max_tokens
+    cap = min(limits.max_tokens, n_ctx)
+    if wanted > cap:
+        raise APIError(
+            400,
+            f"max_tokens is {wanted} but this model allows at most {cap}",
+            code="invalid_value",
+            param="max_tokens",
+        )
+    if wanted < 1 and not allow_zero:
+        raise APIError(
+            400, "max_tokens must be at least 1", code="invalid_value", param="max_tokens"
+        )
+    n = req.n or 1
+    if n > limits.max_n:
+        raise APIError(
+            400, f"n is {n} but at most {limits.max_n} is allowed", code="invalid_value", param="n"
+        )
+    return SamplingParams(
+        temperature=1.0 if req.temperature is None else req.temperature,
+        top_p=1.0 if req.top_p is None else req.top_p,
+        max_tokens=max(wanted, 0),
+        stop=_stop(req, limits),
+        seed=None if req.seed is None else req.seed % 2**32,
+    )
+
+
+def chat_messages(req: ChatRequest, limits: Limits) -> list[Message]:
+    if len(req.messages) > limits.max_messages:
+        raise APIError(
+            400,
+            f"at most {limits.max_messages} messages per request",
+            code="invalid_value",
+            param="messages",
+        )
+    out: list[Message] = []
+    total = 0
+    for i, m in enumerate(req.messages):
+        role = "system" if m.role == "developer" else m.role
+        if role not in ("system", "user", "assistant"):
+            raise APIError(
+                400,
+                f"messages[{i}].role {m.role!r} is not supported; use system, user or assistant",
+                code="invalid_value",
+                param=f"messages.{i}.role",
+            )
+        if isinstance(m.content, list):
+            if any(p.type != "text" for p in m.content):
+                raise APIError(
+                    400,
+                    "only text content parts are supported",
+                    code="invalid_value",
+                    param=f"messages.{i}.content",
+                )
+            text = "".join(p.text or "" for p in m.content)
+        else:
+            text = m.content or ""
+        if len(text) > limits.max_message_chars:
+            raise APIError(
+                400,
+                f"messages[{i}] is longer than {limits.max_message_chars} characters",
+                code="context_length_exceeded",
+                param=f"messages.{i}.content",
+            )
+        total += len(text)
+        out.append({"role": role, "content": text})  # type: ignore[typeddict-item]
+    if total > limits.max_total_chars:
+        raise APIError(
+            400,
+            f"the messages hold more than {limits.max_total_chars} characters",
+            code="context_length_exceeded",
+            param="messages",
+        )
+    return out
+
+
+def prompts(req: CompletionRequest, limits: Limits) -> list[str]:
+    p: Any = req.prompt
+    if isinstance(p, str):
+        items = [p]
+    elif p and all(isinstance(x, int) for x in p):
+        raise APIError(
+            400,
+            "token-id prompts are not supported; send the prompt as text",
+            code="invalid_value",
+            param="prompt",
+        )
+    else:
+        items = list(p) or [""]
+    if len(items) > limits.max_prompts:
+        raise APIError(
+            400,
+            f"at most {limits.max_prompts} prompts per request",
+            code="invalid_value",
+            param="prompt",
+        )
+    if sum(len(x) for x in items) > limits.max_total_chars:
+        raise APIError(
+            400,
+            f"the prompt holds more than {limits.max_total_chars} characters",
+            code="context_length_exceeded",
+            param="prompt",
+        )
+    return items
+
+
+Endpoint = Literal["chat", "completion"]

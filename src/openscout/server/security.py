@@ -1,0 +1,293 @@
+"""One ASGI middleware in front of every route: Host allow-list, bearer key, same-origin only,
+body size limit, and security headers (a strict CSP) on every response.
+
+It is plain ASGI, not BaseHTTPMiddleware, so streaming responses pass through untouched and the
+app still sees a client disconnect. Order of checks: Host (400), key (401), Origin (403),
+body size (413).
+
+Browsers cannot send a bearer header on page navigation, so the key is also accepted as
+`?key=` on a GET (answered with a redirect that drops it from the URL and sets an HttpOnly,
+SameSite=Strict cookie), the way Jupyter hands out its token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from openscout.server.errors import error_body
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+COOKIE = "openscout_key"
+PUBLIC_PATHS = frozenset({"/health"})
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_NAMES or host.startswith("127.")
+
+
+def default_allowed_hosts(bind_host: str, extra: Iterable[str] = ()) -> frozenset[str] | None:
+    """Loopback names plus the bind address and any extras; None (any Host) only for a
+    wildcard bind without extras, which `serve` allows only with an API key."""
+    extra = [h.strip().lower() for h in extra if h.strip()]
+    if bind_host in WILDCARD_BINDS and not extra:
+        return None
+    hosts = set(LOOPBACK_NAMES) | set(extra)
+    if bind_host not in WILDCARD_BINDS:
+        hosts.add(bind_host.lower())
+    return frozenset(hosts)
+
+
+def host_name(host_header: str) -> str:
+    """'example.com:8765' -> 'example.com'; '[::1]:8765' -> '[::1]'."""
+    h = host_header.strip().lower()
+    if h.startswith("["):
+        end = h.find("]")
+        return h[: end + 1] if end >= 0 else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
+class SecurityMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        api_key: str | None,
+        allowed_hosts: frozenset[str] | None,
+        max_body_bytes: int,
+        csp: str = CSP,
+    ) -> None:
+        self.app = app
+        self.api_key = api_key or None
+        self.allowed_hosts = allowed_hosts
+        self.max_body_bytes = max_body_bytes
+        self.csp = csp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":  # we serve no websockets
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await self.app(scope, receive, send)
+            return
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
+        host_header = headers.get("host", "")
+        own_origin = f"{scope.get('scheme', 'http')}://{host_header}"
+        send = self._with_headers(send, headers.get("origin") == own_origin and own_origin)
+
+        if self.allowed_hosts is not None and host_name(host_header) not in self.allowed_hosts:
+            await _json(
+                send,
+                400,
+                "invalid Host header (DNS rebinding protection); "
+                "use http://127.0.0.1 or add the name with --allow-host",
+                "invalid_host",
+            )
+            return
+        path = scope.get("path", "")
+        if self.api_key and path not in PUBLIC_PATHS:
+            if scope["method"] == "GET" and await self._query_login(scope, send):
+                return
+            if not self._authorized(headers):
+                await self._unauthorized(send, headers)
+                return
+        origin = headers.get("origin")
+        if origin and origin != own_origin:
+            await _json(send, 403, "cross-origin requests are not allowed", "forbidden_origin")
+            return
+        if scope["method"] == "OPTIONS":
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [
+                        (b"access-control-allow-methods", b"GET, POST, DELETE, OPTIONS"),
+                        (b"access-control-allow-headers", b"authorization, content-type"),
+                        (b"access-control-max-age", b"600"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+            body = await self._read_body(headers, receive, send)
+            if body is None:
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
+
+    # -- authentication --------------------------------------------------------------------
+
+    def _key_ok(self, candidate: str | None) -> bool:
+        return bool(candidate) and hmac.compare_digest(
+            str(candidate).encode("utf-8"), str(self.api_key).encode("utf-8")
+        )
+
+    def _cookie_value(self) -> str:
+        """The cookie carries a digest of the key, never the key (cookie-safe characters too)."""
+        return hmac.new(str(self.api_key).encode(), b"openscout-cookie", hashlib.sha256).hexdigest()
+
+    def _authorized(self, headers: dict[str, str]) -> bool:
+        auth = headers.get("authorization", "")
+        if auth[:7].lower() == "bearer " and self._key_ok(auth[7:].strip()):
+            return True
+        if "cookie" in headers:
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(headers["cookie"])
+            except Exception:
+                return False
+            morsel = jar.get(COOKIE)
+            return morsel is not None and hmac.compare_digest(morsel.value, self._cookie_value())
+        return False
+
+    async def _query_login(self, scope: Scope, send: Send) -> bool:
+        """GET ...?key=K with the right key: set the cookie, redirect to the URL without it."""
+        query = scope.get("query_string", b"").decode("latin-1")
+        pairs = parse_qsl(query, keep_blank_values=True)
+        key = next((v for k, v in pairs if k == "key"), None)
+        if key is None or not self._key_ok(key):
+            return False
+        rest = urlencode([(k, v) for k, v in pairs if k != "key"])
+        location = scope.get("path", "/") + (f"?{rest}" if rest else "")
+        cookie = f"{COOKIE}={self._cookie_value()}; HttpOnly; SameSite=Strict; Path=/"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 303,
+                "headers": [
+                    (b"location", location.encode("latin-1")),
+                    (b"set-cookie", cookie.encode("latin-1")),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+        return True
+
+    async def _unauthorized(self, send: Send, headers: dict[str, str]) -> None:
+        extra = [(b"www-authenticate", b'Bearer realm="openscout"')]
+        if "text/html" in headers.get("accept", ""):
+            page = (
+                b"<!doctype html><meta charset=utf-8><title>openscout: key needed</title>"
+                b"<h1>This openscout server needs its API key</h1>"
+                b"<p>Open the address that <code>openscout serve</code> printed (it ends in "
+                b"<code>?key=...</code>), or send <code>Authorization: Bearer KEY</code>.</p>"
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"), *extra],
+                }
+            )
+            await send({"type": "http.response.body", "body": page})
+            return
+        await _json(
+            send,
+            401,
+            "missing or wrong API key: send Authorization: Bearer KEY",
+            "invalid_api_key",
+            extra,
+        )
+
+    # -- body and headers ------------------------------------------------------------------
+
+    async def _read_body(
+        self, headers: dict[str, str], receive: Receive, send: Send
+    ) -> bytes | None:
+        too_big = f"the request body is larger than {self.max_body_bytes} bytes"
+        try:
+            declared = int(headers.get("content-length", "0") or 0)
+        except ValueError:
+            await _json(send, 400, "bad Content-Length", "invalid_request")
+            return None
+        if declared > self.max_body_bytes:
+            await _json(send, 413, too_big, "body_too_large")
+            return None
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return None
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await _json(send, 413, too_big, "body_too_large")
+                return None
+            parts.append(chunk)
+            if not msg.get("more_body", False):
+                return b"".join(parts)
+
+    def _with_headers(self, send: Send, cors_origin: str | bool) -> Send:
+        extra = [
+            (b"content-security-policy", self.csp.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
+        if cors_origin:
+            extra += [
+                (b"access-control-allow-origin", str(cors_origin).encode("latin-1")),
+                (b"vary", b"Origin"),
+            ]
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        return wrapped
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def wrapped() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # later calls: wait for the disconnect as usual
+
+    return wrapped
+
+
+async def _json(
+    send: Send, status: int, message: str, code: str, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps(error_body(status, message, code)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(extra or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,178 @@
+"""JSON routes behind the web pages (/ui/api/...): stored chats and the arena.
+
+The chat and compare pages stream from the public /v1 routes; the arena streams here, because
+its answers must not name the model until the vote is in.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from openscout import chats
+from openscout.arena import battles as arena
+from openscout.arena.ratings import compute_ratings
+from openscout.engines.base import Chunk, SamplingParams
+from openscout.errors import OpenscoutError
+from openscout.server.api import chain, client_id, sse, start_stream, stream_response
+from openscout.server.errors import APIError
+from openscout.server.hub import ModelHub
+
+ARENA_PARAMS = SamplingParams(temperature=0.7, top_p=0.95, max_tokens=256)
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewChat(_Body):
+    model: str = Field(min_length=1, max_length=256)
+    title: str = Field(default="", max_length=2000)
+    system_prompt: str = Field(default="", max_length=20_000)
+    params: dict[str, float | int | None] = Field(default_factory=dict, max_length=16)
+
+
+class NewMessage(_Body):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=200_000)
+    model_id: str | None = Field(default=None, max_length=256)
+    prompt_tokens: int | None = Field(default=None, ge=0, le=10_000_000)
+    completion_tokens: int | None = Field(default=None, ge=0, le=10_000_000)
+    ttft_s: float | None = Field(default=None, ge=0, le=1e6)
+    output_tps: float | None = Field(default=None, ge=0, le=1e9)
+
+
+class NewBattle(_Body):
+    prompt: str = Field(min_length=1, max_length=arena.MAX_PROMPT_CHARS)
+
+
+class Vote(_Body):
+    winner: Literal["a", "b", "tie", "both_bad"]
+
+
+def arena_models(hub: ModelHub) -> list[str]:
+    """The chosen models, or every chat model (base models answer prompts poorly as chat)."""
+    specs = hub.specs()
+    if hub.arena_ids is not None:
+        known = {s.id for s in specs}
+        return [m for m in hub.arena_ids if m in known]
+    return [s.id for s in specs if s.prompt_format == "chat" and hub.state(s.id).state != "error"]
+
+
+def ratings_table(hub: ModelHub) -> list[dict[str, Any]]:
+    votes = arena.voted_battles(hub.settings)
+    return [r.as_dict() for r in compute_ratings(votes, arena_models(hub))]
+
+
+def make_router(hub: ModelHub) -> APIRouter:
+    r = APIRouter(prefix="/ui/api")
+    settings = hub.settings
+
+    # -- chats -----------------------------------------------------------------------------
+
+    @r.get("/chats")
+    async def list_chats() -> dict[str, Any]:
+        return {"chats": chats.list_chats(settings)}
+
+    @r.post("/chats")
+    async def new_chat(body: NewChat) -> dict[str, Any]:
+        hub.spec(body.model)  # 404 for an unknown model
+        return chats.create_chat(
+            settings, body.model, body.title, body.system_prompt, body.params
+        ).as_dict()
+
+    @r.get("/chats/{chat_id}")
+    async def get_chat(chat_id: int) -> dict[str, Any]:
+        return chats.get_chat(settings, chat_id).as_dict()
+
+    @r.post("/chats/{chat_id}/messages")
+    async def add_message(chat_id: int, body: NewMessage) -> dict[str, Any]:
+        msg = chats.add_message(
+            settings,
+            chat_id,
+            body.role,
+            body.content,
+            model_id=body.model_id,
+            prompt_tokens=body.prompt_tokens,
+            completion_tokens=body.completion_tokens,
+            ttft_s=body.ttft_s,
+            output_tps=body.output_tps,
+        )
+        return msg.__dict__
+
+    @r.delete("/chats/{chat_id}")
+    async def delete_chat(chat_id: int) -> dict[str, Any]:
+        chats.delete_chat(settings, chat_id)
+        return {"deleted": chat_id}
+
+    @r.get("/chats/{chat_id}/export")
+    async def export_chat(chat_id: int, format: Literal["json", "md"] = "json") -> Response:
+        chat = chats.get_chat(settings, chat_id)
+        if format == "md":
+            body, media, ext = chats.export_markdown(chat), "text/markdown; charset=utf-8", "md"
+        else:
+            body, media, ext = chats.export_json(chat), "application/json", "json"
+        return Response(
+            body,
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="chat-{chat_id}.{ext}"'},
+        )
+
+    # -- arena -----------------------------------------------------------------------------
+
+    @r.post("/arena/battles")
+    async def new_battle(body: NewBattle) -> dict[str, Any]:
+        battle = arena.new_battle(settings, body.prompt, arena_models(hub), random.SystemRandom())
+        return battle.public()
+
+    @r.get("/arena/battles/{battle_id}")
+    async def get_battle(battle_id: str) -> dict[str, Any]:
+        return arena.get_battle(settings, battle_id).public()
+
+    @r.post("/arena/battles/{battle_id}/answer/{side}")
+    async def answer(battle_id: str, side: Literal["a", "b"], request: Request) -> Any:
+        battle = arena.get_battle(settings, battle_id)
+        if battle.winner is not None:
+            raise APIError(409, "this battle is over", code="battle_over")
+        model = battle.model_a if side == "a" else battle.model_b
+        first, rest = await start_stream(
+            hub,
+            model,
+            client_id(request),
+            params=ARENA_PARAMS,
+            source="arena",
+            messages=[{"role": "user", "content": battle.prompt}],
+        )
+
+        async def body() -> AsyncIterator[bytes]:
+            parts: list[str] = []
+            try:
+                async for ev in chain(first, rest):
+                    if isinstance(ev, Chunk):
+                        parts.append(ev.text)
+                        yield sse({"text": ev.text})
+                    else:  # timings only: no model name before the vote
+                        yield sse(
+                            {"done": True, "tokens": ev.completion_tokens, "tps": ev.output_tps}
+                        )
+                arena.save_answer(settings, battle_id, side, "".join(parts))
+            except OpenscoutError:
+                yield sse({"error": "the model failed to answer"})
+            yield sse("[DONE]")
+
+        return stream_response(body())
+
+    @r.post("/arena/battles/{battle_id}/vote")
+    async def vote(battle_id: str, body: Vote) -> dict[str, Any]:
+        return arena.vote(settings, battle_id, body.winner).public()
+
+    @r.get("/arena/ratings")
+    async def ratings() -> dict[str, Any]:
+        return {"ratings": ratings_table(hub), "votes": arena.vote_count(settings)}
+
+    return r

@@ -1,0 +1,56 @@
+"""Arena pairing, anonymity and votes."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from openscout.arena import battles as arena
+from openscout.arena.ratings import Battle
+
+
+def test_uncertain_pairs_come_up_more_often() -> None:
+    # A and B met 50 times and A won nearly all: their order is settled. C never played.
+    history = [Battle("A", "B", "a")] * 48 + [Battle("A", "B", "b")] * 2
+    weights = arena.pair_weights(["A", "B", "C"], history)
+    assert weights[("A", "C")] > weights[("A", "B")] and weights[("B", "C")] > weights[("A", "B")]
+    rng = random.Random(0)
+    drawn = Counter(
+        tuple(sorted(arena.choose_pair(["A", "B", "C"], history, rng))) for _ in range(3000)
+    )
+    assert drawn[("A", "B")] < drawn[("A", "C")] and drawn[("A", "B")] < drawn[("B", "C")]
+    assert drawn[("A", "B")] > 0  # every pair keeps a chance
+
+
+def test_sides_are_random_and_models_distinct() -> None:
+    rng = random.Random(1)
+    pairs = [arena.choose_pair(["A", "B"], [], rng) for _ in range(400)]
+    assert all(a != b for a, b in pairs)
+    assert 120 < sum(1 for a, _ in pairs if a == "A") < 280
+    with pytest.raises(arena.ArenaError):
+        arena.choose_pair(["A"], [], rng)
+
+
+def test_names_hidden_until_the_vote(settings) -> None:  # type: ignore[no-untyped-def]
+    b = arena.new_battle(settings, "Which is larger, 3 or 5?", ["A", "B"], random.Random(2))
+    public = arena.get_battle(settings, b.id).public()
+    assert set(public) == {"id", "prompt", "winner"}  # nothing that names a model
+    voted = arena.vote(settings, b.id, "tie")
+    assert {voted.model_a, voted.model_b} == {"A", "B"}
+    assert set(voted.public()) >= {"model_a", "model_b"}
+    with pytest.raises(arena.ArenaError):
+        arena.vote(settings, b.id, "a")  # one vote per battle
+    assert arena.voted_battles(settings) == [Battle(voted.model_a, voted.model_b, "tie")]
+
+
+def test_bad_inputs(settings) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(arena.ArenaError):
+        arena.new_battle(settings, "   ", ["A", "B"])
+    with pytest.raises(arena.ArenaError):
+        arena.get_battle(settings, "missing")
+    b = arena.new_battle(settings, "q", ["A", "B"])
+    with pytest.raises(arena.ArenaError):
+        arena.vote(settings, b.id, "A")
+    assert len(b.id) >= 20  # not guessable

@@ -1,0 +1,51 @@
+"""Fixtures for server tests: apps with scripted mock engines, a TestClient on a loopback Host."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from openscout.config import Settings
+from openscout.engines.mock import MockEngine
+from openscout.server.app import create_app
+
+BASE = "http://127.0.0.1:8765"
+
+
+def mock_engines(**kwargs: Any) -> dict[str, MockEngine]:
+    return {
+        "mock-a": MockEngine("mock-a", script={"hello": "hi there from a"}, **kwargs),
+        "mock-b": MockEngine("mock-b", script={"hello": "greetings from b"}, **kwargs),
+    }
+
+
+@pytest.fixture
+def make_client(settings: Settings) -> Callable[..., TestClient]:
+    def make(**kwargs: Any) -> TestClient:
+        kwargs.setdefault("engines", mock_engines())
+        kwargs.setdefault("arena_models", ["mock-a", "mock-b"])
+        app = create_app(settings, **kwargs)
+        return TestClient(app, base_url=BASE)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client()
+
+
+def sse_events(text: str) -> list[Any]:
+    """Parse an SSE body into JSON objects, with '[DONE]' kept as the string."""
+    import json
+
+    out: list[Any] = []
+    for block in text.split("\n\n"):
+        for line in block.splitlines():
+            if line.startswith("data: "):
+                payload = line[6:]
+                out.append(payload if payload == "[DONE]" else json.loads(payload))
+    return out

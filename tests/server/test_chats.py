@@ -1,0 +1,100 @@
+"""Stored conversations: the core functions and the routes behind the chat page."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from openscout import chats
+
+
+def test_chat_lifecycle(settings) -> None:  # type: ignore[no-untyped-def]
+    c = chats.create_chat(
+        settings, "mock-a", "  First   question  ", "Be brief.", {"temperature": 0.2}
+    )
+    assert c.title == "First question"
+    chats.add_message(settings, c.id, "user", "What is 2+2?")
+    chats.add_message(
+        settings, c.id, "assistant", "4", model_id="mock-a", completion_tokens=1, output_tps=12.5
+    )
+    got = chats.get_chat(settings, c.id)
+    assert [(m.role, m.content) for m in got.messages] == [
+        ("user", "What is 2+2?"),
+        ("assistant", "4"),
+    ]
+    listed = chats.list_chats(settings)
+    assert listed[0]["id"] == c.id and listed[0]["n_messages"] == 2
+    data = json.loads(chats.export_json(got))
+    assert data["version"] == 1 and data["messages"][1]["output_tps"] == 12.5
+    md = chats.export_markdown(got)
+    assert "## System\n\nBe brief." in md and "## Assistant (mock-a)\n\n4" in md
+    chats.delete_chat(settings, c.id)
+    assert chats.list_chats(settings) == []
+    with pytest.raises(chats.ChatNotFoundError):
+        chats.get_chat(settings, c.id)
+    with pytest.raises(chats.ChatNotFoundError):
+        chats.add_message(settings, c.id, "user", "lost?")
+
+
+def test_chat_routes(client: TestClient) -> None:
+    r = client.post(
+        "/ui/api/chats", json={"model": "mock-a", "title": "hello", "system_prompt": "s"}
+    )
+    assert r.status_code == 200, r.text
+    cid = r.json()["id"]
+    assert (
+        client.post(
+            f"/ui/api/chats/{cid}/messages", json={"role": "user", "content": "hello"}
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            f"/ui/api/chats/{cid}/messages",
+            json={"role": "assistant", "content": "<b>hi</b>", "model_id": "mock-a"},
+        ).status_code
+        == 200
+    )
+    r = client.get(f"/ui/api/chats/{cid}/export?format=md")
+    assert r.headers["content-type"].startswith("text/markdown")
+    assert "attachment" in r.headers["content-disposition"] and "<b>hi</b>" in r.text
+    r = client.get(f"/ui/api/chats/{cid}/export?format=json")
+    assert r.json()["messages"][1]["content"] == "<b>hi</b>"
+    assert client.get("/ui/api/chats").json()["chats"][0]["n_messages"] == 2
+    assert client.delete(f"/ui/api/chats/{cid}").status_code == 200
+    assert client.get(f"/ui/api/chats/{cid}").status_code == 404
+    assert client.delete(f"/ui/api/chats/{cid}").status_code == 404
+    bad = client.post("/ui/api/chats", json={"model": "no-such-model"})
+    assert bad.status_code == 404
+    extra = client.post("/ui/api/chats", json={"model": "mock-a", "evil": 1})
+    assert extra.status_code == 400  # our own routes are strict about fields
+
+
+def test_arena_routes_hide_names_until_the_vote(client: TestClient) -> None:
+    from tests.server.conftest import sse_events
+
+    r = client.post("/ui/api/arena/battles", json={"prompt": "hello"})
+    assert r.status_code == 200
+    bid = r.json()["id"]
+    streamed = ""
+    for side in ("a", "b"):
+        s = client.post(f"/ui/api/arena/battles/{bid}/answer/{side}", json={})
+        assert s.status_code == 200
+        streamed += s.text
+        events = sse_events(s.text)
+        assert events[-1] == "[DONE]" and any(e.get("done") for e in events[:-1])
+    info = client.get(f"/ui/api/arena/battles/{bid}").json()
+    assert "model_a" not in info
+    v = client.post(f"/ui/api/arena/battles/{bid}/vote", json={"winner": "a"}).json()
+    names = {v["model_a"], v["model_b"]}
+    assert len(names) == 2
+    for name in names:  # the names never travelled with the answers
+        assert name not in streamed
+    again = client.post(f"/ui/api/arena/battles/{bid}/vote", json={"winner": "b"})
+    assert again.status_code == 400
+    ratings = client.get("/ui/api/arena/ratings").json()
+    assert ratings["votes"] == 1
+    winner = v["model_a"]
+    assert ratings["ratings"][0]["model"] == winner and ratings["ratings"][0]["wins"] == 1

@@ -1,0 +1,59 @@
+"""A client that disconnects stops its generation, and the model is free for the next one."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from openscout.engines.mock import MockEngine
+from openscout.generation import recent_generations
+from openscout.server.app import create_app
+from tests.server.live import live_server
+
+
+def test_disconnect_stops_generation(settings) -> None:  # type: ignore[no-untyped-def]
+    engine = MockEngine(
+        "slow", default=" ".join(f"w{i}" for i in range(200)), delay_s=0.05, max_parallel=1
+    )
+    app = create_app(settings, engines={"slow": engine})
+    body = {
+        "model": "slow",
+        "messages": [{"role": "user", "content": "go"}],
+        "stream": True,
+        "max_tokens": 200,
+    }
+    with live_server(app) as url:
+        with (
+            httpx.Client(base_url=url, timeout=30) as c,
+            c.stream("POST", "/v1/chat/completions", json=body) as r,
+        ):
+            seen = 0
+            for line in r.iter_lines():
+                if '"content"' in line:
+                    seen += 1
+                if seen >= 4:
+                    break  # leave mid-stream: closing the response drops the connection
+        deadline = time.monotonic() + 10
+        rows: list = []
+        while time.monotonic() < deadline:
+            rows = recent_generations(settings, 5, "slow")
+            if rows:
+                break
+            time.sleep(0.05)
+        assert rows, "the cut-short generation was not logged"
+        row = rows[0]
+        assert row["finish_reason"] == "cancelled"
+        assert row["completion_tokens"] < 60  # 200 words at 50 ms would take 10 s
+        assert row["source"] == "api"
+        # the single slot is free again: had the generation gone on, this would wait ~8 s more
+        r = httpx.post(
+            url + "/v1/chat/completions",
+            timeout=5,
+            json={
+                "model": "slow",
+                "messages": [{"role": "user", "content": "go"}],
+                "max_tokens": 2,
+            },
+        )
+        assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "w0 w1"

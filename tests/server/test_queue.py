@@ -1,0 +1,117 @@
+"""The fair bounded queue: round-robin between clients, 429/503 with Retry-After when full."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from openscout.engines.mock import MockEngine
+from openscout.server.app import create_app
+from openscout.server.limits import Limits
+from openscout.server.queue import FairQueue, QueueFullError, WaitCounter
+from tests.server.live import live_server
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_round_robin_between_clients() -> None:
+    async def main() -> list[str]:
+        q = FairQueue("m", slots=1, max_waiting=10, total=WaitCounter(100))
+        order: list[str] = []
+        await q.acquire("hog")  # the first request holds the only slot
+
+        async def req(client: str, tag: str) -> None:
+            await q.acquire(client)
+            order.append(tag)
+            await asyncio.sleep(0)
+            q.release()
+
+        tasks = [asyncio.create_task(req("hog", f"hog{i}")) for i in range(3)]
+        await asyncio.sleep(0)
+        tasks.append(asyncio.create_task(req("other", "other")))
+        await asyncio.sleep(0)
+        q.release()
+        await asyncio.gather(*tasks)
+        return order
+
+    order = run(main())
+    # FIFO would serve the newcomer last; round-robin serves it right after hog's first
+    assert order == ["hog0", "other", "hog1", "hog2"]
+
+
+def test_bounds_raise_429_then_503() -> None:
+    async def main() -> None:
+        total = WaitCounter(3)
+        q1 = FairQueue("a", slots=1, max_waiting=2, total=total)
+        q2 = FairQueue("b", slots=1, max_waiting=5, total=total)
+        await q1.acquire("c")
+        await q2.acquire("c")
+        waiters = [asyncio.create_task(q1.acquire("c")) for _ in range(2)]
+        await asyncio.sleep(0)
+        with pytest.raises(QueueFullError) as e:
+            await q1.acquire("c")
+        assert e.value.status == 429
+        waiters.append(asyncio.create_task(q2.acquire("c")))
+        await asyncio.sleep(0)
+        with pytest.raises(QueueFullError) as e:
+            await q2.acquire("c")
+        assert e.value.status == 503  # model b has room, the server as a whole does not
+        for w in waiters:
+            w.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+        assert total.waiting == 0 and q1.n_waiting == 0
+
+    run(main())
+
+
+def test_a_cancelled_waiter_gives_its_place_up() -> None:
+    async def main() -> None:
+        q = FairQueue("m", slots=1, max_waiting=1, total=WaitCounter(10))
+        await q.acquire("a")
+        w = asyncio.create_task(q.acquire("b"))
+        await asyncio.sleep(0)
+        w.cancel()
+        await asyncio.gather(w, return_exceptions=True)
+        assert q.n_waiting == 0
+        later = asyncio.create_task(q.acquire("c"))  # room again
+        await asyncio.sleep(0)
+        q.release()
+        await asyncio.wait_for(later, 1)
+        assert q.active == 1
+
+    run(main())
+
+
+def test_full_queue_answers_429_with_retry_after(settings) -> None:  # type: ignore[no-untyped-def]
+    slow = MockEngine("slow", default=" ".join(["w"] * 40), delay_s=0.05, max_parallel=1)
+    app = create_app(
+        settings, engines={"slow": slow}, limits=Limits(queue_per_model=1, retry_after_s=3)
+    )
+    body = {"model": "slow", "messages": [{"role": "user", "content": "go"}], "stream": True}
+
+    async def main(url: str) -> list[int]:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as c:
+
+            async def stream() -> int:
+                async with c.stream("POST", "/v1/chat/completions", json=body) as r:
+                    await r.aread()
+                    return r.status_code
+
+            first = asyncio.create_task(stream())  # runs
+            while slow.calls == 0:
+                await asyncio.sleep(0.01)
+            second = asyncio.create_task(stream())  # waits
+            await asyncio.sleep(0.2)
+            r = await c.post("/v1/chat/completions", json=body)  # no room
+            assert r.status_code == 429
+            assert r.headers["retry-after"] == "3"
+            err = r.json()["error"]
+            assert err["type"] == "rate_limit_error" and err["code"] == "queue_full"
+            return [await first, await second]
+
+    with live_server(app) as url:
+        assert asyncio.run(main(url)) == [200, 200]  # the queued ones still complete

@@ -1,0 +1,250 @@
+"""Network exposure (issue 7, point 1): key on every route, Host allow-list, same origin only,
+bounded bodies and fields with errors in OpenAI's shape, strict CSP on every page."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.routing import Mount
+
+from openscout.server.limits import Limits
+from openscout.server.security import default_allowed_hosts, host_name
+
+KEY = "s3cret-key"
+PARAMS = {"model_id": "mock-a", "chat_id": "1", "battle_id": "b1", "side": "a"}
+
+
+def every_route(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Every (method, path) the app serves: the OpenAPI schema lists all routes we declare
+    (API, UI API, pages); the schema itself and the static mount are added."""
+    out = [("GET", "/openapi.json")]
+    for path, ops in app.openapi()["paths"].items():
+        concrete = re.sub(r"\{(\w+)(:\w+)?\}", lambda m: PARAMS[m.group(1)], path)
+        out += [(method.upper(), concrete) for method in ops]
+    out += [("GET", route.path + "/app.js") for route in app.routes if isinstance(route, Mount)]
+    return out
+
+
+def test_every_route_but_health_needs_the_key(make_client) -> None:  # type: ignore[no-untyped-def]
+    c = make_client(api_key=KEY)
+    routes = every_route(c.app)
+    paths = {p for _, p in routes}
+    # the list really covers the API, the UI API, the pages and the static files
+    assert {
+        "/v1/models",
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/chat",
+        "/arena",
+        "/leaderboard",
+        "/ui/api/chats",
+        "/static/app.js",
+        "/openapi.json",
+    } <= paths
+    checked = 0
+    for method, path in [*routes, ("GET", "/no-such-page"), ("POST", "/v1/embeddings")]:
+        r = c.request(method, path, json={} if method in ("POST", "PUT", "DELETE") else None)
+        if path == "/health":
+            assert r.status_code == 200
+            continue
+        assert r.status_code == 401, (method, path, r.status_code)
+        assert r.headers["www-authenticate"].startswith("Bearer")
+        checked += 1
+    assert checked >= 20
+
+
+def test_wrong_key_is_refused_and_right_key_works(make_client) -> None:  # type: ignore[no-untyped-def]
+    c = make_client(api_key=KEY)
+    assert c.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert c.get("/v1/models", headers={"Authorization": f"Basic {KEY}"}).status_code == 401
+    r = c.get("/v1/models", headers={"Authorization": f"Bearer {KEY}"})
+    assert r.status_code == 200
+    err = c.get("/v1/models").json()["error"]
+    assert err["type"] == "authentication_error" and err["code"] == "invalid_api_key"
+
+
+def test_key_in_url_sets_a_cookie_and_drops_the_key(make_client) -> None:  # type: ignore[no-untyped-def]
+    c = make_client(api_key=KEY)
+    r = c.get(f"/chat?key={KEY}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/chat"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and KEY not in cookie
+    assert c.get("/chat").status_code == 200  # the client kept the cookie
+    c.cookies.clear()
+    assert c.get("/chat").status_code == 401
+    assert c.get("/chat?key=wrong", follow_redirects=False).status_code == 401
+
+
+def test_unauthenticated_browser_gets_an_explanation(make_client) -> None:  # type: ignore[no-untyped-def]
+    c = make_client(api_key=KEY)
+    r = c.get("/", headers={"Accept": "text/html"})
+    assert r.status_code == 401 and "?key=" in r.text
+
+
+def test_rebinding_host_is_refused(client: TestClient) -> None:
+    for host in ("evil.example", "evil.example:8765", "127.0.0.1.evil.example", "localhost.evil"):
+        r = client.get("/v1/models", headers={"Host": host})
+        assert r.status_code == 400, host
+        assert r.json()["error"]["code"] == "invalid_host"
+    for host in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765", "LOCALHOST"):
+        assert client.get("/v1/models", headers={"Host": host}).status_code == 200, host
+
+
+def test_host_checked_before_the_key(make_client) -> None:  # type: ignore[no-untyped-def]
+    c = make_client(api_key=KEY)
+    assert c.get("/health", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_allowed_hosts_rules() -> None:
+    assert default_allowed_hosts("0.0.0.0") is None  # only allowed with a key (see serve)
+    hosts = default_allowed_hosts("192.168.1.5", ["Box.lan"])
+    assert hosts is not None and {"192.168.1.5", "box.lan", "127.0.0.1"} <= hosts
+    assert (
+        host_name("[::1]:80") == "[::1]" and host_name("a.b:1") == "a.b" and host_name("x") == "x"
+    )
+
+
+def test_extra_allowed_host(make_client) -> None:  # type: ignore[no-untyped-def]
+    c = make_client(allow_hosts=["box.lan"])
+    assert c.get("/v1/models", headers={"Host": "box.lan:8765"}).status_code == 200
+    assert c.get("/v1/models", headers={"Host": "other.lan"}).status_code == 400
+
+
+def test_cross_origin_requests_are_refused(client: TestClient) -> None:
+    body = {"model": "mock-a", "messages": [{"role": "user", "content": "hello"}]}
+    r = client.post("/v1/chat/completions", json=body, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert "access-control-allow-origin" not in r.headers
+    pre = client.options(
+        "/v1/chat/completions",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert pre.status_code == 403 and "access-control-allow-origin" not in pre.headers
+    own = client.post(
+        "/v1/chat/completions", json=body, headers={"Origin": "http://127.0.0.1:8765"}
+    )
+    assert own.status_code == 200
+    assert own.headers["access-control-allow-origin"] == "http://127.0.0.1:8765"
+
+
+def test_body_size_limit(make_client) -> None:  # type: ignore[no-untyped-def]
+    c = make_client(limits=Limits(max_body_bytes=2000))
+    big = {"model": "mock-a", "messages": [{"role": "user", "content": "x" * 5000}]}
+    r = c.post("/v1/chat/completions", json=big)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(10):
+            yield b"x" * 500  # no Content-Length: the limit must still hold
+
+    r = c.post(
+        "/v1/chat/completions", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 413
+
+
+MSG = [{"role": "user", "content": "hello"}]
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"max_tokens": 10**9}, "max_tokens"),
+        ({"max_tokens": -1}, "max_tokens"),
+        ({"max_completion_tokens": 5000}, "max_tokens"),
+        ({"n": 50}, "n"),
+        ({"n": 0}, "n"),
+        ({"temperature": 9}, "temperature"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"stop": ["a", "b", "c", "d", "e"]}, "stop"),
+        ({"stop": ["x" * 100]}, "stop"),
+        ({"messages": MSG * 300}, "messages"),
+        ({"messages": [{"role": "user", "content": "x" * 250_000}]}, "messages.0.content"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, "messages.0.role"),
+        ({"messages": []}, "messages"),
+        ({"messages": "not a list"}, "messages"),
+        ({"seed": 2**70}, "seed"),
+    ],
+)
+def test_bounded_fields_give_400_in_openai_shape(
+    client: TestClient, body: dict, param: str
+) -> None:  # type: ignore[type-arg]
+    req = {"model": "mock-a", "messages": MSG, **body}
+    r = client.post("/v1/chat/completions", json=req)
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert set(err) == {"message", "type", "param", "code"}
+    assert err["type"] == "invalid_request_error"
+    assert err["param"] == param
+
+
+def test_completion_bounds(client: TestClient) -> None:
+    for body, param in [
+        ({"logprobs": 99, "echo": True, "max_tokens": 0}, "logprobs"),
+        ({"prompt": ["a"] * 20}, "prompt"),
+        ({"prompt": [1, 2, 3]}, "prompt"),
+        ({"max_tokens": 0}, "max_tokens"),
+    ]:
+        r = client.post("/v1/completions", json={"model": "mock-a", "prompt": "hi", **body})
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["error"]["param"] == param
+
+
+def test_malformed_json_is_400(client: TestClient) -> None:
+    r = client.post(
+        "/v1/chat/completions", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert "error" in r.json()
+
+
+PAGES = ["/", "/catalog", "/chat", "/compare", "/arena", "/leaderboard", "/models/mock-a"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_have_strict_csp_and_no_inline_script(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.status_code == 200, r.text
+    csp = r.headers["content-security-policy"]
+    assert (
+        "script-src 'self'" in csp
+        and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    )
+    assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    for tag in re.findall(r"<script\b[^>]*>", r.text):
+        assert 'src="/static/' in tag or 'type="application/json"' in tag, tag
+    assert re.search(r"\son[a-z]+\s*=", r.text) is None  # no inline event handlers
+    assert "http://cdn" not in r.text and "https://cdn" not in r.text
+
+
+def test_docs_pages_that_need_a_cdn_are_off(client: TestClient) -> None:
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
+
+
+def test_serve_refuses_a_public_bind_without_a_key(cli_env: dict[str, str]) -> None:
+    env = {k: v for k, v in cli_env.items() if k != "OPENSCOUT_API_KEY"}
+    r = subprocess.run(
+        [sys.executable, "-m", "openscout.cli.main", "serve", "--host", "0.0.0.0", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert "without an API key" in r.stderr
+
+
+def test_check_bind_allows_loopback_and_keyed_public() -> None:
+    from openscout.cli.serve import check_bind
+    from openscout.errors import ConfigError
+
+    check_bind("127.0.0.1", None)
+    check_bind("0.0.0.0", "k")
+    with pytest.raises(ConfigError):
+        check_bind("192.168.0.2", None)
