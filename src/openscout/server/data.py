@@ -27,43 +27,22 @@ def _attr(module: str, name: str) -> Any:
         return None
 
 
-def _first(*candidates: tuple[str, str]) -> Any:
-    for module, name in candidates:
-        found = _attr(module, name)
-        if found is not None:
-            return found
-    return None
-
-
-def load_catalog() -> Any:
-    loader = _first(
-        ("openscout.catalog", "load_catalog"), ("openscout.catalog.loader", "load_catalog")
-    )
+def load_catalog(settings: Settings | None = None) -> Any:
+    """The curated catalog plus the user's own entries in <data dir>/catalog/*.yaml."""
+    loader = _attr("openscout.catalog", "load_catalog")
     if loader is None:
         return None
+    extra = settings.home / "catalog" if settings is not None else None
     try:
-        return loader()
+        return loader(extra if extra is not None and extra.is_dir() else None)
     except Exception as e:
         log.warning("the catalog could not be loaded: %s", e)
         return None
 
 
-def catalog_size() -> int | None:
-    cat = load_catalog()
+def catalog_size(settings: Settings | None = None) -> int | None:
+    cat = load_catalog(settings)
     return len(cat) if cat is not None else None
-
-
-def _dump(obj: Any) -> Any:
-    if obj is None:
-        return None
-    for method in ("to_dict", "as_dict", "model_dump"):
-        fn = getattr(obj, method, None)
-        if callable(fn):
-            try:
-                return fn(mode="json") if method == "model_dump" else fn()
-            except TypeError:
-                return fn()
-    return obj
 
 
 def safe_url(url: Any) -> str | None:
@@ -74,136 +53,122 @@ def safe_url(url: Any) -> str | None:
 
 # -- catalog search ----------------------------------------------------------------------------
 
+LICENSE_FILTERS = (
+    ("", "any"),
+    ("osi", "OSI-approved"),
+    ("open", "no use restrictions"),
+    ("commercial", "commercial use allowed"),
+)
+LABELS = ("open source", "open weights", "restricted weights")
+
 
 @dataclass
 class CatalogQuery:
     q: str = ""
-    license: str = ""  # licence kind: permissive, copyleft, open-data, restricted, non-commercial
-    openness: str = ""  # minimum label: open source, open weights
+    license: str = ""
+    label: str = ""
     max_params_b: float | None = None
     task: str = ""
     fits: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> CatalogQuery:
-        def num(v: str | None) -> float | None:
-            try:
-                return float(v) if v not in (None, "") else None
-            except ValueError:
-                return None
-
+        try:
+            size = float(params.get("max_params_b") or "nan")
+        except ValueError:
+            size = float("nan")
+        label = params.get("label") or ""
         return cls(
             q=(params.get("q") or "")[:200],
-            license=(params.get("license") or "")[:40],
-            openness=(params.get("openness") or "")[:40],
-            max_params_b=num(params.get("max_params_b")),
-            task=(params.get("task") or "")[:40],
+            license=(params.get("license") or "")[:60],
+            label=label if label in LABELS else "",
+            max_params_b=size if size == size and size >= 0 else None,
+            task=(params.get("task") or "")[:60],
             fits=params.get("fits") in ("1", "on", "true"),
         )
 
 
-def _fit_verdict(entry: Any) -> dict[str, Any] | None:
-    fit = _first(
-        ("openscout.catalog", "assess_fit"),
-        ("openscout.catalog.fit", "assess_fit"),
-        ("openscout.catalog.fit", "fit_entry"),
-    )
-    if fit is None:
-        return None
+class _FitJudge:
+    """Fit verdicts for many entries: the machine is read once, not once per row."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        fit = _import("openscout.catalog.fit")
+        self.fit = fit
+        self.machine = None
+        self.bandwidth: float | None = None
+        if fit is not None:
+            try:
+                self.machine = fit.machine_memory()
+                self.bandwidth = fit.default_bandwidth(settings)[0]
+            except Exception as e:
+                log.debug("machine memory unknown: %s", e)
+
+    def verdict(self, entry: Any, context: int = 4096) -> dict[str, Any] | None:
+        if self.fit is None or self.machine is None:
+            return None
+        try:
+            shape = self.fit.shape_from_entry(entry, "Q4_K_M")
+            report = self.fit.estimate(
+                shape,
+                context,
+                machine=self.machine,
+                bandwidth_gbs=self.bandwidth,
+                settings=self.settings,
+                model=entry.id,
+                catalog_id=entry.id,
+            )
+            return _fit_dict(report)
+        except Exception as e:
+            log.debug("fit failed for %s: %s", getattr(entry, "id", "?"), e)
+            return None
+
+
+def _import(module: str) -> Any:
     try:
-        return _dump(fit(entry))  # type: ignore[no-any-return]
-    except Exception as e:
-        log.debug("fit failed for %s: %s", getattr(entry, "id", "?"), e)
-        return None
-
-
-def _openness(entry: Any, catalog: Any) -> dict[str, Any] | None:
-    assess = _first(
-        ("openscout.catalog", "assess_openness"), ("openscout.catalog.openness", "assess_openness")
-    )
-    if assess is None:
-        return None
-    try:
-        return _dump(assess(entry, catalog))  # type: ignore[no-any-return]
-    except Exception as e:
-        log.debug("openness failed for %s: %s", getattr(entry, "id", "?"), e)
-        return None
-
-
-def _license_kind(entry: Any) -> str | None:
-    get = _first(
-        ("openscout.catalog", "get_license"), ("openscout.catalog.licenses", "get_license")
-    )
-    if get is None:
-        return None
-    try:
-        return str(getattr(get(entry.license), "kind", "") or "") or None
+        return importlib.import_module(module)
     except Exception:
         return None
 
 
-def _matches(entry: Any, q: CatalogQuery) -> bool:
-    if q.q:
-        hay = " ".join(
-            str(x)
-            for x in (
-                entry.id,
-                entry.name,
-                entry.organisation,
-                entry.family,
-                entry.description or "",
-                " ".join(entry.tasks),
-            )
-        ).lower()
-        if not all(word in hay for word in q.q.lower().split()):
-            return False
-    if q.max_params_b is not None and entry.params_b > q.max_params_b:
-        return False
-    if q.task and q.task.lower() not in entry.tasks:
-        return False
-    return not (q.license and _license_kind(entry) != q.license)
+def _fit_dict(report: Any) -> dict[str, Any]:
+    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    return {
+        "verdict": d.get("verdict"),
+        "required_bytes": d.get("required_bytes"),
+        "available_bytes": d.get("available_bytes"),
+        "target": d.get("target"),
+        "context": d.get("context"),
+        "decode_tokens_per_s": d.get("decode_tokens_per_s"),
+        "notes": list(d.get("notes") or []),
+    }
 
 
 def search_catalog(query: CatalogQuery, settings: Settings) -> dict[str, Any]:
-    catalog = load_catalog()
-    if catalog is None:
-        return {"available": False, "rows": [], "total": 0}
-    search = _first(("openscout.catalog", "search"), ("openscout.catalog.search", "search"))
-    entries: list[Any] = list(catalog)
-    rest = query
-    if search is not None and query.q:
-        try:  # the catalog's own search ranks by relevance; our filters then apply
-            entries = [getattr(e, "entry", e) for e in search(catalog, query.q)]
-            rest = CatalogQuery(**{**query.__dict__, "q": ""})
-        except Exception as e:
-            log.debug("catalog search failed: %s", e)
-    entries = [e for e in entries if _matches(e, rest)]
+    catalog = load_catalog(settings)
+    search_view = _attr("openscout.catalog.views", "search_view")
+    if catalog is None or search_view is None:
+        return {"available": False, "rows": [], "total": 0, "error": None}
+    filters: dict[str, Any] = {"text": query.q or None, "limit": MAX_RESULTS, "fits": query.fits}
+    if query.license:
+        filters["license"] = query.license
+    if query.label:
+        filters["label"] = query.label
+    if query.max_params_b is not None:
+        filters["max_params_b"] = query.max_params_b
+    if query.task:
+        filters["task"] = query.task
+    try:
+        result = search_view(settings=settings, catalog=catalog, **filters)
+    except Exception as e:  # a bad filter value: say so on the page
+        message = getattr(e, "message", None) or "the search could not be run"
+        return {"available": True, "rows": [], "total": 0, "error": str(message)}
+    judge = _FitJudge(settings)
     rows = []
-    rank = {"open source": 2, "open weights": 1, "restricted weights": 0}
-    for e in entries:
-        op = _openness(e, catalog)
-        label = (op or {}).get("label")
-        if query.openness and rank.get(str(label), -1) < rank.get(query.openness, 0):
-            continue
-        fit = _fit_verdict(e)
-        if query.fits and fit is not None and str(fit.get("verdict", "")).startswith("does"):
-            continue
-        rows.append(
-            {
-                "id": e.id,
-                "name": e.name,
-                "organisation": e.organisation,
-                "params_b": e.params_b,
-                "license": e.license,
-                "tasks": list(e.tasks),
-                "openness": op,
-                "fit": fit,
-                "description": e.description,
-            }
-        )
-        if len(rows) >= MAX_RESULTS:
-            break
-    return {"available": True, "rows": rows, "total": len(entries)}
+    for item in result.get("items", []):
+        entry = catalog.get(item["id"])
+        rows.append({**item, "fit": judge.verdict(entry) if entry is not None else None})
+    return {"available": True, "rows": rows, "total": result.get("total", len(rows)), "error": None}
 
 
 # -- the model page ----------------------------------------------------------------------------
@@ -211,9 +176,10 @@ def search_catalog(query: CatalogQuery, settings: Settings) -> dict[str, Any]:
 
 def model_view(hub: Any, model_id: str) -> dict[str, Any] | None:
     """Everything openscout holds about one model: registered spec(s), catalog facts, openness,
-    family tree, fit, evaluation and benchmark results, arena rating. None if it is unknown."""
+    family tree, fit, evaluation and benchmark results. None if it is unknown."""
+    settings = hub.settings
     specs = [s for s in hub.specs() if model_id in (s.id, s.catalog_id)]
-    catalog = load_catalog()
+    catalog = load_catalog(settings)
     entry = None
     if catalog is not None:
         entry = catalog.get(model_id) or next(
@@ -226,27 +192,41 @@ def model_view(hub: Any, model_id: str) -> dict[str, Any] | None:
         )
     if not specs and entry is None:
         return None
-    tree = None
-    if entry is not None and catalog is not None:
-        family_tree = _first(
-            ("openscout.catalog", "family_tree"), ("openscout.catalog.lineage", "family_tree")
-        )
+    shown = None
+    show_model = _attr("openscout.catalog.views", "show_model")
+    if entry is not None and show_model is not None:
         try:
-            tree = family_tree(catalog, entry.id) if family_tree else None
-        except Exception:
-            tree = None
+            shown = show_model(entry.id, settings=settings, catalog=catalog)
+        except Exception as e:
+            log.warning("catalog view of %s failed: %s", entry.id, e)
+    fit = _registered_fit(specs, settings) or (shown or {}).get("fit")
     ids = [s.id for s in specs]
     return {
         "model_id": model_id,
         "specs": [s.model_dump() for s in specs],
-        "entry": _dump(entry) if entry is not None else None,
-        "openness": _openness(entry, catalog) if entry is not None else None,
-        "tree": tree,
-        "fit": _fit_verdict(entry) if entry is not None else None,
-        "evals": [r for r in eval_rows(hub.settings) if r["model"] in ids],
-        "bench": bench_rows(hub.settings, ids),
+        "entry": (shown or {}).get("facts"),
+        "card_excerpt": getattr(entry, "card_excerpt", None),
+        "openness": (shown or {}).get("openness"),
+        "license_terms": (shown or {}).get("license_terms"),
+        "tree": (shown or {}).get("tree"),
+        "fit": fit if fit and "error" not in fit else None,
+        "evals": [r for r in eval_rows(settings) if r["model"] in ids],
+        "bench": bench_rows(settings, ids),
         "safe_url": safe_url,
     }
+
+
+def _registered_fit(specs: list[Any], settings: Settings) -> dict[str, Any] | None:
+    """A registered local model's fit comes from its own file, not from catalog figures."""
+    estimate_fit = _attr("openscout.catalog", "estimate_fit")
+    local = [s for s in specs if s.engine == "llamacpp"]
+    if estimate_fit is None or not local:
+        return None
+    try:
+        return _fit_dict(estimate_fit(local[0].id, context=local[0].n_ctx, settings=settings))
+    except Exception as e:
+        log.debug("fit of %s failed: %s", local[0].id, e)
+        return None
 
 
 # -- measurements ------------------------------------------------------------------------------
@@ -257,25 +237,23 @@ def _fmt(v: Any, digits: int = 3) -> str:
 
 
 def eval_rows(settings: Settings) -> list[dict[str, Any]]:
-    """One row per (run, model): suite, score with its 95% interval and sample size."""
+    """One row per finished (run, model): suite, score with its 95% interval and sample size."""
     list_runs = _attr("openscout.evals.store", "list_runs")
-    get_run = _attr("openscout.evals.store", "get_run")
     if list_runs is None:
         return []
     out: list[dict[str, Any]] = []
     try:
         for run in list_runs(settings, 50):
-            detail = get_run(settings, run["id"]) if get_run else run
-            for model, res in (detail.get("results") or {}).items():
-                est = res.get("estimate") or res
-                lo, hi = est.get("lower"), est.get("upper")
+            models = ((run.get("summary") or {}).get("models")) or {}
+            for model, res in models.items():
+                lo, hi = res.get("ci_low"), res.get("ci_high")
                 out.append(
                     {
-                        "suite": detail.get("suite", run.get("suite", "?")),
+                        "suite": run.get("suite", "?"),
                         "model": model,
-                        "score": _fmt(est.get("mean", est.get("score"))),
+                        "score": _fmt(res.get("score")),
                         "interval": f"{_fmt(lo)} – {_fmt(hi)}" if lo is not None else "-",
-                        "n": est.get("n", "-"),
+                        "n": res.get("n", "-"),
                         "when": str(run.get("created_at", ""))[:19],
                     }
                 )
@@ -285,30 +263,60 @@ def eval_rows(settings: Settings) -> list[dict[str, Any]]:
 
 
 def bench_rows(settings: Settings, model_ids: list[str]) -> list[dict[str, Any]]:
+    """Recent speed measurements, flattened to the figures a reader compares."""
     recent = _attr("openscout.perf.bench", "recent_results")
     if recent is None:
         return []
     rows: list[dict[str, Any]] = []
     try:
         for mid in model_ids:
-            rows.extend(recent(settings, mid, 5))
+            for r in recent(settings, mid, 5):
+                rows.append(
+                    {
+                        "model": r.get("model_id"),
+                        "when": str(r.get("created_at", ""))[:19],
+                        "host": r.get("host"),
+                        "output tok/s": _fmt(r.get("output_tps"), 1),
+                        "TTFT s": _fmt(r.get("ttft_s"), 3),
+                        "memory MB": _fmt((r.get("memory_bytes") or 0) / 2**20, 0)
+                        if r.get("memory_bytes")
+                        else "-",
+                    }
+                )
     except Exception as e:
         log.warning("benchmark results could not be read: %s", e)
     return rows
 
 
+def latest_comparison(settings: Settings) -> dict[str, Any] | None:
+    """The newest report.json written by `openscout compare` under the reports dir."""
+    import json
+
+    root = settings.reports_dir
+    if not root.is_dir():
+        return None
+    found = sorted(root.glob("*/report.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for path in found[:5]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("models"), list):
+            return data
+    return None
+
+
 def comparison_charts(settings: Settings) -> dict[str, Any] | None:
-    """Quality-against-cost and quality-against-speed from the latest stored comparison."""
-    latest = _first(("openscout.compare", "latest_result"), ("openscout.compare", "load_latest"))
-    charts = _attr("openscout.report.charts", "quality_vs_cost")
+    """Quality against cost and against speed, from the latest stored comparison."""
+    cost = _attr("openscout.report.charts", "quality_vs_cost")
     speed = _attr("openscout.report.charts", "quality_vs_speed")
-    if latest is None or charts is None or speed is None:
+    if cost is None or speed is None:
+        return None
+    result = latest_comparison(settings)
+    if result is None:
         return None
     try:
-        result = latest(settings)
-        if not result:
-            return None
-        return {"quality_vs_cost": charts(result), "quality_vs_speed": speed(result)}
+        return {"quality_vs_cost": cost(result), "quality_vs_speed": speed(result)}
     except Exception as e:
         log.warning("comparison charts could not be built: %s", e)
         return None

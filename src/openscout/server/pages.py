@@ -55,7 +55,7 @@ def make_router(hub: ModelHub) -> APIRouter:
             models=model_rows(),
             n_chats=len(chats.list_chats(settings, 10_000)),
             n_votes=arena.vote_count(settings),
-            n_catalog=data.catalog_size(),
+            n_catalog=data.catalog_size(settings),
         )
 
     @r.get("/chat")
@@ -90,7 +90,15 @@ def make_router(hub: ModelHub) -> APIRouter:
     async def catalog(request: Request) -> HTMLResponse:
         query = data.CatalogQuery.from_params(request.query_params)
         result = data.search_catalog(query, settings)
-        return render(request, "catalog.html", "catalog", q=query, result=result)
+        return render(
+            request,
+            "catalog.html",
+            "catalog",
+            q=query,
+            result=result,
+            license_filters=data.LICENSE_FILTERS,
+            labels=list(data.LABELS),
+        )
 
     @r.get("/models/{model_id:path}")
     async def model_page(request: Request, model_id: str) -> HTMLResponse:
