@@ -1,9 +1,225 @@
-"""CLI commands for this noun (to be filled by its issue)."""
+"""`openscout eval` and `openscout runs`: run suites on models, and look at stored runs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from rich.table import Table
+from rich.text import Text
+
+from openscout.cli.output import console, err_console, fmt, print_json
+from openscout.config import get_settings
+
+
+def _ci(d: dict[str, Any]) -> str:
+    return f"[{d['ci_low']:.3f}, {d['ci_high']:.3f}]"
+
+
+def _print_run(run: dict[str, Any]) -> None:
+    console.print(
+        f"[bold]{run['suite']}[/] v{run['suite_version']}  seed {run['seed']}  "
+        f"run {run['run_id']}" + ("  (resumed)" if run.get("resumed") else "")
+    )
+    table = Table(
+        "model", "score", "95% interval", "n", "errors", "other metrics", "calls (cached)"
+    )
+    for r in run["results"]:
+        extra = ", ".join(
+            f"{k} {v['score']:.3f}"
+            for k, v in r["metrics"].items()
+            if k not in ("acc", "prompt_level")
+        )
+        table.add_row(
+            Text(r["model_id"]),
+            f"{r['score']:.3f}",
+            _ci(r),
+            str(r["n"]),
+            str(r["errors"]),
+            extra or "-",
+            f"{r['engine_calls']} ({r['cached_calls']})",
+        )
+    console.print(table)
+    for c in run["comparisons"]:
+        console.print(Text(f"paired ({c['method']}): {c['verdict']}"))
+
+
+def _progress_runner(
+    settings: Any,
+    suite: str,
+    models: list[str],
+    limit: int | None,
+    seed: int,
+    quiet: bool,
+    **kw: Any,
+) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from openscout.evals import run_eval
+
+    if quiet:
+        return run_eval(settings, suite, models, limit, seed, None, **kw)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(ev: Any) -> None:
+            if ev.model_id not in tasks:
+                tasks[ev.model_id] = bar.add_task(ev.model_id, total=ev.total)
+            bar.update(tasks[ev.model_id], completed=ev.done)
+
+        return run_eval(settings, suite, models, limit, seed, on_progress, **kw)
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("eval")
+    def eval_cmd(
+        suite: str = typer.Option(
+            None,
+            "--suite",
+            "-s",
+            help="built-in suite name, YAML suite file or lm-eval JSON(L)/YAML task file",
+        ),
+        model: list[str] = typer.Option(
+            None, "-m", "--model", help="model id (repeat; default: all registered)"
+        ),
+        limit: int = typer.Option(
+            None, "--limit", "-n", min=1, help="suite size (built-ins) or first N items (files)"
+        ),
+        seed: int = typer.Option(0, "--seed", help="seed of the generated suites"),
+        list_: bool = typer.Option(False, "--list", help="list the built-in suites"),
+        no_cache: bool = typer.Option(
+            False, "--no-cache", help="do not read or write the output cache"
+        ),
+        no_resume: bool = typer.Option(
+            False, "--no-resume", help="start a new run even if an identical one is unfinished"
+        ),
+        parallel: int = typer.Option(
+            None,
+            "--parallel",
+            min=1,
+            max=256,
+            help="items in flight per model (default: what the engine declares)",
+        ),
+        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+        items: bool = typer.Option(False, "--items", help="with --json: include every item record"),
+    ) -> None:
+        """Evaluate models on a suite: scores with 95% intervals and a paired comparison."""
+        from openscout.errors import OpenscoutError
+        from openscout.evals import list_suites
+        from openscout.models import list_models
+
+        if list_:
+            suites = list_suites()
+            if json_out:
+                print_json(suites)
+            else:
+                for s in suites:
+                    console.print(
+                        f"[bold]{s['name']}[/] (v{s['version']}, {s['default_size']} items): "
+                        f"{s['description']}",
+                        highlight=False,
+                    )
+            return
+        if not suite:
+            raise OpenscoutError(
+                "no suite given",
+                hint="pass --suite NAME|FILE; `openscout eval --list` shows the built-ins",
+            )
+        settings = get_settings()
+        models = list(model) if model else [m.id for m in list_models(settings)]
+        run = _progress_runner(
+            settings,
+            suite,
+            models,
+            limit,
+            seed,
+            quiet=json_out,
+            use_cache=not no_cache,
+            resume=not no_resume,
+            parallel=parallel,
+        )
+        data = run.as_dict(with_items=items)
+        if json_out:
+            print_json(data)
+        else:
+            _print_run(data)
+
+    runs_app = typer.Typer(help="Stored evaluation runs.", no_args_is_help=True)
+    app.add_typer(runs_app, name="runs")
+
+    @runs_app.command("list")
+    def runs_list(
+        limit: int = typer.Option(50, "--limit", min=1),
+        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """List evaluation runs, newest first."""
+        from openscout.evals import list_runs
+
+        runs = list_runs(get_settings(), limit)
+        if json_out:
+            print_json(runs)
+            return
+        table = Table("run", "created", "suite", "seed", "status", "models: score")
+        for r in runs:
+            scores = r["summary"]["models"] if r["summary"] else {}
+            cells = ", ".join(
+                f"{m} {fmt(scores[m]['score'], 3) if m in scores else '-'}" for m in r["models"]
+            )
+            table.add_row(
+                r["id"],
+                r["created_at"],
+                f"{r['suite']} v{r['suite_version']}",
+                str(r["seed"]),
+                r["status"],
+                cells,
+            )
+        console.print(table)
+
+    @runs_app.command("show")
+    def runs_show(
+        run_id: str = typer.Argument(..., help="run id (a unique prefix is enough)"),
+        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """Show a run: scores, comparisons and every item."""
+        from openscout.evals import get_run
+
+        run = get_run(get_settings(), run_id)
+        if json_out:
+            print_json(run)
+            return
+        console.print(
+            f"[bold]{run['id']}[/]  {run['suite']} v{run['suite_version']}  seed {run['seed']}  "
+            f"{run['status']}  created {run['created_at']}",
+            highlight=False,
+        )
+        if run["summary"]:
+            _print_run(
+                {
+                    "run_id": run["id"],
+                    "suite": run["suite"],
+                    "suite_version": run["suite_version"],
+                    "seed": run["seed"],
+                    "results": list(run["summary"]["models"].values()),
+                    "comparisons": run["summary"]["comparisons"],
+                }
+            )
+        table = Table("model", "item", "score", "output", "error", "s")
+        for it in run["items"]:
+            out = (it["output"] or "").replace("\n", " ")
+            # model output is untrusted: Text() keeps Rich from reading it as markup
+            table.add_row(
+                Text(it["model_id"]),
+                Text(it["item_id"]),
+                fmt(it["score"], 2),
+                Text(out[:60] + ("…" if len(out) > 60 else "")),
+                Text((it["error"] or "")[:40]),
+                fmt(it["latency_s"], 2),
+            )
+        console.print(table)

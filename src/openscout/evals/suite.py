@@ -1,0 +1,217 @@
+"""User suites: a YAML file of prompts with variables, an optional system prompt, and tests.
+
+    name: support-replies            # default: the file name
+    version: "1"                     # bump when you change the suite
+    description: replies to customers
+    system: You are a helpful support agent.
+    prompts:
+      - "Reply to this customer: {{message}}"
+    defaults: {max_tokens: 128, temperature: 0, stop: []}
+    threshold: 1.0                   # an item passes when its weighted score reaches this
+    judge: smollm2-135m-instruct     # default judge for llm-rubric assertions
+    assert: []                       # assertions applied to every test
+    tests:
+      - vars: {message: "Where is my parcel?"}
+        threshold: 0.5
+        assert:
+          - {type: icontains, value: parcel, weight: 2}
+          - {type: llm-rubric, value: "is polite and offers help"}
+
+Each (prompt, test) pair is one item. `{{name}}` is replaced by the test's variable in the
+prompts, the system prompt and assertion values. Every error names the file and line.
+Suites are trusted files written by the user (see assertions.py about `python`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from openscout.errors import DataFileError
+from openscout.evals.items import Item
+from openscout.evals.loading import LoadedSuite
+from openscout.evals.yamllines import Loc, line_of, load_with_lines
+
+AssertionType = Literal[
+    "equals",
+    "contains",
+    "icontains",
+    "regex",
+    "is-json",
+    "json-schema",
+    "python",
+    "max-length",
+    "similar",
+    "llm-rubric",
+    "not-equals",
+    "not-contains",
+    "not-icontains",
+    "not-regex",
+    "not-is-json",
+]
+_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+class AssertionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: AssertionType
+    value: Any = None
+    weight: float = Field(default=1.0, ge=0)
+    threshold: float | None = None  # similar: least cosine; python/llm-rubric: least score
+    judge: str | None = None
+
+
+class Defaults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_tokens: int = Field(default=256, ge=1, le=32768)
+    temperature: float = Field(default=0.0, ge=0.0, le=5.0)
+    stop: list[str] = Field(default_factory=list)
+
+
+class TestSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    id: str | None = None
+    description: str | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+    assert_: list[AssertionSpec] = Field(default_factory=list, alias="assert")
+    threshold: float | None = Field(default=None, ge=0, le=1)
+
+
+class SuiteFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str | None = None
+    version: str | int = "1"
+    description: str = ""
+    system: str | None = None
+    prompts: list[str] = Field(min_length=1)
+    defaults: Defaults = Field(default_factory=Defaults)
+    threshold: float = Field(default=1.0, ge=0, le=1)
+    judge: str | None = None
+    assert_: list[AssertionSpec] = Field(default_factory=list, alias="assert")
+    tests: list[TestSpec] = Field(min_length=1)
+
+
+def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: int | None) -> str:
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in variables:
+            raise DataFileError(
+                f"{where} uses the variable {{{{{name}}}}}, which this test does not set",
+                path=str(path),
+                line=line,
+                hint=f"add `{name}:` under the test's vars",
+            )
+        return str(variables[name])
+
+    return _VAR.sub(sub, text)
+
+
+def _fill_value(value: Any, variables: dict[str, Any], path: Path, line: int | None) -> Any:
+    if isinstance(value, str):
+        return _fill(value, variables, "an assertion", path, line)
+    if isinstance(value, list):
+        return [_fill_value(v, variables, path, line) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill_value(v, variables, path, line) for k, v in value.items()}
+    return value
+
+
+def _validate(raw: Any, path: Path, lines: dict[Loc, int]) -> SuiteFile:
+    if not isinstance(raw, dict):
+        raise DataFileError(
+            "a suite file must be a mapping with `prompts` and `tests`", path=str(path), line=1
+        )
+    try:
+        return SuiteFile.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        # pydantic reports aliases as written ("assert"); union branches add type names
+        loc = tuple(
+            x for x in loc if not (isinstance(x, str) and x.startswith(("function-", "literal[")))
+        )
+        field = ".".join(str(x) for x in loc) or None
+        raise DataFileError(
+            err["msg"],
+            path=str(path),
+            line=line_of(lines, loc),
+            field=field,
+            hint="see docs/evals.md for the suite format",
+        ) from e
+
+
+def load_user_suite(path: Path) -> LoadedSuite:
+    from openscout.evals.assertions import check_spec
+
+    raw, lines = load_with_lines(path)
+    spec = _validate(raw, path, lines)
+    items: list[Item] = []
+    judges: set[str] = set()
+    for ti, test in enumerate(spec.tests):
+        tline = line_of(lines, ("tests", ti))
+        assertions = []
+        all_asserts = [(("assert", i), a) for i, a in enumerate(spec.assert_)] + [
+            (("tests", ti, "assert", i), a) for i, a in enumerate(test.assert_)
+        ]
+        if not all_asserts:
+            raise DataFileError(
+                "this test has no assertions",
+                path=str(path),
+                line=tline,
+                hint="add an `assert:` list to the test or to the suite",
+            )
+        for loc, a in all_asserts:
+            aline = line_of(lines, loc)
+            d = a.model_dump()
+            d["value"] = _fill_value(a.value, test.vars, path, aline)
+            d["judge"] = a.judge or spec.judge
+            d["line"] = aline
+            check_spec(d, str(path), aline)
+            if d["type"] == "llm-rubric" and d["judge"]:
+                judges.add(d["judge"])
+            assertions.append(d)
+        threshold = test.threshold if test.threshold is not None else spec.threshold
+        for pi, prompt in enumerate(spec.prompts):
+            pline = line_of(lines, ("prompts", pi))
+            text = _fill(prompt, test.vars, f"prompt {pi + 1}", path, pline)
+            system = (
+                _fill(
+                    spec.system, test.vars, "the system prompt", path, line_of(lines, ("system",))
+                )
+                if spec.system
+                else None
+            )
+            tid = test.id or f"test{ti + 1:03d}"
+            items.append(
+                Item(
+                    id=f"{tid}/p{pi + 1}" if len(spec.prompts) > 1 else tid,
+                    kind="generate",
+                    prompt=text,
+                    system=system,
+                    check="assertions",
+                    completion_prompt=text,
+                    completion_stop=tuple(spec.defaults.stop),
+                    stop=tuple(spec.defaults.stop),
+                    max_tokens=spec.defaults.max_tokens,
+                    temperature=spec.defaults.temperature,
+                    spec={"assertions": assertions, "threshold": threshold, "vars": test.vars},
+                    meta={"task": test.description or tid, "line": tline},
+                )
+            )
+    ids = [i.id for i in items]
+    dup = next((x for x in ids if ids.count(x) > 1), None)
+    if dup:
+        raise DataFileError(
+            f"two tests have the id {dup!r}", path=str(path), hint="give each test its own id"
+        )
+    return LoadedSuite(
+        name=spec.name or path.stem,
+        version=str(spec.version),
+        description=spec.description,
+        source=str(path.resolve()),
+        items=items,
+        judges=sorted(judges),
+    )

@@ -1,0 +1,92 @@
+"""Multiple-choice items with four options; the right option is computed, distractors are near.
+
+Scored like lm-evaluation-harness scores ARC-style tasks: context 'Question: ...\\nAnswer:',
+each option a continuation ' <option>'; acc is the argmax of summed log-probabilities,
+acc_norm the argmax after dividing by the option's length in bytes.
+"""
+
+from __future__ import annotations
+
+import random
+
+from openscout.evals.items import Item
+from openscout.evals.tasks.words import WEEKDAYS, WORDS
+
+
+def _near(rng: random.Random, right: int, spread: int) -> list[int]:
+    opts = {right}
+    while len(opts) < 4:
+        cand = right + rng.choice((-1, 1)) * rng.randint(1, spread)
+        if cand >= 0:
+            opts.add(cand)
+    return sorted(opts)
+
+
+def multiply(rng: random.Random) -> tuple[str, list[str], str]:
+    a, b = rng.randint(3, 19), rng.randint(3, 12)
+    return f"What is {a} times {b}?", [str(x) for x in _near(rng, a * b, 12)], str(a * b)
+
+
+def sequence(rng: random.Random) -> tuple[str, list[str], str]:
+    start, step = rng.randint(1, 20), rng.randint(2, 9)
+    seq = [start + step * i for i in range(4)]
+    nxt = start + step * 4
+    q = f"What number comes next in the sequence {', '.join(map(str, seq))}?"
+    return q, [str(x) for x in _near(rng, nxt, step - 1 if step > 2 else 3)], str(nxt)
+
+
+def weekday(rng: random.Random) -> tuple[str, list[str], str]:
+    today, later = rng.randrange(7), rng.randint(2, 20)
+    right = WEEKDAYS[(today + later) % 7]
+    opts = {right}
+    while len(opts) < 4:
+        opts.add(rng.choice(WEEKDAYS))
+    q = f"If today is {WEEKDAYS[today]}, what day of the week will it be in {later} days?"
+    return q, sorted(opts, key=WEEKDAYS.index), right
+
+
+def largest(rng: random.Random) -> tuple[str, list[str], str]:
+    digits = rng.sample("123456789", 3)
+    nums = set()
+    while len(nums) < 4:
+        rng.shuffle(digits)
+        nums.add(int("".join(digits)))
+    opts = sorted(nums, key=lambda _: rng.random())
+    q = f"Which of these numbers is the largest: {', '.join(map(str, opts))}?"
+    return q, [str(x) for x in opts], str(max(nums))
+
+
+def minutes(rng: random.Random) -> tuple[str, list[str], str]:
+    h = rng.randint(2, 9)
+    opts = sorted({h * 60, h * 100, h * 30, (h + 1) * 60})
+    return f"How many minutes are there in {h} hours?", [str(x) for x in opts], str(h * 60)
+
+
+def alphabet(rng: random.Random) -> tuple[str, list[str], str]:
+    words = rng.sample(WORDS, 4)
+    return "Which word comes first in alphabetical order?", words, min(words)
+
+
+KINDS = (multiply, sequence, weekday, largest, minutes, alphabet)
+
+
+def make(rng: random.Random, n: int) -> list[Item]:
+    items = []
+    for i in range(n):
+        kind = KINDS[i % len(KINDS)]
+        q, opts, right = kind(rng)
+        items.append(
+            Item(
+                id=f"mc-{i:04d}",
+                kind="choice",
+                prompt=q,
+                check="choice",
+                target=opts.index(right),
+                choices=tuple(opts),
+                context=f"Question: {q}\nAnswer:",
+                max_tokens=24,
+                completion_stop=("\n",),
+                meta={"task": kind.__name__},
+            )
+        )
+    return items

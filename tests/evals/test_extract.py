@@ -1,0 +1,67 @@
+"""Reading answers back from free text, and rendering items for chat and base models."""
+
+from __future__ import annotations
+
+from openscout.evals.items import Item, build_request, extract_choice, extract_label, extract_number
+from openscout.evals.scoring import score_choice_logprobs, score_generation
+
+
+def test_extract_number() -> None:
+    assert extract_number("First 3 apples, then 4.\nAnswer: 12") == 12
+    assert extract_number("The answer is 1,234 dollars.") == 1234
+    assert extract_number("We get 5 and then 7") == 7
+    assert extract_number(" -3.5 degrees") == -3.5
+    assert extract_number("no digits") is None
+
+
+def test_extract_label() -> None:
+    assert extract_label("Let me think. Answer: false", ["True", "False"]) == "False"
+    assert extract_label("Yes, you can.", ["yes", "no"]) == "yes"
+    assert extract_label("Maybe", ["yes", "no"]) is None
+    assert extract_label("Zoe is shorter, so Answer: Ada", ["Ada", "Zoe"]) == "Ada"
+
+
+def test_extract_choice() -> None:
+    ch = ("Monday", "Friday", "Sunday", "Tuesday")
+    assert extract_choice("B", ch) == 1
+    assert extract_choice("The answer is (C).", ch) == 2
+    assert extract_choice("Answer: D. Tuesday", ch) == 3
+    assert extract_choice("It will be Sunday.", ch) == 2
+    assert extract_choice("no idea", ch) is None
+
+
+def test_requests_for_chat_and_completion() -> None:
+    item = Item(
+        id="a",
+        kind="generate",
+        prompt="What is 2+2?",
+        check="number",
+        target=4,
+        system="Be brief.",
+        completion_prompt="Question: 1+1?\nAnswer: 2\n\nQuestion: 2+2?\nAnswer:",
+    )
+    chat = build_request(item, "chat")
+    assert chat.messages is not None and chat.messages[0]["role"] == "system"
+    assert chat.messages[-1]["content"] == "What is 2+2?" and chat.params.stop == ()
+    comp = build_request(item, "completion")
+    assert comp.prompt is not None and comp.prompt.startswith("Be brief.\n\nQuestion: 1+1?")
+    assert comp.params.stop == ("\n",)
+    mc = Item(id="m", kind="choice", prompt="Pick", check="choice", target=0, choices=("x", "y"))
+    assert "A. x\nB. y" in (build_request(mc, "chat").messages or [])[0]["content"]
+
+
+def test_choice_scores_like_the_harness() -> None:
+    item = Item(
+        id="m",
+        kind="choice",
+        prompt="q",
+        check="choice",
+        target=1,
+        choices=("a", "much longer option"),
+        context="Q:",
+    )
+    s = score_choice_logprobs(item, [-3.0, -9.0])
+    assert s.metrics["acc"] == 0.0  # argmax of the sums picks option 0
+    assert s.metrics["acc_norm"] == 1.0  # -9/18 > -3/1: per byte, option 1 wins
+    gen = score_generation(item, "Answer: B")
+    assert gen.value == 1.0 and gen.detail["method"] == "generate"

@@ -1,0 +1,118 @@
+"""lm-eval-format task files, and log-likelihood scores checked by hand through llama-cpp-python."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openscout.config import Settings
+from openscout.engines.mock import MockEngine
+from openscout.engines.registry import clear_cache
+from openscout.errors import DataFileError
+from openscout.evals import run_eval
+from openscout.evals.lmeval_adapter import generations, loglikelihoods, rolling_loglikelihoods
+from openscout.evals.loading import load_suite
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_reads_arc_style_jsonl() -> None:
+    suite = load_suite(DATA / "tiny_arc.jsonl")
+    assert suite.name == "tiny_arc" and len(suite.items) == 8
+    first = suite.items[0]
+    assert first.context == "Question: Which of these is a mammal?\nAnswer:"
+    assert first.choices == ("trout", "dolphin", "sparrow", "frog") and first.target == 1
+    assert [i.target for i in suite.items] == [1, 2, 0, 1, 3, 0, 2, 1]
+
+
+def test_reads_query_choices_gold_json() -> None:
+    suite = load_suite(DATA / "hellaswag_style.json")
+    assert [i.context for i in suite.items] == ["The cat sat on the", "She opened the door and"]
+    assert [i.target for i in suite.items] == [0, 0]
+
+
+def test_reads_a_harness_task_yaml_with_fewshot() -> None:
+    suite = load_suite(DATA / "tiny_task.yaml", limit=3)
+    assert (suite.name, suite.version, len(suite.items)) == ("tiny_arc_fewshot", "2", 3)
+    shots = (
+        "Question: What color is a clear daytime sky?\nAnswer: blue\n\n"
+        "Question: Which animal says moo?\nAnswer: cow\n\n"
+    )
+    assert suite.items[0].context == shots + "Question: Which of these is a mammal?\nAnswer:"
+    assert suite.items[2].target == 0 and suite.items[0].spec["target_delimiter"] == " "
+
+
+def test_bad_task_files_name_the_place(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "choices": ["a", "b"], "answer": 0}\n{"question": \n')
+    with pytest.raises(DataFileError) as e:
+        load_suite(bad)
+    assert e.value.line == 2
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text('{"question": "q", "choices": ["a", "b"], "answer": "c"}\n')
+    with pytest.raises(DataFileError, match="not one of the choices"):
+        load_suite(wrong)
+    remote = tmp_path / "remote.yaml"
+    remote.write_text("task: x\ndataset_path: allenai/ai2_arc\ndoc_to_text: q\n")
+    with pytest.raises(DataFileError, match="only local data"):
+        load_suite(remote)
+
+
+def test_adapter_functions_keep_the_harness_order() -> None:
+    engine = MockEngine("m", default="one two three four")
+    reqs = [("b ctx", " x"), ("a ctx", " y"), ("b ctx", " z")]
+    got = loglikelihoods(engine, reqs)
+    assert got == [
+        (engine.loglikelihood(c, x).logprob, engine.loglikelihood(c, x).is_greedy) for c, x in reqs
+    ]
+    assert generations(engine, "completion", [("p", {"until": ["three"], "max_gen_toks": 10})]) == [
+        "one two"
+    ]
+    assert len(rolling_loglikelihoods(engine, ["some text"])) == 1
+
+
+def _by_hand(llm, context: str, continuation: str) -> float:
+    """lm-evaluation-harness's recipe, by hand: encode whole and context, score the rest."""
+    if context and context[-1].isspace():
+        n = len(context) - len(context.rstrip())
+        context, continuation = context[:-n], context[-n:] + continuation
+    whole = llm.tokenize((context + continuation).encode(), add_bos=True)
+    n_ctx = len(llm.tokenize(context.encode(), add_bos=True))
+    llm.reset()
+    llm.eval(whole)
+    logits = np.asarray(llm.scores[: len(whole)], dtype=np.float64)
+    total = 0.0
+    for pos in range(n_ctx, len(whole)):
+        row = logits[pos - 1]
+        m = row.max()
+        total += float(row[whole[pos]] - (m + np.log(np.exp(row - m).sum())))
+    return total
+
+
+@pytest.mark.real_model
+def test_loglikelihood_scores_match_llama_cpp_by_hand(
+    settings: Settings, smollm2_path: Path
+) -> None:
+    import llama_cpp
+
+    clear_cache()
+    run = run_eval(settings, str(DATA / "tiny_arc.jsonl"), ["smollm2-135m-instruct"])
+    res = run.results["smollm2-135m-instruct"]
+    llm = llama_cpp.Llama(
+        model_path=str(smollm2_path), n_ctx=512, logits_all=True, n_threads=2, verbose=False
+    )
+    try:
+        suite = load_suite(DATA / "tiny_arc.jsonl")
+        hand_acc = []
+        for item, rec in zip(suite.items, res.items, strict=True):
+            hand = [_by_hand(llm, item.context or "", " " + c) for c in item.choices]
+            assert rec["detail"]["logprobs"] == pytest.approx(hand, abs=2e-3)
+            assert rec["detail"]["pick"] == int(np.argmax(hand))
+            hand_acc.append(float(int(np.argmax(hand)) == item.target))
+    finally:
+        llm.close()
+    assert res.score == pytest.approx(sum(hand_acc) / len(hand_acc))
+    assert res.metrics["acc"].score == res.score and "acc_norm" in res.metrics
+    assert "acc_chance_normalised" in res.metrics

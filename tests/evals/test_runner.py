@@ -1,0 +1,175 @@
+"""The runner with the mock engine: records, cache, resume, concurrency, fallbacks."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from openscout.config import Settings
+from openscout.engines.base import Capabilities
+from openscout.engines.mock import MockEngine
+from openscout.engines.registry import clear_cache
+from openscout.errors import ModelNotFoundError, OpenscoutError
+from openscout.evals import get_run, list_runs, run_eval
+from openscout.evals.calls import Caller
+from openscout.evals.items import Item
+from openscout.evals.loading import load_suite
+from openscout.evals.runner import _run_item, _Shared, order_for_prefix
+from openscout.evals.store import EvalStore
+from tests.evals.helpers import add_mock, engine_calls, script_for, write_suite
+
+
+@pytest.fixture(autouse=True)
+def fresh_engines() -> None:
+    clear_cache()
+
+
+def _rows(settings: Settings, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(settings.db_path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_run_records_every_item_and_scores(settings: Settings, tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "s.yaml", 6)
+    add_mock(settings, "m", script=script_for(6))
+    run = run_eval(settings, str(suite), ["m"])
+    res = run.results["m"]
+    assert (res.score, res.n, res.errors) == (0.5, 6, 0)
+    assert 0.0 < res.ci_low < 0.5 < res.ci_high < 1.0 and res.method == "wilson"
+    stored = get_run(settings, run.run_id[:12])
+    assert stored["status"] == "done" and len(stored["items"]) == 6
+    first = stored["items"][0]
+    assert first["output"] == "ok w0" and first["score"] == 1.0 and first["latency_s"] >= 0
+    assert first["input"]["request"]["messages"][-1]["content"] == "Item 0: say w0"
+    assert list_runs(settings)[0]["id"] == run.run_id
+
+
+def test_second_identical_run_makes_no_engine_calls(settings: Settings) -> None:
+    add_mock(settings, "a")
+    add_mock(settings, "b", default="Answer: 7")
+    first = run_eval(settings, "quick", ["a", "b"], limit=12, seed=3)
+    before = engine_calls(settings, "a") + engine_calls(settings, "b")
+    assert first.results["a"].engine_calls > 0
+    second = run_eval(settings, "quick", ["a", "b"], limit=12, seed=3)
+    assert engine_calls(settings, "a") + engine_calls(settings, "b") == before
+    assert second.run_id != first.run_id and not second.resumed
+    for m in ("a", "b"):
+        assert second.results[m].engine_calls == 0 and second.results[m].cached_calls > 0
+        assert [r["score"] for r in second.results[m].items] == [
+            r["score"] for r in first.results[m].items
+        ]
+    assert len(second.comparisons) == 1
+
+
+def test_sampled_outputs_are_never_cached(settings: Settings, tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "s.yaml", 4, temperature=0.7)
+    add_mock(settings, "m", script=script_for(4))
+    run_eval(settings, str(suite), ["m"])
+    calls = engine_calls(settings, "m")
+    run_eval(settings, str(suite), ["m"])
+    assert engine_calls(settings, "m") == 2 * calls == 8
+    assert _rows(settings, "SELECT count(*) FROM eval_cache")[0][0] == 0
+
+
+def test_errors_are_recorded_not_cached_and_redone(settings: Settings, tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "s.yaml", 3)
+    add_mock(settings, "m", fail_with="the server fell over")
+    run = run_eval(settings, str(suite), ["m"])
+    res = run.results["m"]
+    assert res.errors == 3 and res.score == 0.0
+    assert "fell over" in res.items[0]["error"]
+    assert _rows(settings, "SELECT count(*) FROM eval_cache")[0][0] == 0
+    # the same model id, now healthy: a new run calls the engine for every item again
+    add_mock(settings, "m", script=script_for(3))
+    clear_cache()
+    again = run_eval(settings, str(suite), ["m"])
+    assert again.results["m"].errors == 0 and engine_calls(settings, "m") == 3
+
+
+def test_interrupted_run_resumes_without_redoing_items(settings: Settings, tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "s.yaml", 8)
+    add_mock(settings, "m", script=script_for(8), max_parallel=1)
+
+    def stop_after_three(ev) -> None:
+        if ev.done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_eval(settings, str(suite), ["m"], progress=stop_after_three, use_cache=False)
+    assert engine_calls(settings, "m") == 3
+    run = run_eval(settings, str(suite), ["m"], use_cache=False)
+    assert run.resumed and engine_calls(settings, "m") == 8
+    assert run.results["m"].n == 8 and run.results["m"].score == 0.5
+    assert _rows(settings, "SELECT count(*) FROM eval_runs")[0][0] == 1
+
+
+def test_a_judge_model_scores_and_is_cached(settings: Settings, tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "s.yaml", 2, judge="judge")
+    add_mock(settings, "m", script=script_for(2))
+    add_mock(settings, "judge", default="PASS")
+    run = run_eval(settings, str(suite), ["m"])
+    judged = [
+        r for r in run.results["m"].items if r["detail"]["assertions"][0]["type"] == "llm-rubric"
+    ]
+    assert judged and all(r["score"] == 1.0 for r in judged)
+    assert engine_calls(settings, "judge") == 2
+    run_eval(settings, str(suite), ["m"])
+    assert engine_calls(settings, "judge") == 2
+
+
+def test_parallel_items_all_recorded_in_order(settings: Settings) -> None:
+    add_mock(settings, "p", delay_s=0.01, max_parallel=4, default="Answer: 3")
+    run = run_eval(settings, "arithmetic", ["p"], limit=10)
+    items = run.results["p"].items
+    assert [r["index"] for r in items] == list(range(10))
+    assert engine_calls(settings, "p") == 10
+
+
+def test_choice_items_fall_back_to_generation(settings: Settings) -> None:
+    item = load_suite("mc", limit=1).items[0]
+    letter = "ABCD"[item.target]
+    engine = MockEngine("g", default=f"The answer is {letter}.")
+    store = EvalStore(settings.ensure())
+    try:
+        shared = _Shared(settings, store, True)
+        ll = _run_item(item, 0, Caller(engine, "mock", "k1", store, settings), "chat", shared)
+        assert ll["detail"]["method"] == "loglikelihood" and len(ll["detail"]["logprobs"]) == 4
+        engine.capabilities = replace(Capabilities(), loglikelihood=False)
+        gen = _run_item(item, 0, Caller(engine, "mock", "k2", store, settings), "chat", shared)
+        assert gen["detail"]["method"] == "generate" and gen["score"] == 1.0
+    finally:
+        store.close()
+
+
+def test_order_puts_shared_prefixes_together() -> None:
+    items = load_suite("arithmetic", limit=6).items
+    other = [
+        Item(
+            id=f"o{i}",
+            kind="generate",
+            prompt=f"zz {i}",
+            check="number",
+            target=1,
+            completion_prompt=f"Other prefix\n{i}",
+        )
+        for i in range(3)
+    ]
+    mixed = [x for pair in zip(items, other, strict=False) for x in pair] + items[3:]
+    order = order_for_prefix(list(enumerate(mixed)), "completion")
+    kinds = ["o" if it.id.startswith("o") else "a" for _, it in order]
+    assert kinds in (["a"] * 6 + ["o"] * 3, ["o"] * 3 + ["a"] * 6)
+
+
+def test_bad_requests_fail_clearly(settings: Settings) -> None:
+    with pytest.raises(ModelNotFoundError):
+        run_eval(settings, "quick", ["nope"])
+    with pytest.raises(OpenscoutError, match="no built-in suite"):
+        run_eval(settings, "no-such-suite", ["smollm2-135m-instruct"])
+    with pytest.raises(OpenscoutError, match="twice"):
+        run_eval(settings, "quick", ["a", "a"])

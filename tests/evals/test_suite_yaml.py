@@ -1,0 +1,181 @@
+"""User YAML suites: parsing, variables, errors that name the line, every assertion type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openscout.errors import DataFileError
+from openscout.evals.assertions import eval_python, run_assertion
+from openscout.evals.items import Item
+from openscout.evals.loading import load_suite
+from openscout.evals.scoring import score_generation
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_loads_items_with_variables_and_shared_assertions() -> None:
+    suite = load_suite(DATA / "user_suite.yaml")
+    assert (suite.name, suite.version) == ("capitals", "3")
+    assert [i.id for i in suite.items] == ["france", "japan"]
+    fr = suite.items[0]
+    assert fr.prompt == "What is the capital of France?" and fr.system
+    types = [a["type"] for a in fr.spec["assertions"]]
+    assert types == ["max-length", "icontains", "python"]
+    assert fr.spec["assertions"][1]["value"] == "Paris" and fr.spec["threshold"] == 0.5
+    assert suite.items[1].spec["threshold"] == 1.0 and fr.max_tokens == 32
+
+
+def test_weighted_and_thresholded() -> None:
+    fr, jp = load_suite(DATA / "user_suite.yaml").items
+    good = score_generation(fr, "The capital of France is Paris.")
+    assert good.value == 1.0 and good.metrics["weighted"] == 1.0
+    # only the max-length and python assertions hold: weight 2 of 5 < 0.5
+    bad = score_generation(fr, "It is Lyon.")
+    assert bad.value == 0.0 and bad.metrics["weighted"] == pytest.approx(2 / 5)
+    assert score_generation(jp, "Tokyo is the capital.").value == 1.0
+    partial = score_generation(jp, "tokyo, not Kyoto")  # 1 of 4 holds, threshold 1.0
+    assert partial.value == 0.0 and partial.metrics["weighted"] == pytest.approx(1 / 4)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "suite.yaml"
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        (
+            "prompts: [hi]\ntests:\n  - vars: {}\n    assert:\n      - {type: nope, value: 1}\n",
+            5,
+            "type",
+        ),
+        (
+            "prompts: [hi]\ntests:\n  - assert:\n      - type: regex\n        value: '('\n",
+            4,
+            "regular expression",
+        ),
+        (
+            "prompts: ['hi {{who}}']\ntests:\n  - vars: {name: x}\n"
+            "    assert: [{type: contains, value: a}]\n",
+            1,
+            "who",
+        ),
+        ("prompts: [hi]\ntests:\n  - vars: {}\n", 3, "no assertions"),
+        (
+            "prompts: [hi]\ntests:\n  - assert: [{type: python, value: 'output.__class__'}]\n",
+            3,
+            "not allowed",
+        ),
+        ("prompts: [hi]\ntests:\n  - assert: [{type: llm-rubric, value: polite}]\n", 3, "judge"),
+        (
+            "prompts: [hi]\ntests:\n  - assert:\n    - {type: max-length, value: ten}\n",
+            4,
+            "whole number",
+        ),
+        ("prompts: [hi]\nbogus: 1\ntests:\n  - assert: [{type: contains, value: a}]\n", 2, "bogus"),
+        ("prompts: [hi\ntests: []\n", 2, "malformed"),
+    ],
+)
+def test_errors_name_the_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(DataFileError) as e:
+        load_suite(path)
+    assert e.value.line == line, str(e.value)
+    assert f"{path}:{line}" in str(e.value) and words in str(e.value)
+
+
+class FakeContext:
+    def __init__(self, reply: str = "PASS", cos: float = 0.9) -> None:
+        self.reply, self.cos = reply, cos
+        self.prompts: list[str] = []
+
+    def judge(self, model_id: str | None, prompt: str) -> str:
+        self.prompts.append(prompt)
+        return self.reply
+
+    def similarity(self, a: str, b: str) -> float:
+        return self.cos
+
+
+def _a(type_: str, value: Any = None, **kw: Any) -> dict[str, Any]:
+    return {"type": type_, "value": value, "weight": 1.0, "threshold": None, "judge": None, **kw}
+
+
+@pytest.mark.parametrize(
+    ("a", "good", "bad"),
+    [
+        (_a("equals", "Paris"), " Paris\n", "Paris!"),
+        (_a("equals", {"a": 1}), '{"a": 1}', '{"a": 2}'),
+        (_a("contains", "Paris"), "in Paris", "in paris"),
+        (_a("icontains", "Paris"), "in PARIS", "in Rome"),
+        (_a("regex", r"^\d{3}$"), "123", "1234"),
+        (_a("is-json"), '[1, {"x": null}]', "{x: 1}"),
+        (
+            _a(
+                "json-schema",
+                {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": {"type": "string"}},
+                },
+            ),
+            '{"name": "Ada"}',
+            '{"name": 5}',
+        ),
+        (_a("python", "output.count('a') == 2 and vars['n'] == 1"), "aab", "b"),
+        (_a("python", "json is not None and json['n'] > 2"), '{"n": 3}', '{"n": 1}'),
+        (_a("max-length", 5), "12345", "123456"),
+        (_a("not-contains", "sorry"), "Sure.", "I am sorry."),
+    ],
+)
+def test_assertion_passes_and_fails(a: dict[str, Any], good: str, bad: str) -> None:
+    assert run_assertion(a, good, {"n": 1}, None)[0] == 1.0
+    assert run_assertion(a, bad, {"n": 1}, None)[0] == 0.0
+
+
+def test_python_float_with_threshold_and_errors_score_zero() -> None:
+    a = _a("python", "len(output) / 10", threshold=0.5)
+    assert run_assertion(a, "123456", {}, None)[0] == 1.0
+    assert run_assertion(a, "1234", {}, None)[0] == 0.0
+    s, detail = run_assertion(_a("python", "1 / 0"), "x", {}, None)
+    assert s == 0.0 and "ZeroDivisionError" in detail["reason"]
+
+
+def test_python_is_restricted() -> None:
+    for expr in ("__import__('os')", "open('/etc/passwd')", "().__class__", "exec('1')"):
+        with pytest.raises((ValueError, NameError)):
+            eval_python(expr, "out", {})
+
+
+def test_similar_and_judge_use_the_context() -> None:
+    ctx = FakeContext(cos=0.8)
+    assert run_assertion(_a("similar", "hello"), "hi", {}, ctx)[0] == 1.0
+    assert run_assertion(_a("similar", "hello", threshold=0.85), "hi", {}, ctx)[0] == 0.0
+    judge = _a("llm-rubric", "is polite", judge="j")
+    assert run_assertion(judge, "Thanks!", {}, FakeContext("PASS, it is polite"))[0] == 1.0
+    s, detail = run_assertion(judge, "Go away", {}, FakeContext("fail"))
+    assert s == 0.0 and detail["judge_reply"] == "fail"
+    ctx = FakeContext("I cannot tell")
+    s, detail = run_assertion(judge, "Hm", {}, ctx)
+    assert s == 0.0 and "no PASS/FAIL" in detail["reason"] and "is polite" in ctx.prompts[0]
+
+
+def test_item_level_score_uses_weights() -> None:
+    item = Item(
+        id="x",
+        kind="generate",
+        prompt="p",
+        check="assertions",
+        spec={
+            "assertions": [_a("contains", "a", weight=3.0), _a("contains", "b", weight=1.0)],
+            "threshold": 0.75,
+            "vars": {},
+        },
+    )
+    assert score_generation(item, "a").value == 1.0
+    assert score_generation(item, "b").value == 0.0

@@ -1,0 +1,134 @@
+"""Built-in suites: seeds, sizes, answers that are right by construction."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from openscout.evals.items import Item, items_json
+from openscout.evals.loading import list_suites, load_suite
+from openscout.evals.tasks import builtin_suites
+from openscout.evals.tasks.ifcheck import CHECKERS
+
+NAMES = sorted(builtin_suites())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_bytes_other_seed_other_items(name: str) -> None:
+    suite = builtin_suites()[name]
+    a = items_json(suite.generate(seed=7, size=12))
+    b = items_json(suite.generate(seed=7, size=12))
+    c = items_json(suite.generate(seed=8, size=12))
+    assert a == b
+    assert a != c
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_size_is_settable_and_ids_unique(name: str) -> None:
+    for size in (1, 5, 13):
+        items = builtin_suites()[name].generate(seed=0, size=size)
+        assert len(items) == size
+        assert len({i.id for i in items}) == size
+
+
+def test_suites_in_a_fresh_interpreter_match(tmp_path) -> None:
+    """Same seed, another process (another hash seed): the same bytes."""
+    import subprocess
+    import sys
+
+    code = (
+        "from openscout.evals.tasks import builtin_suites;"
+        "from openscout.evals.items import items_json;"
+        "print(items_json(builtin_suites()['quick'].generate(3, 16)))"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={
+                "PYTHONHASHSEED": str(h),
+                "PATH": "",
+                "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+            },
+        ).stdout
+        for h in (1, 2)
+    }
+    assert len(outs) == 1
+    assert outs.pop().strip() == items_json(builtin_suites()["quick"].generate(3, 16))
+
+
+def test_list_suites_has_name_version_description() -> None:
+    suites = {s["name"]: s for s in list_suites()}
+    assert {"arithmetic", "logic", "ifeval", "mc", "quick", "logic-hard"} <= set(suites)
+    assert all(s["version"] and s["description"] and s["default_size"] > 0 for s in suites.values())
+
+
+def test_quick_mixes_every_kind() -> None:
+    items = load_suite("quick", seed=0, limit=20).items
+    checks = {i.check for i in items}
+    assert checks == {"number", "label", "ifeval", "choice"}
+    assert {i.kind for i in items} == {"generate", "choice"}
+
+
+def test_boolean_answers_match_python() -> None:
+    for it in load_suite("logic", seed=5, limit=60).items:
+        if it.meta["task"] == "boolean":
+            expr = it.prompt.split("expression: ")[1].split(". Is it")[0]
+            assert str(eval(expr, {"__builtins__": {}}, {})) == it.target  # our own generated text
+
+
+def test_ordering_answer_is_consistent_with_the_facts() -> None:
+    import re
+
+    for it in load_suite("logic-hard", seed=2, limit=30).items:
+        if it.meta["task"] != "ordering":
+            continue
+        pairs = re.findall(r"(\w+) is taller than (\w+)\.", it.prompt)
+        shorter = {b for _, b in pairs}
+        taller = {a for a, _ in pairs}
+        expected = (taller - shorter) if "tallest" in it.prompt else (shorter - taller)
+        assert expected == {it.target}
+
+
+def test_difficulty_levels_grow() -> None:
+    easy = load_suite("logic-easy", limit=9).items
+    hard = load_suite("logic-hard", limit=9).items
+    assert {i.meta["level"] for i in easy} == {1} and {i.meta["level"] for i in hard} == {3}
+    assert sum(len(i.prompt) for i in hard) > sum(len(i.prompt) for i in easy)
+
+
+def test_arithmetic_targets() -> None:
+    for it in load_suite("arithmetic", seed=1, limit=30).items:
+        if it.meta["task"] == "expression":
+            expr = it.prompt.split("What is ")[1].split("?")[0]
+            assert eval(expr, {"__builtins__": {}}, {}) == it.target  # our own generated text
+        assert isinstance(it.target, int)
+        assert it.completion_prompt and it.completion_prompt.count("Question:") == 4  # 3-shot
+
+
+def test_mc_target_is_right() -> None:
+    for it in load_suite("mc", seed=4, limit=24).items:
+        assert len(it.choices) == 4 and len(set(it.choices)) == 4
+        right = it.choices[it.target]
+        task = it.meta["task"]
+        if task == "multiply":
+            a, b = [int(x) for x in it.prompt.replace("?", "").split() if x.isdigit()]
+            assert int(right) == a * b
+        if task == "alphabet":
+            assert right == min(it.choices)
+        if task == "largest":
+            assert int(right) == max(int(c) for c in it.choices)
+
+
+def test_ifeval_items_cover_all_checkers() -> None:
+    items = load_suite("ifeval", limit=len(CHECKERS)).items
+    firsts = {i.spec["instructions"][0]["kind"] for i in items}
+    assert firsts == set(CHECKERS) and len(CHECKERS) >= 10
+
+
+def test_item_round_trip() -> None:
+    for it in load_suite("quick", limit=8).items:
+        assert Item.from_dict(it.to_dict()) == it
