@@ -51,6 +51,9 @@ class Capabilities:
     chat_template: bool = False
     # How many requests the engine serves well at once (servers batch; llama.cpp here: 1).
     max_parallel: int = 1
+    # Optional fast paths (see score_choices / generate_many below).
+    batch_generate: bool = False
+    batch_loglikelihood: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,3 +116,49 @@ def collect(events: Iterator[StreamEvent]) -> tuple[str, Final, list[Chunk]]:
     if final is None:
         raise RuntimeError("engine stream ended without a Final record")
     return "".join(c.text for c in chunks), final, chunks
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One prompt of a batch: chat messages or a raw completion prompt."""
+
+    messages: Sequence[Message] | None = None
+    prompt: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    text: str
+    final: Final
+    ttft_s: float | None = None
+
+
+def score_choices(engine: Engine, context: str, continuations: Sequence[str]) -> list[LoglikelihoodResult]:
+    """Log-likelihood of each option after one context; the engine's fast path when it has one."""
+    if engine.capabilities.batch_loglikelihood:
+        return engine.loglikelihood_choices(context, continuations)  # type: ignore[attr-defined, no-any-return]
+    return [engine.loglikelihood(context, c) for c in continuations]
+
+
+def generate_many(engine: Engine, requests: Sequence[BatchRequest], params: SamplingParams) -> list[BatchResult]:
+    """Generate for several requests: in one batch where the engine can, else concurrently
+    up to the engine's max_parallel (servers batch concurrent requests themselves)."""
+    if engine.capabilities.batch_generate:
+        return engine.generate_batch(requests, params)  # type: ignore[attr-defined, no-any-return]
+
+    def one(req: BatchRequest) -> BatchResult:
+        import time
+
+        t0 = time.perf_counter()
+        stream = (engine.stream_chat(req.messages, params) if req.messages is not None
+                  else engine.stream_completion(req.prompt or "", params))
+        text, final, chunks = collect(stream)
+        return BatchResult(text, final, (chunks[0].t - t0) if chunks else None)
+
+    workers = max(1, engine.capabilities.max_parallel)
+    if workers == 1 or len(requests) == 1:
+        return [one(r) for r in requests]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(requests))) as pool:
+        return list(pool.map(one, requests))

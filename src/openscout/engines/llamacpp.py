@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from openscout.engines.base import (
+    BatchRequest,
+    BatchResult,
     Capabilities,
     Chunk,
     Final,
@@ -48,6 +50,7 @@ class LlamaCppEngine:
         n_batch: int = 512,
         prompt_format: str = "chat",
         seed: int = 0,
+        batch_lanes: int = 8,
     ) -> None:
         import llama_cpp
 
@@ -66,11 +69,14 @@ class LlamaCppEngine:
         self._lock = threading.Lock()
         self._scorer = BatchDecoder(llama_cpp, self.llm._ctx.ctx, n_batch, self.llm.n_vocab())
         self._scored: list[int] = []  # tokens now in the KV cache from the last scoring call
+        self._multi: Any = None  # a second context for parallel sequences, made on first use
+        self.batch_lanes = batch_lanes
         self.bos_text = self._token_text(self.llm.token_bos())
         self.eos_text = self._token_text(self.llm.token_eos())
         self.capabilities = Capabilities(
             chat=True, completion=True, loglikelihood=True,
             chat_template=self.header.chat_template is not None, max_parallel=1,
+            batch_generate=True, batch_loglikelihood=True,
         )
 
     def _token_text(self, tok: int) -> str:
@@ -111,6 +117,9 @@ class LlamaCppEngine:
         with self._lock:
             self._scored = []  # generation reuses the KV cache its own way
             if params.seed is not None:
+                # A batched and a single-token decode of the same prompt differ in the last
+                # float bits, enough to change a sampled token: a seeded request starts cold.
+                self.llm.n_tokens = 0
                 self.llm.set_seed(params.seed)
             yield from self._token_loop(tokens, params, stop, budget)
 
@@ -196,8 +205,48 @@ class LlamaCppEngine:
         self._scored = list(whole)
         return out
 
+    # -- several sequences at once (llamacpp_multi.py) -------------------------------------
+
+    def _multi_ctx(self) -> Any:
+        if self._multi is None:
+            from openscout.engines.llamacpp_multi import MultiSeqContext
+
+            self._multi = MultiSeqContext(self.llm, self._lib, n_ctx=self.n_ctx * 2, n_seq=self.batch_lanes)
+        return self._multi
+
+    def loglikelihood_choices(self, context: str, continuations: Sequence[str]) -> list[LoglikelihoodResult]:
+        """Score every option of one item: the context is decoded once, the options together."""
+        split = [self.split_tokens(context, c) for c in continuations]
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (ctx, _) in enumerate(split):
+            groups.setdefault(tuple(ctx), []).append(i)
+        results: list[LoglikelihoodResult | None] = [None] * len(continuations)
+        with self._lock:
+            multi = self._multi_ctx()
+            for ctx_key, idxs in groups.items():
+                scored = multi.score_choices(list(ctx_key), [split[i][1] for i in idxs])
+                for i, (lp, greedy) in zip(idxs, scored, strict=True):
+                    results[i] = LoglikelihoodResult(lp, greedy, len(split[i][1]))
+        return [r for r in results if r is not None]
+
+    def generate_batch(self, requests: Sequence[BatchRequest], params: SamplingParams) -> list[BatchResult]:
+        """Generate for several prompts in one llama.cpp batch (parallel sequences)."""
+        prompts, stops = [], []
+        for req in requests:
+            if req.messages is not None:
+                prompts.append(self.tokenize(self.render(req.messages), special=True))
+                stops.append(tuple(params.stop) + ((self.eos_text,) if self.eos_text else ()))
+            else:
+                prompts.append(self.tokenize(req.prompt or ""))
+                stops.append(tuple(params.stop))
+        with self._lock:
+            gens = self._multi_ctx().generate_many(prompts, params, stops)
+        return [BatchResult(g.text, g.final, g.ttft_s) for g in gens]
+
     def close(self) -> None:
         with self._lock:
+            if self._multi is not None:
+                self._multi.close()
             self._scorer.close()
             self.llm.close()
 

@@ -76,8 +76,18 @@ def _apply_migrations(conn: sqlite3.Connection, path: Path) -> None:
 
 
 def _split(sql: str) -> list[str]:
-    """Split a migration into statements (our migrations hold no semicolons in literals)."""
-    return [s.strip() for s in sql.split(";") if s.strip() and not _only_comments(s)]
+    """Split a migration into statements, line by line, using SQLite's own notion of a
+    complete statement (semicolons inside comments and string literals do not count)."""
+    statements, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if not _only_comments(buf):
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip() and not _only_comments(buf):
+        statements.append(buf.strip())
+    return statements
 
 
 def _only_comments(s: str) -> bool:

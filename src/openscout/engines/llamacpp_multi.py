@@ -1,0 +1,209 @@
+"""Several sequences in one llama.cpp batch: the road to fast evaluations (issue 8).
+
+A second llama_context on the already-loaded model, with n_seq_max > 1 and a unified KV
+cache, so sequences can share cells:
+- `score_choices`: the context of a multiple-choice item is decoded once (sequence 0, and
+  reused from the previous item when it shares a prefix, e.g. five-shot examples); each option
+  then gets its own sequence that starts as a copy of sequence 0, and all options' tokens are
+  decoded together in one batch.
+- `generate_many`: several prompts advance together, one token per sequence per decode.
+Sampling here is done on the logits in numpy (greedy, or temperature/top-p with a seeded RNG).
+"""
+
+from __future__ import annotations
+
+import codecs
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from openscout.engines.base import Final, SamplingParams
+from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
+from openscout.errors import EngineError
+
+
+@dataclass
+class SeqState:
+    """One prompt being generated in a batch."""
+
+    prompt: list[int]
+    stop: tuple[str, ...]
+    budget: int
+    out: list[int] = field(default_factory=list)
+    text: str = ""
+    done: bool = False
+    reason: str = "length"
+    t_first: float | None = None
+    t_last: float | None = None
+    decoder: Any = None
+
+
+@dataclass
+class BatchGeneration:
+    text: str
+    final: Final
+    ttft_s: float | None
+    t_first: float | None
+    t_last: float | None
+
+
+class MultiSeqContext:
+    def __init__(self, llm: Any, llama_cpp: Any, n_ctx: int, n_seq: int = 8, n_batch: int = 512) -> None:
+        from llama_cpp import _internals
+
+        # Same settings as the main context (attention kernel, KV types), so scores agree.
+        params = type(llm.context_params).from_buffer_copy(llm.context_params)
+        params.n_ctx = n_ctx
+        params.n_batch = n_batch
+        params.n_ubatch = n_batch
+        params.n_seq_max = n_seq
+        params.kv_unified = True  # sequences copied from sequence 0 share its cells
+        self._owner = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
+        self._lib = llama_cpp
+        self.ctx = self._owner.ctx
+        self.mem = llama_cpp.llama_get_memory(self.ctx)
+        if n_seq < 2:
+            raise ValueError("parallel sequences need n_seq >= 2")
+        self.n_seq = n_seq
+        self.n_ctx = n_ctx
+        self.vocab = llm._model.vocab
+        self.llm = llm
+        self.decoder = BatchDecoder(llama_cpp, self.ctx, n_batch, llm.n_vocab(), n_seq_max=n_seq)
+        self._prefix: list[int] = []  # tokens held in sequence 0
+
+    # -- multiple choice ---------------------------------------------------------------------
+
+    def score_choices(self, ctx: list[int], conts: Sequence[list[int]]) -> list[tuple[float, bool]]:
+        """(sum log-prob, is_greedy) of each continuation after the shared context tokens."""
+        if len(ctx) + max(len(c) for c in conts) > self.n_ctx:
+            raise EngineError("item longer than the scoring context")
+        keep = max(min(common_prefix(self._prefix, ctx), len(ctx) - 1), 0)
+        self._lib.llama_memory_seq_rm(self.mem, 0, keep, -1)
+        rows = [(0, p, ctx[p], p == len(ctx) - 1) for p in range(keep, len(ctx))]
+        try:
+            (last_row,) = self.decoder.decode(rows)
+        except EngineError:
+            self._reset()
+            raise
+        self._prefix = list(ctx)
+        results: list[tuple[float, bool]] = [(0.0, True)] * len(conts)
+        lanes = self.n_seq - 1
+        for start in range(0, len(conts), lanes):
+            group = list(enumerate(conts))[start : start + lanes]
+            results_group = self._score_group(ctx, group, last_row)
+            for idx, r in results_group:
+                results[idx] = r
+        return results
+
+    def _score_group(self, ctx: list[int], group: list[tuple[int, list[int]]], last_row: np.ndarray) -> list[tuple[int, tuple[float, bool]]]:
+        rows = []
+        for lane, (_, cont) in enumerate(group, start=1):
+            self._lib.llama_memory_seq_rm(self.mem, lane, -1, -1)
+            self._lib.llama_memory_seq_cp(self.mem, 0, lane, -1, -1)
+            rows += [(lane, len(ctx) + i, tok, True) for i, tok in enumerate(cont[:-1])]
+        try:
+            out = self.decoder.decode(rows)
+        finally:
+            for lane in range(1, len(group) + 1):
+                self._lib.llama_memory_seq_rm(self.mem, lane, -1, -1)
+        results, k = [], 0
+        for idx, cont in group:
+            dist = [last_row] + out[k : k + len(cont) - 1]
+            k += len(cont) - 1
+            total = sum(float(d[t]) for d, t in zip(dist, cont, strict=True))
+            greedy = all(int(d.argmax()) == t for d, t in zip(dist, cont, strict=True))
+            results.append((idx, (total, greedy)))
+        return results
+
+    def _reset(self) -> None:
+        self._lib.llama_memory_clear(self.mem, True)
+        self._prefix = []
+
+    # -- generation ------------------------------------------------------------------------
+
+    def generate_many(
+        self, prompts: Sequence[list[int]], params: SamplingParams, stops: Sequence[tuple[str, ...]]
+    ) -> list[BatchGeneration]:
+        self._reset()
+        rng = np.random.default_rng(params.seed)
+        out: list[BatchGeneration] = []
+        for start in range(0, len(prompts), self.n_seq):
+            chunk = prompts[start : start + self.n_seq]
+            out += self._generate_chunk(chunk, params, stops[start : start + self.n_seq], rng)
+        self._reset()
+        return out
+
+    def _generate_chunk(self, prompts: Sequence[list[int]], p: SamplingParams,
+                        stops: Sequence[tuple[str, ...]], rng: np.random.Generator) -> list[BatchGeneration]:
+        t0 = time.perf_counter()
+        if sum(len(x) for x in prompts) + len(prompts) * p.max_tokens > self.n_ctx:
+            # the unified cache holds every sequence: fall back to fewer at a time
+            if len(prompts) == 1:
+                raise EngineError("prompt plus max_tokens exceeds the context")
+            half = len(prompts) // 2
+            return (self._generate_chunk(prompts[:half], p, stops[:half], rng)
+                    + self._generate_chunk(prompts[half:], p, stops[half:], rng))
+        states = [SeqState(list(x), tuple(s), p.max_tokens,
+                           decoder=codecs.getincrementaldecoder("utf-8")(errors="replace"))
+                  for x, s in zip(prompts, stops, strict=True)]
+        for seq in range(len(states)):
+            self._lib.llama_memory_seq_rm(self.mem, seq, -1, -1)
+        rows = [(seq, pos, tok, pos == len(st.prompt) - 1)
+                for seq, st in enumerate(states) for pos, tok in enumerate(st.prompt)]
+        dists = self.decoder.decode(rows)
+        active = list(range(len(states)))
+        while active:
+            rows = []
+            for seq, dist in zip(active, dists, strict=True):
+                st = states[seq]
+                tok = _sample(dist, p, rng)
+                self._accept(st, tok)
+                if not st.done:
+                    rows.append((seq, len(st.prompt) + len(st.out) - 1, tok, True))
+            active = [seq for seq in active if not states[seq].done]
+            if not active:
+                break
+            dists = self.decoder.decode(rows)
+        for seq in range(len(states)):
+            self._lib.llama_memory_seq_rm(self.mem, seq, -1, -1)
+        return [BatchGeneration(st.text, Final(len(st.prompt), len(st.out), st.reason),  # type: ignore[arg-type]
+                                (st.t_first - t0) if st.t_first else None, st.t_first, st.t_last)
+                for st in states]
+
+    def _accept(self, st: SeqState, tok: int) -> None:
+        now = time.perf_counter()
+        if self._lib.llama_vocab_is_eog(self.vocab, tok):
+            st.done, st.reason = True, "stop"
+            return
+        st.out.append(tok)
+        st.t_first = st.t_first or now
+        st.t_last = now
+        st.text += st.decoder.decode(self.llm.detokenize([tok]))
+        cut = min((i for s in st.stop if s and (i := st.text.find(s)) >= 0), default=-1)
+        if cut >= 0:
+            st.text, st.done, st.reason = st.text[:cut], True, "stop"
+        elif len(st.out) >= st.budget:
+            st.done = True
+
+    def close(self) -> None:
+        self.decoder.close()
+        self._owner.close()
+
+
+def _sample(logprobs: np.ndarray, p: SamplingParams, rng: np.random.Generator) -> int:
+    if p.temperature <= 0.0:
+        return int(logprobs.argmax())
+    z = logprobs / p.temperature
+    probs = np.exp(z - z.max())
+    probs /= probs.sum()
+    if p.top_p < 1.0:
+        order = np.argsort(-probs)
+        cum = np.cumsum(probs[order])
+        keep = order[: int(np.searchsorted(cum, p.top_p)) + 1]
+        mask = np.zeros_like(probs)
+        mask[keep] = probs[keep]
+        probs = mask / mask.sum()
+    return int(rng.choice(len(probs), p=probs))
