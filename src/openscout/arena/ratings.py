@@ -5,8 +5,7 @@ Ratings are shown on the Elo-like scale 400 * r + 1000, r centred to mean zero, 
 difference of 400 points means 10:1 odds. A tie (and a "both bad" vote) counts as half a
 win for each side, as in LMSYS Chatbot Arena.
 
-The maximum is found with Hunter's MM iteration (2004), which increases the likelihood at
-every step. Where one model won every comparison the MLE is infinite; a small `prior` (a
+The maximum is found by damped Newton steps on the (concave) log-likelihood. Where one model won every comparison the MLE is infinite; a small `prior` (a
 fraction of a virtual tie per compared pair) keeps it finite. `prior=0` gives the exact MLE.
 Pure: no I/O, no globals; randomness only from the seed passed in.
 """
@@ -76,27 +75,47 @@ def _win_matrix(battles: Sequence[Battle], index: dict[str, int], prior: float) 
     return w
 
 
-def fit_strengths(w: np.ndarray, max_iter: int = 10_000, tol: float = 1e-12) -> np.ndarray:
-    """MM iteration for the BT maximum likelihood; returns log10 strengths centred at 0."""
+def _loglik(theta: np.ndarray, w: np.ndarray) -> float:
+    diff = theta[:, None] - theta[None, :]
+    return float(-(w * np.logaddexp(0.0, -diff)).sum())  # sum w_ij log sigmoid(t_i - t_j)
+
+
+def fit_strengths(w: np.ndarray, max_iter: int = 200, tol: float = 1e-10) -> np.ndarray:
+    """Maximum likelihood log10 strengths (centred at 0) by damped Newton steps.
+
+    The log-likelihood is concave in the natural-log strengths; each step solves the Newton
+    system by least squares (the Hessian is singular along "add a constant to every model")
+    and halves the step until the likelihood does not fall, so it converges from anywhere."""
     n = w.shape[0]
     if n == 0:
         return np.zeros(0)
     games = w + w.T
     wins = w.sum(axis=1)
-    p = np.ones(n)
     active = games.sum(axis=1) > 0
+    theta = np.zeros(n)
+    current = _loglik(theta, w)
     for _ in range(max_iter):
-        denom = (games / (p[:, None] + p[None, :])).sum(axis=1)
-        new = np.where(active & (denom > 0), wins / np.where(denom > 0, denom, 1.0), p)
-        new = np.where(new > 0, new, 1e-300)  # a model that never scored: tiny, not zero
-        new = new / np.exp(np.mean(np.log(new[active]))) if active.any() else new
-        if np.max(np.abs(np.log(new) - np.log(p))) < tol:
-            p = new
+        p = 1.0 / (1.0 + np.exp(-(theta[:, None] - theta[None, :])))  # P(i beats j)
+        grad = wins - (games * p).sum(axis=1)
+        if np.max(np.abs(grad)) < tol:
             break
-        p = new
-    r = np.log10(p)
+        curv = games * p * (1.0 - p)
+        hess = curv - np.diag(curv.sum(axis=1))  # negative semi-definite
+        step = np.linalg.lstsq(-hess, grad, rcond=None)[0]
+        t = 1.0
+        while t > 1e-8:
+            trial = theta + t * step
+            value = _loglik(trial, w)
+            if value >= current - 1e-12:
+                break
+            t /= 2.0
+        theta, current = trial, value
+        if np.max(np.abs(t * step)) < tol:
+            break
+    r = theta / np.log(10.0)
     if active.any():
         r = r - r[active].mean()
+    r[~active] = 0.0
     return r
 
 

@@ -33,11 +33,12 @@ def load_catalog(settings: Settings | None = None) -> Any:
     if loader is None:
         return None
     extra = settings.home / "catalog" if settings is not None else None
-    try:
-        return loader(extra if extra is not None and extra.is_dir() else None)
-    except Exception as e:
-        log.warning("the catalog could not be loaded: %s", e)
-        return None
+    for where in ([extra] if extra is not None and extra.is_dir() else []) + [None]:
+        try:
+            return loader(where)
+        except Exception as e:  # a bad user file: say so, and serve the curated catalog
+            log.warning("the catalog could not be loaded: %s", e)
+    return None
 
 
 def catalog_size(settings: Settings | None = None) -> int | None:

@@ -1,0 +1,146 @@
+"""The workbench in a real browser: catalog and model page, chat with SmolLM2, compare, arena."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from openscout.engines.mock import MockEngine
+from openscout.server.app import create_app
+from tests.browser.conftest import shot, wait_count
+from tests.server.live import live_server
+
+SMOL = "smollm2-135m-instruct"
+GEMMA = "gemma-3-270m"
+
+
+def test_search_catalog_and_open_a_model_page(page: Any, settings) -> None:  # type: ignore[no-untyped-def]
+    with live_server(create_app(settings)) as url:
+        page.goto(url + "/catalog")
+        page.fill("#catalog-q", "smollm2 instruct")
+        page.click("#catalog-search")
+        page.wait_for_url("**/catalog?q=smollm2+instruct**")
+        link = page.locator(
+            "#catalog-results a.model-link", has_text="HuggingFaceTB/SmolLM2-135M-Instruct"
+        )
+        assert link.count() == 1
+        row = page.locator(
+            "#catalog-results tbody tr",
+            has=page.locator("a.model-link", has_text="HuggingFaceTB/SmolLM2-135M-Instruct"),
+        )
+        assert "open source" in row.inner_text()
+        assert "fits" in row.inner_text() or "tight" in row.inner_text()
+        shot(page, "catalog-search")
+        link.click()
+        page.wait_for_url("**/models/HuggingFaceTB/SmolLM2-135M-Instruct")
+        assert page.locator("#model-title").inner_text() == "SmolLM2 135M Instruct"
+        assert page.locator("#openness tr").count() == 6  # header + five criteria
+        assert (
+            "HuggingFaceTB/SmolLM2-135M"
+            in page.locator("#family-tree").inner_text() + page.content()
+        )
+        assert page.locator("#fit .badge").count() == 1
+        shot(page, "model-page")
+        assert page.log.csp_violations() == []
+
+
+@pytest.mark.real_model
+def test_chat_streams_an_answer_from_smollm2(page: Any, settings, smollm2_path) -> None:  # type: ignore[no-untyped-def]
+    with live_server(create_app(settings)) as url:
+        page.goto(url + "/chat")
+        page.select_option("#model", SMOL)
+        page.fill("#temperature", "0")
+        page.fill("#max_tokens", "40")
+        page.fill("#system", "You are a concise assistant.")
+        # count DOM updates of the answer: a streamed answer arrives in many pieces
+        page.evaluate("""() => {
+            window.__updates = 0;
+            new MutationObserver(() => { window.__updates += 1; })
+              .observe(document.getElementById('messages'), {subtree: true, childList: true, characterData: true});
+        }""")
+        page.fill("#input", "What is the capital of France?")
+        page.click("#send")
+        page.wait_for_selector(".msg-assistant.done")
+        answer = page.locator(".msg-assistant .text").inner_text()
+        assert answer.strip()
+        assert page.evaluate("window.__updates") >= 5
+        assert "tok/s" in page.locator("#stats").inner_text()
+        page.wait_for_selector("#chat-list li")
+        shot(page, "chat")
+        # kept: it is listed, it reloads, it exports, it deletes
+        assert "What is the capital of France?" in page.locator("#chat-list").inner_text()
+        page.reload()
+        page.wait_for_selector(".msg-assistant")
+        assert page.locator(".msg-assistant .text").inner_text() == answer
+        href = page.get_attribute("#export-json", "href")
+        exported = page.request.get(url + href).json()
+        assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
+        md = page.request.get(url + page.get_attribute("#export-md", "href")).text()
+        assert "## User" in md and answer.strip()[:20] in md
+        page.click("#delete-chat")
+        wait_count(page.locator("#chat-list li"), 0)
+        assert page.log.csp_violations() == []
+
+
+@pytest.mark.real_model
+def test_compare_two_models_side_by_side(page: Any, settings, smollm2_path, gemma_path) -> None:  # type: ignore[no-untyped-def]
+    with live_server(create_app(settings)) as url:
+        page.goto(url + "/compare")
+        for box in page.locator("#compare-models input").all():
+            box.set_checked(box.get_attribute("value") in (SMOL, GEMMA))
+        page.fill("#compare-prompt", "The three primary colours are")
+        page.fill("#compare-max", "16")
+        page.click("#compare-run")
+        wait_count(page.locator("#compare-out .col.done"), 2)
+        cols = page.locator("#compare-out .col")
+        assert sorted(c.get_attribute("data-model") for c in cols.all()) == sorted([SMOL, GEMMA])
+        for col in cols.all():
+            assert col.locator(".answer").inner_text().strip()
+            meta = col.locator(".meta").inner_text()
+            assert "TTFT" in meta and "tok/s" in meta and "-" not in meta.split("TTFT")[1][:3]
+        shot(page, "compare")
+        assert page.log.csp_violations() == []
+
+
+def test_arena_votes_change_the_leaderboard(page: Any, settings) -> None:  # type: ignore[no-untyped-def]
+    engines = {
+        f"mock-{c}": MockEngine(f"mock-{c}", default=f"answer from {c}", delay_s=0.01)
+        for c in "xyz"
+    }
+    app = create_app(settings, engines=engines, arena_models=list(engines))
+    with live_server(app) as url:
+        page.goto(url + "/leaderboard")
+        before = {
+            r.get_attribute("data-model"): r.locator(".votes").inner_text()
+            for r in page.locator("#ratings tbody tr").all()
+        }
+        assert before == {"mock-x": "0", "mock-y": "0", "mock-z": "0"}
+        page.goto(url + "/arena")
+        winners = []
+        for i in range(4):
+            page.fill("#arena-prompt", f"question {i}")
+            page.click("#arena-go")
+            page.wait_for_selector("#vote-bar:not([hidden])")
+            # anonymous until the vote: no model name anywhere on the page
+            assert page.locator("#name-a").inner_text() == "Model A"
+            assert "mock-" not in page.locator("#arena-out").inner_text()
+            answer_a = page.locator("#answer-a").inner_text()
+            assert answer_a.startswith("answer from ")
+            page.click("#vote-a")
+            page.wait_for_selector("#arena-result:not([hidden])")
+            revealed = page.locator("#name-a").inner_text()
+            assert revealed.startswith("Model A: mock-")
+            winners.append(revealed.split(": ")[1])
+            assert answer_a == f"answer from {winners[-1][-1]}"  # the name matches the answer
+        shot(page, "arena")
+        page.click("#arena-result a")
+        page.wait_for_url("**/leaderboard")
+        rows = page.locator("#ratings tbody tr").all()
+        votes = {r.get_attribute("data-model"): int(r.locator(".votes").inner_text()) for r in rows}
+        assert sum(votes.values()) == 8  # four battles, two models each
+        assert "4 votes" in page.locator("main").inner_text()
+        top = rows[0].get_attribute("data-model")
+        assert top in winners  # the leader has won at least once
+        shot(page, "leaderboard")
+        assert page.log.csp_violations() == []
