@@ -69,7 +69,8 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 
 
 def wait_count(locator: Any, n: int) -> None:
-    """Wait until a locator matches n elements (Playwright's expect: no eval, which the CSP forbids)."""
+    """Wait until a locator matches n elements (Playwright's expect: no eval, which our CSP
+    forbids)."""
     from playwright.sync_api import expect
 
     expect(locator).to_have_count(n, timeout=60_000)

@@ -57,7 +57,8 @@ def test_chat_streams_an_answer_from_smollm2(page: Any, settings, smollm2_path) 
         page.evaluate("""() => {
             window.__updates = 0;
             new MutationObserver(() => { window.__updates += 1; })
-              .observe(document.getElementById('messages'), {subtree: true, childList: true, characterData: true});
+              .observe(document.getElementById('messages'),
+                       {subtree: true, childList: true, characterData: true});
         }""")
         page.fill("#input", "What is the capital of France?")
         page.click("#send")
@@ -144,3 +145,20 @@ def test_arena_votes_change_the_leaderboard(page: Any, settings) -> None:  # typ
         assert top in winners  # the leader has won at least once
         shot(page, "leaderboard")
         assert page.log.csp_violations() == []
+
+
+def test_leaderboard_draws_the_comparison_charts(page: Any, settings) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from tests.report.sample import sample_result
+
+    folder = settings.reports_dir / "compare-1"
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(json.dumps(sample_result()))
+    with live_server(create_app(settings, arena_models=[])) as url:
+        page.goto(url + "/leaderboard")
+        for name in ("quality_vs_cost", "quality_vs_speed"):
+            page.wait_for_selector(f"#chart-{name} svg.main-svg")
+        shot(page, "leaderboard-charts")
+        # plotly.js, served locally, ran under the page's policy: no script was blocked
+        assert [e for e in page.log.csp_violations() if "script" in e] == []

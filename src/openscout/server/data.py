@@ -9,6 +9,7 @@ import importlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from openscout.config import Settings
@@ -321,3 +322,14 @@ def comparison_charts(settings: Settings) -> dict[str, Any] | None:
     except Exception as e:
         log.warning("comparison charts could not be built: %s", e)
         return None
+
+
+def plotly_js_path() -> Path | None:
+    """plotly.min.js inside the installed plotly package (found without importing plotly)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+    return path if path.is_file() else None

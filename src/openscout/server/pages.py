@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -19,6 +19,7 @@ from openscout import __version__, chats
 from openscout.arena import battles as arena
 from openscout.server import data
 from openscout.server.hub import ModelHub
+from openscout.server.security import CSP
 from openscout.server.ui_api import arena_models, ratings_table
 
 HERE = Path(__file__).parent
@@ -76,14 +77,30 @@ def make_router(hub: ModelHub) -> APIRouter:
 
     @r.get("/leaderboard")
     async def leaderboard(request: Request) -> HTMLResponse:
-        return render(
+        charts = data.comparison_charts(settings)
+        page = render(
             request,
             "leaderboard.html",
             "leaderboard",
             ratings=ratings_table(hub),
             n_votes=arena.vote_count(settings),
             evals=data.eval_rows(settings),
-            charts=data.comparison_charts(settings),
+            charts=charts,
+        )
+        if charts:  # plotly.js adds <style> elements: styles only, scripts stay 'self'
+            page.headers["Content-Security-Policy"] = CSP.replace(
+                "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+            )
+        return page
+
+    @r.get("/vendor/plotly.min.js")
+    async def plotly_js() -> Response:
+        """plotly.js from the installed plotly package: served locally, never from a CDN."""
+        path = data.plotly_js_path()
+        if path is None:
+            return Response("plotly is not installed", status_code=404, media_type="text/plain")
+        return FileResponse(
+            path, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"}
         )
 
     @r.get("/catalog")

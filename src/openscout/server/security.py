@@ -256,7 +256,12 @@ class SecurityMiddleware:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = dict(message)
-                message["headers"] = list(message.get("headers", [])) + extra
+                headers = list(message.get("headers", []))
+                # a route may tighten or (for styles only) adjust the policy: keep its own
+                own_csp = any(k.lower() == b"content-security-policy" for k, _ in headers)
+                message["headers"] = headers + [
+                    h for h in extra if not (own_csp and h[0] == b"content-security-policy")
+                ]
             await send(message)
 
         return wrapped

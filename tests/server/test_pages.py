@@ -1,0 +1,83 @@
+"""Pages render with data from the other packages: stored evaluations, comparison charts,
+catalog; and untrusted text is escaped on the server side too."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+from fastapi.testclient import TestClient
+
+from openscout.server.app import create_app
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def test_leaderboard_shows_evaluations_and_comparison_charts(settings) -> None:  # type: ignore[no-untyped-def]
+    from openscout.evals.runner import run_eval
+    from tests.report.sample import sample_result
+
+    settings.ensure()
+    settings.models_file.write_text(
+        yaml.safe_dump(
+            {"version": 1, "models": [{"id": "m1", "engine": "mock", "options": {"default": "4"}}]}
+        )
+    )
+    run_eval(settings, "arithmetic", ["m1"], limit=5)
+    folder = settings.reports_dir / "compare-1"
+    folder.mkdir(parents=True)
+    (folder / "report.json").write_text(json.dumps(sample_result()))
+    c = TestClient(create_app(settings), base_url="http://127.0.0.1:8765")
+    r = c.get("/leaderboard")
+    assert r.status_code == 200
+    evals = r.text[r.text.index('id="evals"') :]
+    assert "arithmetic" in evals and "m1" in evals
+    blocks = re.findall(
+        r'<script type="application/json" id="chart-data-(\w+)">(.*?)</script>', r.text, re.S
+    )
+    assert {name for name, _ in blocks} == {"quality_vs_cost", "quality_vs_speed"}
+    for _, body in blocks:
+        spec = json.loads(body)
+        assert spec["data"] and "layout" in spec
+        assert "<" not in body  # tojson escapes markup: a hostile name cannot close the block
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "style-src 'self' 'unsafe-inline'" in csp
+    js = c.get("/vendor/plotly.min.js")
+    assert js.status_code == 200 and js.headers["content-type"].startswith("text/javascript")
+    assert len(js.content) > 1_000_000
+    # the model's own page lists its measurements
+    page = c.get("/models/m1")
+    assert "arithmetic" in page.text[page.text.index("Measurements") :]
+
+
+def test_leaderboard_without_data_says_what_to_run(client: TestClient) -> None:
+    r = client.get("/leaderboard")
+    assert "openscout eval" in r.text and "openscout compare" in r.text
+    assert "unsafe-inline" not in r.headers["content-security-policy"]
+
+
+def test_registered_description_is_escaped(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.ensure()
+    settings.models_file.write_text(
+        yaml.safe_dump(
+            {"version": 1, "models": [{"id": "evil", "engine": "mock", "description": HOSTILE}]}
+        )
+    )
+    c = TestClient(create_app(settings), base_url="http://127.0.0.1:8765")
+    for path in ("/", "/models/evil"):
+        r = c.get(path)
+        assert HOSTILE not in r.text and "&lt;img src=x onerror=alert(1)&gt;" in r.text
+
+
+def test_unknown_model_page_is_404(client: TestClient) -> None:
+    r = client.get("/models/nobody/nothing")
+    assert r.status_code == 404 and "Model not found" in r.text
+
+
+def test_catalog_page_filters(client: TestClient) -> None:
+    r = client.get("/catalog?q=smollm2&label=open+source&max_params_b=1")
+    assert r.status_code == 200
+    assert "HuggingFaceTB/SmolLM2-135M-Instruct" in r.text
+    assert "gemma" not in r.text.lower().split('id="catalog-results"')[1]
+    assert client.get("/catalog?max_params_b=abc").status_code == 200  # bad input: ignored
