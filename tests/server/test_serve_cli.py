@@ -1,0 +1,52 @@
+"""`openscout serve` as a user runs it: a real process, key from the environment, health, auth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+
+
+@pytest.mark.real_model
+def test_serve_command_end_to_end(cli_env: dict[str, str], smollm2_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    env = {**cli_env, "OPENSCOUT_API_KEY": "from-env"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "openscout.cli.main", "serve", "--port", str(port), "--json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline()]
+        while lines[-1] and lines[-1].strip() != "}":
+            lines.append(proc.stdout.readline())
+        first = json.loads("".join(lines))
+        assert first == {"url": f"http://127.0.0.1:{port}/", "api": f"http://127.0.0.1:{port}/v1",
+                         "auth": True}
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        health: dict = {}
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(url + "/health", timeout=2).json()
+                if health.get("ready"):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert health.get("ready"), health  # the bundled SmolLM2 is preloaded
+        states = {m["id"]: m["state"] for m in health["models"]}
+        assert states["smollm2-135m-instruct"] == "ready"
+        assert httpx.get(url + "/v1/models").status_code == 401
+        ok = httpx.get(url + "/v1/models", headers={"Authorization": "Bearer from-env"})
+        assert ok.status_code == 200
+        assert httpx.get(url + "/v1/models", headers={"Host": "attacker.example"}).status_code == 400
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
