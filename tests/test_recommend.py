@@ -197,3 +197,12 @@ def test_pareto_front_is_exactly_the_undominated_set() -> None:
         dominated = any(dominates(o, c) for o in cands if o is not c)
         assert (c in front) == (not dominated)
     assert [c.id for c in front] == ["m20"]  # quality 0.8, cost 0.2, 80 tok/s beats all the rest
+
+
+def test_a_model_that_does_not_fit_is_excluded() -> None:
+    r = recommend([smol(), gemma(fits=False)])
+    assert r.excluded == {"gemma-3-270m": ["it does not fit in this machine's memory"]}
+    assert r.reasons[0].startswith(
+        "smollm2-135m-instruct is recommended: the highest weighted score (1.00) "
+        "as the only model on the Pareto front"
+    )

@@ -16,6 +16,7 @@ The result (a JSON-ready dict, version RESULT_VERSION):
                output_tps, ttft_s, prefill_tps, itl_p50_s, itl_p99_s, mbu, memory_bytes,
                cost{price_per_hour, input_per_m, output_per_m, blended_per_m}, price_source,
                openness{label, mof_class, osi_approved, commercial_use, criteria} | null,
+               fit{verdict, required_bytes, available_bytes, context, estimated_tps} | null,
                bench{...}, errors[]}],
      reference_prices: [{name, input_per_m, output_per_m, blended_per_m, source, date}],
      recommendation: {recommended, pareto_front, ranking, excluded, reasons, message, constraints}}
@@ -38,7 +39,8 @@ from openscout.recommend import Candidate, Constraints, Weights, recommend
 RESULT_VERSION = 1
 DEFAULT_SUITE = "quick"
 DEFAULT_LIMIT = 20  # items of the suite: keeps two small models on 2 cores within ~2 minutes
-DEFAULT_BENCH = BenchConfig(repeats=3, warmup=1, max_tokens=64)
+# no concurrency sweep by default (ask with --concurrency): compare stays within ~2 minutes
+DEFAULT_BENCH = BenchConfig(repeats=3, warmup=1, max_tokens=64, concurrency=())
 
 
 @dataclass
@@ -107,7 +109,9 @@ def openness_of(spec: Any, catalog: Any, assess: Any) -> tuple[dict[str, Any] | 
         "catalog_id": spec.catalog_id,
         "criteria": {k: _field(v, "status") for k, v in (_field(a, "criteria") or {}).items()},
     }
-    return facts, getattr(entry, "license", None) or spec.license
+    lic = _field(a, "license") or {}
+    name = lic.get("name") if isinstance(lic, dict) and lic.get("id") != "unknown" else None
+    return facts, name or getattr(entry, "license", None) or spec.license
 
 
 def quality_of(results: Any, model_id: str, suite: str) -> dict[str, Any] | None:
@@ -126,6 +130,30 @@ def quality_of(results: Any, model_id: str, suite: str) -> dict[str, Any] | None
         "n": _field(rec, "n"),
         "ci_low": _field(rec, "ci_low"),
         "ci_high": _field(rec, "ci_high"),
+    }
+
+
+def fit_of(
+    spec: Any, settings: Settings, catalog: Any, bandwidth: float | None, errors: list[str]
+) -> dict[str, Any] | None:
+    """Whether the model fits this machine at its context size (catalog.fit), or None."""
+    if spec.engine != "llamacpp":
+        return None  # remote engines run on someone else's memory
+    try:
+        from openscout.catalog import estimate_fit
+
+        r = estimate_fit(
+            spec.id, context=spec.n_ctx, settings=settings, catalog=catalog, bandwidth_gbs=bandwidth
+        )
+    except (ImportError, OpenscoutError) as e:
+        errors.append(f"fit estimate failed: {getattr(e, 'message', e)}")
+        return None
+    return {
+        "verdict": r.verdict,
+        "required_bytes": r.required_bytes,
+        "available_bytes": r.available_bytes,
+        "context": r.context,
+        "estimated_tps": r.decode_tokens_per_s,
     }
 
 
@@ -150,6 +178,7 @@ def _model_entry(spec: Any) -> dict[str, Any]:
         "cost": None,
         "price_source": None,
         "openness": None,
+        "fit": None,
         "bench": None,
         "errors": [],
     }
@@ -189,7 +218,14 @@ def candidate(m: dict[str, Any]) -> Candidate:
         commercial_use=o.get("commercial_use"),
         openness_label=o.get("label"),
         mof_class=o.get("mof_class"),
+        fits=_fits(m.get("fit")),
     )
+
+
+def _fits(fit: dict[str, Any] | None) -> bool | None:
+    if not fit or fit.get("verdict") in (None, "unknown"):
+        return None
+    return fit["verdict"] != "does not fit"
 
 
 def compare(
@@ -212,10 +248,10 @@ def compare(
     models = [_model_entry(s) for s in specs]
     load_catalog, assess = _catalog_api()
     catalog = load_catalog()
+    bandwidth = ensure_bandwidth(settings)
     for spec, m in zip(specs, models, strict=True):
         m["openness"], m["license"] = openness_of(spec, catalog, assess)
-
-    bandwidth = ensure_bandwidth(settings)
+        m["fit"] = fit_of(spec, settings, catalog, bandwidth, m["errors"])
     for spec, m in zip(specs, models, strict=True):
         try:
             _add_bench(

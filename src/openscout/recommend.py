@@ -45,6 +45,7 @@ class Candidate(BaseModel):
     commercial_use: bool | None = None
     openness_label: str | None = None  # open source | open weights | restricted weights
     mof_class: str | None = None  # Model Openness Framework class: I (most open), II, III, none
+    fits: bool | None = None  # fits this machine's memory (catalog.fit); None: not estimated
 
 
 class Constraints(BaseModel):
@@ -155,6 +156,8 @@ def parse_openness(text: str | None) -> str | None:
 def exclusions(c: Candidate, k: Constraints) -> list[str]:
     """Why this candidate fails the constraints, one plain sentence part per failure."""
     why = []
+    if c.fits is False:
+        why.append("it does not fit in this machine's memory")
     suite = f" on {c.suite or k.suite}" if (c.suite or k.suite) else ""
     if k.min_quality is not None:
         if c.quality is None:
@@ -296,9 +299,16 @@ def scores(cands: list[Candidate], w: Weights) -> dict[str, float]:
             v = getattr(c, attr)
             if v is None:
                 continue
-            x = 1.0 if hi == lo else (float(v) - lo) / (hi - lo)
+            if hi == lo:  # everyone equal on this axis: all best
+                out[c.id] += weight
+                continue
+            x = (float(v) - lo) / (hi - lo)
             out[c.id] += weight * (x if high else 1.0 - x)
     return {k: v / total for k, v in out.items()}
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _better_axes(a: Candidate, b: Candidate) -> list[str]:
@@ -334,15 +344,16 @@ def recommend(
         dom = next((o for o in eligible if dominates(o, c)), None)
         ranking.append(Ranked(c.id, round(sc[c.id], 4), c in front, dom.id if dom else None))
         if dom:
-            better = " and ".join(_better_axes(dom, c))
+            better = _and(_better_axes(dom, c))
             reasons.append(
                 f"{c.id} is not on the Pareto front: {dom.id} is at least as good on quality, "
                 f"cost, speed and memory, and better on {better}"
             )
     best = next(c for c in eligible if c.id == ranking[0].id)
+    among = f"among the {len(front)} models" if len(front) > 1 else "as the only model"
     why = (
-        f"{best.id} is recommended: the highest weighted score ({sc[best.id]:.2f}) among the "
-        f"{len(front)} model{'s' if len(front) > 1 else ''} on the Pareto front"
+        f"{best.id} is recommended: the highest weighted score ({sc[best.id]:.2f}) "
+        f"{among} on the Pareto front"
     )
     strengths = [
         name
@@ -359,7 +370,7 @@ def recommend(
         )
     ]
     if len(eligible) > 1 and strengths:
-        why += f"; best on {', '.join(strengths)}"
+        why += f"; best or equal best on {_and(strengths)}"
     ties = [o.id for o in front if o is not best and abs(sc[o.id] - sc[best.id]) < 1e-9]
     if ties:
         why += f" (tied with {', '.join(ties)}; set --weight to say what matters more)"

@@ -18,8 +18,8 @@ SMOL = "smollm2-135m-instruct"
 
 
 def test_bench_smollm2_measures_everything(settings: Settings, smollm2_path: Path) -> None:
-    cfg = BenchConfig(repeats=2, warmup=1, max_tokens=16)
-    [b] = bench_models(settings, [SMOL], cfg, price_per_hour=3.6)
+    cfg = BenchConfig(repeats=2, warmup=1, max_tokens=16, concurrency=(1, 2))
+    [b] = bench_models(settings, [SMOL], cfg, price_per_hour=3.6, cost_concurrency=2)
     d = b.as_dict()
     assert d["model_id"] == SMOL
     for name in ("short", "long"):
@@ -27,15 +27,19 @@ def test_bench_smollm2_measures_everything(settings: Settings, smollm2_path: Pat
         assert p["runs"] == 2 and p["completion_tokens"] >= 2
         assert p["ttft_s"]["n"] == 2 and p["output_tps"]["n"] == 2 and p["itl_p99_s"] is not None
     assert d["prompts"]["long"]["prompt_tokens"] > 4 * d["prompts"]["short"]["prompt_tokens"]
-    assert d["sweep"] == []  # llama.cpp serves one request at a time
+    # llama.cpp batches parallel sequences: the sweep runs batches of 1 and 2 requests
+    assert [(s["concurrency"], s["requests"]) for s in d["sweep"]] == [(1, 2), (2, 4)]
+    two = d["sweep"][1]
+    assert two["aggregate_output_tps"] > 0 and two["latency_s"]["n"] == 4
     size = smollm2_path.stat().st_size
     assert d["weight_bytes"] == size
     # the weights are paged in while the model runs, so the model's memory is at least most of them
     assert d["memory_bytes"] is not None and d["memory_bytes"] > 0.5 * size
     assert d["bandwidth_gbs"] and d["bandwidth_gbs"] > 0 and d["mbu"] > 0
-    # cost follows the formula from the measured speeds at $3.60/h: 1 / (tok/s) per 1M tokens
-    assert d["cost"]["output_per_m"] == pytest.approx(1e6 * 3.6 / (d["output_tps"] * 3600))
-    assert d["cost"]["input_per_m"] == pytest.approx(1e6 * 3.6 / (d["prefill_tps"] * 3600))
+    # cost follows the formula from the speeds at 2 clients and $3.60/h: 1e6 / (tok/s) per 1M
+    assert d["cost_concurrency"] == 2
+    assert d["cost"]["output_per_m"] == pytest.approx(1e6 / two["aggregate_output_tps"])
+    assert d["cost"]["input_per_m"] == pytest.approx(1e6 / two["aggregate_input_tps"])
     assert d["price_source"] == "--price-per-hour"
     [row] = recent_results(settings, SMOL)
     assert (
@@ -58,6 +62,8 @@ def test_bench_cli_json(cli_env: dict[str, str]) -> None:
             "0",
             "--max-tokens",
             "8",
+            "--concurrency",
+            "2",
             "--json",
         ],
         env=cli_env,
@@ -68,6 +74,7 @@ def test_bench_cli_json(cli_env: dict[str, str]) -> None:
     assert out.returncode == 0, out.stderr
     [row] = json.loads(out.stdout)
     assert row["model_id"] == SMOL and row["cost"]["blended_per_m"] > 0
+    assert [s["concurrency"] for s in row["sweep"]] == [2]
     assert row["price_source"].startswith("default: aws-m7g.large")
 
 

@@ -65,7 +65,7 @@ def test_measure_runs_warmup_repeats_and_sweep() -> None:
     bar = Counter()
     r = measure(lambda: engine, "mock", "chat", cfg, progress=bar)
     # 2 prompts x (1 warm-up + 2 timed) + sweep at 1, 2 and 4 clients (8 > max_parallel) x 2 rounds
-    assert engine.calls == 2 * 3 + (1 + 2 + 4) * 2 == cfg.runs(4)
+    assert engine.calls == 2 * 3 + (1 + 2 + 4) * 2 == cfg.runs(engine.capabilities)
     assert bar.planned == bar.done == engine.calls
     assert set(r.prompts) == {"short", "long"}
     for p in r.prompts.values():

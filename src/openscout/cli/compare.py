@@ -49,12 +49,18 @@ def _progress(enabled: bool) -> Iterator[_Bar | None]:
         yield _Bar(p)
 
 
-def _bench_config(repeats: int, warmup: int, max_tokens: int, concurrency: list[int] | None) -> Any:
+def _bench_config(
+    repeats: int,
+    warmup: int,
+    max_tokens: int,
+    concurrency: list[int] | None,
+    sweep_default: bool = True,
+) -> Any:
     from openscout.perf.measure import BenchConfig
 
     kwargs: dict[str, Any] = {"repeats": repeats, "warmup": warmup, "max_tokens": max_tokens}
-    if concurrency:
-        kwargs["concurrency"] = tuple(concurrency)
+    if concurrency or not sweep_default:
+        kwargs["concurrency"] = tuple(concurrency or ())
     return BenchConfig(**kwargs)
 
 
@@ -281,7 +287,7 @@ def register(app: typer.Typer) -> None:
             suite=suite,
             limit=limit,
             skip_quality=no_quality,
-            bench=_bench_config(repeats, 1, max_tokens, concurrency),
+            bench=_bench_config(repeats, 1, max_tokens, concurrency or [], sweep_default=False),
             price_per_hour=price_per_hour,
             cost_concurrency=cost_concurrency,
             api_prices=[parse_api_price(p) for p in api_price or []],

@@ -69,7 +69,7 @@ def price_for(spec: Any, price_per_hour: float | None) -> tuple[float, str]:
     if price_per_hour is not None:
         return float(price_per_hour), "--price-per-hour"
     p = default_machine_price()
-    return p.price_per_hour, f"default: {p.name} ({p.hardware}), {p.source} ({p.date})"
+    return p.price_per_hour, f"default: {p.name} ${p.price_per_hour}/h (see docs/metrics.md)"
 
 
 def bench_one(

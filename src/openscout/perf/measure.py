@@ -5,7 +5,9 @@ generations, then `repeats` timed ones, and report the median with min/max sprea
 output tokens/s, prefill tokens/s and end-to-end latency, plus inter-token latency p50/p99
 over all gaps of all timed runs. Engines that serve several requests at once
 (capabilities.max_parallel > 1) also get a concurrency sweep: 1, 2, 4, ... clients at once,
-giving aggregate throughput against per-request latency.
+giving aggregate throughput against per-request latency. Engines that batch in-process
+(capabilities.batch_generate, llama.cpp's parallel sequences) are swept the same way with
+one batch of 1, 2, 4, ... requests (up to BATCH_MAX) through engines.base.generate_many.
 
 Memory (in-process engines only, i.e. llama.cpp): the resident memory the model adds to
 this process, VmHWM (peak resident set) after all runs minus VmRSS just before loading,
@@ -26,10 +28,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from openscout.engines.base import Chunk, Engine, SamplingParams
+from openscout.engines.base import BatchRequest, Capabilities, Chunk, Engine, SamplingParams
 from openscout.generation import GenerationResult, as_messages, stream_generate
 from openscout.perf.timing import percentile
 
+BATCH_MAX = 8  # llama.cpp's default parallel sequences (LlamaCppEngine.batch_lanes)
 SHORT_PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
 _PASSAGE = (
@@ -78,15 +81,17 @@ class BenchConfig:
         if any(c < 1 for c in self.concurrency):
             raise ConstraintError("concurrency levels must be >= 1")
 
-    def runs(self, max_parallel: int) -> int:
+    def runs(self, caps: Capabilities) -> int:
         """How many generations the whole measurement makes (for progress bars)."""
-        sweep = sum(c * self.repeats for c in self.sweep_levels(max_parallel))
+        sweep = sum(c * self.repeats for c in self.sweep_levels(caps))
         return len(self.prompts) * (self.warmup + self.repeats) + sweep
 
-    def sweep_levels(self, max_parallel: int) -> list[int]:
-        if max_parallel <= 1:
-            return []
-        return sorted({c for c in self.concurrency if c <= max_parallel})
+    def sweep_levels(self, caps: Capabilities) -> list[int]:
+        if caps.max_parallel > 1:
+            return sorted({c for c in self.concurrency if c <= caps.max_parallel})
+        if caps.batch_generate:
+            return sorted({c for c in self.concurrency if c <= BATCH_MAX})
+        return []
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -349,6 +354,49 @@ def sweep_point(
     )
 
 
+def batch_point(
+    engine: Engine,
+    prompt_format: str,
+    size: int,
+    repeats: int,
+    max_tokens: int,
+    progress: Progress | None = None,
+) -> SweepPoint:
+    """`size` requests in one batch, `repeats` rounds; every request's latency is the batch's."""
+    from openscout.engines.base import generate_many
+
+    req = (
+        BatchRequest(messages=as_messages(SHORT_PROMPT))
+        if prompt_format == "chat"
+        else BatchRequest(prompt=SHORT_PROMPT)
+    )
+    params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=0)
+    out_rates, in_rates, latencies, ttfts = [], [], [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        results = generate_many(engine, [req] * size, params)
+        wall = time.perf_counter() - t0
+        firsts = [r.ttft_s for r in results if r.ttft_s]
+        out_rates.append(
+            sum(r.final.completion_tokens for r in results) / wall if wall > 0 else None
+        )
+        prompt = sum(r.final.prompt_tokens for r in results)
+        in_rates.append(prompt / max(firsts) if firsts else None)
+        latencies += [wall] * size
+        ttfts += [r.ttft_s for r in results]
+        if progress:
+            for _ in results:
+                progress.advance(f"batch of {size}")
+    return SweepPoint(
+        size,
+        size * repeats,
+        Stat.of(out_rates).median,
+        Stat.of(in_rates).median,
+        Stat.of(latencies),
+        Stat.of(ttfts),
+    )
+
+
 def measure(
     loader: Callable[[], Engine],
     model_id: str,
@@ -372,7 +420,7 @@ def measure(
     load_s = time.perf_counter() - t0
     try:
         if progress:
-            progress.plan(config.runs(engine.capabilities.max_parallel))
+            progress.plan(config.runs(engine.capabilities))
         prompts: dict[str, PromptStats] = {}
         for name in config.prompts:
             samples = []
@@ -383,9 +431,11 @@ def measure(
                 if progress:
                     progress.advance(f"{model_id}: {name} prompt")
             prompts[name] = summarise(name, samples, footprint, bandwidth_gbs)
+        caps = engine.capabilities
+        point = sweep_point if caps.max_parallel > 1 else batch_point
         sweep = [
-            sweep_point(engine, prompt_format, c, config.repeats, config.max_tokens, progress)
-            for c in config.sweep_levels(engine.capabilities.max_parallel)
+            point(engine, prompt_format, c, config.repeats, config.max_tokens, progress)
+            for c in config.sweep_levels(caps)
         ]
         memory = probe.stop() if probe else None
     finally:

@@ -1,0 +1,57 @@
+"""compare() wiring on scripted mock models: every stage runs, failures stay per model."""
+
+from __future__ import annotations
+
+import pytest
+
+from openscout.compare import CompareOptions, compare
+from openscout.config import Settings
+from openscout.models import ModelSpec, add_model
+from openscout.perf.measure import BenchConfig
+from openscout.recommend import Constraints
+
+FAST = BenchConfig(repeats=1, warmup=0, max_tokens=8, concurrency=())
+
+
+@pytest.fixture
+def mocks(settings: Settings) -> list[str]:
+    add_model(
+        settings,
+        ModelSpec(
+            id="mock-a",
+            engine="mock",
+            license="MIT",
+            price_per_hour=1.0,
+            options={"default": "1 2 3 4 5 6 7 8 9"},
+        ),
+    )
+    add_model(
+        settings, ModelSpec(id="mock-b", engine="mock", options={"fail_with": "the server is down"})
+    )
+    return ["mock-a", "mock-b"]
+
+
+def test_compare_on_mocks_keeps_going_past_a_failing_model(
+    settings: Settings, mocks: list[str]
+) -> None:
+    opts = CompareOptions(limit=4, bench=FAST, constraints=Constraints(min_tps=1.0))
+    result = compare(settings, mocks, opts)
+    a, b = result["models"]
+    assert a["id"] == "mock-a" and a["errors"] == []
+    assert a["quality"]["suite"] == "quick" and a["quality"]["n"] == 4
+    assert a["output_tps"] > 0 and a["memory_bytes"] is None  # not in-process
+    assert (
+        a["cost"]["price_per_hour"] == 1.0 and a["price_source"] == "model mock-a's price_per_hour"
+    )
+    assert a["openness"] is None and a["license"] == "MIT" and a["fit"] is None
+    assert any(e.startswith("speed measurement failed: the server is down") for e in b["errors"])
+    rec = result["recommendation"]
+    assert rec["recommended"] == "mock-a"
+    assert rec["excluded"]["mock-b"] == ["its speed was not measured"]
+    assert result["settings"]["suite"] == "quick" and result["reference_prices"]
+
+
+def test_compare_without_quality(settings: Settings, mocks: list[str]) -> None:
+    result = compare(settings, ["mock-a"], CompareOptions(skip_quality=True, bench=FAST))
+    assert result["models"][0]["quality"] is None and result["settings"]["suite"] is None
+    assert result["recommendation"]["recommended"] == "mock-a"
