@@ -173,3 +173,35 @@ def test_bad_requests_fail_clearly(settings: Settings) -> None:
         run_eval(settings, "no-such-suite", ["smollm2-135m-instruct"])
     with pytest.raises(OpenscoutError, match="twice"):
         run_eval(settings, "quick", ["a", "a"])
+
+
+class BatchMock(MockEngine):
+    """A mock that scores all options of a question in one call, like a prefix-sharing engine."""
+
+    def __init__(self) -> None:
+        super().__init__("batch")
+        self.capabilities = replace(self.capabilities, batch_loglikelihood=True)  # type: ignore[call-arg]
+        self.batches: list[int] = []
+
+    def loglikelihood_choices(self, context: str, continuations: list[str]) -> list:
+        self.batches.append(len(continuations))
+        return [MockEngine.loglikelihood(self, context, c) for c in continuations]
+
+
+@pytest.mark.skipif(
+    "batch_loglikelihood" not in Capabilities.__dataclass_fields__,
+    reason="the engine layer has no batch scoring yet",
+)
+def test_choice_options_use_the_batch_path_and_the_cache(settings: Settings) -> None:
+    item = load_suite("mc", limit=1).items[0]
+    engine = BatchMock()
+    store = EvalStore(settings.ensure())
+    try:
+        shared = _Shared(settings, store, True)
+        first = _run_item(item, 0, Caller(engine, "mock", "kb", store, settings), "chat", shared)
+        again = _run_item(item, 0, Caller(engine, "mock", "kb", store, settings), "chat", shared)
+    finally:
+        store.close()
+    assert engine.batches == [4]
+    assert first["detail"]["logprobs"] == again["detail"]["logprobs"]
+    assert (first["engine_calls"], again["engine_calls"], again["cached_calls"]) == (4, 0, 4)

@@ -84,16 +84,32 @@ class Caller:
             self.store.cache_put(key, self.model_key, "generate", value)
         return value
 
-    def loglikelihood(self, context: str, continuation: str, tally: Tally) -> dict[str, Any]:
-        key = cache_key(
-            self.model_key, "loglikelihood", {"context": context, "continuation": continuation}
-        )
-        if self.use_cache and (hit := self.store.cache_get(key)) is not None:
+    def loglikelihoods(self, context: str, continuations: list[str], tally: Tally) -> list[float]:
+        """Summed log-prob of each continuation after one context (one cached value each).
+
+        Engines that declare `batch_loglikelihood` score the missing options in one call
+        (the context is processed once); others get one `loglikelihood` call per option.
+        """
+        keys = [
+            cache_key(self.model_key, "loglikelihood", {"context": context, "continuation": c})
+            for c in continuations
+        ]
+        values: list[dict[str, Any] | None] = [
+            self.store.cache_get(k) if self.use_cache else None for k in keys
+        ]
+        missing = [i for i, v in enumerate(values) if v is None]
+        for _ in range(len(continuations) - len(missing)):
             self._count(tally, True)
-            return dict(hit)
-        self._count(tally, False)
-        r = self.engine.loglikelihood(context, continuation)
-        value = {"logprob": r.logprob, "is_greedy": r.is_greedy, "n_tokens": r.n_tokens}
-        if self.use_cache:
-            self.store.cache_put(key, self.model_key, "loglikelihood", value)
-        return value
+        for _ in missing:
+            self._count(tally, False)
+        if missing:
+            todo = [continuations[i] for i in missing]
+            if getattr(self.engine.capabilities, "batch_loglikelihood", False):
+                results = self.engine.loglikelihood_choices(context, todo)  # type: ignore[attr-defined]
+            else:
+                results = [self.engine.loglikelihood(context, c) for c in todo]
+            for i, r in zip(missing, results, strict=True):
+                values[i] = {"logprob": r.logprob, "is_greedy": r.is_greedy, "n_tokens": r.n_tokens}
+                if self.use_cache:
+                    self.store.cache_put(keys[i], self.model_key, "loglikelihood", values[i])
+        return [float(v["logprob"]) for v in values if v is not None]

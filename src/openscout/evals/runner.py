@@ -115,7 +115,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                     "continuations": conts,
                 },
             }
-            lls = [caller.loglikelihood(item.context or "", c, tally)["logprob"] for c in conts]
+            lls = caller.loglikelihoods(item.context or "", conts, tally)
             score = score_choice_logprobs(item, lls)
             rec["output"] = item.choices[score.detail["pick"]]
         else:
