@@ -1,9 +1,307 @@
-"""CLI commands for this noun (to be filled by its issue)."""
+"""`openscout catalog search|show|tree` and `openscout fit`: find models, judge openness, fit."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from rich.table import Table
+from rich.tree import Tree
+
+from openscout.cli.output import console, fmt, human_bytes, print_json
+from openscout.config import get_settings
+
+_STATUS_STYLE = {"open": "green", "partial": "yellow", "closed": "red", "unknown": "dim"}
+
+
+def _params(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v * 1000:.0f}M" if v < 1 else f"{v:g}B"
+
+
+def _search_table(result: dict[str, Any]) -> Table:
+    table = Table(
+        "id",
+        "params",
+        "licence",
+        "openness",
+        "MOF",
+        "released",
+        "tasks",
+        "domain",
+        title=f"{result['count']} of {result['total']} models ({result['source']})",
+    )
+    for r in result["items"]:
+        size = _params(r["params_b"]) + (
+            f" ({_params(r['active_params_b'])} active)" if r["active_params_b"] else ""
+        )
+        table.add_row(
+            r["id"],
+            size,
+            r["license"],
+            r["label"],
+            r["mof_class"],
+            r["released"] or "-",
+            ", ".join(r["tasks"]),
+            r["domain"],
+        )
+    return table
+
+
+def _tree_widget(node: dict[str, Any], parent: Tree | None = None) -> Tree:
+    label = f"[bold]{node['id']}[/]"
+    if node["relation"]:
+        label += f" [cyan]({node['relation']}{', inferred' if node['inferred'] else ''})[/]"
+    if node.get("domain") and node["domain"] != "general":
+        label += f" [magenta]{node['domain']}[/]"
+    if node.get("languages") and set(node["languages"]) - {"en"}:
+        label += f" [dim]{', '.join(node['languages'][:4])}[/]"
+    if not node["in_catalog"]:
+        label += " [dim](not in the catalog)[/]"
+    branch = parent.add(label) if parent is not None else Tree(label)
+    for child in node["children"]:
+        _tree_widget(child, branch)
+    return branch
+
+
+def _print_tree(tree: dict[str, Any]) -> None:
+    for a in reversed(tree["ancestors"]):
+        how = "inferred from the card" if a["inferred"] else "declared"
+        console.print(f"[dim]{a['child']} <- {a['relation']} of {a['base']} ({how})[/]")
+    console.print(_tree_widget(tree["tree"]))
+
+
+def _print_fit(fit: dict[str, Any]) -> None:
+    if "error" in fit:
+        console.print(f"[yellow]fit: {fit['error']}[/]")
+        return
+    colour = {"fits comfortably": "green", "tight": "yellow", "does not fit": "red"}.get(
+        fit["verdict"], "dim"
+    )
+    shape = fit["shape"]
+    buffers = (fit["compute_bytes"] or 0) + (fit["vocab_bytes"] or 0)
+    console.print(
+        f"fit at {fit['context']} tokens, {shape['quant']} ({shape['source']}): "
+        f"[{colour}]{fit['verdict']}[/] - needs {human_bytes(fit['required_bytes'])} "
+        f"(weights {human_bytes(fit['weights_bytes'])}, "
+        f"KV cache {human_bytes(fit['kv_cache_bytes'])}, buffers {human_bytes(buffers)}) "
+        f"of {human_bytes(fit['available_bytes'])} available {fit['target'].upper()}"
+    )
+    console.print(
+        f"estimated decode speed: {fmt(fit['decode_tokens_per_s'], 1, ' tok/s')} at "
+        f"{fit['bandwidth_gbs']:g} GB/s ({fit['bandwidth_source']})"
+    )
+    for note in fit["notes"]:
+        console.print(f"[dim]note: {note}[/]")
+
+
+def _print_show(data: dict[str, Any]) -> None:
+    f, o = data["facts"], data["openness"]
+    console.print(f"[bold]{f['name']}[/] ({f['id']}) by {f['organisation']}, family {f['family']}")
+    facts = Table(show_header=False)
+    for key in (
+        "released",
+        "params_b",
+        "active_params_b",
+        "license",
+        "tasks",
+        "languages",
+        "domain",
+        "base_model",
+        "relation",
+    ):
+        if f.get(key) not in (None, []):
+            value = _params(f[key]) if key.endswith("params_b") else f[key]
+            facts.add_row(
+                key,
+                ", ".join(value) if isinstance(value, list) else str(value),
+                f"[dim]{f['sources'].get(key, '')}[/]",
+            )
+    arch = {k: v for k, v in f["arch"].items() if v not in (None, "unknown") and k != "source"}
+    facts.add_row(
+        "architecture",
+        ", ".join(f"{k}={v}" for k, v in arch.items()),
+        f"[dim]{f['sources']['arch']}[/]",
+    )
+    console.print(facts)
+    console.print(
+        f"openness: [bold]{o['label']}[/], MOF class {o['mof_class']}, OSI-approved licence: "
+        f"{'yes' if o['osi_approved'] else 'no'}, commercial use: {o['commercial_use']}"
+    )
+    crit = Table("criterion", "status", "evidence", "source")
+    for c in o["criteria"].values():
+        status = c["status"] + (
+            f" (own: {c['own_status']})" if c["status"] != c["own_status"] else ""
+        )
+        crit.add_row(
+            c["label"],
+            f"[{_STATUS_STYLE[c['status']]}]{status}[/]",
+            "\n".join(c["evidence"]),
+            "\n".join(c["sources"]),
+        )
+    console.print(crit)
+    for gap in o["inherited_gaps"]:
+        console.print(f"[yellow]inherited gap:[/] {gap}")
+    terms = data["license_terms"]
+    console.print(f"licence: {terms['name']} ({terms['kind']}) {terms['url']}")
+    for r in terms["restrictions"]:
+        console.print(f"  - {r}")
+    for lic in o["inherited_licenses"]:
+        console.print(f"also binding (from the base model): {lic['name']} {lic['url']}")
+    for reason in o["reasons"]:
+        console.print(f"[dim]{reason}[/]")
+    _print_tree(data["tree"])
+    if data["fit"]:
+        _print_fit(data["fit"])
+    if data["hub"]:
+        h = data["hub"]
+        console.print(
+            f"[dim]hub ({h['source']}): downloads {h.get('downloads')}, likes {h.get('likes')}, "
+            f"last modified {h.get('last_modified')}[/]"
+        )
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    catalog_app = typer.Typer(
+        help="Discover open models: facts, openness, family trees and fit.", no_args_is_help=True
+    )
+    app.add_typer(catalog_app, name="catalog")
+
+    @catalog_app.command("search")
+    def search_cmd(
+        text: str = typer.Argument(
+            None, help="free text (id, name, family, organisation, domain, ...)"
+        ),
+        task: str = typer.Option(None, "--task", help="e.g. text-generation, chat, code"),
+        license_: str = typer.Option(
+            None, "--license", help="osi | commercial | open | a licence id"
+        ),
+        label: str = typer.Option(
+            None, "--label", help="'open source' | 'open weights' | 'restricted weights'"
+        ),
+        mof: str = typer.Option(
+            None, "--mof-class", help="I, II or III: this Model Openness Framework class or better"
+        ),
+        min_params: str = typer.Option(None, "--min-params", help="e.g. 1B, 500M"),
+        max_params: str = typer.Option(None, "--max-params", help="e.g. 8B"),
+        family: str = typer.Option(None, "--family"),
+        organisation: str = typer.Option(
+            None, "--org", help="organisation name or Hugging Face org"
+        ),
+        language: str = typer.Option(None, "--language", help="ISO code, e.g. ja"),
+        domain: str = typer.Option(None, "--domain", help="e.g. medical, math, code"),
+        derived_from: str = typer.Option(
+            None, "--derived-from", help="only derivatives of this model (any depth)"
+        ),
+        fits: bool = typer.Option(
+            False, "--fits", help="only models that fit this machine's free memory"
+        ),
+        context: int = typer.Option(4096, "--context", help="context length for --fits"),
+        quant: str = typer.Option("Q4_K_M", "--quant", help="quantization for --fits"),
+        sort: str = typer.Option(
+            "relevance",
+            "--sort",
+            help="relevance | size | date | openness | name; prefix - to reverse",
+        ),
+        limit: int = typer.Option(20, "--limit"),
+        hub: bool = typer.Option(False, "--hub", help="also ask the Hugging Face Hub (cached)"),
+        offline: bool = typer.Option(False, "--offline", help="with --hub: use only the cache"),
+        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """Search and filter the catalog."""
+        from openscout.catalog.search import parse_params
+        from openscout.catalog.views import search_view
+
+        result = search_view(
+            settings=get_settings(),
+            hub_text=(text or "") if hub else None,
+            offline=offline,
+            text=text,
+            task=task,
+            license=license_,
+            label=label,
+            mof_class=mof,
+            min_params_b=parse_params(min_params),
+            max_params_b=parse_params(max_params),
+            family=family,
+            organisation=organisation,
+            language=language,
+            domain=domain,
+            derived_from=derived_from,
+            fits=fits,
+            context=context,
+            quant=quant,
+            sort=sort,
+            limit=limit,
+        )
+        if json_out:
+            print_json(result)
+        else:
+            console.print(_search_table(result))
+
+    @catalog_app.command("show")
+    def show_cmd(
+        hf_id: str = typer.Argument(..., help="Hugging Face id, e.g. mistralai/Mistral-7B-v0.1"),
+        context: int = typer.Option(4096, "--context"),
+        quant: str = typer.Option("Q4_K_M", "--quant"),
+        hub: bool = typer.Option(
+            False, "--hub", help="ask the Hugging Face Hub (cached), also for uncurated models"
+        ),
+        offline: bool = typer.Option(False, "--offline", help="with --hub: use only the cache"),
+        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """Facts with sources, openness with evidence, licence terms, family tree and fit."""
+        from openscout.catalog.views import show_model
+
+        data = show_model(
+            hf_id, settings=get_settings(), context=context, quant=quant, hub=hub, offline=offline
+        )
+        if json_out:
+            print_json(data)
+        else:
+            _print_show(data)
+
+    @catalog_app.command("tree")
+    def tree_cmd(
+        hf_id: str = typer.Argument(..., help="Hugging Face id"),
+        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """A model's ancestors and everything derived from it (fine-tunes, quantizations, ...)."""
+        from openscout.catalog import load_catalog
+        from openscout.catalog.lineage import family_tree
+        from openscout.catalog.views import require
+
+        cat = load_catalog()
+        tree = family_tree(cat, require(cat, hf_id).id)
+        if json_out:
+            print_json(tree)
+        else:
+            _print_tree(tree)
+
+    @app.command("fit")
+    def fit_cmd(
+        model: str = typer.Argument(..., help="catalog id, registered model id or GGUF path"),
+        context: int = typer.Option(4096, "--context", help="context length in tokens"),
+        quant: str = typer.Option(
+            None, "--quant", help="quantization (default: the file's, or Q4_K_M)"
+        ),
+        bandwidth: float = typer.Option(
+            None, "--bandwidth", help="memory bandwidth in GB/s for the speed estimate"
+        ),
+        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """Will this model fit this machine at this context, and how fast will it decode?"""
+        from openscout.catalog.fit import estimate_fit
+
+        report = estimate_fit(
+            model, context=context, quant=quant, settings=get_settings(), bandwidth_gbs=bandwidth
+        )
+        if json_out:
+            print_json(report.to_dict())
+        else:
+            console.print(
+                f"[bold]{model}[/]"
+                + (f" (catalog: {report.catalog_id})" if report.catalog_id else "")
+            )
+            _print_fit(report.to_dict())

@@ -1,0 +1,472 @@
+"""Will it fit? Memory a model needs at a quantization and context, what this machine has,
+a verdict, and a decode-speed estimate from memory bandwidth.
+
+Memory model (llama.cpp, CPU, the way openscout loads GGUF files):
+  weights     parameters x bits per weight / 8 (exact file size for a local GGUF)
+  KV cache    2 (K and V) x layers x n_ctx x kv_heads x head_dim x 2 bytes (f16), allocated and
+              zeroed at load, so it is resident at once
+  compute     the working buffers of one prompt batch (n_ubatch tokens) against the full
+              context: attention scores and their softmax (2 x n_ctx x n_ubatch x heads x 4
+              bytes; llama-cpp-python runs without flash attention) plus per-token
+              activations, and one row of logits
+  vocabulary  the tokenizer's tables: ~VOCAB_BYTES_PER_TOKEN per token plus ~MERGE_BYTES per
+              BPE merge rule (the GGUF header gives the counts; for catalog entries we assume a
+              BPE tokenizer with as many merges as tokens, the larger case)
+Checked against the resident memory of loading the bundled models and running a prompt that
+fills the context (tests/catalog/test_fit_real.py).
+The formula works on floats and on numpy arrays alike, so search filters 100k entries at once.
+
+Decode speed: each generated token reads every active weight once plus the KV cache filled so
+far, so tokens/s <= bandwidth / bytes read per token. The bandwidth is, in order: the caller's
+figure, the perf module's measured figure, or DEFAULT_CPU_BANDWIDTH_GBS (a conservative figure
+for a desktop/laptop with dual-channel DDR4: ~40 GB/s theoretical, about half achieved).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from openscout.errors import ModelNotFoundError, OpenscoutError
+
+DEFAULT_CPU_BANDWIDTH_GBS = 20.0
+DEFAULT_GPU_BANDWIDTH_GBS = 300.0  # conservative for a data-centre or recent consumer GPU
+N_UBATCH = 512
+KV_BYTES = 2  # f16 K and V, llama.cpp's default
+VOCAB_BYTES_PER_TOKEN = 200  # token text, id<->text maps and piece cache in llama.cpp's vocabulary
+MERGE_BYTES = 250  # one BPE merge rule in llama.cpp's ranked-pair map
+COMFORT = 0.75  # needing at most this share of available memory is "fits comfortably"
+
+# Effective bits per weight of llama.cpp quantizations (block sizes from ggml; K-quant mixes as
+# measured on 7-8B models, where the embedding/output tensors stay at higher precision).
+QUANT_BPW: dict[str, float] = {
+    "F32": 32.0,
+    "F16": 16.0,
+    "BF16": 16.0,
+    "Q8_0": 8.5,
+    "Q6_K": 6.56,
+    "Q5_K_M": 5.69,
+    "Q5_K_S": 5.54,
+    "Q5_1": 6.0,
+    "Q5_0": 5.5,
+    "Q4_K_M": 4.85,
+    "Q4_K_S": 4.58,
+    "Q4_1": 5.0,
+    "Q4_0": 4.5,
+    "IQ4_XS": 4.25,
+    "IQ4_NL": 4.5,
+    "Q3_K_L": 4.27,
+    "Q3_K_M": 3.91,
+    "Q3_K_S": 3.5,
+    "Q2_K": 3.35,
+    "IQ3_M": 3.66,
+    "IQ2_M": 2.7,
+    "IQ2_XS": 2.31,
+}
+
+
+class FitError(OpenscoutError):
+    pass
+
+
+def normalize_quant(q: str) -> str:
+    key = q.strip().upper().replace("-", "_")
+    if key not in QUANT_BPW:
+        raise FitError(f"unknown quantization {q!r}", hint=f"known: {', '.join(QUANT_BPW)}")
+    return key
+
+
+def bits_per_weight(quant: str) -> float:
+    return QUANT_BPW[normalize_quant(quant)]
+
+
+def kv_cache_bytes(
+    layers: Any, kv_heads: Any, head_dim: Any, n_ctx: int, v_head_dim: Any = None
+) -> Any:
+    v = head_dim if v_head_dim is None else v_head_dim
+    return layers * n_ctx * kv_heads * (head_dim + v) * KV_BYTES
+
+
+def compute_bytes(n_ctx: int, heads: Any, hidden: Any, vocab: Any, n_ubatch: int = N_UBATCH) -> Any:
+    """Working buffers of one full prompt batch against the whole context (see module doc)."""
+    t = min(n_ubatch, n_ctx)
+    scores = 2 * n_ctx * t * heads * 4  # KQ and softmax(KQ), f32
+    activations = t * hidden * 4 * 12  # residual, norms, Q/K/V, FFN up/gate/down (~3-4x hidden)
+    return scores + activations + vocab * 4 * 2
+
+
+def vocab_bytes(vocab: Any, merges: Any = None) -> Any:
+    return vocab * VOCAB_BYTES_PER_TOKEN + (vocab if merges is None else merges) * MERGE_BYTES
+
+
+def required_bytes(
+    *,
+    params: Any,
+    bpw: float,
+    layers: Any,
+    kv_heads: Any,
+    head_dim: Any,
+    n_ctx: int,
+    heads: Any,
+    hidden: Any,
+    vocab: Any,
+    weights_bytes: Any = None,
+) -> Any:
+    """Total resident memory; NaN where an architecture fact is unknown (never guessed)."""
+    weights = params * bpw / 8 if weights_bytes is None else weights_bytes
+    return (
+        weights
+        + kv_cache_bytes(layers, kv_heads, head_dim, n_ctx)
+        + compute_bytes(n_ctx, heads, hidden, vocab)
+        + vocab_bytes(vocab)
+    )
+
+
+# -- the model's shape -------------------------------------------------------------------------
+
+
+@dataclass
+class ModelShape:
+    source: str  # "gguf header" or "catalog"
+    params: int
+    quant: str
+    weights_bytes: int
+    layers: int | None
+    heads: int | None
+    kv_heads: int | None
+    head_dim: int | None
+    v_head_dim: int | None
+    hidden: int | None
+    vocab: int | None
+    context_length: int | None
+    active_params: int | None = None
+    merges: int | None = None  # BPE merge rules (GGUF only)
+    path: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def shape_from_gguf(path: str | Path) -> ModelShape:
+    from openscout.engines.gguf import read_header
+
+    h = read_header(path)
+    vocab = h.get("tokenizer.ggml.tokens")
+    n_vocab = _count(vocab)
+    merges = _count(h.get("tokenizer.ggml.merges"))
+    weights = sum((t.n_bytes() or 0) for t in h.tensors) or (h.file_size - h.data_offset)
+    experts = h.arch_key("expert_count")
+    used = h.arch_key("expert_used_count")
+    active = None
+    if experts and used:
+        expert_params = sum(t.n_elements for t in h.tensors if "_exps" in t.name)
+        active = h.parameter_count - expert_params + expert_params * used // experts
+    return ModelShape(
+        source="gguf header",
+        params=h.parameter_count,
+        quant=h.quantization or "unknown",
+        weights_bytes=int(weights),
+        layers=h.n_layers,
+        heads=h.n_heads,
+        kv_heads=h.n_kv_heads,
+        head_dim=h.head_dim,
+        v_head_dim=h.value_head_dim,
+        hidden=h.embedding_length,
+        vocab=n_vocab,
+        context_length=h.context_length,
+        active_params=active,
+        merges=merges or 0,
+        path=str(path),
+    )
+
+
+def _count(v: Any) -> int | None:
+    """Length of a GGUF array (long ones arrive summarised as an int)."""
+    if isinstance(v, list):
+        return len(v)
+    return int(v) if isinstance(v, int) else None
+
+
+def shape_from_entry(entry: Any, quant: str) -> ModelShape:
+    q = normalize_quant(quant)
+    a = entry.arch
+    if not entry.params:
+        raise FitError(f"{entry.id}: parameter count unknown, so its memory cannot be estimated")
+    notes = []
+    if a.attention == "mla":
+        notes.append(
+            "multi-head latent attention compresses the KV cache; its size is not modelled here"
+        )
+    if not (a.layers and a.kv_heads and a.head_dim):
+        notes.append("layer count, KV heads or head size unknown: KV cache not estimated")
+    return ModelShape(
+        source="catalog",
+        params=entry.params,
+        quant=q,
+        weights_bytes=int(entry.params * QUANT_BPW[q] / 8),
+        layers=a.layers,
+        heads=a.heads,
+        kv_heads=a.kv_heads,
+        head_dim=a.head_dim,
+        v_head_dim=a.head_dim,
+        hidden=a.hidden,
+        vocab=a.vocab,
+        context_length=a.context,
+        active_params=round(entry.active_params_b * 1e9) if entry.active_params_b else None,
+        notes=notes,
+    )
+
+
+# -- the machine -------------------------------------------------------------------------------
+
+
+@dataclass
+class GPU:
+    name: str
+    total_bytes: int
+    free_bytes: int
+
+
+@dataclass
+class MachineMemory:
+    ram_total_bytes: int | None
+    ram_available_bytes: int | None
+    gpus: list[GPU] = field(default_factory=list)
+
+
+def read_meminfo(path: str = "/proc/meminfo") -> tuple[int | None, int | None]:
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return None, None
+    vals = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit():
+            vals[parts[0].rstrip(":")] = int(parts[1]) * 1024
+    return vals.get("MemTotal"), vals.get("MemAvailable", vals.get("MemFree"))
+
+
+def parse_nvidia_smi(text: str) -> list[GPU]:
+    gpus = []
+    for line in text.strip().splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) >= 3 and parts[1].isdigit() and parts[2].isdigit():
+            gpus.append(GPU(parts[0], int(parts[1]) * 2**20, int(parts[2]) * 2**20))
+    return gpus
+
+
+def detect_gpus() -> list[GPU]:
+    exe = shutil.which("nvidia-smi")
+    if not exe:
+        return []
+    try:
+        out = subprocess.run(
+            [exe, "--query-gpu=name,memory.total,memory.free", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return parse_nvidia_smi(out.stdout) if out.returncode == 0 else []
+
+
+def machine_memory() -> MachineMemory:
+    total, avail = read_meminfo()
+    return MachineMemory(total, avail, detect_gpus())
+
+
+def default_bandwidth(settings: Any = None, on_gpu: bool = False) -> tuple[float, str]:
+    if on_gpu:
+        return DEFAULT_GPU_BANDWIDTH_GBS, "default (conservative GPU figure)"
+    try:
+        from openscout.perf.bandwidth import cached_bandwidth_gbs  # measured by the perf module
+    except ImportError:
+        cached_bandwidth_gbs = None
+    if cached_bandwidth_gbs is not None:
+        from openscout.config import get_settings
+
+        measured = cached_bandwidth_gbs(settings or get_settings())
+        if measured:
+            return float(measured), "measured on this machine (openscout perf)"
+    return DEFAULT_CPU_BANDWIDTH_GBS, "default (conservative CPU figure, DDR4 dual channel)"
+
+
+# -- the estimate ------------------------------------------------------------------------------
+
+
+@dataclass
+class FitReport:
+    model: str
+    catalog_id: str | None
+    shape: ModelShape
+    context: int
+    weights_bytes: int
+    kv_cache_bytes: int | None
+    compute_bytes: int | None
+    vocab_bytes: int | None
+    required_bytes: int | None
+    machine: MachineMemory
+    target: str  # "gpu" or "ram"
+    available_bytes: int | None
+    verdict: str  # "fits comfortably" | "tight" | "does not fit" | "unknown"
+    bandwidth_gbs: float
+    bandwidth_source: str
+    decode_tokens_per_s: float | None
+    notes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def verdict_for(required: int | None, available: int | None) -> str:
+    if required is None or available is None:
+        return "unknown"
+    if required <= COMFORT * available:
+        return "fits comfortably"
+    return "tight" if required <= available else "does not fit"
+
+
+def estimate(
+    shape: ModelShape,
+    context: int,
+    *,
+    machine: MachineMemory | None = None,
+    bandwidth_gbs: float | None = None,
+    settings: Any = None,
+    model: str = "",
+    catalog_id: str | None = None,
+) -> FitReport:
+    """The fit of one model shape on one machine (pure, given `machine` and `bandwidth_gbs`)."""
+    if context < 1:
+        raise FitError(f"context must be positive, got {context}")
+    machine = machine or machine_memory()
+    notes = list(shape.notes)
+    known = shape.layers and shape.kv_heads and shape.head_dim
+    kv = (
+        int(kv_cache_bytes(shape.layers, shape.kv_heads, shape.head_dim, context, shape.v_head_dim))
+        if known
+        else None
+    )
+    vocab = shape.vocab or 32000
+    if not shape.vocab:
+        notes.append("vocabulary size unknown: 32000 assumed for the buffers")
+    comp = (
+        int(compute_bytes(context, shape.heads, shape.hidden, vocab))
+        if shape.heads and shape.hidden
+        else None
+    )
+    vocab_b = int(vocab_bytes(vocab, shape.merges))
+    required = (
+        shape.weights_bytes + kv + comp + vocab_b if kv is not None and comp is not None else None
+    )
+    if shape.context_length and context > shape.context_length:
+        notes.append(
+            f"context {context} exceeds the model's trained context {shape.context_length}"
+        )
+    gpu = max(machine.gpus, key=lambda g: g.free_bytes) if machine.gpus else None
+    on_gpu = gpu is not None and required is not None and required <= gpu.free_bytes
+    available = gpu.free_bytes if on_gpu and gpu else machine.ram_available_bytes
+    if bandwidth_gbs is None:
+        bandwidth_gbs, bw_source = default_bandwidth(settings, on_gpu)
+    else:
+        bw_source = "given"
+    active_frac = (
+        (shape.active_params / shape.params) if shape.active_params and shape.params else 1.0
+    )
+    per_token = (
+        shape.weights_bytes * active_frac + (kv or 0) / 2
+    )  # on average half the context is filled
+    tps = bandwidth_gbs * 1e9 / per_token if per_token > 0 else None
+    return FitReport(
+        model=model,
+        catalog_id=catalog_id,
+        shape=shape,
+        context=context,
+        weights_bytes=shape.weights_bytes,
+        kv_cache_bytes=kv,
+        compute_bytes=comp,
+        vocab_bytes=vocab_b,
+        required_bytes=required,
+        machine=machine,
+        target="gpu" if on_gpu else "ram",
+        available_bytes=available,
+        verdict=verdict_for(required, available),
+        bandwidth_gbs=bandwidth_gbs,
+        bandwidth_source=bw_source,
+        decode_tokens_per_s=round(tps, 1) if tps else None,
+        notes=notes,
+    )
+
+
+def resolve_shape(
+    ref: str, quant: str | None, settings: Any, catalog: Any
+) -> tuple[ModelShape, str | None]:
+    """A catalog id, a registered model id or a GGUF path -> (shape, catalog id)."""
+    p = Path(ref).expanduser()
+    if ref.endswith(".gguf") or (p.is_file() and os.path.getsize(p) > 4):
+        return _gguf_shape(p, quant), None
+    from openscout.models import get_model, resolve_path
+
+    try:
+        spec = get_model(settings, ref)
+    except ModelNotFoundError:
+        spec = None
+    if spec is not None:
+        if spec.engine == "llamacpp" and spec.path:
+            return _gguf_shape(resolve_path(spec, settings), quant), spec.catalog_id
+        entry = catalog.get(spec.catalog_id) if spec.catalog_id else None
+        if entry is None:
+            raise FitError(
+                f"model {ref!r} is remote and has no catalog_id",
+                hint="register it with --catalog-id",
+            )
+        return shape_from_entry(entry, quant or "Q4_K_M"), entry.id
+    entry = catalog.get(ref)
+    if entry is None:
+        raise ModelNotFoundError(
+            f"{ref!r} is neither a catalog id, a registered model nor a GGUF file",
+            hint="see `openscout catalog search` and `openscout models list`",
+        )
+    return shape_from_entry(entry, quant or "Q4_K_M"), entry.id
+
+
+def _gguf_shape(path: Path, quant: str | None) -> ModelShape:
+    shape = shape_from_gguf(path)
+    if quant and normalize_quant(quant) != shape.quant:
+        shape.notes.append(
+            f"the local file is {shape.quant}; its real size is used, not {normalize_quant(quant)}"
+        )
+    return shape
+
+
+def estimate_fit(
+    model: str,
+    *,
+    context: int = 4096,
+    quant: str | None = None,
+    settings: Any = None,
+    catalog: Any = None,
+    machine: MachineMemory | None = None,
+    bandwidth_gbs: float | None = None,
+) -> FitReport:
+    """Fit of a catalog id, registered model id or GGUF path at `context` tokens and `quant`."""
+    from openscout.catalog.loader import load_catalog
+    from openscout.config import get_settings
+
+    settings = settings or get_settings()
+    catalog = catalog or load_catalog()
+    shape, catalog_id = resolve_shape(model, quant, settings, catalog)
+    return estimate(
+        shape,
+        context,
+        machine=machine,
+        bandwidth_gbs=bandwidth_gbs,
+        settings=settings,
+        model=model,
+        catalog_id=catalog_id,
+    )

@@ -1,0 +1,300 @@
+"""The live Hugging Face Hub, merged with the curated facts and cached on disk.
+
+Online, `hub_search` and `hub_model` ask the Hub (through `huggingface_hub.HfApi`), keep what
+they learn in `<cache_dir>/hub/` and turn each Hub model into a catalog entry: licence from the
+card metadata or tags, base model and relation from the `base_model:<relation>:<id>` tags or
+the card metadata, and, where both are missing, a base inferred from the model card's prose.
+Offline (or when the Hub fails), the cached answer is used, however old; with no cache, a
+HubError says what to do. Curated facts always win over what the Hub says.
+
+Remote data is parsed tolerantly (unknown fields are ignored, missing ones stay unknown), and
+what a Hub entry cannot tell (training data, code, logs) is "unknown", never "open".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from openscout.catalog.licenses import normalize_license
+from openscout.catalog.loader import Catalog
+from openscout.catalog.schema import ModelEntry
+from openscout.errors import OpenscoutError
+
+CACHE_VERSION = 1
+DEFAULT_TTL_S = 24 * 3600
+CARD_CHARS = 4000  # how much of a model card we keep to infer a base model
+_RELATIONS = {
+    "finetune": "fine-tune",
+    "quantized": "quantization",
+    "adapter": "adapter",
+    "merge": "merge",
+}
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+
+
+class HubError(OpenscoutError):
+    pass
+
+
+class HubCache:
+    """JSON files under `<cache_dir>/hub/`, written atomically, each with its fetch time."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "hub"
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.root / kind / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
+
+    def get(self, kind: str, key: str, ttl_s: float | None) -> Any | None:
+        path = self._path(kind, key)
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if rec.get("version") != CACHE_VERSION or rec.get("key") != key:
+            return None
+        if ttl_s is not None and time.time() - rec.get("fetched_at", 0) > ttl_s:
+            return None
+        return rec.get("data")
+
+    def put(self, kind: str, key: str, data: Any) -> None:
+        path = self._path(kind, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        rec = {"version": CACHE_VERSION, "key": key, "fetched_at": time.time(), "data": data}
+        tmp.write_text(json.dumps(rec, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _api(endpoint: str | None) -> Any:
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=endpoint) if endpoint else HfApi()
+
+
+def _iso(v: Any) -> str | None:
+    if v is None:
+        return None
+    return v.isoformat() if isinstance(v, datetime) else str(v)
+
+
+def _as_list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    return [str(x) for x in v] if isinstance(v, list | tuple) else [str(v)]
+
+
+def record_from_info(info: Any) -> dict[str, Any]:
+    """A plain, JSON-safe record from a huggingface_hub ModelInfo (any version; tolerant)."""
+    card = getattr(info, "card_data", None) or getattr(info, "cardData", None)
+    card_d = (
+        card.to_dict() if hasattr(card, "to_dict") else (card if isinstance(card, dict) else {})
+    )
+    tags = _as_list(getattr(info, "tags", None))
+    st = getattr(info, "safetensors", None)
+    total = getattr(st, "total", None) if st is not None else None
+    if total is None and isinstance(st, dict):
+        total = st.get("total")
+    siblings = getattr(info, "siblings", None)
+    files = (
+        [
+            getattr(s, "rfilename", None) or (s.get("rfilename") if isinstance(s, dict) else None)
+            for s in siblings
+        ]
+        if siblings
+        else None
+    )
+    return {
+        "id": str(getattr(info, "id", "") or getattr(info, "modelId", "")),
+        "author": getattr(info, "author", None),
+        "created_at": _iso(getattr(info, "created_at", None)),
+        "last_modified": _iso(getattr(info, "last_modified", None)),
+        "downloads": getattr(info, "downloads", None),
+        "likes": getattr(info, "likes", None),
+        "pipeline_tag": getattr(info, "pipeline_tag", None),
+        "library_name": getattr(info, "library_name", None),
+        "gated": getattr(info, "gated", None),
+        "tags": tags,
+        "license": card_d.get("license")
+        or next((t.split(":", 1)[1] for t in tags if t.startswith("license:")), None),
+        "base_model": _as_list(card_d.get("base_model")),
+        "languages": _as_list(card_d.get("language")),
+        "datasets": _as_list(card_d.get("datasets")),
+        "params": int(total) if isinstance(total, int | float) else None,
+        "files": [f for f in files if f] if files is not None else None,
+    }
+
+
+def _declared_base(rec: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Base and relation from the `base_model:<relation>:<id>` tags, else the card metadata."""
+    for tag in rec.get("tags") or []:
+        parts = tag.split(":", 2)
+        if len(parts) == 3 and parts[0] == "base_model" and parts[1] in _RELATIONS:
+            return parts[2], _RELATIONS[parts[1]]
+    bases = rec.get("base_model") or []
+    return (bases[0], "fine-tune") if bases else (None, None)
+
+
+def entry_from_record(rec: dict[str, Any], catalog: Catalog | None = None) -> ModelEntry:
+    """A catalog entry for a Hub model: what the Hub says, everything else unknown."""
+    hf_id = rec["id"]
+    url = f"https://huggingface.co/{hf_id}"
+    base, relation = _declared_base(rec)
+    base_entry = catalog.get(base) if catalog is not None and base else None
+    files = rec.get("files")
+    has_weights = files is not None and any(f.endswith(_WEIGHT_SUFFIXES) for f in files)
+    if files is None:
+        weights = {"status": "unknown", "evidence": "file list not fetched"}
+    elif has_weights:
+        gate = f" (gated: {rec['gated']})" if rec.get("gated") else ""
+        weights = {
+            "status": "open",
+            "evidence": f"weight files in the repository{gate}",
+            "source": url,
+        }
+    else:
+        weights = {
+            "status": "closed",
+            "evidence": "no weight files in the repository",
+            "source": url,
+        }
+    datasets = rec.get("datasets") or []
+    data = (
+        {
+            "status": "partial",
+            "evidence": f"datasets named in the card metadata: {', '.join(datasets[:5])}",
+            "source": url,
+        }
+        if datasets
+        else {"status": "unknown", "evidence": "not stated in the Hub metadata"}
+    )
+    created = rec.get("created_at")
+    return ModelEntry.model_validate(
+        {
+            "id": hf_id,
+            "name": hf_id.split("/", 1)[1],
+            "organisation": rec.get("author") or hf_id.split("/", 1)[0],
+            "family": base_entry.family if base_entry else hf_id.split("/", 1)[0],
+            "released": created[:10] if created else None,
+            "params_b": rec["params"] / 1e9 if rec.get("params") else None,
+            "license": normalize_license(rec.get("license")),
+            "tasks": [rec.get("pipeline_tag") or "unknown"],
+            "languages": rec.get("languages") or [],
+            "base_model": base if base and base != hf_id else None,
+            "relation": relation if base and base != hf_id else None,
+            "card": url,
+            "card_excerpt": rec.get("card_excerpt"),
+            "openness": {
+                "weights": weights,
+                "training_data": data,
+                "evaluation_code": {
+                    "status": "unknown",
+                    "evidence": "not curated; the Hub metadata does not say",
+                },
+                "training_code": {
+                    "status": "unknown",
+                    "evidence": "not curated; the Hub metadata does not say",
+                },
+                "training_logs": {
+                    "status": "unknown",
+                    "evidence": "not curated; the Hub metadata does not say",
+                },
+            },
+            "origin": "hub",
+        }
+    )
+
+
+def _fetch(
+    cache: HubCache, kind: str, key: str, fetch: Any, ttl_s: float, offline: bool
+) -> tuple[Any, str]:
+    if not offline:
+        fresh = cache.get(kind, key, ttl_s)
+        if fresh is not None:
+            return fresh, "cache"
+        try:
+            data = fetch()
+        except Exception as e:  # the Hub client raises many types (HTTP, connection, timeouts)
+            stale = cache.get(kind, key, None)
+            if stale is not None:
+                return stale, f"cache (the Hub failed: {e.__class__.__name__})"
+            raise HubError(
+                f"the Hugging Face Hub could not answer ({e.__class__.__name__}: {e})",
+                hint="check the network, or use the curated catalog offline",
+            ) from e
+        cache.put(kind, key, data)
+        return data, "hub"
+    stale = cache.get(kind, key, None)
+    if stale is None:
+        raise HubError(
+            f"offline and nothing cached for {key!r}", hint="run once online to fill the cache"
+        )
+    return stale, "cache"
+
+
+def _card_text(api: Any, hf_id: str) -> str | None:
+    from huggingface_hub.utils import get_session
+
+    resp = get_session().get(f"{api.endpoint}/{hf_id}/raw/main/README.md", timeout=10)
+    if resp.status_code != 200:
+        return None
+    text = resp.text
+    if text.startswith("---"):  # drop the YAML front matter, keep the prose
+        end = text.find("\n---", 3)
+        text = text[end + 4 :] if end != -1 else text
+    return text[:CARD_CHARS]
+
+
+def hub_model(
+    hf_id: str,
+    *,
+    settings: Any,
+    catalog: Catalog,
+    endpoint: str | None = None,
+    offline: bool = False,
+    ttl_s: float = DEFAULT_TTL_S,
+) -> dict[str, Any]:
+    """One model: the Hub record (cached) merged with curated facts when we have them."""
+    cache = HubCache(settings.cache_dir)
+
+    def fetch() -> dict[str, Any]:
+        api = _api(endpoint)
+        rec = record_from_info(api.model_info(hf_id, files_metadata=False))
+        if not _declared_base(rec)[0]:
+            rec["card_excerpt"] = _card_text(api, hf_id)
+        return rec
+
+    rec, origin = _fetch(cache, "model", hf_id, fetch, ttl_s, offline)
+    curated = catalog.get(hf_id)
+    entry = curated or entry_from_record(rec, catalog)
+    return {"entry": entry, "hub": rec, "source": origin, "curated": curated is not None}
+
+
+def hub_search(
+    text: str,
+    *,
+    settings: Any,
+    catalog: Catalog,
+    limit: int = 20,
+    endpoint: str | None = None,
+    offline: bool = False,
+    ttl_s: float = DEFAULT_TTL_S,
+) -> dict[str, Any]:
+    """Search the Hub by text (most downloaded first); curated entries replace Hub ones."""
+    cache = HubCache(settings.cache_dir)
+    key = json.dumps({"q": text, "limit": limit})
+
+    def fetch() -> list[dict[str, Any]]:
+        api = _api(endpoint)
+        infos = api.list_models(search=text, limit=limit, sort="downloads", cardData=True)
+        return [record_from_info(i) for i in infos]
+
+    recs, origin = _fetch(cache, "search", key, fetch, ttl_s, offline)
+    entries = [catalog.get(r["id"]) or entry_from_record(r, catalog) for r in recs]
+    return {"entries": entries, "hub": recs, "source": origin}

@@ -1,0 +1,334 @@
+"""Model licences: SPDX normalisation, OSI approval, commercial use and use restrictions.
+
+The table is curated from the licence texts (URLs below). `kind` sorts licences into what
+matters when choosing a model:
+
+    permissive / copyleft   OSI-approved software licences: no use restrictions
+    open-data               open content licences (CC-BY, ODC-BY): no use restrictions, not OSI
+    restricted              custom model licences that allow commercial use but restrict how
+                            the model may be used (acceptable-use policies, user caps, RAIL)
+    non-commercial          research or non-commercial use only
+    unknown                 we could not tell; never treated as open
+
+Immutable constants only: the openness scorer stays pure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+Commercial = Literal["yes", "conditional", "no", "unknown"]
+Kind = Literal["permissive", "copyleft", "open-data", "restricted", "non-commercial", "unknown"]
+
+
+@dataclass(frozen=True)
+class License:
+    id: str  # SPDX id where one exists, else a stable slug (the Hub's licence tag where it has one)
+    name: str
+    url: str
+    kind: Kind
+    osi_approved: bool
+    commercial_use: Commercial
+    spdx: str | None = None
+    restrictions: tuple[str, ...] = field(default_factory=tuple)
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def free(self) -> bool:
+        """No use restrictions and commercial use allowed: what 'open' requires of a licence."""
+        return self.kind in ("permissive", "copyleft", "open-data") and self.commercial_use == "yes"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "spdx": self.spdx,
+            "url": self.url,
+            "kind": self.kind,
+            "osi_approved": self.osi_approved,
+            "commercial_use": self.commercial_use,
+            "restrictions": list(self.restrictions),
+        }
+
+
+def _osi(spdx: str, name: str, url: str, kind: Kind = "permissive", *aliases: str) -> License:
+    return License(spdx, name, url, kind, True, "yes", spdx, (), aliases)
+
+
+_LLAMA_AUP = "Acceptable Use Policy forbids listed uses; it binds every derivative"
+_LICENSES: tuple[License, ...] = (
+    _osi(
+        "Apache-2.0",
+        "Apache License 2.0",
+        "https://opensource.org/license/apache-2-0",
+        "permissive",
+        "apache 2.0",
+        "apache license 2.0",
+        "apache2",
+        "apache",
+    ),
+    _osi("MIT", "MIT License", "https://opensource.org/license/mit", "permissive", "mit license"),
+    _osi("BSD-3-Clause", "BSD 3-Clause License", "https://opensource.org/license/bsd-3-clause"),
+    _osi(
+        "GPL-3.0-only",
+        "GNU General Public License v3.0",
+        "https://opensource.org/license/gpl-3-0",
+        "copyleft",
+        "gpl-3.0",
+        "gpl3",
+    ),
+    License(
+        "CC-BY-4.0",
+        "Creative Commons Attribution 4.0",
+        "https://creativecommons.org/licenses/by/4.0/",
+        "open-data",
+        False,
+        "yes",
+        "CC-BY-4.0",
+        ("attribution required",),
+        ("cc by 4.0",),
+    ),
+    License(
+        "CC-BY-SA-4.0",
+        "Creative Commons Attribution-ShareAlike 4.0",
+        "https://creativecommons.org/licenses/by-sa/4.0/",
+        "open-data",
+        False,
+        "yes",
+        "CC-BY-SA-4.0",
+        ("attribution required", "derivatives under the same licence"),
+    ),
+    License(
+        "ODC-BY-1.0",
+        "Open Data Commons Attribution License 1.0",
+        "https://opendatacommons.org/licenses/by/1-0/",
+        "open-data",
+        False,
+        "yes",
+        "ODC-By-1.0",
+        ("attribution required",),
+        ("odc-by",),
+    ),
+    License(
+        "CC-BY-NC-4.0",
+        "Creative Commons Attribution-NonCommercial 4.0",
+        "https://creativecommons.org/licenses/by-nc/4.0/",
+        "non-commercial",
+        False,
+        "no",
+        "CC-BY-NC-4.0",
+        ("no commercial use",),
+        ("cc by-nc 4.0",),
+    ),
+    License(
+        "llama2",
+        "Llama 2 Community License Agreement",
+        "https://ai.meta.com/llama/license/",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "products with over 700 million monthly active users need a separate licence from Meta",
+            _LLAMA_AUP,
+            "outputs may not be used to improve other large language models"
+            " (other than Llama 2 derivatives)",
+        ),
+        ("llama 2 community license", "llama-2"),
+    ),
+    License(
+        "llama3",
+        "Meta Llama 3 Community License Agreement",
+        "https://llama.meta.com/llama3/license/",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "products with over 700 million monthly active users need a separate licence from Meta",
+            _LLAMA_AUP,
+            "derivatives must carry 'Llama 3' in their name and display 'Built with Meta Llama 3'",
+        ),
+    ),
+    License(
+        "llama3.1",
+        "Llama 3.1 Community License Agreement",
+        "https://github.com/meta-llama/llama-models/blob/main/models/llama3_1/LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "products with over 700 million monthly active users need a separate licence from Meta",
+            _LLAMA_AUP,
+            "derivatives must be named 'Llama ...' and display 'Built with Llama'",
+        ),
+    ),
+    License(
+        "llama3.2",
+        "Llama 3.2 Community License Agreement",
+        "https://github.com/meta-llama/llama-models/blob/main/models/llama3_2/LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "products with over 700 million monthly active users need a separate licence from Meta",
+            _LLAMA_AUP,
+            "derivatives must display 'Built with Llama'",
+        ),
+    ),
+    License(
+        "llama3.3",
+        "Llama 3.3 Community License Agreement",
+        "https://github.com/meta-llama/llama-models/blob/main/models/llama3_3/LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "products with over 700 million monthly active users need a separate licence from Meta",
+            _LLAMA_AUP,
+            "derivatives must display 'Built with Llama'",
+        ),
+    ),
+    License(
+        "gemma",
+        "Gemma Terms of Use",
+        "https://ai.google.dev/gemma/terms",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "the Gemma Prohibited Use Policy applies and must be passed on"
+            " to every user and derivative",
+            "Google may restrict (remotely or otherwise) usage it believes violates the terms",
+            "derivatives must be distributed under the same use restrictions",
+        ),
+        ("gemma terms of use",),
+    ),
+    License(
+        "qwen",
+        "Qwen License Agreement (Tongyi Qianwen)",
+        "https://huggingface.co/Qwen/Qwen2.5-72B-Instruct/blob/main/LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "products with over 100 million monthly active users need"
+            " a separate licence from Alibaba Cloud",
+            "derivatives must display 'Built with Qwen' / carry the licence",
+        ),
+        ("tongyi-qianwen",),
+    ),
+    License(
+        "qwen-research",
+        "Qwen Research License Agreement",
+        "https://huggingface.co/Qwen/Qwen2.5-3B-Instruct/blob/main/LICENSE",
+        "non-commercial",
+        False,
+        "no",
+        None,
+        ("research and non-commercial use only; commercial use needs a separate licence",),
+    ),
+    License(
+        "deepseek",
+        "DeepSeek License Agreement (model)",
+        "https://github.com/deepseek-ai/DeepSeek-LLM/blob/main/LICENSE-MODEL",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        ("use-based restrictions (Attachment A) apply and must be passed on to derivatives",),
+    ),
+    License(
+        "falcon-180b",
+        "Falcon-180B TII License 1.0",
+        "https://huggingface.co/spaces/tiiuae/falcon-180b-license/blob/main/LICENSE.txt",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "hosting use (offering the model as a service) needs a separate licence from TII",
+            "the Acceptable Use Policy applies",
+        ),
+    ),
+    License(
+        "bigscience-bloom-rail-1.0",
+        "BigScience BLOOM RAIL License 1.0",
+        "https://huggingface.co/spaces/bigscience/license",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        ("use-based restrictions (Attachment A) apply and must be passed on to derivatives",),
+        ("bloom rail", "rail"),
+    ),
+    License(
+        "bigcode-openrail-m",
+        "BigCode OpenRAIL-M v1",
+        "https://www.bigcode-project.org/docs/pages/bigcode-openrail/",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        ("use-based restrictions (Attachment A) apply and must be passed on to derivatives",),
+    ),
+    License(
+        "openrail",
+        "Open RAIL (unspecified variant)",
+        "https://www.licenses.ai/",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        ("use-based restrictions apply; read the model's licence text",),
+        ("openrail-m", "creativeml-openrail-m"),
+    ),
+    License(
+        "unknown",
+        "unknown licence",
+        "https://huggingface.co/docs/hub/repositories-licenses",
+        "unknown",
+        False,
+        "unknown",
+        None,
+        ("licence not stated; assume no rights",),
+        ("other", "none", ""),
+    ),
+)
+
+LICENSES: dict[str, License] = {lic.id: lic for lic in _LICENSES}
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^a-z0-9.+]", "", text.lower())
+
+
+_ALIASES: dict[str, str] = {}
+for _lic in _LICENSES:
+    for _name in (_lic.id, _lic.name, _lic.spdx or "", *_lic.aliases):
+        if _name or _lic.id == "unknown":
+            _ALIASES.setdefault(_key(_name), _lic.id)
+
+
+def normalize_license(name: str | None) -> str:
+    """Licence name, SPDX id or Hub tag ('license:apache-2.0') -> our id; 'unknown' if unsure."""
+    if not name:
+        return "unknown"
+    text = name.strip()
+    if text.lower().startswith("license:"):
+        text = text.split(":", 1)[1]
+    return _ALIASES.get(_key(text), "unknown")
+
+
+def get_license(license_id: str | None) -> License:
+    """The licence record for an id or name; the 'unknown' record if we don't know it."""
+    if license_id in LICENSES:
+        return LICENSES[license_id]
+    return LICENSES[normalize_license(license_id)]

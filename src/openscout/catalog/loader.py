@@ -1,0 +1,197 @@
+"""Load and validate the curated catalog; the `Catalog` object everything else queries.
+
+A malformed file fails loudly with a DataFileError that names the file, the line, the entry
+and the field, so a typo in package data (or a user's extra data dir) is found at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from openscout.catalog.licenses import LICENSES
+from openscout.catalog.schema import DataFile, ModelEntry
+from openscout.errors import DataFileError
+
+
+class Catalog:
+    """An immutable set of model entries keyed by Hugging Face id (case-insensitive lookup)."""
+
+    def __init__(self, entries: Iterable[ModelEntry]) -> None:
+        self._entries: dict[str, ModelEntry] = {}
+        self._lower: dict[str, str] = {}
+        for e in entries:
+            self._entries[e.id] = e
+            self._lower[e.id.lower()] = e.id
+        self._children: dict[str, list[str]] | None = None
+        self._links: dict[str, Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[ModelEntry]:
+        return iter(self._entries.values())
+
+    def __contains__(self, hf_id: object) -> bool:
+        return isinstance(hf_id, str) and hf_id.lower() in self._lower
+
+    def get(self, hf_id: str) -> ModelEntry | None:
+        key = self._lower.get(hf_id.lower())
+        return self._entries[key] if key else None
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._entries)
+
+    def with_entries(self, extra: Iterable[ModelEntry]) -> Catalog:
+        """A new catalog with `extra` added; curated entries win over hub-derived ones."""
+        merged = dict(self._entries)
+        for e in extra:
+            if e.id not in merged or merged[e.id].origin != "curated":
+                merged[e.id] = e
+        return Catalog(merged.values())
+
+    def parent_links(self) -> dict[str, Any]:
+        from openscout.catalog.lineage import parent_links
+
+        if self._links is None:
+            self._links = parent_links(self)
+        return self._links
+
+    def children(self, hf_id: str) -> list[str]:
+        """Direct derivatives (declared or inferred) of a model."""
+        if self._children is None:
+            kids: dict[str, list[str]] = {}
+            for child, link in self.parent_links().items():
+                kids.setdefault(link.base, []).append(child)
+            self._children = kids
+        key = self._lower.get(hf_id.lower(), hf_id)
+        return list(self._children.get(key, []))
+
+
+def _entry_lines(text: str) -> list[int | None]:
+    """1-based line of each item under `models:`, for error messages."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if getattr(key, "value", None) == "models" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _merge(defaults: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    out = dict(defaults)
+    for k, v in entry.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _field_of(loc: tuple[Any, ...]) -> str | None:
+    return ".".join(str(x) for x in loc) or None
+
+
+def load_file(path: Path | str, text: str | None = None) -> list[ModelEntry]:
+    """Parse and validate one data file. Raises DataFileError naming file, line, entry, field."""
+    path_s = str(path)
+    if text is None:
+        text = Path(path).read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise DataFileError(
+            f"malformed YAML: {getattr(e, 'problem', e)}",
+            path=path_s,
+            line=mark.line + 1 if mark else None,
+        ) from e
+    try:
+        data = DataFile.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise DataFileError(
+            err["msg"],
+            path=path_s,
+            field=_field_of(err["loc"]),
+            hint="a data file has `version: 1`, optional `defaults` and a `models` list",
+        ) from e
+    lines = _entry_lines(text)
+    entries: list[ModelEntry] = []
+    for i, item in enumerate(data.models):
+        name = str(item.get("id", f"#{i + 1}"))
+        line = lines[i] if i < len(lines) else None
+        try:
+            entry = ModelEntry.model_validate(_merge(dict(data.defaults), item))
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise DataFileError(
+                err["msg"],
+                path=path_s,
+                line=line,
+                entry=name,
+                field=_field_of(err["loc"]),
+                hint="see the schema in openscout/catalog/schema.py",
+            ) from e
+        if entry.license not in LICENSES:
+            raise DataFileError(
+                f"unknown licence {entry.license!r}",
+                path=path_s,
+                line=line,
+                entry=name,
+                field="license",
+                hint=f"known: {', '.join(sorted(LICENSES))}",
+            )
+        entries.append(entry)
+    return entries
+
+
+def load_entries(paths: Iterable[tuple[str, str]]) -> Catalog:
+    """Build a catalog from (path, text) pairs, refusing duplicate ids across files."""
+    seen: dict[str, str] = {}
+    entries: list[ModelEntry] = []
+    for path, text in paths:
+        for entry in load_file(path, text):
+            key = entry.id.lower()
+            if key in seen:
+                raise DataFileError(
+                    f"duplicate id, first defined in {seen[key]}",
+                    path=path,
+                    entry=entry.id,
+                    field="id",
+                )
+            seen[key] = path
+            entries.append(entry)
+    return Catalog(entries)
+
+
+def _package_files() -> list[tuple[str, str]]:
+    data = resources.files("openscout.catalog") / "data"
+    files = sorted((p for p in data.iterdir() if p.name.endswith(".yaml")), key=lambda p: p.name)
+    return [(f"openscout/catalog/data/{p.name}", p.read_text(encoding="utf-8")) for p in files]
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(extra_dir: str | None) -> Catalog:
+    files = _package_files()
+    if extra_dir:
+        files += [
+            (str(p), p.read_text(encoding="utf-8")) for p in sorted(Path(extra_dir).glob("*.yaml"))
+        ]
+    return load_entries(files)
+
+
+def load_catalog(extra_dir: Path | str | None = None) -> Catalog:
+    """The curated catalog (validated once per process), plus YAML files from `extra_dir`."""
+    return _load_cached(str(extra_dir) if extra_dir else None)

@@ -1,0 +1,112 @@
+"""Data for the CLI and the web UI: one call per view, each returning plain JSON-ready dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openscout.catalog.licenses import get_license
+from openscout.catalog.loader import Catalog, load_catalog
+from openscout.catalog.openness import assess_openness
+from openscout.catalog.schema import FACT_FIELDS, ModelEntry
+from openscout.errors import ModelNotFoundError
+
+
+def facts(entry: ModelEntry) -> dict[str, Any]:
+    """Every fact of an entry with the URL that supports it."""
+    data = entry.model_dump(mode="json", exclude={"openness", "sources", "card_excerpt"})
+    cited = {f: entry.source_of(f) for f in sorted(FACT_FIELDS) if data.get(f) is not None}
+    cited["arch"] = entry.source_of("arch")
+    data["sources"] = cited
+    return data
+
+
+def require(catalog: Catalog, hf_id: str) -> ModelEntry:
+    entry = catalog.get(hf_id)
+    if entry is None:
+        close = [i for i in catalog.ids if hf_id.lower().split("/")[-1][:6] in i.lower()][:5]
+        raise ModelNotFoundError(
+            f"{hf_id!r} is not in the catalog",
+            hint=(f"did you mean: {', '.join(close)}? " if close else "")
+            + "search with `openscout catalog search`, or add --hub to ask the Hugging Face Hub",
+        )
+    return entry
+
+
+def show_model(
+    hf_id: str,
+    *,
+    settings: Any,
+    context: int = 4096,
+    quant: str = "Q4_K_M",
+    hub: bool = False,
+    offline: bool = False,
+    catalog: Catalog | None = None,
+) -> dict[str, Any]:
+    """Facts, openness with evidence, licence terms, family tree and fit for one model."""
+    from openscout.catalog.fit import FitError, estimate_fit
+    from openscout.catalog.lineage import family_tree
+
+    catalog = catalog or load_catalog()
+    live = None
+    if hub:
+        from openscout.catalog.hub import hub_model
+
+        got = hub_model(hf_id, settings=settings, catalog=catalog, offline=offline)
+        entry, live = got["entry"], {"source": got["source"], **got["hub"]}
+        if entry.origin == "hub":
+            catalog = catalog.with_entries([entry])
+    else:
+        entry = require(catalog, hf_id)
+    assessment = assess_openness(entry, catalog)
+    try:
+        fit: dict[str, Any] | None = estimate_fit(
+            entry.id, context=context, quant=quant, settings=settings, catalog=catalog
+        ).to_dict()
+    except FitError as e:
+        fit = {"error": e.message}
+    return {
+        "facts": facts(entry),
+        "openness": assessment.to_dict(),
+        "license_terms": get_license(entry.license).to_dict(),
+        "tree": family_tree(catalog, entry.id),
+        "fit": fit,
+        "hub": live,
+    }
+
+
+def search_view(
+    *,
+    settings: Any,
+    hub_text: str | None = None,
+    offline: bool = False,
+    catalog: Catalog | None = None,
+    **filters: Any,
+) -> dict[str, Any]:
+    """Search the curated catalog; with `hub_text`, first merge the Hub's answers for that text."""
+    from openscout.catalog.search import SearchIndex, SearchQuery, index_for
+
+    catalog = catalog or load_catalog()
+    q = SearchQuery(**filters)
+    if q.fits and q.memory_bytes is None:
+        from openscout.catalog.fit import machine_memory
+
+        m = machine_memory()
+        gpu_free = max((g.free_bytes for g in m.gpus), default=0)
+        q = q.model_copy(update={"memory_bytes": max(m.ram_available_bytes or 0, gpu_free)})
+    source = "curated"
+    if hub_text is not None:
+        from openscout.catalog.hub import hub_search
+
+        got = hub_search(
+            hub_text, settings=settings, catalog=catalog, limit=max(q.limit, 20), offline=offline
+        )
+        extra = [e for e in got["entries"] if e.origin == "hub"]
+        source = f"curated + hub ({got['source']})"
+        if extra:
+            catalog = catalog.with_entries(extra)
+        index = SearchIndex(catalog)
+    else:
+        index = index_for(catalog)
+    result = index.search(q)
+    result["source"] = source
+    return result
