@@ -33,6 +33,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.fixture(autouse=True)
+def one_thread_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    # llama.cpp threads spin while they wait: on a 2-core machine shared with a browser, a
+    # server and other tests, one thread per model is far faster than two fighting for cores.
+    monkeypatch.setenv("OPENSCOUT_THREADS", "1")
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():

@@ -22,6 +22,13 @@ def mock_engines(**kwargs: Any) -> dict[str, MockEngine]:
     }
 
 
+@pytest.fixture(autouse=True)
+def one_thread_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    # llama.cpp threads spin while they wait: on a 2-core machine shared with a browser, a
+    # server and other tests, one thread per model is far faster than two fighting for cores.
+    monkeypatch.setenv("OPENSCOUT_THREADS", "1")
+
+
 @pytest.fixture
 def make_client(settings: Settings) -> Callable[..., TestClient]:
     def make(**kwargs: Any) -> TestClient:

@@ -52,6 +52,9 @@
     turns = [];
     $("messages").replaceChildren();
     $("system").value = chat.system_prompt || "";
+    for (const key of ["temperature", "top_p", "max_tokens"]) {
+      if (chat.params && chat.params[key] !== undefined && chat.params[key] !== null) $(key).value = chat.params[key];
+    }
     if ([...$("model").options].some((o) => o.value === chat.model_id)) $("model").value = chat.model_id;
     for (const m of chat.messages) {
       addBubble(m.role, m.content, m.model_id || undefined);
