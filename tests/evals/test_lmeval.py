@@ -116,3 +116,54 @@ def test_loglikelihood_scores_match_llama_cpp_by_hand(
     assert res.score == pytest.approx(sum(hand_acc) / len(hand_acc))
     assert res.metrics["acc"].score == res.score and "acc_norm" in res.metrics
     assert "acc_chance_normalised" in res.metrics
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("lm_eval") is None, reason="lm-eval not installed"
+)
+def test_the_harness_through_our_adapter_agrees_with_our_runner(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lm-evaluation-harness runs our task file on our engine; our runner reads the same file.
+
+    Same contexts, same continuations, same log-likelihoods: our reading of the format is the
+    harness's. (Zero-shot: the harness samples few-shot examples with its own seed.)
+    """
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    from openscout.evals.lmeval_adapter import make_lm
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf"))
+    text = (DATA / "tiny_task.yaml").read_text()
+    text = text.replace("tiny_arc.jsonl", str(DATA / "tiny_arc.jsonl"))
+    text = text.replace("tiny_shots.jsonl", str(DATA / "tiny_shots.jsonl"))
+    text = text.replace("num_fewshot: 2", "num_fewshot: 0").replace(
+        "tiny_arc_fewshot", "tiny_arc_0"
+    )
+    task = tmp_path / "tiny_arc_0.yaml"
+    task.write_text(text)
+    clear_cache()
+    ours = run_eval(settings, str(task), ["smollm2-135m-instruct"]).results["smollm2-135m-instruct"]
+    out = lm_eval.simple_evaluate(
+        model=make_lm("smollm2-135m-instruct", settings),
+        tasks=["tiny_arc_0"],
+        task_manager=TaskManager(include_path=str(tmp_path)),
+        log_samples=True,
+    )
+    samples = sorted(out["samples"]["tiny_arc_0"], key=lambda s: s["doc_id"])
+    assert len(samples) == len(ours.items) == 8
+    for s, rec in zip(samples, ours.items, strict=True):
+        contexts = {a[0] for a in s["arguments"]}
+        assert contexts == {rec["input"]["request"]["context"]}
+        assert [a[1] for a in s["arguments"]] == rec["input"]["request"]["continuations"]
+        harness_lls = [r[0] for r in s["filtered_resps"]]
+        assert harness_lls == pytest.approx(rec["detail"]["logprobs"], abs=1e-6)
+    assert out["results"]["tiny_arc_0"]["acc,none"] == pytest.approx(ours.metrics["acc"].score)
+    assert out["results"]["tiny_arc_0"]["acc_norm,none"] == pytest.approx(
+        ours.metrics["acc_norm"].score
+    )
