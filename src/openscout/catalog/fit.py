@@ -290,7 +290,10 @@ def default_bandwidth(settings: Any = None, on_gpu: bool = False) -> tuple[float
     if cached_bandwidth_gbs is not None:
         from openscout.config import get_settings
 
-        measured = cached_bandwidth_gbs(settings or get_settings())
+        try:
+            measured = cached_bandwidth_gbs(settings or get_settings())
+        except OpenscoutError:  # an unreadable store must not stop a fit estimate
+            measured = None
         if measured:
             return float(measured), "measured on this machine (openscout perf)"
     return DEFAULT_CPU_BANDWIDTH_GBS, "default (conservative CPU figure, DDR4 dual channel)"

@@ -19,6 +19,8 @@ from openscout.catalog.licenses import LICENSES
 from openscout.catalog.schema import DataFile, ModelEntry
 from openscout.errors import DataFileError
 
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class Catalog:
     """An immutable set of model entries keyed by Hugging Face id (case-insensitive lookup)."""
@@ -75,18 +77,29 @@ class Catalog:
         return list(self._children.get(key, []))
 
 
-def _entry_lines(text: str) -> list[int | None]:
-    """1-based line of each item under `models:`, for error messages."""
+def _entry_lines(text: str) -> list[tuple[int, dict[str, int]]]:
+    """For each item under `models:`, its 1-based line and the line of each of its keys."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError:
         return []
     if not isinstance(root, yaml.MappingNode):
         return []
     for key, value in root.value:
         if getattr(key, "value", None) == "models" and isinstance(value, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value.value]
+            out = []
+            for item in value.value:
+                keys = {}
+                if isinstance(item, yaml.MappingNode):
+                    keys = {str(k.value): k.start_mark.line + 1 for k, _ in item.value}
+                out.append((item.start_mark.line + 1, keys))
+            return out
     return []
+
+
+def _lines_of(text: str, i: int) -> tuple[int | None, dict[str, int]]:
+    lines = _entry_lines(text)  # parsed again only when there is an error to locate
+    return lines[i] if i < len(lines) else (None, {})
 
 
 def _merge(defaults: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +122,7 @@ def load_file(path: Path | str, text: str | None = None) -> list[ModelEntry]:
     if text is None:
         text = Path(path).read_text(encoding="utf-8")
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_LOADER)  # a safe loader (libyaml when present)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise DataFileError(
@@ -127,15 +140,18 @@ def load_file(path: Path | str, text: str | None = None) -> list[ModelEntry]:
             field=_field_of(err["loc"]),
             hint="a data file has `version: 1`, optional `defaults` and a `models` list",
         ) from e
-    lines = _entry_lines(text)
     entries: list[ModelEntry] = []
     for i, item in enumerate(data.models):
         name = str(item.get("id", f"#{i + 1}"))
-        line = lines[i] if i < len(lines) else None
         try:
             entry = ModelEntry.model_validate(_merge(dict(data.defaults), item))
         except ValidationError as e:
             err = e.errors()[0]
+            loc = err["loc"]
+            line, keys = _lines_of(text, i)
+            line = (
+                keys.get(str(loc[0]), line) if loc else line
+            )  # the field's own line if it has one
             raise DataFileError(
                 err["msg"],
                 path=path_s,
@@ -145,6 +161,7 @@ def load_file(path: Path | str, text: str | None = None) -> list[ModelEntry]:
                 hint="see the schema in openscout/catalog/schema.py",
             ) from e
         if entry.license not in LICENSES:
+            line, keys = _lines_of(text, i)
             raise DataFileError(
                 f"unknown licence {entry.license!r}",
                 path=path_s,

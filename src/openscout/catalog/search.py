@@ -237,6 +237,16 @@ class SearchIndex:
             m &= fm
         return m, extra
 
+    def _relevance(self, i: int, query: str) -> int:
+        name = self.names[i]
+        repo = " ".join(_tokens(self.entries[i].id.split("/", 1)[1]))
+        return (
+            4 * name.startswith(query)
+            + 2 * (query in name)
+            + 2 * repo.startswith(query)
+            + (query in repo)
+        )
+
     def _order(self, idx: np.ndarray, q: SearchQuery, words: list[str]) -> np.ndarray:
         key = q.sort.lstrip("-")
         rev = q.sort.startswith("-")
@@ -244,15 +254,14 @@ class SearchIndex:
             if not words:
                 key = "openness"
             else:
-                query = " ".join(words)
                 rel = np.array(
-                    [
-                        (query in self.names[i]) * 2 + (query in self.entries[i].id.lower())
-                        for i in idx
-                    ],
-                    dtype=np.int64,
+                    [self._relevance(int(i), " ".join(words)) for i in idx], dtype=np.int64
                 )
-                order = np.lexsort((-self.score[idx], -rel))
+                derived = np.array(
+                    [self.entries[i].base_model is not None for i in idx], dtype=np.int8
+                )
+                # most relevant first, then originals before derivatives, then the most open
+                order = np.lexsort((-self.score[idx], derived, -rel))
                 return idx[order[::-1]] if rev else idx[order]
         if key == "size":
             k = self.params[idx]  # smallest first
