@@ -11,8 +11,8 @@ from openscout.catalog import assess_openness, load_catalog
 from openscout.catalog.fit import bits_per_weight, required_bytes
 from openscout.catalog.licenses import get_license
 from openscout.catalog.lineage import descendants
-from openscout.catalog.search import SearchError, SearchQuery, parse_params, search
 from openscout.catalog.schema import ModelEntry
+from openscout.catalog.search import SearchError, SearchQuery, parse_params, search
 
 Pred = Callable[[ModelEntry, Any], bool]
 

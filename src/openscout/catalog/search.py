@@ -257,9 +257,8 @@ class SearchIndex:
                 rel = np.array(
                     [self._relevance(int(i), " ".join(words)) for i in idx], dtype=np.int64
                 )
-                derived = np.array(
-                    [self.entries[i].base_model is not None for i in idx], dtype=np.int8
-                )
+                links = self.catalog.parent_links()
+                derived = np.array([self.entries[i].id in links for i in idx], dtype=np.int8)
                 # most relevant first, then originals before derivatives, then the most open
                 order = np.lexsort((-self.score[idx], derived, -rel))
                 return idx[order[::-1]] if rev else idx[order]
