@@ -19,7 +19,10 @@ def test_serve_command_end_to_end(cli_env: dict[str, str], smollm2_path) -> None
     env = {**cli_env, "OPENSCOUT_API_KEY": "from-env"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "openscout.cli.main", "serve", "--port", str(port), "--json"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -27,8 +30,11 @@ def test_serve_command_end_to_end(cli_env: dict[str, str], smollm2_path) -> None
         while lines[-1] and lines[-1].strip() != "}":
             lines.append(proc.stdout.readline())
         first = json.loads("".join(lines))
-        assert first == {"url": f"http://127.0.0.1:{port}/", "api": f"http://127.0.0.1:{port}/v1",
-                         "auth": True}
+        assert first == {
+            "url": f"http://127.0.0.1:{port}/",
+            "api": f"http://127.0.0.1:{port}/v1",
+            "auth": True,
+        }
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 90
         health: dict = {}
@@ -46,7 +52,20 @@ def test_serve_command_end_to_end(cli_env: dict[str, str], smollm2_path) -> None
         assert httpx.get(url + "/v1/models").status_code == 401
         ok = httpx.get(url + "/v1/models", headers={"Authorization": "Bearer from-env"})
         assert ok.status_code == 200
-        assert httpx.get(url + "/v1/models", headers={"Host": "attacker.example"}).status_code == 400
+        assert (
+            httpx.get(url + "/v1/models", headers={"Host": "attacker.example"}).status_code == 400
+        )
+        openai = pytest.importorskip("openai")
+        client = openai.OpenAI(base_url=url + "/v1", api_key="from-env", max_retries=0)
+        assert "smollm2-135m-instruct" in [m.id for m in client.models.list()]
+        stream = client.chat.completions.create(
+            model="smollm2-135m-instruct",
+            messages=[{"role": "user", "content": "Say hi."}],
+            max_tokens=8,
+            temperature=0,
+            stream=True,
+        )
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices).strip()
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -92,5 +92,8 @@ class FairQueue:
     def release_threadsafe(self) -> None:
         if self._loop is None:
             self.release()
-        else:
+            return
+        try:
             self._loop.call_soon_threadsafe(self.release)
+        except RuntimeError:  # the loop has closed: the server is gone, nobody is waiting
+            pass
