@@ -11,6 +11,7 @@ Everything here runs on the event loop; `release_threadsafe` is for worker threa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict, deque
 
 
@@ -93,7 +94,6 @@ class FairQueue:
         if self._loop is None:
             self.release()
             return
-        try:
+        # a closed loop means the server is gone and nobody is waiting
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self.release)
-        except RuntimeError:  # the loop has closed: the server is gone, nobody is waiting
-            pass
