@@ -121,14 +121,19 @@ def record_from_info(info: Any) -> dict[str, Any]:
         "library_name": getattr(info, "library_name", None),
         "gated": getattr(info, "gated", None),
         "tags": tags,
-        "license": card_d.get("license")
-        or next((t.split(":", 1)[1] for t in tags if t.startswith("license:")), None),
+        "license": card_d.get("license") or _tag({"tags": tags}, "license"),
         "base_model": _as_list(card_d.get("base_model")),
         "languages": _as_list(card_d.get("language")),
         "datasets": _as_list(card_d.get("datasets")),
         "params": int(total) if isinstance(total, int | float) else None,
         "files": [f for f in files if f] if files is not None else None,
     }
+
+
+def _tag(rec: dict[str, Any], prefix: str) -> str | None:
+    return next(
+        (t.split(":", 1)[1] for t in rec.get("tags") or [] if t.startswith(prefix + ":")), None
+    )
 
 
 def _declared_base(rec: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -183,7 +188,7 @@ def entry_from_record(rec: dict[str, Any], catalog: Catalog | None = None) -> Mo
             "family": base_entry.family if base_entry else hf_id.split("/", 1)[0],
             "released": created[:10] if created else None,
             "params_b": rec["params"] / 1e9 if rec.get("params") else None,
-            "license": normalize_license(rec.get("license")),
+            "license": normalize_license(rec.get("license") or _tag(rec, "license")),
             "tasks": [rec.get("pipeline_tag") or "unknown"],
             "languages": rec.get("languages") or [],
             "base_model": base if base and base != hf_id else None,
@@ -292,7 +297,9 @@ def hub_search(
 
     def fetch() -> list[dict[str, Any]]:
         api = _api(endpoint)
-        infos = api.list_models(search=text, limit=limit, sort="downloads", cardData=True)
+        infos = api.list_models(
+            search=text, limit=limit, sort="downloads", cardData=True, full=True
+        )
         return [record_from_info(i) for i in infos]
 
     recs, origin = _fetch(cache, "search", key, fetch, ttl_s, offline)

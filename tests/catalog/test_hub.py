@@ -1,0 +1,209 @@
+"""The live-Hub layer against a local fake of the Hub API (recorded responses; no network)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from openscout.catalog import assess_openness, family_tree, load_catalog
+from openscout.catalog.hub import HubError, entry_from_record, hub_model, hub_search
+from openscout.config import Settings
+
+FIXTURES = Path(__file__).with_name("fixtures")
+
+
+class FakeHub:
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # the http.server API names it so
+                hub.requests.append(self.path)
+                url = urlparse(self.path)
+                if url.path == "/api/models":
+                    q = parse_qs(url.query)
+                    body = (
+                        (FIXTURES / "search_mistral.json").read_bytes()
+                        if q.get("search") == ["mistral"]
+                        else b"[]"
+                    )
+                    return self._send(200, body, "application/json")
+                if url.path.startswith("/api/models/"):
+                    name = url.path.removeprefix("/api/models/").replace("/", "_")
+                    f = FIXTURES / f"model_{name}.json"
+                    if f.exists():
+                        return self._send(200, f.read_bytes(), "application/json")
+                    return self._send(
+                        404,
+                        b'{"error":"Repository not found"}',
+                        "application/json",
+                        {"X-Error-Code": "RepoNotFound"},
+                    )
+                if url.path.endswith("/raw/main/README.md"):
+                    name = url.path.removesuffix("/raw/main/README.md").strip("/").replace("/", "_")
+                    f = FIXTURES / f"readme_{name}.md"
+                    if f.exists():
+                        return self._send(200, f.read_bytes(), "text/plain; charset=utf-8")
+                return self._send(404, b"not found", "text/plain")
+
+            def _send(
+                self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
+            ) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_hub() -> Iterator[FakeHub]:
+    hub = FakeHub()
+    yield hub
+    hub.stop()
+
+
+def test_search_merges_curated_facts_with_hub_entries(
+    fake_hub: FakeHub, settings: Settings
+) -> None:
+    cat = load_catalog()
+    got = hub_search("mistral", settings=settings, catalog=cat, endpoint=fake_hub.url)
+    assert got["source"] == "hub"
+    by_id = {e.id: e for e in got["entries"]}
+    assert by_id["mistralai/Mistral-7B-v0.1"] is cat.get(
+        "mistralai/Mistral-7B-v0.1"
+    )  # curated wins
+    sql = by_id["someone/mistral-7b-sql"]
+    assert (sql.origin, sql.license, sql.base_model, sql.relation) == (
+        "hub",
+        "Apache-2.0",
+        "mistralai/Mistral-7B-v0.1",
+        "adapter",
+    )
+    assert sql.family == "Mistral"  # from its base in the catalog
+    gguf = by_id["TheBloke/Mistral-7B-v0.1-GGUF"]
+    assert gguf.relation == "quantization"
+    assert any("search=mistral" in r for r in fake_hub.requests)
+
+
+def test_hub_entries_are_judged_without_guessing(fake_hub: FakeHub, settings: Settings) -> None:
+    cat = load_catalog()
+    got = hub_search("mistral", settings=settings, catalog=cat, endpoint=fake_hub.url)
+    merged = cat.with_entries(got["entries"])
+    a = assess_openness(merged.get("someone/mistral-7b-sql"), merged)
+    assert a.criteria["evaluation_code"].status == "unknown"  # the Hub does not say: unknown
+    assert a.criteria["training_code"].own_status == "unknown"
+    assert a.criteria["training_code"].status == "closed"  # Mistral withholds it
+    assert a.criteria["training_data"].status == "closed"  # inherited from Mistral 7B
+    assert a.criteria["training_data"].own_status == "partial"  # a dataset is named in the card
+    assert a.label == "open weights" and a.osi_approved
+    assert "someone/mistral-7b-sql" in [
+        c["id"] for c in family_tree(merged, "mistralai/Mistral-7B-v0.1")["tree"]["children"]
+    ]
+
+
+def test_model_without_base_metadata_gets_an_inferred_base(
+    fake_hub: FakeHub, settings: Settings
+) -> None:
+    cat = load_catalog()
+    got = hub_model("acme/med-helper-7b", settings=settings, catalog=cat, endpoint=fake_hub.url)
+    e = got["entry"]
+    assert not got["curated"] and e.origin == "hub"
+    assert e.license == "CC-BY-NC-4.0" and e.params_b == pytest.approx(7.241732096)
+    assert e.base_model is None  # the metadata does not say ...
+    merged = cat.with_entries([e])
+    tree = family_tree(merged, e.id)
+    link = tree["ancestors"][0]
+    assert (
+        link["base"] == "mistralai/Mistral-7B-Instruct-v0.1" and link["inferred"] is True
+    )  # ... the card does
+    assert "fine-tuned version of mistralai/Mistral-7B-Instruct-v0.1" in link["evidence"]
+    a = assess_openness(e, merged)
+    assert a.commercial_use == "no" and a.label == "restricted weights"
+    assert "gated: manual" in a.criteria["weights"].evidence[0]
+    assert any(r.endswith("/raw/main/README.md") for r in fake_hub.requests)
+
+
+def test_cache_serves_repeat_and_offline_calls(fake_hub: FakeHub, settings: Settings) -> None:
+    cat = load_catalog()
+    hub_model("acme/med-helper-7b", settings=settings, catalog=cat, endpoint=fake_hub.url)
+    n = len(fake_hub.requests)
+    again = hub_model("acme/med-helper-7b", settings=settings, catalog=cat, endpoint=fake_hub.url)
+    assert again["source"] == "cache" and len(fake_hub.requests) == n
+    offline = hub_model("acme/med-helper-7b", settings=settings, catalog=cat, offline=True)
+    assert offline["source"] == "cache" and offline["entry"].id == "acme/med-helper-7b"
+    assert list((settings.cache_dir / "hub" / "model").glob("*.json"))
+    fake_hub.stop()
+    stale = hub_model(
+        "acme/med-helper-7b", settings=settings, catalog=cat, endpoint=fake_hub.url, ttl_s=0
+    )
+    assert stale["source"].startswith("cache (the Hub failed")
+
+
+def test_errors_without_cache(fake_hub: FakeHub, settings: Settings) -> None:
+    cat = load_catalog()
+    with pytest.raises(HubError, match="offline"):
+        hub_search("mistral", settings=settings, catalog=cat, offline=True)
+    with pytest.raises(HubError, match="could not answer"):
+        hub_model("acme/missing", settings=settings, catalog=cat, endpoint=fake_hub.url)
+    fake_hub.stop()
+    with pytest.raises(HubError):
+        hub_search("mistral", settings=settings, catalog=cat, endpoint=fake_hub.url)
+
+
+def test_record_parsing_is_tolerant() -> None:
+    e = entry_from_record({"id": "x/y", "tags": ["license:mit", "brand-new-field"], "files": None})
+    assert e.license == "MIT" and e.params_b is None and e.openness.weights.status == "unknown"
+    assert e.tasks == ["unknown"]
+
+
+def test_cli_show_and_search_with_the_hub(fake_hub: FakeHub, cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "HF_ENDPOINT": fake_hub.url, "HF_HUB_DISABLE_TELEMETRY": "1"}
+    env.pop("HF_HUB_OFFLINE", None)
+    run = [sys.executable, "-m", "openscout.cli.main", "catalog"]
+    out = subprocess.run(
+        [*run, "show", "acme/med-helper-7b", "--hub", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    data = json.loads(out.stdout)
+    assert data["facts"]["origin"] == "hub" and data["hub"]["source"] == "hub"
+    assert data["tree"]["ancestors"][0]["inferred"] is True
+    out = subprocess.run(
+        [*run, "search", "mistral", "--hub", "--json", "--limit", "50"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    ids = [i["id"] for i in json.loads(out.stdout)["items"]]
+    assert "someone/mistral-7b-sql" in ids and "mistralai/Mistral-7B-v0.1" in ids
+    assert os.environ.get("HF_ENDPOINT") != fake_hub.url  # the parent process was not changed
