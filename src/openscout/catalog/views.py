@@ -83,10 +83,17 @@ def search_view(
     **filters: Any,
 ) -> dict[str, Any]:
     """Search the curated catalog; with `hub_text`, first merge the Hub's answers for that text."""
-    from openscout.catalog.search import SearchIndex, SearchQuery, index_for
+    from pydantic import ValidationError
+
+    from openscout.catalog.search import SearchError, SearchIndex, SearchQuery, index_for
 
     catalog = catalog or load_catalog()
-    q = SearchQuery(**filters)
+    try:
+        q = SearchQuery(**filters)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise SearchError(f"bad search filter {field!r}: {err['msg']}") from e
     if q.fits and q.memory_bytes is None:
         from openscout.catalog.fit import machine_memory
 
