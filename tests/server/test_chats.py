@@ -98,3 +98,5 @@ def test_arena_routes_hide_names_until_the_vote(client: TestClient) -> None:
     assert ratings["votes"] == 1
     winner = v["model_a"]
     assert ratings["ratings"][0]["model"] == winner and ratings["ratings"][0]["wins"] == 1
+    page = client.get(f"/models/{winner}").text
+    assert 'id="model-arena"' in page and "1 / 0 / 0" in page  # the model page shows it too

@@ -81,3 +81,7 @@ def test_catalog_page_filters(client: TestClient) -> None:
     assert "HuggingFaceTB/SmolLM2-135M-Instruct" in r.text
     assert "gemma" not in r.text.lower().split('id="catalog-results"')[1]
     assert client.get("/catalog?max_params_b=abc").status_code == 200  # bad input: ignored
+    sized = client.get("/catalog?organisation=meta&sort=size&min_params_b=60").text
+    assert 'value="meta"' in sized and "Llama-2-70b" in sized and "Llama-2-7b-hf" not in sized
+    bad = client.get("/catalog?min_params_b=10&max_params_b=5")
+    assert bad.status_code == 200 and 'id="catalog-error"' in bad.text

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,30 +64,68 @@ LICENSE_FILTERS = (
 LABELS = ("open source", "open weights", "restricted weights")
 
 
+TEXT_FILTERS = ("task", "family", "organisation", "language", "domain", "derived_from")
+SORTS = ("relevance", "openness", "size", "-size", "date", "name")
+MOF_CLASSES = ("I", "II", "III")
+
+
 @dataclass
 class CatalogQuery:
+    """The catalog page's form, with the filters of `openscout catalog search`."""
+
     q: str = ""
     license: str = ""
     label: str = ""
+    mof_class: str = ""
+    min_params_b: float | None = None
     max_params_b: float | None = None
-    task: str = ""
     fits: bool = False
+    context: int = 4096
+    sort: str = "relevance"
+    text: dict[str, str] = field(default_factory=dict)  # task, family, organisation, ...
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> CatalogQuery:
-        try:
-            size = float(params.get("max_params_b") or "nan")
-        except ValueError:
-            size = float("nan")
+        def num(name: str) -> float | None:
+            try:
+                v = float(params.get(name) or "nan")
+            except ValueError:
+                return None
+            return v if v == v and v >= 0 else None  # NaN and negatives: no filter
+
         label = params.get("label") or ""
+        mof = params.get("mof_class") or ""
+        sort = params.get("sort") or "relevance"
+        context = int(num("context") or 4096)
         return cls(
             q=(params.get("q") or "")[:200],
             license=(params.get("license") or "")[:60],
             label=label if label in LABELS else "",
-            max_params_b=size if size == size and size >= 0 else None,
-            task=(params.get("task") or "")[:60],
+            mof_class=mof if mof in MOF_CLASSES else "",
+            min_params_b=num("min_params_b"),
+            max_params_b=num("max_params_b"),
             fits=params.get("fits") in ("1", "on", "true"),
+            context=min(max(context, 128), 1_048_576),
+            sort=sort if sort in SORTS else "relevance",
+            text={k: (params.get(k) or "")[:100] for k in TEXT_FILTERS if params.get(k)},
         )
+
+    def filters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "text": self.q or None,
+            "limit": MAX_RESULTS,
+            "fits": self.fits,
+            "context": self.context,
+            "sort": self.sort,
+            **self.text,
+        }
+        for key in ("license", "label", "mof_class"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        for key in ("min_params_b", "max_params_b"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
 
 
 class _FitJudge:
@@ -151,17 +189,8 @@ def search_catalog(query: CatalogQuery, settings: Settings) -> dict[str, Any]:
     search_view = _attr("openscout.catalog.views", "search_view")
     if catalog is None or search_view is None:
         return {"available": False, "rows": [], "total": 0, "error": None}
-    filters: dict[str, Any] = {"text": query.q or None, "limit": MAX_RESULTS, "fits": query.fits}
-    if query.license:
-        filters["license"] = query.license
-    if query.label:
-        filters["label"] = query.label
-    if query.max_params_b is not None:
-        filters["max_params_b"] = query.max_params_b
-    if query.task:
-        filters["task"] = query.task
     try:
-        result = search_view(settings=settings, catalog=catalog, **filters)
+        result = search_view(settings=settings, catalog=catalog, **query.filters())
     except Exception as e:  # a bad filter value: say so on the page
         message = getattr(e, "message", None) or "the search could not be run"
         return {"available": True, "rows": [], "total": 0, "error": str(message)}
@@ -169,7 +198,7 @@ def search_catalog(query: CatalogQuery, settings: Settings) -> dict[str, Any]:
     rows = []
     for item in result.get("items", []):
         entry = catalog.get(item["id"])
-        rows.append({**item, "fit": judge.verdict(entry) if entry is not None else None})
+        rows.append({**item, "fit": judge.verdict(entry, query.context) if entry else None})
     return {"available": True, "rows": rows, "total": result.get("total", len(rows)), "error": None}
 
 

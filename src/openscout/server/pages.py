@@ -115,6 +115,8 @@ def make_router(hub: ModelHub) -> APIRouter:
             result=result,
             license_filters=data.LICENSE_FILTERS,
             labels=list(data.LABELS),
+            text_filters=data.TEXT_FILTERS,
+            sorts=data.SORTS,
         )
 
     @r.get("/models/{model_id:path}")
@@ -129,6 +131,8 @@ def make_router(hub: ModelHub) -> APIRouter:
                 title="Model not found",
                 message=f"No registered or catalogued model is called {model_id!r}.",
             )
-        return render(request, "model.html", "", **view)
+        ids = {spec["id"] for spec in view["specs"]}
+        rated = [x for x in ratings_table(hub) if x["model"] in ids and x["votes"]] if ids else []
+        return render(request, "model.html", "", arena=rated, **view)
 
     return r
