@@ -19,8 +19,10 @@ from tests.evals.helpers import add_mock, script_for, write_suite
 CLI = [sys.executable, "-m", "openscout.cli.main"]
 
 
-def _cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    p = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=300)
+def _cli(
+    env: dict[str, str], *args: str, check: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    p = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout)
     if check and p.returncode != 0:
         raise AssertionError(f"exit {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p
@@ -133,20 +135,11 @@ def test_sigkill_then_rerun_finishes_without_redoing(
 
 @pytest.mark.real_model
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # about 30 s on an idle 2-core machine; far more when it is shared
 def test_quick_suite_on_both_bundled_models(cli_env: dict[str, str]) -> None:
-    p = _cli(
-        cli_env,
-        "eval",
-        "--suite",
-        "quick",
-        "-m",
-        "smollm2-135m-instruct",
-        "-m",
-        "gemma-3-270m",
-        "--limit",
-        "20",
-        "--json",
-    )
+    models = ["-m", "smollm2-135m-instruct", "-m", "gemma-3-270m"]
+    args = ["eval", "--suite", "quick", *models, "--limit", "20", "--json"]
+    p = _cli(cli_env, *args, timeout=1700)
     data = json.loads(p.stdout)
     assert [r["model_id"] for r in data["results"]] == ["smollm2-135m-instruct", "gemma-3-270m"]
     for r in data["results"]:

@@ -132,3 +132,11 @@ def test_ifeval_items_cover_all_checkers() -> None:
 def test_item_round_trip() -> None:
     for it in load_suite("quick", limit=8).items:
         assert Item.from_dict(it.to_dict()) == it
+
+
+def test_ifeval_worked_examples_follow_their_instructions() -> None:
+    from openscout.evals.tasks.ifcheck import run_checks
+    from openscout.evals.tasks.ifeval import SHOTS
+
+    for _, answer, instructions in SHOTS:
+        assert all(run_checks(answer, instructions))

@@ -17,29 +17,28 @@ def _ci(d: dict[str, Any]) -> str:
 
 
 def _print_run(run: dict[str, Any]) -> None:
-    console.print(
-        f"[bold]{run['suite']}[/] v{run['suite_version']}  seed {run['seed']}  "
-        f"run {run['run_id']}" + ("  (resumed)" if run.get("resumed") else "")
-    )
-    table = Table(
-        "model", "score", "95% interval", "n", "errors", "other metrics", "calls (cached)"
-    )
+    head = f"{run['suite']} v{run['suite_version']}  seed {run['seed']}  run {run['run_id']}"
+    console.print(Text(head + ("  (resumed)" if run.get("resumed") else ""), style="bold"))
+    table = Table("model", "score", "95% interval", "n", "errors", "calls (cached)", "seconds")
     for r in run["results"]:
-        extra = ", ".join(
-            f"{k} {v['score']:.3f}"
-            for k, v in r["metrics"].items()
-            if k not in ("acc", "prompt_level")
-        )
         table.add_row(
             Text(r["model_id"]),
             f"{r['score']:.3f}",
             _ci(r),
             str(r["n"]),
             str(r["errors"]),
-            extra or "-",
             f"{r['engine_calls']} ({r['cached_calls']})",
+            fmt(r.get("seconds"), 1),
         )
     console.print(table)
+    for r in run["results"]:
+        extra = ", ".join(
+            f"{k} {v['score']:.3f} {_ci(v)}"
+            for k, v in r["metrics"].items()
+            if k not in ("acc", "prompt_level")
+        )
+        if extra:
+            console.print(Text(f"{r['model_id']}: {extra}"))
     for c in run["comparisons"]:
         console.print(Text(f"paired ({c['method']}): {c['verdict']}"))
 
@@ -195,9 +194,10 @@ def register(app: typer.Typer) -> None:
             print_json(run)
             return
         console.print(
-            f"[bold]{run['id']}[/]  {run['suite']} v{run['suite_version']}  seed {run['seed']}  "
-            f"{run['status']}  created {run['created_at']}",
-            highlight=False,
+            Text(
+                f"{run['id']}  {run['suite']} v{run['suite_version']}  seed {run['seed']}  "
+                f"{run['status']}  created {run['created_at']}"
+            )
         )
         if run["summary"]:
             _print_run(

@@ -46,6 +46,7 @@ class ModelResult:
     errors: int = 0  # items that failed; they score 0 and are redone on resume
     engine_calls: int = 0  # made by this invocation (0 when everything came from the cache)
     cached_calls: int = 0
+    seconds: float = 0.0  # wall time this invocation spent on the model (load included)
     items: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self, with_items: bool = False) -> dict[str, Any]:
@@ -61,6 +62,7 @@ class ModelResult:
             "errors": self.errors,
             "engine_calls": self.engine_calls,
             "cached_calls": self.cached_calls,
+            "seconds": self.seconds,
         }
         if with_items:
             d["items"] = self.items
@@ -154,14 +156,14 @@ def build_run(
     limit: int | None,
     store: EvalStore,
     model_ids: list[str],
-    calls: dict[str, tuple[int, int]],
+    calls: dict[str, tuple[int, int, float]],
     resumed: bool,
 ) -> EvalRun:
     results = {}
     for m in model_ids:
         records = sorted(store.all_items(run_id, m), key=lambda r: r["index"])
         res = model_result(m, records)
-        res.engine_calls, res.cached_calls = calls.get(m, (0, 0))
+        res.engine_calls, res.cached_calls, res.seconds = calls.get(m, (0, 0, 0.0))
         results[m] = res
     return EvalRun(
         run_id,

@@ -269,10 +269,11 @@ def run_eval(
                 config={"use_cache": use_cache, "items": len(suite.items), "judges": suite.judges},
             )
         shared = _Shared(settings, store, use_cache)
-        calls: dict[str, tuple[int, int]] = {}
+        calls: dict[str, tuple[int, int, float]] = {}
         for spec in specs:
+            t0 = time.perf_counter()
             caller = _run_model(run_id, spec, suite, shared, progress, parallel)
-            calls[spec.id] = (caller.engine_calls, caller.cached_calls)
+            calls[spec.id] = (caller.engine_calls, caller.cached_calls, time.perf_counter() - t0)
         run = build_run(run_id, suite, seed, limit, store, model_ids, calls, resumed)
         store.finish(run_id, "done", run.summary())
         run.status = "done"

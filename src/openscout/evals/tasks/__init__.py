@@ -58,7 +58,7 @@ def _registry() -> dict[str, BuiltinSuite]:
         ],
         BuiltinSuite(
             "ifeval",
-            "1",
+            "2",
             "verifiable instruction following (IFEval-style, 16 checkers)",
             50,
             ifeval.make,
@@ -75,7 +75,7 @@ def _registry() -> dict[str, BuiltinSuite]:
     suites.append(
         BuiltinSuite(
             "quick",
-            "1",
+            "2",
             "a quick mix of arithmetic, logic, instructions and multiple choice",
             20,
             _mix(parts),

@@ -18,6 +18,24 @@ TASKS = (
 )
 
 
+# Base models see two worked examples first, so they know what a response looks like.
+# (tests/evals/test_tasks.py checks that each follows its own instruction.)
+SHOTS = (
+    (
+        "Write a short note about tea. Write only in lowercase letters; no capital letters.",
+        "tea is a warm drink made from leaves. many people enjoy a cup in the morning.",
+        [{"kind": "lowercase"}],
+    ),
+    (
+        "Describe rain for a child. Your answer must be exactly 2 bullet points, each line "
+        "starting with '* '.",
+        "* rain is water that falls from the clouds.\n* it helps the plants and trees grow.",
+        [{"kind": "bullet_count", "n": 2}],
+    ),
+)
+SHOT_PREFIX = "".join(f"Instruction: {q}\nResponse:\n{a}\n\n" for q, a, _ in SHOTS)
+
+
 def _pick(rng: random.Random, k: int) -> list[str]:
     chosen: list[str] = []
     kinds = sorted(CHECKERS)
@@ -52,7 +70,7 @@ def make(rng: random.Random, n: int) -> list[Item]:
                 kind="generate",
                 prompt=prompt,
                 check="ifeval",
-                completion_prompt=f"Instruction: {prompt}\nResponse:\n",
+                completion_prompt=f"{SHOT_PREFIX}Instruction: {prompt}\nResponse:\n",
                 completion_stop=("\nInstruction:",),
                 max_tokens=128,
                 spec={"instructions": instructions},
