@@ -130,3 +130,25 @@ def test_logprobs_of_generated_tokens(live_url: str) -> None:
         min(t.values()) <= x + 1e-6
         for t, x in zip(lp["top_logprobs"], lp["token_logprobs"], strict=True)
     )
+
+
+def test_a_prompt_longer_than_the_context_is_a_400(live_url: str) -> None:
+    import httpx
+
+    long = "word " * 3000  # about 3000 tokens; the model is registered with 2048
+    r = httpx.post(
+        live_url + "/v1/chat/completions",
+        timeout=60,
+        headers={"Authorization": "Bearer test-key"},
+        json={"model": MODEL, "messages": [{"role": "user", "content": long}], "max_tokens": 4},
+    )
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert err["code"] == "context_length_exceeded" and "2048" in err["message"]
+    r = httpx.post(
+        live_url + "/v1/chat/completions",
+        timeout=60,
+        headers={"Authorization": "Bearer test-key"},
+        json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3000},
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "max_tokens"

@@ -72,7 +72,8 @@ def register(app: typer.Typer) -> None:
         url = f"http://{shown}:{port}/"
         login = f"{url}?key={key}" if key else url
         if json_out:
-            print_json({"url": url, "api": f"{url}v1", "auth": bool(key)})
+            shown_key = {"login_url": login} if generate_key and key else {}
+            print_json({"url": url, "api": f"{url}v1", "auth": bool(key), **shown_key})
         else:
             console.print(f"openscout workbench: [bold]{login}[/]", markup=True, highlight=False)
             console.print(
