@@ -118,6 +118,12 @@ class SearchIndex:
             dtype=bool,
         )
         self.names = [e.name.lower() for e in self.entries]
+        self._names_arr = np.array(self.names, dtype=str)
+        self._repos_arr = np.array(
+            [" ".join(_tokens(e.id.split("/", 1)[1])) for e in self.entries], dtype=str
+        )
+        links = catalog.parent_links()
+        self.derived = np.array([e.id in links for e in self.entries], dtype=np.int8)
         self._facets: dict[str, dict[str, list[int]]] = {
             k: {} for k in ("task", "license", "family", "organisation", "language", "domain")
         }
@@ -237,15 +243,15 @@ class SearchIndex:
             m &= fm
         return m, extra
 
-    def _relevance(self, i: int, query: str) -> int:
-        name = self.names[i]
-        repo = " ".join(_tokens(self.entries[i].id.split("/", 1)[1]))
+    def _relevance(self, idx: np.ndarray, query: str) -> np.ndarray:
+        """Name starts with the query > name contains it > repo name starts with / contains it."""
+        names, repos = self._names_arr[idx], self._repos_arr[idx]
         return (
-            4 * name.startswith(query)
-            + 2 * (query in name)
-            + 2 * repo.startswith(query)
-            + (query in repo)
-        )
+            4 * np.char.startswith(names, query)
+            + 2 * (np.char.find(names, query) >= 0)
+            + 2 * np.char.startswith(repos, query)
+            + (np.char.find(repos, query) >= 0)
+        ).astype(np.int64)
 
     def _order(self, idx: np.ndarray, q: SearchQuery, words: list[str]) -> np.ndarray:
         key = q.sort.lstrip("-")
@@ -254,11 +260,8 @@ class SearchIndex:
             if not words:
                 key = "openness"
             else:
-                rel = np.array(
-                    [self._relevance(int(i), " ".join(words)) for i in idx], dtype=np.int64
-                )
-                links = self.catalog.parent_links()
-                derived = np.array([self.entries[i].id in links for i in idx], dtype=np.int8)
+                rel = self._relevance(idx, " ".join(words))
+                derived = self.derived[idx]
                 # most relevant first, then originals before derivatives, then the most open
                 order = np.lexsort((-self.score[idx], derived, -rel))
                 return idx[order[::-1]] if rev else idx[order]
@@ -269,7 +272,7 @@ class SearchIndex:
         elif key == "openness":
             k = -self.score[idx]  # most open first
         else:
-            k = np.array([self.names[i] for i in idx])
+            k = self._names_arr[idx]
         order = np.argsort(k, kind="stable")
         return idx[order[::-1]] if rev else idx[order]
 
