@@ -205,3 +205,20 @@ def test_choice_options_use_the_batch_path_and_the_cache(settings: Settings) -> 
     assert engine.batches == [4]
     assert first["detail"]["logprobs"] == again["detail"]["logprobs"]
     assert (first["engine_calls"], again["engine_calls"], again["cached_calls"]) == (4, 0, 4)
+
+
+def test_items_in_flight_at_an_interrupt_are_kept(settings: Settings, tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "s.yaml", 8)
+    add_mock(settings, "m", script=script_for(8), max_parallel=3, delay_s=0.02)
+
+    def stop_at_first(ev) -> None:
+        if ev.done == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_eval(settings, str(suite), ["m"], progress=stop_at_first, use_cache=False)
+    calls = engine_calls(settings, "m")
+    saved = _rows(settings, "SELECT count(*) FROM eval_items")[0][0]
+    assert calls == saved >= 1  # every answered item was kept
+    run_eval(settings, str(suite), ["m"], use_cache=False)
+    assert engine_calls(settings, "m") == 8

@@ -25,7 +25,8 @@ Public API (what the comparison and the web UI call):
     ModelResult: model_id, score, n, ci_low, ci_high (95%; Wilson for 0/1 scores, Student-t
         otherwise), metrics (acc, acc_norm, acc_chance_normalised, inst_level, weighted ...:
         each an Estimate with score, n, ci_low, ci_high), by_task, errors, engine_calls,
-        cached_calls, seconds (wall time of this invocation, model load included), items (per-item records: input, output, score, metrics, detail, timings).
+        cached_calls, seconds (wall time of this invocation, model load included),
+        items (per-item records: input, output, score, metrics, detail, timings).
     Comparison (stats.py): a paired test of two models on the same items (exact McNemar for
         0/1 scores, paired bootstrap otherwise): diff, p_value, significant, verdict().
 

@@ -181,10 +181,11 @@ def _run_model(
                 )
             if not pending:
                 break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 rec = fut.result()
                 shared.store.save_item(run_id, spec.id, rec)
+                pending.discard(fut)
                 n_done += 1
                 if progress:
                     progress(
@@ -198,6 +199,10 @@ def _run_model(
                     )
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        # Interrupted: keep what the items already in flight finished, so it is not redone.
+        for fut in pending:
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                shared.store.save_item(run_id, spec.id, fut.result())
     return caller
 
 
