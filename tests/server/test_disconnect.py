@@ -57,3 +57,26 @@ def test_disconnect_stops_generation(settings) -> None:  # type: ignore[no-untyp
             },
         )
         assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "w0 w1"
+
+
+def test_disconnect_stops_a_non_streaming_request_too(settings) -> None:  # type: ignore[no-untyped-def]
+    engine = MockEngine(
+        "slow", default=" ".join(f"w{i}" for i in range(200)), delay_s=0.05, max_parallel=1
+    )
+    app = create_app(settings, engines={"slow": engine})
+    with live_server(app) as url:
+        try:
+            httpx.post(
+                url + "/v1/completions",
+                timeout=1.0,
+                json={"model": "slow", "prompt": "go", "max_tokens": 200},
+            )
+        except httpx.TimeoutException:
+            pass  # the client gave up after a second and closed the connection
+        deadline = time.monotonic() + 10
+        rows: list = []
+        while time.monotonic() < deadline and not rows:
+            rows = recent_generations(settings, 5, "slow")
+            time.sleep(0.05)
+        assert rows and rows[0]["finish_reason"] == "cancelled"
+        assert rows[0]["completion_tokens"] < 100

@@ -108,12 +108,18 @@ async def chain(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[Event
         yield ev
 
 
-async def collect(first: Event, rest: AsyncIterator[Event]) -> tuple[str, GenerationResult]:
+async def collect(
+    first: Event, rest: AsyncIterator[Event], request: Request | None = None
+) -> tuple[str, GenerationResult]:
+    """Drain a generation. With `request`, a client that has gone away stops it early."""
     parts: list[str] = []
     result: GenerationResult | None = None
     async for ev in chain(first, rest):
         if isinstance(ev, Chunk):
             parts.append(ev.text)
+            if request is not None and len(parts) % 4 == 0 and await request.is_disconnected():
+                await rest.aclose()  # type: ignore[attr-defined]
+                raise APIError(499, "the client closed the request", code="client_closed")
         else:
             result = ev
     assert result is not None
@@ -252,7 +258,7 @@ def make_router(hub: ModelHub) -> APIRouter:
                 if i == 0
                 else await start_stream(hub, spec.id, client, params=params, messages=msgs)
             )
-            text, result = await collect(f, r)
+            text, result = await collect(f, r, request)
             results.append(result)
             choices.append(
                 {
@@ -315,9 +321,8 @@ def make_router(hub: ModelHub) -> APIRouter:
             for _ in range(req.n or 1):
                 text, r = "", None
                 if params.max_tokens > 0:
-                    text, r = await collect(
-                        *await start_stream(hub, spec.id, client, params=params, prompt=p)
-                    )
+                    f, rest = await start_stream(hub, spec.id, client, params=params, prompt=p)
+                    text, r = await collect(f, rest, request)
                     first_result = first_result or r
                     total_p, total_c = total_p + r.prompt_tokens, total_c + r.completion_tokens
                 else:
