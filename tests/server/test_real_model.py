@@ -152,3 +152,22 @@ def test_a_prompt_longer_than_the_context_is_a_400(live_url: str) -> None:
         json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3000},
     )
     assert r.status_code == 400 and r.json()["error"]["param"] == "max_tokens"
+
+
+def test_arena_with_the_two_bundled_models(settings, gemma_path) -> None:  # type: ignore[no-untyped-def]
+    """A fresh install has one chat and one base model: the arena pits them against each other
+    (the base model gets a Question/Answer prompt)."""
+    from fastapi.testclient import TestClient
+
+    from tests.server.conftest import sse_events
+
+    c = TestClient(create_app(settings), base_url="http://127.0.0.1:8765")
+    bid = c.post("/ui/api/arena/battles", json={"prompt": "What is the capital of France?"}).json()[
+        "id"
+    ]
+    for side in ("a", "b"):
+        events = sse_events(c.post(f"/ui/api/arena/battles/{bid}/answer/{side}", json={}).text)
+        assert events[-1] == "[DONE]" and not any("error" in e for e in events[:-1])
+        assert "".join(e.get("text", "") for e in events[:-1]).strip()
+    voted = c.post(f"/ui/api/arena/battles/{bid}/vote", json={"winner": "tie"}).json()
+    assert {voted["model_a"], voted["model_b"]} == {MODEL, "gemma-3-270m"}

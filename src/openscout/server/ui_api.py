@@ -24,6 +24,9 @@ from openscout.server.errors import APIError
 from openscout.server.hub import ModelHub
 
 ARENA_PARAMS = SamplingParams(temperature=0.7, top_p=0.95, max_tokens=256)
+BASE_PARAMS = SamplingParams(
+    temperature=0.7, top_p=0.95, max_tokens=256, stop=("\nQuestion:", "\n\n")
+)
 
 
 class _Body(BaseModel):
@@ -56,12 +59,12 @@ class Vote(_Body):
 
 
 def arena_models(hub: ModelHub) -> list[str]:
-    """The chosen models, or every chat model (base models answer prompts poorly as chat)."""
+    """The chosen models, or every model that loads (base models get a Q/A prompt)."""
     specs = hub.specs()
     if hub.arena_ids is not None:
         known = {s.id for s in specs}
         return [m for m in hub.arena_ids if m in known]
-    return [s.id for s in specs if s.prompt_format == "chat" and hub.state(s.id).state != "error"]
+    return [s.id for s in specs if hub.state(s.id).state != "error"]
 
 
 def ratings_table(hub: ModelHub) -> list[dict[str, Any]]:
@@ -140,14 +143,13 @@ def make_router(hub: ModelHub) -> APIRouter:
         if battle.winner is not None:
             raise APIError(409, "this battle is over", code="battle_over")
         model = battle.model_a if side == "a" else battle.model_b
-        first, rest = await start_stream(
-            hub,
-            model,
-            client_id(request),
-            params=ARENA_PARAMS,
-            source="arena",
-            messages=[{"role": "user", "content": battle.prompt}],
-        )
+        ask: dict[str, Any] = {
+            "params": ARENA_PARAMS,
+            "messages": [{"role": "user", "content": battle.prompt}],
+        }
+        if hub.spec(model).prompt_format == "completion":  # a base model: a Q/A prompt
+            ask = {"params": BASE_PARAMS, "prompt": f"Question: {battle.prompt}\nAnswer:"}
+        first, rest = await start_stream(hub, model, client_id(request), source="arena", **ask)
 
         async def body() -> AsyncIterator[bytes]:
             parts: list[str] = []
