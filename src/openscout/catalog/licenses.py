@@ -58,6 +58,24 @@ def _osi(spdx: str, name: str, url: str, kind: Kind = "permissive", *aliases: st
 
 
 _LLAMA_AUP = "Acceptable Use Policy forbids listed uses; it binds every derivative"
+_LLAMA_CAP = "products with over 700 million monthly active users need a separate licence from Meta"
+_LLAMA_MODELS = "https://github.com/meta-llama/llama-models/blob/main/models"
+
+
+def _llama(lid: str, version: str, url: str, naming: str) -> License:
+    """The Llama 3.x community licences share their terms; they differ in naming rules."""
+    return License(
+        lid,
+        f"{version} Community License Agreement",
+        url,
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (_LLAMA_CAP, _LLAMA_AUP, naming),
+    )
+
+
 _LICENSES: tuple[License, ...] = (
     _osi(
         "Apache-2.0",
@@ -131,68 +149,36 @@ _LICENSES: tuple[License, ...] = (
         "conditional",
         None,
         (
-            "products with over 700 million monthly active users need a separate licence from Meta",
+            _LLAMA_CAP,
             _LLAMA_AUP,
             "outputs may not be used to improve other large language models"
             " (other than Llama 2 derivatives)",
         ),
         ("llama 2 community license", "llama-2"),
     ),
-    License(
+    _llama(
         "llama3",
-        "Meta Llama 3 Community License Agreement",
+        "Meta Llama 3",
         "https://llama.meta.com/llama3/license/",
-        "restricted",
-        False,
-        "conditional",
-        None,
-        (
-            "products with over 700 million monthly active users need a separate licence from Meta",
-            _LLAMA_AUP,
-            "derivatives must carry 'Llama 3' in their name and display 'Built with Meta Llama 3'",
-        ),
+        "derivatives must carry 'Llama 3' in their name and display 'Built with Meta Llama 3'",
     ),
-    License(
+    _llama(
         "llama3.1",
-        "Llama 3.1 Community License Agreement",
-        "https://github.com/meta-llama/llama-models/blob/main/models/llama3_1/LICENSE",
-        "restricted",
-        False,
-        "conditional",
-        None,
-        (
-            "products with over 700 million monthly active users need a separate licence from Meta",
-            _LLAMA_AUP,
-            "derivatives must be named 'Llama ...' and display 'Built with Llama'",
-        ),
+        "Llama 3.1",
+        f"{_LLAMA_MODELS}/llama3_1/LICENSE",
+        "derivatives must be named 'Llama ...' and display 'Built with Llama'",
     ),
-    License(
+    _llama(
         "llama3.2",
-        "Llama 3.2 Community License Agreement",
-        "https://github.com/meta-llama/llama-models/blob/main/models/llama3_2/LICENSE",
-        "restricted",
-        False,
-        "conditional",
-        None,
-        (
-            "products with over 700 million monthly active users need a separate licence from Meta",
-            _LLAMA_AUP,
-            "derivatives must display 'Built with Llama'",
-        ),
+        "Llama 3.2",
+        f"{_LLAMA_MODELS}/llama3_2/LICENSE",
+        "derivatives must display 'Built with Llama'",
     ),
-    License(
+    _llama(
         "llama3.3",
-        "Llama 3.3 Community License Agreement",
-        "https://github.com/meta-llama/llama-models/blob/main/models/llama3_3/LICENSE",
-        "restricted",
-        False,
-        "conditional",
-        None,
-        (
-            "products with over 700 million monthly active users need a separate licence from Meta",
-            _LLAMA_AUP,
-            "derivatives must display 'Built with Llama'",
-        ),
+        "Llama 3.3",
+        f"{_LLAMA_MODELS}/llama3_3/LICENSE",
+        "derivatives must display 'Built with Llama'",
     ),
     License(
         "gemma",
