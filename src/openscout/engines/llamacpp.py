@@ -71,6 +71,7 @@ class LlamaCppEngine:
         self._scored: list[int] = []  # tokens now in the KV cache from the last scoring call
         self._multi: Any = None  # a second context for parallel sequences, made on first use
         self.batch_lanes = batch_lanes
+        self.reuse_prefix = True  # benchmarks turn it off to measure what it saves
         self.bos_text = self._token_text(self.llm.token_bos())
         self.eos_text = self._token_text(self.llm.token_eos())
         self.capabilities = Capabilities(
@@ -189,7 +190,8 @@ class LlamaCppEngine:
 
     def _score_rows(self, whole: list[int], first: int) -> list[Any]:
         """Log-prob rows predicting whole[first:], reusing the cached prefix when possible."""
-        keep = min(common_prefix(self._scored, whole), first - 1)
+        reused = common_prefix(self._scored, whole) if self.reuse_prefix else 0
+        keep = min(reused, first - 1)
         keep = max(keep, 0)
         mem = self._lib.llama_get_memory(self.llm._ctx.ctx)
         self._lib.llama_memory_seq_rm(mem, -1, keep, -1)
