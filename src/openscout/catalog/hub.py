@@ -243,6 +243,16 @@ def _fetch(
     return stale, "cache"
 
 
+def _probe(api: Any) -> None:
+    """Raise at once (ConnectionError) when the Hub cannot be reached at all; any reply will do."""
+    from huggingface_hub.utils import get_session
+
+    try:
+        get_session().head(api.endpoint, timeout=5)
+    except Exception as e:
+        raise ConnectionError(f"cannot reach {api.endpoint}: {e}") from e
+
+
 def _card_text(api: Any, hf_id: str) -> str | None:
     from huggingface_hub.utils import get_session
 
@@ -297,6 +307,9 @@ def hub_search(
 
     def fetch() -> list[dict[str, Any]]:
         api = _api(endpoint)
+        _probe(
+            api
+        )  # list_models retries with backoff for ~20 s; an unreachable Hub fails fast here
         infos = api.list_models(
             search=text, limit=limit, sort="downloads", cardData=True, full=True
         )
