@@ -199,3 +199,36 @@ def test_extra_data_dir_is_loaded(tmp_path: Path) -> None:
     cat = load_catalog(tmp_path)
     assert cat.get("test/bad-1b").params_b == 3.0
     assert cat.get("allenai/OLMo-7B") is not None
+
+
+def test_a_criterion_override_replaces_the_default_whole(tmp_path: Path) -> None:
+    text = """
+version: 1
+defaults:
+  organisation: O
+  family: F
+  license: MIT
+  tasks: [text-generation]
+  sources: {license: "https://example.org/licence"}
+  openness:
+    weights: {status: open, evidence: "on the Hub", source: "https://example.org/w"}
+    training_code: {status: closed, evidence: "not released", source: "https://example.org/c"}
+models:
+  - id: o/a
+    name: A
+    params_b: 1
+    sources: {released: "https://example.org/a"}
+    openness:
+      weights: {status: unknown, evidence: "not checked yet"}
+"""
+    (e,) = load_file(tmp_path / "m.yaml", text)
+    assert e.openness.weights.status == "unknown" and e.openness.weights.source is None
+    assert e.openness.training_code.status == "closed"  # untouched criteria keep the default
+    assert set(e.sources) == {"license", "released"}
+
+
+def test_curated_unknowns_carry_no_stray_source() -> None:
+    for e in load_catalog():
+        for name in CRITERIA:
+            ev = getattr(e.openness, name)
+            assert ev.status != "unknown" or ev.source is None, (e.id, name)

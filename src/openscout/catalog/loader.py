@@ -103,10 +103,12 @@ def _lines_of(text: str, i: int) -> tuple[int | None, dict[str, int]]:
 
 
 def _merge(defaults: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """Entry over defaults. `openness` and `sources` merge one level deep (an entry may override
+    one criterion or one source); everything else, a criterion included, is replaced whole."""
     out = dict(defaults)
     for k, v in entry.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
+        if k in ("openness", "sources") and isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = {**out[k], **v}
         else:
             out[k] = v
     return out
