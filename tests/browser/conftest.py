@@ -38,6 +38,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def close_engines_at_exit() -> Iterator[None]:
+    # servers load models through the process-wide engine cache; close them while llama.cpp
+    # is still importable, not in the interpreter's teardown
+    yield
+    from openscout.engines.registry import clear_cache
+
+    clear_cache()
+
+
 @pytest.fixture(autouse=True)
 def one_thread_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
     # llama.cpp threads spin while they wait: on a 2-core machine shared with a browser, a

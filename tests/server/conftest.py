@@ -8,7 +8,7 @@ import os
 # 8 s of CPU instead of 0.4 s. It must be set before llama.cpp (and libgomp) is loaded.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -26,6 +26,16 @@ def mock_engines(**kwargs: Any) -> dict[str, MockEngine]:
         "mock-a": MockEngine("mock-a", script={"hello": "hi there from a"}, **kwargs),
         "mock-b": MockEngine("mock-b", script={"hello": "greetings from b"}, **kwargs),
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_engines_at_exit() -> Iterator[None]:
+    # servers load models through the process-wide engine cache; close them while llama.cpp
+    # is still importable, not in the interpreter's teardown
+    yield
+    from openscout.engines.registry import clear_cache
+
+    clear_cache()
 
 
 @pytest.fixture(autouse=True)
