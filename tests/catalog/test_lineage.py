@@ -90,3 +90,9 @@ def test_infer_base_needs_a_trigger_phrase() -> None:
     assert infer_base("A model trained from scratch on 2T tokens.", IDS) is None
     # its own id is never its base
     assert infer_base("fine-tuned from x/y", ["x/y"], "x/y") is None
+
+
+def test_tree_shows_quantizations() -> None:
+    tree = family_tree(load_catalog(), "mistralai/Mistral-7B-v0.1")
+    quant = [c for c in tree["tree"]["children"] if c["relation"] == "quantization"]
+    assert [c["id"] for c in quant] == ["TheBloke/Mistral-7B-v0.1-GGUF"]

@@ -199,3 +199,11 @@ def test_assessment_is_pure() -> None:
     cat = load_catalog()
     e = cat.get("BioMistral/BioMistral-7B")
     assert assess_openness(e, cat) == assess_openness(e, cat)
+
+
+def test_a_quantization_is_exactly_as_open_as_its_base() -> None:
+    q, base = _a("TheBloke/Llama-2-7B-Chat-GGUF"), _a("meta-llama/Llama-2-7b-chat-hf")
+    for name in ("training_data", "training_code", "training_logs"):
+        assert q.criteria[name].status == base.criteria[name].status
+    assert q.label == base.label == "restricted weights"
+    assert [lic["id"] for lic in q.inherited_licenses] == []  # same licence as its own: llama2
