@@ -123,3 +123,28 @@ def test_csp_blocks_script_injected_past_the_escaping(page: Any, settings) -> No
         page.wait_for_timeout(300)
         assert page.evaluate("window.__xss") is None
         assert page.log.csp_violations()  # the browser reported the blocked attempts
+
+
+def test_a_keyed_server_in_the_browser(page: Any, settings) -> None:  # type: ignore[no-untyped-def]
+    """With a key, a browser without it sees the 401 page; the printed ?key= address logs it in
+    and every later fetch (the chat stream included) is authorised by the cookie."""
+    from openscout.engines.mock import MockEngine
+
+    app = create_app(
+        settings,
+        api_key="k3y",
+        engines={"m": MockEngine("m", default="hello back")},
+        arena_models=[],
+    )
+    with live_server(app) as url:
+        r = page.goto(url + "/chat")
+        assert r.status == 401 and "?key=" in page.content()
+        page.goto(url + "/chat?key=k3y")
+        assert page.url == url + "/chat"  # the key left the address bar
+        page.select_option("#model", "m")
+        page.fill("#input", "hi")
+        page.click("#send")
+        page.wait_for_selector(".msg-assistant.done")
+        assert page.locator(".msg-assistant .text").inner_text() == "hello back"
+        cookies = page.context.cookies()
+        assert [c["httpOnly"] for c in cookies] == [True] and "k3y" not in cookies[0]["value"]
