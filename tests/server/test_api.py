@@ -174,3 +174,23 @@ def test_health_reports_models(client: TestClient) -> None:
     assert body["status"] == "ok" and body["ready"] is True
     states = {m["id"]: m["state"] for m in body["models"]}
     assert states["mock-a"] == "ready" and states["smollm2-135m-instruct"] == "not_loaded"
+
+
+def test_engine_failure_mid_stream_ends_with_an_error_event(make_client) -> None:  # type: ignore[no-untyped-def]
+    from openscout.engines.base import Chunk
+    from openscout.engines.mock import MockEngine
+
+    class Dies(MockEngine):
+        def stream_chat(self, messages, params):  # type: ignore[no-untyped-def]
+            yield Chunk("partial", 0.0)
+            raise RuntimeError("/secret/path exploded")
+
+    c = make_client(engines={"dies": Dies("dies")})
+    r = c.post(
+        "/v1/chat/completions",
+        json={"model": "dies", "messages": [{"role": "user", "content": "x"}], "stream": True},
+    )
+    events = sse_events(r.text)
+    assert events[-1] == "[DONE]"
+    assert events[-2]["error"]["message"] == "internal error"
+    assert "/secret" not in r.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -34,6 +35,7 @@ from openscout.server.schemas import (
 )
 
 Event = Chunk | GenerationResult
+log = logging.getLogger("openscout.server")
 
 
 def client_id(request: Request) -> str:
@@ -206,6 +208,9 @@ async def sse_choices(
             yield shape.chunk([], usage=usage(None, total_p, total_c))
     except (OpenscoutError, APIError) as e:
         yield _error_event(e)
+    except Exception:  # never a traceback on the wire: log it, tell the client plainly
+        log.exception("a stream failed")
+        yield _error_event(APIError(500, "internal error", code="internal_error"))
     yield sse("[DONE]")
 
 
