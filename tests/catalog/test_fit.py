@@ -232,3 +232,28 @@ def test_fit_cli_json(cli_env: dict[str, str]) -> None:
         timeout=120,
     )
     assert bad.returncode == 2 and "nobody/nothing" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("fixture", "hf_id"),
+    [
+        ("smollm2_path", "HuggingFaceTB/SmolLM2-135M-Instruct"),
+        ("gemma_path", "google/gemma-3-270m"),
+    ],
+)
+def test_curated_architecture_agrees_with_the_embedded_gguf(
+    fixture: str, hf_id: str, request: pytest.FixtureRequest
+) -> None:
+    shape = shape_from_gguf(request.getfixturevalue(fixture))
+    e = load_catalog().get(hf_id)
+    a = e.arch
+    assert (a.layers, a.heads, a.kv_heads, a.head_dim, a.hidden, a.vocab, a.context) == (
+        shape.layers,
+        shape.heads,
+        shape.kv_heads,
+        shape.head_dim,
+        shape.hidden,
+        shape.vocab,
+        shape.context_length,
+    )
+    assert e.params_b == pytest.approx(shape.params / 1e9, rel=0.01)
