@@ -85,3 +85,21 @@ def test_catalog_page_filters(client: TestClient) -> None:
     assert 'value="meta"' in sized and "Llama-2-70b" in sized and "Llama-2-7b-hf" not in sized
     bad = client.get("/catalog?min_params_b=10&max_params_b=5")
     assert bad.status_code == 200 and 'id="catalog-error"' in bad.text
+
+
+def test_pages_work_without_the_optional_packages(client: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Catalog, evaluations, benchmarks and reports are optional to the server: when their
+    packages cannot be imported, the pages still render and say what is missing."""
+    from openscout.server import data
+
+    monkeypatch.setattr(data, "_attr", lambda module, name: None)
+    monkeypatch.setattr(data, "_import", lambda module: None)
+    r = client.get("/catalog?q=x")
+    assert r.status_code == 200 and "not available" in r.text
+    r = client.get("/models/mock-a")
+    assert r.status_code == 200 and "mock-a" in r.text
+    by_catalog_id = client.get("/models/HuggingFaceTB/SmolLM2-135M-Instruct")  # registered
+    assert by_catalog_id.status_code == 200 and "smollm2-135m-instruct" in by_catalog_id.text
+    assert client.get("/models/meta-llama/Llama-2-7b-hf").status_code == 404  # catalog only
+    assert client.get("/leaderboard").status_code == 200
+    assert client.get("/").status_code == 200
