@@ -207,3 +207,9 @@ def test_a_quantization_is_exactly_as_open_as_its_base() -> None:
         assert q.criteria[name].status == base.criteria[name].status
     assert q.label == base.label == "restricted weights"
     assert [lic["id"] for lic in q.inherited_licenses] == []  # same licence as its own: llama2
+
+
+def test_a_shared_memo_changes_nothing() -> None:
+    cat = load_catalog()
+    memo: dict[str, Any] = {}
+    assert [assess_openness(e, cat, memo) for e in cat] == [assess_openness(e, cat) for e in cat]

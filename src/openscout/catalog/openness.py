@@ -40,7 +40,7 @@ RANK: dict[str, int] = {"closed": 0, "unknown": 1, "partial": 2, "open": 3}
 INHERITED = ("training_data", "training_code", "training_logs")
 LABEL_RANK: dict[str, int] = {"restricted weights": 0, "open weights": 1, "open source": 2}
 MOF_RANK: dict[str, int] = {"none": 0, "III": 1, "II": 2, "I": 3}
-MAX_DEPTH = 8
+MAX_DEPTH = 64  # lineage longer than this (or a cycle) is cut and treated as unknown
 
 
 class CriterionResult(BaseModel):
@@ -99,10 +99,32 @@ def _own(entry: ModelEntry) -> dict[str, CriterionResult]:
     return out
 
 
+Effective = tuple[dict[str, CriterionResult], list[License], list[str], list[str]]
+
+
 def _effective(
-    entry: ModelEntry, catalog: Catalog, depth: int, seen: frozenset[str]
-) -> tuple[dict[str, CriterionResult], list[License], list[str], list[str]]:
+    entry: ModelEntry,
+    catalog: Catalog,
+    depth: int,
+    seen: frozenset[str],
+    memo: dict[str, Effective] | None,
+) -> Effective:
     """(criteria, licences of the lineage, base chain, notes), recursing into the base."""
+    if memo is not None and entry.id in memo:
+        return memo[entry.id]
+    result = _effective_uncached(entry, catalog, depth, seen, memo)
+    if memo is not None:
+        memo[entry.id] = result
+    return result
+
+
+def _effective_uncached(
+    entry: ModelEntry,
+    catalog: Catalog,
+    depth: int,
+    seen: frozenset[str],
+    memo: dict[str, Effective] | None,
+) -> Effective:
     from openscout.catalog.lineage import link_of
 
     crit = _own(entry)
@@ -114,7 +136,8 @@ def _effective(
     base = catalog.get(link.base)
     how = "inferred from the model card" if link.inferred else "declared"
     if base is None or depth >= MAX_DEPTH or link.base.lower() in seen:
-        note = f"base model {link.base} ({how}) is not in the catalog: what it withholds is unknown"
+        why = "is not in the catalog" if base is None else "closes a cycle or too long a lineage"
+        note = f"base model {link.base} ({how}) {why}: what it withholds is unknown"
         unknown = "unknown"
         for name in INHERITED:
             c = crit[name]
@@ -125,7 +148,7 @@ def _effective(
                         "inherited_from": link.base,
                         "evidence": [
                             *c.evidence,
-                            f"base {link.base}: not in the catalog, so unknown",
+                            f"base {link.base}: {why}, so unknown",
                         ],
                     }
                 )
@@ -133,7 +156,7 @@ def _effective(
         # the note says the base's terms were not checked.
         return crit, licenses, [link.base], [note + "; its licence terms were not checked"]
     base_crit, base_lic, base_chain, notes = _effective(
-        base, catalog, depth + 1, seen | {entry.id.lower()}
+        base, catalog, depth + 1, seen | {entry.id.lower()}, memo
     )
     names = INHERITED + (("weights",) if link.relation == "adapter" else ())
     for name in names:
@@ -153,9 +176,12 @@ def _effective(
     return crit, licenses + base_lic, [base.id, *base_chain], notes
 
 
-def assess_openness(entry: ModelEntry, catalog: Catalog) -> OpennessAssessment:
-    """Judge one entry. `catalog` supplies the base models for inheritance."""
-    crit, licenses, chain, notes = _effective(entry, catalog, 0, frozenset())
+def assess_openness(
+    entry: ModelEntry, catalog: Catalog, memo: dict[str, Effective] | None = None
+) -> OpennessAssessment:
+    """Judge one entry. `catalog` supplies the base models for inheritance. Callers judging many
+    entries of one catalog may pass the same `memo` dict, so shared ancestors are judged once."""
+    crit, licenses, chain, notes = _effective(entry, catalog, 0, frozenset(), memo)
     own_lic, lineage = licenses[0], licenses[1:]
     osi = all(lic.osi_approved for lic in licenses)
     free = all(lic.free for lic in licenses)

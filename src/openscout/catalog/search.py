@@ -101,7 +101,8 @@ class SearchIndex:
         self.heads = np.array([a.heads or nan for a in arch], dtype=np.float64)
         self.hidden = np.array([a.hidden or nan for a in arch], dtype=np.float64)
         self.vocab = np.array([a.vocab or nan for a in arch], dtype=np.float64)
-        assessments = [assess_openness(e, catalog) for e in self.entries]
+        memo: dict[str, Any] = {}  # shared ancestors are judged once
+        assessments = [assess_openness(e, catalog, memo) for e in self.entries]
         self.assessments = {e.id: a for e, a in zip(self.entries, assessments, strict=True)}
         self.score = np.array([a.score for a in assessments], dtype=np.int64)
         self.label_rank = np.array([LABEL_RANK[a.label] for a in assessments], dtype=np.int8)
