@@ -193,7 +193,8 @@ def render_html(result: dict[str, Any]) -> str:
         else ""
     )
     chart_divs = "".join(
-        f"<div class='chart' id='chart-{escape(name)}'></div>"
+        f"<div class='chart' id='chart-{escape(name)}' "
+        f"style='height:{int(fig['layout'].get('height', 460))}px'></div>"
         f"<script type='application/json' data-chart='chart-{escape(name)}'>"
         f"{_json_block(fig)}</script>"
         for name, fig in charts.items()
