@@ -94,10 +94,11 @@ def _commercial(value: Any) -> bool | None:
 
 
 def openness_of(spec: Any, catalog: Any, assess: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """(openness facts, licence) for a registered model, from its catalog entry."""
+    """(openness facts, licence) for a registered model, from its catalog entry; without one,
+    the licence the user registered still says whether it is OSI-approved."""
     entry = catalog.get(spec.catalog_id) if spec.catalog_id else None
     if entry is None:
-        return None, spec.license
+        return _licence_only(spec.license), spec.license
     a = assess(entry, catalog)
     raw_commercial = _field(a, "commercial_use")
     facts = {
@@ -112,6 +113,25 @@ def openness_of(spec: Any, catalog: Any, assess: Any) -> tuple[dict[str, Any] | 
     lic = _field(a, "license") or {}
     name = lic.get("name") if isinstance(lic, dict) and lic.get("id") != "unknown" else None
     return facts, name or getattr(entry, "license", None) or spec.license
+
+
+def _licence_only(name: str | None) -> dict[str, Any] | None:
+    try:
+        from openscout.catalog.licenses import get_license
+    except ImportError:
+        return None
+    lic = get_license(name)
+    if lic.id == "unknown":
+        return None
+    return {
+        "label": None,
+        "mof_class": None,
+        "osi_approved": lic.osi_approved,
+        "commercial_use": _commercial(lic.commercial_use),
+        "commercial_terms": lic.commercial_use,
+        "catalog_id": None,
+        "criteria": {},
+    }
 
 
 def quality_of(results: Any, model_id: str, suite: str) -> dict[str, Any] | None:
