@@ -5,8 +5,9 @@ Ratings are shown on the Elo-like scale 400 * r + 1000, r centred to mean zero, 
 difference of 400 points means 10:1 odds. A tie (and a "both bad" vote) counts as half a
 win for each side, as in LMSYS Chatbot Arena.
 
-The maximum is found by damped Newton steps on the (concave) log-likelihood. Where one model won every comparison the MLE is infinite; a small `prior` (a
-fraction of a virtual tie per compared pair) keeps it finite. `prior=0` gives the exact MLE.
+The maximum is found by damped Newton steps on the (concave) log-likelihood. Where one model
+won every comparison the MLE is infinite; a small `prior` (a fraction of a virtual tie per
+compared pair) keeps it finite. `prior=0` gives the exact MLE.
 Pure: no I/O, no globals; randomness only from the seed passed in.
 """
 
