@@ -55,16 +55,31 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def infer_base(card_text: str, known_ids: list[str], self_id: str | None = None) -> Link | None:
+@dataclass(frozen=True)
+class NameIndex:
+    """Known ids by lower-cased id and by their names written without punctuation."""
+
+    by_norm: dict[str, str]
+    lower_ids: dict[str, str]
+
+    @classmethod
+    def of(cls, known_ids: list[str]) -> NameIndex:
+        by_norm: dict[str, str] = {}
+        for kid in known_ids:
+            by_norm.setdefault(_norm(kid), kid)
+            by_norm.setdefault(_norm(kid.split("/", 1)[1]), kid)
+        return cls(by_norm, {k.lower(): k for k in known_ids})
+
+
+def infer_base(
+    card_text: str, known_ids: list[str] | NameIndex, self_id: str | None = None
+) -> Link | None:
     """Find the base model named after a phrase like 'fine-tuned from' in model-card text.
 
     An explicit `org/name` after the phrase wins; otherwise a known catalog id or its repo name
     written out (e.g. 'Mistral-7B-v0.1') counts. Returns None when nothing is named."""
-    by_norm: dict[str, str] = {}
-    for kid in known_ids:
-        by_norm.setdefault(_norm(kid), kid)
-        by_norm.setdefault(_norm(kid.split("/", 1)[1]), kid)
-    lower_ids = {k.lower(): k for k in known_ids}
+    index = known_ids if isinstance(known_ids, NameIndex) else NameIndex.of(known_ids)
+    by_norm, lower_ids = index.by_norm, index.lower_ids
     for m in _TRIGGER_RE.finditer(card_text):
         relation = next(_TRIGGERS[int(k[1:])][1] for k, v in m.groupdict().items() if v)
         after = card_text[m.end() : m.end() + WINDOW]
@@ -97,7 +112,7 @@ def _sentence_around(text: str, start: int, end: int) -> str:
     return " ".join(text[left:right].split())[:300]
 
 
-def link_of(entry: ModelEntry, known_ids: list[str]) -> Link | None:
+def link_of(entry: ModelEntry, known_ids: list[str] | NameIndex) -> Link | None:
     if entry.base_model and entry.relation:
         return Link(entry.id, entry.base_model, entry.relation)
     if entry.card_excerpt:
@@ -108,10 +123,12 @@ def link_of(entry: ModelEntry, known_ids: list[str]) -> Link | None:
 
 
 def parent_links(catalog: Catalog) -> dict[str, Link]:
-    ids = catalog.ids
+    index: NameIndex | None = None  # built only if some entry needs inference
     links = {}
     for e in catalog:
-        link = link_of(e, ids)
+        if e.base_model is None and e.card_excerpt and index is None:
+            index = NameIndex.of(catalog.ids)
+        link = link_of(e, index or [])
         if link:
             links[e.id] = link
     return links

@@ -88,7 +88,7 @@ def _own(entry: ModelEntry) -> dict[str, CriterionResult]:
     out = {}
     for name in CRITERIA:
         ev = getattr(entry.openness, name)
-        out[name] = CriterionResult(
+        out[name] = CriterionResult.model_construct(  # trusted, typed input: skip re-validation
             criterion=name,
             label=CRITERION_LABELS[name],
             status=ev.status,
@@ -236,7 +236,7 @@ def assess_openness(
     )
 
     score = LABEL_RANK[label] * 100 + MOF_RANK[mof] * 20 + sum(RANK[v] for v in s.values())
-    return OpennessAssessment(
+    return OpennessAssessment.model_construct(  # built from typed parts above
         model_id=entry.id,
         label=label,
         mof_class=mof,
