@@ -167,3 +167,21 @@ def test_the_harness_through_our_adapter_agrees_with_our_runner(
     assert out["results"]["tiny_arc_0"]["acc_norm,none"] == pytest.approx(
         ours.metrics["acc_norm"].score
     )
+
+
+def test_generate_until_task_scores_exact_match(settings: Settings) -> None:
+    from tests.evals.helpers import add_mock
+
+    suite = load_suite(DATA / "tiny_gsm.yaml")
+    first = suite.items[0]
+    assert first.kind == "generate" and first.check == "exact"
+    assert first.completion_prompt == "Question: " + (
+        "Ada has 3 apples and buys 4 more. How many apples does she have?\nAnswer:"
+    )
+    assert first.completion_stop == ("Question:", "\n\n") and first.max_tokens == 64
+    clear_cache()
+    q = [i.prompt for i in suite.items]
+    add_mock(settings, "m", script={q[0]: "3 + 4 = 7 #### 7", q[1]: "#### 13", q[2]: "it is 6"})
+    res = run_eval(settings, str(DATA / "tiny_gsm.yaml"), ["m"]).results["m"]
+    assert [r["score"] for r in res.items] == [1.0, 0.0, 0.0]
+    assert [r["detail"]["extracted"] for r in res.items] == ["7", "13", "[invalid]"]

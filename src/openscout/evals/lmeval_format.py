@@ -6,7 +6,9 @@ Two ways in:
   options in `choices` (a list, or ARC's {"text": [...], "label": [...]}) or `endings`;
   the answer in `gold` / `label` / `answer` / `answerKey` (an index, a label or the text).
 - a task YAML in the harness's format: `dataset_path: json` with `dataset_kwargs.data_files`
-  (paths relative to the YAML), `output_type: multiple_choice`, `doc_to_text`,
+  (paths relative to the YAML), `output_type: multiple_choice` or `generate_until` (scored
+  by `exact_match` with its ignore_case / ignore_punctuation / regexes_to_ignore options and
+  a first `regex` filter, as in GSM8K's task), `generation_kwargs`, `doc_to_text`,
   `doc_to_choice`, `doc_to_target` (a field name or a Jinja template, rendered in a sandbox),
   `target_delimiter`, `fewshot_delimiter`, `description`, `num_fewshot` with
   `fewshot_split` (we take the first N documents; the harness samples them with its seed).
@@ -174,6 +176,9 @@ class _Task:
             got = got["text"]
         return [str(c) for c in got]
 
+    def target_text(self, doc: dict[str, Any]) -> str:
+        return str(self._render(self.cfg.get("doc_to_target", "answer"), doc, "doc_to_target"))
+
     def target(self, doc: dict[str, Any], choices: list[str], n: int) -> int:
         got = self._render(self.cfg.get("doc_to_target", "answer"), doc, "doc_to_target")
         if isinstance(got, str) and got.strip().isdigit():
@@ -204,13 +209,42 @@ def _data_files(cfg: dict[str, Any], path: Path) -> dict[str, Path]:
     return out
 
 
+def _generate_spec(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
+    """How a generate_until answer is scored: the harness's exact_match (+ a regex filter)."""
+    metrics = cfg.get("metric_list") or [{"metric": "exact_match"}]
+    em = next(
+        (m for m in metrics if isinstance(m, dict) and m.get("metric") == "exact_match"), None
+    )
+    if em is None:
+        raise DataFileError(
+            "generate_until tasks are scored with exact_match only",
+            path=str(path),
+            field="metric_list",
+        )
+    spec: dict[str, Any] = {
+        "ignore_case": bool(em.get("ignore_case", False)),
+        "ignore_punctuation": bool(em.get("ignore_punctuation", False)),
+        "regexes_to_ignore": list(em.get("regexes_to_ignore") or []),
+    }
+    for flt in cfg.get("filter_list") or []:
+        for fn in flt.get("filter", []):
+            if fn.get("function") == "regex":
+                spec["regex"] = fn.get("regex_pattern", r"#### (\-?[0-9\.\,]+)")
+                spec["group_select"] = int(fn.get("group_select", 0))
+        break  # the first filter pipeline is the one reported first
+    return spec
+
+
 def load_task_yaml(path: Path) -> LoadedSuite:
     from openscout.evals.yamllines import load_with_lines
 
     cfg, _ = load_with_lines(path)
-    if cfg.get("output_type", "multiple_choice") != "multiple_choice":
+    kind = cfg.get("output_type", "multiple_choice")
+    if kind not in ("multiple_choice", "generate_until"):
         raise DataFileError(
-            "only multiple_choice tasks are supported", path=str(path), field="output_type"
+            "only multiple_choice and generate_until tasks are supported",
+            path=str(path),
+            field="output_type",
         )
     task = _Task(cfg, path)
     files = _data_files(cfg, path)
@@ -233,22 +267,52 @@ def load_task_yaml(path: Path) -> LoadedSuite:
         shots = read_docs(files[fs_split])[:k]
         examples = []
         for n, d in enumerate(shots, 1):
-            ch = task.choices(d)
-            examples.append(task.text(d) + delim + ch[task.target(d, ch, n)])
+            examples.append(task.text(d) + delim + _answer_text(task, d, kind, n))
         prefix += fs_delim.join(examples) + fs_delim
-    rows = []
-    for n, d in enumerate(docs, 1):
-        text, choices = task.text(d), task.choices(d)
-        rows.append((prefix + text, choices, task.target(d, choices, n), text))
     name = str(cfg.get("task", path.stem))
     version = str((cfg.get("metadata") or {}).get("version", "1"))
+    if kind == "generate_until":
+        items = _generate_items(task, cfg, path, docs, prefix, name)
+    else:
+        rows = []
+        for n, d in enumerate(docs, 1):
+            text, choices = task.text(d), task.choices(d)
+            rows.append((prefix + text, choices, task.target(d, choices, n), text))
+        items = _items(rows, delim, name)
     return LoadedSuite(
-        name,
-        version,
-        f"lm-eval task {name} from {path.name}",
-        str(path.resolve()),
-        _items(rows, delim, name),
+        name, version, f"lm-eval task {name} from {path.name}", str(path.resolve()), items
     )
+
+
+def _answer_text(task: _Task, doc: dict[str, Any], kind: str, n: int) -> str:
+    if kind == "generate_until":
+        return task.target_text(doc)
+    ch = task.choices(doc)
+    return ch[task.target(doc, ch, n)]
+
+
+def _generate_items(
+    task: _Task, cfg: dict[str, Any], path: Path, docs: list[dict[str, Any]], prefix: str, name: str
+) -> list[Item]:
+    gen = cfg.get("generation_kwargs") or {}
+    until = gen.get("until", ["\n\n"])
+    until = (until,) if isinstance(until, str) else tuple(until)
+    spec = _generate_spec(cfg, path)
+    return [
+        Item(
+            id=f"{name}-{i:05d}",
+            kind="generate",
+            prompt=prefix + task.text(d),
+            check="exact",
+            target=task.target_text(d),
+            completion_prompt=prefix + task.text(d),
+            completion_stop=until,
+            stop=until,
+            max_tokens=int(gen.get("max_gen_toks", 256)),
+            spec=spec,
+        )
+        for i, d in enumerate(docs)
+    ]
 
 
 def load_lmeval(path: Path) -> LoadedSuite:

@@ -69,11 +69,39 @@ def check_assertions(item: Item, output: str, ctx: ScoreContext | None) -> Score
     return score_assertions(item, output, ctx)
 
 
+def check_exact(item: Item, output: str, ctx: ScoreContext | None) -> Score:
+    """lm-evaluation-harness's exact_match, after its regex filter when the task has one."""
+    import re
+    import string
+
+    spec = item.spec
+    got = output
+    if spec.get("regex"):
+        found = re.findall(spec["regex"], output)
+        if found:
+            pick = found[spec.get("group_select", 0)]
+            got = pick if isinstance(pick, str) else next((g for g in pick if g), pick[0])
+        else:
+            got = "[invalid]"
+        got = got.strip()
+    pred, gold = got, str(item.target)
+    for pattern in spec.get("regexes_to_ignore", []):
+        pred, gold = re.sub(pattern, "", pred), re.sub(pattern, "", gold)
+    if spec.get("ignore_case"):
+        pred, gold = pred.lower(), gold.lower()
+    if spec.get("ignore_punctuation"):
+        table = str.maketrans("", "", string.punctuation)
+        pred, gold = pred.translate(table), gold.translate(table)
+    ok = pred == gold
+    return Score(float(ok), {"exact_match": float(ok)}, {"extracted": got})
+
+
 CHECKS: dict[str, Callable[[Item, str, ScoreContext | None], Score]] = {
     "number": check_number,
     "label": check_label,
     "choice": check_choice_text,
     "ifeval": check_ifeval,
+    "exact": check_exact,
     "assertions": check_assertions,
 }
 
