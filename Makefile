@@ -12,12 +12,14 @@ $(STAMP): pyproject.toml scripts/setup.sh scripts/build-llama.sh
 	PY=$(PY) VENV=$(VENV) bash scripts/setup.sh
 	touch $@
 
-# The main job on the embedded default models.
+# The main job on the embedded default models: quality, speed, memory, cost, openness and
+# licence, ending in a recommendation and an HTML/Markdown/JSON report.
 demo: setup
-	$(BIN)/openscout run -m smollm2-135m-instruct -m gemma-3-270m "The capital of France is"
+	$(BIN)/openscout run -m smollm2-135m-instruct -m gemma-3-270m --max-tokens 24 "The capital of France is"
+	$(BIN)/openscout compare
 
 test: setup
-	bash scripts/setup-test.sh
+	VENV=$(VENV) bash scripts/setup-test.sh
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest
 
