@@ -80,7 +80,7 @@ class PageLog:
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(60_000)
+    context.set_default_timeout(120_000)  # generous: CI machines are shared
     p = context.new_page()
     log = PageLog()
     p.on("console", lambda m: log.errors.append(m.text) if m.type in ("error", "warning") else None)
@@ -95,7 +95,7 @@ def wait_count(locator: Any, n: int) -> None:
     forbids)."""
     from playwright.sync_api import expect
 
-    expect(locator).to_have_count(n, timeout=60_000)
+    expect(locator).to_have_count(n, timeout=120_000)
 
 
 def shot(page: Any, name: str) -> Path:
