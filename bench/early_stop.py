@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from openscout.evals.sequential import run_until_settled  # noqa: E402
+from openscout.evals.sequential import run_until_settled
 
 ALPHA = 0.05
 
@@ -29,10 +29,19 @@ def simulated(reps: int = 200, n: int = 500) -> dict[str, object]:
         used.append(r.items_used)
         wrong += r.settled and r.order != ["strong", "middle", "weak"]
         unsettled += not r.settled
-    out = {"reps": reps, "suite_items": n, "mean_items_used": round(sum(used) / reps, 1),
-           "max_items_used": max(used), "wrong_rankings": wrong, "unsettled": unsettled, "alpha": ALPHA}
-    print(f"simulated: mean {out['mean_items_used']} of {n} items (max {out['max_items_used']}), "
-          f"wrong rankings {wrong}/{reps}, unsettled {unsettled}/{reps}, alpha {ALPHA}")
+    out = {
+        "reps": reps,
+        "suite_items": n,
+        "mean_items_used": round(sum(used) / reps, 1),
+        "max_items_used": max(used),
+        "wrong_rankings": wrong,
+        "unsettled": unsettled,
+        "alpha": ALPHA,
+    }
+    print(
+        f"simulated: mean {out['mean_items_used']} of {n} items (max {out['max_items_used']}), "
+        f"wrong rankings {wrong}/{reps}, unsettled {unsettled}/{reps}, alpha {ALPHA}"
+    )
     return out
 
 
@@ -44,10 +53,15 @@ def real(correct: dict[str, list[int]], seed: int = 0) -> dict[str, object]:
     full = sorted(models, key=lambda m: -sum(correct[m]))
     stream = ({m: float(correct[m][i]) for m in models} for i in order)
     r = run_until_settled(stream, models, alpha=ALPHA, items_available=n)
-    out = {**r.as_dict(), "full_suite_order": full,
-           "full_suite_accuracy": {m: round(sum(v) / n, 3) for m, v in correct.items()}}
-    print(f"real: settled={r.settled} after {r.items_used} of {n} items; order {r.order}; "
-          f"full-suite order {full}; accuracies {out['full_suite_accuracy']}")
+    out = {
+        **r.as_dict(),
+        "full_suite_order": full,
+        "full_suite_accuracy": {m: round(sum(v) / n, 3) for m, v in correct.items()},
+    }
+    print(
+        f"real: settled={r.settled} after {r.items_used} of {n} items; order {r.order}; "
+        f"full-suite order {full}; accuracies {out['full_suite_accuracy']}"
+    )
     return out
 
 

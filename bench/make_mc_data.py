@@ -26,8 +26,11 @@ def make_item(rng: random.Random) -> dict[str, object]:
             wrong.add(cand)
     choices = [answer, *sorted(wrong)]
     rng.shuffle(choices)
-    return {"question": f"What is {a} {op} {b}?", "choices": [str(c) for c in choices],
-            "label": choices.index(answer)}
+    return {
+        "question": f"What is {a} {op} {b}?",
+        "choices": [str(c) for c in choices],
+        "label": choices.index(answer),
+    }
 
 
 def write(n_test: int = 200, seed: int = 2026) -> tuple[Path, Path]:
@@ -44,7 +47,9 @@ def write_task_yaml(dest: Path) -> Path:
     lm-eval (paths relative to its working directory) read the same files."""
     text = (HERE / "arith_mc.yaml").read_text()
     for split in ("train", "test"):
-        text = text.replace(f"bench/data/arith_mc_{split}.jsonl", str((HERE / f"arith_mc_{split}.jsonl").resolve()))
+        text = text.replace(
+            f"bench/data/arith_mc_{split}.jsonl", str((HERE / f"arith_mc_{split}.jsonl").resolve())
+        )
     dest.mkdir(parents=True, exist_ok=True)
     out = dest / "openscout_arith_mc.yaml"
     out.write_text(text)

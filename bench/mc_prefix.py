@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from make_mc_data import HERE, fewshot_context, write  # noqa: E402
+from make_mc_data import HERE, fewshot_context, write
 
-from openscout.engines.base import score_choices  # noqa: E402
+from openscout.engines.base import score_choices
 
 
 def load(n: int) -> tuple[list[dict], list[dict]]:
@@ -52,11 +52,22 @@ def main(n: int = 100) -> dict[str, object]:
     for mode in ("naive", "reuse", "batched"):
         secs, preds, _ = score_items(engine, train, test, mode)
         acc = sum(p == d["label"] for p, d in zip(preds, test, strict=True)) / len(test)
-        same = None if base_preds is None else sum(a == b for a, b in zip(preds, base_preds, strict=True))
+        same = (
+            None
+            if base_preds is None
+            else sum(a == b for a, b in zip(preds, base_preds, strict=True))
+        )
         base_preds = base_preds or preds
-        out[mode] = {"seconds": round(secs, 2), "items_per_s": round(len(test) / secs, 2),
-                     "accuracy": round(acc, 3), "same_prediction_as_naive": same}
-        print(f"{mode:8s} {len(test) / secs:7.2f} items/s  acc {acc:.3f}  same-as-naive {same}", flush=True)
+        out[mode] = {
+            "seconds": round(secs, 2),
+            "items_per_s": round(len(test) / secs, 2),
+            "accuracy": round(acc, 3),
+            "same_prediction_as_naive": same,
+        }
+        print(
+            f"{mode:8s} {len(test) / secs:7.2f} items/s  acc {acc:.3f}  same-as-naive {same}",
+            flush=True,
+        )
     naive = out["naive"]["items_per_s"]  # type: ignore[index]
     for mode in ("reuse", "batched"):
         print(f"speed-up {mode} / naive: {out[mode]['items_per_s'] / naive:.2f}x")  # type: ignore[index]

@@ -14,7 +14,9 @@ from openscout.engines.base import BatchRequest, SamplingParams, collect, genera
 
 
 def prompts(n: int) -> list[str]:
-    return [f"Question: What is {10 + i} plus {7 + 2 * i}? Answer briefly.\nAnswer:" for i in range(n)]
+    return [
+        f"Question: What is {10 + i} plus {7 + 2 * i}? Answer briefly.\nAnswer:" for i in range(n)
+    ]
 
 
 def main(n: int = 32, max_tokens: int = 32, lanes: int = 8) -> dict[str, object]:
@@ -38,13 +40,21 @@ def main(n: int = 32, max_tokens: int = 32, lanes: int = 8) -> dict[str, object]
     tok_par = sum(r.final.completion_tokens for r in par)
     same = sum(a[0] == b.text for a, b in zip(seq, par, strict=True))
     out = {
-        "items": n, "max_tokens": max_tokens, "lanes": lanes,
-        "sequential_items_per_s": round(n / t_seq, 2), "parallel_items_per_s": round(n / t_par, 2),
-        "speedup": round(t_seq / t_par, 2), "tokens_sequential": tok_seq, "tokens_parallel": tok_par,
+        "items": n,
+        "max_tokens": max_tokens,
+        "lanes": lanes,
+        "sequential_items_per_s": round(n / t_seq, 2),
+        "parallel_items_per_s": round(n / t_par, 2),
+        "speedup": round(t_seq / t_par, 2),
+        "tokens_sequential": tok_seq,
+        "tokens_parallel": tok_par,
         "identical_outputs": same,
     }
-    print(f"sequential {n / t_seq:6.2f} items/s ({tok_seq} tokens)  parallel x{lanes} {n / t_par:6.2f} items/s "
-          f"({tok_par} tokens)  speed-up {t_seq / t_par:.2f}x  identical outputs {same}/{n}", flush=True)
+    print(
+        f"sequential {n / t_seq:6.2f} items/s ({tok_seq} tokens)  parallel x{lanes} {n / t_par:6.2f} items/s "
+        f"({tok_par} tokens)  speed-up {t_seq / t_par:.2f}x  identical outputs {same}/{n}",
+        flush=True,
+    )
     engine.close()
     return out
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from make_mc_data import write, write_task_yaml  # noqa: E402
+from make_mc_data import write, write_task_yaml
 
 BIN = Path(sys.executable).parent
 NEAR_TIE = 0.5  # nats
@@ -26,8 +26,19 @@ NEAR_TIE = 0.5  # nats
 
 def run_openscout(task: Path, n: int, home: Path) -> tuple[float, dict[int, list[float]]]:
     env = {**os.environ, "OPENSCOUT_HOME": str(home)}
-    cmd = [str(BIN / "openscout"), "eval", "--suite", str(task), "-m", "smollm2-135m-instruct",
-           "--limit", str(n), "--json", "--items", "--no-cache"]
+    cmd = [
+        str(BIN / "openscout"),
+        "eval",
+        "--suite",
+        str(task),
+        "-m",
+        "smollm2-135m-instruct",
+        "--limit",
+        str(n),
+        "--json",
+        "--items",
+        "--no-cache",
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     secs = time.perf_counter() - t0
@@ -39,15 +50,38 @@ def run_openscout(task: Path, n: int, home: Path) -> tuple[float, dict[int, list
     return secs, lls
 
 
-def run_lmeval(task: Path, n: int, out: Path, batch_size: str) -> tuple[float, dict[int, list[float]]]:
+def run_lmeval(
+    task: Path, n: int, out: Path, batch_size: str
+) -> tuple[float, dict[int, list[float]]]:
     from openscout.engines.bundled import smollm2_path
 
     gguf = smollm2_path()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    cmd = [str(BIN / "lm_eval"), "--model", "hf",
-           "--model_args", f"pretrained={gguf.parent},gguf_file={gguf.name},dtype=float32",
-           "--tasks", "openscout_arith_mc", "--include_path", str(task.parent), "--limit", str(n),
-           "--batch_size", batch_size, "--device", "cpu", "--log_samples", "--output_path", str(out)]
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    cmd = [
+        str(BIN / "lm_eval"),
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={gguf.parent},gguf_file={gguf.name},dtype=float32",
+        "--tasks",
+        "openscout_arith_mc",
+        "--include_path",
+        str(task.parent),
+        "--limit",
+        str(n),
+        "--batch_size",
+        batch_size,
+        "--device",
+        "cpu",
+        "--log_samples",
+        "--output_path",
+        str(out),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     secs = time.perf_counter() - t0
@@ -74,12 +108,21 @@ def compare(ours: dict[int, list[float]], theirs: dict[int, list[float]]) -> dic
         if pick(ll) == pick(theirs[i]):
             same += 1
         else:
-            disagreements.append({"item": i, "openscout_margin": round(margin(ll), 3),
-                                  "lmeval_margin": round(margin(theirs[i]), 3),
-                                  "near_tie": min(margin(ll), margin(theirs[i])) <= NEAR_TIE})
-    return {"items": len(ours), "same_prediction": same, "agreement": round(same / len(ours), 4),
-            "disagreements": disagreements,
-            "all_disagreements_near_ties": all(d["near_tie"] for d in disagreements)}
+            disagreements.append(
+                {
+                    "item": i,
+                    "openscout_margin": round(margin(ll), 3),
+                    "lmeval_margin": round(margin(theirs[i]), 3),
+                    "near_tie": min(margin(ll), margin(theirs[i])) <= NEAR_TIE,
+                }
+            )
+    return {
+        "items": len(ours),
+        "same_prediction": same,
+        "agreement": round(same / len(ours), 4),
+        "disagreements": disagreements,
+        "all_disagreements_near_ties": all(d["near_tie"] for d in disagreements),
+    }
 
 
 def main(n: int = 200, batch_size: str = "16") -> dict[str, object]:
@@ -87,15 +130,29 @@ def main(n: int = 200, batch_size: str = "16") -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         task = write_task_yaml(Path(tmp) / "task")
         t_ours, ours = run_openscout(task, n, Path(tmp) / "home")
-        print(f"openscout: {t_ours:.1f} s for {n} items ({n / t_ours:.2f} items/s, whole run)", flush=True)
+        print(
+            f"openscout: {t_ours:.1f} s for {n} items ({n / t_ours:.2f} items/s, whole run)",
+            flush=True,
+        )
         t_lm, theirs = run_lmeval(task, n, Path(tmp) / "lmeval", batch_size)
-        print(f"lm-eval hf (batch {batch_size}): {t_lm:.1f} s ({n / t_lm:.2f} items/s, whole run)", flush=True)
+        print(
+            f"lm-eval hf (batch {batch_size}): {t_lm:.1f} s ({n / t_lm:.2f} items/s, whole run)",
+            flush=True,
+        )
     agreement = compare(ours, theirs)
-    result = {"items": n, "openscout_s": round(t_ours, 1), "lmeval_s": round(t_lm, 1),
-              "speedup": round(t_lm / t_ours, 2), "lmeval_batch_size": batch_size, **agreement}
-    print(f"speed-up openscout vs lm-eval: {t_lm / t_ours:.2f}x; same prediction on "
-          f"{agreement['same_prediction']}/{n}; disagreements all near ties: "
-          f"{agreement['all_disagreements_near_ties']}")
+    result = {
+        "items": n,
+        "openscout_s": round(t_ours, 1),
+        "lmeval_s": round(t_lm, 1),
+        "speedup": round(t_lm / t_ours, 2),
+        "lmeval_batch_size": batch_size,
+        **agreement,
+    }
+    print(
+        f"speed-up openscout vs lm-eval: {t_lm / t_ours:.2f}x; same prediction on "
+        f"{agreement['same_prediction']}/{n}; disagreements all near ties: "
+        f"{agreement['all_disagreements_near_ties']}"
+    )
     return result
 
 

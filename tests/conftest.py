@@ -11,6 +11,9 @@ import pytest
 
 from openscout.config import Settings
 
+# Passive OpenMP waiting for every llama.cpp in the suite, subprocesses included (see llamacpp.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 @pytest.fixture(scope="session")
 def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -59,7 +62,9 @@ def smollm2_engine(smollm2_path: Path) -> Iterator[object]:
 def gemma_engine(gemma_path: Path) -> Iterator[object]:
     from openscout.engines.llamacpp import LlamaCppEngine
 
-    engine = LlamaCppEngine("gemma-3-270m", gemma_path, n_ctx=2048, n_threads=2, prompt_format="completion")
+    engine = LlamaCppEngine(
+        "gemma-3-270m", gemma_path, n_ctx=2048, n_threads=2, prompt_format="completion"
+    )
     yield engine
     engine.close()
 

@@ -22,7 +22,11 @@ def _kv(key: str, value: Any) -> bytes:
     if isinstance(value, str):
         return _str(key) + struct.pack("<I", 8) + _str(value)
     if isinstance(value, list):
-        return _str(key) + struct.pack("<IIQ", 9, 4, len(value)) + b"".join(struct.pack("<I", v) for v in value)
+        return (
+            _str(key)
+            + struct.pack("<IIQ", 9, 4, len(value))
+            + b"".join(struct.pack("<I", v) for v in value)
+        )
     raise TypeError(value)
 
 
@@ -44,7 +48,11 @@ def gguf_bytes(
         for d in shape:
             n *= d
         size = n * 4 if ggml_type == 0 else n * 2
-        out += _str(name) + struct.pack("<I", len(shape)) + b"".join(struct.pack("<Q", d) for d in shape)
+        out += (
+            _str(name)
+            + struct.pack("<I", len(shape))
+            + b"".join(struct.pack("<Q", d) for d in shape)
+        )
         out += struct.pack("<IQ", ggml_type, offset)
         sizes.append(size)
         offset += (size + 31) // 32 * 32

@@ -16,8 +16,12 @@ def test_clear_difference_settles_early_in_the_right_order() -> None:
     rng = random.Random(7)
     used = []
     for _ in range(50):
-        r = run_until_settled(_simulate({"a": 0.85, "b": 0.55, "c": 0.25}, 1000, rng), ["a", "b", "c"], alpha=0.05,
-                              items_available=1000)
+        r = run_until_settled(
+            _simulate({"a": 0.85, "b": 0.55, "c": 0.25}, 1000, rng),
+            ["a", "b", "c"],
+            alpha=0.05,
+            items_available=1000,
+        )
         assert r.settled and r.order == ["a", "b", "c"]
         used.append(r.items_used)
     assert max(used) < 400 and sum(used) / len(used) < 200

@@ -22,9 +22,9 @@ class Settings:
     port: int = field(default_factory=lambda: int(os.environ.get("OPENSCOUT_PORT", "8765")))
     api_key: str | None = field(default_factory=lambda: os.environ.get("OPENSCOUT_API_KEY"))
     threads: int | None = field(
-        default_factory=lambda: int(os.environ["OPENSCOUT_THREADS"])
-        if os.environ.get("OPENSCOUT_THREADS")
-        else None
+        default_factory=lambda: (
+            int(os.environ["OPENSCOUT_THREADS"]) if os.environ.get("OPENSCOUT_THREADS") else None
+        )
     )
     # Upper bound on the bytes of model files kept loaded at once (the engine cache).
     model_cache_bytes: int = field(

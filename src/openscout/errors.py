@@ -1,16 +1,16 @@
 """One exception tree for everything openscout raises on purpose.
 
-    OpenscoutError                 message + hint; the CLI prints both, never a traceback
-    ├── ConfigError                a settings or registry file is wrong
-    ├── DataFileError              a YAML/JSON file we read is malformed (names file, line, entry, field)
-    ├── ModelNotFoundError         no model registered under that id
-    ├── ModelFileError             a model file is missing, not GGUF, truncated or hostile
-    ├── EngineError                a model engine failed to answer
-    │   ├── EngineUnavailableError     could not connect (refused, DNS, timeout)
-    │   └── EngineResponseError        the server answered with an error status
-    ├── CapabilityError            an engine was asked for something it declared it cannot do
-    ├── StoreError                 the SQLite store cannot be opened or migrated
-    └── ConstraintError            a recommendation request is malformed
+OpenscoutError                 message + hint; the CLI prints both, never a traceback
+├── ConfigError                a settings or registry file is wrong
+├── DataFileError              a YAML/JSON file we read is malformed (names file, line, entry, field)
+├── ModelNotFoundError         no model registered under that id
+├── ModelFileError             a model file is missing, not GGUF, truncated or hostile
+├── EngineError                a model engine failed to answer
+│   ├── EngineUnavailableError     could not connect (refused, DNS, timeout)
+│   └── EngineResponseError        the server answered with an error status
+├── CapabilityError            an engine was asked for something it declared it cannot do
+├── StoreError                 the SQLite store cannot be opened or migrated
+└── ConstraintError            a recommendation request is malformed
 """
 
 from __future__ import annotations

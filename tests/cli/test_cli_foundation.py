@@ -14,10 +14,14 @@ from tests.conftest import free_port
 OPENSCOUT = [sys.executable, "-m", "openscout.cli.main"]
 
 
-def run_cli(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str], check: bool = True
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(OPENSCOUT + args, env=env, capture_output=True, text=True, timeout=300)
     if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
+        raise AssertionError(
+            f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+        )
     return proc
 
 
@@ -32,8 +36,20 @@ def test_models_list_json(cli_env: dict[str, str]) -> None:
 
 @pytest.mark.real_model
 def test_run_both_models_json_then_logs(cli_env: dict[str, str]) -> None:
-    out = run_cli(["run", "-m", "smollm2-135m-instruct", "-m", "gemma-3-270m", "The capital of France is",
-                   "--json", "--max-tokens", "12"], cli_env)
+    out = run_cli(
+        [
+            "run",
+            "-m",
+            "smollm2-135m-instruct",
+            "-m",
+            "gemma-3-270m",
+            "The capital of France is",
+            "--json",
+            "--max-tokens",
+            "12",
+        ],
+        cli_env,
+    )
     results = json.loads(out.stdout)
     assert [r["model_id"] for r in results] == ["smollm2-135m-instruct", "gemma-3-270m"]
     for r in results:
@@ -46,7 +62,9 @@ def test_run_both_models_json_then_logs(cli_env: dict[str, str]) -> None:
 
 
 def test_models_show_reads_gguf_header(cli_env: dict[str, str]) -> None:
-    info = json.loads(run_cli(["models", "show", "smollm2-135m-instruct", "--json"], cli_env).stdout)
+    info = json.loads(
+        run_cli(["models", "show", "smollm2-135m-instruct", "--json"], cli_env).stdout
+    )
     g = info["gguf"]
     assert g["architecture"] == "llama" and g["quantization"] == "Q4_1"
     assert g["chat_template_present"] is True and g["context_length"] == 8192
@@ -59,29 +77,41 @@ def _assert_clean_error(proc: subprocess.CompletedProcess[str], expected: str) -
 
 
 def test_cli_errors_are_one_clear_message(cli_env: dict[str, str], tmp_path: Path) -> None:
-    _assert_clean_error(run_cli(["models", "add", "x", "--path", str(tmp_path / "missing.gguf")], cli_env, check=False),
-                        "no such file")
+    _assert_clean_error(
+        run_cli(
+            ["models", "add", "x", "--path", str(tmp_path / "missing.gguf")], cli_env, check=False
+        ),
+        "no such file",
+    )
     notgguf = tmp_path / "notes.gguf"
     notgguf.write_text("just text")
-    _assert_clean_error(run_cli(["models", "add", "x", "--path", str(notgguf)], cli_env, check=False), "not a GGUF")
+    _assert_clean_error(
+        run_cli(["models", "add", "x", "--path", str(notgguf)], cli_env, check=False), "not a GGUF"
+    )
     from openscout.engines.bundled import smollm2_path
 
     cut = tmp_path / "cut.gguf"
     with smollm2_path().open("rb") as f:
         cut.write_bytes(f.read(3_000_000))
-    _assert_clean_error(run_cli(["models", "add", "x", "--path", str(cut)], cli_env, check=False), "truncated")
-    _assert_clean_error(run_cli(["run", "-m", "nope", "hi"], cli_env, check=False), "no model registered")
+    _assert_clean_error(
+        run_cli(["models", "add", "x", "--path", str(cut)], cli_env, check=False), "truncated"
+    )
+    _assert_clean_error(
+        run_cli(["run", "-m", "nope", "hi"], cli_env, check=False), "no model registered"
+    )
 
 
 def test_unreachable_and_failing_endpoints(cli_env: dict[str, str]) -> None:
     run_cli(["models", "add", "down", "--url", f"http://127.0.0.1:{free_port()}/v1"], cli_env)
-    _assert_clean_error(run_cli(["run", "-m", "down", "hi"], cli_env, check=False), "cannot connect")
+    _assert_clean_error(
+        run_cli(["run", "-m", "down", "hi"], cli_env, check=False), "cannot connect"
+    )
 
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class H(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.send_response(500)
             self.end_headers()
             self.wfile.write(b'{"error": {"message": "engine crashed"}}')
@@ -92,7 +122,12 @@ def test_unreachable_and_failing_endpoints(cli_env: dict[str, str]) -> None:
     srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        run_cli(["models", "add", "broken", "--url", f"http://127.0.0.1:{srv.server_address[1]}/v1"], cli_env)
-        _assert_clean_error(run_cli(["run", "-m", "broken", "hi"], cli_env, check=False), "HTTP 500: engine crashed")
+        run_cli(
+            ["models", "add", "broken", "--url", f"http://127.0.0.1:{srv.server_address[1]}/v1"],
+            cli_env,
+        )
+        _assert_clean_error(
+            run_cli(["run", "-m", "broken", "hi"], cli_env, check=False), "HTTP 500: engine crashed"
+        )
     finally:
         srv.shutdown()

@@ -1,8 +1,11 @@
+import contextlib
 import struct
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from openscout.engines.gguf import read_header
 from openscout.errors import ModelFileError
@@ -27,8 +30,10 @@ def test_reads_gemma_header(gemma_path: Path) -> None:
 
 
 def test_synthetic_file_round_trips(tmp_path: Path) -> None:
-    p = write_gguf(tmp_path / "m.gguf", metadata={"general.architecture": "llama", "llama.block_count": 2,
-                                                  "general.file_type": 15})
+    p = write_gguf(
+        tmp_path / "m.gguf",
+        metadata={"general.architecture": "llama", "llama.block_count": 2, "general.file_type": 15},
+    )
     h = read_header(p)
     assert h.n_layers == 2 and h.quantization == "Q4_K_M" and h.parameter_count == 16
 
@@ -86,12 +91,12 @@ def test_huge_array_count_refused(tmp_path: Path) -> None:
 
 @hsettings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400), st.integers(min_value=0, max_value=200))
-def test_fuzz_never_crashes_with_anything_but_model_file_error(tmp_path_factory, junk: bytes, cut: int) -> None:
+def test_fuzz_never_crashes_with_anything_but_model_file_error(
+    tmp_path_factory, junk: bytes, cut: int
+) -> None:
     base = gguf_bytes(metadata={"general.architecture": "llama", "k": "v", "a": [1, 2, 3]})
     blob = base[:cut] + junk + base[cut:]
     p = tmp_path_factory.mktemp("fuzz") / "f.gguf"
     p.write_bytes(blob)
-    try:
+    with contextlib.suppress(ModelFileError):
         read_header(p)
-    except ModelFileError:
-        pass

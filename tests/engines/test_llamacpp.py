@@ -107,7 +107,9 @@ def test_stop_string_is_cut_and_never_streamed(smollm2_engine) -> None:
     p = SamplingParams(max_tokens=40)
     full = collect(smollm2_engine.stream_completion("1, 2, 3, 4,", p))[0]
     assert " 6" in full
-    text, final, chunks = collect(smollm2_engine.stream_completion("1, 2, 3, 4,", SamplingParams(max_tokens=40, stop=(" 6",))))
+    text, final, _ = collect(
+        smollm2_engine.stream_completion("1, 2, 3, 4,", SamplingParams(max_tokens=40, stop=(" 6",)))
+    )
     assert " 6" not in text and final.finish_reason == "stop"
     assert full.startswith(text)
 
@@ -124,10 +126,14 @@ def test_prompt_longer_than_context_is_refused(smollm2_path) -> None:
 
 
 def test_gemma_completion(gemma_engine) -> None:
-    text, final, _ = collect(gemma_engine.stream_completion("The capital of France is", SamplingParams(max_tokens=8)))
+    text, final, _ = collect(
+        gemma_engine.stream_completion("The capital of France is", SamplingParams(max_tokens=8))
+    )
     assert text.strip() and final.completion_tokens >= 1
-    assert gemma_engine.loglikelihood("The capital of France is", " Paris").logprob > \
-        gemma_engine.loglikelihood("The capital of France is", " banana").logprob
+    assert (
+        gemma_engine.loglikelihood("The capital of France is", " Paris").logprob
+        > gemma_engine.loglikelihood("The capital of France is", " banana").logprob
+    )
 
 
 def test_stop_helpers() -> None:

@@ -28,9 +28,25 @@ def llama_server(smollm2_path: Path, tmp_path_factory: pytest.TempPathFactory) -
     # a file, not a pipe: llama.cpp's load log would fill a pipe nobody reads and block it
     log = (tmp_path_factory.mktemp("server") / "server.log").open("w+")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "2"],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(smollm2_path),
+            "--model_alias",
+            "smollm2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "1024",
+            "--n_threads",
+            "2",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.time() + 60
@@ -65,7 +81,9 @@ def test_non_streaming_matches_streaming(llama_server: str) -> None:
     p = SamplingParams(max_tokens=12)
     msgs = [{"role": "user", "content": "What is 2+2?"}]
     streamed = collect(OpenAIEngine("s", llama_server, model="smollm2").stream_chat(msgs, p))
-    whole = collect(OpenAIEngine("s", llama_server, model="smollm2", stream=False).stream_chat(msgs, p))
+    whole = collect(
+        OpenAIEngine("s", llama_server, model="smollm2", stream=False).stream_chat(msgs, p)
+    )
     assert streamed[0] == whole[0] and whole[0]
     assert whole[1].completion_tokens == streamed[1].completion_tokens
 
@@ -76,7 +94,9 @@ def test_same_greedy_text_as_local_engine(llama_server: str, smollm2_engine) -> 
     applies its own default repeat penalty of 1.1, which the OpenAI API cannot turn off.)"""
     p = SamplingParams(max_tokens=16)
     prompt = "The capital of France is"
-    remote = collect(OpenAIEngine("s", llama_server, model="smollm2").stream_completion(prompt, p))[0]
+    remote = collect(OpenAIEngine("s", llama_server, model="smollm2").stream_completion(prompt, p))[
+        0
+    ]
     local = collect(smollm2_engine.stream_completion(prompt, p))[0]
     assert remote.split()[:1] == local.split()[:1] and remote.strip()
 
@@ -91,7 +111,7 @@ class _Misbehaving(BaseHTTPRequestHandler):
     body = b""
     status = 500
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self.send_response(self.status)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
@@ -113,8 +133,16 @@ def bad_server() -> Iterator[tuple[str, type[_Misbehaving]]]:
 @pytest.mark.parametrize(
     "status, body, expected",
     [
-        (500, {"error": {"message": "CUDA out of memory", "type": "server_error"}}, "CUDA out of memory"),
-        (400, {"object": "error", "message": "max_tokens too large", "code": 400}, "max_tokens too large"),
+        (
+            500,
+            {"error": {"message": "CUDA out of memory", "type": "server_error"}},
+            "CUDA out of memory",
+        ),
+        (
+            400,
+            {"object": "error", "message": "max_tokens too large", "code": 400},
+            "max_tokens too large",
+        ),
         (404, {"error": "model 'x' not found"}, "model 'x' not found"),
     ],
 )

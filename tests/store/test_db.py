@@ -16,7 +16,9 @@ def test_migrations_are_numbered_uniquely_and_applied(tmp_path: Path) -> None:
 
 def test_reopening_does_not_reapply(tmp_path: Path) -> None:
     p = tmp_path / "b.db"
-    connect(p).execute("INSERT INTO generations (model_id, engine, mode, params_json, input_json, output)"
-                       " VALUES ('m','e','chat','{}','[]','x')")
+    connect(p).execute(
+        "INSERT INTO generations (model_id, engine, mode, params_json, input_json, output)"
+        " VALUES ('m','e','chat','{}','[]','x')"
+    )
     raw = sqlite3.connect(p)
     assert raw.execute("SELECT count(*) FROM generations").fetchone()[0] == 1

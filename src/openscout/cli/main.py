@@ -60,8 +60,10 @@ def main() -> None:
             sys.exit(1)
         if os.environ.get("OPENSCOUT_DEBUG"):
             raise
-        print_error(f"unexpected error: {e.__class__.__name__}: {e}",
-                    "set OPENSCOUT_DEBUG=1 to see the traceback, and please report it")
+        print_error(
+            f"unexpected error: {e.__class__.__name__}: {e}",
+            "set OPENSCOUT_DEBUG=1 to see the traceback, and please report it",
+        )
         sys.exit(1)
 
 

@@ -16,9 +16,16 @@ def model_row(spec: Any, settings: Any) -> dict[str, Any]:
     from openscout.models import resolve_path
 
     row: dict[str, Any] = {
-        "id": spec.id, "engine": spec.engine, "prompt_format": spec.prompt_format,
-        "license": spec.license, "catalog_id": spec.catalog_id, "bundled": spec.bundled,
-        "file_size": None, "path": None, "base_url": spec.base_url, "status": "ok",
+        "id": spec.id,
+        "engine": spec.engine,
+        "prompt_format": spec.prompt_format,
+        "license": spec.license,
+        "catalog_id": spec.catalog_id,
+        "bundled": spec.bundled,
+        "file_size": None,
+        "path": None,
+        "base_url": spec.base_url,
+        "status": "ok",
     }
     if spec.engine in ("llamacpp",):
         try:
@@ -33,7 +40,9 @@ def model_row(spec: Any, settings: Any) -> dict[str, Any]:
 
 
 def register(app: typer.Typer) -> None:
-    models_app = typer.Typer(help="List, add, remove and inspect the models openscout can run.", no_args_is_help=True)
+    models_app = typer.Typer(
+        help="List, add, remove and inspect the models openscout can run.", no_args_is_help=True
+    )
     app.add_typer(models_app, name="models")
 
     @models_app.command("list")
@@ -50,23 +59,45 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             where = r["base_url"] or ("embedded" if r["bundled"] else r["path"])
             status = "" if r["status"] == "ok" else f" [red]({r['status']})[/]"
-            table.add_row(r["id"], r["engine"], r["prompt_format"], r["license"] or "-",
-                          human_bytes(r["file_size"]), f"{where}{status}")
+            table.add_row(
+                r["id"],
+                r["engine"],
+                r["prompt_format"],
+                r["license"] or "-",
+                human_bytes(r["file_size"]),
+                f"{where}{status}",
+            )
         console.print(table)
 
     @models_app.command("add")
     def add_cmd(
         model_id: str = typer.Argument(..., help="the name you will use for this model"),
         path: str = typer.Option(None, "--path", help="a local GGUF file"),
-        url: str = typer.Option(None, "--url", help="base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1"),
-        remote_model: str = typer.Option(None, "--remote-model", help="the model name the server knows (default: the id)"),
-        api_key_env: str = typer.Option(None, "--api-key-env", help="environment variable that holds the API key"),
-        completion: bool = typer.Option(False, "--completion", help="prompt as a base (completion) model, not chat"),
+        url: str = typer.Option(
+            None,
+            "--url",
+            help="base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1",
+        ),
+        remote_model: str = typer.Option(
+            None, "--remote-model", help="the model name the server knows (default: the id)"
+        ),
+        api_key_env: str = typer.Option(
+            None, "--api-key-env", help="environment variable that holds the API key"
+        ),
+        completion: bool = typer.Option(
+            False, "--completion", help="prompt as a base (completion) model, not chat"
+        ),
         n_ctx: int = typer.Option(2048, "--n-ctx", help="context size to load a GGUF with"),
         license_: str = typer.Option(None, "--license", help="licence, for the comparison"),
-        catalog_id: str = typer.Option(None, "--catalog-id", help="Hugging Face id, to link catalog facts"),
-        loglikelihood: bool = typer.Option(False, "--logprobs", help="the endpoint supports echo+logprobs"),
-        price_per_hour: float = typer.Option(None, "--price-per-hour", help="$ per hour of the machine or endpoint"),
+        catalog_id: str = typer.Option(
+            None, "--catalog-id", help="Hugging Face id, to link catalog facts"
+        ),
+        loglikelihood: bool = typer.Option(
+            False, "--logprobs", help="the endpoint supports echo+logprobs"
+        ),
+        price_per_hour: float = typer.Option(
+            None, "--price-per-hour", help="$ per hour of the machine or endpoint"
+        ),
         replace: bool = typer.Option(False, "--replace", help="overwrite a model with the same id"),
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
@@ -77,10 +108,18 @@ def register(app: typer.Typer) -> None:
         if bool(path) == bool(url):
             raise ConfigError("give exactly one of --path (a GGUF file) or --url (an endpoint)")
         spec = ModelSpec(
-            id=model_id, engine="llamacpp" if path else "openai", path=path, base_url=url,
-            model=remote_model, api_key_env=api_key_env,
-            prompt_format="completion" if completion else "chat", n_ctx=n_ctx, license=license_,
-            catalog_id=catalog_id, loglikelihood=loglikelihood or None, price_per_hour=price_per_hour,
+            id=model_id,
+            engine="llamacpp" if path else "openai",
+            path=path,
+            base_url=url,
+            model=remote_model,
+            api_key_env=api_key_env,
+            prompt_format="completion" if completion else "chat",
+            n_ctx=n_ctx,
+            license=license_,
+            catalog_id=catalog_id,
+            loglikelihood=loglikelihood or None,
+            price_per_hour=price_per_hour,
         )
         saved = add_model(get_settings(), spec, replace=replace)
         if json_out:
@@ -120,5 +159,8 @@ def register(app: typer.Typer) -> None:
         table.add_row("file_size", human_bytes(info["file_size"]))
         for k, v in (info.get("gguf") or {}).items():
             if k != "path":
-                table.add_row(f"gguf.{k}", f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v))
+                table.add_row(
+                    f"gguf.{k}",
+                    f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v),
+                )
         console.print(table)

@@ -17,7 +17,9 @@ def print_json(data: Any) -> None:
 
 
 def print_error(message: str, hint: str | None = None) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    err_console.print(
+        f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
+    )
     if hint:
         err_console.print(f"[yellow]hint:[/] {hint}", markup=True, highlight=False, soft_wrap=True)
 

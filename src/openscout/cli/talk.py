@@ -11,18 +11,27 @@ from openscout.cli.output import console, fmt, print_json
 from openscout.config import get_settings
 
 
-def _params(max_tokens: int, temperature: float, top_p: float, seed: int | None, stop: list[str] | None) -> Any:
+def _params(
+    max_tokens: int, temperature: float, top_p: float, seed: int | None, stop: list[str] | None
+) -> Any:
     from openscout.engines.base import SamplingParams
 
-    return SamplingParams(temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                          stop=tuple(stop or ()), seed=seed)
+    return SamplingParams(
+        temperature=temperature,
+        top_p=top_p,
+        max_tokens=max_tokens,
+        stop=tuple(stop or ()),
+        seed=seed,
+    )
 
 
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
         prompt: str = typer.Argument(..., help="the prompt"),
-        model: list[str] = typer.Option(None, "-m", "--model", help="model id (repeat for several; default: all registered)"),
+        model: list[str] = typer.Option(
+            None, "-m", "--model", help="model id (repeat for several; default: all registered)"
+        ),
         system: str = typer.Option(None, "--system", help="system prompt (chat models)"),
         max_tokens: int = typer.Option(64, "--max-tokens", min=1, max=32768),
         temperature: float = typer.Option(0.0, "--temperature", min=0.0, max=5.0),
@@ -45,13 +54,16 @@ def register(app: typer.Typer) -> None:
             engine = open_engine(spec, settings)
             chat = spec.prompt_format == "chat"
             kwargs: dict[str, Any] = (
-                {"messages": as_messages(prompt, system)} if chat else
-                {"prompt": (system + "\n\n" + prompt) if system else prompt}
+                {"messages": as_messages(prompt, system)}
+                if chat
+                else {"prompt": (system + "\n\n" + prompt) if system else prompt}
             )
             if not json_out:
                 console.rule(f"[bold]{spec.id}[/] ({'chat' if chat else 'completion'})")
             result = None
-            for ev in stream_generate(engine, params=params, settings=settings, engine_name=spec.engine, **kwargs):
+            for ev in stream_generate(
+                engine, params=params, settings=settings, engine_name=spec.engine, **kwargs
+            ):
                 if isinstance(ev, Chunk) and not json_out:
                     console.print(ev.text, end="", markup=False, highlight=False, soft_wrap=True)
                 elif isinstance(ev, GenerationResult):
@@ -104,13 +116,22 @@ def register(app: typer.Typer) -> None:
                 params = _params(max_tokens, temperature, 1.0, seed, ["\nUser:"])
             console.print("[bold magenta]model>[/] ", end="")
             result = None
-            for ev in stream_generate(engine, params=params, settings=settings, engine_name=spec.engine, source="chat", **kwargs):
+            for ev in stream_generate(
+                engine,
+                params=params,
+                settings=settings,
+                engine_name=spec.engine,
+                source="chat",
+                **kwargs,
+            ):
                 if isinstance(ev, Chunk):
                     console.print(ev.text, end="", markup=False, highlight=False, soft_wrap=True)
                 elif isinstance(ev, GenerationResult):
                     result = ev
             assert result is not None
-            console.print(f"\n[dim]{fmt(result.output_tps, 1, ' tok/s')} · TTFT {fmt(result.ttft_s, 3, ' s')}[/]")
+            console.print(
+                f"\n[dim]{fmt(result.output_tps, 1, ' tok/s')} · TTFT {fmt(result.ttft_s, 3, ' s')}[/]"
+            )
             history.append({"role": "assistant", "content": result.text})
 
     @app.command("logs")
@@ -129,7 +150,14 @@ def register(app: typer.Typer) -> None:
         table = Table("id", "when", "model", "source", "output", "tokens", "tok/s", "TTFT")
         for r in rows:
             out = str(r["output"]).replace("\n", " ")
-            table.add_row(str(r["id"]), str(r["created_at"])[:19], str(r["model_id"]), str(r["source"]),
-                          out[:60] + ("…" if len(out) > 60 else ""), str(r["completion_tokens"]),
-                          fmt(r["output_tps"], 1), fmt(r["ttft_s"], 3))
+            table.add_row(
+                str(r["id"]),
+                str(r["created_at"])[:19],
+                str(r["model_id"]),
+                str(r["source"]),
+                out[:60] + ("…" if len(out) > 60 else ""),
+                str(r["completion_tokens"]),
+                fmt(r["output_tps"], 1),
+                fmt(r["ttft_s"], 3),
+            )
         console.print(table)

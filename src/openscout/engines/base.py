@@ -54,6 +54,8 @@ class Capabilities:
     # Optional fast paths (see score_choices / generate_many below).
     batch_generate: bool = False
     batch_loglikelihood: bool = False
+    # Per-token log-probs of a text (`token_logprobs(text, top_n)`), for /v1/completions echo.
+    token_logprobs: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,17 +93,15 @@ class Engine(Protocol):
     model_id: str
     capabilities: Capabilities
 
-    def stream_chat(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[StreamEvent]:
-        ...
+    def stream_chat(
+        self, messages: Sequence[Message], params: SamplingParams
+    ) -> Iterator[StreamEvent]: ...
 
-    def stream_completion(self, prompt: str, params: SamplingParams) -> Iterator[StreamEvent]:
-        ...
+    def stream_completion(self, prompt: str, params: SamplingParams) -> Iterator[StreamEvent]: ...
 
-    def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
-        ...
+    def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult: ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 def collect(events: Iterator[StreamEvent]) -> tuple[str, Final, list[Chunk]]:
@@ -133,14 +133,18 @@ class BatchResult:
     ttft_s: float | None = None
 
 
-def score_choices(engine: Engine, context: str, continuations: Sequence[str]) -> list[LoglikelihoodResult]:
+def score_choices(
+    engine: Engine, context: str, continuations: Sequence[str]
+) -> list[LoglikelihoodResult]:
     """Log-likelihood of each option after one context; the engine's fast path when it has one."""
     if engine.capabilities.batch_loglikelihood:
         return engine.loglikelihood_choices(context, continuations)  # type: ignore[attr-defined, no-any-return]
     return [engine.loglikelihood(context, c) for c in continuations]
 
 
-def generate_many(engine: Engine, requests: Sequence[BatchRequest], params: SamplingParams) -> list[BatchResult]:
+def generate_many(
+    engine: Engine, requests: Sequence[BatchRequest], params: SamplingParams
+) -> list[BatchResult]:
     """Generate for several requests: in one batch where the engine can, else concurrently
     up to the engine's max_parallel (servers batch concurrent requests themselves)."""
     if engine.capabilities.batch_generate:
@@ -150,8 +154,11 @@ def generate_many(engine: Engine, requests: Sequence[BatchRequest], params: Samp
         import time
 
         t0 = time.perf_counter()
-        stream = (engine.stream_chat(req.messages, params) if req.messages is not None
-                  else engine.stream_completion(req.prompt or "", params))
+        stream = (
+            engine.stream_chat(req.messages, params)
+            if req.messages is not None
+            else engine.stream_completion(req.prompt or "", params)
+        )
         text, final, chunks = collect(stream)
         return BatchResult(text, final, (chunks[0].t - t0) if chunks else None)
 

@@ -101,5 +101,7 @@ def gemma3_path(models_dir: Path) -> Path:
             )
         os.replace(tmp, target)  # atomic: never a half-written model file
     st = target.stat()
-    stamp.write_text(json.dumps({"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+    stamp.write_text(
+        json.dumps({"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    )
     return target

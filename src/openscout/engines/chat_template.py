@@ -41,9 +41,15 @@ def render_chat(
     if not template:
         return chatml(messages)
     try:
-        rendered = _env().from_string(template).render(
-            messages=list(messages), add_generation_prompt=True,
-            bos_token=bos_token, eos_token=eos_token,
+        rendered = (
+            _env()
+            .from_string(template)
+            .render(
+                messages=list(messages),
+                add_generation_prompt=True,
+                bos_token=bos_token,
+                eos_token=eos_token,
+            )
         )
     except _TemplateRaised as e:
         raise ModelFileError(f"the model's chat template refused these messages: {e}") from e

@@ -35,6 +35,10 @@ from openscout.engines.gguf import GGUFHeader, read_header
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
 from openscout.errors import EngineError, ModelFileError
 
+# llama.cpp's OpenMP threads spin while they wait; on a shared or busy machine that turned a
+# 0.6 s request into 16 s. Passive waiting must be chosen before the library loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def default_threads() -> int:
     return max(1, os.cpu_count() or 1)
@@ -60,8 +64,13 @@ class LlamaCppEngine:
         self.prompt_format = prompt_format
         try:
             self.llm = llama_cpp.Llama(
-                model_path=str(self.path), n_ctx=n_ctx, n_threads=n_threads or default_threads(),
-                n_batch=n_batch, seed=seed, verbose=False, logits_all=False,
+                model_path=str(self.path),
+                n_ctx=n_ctx,
+                n_threads=n_threads or default_threads(),
+                n_batch=n_batch,
+                seed=seed,
+                verbose=False,
+                logits_all=False,
             )
         except (ValueError, RuntimeError, OSError) as e:
             raise ModelFileError(f"llama.cpp could not load {self.path.name}: {e}") from e
@@ -75,9 +84,14 @@ class LlamaCppEngine:
         self.bos_text = self._token_text(self.llm.token_bos())
         self.eos_text = self._token_text(self.llm.token_eos())
         self.capabilities = Capabilities(
-            chat=True, completion=True, loglikelihood=True,
-            chat_template=self.header.chat_template is not None, max_parallel=1,
-            batch_generate=True, batch_loglikelihood=True,
+            chat=True,
+            completion=True,
+            loglikelihood=True,
+            chat_template=self.header.chat_template is not None,
+            max_parallel=1,
+            batch_generate=True,
+            batch_loglikelihood=True,
+            token_logprobs=True,
         )
 
     def _token_text(self, tok: int) -> str:
@@ -100,7 +114,9 @@ class LlamaCppEngine:
     def tokenize(self, text: str, special: bool = False) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=special))
 
-    def stream_chat(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[StreamEvent]:
+    def stream_chat(
+        self, messages: Sequence[Message], params: SamplingParams
+    ) -> Iterator[StreamEvent]:
         stop = tuple(params.stop) + ((self.eos_text,) if self.eos_text else ())
         prompt = self.render(messages)
         return self._generate(self.tokenize(prompt, special=True), params, stop)
@@ -108,7 +124,9 @@ class LlamaCppEngine:
     def stream_completion(self, prompt: str, params: SamplingParams) -> Iterator[StreamEvent]:
         return self._generate(self.tokenize(prompt), params, tuple(params.stop))
 
-    def _generate(self, tokens: list[int], params: SamplingParams, stop: tuple[str, ...]) -> Iterator[StreamEvent]:
+    def _generate(
+        self, tokens: list[int], params: SamplingParams, stop: tuple[str, ...]
+    ) -> Iterator[StreamEvent]:
         if len(tokens) >= self.n_ctx:
             raise EngineError(
                 f"{self.model_id}: the prompt has {len(tokens)} tokens but the context holds {self.n_ctx}",
@@ -133,7 +151,12 @@ class LlamaCppEngine:
         pending = ""  # text held back because it may begin a stop string
         n_out, reason = 0, "length"
         gen = self.llm.generate(
-            tokens, temp=p.temperature, top_p=p.top_p, top_k=0, min_p=0.0, repeat_penalty=1.0,
+            tokens,
+            temp=p.temperature,
+            top_p=p.top_p,
+            top_k=0,
+            min_p=0.0,
+            repeat_penalty=1.0,
         )
         try:
             for tok in gen:
@@ -177,7 +200,9 @@ class LlamaCppEngine:
     def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
         ctx, cont = self.split_tokens(context, continuation)
         if len(cont) >= self.n_ctx:
-            raise EngineError(f"{self.model_id}: the continuation alone exceeds the {self.n_ctx}-token context")
+            raise EngineError(
+                f"{self.model_id}: the continuation alone exceeds the {self.n_ctx}-token context"
+            )
         whole = (ctx + cont)[-self.n_ctx :]  # left-truncate what does not fit
         first = len(whole) - len(cont)  # index of the first continuation token
         with self._lock:
@@ -196,8 +221,10 @@ class LlamaCppEngine:
         mem = self._lib.llama_get_memory(self.llm._ctx.ctx)
         self._lib.llama_memory_seq_rm(mem, -1, keep, -1)
         self.llm.n_tokens = 0  # the high-level object must not trust the cache we touched
-        rows = [(0, pos, whole[pos], pos >= first - 1 and pos < len(whole) - 1)
-                for pos in range(keep, len(whole))]
+        rows = [
+            (0, pos, whole[pos], pos >= first - 1 and pos < len(whole) - 1)
+            for pos in range(keep, len(whole))
+        ]
         try:
             out = self._scorer.decode(rows)
         except EngineError:
@@ -207,16 +234,26 @@ class LlamaCppEngine:
         self._scored = list(whole)
         return out
 
+    def token_logprobs(self, text: str, top_n: int = 0) -> Any:
+        """Log-prob of every token of text given the tokens before it (llamacpp_logprobs.py)."""
+        from openscout.engines.llamacpp_logprobs import token_logprobs
+
+        return token_logprobs(self, text, top_n)
+
     # -- several sequences at once (llamacpp_multi.py) -------------------------------------
 
     def _multi_ctx(self) -> Any:
         if self._multi is None:
             from openscout.engines.llamacpp_multi import MultiSeqContext
 
-            self._multi = MultiSeqContext(self.llm, self._lib, n_ctx=self.n_ctx * 2, n_seq=self.batch_lanes)
+            self._multi = MultiSeqContext(
+                self.llm, self._lib, n_ctx=self.n_ctx * 2, n_seq=self.batch_lanes
+            )
         return self._multi
 
-    def loglikelihood_choices(self, context: str, continuations: Sequence[str]) -> list[LoglikelihoodResult]:
+    def loglikelihood_choices(
+        self, context: str, continuations: Sequence[str]
+    ) -> list[LoglikelihoodResult]:
         """Score every option of one item: the context is decoded once, the options together."""
         split = [self.split_tokens(context, c) for c in continuations]
         groups: dict[tuple[int, ...], list[int]] = {}
@@ -231,7 +268,9 @@ class LlamaCppEngine:
                     results[i] = LoglikelihoodResult(lp, greedy, len(split[i][1]))
         return [r for r in results if r is not None]
 
-    def generate_batch(self, requests: Sequence[BatchRequest], params: SamplingParams) -> list[BatchResult]:
+    def generate_batch(
+        self, requests: Sequence[BatchRequest], params: SamplingParams
+    ) -> list[BatchResult]:
         """Generate for several prompts in one llama.cpp batch (parallel sequences)."""
         prompts, stops = [], []
         for req in requests:

@@ -18,7 +18,9 @@ from openscout.errors import EngineError
 class BatchDecoder:
     """Decodes (seq_id, position, token, want_logits) rows in chunks of n_batch."""
 
-    def __init__(self, llama_cpp: Any, ctx: Any, n_batch: int, n_vocab: int, n_seq_max: int = 1) -> None:
+    def __init__(
+        self, llama_cpp: Any, ctx: Any, n_batch: int, n_vocab: int, n_seq_max: int = 1
+    ) -> None:
         self._lib = llama_cpp
         self._ctx = ctx
         self.n_batch = n_batch

@@ -51,7 +51,9 @@ class BatchGeneration:
 
 
 class MultiSeqContext:
-    def __init__(self, llm: Any, llama_cpp: Any, n_ctx: int, n_seq: int = 8, n_batch: int = 512) -> None:
+    def __init__(
+        self, llm: Any, llama_cpp: Any, n_ctx: int, n_seq: int = 8, n_batch: int = 512
+    ) -> None:
         from llama_cpp import _internals
 
         # Same settings as the main context (attention kernel, KV types), so scores agree.
@@ -98,7 +100,9 @@ class MultiSeqContext:
                 results[idx] = r
         return results
 
-    def _score_group(self, ctx: list[int], group: list[tuple[int, list[int]]], last_row: np.ndarray) -> list[tuple[int, tuple[float, bool]]]:
+    def _score_group(
+        self, ctx: list[int], group: list[tuple[int, list[int]]], last_row: np.ndarray
+    ) -> list[tuple[int, tuple[float, bool]]]:
         rows = []
         for lane, (_, cont) in enumerate(group, start=1):
             self._lib.llama_memory_seq_rm(self.mem, lane, -1, -1)
@@ -111,7 +115,7 @@ class MultiSeqContext:
                 self._lib.llama_memory_seq_rm(self.mem, lane, -1, -1)
         results, k = [], 0
         for idx, cont in group:
-            dist = [last_row] + out[k : k + len(cont) - 1]
+            dist = [last_row, *out[k : k + len(cont) - 1]]
             k += len(cont) - 1
             total = sum(float(d[t]) for d, t in zip(dist, cont, strict=True))
             greedy = all(int(d.argmax()) == t for d, t in zip(dist, cont, strict=True))
@@ -136,23 +140,38 @@ class MultiSeqContext:
         self._reset()
         return out
 
-    def _generate_chunk(self, prompts: Sequence[list[int]], p: SamplingParams,
-                        stops: Sequence[tuple[str, ...]], rng: np.random.Generator) -> list[BatchGeneration]:
+    def _generate_chunk(
+        self,
+        prompts: Sequence[list[int]],
+        p: SamplingParams,
+        stops: Sequence[tuple[str, ...]],
+        rng: np.random.Generator,
+    ) -> list[BatchGeneration]:
         t0 = time.perf_counter()
         if sum(len(x) for x in prompts) + len(prompts) * p.max_tokens > self.n_ctx:
             # the unified cache holds every sequence: fall back to fewer at a time
             if len(prompts) == 1:
                 raise EngineError("prompt plus max_tokens exceeds the context")
             half = len(prompts) // 2
-            return (self._generate_chunk(prompts[:half], p, stops[:half], rng)
-                    + self._generate_chunk(prompts[half:], p, stops[half:], rng))
-        states = [SeqState(list(x), tuple(s), p.max_tokens,
-                           decoder=codecs.getincrementaldecoder("utf-8")(errors="replace"))
-                  for x, s in zip(prompts, stops, strict=True)]
+            return self._generate_chunk(
+                prompts[:half], p, stops[:half], rng
+            ) + self._generate_chunk(prompts[half:], p, stops[half:], rng)
+        states = [
+            SeqState(
+                list(x),
+                tuple(s),
+                p.max_tokens,
+                decoder=codecs.getincrementaldecoder("utf-8")(errors="replace"),
+            )
+            for x, s in zip(prompts, stops, strict=True)
+        ]
         for seq in range(len(states)):
             self._lib.llama_memory_seq_rm(self.mem, seq, -1, -1)
-        rows = [(seq, pos, tok, pos == len(st.prompt) - 1)
-                for seq, st in enumerate(states) for pos, tok in enumerate(st.prompt)]
+        rows = [
+            (seq, pos, tok, pos == len(st.prompt) - 1)
+            for seq, st in enumerate(states)
+            for pos, tok in enumerate(st.prompt)
+        ]
         dists = self.decoder.decode(rows)
         active = list(range(len(states)))
         while active:
@@ -169,9 +188,16 @@ class MultiSeqContext:
             dists = self.decoder.decode(rows)
         for seq in range(len(states)):
             self._lib.llama_memory_seq_rm(self.mem, seq, -1, -1)
-        return [BatchGeneration(st.text, Final(len(st.prompt), len(st.out), st.reason),  # type: ignore[arg-type]
-                                (st.t_first - t0) if st.t_first else None, st.t_first, st.t_last)
-                for st in states]
+        return [
+            BatchGeneration(
+                st.text,
+                Final(len(st.prompt), len(st.out), st.reason),  # type: ignore[arg-type]
+                (st.t_first - t0) if st.t_first else None,
+                st.t_first,
+                st.t_last,
+            )
+            for st in states
+        ]
 
     def _accept(self, st: SeqState, tok: int) -> None:
         now = time.perf_counter()

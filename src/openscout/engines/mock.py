@@ -48,7 +48,10 @@ class MockEngine:
         self.delay_s = delay_s
         self.fail_with = fail_with
         self.capabilities = Capabilities(
-            chat=True, completion=True, loglikelihood=True, chat_template=True,
+            chat=True,
+            completion=True,
+            loglikelihood=True,
+            chat_template=True,
             max_parallel=max_parallel,
         )
         self.calls = 0
@@ -83,7 +86,9 @@ class MockEngine:
         reason = "length" if len(words) >= params.max_tokens else "stop"
         yield Final(len(prompt.split()), len(words), reason)
 
-    def stream_chat(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[StreamEvent]:
+    def stream_chat(
+        self, messages: Sequence[Message], params: SamplingParams
+    ) -> Iterator[StreamEvent]:
         last_user = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         return self._stream(last_user, params)
 

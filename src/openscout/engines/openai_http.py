@@ -80,8 +80,11 @@ class OpenAIEngine:
             transport=transport,
         )
         self.capabilities = Capabilities(
-            chat=True, completion=True, loglikelihood=loglikelihood,
-            chat_template=True, max_parallel=max_parallel,
+            chat=True,
+            completion=True,
+            loglikelihood=loglikelihood,
+            chat_template=True,
+            max_parallel=max_parallel,
         )
 
     # -- wire -----------------------------------------------------------------------------
@@ -148,7 +151,9 @@ class OpenAIEngine:
                     )
                 yield event
         except httpx.TransportError as e:
-            raise EngineUnavailableError(f"{self.base_url}: connection lost mid-stream ({e})") from e
+            raise EngineUnavailableError(
+                f"{self.base_url}: connection lost mid-stream ({e})"
+            ) from e
         finally:
             resp.close()
 
@@ -185,7 +190,9 @@ class OpenAIEngine:
 
     # -- Engine protocol ---------------------------------------------------------------------
 
-    def stream_chat(self, messages: Sequence[Message], params: SamplingParams) -> Iterator[StreamEvent]:
+    def stream_chat(
+        self, messages: Sequence[Message], params: SamplingParams
+    ) -> Iterator[StreamEvent]:
         payload = {**self._payload(params), "messages": [dict(m) for m in messages]}
         return self._stream("/chat/completions", payload, chat=True)
 
@@ -196,10 +203,16 @@ class OpenAIEngine:
     def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
         """Score through /completions with echo+logprobs (the convention lm-eval relies on)."""
         if not self.capabilities.loglikelihood:
-            raise CapabilityError(f"{self.model_id}: this endpoint is not configured for log-likelihood")
+            raise CapabilityError(
+                f"{self.model_id}: this endpoint is not configured for log-likelihood"
+            )
         payload = {
-            "model": self.model, "prompt": context + continuation, "max_tokens": 0,
-            "echo": True, "logprobs": 1, "temperature": 0.0,
+            "model": self.model,
+            "prompt": context + continuation,
+            "max_tokens": 0,
+            "echo": True,
+            "logprobs": 1,
+            "temperature": 0.0,
         }
         resp = self._open("/completions", payload, stream=False)
         try:
@@ -208,7 +221,10 @@ class OpenAIEngine:
             raise EngineResponseError(f"{self.base_url}: no logprobs in the response") from e
         total, greedy, n = 0.0, True, 0
         for off, tok, tlp, top in zip(
-            lp["text_offset"], lp["tokens"], lp["token_logprobs"], lp.get("top_logprobs") or [],
+            lp["text_offset"],
+            lp["tokens"],
+            lp["token_logprobs"],
+            lp.get("top_logprobs") or [],
             strict=False,
         ):
             if off < len(context) or tlp is None:
@@ -229,7 +245,8 @@ class OpenAIEngine:
         if resp.status_code >= 400:
             raise EngineResponseError(
                 f"{self.base_url}/models answered HTTP {resp.status_code}: "
-                f"{error_message(resp.content, resp.status_code)}", status=resp.status_code,
+                f"{error_message(resp.content, resp.status_code)}",
+                status=resp.status_code,
             )
         return [m.get("id", "") for m in resp.json().get("data", [])]
 
@@ -240,6 +257,8 @@ class OpenAIEngine:
 def _final(usage: dict[str, Any] | None, n_chunks: int, reason: str | None) -> Final:
     finish = reason if reason in ("stop", "length") else "stop"
     if usage:
-        return Final(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), finish)  # type: ignore[arg-type]
+        return Final(
+            int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), finish
+        )  # type: ignore[arg-type]
     # No usage from the server: one SSE delta is one token on every server we know.
     return Final(0, n_chunks, finish, extra={"usage_estimated": True})  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ of their model files (Settings.model_cache_bytes); the least recently used is cl
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -21,7 +22,10 @@ def _make_llamacpp(spec: ModelSpec, settings: Settings) -> tuple[Engine, int]:
 
     path = resolve_path(spec, settings)
     engine = LlamaCppEngine(
-        spec.id, path, n_ctx=spec.n_ctx, n_threads=settings.threads,
+        spec.id,
+        path,
+        n_ctx=spec.n_ctx,
+        n_threads=settings.threads,
         prompt_format=spec.prompt_format,
     )
     return engine, path.stat().st_size
@@ -33,8 +37,12 @@ def _make_openai(spec: ModelSpec, settings: Settings) -> tuple[Engine, int]:
     if not spec.base_url:
         raise ConfigError(f"model {spec.id!r} needs a base_url")
     engine = OpenAIEngine(
-        spec.id, spec.base_url, model=spec.model, api_key_env=spec.api_key_env,
-        loglikelihood=bool(spec.loglikelihood), **spec.options,
+        spec.id,
+        spec.base_url,
+        model=spec.model,
+        api_key_env=spec.api_key_env,
+        loglikelihood=bool(spec.loglikelihood),
+        **spec.options,
     )
     return engine, 0
 
@@ -76,7 +84,9 @@ class EngineCache:
                 return self._engines[key][0]
             factory = FACTORIES.get(spec.engine)
             if factory is None:
-                raise ConfigError(f"unknown engine {spec.engine!r}", hint=f"known: {', '.join(FACTORIES)}")
+                raise ConfigError(
+                    f"unknown engine {spec.engine!r}", hint=f"known: {', '.join(FACTORIES)}"
+                )
             engine, size = factory(spec, settings)
             self._engines[key] = (engine, size)
             self._evict(settings.model_cache_bytes, keep=key)
@@ -96,6 +106,9 @@ class EngineCache:
 
 
 _cache = EngineCache()
+# Close loaded models before interpreter shutdown tears down the modules llama.cpp's
+# destructors need (otherwise a TypeError is printed at exit).
+atexit.register(_cache.clear)
 
 
 def open_engine(spec: ModelSpec, settings: Settings) -> Engine:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def stream_timing(
         if span > 0:
             output_tps = (completion_tokens - 1) / span
     prefill = prompt_tokens / ttft if ttft and prompt_tokens else None
-    itl = tuple(b - a for a, b in zip(chunk_times, chunk_times[1:], strict=False))
+    itl = tuple(b - a for a, b in pairwise(chunk_times))
     return StreamTiming(ttft, output_tps, prefill, t_end - t_start, itl)
 
 

@@ -14,7 +14,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -360,23 +360,14 @@ def make_router(hub: ModelHub) -> APIRouter:
     return router
 
 
-def _scorer(engine: Any) -> Callable[..., Any]:
-    """The per-token scorer for this engine, or a clear 400 where the engine has none."""
-    try:
-        from openscout.engines.llamacpp import LlamaCppEngine
-        from openscout.engines.llamacpp_logprobs import token_logprobs
-    except ImportError as e:  # llama-cpp-python missing: no local engine can score
-        raise CapabilityError("per-token logprobs need llama-cpp-python") from e
-    if not isinstance(engine, LlamaCppEngine):
+def _score(engine: Any, text: str, top_n: int) -> Any:
+    """Per-token log-probs where the engine declares them, else a clear 400."""
+    if not getattr(engine.capabilities, "token_logprobs", False):
         raise CapabilityError(
             f"{engine.model_id} cannot return per-token logprobs",
             hint="use a local GGUF model for echo+logprobs",
         )
-    return token_logprobs
-
-
-def _score(engine: Any, text: str, top_n: int) -> Any:
-    return _scorer(engine)(engine, text, top_n)
+    return engine.token_logprobs(text, top_n)
 
 
 def _count_tokens(engine: Any, text: str) -> int:
