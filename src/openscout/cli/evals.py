@@ -165,19 +165,19 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(runs)
             return
-        table = Table("run", "created", "suite", "seed", "status", "models: score")
+        # the run id starts with its UTC start time, so no separate date column
+        table = Table("run", "suite", "seed", "status", "models: score")
         for r in runs:
             scores = r["summary"]["models"] if r["summary"] else {}
-            cells = ", ".join(
+            cells = "\n".join(
                 f"{m} {fmt(scores[m]['score'], 3) if m in scores else '-'}" for m in r["models"]
             )
             table.add_row(
-                r["id"],
-                r["created_at"],
-                f"{r['suite']} v{r['suite_version']}",
+                Text(r["id"]),
+                Text(f"{r['suite']} v{r['suite_version']}"),
                 str(r["seed"]),
                 r["status"],
-                cells,
+                Text(cells),
             )
         console.print(table)
 
