@@ -58,3 +58,43 @@ def test_compare_without_quality(settings: Settings, mocks: list[str]) -> None:
     result = compare(settings, ["mock-a"], CompareOptions(skip_quality=True, bench=FAST))
     assert result["models"][0]["quality"] is None and result["settings"]["suite"] is None
     assert result["recommendation"]["recommended"] == "mock-a"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--min-openness", "very"], "unknown openness level 'very'"),
+        (["--weight", "quality"], "cannot read the weight 'quality'"),
+        (["--weight", "beauty=2"], "unknown weight ['beauty']"),
+        (
+            [
+                "--weight",
+                "quality=0",
+                "--weight",
+                "cost=0",
+                "--weight",
+                "speed=0",
+                "--weight",
+                "memory=0",
+            ],
+            "bad weights",
+        ),
+        (["--api-price", "x=1"], "cannot read the API price 'x=1'"),
+        (["-m", "nope"], "no model registered as 'nope'"),
+    ],
+)
+def test_compare_cli_refuses_bad_input_clearly(
+    cli_env: dict[str, str], args: list[str], message: str
+) -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "openscout.cli.main", "compare", *args],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
