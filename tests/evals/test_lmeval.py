@@ -185,3 +185,17 @@ def test_generate_until_task_scores_exact_match(settings: Settings) -> None:
     res = run_eval(settings, str(DATA / "tiny_gsm.yaml"), ["m"]).results["m"]
     assert [r["score"] for r in res.items] == [1.0, 0.0, 0.0]
     assert [r["detail"]["extracted"] for r in res.items] == ["7", "13", "[invalid]"]
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("lm_eval") is None, reason="lm-eval not installed"
+)
+def test_adapter_registers_with_the_harness() -> None:
+    from lm_eval.api.model import LM
+    from lm_eval.api.registry import get_model
+
+    from openscout.evals.lmeval_adapter import register
+
+    cls = register()
+    assert register() is cls  # idempotent
+    assert get_model("openscout") is cls and issubclass(cls, LM)
