@@ -194,3 +194,36 @@ def test_engine_failure_mid_stream_ends_with_an_error_event(make_client) -> None
     assert events[-1] == "[DONE]"
     assert events[-2]["error"]["message"] == "internal error"
     assert "/secret" not in r.text
+
+
+def test_completion_max_tokens_zero_only_counts_the_prompt(client: TestClient) -> None:
+    """max_tokens 0 generates nothing, streamed or not (the engine is never asked to generate)."""
+    from tests.server.conftest import sse_events
+
+    body = {"model": "mock-a", "prompt": "one two three", "max_tokens": 0}
+    r = client.post("/v1/completions", json=body)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["choices"][0]["text"] == "" and data["usage"]["completion_tokens"] == 0
+    assert data["usage"]["prompt_tokens"] == 3
+    s = client.post(
+        "/v1/completions",
+        json={**body, "stream": True, "echo": True, "stream_options": {"include_usage": True}},
+    )
+    assert s.status_code == 200 and s.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(s.text)
+    assert events[-1] == "[DONE]"
+    assert events[0]["choices"][0]["text"] == "one two three"  # echo, nothing generated
+    assert events[0]["choices"][0]["finish_reason"] == "length"
+    assert events[-2]["usage"] == {"prompt_tokens": 3, "completion_tokens": 0, "total_tokens": 3}
+
+
+def test_openapi_documents_the_real_error_statuses(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    chat = schema["paths"]["/v1/chat/completions"]["post"]["responses"]
+    assert "422" not in chat and {"400", "404", "413", "429", "503"} <= set(chat)
+    assert "Retry-After" in chat["429"]["headers"]
+    assert "text/event-stream" in chat["200"]["content"]
+    req = schema["components"]["schemas"]["ChatRequest"]["properties"]
+    assert req["messages"]["maxItems"] == 256  # the configured Limits, not just the types

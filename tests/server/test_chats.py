@@ -93,7 +93,9 @@ def test_arena_routes_hide_names_until_the_vote(client: TestClient) -> None:
     for name in names:  # the names never travelled with the answers
         assert name not in streamed
     again = client.post(f"/ui/api/arena/battles/{bid}/vote", json={"winner": "b"})
-    assert again.status_code == 400
+    assert again.status_code == 409 and again.json()["error"]["code"] == "battle_over"
+    missing = client.get("/ui/api/arena/battles/no-such-battle")
+    assert missing.status_code == 404 and missing.json()["error"]["param"] == "battle_id"
     ratings = client.get("/ui/api/arena/ratings").json()
     assert ratings["votes"] == 1
     winner = v["model_a"]

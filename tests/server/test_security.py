@@ -187,7 +187,8 @@ def test_completion_bounds(client: TestClient) -> None:
         ({"logprobs": 99, "echo": True, "max_tokens": 0}, "logprobs"),
         ({"prompt": ["a"] * 20}, "prompt"),
         ({"prompt": [1, 2, 3]}, "prompt"),
-        ({"max_tokens": 0}, "max_tokens"),
+        ({"max_tokens": -1}, "max_tokens"),
+        ({"max_tokens": 10**6}, "max_tokens"),
     ]:
         r = client.post("/v1/completions", json={"model": "mock-a", "prompt": "hi", **body})
         assert r.status_code == 400, (body, r.text)

@@ -290,7 +290,8 @@ def make_router(hub: ModelHub) -> APIRouter:
         spec = hub.spec(req.model)
         items = prompts(req, hub.limits)
         scoring = req.logprobs is not None
-        params = sampling(req, hub.limits, spec.n_ctx, 16, req.max_tokens, allow_zero=req.echo)
+        # max_tokens 0 asks for no completion: the prompt is only counted (and scored)
+        params = sampling(req, hub.limits, spec.n_ctx, 16, req.max_tokens, allow_zero=True)
         if scoring and int(req.logprobs or 0) > hub.limits.max_logprobs:
             raise APIError(
                 400,
@@ -309,11 +310,7 @@ def make_router(hub: ModelHub) -> APIRouter:
         shape = StreamShape(
             f"cmpl-{uuid.uuid4().hex}", "text_completion", spec.id, req.include_usage, chat=False
         )
-        if req.stream:
-            if params.max_tokens == 0:
-                raise APIError(
-                    400, "max_tokens 0 is only allowed without streaming", param="max_tokens"
-                )
+        if req.stream and params.max_tokens > 0:
             jobs = [{"prompt": p} for p in items for _ in range(req.n or 1)]
             first = await start_stream(hub, spec.id, client, params=params, prompt=items[0])
             return stream_response(
@@ -345,6 +342,8 @@ def make_router(hub: ModelHub) -> APIRouter:
                         "finish_reason": finish(r) if r else "length",
                     }
                 )
+        if req.stream:  # max_tokens 0: nothing to generate, the counted answer as one stream
+            return stream_response(_sse_counted(shape, choices, usage(None, total_p, total_c)))
         out: dict[str, Any] = {
             "id": shape.cid,
             "object": "text_completion",
@@ -358,6 +357,16 @@ def make_router(hub: ModelHub) -> APIRouter:
         return out
 
     return router
+
+
+async def _sse_counted(
+    shape: StreamShape, choices: list[dict[str, Any]], used: dict[str, int]
+) -> AsyncIterator[bytes]:
+    for c in choices:
+        yield shape.chunk([shape.choice(c["index"], c["text"], c["finish_reason"])])
+    if shape.include_usage:
+        yield shape.chunk([], usage=used)
+    yield sse("[DONE]")
 
 
 def _score(engine: Any, text: str, top_n: int) -> Any:

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from openscout.config import Settings, get_settings
 from openscout.engines.base import Engine
-from openscout.server import errors
+from openscout.server import errors, openapi
 from openscout.server.hub import ModelHub
 from openscout.server.limits import Limits
 from openscout.server.queue import QueueFullError
@@ -79,6 +79,7 @@ def create_app(
     app.include_router(make_ui(hub))
     app.include_router(make_pages(hub))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    openapi.install(app, limits, secured=bool(key))
     app.add_middleware(
         SecurityMiddleware,
         api_key=key,

@@ -93,7 +93,14 @@ def make_router(hub: ModelHub) -> APIRouter:
             )
         return page
 
-    @r.get("/vendor/plotly.min.js")
+    @r.get(
+        "/vendor/plotly.min.js",
+        response_class=Response,
+        responses={
+            200: {"content": {"text/javascript": {}}},
+            404: {"content": {"text/plain": {}}},
+        },
+    )
     async def plotly_js() -> Response:
         """plotly.js from the installed plotly package: served locally, never from a CDN."""
         path = data.plotly_js_path()
@@ -119,7 +126,7 @@ def make_router(hub: ModelHub) -> APIRouter:
             sorts=data.SORTS,
         )
 
-    @r.get("/models/{model_id:path}")
+    @r.get("/models/{model_id:path}", response_class=HTMLResponse)
     async def model_page(request: Request, model_id: str) -> HTMLResponse:
         view = data.model_view(hub, model_id)
         if view is None:

@@ -14,7 +14,9 @@ from openscout.engines.base import Message, SamplingParams
 from openscout.server.errors import APIError
 from openscout.server.limits import Limits
 
-INT64 = 2**63
+# JSON numbers are doubles: above 2**53 an integer is no longer exact, and a bound there would
+# hold for some spellings of a number and not others (schemathesis found this at 2**63).
+MAX_INT = 2**53 - 1
 
 
 class _Wire(BaseModel):
@@ -42,10 +44,10 @@ class _Sampling(_Wire):
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     top_p: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_tokens: int | None = Field(default=None, ge=0, lt=INT64)
+    max_tokens: int | None = Field(default=None, ge=0, le=MAX_INT)
     stop: str | list[str] | None = None
-    seed: int | None = Field(default=None, ge=-INT64, lt=INT64)
-    n: int | None = Field(default=None, ge=1, lt=INT64)
+    seed: int | None = Field(default=None, ge=-MAX_INT, le=MAX_INT)
+    n: int | None = Field(default=None, ge=1, le=MAX_INT)
     user: str | None = Field(default=None, max_length=256)
 
     @property
@@ -55,13 +57,13 @@ class _Sampling(_Wire):
 
 class ChatRequest(_Sampling):
     messages: list[ChatMessageIn] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(default=None, ge=0, lt=INT64)
+    max_completion_tokens: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
 class CompletionRequest(_Sampling):
     prompt: str | list[str] | list[int] = ""
     echo: bool = False
-    logprobs: int | None = Field(default=None, ge=0, lt=INT64)
+    logprobs: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
 def _stop(req: _Sampling, limits: Limits) -> tuple[str, ...]:

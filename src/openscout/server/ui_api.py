@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,11 +22,17 @@ from openscout.errors import OpenscoutError
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
 from openscout.server.errors import APIError
 from openscout.server.hub import ModelHub
+from openscout.server.schemas import MAX_INT
 
 ARENA_PARAMS = SamplingParams(temperature=0.7, top_p=0.95, max_tokens=256)
 BASE_PARAMS = SamplingParams(
     temperature=0.7, top_p=0.95, max_tokens=256, stop=("\nQuestion:", "\n\n")
 )
+
+
+# SQLite integers are 64-bit; a larger id must be a 400, not an OverflowError (schemathesis)
+ChatId = Annotated[int, Path(ge=1, le=MAX_INT)]
+BattleId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class _Body(BaseModel):
@@ -56,6 +62,14 @@ class NewBattle(_Body):
 
 class Vote(_Body):
     winner: Literal["a", "b", "tie", "both_bad"]
+
+
+def _battle(settings: Any, battle_id: str) -> Any:
+    """The battle, or a 404 (the arena module words a missing battle as a plain ArenaError)."""
+    try:
+        return arena.get_battle(settings, battle_id)
+    except OpenscoutError as e:
+        raise APIError(404, e.message, code="not_found", param="battle_id") from e
 
 
 def arena_models(hub: ModelHub) -> list[str]:
@@ -90,11 +104,11 @@ def make_router(hub: ModelHub) -> APIRouter:
         ).as_dict()
 
     @r.get("/chats/{chat_id}")
-    async def get_chat(chat_id: int) -> dict[str, Any]:
+    async def get_chat(chat_id: ChatId) -> dict[str, Any]:
         return chats.get_chat(settings, chat_id).as_dict()
 
     @r.post("/chats/{chat_id}/messages")
-    async def add_message(chat_id: int, body: NewMessage) -> dict[str, Any]:
+    async def add_message(chat_id: ChatId, body: NewMessage) -> dict[str, Any]:
         msg = chats.add_message(
             settings,
             chat_id,
@@ -109,12 +123,12 @@ def make_router(hub: ModelHub) -> APIRouter:
         return msg.__dict__
 
     @r.delete("/chats/{chat_id}")
-    async def delete_chat(chat_id: int) -> dict[str, Any]:
+    async def delete_chat(chat_id: ChatId) -> dict[str, Any]:
         chats.delete_chat(settings, chat_id)
         return {"deleted": chat_id}
 
     @r.get("/chats/{chat_id}/export")
-    async def export_chat(chat_id: int, format: Literal["json", "md"] = "json") -> Response:
+    async def export_chat(chat_id: ChatId, format: Literal["json", "md"] = "json") -> Response:
         chat = chats.get_chat(settings, chat_id)
         if format == "md":
             body, media, ext = chats.export_markdown(chat), "text/markdown; charset=utf-8", "md"
@@ -134,12 +148,12 @@ def make_router(hub: ModelHub) -> APIRouter:
         return battle.public()
 
     @r.get("/arena/battles/{battle_id}")
-    async def get_battle(battle_id: str) -> dict[str, Any]:
-        return arena.get_battle(settings, battle_id).public()
+    async def get_battle(battle_id: BattleId) -> dict[str, Any]:
+        return _battle(settings, battle_id).public()
 
     @r.post("/arena/battles/{battle_id}/answer/{side}")
-    async def answer(battle_id: str, side: Literal["a", "b"], request: Request) -> Any:
-        battle = arena.get_battle(settings, battle_id)
+    async def answer(battle_id: BattleId, side: Literal["a", "b"], request: Request) -> Any:
+        battle = _battle(settings, battle_id)
         if battle.winner is not None:
             raise APIError(409, "this battle is over", code="battle_over")
         model = battle.model_a if side == "a" else battle.model_b
@@ -170,7 +184,9 @@ def make_router(hub: ModelHub) -> APIRouter:
         return stream_response(body())
 
     @r.post("/arena/battles/{battle_id}/vote")
-    async def vote(battle_id: str, body: Vote) -> dict[str, Any]:
+    async def vote(battle_id: BattleId, body: Vote) -> dict[str, Any]:
+        if _battle(settings, battle_id).winner is not None:
+            raise APIError(409, "this battle has already been voted on", code="battle_over")
         return arena.vote(settings, battle_id, body.winner).public()
 
     @r.get("/arena/ratings")
