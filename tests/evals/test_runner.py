@@ -67,6 +67,19 @@ def test_second_identical_run_makes_no_engine_calls(settings: Settings) -> None:
     assert len(second.comparisons) == 1
 
 
+def test_a_fully_cached_run_does_not_even_load_the_models(settings: Settings) -> None:
+    from openscout.engines import registry
+
+    add_mock(settings, "a")
+    run_eval(settings, "quick", ["a"], limit=8)
+    clear_cache()
+    again = run_eval(settings, "quick", ["a"], limit=8)
+    assert again.results["a"].engine_calls == 0
+    assert not registry._cache._engines  # nothing was opened
+    third = run_eval(settings, "quick", ["a"], limit=9)  # one new item: now it loads
+    assert third.results["a"].engine_calls > 0 and registry._cache._engines
+
+
 def test_sampled_outputs_are_never_cached(settings: Settings, tmp_path: Path) -> None:
     suite = write_suite(tmp_path / "s.yaml", 4, temperature=0.7)
     add_mock(settings, "m", script=script_for(4))

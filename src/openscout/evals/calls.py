@@ -8,6 +8,7 @@ successful greedy generations and log-likelihoods are stored: errors and sampled
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,16 +28,21 @@ class Tally:
 
 
 class Caller:
+    """Calls to one model. `engine` may be a function that opens it: then the model is loaded
+    only when a call misses the cache, so a repeated run does not even load it."""
+
     def __init__(
         self,
-        engine: Engine,
+        engine: Engine | Callable[[], Engine],
         engine_name: str,
         model_key: str,
         store: EvalStore,
         settings: Settings,
         use_cache: bool = True,
     ) -> None:
-        self.engine = engine
+        self._engine: Engine | None = None if callable(engine) else engine
+        self._open = engine if callable(engine) else None
+        self._open_lock = threading.Lock()
         self.engine_name = engine_name
         self.model_key = model_key
         self.store = store
@@ -45,6 +51,38 @@ class Caller:
         self._lock = threading.Lock()
         self.engine_calls = 0
         self.cached_calls = 0
+
+    @property
+    def engine(self) -> Engine:
+        with self._open_lock:
+            if self._engine is None:
+                assert self._open is not None
+                self._engine = self._open()
+            return self._engine
+
+    @property
+    def opened(self) -> bool:
+        return self._engine is not None
+
+    def _gen_key(self, req: Request) -> str | None:
+        if not (self.use_cache and req.params.greedy):
+            return None
+        return cache_key(self.model_key, "generate", req.key_data())
+
+    def _ll_keys(self, context: str, continuations: list[str]) -> list[str]:
+        return [
+            cache_key(self.model_key, "loglikelihood", {"context": context, "continuation": c})
+            for c in continuations
+        ]
+
+    def has_generation(self, req: Request) -> bool:
+        key = self._gen_key(req)
+        return key is not None and self.store.cache_get(key) is not None
+
+    def has_loglikelihoods(self, context: str, continuations: list[str]) -> bool:
+        return self.use_cache and all(
+            self.store.cache_get(k) is not None for k in self._ll_keys(context, continuations)
+        )
 
     def _count(self, tally: Tally, cached: bool) -> None:
         with self._lock:
@@ -56,9 +94,8 @@ class Caller:
                 self.engine_calls += 1
 
     def generate(self, req: Request, tally: Tally) -> dict[str, Any]:
-        cacheable = self.use_cache and req.params.greedy
-        key = cache_key(self.model_key, "generate", req.key_data()) if cacheable else ""
-        if cacheable and (hit := self.store.cache_get(key)) is not None:
+        key = self._gen_key(req)
+        if key is not None and (hit := self.store.cache_get(key)) is not None:
             self._count(tally, True)
             return dict(hit)
         self._count(tally, False)
@@ -80,7 +117,7 @@ class Caller:
             "finish_reason": r.finish_reason,
             "ttft_s": r.ttft_s,
         }
-        if cacheable and r.finish_reason not in ("error", "cancelled"):
+        if key is not None and r.finish_reason not in ("error", "cancelled"):
             self.store.cache_put(key, self.model_key, "generate", value)
         return value
 
@@ -90,10 +127,7 @@ class Caller:
         Engines that declare `batch_loglikelihood` score the missing options in one call
         (the context is processed once); others get one `loglikelihood` call per option.
         """
-        keys = [
-            cache_key(self.model_key, "loglikelihood", {"context": context, "continuation": c})
-            for c in continuations
-        ]
+        keys = self._ll_keys(context, continuations)
         values: list[dict[str, Any] | None] = [
             self.store.cache_get(k) if self.use_cache else None for k in keys
         ]

@@ -19,7 +19,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from openscout.config import Settings
-from openscout.engines.base import Engine
 from openscout.errors import OpenscoutError
 from openscout.evals.calls import Caller, Tally
 from openscout.evals.items import Item, build_request
@@ -58,10 +57,16 @@ class _Shared:
     def caller(self, spec: ModelSpec) -> Caller:
         from openscout.engines.registry import open_engine
 
-        engine = open_engine(spec, self.settings)
         with self.store.lock:
             key = model_key(self.store.conn, spec, self.settings)
-        return Caller(engine, spec.engine, key, self.store, self.settings, self.use_cache)
+        return Caller(
+            lambda: open_engine(spec, self.settings),
+            spec.engine,
+            key,
+            self.store,
+            self.settings,
+            self.use_cache,
+        )
 
     def judge(self, model_id: str | None, prompt: str, tally: Tally) -> str:
         from openscout.evals.items import Item
@@ -104,9 +109,12 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
     }
     score: Score | None = None
     try:
-        if item.kind == "choice" and caller.engine.capabilities.loglikelihood:
-            delim = str(item.spec.get("target_delimiter", " "))
-            conts = [delim + c for c in item.choices]
+        delim = str(item.spec.get("target_delimiter", " "))
+        conts = [delim + c for c in item.choices]
+        if item.kind == "choice" and (
+            caller.has_loglikelihoods(item.context or "", conts)
+            or caller.engine.capabilities.loglikelihood
+        ):
             rec["input"] = {
                 "item": item.to_dict(),
                 "request": {
@@ -139,6 +147,15 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
     return rec
 
 
+def _cached(caller: Caller, item: Item, fmt: str) -> bool:
+    if item.kind == "choice":
+        delim = str(item.spec.get("target_delimiter", " "))
+        conts = [delim + c for c in item.choices]
+        if caller.has_loglikelihoods(item.context or "", conts):
+            return True
+    return caller.has_generation(build_request(item, fmt))  # type: ignore[arg-type]
+
+
 def order_for_prefix(work: list[tuple[int, Item]], fmt: str) -> list[tuple[int, Item]]:
     """Sort so that requests with a shared prefix (few-shot block, question) are adjacent."""
 
@@ -160,7 +177,6 @@ def _run_model(
     parallel: int | None,
 ) -> Caller:
     caller = shared.caller(spec)
-    engine: Engine = caller.engine
     done = shared.store.finished_items(run_id, spec.id)
     total = len(suite.items)
     work = [(i, it) for i, it in enumerate(suite.items) if it.id not in done]
@@ -168,7 +184,11 @@ def _run_model(
     n_done = total - len(work)
     if progress:
         progress(ProgressEvent(spec.id, n_done, total))
-    workers = max(1, parallel or engine.capabilities.max_parallel)
+    # Everything answered by the cache: no need to load the model at all.
+    if all(_cached(caller, item, spec.prompt_format) for _, item in work):
+        workers = 1
+    else:
+        workers = max(1, parallel or caller.engine.capabilities.max_parallel)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"eval-{spec.id}")
     pending: set[Future[dict[str, Any]]] = set()
     queue = iter(work)
