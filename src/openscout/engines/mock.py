@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator, Sequence
 
 from openscout.engines.base import (
+    BatchRequest,
+    BatchResult,
     Capabilities,
     Chunk,
     Final,
@@ -21,6 +23,7 @@ from openscout.engines.base import (
     Message,
     SamplingParams,
     StreamEvent,
+    collect,
 )
 from openscout.errors import EngineError
 
@@ -40,6 +43,7 @@ class MockEngine:
         delay_s: float = 0.0,
         fail_with: str | None = None,
         max_parallel: int = 4,
+        batch: bool = False,
     ) -> None:
         self.model_id = model_id
         self.script = dict(script or {})
@@ -53,8 +57,10 @@ class MockEngine:
             loglikelihood=True,
             chat_template=True,
             max_parallel=max_parallel,
+            batch_generate=batch,
         )
         self.calls = 0
+        self.batches: list[int] = []  # sizes of the generate_batch calls
         self._lock = threading.Lock()
 
     def _count(self) -> None:
@@ -102,6 +108,22 @@ class MockEngine:
         n = max(1, len(continuation.split()))
         lp = base * n + self.loglik_bias.get(continuation.strip(), 0.0)
         return LoglikelihoodResult(logprob=lp, is_greedy=lp > -2.0, n_tokens=n)
+
+    def generate_batch(
+        self, requests: Sequence[BatchRequest], params: SamplingParams
+    ) -> list[BatchResult]:
+        """Declared only with batch=True: answers several requests in one call."""
+        self.batches.append(len(requests))
+        out = []
+        for req in requests:
+            stream = (
+                self.stream_chat(req.messages, params)
+                if req.messages is not None
+                else self.stream_completion(req.prompt or "", params)
+            )
+            text, final, _ = collect(stream)
+            out.append(BatchResult(text, final, 0.0))
+        return out
 
     def close(self) -> None:
         pass

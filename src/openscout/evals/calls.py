@@ -8,15 +8,16 @@ successful greedy generations and log-likelihoods are stored: errors and sampled
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from openscout.config import Settings
-from openscout.engines.base import Engine
+from openscout.engines.base import BatchRequest, Engine, generate_many
 from openscout.evals.items import Request
 from openscout.evals.store import EvalStore, cache_key
-from openscout.generation import generate
+from openscout.generation import GenerationResult, generate, log_generation
 
 
 @dataclass
@@ -51,6 +52,8 @@ class Caller:
         self._lock = threading.Lock()
         self.engine_calls = 0
         self.cached_calls = 0
+        # Answers generated ahead in one batch (parallel sequences), waiting for their item.
+        self._prefetched: dict[str, dict[str, Any]] = {}
 
     @property
     def engine(self) -> Engine:
@@ -93,12 +96,67 @@ class Caller:
                 tally.engine += 1
                 self.engine_calls += 1
 
+    @staticmethod
+    def _req_id(req: Request) -> str:
+        return cache_key("", "prefetch", req.key_data())
+
+    def prefetch(self, reqs: list[Request]) -> int:
+        """Generate the uncached requests together, as parallel sequences, where the engine
+        can (capabilities.batch_generate). Each answer waits for its item's `generate` call,
+        which then counts it as that item's engine call. Returns how many were generated."""
+        todo = [
+            r
+            for r in reqs
+            if not self.has_generation(r) and self._req_id(r) not in self._prefetched
+        ]
+        groups: dict[str, list[Request]] = {}
+        for r in todo:  # one batch shares its sampling parameters
+            groups.setdefault(repr(r.params), []).append(r)
+        for group in groups.values():
+            batch = [BatchRequest(messages=r.messages, prompt=r.prompt) for r in group]
+            t0 = time.perf_counter()
+            results = generate_many(self.engine, batch, group[0].params)
+            elapsed = time.perf_counter() - t0
+            for r, res in zip(group, results, strict=True):
+                value = {
+                    "text": res.text,
+                    "prompt_tokens": res.final.prompt_tokens,
+                    "completion_tokens": res.final.completion_tokens,
+                    "finish_reason": res.final.finish_reason,
+                    "ttft_s": res.ttft_s,
+                }
+                self._prefetched[self._req_id(r)] = value
+                log_generation(
+                    self.settings,
+                    GenerationResult(
+                        self.engine.model_id,
+                        res.text,
+                        res.final.prompt_tokens,
+                        res.final.completion_tokens,
+                        res.final.finish_reason,
+                        res.ttft_s,
+                        None,
+                        None,
+                        elapsed,
+                        r.mode,
+                    ),
+                    self.engine_name,
+                    "eval",
+                    r.params,
+                    [dict(m) for m in r.messages] if r.messages is not None else r.prompt,
+                )
+        return len(todo)
+
     def generate(self, req: Request, tally: Tally) -> dict[str, Any]:
         key = self._gen_key(req)
         if key is not None and (hit := self.store.cache_get(key)) is not None:
             self._count(tally, True)
             return dict(hit)
         self._count(tally, False)
+        if (ahead := self._prefetched.pop(self._req_id(req), None)) is not None:
+            if key is not None and ahead["finish_reason"] not in ("error", "cancelled"):
+                self.store.cache_put(key, self.model_key, "generate", ahead)
+            return ahead
         kwargs: dict[str, Any] = (
             {"messages": list(req.messages or ())} if req.mode == "chat" else {"prompt": req.prompt}
         )

@@ -10,6 +10,7 @@ and an uninterrupted one give the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import threading
@@ -189,13 +190,20 @@ def _run_model(
         workers = 1
     else:
         workers = max(1, parallel or caller.engine.capabilities.max_parallel)
+    lanes = _batch_lanes(caller, work, parallel, spec.prompt_format)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"eval-{spec.id}")
     pending: set[Future[dict[str, Any]]] = set()
     queue = iter(work)
+    ahead: list[tuple[int, Item]] = []  # items whose answers were generated in one batch
     try:
         # Keep at most `workers` items in flight, so an interrupt loses little queued work.
         while True:
-            while len(pending) < workers and (nxt := next(queue, None)) is not None:
+            if lanes > 1 and not ahead:
+                ahead = _prefetch_batch(caller, queue, lanes, spec.prompt_format)
+            while (
+                len(pending) < workers
+                and (nxt := (ahead.pop(0) if ahead else next(queue, None))) is not None
+            ):
                 pending.add(
                     pool.submit(_run_item, nxt[1], nxt[0], caller, spec.prompt_format, shared)
                 )
@@ -224,6 +232,36 @@ def _run_model(
             if fut.done() and not fut.cancelled() and fut.exception() is None:
                 shared.store.save_item(run_id, spec.id, fut.result())
     return caller
+
+
+def _batch_lanes(
+    caller: Caller, work: list[tuple[int, Item]], parallel: int | None, fmt: str
+) -> int:
+    """How many generation items to answer in one batch: >1 only for engines that decode
+    several sequences at once and only when some answers are not cached yet."""
+    if not work or all(_cached(caller, item, fmt) for _, item in work):
+        return 1
+    caps = caller.engine.capabilities
+    if not getattr(caps, "batch_generate", False) or parallel == 1:
+        return 1
+    return max(1, parallel or getattr(caller.engine, "batch_lanes", 8))
+
+
+def _prefetch_batch(caller: Caller, queue: Any, lanes: int, fmt: str) -> list[tuple[int, Item]]:
+    """Take up to `lanes` items and generate the answers of the generation items together."""
+    chunk: list[tuple[int, Item]] = []
+    while len(chunk) < lanes and (nxt := next(queue, None)) is not None:
+        chunk.append(nxt)
+    reqs = [build_request(item, fmt) for _, item in chunk if not _scored_by_loglik(caller, item)]  # type: ignore[arg-type]
+    if reqs:
+        # On failure each item calls the engine itself and records its own error.
+        with contextlib.suppress(OpenscoutError):
+            caller.prefetch(reqs)
+    return chunk
+
+
+def _scored_by_loglik(caller: Caller, item: Item) -> bool:
+    return item.kind == "choice" and bool(caller.engine.capabilities.loglikelihood)
 
 
 def fingerprint(
