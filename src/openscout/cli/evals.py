@@ -41,6 +41,16 @@ def _print_run(run: dict[str, Any]) -> None:
             console.print(Text(f"{r['model_id']}: {extra}"))
     for c in run["comparisons"]:
         console.print(Text(f"paired ({c['method']}): {c['verdict']}"))
+    stop = run.get("early_stop")
+    if stop:
+        state = "settled" if stop["settled"] else "not settled"
+        console.print(
+            Text(
+                f"early stop: ranking {state} after {stop['items_used']} of "
+                f"{stop['items_available']} items (error rate <= {stop['alpha']}): "
+                + " > ".join(stop["order"])
+            )
+        )
 
 
 def _progress_runner(
@@ -106,6 +116,13 @@ def register(app: typer.Typer) -> None:
             max=256,
             help="items in flight per model (default: what the engine declares)",
         ),
+        early_stop: float = typer.Option(
+            None,
+            "--early-stop",
+            min=0.0001,
+            max=0.5,
+            help="stop once the ranking is settled at this error rate (e.g. 0.05)",
+        ),
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
         items: bool = typer.Option(False, "--items", help="with --json: include every item record"),
     ) -> None:
@@ -143,6 +160,7 @@ def register(app: typer.Typer) -> None:
             use_cache=not no_cache,
             resume=not no_resume,
             parallel=parallel,
+            early_stop=early_stop,
         )
         data = run.as_dict(with_items=items)
         if json_out:

@@ -10,14 +10,17 @@ Public API (what the comparison and the web UI call):
         quality suite; a few tens of seconds per model on the embedded models.
 
     run_eval(settings, suite_name_or_path, model_ids, limit=None, seed=0, progress=None,
-             *, use_cache=True, resume=True, parallel=None) -> EvalRun
+             *, use_cache=True, resume=True, parallel=None, early_stop=None) -> EvalRun
         suite_name_or_path: a built-in name, a YAML suite file, or an lm-eval JSON/JSONL/YAML
         task file. limit: the suite size for built-ins, the first N items for files. seed:
         generated suites give byte-identical items for the same seed. progress: called with a
         ProgressEvent(model_id, done, total, item_id, cached) after each item (in the calling
         thread). The run is stored (`openscout runs show RUN`); an unfinished run with the same
         suite, seed, limit and models is resumed instead of started again; greedy outputs are
-        cached, so repeating a finished run makes no engine calls.
+        cached, so repeating a finished run makes no engine calls. early_stop: an error rate
+        (e.g. 0.05): evaluate all models on the same items in a seeded random order and stop
+        once the ranking of every pair is settled by an anytime-valid sequential test
+        (evals/sequential.py); EvalRun.early_stop says how many items it needed.
 
     EvalRun: run_id, suite, suite_version, seed, limit, status, resumed,
         results: dict[model_id, ModelResult], comparisons: list[Comparison],
@@ -73,6 +76,7 @@ def run_eval(
     use_cache: bool = True,
     resume: bool = True,
     parallel: int | None = None,
+    early_stop: float | None = None,
 ) -> EvalRun:
     from openscout.evals.runner import run_eval as _run
 
@@ -86,6 +90,7 @@ def run_eval(
         use_cache=use_cache,
         resume=resume,
         parallel=parallel,
+        early_stop=early_stop,
     )
 
 

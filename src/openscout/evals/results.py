@@ -81,6 +81,8 @@ class EvalRun:
     results: dict[str, ModelResult]  # in the order the models were asked for
     comparisons: list[Comparison]
     status: str = "running"
+    # With early stopping: settled, items_used, items_available, order, alpha, pairs.
+    early_stop: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -100,6 +102,7 @@ class EvalRun:
             "resumed": self.resumed,
             "results": [r.as_dict(with_items) for r in self.results.values()],
             "comparisons": [c.as_dict() | {"verdict": c.verdict()} for c in self.comparisons],
+            "early_stop": self.early_stop,
         }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -176,11 +177,17 @@ def _run_model(
     shared: _Shared,
     progress: Progress | None,
     parallel: int | None,
+    caller: Caller | None = None,
+    only: set[int] | None = None,
 ) -> Caller:
-    caller = shared.caller(spec)
+    caller = caller or shared.caller(spec)
     done = shared.store.finished_items(run_id, spec.id)
     total = len(suite.items)
-    work = [(i, it) for i, it in enumerate(suite.items) if it.id not in done]
+    work = [
+        (i, it)
+        for i, it in enumerate(suite.items)
+        if it.id not in done and (only is None or i in only)
+    ]
     work = order_for_prefix(work, spec.prompt_format)
     n_done = total - len(work)
     if progress:
@@ -264,6 +271,52 @@ def _scored_by_loglik(caller: Caller, item: Item) -> bool:
     return item.kind == "choice" and bool(caller.engine.capabilities.loglikelihood)
 
 
+EARLY_STOP_CHUNK = 10
+
+
+def _run_until_settled(
+    run_id: str,
+    specs: list[ModelSpec],
+    suite: LoadedSuite,
+    shared: _Shared,
+    progress: Progress | None,
+    parallel: int | None,
+    alpha: float,
+    seed: int,
+    calls: dict[str, tuple[int, int, float]],
+) -> dict[str, Any]:
+    """Evaluate every model on the same items, a chunk at a time in a seeded random order,
+    until the sequential test (evals/sequential.py) settles the order of every pair."""
+    from openscout.evals.sequential import RankingMonitor
+
+    order = list(range(len(suite.items)))
+    random.Random(seed).shuffle(order)
+    monitor = RankingMonitor([s.id for s in specs], alpha)
+    callers = {s.id: shared.caller(s) for s in specs}
+    seconds = dict.fromkeys(callers, 0.0)
+    used = 0
+    for start in range(0, len(order), EARLY_STOP_CHUNK):
+        chunk = order[start : start + EARLY_STOP_CHUNK]
+        for spec in specs:
+            t0 = time.perf_counter()
+            _run_model(
+                run_id, spec, suite, shared, progress, parallel, callers[spec.id], set(chunk)
+            )
+            seconds[spec.id] += time.perf_counter() - t0
+        scores = {
+            s.id: {r["index"]: (r["score"] or 0.0) for r in shared.store.all_items(run_id, s.id)}
+            for s in specs
+        }
+        for i in chunk:
+            monitor.update({m: float(scores[m].get(i, 0.0)) for m in scores})
+        used += len(chunk)
+        if monitor.settled:
+            break
+    for m, c in callers.items():
+        calls[m] = (c.engine_calls, c.cached_calls, seconds[m])
+    return monitor.result(len(order)).as_dict() | {"items_used": used}
+
+
 def fingerprint(
     suite: LoadedSuite, seed: int, limit: int | None, models: list[tuple[str, str, str]]
 ) -> str:
@@ -294,8 +347,13 @@ def run_eval(
     use_cache: bool = True,
     resume: bool = True,
     parallel: int | None = None,
+    early_stop: float | None = None,
 ) -> EvalRun:
     """Run one suite on each model; see openscout.evals for the whole contract."""
+    if early_stop is not None and not 0 < early_stop < 1:
+        raise OpenscoutError("--early-stop takes an error rate between 0 and 1, e.g. 0.05")
+    if early_stop is not None and len(model_ids) < 2:
+        raise OpenscoutError("early stopping settles a ranking: give at least two models")
     if not model_ids:
         raise OpenscoutError("no models to evaluate", hint="pass at least one -m MODEL")
     if len(set(model_ids)) != len(model_ids):
@@ -333,11 +391,22 @@ def run_eval(
             )
         shared = _Shared(settings, store, use_cache)
         calls: dict[str, tuple[int, int, float]] = {}
-        for spec in specs:
-            t0 = time.perf_counter()
-            caller = _run_model(run_id, spec, suite, shared, progress, parallel)
-            calls[spec.id] = (caller.engine_calls, caller.cached_calls, time.perf_counter() - t0)
+        stop_info = None
+        if early_stop is None:
+            for spec in specs:
+                t0 = time.perf_counter()
+                caller = _run_model(run_id, spec, suite, shared, progress, parallel)
+                calls[spec.id] = (
+                    caller.engine_calls,
+                    caller.cached_calls,
+                    time.perf_counter() - t0,
+                )
+        else:
+            stop_info = _run_until_settled(
+                run_id, specs, suite, shared, progress, parallel, early_stop, seed, calls
+            )
         run = build_run(run_id, suite, seed, limit, store, model_ids, calls, resumed)
+        run.early_stop = stop_info
         store.finish(run_id, "done", run.summary())
         run.status = "done"
         return run
