@@ -19,7 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from openscout.config import Settings
 from openscout.engines import bundled
 from openscout.engines.gguf import read_header
-from openscout.errors import ConfigError, DataFileError, ModelNotFoundError
+from openscout.errors import (
+    ConfigError,
+    DataFileError,
+    ModelNotFoundError,
+    read_utf8,
+    yaml_error_line,
+)
 
 REGISTRY_VERSION = 1
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
@@ -93,13 +99,13 @@ def _read_file(settings: Settings) -> _RegistryFile:
     if not path.exists():
         return _RegistryFile()
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = read_utf8(path)
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
         raise DataFileError(
             f"malformed YAML: {getattr(e, 'problem', e)}",
             path=str(path),
-            line=mark.line + 1 if mark else None,
+            line=yaml_error_line(e, text),
             hint="fix the file by hand or remove it; `openscout models add` rewrites it",
         ) from e
     try:
@@ -110,13 +116,35 @@ def _read_file(settings: Settings) -> _RegistryFile:
         entry = None
         if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
             models = raw.get("models") or []
-            entry = str(models[loc[1]].get("id", f"#{loc[1]}")) if loc[1] < len(models) else None
+            item = models[loc[1]] if loc[1] < len(models) else None
+            entry = str(item.get("id", f"#{loc[1]}")) if isinstance(item, dict) else f"#{loc[1]}"
         raise DataFileError(
             err["msg"],
             path=str(path),
+            line=_line_of(text, loc),
             entry=entry,
             field=".".join(str(x) for x in loc[2:]) or None,
         ) from e
+
+
+def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
+    """The line of the deepest YAML node on a validation error's path (1-based)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
 
 
 def _write_file(settings: Settings, reg: _RegistryFile) -> None:
@@ -148,13 +176,16 @@ def get_model(settings: Settings, model_id: str) -> ModelSpec:
 
 def validate_new(spec: ModelSpec) -> ModelSpec:
     """Check what can be checked without loading: id shape, GGUF header, URL shape."""
-    if not ID_PATTERN.match(spec.id):
+    # ids appear in URLs and may one day name files: no "." or ".." segments either
+    if not ID_PATTERN.match(spec.id) or {".", "..", ""} & set(spec.id.split("/")):
         raise ConfigError(
             f"model id {spec.id!r} is not allowed", hint="use letters, digits and . _ : / -"
         )
     if spec.engine in ("llamacpp",):
         if not spec.path:
             raise ConfigError("a llamacpp model needs --path to a GGUF file")
+        if "\x00" in spec.path:
+            raise ConfigError("the model path contains a NUL byte", hint="give a real file path")
         path = Path(spec.path).expanduser().resolve()
         read_header(path)  # raises ModelFileError for missing / not GGUF / truncated
         spec = spec.model_copy(update={"path": str(path)})

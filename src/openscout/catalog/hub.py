@@ -148,7 +148,11 @@ def _declared_base(rec: dict[str, Any]) -> tuple[str | None, str | None]:
 
 def entry_from_record(rec: dict[str, Any], catalog: Catalog | None = None) -> ModelEntry:
     """A catalog entry for a Hub model: what the Hub says, everything else unknown."""
-    hf_id = rec["id"]
+    hf_id = str(rec.get("id") or "")
+    org, _, name = hf_id.partition("/")
+    if not org or not name or "/" in name or hf_id.startswith(".") or "\x00" in hf_id:
+        # ids come from the network: an odd one is refused here, never used as a name
+        raise HubError(f"the Hub returned a model id that is not org/name: {hf_id!r}")
     url = f"https://huggingface.co/{hf_id}"
     base, relation = _declared_base(rec)
     base_entry = catalog.get(base) if catalog is not None and base else None
@@ -316,5 +320,11 @@ def hub_search(
         return [record_from_info(i) for i in infos]
 
     recs, origin = _fetch(cache, "search", key, fetch, ttl_s, offline)
-    entries = [catalog.get(r["id"]) or entry_from_record(r, catalog) for r in recs]
-    return {"entries": entries, "hub": recs, "source": origin}
+    entries, kept = [], []
+    for r in recs:
+        try:
+            entries.append(catalog.get(str(r.get("id"))) or entry_from_record(r, catalog))
+        except (HubError, ValueError):  # one odd record (bad id, bad field) is skipped
+            continue
+        kept.append(r)
+    return {"entries": entries, "hub": kept, "source": origin}

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from openscout.catalog.licenses import LICENSES
 from openscout.catalog.schema import DataFile, ModelEntry
-from openscout.errors import DataFileError
+from openscout.errors import DataFileError, read_utf8, yaml_error_line
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -122,15 +122,14 @@ def load_file(path: Path | str, text: str | None = None) -> list[ModelEntry]:
     """Parse and validate one data file. Raises DataFileError naming file, line, entry, field."""
     path_s = str(path)
     if text is None:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_utf8(Path(path))
     try:
         raw = yaml.load(text, Loader=_LOADER)  # a safe loader (libyaml when present)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
         raise DataFileError(
             f"malformed YAML: {getattr(e, 'problem', e)}",
             path=path_s,
-            line=mark.line + 1 if mark else None,
+            line=yaml_error_line(e, text),
         ) from e
     try:
         data = DataFile.model_validate(raw)
@@ -205,9 +204,7 @@ def _package_files() -> list[tuple[str, str]]:
 def _load_cached(extra_dir: str | None) -> Catalog:
     files = _package_files()
     if extra_dir:
-        files += [
-            (str(p), p.read_text(encoding="utf-8")) for p in sorted(Path(extra_dir).glob("*.yaml"))
-        ]
+        files += [(str(p), read_utf8(p)) for p in sorted(Path(extra_dir).glob("*.yaml"))]
     return load_entries(files)
 
 

@@ -1,0 +1,255 @@
+"""Malformed YAML in the three kinds of files a user writes (eval suites, models.yaml, catalog
+files) is refused with a DataFileError that names the file and the line; and a fuzz of damaged
+files (hypothesis, fixed example count) finds no other exception in any of the three loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from openscout.catalog.loader import load_catalog, load_file
+from openscout.config import Settings
+from openscout.errors import DataFileError, OpenscoutError
+from openscout.evals.loading import load_suite
+from openscout.models import list_models
+
+SUITE = """name: words
+prompts:
+  - 'Say {{word}}'
+defaults: {max_tokens: 8}
+tests:
+  - vars: {word: one}
+    assert: [{type: icontains, value: one}]
+  - vars: {word: two}
+    assert: [{type: max-length, value: 40}]
+"""
+MODELS = """version: 1
+models:
+  - id: first
+    engine: mock
+  - id: second
+    engine: mock
+    n_ctx: 4096
+"""
+CATALOG = """version: 1
+defaults:
+  organisation: Test Org
+  family: Test
+  license: Apache-2.0
+  tasks: [text-generation]
+models:
+  - id: test/one-1b
+    name: One 1B
+    params_b: 1.0
+"""
+
+
+def _suite(path: Path, settings: Settings) -> None:
+    load_suite(str(path))
+
+
+def _models(path: Path, settings: Settings) -> None:
+    settings.ensure()
+    settings.models_file.write_bytes(path.read_bytes())
+    list_models(settings)
+
+
+def _catalog(path: Path, settings: Settings) -> None:
+    load_file(path)
+
+
+LOADERS: dict[str, tuple[str, Callable[[Path, Settings], None]]] = {
+    "suite": (SUITE, _suite),
+    "models": (MODELS, _models),
+    "catalog": (CATALOG, _catalog),
+}
+
+
+def _break(text: str, line: int, new: str) -> bytes:
+    """`text` with line `line` (1-based) replaced by `new`."""
+    lines = text.splitlines()
+    lines[line - 1] = new
+    return ("\n".join(lines) + "\n").encode()
+
+
+# (what, line to replace, the new line) -> the error must name that line
+DAMAGE = [
+    ("unclosed bracket", 4, "  - id: [unclosed"),
+    ("tab indent", 4, "\t- id: tabbed"),
+    ("stray colon", 4, "  - id: a: b: c"),
+    ("bad quote", 4, "  - id: 'open"),
+]
+
+
+# The suite loader (src/openscout/evals/loading.py, owned by the evals engineer) still names
+# the end of the file for a quote left open; openscout.errors.yaml_error_line fixes it there too.
+SUITE_OPEN_QUOTE = pytest.mark.xfail(
+    strict=True, reason="evals/loading.py does not use yaml_error_line yet"
+)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["models", "catalog", "suite"],
+)
+@pytest.mark.parametrize(("what", "line", "new"), DAMAGE, ids=[d[0] for d in DAMAGE])
+def test_malformed_yaml_names_the_line(
+    kind: str,
+    what: str,
+    line: int,
+    new: str,
+    settings: Settings,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    if kind == "suite" and what == "bad quote":
+        request.applymarker(SUITE_OPEN_QUOTE)
+    base, load = LOADERS[kind]
+    path = tmp_path / f"{kind}.yaml"
+    path.write_bytes(_break(base, line, new))
+    with pytest.raises(DataFileError) as e:
+        load(path, settings)
+    # the reported line is the damaged one or the next (where the parser noticed)
+    assert e.value.line in (line, line + 1), (kind, what, str(e.value))
+    assert f":{e.value.line}" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "models",
+        "catalog",
+        pytest.param(
+            "suite",
+            marks=pytest.mark.xfail(
+                strict=True, reason="evals/loading.py names the file but not the line"
+            ),
+        ),
+    ],
+)
+def test_bytes_that_are_not_utf8_name_the_line(
+    kind: str, settings: Settings, tmp_path: Path
+) -> None:
+    base, load = LOADERS[kind]
+    lines = base.encode().splitlines(keepends=True)
+    data = b"".join(lines[:2]) + b"# \xff\xfe broken\n" + b"".join(lines[2:])  # line 3
+    path = tmp_path / f"{kind}.yaml"
+    path.write_bytes(data)
+    with pytest.raises(DataFileError) as e:
+        load(path, settings)
+    assert e.value.line == 3, str(e.value)
+
+
+def test_models_yaml_schema_errors_name_the_line(settings: Settings) -> None:
+    settings.ensure()
+    text = MODELS.replace("    n_ctx: 4096", "    n_ctx: lots")
+    settings.models_file.write_text(text)
+    with pytest.raises(DataFileError) as e:
+        list_models(settings)
+    assert e.value.line == 7 and e.value.entry == "second" and e.value.field == "n_ctx"
+    assert "models.yaml:7" in str(e.value)
+    # an entry that is not a mapping at all: still a DataFileError naming its line
+    settings.models_file.write_text("version: 1\nmodels:\n  - first\n  - just a string\n")
+    with pytest.raises(DataFileError) as e:
+        list_models(settings)
+    assert e.value.line == 3
+
+
+def test_a_bad_user_catalog_file_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "mine.yaml").write_text(CATALOG.replace("params_b: 1.0", "params_b: [1.0"))
+    with pytest.raises(DataFileError) as e:
+        load_catalog(tmp_path)
+    assert e.value.path == str(tmp_path / "mine.yaml") and e.value.line in (10, 11)
+
+
+# -- fuzz: damaged files give a DataFileError or load, nothing else ------------------------------
+
+
+def _edits(tags: bool) -> st.SearchStrategy[list[tuple[int, int, str]]]:
+    return st.lists(
+        st.tuples(
+            st.integers(0, 400),  # where
+            st.integers(0, 6),  # how many characters to delete there
+            st.sampled_from(
+                [
+                    "",
+                    ":",
+                    "- ",
+                    "[",
+                    "]",
+                    "{",
+                    "}",
+                    "'",
+                    '"',
+                    "\t",
+                    "\n",
+                    "  ",
+                    "&a ",
+                    "*a",
+                    *(["!!python/object:os.system ", "!!binary ", "!!set "] if tags else []),
+                    "? ",
+                    "|",
+                    ">",
+                    "%YAML 1.1\n",
+                    "---\n",
+                    "\x00",
+                    "\udcff",  # encodes to the raw byte 0xff: not UTF-8
+                    "\u2028",
+                    "null",
+                    "1e999",
+                    "-1",
+                ]
+            ),  # what to insert
+        ),
+        min_size=1,
+        max_size=4,
+    )
+
+
+def _mutate(text: str, ops: list[tuple[int, int, str]]) -> bytes:
+    for where, drop, insert in ops:
+        i = where % (len(text) + 1)
+        text = text[:i] + insert + text[i + drop :]
+    return text.encode("utf-8", errors="surrogateescape")
+
+
+@pytest.mark.parametrize("kind", list(LOADERS))
+@settings(
+    max_examples=120,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(ops=_edits(tags=True), plain=_edits(tags=False))
+def test_damaged_files_fail_only_with_data_file_errors(
+    kind: str,
+    ops: list[tuple[int, int, str]],
+    plain: list[tuple[int, int, str]],
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    base, load = LOADERS[kind]
+    if kind == "suite":
+        ops = plain  # YAML tags crash the suite loader: see the xfail test below
+    path = tmp_path / f"{kind}-fuzz.yaml"
+    path.write_bytes(_mutate(base, ops))
+    try:
+        load(path, settings)
+    except OpenscoutError as e:
+        assert str(e) and "Traceback" not in str(e)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="evals/yamllines.py constructs tagged scalars outside its try: ConstructorError escapes",
+)
+def test_a_yaml_tag_in_a_suite_is_a_data_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "tagged.yaml"
+    path.write_text("prompts: [!!python/object:os.system x]\ntests: []\n")
+    with pytest.raises(DataFileError):
+        load_suite(str(path))
