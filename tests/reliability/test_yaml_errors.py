@@ -16,6 +16,7 @@ from openscout.config import Settings
 from openscout.errors import DataFileError, OpenscoutError
 from openscout.evals.loading import load_suite
 from openscout.models import list_models
+from tests.catalog.test_schema import GOOD
 
 SUITE = """name: words
 prompts:
@@ -35,17 +36,7 @@ models:
     engine: mock
     n_ctx: 4096
 """
-CATALOG = """version: 1
-defaults:
-  organisation: Test Org
-  family: Test
-  license: Apache-2.0
-  tasks: [text-generation]
-models:
-  - id: test/one-1b
-    name: One 1B
-    params_b: 1.0
-"""
+CATALOG = GOOD.format(value=1.0).lstrip("\n")  # two entries of a valid catalog file
 
 
 def _suite(path: Path, settings: Settings) -> None:
