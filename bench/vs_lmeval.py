@@ -45,8 +45,8 @@ def run_openscout(task: Path, n: int, home: Path) -> tuple[float, dict[int, list
     if proc.returncode != 0:
         raise SystemExit(f"openscout failed: {proc.stderr[-2000:]}")
     data = json.loads(proc.stdout)
-    items = data["results"]["smollm2-135m-instruct"]["items"]
-    lls = {i: rec["detail"]["logprobs"] for i, rec in enumerate(items)}
+    (result,) = data["results"]
+    lls = {rec["index"]: rec["detail"]["logprobs"] for rec in result["items"]}
     return secs, lls
 
 
