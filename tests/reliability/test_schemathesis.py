@@ -13,6 +13,7 @@ import os
 import tempfile
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
@@ -59,6 +60,7 @@ schema = schemathesis.openapi.from_dict(APP.openapi(), config=CONFIG)
 schema.app = APP
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,
@@ -84,8 +86,6 @@ def test_api_holds_to_its_schema(case: schemathesis.Case) -> None:
 def test_the_fuzz_reached_past_the_key_and_into_the_models() -> None:
     """Guard against a fuzz that only ever met the 401 or 404 (it would prove nothing)."""
     if not STATUSES:
-        import pytest
-
         pytest.skip("run together with test_api_holds_to_its_schema")
     assert 200 in STATUSES["POST /v1/chat/completions"], STATUSES
     assert 200 in STATUSES["POST /v1/completions"], STATUSES

@@ -158,6 +158,7 @@ def test_64_concurrent_streams_all_complete_with_a_bounded_queue(settings) -> No
     assert app.state.hub.queue("mock", engine).n_waiting == 0
 
 
+@pytest.mark.slow
 def test_overload_gets_429_and_503_with_retry_after_and_memory_stays_flat(settings) -> None:  # type: ignore[no-untyped-def]
     a = MockEngine("a", default=" ".join(["tok"] * 20), delay_s=0.004, max_parallel=1)
     b = MockEngine("b", default=" ".join(["tok"] * 20), delay_s=0.004, max_parallel=1)

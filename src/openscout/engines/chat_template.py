@@ -53,7 +53,17 @@ def render_chat(
         )
     except _TemplateRaised as e:
         raise ModelFileError(f"the model's chat template refused these messages: {e}") from e
-    except (JinjaTemplateError, TypeError, ValueError, AttributeError, KeyError, IndexError) as e:
+    except (
+        JinjaTemplateError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        KeyError,
+        IndexError,
+        ArithmeticError,  # the sandbox's "range too big" is an OverflowError
+        RecursionError,
+        MemoryError,
+    ) as e:
         # SecurityError is a jinja2 TemplateError subclass: a hostile template ends here
         raise ModelFileError(
             f"the model's chat template failed: {e.__class__.__name__}: {e}",
