@@ -9,8 +9,10 @@ ones refused with a 4xx, and 401 when the key is left off.
 
 from __future__ import annotations
 
-import os
+import atexit
+import shutil
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,15 +35,15 @@ STATUSES: dict[str, set[int]] = {}
 
 def _app() -> Any:
     # module level (schemathesis parametrizes at import), so its own data dir, not the fixture's
-    home = tempfile.mkdtemp(prefix="openscout-st-")
-    os.environ.setdefault("OPENSCOUT_HOME", home)
+    home = Path(tempfile.mkdtemp(prefix="openscout-st-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     engines = {
         "mock": MockEngine("mock", max_parallel=2),
         "mock2": MockEngine("mock2", default="a fixed answer", max_parallel=2),
     }
     # max_tokens bound = the mock's context (2048), so the schema states the real bound
     return create_app(
-        Settings(home=__import__("pathlib").Path(home)),
+        Settings(home=home),
         engines=engines,  # type: ignore[arg-type]
         arena_models=["mock", "mock2"],
         api_key=KEY,
@@ -50,12 +52,12 @@ def _app() -> Any:
 
 
 APP = _app()
-# The schema as the server publishes it at /openapi.json (the loader's own Host would be refused)
 # A body over the size limit is refused with 413 before it is parsed: a rejection like any other.
 REJECTED = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
 CONFIG = SchemathesisConfig.from_dict(
     {"checks": {"negative_data_rejection": {"expected-statuses": REJECTED}}}
 )
+# The schema as the server publishes it at /openapi.json (the loader's own Host would be refused)
 schema = schemathesis.openapi.from_dict(APP.openapi(), config=CONFIG)
 schema.app = APP
 
