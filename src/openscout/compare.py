@@ -40,7 +40,7 @@ RESULT_VERSION = 1
 DEFAULT_SUITE = "quick"
 DEFAULT_LIMIT = 20  # items of the suite: keeps two small models on 2 cores within ~2 minutes
 # no concurrency sweep by default (ask with --concurrency): compare stays within ~2 minutes
-DEFAULT_BENCH = BenchConfig(repeats=3, warmup=1, max_tokens=64, concurrency=())
+DEFAULT_BENCH = BenchConfig(repeats=2, warmup=1, max_tokens=64, concurrency=())
 
 
 @dataclass

@@ -64,8 +64,8 @@ def test_measure_runs_warmup_repeats_and_sweep() -> None:
     cfg = BenchConfig(repeats=2, warmup=1, max_tokens=16, concurrency=(1, 2, 4, 8))
     bar = Counter()
     r = measure(lambda: engine, "mock", "chat", cfg, progress=bar)
-    # 2 prompts x (1 warm-up + 2 timed) + sweep at 1, 2 and 4 clients (8 > max_parallel) x 2 rounds
-    assert engine.calls == 2 * 3 + (1 + 2 + 4) * 2 == cfg.runs(engine.capabilities)
+    # 1 warm-up + 2 prompts x 2 timed + sweep at 1, 2 and 4 clients (8 > max_parallel) x 2 rounds
+    assert engine.calls == 1 + 2 * 2 + (1 + 2 + 4) * 2 == cfg.runs(engine.capabilities)
     assert bar.planned == bar.done == engine.calls
     assert set(r.prompts) == {"short", "long"}
     for p in r.prompts.values():

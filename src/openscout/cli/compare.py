@@ -223,7 +223,7 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(20, "--limit", min=1, help="items of the quality suite"),
         no_quality: bool = typer.Option(False, "--no-quality", help="skip the quality suite"),
         repeats: int = typer.Option(
-            3, "--repeats", min=1, max=100, help="timed runs per bench prompt"
+            2, "--repeats", min=1, max=100, help="timed runs per bench prompt"
         ),
         max_tokens: int = typer.Option(
             64, "--max-tokens", min=2, max=4096, help="tokens per bench run"

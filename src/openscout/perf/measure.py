@@ -1,7 +1,8 @@
 """Speed and memory of one model on this machine, measured as DESIGN.md defines the numbers.
 
-For each prompt (a short chat question and a long ~500-token one) we run `warmup` untimed
-generations, then `repeats` timed ones, and report the median with min/max spread of TTFT,
+After `warmup` untimed generations (once per model: first use pays page faults and buffer
+allocation), each prompt (a short chat question and a long ~500-token one) runs `repeats`
+timed generations, and we report the median with min/max spread of TTFT,
 output tokens/s, prefill tokens/s and end-to-end latency, plus inter-token latency p50/p99
 over all gaps of all timed runs. Engines that serve several requests at once
 (capabilities.max_parallel > 1) also get a concurrency sweep: 1, 2, 4, ... clients at once,
@@ -84,7 +85,7 @@ class BenchConfig:
     def runs(self, caps: Capabilities) -> int:
         """How many generations the whole measurement makes (for progress bars)."""
         sweep = sum(c * self.repeats for c in self.sweep_levels(caps))
-        return len(self.prompts) * (self.warmup + self.repeats) + sweep
+        return self.warmup + len(self.prompts) * self.repeats + sweep
 
     def sweep_levels(self, caps: Capabilities) -> list[int]:
         if caps.max_parallel > 1:
@@ -421,13 +422,15 @@ def measure(
     try:
         if progress:
             progress.plan(config.runs(engine.capabilities))
+        for _ in range(config.warmup):
+            run_once(engine, PROMPTS[config.prompts[0]], prompt_format, config.max_tokens)
+            if progress:
+                progress.advance(f"{model_id}: warm-up")
         prompts: dict[str, PromptStats] = {}
         for name in config.prompts:
             samples = []
-            for i in range(config.warmup + config.repeats):
-                s = run_once(engine, PROMPTS[name], prompt_format, config.max_tokens)
-                if i >= config.warmup:
-                    samples.append(s)
+            for _ in range(config.repeats):
+                samples.append(run_once(engine, PROMPTS[name], prompt_format, config.max_tokens))
                 if progress:
                     progress.advance(f"{model_id}: {name} prompt")
             prompts[name] = summarise(name, samples, footprint, bandwidth_gbs)
