@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from make_mc_data import write, write_task_yaml
+from make_mc_data import HERE, write, write_task_yaml
 
 BIN = Path(sys.executable).parent
 NEAR_TIE = 0.5  # nats
@@ -126,7 +126,8 @@ def compare(ours: dict[int, list[float]], theirs: dict[int, list[float]]) -> dic
 
 
 def main(n: int = 200, batch_size: str = "16") -> dict[str, object]:
-    write(n)
+    if not (HERE / "arith_mc_test.jsonl").exists():
+        write()
     with tempfile.TemporaryDirectory() as tmp:
         task = write_task_yaml(Path(tmp) / "task")
         t_ours, ours = run_openscout(task, n, Path(tmp) / "home")
