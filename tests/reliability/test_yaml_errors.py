@@ -76,13 +76,6 @@ DAMAGE = [
 ]
 
 
-# The suite loader (src/openscout/evals/loading.py, owned by the evals engineer) still names
-# the end of the file for a quote left open; openscout.errors.yaml_error_line fixes it there too.
-SUITE_OPEN_QUOTE = pytest.mark.xfail(
-    strict=True, reason="evals/loading.py does not use yaml_error_line yet"
-)
-
-
 @pytest.mark.parametrize(
     "kind",
     ["models", "catalog", "suite"],
@@ -97,8 +90,6 @@ def test_malformed_yaml_names_the_line(
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
-    if kind == "suite" and what == "bad quote":
-        request.applymarker(SUITE_OPEN_QUOTE)
     base, load = LOADERS[kind]
     path = tmp_path / f"{kind}.yaml"
     path.write_bytes(_break(base, line, new))
@@ -114,12 +105,7 @@ def test_malformed_yaml_names_the_line(
     [
         "models",
         "catalog",
-        pytest.param(
-            "suite",
-            marks=pytest.mark.xfail(
-                strict=True, reason="evals/loading.py names the file but not the line"
-            ),
-        ),
+        "suite",
     ],
 )
 def test_bytes_that_are_not_utf8_name_the_line(
@@ -225,8 +211,6 @@ def test_damaged_files_fail_only_with_data_file_errors(
     tmp_path: Path,
 ) -> None:
     base, load = LOADERS[kind]
-    if kind == "suite":
-        ops = plain  # YAML tags crash the suite loader: see the xfail test below
     path = tmp_path / f"{kind}-fuzz.yaml"
     path.write_bytes(_mutate(base, ops))
     try:
@@ -235,10 +219,6 @@ def test_damaged_files_fail_only_with_data_file_errors(
         assert str(e) and "Traceback" not in str(e)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="evals/yamllines.py constructs tagged scalars outside its try: ConstructorError escapes",
-)
 def test_a_yaml_tag_in_a_suite_is_a_data_file_error(tmp_path: Path) -> None:
     path = tmp_path / "tagged.yaml"
     path.write_text("prompts: [!!python/object:os.system x]\ntests: []\n")

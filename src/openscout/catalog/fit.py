@@ -409,10 +409,10 @@ def estimate(
 def resolve_shape(
     ref: str, quant: str | None, settings: Any, catalog: Any
 ) -> tuple[ModelShape, str | None]:
-    """A catalog id, a registered model id or a GGUF path -> (shape, catalog id)."""
-    p = Path(ref).expanduser()
-    if ref.endswith(".gguf") or (p.is_file() and os.path.getsize(p) > 4):
-        return _gguf_shape(p, quant), None
+    """A registered model id, a GGUF path or a catalog id -> (shape, catalog id).
+
+    Registered ids come first, so an id never resolves to a file that happens to share its
+    name in the working directory."""
     from openscout.models import get_model, resolve_path
 
     try:
@@ -429,6 +429,9 @@ def resolve_shape(
                 hint="register it with --catalog-id",
             )
         return shape_from_entry(entry, quant or "Q4_K_M"), entry.id
+    p = Path(ref).expanduser()
+    if ref.endswith(".gguf") or (p.is_file() and os.path.getsize(p) > 4):
+        return _gguf_shape(p, quant), None
     entry = catalog.get(ref)
     if entry is None:
         raise ModelNotFoundError(

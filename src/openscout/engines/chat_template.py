@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -28,8 +29,49 @@ def _raise(message: str) -> None:
     raise _TemplateRaised(message)
 
 
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """Also refuses arithmetic that would build a huge value (`'x' * 10**10`, `9 ** 10**9`)
+    before it is computed: the sandbox alone bounds ranges, not memory."""
+
+    intercepted_binops = frozenset(["*", "**", "+"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if (
+            operator == "**"
+            and _is_num(left)
+            and _is_num(right)
+            and abs(right) > 64
+            and abs(left) > 1
+        ):
+            raise _TooLarge(f"{left!r} ** {right!r}")
+        if operator == "*":
+            seq, n = (left, right) if _is_seq(left) else (right, left)
+            if _is_seq(seq) and _is_num(n) and len(seq) * max(int(n), 0) > MAX_RENDERED:
+                raise _TooLarge(f"a sequence of {len(seq)} repeated {n} times")
+        if (
+            operator == "+"
+            and _is_seq(left)
+            and _is_seq(right)
+            and len(left) + len(right) > MAX_RENDERED
+        ):
+            raise _TooLarge("a concatenation")
+        return super().call_binop(context, operator, left, right)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _is_seq(x: Any) -> bool:
+    return isinstance(x, str | list | tuple)
+
+
 def _env() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env = _BoundedSandbox(trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.globals["raise_exception"] = _raise
     env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(str(fmt))
     return env
@@ -51,6 +93,8 @@ def render_chat(
                 eos_token=eos_token,
             )
         )
+    except _TooLarge as e:
+        raise ModelFileError(f"the model's chat template asked for a value too large: {e}") from e
     except _TemplateRaised as e:
         raise ModelFileError(f"the model's chat template refused these messages: {e}") from e
     except (

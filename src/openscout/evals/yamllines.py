@@ -11,24 +11,23 @@ from typing import Any
 
 import yaml
 
-from openscout.errors import DataFileError
+from openscout.errors import DataFileError, read_utf8, yaml_error_line
 
 Loc = tuple[str | int, ...]
 
 
 def load_with_lines(path: Path) -> tuple[Any, dict[Loc, int]]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+        text = read_utf8(path)  # bytes that are not UTF-8 name their line
+    except OSError as e:
         raise DataFileError(f"cannot read the file: {e}", path=str(path)) from e
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
         raise DataFileError(
             f"malformed YAML: {getattr(e, 'problem', None) or e}",
             path=str(path),
-            line=mark.line + 1 if mark else None,
+            line=yaml_error_line(e, text),
         ) from e
     lines: dict[Loc, int] = {}
     if node is None:
@@ -58,6 +57,12 @@ def _scalar(node: yaml.Node, path: Path) -> Any:
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as e:  # e.g. a !!python/object tag: the safe loader refuses it
+        raise DataFileError(
+            f"unsupported YAML value: {getattr(e, 'problem', None) or e}",
+            path=str(path),
+            line=node.start_mark.line + 1,
+        ) from e
     finally:
         loader.dispose()
 
