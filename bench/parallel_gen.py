@@ -1,6 +1,7 @@
 """Generation-suite items/s with parallel sequences vs one item at a time, on SmolLM2 (issue 8).
 
-Both paths generate greedily with the same max_tokens from the same prompts; the sequential
+The workload is the built-in `arithmetic` suite's chat requests (the model writes its working,
+so answers run to tens of tokens). Both paths generate greedily with the same max_tokens; the sequential
 path is the engine's ordinary streaming call, the parallel one `generate_many`, which the
 eval runner uses for engines that declare batch_generate.
 """
@@ -13,27 +14,30 @@ import time
 from openscout.engines.base import BatchRequest, SamplingParams, collect, generate_many
 
 
-def prompts(n: int) -> list[str]:
-    return [
-        f"Question: What is {10 + i} plus {7 + 2 * i}? Answer briefly.\nAnswer:" for i in range(n)
-    ]
+def suite_requests(n: int) -> list[BatchRequest]:
+    """The chat requests of the built-in `arithmetic` generation suite, as the runner sends them."""
+    from openscout.evals.items import build_request
+    from openscout.evals.loading import load_suite
+
+    suite = load_suite("arithmetic", seed=0, limit=n)
+    return [BatchRequest(messages=build_request(it, "chat").messages) for it in suite.items]
 
 
-def main(n: int = 32, max_tokens: int = 32, lanes: int = 8) -> dict[str, object]:
+def main(n: int = 32, max_tokens: int = 64, lanes: int = 8) -> dict[str, object]:
     from openscout.engines.bundled import smollm2_path
     from openscout.engines.llamacpp import LlamaCppEngine
 
     engine = LlamaCppEngine("smollm2-135m-instruct", smollm2_path(), n_ctx=2048, batch_lanes=lanes)
     params = SamplingParams(max_tokens=max_tokens)
-    items = prompts(n)
-    collect(engine.stream_completion(items[0], params))  # warm-up
-    generate_many(engine, [BatchRequest(prompt=items[0])], params)
+    items = suite_requests(n)
+    collect(engine.stream_chat(items[0].messages, params))  # warm-up
+    generate_many(engine, items[:2], params)
 
     t0 = time.perf_counter()
-    seq = [collect(engine.stream_completion(p, params)) for p in items]
+    seq = [collect(engine.stream_chat(r.messages, params)) for r in items]
     t_seq = time.perf_counter() - t0
     t0 = time.perf_counter()
-    par = generate_many(engine, [BatchRequest(prompt=p) for p in items], params)
+    par = generate_many(engine, items, params)
     t_par = time.perf_counter() - t0
 
     tok_seq = sum(f.completion_tokens for _, f, _ in seq)

@@ -91,7 +91,7 @@ def test_generate_batch_matches_single_greedy(smollm2_engine) -> None:
     p = SamplingParams(max_tokens=10)
     batched = generate_many(smollm2_engine, [BatchRequest(prompt=x) for x in prompts], p)
     single = [collect(smollm2_engine.stream_completion(x, p))[0] for x in prompts]
-    # batched matrix products round differently; greedy text agrees on these short runs
+    # each lane has its own KV cells: greedy text agrees with one-at-a-time decoding
     agree = sum(b.text == s for b, s in zip(batched, single, strict=True))
     assert agree >= 2, [(b.text, s) for b, s in zip(batched, single, strict=True)]
     assert all(b.final.completion_tokens >= 1 for b in batched)

@@ -56,8 +56,8 @@ def test_real_smollm2_batched_equals_sequential(settings: Settings) -> None:
     assert a.n == b.n == 6 and b.engine_calls == 6
     outputs_a = [r["output"] for r in a.items]
     outputs_b = [r["output"] for r in b.items]
-    # Several sequences per decode use other matrix kernels than one, so greedy text can part
-    # ways at a near tie after a few tokens (a tiny model has many); it starts the same.
+    # Each lane has its own KV cells, so greedy answers match one-at-a-time decoding; a
+    # different matrix kernel for several rows may still flip a rare near tie.
     assert all(outputs_b)
-    same_start = sum(x[:8] == y[:8] for x, y in zip(outputs_a, outputs_b, strict=True))
-    assert same_start >= 4, list(zip(outputs_a, outputs_b, strict=True))
+    same = sum(x == y for x, y in zip(outputs_a, outputs_b, strict=True))
+    assert same >= 5, list(zip(outputs_a, outputs_b, strict=True))

@@ -29,6 +29,7 @@ from openscout.engines.base import (
     Message,
     SamplingParams,
     StreamEvent,
+    collect,
 )
 from openscout.engines.chat_template import render_chat
 from openscout.engines.gguf import GGUFHeader, read_header
@@ -38,6 +39,8 @@ from openscout.errors import EngineError, ModelFileError
 # llama.cpp's OpenMP threads spin while they wait; on a shared or busy machine that turned a
 # 0.6 s request into 16 s. Passive waiting must be chosen before the library loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+GEN_CTX_PER_SEQ = 1024  # KV cells per lane of batched generation (prompt + answer)
 
 
 def default_threads() -> int:
@@ -79,6 +82,7 @@ class LlamaCppEngine:
         self._scorer = BatchDecoder(llama_cpp, self.llm._ctx.ctx, n_batch, self.llm.n_vocab())
         self._scored: list[int] = []  # tokens now in the KV cache from the last scoring call
         self._multi: Any = None  # a second context for parallel sequences, made on first use
+        self._gen: Any = None  # a third, for batched generation (split KV cache)
         self.batch_lanes = batch_lanes
         self.reuse_prefix = True  # benchmarks turn it off to measure what it saves
         self.bos_text = self._token_text(self.llm.token_bos())
@@ -268,10 +272,26 @@ class LlamaCppEngine:
                     results[i] = LoglikelihoodResult(lp, greedy, len(split[i][1]))
         return [r for r in results if r is not None]
 
+    def _gen_ctx(self) -> Any:
+        """A context for batched generation: each sequence has its own KV cells (no shared
+        prefix to copy), so attention reads only its own tokens."""
+        if self._gen is None:
+            from openscout.engines.llamacpp_multi import MultiSeqContext
+
+            self._gen = MultiSeqContext(
+                self.llm,
+                self._lib,
+                n_ctx=self.batch_lanes * GEN_CTX_PER_SEQ,
+                n_seq=self.batch_lanes,
+                unified=False,
+            )
+        return self._gen
+
     def generate_batch(
         self, requests: Sequence[BatchRequest], params: SamplingParams
     ) -> list[BatchResult]:
-        """Generate for several prompts in one llama.cpp batch (parallel sequences)."""
+        """Generate for several prompts in one llama.cpp batch (parallel sequences). A prompt
+        too long for a batch lane is answered on its own through the ordinary stream."""
         prompts, stops = [], []
         for req in requests:
             if req.messages is not None:
@@ -280,14 +300,28 @@ class LlamaCppEngine:
             else:
                 prompts.append(self.tokenize(req.prompt or ""))
                 stops.append(tuple(params.stop))
-        with self._lock:
-            gens = self._multi_ctx().generate_many(prompts, params, stops)
-        return [BatchResult(g.text, g.final, g.ttft_s) for g in gens]
+        fits = [len(t) + params.max_tokens <= GEN_CTX_PER_SEQ for t in prompts]
+        results: list[BatchResult | None] = [None] * len(requests)
+        idx = [i for i, ok in enumerate(fits) if ok]
+        if idx:
+            with self._lock:
+                gens = self._gen_ctx().generate_many(
+                    [prompts[i] for i in idx], params, [stops[i] for i in idx]
+                )
+            for i, g in zip(idx, gens, strict=True):
+                results[i] = BatchResult(g.text, g.final, g.ttft_s)
+        for i, ok in enumerate(fits):
+            if not ok:
+                t0 = time.perf_counter()
+                text, final, chunks = collect(self._generate(prompts[i], params, stops[i]))
+                results[i] = BatchResult(text, final, (chunks[0].t - t0) if chunks else None)
+        return [r for r in results if r is not None]
 
     def close(self) -> None:
         with self._lock:
-            if self._multi is not None:
-                self._multi.close()
+            for ctx in (self._multi, self._gen):
+                if ctx is not None:
+                    ctx.close()
             self._scorer.close()
             self.llm.close()
 

@@ -27,8 +27,11 @@ class BatchDecoder:
         self.n_vocab = n_vocab
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, n_seq_max)
 
-    def decode(self, rows: Sequence[tuple[int, int, int, bool]]) -> list[np.ndarray]:
-        """Decode rows in order; return the log-softmax row for each flagged row, in order."""
+    def decode(
+        self, rows: Sequence[tuple[int, int, int, bool]], raw: bool = False
+    ) -> list[np.ndarray]:
+        """Decode rows in order; return the log-softmax row for each flagged row, in order
+        (raw=True: the logits themselves, float32, which is all greedy sampling needs)."""
         out: list[np.ndarray] = []
         b = self._batch
         for start in range(0, len(rows), self.n_batch):
@@ -48,8 +51,8 @@ class BatchDecoder:
                 raise EngineError(f"llama_decode failed with code {rc} (context full?)")
             for i in flagged:
                 ptr = self._lib.llama_get_logits_ith(self._ctx, i)
-                logits = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,)).astype(np.float64)
-                out.append(log_softmax(logits))
+                view = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+                out.append(view.copy() if raw else log_softmax(view.astype(np.float64)))
         return out
 
     def close(self) -> None:

@@ -52,7 +52,13 @@ class BatchGeneration:
 
 class MultiSeqContext:
     def __init__(
-        self, llm: Any, llama_cpp: Any, n_ctx: int, n_seq: int = 8, n_batch: int = 512
+        self,
+        llm: Any,
+        llama_cpp: Any,
+        n_ctx: int,
+        n_seq: int = 8,
+        n_batch: int = 512,
+        unified: bool = True,
     ) -> None:
         from llama_cpp import _internals
 
@@ -62,7 +68,9 @@ class MultiSeqContext:
         params.n_batch = n_batch
         params.n_ubatch = n_batch
         params.n_seq_max = n_seq
-        params.kv_unified = True  # sequences copied from sequence 0 share its cells
+        # Unified: sequences copied from sequence 0 share its cells (choice scoring). Split:
+        # each sequence attends only its own n_ctx / n_seq cells (faster for generation).
+        params.kv_unified = unified
         self._owner = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
         self._lib = llama_cpp
         self.ctx = self._owner.ctx
@@ -71,6 +79,8 @@ class MultiSeqContext:
             raise ValueError("parallel sequences need n_seq >= 2")
         self.n_seq = n_seq
         self.n_ctx = n_ctx
+        self.unified = unified
+        self.per_seq = n_ctx if unified else n_ctx // n_seq
         self.vocab = llm._model.vocab
         self.llm = llm
         self.decoder = BatchDecoder(llama_cpp, self.ctx, n_batch, llm.n_vocab(), n_seq_max=n_seq)
@@ -131,63 +141,58 @@ class MultiSeqContext:
     def generate_many(
         self, prompts: Sequence[list[int]], params: SamplingParams, stops: Sequence[tuple[str, ...]]
     ) -> list[BatchGeneration]:
+        """Continuous batching: up to n_seq prompts advance together, one token each per
+        decode; when one finishes, the next prompt takes its lane in the same decode (its
+        prompt rows ride along with the others' next tokens), so no lane idles."""
+        if any(len(x) + params.max_tokens > self.per_seq for x in prompts):
+            raise EngineError("a prompt plus max_tokens exceeds a batch lane's context")
         self._reset()
         rng = np.random.default_rng(params.seed)
-        out: list[BatchGeneration] = []
-        for start in range(0, len(prompts), self.n_seq):
-            chunk = prompts[start : start + self.n_seq]
-            out += self._generate_chunk(chunk, params, stops[start : start + self.n_seq], rng)
-        self._reset()
-        return out
-
-    def _generate_chunk(
-        self,
-        prompts: Sequence[list[int]],
-        p: SamplingParams,
-        stops: Sequence[tuple[str, ...]],
-        rng: np.random.Generator,
-    ) -> list[BatchGeneration]:
         t0 = time.perf_counter()
-        if sum(len(x) for x in prompts) + len(prompts) * p.max_tokens > self.n_ctx:
-            # the unified cache holds every sequence: fall back to fewer at a time
-            if len(prompts) == 1:
-                raise EngineError("prompt plus max_tokens exceeds the context")
-            half = len(prompts) // 2
-            return self._generate_chunk(
-                prompts[:half], p, stops[:half], rng
-            ) + self._generate_chunk(prompts[half:], p, stops[half:], rng)
         states = [
             SeqState(
                 list(x),
                 tuple(s),
-                p.max_tokens,
+                params.max_tokens,
                 decoder=codecs.getincrementaldecoder("utf-8")(errors="replace"),
             )
             for x, s in zip(prompts, stops, strict=True)
         ]
-        for seq in range(len(states)):
-            self._lib.llama_memory_seq_rm(self.mem, seq, -1, -1)
-        rows = [
-            (seq, pos, tok, pos == len(st.prompt) - 1)
-            for seq, st in enumerate(states)
-            for pos, tok in enumerate(st.prompt)
-        ]
-        dists = self.decoder.decode(rows)
-        active = list(range(len(states)))
-        while active:
-            rows = []
-            for seq, dist in zip(active, dists, strict=True):
-                st = states[seq]
-                tok = _sample(dist, p, rng)
+        waiting = list(range(len(states)))[::-1]
+        free = list(range(self.n_seq))[::-1]
+        lane_of: dict[int, int] = {}
+        rows: list[tuple[int, int, int, bool]] = []
+        owners: list[int] = []  # the state behind each flagged row, in row order
+
+        def admit() -> None:
+            while free and waiting:
+                lane, i = free.pop(), waiting.pop()
+                lane_of[i] = lane
+                self._lib.llama_memory_seq_rm(self.mem, lane, -1, -1)
+                prompt = states[i].prompt
+                rows.extend(
+                    (lane, pos, tok, pos == len(prompt) - 1) for pos, tok in enumerate(prompt)
+                )
+                owners.append(i)
+
+        admit()
+        while rows:
+            dists = self.decoder.decode(rows, raw=True)
+            current = list(owners)
+            rows.clear()
+            owners.clear()
+            for i, dist in zip(current, dists, strict=True):
+                st = states[i]
+                tok = _sample(dist, params, rng)
                 self._accept(st, tok)
-                if not st.done:
-                    rows.append((seq, len(st.prompt) + len(st.out) - 1, tok, True))
-            active = [seq for seq in active if not states[seq].done]
-            if not active:
-                break
-            dists = self.decoder.decode(rows)
-        for seq in range(len(states)):
-            self._lib.llama_memory_seq_rm(self.mem, seq, -1, -1)
+                if st.done:
+                    self._lib.llama_memory_seq_rm(self.mem, lane_of[i], -1, -1)
+                    free.append(lane_of[i])
+                else:
+                    rows.append((lane_of[i], len(st.prompt) + len(st.out) - 1, tok, True))
+                    owners.append(i)
+            admit()
+        self._reset()
         return [
             BatchGeneration(
                 st.text,
@@ -219,10 +224,10 @@ class MultiSeqContext:
         self._owner.close()
 
 
-def _sample(logprobs: np.ndarray, p: SamplingParams, rng: np.random.Generator) -> int:
+def _sample(logits: np.ndarray, p: SamplingParams, rng: np.random.Generator) -> int:
     if p.temperature <= 0.0:
-        return int(logprobs.argmax())
-    z = logprobs / p.temperature
+        return int(logits.argmax())
+    z = logits.astype(np.float64) / p.temperature
     probs = np.exp(z - z.max())
     probs /= probs.sum()
     if p.top_p < 1.0:
