@@ -23,7 +23,11 @@ class StreamTiming:
 
 
 def stream_timing(
-    t_start: float, chunk_times: Sequence[float], t_end: float, prompt_tokens: int, completion_tokens: int
+    t_start: float,
+    chunk_times: Sequence[float],
+    t_end: float,
+    prompt_tokens: int,
+    completion_tokens: int,
 ) -> StreamTiming:
     ttft = chunk_times[0] - t_start if chunk_times else None
     output_tps = None
