@@ -55,7 +55,9 @@ def one_thread_per_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENSCOUT_THREADS", "1")
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in the main thread while it
+# is started; a session-scoped browser left it running for every later test in the suite.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
