@@ -37,7 +37,9 @@ def main(rounds: int = 12, n: int = 64) -> dict[str, object]:
     from openscout.generation import generate
 
     engine = LlamaCppEngine("smollm2-135m-instruct", smollm2_path(), n_ctx=2048)
-    prompt = "Write a long story about a lighthouse keeper and the sea."
+    prompt = (
+        "Once upon a time, in a small village by the sea, there lived an old lighthouse keeper who"
+    )
     tokens = engine.tokenize(prompt)
     # a long answer: no early end-of-text, so both sides time exactly n tokens
     params = SamplingParams(max_tokens=n)

@@ -1,6 +1,7 @@
 """Every evaluation-speed measurement of issue 8, side by side in one run (`make bench`).
 
-1. decode tok/s: openscout's bench vs a plain llama-cpp-python loop (bench_vs_llamacpp.py)
+1. decode tok/s: openscout's layers vs a plain llama-cpp-python loop (decode_overhead.py),
+   and the figure `openscout bench` reports vs a plain loop (bench_vs_llamacpp.py)
 2. five-shot multiple-choice items/s: no prefix reuse, prefix reuse, options as parallel
    sequences (mc_prefix.py)
 3. generation-suite items/s: parallel sequences vs one at a time (parallel_gen.py)
@@ -57,7 +58,12 @@ def main() -> int:
     results: dict[str, object] = {"machine": machine()}
     print(results["machine"])
 
-    section("1. decode tok/s: openscout vs plain llama-cpp-python")
+    section("1. decode tok/s: openscout's layers vs a plain loop on the same Llama object")
+    import decode_overhead
+
+    results["decode_overhead"] = decode_overhead.main(12, 64)
+
+    section("1b. the tok/s that `openscout bench` reports vs a plain loop (issue 5)")
     proc = subprocess.run(
         [sys.executable, str(HERE / "bench_vs_llamacpp.py")], capture_output=True, text=True
     )
