@@ -71,6 +71,15 @@ FACTORIES: dict[str, Callable[[ModelSpec, Settings], tuple[Engine, int]]] = {
 }
 
 
+def load_engine(spec: ModelSpec, settings: Settings) -> Engine:
+    """A new engine for spec, outside the cache (the caller closes it). Benchmarks use it so
+    that loading happens inside their measurement."""
+    factory = FACTORIES.get(spec.engine)
+    if factory is None:
+        raise ConfigError(f"unknown engine {spec.engine!r}", hint=f"known: {', '.join(FACTORIES)}")
+    return factory(spec, settings)[0]
+
+
 class EngineCache:
     def __init__(self) -> None:
         self._engines: OrderedDict[str, tuple[Engine, int]] = OrderedDict()

@@ -54,13 +54,9 @@ def footprint_for(spec: Any, settings: Settings) -> Footprint:
 
 def fresh_loader(spec: Any, settings: Settings) -> Callable[[], Engine]:
     """A loader that bypasses the engine cache, so loading happens inside the measurement."""
-    from openscout.engines.registry import FACTORIES
-    from openscout.errors import ConfigError
+    from openscout.engines.registry import load_engine
 
-    factory = FACTORIES.get(spec.engine)
-    if factory is None:
-        raise ConfigError(f"unknown engine {spec.engine!r}")
-    return lambda: factory(spec, settings)[0]
+    return lambda: load_engine(spec, settings)
 
 
 def price_for(spec: Any, price_per_hour: float | None) -> tuple[float, str]:
