@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from openscout.cli.output import console, err_console, fmt, human_bytes, print_json
+from openscout.cli.output import console, fmt, human_bytes, print_json, progress_bar
 from openscout.config import get_settings
 
 
@@ -36,16 +36,7 @@ def _progress(enabled: bool) -> Iterator[_Bar | None]:
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as p:
+    with progress_bar(transient=True) as p:
         yield _Bar(p)
 
 

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from openscout.cli.output import console, err_console, fmt, print_json
+from openscout.cli.output import console, fmt, print_json, progress_bar
 from openscout.config import get_settings
 
 
@@ -62,20 +62,11 @@ def _progress_runner(
     quiet: bool,
     **kw: Any,
 ) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from openscout.evals import run_eval
 
     if quiet:
         return run_eval(settings, suite, models, limit, seed, None, **kw)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-    ) as bar:
+    with progress_bar() as bar:
         tasks: dict[str, Any] = {}
 
         def on_progress(ev: Any) -> None:
