@@ -1,12 +1,13 @@
 """Several sequences in one llama.cpp batch: the road to fast evaluations (issue 8).
 
-A second llama_context on the already-loaded model, with n_seq_max > 1 and a unified KV
-cache, so sequences can share cells:
-- `score_choices`: the context of a multiple-choice item is decoded once (sequence 0, and
+Another llama_context on the already-loaded model, with n_seq_max > 1 and the same settings
+as the main one (so scores agree):
+- `score_choices` (unified KV cache, so sequences can share cells): the context of a multiple-choice item is decoded once (sequence 0, and
   reused from the previous item when it shares a prefix, e.g. five-shot examples); each option
   then gets its own sequence that starts as a copy of sequence 0, and all options' tokens are
   decoded together in one batch.
-- `generate_many`: several prompts advance together, one token per sequence per decode.
+- `generate_many` (split KV cache: each lane its own cells): continuous batching, several
+  prompts advance together, one token per sequence per decode.
 Sampling here is done on the logits in numpy (greedy, or temperature/top-p with a seeded RNG).
 """
 
@@ -37,7 +38,6 @@ class SeqState:
     done: bool = False
     reason: str = "length"
     t_first: float | None = None
-    t_last: float | None = None
     decoder: Any = None
 
 
@@ -46,8 +46,6 @@ class BatchGeneration:
     text: str
     final: Final
     ttft_s: float | None
-    t_first: float | None
-    t_last: float | None
 
 
 class MultiSeqContext:
@@ -198,8 +196,6 @@ class MultiSeqContext:
                 st.text,
                 Final(len(st.prompt), len(st.out), st.reason),  # type: ignore[arg-type]
                 (st.t_first - t0) if st.t_first else None,
-                st.t_first,
-                st.t_last,
             )
             for st in states
         ]
@@ -211,7 +207,6 @@ class MultiSeqContext:
             return
         st.out.append(tok)
         st.t_first = st.t_first or now
-        st.t_last = now
         st.text += st.decoder.decode(self.llm.detokenize([tok]))
         cut = min((i for s in st.stop if s and (i := st.text.find(s)) >= 0), default=-1)
         if cut >= 0:
