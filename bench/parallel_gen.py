@@ -1,65 +1,65 @@
 """Generation-suite items/s with parallel sequences vs one item at a time, on SmolLM2 (issue 8).
 
-The workload is the built-in `arithmetic` suite's chat requests (the model writes its working,
-so answers run to tens of tokens). Both paths generate greedily with the same max_tokens; the sequential
-path is the engine's ordinary streaming call, the parallel one `generate_many`, which the
-eval runner uses for engines that declare batch_generate.
+The workload is the built-in `arithmetic` suite (the model writes its working, so answers run
+to tens of tokens), run through the evaluation runner as `openscout eval` runs it: once with
+`parallel=1` (one item at a time through the engine's streaming call) and once at the default,
+where the runner hands the engine batches of items to decode as parallel sequences. Both
+runs skip the answer cache, use one loaded model and alternate (sequential, parallel, parallel,
+sequential), so drift on a shared machine falls on both sides.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
+from pathlib import Path
 
-from openscout.engines.base import BatchRequest, SamplingParams, collect, generate_many
+from openscout.config import Settings
+from openscout.evals import run_eval
+
+MODEL = "smollm2-135m-instruct"
 
 
-def suite_requests(n: int) -> list[BatchRequest]:
-    """The chat requests of the built-in `arithmetic` generation suite, as the runner sends them."""
-    from openscout.evals.items import build_request
-    from openscout.evals.loading import load_suite
-
-    suite = load_suite("arithmetic", seed=0, limit=n)
-    return [BatchRequest(messages=build_request(it, "chat").messages) for it in suite.items]
+def one_run(settings: Settings, n: int, parallel: int | None) -> tuple[float, list[str], float]:
+    t0 = time.perf_counter()
+    run = run_eval(
+        settings, "arithmetic", [MODEL], limit=n, parallel=parallel, use_cache=False, resume=False
+    )
+    secs = time.perf_counter() - t0
+    result = run.results[MODEL]
+    return secs, [rec["output"] for rec in result.items], result.score
 
 
 def main(n: int = 32, max_tokens: int = 64, lanes: int = 8) -> dict[str, object]:
-    from openscout.engines.bundled import smollm2_path
-    from openscout.engines.llamacpp import LlamaCppEngine
-
-    engine = LlamaCppEngine("smollm2-135m-instruct", smollm2_path(), n_ctx=2048, batch_lanes=lanes)
-    params = SamplingParams(max_tokens=max_tokens)
-    items = suite_requests(n)
-    collect(engine.stream_chat(items[0].messages, params))  # warm-up
-    generate_many(engine, items[:2], params)
-
-    t0 = time.perf_counter()
-    seq = [collect(engine.stream_chat(r.messages, params)) for r in items]
-    t_seq = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    par = generate_many(engine, items, params)
-    t_par = time.perf_counter() - t0
-
-    tok_seq = sum(f.completion_tokens for _, f, _ in seq)
-    tok_par = sum(r.final.completion_tokens for r in par)
-    same = sum(a[0] == b.text for a, b in zip(seq, par, strict=True))
+    del max_tokens, lanes  # the suite sets max_tokens; the engine sets its lanes (8)
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home))
+        one_run(settings, 2, 1)  # load the model and warm both paths
+        one_run(settings, 2, None)
+        seq_s, par_s = 0.0, 0.0
+        for parallel in (1, None, None, 1):
+            secs, outputs, score = one_run(settings, n, parallel)
+            if parallel == 1:
+                seq_s, seq_out, seq_score = seq_s + secs, outputs, score
+            else:
+                par_s, par_out, par_score = par_s + secs, outputs, score
+    same = sum(a == b for a, b in zip(seq_out, par_out, strict=True))
     out = {
         "items": n,
-        "max_tokens": max_tokens,
-        "lanes": lanes,
-        "sequential_items_per_s": round(n / t_seq, 2),
-        "parallel_items_per_s": round(n / t_par, 2),
-        "speedup": round(t_seq / t_par, 2),
-        "tokens_sequential": tok_seq,
-        "tokens_parallel": tok_par,
+        "sequential_items_per_s": round(2 * n / seq_s, 2),
+        "parallel_items_per_s": round(2 * n / par_s, 2),
+        "speedup": round(seq_s / par_s, 2),
+        "score_sequential": round(seq_score, 3),
+        "score_parallel": round(par_score, 3),
         "identical_outputs": same,
     }
     print(
-        f"sequential {n / t_seq:6.2f} items/s ({tok_seq} tokens)  parallel x{lanes} {n / t_par:6.2f} items/s "
-        f"({tok_par} tokens)  speed-up {t_seq / t_par:.2f}x  identical outputs {same}/{n}",
+        f"`arithmetic` suite, {n} items, two runs each: one at a time {2 * n / seq_s:5.2f} items/s, "
+        f"parallel sequences {2 * n / par_s:5.2f} items/s, speed-up {seq_s / par_s:.2f}x; "
+        f"score {seq_score:.3f} vs {par_score:.3f}; identical answers {same}/{n}",
         flush=True,
     )
-    engine.close()
     return out
 
 

@@ -97,6 +97,27 @@ def test_generate_batch_matches_single_greedy(smollm2_engine) -> None:
     assert all(b.final.completion_tokens >= 1 for b in batched)
 
 
+def test_batched_lanes_share_the_prompt_prefix(smollm2_engine) -> None:
+    """The prompts' common prefix is decoded once and copied into each lane: the answers
+    need facts that only the prefix holds, and equal one-at-a-time decoding."""
+    from openscout.engines.base import BatchRequest, generate_many
+
+    notes = (
+        "Notes. The password for the blue door is 'walrus'. The password for the red door is "
+        "'tulip'. The password for the green door is 'anchor'.\n"
+    )
+    questions = [
+        f"Q: What is the password for the {door} door?\nA: The password for the {door} door is '"
+        for door in ("blue", "red", "green")
+    ]
+    p = SamplingParams(max_tokens=6)
+    batched = generate_many(smollm2_engine, [BatchRequest(prompt=notes + q) for q in questions], p)
+    assert len(smollm2_engine._gen._gen_prefix) >= 30  # the notes, held once
+    single = [collect(smollm2_engine.stream_completion(notes + q, p))[0] for q in questions]
+    assert [b.text for b in batched] == single
+    assert batched[0].text.startswith("walrus")
+
+
 def test_chat_template_is_used(smollm2_engine) -> None:
     assert smollm2_engine.capabilities.chat_template
     prompt = smollm2_engine.render([{"role": "user", "content": "hi"}])

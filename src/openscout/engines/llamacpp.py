@@ -273,16 +273,17 @@ class LlamaCppEngine:
         return [r for r in results if r is not None]
 
     def _gen_ctx(self) -> Any:
-        """A context for batched generation: each sequence has its own KV cells (no shared
-        prefix to copy), so attention reads only its own tokens."""
+        """A context for batched generation: each lane has its own KV cells, so attention
+        reads only its own tokens; one more sequence holds the prompts' shared prefix, which
+        llama.cpp copies into a lane when a prompt takes it."""
         if self._gen is None:
             from openscout.engines.llamacpp_multi import MultiSeqContext
 
             self._gen = MultiSeqContext(
                 self.llm,
                 self._lib,
-                n_ctx=self.batch_lanes * GEN_CTX_PER_SEQ,
-                n_seq=self.batch_lanes,
+                n_ctx=(self.batch_lanes + 1) * GEN_CTX_PER_SEQ,
+                n_seq=self.batch_lanes + 1,  # the last holds the prompts' shared prefix
                 unified=False,
             )
         return self._gen

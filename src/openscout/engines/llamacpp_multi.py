@@ -2,12 +2,14 @@
 
 Another llama_context on the already-loaded model, with n_seq_max > 1 and the same settings
 as the main one (so scores agree):
-- `score_choices` (unified KV cache, so sequences can share cells): the context of a multiple-choice item is decoded once (sequence 0, and
+- `score_choices` (unified KV cache, so sequences can share cells): the context of a
+  multiple-choice item is decoded once (sequence 0, and
   reused from the previous item when it shares a prefix, e.g. five-shot examples); each option
   then gets its own sequence that starts as a copy of sequence 0, and all options' tokens are
   decoded together in one batch.
 - `generate_many` (split KV cache: each lane its own cells): continuous batching, several
-  prompts advance together, one token per sequence per decode.
+  prompts advance together, one token per sequence per decode; the prompts' common prefix
+  is decoded once into the last sequence and copied into each lane.
 Sampling here is done on the logits in numpy (greedy, or temperature/top-p with a seeded RNG).
 """
 
@@ -24,6 +26,8 @@ import numpy as np
 from openscout.engines.base import Final, SamplingParams
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
 from openscout.errors import EngineError
+
+MIN_SHARED_PREFIX = 8  # shorter common prefixes cost about as much to copy as to decode
 
 
 @dataclass
@@ -82,7 +86,8 @@ class MultiSeqContext:
         self.vocab = llm._model.vocab
         self.llm = llm
         self.decoder = BatchDecoder(llama_cpp, self.ctx, n_batch, llm.n_vocab(), n_seq_max=n_seq)
-        self._prefix: list[int] = []  # tokens held in sequence 0
+        self._prefix: list[int] = []  # tokens held in sequence 0 (choice scoring)
+        self._gen_prefix: list[int] = []  # tokens held in the last sequence (generation)
 
     # -- multiple choice ---------------------------------------------------------------------
 
@@ -133,18 +138,60 @@ class MultiSeqContext:
     def _reset(self) -> None:
         self._lib.llama_memory_clear(self.mem, True)
         self._prefix = []
+        self._gen_prefix = []
 
     # -- generation ------------------------------------------------------------------------
 
     def generate_many(
         self, prompts: Sequence[list[int]], params: SamplingParams, stops: Sequence[tuple[str, ...]]
     ) -> list[BatchGeneration]:
-        """Continuous batching: up to n_seq prompts advance together, one token each per
+        """Continuous batching: up to n_seq - 1 prompts advance together, one token each per
         decode; when one finishes, the next prompt takes its lane in the same decode (its
-        prompt rows ride along with the others' next tokens), so no lane idles."""
+        prompt rows ride along with the others' next tokens), so no lane idles. The prompts'
+        common prefix (a chat template's system prompt) is decoded once, into the last
+        sequence, and copied into each lane instead of being decoded again."""
         if any(len(x) + params.max_tokens > self.per_seq for x in prompts):
             raise EngineError("a prompt plus max_tokens exceeds a batch lane's context")
-        self._reset()
+        lanes = self.n_seq - 1
+        for lane in range(lanes):
+            self._lib.llama_memory_seq_rm(self.mem, lane, -1, -1)
+        try:
+            shared = self._share_prefix(prompts)
+            return self._generate(prompts, params, stops, lanes, shared)
+        except BaseException:
+            self._reset()  # a failed decode leaves the cache in an unknown state
+            raise
+        finally:
+            for lane in range(lanes):
+                self._lib.llama_memory_seq_rm(self.mem, lane, -1, -1)
+
+    def _share_prefix(self, prompts: Sequence[list[int]]) -> int:
+        """Hold the prompts' common prefix in the prefix sequence (kept between calls while
+        it still fits); return its length, 0 when too short to be worth a copy."""
+        if len(prompts) < 2:
+            return 0
+        n = min(len(x) for x in prompts) - 1  # every lane decodes at least its last token
+        for x in prompts[1:]:
+            n = min(n, common_prefix(prompts[0], x))
+        if n < MIN_SHARED_PREFIX:
+            return 0
+        prefix = list(prompts[0][:n])
+        if self._gen_prefix != prefix:
+            seq = self.n_seq - 1
+            self._lib.llama_memory_seq_rm(self.mem, seq, -1, -1)
+            self._gen_prefix = []
+            self.decoder.decode([(seq, pos, tok, False) for pos, tok in enumerate(prefix)])
+            self._gen_prefix = prefix
+        return n
+
+    def _generate(
+        self,
+        prompts: Sequence[list[int]],
+        params: SamplingParams,
+        stops: Sequence[tuple[str, ...]],
+        lanes: int,
+        shared: int,
+    ) -> list[BatchGeneration]:
         rng = np.random.default_rng(params.seed)
         t0 = time.perf_counter()
         states = [
@@ -157,40 +204,47 @@ class MultiSeqContext:
             for x, s in zip(prompts, stops, strict=True)
         ]
         waiting = list(range(len(states)))[::-1]
-        free = list(range(self.n_seq))[::-1]
+        free = set(range(lanes))
         lane_of: dict[int, int] = {}
-        rows: list[tuple[int, int, int, bool]] = []
-        owners: list[int] = []  # the state behind each flagged row, in row order
+        # (lane, position, token, owner): owner is the state whose next token this row
+        # yields, or None for prompt rows that only fill the cache.
+        rows: list[tuple[int, int, int, int | None]] = []
 
         def admit() -> None:
             while free and waiting:
-                lane, i = free.pop(), waiting.pop()
+                lane, i = min(free), waiting.pop()
+                free.discard(lane)
                 lane_of[i] = lane
                 self._lib.llama_memory_seq_rm(self.mem, lane, -1, -1)
+                if shared:  # llama.cpp copies the prefix cells before the next decode
+                    self._lib.llama_memory_seq_cp(self.mem, self.n_seq - 1, lane, -1, -1)
                 prompt = states[i].prompt
+                last = len(prompt) - 1
                 rows.extend(
-                    (lane, pos, tok, pos == len(prompt) - 1) for pos, tok in enumerate(prompt)
+                    (lane, pos, prompt[pos], i if pos == last else None)
+                    for pos in range(shared, len(prompt))
                 )
-                owners.append(i)
 
         admit()
         while rows:
-            dists = self.decoder.decode(rows, raw=True)
-            current = list(owners)
+            # With a split KV cache llama.cpp puts only runs of consecutive sequence ids in
+            # one micro-batch, so rows out of lane order cost several graph passes per step.
+            rows.sort(key=lambda r: (r[0], r[1]))
+            dists = self.decoder.decode(
+                [(lane, pos, tok, owner is not None) for lane, pos, tok, owner in rows], raw=True
+            )
+            current = [owner for *_, owner in rows if owner is not None]
             rows.clear()
-            owners.clear()
             for i, dist in zip(current, dists, strict=True):
                 st = states[i]
                 tok = _sample(dist, params, rng)
                 self._accept(st, tok)
                 if st.done:
                     self._lib.llama_memory_seq_rm(self.mem, lane_of[i], -1, -1)
-                    free.append(lane_of[i])
+                    free.add(lane_of[i])
                 else:
-                    rows.append((lane_of[i], len(st.prompt) + len(st.out) - 1, tok, True))
-                    owners.append(i)
+                    rows.append((lane_of[i], len(st.prompt) + len(st.out) - 1, tok, i))
             admit()
-        self._reset()
         return [
             BatchGeneration(
                 st.text,

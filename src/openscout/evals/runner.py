@@ -254,10 +254,17 @@ def _batch_lanes(
     return max(1, parallel or getattr(caller.engine, "batch_lanes", 8))
 
 
+# Items per batch call, in multiples of the lanes: with several rounds queued a finished
+# lane takes the next item at once instead of idling until the longest answer of its
+# round is done. More rounds would put more answers at risk if the run is killed.
+PREFETCH_ROUNDS = 4
+
+
 def _prefetch_batch(caller: Caller, queue: Any, lanes: int, fmt: str) -> list[tuple[int, Item]]:
-    """Take up to `lanes` items and generate the answers of the generation items together."""
+    """Take up to PREFETCH_ROUNDS x `lanes` items and generate the answers of the
+    generation items together."""
     chunk: list[tuple[int, Item]] = []
-    while len(chunk) < lanes and (nxt := next(queue, None)) is not None:
+    while len(chunk) < lanes * PREFETCH_ROUNDS and (nxt := next(queue, None)) is not None:
         chunk.append(nxt)
     reqs = [build_request(item, fmt) for _, item in chunk if not _scored_by_loglik(caller, item)]  # type: ignore[arg-type]
     if reqs:

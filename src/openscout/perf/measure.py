@@ -366,16 +366,18 @@ def batch_point(
     """`size` requests in one batch, `repeats` rounds; every request's latency is the batch's."""
     from openscout.engines.base import generate_many
 
-    req = (
-        BatchRequest(messages=as_messages(SHORT_PROMPT))
-        if prompt_format == "chat"
-        else BatchRequest(prompt=SHORT_PROMPT)
-    )
+    # Distinct requests, as concurrent users send: identical ones would let the engine decode
+    # the whole prompt once for all (it shares common prefixes), overstating prefill speed.
+    texts = [f"Request {i + 1}. {SHORT_PROMPT}" for i in range(size)]
+    reqs = [
+        BatchRequest(messages=as_messages(t)) if prompt_format == "chat" else BatchRequest(prompt=t)
+        for t in texts
+    ]
     params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=0)
     out_rates, in_rates, latencies, ttfts = [], [], [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        results = generate_many(engine, [req] * size, params)
+        results = generate_many(engine, reqs, params)
         wall = time.perf_counter() - t0
         firsts = [r.ttft_s for r in results if r.ttft_s]
         out_rates.append(
