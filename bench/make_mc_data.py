@@ -42,16 +42,17 @@ def write(n_test: int = 200, seed: int = 2026) -> tuple[Path, Path]:
     return train, test
 
 
-def write_task_yaml(dest: Path) -> Path:
-    """The task YAML with absolute data paths, so openscout (paths relative to the YAML) and
-    lm-eval (paths relative to its working directory) read the same files."""
-    text = (HERE / "arith_mc.yaml").read_text()
+def write_task_yaml(dest: Path, name: str = "arith_mc") -> Path:
+    """The task YAML (`arith_mc` or `words_mc`) with absolute data paths, so openscout (paths
+    relative to the YAML) and lm-eval (paths relative to its working directory) read the same
+    files."""
+    text = (HERE / f"{name}.yaml").read_text()
     for split in ("train", "test"):
         text = text.replace(
-            f"bench/data/arith_mc_{split}.jsonl", str((HERE / f"arith_mc_{split}.jsonl").resolve())
+            f"bench/data/{name}_{split}.jsonl", str((HERE / f"{name}_{split}.jsonl").resolve())
         )
     dest.mkdir(parents=True, exist_ok=True)
-    out = dest / "openscout_arith_mc.yaml"
+    out = dest / f"openscout_{name}.yaml"
     out.write_text(text)
     return out
 

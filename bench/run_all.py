@@ -7,8 +7,9 @@
 3. generation-suite items/s: parallel sequences vs one at a time (parallel_gen.py)
 4. early stopping: items needed vs the full suite, simulated and on the real models
    (early_stop.py)
-5. the five-shot task run by openscout and by lm-evaluation-harness (vs_lmeval.py; needs the
-   `lmeval` extra and torch; skipped with a note where they are missing)
+5. two five-shot tasks (numeric options, word options) run by openscout and by
+   lm-evaluation-harness (vs_lmeval.py; needs the `lmeval` extra and torch; skipped with a
+   note where they are missing)
 Results go to stdout and, as JSON, to bench/results.json. Run it on a quiet machine: the
 figures are ratios measured in one process or back to back, but a busy neighbour still
 adds noise.
@@ -74,7 +75,7 @@ def main() -> int:
     results["mc_prefix"] = mc_prefix.main(200)
 
     section("3. generation suite: parallel sequences vs one at a time")
-    results["parallel_generation"] = parallel_gen.main(32, 64, 8)
+    results["parallel_generation"] = parallel_gen.main(32)
 
     section("4. early stopping")
     results["early_stop_simulated"] = early_stop.simulated()
@@ -94,18 +95,19 @@ def main() -> int:
         engine.close()
     results["early_stop_real"] = early_stop.real(correct)
 
-    section("5. openscout vs lm-evaluation-harness on the same five-shot task")
+    section("5. openscout vs lm-evaluation-harness on the same five-shot tasks")
     try:
         import lm_eval  # noqa: F401
         import torch  # noqa: F401
         import vs_lmeval
 
-        results["vs_lmeval"] = vs_lmeval.main(200, "16")
+        results["vs_lmeval"] = vs_lmeval.main(200, "16", "arith_mc")
+        results["vs_lmeval_words"] = vs_lmeval.main(200, "16", "words_mc")
     except ImportError as e:
         print(
             f"skipped: {e} (install the test extras: make test, or pip install -e '.[lmeval]' torch==2.13.0)"
         )
-        results["vs_lmeval"] = None
+        results["vs_lmeval"] = results["vs_lmeval_words"] = None
 
     (HERE / "results.json").write_text(json.dumps(results, indent=2))
     print(f"\nwrote {HERE / 'results.json'}")

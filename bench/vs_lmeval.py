@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+import make_words_mc
 from make_mc_data import HERE, write, write_task_yaml
 
 BIN = Path(sys.executable).parent
@@ -53,6 +54,7 @@ def run_openscout(task: Path, n: int, home: Path) -> tuple[float, dict[int, list
 def run_lmeval(
     task: Path, n: int, out: Path, batch_size: str
 ) -> tuple[float, dict[int, list[float]]]:
+    """lm-eval on the task file (its task name is the file's stem)."""
     from openscout.engines.bundled import smollm2_path
 
     gguf = smollm2_path()
@@ -69,7 +71,7 @@ def run_lmeval(
         "--model_args",
         f"pretrained={gguf.parent},gguf_file={gguf.name},dtype=float32",
         "--tasks",
-        "openscout_arith_mc",
+        task.stem,
         "--include_path",
         str(task.parent),
         "--limit",
@@ -87,7 +89,7 @@ def run_lmeval(
     secs = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"lm_eval failed: {proc.stderr[-3000:]}")
-    samples = next(out.rglob("samples_openscout_arith_mc*.jsonl"))
+    samples = next(out.rglob(f"samples_{task.stem}*.jsonl"))
     lls = {}
     for line in samples.read_text().splitlines():
         s = json.loads(line)
@@ -125,11 +127,12 @@ def compare(ours: dict[int, list[float]], theirs: dict[int, list[float]]) -> dic
     }
 
 
-def main(n: int = 200, batch_size: str = "16") -> dict[str, object]:
-    if not (HERE / "arith_mc_test.jsonl").exists():
-        write()
+def main(n: int = 200, batch_size: str = "16", name: str = "arith_mc") -> dict[str, object]:
+    """`name`: arith_mc (numeric options, many near ties for a 135M model) or words_mc."""
+    if not (HERE / f"{name}_test.jsonl").exists():
+        write() if name == "arith_mc" else make_words_mc.write()
     with tempfile.TemporaryDirectory() as tmp:
-        task = write_task_yaml(Path(tmp) / "task")
+        task = write_task_yaml(Path(tmp) / "task", name)
         t_ours, ours = run_openscout(task, n, Path(tmp) / "home")
         print(
             f"openscout: {t_ours:.1f} s for {n} items ({n / t_ours:.2f} items/s, whole run)",
@@ -142,6 +145,7 @@ def main(n: int = 200, batch_size: str = "16") -> dict[str, object]:
         )
     agreement = compare(ours, theirs)
     result = {
+        "task": name,
         "items": n,
         "openscout_s": round(t_ours, 1),
         "lmeval_s": round(t_lm, 1),
@@ -158,4 +162,5 @@ def main(n: int = 200, batch_size: str = "16") -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200, sys.argv[2] if len(sys.argv) > 2 else "16")
+    args = sys.argv[1:]
+    main(int(args[0]) if args else 200, *args[1:3])
