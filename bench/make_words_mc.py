@@ -26,11 +26,11 @@ OPPOSITES = {
     "day": "night", "left": "right", "true": "false", "begin": "end", "give": "take",
 }  # fmt: skip
 CATEGORIES = {
-    "fruit": ["apple", "banana", "cherry", "grape", "lemon", "mango", "pear", "plum"],
+    "fruit": ["apple", "banana", "grape", "mango", "pear", "melon", "kiwi", "pineapple"],
     "animal": ["dog", "horse", "tiger", "rabbit", "whale", "mouse", "lion", "goat"],
-    "tool": ["hammer", "saw", "wrench", "drill", "chisel", "shovel", "screwdriver", "axe"],
+    "tool": ["hammer", "pliers", "wrench", "drill", "chisel", "shovel", "screwdriver", "axe"],
     "colour": ["red", "green", "blue", "yellow", "purple", "brown", "black", "white"],
-    "vehicle": ["car", "bus", "train", "bicycle", "truck", "boat", "plane", "tram"],
+    "vehicle": ["car", "bus", "train", "bicycle", "truck", "boat", "ferry", "tram"],
     "piece of furniture": ["chair", "table", "sofa", "bed", "desk", "wardrobe", "shelf", "stool"],
     "piece of clothing": ["shirt", "coat", "sock", "hat", "scarf", "jacket", "dress", "glove"],
     "musical instrument": [
@@ -55,17 +55,24 @@ PLURALS = {
     "wolf": "wolves", "box": "boxes", "city": "cities", "baby": "babies", "bus": "buses",
 }  # fmt: skip
 YOUNG = {"dog": "puppy", "cat": "kitten", "cow": "calf", "horse": "foal", "sheep": "lamb",
-         "hen": "chick", "bear": "cub", "pig": "piglet", "duck": "duckling", "frog": "tadpole"}  # fmt: skip
+         "chicken": "chick", "bear": "cub", "pig": "piglet", "duck": "duckling", "frog": "tadpole"}  # fmt: skip
 CAPITALS = {"France": "Paris", "Italy": "Rome", "Spain": "Madrid", "Germany": "Berlin",
             "Japan": "Tokyo", "Egypt": "Cairo", "Russia": "Moscow", "Greece": "Athens",
             "China": "Beijing", "Canada": "Ottawa", "Australia": "Canberra",
             "Portugal": "Lisbon"}  # fmt: skip
 SOUNDS = {"cow": "moo", "dog": "woof", "cat": "meow", "duck": "quack", "sheep": "baa",
-          "owl": "hoot", "lion": "roar", "snake": "hiss", "pig": "oink", "horse": "neigh"}  # fmt: skip
+          "owl": "hoot", "lion": "roar", "donkey": "hee-haw", "pig": "oink", "horse": "neigh"}  # fmt: skip
 
 
-def _item(question: str, answer: str, pool: list[str], rng: random.Random) -> dict[str, object]:
-    wrong = rng.sample(sorted(set(pool) - {answer}), 3)
+def _article(noun: str) -> str:
+    return "an" if noun[0] in "aeiou" else "a"
+
+
+def _item(
+    question: str, answer: str, pool: list[str], rng: random.Random, asked: str = ""
+) -> dict[str, object]:
+    """Three distractors from the pool, never the answer or the word asked about."""
+    wrong = rng.sample(sorted(set(pool) - {answer, asked}), 3)
     choices = [answer, *wrong]
     rng.shuffle(choices)
     return {"question": question, "choices": choices, "label": choices.index(answer)}
@@ -75,31 +82,40 @@ def all_items(rng: random.Random) -> list[dict[str, object]]:
     items = []
     words = sorted(set(OPPOSITES) | set(OPPOSITES.values()))
     for a, b in OPPOSITES.items():
-        items.append(_item(f"What is the opposite of {a}?", b, words, rng))
-        items.append(_item(f"What is the opposite of {b}?", a, words, rng))
+        items.append(_item(f"What is the opposite of {a}?", b, words, rng, a))
+        items.append(_item(f"What is the opposite of {b}?", a, words, rng, b))
     for cat, members in CATEGORIES.items():
         others = [w for c, ms in CATEGORIES.items() if c != cat for w in ms]
         for m in members:
             wrong = rng.sample(others, 3)
             choices = [m, *wrong]
             rng.shuffle(choices)
-            article = "an" if cat[0] in "aeiou" else "a"
             items.append(
                 {
-                    "question": f"Which of these is {article} {cat}?",
+                    "question": f"Which of these is {_article(cat)} {cat}?",
                     "choices": choices,
                     "label": choices.index(m),
                 }
             )
     for seq, kind in ((DAYS, "day"), (MONTHS, "month")):
         for i, x in enumerate(seq):
-            items.append(_item(f"Which {kind} comes after {x}?", seq[(i + 1) % len(seq)], seq, rng))
-            items.append(_item(f"Which {kind} comes before {x}?", seq[i - 1], seq, rng))
-    plurals = sorted(PLURALS.values()) + [s + "s" for s in PLURALS]
+            items.append(
+                _item(f"Which {kind} comes after {x}?", seq[(i + 1) % len(seq)], seq, rng, x)
+            )
+            items.append(_item(f"Which {kind} comes before {x}?", seq[i - 1], seq, rng, x))
+    # regular -s forms as distractors ("persons" left out: it is a plural of person too)
+    plurals = sorted(PLURALS.values()) + [s + "s" for s in PLURALS if s != "person"]
     for s, p in PLURALS.items():
         items.append(_item(f"What is the plural of {s}?", p, plurals, rng))
     for animal, sound in SOUNDS.items():
-        items.append(_item(f"What sound does a {animal} make?", sound, list(SOUNDS.values()), rng))
+        items.append(
+            _item(
+                f"What sound does {_article(animal)} {animal} make?",
+                sound,
+                list(SOUNDS.values()),
+                rng,
+            )
+        )
     for animal, young in YOUNG.items():
         items.append(_item(f"What is a young {animal} called?", young, list(YOUNG.values()), rng))
     for country, city in CAPITALS.items():

@@ -38,6 +38,9 @@ def main(n: int = 32) -> dict[str, object]:
         one_run(settings, 2, 1)  # load the model and warm both paths
         one_run(settings, 2, None)
         seq_s, par_s = 0.0, 0.0
+        seq_out: list[str] = []
+        par_out: list[str] = []
+        seq_score = par_score = 0.0
         for parallel in (1, None, None, 1):
             secs, outputs, score = one_run(settings, n, parallel)
             if parallel == 1:
@@ -52,7 +55,7 @@ def main(n: int = 32) -> dict[str, object]:
         "speedup": round(seq_s / par_s, 2),
         "score_sequential": round(seq_score, 3),
         "score_parallel": round(par_score, 3),
-        "identical_outputs": same,
+        "identical_outputs": same,  # and the scores: the last run of each kind
     }
     print(
         f"`arithmetic` suite, {n} items, two runs each: one at a time {2 * n / seq_s:5.2f} items/s, "

@@ -129,8 +129,13 @@ def compare(ours: dict[int, list[float]], theirs: dict[int, list[float]]) -> dic
 
 def main(n: int = 200, batch_size: str = "16", name: str = "arith_mc") -> dict[str, object]:
     """`name`: arith_mc (numeric options, many near ties for a 135M model) or words_mc."""
+    if name not in ("arith_mc", "words_mc"):
+        raise SystemExit(f"unknown task {name!r}: arith_mc or words_mc")
     if not (HERE / f"{name}_test.jsonl").exists():
-        write() if name == "arith_mc" else make_words_mc.write()
+        if name == "arith_mc":
+            write()
+        else:
+            make_words_mc.write()
     with tempfile.TemporaryDirectory() as tmp:
         task = write_task_yaml(Path(tmp) / "task", name)
         t_ours, ours = run_openscout(task, n, Path(tmp) / "home")

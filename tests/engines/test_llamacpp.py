@@ -97,25 +97,81 @@ def test_generate_batch_matches_single_greedy(smollm2_engine) -> None:
     assert all(b.final.completion_tokens >= 1 for b in batched)
 
 
-def test_batched_lanes_share_the_prompt_prefix(smollm2_engine) -> None:
-    """The prompts' common prefix is decoded once and copied into each lane: the answers
-    need facts that only the prefix holds, and equal one-at-a-time decoding."""
+NOTES = (
+    "Notes. The password for the blue door is 'walrus'. The password for the red door is "
+    "'tulip'. The password for the green door is 'anchor'.\n"
+)
+DOOR_QUESTIONS = [
+    f"Q: What is the password for the {door} door?\nA: The password for the {door} door is '"
+    for door in ("blue", "red", "green")
+] + [
+    f"Question: which password opens the {door} door?\nAnswer: the {door} door opens with '"
+    for door in ("blue", "red", "green")
+]
+
+
+@pytest.fixture
+def two_lane_engine(smollm2_path):
+    from openscout.engines.llamacpp import LlamaCppEngine
+
+    engine = LlamaCppEngine("smollm2-135m-instruct", smollm2_path, n_ctx=2048, batch_lanes=2)
+    yield engine
+    engine.close()
+
+
+def test_batched_lanes_share_the_prompt_prefix(two_lane_engine) -> None:
+    """The prompts' common prefix is decoded once, kept between calls and copied into each
+    lane, also into lanes that a finished prompt handed on: the answers need facts only the
+    prefix holds, and follow one-at-a-time decoding."""
     from openscout.engines.base import BatchRequest, generate_many
 
-    notes = (
-        "Notes. The password for the blue door is 'walrus'. The password for the red door is "
-        "'tulip'. The password for the green door is 'anchor'.\n"
-    )
-    questions = [
-        f"Q: What is the password for the {door} door?\nA: The password for the {door} door is '"
-        for door in ("blue", "red", "green")
-    ]
+    engine = two_lane_engine
+    reqs = [BatchRequest(prompt=NOTES + q) for q in DOOR_QUESTIONS]  # 6 prompts on 2 lanes
     p = SamplingParams(max_tokens=6)
-    batched = generate_many(smollm2_engine, [BatchRequest(prompt=notes + q) for q in questions], p)
-    assert len(smollm2_engine._gen._gen_prefix) >= 30  # the notes, held once
-    single = [collect(smollm2_engine.stream_completion(notes + q, p))[0] for q in questions]
-    assert [b.text for b in batched] == single
-    assert batched[0].text.startswith("walrus")
+    batched = generate_many(engine, reqs, p)
+    held = engine._gen._gen_prefix
+    assert len(held) >= 30 and engine.tokenize(NOTES + DOOR_QUESTIONS[0])[: len(held)] == held
+    single = [collect(engine.stream_completion(r.prompt, p))[0] for r in reqs]
+    texts = [b.text for b in batched]
+    # batch rounding may flip a rare near tie (docs/DESIGN.md), so a rate, not every string
+    assert sum(a == b for a, b in zip(texts, single, strict=True)) >= 5, (texts, single)
+    assert texts[0].startswith("walrus") and texts[3].startswith("walrus"), texts
+
+    prefix_rows = []
+    decode = engine._gen.decoder.decode
+    seq = engine._gen.n_seq - 1
+
+    def spy(rows, raw=False):
+        prefix_rows.extend(r for r in rows if r[0] == seq)
+        return decode(rows, raw=raw)
+
+    engine._gen.decoder.decode = spy
+    again = generate_many(engine, reqs, p)
+    assert prefix_rows == [], "the held prefix is decoded again"
+    assert [b.text for b in again] == texts
+
+
+def test_failed_batch_decode_leaves_a_clean_cache(two_lane_engine) -> None:
+    from openscout.engines.base import BatchRequest, generate_many
+
+    engine = two_lane_engine
+    reqs = [BatchRequest(prompt=NOTES + q) for q in DOOR_QUESTIONS[:3]]
+    p = SamplingParams(max_tokens=4)
+    first = generate_many(engine, reqs, p)
+    decode, calls = engine._gen.decoder.decode, []
+
+    def failing(rows, raw=False):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise EngineError("injected decode failure")
+        return decode(rows, raw=raw)
+
+    engine._gen.decoder.decode = failing
+    with pytest.raises(EngineError, match="injected"):
+        generate_many(engine, reqs, p)
+    assert engine._gen._gen_prefix == []  # the cache was cleared, not trusted
+    engine._gen.decoder.decode = decode
+    assert [b.text for b in generate_many(engine, reqs, p)] == [b.text for b in first]
 
 
 def test_chat_template_is_used(smollm2_engine) -> None:

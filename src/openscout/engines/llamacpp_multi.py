@@ -27,7 +27,9 @@ from openscout.engines.base import Final, SamplingParams
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
 from openscout.errors import EngineError
 
-MIN_SHARED_PREFIX = 8  # shorter common prefixes cost about as much to copy as to decode
+# Sharing a prefix costs a whole-stream KV copy per admitted prompt (a few MB for small
+# models), whatever the prefix length; below this many tokens decoding them again is cheaper.
+MIN_SHARED_PREFIX = 8
 
 
 @dataclass
@@ -152,12 +154,13 @@ class MultiSeqContext:
         sequence, and copied into each lane instead of being decoded again."""
         if any(len(x) + params.max_tokens > self.per_seq for x in prompts):
             raise EngineError("a prompt plus max_tokens exceeds a batch lane's context")
+        t0 = time.perf_counter()  # time to first token includes decoding the shared prefix
         lanes = self.n_seq - 1
         for lane in range(lanes):
             self._lib.llama_memory_seq_rm(self.mem, lane, -1, -1)
         try:
             shared = self._share_prefix(prompts)
-            return self._generate(prompts, params, stops, lanes, shared)
+            return self._generate(prompts, params, stops, lanes, shared, t0)
         except BaseException:
             self._reset()  # a failed decode leaves the cache in an unknown state
             raise
@@ -191,9 +194,9 @@ class MultiSeqContext:
         stops: Sequence[tuple[str, ...]],
         lanes: int,
         shared: int,
+        t0: float,
     ) -> list[BatchGeneration]:
         rng = np.random.default_rng(params.seed)
-        t0 = time.perf_counter()
         states = [
             SeqState(
                 list(x),

@@ -202,15 +202,20 @@ def _run_model(
     pending: set[Future[dict[str, Any]]] = set()
     queue = iter(work)
     ahead: list[tuple[int, Item]] = []  # items whose answers were generated in one batch
+
+    def take() -> tuple[int, Item] | None:
+        """The next item; with batching, every item comes through a batch."""
+        nonlocal ahead
+        if lanes == 1:
+            return next(queue, None)
+        if not ahead:
+            ahead = _prefetch_batch(caller, queue, lanes, spec.prompt_format)
+        return ahead.pop(0) if ahead else None
+
     try:
         # Keep at most `workers` items in flight, so an interrupt loses little queued work.
         while True:
-            if lanes > 1 and not ahead:
-                ahead = _prefetch_batch(caller, queue, lanes, spec.prompt_format)
-            while (
-                len(pending) < workers
-                and (nxt := (ahead.pop(0) if ahead else next(queue, None))) is not None
-            ):
+            while len(pending) < workers and (nxt := take()) is not None:
                 pending.add(
                     pool.submit(_run_item, nxt[1], nxt[0], caller, spec.prompt_format, shared)
                 )

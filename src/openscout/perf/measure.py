@@ -367,7 +367,9 @@ def batch_point(
     from openscout.engines.base import generate_many
 
     # Distinct requests, as concurrent users send: identical ones would let the engine decode
-    # the whole prompt once for all (it shares common prefixes), overstating prefill speed.
+    # the whole prompt once for all (it shares common prefixes). A chat template's system
+    # prompt is still shared and kept between rounds, as a server's prefix cache would, so
+    # aggregate_input_tps counts the tokens the requests carry, not the tokens decoded.
     texts = [f"Request {i + 1}. {SHORT_PROMPT}" for i in range(size)]
     reqs = [
         BatchRequest(messages=as_messages(t)) if prompt_format == "chat" else BatchRequest(prompt=t)
