@@ -75,7 +75,7 @@ def main() -> int:
     results["mc_prefix"] = mc_prefix.main(200)
 
     section("3. generation suite: parallel sequences vs one at a time")
-    results["parallel_generation"] = parallel_gen.main(32)
+    results["parallel_generation"] = parallel_gen.main(50)
 
     section("4. early stopping")
     results["early_stop_simulated"] = early_stop.simulated()

@@ -59,7 +59,7 @@ def test_real_smollm2_batched_equals_sequential(settings: Settings) -> None:
     outputs_b = [r["output"] for r in b.items]
     # Each lane has its own KV cells, so answers follow one-at-a-time decoding; but llama.cpp
     # rounds a batch of rows differently from one row (as vLLM does), which flips an
-    # occasional near tie and the answer after it (23 of 32 identical in bench/parallel_gen.py).
+    # occasional near tie and the answer after it (44 of 50 identical in bench/parallel_gen.py).
     assert all(outputs_b)
     same = sum(x == y for x, y in zip(outputs_a, outputs_b, strict=True))
     assert same >= 4, list(zip(outputs_a, outputs_b, strict=True))
