@@ -22,7 +22,7 @@ from openscout.catalog import assess_openness, load_catalog
 from openscout.catalog.fit import bits_per_weight, required_bytes
 from openscout.catalog.lineage import descendants
 from openscout.catalog.loader import Catalog
-from openscout.catalog.search import SearchIndex, SearchQuery
+from openscout.catalog.search import SearchIndex, SearchQuery, searchable_text
 
 LICENSES = [
     "Apache-2.0",
@@ -94,18 +94,7 @@ def naive(cat: Catalog, ass: dict[str, Any], q: SearchQuery) -> set[str]:
     bpw = bits_per_weight(q.quant)
     for e in cat:
         a = ass[e.id]
-        hay = " ".join(
-            [
-                e.id,
-                e.name,
-                e.family,
-                e.organisation,
-                e.domain,
-                *e.tasks,
-                *e.languages,
-                e.description or "",
-            ]
-        ).lower()
+        hay = searchable_text(e).lower()
         toks = re.findall(r"[a-z0-9]+", hay)
         if words and not all(any(t.startswith(w) for t in toks) for w in words):
             continue

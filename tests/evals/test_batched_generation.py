@@ -62,7 +62,7 @@ def test_real_smollm2_batched_equals_sequential(settings: Settings) -> None:
     # occasional near tie and the answer after it (44 of 50 identical in bench/parallel_gen.py).
     assert all(outputs_b)
     same = sum(x == y for x, y in zip(outputs_a, outputs_b, strict=True))
-    assert same >= 4, list(zip(outputs_a, outputs_b, strict=True))
+    assert same >= 5, list(zip(outputs_a, outputs_b, strict=True))
     assert abs(a.score - b.score) <= 1 / 6
 
 

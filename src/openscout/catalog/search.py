@@ -83,6 +83,22 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+def searchable_text(e: ModelEntry) -> str:
+    """The fields free-text search looks in."""
+    return " ".join(
+        [
+            e.id,
+            e.name,
+            e.family,
+            e.organisation,
+            e.domain,
+            *e.tasks,
+            *e.languages,
+            e.description or "",
+        ]
+    )
+
+
 class SearchIndex:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -136,19 +152,7 @@ class SearchIndex:
             self._add("organisation", [e.organisation, e.id.split("/", 1)[0]], i)
             self._add("language", e.languages, i)
             self._add("domain", [e.domain], i)
-            text = " ".join(
-                [
-                    e.id,
-                    e.name,
-                    e.family,
-                    e.organisation,
-                    e.domain,
-                    *e.tasks,
-                    *e.languages,
-                    e.description or "",
-                ]
-            )
-            for tok in set(_tokens(text)):
+            for tok in set(_tokens(searchable_text(e))):
                 postings.setdefault(tok, []).append(i)
         self._vocab = sorted(postings)
         self._postings = [np.array(postings[t], dtype=np.int64) for t in self._vocab]
