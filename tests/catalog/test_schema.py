@@ -179,7 +179,7 @@ def test_base_without_relation_and_bad_id() -> None:
 def test_malformed_yaml_and_bad_top_level() -> None:
     err = _fails("version: 1\nmodels:\n  - id: [unclosed\n")
     assert err.path == "data/broken.yaml" and err.line is not None
-    err = _fails("version: 2\nmodels: [{id: a/b}]\n")
+    err = _fails("version: 3\nmodels: [{id: a/b}]\n")  # 1 and 2 are the known versions
     assert err.field == "version"
 
 

@@ -139,13 +139,21 @@ def load_file(path: Path | str, text: str | None = None) -> list[ModelEntry]:
             err["msg"],
             path=path_s,
             field=_field_of(err["loc"]),
-            hint="a data file has `version: 1`, optional `defaults` and a `models` list",
+            hint="a data file has `version: 2` (or 1), optional `defaults` and a `models` list",
         ) from e
+    if data.version >= 2 and {"checks", "unverified"} & set(data.defaults):
+        raise DataFileError(
+            "`checks` and `unverified` belong to each entry, not to `defaults`",
+            path=path_s,
+            field="defaults",
+            hint="a fact is checked against each model's own source",
+        )
     entries: list[ModelEntry] = []
+    context = {"strict_provenance": data.version >= 2}
     for i, item in enumerate(data.models):
         name = str(item.get("id", f"#{i + 1}"))
         try:
-            entry = ModelEntry.model_validate(_merge(dict(data.defaults), item))
+            entry = ModelEntry.model_validate(_merge(dict(data.defaults), item), context=context)
         except ValidationError as e:
             err = e.errors()[0]
             loc = err["loc"]

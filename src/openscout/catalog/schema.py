@@ -2,8 +2,8 @@
 
 One YAML file per family or organisation:
 
-    version: 1
-    defaults: {organisation: ..., license: ..., openness: {...}}   # merged into each entry
+    version: 2
+    defaults: {organisation: ..., family: ..., tasks: [...]}   # labels merged into each entry
     models:
       - id: org/name                    # the Hugging Face id
         name: ...
@@ -11,11 +11,17 @@ One YAML file per family or organisation:
         params_b: 7.24                  # total parameters, billions
         arch: {layers: 32, heads: 32, kv_heads: 8, head_dim: 128, context: 32768}
         ...
+        checks:
+          arch.context: {source: https://huggingface.co/org/name, quote: "Context length: 32k"}
+        unverified: [released, params_b, ...]   # facts nobody has checked yet
 
-Every fact cites a source: `card` (the model card, default https://huggingface.co/<id>) covers
-the entry; `sources` names a more specific URL per fact; `arch.source` defaults to the model's
-config.json; each openness criterion carries its own `source`. Unknown is written as unknown,
-never guessed.
+Provenance (see provenance.py): every fact an entry states (released, params_b, licence,
+languages, base model, each architecture number, each openness criterion) is either *checked*,
+with a `checks` record naming the source read and a short quote or value from it, or listed
+under `unverified`. Data files of `version: 2` must account for every fact this way; version 1
+files still load, their unchecked facts shown as unverified. `card`, `sources`, `arch.source`
+and each criterion's `source` remain the entry's general citations. Unknown is written as
+unknown, never guessed.
 """
 
 from __future__ import annotations
@@ -24,7 +30,17 @@ import datetime as dt
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from openscout.catalog.provenance import TOP_FACTS, Check, provenance_problems, stated_facts
 
 Status = Literal["open", "partial", "closed", "unknown"]
 Relation = Literal[
@@ -137,6 +153,7 @@ class Architecture(_Strict):
         return "mha" if self.kv_heads == self.heads else "mqa" if self.kv_heads == 1 else "gqa"
 
 
+FACT_KEYS_TOP = frozenset(TOP_FACTS)
 FACT_FIELDS = frozenset(
     {
         "name",
@@ -178,6 +195,12 @@ class ModelEntry(_Strict):
     card_excerpt: str | None = None  # model-card text, kept to infer a missing base_model
     sources: dict[str, HttpUrl] = Field(default_factory=dict)
     openness: Openness = Field(default_factory=Openness)
+    checks: dict[str, Check] = Field(
+        default_factory=dict, description="fact key -> the source it was checked against"
+    )
+    unverified: list[str] = Field(
+        default_factory=list, description="fact keys nobody has checked against a source yet"
+    )
     origin: Literal["curated", "hub"] = "curated"
 
     @field_validator("id", "base_model")
@@ -218,6 +241,24 @@ class ModelEntry(_Strict):
         return data
 
     @model_validator(mode="after")
+    def _provenance(self, info: ValidationInfo) -> ModelEntry:
+        # Data files of version 2 (all package data) account for every fact they state.
+        strict = bool(info.context and info.context.get("strict_provenance"))
+        problems = provenance_problems(
+            stated_facts(self.model_dump(include={*FACT_KEYS_TOP, "arch"})),
+            self.checks,
+            self.unverified,
+            strict=strict,
+        )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def provenance(self, fact: str) -> Check | None:
+        """The check of one fact key, or None when the fact is unverified."""
+        return self.checks.get(fact)
+
+    @model_validator(mode="after")
     def _consistent(self) -> ModelEntry:
         if (self.base_model is None) != (self.relation is None):
             raise ValueError("base_model and relation go together: give both or neither")
@@ -232,7 +273,9 @@ class ModelEntry(_Strict):
         return self
 
     def source_of(self, fact: str) -> str:
-        """The URL that supports one fact: its own source, else the card."""
+        """The URL that supports one fact: its check, its own source, else the card."""
+        if fact in self.checks:
+            return str(self.checks[fact].source)
         if fact == "arch" and self.arch.source:
             return str(self.arch.source)
         return str(self.sources.get(fact) or self.card)
@@ -243,6 +286,9 @@ class ModelEntry(_Strict):
 
 
 class DataFile(_Strict):
-    version: Literal[1]
+    """version 1: provenance optional (facts without a check count as unverified);
+    version 2: every stated fact is either checked or listed under `unverified`."""
+
+    version: Literal[1, 2]
     defaults: dict[str, object] = Field(default_factory=dict)
     models: list[dict[str, object]] = Field(min_length=1)

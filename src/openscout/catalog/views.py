@@ -7,16 +7,46 @@ from typing import Any
 from openscout.catalog.licenses import get_license
 from openscout.catalog.loader import Catalog, load_catalog
 from openscout.catalog.openness import assess_openness
+from openscout.catalog.provenance import stated_facts
 from openscout.catalog.schema import FACT_FIELDS, ModelEntry
 from openscout.errors import ModelNotFoundError
 
 
+def _fact_value(data: dict[str, Any], key: str) -> Any:
+    head, _, tail = key.partition(".")
+    if head == "openness":
+        return data["openness"][tail]["status"]
+    return data[head][tail] if tail else data[head]
+
+
+def provenance(entry: ModelEntry) -> dict[str, dict[str, Any]]:
+    """For each fact the entry states: its value and whether (and where) it was checked."""
+    data = entry.model_dump(mode="json")
+    out: dict[str, dict[str, Any]] = {}
+    for key in stated_facts(data):
+        row: dict[str, Any] = {"value": _fact_value(data, key)}
+        check = entry.checks.get(key)
+        if check is None:
+            row["status"] = "unverified"
+            if entry.origin == "hub":
+                row["note"] = "read from the Hugging Face Hub's metadata, not checked"
+        else:
+            row |= {"status": "checked", **check.model_dump(mode="json", exclude_none=True)}
+        out[key] = row
+    return out
+
+
 def facts(entry: ModelEntry) -> dict[str, Any]:
-    """Every fact of an entry with the URL that supports it."""
-    data = entry.model_dump(mode="json", exclude={"openness", "sources", "card_excerpt"})
+    """Every fact of an entry with the URL that supports it, and its provenance."""
+    data = entry.model_dump(
+        mode="json", exclude={"openness", "sources", "card_excerpt", "checks", "unverified"}
+    )
     cited = {f: entry.source_of(f) for f in sorted(FACT_FIELDS) if data.get(f) is not None}
     cited["arch"] = entry.source_of("arch")
     data["sources"] = cited
+    data["provenance"] = prov = provenance(entry)
+    data["checked"] = sorted(k for k, v in prov.items() if v["status"] == "checked")
+    data["unverified"] = sorted(k for k, v in prov.items() if v["status"] == "unverified")
     return data
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -96,40 +97,57 @@ def _print_fit(fit: dict[str, Any]) -> None:
         console.print(f"[dim]note: {note}[/]")
 
 
+def _checked_cell(row: dict[str, Any] | None) -> str:
+    """'checked' with the source and its quote, or 'unverified'."""
+    if row is None or row["status"] != "checked":
+        return "[yellow]unverified[/]"
+    text = f'[green]checked[/] {escape(row["source"])}\n[dim]"{escape(row["quote"])}"[/]'
+    for other in row.get("disagrees", []):
+        text += (
+            f'\n[yellow]disagrees:[/] {escape(other["source"])} [dim]"{escape(other["quote"])}"[/]'
+        )
+    if row.get("note"):
+        text += f"\n[dim]{escape(row['note'])}[/]"
+    return text
+
+
+def _print_facts(f: dict[str, Any]) -> None:
+    prov = f["provenance"]
+    facts = Table("fact", "value", "provenance", show_header=True)
+    for key in ("released", "params_b", "active_params_b", "license", "languages", "base_model"):
+        if f.get(key) in (None, []):
+            continue
+        value = _params(f[key]) if key.endswith("params_b") else f[key]
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        if key == "base_model":
+            shown += f" ({f['relation']})"
+        facts.add_row(key, shown, _checked_cell(prov.get(key)))
+    arch = f["arch"]
+    for key, shown in (
+        ("tasks", ", ".join(f["tasks"])),
+        ("domain", f["domain"]),
+        ("architecture", f"{arch['type']}, attention {arch['attention']}"),
+    ):
+        facts.add_row(key, shown, "[dim]our classification[/]")
+    for key, row in prov.items():
+        if key.startswith("arch."):
+            facts.add_row(key, str(row["value"]), _checked_cell(row))
+    console.print(facts)
+    console.print(
+        f"{len(f['checked'])} facts checked against a source, {len(f['unverified'])} unverified",
+        highlight=False,
+    )
+
+
 def _print_show(data: dict[str, Any]) -> None:
     f, o = data["facts"], data["openness"]
     console.print(f"[bold]{f['name']}[/] ({f['id']}) by {f['organisation']}, family {f['family']}")
-    facts = Table(show_header=False)
-    for key in (
-        "released",
-        "params_b",
-        "active_params_b",
-        "license",
-        "tasks",
-        "languages",
-        "domain",
-        "base_model",
-        "relation",
-    ):
-        if f.get(key) not in (None, []):
-            value = _params(f[key]) if key.endswith("params_b") else f[key]
-            facts.add_row(
-                key,
-                ", ".join(value) if isinstance(value, list) else str(value),
-                f"[dim]{f['sources'].get(key, '')}[/]",
-            )
-    arch = {k: v for k, v in f["arch"].items() if v not in (None, "unknown") and k != "source"}
-    facts.add_row(
-        "architecture",
-        ", ".join(f"{k}={v}" for k, v in arch.items()),
-        f"[dim]{f['sources']['arch']}[/]",
-    )
-    console.print(facts)
+    _print_facts(f)
     console.print(
         f"openness: [bold]{o['label']}[/], MOF class {o['mof_class']}, OSI-approved licence: "
         f"{'yes' if o['osi_approved'] else 'no'}, commercial use: {o['commercial_use']}"
     )
-    crit = Table("criterion", "status", "evidence", "source")
+    crit = Table("criterion", "status", "evidence", "source", "own status checked")
     for c in o["criteria"].values():
         status = c["status"] + (
             f" (own: {c['own_status']})" if c["status"] != c["own_status"] else ""
@@ -139,6 +157,7 @@ def _print_show(data: dict[str, Any]) -> None:
             f"[{_STATUS_STYLE[c['status']]}]{status}[/]",
             "\n".join(c["evidence"]),
             "\n".join(c["sources"]),
+            _checked_cell(f["provenance"].get(f"openness.{c['criterion']}")),
         )
     console.print(crit)
     for gap in o["inherited_gaps"]:
