@@ -11,9 +11,6 @@ import pytest
 
 from openscout.config import Settings
 
-# Passive OpenMP waiting for every llama.cpp in the suite, subprocesses included (see llamacpp.py).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 
 @pytest.fixture(scope="session")
 def shared_models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -53,7 +50,7 @@ def gemma_path(shared_models_dir: Path) -> Path:
 def smollm2_engine(smollm2_path: Path) -> Iterator[object]:
     from openscout.engines.llamacpp import LlamaCppEngine
 
-    engine = LlamaCppEngine("smollm2-135m-instruct", smollm2_path, n_ctx=2048, n_threads=2)
+    engine = LlamaCppEngine("smollm2-135m-instruct", smollm2_path, n_ctx=2048)
     yield engine
     engine.close()
 
@@ -62,9 +59,7 @@ def smollm2_engine(smollm2_path: Path) -> Iterator[object]:
 def gemma_engine(gemma_path: Path) -> Iterator[object]:
     from openscout.engines.llamacpp import LlamaCppEngine
 
-    engine = LlamaCppEngine(
-        "gemma-3-270m", gemma_path, n_ctx=2048, n_threads=2, prompt_format="completion"
-    )
+    engine = LlamaCppEngine("gemma-3-270m", gemma_path, n_ctx=2048, prompt_format="completion")
     yield engine
     engine.close()
 
@@ -80,5 +75,4 @@ def cli_env(isolated_home: Path, shared_models_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["OPENSCOUT_HOME"] = str(isolated_home)
     env["OPENSCOUT_MODELS_DIR"] = str(shared_models_dir)
-    env["OPENSCOUT_THREADS"] = "2"
     return env

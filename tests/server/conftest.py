@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
-# libgomp's default wait policy spins; on a shared 2-core machine that made one prefill take
-# 8 s of CPU instead of 0.4 s. It must be set before llama.cpp (and libgomp) is loaded.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 from collections.abc import Callable, Iterator
 from typing import Any
 

@@ -47,9 +47,6 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve the web workbench and the OpenAI-compatible API (/v1) on one port."""
-        # A server idles between requests: llama.cpp's OpenMP threads should sleep, not spin
-        # (spinning cost 20x on a busy 2-core machine). Set before llama.cpp is loaded.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import uvicorn
 
         from openscout.engines.bundled import SMOLLM2_ID

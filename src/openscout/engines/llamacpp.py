@@ -12,10 +12,10 @@ One model instance serves one request at a time (a lock); callers queue on it.
 from __future__ import annotations
 
 import codecs
-import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +32,12 @@ from openscout.engines.base import (
     collect,
 )
 from openscout.engines.chat_template import render_chat
+from openscout.engines.cpu_threads import ContextThreads, ThreadChooser, process_chooser
 from openscout.engines.gguf import GGUFHeader, read_header
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
 from openscout.errors import EngineError, ModelFileError
 
-# llama.cpp's OpenMP threads spin while they wait; on a shared or busy machine that turned a
-# 0.6 s request into 16 s. Passive waiting must be chosen before the library loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 GEN_CTX_PER_SEQ = 1024  # KV cells per lane of batched generation (prompt + answer)
-
-
-def default_threads() -> int:
-    return max(1, os.cpu_count() or 1)
 
 
 class LlamaCppEngine:
@@ -65,11 +58,14 @@ class LlamaCppEngine:
         self.path = Path(path)
         self.header: GGUFHeader = read_header(self.path)  # refuses bad files first
         self.prompt_format = prompt_format
+        # n_threads fixes the count; None follows the cores other processes leave free
+        self.threads = ThreadChooser(n_threads) if n_threads else process_chooser()
         try:
             self.llm = llama_cpp.Llama(
                 model_path=str(self.path),
                 n_ctx=n_ctx,
-                n_threads=n_threads or default_threads(),
+                n_threads=self.threads.current,
+                n_threads_batch=self.threads.current,
                 n_batch=n_batch,
                 seed=seed,
                 verbose=False,
@@ -79,7 +75,10 @@ class LlamaCppEngine:
             raise ModelFileError(f"llama.cpp could not load {self.path.name}: {e}") from e
         self._lib = llama_cpp
         self._lock = threading.Lock()
-        self._scorer = BatchDecoder(llama_cpp, self.llm._ctx.ctx, n_batch, self.llm.n_vocab())
+        self._main_threads = ContextThreads(self.threads, llama_cpp, self.llm._ctx.ctx)
+        self._scorer = BatchDecoder(
+            llama_cpp, self.llm._ctx.ctx, n_batch, self.llm.n_vocab(), threads=self._main_threads
+        )
         self._scored: list[int] = []  # tokens now in the KV cache from the last scoring call
         self._multi: Any = None  # a second context for parallel sequences, made on first use
         self._gen: Any = None  # a third, for batched generation (split KV cache)
@@ -97,6 +96,12 @@ class LlamaCppEngine:
             batch_loglikelihood=True,
             token_logprobs=True,
         )
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One request at a time on this model, counted as work in the process's thread budget."""
+        with self._lock, self.threads.working():
+            yield
 
     def _token_text(self, tok: int) -> str:
         if tok < 0:
@@ -137,7 +142,7 @@ class LlamaCppEngine:
                 hint="shorten the prompt or register the model with a larger --n-ctx",
             )
         budget = min(params.max_tokens, self.n_ctx - len(tokens))
-        with self._lock:
+        with self._exclusive():
             self._scored = []  # generation reuses the KV cache its own way
             if params.seed is not None:
                 # A batched and a single-token decode of the same prompt differ in the last
@@ -162,8 +167,10 @@ class LlamaCppEngine:
             min_p=0.0,
             repeat_penalty=1.0,
         )
+        self._main_threads.sync()
         try:
             for tok in gen:
+                self._main_threads.sync()  # for the next token; the load may have changed
                 if eog(vocab, tok):
                     reason = "stop"
                     break
@@ -209,7 +216,7 @@ class LlamaCppEngine:
             )
         whole = (ctx + cont)[-self.n_ctx :]  # left-truncate what does not fit
         first = len(whole) - len(cont)  # index of the first continuation token
-        with self._lock:
+        with self._exclusive():
             rows = self._score_rows(whole, first)
         total, greedy = 0.0, True
         for row, tok in zip(rows, cont, strict=True):
@@ -251,7 +258,11 @@ class LlamaCppEngine:
             from openscout.engines.llamacpp_multi import MultiSeqContext
 
             self._multi = MultiSeqContext(
-                self.llm, self._lib, n_ctx=self.n_ctx * 2, n_seq=self.batch_lanes
+                self.llm,
+                self._lib,
+                n_ctx=self.n_ctx * 2,
+                n_seq=self.batch_lanes,
+                threads=self.threads,
             )
         return self._multi
 
@@ -264,7 +275,7 @@ class LlamaCppEngine:
         for i, (ctx, _) in enumerate(split):
             groups.setdefault(tuple(ctx), []).append(i)
         results: list[LoglikelihoodResult | None] = [None] * len(continuations)
-        with self._lock:
+        with self._exclusive():
             multi = self._multi_ctx()
             for ctx_key, idxs in groups.items():
                 scored = multi.score_choices(list(ctx_key), [split[i][1] for i in idxs])
@@ -285,6 +296,7 @@ class LlamaCppEngine:
                 n_ctx=(self.batch_lanes + 1) * GEN_CTX_PER_SEQ,
                 n_seq=self.batch_lanes + 1,  # the last holds the prompts' shared prefix
                 unified=False,
+                threads=self.threads,
             )
         return self._gen
 
@@ -305,7 +317,7 @@ class LlamaCppEngine:
         results: list[BatchResult | None] = [None] * len(requests)
         idx = [i for i, ok in enumerate(fits) if ok]
         if idx:
-            with self._lock:
+            with self._exclusive():
                 gens = self._gen_ctx().generate_many(
                     [prompts[i] for i in idx], params, [stops[i] for i in idx]
                 )

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from openscout.engines.cpu_threads import ContextThreads
 from openscout.errors import EngineError
 
 
@@ -19,10 +20,17 @@ class BatchDecoder:
     """Decodes (seq_id, position, token, want_logits) rows in chunks of n_batch."""
 
     def __init__(
-        self, llama_cpp: Any, ctx: Any, n_batch: int, n_vocab: int, n_seq_max: int = 1
+        self,
+        llama_cpp: Any,
+        ctx: Any,
+        n_batch: int,
+        n_vocab: int,
+        n_seq_max: int = 1,
+        threads: ContextThreads | None = None,
     ) -> None:
         self._lib = llama_cpp
         self._ctx = ctx
+        self._threads = threads  # the context's thread count, synced before each decode
         self.n_batch = n_batch
         self.n_vocab = n_vocab
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, n_seq_max)
@@ -46,6 +54,8 @@ class BatchDecoder:
                 if want:
                     flagged.append(i)
             b.n_tokens = len(chunk)
+            if self._threads:
+                self._threads.sync()
             rc = self._lib.llama_decode(self._ctx, b)
             if rc != 0:
                 raise EngineError(f"llama_decode failed with code {rc} (context full?)")

@@ -69,11 +69,13 @@ def token_logprobs(engine: LlamaCppEngine, text: str, top_n: int = 0) -> TokenLo
     rows_out: list[np.ndarray] = []
     if len(toks) > 1:
         lib, ctx = engine._lib, engine.llm._ctx.ctx
-        with engine._lock:
+        with engine._exclusive():
             engine._scored = []  # we overwrite the KV cache the engine may have kept
             lib.llama_memory_seq_rm(lib.llama_get_memory(ctx), -1, 0, -1)
             engine.llm.n_tokens = 0
-            decoder = BatchDecoder(lib, ctx, 512, engine.llm.n_vocab())
+            decoder = BatchDecoder(
+                lib, ctx, 512, engine.llm.n_vocab(), threads=engine._main_threads
+            )
             try:
                 rows = [(0, pos, tok, pos < len(toks) - 1) for pos, tok in enumerate(toks)]
                 rows_out = decoder.decode(rows)  # rows_out[k] predicts toks[k + 1]

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from openscout.engines.base import Final, SamplingParams
+from openscout.engines.cpu_threads import ContextThreads, ThreadChooser
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
 from openscout.errors import EngineError
 
@@ -63,6 +64,7 @@ class MultiSeqContext:
         n_seq: int = 8,
         n_batch: int = 512,
         unified: bool = True,
+        threads: ThreadChooser | None = None,
     ) -> None:
         from llama_cpp import _internals
 
@@ -87,7 +89,14 @@ class MultiSeqContext:
         self.per_seq = n_ctx if unified else n_ctx // n_seq
         self.vocab = llm._model.vocab
         self.llm = llm
-        self.decoder = BatchDecoder(llama_cpp, self.ctx, n_batch, llm.n_vocab(), n_seq_max=n_seq)
+        self.decoder = BatchDecoder(
+            llama_cpp,
+            self.ctx,
+            n_batch,
+            llm.n_vocab(),
+            n_seq_max=n_seq,
+            threads=ContextThreads(threads, llama_cpp, self.ctx) if threads else None,
+        )
         self._prefix: list[int] = []  # tokens held in sequence 0 (choice scoring)
         self._gen_prefix: list[int] = []  # tokens held in the last sequence (generation)
 
