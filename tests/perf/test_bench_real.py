@@ -89,3 +89,16 @@ def test_bench_cli_unknown_model_is_a_clear_error(cli_env: dict[str, str]) -> No
     )
     assert out.returncode == 2
     assert "no model registered as 'nope'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_ttft_grows_with_depth_on_smollm2(settings: Settings) -> None:
+    cfg = BenchConfig(
+        repeats=1, warmup=1, max_tokens=8, prompts=("short",), concurrency=(), depths=(0, 1500)
+    )
+    [b] = bench_models(settings, [SMOL], cfg)
+    zero, deep = b.result.depths
+    assert (zero.depth, deep.depth) == (0, 1500)
+    # a prompt of ~1500 more tokens really reached the model, and its prefill is paid in TTFT
+    assert deep.prompt_tokens > zero.prompt_tokens + 1200
+    assert deep.ttft_s.median > 3 * zero.ttft_s.median
+    assert deep.output_tps.median and deep.output_tps.median > 0

@@ -139,8 +139,48 @@ def test_engine_is_closed_even_when_a_run_fails() -> None:
         {"prompts": ("huge",)},
         {"prompts": ()},
         {"concurrency": (0,)},
+        {"depths": (-1,)},
+        {"depths": (10**7,)},
     ],
 )
 def test_bad_config_is_refused(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConstraintError):
         BenchConfig(**kwargs)  # type: ignore[arg-type]
+
+
+def test_depths_are_measured_with_their_context_in_the_prompt() -> None:
+    engine = MockEngine("mock", default=REPLY, max_parallel=1)
+    cfg = BenchConfig(repeats=2, warmup=0, max_tokens=8, depths=(0, 300, 1200))
+    bar = Counter()
+    r = measure(lambda: engine, "mock", "completion", cfg, progress=bar)
+    # 2 prompts x 2 timed, then per depth one untimed sizing run and 2 timed
+    assert engine.calls == 2 * 2 + 2 * (1 + 2) == cfg.runs(engine.capabilities) == bar.done
+    assert [p.depth for p in r.depths] == [0, 300, 1200]
+    zero, mid, deep = r.depths
+    # depth 0 is the short prompt itself; deeper prompts carry their context
+    assert zero.prompt_tokens == r.prompts["short"].prompt_tokens
+    assert zero.output_tps == r.prompts["short"].output_tps
+    assert zero.prompt_tokens < mid.prompt_tokens < deep.prompt_tokens
+    for p in (mid, deep):
+        assert p.ttft_s.n == p.output_tps.n == p.prefill_tps.n == 2
+    d = r.as_dict()
+    assert [x["depth"] for x in d["depths"]] == [0, 300, 1200]
+    assert set(d["depths"][1]) == {"depth", "prompt_tokens", "ttft_s", "output_tps", "prefill_tps"}
+    assert r.at_depth(300) is mid and r.at_depth(7) is None
+    # the engine needs room for the deepest prompt, its question and its answer
+    assert cfg.context_needed() >= 1200 + 8
+
+
+def test_depths_without_the_short_prompt_size_the_question_first() -> None:
+    engine = MockEngine("mock", default=REPLY, max_parallel=1)
+    cfg = BenchConfig(repeats=1, warmup=0, max_tokens=8, prompts=("long",), depths=(0, 200))
+    r = measure(lambda: engine, "mock", "completion", cfg)
+    assert engine.calls == 1 + 1 + (1 + 1) == cfg.runs(engine.capabilities)
+    assert [p.depth for p in r.depths] == [200]  # depth 0 is the short prompt, not run here
+
+
+def test_depth_prompt_comes_close_to_its_size() -> None:
+    from openscout.perf.measure import depth_prompt
+
+    text = depth_prompt(1000, chars_per_token=4.0)
+    assert 3900 < len(text) < 4200 and text.endswith("message in a bottle.")

@@ -17,9 +17,13 @@ fills the context (tests/catalog/test_fit_real.py).
 The formula works on floats and on numpy arrays alike, so search filters 100k entries at once.
 
 Decode speed: each generated token reads every active weight once plus the KV cache filled so
-far, so tokens/s <= bandwidth / bytes read per token. The bandwidth is, in order: the caller's
-figure, the perf module's measured figure, or DEFAULT_CPU_BANDWIDTH_GBS (a conservative figure
-for a desktop/laptop with dual-channel DDR4: ~40 GB/s theoretical, about half achieved).
+far, so tokens/s <= bandwidth / bytes read per token (the ceiling). The bandwidth is, in order:
+the caller's figure, the perf module's measured figure, or DEFAULT_CPU_BANDWIDTH_GBS (a
+conservative figure for a desktop/laptop with dual-channel DDR4: ~40 GB/s theoretical, about
+half achieved). Decoding reaches only part of the ceiling (compute, thread barriers, sampling),
+so the expected speed is the ceiling times the efficiency measured by `openscout bench` on
+this machine (perf.calibration); the report says which efficiency it used and, for a model
+benched here, what was measured.
 """
 
 from __future__ import annotations
@@ -31,7 +35,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openscout.config import get_settings
 from openscout.errors import ModelNotFoundError, OpenscoutError
+from openscout.perf.bandwidth import ensure_bandwidth
+from openscout.perf.calibration import Calibration, load_calibration
 
 DEFAULT_CPU_BANDWIDTH_GBS = 20.0
 DEFAULT_GPU_BANDWIDTH_GBS = 300.0  # conservative for a data-centre or recent consumer GPU
@@ -283,19 +290,12 @@ def machine_memory() -> MachineMemory:
 def default_bandwidth(settings: Any = None, on_gpu: bool = False) -> tuple[float, str]:
     if on_gpu:
         return DEFAULT_GPU_BANDWIDTH_GBS, "default (conservative GPU figure)"
-    try:
-        from openscout.perf.bandwidth import cached_bandwidth_gbs  # measured by the perf module
-    except ImportError:
-        cached_bandwidth_gbs = None
-    if cached_bandwidth_gbs is not None:
-        from openscout.config import get_settings
-
-        try:
-            measured = cached_bandwidth_gbs(settings or get_settings())
-        except OpenscoutError:  # an unreadable store must not stop a fit estimate
-            measured = None
-        if measured:
-            return float(measured), "measured on this machine (openscout perf)"
+    try:  # measured once (about a second) and cached in the store
+        measured = ensure_bandwidth(settings or get_settings())
+    except OpenscoutError:  # an unreadable store must not stop a fit estimate
+        measured = None
+    if measured:
+        return float(measured), "measured on this machine (STREAM-style copy, docs/metrics.md)"
     return DEFAULT_CPU_BANDWIDTH_GBS, "default (conservative CPU figure, DDR4 dual channel)"
 
 
@@ -319,8 +319,13 @@ class FitReport:
     verdict: str  # "fits comfortably" | "tight" | "does not fit" | "unknown"
     bandwidth_gbs: float
     bandwidth_source: str
-    decode_tokens_per_s: float | None
+    decode_tokens_per_s: float | None  # expected: the ceiling times the measured efficiency
     notes: list[str]
+    decode_ceiling_tokens_per_s: float | None = None  # bandwidth / bytes read per token
+    decode_efficiency: float | None = None
+    efficiency_source: str | None = None
+    measured_tokens_per_s: float | None = None  # `openscout bench` here, for this model
+    measured_model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -343,8 +348,11 @@ def estimate(
     settings: Any = None,
     model: str = "",
     catalog_id: str | None = None,
+    calibration: Calibration | None = None,
+    measured_ids: tuple[str, ...] = (),
 ) -> FitReport:
-    """The fit of one model shape on one machine (pure, given `machine` and `bandwidth_gbs`)."""
+    """The fit of one model shape on one machine (pure, given `machine`, `bandwidth_gbs` and
+    `calibration`). `measured_ids`: registered models whose bench results belong to this shape."""
     if context < 1:
         raise FitError(f"context must be positive, got {context}")
     machine = machine or machine_memory()
@@ -384,7 +392,14 @@ def estimate(
     per_token = (
         shape.weights_bytes * active_frac + (kv or 0) / 2
     )  # on average half the context is filled
-    tps = bandwidth_gbs * 1e9 / per_token if per_token > 0 else None
+    ceiling = bandwidth_gbs * 1e9 / per_token if per_token > 0 else None
+    if calibration is None:
+        calibration = load_calibration(settings or get_settings())
+    tps = ceiling * calibration.efficiency if ceiling else None
+    measured = next(
+        ((m, calibration.measured[m]) for m in measured_ids if m in calibration.measured),
+        (None, None),
+    )
     return FitReport(
         model=model,
         catalog_id=catalog_id,
@@ -403,6 +418,11 @@ def estimate(
         bandwidth_source=bw_source,
         decode_tokens_per_s=round(tps, 1) if tps else None,
         notes=notes,
+        decode_ceiling_tokens_per_s=round(ceiling, 1) if ceiling else None,
+        decode_efficiency=calibration.efficiency,
+        efficiency_source=calibration.source,
+        measured_tokens_per_s=measured[1],
+        measured_model=measured[0],
     )
 
 
@@ -462,11 +482,16 @@ def estimate_fit(
 ) -> FitReport:
     """Fit of a catalog id, registered model id or GGUF path at `context` tokens and `quant`."""
     from openscout.catalog.loader import load_catalog
-    from openscout.config import get_settings
+    from openscout.models import list_models
 
     settings = settings or get_settings()
     catalog = catalog or load_catalog()
     shape, catalog_id = resolve_shape(model, quant, settings, catalog)
+    benched_as = tuple(
+        m.id
+        for m in list_models(settings)
+        if m.id == model or (catalog_id and m.catalog_id == catalog_id)
+    )
     return estimate(
         shape,
         context,
@@ -475,4 +500,5 @@ def estimate_fit(
         settings=settings,
         model=model,
         catalog_id=catalog_id,
+        measured_ids=benched_as,
     )

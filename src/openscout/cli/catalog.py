@@ -90,9 +90,18 @@ def _print_fit(fit: dict[str, Any]) -> None:
         f"of {human_bytes(fit['available_bytes'])} available {fit['target'].upper()}"
     )
     console.print(
-        f"estimated decode speed: {fmt(fit['decode_tokens_per_s'], 1, ' tok/s')} at "
-        f"{fit['bandwidth_gbs']:g} GB/s ({fit['bandwidth_source']})"
+        f"expected decode speed: {fmt(fit['decode_tokens_per_s'], 1, ' tok/s')} "
+        f"(ceiling {fmt(fit['decode_ceiling_tokens_per_s'], 1, ' tok/s')} at "
+        f"{fit['bandwidth_gbs']:.1f} GB/s, {fit['bandwidth_source']}; {fit['efficiency_source']})",
+        highlight=False,
     )
+    if fit.get("measured_tokens_per_s"):
+        console.print(
+            f"measured here: {fmt(fit['measured_tokens_per_s'], 1, ' tok/s')} "
+            f"(`openscout bench`, {fit['measured_model']}, short prompt)",
+            highlight=False,
+            markup=False,
+        )
     for note in fit["notes"]:
         console.print(f"[dim]note: {note}[/]")
 

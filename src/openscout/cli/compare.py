@@ -40,19 +40,49 @@ def _progress(enabled: bool) -> Iterator[_Bar | None]:
         yield _Bar(p)
 
 
+BENCH_DEPTHS = (0, 1024)  # `openscout bench` without --depth: a chat turn and a short document
+
+
 def _bench_config(
     repeats: int,
     warmup: int,
     max_tokens: int,
     concurrency: list[int] | None,
     sweep_default: bool = True,
+    depths: list[int] | None = None,
 ) -> Any:
     from openscout.perf.measure import BenchConfig
 
     kwargs: dict[str, Any] = {"repeats": repeats, "warmup": warmup, "max_tokens": max_tokens}
     if concurrency or not sweep_default:
         kwargs["concurrency"] = tuple(concurrency or ())
+    kwargs["depths"] = tuple(sorted({0, *(BENCH_DEPTHS if depths is None else depths)}))
     return BenchConfig(**kwargs)
+
+
+def _print_depths(rows: list[dict[str, Any]]) -> None:
+    if not any(len(r.get("depths") or []) > 1 for r in rows):
+        return
+    table = Table(
+        "model",
+        "depth",
+        "prompt tok",
+        "TTFT ms",
+        "tok/s",
+        "prefill tok/s",
+        title="At depth: the short question after that many tokens of context (median)",
+    )
+    for r in rows:
+        for d in r.get("depths") or []:
+            table.add_row(
+                r["model_id"],
+                str(d["depth"]),
+                str(d["prompt_tokens"]),
+                fmt(_ms(d["ttft_s"]["median"]), 0),
+                fmt(d["output_tps"]["median"], 1),
+                fmt(d["prefill_tps"]["median"], 0),
+            )
+    console.print(table)
 
 
 def _print_bench(rows: list[dict[str, Any]]) -> None:
@@ -64,7 +94,7 @@ def _print_bench(rows: list[dict[str, Any]]) -> None:
         "prefill tok/s",
         "ITL p50/p99 ms",
         "e2e s",
-        "MBU",
+        "MBU*",
         title="Speed (median [min-max] of timed runs)",
     )
     for r in rows:
@@ -81,6 +111,20 @@ def _print_bench(rows: list[dict[str, Any]]) -> None:
                 "-" if p["mbu"] is None else f"{p['mbu'] * 100:.1f}%",
             )
     console.print(table)
+    for r in rows:
+        if r.get("mbu") is None:
+            continue
+        rated = (
+            f"{r['mbu_rated'] * 100:.1f}% of the rated peak {r['rated_bandwidth_gbs']:g} GB/s"
+            if r.get("mbu_rated") is not None
+            else "rated peak unknown (set OPENSCOUT_RATED_BANDWIDTH_GBS)"
+        )
+        console.print(
+            f"[dim]* MBU of {r['model_id']}: against the bandwidth measured here "
+            f"({r['bandwidth_gbs']:.1f} GB/s, see docs/metrics.md); {rated}[/]",
+            highlight=False,
+        )
+    _print_depths(rows)
     cost = Table(
         "model",
         "memory",
@@ -177,6 +221,14 @@ def register(app: typer.Typer) -> None:
             max=256,
             help="client counts for the sweep (repeat; engines that batch)",
         ),
+        no_sweep: bool = typer.Option(False, "--no-sweep", help="skip the concurrency sweep"),
+        depth: list[int] = typer.Option(
+            None,
+            "--depth",
+            min=0,
+            max=131072,
+            help="context tokens before the question (repeat; default 0 and 1024)",
+        ),
         price_per_hour: float = typer.Option(
             None, "--price-per-hour", min=0.0, help="$ per hour of this machine"
         ),
@@ -189,7 +241,11 @@ def register(app: typer.Typer) -> None:
         from openscout.perf.bench import bench_models
 
         settings = get_settings()
-        config = _bench_config(repeats, warmup, max_tokens, concurrency)
+        if no_sweep and concurrency:
+            raise typer.BadParameter("--no-sweep and --concurrency contradict each other")
+        config = _bench_config(
+            repeats, warmup, max_tokens, concurrency, sweep_default=not no_sweep, depths=depth
+        )
         with _progress(not json_out) as bar:
             results = bench_models(
                 settings,
@@ -278,7 +334,9 @@ def register(app: typer.Typer) -> None:
             suite=suite,
             limit=limit,
             skip_quality=no_quality,
-            bench=_bench_config(repeats, 1, max_tokens, concurrency or [], sweep_default=False),
+            bench=_bench_config(
+                repeats, 1, max_tokens, concurrency or [], sweep_default=False, depths=[]
+            ),
             price_per_hour=price_per_hour,
             cost_concurrency=cost_concurrency,
             api_prices=[parse_api_price(p) for p in api_price or []],

@@ -74,15 +74,15 @@ def measure_bandwidth(
 
 
 def cached_bandwidth_gbs(settings: Settings) -> float | None:
-    """The last bandwidth measured on this host, or None if it never was."""
+    """The best bandwidth measured on this host, or None if it never was. The best, as STREAM
+    reports: a measurement taken while other work ran reads low, never high."""
     conn = connect(settings.db_path)
     try:
         row = conn.execute(
-            "SELECT gbs FROM machine_bandwidth WHERE host = ? AND method = ?"
-            " ORDER BY id DESC LIMIT 1",
+            "SELECT MAX(gbs) AS gbs FROM machine_bandwidth WHERE host = ? AND method = ?",
             (host_key(), METHOD),
         ).fetchone()
-        return float(row["gbs"]) if row else None
+        return float(row["gbs"]) if row and row["gbs"] is not None else None
     finally:
         conn.close()
 
@@ -98,14 +98,32 @@ def store_bandwidth(settings: Settings, bw: Bandwidth) -> None:
         conn.close()
 
 
-def ensure_bandwidth(settings: Settings) -> float:
-    """Cached figure, or measure now (about a second) and cache it."""
+def ensure_bandwidth(settings: Settings, fresh: bool = False) -> float:
+    """The best figure stored; measured now (about a second) and stored first if there is none
+    or `fresh` is asked (bench measures again each time, so a busy first reading is replaced)."""
     cached = cached_bandwidth_gbs(settings)
-    if cached is not None:
+    if cached is not None and not fresh:
         return cached
-    bw = measure_bandwidth()
-    store_bandwidth(settings, bw)
-    return bw.gbs
+    store_bandwidth(settings, measure_bandwidth())
+    best = cached_bandwidth_gbs(settings)
+    assert best is not None
+    return best
+
+
+RATED_ENV = "OPENSCOUT_RATED_BANDWIDTH_GBS"
+
+
+def rated_bandwidth_gbs() -> float | None:
+    """The hardware's rated peak memory bandwidth, where the user states it (GB/s).
+
+    A VM does not show its memory channels and speeds (no DMI tables), so openscout does not
+    guess: set OPENSCOUT_RATED_BANDWIDTH_GBS, e.g. channels x MT/s x 8 bytes / 1000."""
+    raw = os.environ.get(RATED_ENV, "").strip()
+    try:
+        value = float(raw) if raw else None
+    except ValueError:
+        return None
+    return value if value and value > 0 else None
 
 
 def mbu(

@@ -78,6 +78,8 @@ def bench_one(
     bandwidth_gbs: float | None = None,
     progress: Progress | None = None,
 ) -> ModelBench:
+    if config.context_needed() > spec.n_ctx:  # room for the deepest run
+        spec = spec.model_copy(update={"n_ctx": config.context_needed()})
     result = measure(
         fresh_loader(spec, settings),
         spec.id,
@@ -110,7 +112,7 @@ def bench_models(
 
     specs = [get_model(settings, m) for m in model_ids] if model_ids else list_models(settings)
     config = config or BenchConfig()
-    bw = ensure_bandwidth(settings)
+    bw = ensure_bandwidth(settings, fresh=True)
     return [
         bench_one(
             spec,

@@ -10,6 +10,12 @@ giving aggregate throughput against per-request latency. Engines that batch in-p
 (capabilities.batch_generate, llama.cpp's parallel sequences) are swept the same way with
 one batch of 1, 2, 4, ... requests (up to BATCH_MAX) through engines.base.generate_many.
 
+Depth (as `llama-bench -d`): the short question after `depth` tokens of context (a RAG
+document, an agent's history). Each run sends the whole prompt from an empty cache, so TTFT
+is what a user with a fresh document waits (prefill of depth + question), and decode runs
+with the depth's tokens in the KV cache. Depth 0 is the short prompt itself. The context is
+sized with the engine's own token count (one untimed run), so any engine can be measured.
+
 Memory (in-process engines only, i.e. llama.cpp): the resident memory the model adds to
 this process, VmHWM (peak resident set) after all runs minus VmRSS just before loading,
 read from /proc/self/status; the peak is reset first through /proc/self/clear_refs.
@@ -31,9 +37,12 @@ from typing import Any, Protocol
 
 from openscout.engines.base import BatchRequest, Capabilities, Chunk, Engine, SamplingParams
 from openscout.generation import GenerationResult, as_messages, stream_generate
+from openscout.perf.bandwidth import mbu, rated_bandwidth_gbs
 from openscout.perf.timing import percentile
 
 BATCH_MAX = 8  # llama.cpp's default parallel sequences (LlamaCppEngine.batch_lanes)
+MAX_DEPTH = 131072
+DEPTH_QUESTION_ROOM = 256  # context kept for the question and the chat template at depth
 SHORT_PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
 _PASSAGE = (
@@ -68,6 +77,7 @@ class BenchConfig:
     max_tokens: int = 64
     prompts: tuple[str, ...] = ("short", "long")
     concurrency: tuple[int, ...] = (1, 2, 4, 8)
+    depths: tuple[int, ...] = (0,)
 
     def __post_init__(self) -> None:
         from openscout.errors import ConstraintError
@@ -81,11 +91,26 @@ class BenchConfig:
             )
         if any(c < 1 for c in self.concurrency):
             raise ConstraintError("concurrency levels must be >= 1")
+        if any(d < 0 or d > MAX_DEPTH for d in self.depths):
+            raise ConstraintError(f"depths must be between 0 and {MAX_DEPTH} tokens")
+
+    @property
+    def deep(self) -> list[int]:
+        """The depths that need runs of their own (depth 0 is the short prompt)."""
+        return sorted({d for d in self.depths if d > 0})
+
+    def context_needed(self) -> int:
+        """Context a model needs for the deepest run: depth, question and answer."""
+        return max(self.deep, default=0) + DEPTH_QUESTION_ROOM + self.max_tokens
 
     def runs(self, caps: Capabilities) -> int:
         """How many generations the whole measurement makes (for progress bars)."""
         sweep = sum(c * self.repeats for c in self.sweep_levels(caps))
-        return self.warmup + len(self.prompts) * self.repeats + sweep
+        # each depth: one untimed run to size its prompt, then the timed ones
+        depths = len(self.deep) * (self.repeats + 1)
+        if self.deep and "short" not in self.prompts:
+            depths += 1  # the question alone, to know its size
+        return self.warmup + len(self.prompts) * self.repeats + depths + sweep
 
     def sweep_levels(self, caps: Capabilities) -> list[int]:
         if caps.max_parallel > 1:
@@ -163,6 +188,15 @@ class SweepPoint:
 
 
 @dataclass
+class DepthPoint:
+    depth: int  # context tokens asked for before the question
+    prompt_tokens: int  # what the engine counted: depth, question and template
+    ttft_s: Stat
+    output_tps: Stat
+    prefill_tps: Stat
+
+
+@dataclass
 class BenchResult:
     model_id: str
     config: dict[str, Any]
@@ -173,6 +207,8 @@ class BenchResult:
     load_s: float | None = None
     bandwidth_gbs: float | None = None
     weight_bytes: int | None = None
+    depths: list[DepthPoint] = field(default_factory=list)
+    rated_bandwidth_gbs: float | None = None  # the hardware's peak, where the user states it
 
     # Headline figures: decode speed and TTFT as a chat user feels them (short prompt);
     # prefill speed where it is measured best (the longest prompt run).
@@ -195,7 +231,18 @@ class BenchResult:
 
     @property
     def mbu(self) -> float | None:
+        """Against the bandwidth measured on this machine."""
         return self._short.mbu if self._short else None
+
+    @property
+    def mbu_rated(self) -> float | None:
+        """Against the hardware's rated peak (None where it is not known)."""
+        if self.mbu is None or not self.bandwidth_gbs or not self.rated_bandwidth_gbs:
+            return None
+        return self.mbu * self.bandwidth_gbs / self.rated_bandwidth_gbs
+
+    def at_depth(self, depth: int) -> DepthPoint | None:
+        return next((p for p in self.depths if p.depth == depth), None)
 
     def throughput_at(self, concurrency: int) -> tuple[float | None, float | None]:
         """(input tok/s, output tok/s) at that many clients; 1 client: single-stream figures."""
@@ -211,6 +258,7 @@ class BenchResult:
             ttft_s=self.ttft_s,
             prefill_tps=self.prefill_tps,
             mbu=self.mbu,
+            mbu_rated=self.mbu_rated,
         )
         return d
 
@@ -289,8 +337,6 @@ def run_once(engine: Engine, prompt: str, prompt_format: str, max_tokens: int) -
 def summarise(
     name: str, samples: list[RunSample], footprint: Footprint, bandwidth_gbs: float | None
 ) -> PromptStats:
-    from openscout.perf.bandwidth import mbu
-
     gaps = [g for s in samples for g in s.itl_s]
     completion = statistics.median(s.completion_tokens for s in samples)
     out = Stat.of([s.output_tps for s in samples])
@@ -310,6 +356,66 @@ def summarise(
         percentile(gaps, 99),
         mbu(per_token, out.median, bandwidth_gbs),
     )
+
+
+def depth_prompt(depth: int, chars_per_token: float) -> str:
+    """About `depth` tokens of notes, then the short question."""
+    want = int(depth * chars_per_token)
+    notes = (_PASSAGE * (want // len(_PASSAGE) + 1))[:want]
+    return f"Notes:\n{notes.rsplit(' ', 1)[0]}\n\n{SHORT_PROMPT}"
+
+
+def _sized_depth_prompt(engine: Engine, prompt_format: str, depth: int, question: int) -> str:
+    """A depth prompt sized with the engine's own token count: one untimed one-token run on a
+    first guess (4 characters a token), then the notes rescaled to `depth` tokens."""
+    guess = 4.0
+    probe = run_once(engine, depth_prompt(depth, guess), prompt_format, 2)
+    notes_tokens = probe.prompt_tokens - question
+    if notes_tokens < 1:
+        return depth_prompt(depth, guess)
+    return depth_prompt(depth, guess * depth / notes_tokens)
+
+
+def measure_depths(
+    engine: Engine,
+    prompt_format: str,
+    config: BenchConfig,
+    prompts: dict[str, PromptStats],
+    progress: Progress | None = None,
+) -> list[DepthPoint]:
+    points = []
+    short = prompts.get("short")
+    if short and 0 in config.depths:
+        points.append(
+            DepthPoint(0, short.prompt_tokens, short.ttft_s, short.output_tps, short.prefill_tps)
+        )
+    if not config.deep:
+        return points
+    if short:
+        question = short.prompt_tokens
+    else:  # untimed: how many tokens the question alone makes
+        question = run_once(engine, SHORT_PROMPT, prompt_format, 2).prompt_tokens
+        if progress:
+            progress.advance("depth: sizing the question")
+    for depth in config.deep:
+        text = _sized_depth_prompt(engine, prompt_format, depth, question)
+        if progress:
+            progress.advance(f"depth {depth}: sizing")
+        samples = []
+        for _ in range(config.repeats):
+            samples.append(run_once(engine, text, prompt_format, config.max_tokens))
+            if progress:
+                progress.advance(f"depth {depth}")
+        points.append(
+            DepthPoint(
+                depth,
+                samples[0].prompt_tokens,
+                Stat.of([x.ttft_s for x in samples]),
+                Stat.of([x.output_tps for x in samples]),
+                Stat.of([x.prefill_tps for x in samples]),
+            )
+        )
+    return points
 
 
 def sweep_point(
@@ -438,6 +544,7 @@ def measure(
                 if progress:
                     progress.advance(f"{model_id}: {name} prompt")
             prompts[name] = summarise(name, samples, footprint, bandwidth_gbs)
+        depths = measure_depths(engine, prompt_format, config, prompts, progress)
         caps = engine.capabilities
         point = sweep_point if caps.max_parallel > 1 else batch_point
         sweep = [
@@ -458,4 +565,6 @@ def measure(
         load_s,
         bandwidth_gbs,
         footprint.weight_bytes,
+        depths,
+        rated_bandwidth_gbs(),
     )

@@ -137,10 +137,12 @@ class _FitJudge:
         self.fit = fit
         self.machine = None
         self.bandwidth: float | None = None
+        self.calibration = None
         if fit is not None:
             try:
                 self.machine = fit.machine_memory()
                 self.bandwidth = fit.default_bandwidth(settings)[0]
+                self.calibration = fit.load_calibration(settings)
             except Exception as e:
                 log.debug("machine memory unknown: %s", e)
 
@@ -157,6 +159,7 @@ class _FitJudge:
                 settings=self.settings,
                 model=entry.id,
                 catalog_id=entry.id,
+                calibration=self.calibration,
             )
             return _fit_dict(report)
         except Exception as e:
@@ -180,6 +183,9 @@ def _fit_dict(report: Any) -> dict[str, Any]:
         "target": d.get("target"),
         "context": d.get("context"),
         "decode_tokens_per_s": d.get("decode_tokens_per_s"),
+        "efficiency_source": d.get("efficiency_source"),
+        "measured_tokens_per_s": d.get("measured_tokens_per_s"),
+        "measured_model": d.get("measured_model"),
         "notes": list(d.get("notes") or []),
     }
 
