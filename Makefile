@@ -8,7 +8,7 @@ STAMP := $(VENV)/.openscout-installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh scripts/build-llama.sh
+$(STAMP): pyproject.toml scripts/setup.sh scripts/build-llama.sh scripts/llama-build-flags.sh
 	PY=$(PY) VENV=$(VENV) bash scripts/setup.sh
 	touch $@
 

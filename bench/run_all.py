@@ -1,7 +1,8 @@
-"""Every evaluation-speed measurement of issue 8, side by side in one run (`make bench`).
+"""Every speed measurement, side by side in one run (`make bench`).
 
-1. decode tok/s: openscout's layers vs a plain llama-cpp-python loop (decode_overhead.py),
-   and the figure `openscout bench` reports vs a plain loop (bench_vs_llamacpp.py)
+1. decode and prefill tok/s of `openscout bench` (a subprocess, as a user runs it) against a
+   plain llama-cpp-python loop and llama.cpp's own llama-bench, each in its own process, for
+   both embedded models; a short request quiet and with one core busy (speed_vs_reference.py)
 2. five-shot multiple-choice items/s: no prefix reuse, prefix reuse, options as parallel
    sequences (mc_prefix.py)
 3. generation-suite items/s: parallel sequences vs one at a time (parallel_gen.py)
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import json
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -59,17 +59,10 @@ def main() -> int:
     results: dict[str, object] = {"machine": machine()}
     print(results["machine"])
 
-    section("1. decode tok/s: openscout's layers vs a plain loop on the same Llama object")
-    import decode_overhead
+    section("1. speed through openscout vs a plain llama-cpp-python loop and llama-bench")
+    import speed_vs_reference
 
-    results["decode_overhead"] = decode_overhead.main(12, 64)
-
-    section("1b. the tok/s that `openscout bench` reports vs a plain loop (issue 5)")
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "bench_vs_llamacpp.py")], capture_output=True, text=True
-    )
-    print(proc.stdout.strip() or proc.stderr[-1500:])
-    results["decode_vs_llamacpp"] = proc.stdout.strip().splitlines()[-3:]
+    results["speed"] = speed_vs_reference.run(rounds=3, repeats=3, requests=3)
 
     section("2. five-shot multiple choice, 200 items")
     results["mc_prefix"] = mc_prefix.main(200)

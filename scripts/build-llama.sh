@@ -7,13 +7,7 @@
 # build would be reused silently. The wheel is checked with a real decode before use.
 set -euo pipefail
 VENV="${VENV:-.venv}"
-VERSION="0.3.36"
-FLAGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
-TAG="$(echo "$VERSION $FLAGS $(uname -m)" | sha256sum | cut -c1-12)"
-WHEELS="${OPENSCOUT_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/openscout/wheels/$TAG}"
-if [ "$(uname -m)" != "x86_64" ]; then
-  FLAGS="-DGGML_NATIVE=OFF"
-fi
+source "$(dirname "$0")/llama-build-flags.sh"
 if ! ls "$WHEELS"/llama_cpp_python-"$VERSION"-*.whl >/dev/null 2>&1; then
   echo "building llama-cpp-python $VERSION (about 6 minutes on 2 cores, once per machine)..."
   mkdir -p "$WHEELS"
