@@ -5,9 +5,9 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 ├── DataFileError              a YAML/JSON file we read is malformed (names file, line, entry, field)
 ├── ModelNotFoundError         no model registered under that id
 ├── ModelFileError             a model file is missing, not GGUF, truncated or hostile
-├── EngineError                a model engine failed to answer
-│   ├── EngineUnavailableError     could not connect (refused, DNS, timeout)
-│   └── EngineResponseError        the server answered with an error status
+├── EngineError                a model engine failed to answer (`transient`: worth asking again)
+│   ├── EngineUnavailableError     could not connect, timed out, or the connection broke
+│   └── EngineResponseError        the server answered with an error status or a broken body
 ├── CapabilityError            an engine was asked for something it declared it cannot do
 ├── StoreError                 the SQLite store cannot be opened or migrated
 └── ConstraintError            a recommendation request is malformed
@@ -16,6 +16,7 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class OpenscoutError(Exception):
@@ -68,7 +69,23 @@ class ModelFileError(OpenscoutError):
 
 
 class EngineError(OpenscoutError):
-    pass
+    """`transient`: asking the same request again may succeed (connection lost, a stream cut
+    short, HTTP 429 or 5xx). `retry_after`: seconds the server asked us to wait. `cause`: a
+    short label for counting failures ("HTTP 429", "stream cut", ...)."""
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        transient: bool = False,
+        retry_after: float | None = None,
+        cause: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.transient = transient
+        self.retry_after = retry_after
+        self.cause = cause or type(self).__name__
 
 
 class EngineUnavailableError(EngineError):
@@ -76,8 +93,11 @@ class EngineUnavailableError(EngineError):
 
 
 class EngineResponseError(EngineError):
-    def __init__(self, message: str, status: int | None = None, hint: str | None = None) -> None:
-        super().__init__(message, hint)
+    def __init__(
+        self, message: str, status: int | None = None, hint: str | None = None, **kw: Any
+    ) -> None:
+        kw["cause"] = kw.get("cause") or (f"HTTP {status}" if status else None)
+        super().__init__(message, hint, **kw)
         self.status = status
 
 

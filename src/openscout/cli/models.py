@@ -93,7 +93,9 @@ def register(app: typer.Typer) -> None:
             None, "--catalog-id", help="Hugging Face id, to link catalog facts"
         ),
         loglikelihood: bool = typer.Option(
-            False, "--logprobs", help="the endpoint supports echo+logprobs"
+            None,
+            "--logprobs/--no-logprobs",
+            help="the endpoint's echo+logprobs are right (or not); default: probe it on first use",
         ),
         price_per_hour: float = typer.Option(
             None, "--price-per-hour", help="$ per hour of the machine or endpoint"
@@ -118,7 +120,7 @@ def register(app: typer.Typer) -> None:
             n_ctx=n_ctx,
             license=license_,
             catalog_id=catalog_id,
-            loglikelihood=loglikelihood or None,
+            loglikelihood=loglikelihood,
             price_per_hour=price_per_hour,
         )
         saved = add_model(get_settings(), spec, replace=replace)

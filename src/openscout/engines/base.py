@@ -3,7 +3,8 @@
 An engine streams generation as `Chunk`s (text + monotonic timestamp) and ends each stream
 with exactly one `Final` (token counts, finish reason). Engines that can score text expose
 `loglikelihood`. What an engine can do is declared in `Capabilities`, never discovered by
-crashing. Timing policy, logging and retries live one layer above (openscout.generation).
+crashing. Engines raise EngineError with `transient` set when asking again may help;
+timing, logging, retries and concurrency live one layer above (generation, evals.calls).
 """
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ class Capabilities:
     batch_loglikelihood: bool = False
     # Per-token log-probs of a text (`token_logprobs(text, top_n)`), for /v1/completions echo.
     token_logprobs: bool = False
+    # Why `loglikelihood` is what it is, where that is not obvious (a remote server: "stated
+    # by the user", or what a probe of its prompt log-probs found); shown beside scores.
+    loglikelihood_basis: str = ""
 
 
 @dataclass(frozen=True)

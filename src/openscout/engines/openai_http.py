@@ -1,16 +1,25 @@
 """Any OpenAI-compatible server (vLLM, TGI, SGLang, Ollama, llama.cpp server, Azure AI
 Foundry, HF endpoints) through its /v1 chat and completion routes, streamed over SSE.
 
-Policy kept here on purpose, because it is about the wire: bounded retries on connection
-errors only (never after the server has started answering), and one mapping from the error
-shapes servers return (OpenAI's nested object, older vLLM's flat object, Ollama's string) to
-EngineResponseError.
+Policy kept here on purpose, because it is about the wire: every way a server can fail is
+turned into an EngineError that says whether asking again may help (`transient`), how long
+the server asked us to wait (`retry_after`) and a short `cause`. A stream that ends without
+a finish event, a connection closed mid-body, an empty body, HTTP 429 and 5xx are transient
+errors, never an empty answer. The engine does not retry itself: the caller does (the eval
+runner, with backoff and adaptive concurrency), because only it knows whether the partial
+text already went somewhere. One mapping turns the error shapes servers return (OpenAI's
+nested object, older vLLM's flat object, Ollama's string) into messages.
+
+Log-likelihood scoring needs prompt log-probs aligned as OpenAI defines them; with
+`loglikelihood=None` the engine probes the server once (engines/logprob_probe.py).
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -26,9 +35,16 @@ from openscout.engines.base import (
     SamplingParams,
     StreamEvent,
 )
-from openscout.errors import CapabilityError, EngineResponseError, EngineUnavailableError
+from openscout.engines.logprob_probe import PROBE_TEXT, ProbeVerdict, judge_alignment
+from openscout.errors import (
+    CapabilityError,
+    EngineError,
+    EngineResponseError,
+    EngineUnavailableError,
+)
 
-CONNECT_RETRIES = 2
+# Statuses worth asking again: timeout, conflict, rate limit, and the server's own failures.
+TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
 def error_message(body: bytes | str, status: int) -> str:
@@ -53,6 +69,22 @@ def error_message(body: bytes | str, status: int) -> str:
     return text.strip()[:500]
 
 
+def retry_after_s(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
 class OpenAIEngine:
     def __init__(
         self,
@@ -62,11 +94,13 @@ class OpenAIEngine:
         api_key: str | None = None,
         api_key_env: str | None = None,
         timeout_s: float = 120.0,
-        loglikelihood: bool = False,
+        loglikelihood: bool | None = False,
         max_parallel: int = 8,
         stream: bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """`loglikelihood`: True when the user states the server's prompt log-probs are right,
+        False when not, None to probe the server on first use of `capabilities`."""
         self.model_id = model_id
         self.base_url = base_url.rstrip("/")
         self.model = model or model_id
@@ -79,13 +113,33 @@ class OpenAIEngine:
             timeout=httpx.Timeout(timeout_s, connect=10.0),
             transport=transport,
         )
-        self.capabilities = Capabilities(
+        self._max_parallel = max_parallel
+        self._caps: Capabilities | None = None
+        self._caps_lock = threading.Lock()
+        self.probe: ProbeVerdict | None = None
+        if loglikelihood is not None:
+            self._caps = self._capabilities(
+                loglikelihood, "stated by the user" if loglikelihood else ""
+            )
+
+    def _capabilities(self, loglikelihood: bool, basis: str) -> Capabilities:
+        return Capabilities(
             chat=True,
             completion=True,
             loglikelihood=loglikelihood,
             chat_template=True,
-            max_parallel=max_parallel,
+            max_parallel=self._max_parallel,
+            loglikelihood_basis=basis,
         )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Declared capabilities; with log-likelihood left open, the probe decides it once."""
+        with self._caps_lock:
+            if self._caps is None:
+                self.probe = self.probe_prompt_logprobs()
+                self._caps = self._capabilities(self.probe.trusted, self.probe.basis)
+            return self._caps
 
     # -- wire -----------------------------------------------------------------------------
 
@@ -103,35 +157,44 @@ class OpenAIEngine:
         return p
 
     def _open(self, path: str, payload: dict[str, Any], stream: bool) -> httpx.Response:
-        """Send with retries on connection failure only; raise on error statuses."""
-        last: Exception | None = None
-        for attempt in range(CONNECT_RETRIES + 1):
-            try:
-                req = self._client.build_request("POST", path, json=payload)
-                resp = self._client.send(req, stream=stream)
-                break
-            except (httpx.ConnectError, httpx.ConnectTimeout) as e:
-                last = e
-                time.sleep(0.2 * 2**attempt)
-            except httpx.TimeoutException as e:
-                raise EngineUnavailableError(
-                    f"{self.base_url}: timed out waiting for the server ({e.__class__.__name__})",
-                    hint="the server may be overloaded; try again or raise the timeout",
-                ) from e
-        else:
-            raise EngineUnavailableError(
-                f"cannot connect to {self.base_url} ({last})",
-                hint="is the server running, and is the base URL right (it usually ends in /v1)?",
-            ) from last
+        """Send once; raise a classified EngineError on transport failure or error status."""
+        try:
+            req = self._client.build_request("POST", path, json=payload)
+            resp = self._client.send(req, stream=stream)
+        except httpx.HTTPError as e:
+            raise self._lost(e, "before an answer") from e
         if resp.status_code >= 400:
-            body = resp.read()
+            try:
+                body = resp.read()
+            except httpx.HTTPError:
+                body = b""
             resp.close()
             raise EngineResponseError(
                 f"{self.base_url}{path} answered HTTP {resp.status_code}: "
                 f"{error_message(body, resp.status_code)}",
                 status=resp.status_code,
+                transient=resp.status_code in TRANSIENT_STATUSES,
+                retry_after=retry_after_s(resp.headers.get("retry-after")),
             )
         return resp
+
+    def _lost(self, e: httpx.HTTPError, when: str) -> EngineUnavailableError:
+        """httpx's failures as transient errors; `when`: before an answer, mid-stream/-body."""
+        hint = None
+        if isinstance(e, httpx.TimeoutException):
+            what, cause = f"timed out {when} ({e.__class__.__name__})", "timeout"
+            hint = "the server may be overloaded; try again or raise the timeout"
+        elif isinstance(e, httpx.ConnectError):
+            what, cause = f"cannot connect ({e})", "connection refused"
+            hint = "is the server running, and is the base URL right (it usually ends in /v1)?"
+        else:
+            cause = {"mid-stream": "stream cut", "mid-body": "body cut"}.get(
+                when, "connection lost"
+            )
+            what = f"connection lost {when} ({e})"
+        return EngineUnavailableError(
+            f"{self.base_url}: {what}", hint=hint, transient=True, cause=cause
+        )
 
     def _sse(self, resp: httpx.Response) -> Iterator[dict[str, Any]]:
         try:
@@ -147,13 +210,13 @@ class OpenAIEngine:
                     continue
                 if isinstance(event, dict) and "error" in event:
                     raise EngineResponseError(
-                        f"{self.base_url}: error in stream: {error_message(data, 200)}"
+                        f"{self.base_url}: error in stream: {error_message(data, 200)}",
+                        transient=True,
+                        cause="error in stream",
                     )
                 yield event
-        except httpx.TransportError as e:
-            raise EngineUnavailableError(
-                f"{self.base_url}: connection lost mid-stream ({e})"
-            ) from e
+        except httpx.HTTPError as e:
+            raise self._lost(e, "mid-stream") from e
         finally:
             resp.close()
 
@@ -163,8 +226,13 @@ class OpenAIEngine:
             return
         payload = {**payload, "stream": True, "stream_options": {"include_usage": True}}
         resp = self._open(path, payload, stream=True)
-        n_chunks, usage, reason = 0, None, None
+        if "json" in resp.headers.get("content-type", ""):
+            # Some servers ignore `stream` and answer with one JSON body.
+            yield from self._parse_whole(resp, path, chat)
+            return
+        n_events, n_chunks, usage, reason = 0, 0, None, None
         for event in self._sse(resp):
+            n_events += 1
             if event.get("usage"):
                 usage = event["usage"]
             for choice in event.get("choices") or []:
@@ -173,20 +241,69 @@ class OpenAIEngine:
                     n_chunks += 1
                     yield Chunk(text, time.perf_counter())
                 reason = choice.get("finish_reason") or reason
+        if reason is None:
+            # Without a finish event the answer may be cut short (llama-cpp-python's server
+            # interrupts a stream this way when another request arrives): never an answer.
+            cause = "empty body" if n_events == 0 else "no finish event"
+            raise EngineResponseError(
+                f"{self.base_url}{path}: the stream ended without a finish_reason "
+                f"after {n_events} events ({cause}); the answer may be cut short",
+                transient=True,
+                cause=cause,
+            )
         yield _final(usage, n_chunks, reason)
 
     def _whole(self, path: str, payload: dict[str, Any], chat: bool) -> Iterator[StreamEvent]:
         """Non-streaming request: one chunk with the whole text (TTFT = full latency)."""
         resp = self._open(path, {**payload, "stream": False}, stream=False)
+        yield from self._parse_whole(resp, path, chat)
+
+    def _parse_whole(self, resp: httpx.Response, path: str, chat: bool) -> Iterator[StreamEvent]:
+        data = self._json(resp, path)
         try:
-            data = resp.json()
             choice = data["choices"][0]
             text = (choice.get("message") or {}).get("content") if chat else choice.get("text")
-        except (ValueError, KeyError, IndexError, TypeError) as e:
-            raise EngineResponseError(f"{self.base_url}{path}: malformed response ({e})") from e
+        except (KeyError, IndexError, TypeError, AttributeError) as e:
+            raise EngineResponseError(
+                f"{self.base_url}{path}: malformed response ({e!r})",
+                transient=True,
+                cause="malformed body",
+            ) from e
         if text:
             yield Chunk(text, time.perf_counter())
         yield _final(data.get("usage"), 1 if text else 0, choice.get("finish_reason"))
+
+    def _json(self, resp: httpx.Response, path: str) -> dict[str, Any]:
+        """The whole body as a JSON object; a cut, empty or non-JSON body is a transient error."""
+        try:
+            body = resp.read()
+        except httpx.HTTPError as e:
+            raise self._lost(e, "mid-body") from e
+        finally:
+            resp.close()
+        if not body.strip():
+            raise EngineResponseError(
+                f"{self.base_url}{path}: empty body", transient=True, cause="empty body"
+            )
+        try:
+            data = json.loads(body)
+        except ValueError as e:
+            raise EngineResponseError(
+                f"{self.base_url}{path}: the body is not JSON ({body[:80]!r})",
+                transient=True,
+                cause="malformed body",
+            ) from e
+        if not isinstance(data, dict):
+            raise EngineResponseError(
+                f"{self.base_url}{path}: unexpected body", transient=True, cause="malformed body"
+            )
+        if "error" in data and "choices" not in data:
+            raise EngineResponseError(
+                f"{self.base_url}{path}: {error_message(body, 200)}",
+                transient=True,
+                cause="error in body",
+            )
+        return data
 
     # -- Engine protocol ---------------------------------------------------------------------
 
@@ -200,34 +317,48 @@ class OpenAIEngine:
         payload = {**self._payload(params), "prompt": prompt}
         return self._stream("/completions", payload, chat=False)
 
+    def _echo_logprobs(self, text: str) -> dict[str, Any]:
+        """Prompt log-probs of `text`. max_tokens 1, as lm-evaluation-harness sends: some
+        servers refuse 0, llama-cpp-python reads 0 as 'until the context is full'."""
+        payload = {
+            "model": self.model,
+            "prompt": text,
+            "max_tokens": 1,
+            "echo": True,
+            "logprobs": 1,
+            "temperature": 0.0,
+        }
+        data = self._json(self._open("/completions", payload, stream=False), "/completions")
+        try:
+            lp = data["choices"][0]["logprobs"]
+            for key in ("tokens", "text_offset", "token_logprobs"):
+                if not isinstance(lp[key], list):
+                    raise TypeError(key)
+        except (KeyError, IndexError, TypeError) as e:
+            raise EngineResponseError(
+                f"{self.base_url}: no echo log-probs in the response ({e!r})",
+                hint="this server cannot score text; register it with --no-logprobs",
+            ) from e
+        return lp  # type: ignore[no-any-return]
+
     def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
         """Score through /completions with echo+logprobs (the convention lm-eval relies on)."""
         if not self.capabilities.loglikelihood:
             raise CapabilityError(
                 f"{self.model_id}: this endpoint is not configured for log-likelihood"
             )
-        payload = {
-            "model": self.model,
-            "prompt": context + continuation,
-            "max_tokens": 0,
-            "echo": True,
-            "logprobs": 1,
-            "temperature": 0.0,
-        }
-        resp = self._open("/completions", payload, stream=False)
-        try:
-            lp = resp.json()["choices"][0]["logprobs"]
-        except (ValueError, KeyError, IndexError, TypeError) as e:
-            raise EngineResponseError(f"{self.base_url}: no logprobs in the response") from e
+        full = context + continuation
+        lp = self._echo_logprobs(full)
         total, greedy, n = 0.0, True, 0
         for off, tok, tlp, top in zip(
             lp["text_offset"],
             lp["tokens"],
             lp["token_logprobs"],
-            lp.get("top_logprobs") or [],
+            lp.get("top_logprobs") or [None] * len(lp["tokens"]),
             strict=False,
         ):
-            if off < len(context) or tlp is None:
+            # The continuation's tokens only: not the context, not the generated token.
+            if off < len(context) or off >= len(full) or tlp is None:
                 continue
             total += tlp
             n += 1
@@ -235,13 +366,35 @@ class OpenAIEngine:
                 best = max(top, key=lambda k: top[k])
                 if best != tok and top[best] > tlp + 1e-6:
                     greedy = False
+        if n == 0:
+            raise EngineResponseError(
+                f"{self.base_url}: no log-probs for the continuation {continuation!r}",
+                cause="no continuation tokens",
+            )
         return LoglikelihoodResult(total, greedy, n)
+
+    def probe_prompt_logprobs(self) -> ProbeVerdict:
+        """Ask for the echo log-probs of a predictable text and check their alignment."""
+        try:
+            lp = self._echo_logprobs(PROBE_TEXT)
+        except EngineError as e:
+            if e.transient:  # one more try: a busy server should not decide the method
+                time.sleep(1.0)
+                try:
+                    lp = self._echo_logprobs(PROBE_TEXT)
+                except EngineError as e2:
+                    return ProbeVerdict(False, "failed", e2.message[:200])
+            else:
+                return ProbeVerdict(False, "failed", e.message[:200])
+        return judge_alignment(lp)
 
     def list_remote_models(self) -> list[str]:
         try:
             resp = self._client.get("/models")
         except httpx.TransportError as e:
-            raise EngineUnavailableError(f"cannot connect to {self.base_url} ({e})") from e
+            raise EngineUnavailableError(
+                f"cannot connect to {self.base_url} ({e})", transient=True
+            ) from e
         if resp.status_code >= 400:
             raise EngineResponseError(
                 f"{self.base_url}/models answered HTTP {resp.status_code}: "

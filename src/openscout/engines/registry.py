@@ -41,7 +41,7 @@ def _make_openai(spec: ModelSpec, settings: Settings) -> tuple[Engine, int]:
         spec.base_url,
         model=spec.model,
         api_key_env=spec.api_key_env,
-        loglikelihood=bool(spec.loglikelihood),
+        loglikelihood=spec.loglikelihood,  # None: probe the server once
         **spec.options,
     )
     return engine, 0
