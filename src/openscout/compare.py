@@ -12,14 +12,16 @@ A model that fails one stage keeps the others: the failure is listed under its `
 The result (a JSON-ready dict, version RESULT_VERSION):
 
     {version, created_at, machine, wall_s, bandwidth_gbs, settings{...},
-     models: [{id, engine, license, catalog_id, quality{suite, score, n, ci_low, ci_high} | null,
+     models: [{id, engine, license, catalog_id,
+               quality{suite, score, n, ci_low, ci_high, failed, scoring} | null,
                output_tps, ttft_s, prefill_tps, itl_p50_s, itl_p99_s, mbu, memory_bytes,
                cost{price_per_hour, input_per_m, output_per_m, blended_per_m}, price_source,
                openness{label, mof_class, osi_approved, commercial_use, criteria} | null,
                fit{verdict, required_bytes, available_bytes, context, estimated_tps} | null,
                bench{...}, errors[]}],
      reference_prices: [{name, input_per_m, output_per_m, blended_per_m, source, date}],
-     recommendation: {recommended, pareto_front, ranking, excluded, reasons, message, constraints}}
+     recommendation: {recommended, pareto_front, ranking, excluded, reasons, message, constraints},
+     notes: [plain sentences, e.g. that two models' multiple choice was scored differently]}
 """
 
 from __future__ import annotations
@@ -144,12 +146,16 @@ def quality_of(results: Any, model_id: str, suite: str) -> dict[str, Any] | None
         rec = next((r for r in results or [] if _field(r, "model_id") == model_id), None)
     if rec is None or _field(rec, "score") is None:
         return None
+    scoring = _field(rec, "scoring") or {}
     return {
         "suite": suite,
         "score": float(_field(rec, "score")),
         "n": _field(rec, "n"),
         "ci_low": _field(rec, "ci_low"),
         "ci_high": _field(rec, "ci_high"),
+        "failed": _field(rec, "errors") or 0,  # items left out of the score
+        # how multiple-choice items were scored: loglikelihood | generate | mixed | None
+        "scoring": scoring.get("multiple_choice"),
     }
 
 
@@ -289,8 +295,9 @@ def compare(
         except OpenscoutError as e:
             m["errors"].append(f"speed measurement failed: {e.message}")
 
+    notes: list[str] = []
     if not opt.skip_quality:
-        _add_quality(settings, specs, models, opt, progress)
+        notes = _add_quality(settings, specs, models, opt, progress)
 
     rec = recommend([candidate(m) for m in models], opt.constraints, opt.weights)
     refs = [*API_PRICES, *opt.api_prices]
@@ -324,6 +331,7 @@ def compare(
             for p in refs
         ],
         "recommendation": rec.as_dict(),
+        "notes": notes,
     }
 
 
@@ -333,7 +341,8 @@ def _add_quality(
     models: list[dict[str, Any]],
     opt: CompareOptions,
     progress: Progress | None,
-) -> None:
+) -> list[str]:
+    """Each model's quality score; returns the run's notes (e.g. scoring methods differ)."""
     run_eval = _run_eval_api()
     try:
         results = run_eval(
@@ -347,11 +356,20 @@ def _add_quality(
     except OpenscoutError as e:
         for m in models:
             m["errors"].append(f"quality suite {opt.suite!r} failed: {e.message}")
-        return
+        return []
+    by_id = getattr(results, "results", {}) or {}
     for m in models:
         m["quality"] = quality_of(results, m["id"], opt.suite)
+        rec = by_id.get(m["id"]) if isinstance(by_id, dict) else None
+        failed = [r for r in (_field(rec, "items") or []) if r.get("error")]
+        if failed:
+            m["errors"].append(
+                f"{len(failed)} quality item(s) failed and are left out of the score "
+                f"(first: {failed[0]['error'].splitlines()[0][:200]})"
+            )
         if m["quality"] is None:
             m["errors"].append(f"no quality score on {opt.suite!r}")
+    return list(getattr(results, "notes", []) or [])
 
 
 class _EvalProgress:

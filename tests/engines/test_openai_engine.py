@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from openscout.config import Settings
 from openscout.engines.base import SamplingParams, collect
 from openscout.engines.openai_http import OpenAIEngine, error_message
 from openscout.errors import EngineResponseError, EngineUnavailableError
@@ -158,3 +159,69 @@ def test_error_shapes_are_mapped(bad_server, status: int, body: dict, expected: 
 def test_error_message_tolerates_plain_text() -> None:
     assert error_message(b"Bad Gateway", 502) == "Bad Gateway"
     assert error_message(b"", 502) == "HTTP 502"
+
+
+# -- issue 21: the real llama_cpp.server at default settings ------------------------------
+
+
+@pytest.mark.real_model
+def test_remote_eval_loses_nothing_and_matches_one_at_a_time(
+    llama_server: str, settings: Settings
+) -> None:
+    """The server cuts a running stream when another request arrives: at the default
+    parallelism every item still gets a whole answer, the same as with --parallel 1. Its
+    prompt log-probs are shifted by one token: the probe finds it, and multiple choice is
+    scored by the letter the model writes."""
+    from openscout.evals import run_eval
+    from openscout.models import ModelSpec, add_model
+
+    add_model(
+        settings,
+        ModelSpec(id="remote-smol", engine="openai", base_url=llama_server, model="smollm2"),
+    )
+    adaptive = run_eval(settings, "quick", ["remote-smol"], limit=4, use_cache=False)
+    serial = run_eval(
+        settings, "quick", ["remote-smol"], limit=4, use_cache=False, resume=False, parallel=1
+    )
+    a, s = adaptive.results["remote-smol"], serial.results["remote-smol"]
+    assert a.retries >= 1 and set(a.retry_causes) <= {"no finish event", "stream cut"}, (
+        "the server cut no stream: this test proves nothing"
+    )
+    assert a.concurrency is not None and a.concurrency["cap"] == 8 and a.concurrency["cuts"] >= 1
+    for res in (a, s):
+        assert res.errors == 0 and res.n == 4
+        assert all(r["output"] for r in res.items), "an empty answer without an error"
+        assert res.scoring["multiple_choice"] == "generate"
+        assert res.scoring["loglikelihood_basis"].startswith("probe: shifted by one token")
+    assert [r["output"] for r in a.items] == [r["output"] for r in s.items]
+    assert a.score == s.score
+    assert s.concurrency is not None and s.concurrency["cap"] == 1 and s.retries == 0
+
+
+@pytest.mark.real_model
+def test_a_server_with_right_logprobs_scores_multiple_choice_like_local(
+    settings: Settings,
+) -> None:
+    """`openscout serve` returns prompt log-probs as OpenAI defines them: the probe trusts
+    it, and multiple choice through it is scored by log-likelihood with the local picks."""
+    from openscout.evals import run_eval
+    from openscout.models import ModelSpec, add_model
+    from openscout.server.app import create_app
+    from tests.server.live import live_server
+
+    with live_server(create_app(settings)) as url:
+        add_model(
+            settings,
+            ModelSpec(
+                id="served", engine="openai", base_url=url + "/v1", model="smollm2-135m-instruct"
+            ),
+        )
+        run = run_eval(settings, "mc", ["served", "smollm2-135m-instruct"], limit=4)
+    served, local = run.results["served"], run.results["smollm2-135m-instruct"]
+    assert served.scoring["multiple_choice"] == "loglikelihood"
+    assert served.scoring["loglikelihood_basis"].startswith("probe: aligned")
+    assert run.notes == [] and served.errors == 0
+    for r, q in zip(served.items, local.items, strict=True):
+        assert r["detail"]["pick"] == q["detail"]["pick"]
+        for x, y in zip(r["detail"]["logprobs"], q["detail"]["logprobs"], strict=True):
+            assert abs(x - y) < 0.3

@@ -95,8 +95,9 @@ def test_errors_are_recorded_not_cached_and_redone(settings: Settings, tmp_path:
     add_mock(settings, "m", fail_with="the server fell over")
     run = run_eval(settings, str(suite), ["m"])
     res = run.results["m"]
-    assert res.errors == 3 and res.score == 0.0
-    assert "fell over" in res.items[0]["error"]
+    # failed items are left out of the score: nothing was scored, so there is no score
+    assert res.errors == 3 and res.score is None and res.n == 0
+    assert "fell over" in res.items[0]["error"] and res.items[0]["output"] is None
     assert _rows(settings, "SELECT count(*) FROM eval_cache")[0][0] == 0
     # the same model id, now healthy: a new run calls the engine for every item again
     add_mock(settings, "m", script=script_for(3))

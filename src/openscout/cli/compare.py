@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from openscout.cli.output import console, fmt, human_bytes, print_json, progress_bar
@@ -186,6 +187,8 @@ def _print_compare(result: dict[str, Any], paths: dict[str, Any] | None) -> None
         )
         table.add_row(*[r[k] for k, _ in COLUMNS], style=style)
     console.print(table)
+    for note in result.get("notes") or []:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     rec = result["recommendation"]
     colour = "green" if rec["recommended"] else "red"
     console.print(f"[bold {colour}]{rec['message']}[/]", highlight=False)

@@ -13,24 +13,62 @@ from openscout.config import get_settings
 
 
 def _ci(d: dict[str, Any]) -> str:
+    if d.get("n") == 0:
+        return "-"
     return f"[{d['ci_low']:.3f}, {d['ci_high']:.3f}]"
+
+
+METHOD_LABELS = {
+    "loglikelihood": "log-likelihood",
+    "generate": "generated letter",
+    "mixed": "mixed",
+}
+
+
+def _score_cell(r: dict[str, Any]) -> str:
+    if r.get("score") is None:
+        return "failed" if r.get("errors") else "-"
+    return f"{r['score']:.3f}"
+
+
+def _mc_method(r: dict[str, Any]) -> str:
+    method = (r.get("scoring") or {}).get("multiple_choice")
+    return METHOD_LABELS.get(method, "-") if method else "-"
+
+
+def _pacing_line(r: dict[str, Any]) -> str | None:
+    """What the model's server went through: retries and the concurrency used."""
+    parts = []
+    if r.get("retries"):
+        causes = ", ".join(f"{k} {v}" for k, v in (r.get("retry_causes") or {}).items())
+        parts.append(f"{r['retries']} requests asked again ({causes})")
+    c = r.get("concurrency")
+    if c and c.get("cap", 1) > 1:
+        parts.append(
+            f"concurrency {c['start']} to {c['peak_limit']} (cap {c['cap']}, ended at "
+            f"{c['final']}, at most {c['peak_in_flight']} requests at once)"
+        )
+    return f"{r['model_id']}: " + "; ".join(parts) if parts else None
 
 
 def _print_run(run: dict[str, Any]) -> None:
     head = f"{run['suite']} v{run['suite_version']}  seed {run['seed']}  run {run['run_id']}"
     console.print(Text(head + ("  (resumed)" if run.get("resumed") else ""), style="bold"))
-    table = Table("model", "score", "95% interval", "n", "errors", "calls (cached)", "seconds")
+    with_mc = any(_mc_method(r) != "-" for r in run["results"])
+    columns = ["model", "score", "95% interval", "n", "failed"]
+    columns += ["multiple choice by"] if with_mc else []
+    table = Table(*columns, "calls (cached)", "seconds")
     for r in run["results"]:
+        cells = [Text(r["model_id"]), _score_cell(r), _ci(r), str(r["n"]), str(r["errors"])]
+        cells += [_mc_method(r)] if with_mc else []
         table.add_row(
-            Text(r["model_id"]),
-            f"{r['score']:.3f}",
-            _ci(r),
-            str(r["n"]),
-            str(r["errors"]),
+            *cells,
             f"{r['engine_calls']} ({r['cached_calls']})",
             fmt(r.get("seconds"), 1),
         )
     console.print(table)
+    for note in run.get("notes") or []:
+        console.print(Text("note: " + note, style="yellow"))
     for r in run["results"]:
         extra = ", ".join(
             f"{k} {v['score']:.3f} {_ci(v)}"
@@ -39,8 +77,20 @@ def _print_run(run: dict[str, Any]) -> None:
         )
         if extra:
             console.print(Text(f"{r['model_id']}: {extra}"))
+        if line := _pacing_line(r):
+            console.print(Text(line))
+        if r.get("errors"):
+            console.print(
+                Text(
+                    f"{r['model_id']}: {r['errors']} item(s) failed; they are left out of the "
+                    "score and asked again when the same command runs again",
+                    style="yellow",
+                )
+            )
     for c in run["comparisons"]:
-        console.print(Text(f"paired ({c['method']}): {c['verdict']}"))
+        differs = c.get("scoring_differs_on") or 0
+        tail = f" ({differs} of the items scored by different methods)" if differs else ""
+        console.print(Text(f"paired ({c['method']}): {c['verdict']}{tail}"))
     stop = run.get("early_stop")
     if stop:
         state = "settled" if stop["settled"] else "not settled"
@@ -217,6 +267,7 @@ def register(app: typer.Typer) -> None:
                     "seed": run["seed"],
                     "results": list(run["summary"]["models"].values()),
                     "comparisons": run["summary"]["comparisons"],
+                    "notes": run["summary"].get("notes") or [],
                 }
             )
         table = Table("model", "item", "score", "output", "error", "s")
@@ -226,7 +277,7 @@ def register(app: typer.Typer) -> None:
             table.add_row(
                 Text(it["model_id"]),
                 Text(it["item_id"]),
-                fmt(it["score"], 2),
+                "failed" if it["error"] else fmt(it["score"], 2),
                 Text(out[:60] + ("…" if len(out) > 60 else "")),
                 Text((it["error"] or "")[:40]),
                 fmt(it["latency_s"], 2),

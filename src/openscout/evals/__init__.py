@@ -22,20 +22,25 @@ Public API (what the comparison and the web UI call):
         once the ranking of every pair is settled by an anytime-valid sequential test
         (evals/sequential.py); EvalRun.early_stop says how many items it needed.
 
-    EvalRun: run_id, suite, suite_version, seed, limit, status, resumed,
-        results: dict[model_id, ModelResult], comparisons: list[Comparison],
+    EvalRun: run_id, suite, suite_version, seed, limit, status (done | incomplete), resumed,
+        results: dict[model_id, ModelResult], comparisons: list[Comparison], notes,
         as_dict(with_items=False) -> JSON-ready dict.
     ModelResult: model_id, score, n, ci_low, ci_high (95%; Wilson for 0/1 scores, Student-t
-        otherwise), metrics (acc, acc_norm, acc_chance_normalised, inst_level, weighted ...:
-        each an Estimate with score, n, ci_low, ci_high), by_task, errors, engine_calls,
-        cached_calls, seconds (wall time of this invocation, model load included),
-        items (per-item records: input, output, score, metrics, detail, timings).
+        otherwise; score None when every item failed), metrics (acc, acc_norm,
+        acc_chance_normalised, inst_level, weighted ...: each an Estimate with score, n,
+        ci_low, ci_high), by_task, errors, engine_calls, cached_calls, seconds (wall time of
+        this invocation, model load included), scoring {multiple_choice, items,
+        loglikelihood_basis}, retries, retry_causes, concurrency (evals/pacing.py),
+        items (per-item records: input, output, score, metrics, detail, timings, retries).
     Comparison (stats.py): a paired test of two models on the same items (exact McNemar for
         0/1 scores, paired bootstrap otherwise): diff, p_value, significant, verdict().
 
-Scores: every item scores in [0, 1]; failed items (engine errors) score 0 and are redone when
-the run is resumed. Multiple choice is scored by log-likelihood (acc, acc_norm as in
-lm-evaluation-harness) where the engine can, else by generation and reading the letter back.
+Scores: every item scores in [0, 1]; failed items (an engine error after its retries) have no
+score, are left out of the model's score and comparisons (counted as `errors`), leave the run
+`incomplete`, and are asked again when the run is resumed. Multiple choice is scored by
+log-likelihood (acc, acc_norm as in lm-evaluation-harness) where the engine can, else by
+generation and reading the letter back; ModelResult.scoring says which, and EvalRun.notes say
+when two models were scored differently on the same items.
 """
 
 from __future__ import annotations

@@ -1,31 +1,43 @@
-"""Engine calls as the runner makes them: through the Engine protocol, cached, counted.
+"""Engine calls as the runner makes them: through the Engine protocol, cached, counted,
+paced and retried.
 
 A cached value is keyed by (model identity, call kind, request with its parameters). Only
 successful greedy generations and log-likelihoods are stored: errors and sampled outputs
-(temperature > 0) never are.
+(temperature > 0) never are. Every engine request waits for a slot of the model's
+AdaptiveLimit; a transient failure is asked again with backoff (evals/pacing.py) and counted
+in the item's Tally; when the retries run out the error says why, and nothing is cached.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from openscout.config import Settings
 from openscout.engines.base import BatchRequest, Engine, generate_many
+from openscout.errors import EngineError
 from openscout.evals.items import Request
+from openscout.evals.pacing import MAX_RETRY_AFTER_S, AdaptiveLimit, RetryPolicy
 from openscout.evals.store import EvalStore, cache_key
 from openscout.generation import GenerationResult, generate, log_generation
+
+T = TypeVar("T")
 
 
 @dataclass
 class Tally:
-    """Calls one item made: to an engine, and answered from the cache."""
+    """Calls one item made: to an engine, and answered from the cache; requests asked again
+    and why."""
 
     engine: int = 0
     cached: int = 0
+    retries: int = 0
+    causes: list[str] = field(default_factory=list)
 
 
 class Caller:
@@ -52,6 +64,11 @@ class Caller:
         self._lock = threading.Lock()
         self.engine_calls = 0
         self.cached_calls = 0
+        self.retries = 0
+        self.retry_causes: dict[str, int] = {}
+        self.policy = RetryPolicy()
+        self._pacer: AdaptiveLimit | None = None
+        self._rng = random.Random()
         # Answers generated ahead in one batch (parallel sequences), waiting for their item.
         self._prefetched: dict[str, dict[str, Any]] = {}
 
@@ -66,6 +83,69 @@ class Caller:
     @property
     def opened(self) -> bool:
         return self._engine is not None
+
+    @property
+    def current_pacer(self) -> AdaptiveLimit | None:
+        """The pacer if any request went through one (None when everything was cached)."""
+        return self._pacer
+
+    @property
+    def pacer(self) -> AdaptiveLimit:
+        """The model's concurrency limit (capped by what the engine declares, by default)."""
+        if self._pacer is None:
+            cap = self.engine.capabilities.max_parallel
+            with self._lock:
+                if self._pacer is None:
+                    self._pacer = AdaptiveLimit(cap)
+        return self._pacer
+
+    def pace(self, cap: int) -> AdaptiveLimit:
+        """Cap the concurrency (the runner's --parallel or the engine's max_parallel)."""
+        with self._lock:
+            if self._pacer is None:
+                self._pacer = AdaptiveLimit(cap)
+            else:
+                self._pacer.set_cap(cap)
+            return self._pacer
+
+    def _call(self, request: Callable[[], T], tally: Tally) -> T:
+        """One engine request in a slot of the pacer, asked again while the failure is
+        transient and attempts are left."""
+        attempt = 0
+        while True:
+            attempt += 1
+            with self.pacer.slot() as slot:
+                try:
+                    value = request()
+                except EngineError as e:
+                    slot.failed(e)
+                    error = e
+                else:
+                    slot.succeeded()
+                    return value
+            if not error.transient:
+                raise error
+            too_long = (error.retry_after or 0.0) > MAX_RETRY_AFTER_S
+            if attempt >= self.policy.attempts or too_long:
+                why = (
+                    f"the server asked to wait {error.retry_after:.0f} s"
+                    if too_long
+                    else f"gave up after {attempt} attempts"
+                )
+                earlier = ", ".join(f"{c} x{n}" for c, n in Counter(tally.causes).items())
+                raise EngineError(
+                    f"{error.message} ({why}; earlier failures: {earlier or 'none'})",
+                    error.hint,
+                    transient=True,
+                    retry_after=error.retry_after,
+                    cause=error.cause,
+                ) from error
+            with self._lock:
+                tally.retries += 1
+                tally.causes.append(error.cause)
+                self.retries += 1
+                self.retry_causes[error.cause] = self.retry_causes.get(error.cause, 0) + 1
+            time.sleep(self.policy.delay(attempt, error.retry_after, self._rng))
 
     def _gen_key(self, req: Request) -> str | None:
         if not (self.use_cache and req.params.greedy):
@@ -163,13 +243,16 @@ class Caller:
         kwargs: dict[str, Any] = (
             {"messages": list(req.messages or ())} if req.mode == "chat" else {"prompt": req.prompt}
         )
-        r = generate(
-            self.engine,
-            params=req.params,
-            settings=self.settings,
-            engine_name=self.engine_name,
-            source="eval",
-            **kwargs,
+        r = self._call(
+            lambda: generate(
+                self.engine,
+                params=req.params,
+                settings=self.settings,
+                engine_name=self.engine_name,
+                source="eval",
+                **kwargs,
+            ),
+            tally,
         )
         value = {
             "text": r.text,
@@ -199,10 +282,16 @@ class Caller:
             self._count(tally, False)
         if missing:
             todo = [continuations[i] for i in missing]
-            if getattr(self.engine.capabilities, "batch_loglikelihood", False):
-                results = self.engine.loglikelihood_choices(context, todo)  # type: ignore[attr-defined]
+            engine = self.engine
+            if getattr(engine.capabilities, "batch_loglikelihood", False):
+                results = self._call(
+                    lambda: engine.loglikelihood_choices(context, todo),  # type: ignore[attr-defined]
+                    tally,
+                )
             else:
-                results = [self.engine.loglikelihood(context, c) for c in todo]
+                results = [
+                    self._call(lambda c=c: engine.loglikelihood(context, c), tally) for c in todo
+                ]
             for i, r in zip(missing, results, strict=True):
                 values[i] = {"logprob": r.logprob, "is_greedy": r.is_greedy, "n_tokens": r.n_tokens}
                 if self.use_cache:

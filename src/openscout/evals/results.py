@@ -1,7 +1,10 @@
 """What a run returns: per-model scores with intervals, per-item records, paired comparisons.
 
 Everything here is computed from the stored item records, never from in-memory state, so a
-resumed run reports exactly what an uninterrupted one would.
+resumed run reports exactly what an uninterrupted one would. Failed items (an engine error
+after its retries) are counted as `errors` and left out of scores and comparisons. How each
+model's multiple-choice items were scored is reported, and a note says so plainly when two
+models were scored by different methods on the same items.
 """
 
 from __future__ import annotations
@@ -34,19 +37,36 @@ class ProgressEvent:
 
 
 @dataclass
+class Invocation:
+    """What one invocation did with a model (not stored per item: it varies per run)."""
+
+    engine_calls: int = 0
+    cached_calls: int = 0
+    seconds: float = 0.0
+    retries: int = 0
+    retry_causes: dict[str, int] = field(default_factory=dict)
+    concurrency: dict[str, Any] | None = None  # AdaptiveLimit.summary(), when paced
+    loglikelihood_basis: str = ""  # Capabilities.loglikelihood_basis of the engine
+
+
+@dataclass
 class ModelResult:
     model_id: str
-    score: float
+    score: float | None  # None when no item could be scored (all failed)
     n: int
     ci_low: float
     ci_high: float
     method: str  # how the interval was made: wilson | t
     metrics: dict[str, Estimate] = field(default_factory=dict)  # acc_norm, inst_level, ...
     by_task: dict[str, Estimate] = field(default_factory=dict)
-    errors: int = 0  # items that failed; they score 0 and are redone on resume
+    errors: int = 0  # items that failed: left out of the score, asked again on resume
     engine_calls: int = 0  # made by this invocation (0 when everything came from the cache)
     cached_calls: int = 0
     seconds: float = 0.0  # wall time this invocation spent on the model (load included)
+    scoring: dict[str, Any] = field(default_factory=dict)  # see scoring_summary
+    retries: int = 0  # requests this invocation asked again after a transient failure
+    retry_causes: dict[str, int] = field(default_factory=dict)
+    concurrency: dict[str, Any] | None = None  # requests in flight, when paced
     items: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self, with_items: bool = False) -> dict[str, Any]:
@@ -63,6 +83,10 @@ class ModelResult:
             "engine_calls": self.engine_calls,
             "cached_calls": self.cached_calls,
             "seconds": self.seconds,
+            "scoring": self.scoring,
+            "retries": self.retries,
+            "retry_causes": self.retry_causes,
+            "concurrency": self.concurrency,
         }
         if with_items:
             d["items"] = self.items
@@ -83,11 +107,28 @@ class EvalRun:
     status: str = "running"
     # With early stopping: settled, items_used, items_available, order, alpha, pairs.
     early_stop: dict[str, Any] | None = None
+    # (model a, model b) -> items both scored, each by a different method
+    scoring_differs: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    @property
+    def notes(self) -> list[str]:
+        return scoring_notes(self.results, self.scoring_differs)
+
+    def _comparisons(self) -> list[dict[str, Any]]:
+        return [
+            c.as_dict()
+            | {
+                "verdict": c.verdict(),
+                "scoring_differs_on": self.scoring_differs.get((c.model_a, c.model_b), 0),
+            }
+            for c in self.comparisons
+        ]
 
     def summary(self) -> dict[str, Any]:
         return {
             "models": {k: v.as_dict() for k, v in self.results.items()},
-            "comparisons": [c.as_dict() | {"verdict": c.verdict()} for c in self.comparisons],
+            "comparisons": self._comparisons(),
+            "notes": self.notes,
         }
 
     def as_dict(self, with_items: bool = False) -> dict[str, Any]:
@@ -101,18 +142,51 @@ class EvalRun:
             "status": self.status,
             "resumed": self.resumed,
             "results": [r.as_dict(with_items) for r in self.results.values()],
-            "comparisons": [c.as_dict() | {"verdict": c.verdict()} for c in self.comparisons],
+            "comparisons": self._comparisons(),
             "early_stop": self.early_stop,
+            "notes": self.notes,
         }
 
 
+def scoring_method(record: dict[str, Any]) -> str | None:
+    """How a multiple-choice item was scored: loglikelihood | generate (None: not a choice)."""
+    inp = record.get("input") or {}
+    if (inp.get("item") or {}).get("kind") != "choice":
+        return None
+    mode = (inp.get("request") or {}).get("mode")
+    if mode is None:
+        return None
+    return "loglikelihood" if mode == "loglikelihood" else "generate"
+
+
+METHOD_WORDS = {
+    "loglikelihood": "log-likelihood of each option",
+    "generate": "reading back the letter it generated",
+    "mixed": "a mix of log-likelihood and generated letters",
+}
+
+
+def scoring_summary(records: list[dict[str, Any]], basis: str = "") -> dict[str, Any]:
+    """{multiple_choice: loglikelihood | generate | mixed | None, items: {method: n},
+    loglikelihood_basis}: over the scored multiple-choice items."""
+    counts: dict[str, int] = defaultdict(int)
+    for r in records:
+        method = None if r["error"] else scoring_method(r)
+        if method:
+            counts[method] += 1
+    kinds = sorted(counts)
+    overall = None if not kinds else kinds[0] if len(kinds) == 1 else "mixed"
+    return {"multiple_choice": overall, "items": dict(counts), "loglikelihood_basis": basis}
+
+
 def model_result(model_id: str, records: list[dict[str, Any]]) -> ModelResult:
-    scores = [0.0 if r["error"] or r["score"] is None else float(r["score"]) for r in records]
+    scored = [r for r in records if not r["error"]]
+    scores = [float(r["score"] or 0.0) for r in scored]
     est = estimate(scores)
     metric_values: dict[str, list[float]] = defaultdict(list)
     tasks: dict[str, list[float]] = defaultdict(list)
     correct, ks = [], []
-    for r, s in zip(records, scores, strict=True):
+    for r, s in zip(scored, scores, strict=True):
         for k, v in (r["metrics"] or {}).items():
             metric_values[k].append(float(v))
         item = r["input"]["item"]
@@ -125,31 +199,74 @@ def model_result(model_id: str, records: list[dict[str, Any]]) -> ModelResult:
         metrics["acc_chance_normalised"] = chance_normalised_estimate(correct, ks)
     return ModelResult(
         model_id,
-        est.score,
+        est.score if scored else None,
         est.n,
         est.ci_low,
         est.ci_high,
         est.method,
         metrics,
         {k: estimate(v) for k, v in sorted(tasks.items())} if len(tasks) > 1 else {},
-        errors=sum(1 for r in records if r["error"]),
+        errors=len(records) - len(scored),
+        scoring=scoring_summary(records),
         items=records,
     )
 
 
+def _scored(result: ModelResult) -> dict[str, dict[str, Any]]:
+    return {r["item_id"]: r for r in result.items if not r["error"]}
+
+
 def comparisons(results: dict[str, ModelResult]) -> list[Comparison]:
+    """Paired tests on the items both models answered (failed items say nothing)."""
     out = []
     for a, b in combinations(results.values(), 2):
-        sa = {r["item_id"]: 0.0 if r["error"] else float(r["score"] or 0.0) for r in a.items}
-        sb = {r["item_id"]: 0.0 if r["error"] else float(r["score"] or 0.0) for r in b.items}
-        common = [i for i in sa if i in sb]
+        ra, rb = _scored(a), _scored(b)
+        common = [i for i in ra if i in rb]
         if common:
             out.append(
                 compare_paired(
-                    a.model_id, [sa[i] for i in common], b.model_id, [sb[i] for i in common]
+                    a.model_id,
+                    [float(ra[i]["score"] or 0.0) for i in common],
+                    b.model_id,
+                    [float(rb[i]["score"] or 0.0) for i in common],
                 )
             )
     return out
+
+
+def scoring_differences(results: dict[str, ModelResult]) -> dict[tuple[str, str], int]:
+    """Per pair of models: how many items both scored, each by a different method."""
+    out: dict[tuple[str, str], int] = {}
+    for a, b in combinations(results.values(), 2):
+        ra, rb = _scored(a), _scored(b)
+        n = sum(1 for i in ra if i in rb and scoring_method(ra[i]) != scoring_method(rb[i]))
+        if n:
+            out[(a.model_id, b.model_id)] = n
+    return out
+
+
+def scoring_notes(
+    results: dict[str, ModelResult], differs: dict[tuple[str, str], int]
+) -> list[str]:
+    """Plain sentences for every pair scored by different methods on the same items."""
+    notes = []
+    for (a, b), n in differs.items():
+        ma = results[a].scoring.get("multiple_choice") or "generate"
+        mb = results[b].scoring.get("multiple_choice") or "generate"
+        notes.append(
+            f"scored differently: on {n} multiple-choice item{'s' if n != 1 else ''}, {a} was "
+            f"scored by {METHOD_WORDS[ma]} and {b} by {METHOD_WORDS[mb]}; "
+            "their scores on those items are not measured the same way"
+        )
+    involved = {m for pair in differs for m in pair}
+    for r in results.values():
+        basis = r.scoring.get("loglikelihood_basis")
+        if basis and r.model_id in involved:
+            used = (
+                "were used" if r.scoring.get("multiple_choice") == "loglikelihood" else "not used"
+            )
+            notes.append(f"{r.model_id}: the server's prompt log-probs {used} ({basis})")
+    return notes
 
 
 def build_run(
@@ -159,14 +276,25 @@ def build_run(
     limit: int | None,
     store: EvalStore,
     model_ids: list[str],
-    calls: dict[str, tuple[int, int, float]],
+    calls: dict[str, Invocation],
     resumed: bool,
 ) -> EvalRun:
     results = {}
     for m in model_ids:
         records = sorted(store.all_items(run_id, m), key=lambda r: r["index"])
         res = model_result(m, records)
-        res.engine_calls, res.cached_calls, res.seconds = calls.get(m, (0, 0, 0.0))
+        inv = calls.get(m, Invocation())
+        res.engine_calls, res.cached_calls, res.seconds = (
+            inv.engine_calls,
+            inv.cached_calls,
+            inv.seconds,
+        )
+        res.retries, res.retry_causes, res.concurrency = (
+            inv.retries,
+            inv.retry_causes,
+            inv.concurrency,
+        )
+        res.scoring["loglikelihood_basis"] = inv.loglikelihood_basis
         results[m] = res
     return EvalRun(
         run_id,
@@ -178,4 +306,5 @@ def build_run(
         resumed,
         results,
         comparisons(results),
+        scoring_differs=scoring_differences(results),
     )

@@ -25,7 +25,7 @@ from openscout.errors import OpenscoutError
 from openscout.evals.calls import Caller, Tally
 from openscout.evals.items import Item, build_request
 from openscout.evals.loading import LoadedSuite, load_suite
-from openscout.evals.results import EvalRun, ProgressEvent, build_run
+from openscout.evals.results import EvalRun, Invocation, ProgressEvent, build_run
 from openscout.evals.scoring import Score, score_choice_logprobs, score_generation
 from openscout.evals.store import EvalStore, model_key
 from openscout.models import ModelSpec, get_model
@@ -139,12 +139,19 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
             )
             score = score_generation(item, value["text"], _Context(shared, tally))
     except OpenscoutError as e:
-        rec["error"] = str(e)
+        # A failed item has no score (and no output unless its answer came before a judge
+        # failed): it is shown as failed, left out of the score, and asked again on resume.
+        rec.update(error=str(e), score=None)
+        score = None
         rec.setdefault("input", {"item": item.to_dict()})
     if score is not None:
         rec.update(score=score.value, metrics=score.metrics, detail=score.detail)
     rec.update(
-        latency_s=time.perf_counter() - t0, engine_calls=tally.engine, cached_calls=tally.cached
+        latency_s=time.perf_counter() - t0,
+        engine_calls=tally.engine,
+        cached_calls=tally.cached,
+        retries=tally.retries,
+        retry_causes=tally.causes,
     )
     return rec
 
@@ -193,11 +200,17 @@ def _run_model(
     if progress:
         progress(ProgressEvent(spec.id, n_done, total))
     # Everything answered by the cache: no need to load the model at all.
+    pacer = None
     if all(_cached(caller, item, spec.prompt_format) for _, item in work):
         workers = 1
     else:
         workers = max(1, parallel or caller.engine.capabilities.max_parallel)
+        # Requests wait for the pacer, whose limit adapts to how the server copes, up to
+        # `workers`; without batching it also bounds the items in flight.
+        pacer = caller.pace(workers)
     lanes = _batch_lanes(caller, work, parallel, spec.prompt_format)
+    if lanes > 1:
+        pacer = None  # batched: items take answers made ahead, `workers` at a time
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"eval-{spec.id}")
     pending: set[Future[dict[str, Any]]] = set()
     queue = iter(work)
@@ -215,7 +228,8 @@ def _run_model(
     try:
         # Keep at most `workers` items in flight, so an interrupt loses little queued work.
         while True:
-            while len(pending) < workers and (nxt := take()) is not None:
+            bound = workers if pacer is None else min(workers, pacer.limit)
+            while len(pending) < bound and (nxt := take()) is not None:
                 pending.add(
                     pool.submit(_run_item, nxt[1], nxt[0], caller, spec.prompt_format, shared)
                 )
@@ -296,7 +310,7 @@ def _run_until_settled(
     parallel: int | None,
     alpha: float,
     seed: int,
-    calls: dict[str, tuple[int, int, float]],
+    calls: dict[str, Invocation],
 ) -> dict[str, Any]:
     """Evaluate every model on the same items, a chunk at a time in a seeded random order,
     until the sequential test (evals/sequential.py) settles the order of every pair."""
@@ -317,17 +331,38 @@ def _run_until_settled(
             )
             seconds[spec.id] += time.perf_counter() - t0
         scores = {
-            s.id: {r["index"]: (r["score"] or 0.0) for r in shared.store.all_items(run_id, s.id)}
+            s.id: {
+                r["index"]: float(r["score"] or 0.0)
+                for r in shared.store.all_items(run_id, s.id)
+                if not r["error"]
+            }
             for s in specs
         }
         for i in chunk:
-            monitor.update({m: float(scores[m].get(i, 0.0)) for m in scores})
+            # An item some model failed on says nothing about the ranking: left out.
+            if all(i in scores[m] for m in scores):
+                monitor.update({m: scores[m][i] for m in scores})
         used += len(chunk)
         if monitor.settled:
             break
     for m, c in callers.items():
-        calls[m] = (c.engine_calls, c.cached_calls, seconds[m])
+        calls[m] = invocation(c, seconds[m])
     return monitor.result(len(order)).as_dict() | {"items_used": used}
+
+
+def invocation(caller: Caller, seconds: float) -> Invocation:
+    """What this invocation did with one model: calls, retries, concurrency, scoring basis."""
+    pacer = caller.current_pacer
+    basis = caller.engine.capabilities.loglikelihood_basis if caller.opened else ""
+    return Invocation(
+        caller.engine_calls,
+        caller.cached_calls,
+        seconds,
+        retries=caller.retries,
+        retry_causes=dict(caller.retry_causes),
+        concurrency=pacer.summary() if pacer is not None else None,
+        loglikelihood_basis=basis,
+    )
 
 
 def fingerprint(
@@ -403,25 +438,22 @@ def run_eval(
                 config={"use_cache": use_cache, "items": len(suite.items), "judges": suite.judges},
             )
         shared = _Shared(settings, store, use_cache)
-        calls: dict[str, tuple[int, int, float]] = {}
+        calls: dict[str, Invocation] = {}
         stop_info = None
         if early_stop is None:
             for spec in specs:
                 t0 = time.perf_counter()
                 caller = _run_model(run_id, spec, suite, shared, progress, parallel)
-                calls[spec.id] = (
-                    caller.engine_calls,
-                    caller.cached_calls,
-                    time.perf_counter() - t0,
-                )
+                calls[spec.id] = invocation(caller, time.perf_counter() - t0)
         else:
             stop_info = _run_until_settled(
                 run_id, specs, suite, shared, progress, parallel, early_stop, seed, calls
             )
         run = build_run(run_id, suite, seed, limit, store, model_ids, calls, resumed)
         run.early_stop = stop_info
-        store.finish(run_id, "done", run.summary())
-        run.status = "done"
+        # With failed items the run stays open: the same command resumes it and asks them again.
+        run.status = "incomplete" if any(r.errors for r in run.results.values()) else "done"
+        store.finish(run_id, run.status, run.summary())
         return run
     finally:
         store.close()

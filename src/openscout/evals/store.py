@@ -191,8 +191,8 @@ class EvalStore:
             self.conn.execute(
                 "INSERT OR REPLACE INTO eval_items (run_id, model_id, item_id, item_index,"
                 " input_json, output, score, metrics_json, detail_json, error, latency_s,"
-                " prompt_tokens, completion_tokens, engine_calls, cached_calls)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " prompt_tokens, completion_tokens, engine_calls, cached_calls, retries,"
+                " retry_causes_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     model_id,
@@ -209,6 +209,8 @@ class EvalStore:
                     rec["completion_tokens"],
                     rec["engine_calls"],
                     rec["cached_calls"],
+                    rec.get("retries", 0),
+                    json.dumps(rec.get("retry_causes") or []),
                 ),
             )
 
@@ -228,6 +230,8 @@ def item_row(r: sqlite3.Row) -> dict[str, Any]:
         "completion_tokens": r["completion_tokens"],
         "engine_calls": r["engine_calls"],
         "cached_calls": r["cached_calls"],
+        "retries": r["retries"],
+        "retry_causes": json.loads(r["retry_causes_json"] or "[]"),
     }
 
 

@@ -85,6 +85,15 @@ def _recommendation(rec: dict[str, Any]) -> str:
     return f"<div class='{box}'>{head}{cons_html}<ul>{items}</ul></div>"
 
 
+def _notes(result: dict[str, Any]) -> str:
+    """What the reader must know to read the table right (e.g. scoring methods differ)."""
+    notes = result.get("notes") or []
+    if not notes:
+        return ""
+    items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    return f"<div class='none'><strong>Note</strong><ul>{items}</ul></div>"
+
+
 def _details(result: dict[str, Any]) -> str:
     out = []
     for m in result.get("models", []):
@@ -219,7 +228,7 @@ def render_html(result: dict[str, Any]) -> str:
         f"<title>openscout comparison</title><style>{_STYLE}</style></head><body>"
         f"<h1>Which model should I use?</h1><p class='muted'>{meta}</p>"
         f"<h2>Recommendation</h2>{_recommendation(result.get('recommendation') or {})}"
-        f"<h2>Ranked comparison</h2>{main_table}"
+        f"<h2>Ranked comparison</h2>{main_table}{_notes(result)}"
         f"<h2>Charts</h2>{chart_divs}"
         + (f"<h2>Hosted API list prices, for comparison</h2>{ref_table}" if ref_table else "")
         + f"<h2>Measurements per model</h2>{_details(result)}"

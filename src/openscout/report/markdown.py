@@ -28,6 +28,8 @@ def render_markdown(result: dict[str, Any]) -> str:
     lines.append("|" + "---|" * len(COLUMNS))
     for r in rows(result):
         lines.append("| " + " | ".join(_cell(r[k]) for k, _ in COLUMNS) + " |")
+    for note in result.get("notes") or []:
+        lines += ["", f"> **Note:** {_cell(note)}"]
     refs = result.get("reference_prices") or []
     if refs:
         lines += [

@@ -22,12 +22,33 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def fmt_quality(q: dict[str, Any] | None) -> str:
+METHOD_LABELS = {
+    "loglikelihood": "log-likelihood",
+    "generate": "generated letter",
+    "mixed": "mixed methods",
+}
+
+
+def fmt_quality(q: dict[str, Any] | None, show_method: bool = False) -> str:
+    """Score, interval, sample size; failed items and, when models differ in it, how
+    multiple choice was scored ("MC by ...")."""
     if not q or q.get("score") is None:
         return "-"
     lo, hi = q.get("ci_low"), q.get("ci_high")
     ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
-    return f"{q['score']:.2f}{ci} n={q.get('n', '?')}"
+    text = f"{q['score']:.2f}{ci} n={q.get('n', '?')}"
+    if q.get("failed"):
+        text += f" ({q['failed']} failed)"
+    if show_method and q.get("scoring"):
+        text += f"; MC by {METHOD_LABELS.get(q['scoring'], q['scoring'])}"
+    return text
+
+
+def scoring_differs(result: dict[str, Any]) -> bool:
+    """Whether the models' multiple-choice items were scored by different methods."""
+    methods = {(m.get("quality") or {}).get("scoring") for m in result.get("models", [])}
+    methods.discard(None)
+    return len(methods) > 1 or "mixed" in methods
 
 
 def fmt_num(v: float | None, digits: int = 1, unit: str = "") -> str:
@@ -76,6 +97,7 @@ def rows(result: dict[str, Any]) -> list[dict[str, str]]:
     rec = result.get("recommendation") or {}
     out = []
     ranked = {r["id"] for r in rec.get("ranking", [])}
+    show_method = scoring_differs(result)
     for i, m in enumerate(ordered_models(result), start=1):
         cost = (m.get("cost") or {}).get("blended_per_m")
         ttft = m.get("ttft_s")
@@ -83,7 +105,7 @@ def rows(result: dict[str, Any]) -> list[dict[str, str]]:
             {
                 "rank": str(i) if m["id"] in ranked else "-",
                 "id": m["id"],
-                "quality": fmt_quality(m.get("quality")),
+                "quality": fmt_quality(m.get("quality"), show_method),
                 "output_tps": fmt_num(m.get("output_tps")),
                 "ttft": "-" if ttft is None else f"{ttft * 1000:.0f} ms",
                 "memory": fmt_mb(m.get("memory_bytes")),

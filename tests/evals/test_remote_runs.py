@@ -1,0 +1,207 @@
+"""Evaluations of a model behind a misbehaving server (real HTTP on 127.0.0.1): nothing is
+lost or scored empty, failures are retried and counted, concurrency adapts, failed and killed
+items are asked again on resume, and different scoring methods are said out loud."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openscout.config import Settings
+from openscout.engines.registry import clear_cache
+from openscout.evals import calls as calls_module
+from openscout.evals import run_eval
+from openscout.evals.pacing import RetryPolicy
+from openscout.models import ModelSpec, add_model
+from tests.engines.fake_openai import FakeServer, counting_logprobs, serve
+from tests.evals.helpers import add_mock, write_suite
+
+CLI = [sys.executable, "-m", "openscout.cli.main"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_engines() -> None:
+    clear_cache()
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short backoff, so that tests of giving up do not wait seconds."""
+    monkeypatch.setattr(calls_module, "RetryPolicy", lambda: RetryPolicy(base_s=0.01, cap_s=0.05))
+
+
+def add_remote(settings: Settings, url: str, model_id: str = "remote", **options: Any) -> None:
+    logprobs = options.pop("loglikelihood", False)
+    spec = ModelSpec(
+        id=model_id, engine="openai", base_url=url, model="fake", loglikelihood=logprobs
+    )
+    add_model(settings, spec.model_copy(update={"options": options}), replace=True)
+
+
+def _db(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(settings.db_path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_dropped_concurrent_streams_are_retried_never_scored_empty(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The server cuts a running stream whenever a second request arrives (as llama-cpp-
+    python's does): every item still gets its whole answer, and the run matches --parallel 1."""
+    suite = write_suite(tmp_path / "s.yaml", 12)
+    fake = FakeServer("cut_concurrent")
+    with serve(fake):
+        add_remote(settings, fake.url)  # the engine's default cap: 8 requests at once
+        run = run_eval(settings, str(suite), ["remote"], use_cache=False)
+        res = run.results["remote"]
+        interrupted = fake.outcomes().count("interrupted")
+        serial = run_eval(settings, str(suite), ["remote"], use_cache=False, resume=False)
+    assert interrupted >= 1, "the server never cut a stream: the test proves nothing"
+    assert (res.score, res.n, res.errors) == (1.0, 12, 0)
+    assert all(r["output"] and r["output"].startswith("ok w") for r in res.items)
+    # every cut stream was asked again, and counted with its cause
+    assert res.retries == interrupted
+    assert set(res.retry_causes) <= {"no finish event", "stream cut"}
+    assert sum(r["retries"] for r in res.items) == interrupted
+    c = res.concurrency
+    assert c is not None and c["cap"] == 8 and c["start"] == 2 and c["cuts"] >= 1
+    assert c["final"] <= 2
+    assert [r["score"] for r in serial.results["remote"].items] == [r["score"] for r in res.items]
+
+
+def test_rate_limits_are_waited_out_as_the_server_asks(settings: Settings, tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "s.yaml", 8)
+    fake = FakeServer("rate_limit", retry_after=0.6, concurrent_ok=1)
+    with serve(fake):
+        add_remote(settings, fake.url)
+        res = run_eval(settings, str(suite), ["remote"], use_cache=False).results["remote"]
+        seen = list(fake.seen)
+    refused = [s.t for s in seen if s.outcome == "429"]
+    assert refused, "the server never refused: the test proves nothing"
+    assert (res.score, res.errors) == (1.0, 0)
+    assert res.retries == len(refused) and set(res.retry_causes) == {"HTTP 429"}
+    for t in refused:
+        # nothing new arrives while the server's Retry-After runs (a request already sent
+        # when the 429 left may still land within a few ms)
+        early = [s.t - t for s in seen if 0.05 < s.t - t < 0.6 - 0.05]
+        assert not early, f"requests arrived {early} s after a 429 asking for 0.6 s"
+    assert res.concurrency is not None and res.concurrency["paused_s"] >= 0.5
+
+
+def test_failed_items_are_shown_left_out_and_asked_again_on_resume(
+    settings: Settings, tmp_path: Path, quick_retries: None
+) -> None:
+    suite = write_suite(tmp_path / "s.yaml", 6)
+    fake = FakeServer("truncated", misbehave_on=("Item 2:",))
+    with serve(fake):
+        add_remote(settings, fake.url)
+        run = run_eval(settings, str(suite), ["remote"])
+        res = run.results["remote"]
+        failed = next(r for r in res.items if r["item_id"] == res.items[2]["item_id"])
+        assert run.status == "incomplete"
+        assert (res.score, res.n, res.errors) == (1.0, 5, 1)  # left out, not scored 0
+        assert failed["output"] is None and failed["score"] is None
+        assert (
+            "no finish event" in failed["error"] and "gave up after 5 attempts" in failed["error"]
+        )
+        assert failed["retries"] == 4 and failed["retry_causes"] == ["no finish event"] * 4
+        assert _db(settings, "SELECT count(*) FROM eval_cache")[0][0] == 5  # never cached
+        asked = Counter(s.prompt for s in fake.seen)
+        assert asked["Item 2: say w2"] == 5 and asked["Item 0: say w0"] == 1
+
+        fake.behaviour = "ok"  # the server recovers; the same command resumes the run
+        again = run_eval(settings, str(suite), ["remote"])
+    assert again.resumed and again.run_id == run.run_id and again.status == "done"
+    res2 = again.results["remote"]
+    assert (res2.score, res2.n, res2.errors) == (1.0, 6, 0)
+    asked = Counter(s.prompt for s in fake.seen)
+    assert asked["Item 2: say w2"] == 6 and asked["Item 0: say w0"] == 1  # only the failed one
+
+
+def test_a_killed_remote_item_is_asked_again_never_cached(
+    settings: Settings, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    suite = write_suite(tmp_path / "s.yaml", 4)
+    fake = FakeServer("stall", misbehave_on=("Item 3:",))
+    with serve(fake):
+        add_remote(settings, fake.url, max_parallel=1)
+        proc = subprocess.Popen(
+            [*CLI, "eval", "--suite", str(suite), "-m", "remote", "--json"],
+            env=cli_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while "stall" not in fake.outcomes():
+            assert time.monotonic() < deadline and proc.poll() is None, "never reached item 3"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)  # mid-stream: half an answer arrived
+        proc.wait(timeout=10)
+        rows = _db(settings, "SELECT item_id, output FROM eval_items")
+        assert len(rows) == 3 and all(out.startswith("ok w") for _, out in rows)
+        assert _db(settings, "SELECT count(*) FROM eval_cache")[0][0] == 3
+
+        fake.behaviour = "ok"
+        run = run_eval(settings, str(suite), ["remote"])
+    assert run.resumed and run.results["remote"].errors == 0
+    assert [r["output"] for r in run.results["remote"].items][3] == "ok w3"
+    asked = Counter(s.prompt for s in fake.seen)
+    assert asked["Item 3: say w3"] == 2 and asked["Item 0: say w0"] == 1
+
+
+def test_scoring_methods_are_recorded_and_differences_said(settings: Settings) -> None:
+    """A local model scores multiple choice by log-likelihood; a server whose echo log-probs
+    are shifted by one token is probed, not trusted, and answers with a letter instead."""
+    add_mock(settings, "local", default="A")
+    fake = FakeServer("ok", reply=lambda p: "B", echo_fn=lambda p: counting_logprobs(1))
+    with serve(fake):
+        add_remote(settings, fake.url, loglikelihood=None)
+        run = run_eval(settings, "mc", ["local", "remote"], limit=4)
+    local, remote = run.results["local"], run.results["remote"]
+    assert local.scoring["multiple_choice"] == "loglikelihood"
+    assert remote.scoring["multiple_choice"] == "generate" and remote.scoring["items"] == {
+        "generate": 4
+    }
+    assert remote.scoring["loglikelihood_basis"].startswith("probe: shifted by one token")
+    assert "echo" in fake.outcomes()
+    data = run.as_dict()
+    assert data["comparisons"][0]["scoring_differs_on"] == 4
+    assert any("scored differently" in n and "local" in n and "remote" in n for n in data["notes"])
+    same = run_eval(settings, "mc", ["local"], limit=4)
+    assert same.notes == [] and same.as_dict()["results"][0]["scoring"]["multiple_choice"]
+
+
+def test_compare_table_and_report_mark_the_scoring_method(settings: Settings) -> None:
+    from openscout.compare import CompareOptions, _add_quality, _model_entry
+    from openscout.models import get_model
+    from openscout.report.markdown import render_markdown
+    from openscout.report.tables import rows
+
+    add_mock(settings, "local", default="A")
+    fake = FakeServer("ok", reply=lambda p: "B")
+    with serve(fake):
+        add_remote(settings, fake.url)
+        specs = [get_model(settings, m) for m in ("local", "remote")]
+        models = [_model_entry(s) for s in specs]
+        notes = _add_quality(settings, specs, models, CompareOptions(suite="mc", limit=4), None)
+    result = {"models": models, "recommendation": {}, "notes": notes, "settings": {}}
+    cells = {r["id"]: r["quality"] for r in rows(result)}
+    assert cells["local"].endswith("MC by log-likelihood")
+    assert cells["remote"].endswith("MC by generated letter")
+    md = render_markdown(result)
+    assert "**Note:** scored differently" in md
+    # the same method everywhere: no marks, no notes
+    result["models"] = models[:1]
+    assert "MC by" not in rows(result)[0]["quality"]
