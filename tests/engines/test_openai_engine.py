@@ -216,7 +216,7 @@ def test_a_server_with_right_logprobs_scores_multiple_choice_like_local(
                 id="served", engine="openai", base_url=url + "/v1", model="smollm2-135m-instruct"
             ),
         )
-        run = run_eval(settings, "mc", ["served", "smollm2-135m-instruct"], limit=4)
+        run = run_eval(settings, "mc", ["served", "smollm2-135m-instruct"], limit=3)
     served, local = run.results["served"], run.results["smollm2-135m-instruct"]
     assert served.scoring["multiple_choice"] == "loglikelihood"
     assert served.scoring["loglikelihood_basis"].startswith("probe: aligned")

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from openscout.engines.base import SamplingParams, collect
+from openscout.engines.base import SamplingParams, can_score, collect
 from openscout.engines.logprob_probe import judge_alignment
 from openscout.engines.openai_http import OpenAIEngine, retry_after_s
-from openscout.errors import EngineError
+from openscout.errors import CapabilityError, EngineError
 from tests.engines.fake_openai import FakeServer, counting_logprobs, serve
 
 MSGS = [{"role": "user", "content": "Item 1: say w1"}]
@@ -126,15 +126,20 @@ def test_probe_over_http_decides_the_capability() -> None:
         fake = FakeServer("ok", echo_fn=lambda _p, s=shift: counting_logprobs(s))
         with serve(fake):
             engine = OpenAIEngine("x", fake.url, loglikelihood=None)
-            assert engine.capabilities.loglikelihood is trusted
+            assert engine.capabilities.loglikelihood_pending
+            collect(engine.stream_chat(MSGS, P))  # chatting does not pay for a probe
+            assert fake.outcomes() == ["ok"]
+            assert can_score(engine) is trusted
             assert engine.capabilities.loglikelihood_basis.startswith("probe: ")
-            assert engine.capabilities.loglikelihood is trusted  # probed once
-        assert fake.outcomes() == ["echo"]
+            assert can_score(engine) is trusted and not engine.capabilities.loglikelihood_pending
+        assert fake.outcomes() == ["ok", "echo"]  # probed once
 
 
 def test_a_server_without_echo_is_not_trusted(bad_status_server: str) -> None:
     engine = OpenAIEngine("x", bad_status_server, loglikelihood=None)
-    assert not engine.capabilities.loglikelihood
+    assert not can_score(engine)
     assert "failed" in engine.capabilities.loglikelihood_basis
+    with pytest.raises(CapabilityError):
+        engine.loglikelihood("The capital of France is", " Paris")
     stated = OpenAIEngine("x", "http://127.0.0.1:9/v1", loglikelihood=True)
     assert stated.capabilities.loglikelihood_basis == "stated by the user"

@@ -60,6 +60,9 @@ class Capabilities:
     # Why `loglikelihood` is what it is, where that is not obvious (a remote server: "stated
     # by the user", or what a probe of its prompt log-probs found); shown beside scores.
     loglikelihood_basis: str = ""
+    # A check the engine runs only when log-likelihood is wanted (`check_loglikelihood()`,
+    # e.g. a probe that costs a request) may still turn `loglikelihood` on: see can_score.
+    loglikelihood_pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,14 @@ class BatchResult:
     text: str
     final: Final
     ttft_s: float | None = None
+
+
+def can_score(engine: Engine) -> bool:
+    """Whether the engine gives log-likelihoods, after the check it defers until they are
+    wanted (so that chatting with a server never pays for probing it)."""
+    if engine.capabilities.loglikelihood_pending:
+        engine.check_loglikelihood()  # type: ignore[attr-defined]
+    return engine.capabilities.loglikelihood
 
 
 def score_choices(

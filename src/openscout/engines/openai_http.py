@@ -11,7 +11,8 @@ text already went somewhere. One mapping turns the error shapes servers return (
 nested object, older vLLM's flat object, Ollama's string) into messages.
 
 Log-likelihood scoring needs prompt log-probs aligned as OpenAI defines them; with
-`loglikelihood=None` the engine probes the server once (engines/logprob_probe.py).
+`loglikelihood=None` the engine probes the server once, when log-likelihood is first wanted
+(`check_loglikelihood`, engines/logprob_probe.py).
 """
 
 from __future__ import annotations
@@ -114,15 +115,16 @@ class OpenAIEngine:
             transport=transport,
         )
         self._max_parallel = max_parallel
-        self._caps: Capabilities | None = None
-        self._caps_lock = threading.Lock()
+        self._probe_lock = threading.Lock()
         self.probe: ProbeVerdict | None = None
-        if loglikelihood is not None:
-            self._caps = self._capabilities(
+        if loglikelihood is None:
+            self.capabilities = self._capabilities(False, "not probed yet", pending=True)
+        else:
+            self.capabilities = self._capabilities(
                 loglikelihood, "stated by the user" if loglikelihood else ""
             )
 
-    def _capabilities(self, loglikelihood: bool, basis: str) -> Capabilities:
+    def _capabilities(self, loglikelihood: bool, basis: str, pending: bool = False) -> Capabilities:
         return Capabilities(
             chat=True,
             completion=True,
@@ -130,16 +132,15 @@ class OpenAIEngine:
             chat_template=True,
             max_parallel=self._max_parallel,
             loglikelihood_basis=basis,
+            loglikelihood_pending=pending,
         )
 
-    @property
-    def capabilities(self) -> Capabilities:
-        """Declared capabilities; with log-likelihood left open, the probe decides it once."""
-        with self._caps_lock:
-            if self._caps is None:
+    def check_loglikelihood(self) -> None:
+        """Probe the server's prompt log-probs once, when log-likelihood is first wanted."""
+        with self._probe_lock:
+            if self.capabilities.loglikelihood_pending:
                 self.probe = self.probe_prompt_logprobs()
-                self._caps = self._capabilities(self.probe.trusted, self.probe.basis)
-            return self._caps
+                self.capabilities = self._capabilities(self.probe.trusted, self.probe.basis)
 
     # -- wire -----------------------------------------------------------------------------
 
@@ -343,6 +344,8 @@ class OpenAIEngine:
 
     def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
         """Score through /completions with echo+logprobs (the convention lm-eval relies on)."""
+        if self.capabilities.loglikelihood_pending:
+            self.check_loglikelihood()
         if not self.capabilities.loglikelihood:
             raise CapabilityError(
                 f"{self.model_id}: this endpoint is not configured for log-likelihood"

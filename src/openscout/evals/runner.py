@@ -21,6 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from openscout.config import Settings
+from openscout.engines.base import can_score
 from openscout.errors import OpenscoutError
 from openscout.evals.calls import Caller, Tally
 from openscout.evals.items import Item, build_request
@@ -114,8 +115,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
         delim = str(item.spec.get("target_delimiter", " "))
         conts = [delim + c for c in item.choices]
         if item.kind == "choice" and (
-            caller.has_loglikelihoods(item.context or "", conts)
-            or caller.engine.capabilities.loglikelihood
+            caller.has_loglikelihoods(item.context or "", conts) or can_score(caller.engine)
         ):
             rec["input"] = {
                 "item": item.to_dict(),
@@ -295,7 +295,7 @@ def _prefetch_batch(caller: Caller, queue: Any, lanes: int, fmt: str) -> list[tu
 
 
 def _scored_by_loglik(caller: Caller, item: Item) -> bool:
-    return item.kind == "choice" and bool(caller.engine.capabilities.loglikelihood)
+    return item.kind == "choice" and can_score(caller.engine)
 
 
 EARLY_STOP_CHUNK = 10
