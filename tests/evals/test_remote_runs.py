@@ -205,3 +205,20 @@ def test_compare_table_and_report_mark_the_scoring_method(settings: Settings) ->
     # the same method everywhere: no marks, no notes
     result["models"] = models[:1]
     assert "MC by" not in rows(result)[0]["quality"]
+
+
+def test_what_waiting_cannot_fix_fails_at_once(settings: Settings, tmp_path: Path) -> None:
+    """A Retry-After beyond what we honour fails the item at once, with the cause first, and
+    the items after it without asking the server again."""
+    suite = write_suite(tmp_path / "s.yaml", 2)
+    fake = FakeServer("rate_limit", retry_after=500, concurrent_ok=0)
+    with serve(fake):
+        add_remote(settings, fake.url, max_parallel=1)
+        t0 = time.monotonic()
+        res = run_eval(settings, str(suite), ["remote"]).results["remote"]
+    assert time.monotonic() - t0 < 10
+    assert res.errors == 2 and res.score is None and res.retries == 0
+    first, second = (r["error"] for r in res.items)
+    assert first.startswith("HTTP 429: ") and "asked to wait 500 s" in first
+    assert second.startswith("HTTP 429: not asked: the server asked to wait 500 s")
+    assert fake.outcomes() == ["429"]

@@ -44,9 +44,11 @@ def _pacing_line(r: dict[str, Any]) -> str | None:
         parts.append(f"{r['retries']} requests asked again ({causes})")
     c = r.get("concurrency")
     if c and c.get("cap", 1) > 1:
+        low = min([h[1] for h in c.get("history") or []] or [c["final"]])
         parts.append(
-            f"concurrency {c['start']} to {c['peak_limit']} (cap {c['cap']}, ended at "
-            f"{c['final']}, at most {c['peak_in_flight']} requests at once)"
+            f"requests in flight kept between {low} and {c['peak_limit']} (started at "
+            f"{c['start']}, cap {c['cap']}, ended at {c['final']}; at most "
+            f"{c['peak_in_flight']} at once)"
         )
     return f"{r['model_id']}: " + "; ".join(parts) if parts else None
 

@@ -133,8 +133,10 @@ class Caller:
                     else f"gave up after {attempt} attempts"
                 )
                 earlier = ", ".join(f"{c} x{n}" for c, n in Counter(tally.causes).items())
+                # The cause first: it is what a narrow table column shows.
                 raise EngineError(
-                    f"{error.message} ({why}; earlier failures: {earlier or 'none'})",
+                    f"{error.cause}: {error.message} ({why}; earlier failures: "
+                    f"{earlier or 'none'})",
                     error.hint,
                     transient=True,
                     retry_after=error.retry_after,

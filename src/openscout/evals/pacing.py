@@ -4,8 +4,9 @@
 doubles after each window of clean answers (slow start) until the first sign of trouble,
 then grows by one at a time; a transient failure (a cut stream, a timeout, HTTP 429 or 5xx)
 halves it, once per window: failures of requests sent under an older limit do not count
-again. A Retry-After holds every new request until it has passed. Each failure also makes
-the next raise wait twice as long, so a server that cannot take two requests at once
+again. A Retry-After holds every new request until it has passed; one longer than
+MAX_RETRY_AFTER_S fails them at once instead, without asking the server. Each failure also
+makes the next raise wait twice as long, so a server that cannot take two requests at once
 (llama-cpp-python's server cuts a running stream when a second request arrives) is probed
 rarely instead of on every window. The user's `--parallel` (or the engine's declared
 `max_parallel`) caps it.
@@ -64,6 +65,9 @@ class AdaptiveLimit:
         self._slow_start = True
         self._patience = 1  # windows of clean answers a raise needs
         self._paused_until = 0.0
+        # A server asking for a longer wait than we honour: refuse requests until then.
+        self._closed_until = 0.0
+        self._closed_by: EngineError | None = None
         self._t0 = clock()
         self.peak_limit = self._limit
         self.peak_in_flight = 0
@@ -96,6 +100,15 @@ class AdaptiveLimit:
 
     def _acquire(self) -> int:
         with self._cond:
+            if self._closed_by is not None and self._clock() < self._closed_until:
+                e = self._closed_by
+                raise EngineError(
+                    f"{e.cause}: not asked: the server asked to wait {e.retry_after:.0f} s "
+                    f"({e.message})",
+                    transient=True,
+                    retry_after=e.retry_after,
+                    cause=e.cause,
+                )
             while True:
                 wait = self._paused_until - self._clock()
                 if wait <= 0 and self._in_flight < self._limit:
@@ -126,7 +139,10 @@ class AdaptiveLimit:
             self._change(min(self.cap, new), "raise")
 
     def _on_trouble(self, epoch: int, error: EngineError) -> None:
-        if error.retry_after:
+        if error.retry_after and error.retry_after > MAX_RETRY_AFTER_S:
+            self._closed_until = self._clock() + error.retry_after
+            self._closed_by = error
+        elif error.retry_after:
             until = self._clock() + min(error.retry_after, MAX_RETRY_AFTER_S)
             if until > self._paused_until:
                 self.paused_s += until - max(self._paused_until, self._clock())
