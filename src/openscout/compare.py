@@ -26,6 +26,7 @@ The result (a JSON-ready dict, version RESULT_VERSION):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import platform
 import time
@@ -57,6 +58,7 @@ class CompareOptions:
     constraints: Constraints = field(default_factory=Constraints)
     weights: Weights = field(default_factory=Weights)
     skip_quality: bool = False
+    speed_depth: int = 0  # rank speed and TTFT after this many tokens of context
 
 
 # -- the pieces other packages provide -------------------------------------------------------
@@ -210,13 +212,14 @@ def _model_entry(spec: Any) -> dict[str, Any]:
     }
 
 
-def _add_bench(m: dict[str, Any], bench: Any) -> None:
+def _add_bench(m: dict[str, Any], bench: Any, depth: int = 0) -> None:
     d = bench.as_dict()
     short = d["prompts"].get("short") or next(iter(d["prompts"].values()))
+    at = bench.result.at_depth(depth) if depth else None
     m.update(
-        output_tps=d["output_tps"],
-        ttft_s=d["ttft_s"],
-        prefill_tps=d["prefill_tps"],
+        output_tps=at.output_tps.median if at else d["output_tps"],
+        ttft_s=at.ttft_s.median if at else d["ttft_s"],
+        prefill_tps=at.prefill_tps.median if at else d["prefill_tps"],
         itl_p50_s=short["itl_p50_s"],
         itl_p99_s=short["itl_p99_s"],
         mbu=d["mbu"],
@@ -278,6 +281,11 @@ def compare(
     for spec, m in zip(specs, models, strict=True):
         m["openness"], m["license"] = openness_of(spec, catalog, assess)
         m["fit"] = fit_of(spec, settings, catalog, bandwidth, m["errors"])
+    bench_config = (
+        dataclasses.replace(opt.bench, depths=(0, opt.speed_depth))
+        if opt.speed_depth
+        else opt.bench
+    )
     for spec, m in zip(specs, models, strict=True):
         try:
             _add_bench(
@@ -285,12 +293,13 @@ def compare(
                 bench_one(
                     spec,
                     settings,
-                    opt.bench,
+                    bench_config,
                     price_per_hour=opt.price_per_hour,
                     cost_concurrency=opt.cost_concurrency,
                     bandwidth_gbs=bandwidth,
                     progress=progress,
                 ),
+                opt.speed_depth,
             )
         except OpenscoutError as e:
             m["errors"].append(f"speed measurement failed: {e.message}")
@@ -314,6 +323,7 @@ def compare(
             "repeats": opt.bench.repeats,
             "warmup": opt.bench.warmup,
             "max_tokens": opt.bench.max_tokens,
+            "speed_depth": opt.speed_depth,
             "price_per_hour": opt.price_per_hour,
             "cost_concurrency": opt.cost_concurrency,
             "weights": opt.weights.model_dump(),

@@ -54,6 +54,16 @@ def test_compare_on_mocks_keeps_going_past_a_failing_model(
     assert result["settings"]["suite"] == "quick" and result["reference_prices"]
 
 
+def test_compare_ranks_speed_at_the_depth_asked(settings: Settings, mocks: list[str]) -> None:
+    opts = CompareOptions(skip_quality=True, bench=FAST, speed_depth=600)
+    [a] = compare(settings, ["mock-a"], opts)["models"]
+    deep = next(p for p in a["bench"]["depths"] if p["depth"] == 600)
+    assert [p["depth"] for p in a["bench"]["depths"]] == [0, 600]
+    assert deep["prompt_tokens"] > a["bench"]["prompts"]["short"]["prompt_tokens"]
+    assert a["output_tps"] == deep["output_tps"]["median"]
+    assert a["ttft_s"] == deep["ttft_s"]["median"]
+
+
 def test_compare_without_quality(settings: Settings, mocks: list[str]) -> None:
     result = compare(settings, ["mock-a"], CompareOptions(skip_quality=True, bench=FAST))
     assert result["models"][0]["quality"] is None and result["settings"]["suite"] is None

@@ -203,6 +203,9 @@ def _print_compare(result: dict[str, Any], paths: dict[str, Any] | None) -> None
             markup=False,
             highlight=False,
         )
+    depth = (result.get("settings") or {}).get("speed_depth")
+    if depth:
+        console.print(f"tokens/s and TTFT measured after {depth} tokens of context", style="dim")
     console.print(f"took {result['wall_s']:.1f} s", style="dim")
 
 
@@ -290,6 +293,13 @@ def register(app: typer.Typer) -> None:
         api_price: list[str] = typer.Option(
             None, "--api-price", help="hosted API for comparison: NAME=IN/OUT $ per 1M"
         ),
+        depth: int = typer.Option(
+            0,
+            "--depth",
+            min=0,
+            max=131072,
+            help="rank speed and TTFT after this many tokens of context (a RAG document)",
+        ),
         min_quality: float = typer.Option(
             None, "--min-quality", min=0.0, max=1.0, help="minimum quality score"
         ),
@@ -345,6 +355,7 @@ def register(app: typer.Typer) -> None:
             api_prices=[parse_api_price(p) for p in api_price or []],
             constraints=constraints,
             weights=_weights(weight or []),
+            speed_depth=depth,
         )
         with _progress(not json_out) as bar:
             result = compare(settings, model or None, options, progress=bar)

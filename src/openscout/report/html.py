@@ -16,7 +16,7 @@ from html import escape
 from typing import Any
 
 from openscout.report.charts import all_charts
-from openscout.report.tables import COLUMNS, fmt_mb, fmt_money, fmt_num, rows
+from openscout.report.tables import COLUMNS, depth_note, fmt_mb, fmt_money, fmt_num, rows
 
 _DRAW = """
 document.querySelectorAll('script[type="application/json"][data-chart]').forEach(function (el) {
@@ -217,7 +217,8 @@ def render_html(result: dict[str, Any]) -> str:
     meta = (
         f"{escape(str(result.get('created_at', '')))} on {escape(str(result.get('machine', '')))}; "
         f"suite {escape(str(s.get('suite')))} (limit {escape(str(s.get('limit')))}), "
-        f"{escape(str(s.get('repeats')))} repeats; memory bandwidth "
+        f"{escape(str(s.get('repeats')))} repeats"
+        f"{escape(depth_note(s))}; memory bandwidth "
         f"{escape(fmt_num(result.get('bandwidth_gbs')))} GB/s; "
         f"took {escape(fmt_num(result.get('wall_s')))} s"
     )

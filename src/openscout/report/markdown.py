@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openscout.report.tables import COLUMNS, fmt_money, rows
+from openscout.report.tables import COLUMNS, depth_note, fmt_money, rows
 
 
 def _cell(text: str) -> str:
@@ -17,7 +17,7 @@ def render_markdown(result: dict[str, Any]) -> str:
     s = result.get("settings") or {}
     lines.append(
         f"{result.get('created_at', '')}, {result.get('machine', '')}; suite `{s.get('suite')}` "
-        f"(limit {s.get('limit')}), {s.get('repeats')} repeats."
+        f"(limit {s.get('limit')}), {s.get('repeats')} repeats{depth_note(s)}."
     )
     lines += ["", "## Recommendation", "", f"**{rec.get('message', '')}**", ""]
     if rec.get("constraints"):

@@ -51,6 +51,12 @@ def scoring_differs(result: dict[str, Any]) -> bool:
     return len(methods) > 1 or "mixed" in methods
 
 
+def depth_note(settings: dict[str, Any]) -> str:
+    """How the speed columns were measured, when not on the short prompt alone."""
+    depth = settings.get("speed_depth")
+    return f"; tokens/s and TTFT after {depth} tokens of context" if depth else ""
+
+
 def fmt_num(v: float | None, digits: int = 1, unit: str = "") -> str:
     return "-" if v is None else f"{v:.{digits}f}{unit}"
 
