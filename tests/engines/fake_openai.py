@@ -223,8 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
                 fake.stop.wait(60)
                 self._drop()
             return
+        seen.outcome = "ok"  # before the last byte: the client may look as soon as it has it
         self._stream(words, chat)
-        seen.outcome = "ok"
 
     def _stream(self, words: list[str], chat: bool) -> None:
         for i, w in enumerate(words):
@@ -253,10 +253,10 @@ class _Handler(BaseHTTPRequestHandler):
                     self._drop()
                     return
                 self._event(_delta(w if i == 0 else " " + w, chat, None))
+            seen.outcome = "ok"
             self._event(_delta("", chat, "stop"))
             self._event(b"[DONE]")
             self._end()
-            seen.outcome = "ok"
 
 
 def _delta(text: str, chat: bool, finish: str | None) -> dict[str, Any]:
