@@ -46,6 +46,12 @@ def test_bench_smollm2_measures_everything(settings: Settings, smollm2_path: Pat
     assert (
         row["result"]["output_tps"] == d["output_tps"] and row["memory_bytes"] == d["memory_bytes"]
     )
+    # fit now shows the measured figure beside its estimate, and its line goes through it
+    from openscout.catalog.fit import estimate_fit
+
+    fit = estimate_fit(SMOL, context=256, settings=settings)
+    assert fit.measured_model == SMOL and fit.measured_tokens_per_s == d["output_tps"]
+    assert fit.efficiency_source and SMOL in fit.efficiency_source
 
 
 def test_bench_cli_json(cli_env: dict[str, str]) -> None:

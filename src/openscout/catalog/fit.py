@@ -20,10 +20,10 @@ Decode speed: each generated token reads every active weight once plus the KV ca
 far, so tokens/s <= bandwidth / bytes read per token (the ceiling). The bandwidth is, in order:
 the caller's figure, the perf module's measured figure, or DEFAULT_CPU_BANDWIDTH_GBS (a
 conservative figure for a desktop/laptop with dual-channel DDR4: ~40 GB/s theoretical, about
-half achieved). Decoding reaches only part of the ceiling (compute, thread barriers, sampling),
-so the expected speed is the ceiling times the efficiency measured by `openscout bench` on
-this machine (perf.calibration); the report says which efficiency it used and, for a model
-benched here, what was measured.
+half achieved). Decoding reaches only part of the ceiling, so the expected speed follows the
+line that `openscout bench` results on this machine draw (perf.calibration): bytes per token
+over the bandwidth times an efficiency, plus a fixed cost a token. The report says which line
+it used and, for a model benched here, what was measured.
 """
 
 from __future__ import annotations
@@ -322,7 +322,8 @@ class FitReport:
     decode_tokens_per_s: float | None  # expected: the ceiling times the measured efficiency
     notes: list[str]
     decode_ceiling_tokens_per_s: float | None = None  # bandwidth / bytes read per token
-    decode_efficiency: float | None = None
+    decode_efficiency: float | None = None  # share of the bandwidth that decoding reaches
+    decode_overhead_s: float | None = None  # per token, whatever the size
     efficiency_source: str | None = None
     measured_tokens_per_s: float | None = None  # `openscout bench` here, for this model
     measured_model: str | None = None
@@ -394,8 +395,8 @@ def estimate(
     )  # on average half the context is filled
     ceiling = bandwidth_gbs * 1e9 / per_token if per_token > 0 else None
     if calibration is None:
-        calibration = load_calibration(settings or get_settings())
-    tps = ceiling * calibration.efficiency if ceiling else None
+        calibration = load_calibration(settings or get_settings(), bandwidth_gbs)
+    tps = calibration.decode_tps(per_token, bandwidth_gbs) if per_token > 0 else None
     measured = next(
         ((m, calibration.measured[m]) for m in measured_ids if m in calibration.measured),
         (None, None),
@@ -420,6 +421,7 @@ def estimate(
         notes=notes,
         decode_ceiling_tokens_per_s=round(ceiling, 1) if ceiling else None,
         decode_efficiency=calibration.efficiency,
+        decode_overhead_s=calibration.overhead_s,
         efficiency_source=calibration.source,
         measured_tokens_per_s=measured[1],
         measured_model=measured[0],

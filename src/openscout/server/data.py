@@ -142,7 +142,7 @@ class _FitJudge:
             try:
                 self.machine = fit.machine_memory()
                 self.bandwidth = fit.default_bandwidth(settings)[0]
-                self.calibration = fit.load_calibration(settings)
+                self.calibration = fit.load_calibration(settings, self.bandwidth)
             except Exception as e:
                 log.debug("machine memory unknown: %s", e)
 
