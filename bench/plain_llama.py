@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 
+# the text of openscout.perf.measure.SHORT_PROMPT, written out: the reference imports nothing of ours
 SHORT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
 
 
@@ -40,7 +41,7 @@ def main() -> int:
     ap.add_argument("--long-prompt-file", required=True)
     ap.add_argument("--n-out", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
     args = ap.parse_args()
 
     from llama_cpp import Llama

@@ -216,10 +216,15 @@ def _add_bench(m: dict[str, Any], bench: Any, depth: int = 0) -> None:
     d = bench.as_dict()
     short = d["prompts"].get("short") or next(iter(d["prompts"].values()))
     at = bench.result.at_depth(depth) if depth else None
+    if depth and at is None:  # never show depth-0 figures under a depth heading
+        m["errors"].append(f"speed at depth {depth} was not measured")
+    speed = (at.output_tps.median, at.ttft_s.median, at.prefill_tps.median) if at else None
+    if speed is None and not depth:
+        speed = (d["output_tps"], d["ttft_s"], d["prefill_tps"])
     m.update(
-        output_tps=at.output_tps.median if at else d["output_tps"],
-        ttft_s=at.ttft_s.median if at else d["ttft_s"],
-        prefill_tps=at.prefill_tps.median if at else d["prefill_tps"],
+        output_tps=speed[0] if speed else None,
+        ttft_s=speed[1] if speed else None,
+        prefill_tps=speed[2] if speed else None,
         itl_p50_s=short["itl_p50_s"],
         itl_p99_s=short["itl_p99_s"],
         mbu=d["mbu"],

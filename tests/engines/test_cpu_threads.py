@@ -81,6 +81,16 @@ def test_engines_at_work_in_one_process_share_the_free_cores() -> None:
     assert c.threads() == 2  # nobody works now: the next engine gets what is free
 
 
+def test_work_after_a_long_idle_spell_reads_a_fresh_window() -> None:
+    m = FakeMachine()
+    c = m.chooser(2)
+    m.run(60.0, ours=0.0, others=0.0)  # a server idles for a minute
+    m.run(1.0, ours=0.0, others=1.0)  # then a neighbour starts spinning
+    with c.working():  # a request arrives: the minute's average would say "all free"
+        m.run(0.5, ours=1.0, others=1.0)
+        assert c.threads() == 1
+
+
 def test_a_fixed_count_is_kept_whatever_the_load() -> None:
     m = FakeMachine()
     c = m.chooser(2, fixed=2)

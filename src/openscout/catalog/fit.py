@@ -37,7 +37,7 @@ from typing import Any
 
 from openscout.config import get_settings
 from openscout.errors import ModelNotFoundError, OpenscoutError
-from openscout.perf.bandwidth import ensure_bandwidth
+from openscout.perf.bandwidth import cached_bandwidth_gbs, ensure_bandwidth
 from openscout.perf.calibration import Calibration, load_calibration
 
 DEFAULT_CPU_BANDWIDTH_GBS = 20.0
@@ -287,11 +287,16 @@ def machine_memory() -> MachineMemory:
     return MachineMemory(total, avail, detect_gpus())
 
 
-def default_bandwidth(settings: Any = None, on_gpu: bool = False) -> tuple[float, str]:
+def default_bandwidth(
+    settings: Any = None, on_gpu: bool = False, measure: bool = True
+) -> tuple[float, str]:
+    """The GPU default, or this machine's measured bandwidth: measured now (about a second,
+    every core) when none is stored and `measure` allows it (the server only reads)."""
     if on_gpu:
         return DEFAULT_GPU_BANDWIDTH_GBS, "default (conservative GPU figure)"
-    try:  # measured once (about a second) and cached in the store
-        measured = ensure_bandwidth(settings or get_settings())
+    try:
+        s = settings or get_settings()
+        measured = ensure_bandwidth(s) if measure else cached_bandwidth_gbs(s)
     except OpenscoutError:  # an unreadable store must not stop a fit estimate
         measured = None
     if measured:
@@ -395,7 +400,9 @@ def estimate(
     )  # on average half the context is filled
     ceiling = bandwidth_gbs * 1e9 / per_token if per_token > 0 else None
     if calibration is None:
-        calibration = load_calibration(settings or get_settings(), bandwidth_gbs)
+        calibration = load_calibration(settings or get_settings())
+    if on_gpu:  # the line was measured with llama.cpp on this CPU; nothing on a GPU yet
+        calibration = Calibration(1.0, 0.0, "GPU: the bandwidth ceiling", calibration.measured)
     tps = calibration.decode_tps(per_token, bandwidth_gbs) if per_token > 0 else None
     measured = next(
         ((m, calibration.measured[m]) for m in measured_ids if m in calibration.measured),

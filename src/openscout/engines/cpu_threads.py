@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 RECHECK_S = 0.25  # shortest window worth reading: /proc/stat counts in 10 ms ticks
+STALE_S = 2.0  # a window this old when work starts is begun anew
 # Other processes must use this share of a core before we leave it to them; a little
 # background work (a shell, a log writer) should not halve our speed.
 TAKEN_AT = 0.6
@@ -102,8 +103,12 @@ class ThreadChooser:
 
     @contextmanager
     def working(self) -> Iterator[None]:
-        """Count an engine as decoding while the block runs."""
+        """Count an engine as decoding while the block runs. Work that starts after a long
+        idle spell starts a new window: an average over minutes of idling says little about
+        the next second (the last count is kept until the new window is read)."""
         with self._mutex:
+            if self._working == 0 and self._last and self._clock() - self._last.wall > STALE_S:
+                self._last = self._look()
             self._working += 1
         try:
             yield

@@ -10,9 +10,11 @@ overhead is what every token costs whatever the model's size (graph set-up, thre
 in every layer, sampling over the vocabulary, the Python loop). Small models are dominated by
 the overhead, large ones by the bandwidth, so one efficiency figure cannot serve both.
 
-With bench results for two or more models of different sizes on this host, both numbers are
-fitted to them (least squares); with one, the default line is scaled through it; with none,
-the defaults below, measured on this project's 2-core machine, are used.
+The efficiency is relative to the bandwidth measured when each bench ran, so the line carries
+over to another bandwidth (`fit --bandwidth`). With bench results for two or more models of
+different sizes on this host, both numbers are fitted to them (least squares); otherwise the
+default line is scaled through the largest one measured; with none, the defaults below,
+measured on this project's 2-core machine, are used.
 """
 
 from __future__ import annotations
@@ -36,7 +38,17 @@ DISTINCT_SIZES = 1.3  # two points fit a line only when their sizes differ at le
 class Point:
     model_id: str
     bytes_per_token: float
-    seconds_per_token: float
+    tps: float  # decode tokens/s measured
+    bandwidth_gbs: float  # the machine's bandwidth when it was measured
+
+    @property
+    def seconds_per_token(self) -> float:
+        return 1.0 / self.tps
+
+    @property
+    def full_speed_s(self) -> float:
+        """Seconds a token would take if its bytes streamed at the whole bandwidth."""
+        return self.bytes_per_token / (self.bandwidth_gbs * 1e9)
 
 
 @dataclass(frozen=True)
@@ -46,15 +58,17 @@ class Calibration:
     source: str
     measured: dict[str, float]  # model id -> latest decode tok/s measured on this host
 
+    def seconds(self, full_speed_s: float) -> float:
+        return full_speed_s / self.efficiency + self.overhead_s
+
     def decode_tps(self, bytes_per_token: float, bandwidth_gbs: float) -> float:
-        seconds = bytes_per_token / (bandwidth_gbs * 1e9 * self.efficiency) + self.overhead_s
-        return 1.0 / seconds
+        return 1.0 / self.seconds(bytes_per_token / (bandwidth_gbs * 1e9))
 
 
-def fit_line(points: list[Point], bandwidth_gbs: float) -> tuple[float, float] | None:
-    """(efficiency, overhead) from a least-squares line through the points, or None when
-    their sizes are too alike or the line is not physical (negative slope or overhead)."""
-    xs = [p.bytes_per_token for p in points]
+def fit_line(points: list[Point]) -> tuple[float, float] | None:
+    """(efficiency, overhead) from a least-squares line of seconds per token against seconds
+    at full bandwidth, or None when the sizes are too alike or the line is not physical."""
+    xs = [p.full_speed_s for p in points]
     if len(points) < 2 or max(xs) < DISTINCT_SIZES * min(xs):
         return None
     ys = [p.seconds_per_token for p in points]
@@ -65,11 +79,11 @@ def fit_line(points: list[Point], bandwidth_gbs: float) -> tuple[float, float] |
     overhead = my - slope * mx
     if slope <= 0 or overhead < 0:
         return None
-    return 1.0 / (slope * bandwidth_gbs * 1e9), overhead
+    return 1.0 / slope, overhead
 
 
-def calibrate(points: list[Point], bandwidth_gbs: float | None) -> Calibration:
-    measured = {p.model_id: 1.0 / p.seconds_per_token for p in points}
+def calibrate(points: list[Point]) -> Calibration:
+    measured = {p.model_id: p.tps for p in points}
     default = Calibration(
         DEFAULT_EFFICIENCY,
         DEFAULT_OVERHEAD_S,
@@ -77,10 +91,10 @@ def calibrate(points: list[Point], bandwidth_gbs: float | None) -> Calibration:
         f"{DEFAULT_OVERHEAD_S * 1e3:.1f} ms a token; nothing benched here yet)",
         measured,
     )
-    if not points or not bandwidth_gbs:
+    if not points:
         return default
     names = ", ".join(sorted(measured))
-    line = fit_line(points, bandwidth_gbs)
+    line = fit_line(points)
     if line:
         eff, overhead = line
         return Calibration(
@@ -90,9 +104,9 @@ def calibrate(points: list[Point], bandwidth_gbs: float | None) -> Calibration:
             f"{overhead * 1e3:.1f} ms a token",
             measured,
         )
-    # one size: scale the default line through the measured point(s)
+    # one size (or no physical line): scale the default line through the largest model
     p = max(points, key=lambda q: q.bytes_per_token)
-    scale = p.seconds_per_token * default.decode_tps(p.bytes_per_token, bandwidth_gbs)
+    scale = p.seconds_per_token / default.seconds(p.full_speed_s)
     return Calibration(
         DEFAULT_EFFICIENCY / scale,
         DEFAULT_OVERHEAD_S * scale,
@@ -101,8 +115,9 @@ def calibrate(points: list[Point], bandwidth_gbs: float | None) -> Calibration:
     )
 
 
-def load_calibration(settings: Settings, bandwidth_gbs: float | None = None) -> Calibration:
-    """Calibration from each model's latest bench result on this host."""
+def load_calibration(settings: Settings) -> Calibration:
+    """Calibration from each model's latest bench result on this host (unreadable rows are
+    skipped: a fit estimate must not fail on one bad record)."""
     conn = connect(settings.db_path)
     try:
         rows = conn.execute(
@@ -117,10 +132,14 @@ def load_calibration(settings: Settings, bandwidth_gbs: float | None = None) -> 
         tps = row["output_tps"]
         if row["model_id"] in points or not tps:
             continue
-        r = json.loads(row["result_json"])
-        if not r.get("mbu") or not r.get("bandwidth_gbs"):
+        try:
+            r = json.loads(row["result_json"])
+            mbu, bw = float(r["mbu"]), float(r["bandwidth_gbs"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if mbu <= 0 or bw <= 0:
             continue
         # MBU = bytes per token x tok/s / bandwidth, so the bytes come back out of it
-        per_token = r["mbu"] * r["bandwidth_gbs"] * 1e9 / tps
-        points[row["model_id"]] = Point(row["model_id"], per_token, 1.0 / tps)
-    return calibrate(list(points.values()), bandwidth_gbs)
+        per_token = mbu * bw * 1e9 / tps
+        points[row["model_id"]] = Point(row["model_id"], per_token, float(tps), bw)
+    return calibrate(list(points.values()))

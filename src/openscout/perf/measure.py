@@ -14,7 +14,8 @@ Depth (as `llama-bench -d`): the short question after `depth` tokens of context 
 document, an agent's history). Each run sends the whole prompt from an empty cache, so TTFT
 is what a user with a fresh document waits (prefill of depth + question), and decode runs
 with the depth's tokens in the KV cache. Depth 0 is the short prompt itself. The context is
-sized with the engine's own token count (one untimed run), so any engine can be measured.
+sized with the engine's own token count (one untimed run on the smallest depth), so any
+engine can be measured.
 
 Memory (in-process engines only, i.e. llama.cpp): the resident memory the model adds to
 this process, VmHWM (peak resident set) after all runs minus VmRSS just before loading,
@@ -106,8 +107,8 @@ class BenchConfig:
     def runs(self, caps: Capabilities) -> int:
         """How many generations the whole measurement makes (for progress bars)."""
         sweep = sum(c * self.repeats for c in self.sweep_levels(caps))
-        # each depth: one untimed run to size its prompt, then the timed ones
-        depths = len(self.deep) * (self.repeats + 1)
+        # one untimed run sizes the context, then each depth's timed runs
+        depths = len(self.deep) * self.repeats + (1 if self.deep else 0)
         if self.deep and "short" not in self.prompts:
             depths += 1  # the question alone, to know its size
         return self.warmup + len(self.prompts) * self.repeats + depths + sweep
@@ -365,15 +366,15 @@ def depth_prompt(depth: int, chars_per_token: float) -> str:
     return f"Notes:\n{notes.rsplit(' ', 1)[0]}\n\n{SHORT_PROMPT}"
 
 
-def _sized_depth_prompt(engine: Engine, prompt_format: str, depth: int, question: int) -> str:
-    """A depth prompt sized with the engine's own token count: one untimed one-token run on a
-    first guess (4 characters a token), then the notes rescaled to `depth` tokens."""
-    guess = 4.0
-    probe = run_once(engine, depth_prompt(depth, guess), prompt_format, 2)
+SIZING_GUESS = 3.0  # characters a token for the sizing run: low, so it never overshoots
+
+
+def _chars_per_token(engine: Engine, prompt_format: str, depth: int, question: int) -> float:
+    """Characters a token of the notes, in the engine's own count: one untimed run on the
+    smallest depth (guessed low, so the prompt fits the context)."""
+    probe = run_once(engine, depth_prompt(depth, SIZING_GUESS), prompt_format, 2)
     notes_tokens = probe.prompt_tokens - question
-    if notes_tokens < 1:
-        return depth_prompt(depth, guess)
-    return depth_prompt(depth, guess * depth / notes_tokens)
+    return SIZING_GUESS * depth / notes_tokens if notes_tokens > 0 else SIZING_GUESS
 
 
 def measure_depths(
@@ -397,10 +398,11 @@ def measure_depths(
         question = run_once(engine, SHORT_PROMPT, prompt_format, 2).prompt_tokens
         if progress:
             progress.advance("depth: sizing the question")
+    chars_per_token = _chars_per_token(engine, prompt_format, config.deep[0], question)
+    if progress:
+        progress.advance("depth: sizing the context")
     for depth in config.deep:
-        text = _sized_depth_prompt(engine, prompt_format, depth, question)
-        if progress:
-            progress.advance(f"depth {depth}: sizing")
+        text = depth_prompt(depth, chars_per_token)
         samples = []
         for _ in range(config.repeats):
             samples.append(run_once(engine, text, prompt_format, config.max_tokens))

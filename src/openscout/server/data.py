@@ -141,8 +141,9 @@ class _FitJudge:
         if fit is not None:
             try:
                 self.machine = fit.machine_memory()
-                self.bandwidth = fit.default_bandwidth(settings)[0]
-                self.calibration = fit.load_calibration(settings, self.bandwidth)
+                # a page must not stall on a bandwidth measurement: stored figure or default
+                self.bandwidth = fit.default_bandwidth(settings, measure=False)[0]
+                self.calibration = fit.load_calibration(settings)
             except Exception as e:
                 log.debug("machine memory unknown: %s", e)
 
