@@ -102,7 +102,9 @@ class BenchConfig:
 
     def context_needed(self) -> int:
         """Context a model needs for the deepest run: depth, question and answer."""
-        return max(self.deep, default=0) + DEPTH_QUESTION_ROOM + self.max_tokens
+        # 5% over the depth: its prompt is sized from the smallest depth's characters a token,
+        # which may come out a little off at a deeper one
+        return int(max(self.deep, default=0) * 1.05) + DEPTH_QUESTION_ROOM + self.max_tokens
 
     def runs(self, caps: Capabilities) -> int:
         """How many generations the whole measurement makes (for progress bars)."""
