@@ -59,6 +59,7 @@ class CompareOptions:
     weights: Weights = field(default_factory=Weights)
     skip_quality: bool = False
     speed_depth: int = 0  # rank speed and TTFT after this many tokens of context
+    trust_python: bool = False  # run the suite's `python` assertions (SECURITY.md)
 
 
 # -- the pieces other packages provide -------------------------------------------------------
@@ -367,6 +368,7 @@ def _add_quality(
             limit=opt.limit,
             seed=opt.seed,
             progress=_EvalProgress(progress) if progress else None,
+            trust_python=opt.trust_python,
         )
     except OpenscoutError as e:
         for m in models:

@@ -15,7 +15,6 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 
@@ -112,26 +111,3 @@ class StoreError(OpenscoutError):
 class ConstraintError(OpenscoutError):
     pass
 
-
-def yaml_error_line(e: Exception, text: str) -> int | None:
-    """The 1-based line a YAML error should name. For a construct left open (a quote, a
-    bracket) PyYAML notices only at the end of the file: name the line where it was opened.
-    Reader errors (a NUL, a control character) carry a character position instead of a mark."""
-    problem = getattr(e, "problem_mark", None)
-    context = getattr(e, "context_mark", None)
-    at_end = problem is not None and problem.index >= len(text.rstrip())
-    mark = context if at_end and context is not None else problem
-    if mark is not None:
-        return int(mark.line) + 1
-    position = getattr(e, "position", None)
-    return text[:position].count("\n") + 1 if isinstance(position, int) else None
-
-
-def read_utf8(path: Path) -> str:
-    """A user's data file as text; bytes that are not UTF-8 are a DataFileError naming the
-    line, not a UnicodeDecodeError."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        line = path.read_bytes()[: e.start].count(b"\n") + 1
-        raise DataFileError(f"not UTF-8 text ({e.reason})", path=str(path), line=line) from e

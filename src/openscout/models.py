@@ -16,16 +16,11 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from openscout import yamlfile
 from openscout.config import Settings
 from openscout.engines import bundled
 from openscout.engines.gguf import read_header
-from openscout.errors import (
-    ConfigError,
-    DataFileError,
-    ModelNotFoundError,
-    read_utf8,
-    yaml_error_line,
-)
+from openscout.errors import ConfigError, DataFileError, ModelNotFoundError
 
 REGISTRY_VERSION = 1
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
@@ -94,20 +89,32 @@ def resolve_path(spec: ModelSpec, settings: Settings) -> Path:
     return Path(spec.path).expanduser()
 
 
+MODELS_FILE_BYTES = 2 * 2**20
+# (path, mtime_ns, size) -> the parsed file: a server reads it several times per request
+_CACHE: dict[tuple[str, int, int], _RegistryFile] = {}
+
+
 def _read_file(settings: Settings) -> _RegistryFile:
     path = settings.models_file
-    if not path.exists():
-        return _RegistryFile()
     try:
-        text = read_utf8(path)
-        raw = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        raise DataFileError(
-            f"malformed YAML: {getattr(e, 'problem', e)}",
-            path=str(path),
-            line=yaml_error_line(e, text),
-            hint="fix the file by hand or remove it; `openscout models add` rewrites it",
-        ) from e
+        st = path.stat()
+    except FileNotFoundError:
+        return _RegistryFile()
+    except OSError as e:
+        raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _CACHE:
+        reg = _parse_file(path)
+        _CACHE.clear()  # one data dir in use at a time; keep the newest only
+        _CACHE[key] = reg
+    return _CACHE[key].model_copy(deep=True)  # callers may change their copy
+
+
+def _parse_file(path: Path) -> _RegistryFile:
+    hint = "fix the file by hand or remove it; `openscout models add` rewrites it"
+    text = yamlfile.read_text(path, MODELS_FILE_BYTES)
+    composed = yamlfile.compose(text, str(path), hint=hint)
+    raw = yamlfile.construct(composed.root, str(path), hint) or {}
     try:
         return _RegistryFile.model_validate(raw)
     except ValidationError as e:
@@ -121,30 +128,10 @@ def _read_file(settings: Settings) -> _RegistryFile:
         raise DataFileError(
             err["msg"],
             path=str(path),
-            line=_line_of(text, loc),
+            line=yamlfile.node_line(composed.root, loc),
             entry=entry,
             field=".".join(str(x) for x in loc[2:]) or None,
         ) from e
-
-
-def _line_of(text: str, loc: tuple[Any, ...]) -> int | None:
-    """The line of the deepest YAML node on a validation error's path (1-based)."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == key), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            break
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
 
 
 def _write_file(settings: Settings, reg: _RegistryFile) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from openscout.errors import DataFileError
-from openscout.evals.assertions import eval_python, run_assertion
+from openscout.evals.assertions import PythonAssertionError, eval_python, run_assertion
 from openscout.evals.items import Item
 from openscout.evals.loading import load_suite
 from openscout.evals.scoring import score_generation
@@ -18,7 +18,7 @@ DATA = Path(__file__).parent / "data"
 
 
 def test_loads_items_with_variables_and_shared_assertions() -> None:
-    suite = load_suite(DATA / "user_suite.yaml")
+    suite = load_suite(DATA / "user_suite.yaml", trust_python=True)
     assert (suite.name, suite.version) == ("capitals", "3")
     assert [i.id for i in suite.items] == ["france", "japan"]
     fr = suite.items[0]
@@ -30,7 +30,7 @@ def test_loads_items_with_variables_and_shared_assertions() -> None:
 
 
 def test_weighted_and_thresholded() -> None:
-    fr, jp = load_suite(DATA / "user_suite.yaml").items
+    fr, jp = load_suite(DATA / "user_suite.yaml", trust_python=True).items
     good = score_generation(fr, "The capital of France is Paris.")
     assert good.value == 1.0 and good.metrics["weighted"] == 1.0
     # only the max-length and python assertions hold: weight 2 of 5 < 0.5
@@ -85,7 +85,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_errors_name_the_line(tmp_path: Path, text: str, line: int, words: str) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(DataFileError) as e:
-        load_suite(path)
+        load_suite(path, trust_python=True)
     assert e.value.line == line, str(e.value)
     assert f"{path}:{line}" in str(e.value) and words in str(e.value)
 
@@ -104,7 +104,11 @@ class FakeContext:
 
 
 def _a(type_: str, value: Any = None, **kw: Any) -> dict[str, Any]:
-    return {"type": type_, "value": value, "weight": 1.0, "threshold": None, "judge": None, **kw}
+    extra = {"trusted": True} if type_ == "python" else {}
+    return {
+        "type": type_, "value": value, "weight": 1.0, "threshold": None, "judge": None,
+        **extra, **kw,
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -152,7 +156,7 @@ def test_python_float_with_threshold_and_errors_score_zero() -> None:
 
 def test_python_is_restricted() -> None:
     for expr in ("__import__('os')", "open('/etc/passwd')", "().__class__", "exec('1')"):
-        with pytest.raises((ValueError, NameError)):
+        with pytest.raises(PythonAssertionError, match=r"ValueError|NameError"):
             eval_python(expr, "out", {})
 
 

@@ -12,14 +12,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from openscout import yamlfile
 from openscout.catalog.licenses import LICENSES
 from openscout.catalog.schema import DataFile, ModelEntry
-from openscout.errors import DataFileError, read_utf8, yaml_error_line
-
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from openscout.errors import DataFileError
 
 
 class Catalog:
@@ -77,29 +75,10 @@ class Catalog:
         return list(self._children.get(key, []))
 
 
-def _entry_lines(text: str) -> list[tuple[int, dict[str, int]]]:
-    """For each item under `models:`, its 1-based line and the line of each of its keys."""
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError:
-        return []
-    if not isinstance(root, yaml.MappingNode):
-        return []
-    for key, value in root.value:
-        if getattr(key, "value", None) == "models" and isinstance(value, yaml.SequenceNode):
-            out = []
-            for item in value.value:
-                keys = {}
-                if isinstance(item, yaml.MappingNode):
-                    keys = {str(k.value): k.start_mark.line + 1 for k, _ in item.value}
-                out.append((item.start_mark.line + 1, keys))
-            return out
-    return []
-
-
-def _lines_of(text: str, i: int) -> tuple[int | None, dict[str, int]]:
-    lines = _entry_lines(text)  # parsed again only when there is an error to locate
-    return lines[i] if i < len(lines) else (None, {})
+def _entry_line(root: Any, i: int, loc: tuple[Any, ...]) -> int | None:
+    """The line of entry i's field at `loc` (or of the entry). Entries inherit from `defaults`,
+    so a field the entry does not state names the entry's own line."""
+    return yamlfile.node_line(root, ("models", i, *loc[:1]))
 
 
 def _merge(defaults: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
@@ -122,15 +101,9 @@ def load_file(path: Path | str, text: str | None = None) -> list[ModelEntry]:
     """Parse and validate one data file. Raises DataFileError naming file, line, entry, field."""
     path_s = str(path)
     if text is None:
-        text = read_utf8(Path(path))
-    try:
-        raw = yaml.load(text, Loader=_LOADER)  # a safe loader (libyaml when present)
-    except yaml.YAMLError as e:
-        raise DataFileError(
-            f"malformed YAML: {getattr(e, 'problem', e)}",
-            path=path_s,
-            line=yaml_error_line(e, text),
-        ) from e
+        text = yamlfile.read_text(Path(path))
+    root = yamlfile.compose(text, path_s).root
+    raw = yamlfile.construct(root, path_s)
     try:
         data = DataFile.model_validate(raw)
     except ValidationError as e:
@@ -156,25 +129,19 @@ def load_file(path: Path | str, text: str | None = None) -> list[ModelEntry]:
             entry = ModelEntry.model_validate(_merge(dict(data.defaults), item), context=context)
         except ValidationError as e:
             err = e.errors()[0]
-            loc = err["loc"]
-            line, keys = _lines_of(text, i)
-            line = (
-                keys.get(str(loc[0]), line) if loc else line
-            )  # the field's own line if it has one
             raise DataFileError(
                 err["msg"],
                 path=path_s,
-                line=line,
+                line=_entry_line(root, i, tuple(err["loc"])),
                 entry=name,
                 field=_field_of(err["loc"]),
                 hint="see the schema in openscout/catalog/schema.py",
             ) from e
         if entry.license not in LICENSES:
-            line, keys = _lines_of(text, i)
             raise DataFileError(
                 f"unknown licence {entry.license!r}",
                 path=path_s,
-                line=line,
+                line=_entry_line(root, i, ()),
                 entry=name,
                 field="license",
                 hint=f"known: {', '.join(sorted(LICENSES))}",
@@ -212,7 +179,7 @@ def _package_files() -> list[tuple[str, str]]:
 def _load_cached(extra_dir: str | None) -> Catalog:
     files = _package_files()
     if extra_dir:
-        files += [(str(p), read_utf8(p)) for p in sorted(Path(extra_dir).glob("*.yaml"))]
+        files += [(str(p), yamlfile.read_text(p)) for p in sorted(Path(extra_dir).glob("*.yaml"))]
     return load_entries(files)
 
 

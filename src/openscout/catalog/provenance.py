@@ -24,6 +24,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from openscout import yamlfile
+
 TOP_FACTS: tuple[str, ...] = (
     "released",
     "params_b",
@@ -146,7 +148,7 @@ def _fact_nodes(item: yaml.MappingNode) -> dict[str, yaml.Node]:
 def shared_facts(text: str) -> dict[str, set[str]]:
     """For each entry id of one data file, the facts whose value it does not state itself:
     taken from the file's `defaults`, or shared with another entry through a YAML anchor."""
-    root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    root = yamlfile.compose(text, "<catalog file>").root
     if not isinstance(root, yaml.MappingNode):
         return {}
     top = {str(k.value): v for k, v in root.value}

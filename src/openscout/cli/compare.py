@@ -275,6 +275,12 @@ def register(app: typer.Typer) -> None:
         suite: str = typer.Option("quick", "--suite", help="quality suite"),
         limit: int = typer.Option(20, "--limit", min=1, help="items of the quality suite"),
         no_quality: bool = typer.Option(False, "--no-quality", help="skip the quality suite"),
+        trust_python: bool = typer.Option(
+            False,
+            "--trust-python",
+            help="run the suite's `python` assertions (its author's code, as you; limited "
+            "child process). Only for suites you trust",
+        ),
         repeats: int = typer.Option(
             2, "--repeats", min=1, max=100, help="timed runs per bench prompt"
         ),
@@ -356,6 +362,7 @@ def register(app: typer.Typer) -> None:
             constraints=constraints,
             weights=_weights(weight or []),
             speed_depth=depth,
+            trust_python=trust_python,
         )
         with _progress(not json_out) as bar:
             result = compare(settings, model or None, options, progress=bar)

@@ -166,6 +166,12 @@ def register(app: typer.Typer) -> None:
             max=0.5,
             help="stop once the ranking is settled at this error rate (e.g. 0.05)",
         ),
+        trust_python: bool = typer.Option(
+            False,
+            "--trust-python",
+            help="run the suite's `python` assertions (its author's code, as you; limited "
+            "child process). Only for suites you trust",
+        ),
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
         items: bool = typer.Option(False, "--items", help="with --json: include every item record"),
     ) -> None:
@@ -204,6 +210,7 @@ def register(app: typer.Typer) -> None:
             resume=not no_resume,
             parallel=parallel,
             early_stop=early_stop,
+            trust_python=trust_python,
         )
         data = run.as_dict(with_items=items)
         if json_out:

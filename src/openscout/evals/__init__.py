@@ -10,7 +10,8 @@ Public API (what the comparison and the web UI call):
         quality suite; a few tens of seconds per model on the embedded models.
 
     run_eval(settings, suite_name_or_path, model_ids, limit=None, seed=0, progress=None,
-             *, use_cache=True, resume=True, parallel=None, early_stop=None) -> EvalRun
+             *, use_cache=True, resume=True, parallel=None, early_stop=None,
+             trust_python=False) -> EvalRun
         suite_name_or_path: a built-in name, a YAML suite file, or an lm-eval JSON/JSONL/YAML
         task file. limit: the suite size for built-ins, the first N items for files. seed:
         generated suites give byte-identical items for the same seed. progress: called with a
@@ -21,6 +22,8 @@ Public API (what the comparison and the web UI call):
         (e.g. 0.05): evaluate all models on the same items in a seeded random order and stop
         once the ranking of every pair is settled by an anytime-valid sequential test
         (evals/sequential.py); EvalRun.early_stop says how many items it needed.
+        trust_python: run the suite's `python` assertions (refused otherwise), each in a
+        child process with memory, CPU and time limits (SECURITY.md).
 
     EvalRun: run_id, suite, suite_version, seed, limit, status (done | incomplete), resumed,
         results: dict[model_id, ModelResult], comparisons: list[Comparison], notes,
@@ -82,6 +85,7 @@ def run_eval(
     resume: bool = True,
     parallel: int | None = None,
     early_stop: float | None = None,
+    trust_python: bool = False,
 ) -> EvalRun:
     from openscout.evals.runner import run_eval as _run
 
@@ -96,6 +100,7 @@ def run_eval(
         resume=resume,
         parallel=parallel,
         early_stop=early_stop,
+        trust_python=trust_python,
     )
 
 

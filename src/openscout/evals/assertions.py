@@ -7,10 +7,12 @@ default 0.75), llm-rubric (a judge model answers PASS or FAIL). `not-<type>` inv
 simple ones.
 
 About `python`: the expression sees `output` (str), `vars` (the test's variables), `json`
-(the output parsed as JSON, or None) and a few safe builtins. It is compiled as a single
-expression, names with double underscores are refused and no other builtins exist, which
-stops accidents; it is not a sandbox against a hostile author. Suite files are trusted files
-the user wrote, like a test file: do not run suites from people you do not trust.
+(the output parsed as JSON, or None) and a few builtins. Python cannot be sandboxed in
+process (an expression can reach any module through a generator's frame), so a suite with
+`python` assertions is refused unless the user trusts it (`--trust-python`, or
+`trust_python=True` in the API), and even then each expression runs in a child process with
+memory, CPU and time limits (openscout.worker), never in ours. The restrictions below
+(one expression, no double-underscore names) only catch accidents.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from openscout.errors import DataFileError
 from openscout.evals.items import Item
 from openscout.evals.scoring import Score, ScoreContext
+from openscout.worker import Limits, Worker, WorkerError, WorkerLimitError
 
 SIMILAR_DEFAULT = 0.75
 SAFE_BUILTINS: dict[str, Any] = {
@@ -87,7 +90,38 @@ def compile_python(expr: str) -> Any:
     return compile(tree, "<assertion>", "eval")
 
 
-def eval_python(expr: str, output: str, variables: dict[str, Any]) -> Any:
+PYTHON_LIMITS = Limits(memory_bytes=512 * 2**20, cpu_seconds=5, timeout=10.0)
+_python_worker: Worker | None = None
+
+
+def eval_python(expr: str, output: str, variables: dict[str, Any]) -> tuple[Any, bool]:
+    """(value shown in results, truth) of one trusted expression, run in the worker."""
+    global _python_worker
+    if _python_worker is None:
+        _python_worker = Worker("python", PYTHON_LIMITS)
+    try:
+        value, truth = _python_worker.call(expr=expr, output=output, vars=variables)
+    except WorkerError as e:
+        raise PythonAssertionError(f"{e.kind}: {e.message}") from e
+    except WorkerLimitError as e:
+        raise PythonAssertionError(f"stopped: {e}") from e
+    return value, truth
+
+
+class PythonAssertionError(Exception):
+    pass
+
+
+def eval_python_here(expr: str, output: str, variables: dict[str, Any]) -> tuple[Any, bool]:
+    """In the worker: evaluate, and return something JSON can carry."""
+    got = _eval(expr, output, variables)
+    value = got if isinstance(got, bool | int | float) else repr(got)[:2000]
+    if isinstance(got, int | float) and not isinstance(got, bool):
+        return value, float(got) != 0
+    return value, bool(got)
+
+
+def _eval(expr: str, output: str, variables: dict[str, Any]) -> Any:
     try:
         parsed = _parse_json(output)
     except ValueError:
@@ -102,8 +136,16 @@ def eval_python(expr: str, output: str, variables: dict[str, Any]) -> Any:
     return eval(compile_python(expr), env, {})
 
 
-def check_spec(a: dict[str, Any], path: str, line: int | None) -> None:
-    """Refuse an assertion that cannot work, at load time, naming its line."""
+TRUST_HINT = (
+    "python assertions run the suite author's code as you; if you trust this file, "
+    "pass --trust-python (trust_python=True in the API)"
+)
+
+
+def check_spec(
+    a: dict[str, Any], path: str, line: int | None, trust_python: bool = False
+) -> None:
+    """Refuse an assertion that cannot work (or may not run), at load time, naming its line."""
     kind, value = a["type"].removeprefix("not-"), a["value"]
 
     def bad(msg: str, hint: str | None = None) -> DataFileError:
@@ -124,6 +166,8 @@ def check_spec(a: dict[str, Any], path: str, line: int | None) -> None:
         except re.error as e:
             raise bad(f"bad regular expression: {e}") from e
     if kind == "python":
+        if not trust_python:
+            raise bad("refused: this suite is not trusted to run Python", TRUST_HINT)
         try:
             compile_python(value)
         except (SyntaxError, ValueError) as e:
@@ -194,12 +238,14 @@ def run_assertion(
     elif kind == "max-length":
         s = float(len(output) <= value)
     elif kind == "python":
+        if not a.get("trusted"):  # loaded without trust (or a stored item edited by hand)
+            raise PythonAssertionError(TRUST_HINT)
         try:
-            got = eval_python(value, output, variables)
-        except Exception as e:  # the expression is the user's; report, do not crash the run
-            got, detail["reason"] = 0.0, f"{e.__class__.__name__}: {e}"
-        detail["value"] = got if isinstance(got, bool | int | float) else repr(got)
-        s = float(got) if isinstance(got, int | float) else float(bool(got))
+            got, truth = eval_python(value, output, variables)
+        except PythonAssertionError as e:  # the user's expression failed: report, go on
+            got, truth, detail["reason"] = 0.0, False, str(e)
+        detail["value"] = got
+        s = float(got) if isinstance(got, int | float) else float(truth)
         if a.get("threshold") is not None:
             s = float(s >= a["threshold"])
         s = min(1.0, max(0.0, s))

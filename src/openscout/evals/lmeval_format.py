@@ -236,9 +236,9 @@ def _generate_spec(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def load_task_yaml(path: Path) -> LoadedSuite:
-    from openscout.evals.yamllines import load_with_lines
+    from openscout import yamlfile
 
-    cfg, _ = load_with_lines(path)
+    cfg = yamlfile.load_file(path)
     kind = cfg.get("output_type", "multiple_choice")
     if kind not in ("multiple_choice", "generate_until"):
         raise DataFileError(

@@ -41,17 +41,24 @@ def list_suites() -> list[dict[str, Any]]:
 
 
 def _looks_like_lmeval_yaml(path: Path) -> bool:
-    import yaml
+    from openscout import yamlfile
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, OSError, UnicodeDecodeError):
+        keys = yamlfile.top_keys(yamlfile.read_text(path), str(path))
+    except OpenscoutError:
         return False  # the user-suite loader reports the error with its line
-    return isinstance(data, dict) and "task" in data and "tests" not in data
+    return "task" in keys and "tests" not in keys
 
 
-def load_suite(name_or_path: str | Path, seed: int = 0, limit: int | None = None) -> LoadedSuite:
-    """A built-in suite by name (sized by `limit`), or a file (its first `limit` items)."""
+def load_suite(
+    name_or_path: str | Path,
+    seed: int = 0,
+    limit: int | None = None,
+    *,
+    trust_python: bool = False,
+) -> LoadedSuite:
+    """A built-in suite by name (sized by `limit`), or a file (its first `limit` items).
+    `trust_python`: the user trusts the file to run its `python` assertions."""
     from openscout.evals.tasks import builtin_suites
 
     if limit is not None and limit < 1:
@@ -76,7 +83,7 @@ def load_suite(name_or_path: str | Path, seed: int = 0, limit: int | None = None
     else:
         from openscout.evals.suite import load_user_suite
 
-        suite = load_user_suite(path)
+        suite = load_user_suite(path, limit, trust_python=trust_python)
     if limit is not None:
         suite.items = suite.items[:limit]
     return suite

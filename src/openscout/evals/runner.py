@@ -396,6 +396,7 @@ def run_eval(
     resume: bool = True,
     parallel: int | None = None,
     early_stop: float | None = None,
+    trust_python: bool = False,
 ) -> EvalRun:
     """Run one suite on each model; see openscout.evals for the whole contract."""
     if early_stop is not None and not 0 < early_stop < 1:
@@ -406,7 +407,7 @@ def run_eval(
         raise OpenscoutError("no models to evaluate", hint="pass at least one -m MODEL")
     if len(set(model_ids)) != len(model_ids):
         raise OpenscoutError("a model is listed twice", hint="give each -m once")
-    suite = load_suite(suite_name_or_path, seed=seed, limit=limit)
+    suite = load_suite(suite_name_or_path, seed=seed, limit=limit, trust_python=trust_python)
     if not suite.items:
         raise OpenscoutError(f"the suite {suite.name!r} has no items")
     specs = [get_model(settings, m) for m in model_ids]

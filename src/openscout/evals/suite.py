@@ -19,7 +19,9 @@
 
 Each (prompt, test) pair is one item. `{{name}}` is replaced by the test's variable in the
 prompts, the system prompt and assertion values. Every error names the file and line.
-Suites are trusted files written by the user (see assertions.py about `python`).
+The file is read through openscout.yamlfile (size, alias and node bounds); with a limit,
+tests after the ones needed are parsed but never built. `python` assertions are refused
+unless the caller trusts the suite (see assertions.py).
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from openscout import yamlfile
 from openscout.errors import DataFileError
 from openscout.evals.items import Item
 from openscout.evals.loading import LoadedSuite
-from openscout.evals.yamllines import Loc, line_of, load_with_lines
+
+Loc = tuple[Any, ...]
+SUITE_BYTES = 32 * 2**20  # about 150,000 short tests; more is refused before it is read
 
 AssertionType = Literal[
     "equals",
@@ -119,7 +124,7 @@ def _fill_value(value: Any, variables: dict[str, Any], path: Path, line: int | N
     return value
 
 
-def _validate(raw: Any, path: Path, lines: dict[Loc, int]) -> SuiteFile:
+def _validate(raw: Any, path: Path, root: Any) -> SuiteFile:
     if not isinstance(raw, dict):
         raise DataFileError(
             "a suite file must be a mapping with `prompts` and `tests`", path=str(path), line=1
@@ -137,21 +142,32 @@ def _validate(raw: Any, path: Path, lines: dict[Loc, int]) -> SuiteFile:
         raise DataFileError(
             err["msg"],
             path=str(path),
-            line=line_of(lines, loc),
+            line=yamlfile.node_line(root, loc),
             field=field,
             hint="see docs/evals.md for the suite format",
         ) from e
 
 
-def load_user_suite(path: Path) -> LoadedSuite:
+def load_user_suite(
+    path: Path, limit: int | None = None, *, trust_python: bool = False
+) -> LoadedSuite:
+    """The suite's items (its first `limit` only, when given)."""
     from openscout.evals.assertions import check_spec
 
-    raw, lines = load_with_lines(path)
-    spec = _validate(raw, path, lines)
+    text = yamlfile.read_text(path, SUITE_BYTES)
+    # items go test by test, so `limit` items never need more than `limit` tests
+    composed = yamlfile.compose(text, str(path), limits={("tests",): limit} if limit else None)
+    root = composed.root
+    raw = yamlfile.construct(root, str(path))
+    spec = _validate(raw, path, root)
+
+    def line_of(loc: Loc) -> int | None:
+        return yamlfile.node_line(root, loc)
+
     items: list[Item] = []
     judges: set[str] = set()
     for ti, test in enumerate(spec.tests):
-        tline = line_of(lines, ("tests", ti))
+        tline = line_of(("tests", ti))
         assertions = []
         all_asserts = [(("assert", i), a) for i, a in enumerate(spec.assert_)] + [
             (("tests", ti, "assert", i), a) for i, a in enumerate(test.assert_)
@@ -164,22 +180,24 @@ def load_user_suite(path: Path) -> LoadedSuite:
                 hint="add an `assert:` list to the test or to the suite",
             )
         for loc, a in all_asserts:
-            aline = line_of(lines, loc)
+            aline = line_of(loc)
             d = a.model_dump()
             d["value"] = _fill_value(a.value, test.vars, path, aline)
             d["judge"] = a.judge or spec.judge
             d["line"] = aline
-            check_spec(d, str(path), aline)
+            check_spec(d, str(path), aline, trust_python)
+            if d["type"] == "python":
+                d["trusted"] = True  # check_spec refused it otherwise
             if d["type"] == "llm-rubric" and d["judge"]:
                 judges.add(d["judge"])
             assertions.append(d)
         threshold = test.threshold if test.threshold is not None else spec.threshold
         for pi, prompt in enumerate(spec.prompts):
-            pline = line_of(lines, ("prompts", pi))
+            pline = line_of(("prompts", pi))
             text = _fill(prompt, test.vars, f"prompt {pi + 1}", path, pline)
             system = (
                 _fill(
-                    spec.system, test.vars, "the system prompt", path, line_of(lines, ("system",))
+                    spec.system, test.vars, "the system prompt", path, line_of(("system",))
                 )
                 if spec.system
                 else None
@@ -201,8 +219,15 @@ def load_user_suite(path: Path) -> LoadedSuite:
                     meta={"task": test.description or tid, "line": tline},
                 )
             )
-    ids = [i.id for i in items]
-    dup = next((x for x in ids if ids.count(x) > 1), None)
+    if limit is not None:
+        items = items[:limit]
+    seen: set[str] = set()
+    dup = None
+    for item in items:  # a set, not ids.count: a 100,000-item suite took minutes
+        if item.id in seen:
+            dup = item.id
+            break
+        seen.add(item.id)
     if dup:
         raise DataFileError(
             f"two tests have the id {dup!r}", path=str(path), hint="give each test its own id"

@@ -1,0 +1,310 @@
+"""The one way openscout reads YAML: bounded, safe, and able to name lines.
+
+Every YAML file we read (eval suites, `models.yaml`, catalog files, lm-eval task files) comes
+through here, so the bounds hold for all of them:
+
+- the file's size is checked before it is read (`MAX_BYTES`, or the caller's bound);
+- aliases may add at most `MAX_ALIAS_UNITS` to the document (a unit is one node or 64
+  characters of scalar text), so a "billion laughs" file is refused while it is composed,
+  before anything walks the expanded tree; an alias inside its own anchor is refused too;
+- a document of more than `MAX_NODES` nodes is refused as soon as it gets there;
+- `limits` lets a caller stop building a list after N entries (a suite's tests under
+  `--limit`): the rest is parsed and skipped, never built.
+
+Only PyYAML's safe constructors run: tags such as `!!python/object` are refused.
+Errors are DataFileErrors naming the file and the line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+)
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
+
+from openscout.errors import DataFileError
+
+MAX_BYTES = 16 * 2**20
+MAX_ALIAS_UNITS = 20_000
+MAX_NODES = 1_500_000
+_UNIT_CHARS = 64
+
+Loc = tuple[Any, ...]
+
+if getattr(yaml, "__with_libyaml__", False):
+    from yaml._yaml import CParser as _Parser  # events come from libyaml: fast
+
+    def _init_parser(self: Any, text: str) -> None:
+        _Parser.__init__(self, text)
+else:  # pragma: no cover - PyYAML without libyaml
+    from yaml.parser import Parser as _PyParser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, _PyParser):  # type: ignore[no-redef]
+        pass
+
+    def _init_parser(self: Any, text: str) -> None:
+        Reader.__init__(self, text)
+        Scanner.__init__(self)
+        _PyParser.__init__(self)
+
+
+class YAMLBoundError(yaml.YAMLError):
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem, self.problem_mark, self.context_mark = problem, mark, None
+
+
+class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ignore[misc]
+    """PyYAML's composer on libyaml's events, counting what aliases add as it goes."""
+
+    def __init__(self, text: str, limits: dict[Loc, int]) -> None:
+        _init_parser(self, text)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self.limits = limits
+        self.units = 0  # nodes built plus what aliases add
+        self.alias_units = 0
+        self.weights: dict[str, int] = {}  # anchor -> units of its node, aliases expanded
+        self.open: set[str] = set()  # anchors whose node is still being composed
+        self.stack: list[Loc] = [()]  # paths of the nodes being composed
+        self.skipped: dict[Loc, int] = {}
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            if event.anchor in self.open:
+                raise YAMLBoundError(
+                    "an alias refers to the node that contains it", event.start_mark
+                )
+            weight = self.weights.get(event.anchor, 1)
+            self.alias_units += weight
+            self._count(weight, event.start_mark)
+            if self.alias_units > MAX_ALIAS_UNITS:
+                raise YAMLBoundError(
+                    f"aliases expand the document beyond {MAX_ALIAS_UNITS} nodes "
+                    "(an alias bomb?); write the values out instead",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+        anchor = getattr(event, "anchor", None)
+        before = self.units
+        self._count(1, event.start_mark)
+        # the path of this node: its parent's (top of the stack) plus its index or key
+        if isinstance(index, int):
+            path: Loc = (*self.stack[-1], index)
+        elif isinstance(index, ScalarNode):
+            path = (*self.stack[-1], index.value)
+        else:
+            path = () if parent is None else ("<key>",)
+        if anchor:
+            self.open.add(anchor)
+        self.stack.append(path)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.stack.pop()
+        if isinstance(node, ScalarNode):
+            self._count(len(node.value) // _UNIT_CHARS, event.start_mark)
+        if anchor:
+            self.open.discard(anchor)
+            self.weights[anchor] = self.units - before
+        return node
+
+    def _count(self, n: int, mark: Any) -> None:
+        self.units += n
+        if self.units > MAX_NODES:
+            raise YAMLBoundError(f"the document has more than {MAX_NODES} nodes", mark)
+
+    def compose_sequence_node(self, anchor: str | None) -> Node:
+        # PyYAML's own, plus the path of the node and the cut after `limits[path]` entries
+        path = self.stack[-1]
+        start = self.get_event()
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(SequenceNode, None, start.implicit)
+        node = SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        keep = self.limits.get(path)
+        index = 0
+        while not self.check_event(SequenceEndEvent):
+            if keep is not None and index >= keep:
+                self._skip_node()
+                self.skipped[path] = self.skipped.get(path, 0) + 1
+            else:
+                node.value.append(self.compose_node(node, index))
+            index += 1
+        node.end_mark = self.get_event().end_mark
+        return node
+
+    def _skip_node(self) -> None:
+        """Consume one node's events without building it (anchors inside are still built,
+        since a later alias may need them)."""
+        depth = 0
+        while True:
+            event = self.peek_event()
+            if getattr(event, "anchor", None) and not isinstance(event, AliasEvent):
+                self.compose_node(None, None)
+            else:
+                self.get_event()
+                if isinstance(event, CollectionStartEvent):
+                    depth += 1
+                elif isinstance(event, SequenceEndEvent | MappingEndEvent):
+                    depth -= 1
+            if depth == 0:
+                return
+
+
+def error_line(e: Exception, text: str) -> int | None:
+    """The 1-based line a YAML error should name. For a construct left open (a quote, a
+    bracket) PyYAML notices only at the end of the file: name the line where it was opened.
+    Reader errors (a NUL, a control character) carry a character position instead of a mark."""
+    problem = getattr(e, "problem_mark", None)
+    context = getattr(e, "context_mark", None)
+    at_end = problem is not None and problem.index >= len(text.rstrip())
+    mark = context if at_end and context is not None else problem
+    if mark is not None:
+        return int(mark.line) + 1
+    position = getattr(e, "position", None)
+    return text[:position].count("\n") + 1 if isinstance(position, int) else None
+
+
+def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
+    """A user's YAML file as text: its size checked before it is read, bytes that are not
+    UTF-8 named by line."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise DataFileError(
+                f"the file is {size} bytes; openscout reads YAML files up to {max_bytes}",
+                path=str(path),
+                hint="split it into smaller files",
+            )
+        data = path.read_bytes()
+    except OSError as e:
+        raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
+    if len(data) > max_bytes:  # it grew while we looked
+        raise DataFileError(f"the file is over {max_bytes} bytes", path=str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise DataFileError(f"not UTF-8 text ({e.reason})", path=str(path), line=line) from e
+
+
+class Composed:
+    """A composed document: its root node (or None), and how many entries each cut list
+    left unbuilt."""
+
+    def __init__(self, root: Node | None, skipped: dict[Loc, int]) -> None:
+        self.root, self.skipped = root, skipped
+
+
+def compose(
+    text: str, path: str, *, limits: dict[Loc, int] | None = None, hint: str | None = None
+) -> Composed:
+    """The node tree of one YAML document, within the bounds above."""
+    if len(text) > MAX_BYTES * 4:
+        raise DataFileError(f"the text is over {MAX_BYTES * 4} characters", path=path)
+    loader = _BoundedLoader(text, limits or {})
+    try:
+        root = loader.get_single_node()
+        return Composed(root, loader.skipped)
+    except yaml.YAMLError as e:
+        raise DataFileError(
+            f"malformed YAML: {getattr(e, 'problem', None) or e}",
+            path=path,
+            line=error_line(e, text),
+            hint=hint,
+        ) from e
+    finally:
+        loader.dispose()
+
+
+def construct(node: Node | None, path: str, hint: str | None = None) -> Any:
+    """Plain Python data from a composed node (safe constructors only)."""
+    if node is None:
+        return None
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    except yaml.YAMLError as e:  # e.g. a !!python/object tag: the safe loader refuses it
+        mark = getattr(e, "problem_mark", None)
+        raise DataFileError(
+            f"unsupported YAML value: {getattr(e, 'problem', None) or e}",
+            path=path,
+            line=int(mark.line) + 1 if mark is not None else None,
+            hint=hint,
+        ) from e
+    finally:
+        loader.dispose()
+
+
+def load(text: str, path: str, hint: str | None = None) -> Any:
+    """compose + construct: what `yaml.safe_load` gives, within the bounds."""
+    return construct(compose(text, path, hint=hint).root, path, hint)
+
+
+def load_file(path: Path, max_bytes: int = MAX_BYTES) -> Any:
+    return load(read_text(path, max_bytes), str(path))
+
+
+def top_keys(text: str, path: str) -> set[str]:
+    """The keys of a top-level mapping, from parser events alone (nothing is built, nothing
+    expanded: cheap even for a file that would be too big to compose)."""
+    loader = _BoundedLoader(text, {})
+    keys: set[str] = set()
+    depth, children, root_is_mapping = 0, 0, False
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, CollectionStartEvent):
+                if depth == 0:
+                    root_is_mapping = isinstance(event, MappingStartEvent)
+                depth += 1
+            elif isinstance(event, SequenceEndEvent | MappingEndEvent):
+                depth -= 1
+                children += depth == 1
+            elif depth == 1 and isinstance(event, ScalarEvent | AliasEvent):
+                if root_is_mapping and children % 2 == 0 and isinstance(event, ScalarEvent):
+                    keys.add(event.value)
+                children += 1
+    except yaml.YAMLError as e:
+        raise DataFileError(f"malformed YAML: {e}", path=path, line=error_line(e, text)) from e
+    finally:
+        loader.dispose()
+    return keys
+
+
+def node_line(root: Node | None, loc: Loc) -> int | None:
+    """The 1-based line of the deepest node on a validation error's path."""
+    node = root
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, MappingNode):
+            pair = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if pair is None:
+                break
+            line = pair[0].start_mark.line + 1  # the key's line, not its value's
+            node = pair[1]
+        elif isinstance(node, SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

@@ -1,0 +1,119 @@
+"""Every YAML loader is bounded: alias bombs, self-referencing aliases, oversized files and
+huge suites are refused (or, with a limit, read only as far as needed) before memory grows."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from openscout import models, yamlfile
+from openscout.catalog.loader import load_file
+from openscout.config import Settings
+from openscout.errors import DataFileError
+from openscout.evals.loading import load_suite
+
+
+def _bomb(levels: int = 9) -> str:
+    """A billion laughs: 10**levels strings from a few hundred bytes."""
+    lines = ["l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def _bounded(fn: object) -> DataFileError:
+    tracemalloc.start()
+    start = time.monotonic()
+    try:
+        with pytest.raises(DataFileError) as e:
+            fn()  # type: ignore[operator]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - start < 5 and peak < 50 * 2**20
+    return e.value
+
+
+def test_alias_bomb_in_models_yaml(settings: Settings) -> None:
+    settings.ensure()
+    settings.models_file.write_text("version: 1\n" + _bomb() + "models: []\n")
+    err = _bounded(lambda: models.list_models(settings))
+    assert "alias" in err.message and err.line
+
+
+def test_alias_bomb_in_a_suite(tmp_path: Path) -> None:
+    p = tmp_path / "suite.yaml"
+    p.write_text(
+        _bomb()
+        + "prompts: [hi]\ntests:\n  - vars: {x: *l8}\n    assert: [{type: contains, value: a}]\n"
+    )
+    err = _bounded(lambda: load_suite(p))
+    assert f"{p}:" in str(err) and "alias" in err.message
+
+
+def test_alias_bomb_in_a_catalog_file(tmp_path: Path) -> None:
+    p = tmp_path / "x.yaml"
+    p.write_text("version: 2\n" + _bomb() + "models: []\n")
+    _bounded(lambda: load_file(p))
+
+
+def test_long_string_repeated_by_aliases() -> None:
+    text = "s: &s " + "y" * 200_000 + "\nl: [" + ", ".join(["*s"] * 200) + "]\n"
+    _bounded(lambda: yamlfile.load(text, "f.yaml"))
+
+
+def test_alias_inside_its_own_anchor() -> None:
+    with pytest.raises(DataFileError, match="contains it"):
+        yamlfile.load("a: &a [1, *a]\n", "f.yaml")
+
+
+def test_a_few_honest_aliases_still_load() -> None:
+    data = yamlfile.load("d: &d {max_tokens: 8}\na: *d\nb: *d\nc: {<<: *d, x: 1}\n", "f")
+    assert data["a"] == data["b"] == {"max_tokens": 8} and data["c"]["x"] == 1
+
+
+def test_oversized_file_refused_before_reading(tmp_path: Path) -> None:
+    p = tmp_path / "big.yaml"
+    with p.open("wb") as f:
+        f.truncate(yamlfile.MAX_BYTES + 1)  # sparse: nothing to read, the size says it all
+    with pytest.raises(DataFileError, match="up to"):
+        yamlfile.load_file(p)
+
+
+def test_limit_reads_only_the_tests_it_needs(tmp_path: Path) -> None:
+    n = 20_000
+    p = tmp_path / "huge.yaml"
+    p.write_text(
+        "prompts: ['{{q}}']\ntests:\n"
+        + "".join(
+            f"  - {{vars: {{q: 'q{i}'}}, assert: [{{type: contains, value: a}}]}}\n"
+            for i in range(n)
+        )
+    )
+    tracemalloc.start()
+    try:
+        suite = load_suite(p, limit=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [i.prompt for i in suite.items] == ["q0", "q1", "q2", "q3", "q4"]
+    assert peak < 20 * 2**20  # the whole file composed takes about 60 MB
+
+
+def test_models_yaml_parsed_once_while_unchanged(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.ensure()
+    settings.models_file.write_text("version: 1\nmodels: []\n")
+    calls = []
+    real = models._parse_file
+    monkeypatch.setattr(models, "_parse_file", lambda p: calls.append(p) or real(p))
+    for _ in range(5):
+        models.list_models(settings)
+    assert len(calls) == 1
+    settings.models_file.write_text("version: 1\nmodels: []  # changed\n")
+    models.list_models(settings)
+    assert len(calls) == 2
