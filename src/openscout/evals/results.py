@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from openscout.evals.stats import (
     Comparison,
     Estimate,
@@ -308,3 +310,45 @@ def build_run(
         comparisons(results),
         scoring_differs=scoring_differences(results),
     )
+
+
+# -- runs as stored (evals.store.list_runs), read back typed --------------------------------
+
+# rows written by any openscout version: fields they lack take defaults, new ones are ignored
+_STORED = ConfigDict(frozen=True, extra="ignore")
+
+
+class StoredScore(BaseModel):
+    """One model's score in a stored run summary (ModelResult.as_dict)."""
+
+    model_config = _STORED
+
+    score: float | None = None
+    n: int | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class StoredSummary(BaseModel):
+    """EvalRun.summary() as stored when a run finishes."""
+
+    model_config = _STORED
+
+    models: dict[str, StoredScore] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+
+
+class StoredRun(BaseModel):
+    """A row of evals.store.list_runs: a run, finished or not (then without a summary)."""
+
+    model_config = _STORED
+
+    id: str
+    created_at: str | None = None
+    status: str | None = None
+    suite: str = "?"
+    summary: StoredSummary | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> StoredRun:
+        return cls.model_validate(row)
