@@ -185,6 +185,7 @@ def test_scoring_methods_are_recorded_and_differences_said(settings: Settings) -
 
 def test_compare_table_and_report_mark_the_scoring_method(settings: Settings) -> None:
     from openscout.compare import CompareOptions, _add_quality, _model_entry
+    from openscout.comparison import CompareResult
     from openscout.models import get_model
     from openscout.report.markdown import render_markdown
     from openscout.report.tables import rows
@@ -195,15 +196,17 @@ def test_compare_table_and_report_mark_the_scoring_method(settings: Settings) ->
         add_remote(settings, fake.url)
         specs = [get_model(settings, m) for m in ("local", "remote")]
         models = [_model_entry(s) for s in specs]
-        notes = _add_quality(settings, specs, models, CompareOptions(suite="mc", limit=4), None)
-    result = {"models": models, "recommendation": {}, "notes": notes, "settings": {}}
+        models, notes = _add_quality(
+            settings, specs, models, CompareOptions(suite="mc", limit=4), None
+        )
+    result = CompareResult(models=models, notes=notes)
     cells = {r["id"]: r["quality"] for r in rows(result)}
     assert cells["local"].endswith("MC by log-likelihood")
     assert cells["remote"].endswith("MC by generated letter")
     md = render_markdown(result)
     assert "**Note:** scored differently" in md
     # the same method everywhere: no marks, no notes
-    result["models"] = models[:1]
+    result = result.model_copy(update={"models": models[:1]})
     assert "MC by" not in rows(result)[0]["quality"]
 
 

@@ -36,38 +36,40 @@ def test_compare_on_mocks_keeps_going_past_a_failing_model(
 ) -> None:
     opts = CompareOptions(limit=4, bench=FAST, constraints=Constraints(min_tps=1.0))
     result = compare(settings, mocks, opts)
-    a, b = result["models"]
-    assert a["id"] == "mock-a" and a["errors"] == []
-    assert a["quality"]["suite"] == "quick" and a["quality"]["n"] == 4
-    assert a["output_tps"] > 0 and a["memory_bytes"] is None  # not in-process
-    assert (
-        a["cost"]["price_per_hour"] == 1.0 and a["price_source"] == "model mock-a's price_per_hour"
-    )
-    assert a["license"] == "MIT" and a["fit"] is None
+    a, b = result.models
+    assert a.id == "mock-a" and a.errors == []
+    assert a.quality is not None and a.quality.suite == "quick" and a.quality.n == 4
+    assert a.output_tps is not None and a.output_tps > 0
+    assert a.memory_bytes is None  # not in-process
+    assert a.cost is not None
+    assert a.cost.price_per_hour == 1.0 and a.price_source == "model mock-a's price_per_hour"
+    assert a.license == "MIT" and a.fit is None
     # no catalog entry: the registered licence still says OSI and commercial use
-    assert a["openness"]["label"] is None and a["openness"]["osi_approved"] is True
-    assert a["openness"]["commercial_use"] is True and b["openness"] is None
-    assert any(e.startswith("speed measurement failed: the server is down") for e in b["errors"])
-    rec = result["recommendation"]
-    assert rec["recommended"] == "mock-a"
-    assert rec["excluded"]["mock-b"] == ["its speed was not measured"]
-    assert result["settings"]["suite"] == "quick" and result["reference_prices"]
+    assert a.openness is not None
+    assert a.openness.label is None and a.openness.osi_approved is True
+    assert a.openness.commercial_use is True and b.openness is None
+    assert any(e.startswith("speed measurement failed: the server is down") for e in b.errors)
+    rec = result.recommendation
+    assert rec.recommended == "mock-a"
+    assert rec.excluded["mock-b"] == ["its speed was not measured"]
+    assert result.settings.suite == "quick" and result.reference_prices
 
 
 def test_compare_ranks_speed_at_the_depth_asked(settings: Settings, mocks: list[str]) -> None:
     opts = CompareOptions(skip_quality=True, bench=FAST, speed_depth=600)
-    [a] = compare(settings, ["mock-a"], opts)["models"]
-    deep = next(p for p in a["bench"]["depths"] if p["depth"] == 600)
-    assert [p["depth"] for p in a["bench"]["depths"]] == [0, 600]
-    assert deep["prompt_tokens"] > a["bench"]["prompts"]["short"]["prompt_tokens"]
-    assert a["output_tps"] == deep["output_tps"]["median"]
-    assert a["ttft_s"] == deep["ttft_s"]["median"]
+    [a] = compare(settings, ["mock-a"], opts).models
+    assert a.bench is not None
+    deep = next(p for p in a.bench.depths if p.depth == 600)
+    assert [p.depth for p in a.bench.depths] == [0, 600]
+    assert deep.prompt_tokens > a.bench.prompts["short"].prompt_tokens
+    assert a.output_tps == deep.output_tps.median
+    assert a.ttft_s == deep.ttft_s.median
 
 
 def test_compare_without_quality(settings: Settings, mocks: list[str]) -> None:
     result = compare(settings, ["mock-a"], CompareOptions(skip_quality=True, bench=FAST))
-    assert result["models"][0]["quality"] is None and result["settings"]["suite"] is None
-    assert result["recommendation"]["recommended"] == "mock-a"
+    assert result.models[0].quality is None and result.settings.suite is None
+    assert result.recommendation.recommended == "mock-a"
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,12 @@
-"""A comparison result shaped like openscout.compare.compare()'s, built by hand for report tests."""
+"""A comparison result like openscout.compare.compare()'s, built by hand for report tests: a
+report.json-shaped dict (fields a report may lack are left out), read as a CompareResult."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from openscout.compare import candidate
+from openscout.comparison import CompareResult, ModelComparison
 from openscout.recommend import Constraints, recommend
 
 HOSTILE = "<img src=x onerror=alert(1)></script>"
@@ -72,7 +74,7 @@ def _model(
     }
 
 
-def sample_result(constraints: Constraints | None = None) -> dict[str, Any]:
+def sample_result(constraints: Constraints | None = None) -> CompareResult:
     models = [
         _model(
             "smollm2-135m-instruct",
@@ -111,31 +113,33 @@ def sample_result(constraints: Constraints | None = None) -> dict[str, Any]:
             },
         ),
     ]
-    rec = recommend([candidate(m) for m in models], constraints)
-    return {
-        "version": 1,
-        "created_at": "2026-11-26T18:00:00Z",
-        "machine": "test (x86_64, 2 cores)",
-        "wall_s": 80.0,
-        "bandwidth_gbs": 20.0,
-        "settings": {
-            "suite": "quick",
-            "limit": 20,
-            "seed": 0,
-            "repeats": 3,
-            "warmup": 1,
-            "max_tokens": 64,
-        },
-        "models": models,
-        "reference_prices": [
-            {
-                "name": "openai/gpt-4o-mini",
-                "input_per_m": 0.15,
-                "output_per_m": 0.6,
-                "blended_per_m": 0.2625,
-                "source": "https://example.org/prices",
-                "date": "2026-05",
-            }
-        ],
-        "recommendation": rec.as_dict(),
-    }
+    rec = recommend([candidate(ModelComparison.model_validate(m)) for m in models], constraints)
+    return CompareResult.from_json(
+        {
+            "version": 1,
+            "created_at": "2026-11-26T18:00:00Z",
+            "machine": "test (x86_64, 2 cores)",
+            "wall_s": 80.0,
+            "bandwidth_gbs": 20.0,
+            "settings": {
+                "suite": "quick",
+                "limit": 20,
+                "seed": 0,
+                "repeats": 3,
+                "warmup": 1,
+                "max_tokens": 64,
+            },
+            "models": models,
+            "reference_prices": [
+                {
+                    "name": "openai/gpt-4o-mini",
+                    "input_per_m": 0.15,
+                    "output_per_m": 0.6,
+                    "blended_per_m": 0.2625,
+                    "source": "https://example.org/prices",
+                    "date": "2026-05",
+                }
+            ],
+            "recommendation": rec.as_dict(),
+        }
+    )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from openscout.compare import candidate
+from openscout.comparison import ModelComparison
 from openscout.recommend import Constraints, recommend
 
 pytestmark = pytest.mark.real_model
@@ -84,7 +85,7 @@ def test_compare_json_gives_every_figure_for_each_model(
 
 def test_constraints_on_the_real_figures(compared: tuple[dict[str, Any], Path]) -> None:
     result, _ = compared
-    cands = [candidate(m) for m in result["models"]]
+    cands = [candidate(ModelComparison.model_validate(m)) for m in result["models"]]
     r = recommend(cands, Constraints(osi_required=True))
     assert r.recommended == "smollm2-135m-instruct"
     assert any(

@@ -76,5 +76,5 @@ def test_write_report_writes_three_files(tmp_path: Path) -> None:
     result = sample_result()
     paths = write_report(result, tmp_path / "out")
     assert {p.name for p in paths.values()} == {"report.html", "report.md", "report.json"}
-    assert json.loads(paths["json"].read_text()) == result
+    assert json.loads(paths["json"].read_text()) == result.to_json()
     assert not list((tmp_path / "out").glob(".*tmp*"))  # no temporary files left behind

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -13,11 +14,19 @@ from rich.table import Table
 from openscout.cli.output import console, fmt, human_bytes, print_json, progress_bar
 from openscout.config import get_settings
 
+if TYPE_CHECKING:  # imported when a command runs, so `openscout --help` stays instant
+    from rich.progress import Progress
+
+    from openscout.comparison import CompareResult
+    from openscout.perf.bench import ModelBench
+    from openscout.perf.measure import BenchConfig
+    from openscout.recommend import Weights
+
 
 class _Bar:
     """A Rich progress bar behind perf.measure.Progress (its total grows as work is planned)."""
 
-    def __init__(self, progress: Any) -> None:
+    def __init__(self, progress: Progress) -> None:
         self.p = progress
         self.task = progress.add_task("starting", total=0)
 
@@ -51,18 +60,19 @@ def _bench_config(
     concurrency: list[int] | None,
     sweep_default: bool = True,
     depths: list[int] | None = None,
-) -> Any:
+) -> BenchConfig:
     from openscout.perf.measure import BenchConfig
 
-    kwargs: dict[str, Any] = {"repeats": repeats, "warmup": warmup, "max_tokens": max_tokens}
-    if concurrency or not sweep_default:
-        kwargs["concurrency"] = tuple(concurrency or ())
-    kwargs["depths"] = tuple(sorted({0, *(BENCH_DEPTHS if depths is None else depths)}))
-    return BenchConfig(**kwargs)
+    # without a sweep asked for or refused, BenchConfig's default client counts apply
+    sweep = {"concurrency": tuple(concurrency or ())} if concurrency or not sweep_default else {}
+    depth_set = tuple(sorted({0, *(BENCH_DEPTHS if depths is None else depths)}))
+    return BenchConfig(
+        repeats=repeats, warmup=warmup, max_tokens=max_tokens, depths=depth_set, **sweep
+    )
 
 
-def _print_depths(rows: list[dict[str, Any]]) -> None:
-    if not any(len(r.get("depths") or []) > 1 for r in rows):
+def _print_depths(benches: list[ModelBench]) -> None:
+    if not any(len(b.result.depths) > 1 for b in benches):
         return
     table = Table(
         "model",
@@ -73,20 +83,20 @@ def _print_depths(rows: list[dict[str, Any]]) -> None:
         "prefill tok/s",
         title="At depth: the short question after that many tokens of context (median)",
     )
-    for r in rows:
-        for d in r.get("depths") or []:
+    for b in benches:
+        for d in b.result.depths:
             table.add_row(
-                r["model_id"],
-                str(d["depth"]),
-                str(d["prompt_tokens"]),
-                fmt(_ms(d["ttft_s"]["median"]), 0),
-                fmt(d["output_tps"]["median"], 1),
-                fmt(d["prefill_tps"]["median"], 0),
+                b.result.model_id,
+                str(d.depth),
+                str(d.prompt_tokens),
+                fmt(_ms(d.ttft_s.median), 0),
+                fmt(d.output_tps.median, 1),
+                fmt(d.prefill_tps.median, 0),
             )
     console.print(table)
 
 
-def _print_bench(rows: list[dict[str, Any]]) -> None:
+def _print_speed(benches: list[ModelBench]) -> None:
     table = Table(
         "model",
         "prompt",
@@ -98,34 +108,39 @@ def _print_bench(rows: list[dict[str, Any]]) -> None:
         "MBU*",
         title="Speed (median [min-max] of timed runs)",
     )
-    for r in rows:
-        for name, p in r["prompts"].items():
-            t, o = p["ttft_s"], p["output_tps"]
+    for b in benches:
+        for name, p in b.result.prompts.items():
+            t, o = p.ttft_s, p.output_tps
             table.add_row(
-                r["model_id"],
-                f"{name} ({p['prompt_tokens']} tok)",
-                f"{fmt(_ms(t['median']), 0)} [{fmt(_ms(t['min']), 0)}-{fmt(_ms(t['max']), 0)}]",
-                f"{fmt(o['median'], 1)} [{fmt(o['min'], 1)}-{fmt(o['max'], 1)}]",
-                fmt(p["prefill_tps"]["median"], 0),
-                f"{fmt(_ms(p['itl_p50_s']), 1)} / {fmt(_ms(p['itl_p99_s']), 1)}",
-                fmt(p["e2e_s"]["median"], 2),
-                "-" if p["mbu"] is None else f"{p['mbu'] * 100:.1f}%",
+                b.result.model_id,
+                f"{name} ({p.prompt_tokens} tok)",
+                f"{fmt(_ms(t.median), 0)} [{fmt(_ms(t.min), 0)}-{fmt(_ms(t.max), 0)}]",
+                f"{fmt(o.median, 1)} [{fmt(o.min, 1)}-{fmt(o.max, 1)}]",
+                fmt(p.prefill_tps.median, 0),
+                f"{fmt(_ms(p.itl_p50_s), 1)} / {fmt(_ms(p.itl_p99_s), 1)}",
+                fmt(p.e2e_s.median, 2),
+                "-" if p.mbu is None else f"{p.mbu * 100:.1f}%",
             )
     console.print(table)
-    for r in rows:
-        if r.get("mbu") is None:
+    for b in benches:
+        r = b.result
+        if r.mbu is None:
             continue
         rated = (
-            f"{r['mbu_rated'] * 100:.1f}% of the rated peak {r['rated_bandwidth_gbs']:g} GB/s"
-            if r.get("mbu_rated") is not None
+            f"{r.mbu_rated * 100:.1f}% of the rated peak {r.rated_bandwidth_gbs:g} GB/s"
+            if r.mbu_rated is not None and r.rated_bandwidth_gbs is not None
             else "rated peak unknown (set OPENSCOUT_RATED_BANDWIDTH_GBS)"
         )
         console.print(
-            f"[dim]* MBU of {r['model_id']}: against the bandwidth measured here "
-            f"({r['bandwidth_gbs']:.1f} GB/s, see docs/metrics.md); {rated}[/]",
+            f"[dim]* MBU of {r.model_id}: against the bandwidth measured here "
+            f"({r.bandwidth_gbs or 0:.1f} GB/s, see docs/metrics.md); {rated}[/]",
             highlight=False,
         )
-    _print_depths(rows)
+
+
+def _print_bench(benches: list[ModelBench]) -> None:
+    _print_speed(benches)
+    _print_depths(benches)
     cost = Table(
         "model",
         "memory",
@@ -137,34 +152,34 @@ def _print_bench(rows: list[dict[str, Any]]) -> None:
         "price from",
         title="Memory and cost",
     )
-    for r in rows:
-        c = r["cost"]
+    for b in benches:
+        c = b.cost
         cost.add_row(
-            r["model_id"],
-            human_bytes(r["memory_bytes"]),
-            fmt(r["load_s"], 2),
-            fmt(c["price_per_hour"], 4),
-            fmt(c["input_per_m"], 4),
-            fmt(c["output_per_m"], 4),
-            fmt(c["blended_per_m"], 4),
-            r["price_source"],
+            b.result.model_id,
+            human_bytes(b.result.memory_bytes),
+            fmt(b.result.load_s, 2),
+            fmt(c.price_per_hour, 4),
+            fmt(c.input_per_m, 4),
+            fmt(c.output_per_m, 4),
+            fmt(c.blended_per_m, 4),
+            b.price_source,
         )
     console.print(cost)
-    for r in rows:
-        if r["sweep"]:
+    for b in benches:
+        if b.result.sweep:
             sweep = Table(
                 "clients",
                 "aggregate tok/s",
                 "latency median s",
                 "TTFT median ms",
-                title=f"Concurrency sweep: {r['model_id']}",
+                title=f"Concurrency sweep: {b.result.model_id}",
             )
-            for s in r["sweep"]:
+            for s in b.result.sweep:
                 sweep.add_row(
-                    str(s["concurrency"]),
-                    fmt(s["aggregate_output_tps"], 1),
-                    fmt(s["latency_s"]["median"], 2),
-                    fmt(_ms(s["ttft_s"]["median"]), 0),
+                    str(s.concurrency),
+                    fmt(s.aggregate_output_tps, 1),
+                    fmt(s.latency_s.median, 2),
+                    fmt(_ms(s.ttft_s.median), 0),
                 )
             console.print(sweep)
 
@@ -173,7 +188,7 @@ def _ms(v: float | None) -> float | None:
     return None if v is None else v * 1000
 
 
-def _print_compare(result: dict[str, Any], paths: dict[str, Any] | None) -> None:
+def _print_compare(result: CompareResult, paths: dict[str, Path] | None) -> None:
     from openscout.report.tables import COLUMNS, rows
 
     table = Table(*[label for _, label in COLUMNS], title="Which model should I use?")
@@ -187,26 +202,26 @@ def _print_compare(result: dict[str, Any], paths: dict[str, Any] | None) -> None
         )
         table.add_row(*[r[k] for k, _ in COLUMNS], style=style)
     console.print(table)
-    for note in result.get("notes") or []:
+    for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
-    rec = result["recommendation"]
-    colour = "green" if rec["recommended"] else "red"
-    console.print(f"[bold {colour}]{rec['message']}[/]", highlight=False)
-    for reason in rec["reasons"]:
+    rec = result.recommendation
+    colour = "green" if rec.recommended else "red"
+    console.print(f"[bold {colour}]{rec.message}[/]", highlight=False)
+    for reason in rec.reasons:
         console.print(f"  - {reason}", markup=False, highlight=False)
-    for m in result["models"]:
-        for e in m["errors"]:
-            console.print(f"[yellow]warning:[/] {m['id']}: {e}", highlight=False)
+    for m in result.models:
+        for e in m.errors:
+            console.print(f"[yellow]warning:[/] {m.id}: {e}", highlight=False)
     if paths:
         console.print(
             f"report: {paths['html']} (also {paths['markdown'].name}, {paths['json'].name})",
             markup=False,
             highlight=False,
         )
-    depth = (result.get("settings") or {}).get("speed_depth")
+    depth = result.settings.speed_depth
     if depth:
         console.print(f"tokens/s and TTFT measured after {depth} tokens of context", style="dim")
-    console.print(f"took {result['wall_s']:.1f} s", style="dim")
+    console.print(f"took {result.wall_s or 0:.1f} s", style="dim")
 
 
 def register(app: typer.Typer) -> None:
@@ -261,11 +276,10 @@ def register(app: typer.Typer) -> None:
                 cost_concurrency=cost_concurrency,
                 progress=bar,
             )
-        rows = [r.as_dict() for r in results]
         if json_out:
-            print_json(rows)
+            print_json([r.as_dict() for r in results])
         else:
-            _print_bench(rows)
+            _print_bench(results)
 
     @app.command("compare")
     def compare_cmd(
@@ -370,14 +384,14 @@ def register(app: typer.Typer) -> None:
 
         folder = out or settings.reports_dir / dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
         paths = write_report(result, folder)
-        result["report"] = {k: str(v) for k, v in paths.items()}
+        result = result.model_copy(update={"report": {k: str(v) for k, v in paths.items()}})
         if json_out:
-            print_json(result)
+            print_json(result.to_json())
         else:
             _print_compare(result, paths)
 
 
-def _weights(items: list[str]) -> Any:
+def _weights(items: list[str]) -> Weights:
     from openscout.errors import ConstraintError
     from openscout.recommend import Weights
 

@@ -2,7 +2,8 @@
 self-contained offline HTML page (html.py), Markdown (markdown.py) and JSON.
 
 `write_report(result, out_dir)` writes report.html, report.md and report.json atomically
-and returns their paths. `result` is the dict openscout.compare.compare() returns.
+and returns their paths. `result` is the CompareResult openscout.compare.compare() returns;
+report.json is its `to_json()`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
+from openscout.comparison import CompareResult
 from openscout.errors import ConfigError
 
 
@@ -21,7 +22,7 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)  # never a half-written report
 
 
-def write_report(result: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
+def write_report(result: CompareResult, out_dir: str | Path) -> dict[str, Path]:
     from openscout.report.html import render_html
     from openscout.report.markdown import render_markdown
 
@@ -40,5 +41,5 @@ def write_report(result: dict[str, Any], out_dir: str | Path) -> dict[str, Path]
     }
     _write(paths["html"], render_html(result))
     _write(paths["markdown"], render_markdown(result))
-    _write(paths["json"], json.dumps(result, indent=2, default=str, ensure_ascii=False))
+    _write(paths["json"], json.dumps(result.to_json(), indent=2, default=str, ensure_ascii=False))
     return paths

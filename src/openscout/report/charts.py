@@ -8,8 +8,10 @@ quality measurement.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from openscout.comparison import CompareResult, ModelComparison
 from openscout.report.tables import fmt_openness, ordered_models, status_of
 
 _COLOURS = {
@@ -21,19 +23,30 @@ _COLOURS = {
 _STATUS_LEVEL = {"closed": 0, "unknown": 1, "partial": 2, "open": 3}
 
 
+def _cost(m: ModelComparison) -> float | None:
+    return m.cost_per_m
+
+
+def _speed(m: ModelComparison) -> float | None:
+    return m.output_tps
+
+
 def _quality_scatter(
-    result: dict[str, Any], x_key: str, x_title: str, log_x: bool, title: str
+    result: CompareResult,
+    x_of: Callable[[ModelComparison], float | None],
+    x_title: str,
+    log_x: bool,
+    title: str,
 ) -> dict[str, Any]:
-    rec = result.get("recommendation") or {}
+    rec = result.recommendation
     traces = []
     for status in ("recommended", "Pareto front", "dominated", "excluded"):
         pts = []
         for m in ordered_models(result):
-            q = m.get("quality") or {}
-            x = (m.get("cost") or {}).get("blended_per_m") if x_key == "cost" else m.get(x_key)
-            if status_of(m["id"], rec) != status or q.get("score") is None or x is None:
+            q, x = m.quality, x_of(m)
+            if status_of(m.id, rec) != status or q is None or x is None:
                 continue
-            pts.append((m["id"], x, q["score"], q.get("ci_low"), q.get("ci_high")))
+            pts.append((m.id, x, q.score, q.ci_low, q.ci_high))
         if not pts:
             continue
         traces.append(
@@ -61,9 +74,7 @@ def _quality_scatter(
                 + ": %{x:.3g}<br>quality: %{y:.3f}<extra></extra>",
             }
         )
-    suite = next(
-        (m["quality"].get("suite") for m in result.get("models", []) if m.get("quality")), None
-    )
+    suite = next((m.quality.suite for m in result.models if m.quality), None)
     layout: dict[str, Any] = {
         "title": {"text": title},
         "xaxis": {"title": {"text": x_title}, "type": "log" if log_x else "linear"},
@@ -79,12 +90,12 @@ def _quality_scatter(
     return {"data": traces, "layout": layout}
 
 
-def quality_vs_cost(result: dict[str, Any]) -> dict[str, Any]:
+def quality_vs_cost(result: CompareResult) -> dict[str, Any]:
     fig = _quality_scatter(
-        result, "cost", "$ per 1M tokens (blended 3:1), log scale", True, "Quality against cost"
+        result, _cost, "$ per 1M tokens (blended 3:1), log scale", True, "Quality against cost"
     )
-    for ref in result.get("reference_prices", []):
-        x = ref.get("blended_per_m")
+    for ref in result.reference_prices:
+        x = ref.blended_per_m
         if not x:
             continue
         fig["layout"]["shapes"].append(
@@ -105,7 +116,7 @@ def quality_vs_cost(result: dict[str, Any]) -> dict[str, Any]:
                 "xref": "x",
                 "yref": "paper",
                 "y": 1,
-                "text": ref["name"],
+                "text": ref.name,
                 "showarrow": False,
                 "textangle": -90,
                 "xanchor": "right",
@@ -122,31 +133,32 @@ def _log10(x: float) -> float:
     return math.log10(x)  # annotations on a log axis take the exponent
 
 
-def quality_vs_speed(result: dict[str, Any]) -> dict[str, Any]:
+def quality_vs_speed(result: CompareResult) -> dict[str, Any]:
     return _quality_scatter(
-        result, "output_tps", "output tokens/s (median)", False, "Quality against speed"
+        result, _speed, "output tokens/s (median)", False, "Quality against speed"
     )
 
 
-def openness_breakdown(result: dict[str, Any]) -> dict[str, Any]:
+def openness_breakdown(result: CompareResult) -> dict[str, Any]:
     """Heatmap: one row per model, one column per openness criterion, coloured by status."""
     models = ordered_models(result)
     criteria: list[str] = []
     for m in models:
-        for name in (m.get("openness") or {}).get("criteria") or {}:
+        for name in m.openness.criteria if m.openness else {}:
             if name not in criteria:
                 criteria.append(name)
     z, text, labels = [], [], []
     for m in models:
-        o = m.get("openness") or {}
-        statuses = [(o.get("criteria") or {}).get(c, "unknown") for c in criteria]
+        o = m.openness
+        known = o.criteria if o else {}
+        statuses = [known.get(c, "unknown") for c in criteria]
         z.append([_STATUS_LEVEL.get(st, 1) for st in statuses])
         text.append(statuses)
-        licence = m.get("license") or "licence unknown"
+        licence = m.license or "licence unknown"
         osi = {True: "OSI-approved", False: "not OSI-approved"}.get(
-            o.get("osi_approved"), "OSI status unknown"
+            o.osi_approved if o else None, "OSI status unknown"
         )
-        labels.append(f"{m['id']}<br>{fmt_openness(o)}; {licence}, {osi}")
+        labels.append(f"{m.id}<br>{fmt_openness(o)}; {licence}, {osi}")
     if not criteria:  # no catalog facts at all: one column saying so
         criteria = ["catalog facts"]
         z = [[1] for _ in models]
@@ -187,7 +199,7 @@ def openness_breakdown(result: dict[str, Any]) -> dict[str, Any]:
     return {"data": data, "layout": layout}
 
 
-def all_charts(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def all_charts(result: CompareResult) -> dict[str, dict[str, Any]]:
     return {
         "quality-vs-cost": quality_vs_cost(result),
         "quality-vs-speed": quality_vs_speed(result),

@@ -15,6 +15,9 @@ from functools import lru_cache
 from html import escape
 from typing import Any
 
+from openscout.comparison import CompareResult, ModelComparison
+from openscout.perf.measure import PromptStats, Stat, SweepPoint
+from openscout.recommend import Recommendation
 from openscout.report.charts import all_charts
 from openscout.report.tables import COLUMNS, depth_note, fmt_mb, fmt_money, fmt_num, rows
 
@@ -57,7 +60,7 @@ def _csp_hash(script: str) -> str:
     )
 
 
-def _json_block(obj: Any) -> str:
+def _json_block(obj: dict[str, Any]) -> str:
     # '<' escaped so no string in the data can close the script element
     return (
         json.dumps(obj, ensure_ascii=False)
@@ -76,105 +79,111 @@ def _table(headers: list[str], body: list[list[str]], classes: list[str] | None 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
 
 
-def _recommendation(rec: dict[str, Any]) -> str:
-    box = "rec" if rec.get("recommended") else "none"
-    items = "".join(f"<li>{escape(r)}</li>" for r in rec.get("reasons", []))
-    cons = rec.get("constraints") or []
+def _recommendation(rec: Recommendation) -> str:
+    box = "rec" if rec.recommended else "none"
+    items = "".join(f"<li>{escape(r)}</li>" for r in rec.reasons)
+    cons = rec.constraints
     cons_html = f"<p class='muted'>Constraints: {escape('; '.join(cons))}</p>" if cons else ""
-    head = f"<p><strong>{escape(rec.get('message', ''))}</strong></p>"
+    head = f"<p><strong>{escape(rec.message)}</strong></p>"
     return f"<div class='{box}'>{head}{cons_html}<ul>{items}</ul></div>"
 
 
-def _notes(result: dict[str, Any]) -> str:
+def _notes(result: CompareResult) -> str:
     """What the reader must know to read the table right (e.g. scoring methods differ)."""
-    notes = result.get("notes") or []
+    notes = result.notes
     if not notes:
         return ""
     items = "".join(f"<li>{escape(n)}</li>" for n in notes)
     return f"<div class='none'><strong>Note</strong><ul>{items}</ul></div>"
 
 
-def _details(result: dict[str, Any]) -> str:
-    out = []
-    for m in result.get("models", []):
-        b = m.get("bench") or {}
-        body = []
-        for name, p in (b.get("prompts") or {}).items():
-            body.append(
-                [
-                    name,
-                    str(p["prompt_tokens"]),
-                    fmt_num(p["completion_tokens"], 0),
-                    _spread(p["ttft_s"], 1000, "ms"),
-                    _spread(p["output_tps"], 1, ""),
-                    _spread(p["prefill_tps"], 1, ""),
-                    _spread(p["e2e_s"], 1, "s"),
-                    fmt_num(_ms(p["itl_p50_s"]), 1, " ms"),
-                    fmt_num(_ms(p["itl_p99_s"]), 1, " ms"),
-                    "-" if p.get("mbu") is None else f"{p['mbu'] * 100:.1f}%",
-                ]
-            )
-        headers = [
-            "prompt",
-            "prompt tok",
-            "output tok",
-            "TTFT med [min-max]",
-            "tok/s",
-            "prefill tok/s",
-            "end-to-end",
-            "ITL p50",
-            "ITL p99",
-            "MBU",
-        ]
-        sweep = b.get("sweep") or []
-        sweep_html = ""
-        if sweep:
-            sweep_html = _table(
-                ["clients", "aggregate output tok/s", "latency median", "TTFT median"],
-                [
-                    [
-                        str(s["concurrency"]),
-                        fmt_num(s["aggregate_output_tps"]),
-                        fmt_num(s["latency_s"]["median"], 2, " s"),
-                        fmt_num(_ms(s["ttft_s"]["median"]), 0, " ms"),
-                    ]
-                    for s in sweep
-                ],
-            )
-        cost = m.get("cost") or {}
-        errors = "".join(f"<li>{escape(e)}</li>" for e in m.get("errors", []))
-        out.append(
-            f"<h3>{escape(m['id'])}</h3>"
-            f"<p class='muted'>engine {escape(str(m.get('engine')))}; "
-            f"memory {escape(fmt_mb(m.get('memory_bytes')))}"
-            f" ({escape(str(b.get('memory_method') or 'not measured'))}); cost at "
-            f"${escape(str(cost.get('price_per_hour')))}/h: "
-            f"input {escape(fmt_money(cost.get('input_per_m')))}, "
-            f"output {escape(fmt_money(cost.get('output_per_m')))} per 1M tokens "
-            f"({escape(str(m.get('price_source') or ''))})</p>"
-            + (_table(headers, body) if body else "")
-            + sweep_html
-            + (f"<ul class='none'>{errors}</ul>" if errors else "")
-        )
-    return "".join(out)
+_PROMPT_HEADERS = [
+    "prompt",
+    "prompt tok",
+    "output tok",
+    "TTFT med [min-max]",
+    "tok/s",
+    "prefill tok/s",
+    "end-to-end",
+    "ITL p50",
+    "ITL p99",
+    "MBU",
+]
+
+
+def _prompt_row(name: str, p: PromptStats) -> list[str]:
+    return [
+        name,
+        str(p.prompt_tokens),
+        fmt_num(p.completion_tokens, 0),
+        _spread(p.ttft_s, 1000, "ms"),
+        _spread(p.output_tps, 1, ""),
+        _spread(p.prefill_tps, 1, ""),
+        _spread(p.e2e_s, 1, "s"),
+        fmt_num(_ms(p.itl_p50_s), 1, " ms"),
+        fmt_num(_ms(p.itl_p99_s), 1, " ms"),
+        "-" if p.mbu is None else f"{p.mbu * 100:.1f}%",
+    ]
+
+
+def _sweep_table(sweep: list[SweepPoint]) -> str:
+    if not sweep:
+        return ""
+    return _table(
+        ["clients", "aggregate output tok/s", "latency median", "TTFT median"],
+        [
+            [
+                str(s.concurrency),
+                fmt_num(s.aggregate_output_tps),
+                fmt_num(s.latency_s.median, 2, " s"),
+                fmt_num(_ms(s.ttft_s.median), 0, " ms"),
+            ]
+            for s in sweep
+        ],
+    )
+
+
+def _model_details(m: ModelComparison) -> str:
+    b = m.bench
+    body = [_prompt_row(name, p) for name, p in b.prompts.items()] if b else []
+    cost = m.cost
+    price = cost.price_per_hour if cost else None
+    errors = "".join(f"<li>{escape(e)}</li>" for e in m.errors)
+    return (
+        f"<h3>{escape(m.id)}</h3>"
+        f"<p class='muted'>engine {escape(str(m.engine))}; "
+        f"memory {escape(fmt_mb(m.memory_bytes))}"
+        f" ({escape(str((b.memory_method if b else None) or 'not measured'))}); cost at "
+        f"${escape(str(price))}/h: "
+        f"input {escape(fmt_money(cost.input_per_m if cost else None))}, "
+        f"output {escape(fmt_money(cost.output_per_m if cost else None))} per 1M tokens "
+        f"({escape(str(m.price_source or ''))})</p>"
+        + (_table(_PROMPT_HEADERS, body) if body else "")
+        + _sweep_table(b.sweep if b else [])
+        + (f"<ul class='none'>{errors}</ul>" if errors else "")
+    )
+
+
+def _details(result: CompareResult) -> str:
+    return "".join(_model_details(m) for m in result.models)
 
 
 def _ms(v: float | None) -> float | None:
     return None if v is None else v * 1000
 
 
-def _spread(s: dict[str, Any], scale: float, unit: str) -> str:
-    if not s or s.get("median") is None:
+def _spread(s: Stat, scale: float, unit: str) -> str:
+    if s.median is None or s.min is None or s.max is None:
         return "-"
     f = (
         (lambda v: f"{v * scale:.0f}")
         if unit == "ms"
         else (lambda v: f"{v * scale:.2f}" if unit == "s" else f"{v:.1f}")
     )
-    return f"{f(s['median'])} [{f(s['min'])}-{f(s['max'])}]{(' ' + unit) if unit else ''}"
+    return f"{f(s.median)} [{f(s.min)}-{f(s.max)}]{(' ' + unit) if unit else ''}"
 
 
-def render_html(result: dict[str, Any]) -> str:
+def render_html(result: CompareResult) -> str:
     charts = all_charts(result)
     table_rows = rows(result)
     main_table = _table(
@@ -182,18 +191,18 @@ def render_html(result: dict[str, Any]) -> str:
         [[r[k] for k, _ in COLUMNS] for r in table_rows],
         [r["status"].replace(" ", "-") for r in table_rows],
     )
-    refs = result.get("reference_prices") or []
+    refs = result.reference_prices
     ref_table = (
         _table(
             ["hosted API", "input $/1M", "output $/1M", "blended $/1M", "source", "date"],
             [
                 [
-                    r["name"],
-                    fmt_money(r["input_per_m"]),
-                    fmt_money(r["output_per_m"]),
-                    fmt_money(r["blended_per_m"]),
-                    r["source"],
-                    r["date"],
+                    r.name,
+                    fmt_money(r.input_per_m),
+                    fmt_money(r.output_per_m),
+                    fmt_money(r.blended_per_m),
+                    r.source,
+                    r.date,
                 ]
                 for r in refs
             ],
@@ -213,14 +222,14 @@ def render_html(result: dict[str, Any]) -> str:
         f"default-src 'none'; script-src {_csp_hash(js)} {_csp_hash(_DRAW)}; "
         "style-src 'unsafe-inline'; img-src data:; font-src data:"
     )
-    s = result.get("settings") or {}
+    s = result.settings
     meta = (
-        f"{escape(str(result.get('created_at', '')))} on {escape(str(result.get('machine', '')))}; "
-        f"suite {escape(str(s.get('suite')))} (limit {escape(str(s.get('limit')))}), "
-        f"{escape(str(s.get('repeats')))} repeats"
+        f"{escape(result.created_at)} on {escape(result.machine)}; "
+        f"suite {escape(str(s.suite))} (limit {escape(str(s.limit))}), "
+        f"{escape(str(s.repeats))} repeats"
         f"{escape(depth_note(s))}; memory bandwidth "
-        f"{escape(fmt_num(result.get('bandwidth_gbs')))} GB/s; "
-        f"took {escape(fmt_num(result.get('wall_s')))} s"
+        f"{escape(fmt_num(result.bandwidth_gbs))} GB/s; "
+        f"took {escape(fmt_num(result.wall_s))} s"
     )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -228,7 +237,7 @@ def render_html(result: dict[str, Any]) -> str:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>openscout comparison</title><style>{_STYLE}</style></head><body>"
         f"<h1>Which model should I use?</h1><p class='muted'>{meta}</p>"
-        f"<h2>Recommendation</h2>{_recommendation(result.get('recommendation') or {})}"
+        f"<h2>Recommendation</h2>{_recommendation(result.recommendation)}"
         f"<h2>Ranked comparison</h2>{main_table}{_notes(result)}"
         f"<h2>Charts</h2>{chart_divs}"
         + (f"<h2>Hosted API list prices, for comparison</h2>{ref_table}" if ref_table else "")

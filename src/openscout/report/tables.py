@@ -1,12 +1,19 @@
 """The ranked comparison table, as plain rows that the CLI, HTML and Markdown all draw from.
 
-Input is the dict `openscout.compare.compare()` returns (see its docstring for the shape);
-rows follow the recommendation's ranking, excluded models last.
+Input is the `CompareResult` that `openscout.compare.compare()` returns; rows follow the
+recommendation's ranking, excluded models last.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from openscout.comparison import (
+    CompareResult,
+    CompareSettings,
+    ModelComparison,
+    OpennessFacts,
+    QualityScore,
+)
+from openscout.recommend import Recommendation
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("rank", "#"),
@@ -29,31 +36,31 @@ METHOD_LABELS = {
 }
 
 
-def fmt_quality(q: dict[str, Any] | None, show_method: bool = False) -> str:
+def fmt_quality(q: QualityScore | None, show_method: bool = False) -> str:
     """Score, interval, sample size; failed items and, when models differ in it, how
     multiple choice was scored ("MC by ...")."""
-    if not q or q.get("score") is None:
+    if q is None:
         return "-"
-    lo, hi = q.get("ci_low"), q.get("ci_high")
+    lo, hi = q.ci_low, q.ci_high
     ci = f" [{lo:.2f}, {hi:.2f}]" if lo is not None and hi is not None else ""
-    text = f"{q['score']:.2f}{ci} n={q.get('n', '?')}"
-    if q.get("failed"):
-        text += f" ({q['failed']} failed)"
-    if show_method and q.get("scoring"):
-        text += f"; MC by {METHOD_LABELS.get(q['scoring'], q['scoring'])}"
+    text = f"{q.score:.2f}{ci} n={q.n}"
+    if q.failed:
+        text += f" ({q.failed} failed)"
+    if show_method and q.scoring:
+        text += f"; MC by {METHOD_LABELS.get(q.scoring, q.scoring)}"
     return text
 
 
-def scoring_differs(result: dict[str, Any]) -> bool:
+def scoring_differs(result: CompareResult) -> bool:
     """Whether the models' multiple-choice items were scored by different methods."""
-    methods = {(m.get("quality") or {}).get("scoring") for m in result.get("models", [])}
+    methods = {m.quality.scoring for m in result.models if m.quality}
     methods.discard(None)
     return len(methods) > 1 or "mixed" in methods
 
 
-def depth_note(settings: dict[str, Any]) -> str:
+def depth_note(settings: CompareSettings) -> str:
     """How the speed columns were measured, when not on the short prompt alone."""
-    depth = settings.get("speed_depth")
+    depth = settings.speed_depth
     return f"; tokens/s and TTFT after {depth} tokens of context" if depth else ""
 
 
@@ -71,54 +78,52 @@ def fmt_mb(n: int | None) -> str:
     return "-" if n is None else f"{n / 2**20:.0f} MB"
 
 
-def fmt_openness(o: dict[str, Any] | None) -> str:
-    if not o:
+def fmt_openness(o: OpennessFacts | None) -> str:
+    if o is None:
         return "unknown"
-    label = o.get("label") or "unknown"
-    cls = o.get("mof_class")
+    label = o.label or "unknown"
+    cls = o.mof_class
     if cls in ("I", "II", "III"):
         return f"{label} (MOF {cls})"
-    return f"{label} (no MOF class)" if cls == "none" else str(label)
+    return f"{label} (no MOF class)" if cls == "none" else label
 
 
-def ordered_models(result: dict[str, Any]) -> list[dict[str, Any]]:
-    rec = result.get("recommendation") or {}
-    order = [r["id"] for r in rec.get("ranking", [])]
-    by_id = {m["id"]: m for m in result.get("models", [])}
+def ordered_models(result: CompareResult) -> list[ModelComparison]:
+    order = [r.id for r in result.recommendation.ranking]
+    by_id = {m.id: m for m in result.models}
     ranked = [by_id[i] for i in order if i in by_id]
-    return ranked + [m for m in result.get("models", []) if m["id"] not in order]
+    return ranked + [m for m in result.models if m.id not in order]
 
 
-def status_of(model_id: str, rec: dict[str, Any]) -> str:
-    if rec.get("recommended") == model_id:
+def status_of(model_id: str, rec: Recommendation) -> str:
+    if rec.recommended == model_id:
         return "recommended"
-    if model_id in (rec.get("excluded") or {}):
+    if model_id in rec.excluded:
         return "excluded"
-    if model_id in (rec.get("pareto_front") or []):
+    if model_id in rec.pareto_front:
         return "Pareto front"
     return "dominated"
 
 
-def rows(result: dict[str, Any]) -> list[dict[str, str]]:
-    rec = result.get("recommendation") or {}
+def rows(result: CompareResult) -> list[dict[str, str]]:
+    """One row of formatted cells per model, keyed by the names in COLUMNS."""
+    rec = result.recommendation
     out = []
-    ranked = {r["id"] for r in rec.get("ranking", [])}
+    ranked = {r.id for r in rec.ranking}
     show_method = scoring_differs(result)
     for i, m in enumerate(ordered_models(result), start=1):
-        cost = (m.get("cost") or {}).get("blended_per_m")
-        ttft = m.get("ttft_s")
         out.append(
             {
-                "rank": str(i) if m["id"] in ranked else "-",
-                "id": m["id"],
-                "quality": fmt_quality(m.get("quality"), show_method),
-                "output_tps": fmt_num(m.get("output_tps")),
-                "ttft": "-" if ttft is None else f"{ttft * 1000:.0f} ms",
-                "memory": fmt_mb(m.get("memory_bytes")),
-                "cost": fmt_money(cost),
-                "openness": fmt_openness(m.get("openness")),
-                "license": m.get("license") or "unknown",
-                "status": status_of(m["id"], rec),
+                "rank": str(i) if m.id in ranked else "-",
+                "id": m.id,
+                "quality": fmt_quality(m.quality, show_method),
+                "output_tps": fmt_num(m.output_tps),
+                "ttft": "-" if m.ttft_s is None else f"{m.ttft_s * 1000:.0f} ms",
+                "memory": fmt_mb(m.memory_bytes),
+                "cost": fmt_money(m.cost_per_m),
+                "openness": fmt_openness(m.openness),
+                "license": m.license or "unknown",
+                "status": status_of(m.id, rec),
             }
         )
     return out

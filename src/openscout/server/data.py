@@ -1,43 +1,47 @@
 """What the pages show from the other packages: catalog, openness, lineage, fit, evaluation and
-benchmark results, comparison charts. Every import is guarded: a package that is missing or
-fails leaves its part of the page empty with a note, and the server keeps working.
+benchmark results, comparison charts. Errors in a user's data (a bad catalog file, a model
+file that cannot be read, a stored report that is not one) leave their part of the page
+empty and are logged; anything else is a bug and fails like one.
 """
 
 from __future__ import annotations
 
-import importlib
+import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from openscout.catalog.loader import Catalog
+from openscout.catalog.loader import load_catalog as _read_catalog
+from openscout.catalog.schema import ModelEntry
+from openscout.catalog.views import search_view, show_model
+from openscout.comparison import CompareResult
 from openscout.config import Settings
+from openscout.errors import OpenscoutError, StoreError
+from openscout.evals.results import StoredRun
+from openscout.evals.store import list_runs
+from openscout.models import ModelSpec
+from openscout.perf.bench import recent_results
+from openscout.report.charts import quality_vs_cost, quality_vs_speed
+
+if TYPE_CHECKING:
+    from openscout.catalog.fit import FitReport
+    from openscout.server.hub import ModelHub
 
 log = logging.getLogger("openscout.server")
 
 MAX_RESULTS = 200
 
 
-def _attr(module: str, name: str) -> Any:
-    """module.name, or None when the module or the name is not there (yet)."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except Exception as e:  # a half-built package must not take the server down
-        log.debug("optional %s.%s unavailable: %s", module, name, e)
-        return None
-
-
-def load_catalog(settings: Settings | None = None) -> Any:
+def load_catalog(settings: Settings | None = None) -> Catalog | None:
     """The curated catalog plus the user's own entries in <data dir>/catalog/*.yaml."""
-    loader = _attr("openscout.catalog", "load_catalog")
-    if loader is None:
-        return None
     extra = settings.home / "catalog" if settings is not None else None
     for where in ([extra] if extra is not None and extra.is_dir() else []) + [None]:
         try:
-            return loader(where)
-        except Exception as e:  # a bad user file: say so, and serve the curated catalog
+            return _read_catalog(where)
+        except OpenscoutError as e:  # a bad user file: say so, and serve the curated catalog
             log.warning("the catalog could not be loaded: %s", e)
     return None
 
@@ -47,7 +51,7 @@ def catalog_size(settings: Settings | None = None) -> int | None:
     return len(cat) if cat is not None else None
 
 
-def safe_url(url: Any) -> str | None:
+def safe_url(url: object) -> str | None:
     """Only http(s) links reach an href: a javascript: URL in a card stays text."""
     text = str(url) if url is not None else ""
     return text if text.startswith(("https://", "http://")) else None
@@ -110,8 +114,9 @@ class CatalogQuery:
             text={k: (params.get(k) or "")[:100] for k in TEXT_FILTERS if params.get(k)},
         )
 
-    def filters(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def filters(self) -> dict[str, str | int | float | bool | None]:
+        """Keyword arguments for catalog.views.search_view."""
+        out: dict[str, str | int | float | bool | None] = {
             "text": self.q or None,
             "limit": MAX_RESULTS,
             "fits": self.fits,
@@ -128,28 +133,48 @@ class CatalogQuery:
         return out
 
 
+@dataclass(frozen=True)
+class FitView:
+    """What the pages show of a fit estimate (catalog.fit.FitReport)."""
+
+    verdict: str | None = None
+    required_bytes: int | None = None
+    available_bytes: int | None = None
+    target: str | None = None
+    context: int | None = None
+    decode_tokens_per_s: float | None = None
+    efficiency_source: str | None = None
+    measured_tokens_per_s: float | None = None
+    measured_model: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, report: FitReport | Mapping[str, Any]) -> FitView:
+        """From a FitReport, or from its to_dict() as catalog.views.show_model gives it."""
+        d = report if isinstance(report, Mapping) else report.to_dict()
+        names = [f.name for f in fields(cls) if f.name != "notes"]
+        return cls(**{n: d.get(n) for n in names}, notes=list(d.get("notes") or []))
+
+
 class _FitJudge:
     """Fit verdicts for many entries: the machine is read once, not once per row."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        fit = _import("openscout.catalog.fit")
-        self.fit = fit
-        self.machine = None
-        self.bandwidth: float | None = None
-        self.calibration = None
-        if fit is not None:
-            try:
-                self.machine = fit.machine_memory()
-                # a page must not stall on a bandwidth measurement: stored figure or default
-                self.bandwidth = fit.default_bandwidth(settings, measure=False)[0]
-                self.calibration = fit.load_calibration(settings)
-            except Exception as e:
-                log.debug("machine memory unknown: %s", e)
+        from openscout.catalog import fit  # pulls in numpy: only for pages that show a fit
+        from openscout.perf.calibration import Calibration, load_calibration
 
-    def verdict(self, entry: Any, context: int = 4096) -> dict[str, Any] | None:
-        if self.fit is None or self.machine is None:
-            return None
+        self.settings = settings
+        self.fit = fit
+        self.machine = fit.machine_memory()
+        # a page must not stall on a bandwidth measurement: stored figure or default
+        self.bandwidth = fit.default_bandwidth(settings, measure=False)[0]
+        self.calibration: Calibration | None = None
+        try:
+            self.calibration = load_calibration(settings)
+        except StoreError as e:  # a store that cannot be opened: estimates go uncalibrated
+            log.warning("bench calibration could not be read: %s", e)
+
+    def verdict(self, entry: ModelEntry, context: int = 4096) -> FitView | None:
         try:
             shape = self.fit.shape_from_entry(entry, "Q4_K_M")
             report = self.fit.estimate(
@@ -162,57 +187,62 @@ class _FitJudge:
                 catalog_id=entry.id,
                 calibration=self.calibration,
             )
-            return _fit_dict(report)
-        except Exception as e:
-            log.debug("fit failed for %s: %s", getattr(entry, "id", "?"), e)
+        except OpenscoutError as e:  # an entry without the facts a fit needs (parameters)
+            log.debug("fit failed for %s: %s", entry.id, e)
             return None
+        return FitView.of(report)
 
 
-def _import(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except Exception:
-        return None
+@dataclass(frozen=True)
+class CatalogResults:
+    """The catalog page's table: search rows (with a fit verdict each) or why there are none."""
+
+    available: bool
+    rows: list[dict[str, Any]] = field(default_factory=list)  # catalog.search items + "fit"
+    total: int = 0
+    error: str | None = None
 
 
-def _fit_dict(report: Any) -> dict[str, Any]:
-    d = report.to_dict() if hasattr(report, "to_dict") else dict(report)
-    return {
-        "verdict": d.get("verdict"),
-        "required_bytes": d.get("required_bytes"),
-        "available_bytes": d.get("available_bytes"),
-        "target": d.get("target"),
-        "context": d.get("context"),
-        "decode_tokens_per_s": d.get("decode_tokens_per_s"),
-        "efficiency_source": d.get("efficiency_source"),
-        "measured_tokens_per_s": d.get("measured_tokens_per_s"),
-        "measured_model": d.get("measured_model"),
-        "notes": list(d.get("notes") or []),
-    }
-
-
-def search_catalog(query: CatalogQuery, settings: Settings) -> dict[str, Any]:
+def search_catalog(query: CatalogQuery, settings: Settings) -> CatalogResults:
     catalog = load_catalog(settings)
-    search_view = _attr("openscout.catalog.views", "search_view")
-    if catalog is None or search_view is None:
-        return {"available": False, "rows": [], "total": 0, "error": None}
+    if catalog is None:
+        return CatalogResults(available=False)
     try:
         result = search_view(settings=settings, catalog=catalog, **query.filters())
-    except Exception as e:  # a bad filter value: say so on the page
-        message = getattr(e, "message", None) or "the search could not be run"
-        return {"available": True, "rows": [], "total": 0, "error": str(message)}
+    except OpenscoutError as e:  # a bad filter value (SearchError): say so on the page
+        return CatalogResults(available=True, error=e.message)
     judge = _FitJudge(settings)
     rows = []
     for item in result.get("items", []):
         entry = catalog.get(item["id"])
         rows.append({**item, "fit": judge.verdict(entry, query.context) if entry else None})
-    return {"available": True, "rows": rows, "total": result.get("total", len(rows)), "error": None}
+    return CatalogResults(available=True, rows=rows, total=result.get("total", len(rows)))
 
 
 # -- the model page ----------------------------------------------------------------------------
 
 
-def model_view(hub: Any, model_id: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class ModelView:
+    """Everything the model page shows; its fields are the template's names."""
+
+    model_id: str
+    specs: list[ModelSpec]
+    entry: dict[str, Any] | None  # catalog.views.show_model's facts
+    card_excerpt: str | None
+    openness: dict[str, Any] | None
+    license_terms: dict[str, Any] | None
+    tree: dict[str, Any] | None
+    fit: FitView | None
+    evals: list[EvalRow]
+    bench: list[BenchRow]
+
+    def context(self) -> dict[str, Any]:
+        """The template's variables (safe_url included: the template builds links with it)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"safe_url": safe_url}
+
+
+def model_view(hub: ModelHub, model_id: str) -> ModelView | None:
     """Everything openscout holds about one model: registered spec(s), catalog facts, openness,
     family tree, fit, evaluation and benchmark results. None if it is unknown."""
     settings = hub.settings
@@ -230,39 +260,41 @@ def model_view(hub: Any, model_id: str) -> dict[str, Any] | None:
         )
     if not specs and entry is None:
         return None
-    shown = None
-    show_model = _attr("openscout.catalog.views", "show_model")
-    if entry is not None and show_model is not None:
+    shown: dict[str, Any] = {}
+    if entry is not None:
         try:
             shown = show_model(entry.id, settings=settings, catalog=catalog)
-        except Exception as e:
+        except OpenscoutError as e:  # a user's entry the views cannot show: the rest still can
             log.warning("catalog view of %s failed: %s", entry.id, e)
-    fit = _registered_fit(specs, settings) or (shown or {}).get("fit")
+    catalog_fit = shown.get("fit")
+    fit = _registered_fit(specs, settings) or (
+        FitView.of(catalog_fit) if catalog_fit and "error" not in catalog_fit else None
+    )
     ids = [s.id for s in specs]
-    return {
-        "model_id": model_id,
-        "specs": [s.model_dump() for s in specs],
-        "entry": (shown or {}).get("facts"),
-        "card_excerpt": getattr(entry, "card_excerpt", None),
-        "openness": (shown or {}).get("openness"),
-        "license_terms": (shown or {}).get("license_terms"),
-        "tree": (shown or {}).get("tree"),
-        "fit": fit if fit and "error" not in fit else None,
-        "evals": [r for r in eval_rows(settings) if r["model"] in ids],
-        "bench": bench_rows(settings, ids),
-        "safe_url": safe_url,
-    }
+    return ModelView(
+        model_id=model_id,
+        specs=specs,
+        entry=shown.get("facts"),
+        card_excerpt=entry.card_excerpt if entry is not None else None,
+        openness=shown.get("openness"),
+        license_terms=shown.get("license_terms"),
+        tree=shown.get("tree"),
+        fit=fit,
+        evals=[r for r in eval_rows(settings) if r.model in ids],
+        bench=bench_rows(settings, ids),
+    )
 
 
-def _registered_fit(specs: list[Any], settings: Settings) -> dict[str, Any] | None:
+def _registered_fit(specs: list[ModelSpec], settings: Settings) -> FitView | None:
     """A registered local model's fit comes from its own file, not from catalog figures."""
-    estimate_fit = _attr("openscout.catalog", "estimate_fit")
+    from openscout.catalog.fit import estimate_fit  # pulls in numpy
+
     local = [s for s in specs if s.engine == "llamacpp"]
-    if estimate_fit is None or not local:
+    if not local:
         return None
     try:
-        return _fit_dict(estimate_fit(local[0].id, context=local[0].n_ctx, settings=settings))
-    except Exception as e:
+        return FitView.of(estimate_fit(local[0].id, context=local[0].n_ctx, settings=settings))
+    except OpenscoutError as e:  # its file is missing or unreadable: the page says no fit
         log.debug("fit of %s failed: %s", local[0].id, e)
         return None
 
@@ -270,94 +302,116 @@ def _registered_fit(specs: list[Any], settings: Settings) -> dict[str, Any] | No
 # -- measurements ------------------------------------------------------------------------------
 
 
-def _fmt(v: Any, digits: int = 3) -> str:
+def _fmt(v: float | int | None, digits: int = 3) -> str:
     return "-" if v is None else (f"{v:.{digits}f}" if isinstance(v, float) else str(v))
 
 
-def eval_rows(settings: Settings) -> list[dict[str, Any]]:
-    """One row per finished (run, model): suite, score with its 95% interval and sample size."""
-    list_runs = _attr("openscout.evals.store", "list_runs")
-    if list_runs is None:
-        return []
-    out: list[dict[str, Any]] = []
+@dataclass(frozen=True)
+class EvalRow:
+    """One finished (run, model): suite, score with its 95% interval and sample size."""
+
+    suite: str
+    model: str
+    score: str
+    interval: str
+    n: int | str
+    when: str
+
+
+def eval_rows(settings: Settings) -> list[EvalRow]:
+    """One row per finished (run, model), newest runs first."""
     try:
-        for run in list_runs(settings, 50):
-            models = ((run.get("summary") or {}).get("models")) or {}
-            for model, res in models.items():
-                lo, hi = res.get("ci_low"), res.get("ci_high")
-                out.append(
-                    {
-                        "suite": run.get("suite", "?"),
-                        "model": model,
-                        "score": _fmt(res.get("score")),
-                        "interval": f"{_fmt(lo)} – {_fmt(hi)}" if lo is not None else "-",
-                        "n": res.get("n", "-"),
-                        "when": str(run.get("created_at", ""))[:19],
-                    }
-                )
-    except Exception as e:
+        runs = [StoredRun.from_row(row) for row in list_runs(settings, 50)]
+    except StoreError as e:  # a store that cannot be opened: the page says there are none
         log.warning("evaluation results could not be read: %s", e)
+        return []
+    out: list[EvalRow] = []
+    for run in runs:
+        for model, res in (run.summary.models if run.summary else {}).items():
+            lo, hi = res.ci_low, res.ci_high
+            out.append(
+                EvalRow(
+                    suite=run.suite,
+                    model=model,
+                    score=_fmt(res.score),
+                    interval=f"{_fmt(lo)} – {_fmt(hi)}" if lo is not None else "-",
+                    n=res.n if res.n is not None else "-",
+                    when=(run.created_at or "")[:19],
+                )
+            )
     return out
 
 
-def bench_rows(settings: Settings, model_ids: list[str]) -> list[dict[str, Any]]:
-    """Recent speed measurements, flattened to the figures a reader compares."""
-    recent = _attr("openscout.perf.bench", "recent_results")
-    if recent is None:
-        return []
-    rows: list[dict[str, Any]] = []
+@dataclass(frozen=True)
+class BenchRow:
+    """A stored speed measurement, as the figures a reader compares."""
+
+    HEADERS = ("model", "when", "host", "output tok/s", "TTFT s", "memory MB")
+
+    model: str
+    when: str
+    host: str | None
+    output_tps: str
+    ttft_s: str
+    memory_mb: str
+
+    def cells(self) -> tuple[str, ...]:
+        return (
+            self.model,
+            self.when,
+            str(self.host),
+            self.output_tps,
+            self.ttft_s,
+            self.memory_mb,
+        )
+
+
+def bench_rows(settings: Settings, model_ids: list[str]) -> list[BenchRow]:
+    """Recent speed measurements of these models (perf.bench.recent_results rows)."""
+    rows: list[BenchRow] = []
     try:
         for mid in model_ids:
-            for r in recent(settings, mid, 5):
+            for r in recent_results(settings, mid, 5):
+                memory = r["memory_bytes"]
                 rows.append(
-                    {
-                        "model": r.get("model_id"),
-                        "when": str(r.get("created_at", ""))[:19],
-                        "host": r.get("host"),
-                        "output tok/s": _fmt(r.get("output_tps"), 1),
-                        "TTFT s": _fmt(r.get("ttft_s"), 3),
-                        "memory MB": _fmt((r.get("memory_bytes") or 0) / 2**20, 0)
-                        if r.get("memory_bytes")
-                        else "-",
-                    }
+                    BenchRow(
+                        model=r["model_id"],
+                        when=str(r["created_at"] or "")[:19],
+                        host=r["host"],
+                        output_tps=_fmt(r["output_tps"], 1),
+                        ttft_s=_fmt(r["ttft_s"], 3),
+                        memory_mb=_fmt(memory / 2**20, 0) if memory else "-",
+                    )
                 )
-    except Exception as e:
+    except StoreError as e:  # a store that cannot be opened: the page says there are none
         log.warning("benchmark results could not be read: %s", e)
     return rows
 
 
-def latest_comparison(settings: Settings) -> dict[str, Any] | None:
+def latest_comparison(settings: Settings) -> CompareResult | None:
     """The newest report.json written by `openscout compare` under the reports dir."""
-    import json
-
     root = settings.reports_dir
     if not root.is_dir():
         return None
     found = sorted(root.glob("*/report.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in found[:5]:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if isinstance(data, dict) and isinstance(data.get("models"), list):
-            return data
+            return CompareResult.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as e:  # unreadable, or not a report (pydantic's
+            # ValidationError is a ValueError): try the next newest
+            log.warning("%s is not a comparison report: %s", path, e)
     return None
 
 
-def comparison_charts(settings: Settings) -> dict[str, Any] | None:
-    """Quality against cost and against speed, from the latest stored comparison."""
-    cost = _attr("openscout.report.charts", "quality_vs_cost")
-    speed = _attr("openscout.report.charts", "quality_vs_speed")
-    if cost is None or speed is None:
-        return None
+def comparison_charts(settings: Settings) -> dict[str, dict[str, Any]] | None:
+    """Quality against cost and against speed (Plotly JSON), from the latest comparison."""
     result = latest_comparison(settings)
     if result is None:
         return None
-    try:
-        return {"quality_vs_cost": cost(result), "quality_vs_speed": speed(result)}
-    except Exception as e:
-        log.warning("comparison charts could not be built: %s", e)
-        return None
+    return {
+        "quality_vs_cost": quality_vs_cost(result),
+        "quality_vs_speed": quality_vs_speed(result),
+    }
 
 
 def plotly_js_path() -> Path | None:

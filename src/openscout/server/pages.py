@@ -17,10 +17,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from openscout import __version__, chats
 from openscout.arena import battles as arena
+from openscout.arena.ratings import Rating, compute_ratings
 from openscout.server import data
 from openscout.server.hub import ModelHub
 from openscout.server.security import CSP
-from openscout.server.ui_api import arena_models, ratings_table
+from openscout.server.ui_api import arena_models
 
 HERE = Path(__file__).parent
 
@@ -40,12 +41,15 @@ def make_router(hub: ModelHub) -> APIRouter:
     settings = hub.settings
 
     def render(
-        request: Request, name: str, page: str, status: int = 200, **ctx: Any
+        request: Request, name: str, page: str, status: int = 200, **ctx: object
     ) -> HTMLResponse:
         return tpl.TemplateResponse(request, name, {"page": page, **ctx}, status_code=status)
 
     def model_rows() -> list[dict[str, Any]]:
         return [{**s.model_dump(), "state": hub.state(s.id).state} for s in hub.specs()]
+
+    def ratings() -> list[Rating]:
+        return compute_ratings(arena.voted_battles(settings), arena_models(hub))
 
     @r.get("/")
     async def index(request: Request) -> HTMLResponse:
@@ -82,7 +86,7 @@ def make_router(hub: ModelHub) -> APIRouter:
             request,
             "leaderboard.html",
             "leaderboard",
-            ratings=ratings_table(hub),
+            ratings=ratings(),
             n_votes=arena.vote_count(settings),
             evals=data.eval_rows(settings),
             charts=charts,
@@ -138,8 +142,8 @@ def make_router(hub: ModelHub) -> APIRouter:
                 title="Model not found",
                 message=f"No registered or catalogued model is called {model_id!r}.",
             )
-        ids = {spec["id"] for spec in view["specs"]}
-        rated = [x for x in ratings_table(hub) if x["model"] in ids and x["votes"]] if ids else []
-        return render(request, "model.html", "", arena=rated, **view)
+        ids = {spec.id for spec in view.specs}
+        rated = [x for x in ratings() if x.model in ids and x.votes] if ids else []
+        return render(request, "model.html", "", arena=rated, **view.context())
 
     return r
