@@ -11,16 +11,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from openscout.config import Settings
-from openscout.errors import OpenscoutError
+from openscout.errors import ChatNotFoundError, OpenscoutError
 from openscout.store.db import connect
 
 EXPORT_VERSION = 1
 MAX_TITLE = 120
 ROLES = ("system", "user", "assistant")
-
-
-class ChatNotFoundError(OpenscoutError):
-    pass
 
 
 @dataclass

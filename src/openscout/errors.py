@@ -3,14 +3,22 @@
 OpenscoutError                 message + hint; the CLI prints both, never a traceback
 ├── ConfigError                a settings or registry file is wrong
 ├── DataFileError              a YAML/JSON file we read is malformed (names file, line, entry, field)
-├── ModelNotFoundError         no model registered under that id
+├── NotFoundError              no such thing under that id (404 through the API)
+│   ├── ModelNotFoundError         no model registered under that id
+│   └── ChatNotFoundError          no saved chat under that id
 ├── ModelFileError             a model file is missing, not GGUF, truncated or hostile
 ├── EngineError                a model engine failed to answer (`transient`: worth asking again)
 │   ├── EngineUnavailableError     could not connect, timed out, or the connection broke
-│   └── EngineResponseError        the server answered with an error status or a broken body
+│   ├── EngineResponseError        the server answered with an error status or a broken body
+│   └── ContextLengthError         the prompt (or continuation) does not fit the model's context
 ├── CapabilityError            an engine was asked for something it declared it cannot do
 ├── StoreError                 the SQLite store cannot be opened or migrated
-└── ConstraintError            a recommendation request is malformed
+├── ConstraintError            a recommendation request is malformed
+├── FitError                   a fit estimate lacks what it needs (a shape, a catalog id)
+├── SearchError                a catalog search filter is malformed
+├── HubError                   the Hugging Face Hub could not answer (offline, unknown repo)
+├── ArenaError                 a battle request cannot be served (unknown, voted, bad vote)
+└── QueueFullError             a model's request queue (or the server's) is full: 429 / 503
 """
 
 from __future__ import annotations
@@ -59,7 +67,11 @@ class DataFileError(OpenscoutError):
         self.path, self.line, self.entry, self.field = path, line, entry, field
 
 
-class ModelNotFoundError(OpenscoutError):
+class NotFoundError(OpenscoutError):
+    pass
+
+
+class ModelNotFoundError(NotFoundError):
     pass
 
 
@@ -100,6 +112,10 @@ class EngineResponseError(EngineError):
         self.status = status
 
 
+class ContextLengthError(EngineError):
+    pass
+
+
 class CapabilityError(OpenscoutError):
     pass
 
@@ -110,4 +126,32 @@ class StoreError(OpenscoutError):
 
 class ConstraintError(OpenscoutError):
     pass
+
+
+class FitError(OpenscoutError):
+    pass
+
+
+class SearchError(OpenscoutError):
+    pass
+
+
+class HubError(OpenscoutError):
+    pass
+
+
+class ArenaError(OpenscoutError):
+    """A battle request that cannot be served (unknown battle, second vote, bad vote)."""
+
+
+class ChatNotFoundError(NotFoundError):
+    pass
+
+
+class QueueFullError(OpenscoutError):
+    """`status`: 429 when one model's queue is full, 503 when the whole server's is."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from openscout.config import Settings
 from openscout.engines.base import Chunk, Engine, Final, Message, SamplingParams
 from openscout.errors import CapabilityError, OpenscoutError
-from openscout.perf.timing import stream_timing
+from openscout.timing import stream_timing
 from openscout.store.db import connect
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlparse
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,31 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from openscout import yamlfile
 from openscout.config import Settings
 from openscout.engines import bundled
-from openscout.engines.gguf import read_header
+from openscout.engines.kinds import kind_of
+from openscout.engines.llamacpp_kind import BUNDLED_PREFIX
+from openscout.engines.spec import ModelSpec
 from openscout.errors import ConfigError, DataFileError, ModelNotFoundError
 
 REGISTRY_VERSION = 1
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
-
-
-class ModelSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    id: str
-    engine: Literal["llamacpp", "openai", "mock", "vllm"]
-    path: str | None = None  # llamacpp, vllm
-    base_url: str | None = None  # openai
-    model: str | None = None  # remote model name (openai), defaults to id
-    api_key_env: str | None = None  # name of the env var holding the key; keys never stored
-    prompt_format: Literal["chat", "completion"] = "chat"
-    n_ctx: int = Field(default=2048, ge=128, le=1_048_576)
-    loglikelihood: bool | None = None  # openai: whether the endpoint supports echo+logprobs
-    license: str | None = None
-    catalog_id: str | None = None  # Hugging Face id in the catalog, for openness and fit
-    description: str | None = None
-    price_per_hour: float | None = Field(default=None, ge=0)
-    bundled: bool = False
-    options: dict[str, Any] = Field(default_factory=dict)  # engine-specific extras (mock script)
 
 
 class _RegistryFile(BaseModel):
@@ -58,7 +38,7 @@ def bundled_specs(settings: Settings) -> list[ModelSpec]:
         ModelSpec(
             id=bundled.SMOLLM2_ID,
             engine="llamacpp",
-            path=f"bundled:{bundled.SMOLLM2_ID}",
+            path=BUNDLED_PREFIX + bundled.SMOLLM2_ID,
             prompt_format="chat",
             license="Apache-2.0",
             catalog_id="HuggingFaceTB/SmolLM2-135M-Instruct",
@@ -68,7 +48,7 @@ def bundled_specs(settings: Settings) -> list[ModelSpec]:
         ModelSpec(
             id=bundled.GEMMA3_ID,
             engine="llamacpp",
-            path=f"bundled:{bundled.GEMMA3_ID}",
+            path=BUNDLED_PREFIX + bundled.GEMMA3_ID,
             prompt_format="completion",
             license="Gemma Terms of Use",
             catalog_id="google/gemma-3-270m",
@@ -76,17 +56,6 @@ def bundled_specs(settings: Settings) -> list[ModelSpec]:
             bundled=True,
         ),
     ]
-
-
-def resolve_path(spec: ModelSpec, settings: Settings) -> Path:
-    """The real file behind a spec's path (bundled models are located or assembled here)."""
-    if spec.path is None:
-        raise ConfigError(f"model {spec.id!r} has no file path")
-    if spec.path == f"bundled:{bundled.SMOLLM2_ID}":
-        return bundled.smollm2_path()
-    if spec.path == f"bundled:{bundled.GEMMA3_ID}":
-        return bundled.gemma3_path(settings.models_dir)
-    return Path(spec.path).expanduser()
 
 
 MODELS_FILE_BYTES = 2 * 2**20
@@ -162,28 +131,13 @@ def get_model(settings: Settings, model_id: str) -> ModelSpec:
 
 
 def validate_new(spec: ModelSpec) -> ModelSpec:
-    """Check what can be checked without loading: id shape, GGUF header, URL shape."""
+    """Check what can be checked without loading: the id here, the rest by the engine kind."""
     # ids appear in URLs and may one day name files: no "." or ".." segments either
     if not ID_PATTERN.match(spec.id) or {".", "..", ""} & set(spec.id.split("/")):
         raise ConfigError(
             f"model id {spec.id!r} is not allowed", hint="use letters, digits and . _ : / -"
         )
-    if spec.engine in ("llamacpp",):
-        if not spec.path:
-            raise ConfigError("a llamacpp model needs --path to a GGUF file")
-        if "\x00" in spec.path:
-            raise ConfigError("the model path contains a NUL byte", hint="give a real file path")
-        path = Path(spec.path).expanduser().resolve()
-        read_header(path)  # raises ModelFileError for missing / not GGUF / truncated
-        spec = spec.model_copy(update={"path": str(path)})
-    if spec.engine == "openai":
-        url = urlparse(spec.base_url or "")
-        if url.scheme not in ("http", "https") or not url.netloc:
-            raise ConfigError(
-                f"{spec.base_url!r} is not an http(s) URL",
-                hint="e.g. http://127.0.0.1:8000/v1",
-            )
-    return spec
+    return kind_of(spec).validate(spec)
 
 
 def add_model(settings: Settings, spec: ModelSpec, replace: bool = False) -> ModelSpec:

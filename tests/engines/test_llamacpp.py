@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from openscout.engines.base import SamplingParams, collect
-from openscout.engines.llamacpp import _safe_prefix, _split_stop
+from openscout.engines.stops import cut_at_stop as _split_stop
+from openscout.engines.stops import safe_prefix as _safe_prefix
 from openscout.errors import EngineError
 from tests.engines.contract import check_engine_contract
 

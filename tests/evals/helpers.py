@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from openscout.config import Settings
-from openscout.engines.registry import open_engine
+from openscout.engines.loader import open_engine
 from openscout.models import ModelSpec, add_model, get_model
 
 

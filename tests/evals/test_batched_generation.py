@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from openscout.config import Settings
-from openscout.engines.registry import open_engine
+from openscout.engines.loader import open_engine
 from openscout.evals import run_eval
 from openscout.generation import recent_generations
 from openscout.models import get_model
@@ -68,7 +68,7 @@ def test_real_smollm2_batched_equals_sequential(settings: Settings) -> None:
 
 def test_batched_answers_are_cached_before_their_items_run(settings: Settings) -> None:
     """A run killed after a batch but before its items are recorded keeps the answers."""
-    from openscout.engines.mock import MockEngine
+    from openscout.engines.mock import BatchingMockEngine, MockEngine
     from openscout.evals.calls import Caller, Tally
     from openscout.evals.items import build_request
     from openscout.evals.loading import load_suite
@@ -78,10 +78,10 @@ def test_batched_answers_are_cached_before_their_items_run(settings: Settings) -
     reqs = [build_request(it, "chat") for it in items]
     store = EvalStore(settings.ensure())
     try:
-        engine = MockEngine("b", default="Answer: 3", batch=True)
+        engine = BatchingMockEngine("b", default="Answer: 3")
         assert Caller(engine, "mock", "kb", store, settings).prefetch(reqs) == 5
         # a new run (nothing held in memory) finds every answer in the cache
-        later = Caller(MockEngine("b", default="other", batch=True), "mock", "kb", store, settings)
+        later = Caller(BatchingMockEngine("b", default="other"), "mock", "kb", store, settings)
         tally = Tally()
         assert [later.generate(r, tally)["text"] for r in reqs] == ["Answer: 3"] * 5
         assert (tally.cached, tally.engine) == (5, 0)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from openscout.config import Settings
-from openscout.engines.registry import clear_cache
+from openscout.engines.loader import clear_cache
 from openscout.evals import run_eval
 from openscout.evals.assertions import _judge_verdict
 from tests.evals.helpers import add_mock

@@ -9,7 +9,7 @@ import pytest
 
 from openscout.config import Settings
 from openscout.engines.mock import MockEngine
-from openscout.engines.registry import clear_cache
+from openscout.engines.loader import clear_cache
 from openscout.errors import DataFileError
 from openscout.evals import run_eval
 from openscout.evals.lmeval_adapter import generations, loglikelihoods, rolling_loglikelihoods

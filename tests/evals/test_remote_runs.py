@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from openscout.config import Settings
-from openscout.engines.registry import clear_cache
+from openscout.engines.loader import clear_cache
 from openscout.evals import calls as calls_module
 from openscout.evals import run_eval
 from openscout.evals.pacing import RetryPolicy

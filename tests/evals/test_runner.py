@@ -11,7 +11,7 @@ import pytest
 from openscout.config import Settings
 from openscout.engines.base import Capabilities
 from openscout.engines.mock import MockEngine
-from openscout.engines.registry import clear_cache
+from openscout.engines.loader import clear_cache
 from openscout.errors import ModelNotFoundError, OpenscoutError
 from openscout.evals import get_run, list_runs, run_eval
 from openscout.evals.calls import Caller
@@ -68,16 +68,16 @@ def test_second_identical_run_makes_no_engine_calls(settings: Settings) -> None:
 
 
 def test_a_fully_cached_run_does_not_even_load_the_models(settings: Settings) -> None:
-    from openscout.engines import registry
+    from openscout.engines import loader
 
     add_mock(settings, "a")
     run_eval(settings, "quick", ["a"], limit=8)
     clear_cache()
     again = run_eval(settings, "quick", ["a"], limit=8)
     assert again.results["a"].engine_calls == 0
-    assert not registry._cache._engines  # nothing was opened
+    assert not loader._cache._engines  # nothing was opened
     third = run_eval(settings, "quick", ["a"], limit=9)  # one new item: now it loads
-    assert third.results["a"].engine_calls > 0 and registry._cache._engines
+    assert third.results["a"].engine_calls > 0 and loader._cache._engines
 
 
 def test_sampled_outputs_are_never_cached(settings: Settings, tmp_path: Path) -> None:
@@ -194,7 +194,6 @@ class BatchMock(MockEngine):
 
     def __init__(self) -> None:
         super().__init__("batch")
-        self.capabilities = replace(self.capabilities, batch_loglikelihood=True)  # type: ignore[call-arg]
         self.batches: list[int] = []
 
     def loglikelihood_choices(self, context: str, continuations: list[str]) -> list:
@@ -202,10 +201,6 @@ class BatchMock(MockEngine):
         return [MockEngine.loglikelihood(self, context, c) for c in continuations]
 
 
-@pytest.mark.skipif(
-    "batch_loglikelihood" not in Capabilities.__dataclass_fields__,
-    reason="the engine layer has no batch scoring yet",
-)
 def test_choice_options_use_the_batch_path_and_the_cache(settings: Settings) -> None:
     item = load_suite("mc", limit=1).items[0]
     engine = BatchMock()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from openscout.config import Settings
-from openscout.engines.registry import clear_cache
+from openscout.engines.loader import clear_cache
 from openscout.evals import run_eval
 from tests.evals.helpers import add_mock
 

@@ -65,7 +65,7 @@ def test_measure_runs_warmup_repeats_and_sweep() -> None:
     bar = Counter()
     r = measure(lambda: engine, "mock", "chat", cfg, progress=bar)
     # 1 warm-up + 2 prompts x 2 timed + sweep at 1, 2 and 4 clients (8 > max_parallel) x 2 rounds
-    assert engine.calls == 1 + 2 * 2 + (1 + 2 + 4) * 2 == cfg.runs(engine.capabilities)
+    assert engine.calls == 1 + 2 * 2 + (1 + 2 + 4) * 2 == cfg.runs(engine)
     assert bar.planned == bar.done == engine.calls
     assert set(r.prompts) == {"short", "long"}
     for p in r.prompts.values():
@@ -154,7 +154,7 @@ def test_depths_are_measured_with_their_context_in_the_prompt() -> None:
     bar = Counter()
     r = measure(lambda: engine, "mock", "completion", cfg, progress=bar)
     # 2 prompts x 2 timed, one untimed run to size the context, then 2 timed per depth
-    assert engine.calls == 2 * 2 + 1 + 2 * 2 == cfg.runs(engine.capabilities) == bar.done
+    assert engine.calls == 2 * 2 + 1 + 2 * 2 == cfg.runs(engine) == bar.done
     assert [p.depth for p in r.depths] == [0, 300, 1200]
     zero, mid, deep = r.depths
     # depth 0 is the short prompt itself; deeper prompts carry their context
@@ -175,7 +175,7 @@ def test_depths_without_the_short_prompt_size_the_question_first() -> None:
     engine = MockEngine("mock", default=REPLY, max_parallel=1)
     cfg = BenchConfig(repeats=1, warmup=0, max_tokens=8, prompts=("long",), depths=(0, 200))
     r = measure(lambda: engine, "mock", "completion", cfg)
-    assert engine.calls == 1 + 1 + 1 + 1 == cfg.runs(engine.capabilities)
+    assert engine.calls == 1 + 1 + 1 + 1 == cfg.runs(engine)
     assert [p.depth for p in r.depths] == [200]  # depth 0 is the short prompt, not run here
 
 

@@ -27,7 +27,7 @@ def close_engines_at_exit() -> Iterator[None]:
     # servers load models through the process-wide engine cache; close them while llama.cpp
     # is still importable, not in the interpreter's teardown
     yield
-    from openscout.engines.registry import clear_cache
+    from openscout.engines.loader import clear_cache
 
     clear_cache()
 

@@ -21,15 +21,11 @@ from dataclasses import dataclass
 
 from openscout.arena.ratings import Battle, point_ratings, win_probability
 from openscout.config import Settings
-from openscout.errors import OpenscoutError
+from openscout.errors import ArenaError
 from openscout.store.db import connect
 
 VOTES = ("a", "b", "tie", "both_bad")
 MAX_PROMPT_CHARS = 8000
-
-
-class ArenaError(OpenscoutError):
-    """A battle request that cannot be served (unknown battle, second vote, bad vote)."""
 
 
 @dataclass(frozen=True)

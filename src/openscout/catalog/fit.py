@@ -36,14 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from openscout.config import get_settings
-from openscout.errors import ModelNotFoundError, OpenscoutError
-from openscout.perf.bandwidth import cached_bandwidth_gbs, ensure_bandwidth
+from openscout.errors import FitError, ModelNotFoundError, OpenscoutError
+from openscout.perf.bandwidth import cached_bandwidth_gbs, ensure_bandwidth, kv_cache_bytes
 from openscout.perf.calibration import Calibration, load_calibration
 
 DEFAULT_CPU_BANDWIDTH_GBS = 20.0
 DEFAULT_GPU_BANDWIDTH_GBS = 300.0  # conservative for a data-centre or recent consumer GPU
 N_UBATCH = 512
-KV_BYTES = 2  # f16 K and V, llama.cpp's default
 VOCAB_BYTES_PER_TOKEN = 200  # token text, id<->text maps and piece cache in llama.cpp's vocabulary
 MERGE_BYTES = 250  # one BPE merge rule in llama.cpp's ranked-pair map
 COMFORT = 0.75  # needing at most this share of available memory is "fits comfortably"
@@ -76,10 +75,6 @@ QUANT_BPW: dict[str, float] = {
 }
 
 
-class FitError(OpenscoutError):
-    pass
-
-
 def normalize_quant(q: str) -> str:
     key = q.strip().upper().replace("-", "_")
     if key not in QUANT_BPW:
@@ -89,13 +84,6 @@ def normalize_quant(q: str) -> str:
 
 def bits_per_weight(quant: str) -> float:
     return QUANT_BPW[normalize_quant(quant)]
-
-
-def kv_cache_bytes(
-    layers: Any, kv_heads: Any, head_dim: Any, n_ctx: int, v_head_dim: Any = None
-) -> Any:
-    v = head_dim if v_head_dim is None else v_head_dim
-    return layers * n_ctx * kv_heads * (head_dim + v) * KV_BYTES
 
 
 def compute_bytes(n_ctx: int, heads: Any, hidden: Any, vocab: Any, n_ubatch: int = N_UBATCH) -> Any:
@@ -442,15 +430,17 @@ def resolve_shape(
 
     Registered ids come first, so an id never resolves to a file that happens to share its
     name in the working directory."""
-    from openscout.models import get_model, resolve_path
+    from openscout.engines.kinds import kind_of
+    from openscout.models import get_model
 
     try:
         spec = get_model(settings, ref)
     except ModelNotFoundError:
         spec = None
     if spec is not None:
-        if spec.engine == "llamacpp" and spec.path:
-            return _gguf_shape(resolve_path(spec, settings), quant), spec.catalog_id
+        local = kind_of(spec).local_file(spec, settings)
+        if local is not None:
+            return _gguf_shape(local, quant), spec.catalog_id
         entry = catalog.get(spec.catalog_id) if spec.catalog_id else None
         if entry is None:
             raise FitError(

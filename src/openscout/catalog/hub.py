@@ -24,7 +24,7 @@ from typing import Any
 from openscout.catalog.licenses import normalize_license
 from openscout.catalog.loader import Catalog
 from openscout.catalog.schema import ModelEntry
-from openscout.errors import OpenscoutError
+from openscout.errors import HubError
 
 CACHE_VERSION = 1
 DEFAULT_TTL_S = 24 * 3600
@@ -36,10 +36,6 @@ _RELATIONS = {
     "merge": "merge",
 }
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
-
-
-class HubError(OpenscoutError):
-    pass
 
 
 class HubCache:

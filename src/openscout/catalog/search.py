@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from openscout.catalog import fit
 from openscout.catalog.licenses import get_license
 from openscout.catalog.openness import LABEL_RANK, MOF_RANK, assess_openness
-from openscout.errors import OpenscoutError
+from openscout.errors import SearchError
 
 if TYPE_CHECKING:
     from openscout.catalog.loader import Catalog
@@ -33,10 +33,6 @@ SortKey = Literal[
 _TOKEN = re.compile(r"[a-z0-9]+")
 _PARAMS = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmbt]?)\s*$", re.I)
 _SCALE = {"": 1.0, "k": 1e-6, "m": 1e-3, "b": 1.0, "t": 1e3}
-
-
-class SearchError(OpenscoutError):
-    pass
 
 
 def parse_params(text: str | float | None) -> float | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -11,9 +11,13 @@ from openscout.cli.output import console, human_bytes, print_json
 from openscout.config import get_settings
 from openscout.errors import ModelFileError
 
+if TYPE_CHECKING:
+    from openscout.config import Settings
+    from openscout.engines.spec import ModelSpec
 
-def model_row(spec: Any, settings: Any) -> dict[str, Any]:
-    from openscout.models import resolve_path
+
+def model_row(spec: ModelSpec, settings: Settings) -> dict[str, Any]:
+    from openscout.engines.kinds import kind_of
 
     row: dict[str, Any] = {
         "id": spec.id,
@@ -27,15 +31,16 @@ def model_row(spec: Any, settings: Any) -> dict[str, Any]:
         "base_url": spec.base_url,
         "status": "ok",
     }
-    if spec.engine in ("llamacpp",):
-        try:
-            path = resolve_path(spec, settings)
-            row["path"] = str(path)
-            row["file_size"] = path.stat().st_size if path.exists() else None
-            if not path.exists():
-                row["status"] = "file missing"
-        except ModelFileError as e:
-            row["status"] = e.message
+    try:
+        path = kind_of(spec).local_file(spec, settings)
+    except ModelFileError as e:
+        row["status"] = e.message
+        return row
+    if path is not None:
+        row["path"] = str(path)
+        row["file_size"] = path.stat().st_size if path.exists() else None
+        if not path.exists():
+            row["status"] = "file missing"
     return row
 
 
@@ -149,7 +154,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         spec = get_model(settings, model_id)
         info: dict[str, Any] = {**model_row(spec, settings), "spec": spec.model_dump(mode="json")}
-        if spec.engine == "llamacpp" and info["path"]:
+        if info["path"]:  # a local model file: what its header says
             info["gguf"] = read_header(info["path"]).summary()
         if json_out:
             print_json(info)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 
 import typer
@@ -56,7 +55,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         host = host or settings.host
         port = port or settings.port
-        key = api_key or os.environ.get("OPENSCOUT_API_KEY") or None
+        key = api_key or settings.api_key or None
         if generate_key and not key:
             key = secrets.token_urlsafe(24)
         check_bind(host, key)

@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Answer PROMPT with each model; print each answer with TTFT, tokens/s and token counts."""
         from openscout.engines.base import Chunk
-        from openscout.engines.registry import open_engine
+        from openscout.engines.loader import open_engine
         from openscout.generation import GenerationResult, as_messages, stream_generate
         from openscout.models import get_model, list_models
 
@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A streaming multi-turn chat in the terminal. Empty line or /exit to leave."""
         from openscout.engines.base import Chunk, Message
-        from openscout.engines.registry import open_engine
+        from openscout.engines.loader import open_engine
         from openscout.generation import GenerationResult, stream_generate
         from openscout.models import get_model
 

@@ -52,11 +52,8 @@ class Capabilities:
     chat_template: bool = False
     # How many requests the engine serves well at once (servers batch; llama.cpp here: 1).
     max_parallel: int = 1
-    # Optional fast paths (see score_choices / generate_many below).
-    batch_generate: bool = False
-    batch_loglikelihood: bool = False
-    # Per-token log-probs of a text (`token_logprobs(text, top_n)`), for /v1/completions echo.
-    token_logprobs: bool = False
+    # How many sequences its batch path (BatchGenerator) decodes together.
+    batch_lanes: int = 1
     # Why `loglikelihood` is what it is, where that is not obvious (a remote server: "stated
     # by the user", or what a probe of its prompt log-probs found); shown beside scores.
     loglikelihood_basis: str = ""
@@ -140,11 +137,81 @@ class BatchResult:
     ttft_s: float | None = None
 
 
+@dataclass
+class TokenLogprobs:
+    """Per-token log-probs of a text, as /v1/completions reports them with `echo`."""
+
+    tokens: list[str] = field(default_factory=list)
+    token_logprobs: list[float | None] = field(default_factory=list)
+    top_logprobs: list[dict[str, float] | None] = field(default_factory=list)
+    text_offset: list[int] = field(default_factory=list)
+
+    def tail(self, start_char: int) -> TokenLogprobs:
+        """Only the tokens starting at or after a character offset (offsets kept as they are)."""
+        keep = [i for i, off in enumerate(self.text_offset) if off >= start_char]
+        return TokenLogprobs(
+            [self.tokens[i] for i in keep],
+            [self.token_logprobs[i] for i in keep],
+            [self.top_logprobs[i] for i in keep],
+            [self.text_offset[i] for i in keep],
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "tokens": self.tokens,
+            "token_logprobs": self.token_logprobs,
+            "top_logprobs": self.top_logprobs,
+            "text_offset": self.text_offset,
+        }
+
+
+# -- optional paths: an engine has one by implementing its method; callers check isinstance --
+
+
+@runtime_checkable
+class ChoiceScorer(Protocol):
+    """Scores every option of one item together (the context decoded once)."""
+
+    def loglikelihood_choices(
+        self, context: str, continuations: Sequence[str]
+    ) -> list[LoglikelihoodResult]: ...
+
+
+@runtime_checkable
+class BatchGenerator(Protocol):
+    """Generates for several prompts in one batch (up to `capabilities.batch_lanes` at once)."""
+
+    def generate_batch(
+        self, requests: Sequence[BatchRequest], params: SamplingParams
+    ) -> list[BatchResult]: ...
+
+
+@runtime_checkable
+class TokenLogprobEngine(Protocol):
+    """Log-prob of every token of a text given the tokens before it (for `echo`)."""
+
+    def token_logprobs(self, text: str, top_n: int = 0) -> TokenLogprobs: ...
+
+
+@runtime_checkable
+class Tokenizer(Protocol):
+    """Counts tokens exactly as the model does (usage figures, context checks)."""
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]: ...
+
+
+@runtime_checkable
+class DeferredScoring(Protocol):
+    """Decides `capabilities.loglikelihood` only when asked (a probe that costs a request)."""
+
+    def check_loglikelihood(self) -> None: ...
+
+
 def can_score(engine: Engine) -> bool:
     """Whether the engine gives log-likelihoods, after the check it defers until they are
     wanted (so that chatting with a server never pays for probing it)."""
-    if engine.capabilities.loglikelihood_pending:
-        engine.check_loglikelihood()  # type: ignore[attr-defined]
+    if engine.capabilities.loglikelihood_pending and isinstance(engine, DeferredScoring):
+        engine.check_loglikelihood()
     return engine.capabilities.loglikelihood
 
 
@@ -152,8 +219,8 @@ def score_choices(
     engine: Engine, context: str, continuations: Sequence[str]
 ) -> list[LoglikelihoodResult]:
     """Log-likelihood of each option after one context; the engine's fast path when it has one."""
-    if engine.capabilities.batch_loglikelihood:
-        return engine.loglikelihood_choices(context, continuations)  # type: ignore[attr-defined, no-any-return]
+    if isinstance(engine, ChoiceScorer):
+        return engine.loglikelihood_choices(context, continuations)
     return [engine.loglikelihood(context, c) for c in continuations]
 
 
@@ -162,8 +229,8 @@ def generate_many(
 ) -> list[BatchResult]:
     """Generate for several requests: in one batch where the engine can, else concurrently
     up to the engine's max_parallel (servers batch concurrent requests themselves)."""
-    if engine.capabilities.batch_generate:
-        return engine.generate_batch(requests, params)  # type: ignore[attr-defined, no-any-return]
+    if isinstance(engine, BatchGenerator):
+        return engine.generate_batch(requests, params)
 
     def one(req: BatchRequest) -> BatchResult:
         import time

@@ -29,13 +29,15 @@ from openscout.engines.base import (
     Message,
     SamplingParams,
     StreamEvent,
+    TokenLogprobs,
     collect,
 )
 from openscout.engines.chat_template import render_chat
 from openscout.engines.cpu_threads import ContextThreads, ThreadChooser, process_chooser
 from openscout.engines.gguf import GGUFHeader, read_header
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
-from openscout.errors import EngineError, ModelFileError
+from openscout.engines.stops import cut_at_stop, safe_prefix
+from openscout.errors import ContextLengthError, EngineError, ModelFileError
 
 GEN_CTX_PER_SEQ = 1024  # KV cells per lane of batched generation (prompt + answer)
 
@@ -92,9 +94,7 @@ class LlamaCppEngine:
             loglikelihood=True,
             chat_template=self.header.chat_template is not None,
             max_parallel=1,
-            batch_generate=True,
-            batch_loglikelihood=True,
-            token_logprobs=True,
+            batch_lanes=batch_lanes,
         )
 
     @contextmanager
@@ -137,7 +137,7 @@ class LlamaCppEngine:
         self, tokens: list[int], params: SamplingParams, stop: tuple[str, ...]
     ) -> Iterator[StreamEvent]:
         if len(tokens) >= self.n_ctx:
-            raise EngineError(
+            raise ContextLengthError(
                 f"{self.model_id}: the prompt has {len(tokens)} tokens but the context holds {self.n_ctx}",
                 hint="shorten the prompt or register the model with a larger --n-ctx",
             )
@@ -176,13 +176,13 @@ class LlamaCppEngine:
                     break
                 n_out += 1
                 pending += decoder.decode(self.llm.detokenize([tok]))
-                text, hit = _split_stop(pending, stop)
+                text, hit = cut_at_stop(pending, stop)
                 if hit:
                     if text:
                         yield Chunk(text, time.perf_counter())
                     pending, reason = "", "stop"
                     break
-                safe = _safe_prefix(text, stop)
+                safe = safe_prefix(text, stop)
                 if safe:
                     yield Chunk(safe, time.perf_counter())
                     pending = text[len(safe) :]
@@ -211,7 +211,7 @@ class LlamaCppEngine:
     def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
         ctx, cont = self.split_tokens(context, continuation)
         if len(cont) >= self.n_ctx:
-            raise EngineError(
+            raise ContextLengthError(
                 f"{self.model_id}: the continuation alone exceeds the {self.n_ctx}-token context"
             )
         whole = (ctx + cont)[-self.n_ctx :]  # left-truncate what does not fit
@@ -245,11 +245,26 @@ class LlamaCppEngine:
         self._scored = list(whole)
         return out
 
-    def token_logprobs(self, text: str, top_n: int = 0) -> Any:
+    def token_logprobs(self, text: str, top_n: int = 0) -> TokenLogprobs:
         """Log-prob of every token of text given the tokens before it (llamacpp_logprobs.py)."""
         from openscout.engines.llamacpp_logprobs import token_logprobs
 
         return token_logprobs(self, text, top_n)
+
+    def next_token_rows(self, toks: list[int]) -> list[Any]:
+        """Log-softmax rows after each token but the last: row k predicts toks[k + 1]."""
+        lib, ctx = self._lib, self.llm._ctx.ctx
+        with self._exclusive():
+            self._scored = []  # we overwrite the KV cache the scorer may have kept
+            lib.llama_memory_seq_rm(lib.llama_get_memory(ctx), -1, 0, -1)
+            self.llm.n_tokens = 0
+            decoder = BatchDecoder(lib, ctx, 512, self.llm.n_vocab(), threads=self._main_threads)
+            try:
+                rows = [(0, pos, tok, pos < len(toks) - 1) for pos, tok in enumerate(toks)]
+                return list(decoder.decode(rows))
+            finally:
+                decoder.close()
+                lib.llama_memory_seq_rm(lib.llama_get_memory(ctx), -1, 0, -1)
 
     # -- several sequences at once (llamacpp_multi.py) -------------------------------------
 
@@ -337,20 +352,3 @@ class LlamaCppEngine:
                     ctx.close()
             self._scorer.close()
             self.llm.close()
-
-
-def _split_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
-    """Cut text at the earliest stop string; report whether one was found."""
-    cut = min((i for s in stop if s and (i := text.find(s)) >= 0), default=-1)
-    return (text[:cut], True) if cut >= 0 else (text, False)
-
-
-def _safe_prefix(text: str, stop: tuple[str, ...]) -> str:
-    """The part of text that cannot be the start of any stop string."""
-    hold = 0
-    for s in stop:
-        for k in range(min(len(s) - 1, len(text)), 0, -1):
-            if text.endswith(s[:k]):
-                hold = max(hold, k)
-                break
-    return text[: len(text) - hold]

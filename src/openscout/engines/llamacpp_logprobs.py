@@ -10,39 +10,11 @@ as in OpenAI's API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
+from openscout.engines.base import TokenLogprobs
 from openscout.engines.llamacpp import LlamaCppEngine
-from openscout.engines.llamacpp_batch import BatchDecoder
-from openscout.errors import EngineError
-
-
-@dataclass
-class TokenLogprobs:
-    tokens: list[str] = field(default_factory=list)
-    token_logprobs: list[float | None] = field(default_factory=list)
-    top_logprobs: list[dict[str, float] | None] = field(default_factory=list)
-    text_offset: list[int] = field(default_factory=list)
-
-    def tail(self, start_char: int) -> TokenLogprobs:
-        """Only the tokens starting at or after a character offset (offsets kept as they are)."""
-        keep = [i for i, off in enumerate(self.text_offset) if off >= start_char]
-        return TokenLogprobs(
-            [self.tokens[i] for i in keep],
-            [self.token_logprobs[i] for i in keep],
-            [self.top_logprobs[i] for i in keep],
-            [self.text_offset[i] for i in keep],
-        )
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "tokens": self.tokens,
-            "token_logprobs": self.token_logprobs,
-            "top_logprobs": self.top_logprobs,
-            "text_offset": self.text_offset,
-        }
+from openscout.errors import ContextLengthError
 
 
 def _char_offsets(pieces: list[bytes]) -> list[int]:
@@ -61,27 +33,12 @@ def token_logprobs(engine: LlamaCppEngine, text: str, top_n: int = 0) -> TokenLo
     has_bos = bool(toks) and toks[0] == bos and bos >= 0
     start = 1 if has_bos else 0
     if len(toks) > engine.n_ctx:
-        raise EngineError(
+        raise ContextLengthError(
             f"{engine.model_id}: the prompt has {len(toks)} tokens"
             f" but the context holds {engine.n_ctx}",
             hint="shorten the prompt",
         )
-    rows_out: list[np.ndarray] = []
-    if len(toks) > 1:
-        lib, ctx = engine._lib, engine.llm._ctx.ctx
-        with engine._exclusive():
-            engine._scored = []  # we overwrite the KV cache the engine may have kept
-            lib.llama_memory_seq_rm(lib.llama_get_memory(ctx), -1, 0, -1)
-            engine.llm.n_tokens = 0
-            decoder = BatchDecoder(
-                lib, ctx, 512, engine.llm.n_vocab(), threads=engine._main_threads
-            )
-            try:
-                rows = [(0, pos, tok, pos < len(toks) - 1) for pos, tok in enumerate(toks)]
-                rows_out = decoder.decode(rows)  # rows_out[k] predicts toks[k + 1]
-            finally:
-                decoder.close()
-                lib.llama_memory_seq_rm(lib.llama_get_memory(ctx), -1, 0, -1)
+    rows_out = engine.next_token_rows(toks) if len(toks) > 1 else []
     pieces = [engine.llm.detokenize([t]) for t in toks[start:]]
     out = TokenLogprobs(text_offset=_char_offsets(pieces))
     for k, (tok, piece) in enumerate(zip(toks[start:], pieces, strict=True)):

@@ -26,6 +26,7 @@ import numpy as np
 from openscout.engines.base import Final, SamplingParams
 from openscout.engines.cpu_threads import ContextThreads, ThreadChooser
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
+from openscout.engines.stops import cut_at_stop
 from openscout.errors import EngineError
 
 # Sharing a prefix costs a whole-stream KV copy per admitted prompt (24 MB for SmolLM2-135M's
@@ -274,9 +275,9 @@ class MultiSeqContext:
         st.out.append(tok)
         st.t_first = st.t_first or now
         st.text += st.decoder.decode(self.llm.detokenize([tok]))
-        cut = min((i for s in st.stop if s and (i := st.text.find(s)) >= 0), default=-1)
-        if cut >= 0:
-            st.text, st.done, st.reason = st.text[:cut], True, "stop"
+        st.text, hit = cut_at_stop(st.text, st.stop)
+        if hit:
+            st.done, st.reason = True, "stop"
         elif len(st.out) >= st.budget:
             st.done = True
 

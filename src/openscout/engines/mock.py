@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 
 from openscout.engines.base import (
@@ -34,6 +35,8 @@ def _words(text: str) -> list[str]:
 
 
 class MockEngine:
+    LANES = 1  # sequences its batch path takes at once (none: it has no batch path)
+
     def __init__(
         self,
         model_id: str = "mock",
@@ -43,7 +46,6 @@ class MockEngine:
         delay_s: float = 0.0,
         fail_with: str | None = None,
         max_parallel: int = 4,
-        batch: bool = False,
     ) -> None:
         self.model_id = model_id
         self.script = dict(script or {})
@@ -57,7 +59,7 @@ class MockEngine:
             loglikelihood=True,
             chat_template=True,
             max_parallel=max_parallel,
-            batch_generate=batch,
+            batch_lanes=self.LANES,
         )
         self.calls = 0
         self.batches: list[int] = []  # sizes of the generate_batch calls
@@ -109,10 +111,23 @@ class MockEngine:
         lp = base * n + self.loglik_bias.get(continuation.strip(), 0.0)
         return LoglikelihoodResult(logprob=lp, is_greedy=lp > -2.0, n_tokens=n)
 
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        """Words are the mock's tokens, as in its usage counts."""
+        return [zlib.crc32(w.encode()) for w in text.split()]
+
+    def close(self) -> None:
+        pass
+
+
+class BatchingMockEngine(MockEngine):
+    """A mock with the batch path (BatchGenerator), as llama.cpp has: several requests in
+    one call. The `mock` kind makes one when a spec's options say `batch: true`."""
+
+    LANES = 8
+
     def generate_batch(
         self, requests: Sequence[BatchRequest], params: SamplingParams
     ) -> list[BatchResult]:
-        """Declared only with batch=True: answers several requests in one call."""
         self.batches.append(len(requests))
         out = []
         for req in requests:
@@ -124,6 +139,3 @@ class MockEngine:
             text, final, _ = collect(stream)
             out.append(BatchResult(text, final, 0.0))
         return out
-
-    def close(self) -> None:
-        pass

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from openscout.config import Settings
-from openscout.engines.base import BatchRequest, Engine, generate_many
+from openscout.engines.base import BatchRequest, ChoiceScorer, Engine, generate_many
 from openscout.errors import EngineError
 from openscout.evals.items import Request
 from openscout.evals.pacing import MAX_RETRY_AFTER_S, AdaptiveLimit, RetryPolicy
@@ -184,7 +184,7 @@ class Caller:
 
     def prefetch(self, reqs: list[Request]) -> int:
         """Generate the uncached requests together, as parallel sequences, where the engine
-        can (capabilities.batch_generate). Each answer waits for its item's `generate` call,
+        can (a BatchGenerator). Each answer waits for its item's `generate` call,
         which then counts it as that item's engine call. Returns how many were generated."""
         todo = [
             r
@@ -270,8 +270,9 @@ class Caller:
     def loglikelihoods(self, context: str, continuations: list[str], tally: Tally) -> list[float]:
         """Summed log-prob of each continuation after one context (one cached value each).
 
-        Engines that declare `batch_loglikelihood` score the missing options in one call
-        (the context is processed once); others get one `loglikelihood` call per option.
+        A ChoiceScorer scores the missing options in one call (the context is processed
+        once); others get one `loglikelihood` call per option, each its own paced and
+        retried request (so not base.score_choices, which would make them one request).
         """
         keys = self._ll_keys(context, continuations)
         values: list[dict[str, Any] | None] = [
@@ -285,11 +286,8 @@ class Caller:
         if missing:
             todo = [continuations[i] for i in missing]
             engine = self.engine
-            if getattr(engine.capabilities, "batch_loglikelihood", False):
-                results = self._call(
-                    lambda: engine.loglikelihood_choices(context, todo),  # type: ignore[attr-defined]
-                    tally,
-                )
+            if isinstance(engine, ChoiceScorer):
+                results = self._call(lambda: engine.loglikelihood_choices(context, todo), tally)
             else:
                 results = [
                     self._call(lambda c=c: engine.loglikelihood(context, c), tally) for c in todo

@@ -85,7 +85,7 @@ def _lm_class() -> Any:
     class OpenscoutLM(LM):  # type: ignore[misc]
         def __init__(self, model: str, settings: Any = None, **_: Any) -> None:
             from openscout.config import get_settings
-            from openscout.engines.registry import open_engine
+            from openscout.engines.loader import open_engine
             from openscout.models import get_model
 
             super().__init__()

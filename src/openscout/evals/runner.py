@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from openscout.config import Settings
-from openscout.engines.base import can_score
+from openscout.engines.base import BatchGenerator, can_score
 from openscout.errors import OpenscoutError
 from openscout.evals.calls import Caller, Tally
 from openscout.evals.items import Item, build_request
@@ -58,7 +58,7 @@ class _Shared:
         self._lock = threading.Lock()
 
     def caller(self, spec: ModelSpec) -> Caller:
-        from openscout.engines.registry import open_engine
+        from openscout.engines.loader import open_engine
 
         with self.store.lock:
             key = model_key(self.store.conn, spec, self.settings)
@@ -267,10 +267,9 @@ def _batch_lanes(
     several sequences at once and only when some answers are not cached yet."""
     if not work or all(_cached(caller, item, fmt) for _, item in work):
         return 1
-    caps = caller.engine.capabilities
-    if not getattr(caps, "batch_generate", False) or parallel == 1:
+    if not isinstance(caller.engine, BatchGenerator) or parallel == 1:
         return 1
-    return max(1, parallel or getattr(caller.engine, "batch_lanes", 8))
+    return max(1, parallel or caller.engine.capabilities.batch_lanes)
 
 
 # Items per batch call, in multiples of the lanes: with several rounds queued a finished

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from openscout.config import Settings
+from openscout.engines.kinds import kind_of
+from openscout.engines.spec import ModelSpec
 from openscout.errors import OpenscoutError
-from openscout.models import ModelSpec, resolve_path
 from openscout.store.db import connect
 
 CACHE_FORMAT = 1  # bump when the cached value layout changes
@@ -49,14 +50,7 @@ def file_digest(conn: sqlite3.Connection, path: Path) -> str:
 
 def model_key(conn: sqlite3.Connection, spec: ModelSpec, settings: Settings) -> str:
     """What makes two models the same for the cache: the weights, or the endpoint and name."""
-    if spec.engine == "llamacpp":
-        path = resolve_path(spec, settings)
-        return f"gguf:{file_digest(conn, path)}:ctx{spec.n_ctx}"
-    if spec.engine == "openai":
-        return f"openai:{(spec.base_url or '').rstrip('/')}|{spec.model or spec.id}"
-    if spec.engine == "mock":
-        return "mock:" + json.dumps({"id": spec.id, "options": spec.options}, sort_keys=True)
-    return f"{spec.engine}:{spec.path or spec.model or spec.id}"
+    return kind_of(spec).cache_identity(spec, settings, lambda path: file_digest(conn, path))
 
 
 def cache_key(model: str, kind: str, request: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from openscout.config import Settings
 from openscout.store.db import connect
@@ -135,10 +136,22 @@ def mbu(
     return bytes_per_token * tokens_per_second / (bandwidth_gbs * 1e9)
 
 
+KV_BYTES = 2  # f16 K and V, llama.cpp's default
+
+
+def kv_cache_bytes(
+    layers: Any, kv_heads: Any, head_dim: Any, n_ctx: Any, v_head_dim: Any = None
+) -> Any:
+    """KV-cache bytes of n_ctx tokens: K and V in every layer. Works on numbers and on numpy
+    arrays (catalog search computes it for every model at once; NaN stays NaN)."""
+    v = head_dim if v_head_dim is None else v_head_dim
+    return layers * n_ctx * kv_heads * (head_dim + v) * KV_BYTES
+
+
 def kv_bytes_per_token(
-    n_layers: int | None, n_kv_heads: int | None, head_dim: int | None, bytes_per_value: int = 2
+    n_layers: int | None, n_kv_heads: int | None, head_dim: int | None
 ) -> int | None:
-    """KV-cache bytes one context token occupies (K and V, every layer; llama.cpp uses f16)."""
+    """KV-cache bytes one context token occupies; None where the header lacks a figure."""
     if not n_layers or not n_kv_heads or not head_dim:
         return None
-    return 2 * n_layers * n_kv_heads * head_dim * bytes_per_value
+    return int(kv_cache_bytes(n_layers, n_kv_heads, head_dim, 1))

@@ -15,12 +15,13 @@ from typing import Any
 
 from openscout.config import Settings
 from openscout.engines.base import Engine
+from openscout.engines.kinds import kind_of
+from openscout.engines.spec import ModelSpec
 from openscout.perf.cost import TokenCost, default_machine_price, token_cost
 from openscout.perf.measure import BenchConfig, BenchResult, Footprint, Progress, measure
 from openscout.store.db import connect
 
 RESULT_VERSION = 1
-IN_PROCESS_ENGINES = ("llamacpp",)
 
 
 @dataclass
@@ -38,28 +39,28 @@ class ModelBench:
         return d
 
 
-def footprint_for(spec: Any, settings: Settings) -> Footprint:
+def footprint_for(spec: ModelSpec, settings: Settings) -> Footprint:
     """Weight bytes (GGUF file size) and KV bytes per token from the header, for GGUF models."""
-    if spec.engine not in IN_PROCESS_ENGINES:
+    path = kind_of(spec).local_file(spec, settings)
+    if path is None:
         return Footprint()
     from openscout.engines.gguf import read_header
-    from openscout.models import resolve_path
     from openscout.perf.bandwidth import kv_bytes_per_token
 
-    header = read_header(resolve_path(spec, settings))
+    header = read_header(path)
     return Footprint(
         header.file_size, kv_bytes_per_token(header.n_layers, header.n_kv_heads, header.head_dim)
     )
 
 
-def fresh_loader(spec: Any, settings: Settings) -> Callable[[], Engine]:
+def fresh_loader(spec: ModelSpec, settings: Settings) -> Callable[[], Engine]:
     """A loader that bypasses the engine cache, so loading happens inside the measurement."""
-    from openscout.engines.registry import load_engine
+    from openscout.engines.loader import load_engine
 
     return lambda: load_engine(spec, settings)
 
 
-def price_for(spec: Any, price_per_hour: float | None) -> tuple[float, str]:
+def price_for(spec: ModelSpec, price_per_hour: float | None) -> tuple[float, str]:
     if spec.price_per_hour is not None:
         return float(spec.price_per_hour), f"model {spec.id}'s price_per_hour"
     if price_per_hour is not None:
@@ -69,7 +70,7 @@ def price_for(spec: Any, price_per_hour: float | None) -> tuple[float, str]:
 
 
 def bench_one(
-    spec: Any,
+    spec: ModelSpec,
     settings: Settings,
     config: BenchConfig,
     *,
@@ -86,7 +87,7 @@ def bench_one(
         spec.prompt_format,
         config,
         footprint=footprint_for(spec, settings),
-        in_process=spec.engine in IN_PROCESS_ENGINES,
+        in_process=kind_of(spec).runs_here,
         bandwidth_gbs=bandwidth_gbs,
         progress=progress,
     )
@@ -127,7 +128,7 @@ def bench_models(
     ]
 
 
-def store_result(settings: Settings, spec: Any, bench: ModelBench) -> None:
+def store_result(settings: Settings, spec: ModelSpec, bench: ModelBench) -> None:
     from openscout.perf.bandwidth import host_key
 
     r = bench.result

@@ -7,8 +7,8 @@ output tokens/s, prefill tokens/s and end-to-end latency, plus inter-token laten
 over all gaps of all timed runs. Engines that serve several requests at once
 (capabilities.max_parallel > 1) also get a concurrency sweep: 1, 2, 4, ... clients at once,
 giving aggregate throughput against per-request latency. Engines that batch in-process
-(capabilities.batch_generate, llama.cpp's parallel sequences) are swept the same way with
-one batch of 1, 2, 4, ... requests (up to BATCH_MAX) through engines.base.generate_many.
+(BatchGenerator engines, llama.cpp's parallel sequences) are swept the same way with
+one batch of 1, 2, 4, ... requests (up to its batch_lanes) through engines.base.generate_many.
 
 Depth (as `llama-bench -d`): the short question after `depth` tokens of context (a RAG
 document, an agent's history). Each run sends the whole prompt from an empty cache, so TTFT
@@ -36,12 +36,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from openscout.engines.base import BatchRequest, Capabilities, Chunk, Engine, SamplingParams
+from openscout.engines.base import (
+    BatchGenerator,
+    BatchRequest,
+    Chunk,
+    Engine,
+    SamplingParams,
+)
 from openscout.generation import GenerationResult, as_messages, stream_generate
 from openscout.perf.bandwidth import mbu, rated_bandwidth_gbs
-from openscout.perf.timing import percentile
+from openscout.timing import percentile
 
-BATCH_MAX = 8  # llama.cpp's default parallel sequences (LlamaCppEngine.batch_lanes)
 MAX_DEPTH = 131072
 DEPTH_QUESTION_ROOM = 256  # context kept for the question and the chat template at depth
 SHORT_PROMPT = "Write a short story about a lighthouse keeper who finds a message in a bottle."
@@ -106,20 +111,21 @@ class BenchConfig:
         # which may come out a little off at a deeper one
         return int(max(self.deep, default=0) * 1.05) + DEPTH_QUESTION_ROOM + self.max_tokens
 
-    def runs(self, caps: Capabilities) -> int:
+    def runs(self, engine: Engine) -> int:
         """How many generations the whole measurement makes (for progress bars)."""
-        sweep = sum(c * self.repeats for c in self.sweep_levels(caps))
+        sweep = sum(c * self.repeats for c in self.sweep_levels(engine))
         # one untimed run sizes the context, then each depth's timed runs
         depths = len(self.deep) * self.repeats + (1 if self.deep else 0)
         if self.deep and "short" not in self.prompts:
             depths += 1  # the question alone, to know its size
         return self.warmup + len(self.prompts) * self.repeats + depths + sweep
 
-    def sweep_levels(self, caps: Capabilities) -> list[int]:
+    def sweep_levels(self, engine: Engine) -> list[int]:
+        caps = engine.capabilities
         if caps.max_parallel > 1:
             return sorted({c for c in self.concurrency if c <= caps.max_parallel})
-        if caps.batch_generate:
-            return sorted({c for c in self.concurrency if c <= BATCH_MAX})
+        if isinstance(engine, BatchGenerator):
+            return sorted({c for c in self.concurrency if c <= caps.batch_lanes})
         return []
 
     def as_dict(self) -> dict[str, Any]:
@@ -535,7 +541,7 @@ def measure(
     load_s = time.perf_counter() - t0
     try:
         if progress:
-            progress.plan(config.runs(engine.capabilities))
+            progress.plan(config.runs(engine))
         for _ in range(config.warmup):
             run_once(engine, PROMPTS[config.prompts[0]], prompt_format, config.max_tokens)
             if progress:
@@ -553,7 +559,7 @@ def measure(
         point = sweep_point if caps.max_parallel > 1 else batch_point
         sweep = [
             point(engine, prompt_format, c, config.repeats, config.max_tokens, progress)
-            for c in config.sweep_levels(caps)
+            for c in config.sweep_levels(engine)
         ]
         memory = probe.stop() if probe else None
     finally:

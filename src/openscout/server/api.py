@@ -20,7 +20,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from openscout.engines.base import Chunk, Message, SamplingParams
+from openscout.engines.base import (
+    Chunk,
+    Engine,
+    Message,
+    SamplingParams,
+    Tokenizer,
+    TokenLogprobEngine,
+    TokenLogprobs,
+)
 from openscout.errors import CapabilityError, OpenscoutError
 from openscout.generation import GenerationResult
 from openscout.server.errors import APIError, from_openscout
@@ -369,9 +377,9 @@ async def _sse_counted(
     yield sse("[DONE]")
 
 
-def _score(engine: Any, text: str, top_n: int) -> Any:
-    """Per-token log-probs where the engine declares them, else a clear 400."""
-    if not getattr(engine.capabilities, "token_logprobs", False):
+def _score(engine: Engine, text: str, top_n: int) -> TokenLogprobs:
+    """Per-token log-probs where the engine has them, else a clear 400."""
+    if not isinstance(engine, TokenLogprobEngine):
         raise CapabilityError(
             f"{engine.model_id} cannot return per-token logprobs",
             hint="use a local GGUF model for echo+logprobs",
@@ -379,15 +387,22 @@ def _score(engine: Any, text: str, top_n: int) -> Any:
     return engine.token_logprobs(text, top_n)
 
 
-def _count_tokens(engine: Any, text: str) -> int:
-    tokenize = getattr(engine, "tokenize", None)
-    return len(tokenize(text)) if callable(tokenize) else len(text.split())
+def _count_tokens(engine: Engine, text: str) -> int:
+    """The prompt's tokens when nothing is generated; only the model's tokenizer can say."""
+    if not isinstance(engine, Tokenizer):
+        raise CapabilityError(
+            f"{engine.model_id} cannot count tokens without generating",
+            hint="ask for max_tokens of 1 or more",
+        )
+    return len(engine.tokenize(text))
 
 
 async def _logprobs(
     hub: ModelHub, model_id: str, client: str, prompt: str, completion: str, echo: bool, top_n: int
 ) -> dict[str, object]:
-    lp = await hub.run_exclusive(model_id, client, _score, prompt + completion, top_n)
+    lp: TokenLogprobs = await hub.run_exclusive(
+        model_id, client, _score, prompt + completion, top_n
+    )
     if not echo:
         lp = lp.tail(len(prompt))
-    return lp.as_dict()  # type: ignore[no-any-return]
+    return lp.as_dict()

@@ -17,10 +17,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from openscout.errors import (
     CapabilityError,
     ConfigError,
+    ContextLengthError,
     DataFileError,
     EngineError,
     ModelFileError,
     ModelNotFoundError,
+    NotFoundError,
     OpenscoutError,
 )
 
@@ -87,7 +89,7 @@ def from_openscout(e: OpenscoutError) -> APIError:
         return APIError(404, e.message, code="model_not_found", param="model")
     if isinstance(e, CapabilityError):
         return APIError(400, msg, code="unsupported")
-    if isinstance(e, EngineError) and "context" in e.message:
+    if isinstance(e, ContextLengthError):
         return APIError(400, msg, code="context_length_exceeded")
     if isinstance(e, ModelFileError | ConfigError | DataFileError):
         return APIError(
@@ -95,7 +97,7 @@ def from_openscout(e: OpenscoutError) -> APIError:
         )
     if isinstance(e, EngineError):
         return APIError(502, f"the model failed to answer: {e.message}", code="engine_error")
-    if type(e).__name__.endswith("NotFoundError"):
+    if isinstance(e, NotFoundError):
         return APIError(404, msg, code="not_found")
     return APIError(400, msg)
 

@@ -93,7 +93,7 @@ class ModelHub:
             return engine
 
     def _open(self, spec: ModelSpec) -> Engine:
-        from openscout.engines.registry import open_engine
+        from openscout.engines.loader import open_engine
 
         return open_engine(spec, self.settings)
 

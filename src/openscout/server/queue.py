@@ -14,12 +14,7 @@ import asyncio
 import contextlib
 from collections import OrderedDict, deque
 
-
-class QueueFullError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+from openscout.errors import QueueFullError
 
 
 class WaitCounter:

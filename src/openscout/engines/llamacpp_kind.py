@@ -1,0 +1,59 @@
+"""The `llamacpp` engine kind: a GGUF file on this machine, run by llama-cpp-python."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from openscout.engines import bundled
+from openscout.engines.gguf import read_header
+from openscout.engines.kind import EngineKind, FileDigest
+from openscout.errors import ConfigError
+
+if TYPE_CHECKING:
+    from openscout.config import Settings
+    from openscout.engines.base import Engine
+    from openscout.engines.spec import ModelSpec
+
+BUNDLED_PREFIX = "bundled:"  # paths of the embedded models, located or assembled on use
+
+
+class LlamaCppKind(EngineKind):
+    name = "llamacpp"
+    runs_here = True
+
+    def create(self, spec: ModelSpec, settings: Settings) -> Engine:
+        from openscout.engines.llamacpp import LlamaCppEngine
+
+        return LlamaCppEngine(
+            spec.id,
+            self.file(spec, settings),
+            n_ctx=spec.n_ctx,
+            n_threads=settings.threads,
+            prompt_format=spec.prompt_format,
+        )
+
+    def validate(self, spec: ModelSpec) -> ModelSpec:
+        if not spec.path:
+            raise ConfigError("a llamacpp model needs --path to a GGUF file")
+        if "\x00" in spec.path:
+            raise ConfigError("the model path contains a NUL byte", hint="give a real file path")
+        path = Path(spec.path).expanduser().resolve()
+        read_header(path)  # raises ModelFileError for missing / not GGUF / truncated
+        return spec.model_copy(update={"path": str(path)})
+
+    def local_file(self, spec: ModelSpec, settings: Settings) -> Path | None:
+        return self.file(spec, settings) if spec.path else None
+
+    def file(self, spec: ModelSpec, settings: Settings) -> Path:
+        """The real file behind a spec's path (bundled models are located or assembled here)."""
+        if spec.path is None:
+            raise ConfigError(f"model {spec.id!r} has no file path")
+        if spec.path == BUNDLED_PREFIX + bundled.SMOLLM2_ID:
+            return bundled.smollm2_path()
+        if spec.path == BUNDLED_PREFIX + bundled.GEMMA3_ID:
+            return bundled.gemma3_path(settings.models_dir)
+        return Path(spec.path).expanduser()
+
+    def cache_identity(self, spec: ModelSpec, settings: Settings, digest: FileDigest) -> str:
+        return f"gguf:{digest(self.file(spec, settings))}:ctx{spec.n_ctx}"

@@ -1,0 +1,66 @@
+"""Opening engines: a new one for a spec, or a loaded one from a bounded cache.
+
+Loading a model is paid once per process: engines stay in an LRU cache bounded by the memory
+their kinds say they hold (Settings.model_cache_bytes); the least recently used is closed first.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections import OrderedDict
+
+from openscout.config import Settings
+from openscout.engines.base import Engine
+from openscout.engines.kinds import kind_of
+from openscout.engines.spec import ModelSpec
+
+
+def load_engine(spec: ModelSpec, settings: Settings) -> Engine:
+    """A new engine for spec, outside the cache (the caller closes it). Benchmarks use it so
+    that loading happens inside their measurement."""
+    return kind_of(spec).create(spec, settings)
+
+
+class EngineCache:
+    def __init__(self) -> None:
+        self._engines: OrderedDict[str, tuple[Engine, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, spec: ModelSpec, settings: Settings) -> Engine:
+        key = spec.model_dump_json()
+        with self._lock:
+            if key in self._engines:
+                self._engines.move_to_end(key)
+                return self._engines[key][0]
+            kind = kind_of(spec)
+            engine = kind.create(spec, settings)
+            self._engines[key] = (engine, kind.held_bytes(spec, settings))
+            self._evict(settings.model_cache_bytes, keep=key)
+            return engine
+
+    def _evict(self, bound: int, keep: str) -> None:
+        while sum(s for _, s in self._engines.values()) > bound and len(self._engines) > 1:
+            key = next(k for k in self._engines if k != keep)
+            engine, _ = self._engines.pop(key)
+            engine.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            for engine, _ in self._engines.values():
+                engine.close()
+            self._engines.clear()
+
+
+_cache = EngineCache()
+# Close loaded models before interpreter shutdown tears down the modules llama.cpp's
+# destructors need (otherwise a TypeError is printed at exit).
+atexit.register(_cache.clear)
+
+
+def open_engine(spec: ModelSpec, settings: Settings) -> Engine:
+    return _cache.get(spec, settings)
+
+
+def clear_cache() -> None:
+    _cache.clear()

@@ -1,0 +1,42 @@
+"""ModelSpec: one registered model, as the engines need it to open it.
+
+"spec" means this and nothing else in openscout: an entry of the user's model registry
+(models.py) naming its engine kind, where the model lives and how to run it. Which engine
+kinds exist is the kind registry's business (kinds.py), checked when a spec is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from openscout.engines.kinds import known_kinds
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    engine: str  # an engine kind's name (kinds.py)
+    path: str | None = None  # a local file (llamacpp)
+    base_url: str | None = None  # openai
+    model: str | None = None  # remote model name (openai), defaults to id
+    api_key_env: str | None = None  # name of the env var holding the key; keys never stored
+    prompt_format: Literal["chat", "completion"] = "chat"
+    n_ctx: int = Field(default=2048, ge=128, le=1_048_576)
+    loglikelihood: bool | None = None  # openai: whether the endpoint supports echo+logprobs
+    license: str | None = None
+    catalog_id: str | None = None  # Hugging Face id in the catalog, for openness and fit
+    description: str | None = None
+    price_per_hour: float | None = Field(default=None, ge=0)
+    bundled: bool = False
+    options: dict[str, Any] = Field(default_factory=dict)  # engine-specific extras (mock script)
+
+    @field_validator("engine")
+    @classmethod
+    def _known_kind(cls, name: str) -> str:
+        known = known_kinds()
+        if name not in known:
+            raise ValueError(f"unknown engine {name!r}; known: {', '.join(known)}")
+        return name
