@@ -60,7 +60,7 @@ class Worker:
         self._lock = threading.Lock()
 
     def call(self, **args: Any) -> Any:
-        payload = (json.dumps(args, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
+        payload = (json.dumps(args) + "\n").encode()  # ASCII: lone surrogates travel escaped
         with self._lock:
             proc = self._ensure()
             try:
@@ -192,10 +192,10 @@ def _main(argv: list[str]) -> None:
                 "hint": getattr(e, "hint", None),
             }
         try:
-            data = json.dumps(reply, ensure_ascii=False)
+            data = json.dumps(reply)
         except (TypeError, ValueError):
             data = json.dumps({"ok": repr(reply.get("ok"))[:1000]})
-        out.write(data.encode("utf-8", "surrogatepass") + b"\n")
+        out.write(data.encode() + b"\n")
         out.flush()
 
 

@@ -4,11 +4,19 @@ A chat template is code written by whoever made the model file. It runs only in 
 ImmutableSandboxedEnvironment: attribute access to Python internals (`__class__`,
 `__globals__`, ...) raises SecurityError, which we turn into a clear TemplateError. Models
 without a template get a plain ChatML prompt.
+
+The sandbox stops a template from reaching Python, not from looping for ever or asking for
+gigabytes (`"x"|center(2*10**9)`, nested `range(100000)` loops). So templates are compiled
+and rendered only in a worker process (openscout.worker) with an address-space limit, a CPU
+limit and a wall-clock timeout; one worker per template, so a hostile model file cannot
+stall the others. llama-cpp-python never sees a template (see `template_free`).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,6 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from openscout.engines.base import Message
 from openscout.errors import ModelFileError
+from openscout.worker import Limits, Worker, WorkerError, WorkerLimitError
 
 MAX_RENDERED = 4 * 2**20  # a template that balloons the prompt is refused
 
@@ -84,11 +93,52 @@ def _compiled(template: str) -> Any:
     return _env().from_string(template)
 
 
+TEMPLATE_LIMITS = Limits(memory_bytes=768 * 2**20, cpu_seconds=2, timeout=5.0)
+_WORKERS: dict[str, Worker] = {}  # template digest -> its worker (a few models per process)
+_WORKERS_LOCK = threading.Lock()
+MAX_WORKERS = 4
+
+
+def _worker(template: str) -> Worker:
+    key = hashlib.sha256(template.encode("utf-8", "surrogatepass")).hexdigest()
+    with _WORKERS_LOCK:
+        w = _WORKERS.pop(key, None)
+        if w is None:
+            w = Worker("template", TEMPLATE_LIMITS)
+            while len(_WORKERS) >= MAX_WORKERS:  # the least recently used goes
+                _WORKERS.pop(next(iter(_WORKERS))).close()
+        _WORKERS[key] = w  # most recently used last
+        return w
+
+
 def render_chat(
     template: str | None, messages: Sequence[Message], bos_token: str = "", eos_token: str = ""
 ) -> str:
+    """The prompt for `messages`, rendered by the model's template in a limited worker."""
     if not template:
         return chatml(messages)
+    try:
+        return str(
+            _worker(template).call(
+                template=template,
+                messages=[dict(m) for m in messages],
+                bos=bos_token,
+                eos=eos_token,
+            )
+        )
+    except WorkerError as e:
+        raise ModelFileError(e.message, hint=e.hint) from e
+    except WorkerLimitError as e:
+        raise ModelFileError(
+            f"the model's chat template was stopped: {e}",
+            hint="use the model as a completion model (prompt_format: completion)",
+        ) from e
+
+
+def render_here(
+    template: str, messages: Sequence[Message], bos_token: str = "", eos_token: str = ""
+) -> str:
+    """In the worker: compile (cached) and render."""
     try:
         rendered = _compiled(template).render(
             messages=list(messages),
@@ -118,7 +168,32 @@ def render_chat(
         ) from e
     if len(rendered) > MAX_RENDERED:
         raise ModelFileError("the model's chat template produced an oversized prompt")
+    if not rendered.strip():  # an empty prompt would reach the engine as no input at all
+        raise ModelFileError(
+            "the model's chat template rendered no text for these messages",
+            hint="use the model as a completion model (prompt_format: completion)",
+        )
     return rendered
+
+
+def template_free(llama_class: Any) -> Any:
+    """A subclass of llama_cpp.Llama that never sees the file's chat templates: Llama's
+    constructor compiles every template in the metadata with Jinja (which folds constant
+    expressions at compile time: `{{ "x" * 10**10 }}` allocated 14 GB while a model loaded).
+    openscout renders templates itself, in the worker, so the library does not need them."""
+
+    class TemplateFreeLlama(llama_class):  # type: ignore[misc, valid-type]
+        @property
+        def metadata(self) -> dict[str, Any]:
+            return self._openscout_metadata
+
+        @metadata.setter
+        def metadata(self, value: dict[str, Any]) -> None:
+            self._openscout_metadata = {
+                k: v for k, v in value.items() if not k.startswith("tokenizer.chat_template")
+            }
+
+    return TemplateFreeLlama
 
 
 def chatml(messages: Sequence[Message]) -> str:

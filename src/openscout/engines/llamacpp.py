@@ -32,7 +32,7 @@ from openscout.engines.base import (
     TokenLogprobs,
     collect,
 )
-from openscout.engines.chat_template import render_chat
+from openscout.engines.chat_template import render_chat, template_free
 from openscout.engines.cpu_threads import ContextThreads, ThreadChooser, process_chooser
 from openscout.engines.gguf import GGUFHeader, read_header
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
@@ -63,7 +63,7 @@ class LlamaCppEngine:
         # n_threads fixes the count; None follows the cores other processes leave free
         self.threads = ThreadChooser(n_threads) if n_threads else process_chooser()
         try:
-            self.llm = llama_cpp.Llama(
+            self.llm = template_free(llama_cpp.Llama)(  # llama_cpp would compile templates
                 model_path=str(self.path),
                 n_ctx=n_ctx,
                 n_threads=self.threads.current,
