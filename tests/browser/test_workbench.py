@@ -154,7 +154,7 @@ def test_leaderboard_draws_the_comparison_charts(page: Any, settings) -> None:  
 
     folder = settings.reports_dir / "compare-1"
     folder.mkdir(parents=True)
-    (folder / "report.json").write_text(json.dumps(sample_result()))
+    (folder / "report.json").write_text(json.dumps(sample_result().to_json()))
     with live_server(create_app(settings, arena_models=[])) as url:
         page.goto(url + "/leaderboard")
         for name in ("quality_vs_cost", "quality_vs_speed"):
