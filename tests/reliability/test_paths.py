@@ -195,9 +195,12 @@ def test_data_dir_holds_only_fixed_or_hashed_names_after_use(
 def test_reports_default_inside_the_data_dir(settings: Settings) -> None:
     """`compare` writes its report under <data dir>/reports/<timestamp>/ unless --out says else;
     the file names are fixed (report.html/.md/.json), never taken from model ids."""
+    from openscout.comparison import CompareResult
     from openscout.report import write_report
 
-    result: dict[str, Any] = {"models": [], "suite": "../../x", "title": "/etc/passwd"}
+    result = CompareResult.from_json(
+        {"models": [], "settings": {"suite": "../../x"}, "machine": "/etc/passwd"}
+    )
     try:
         paths = write_report(result, settings.reports_dir / "compare-test")
     except OpenscoutError:
