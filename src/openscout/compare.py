@@ -35,6 +35,7 @@ from openscout.comparison import (
     ReferencePrice,
 )
 from openscout.config import Settings
+from openscout.engines.kinds import kind_of
 from openscout.errors import ConfigError, OpenscoutError
 from openscout.evals import run_eval
 from openscout.evals.results import EvalRun, ProgressEvent
@@ -114,7 +115,7 @@ def fit_of(
     errors: list[str],
 ) -> FitFacts | None:
     """Whether the model fits this machine at its context size (catalog.fit), or None."""
-    if spec.engine != "llamacpp":
+    if not kind_of(spec).runs_here:
         return None  # remote engines run on someone else's memory
     from openscout.catalog.fit import estimate_fit  # pulls in numpy: only when a fit is asked
 

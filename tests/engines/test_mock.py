@@ -1,11 +1,17 @@
-from openscout.engines.base import SamplingParams, collect
-from openscout.engines.mock import MockEngine
+from openscout.engines.base import BatchGenerator, SamplingParams, collect
+from openscout.engines.mock import BatchingMockEngine, MockEngine
 from tests.engines.contract import check_engine_contract
 
 
 def test_mock_meets_contract() -> None:
     check_engine_contract(MockEngine())
     check_engine_contract(MockEngine(), chat=False)
+    check_engine_contract(BatchingMockEngine())
+
+
+def test_only_the_batching_mock_has_the_batch_path() -> None:
+    assert not isinstance(MockEngine(), BatchGenerator)
+    assert isinstance(BatchingMockEngine(), BatchGenerator)
 
 
 def test_mock_is_scripted_and_counts_calls() -> None:

@@ -42,7 +42,9 @@ class EngineKind:
 
     def cache_identity(self, spec: ModelSpec, settings: Settings, digest: FileDigest) -> str:
         """What makes two specs the same model for cached results."""
-        return f"{self.name}:" + json.dumps({"id": spec.id, "options": spec.options}, sort_keys=True)
+        return f"{self.name}:" + json.dumps(
+            {"id": spec.id, "options": spec.options}, sort_keys=True
+        )
 
     def held_bytes(self, spec: ModelSpec, settings: Settings) -> int:
         """Memory a loaded engine holds, for the bound on cached engines."""

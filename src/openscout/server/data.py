@@ -19,6 +19,7 @@ from openscout.catalog.schema import ModelEntry
 from openscout.catalog.views import search_view, show_model
 from openscout.comparison import CompareResult
 from openscout.config import Settings
+from openscout.engines.kinds import kind_of
 from openscout.errors import OpenscoutError, StoreError
 from openscout.evals.results import StoredRun
 from openscout.evals.store import list_runs
@@ -289,7 +290,7 @@ def _registered_fit(specs: list[ModelSpec], settings: Settings) -> FitView | Non
     """A registered local model's fit comes from its own file, not from catalog figures."""
     from openscout.catalog.fit import estimate_fit  # pulls in numpy
 
-    local = [s for s in specs if s.engine == "llamacpp"]
+    local = [s for s in specs if kind_of(s).runs_here]
     if not local:
         return None
     try:
