@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/setup.sh scripts/build-llama.sh scripts/llama-b
 # The main job on the embedded default models: quality, speed, memory, cost, openness and
 # licence, ending in a recommendation and an HTML/Markdown/JSON report.
 demo: setup
-	$(BIN)/openscout run -m smollm2-135m-instruct -m gemma-3-270m --max-tokens 24 "The capital of France is"
+	$(BIN)/openscout generate -m smollm2-135m-instruct -m gemma-3-270m --max-tokens 24 "The capital of France is"
 	$(BIN)/openscout compare
 
 test: setup

@@ -11,7 +11,7 @@ fails to make, at start-up shows up here as it does for users:
    openscout). Ratios: ours / plain (target >= 0.95) and ours / llama-bench (target >= 0.90),
    medians over rounds. `openscout fit`'s expectation, asked before anything was benched, is
    set beside the measured decode speed (target within 25%).
-2. A short request (`openscout run`, 64 tokens) on a quiet machine and with another process
+2. A short request (`openscout generate`, 64 tokens) on a quiet machine and with another process
    spinning on one core: seconds per request for the old setting (OMP_WAIT_POLICY=PASSIVE, all
    cores), the default OpenMP policy on all cores, and what openscout does now.
 
@@ -157,13 +157,13 @@ def compare_models(rounds: int, repeats: int) -> dict[str, Any]:
     for model_id in MODELS:
         path = model_path(model_id, env)
         predicted = fit_decode(model_id, env)  # before anything is benched: default efficiency
-        order = ["openscout", "openscout run", "plain", "llama-bench"]
+        order = ["openscout", "openscout generate", "plain", "llama-bench"]
         runs: dict[str, list[dict[str, float]]] = {who: [] for who in order}
         for r in range(rounds):
             for who in order[r % 4 :] + order[: r % 4]:  # rotate, so drift hits all alike
                 if who == "openscout":
                     runs[who].append(ours(model_id, env, repeats))
-                elif who == "openscout run":
+                elif who == "openscout generate":
                     runs[who].append(short_requests(env, repeats, model_id))
                 elif who == "plain":
                     runs[who].append(plain(path, env, repeats, str(long_prompt)))
@@ -189,8 +189,8 @@ def summarise(runs: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
     for ref in ("plain", "llama-bench"):
         if ref in med:
             ratios[ref] = {k: med["openscout"][k] / med[ref][k] for k in med["openscout"]}
-    if "openscout run" in med:  # what `run` prints against what `bench` reports
-        ratios["run/bench"] = med["openscout run"]["decode_tps"] / med["openscout"]["decode_tps"]
+    if "openscout generate" in med:  # what `run` prints against what `bench` reports
+        ratios["run/bench"] = med["openscout generate"]["decode_tps"] / med["openscout"]["decode_tps"]
     return {"median": med, "ratios": ratios, "rounds": runs}
 
 
@@ -202,7 +202,7 @@ def print_model(model_id: str, s: dict[str, Any]) -> None:
         print(f"  {who:13s} decode {m['decode_tps']:7.1f} tok/s{prefill}")
     if "run/bench" in s["ratios"]:
         print(
-            f"  openscout run / openscout bench, decode: {s['ratios']['run/bench']:.3f} (target: within 10%)"
+            f"  openscout generate / openscout bench, decode: {s['ratios']['run/bench']:.3f} (target: within 10%)"
         )
     decode = s["median"]["openscout"]["decode_tps"]
     print(
@@ -230,13 +230,13 @@ def spinning_core():
 
 
 def short_requests(env: dict[str, str], n: int, model_id: str = MODELS[0]) -> dict[str, float]:
-    """`n` short requests, each its own `openscout run`: median seconds and tok/s."""
+    """`n` short requests, each its own `openscout generate`: median seconds and tok/s."""
     from openscout.perf.measure import SHORT_PROMPT
 
     secs, tps = [], []
     for _ in range(n):
         r = run_json(
-            [OPENSCOUT, "run", "-m", model_id, "--max-tokens", "64", "--json", SHORT_PROMPT],
+            [OPENSCOUT, "generate", "-m", model_id, "--max-tokens", "64", "--json", SHORT_PROMPT],
             env,
         )
         r = r[0] if isinstance(r, list) else r
@@ -277,7 +277,7 @@ def busy_machine(n: int) -> dict[str, Any]:
 def run(rounds: int, repeats: int, requests: int) -> dict[str, Any]:
     results: dict[str, Any] = {"models": compare_models(rounds, repeats)}
     if requests:
-        print("\nA short request (openscout run, 64 tokens), quiet and with one core kept busy:")
+        print("\nA short request (openscout generate, 64 tokens), quiet and with one core kept busy:")
         results["busy"] = busy_machine(requests)
     return results
 

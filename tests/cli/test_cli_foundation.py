@@ -38,7 +38,7 @@ def test_models_list_json(cli_env: dict[str, str]) -> None:
 def test_run_both_models_json_then_logs(cli_env: dict[str, str]) -> None:
     out = run_cli(
         [
-            "run",
+            "generate",
             "-m",
             "smollm2-135m-instruct",
             "-m",
@@ -131,3 +131,15 @@ def test_unreachable_and_failing_endpoints(cli_env: dict[str, str]) -> None:
         )
     finally:
         srv.shutdown()
+
+
+def test_generate_is_listed_and_its_old_name_run_still_works(cli_env: dict[str, str]) -> None:
+    """`runs` are evaluation runs; one generation is `generate`, and `run` stays as a hidden
+    alias so that scripts written for it keep working (the tests above call it so)."""
+    shown = run_cli(["--help"], cli_env).stdout
+    assert "generate" in shown
+    assert not any(line.split()[:1] == ["run"] for line in _help_rows(shown))
+
+
+def _help_rows(text: str) -> list[str]:
+    return [line.strip(" │") for line in text.splitlines()]

@@ -26,8 +26,8 @@ def _params(
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("run")
-    def run_cmd(
+    @app.command("generate")
+    def generate_cmd(
         prompt: str = typer.Argument(..., help="the prompt"),
         model: list[str] = typer.Option(
             None, "-m", "--model", help="model id (repeat for several; default: all registered)"
@@ -79,6 +79,9 @@ def register(app: typer.Typer) -> None:
                 )
         if json_out:
             print_json(results)
+
+    # `run` was this command's first name; `runs` are evaluation runs, so it is `generate` now
+    app.command("run", hidden=True, help="old name of `generate`")(generate_cmd)
 
     @app.command("chat")
     def chat_cmd(
