@@ -36,6 +36,7 @@ from openscout.engines.base import (
     SamplingParams,
     StreamEvent,
 )
+from openscout.engines.http_bounds import iter_lines, public_url, read_body, scrub
 from openscout.engines.logprob_probe import PROBE_TEXT, ProbeVerdict, judge_alignment
 from openscout.errors import (
     CapabilityError,
@@ -104,6 +105,7 @@ class OpenAIEngine:
         False when not, None to probe the server on first use of `capabilities`."""
         self.model_id = model_id
         self.base_url = base_url.rstrip("/")
+        self.shown_url = public_url(self.base_url)  # errors reach API clients: no password
         self.model = model or model_id
         self.stream = stream
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
@@ -164,14 +166,14 @@ class OpenAIEngine:
             resp = self._client.send(req, stream=stream)
         except httpx.HTTPError as e:
             raise self._lost(e, "before an answer") from e
-        if resp.status_code >= 400:
+        if not 200 <= resp.status_code < 300:  # a 302 is no answer either (never followed)
             try:
-                body = resp.read()
-            except httpx.HTTPError:
+                body = read_body(resp, 2**20)
+            except (httpx.HTTPError, EngineResponseError):
                 body = b""
             resp.close()
             raise EngineResponseError(
-                f"{self.base_url}{path} answered HTTP {resp.status_code}: "
+                f"{self.shown_url}{path} answered HTTP {resp.status_code}: "
                 f"{error_message(body, resp.status_code)}",
                 status=resp.status_code,
                 transient=resp.status_code in TRANSIENT_STATUSES,
@@ -194,12 +196,15 @@ class OpenAIEngine:
             )
             what = f"connection lost {when} ({e})"
         return EngineUnavailableError(
-            f"{self.base_url}: {what}", hint=hint, transient=True, cause=cause
+            f"{self.shown_url}: {scrub(what, self.base_url)}",
+            hint=hint,
+            transient=True,
+            cause=cause,
         )
 
     def _sse(self, resp: httpx.Response) -> Iterator[dict[str, Any]]:
         try:
-            for line in resp.iter_lines():
+            for line in iter_lines(resp):
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
@@ -211,7 +216,7 @@ class OpenAIEngine:
                     continue
                 if isinstance(event, dict) and "error" in event:
                     raise EngineResponseError(
-                        f"{self.base_url}: error in stream: {error_message(data, 200)}",
+                        f"{self.shown_url}: error in stream: {error_message(data, 200)}",
                         transient=True,
                         cause="error in stream",
                     )
@@ -247,7 +252,7 @@ class OpenAIEngine:
             # interrupts a stream this way when another request arrives): never an answer.
             cause = "empty body" if n_events == 0 else "no finish event"
             raise EngineResponseError(
-                f"{self.base_url}{path}: the stream ended without a finish_reason "
+                f"{self.shown_url}{path}: the stream ended without a finish_reason "
                 f"after {n_events} events ({cause}); the answer may be cut short",
                 transient=True,
                 cause=cause,
@@ -266,7 +271,7 @@ class OpenAIEngine:
             text = (choice.get("message") or {}).get("content") if chat else choice.get("text")
         except (KeyError, IndexError, TypeError, AttributeError) as e:
             raise EngineResponseError(
-                f"{self.base_url}{path}: malformed response ({e!r})",
+                f"{self.shown_url}{path}: malformed response ({e!r})",
                 transient=True,
                 cause="malformed body",
             ) from e
@@ -277,30 +282,30 @@ class OpenAIEngine:
     def _json(self, resp: httpx.Response, path: str) -> dict[str, Any]:
         """The whole body as a JSON object; a cut, empty or non-JSON body is a transient error."""
         try:
-            body = resp.read()
+            body = read_body(resp)
         except httpx.HTTPError as e:
             raise self._lost(e, "mid-body") from e
         finally:
             resp.close()
         if not body.strip():
             raise EngineResponseError(
-                f"{self.base_url}{path}: empty body", transient=True, cause="empty body"
+                f"{self.shown_url}{path}: empty body", transient=True, cause="empty body"
             )
         try:
             data = json.loads(body)
         except ValueError as e:
             raise EngineResponseError(
-                f"{self.base_url}{path}: the body is not JSON ({body[:80]!r})",
+                f"{self.shown_url}{path}: the body is not JSON ({body[:80]!r})",
                 transient=True,
                 cause="malformed body",
             ) from e
         if not isinstance(data, dict):
             raise EngineResponseError(
-                f"{self.base_url}{path}: unexpected body", transient=True, cause="malformed body"
+                f"{self.shown_url}{path}: unexpected body", transient=True, cause="malformed body"
             )
         if "error" in data and "choices" not in data:
             raise EngineResponseError(
-                f"{self.base_url}{path}: {error_message(body, 200)}",
+                f"{self.shown_url}{path}: {error_message(body, 200)}",
                 transient=True,
                 cause="error in body",
             )
@@ -337,7 +342,7 @@ class OpenAIEngine:
                     raise TypeError(key)
         except (KeyError, IndexError, TypeError) as e:
             raise EngineResponseError(
-                f"{self.base_url}: no echo log-probs in the response ({e!r})",
+                f"{self.shown_url}: no echo log-probs in the response ({e!r})",
                 hint="this server cannot score text; register it with --no-logprobs",
             ) from e
         return lp  # type: ignore[no-any-return]
@@ -371,7 +376,7 @@ class OpenAIEngine:
                     greedy = False
         if n == 0:
             raise EngineResponseError(
-                f"{self.base_url}: no log-probs for the continuation {continuation!r}",
+                f"{self.shown_url}: no log-probs for the continuation {continuation!r}",
                 cause="no continuation tokens",
             )
         return LoglikelihoodResult(total, greedy, n)
@@ -396,11 +401,12 @@ class OpenAIEngine:
             resp = self._client.get("/models")
         except httpx.TransportError as e:
             raise EngineUnavailableError(
-                f"cannot connect to {self.base_url} ({e})", transient=True
+                f"cannot connect to {self.shown_url} ({scrub(str(e), self.base_url)})",
+                transient=True,
             ) from e
-        if resp.status_code >= 400:
+        if not 200 <= resp.status_code < 300:
             raise EngineResponseError(
-                f"{self.base_url}/models answered HTTP {resp.status_code}: "
+                f"{self.shown_url}/models answered HTTP {resp.status_code}: "
                 f"{error_message(resp.content, resp.status_code)}",
                 status=resp.status_code,
             )

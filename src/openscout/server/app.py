@@ -67,7 +67,9 @@ def create_app(
         models = []
         for s in hub.specs():
             st = hub.state(s.id)
-            models.append({"id": s.id, "state": st.state, "error": st.error})
+            # public route: a load error may name files; its text is in the server log
+            error = "could not be loaded; see the server log" if st.error else None
+            models.append({"id": s.id, "state": st.state, "error": error})
         ready = all(hub.state(m).state == "ready" for m in preload)
         return {"status": "ok", "ready": ready, "models": models}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openscout.engines.base import Message, SamplingParams
 from openscout.server.errors import APIError
@@ -20,7 +20,22 @@ MAX_INT = 2**53 - 1
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # clients send fields we do not use: fine
+    # extra fields: clients send ones we do not use, fine. strict: "10", true and 1.0 are
+    # not integers, "yes" is not a boolean (a client that sends them has a bug worth seeing)
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _unicode(cls, value: Any) -> Any:
+        """A lone surrogate ("\\ud800") is valid JSON but not text: refuse it here, before
+        it reaches a tokenizer, the database or the log."""
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError as e:
+                    raise ValueError("the text holds a lone surrogate, which is not Unicode") from e
+        return value
 
 
 class ContentPart(_Wire):
@@ -179,7 +194,9 @@ def prompts(req: CompletionRequest, limits: Limits) -> list[str]:
             param="prompt",
         )
     else:
-        items = list(p) or [""]
+        items = list(p)
+    if not items or not all(items):  # llama.cpp cannot start from no tokens at all
+        raise APIError(400, "the prompt is empty", code="invalid_value", param="prompt")
     if len(items) > limits.max_prompts:
         raise APIError(
             400,

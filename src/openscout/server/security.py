@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from openscout.server.errors import error_body
 
@@ -27,6 +29,8 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("openscout.server")
 
 COOKIE = "openscout_key"
 PUBLIC_PATHS = frozenset({"/health"})
@@ -41,7 +45,14 @@ CSP = (
 
 
 def is_loopback(host: str) -> bool:
-    return host in LOOPBACK_NAMES or host.startswith("127.")
+    """True for loopback addresses only: "127.0.0.1.evil.com" starts with "127." but is a
+    name anyone can point anywhere."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def default_allowed_hosts(bind_host: str, extra: Iterable[str] = ()) -> frozenset[str] | None:
@@ -134,7 +145,24 @@ class SecurityMiddleware:
             if body is None:
                 return
             receive = _replay(body, receive)
-        await self.app(scope, receive, send)
+        await self._guarded(scope, receive, send)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app; a failure it did not handle answers 500 from here, through our
+        headers (Starlette's own 500 answer is sent outside this middleware, bare)."""
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception:
+            log.exception("unexpected error on %s", scope.get("path", "?"))
+            if not started:
+                await _json(send, 500, "internal error", "internal_error")
 
     # -- authentication --------------------------------------------------------------------
 
@@ -169,7 +197,10 @@ class SecurityMiddleware:
         if key is None or not self._key_ok(key):
             return False
         rest = urlencode([(k, v) for k, v in pairs if k != "key"])
-        location = scope.get("path", "/") + (f"?{rest}" if rest else "")
+        # our own path only: "//evil.example/" or "/\\evil.example" would leave the site,
+        # and the header must be ASCII whatever the path holds
+        path = "/" + str(scope.get("path", "/")).lstrip("/\\")
+        location = quote(path, safe="/:@!$&'()*+,;=-._~") + (f"?{rest}" if rest else "")
         cookie = f"{COOKIE}={self._cookie_value()}; HttpOnly; SameSite=Strict; Path=/"
         await send(
             {

@@ -1,0 +1,167 @@
+"""The cases of issue 17's attack on `openscout serve`, each kept from coming back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from openscout.config import Settings
+from openscout.engines.mock import MockEngine
+from openscout.engines.openai_http import OpenAIEngine
+from openscout.errors import EngineError
+from openscout.server.security import is_loopback
+
+from .conftest import mock_engines
+
+JSON = {"content-type": "application/json"}
+SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options")
+
+
+class Boom(MockEngine):
+    def stream_completion(self, prompt: str, params: Any) -> Iterator[Any]:
+        raise RuntimeError("/home/someone/secret/path exploded")
+
+
+@pytest.fixture
+def boom_client(make_client: Callable[..., TestClient]) -> TestClient:
+    engines = {**mock_engines(), "boom": Boom("boom", script={})}
+    app = make_client(engines=engines).app
+    return TestClient(app, base_url="http://127.0.0.1:8765", raise_server_exceptions=False)
+
+
+def test_a_500_carries_the_security_headers_and_no_path(boom_client: TestClient) -> None:
+    r = boom_client.post("/v1/completions", json={"model": "boom", "prompt": "x"})
+    assert r.status_code == 500 and r.json()["error"]["message"] == "internal error"
+    assert "secret" not in r.text
+    for h in SECURITY_HEADERS:
+        assert h in r.headers, h
+
+
+def test_health_names_no_path(make_client: Callable[..., TestClient], settings: Settings) -> None:
+    settings.ensure()
+    settings.models_file.write_text(
+        "version: 1\nmodels:\n  - {id: lost, engine: llamacpp, path: /private/where/model.gguf}\n"
+    )
+    c = make_client()
+    r = c.post("/v1/completions", json={"model": "lost", "prompt": "x"})
+    assert r.status_code >= 400 and "/private" not in r.text
+    health = c.get("/health").json()
+    entry = next(m for m in health["models"] if m["id"] == "lost")
+    assert entry["state"] == "error" and "/private" not in str(health)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"max_tokens": "10"},
+        {"max_tokens": True},
+        {"max_tokens": 1.0},
+        {"stream": "yes"},
+        {"n": "1"},
+        {"seed": 1.5},
+    ],
+)
+def test_no_coercion(client: TestClient, body: dict[str, Any]) -> None:
+    r = client.post("/v1/completions", json={"model": "mock-a", "prompt": "hello", **body})
+    assert r.status_code == 400, r.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"model": "mock-a"},  # no prompt (an assertion inside llama.cpp, once)
+        {"model": "mock-a", "prompt": ""},
+        {"model": "mock-a", "prompt": []},
+        {"model": "mock-a", "prompt": "a\ud800b"},
+    ],
+)
+def test_bad_prompts_are_400(client: TestClient, body: dict[str, Any]) -> None:
+    r = client.post("/v1/completions", content=json.dumps(body), headers=JSON)
+    assert r.status_code == 400, r.text
+
+
+def test_lone_surrogate_in_a_message_is_400(client: TestClient) -> None:
+    msg = {"role": "user", "content": "hi \ud800"}
+    body = json.dumps({"model": "mock-a", "messages": [msg]})  # "\\ud800": valid JSON
+    r = client.post("/v1/chat/completions", content=body, headers=JSON)
+    assert r.status_code == 400 and "surrogate" in r.text
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("//evil.example/", "/evil.example/"),
+        ("/\\evil.example/", "/evil.example/"),
+        ("/chats/\u00e9\u4e2d", "/chats/%C3%A9%E4%B8%AD"),
+    ],
+)
+def test_key_login_stays_on_site(
+    make_client: Callable[..., TestClient], path: str, location: str
+) -> None:
+    c = make_client(api_key="k3y")
+    r = c.get(f"http://127.0.0.1:8765{path}?key=k3y", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == location
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("127.0.0.1.evil.com", False),
+        ("127.evil.com", False),
+        ("0.0.0.0", False),
+    ],
+)
+def test_loopback_means_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def _upstream(handler: Callable[[httpx.Request], httpx.Response]) -> OpenAIEngine:
+    return OpenAIEngine(
+        "u",
+        "http://user:hunter2@upstream.example/v1?token=t0ps3cret",
+        loglikelihood=False,
+        transport=httpx.MockTransport(handler),
+    )
+
+
+def test_upstream_credentials_never_in_errors() -> None:
+    engine = _upstream(lambda req: httpx.Response(500, text="nope"))
+    with pytest.raises(EngineError) as e:
+        list(engine.stream_completion("hi", _params()))
+    assert "hunter2" not in str(e.value) and "t0ps3cret" not in str(e.value)
+    assert "upstream.example" in str(e.value)
+
+
+def test_upstream_redirect_is_an_error() -> None:
+    engine = _upstream(lambda req: httpx.Response(302, headers={"location": "http://x/"}))
+    with pytest.raises(EngineError, match="302"):
+        list(engine.stream_completion("hi", _params()))
+
+
+def test_upstream_endless_line_is_cut() -> None:
+    def handler(req: httpx.Request) -> httpx.Response:
+        def body() -> Iterator[bytes]:
+            yield b"data: "
+            for _ in range(10_000):
+                yield b"x" * 4096  # 40 MB without a newline
+
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body())
+
+    engine = _upstream(handler)
+    with pytest.raises(EngineError, match="line over"):
+        list(engine.stream_completion("hi", _params()))
+
+
+def _params() -> Any:
+    from openscout.engines.base import SamplingParams
+
+    return SamplingParams(max_tokens=4)
