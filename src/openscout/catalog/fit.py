@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from openscout.catalog.schema import ModelEntry
 from openscout.config import get_settings
 from openscout.errors import FitError, ModelNotFoundError, OpenscoutError
 from openscout.perf.bandwidth import cached_bandwidth_gbs, ensure_bandwidth, kv_cache_bytes
@@ -184,7 +185,7 @@ def _count(v: Any) -> int | None:
     return int(v) if isinstance(v, int) else None
 
 
-def shape_from_entry(entry: Any, quant: str) -> ModelShape:
+def shape_from_entry(entry: ModelEntry, quant: str) -> ModelShape:
     q = normalize_quant(quant)
     a = entry.arch
     if not entry.params:

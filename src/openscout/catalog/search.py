@@ -25,6 +25,7 @@ from openscout.errors import SearchError
 
 if TYPE_CHECKING:
     from openscout.catalog.loader import Catalog
+    from openscout.catalog.openness import OpennessAssessment
     from openscout.catalog.schema import ModelEntry
 
 SortKey = Literal[
@@ -305,7 +306,7 @@ class SearchIndex:
         return out
 
 
-def summary(e: ModelEntry, a: Any) -> dict[str, Any]:
+def summary(e: ModelEntry, a: OpennessAssessment) -> dict[str, Any]:
     return {
         "id": e.id,
         "name": e.name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -10,6 +10,9 @@ from rich.text import Text
 
 from openscout.cli.output import console, fmt, print_json, progress_bar
 from openscout.config import get_settings
+
+if TYPE_CHECKING:
+    from openscout.evals.results import ProgressEvent
 
 
 def _ci(d: dict[str, Any]) -> str:
@@ -121,7 +124,7 @@ def _progress_runner(
     with progress_bar() as bar:
         tasks: dict[str, Any] = {}
 
-        def on_progress(ev: Any) -> None:
+        def on_progress(ev: ProgressEvent) -> None:
             if ev.model_id not in tasks:
                 tasks[ev.model_id] = bar.add_task(ev.model_id, total=ev.total)
             bar.update(tasks[ev.model_id], completed=ev.done)

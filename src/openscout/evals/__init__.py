@@ -104,13 +104,13 @@ def run_eval(
     )
 
 
-def list_runs(settings: Any, limit: int = 50) -> list[dict[str, Any]]:
+def list_runs(settings: Settings, limit: int = 50) -> list[dict[str, Any]]:
     from openscout.evals.store import list_runs as _list
 
     return _list(settings, limit)
 
 
-def get_run(settings: Any, run_id: str) -> dict[str, Any]:
+def get_run(settings: Settings, run_id: str) -> dict[str, Any]:
     from openscout.evals.store import get_run as _get
 
     return _get(settings, run_id)

@@ -16,7 +16,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -279,7 +279,9 @@ def _batch_lanes(
 PREFETCH_ROUNDS = 4
 
 
-def _prefetch_batch(caller: Caller, queue: Any, lanes: int, fmt: str) -> list[tuple[int, Item]]:
+def _prefetch_batch(
+    caller: Caller, queue: Iterator[tuple[int, Item]], lanes: int, fmt: str
+) -> list[tuple[int, Item]]:
     """Take up to PREFETCH_ROUNDS x `lanes` items and generate the answers of the
     generation items together."""
     chunk: list[tuple[int, Item]] = []

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from openscout import chats
 from openscout.arena import battles as arena
 from openscout.arena.ratings import compute_ratings
+from openscout.config import Settings
 from openscout.engines.base import Chunk, SamplingParams
 from openscout.errors import OpenscoutError
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
@@ -64,7 +65,7 @@ class Vote(_Body):
     winner: Literal["a", "b", "tie", "both_bad"]
 
 
-def _battle(settings: Any, battle_id: str) -> Any:
+def _battle(settings: Settings, battle_id: str) -> arena.BattleRecord:
     """The battle, or a 404 (the arena module words a missing battle as a plain ArenaError)."""
     try:
         return arena.get_battle(settings, battle_id)
