@@ -249,7 +249,7 @@ def _probe(api: Any) -> None:
 
     try:
         get_session().head(api.endpoint, timeout=5)
-    except Exception as e:
+    except Exception as e:  # requests raises many kinds here; every one means "not reachable"
         raise ConnectionError(f"cannot reach {api.endpoint}: {e}") from e
 
 
