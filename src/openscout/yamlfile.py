@@ -38,7 +38,7 @@ from openscout.errors import DataFileError
 
 MAX_BYTES = 16 * 2**20
 MAX_ALIAS_UNITS = 20_000
-MAX_NODES = 1_500_000
+MAX_NODES = 1_000_000
 _UNIT_CHARS = 64
 
 Loc = tuple[Any, ...]

@@ -38,7 +38,7 @@ from openscout.evals.items import Item
 from openscout.evals.loading import LoadedSuite
 
 Loc = tuple[Any, ...]
-SUITE_BYTES = 32 * 2**20  # about 150,000 short tests; more is refused before it is read
+SUITE_BYTES = 16 * 2**20  # about 200,000 short tests; a bigger file is refused unread
 
 AssertionType = Literal[
     "equals",
