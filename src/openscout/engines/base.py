@@ -201,6 +201,14 @@ class Tokenizer(Protocol):
 
 
 @runtime_checkable
+class LaneServing(Protocol):
+    """Serves concurrent streams together: `serve_lanes` gives the engine as a server should
+    use it, each stream in a lane of one continuous batch (capabilities.max_parallel = lanes)."""
+
+    def serve_lanes(self, lanes: int, ctx_per_lane: int) -> Engine: ...
+
+
+@runtime_checkable
 class DeferredScoring(Protocol):
     """Decides `capabilities.loglikelihood` only when asked (a probe that costs a request)."""
 

@@ -24,6 +24,7 @@ from openscout.engines.base import (
     BatchResult,
     Capabilities,
     Chunk,
+    Engine,
     Final,
     LoglikelihoodResult,
     Message,
@@ -84,6 +85,7 @@ class LlamaCppEngine:
         self._scored: list[int] = []  # tokens now in the KV cache from the last scoring call
         self._multi: Any = None  # a second context for parallel sequences, made on first use
         self._gen: Any = None  # a third, for batched generation (split KV cache)
+        self._lanes: Any = None  # a fourth, serving concurrent requests (LaneServer)
         self.batch_lanes = batch_lanes
         self.reuse_prefix = True  # benchmarks turn it off to measure what it saves
         self.bos_text = self._token_text(self.llm.token_bos())
@@ -123,12 +125,18 @@ class LlamaCppEngine:
     def tokenize(self, text: str, special: bool = False) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=special))
 
+    def chat_tokens(
+        self, messages: Sequence[Message], params: SamplingParams
+    ) -> tuple[list[int], tuple[str, ...]]:
+        """A chat's prompt tokens and its stop strings (the end-of-turn text too)."""
+        stop = tuple(params.stop) + ((self.eos_text,) if self.eos_text else ())
+        return self.tokenize(self.render(messages), special=True), stop
+
     def stream_chat(
         self, messages: Sequence[Message], params: SamplingParams
     ) -> Iterator[StreamEvent]:
-        stop = tuple(params.stop) + ((self.eos_text,) if self.eos_text else ())
-        prompt = self.render(messages)
-        return self._generate(self.tokenize(prompt, special=True), params, stop)
+        tokens, stop = self.chat_tokens(messages, params)
+        return self._generate(tokens, params, stop)
 
     def stream_completion(self, prompt: str, params: SamplingParams) -> Iterator[StreamEvent]:
         return self._generate(self.tokenize(prompt), params, tuple(params.stop))
@@ -323,8 +331,9 @@ class LlamaCppEngine:
         prompts, stops = [], []
         for req in requests:
             if req.messages is not None:
-                prompts.append(self.tokenize(self.render(req.messages), special=True))
-                stops.append(tuple(params.stop) + ((self.eos_text,) if self.eos_text else ()))
+                tokens, stop = self.chat_tokens(req.messages, params)
+                prompts.append(tokens)
+                stops.append(stop)
             else:
                 prompts.append(self.tokenize(req.prompt or ""))
                 stops.append(tuple(params.stop))
@@ -345,7 +354,28 @@ class LlamaCppEngine:
                 results[i] = BatchResult(text, final, (chunks[0].t - t0) if chunks else None)
         return [r for r in results if r is not None]
 
+    # -- serving concurrent requests (llamacpp_lanes.py) -----------------------------------
+
+    def serve_lanes(self, lanes: int, ctx_per_lane: int) -> Engine:
+        """This model as a server sees it: its streams share one continuous batch of `lanes`
+        lanes of `ctx_per_lane` tokens each. Made once; closed with the engine."""
+        from openscout.engines.llamacpp_lanes import LaneServer, LaneView
+
+        with self._lock:
+            if self._lanes is None or (self._lanes.lanes, self._lanes.ctx_per_lane) != (
+                lanes,
+                ctx_per_lane,
+            ):
+                if self._lanes is not None:
+                    self._lanes.close()
+                self._lanes = LaneServer(
+                    self.llm, self._lib, lanes, ctx_per_lane, self.threads, self._exclusive
+                )
+            return LaneView(self, self._lanes)
+
     def close(self) -> None:
+        if self._lanes is not None:
+            self._lanes.close()  # its thread takes our lock for each step: close it first
         with self._lock:
             for ctx in (self._multi, self._gen):
                 if ctx is not None:

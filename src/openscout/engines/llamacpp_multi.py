@@ -250,8 +250,8 @@ class MultiSeqContext:
             rows.clear()
             for i, dist in zip(current, dists, strict=True):
                 st = states[i]
-                tok = _sample(dist, params, rng)
-                self._accept(st, tok)
+                tok = sample(dist, params, rng)
+                self.accept(st, tok)
                 if st.done:
                     self._lib.llama_memory_seq_rm(self.mem, lane_of[i], -1, -1)
                     free.add(lane_of[i])
@@ -267,7 +267,8 @@ class MultiSeqContext:
             for st in states
         ]
 
-    def _accept(self, st: SeqState, tok: int) -> None:
+    def accept(self, st: SeqState, tok: int) -> None:
+        """Take a sampled token into a sequence: text, stop strings, budget."""
         now = time.perf_counter()
         if self._lib.llama_vocab_is_eog(self.vocab, tok):
             st.done, st.reason = True, "stop"
@@ -286,7 +287,8 @@ class MultiSeqContext:
         self._owner.close()
 
 
-def _sample(logits: np.ndarray, p: SamplingParams, rng: np.random.Generator) -> int:
+def sample(logits: np.ndarray, p: SamplingParams, rng: np.random.Generator) -> int:
+    """One token from raw logits: greedy at temperature 0, else temperature and top-p."""
     if p.temperature <= 0.0:
         return int(logits.argmax())
     z = logits.astype(np.float64) / p.temperature
