@@ -60,7 +60,7 @@ def test_health_names_no_path(make_client: Callable[..., TestClient], settings: 
     [
         {"max_tokens": "10"},
         {"max_tokens": True},
-        {"max_tokens": 1.0},
+        {"max_tokens": 1.5},
         {"stream": "yes"},
         {"n": "1"},
         {"seed": 1.5},
@@ -69,6 +69,14 @@ def test_health_names_no_path(make_client: Callable[..., TestClient], settings: 
 def test_no_coercion(client: TestClient, body: dict[str, Any]) -> None:
     r = client.post("/v1/completions", json={"model": "mock-a", "prompt": "hello", **body})
     assert r.status_code == 400, r.text
+
+
+def test_integral_numbers_are_integers(client: TestClient) -> None:
+    # JSON Schema reads 2.0 as the integer 2, and so does the OpenAPI document
+    r = client.post(
+        "/v1/completions", json={"model": "mock-a", "prompt": "hello", "max_tokens": 2.0}
+    )
+    assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] <= 2
 
 
 @pytest.mark.parametrize(

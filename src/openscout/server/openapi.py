@@ -108,10 +108,10 @@ def _tighten(schemas: dict[str, Any], limits: Limits) -> None:
         _bound(chat[key], minimum=1, maximum=limits.max_tokens)
     completion = schemas["CompletionRequest"]["properties"]
     _bound(completion["logprobs"], maximum=limits.max_logprobs)
-    text = {"type": "string", "maxLength": limits.max_total_chars}
-    completion["prompt"]["anyOf"] = [  # token-id prompts are refused: text only
+    text = {"type": "string", "minLength": 1, "maxLength": limits.max_total_chars}
+    completion["prompt"]["anyOf"] = [  # token-id prompts are refused: text only, not empty
         text,
-        {"type": "array", "items": text, "maxItems": limits.max_prompts},
+        {"type": "array", "items": text, "minItems": 1, "maxItems": limits.max_prompts},
     ]
     message = schemas["ChatMessageIn"]["properties"]
     message["role"] = {"type": "string", "enum": ["system", "developer", "user", "assistant"]}

@@ -6,9 +6,9 @@ Structural checks live in the pydantic models; the configurable bounds (Limits) 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from openscout.engines.base import Message, SamplingParams
 from openscout.server.errors import APIError
@@ -19,10 +19,25 @@ from openscout.server.limits import Limits
 MAX_INT = 2**53 - 1
 
 
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
 class _Wire(BaseModel):
-    # extra fields: clients send ones we do not use, fine. strict: "10", true and 1.0 are
-    # not integers, "yes" is not a boolean (a client that sends them has a bug worth seeing)
+    # extra fields: clients send ones we do not use, fine. strict: "10" and true are not
+    # integers, "yes" is not a boolean (a client that sends them has a bug worth seeing)
     model_config = ConfigDict(extra="ignore", strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integral(cls, value: Any, info: ValidationInfo) -> Any:
+        """JSON (and JSON Schema, which our OpenAPI document speaks) reads 10.0 as the
+        integer 10: accept it as such; 10.5 stays an error."""
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, float) and value.is_integer() and field is not None:
+            args = get_args(field.annotation) or (field.annotation,)
+            if int in args and float not in args:
+                return int(value)
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
@@ -76,7 +91,8 @@ class ChatRequest(_Sampling):
 
 
 class CompletionRequest(_Sampling):
-    prompt: str | list[str] | list[int] = ""
+    # required and never empty: llama.cpp cannot start from no tokens at all
+    prompt: NonEmpty | Annotated[list[NonEmpty], Field(min_length=1)] | list[int]
     echo: bool = False
     logprobs: int | None = Field(default=None, ge=0, le=MAX_INT)
 
