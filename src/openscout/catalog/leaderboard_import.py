@@ -1,0 +1,262 @@
+"""`openscout catalog import-results FILE_OR_HUB_ID`: published leaderboard results, stored
+in the data dir so that they show offline afterwards (published.py reads them back).
+
+Input is the Open LLM Leaderboard's published results dataset (`open-llm-leaderboard/contents`
+on the Hub: one row per evaluated model, columns `fullname`, `IFEval`, `BBH`, `MATH Lvl 5`,
+`GPQA`, `MUSR`, `MMLU-PRO`, each with a `... Raw` twin, and `Submission Date`) or an export of
+it: CSV, JSON (a list of rows, or the datasets-server `{"rows": [{"row": ...}]}` shape), JSON
+lines or Parquet. A malformed file fails with the file and the row named; nothing is written
+unless the whole file reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from openscout.catalog.published import (
+    IMPORT_FORMAT_VERSION,
+    PublishedScore,
+    curated_scores,
+    imported_path,
+    read_imported,
+)
+from openscout.catalog.schema import HF_ID
+from openscout.errors import DataFileError, HubError
+
+PUBLISHER = "Open LLM Leaderboard v2"
+HARNESS = "lm-evaluation-harness, Open LLM Leaderboard v2 tasks"
+DEFAULT_HUB_ID = "open-llm-leaderboard/contents"
+# benchmark -> (accepted column names, shots, metric), as the leaderboard documents them
+BENCHMARKS: dict[str, tuple[tuple[str, ...], int, str]] = {
+    "IFEval": (("IFEval", "ifeval_norm"), 0, "strict accuracy"),
+    "BBH": (("BBH", "bbh_norm"), 3, "acc_norm"),
+    "MATH Lvl 5": (("MATH Lvl 5", "math_norm"), 4, "exact_match"),
+    "GPQA": (("GPQA", "gpqa_norm"), 0, "acc_norm"),
+    "MuSR": (("MUSR", "MuSR", "musr_norm"), 0, "acc_norm"),
+    "MMLU-PRO": (("MMLU-PRO", "mmlu_pro_norm"), 5, "accuracy"),
+}
+MODEL_COLUMNS = ("fullname", "model_name", "model")
+DATE_COLUMNS = ("Submission Date", "submission_date", "Upload To Hub Date", "upload_date")
+_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+
+
+@dataclass
+class ImportReport:
+    source: str
+    rows: int = 0
+    scores: int = 0
+    models: int = 0
+    kept_curated: int = 0  # imported scores a curated one already covers (curated wins)
+    path: str = ""
+    skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+# ---- reading rows ----------------------------------------------------------------------------
+
+
+def _rows_from_json(doc: Any, path: str) -> list[dict[str, Any]]:
+    if isinstance(doc, dict):
+        doc = doc.get("rows", doc.get("data", doc.get("results")))
+    if not isinstance(doc, list):
+        raise DataFileError(
+            "expected a list of rows (or {'rows': [...]})",
+            path=path,
+            hint="export the dataset as CSV, JSON rows or Parquet",
+        )
+    out = []
+    for i, item in enumerate(doc, start=1):
+        row = item.get("row", item) if isinstance(item, dict) else None
+        if not isinstance(row, dict):
+            raise DataFileError("a row is not an object", path=path, line=i)
+        out.append(row)
+    return out
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of one export file; row numbers in errors count data rows from 1."""
+    name = str(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq  # only for Parquet files
+
+            return [dict(r) for r in pq.read_table(path).to_pylist()]
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise DataFileError(f"cannot read the file: {e.strerror or e}", path=name) from e
+    except Exception as e:  # pyarrow raises its own types for a file that is not Parquet
+        raise DataFileError(f"not a readable Parquet file ({e})", path=name) from e
+    if suffix == ".csv":
+        return list(csv.DictReader(text.splitlines()))
+    try:
+        if suffix == ".jsonl":
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return _rows_from_json(json.loads(text), name)
+    except json.JSONDecodeError as e:
+        raise DataFileError(f"not valid JSON: {e.msg}", path=name, line=e.lineno) from e
+
+
+def _pick(row: dict[str, Any], names: tuple[str, ...]) -> tuple[str, Any] | None:
+    for n in names:
+        if n in row and row[n] not in (None, ""):
+            return n, row[n]
+    return None
+
+
+def _number(value: Any, path: str, row_no: int, column: str) -> float:
+    try:
+        num = float(value)
+    except (TypeError, ValueError):
+        raise DataFileError(
+            f"{column!r} is not a number: {str(value)[:40]!r}", path=path, line=row_no, field=column
+        ) from None
+    if num != num or not -1000.0 <= num <= 1000.0:
+        raise DataFileError(f"{column!r} is out of range: {num}", path=path, line=row_no)
+    return num
+
+
+def scores_from_rows(
+    rows: list[dict[str, Any]], *, path: str, source: str, today: str
+) -> Iterator[PublishedScore]:
+    """PublishedScores from leaderboard rows; `path` names the file in errors."""
+    if rows and not any(_pick(rows[0], cols) for cols, _, _ in BENCHMARKS.values()):
+        wanted = ", ".join(cols[0] for cols, _, _ in BENCHMARKS.values())
+        raise DataFileError(
+            "no benchmark column found",
+            path=path,
+            hint=f"expected the leaderboard's columns: fullname, {wanted}",
+        )
+    for row_no, row in enumerate(rows, start=1):
+        got = _pick(row, MODEL_COLUMNS)
+        model = str(got[1]).strip() if got else ""
+        if not HF_ID.match(model):
+            raise DataFileError(
+                f"no model id of the form org/name (got {model[:80]!r})",
+                path=path,
+                line=row_no,
+                field="fullname",
+            )
+        when = _pick(row, DATE_COLUMNS)
+        m = _DATE.search(str(when[1])) if when else None
+        date = m.group(1) if m else today
+        for bench, (cols, shots, metric) in BENCHMARKS.items():
+            cell = _pick(row, cols)
+            if cell is None:
+                continue
+            column, raw = cell
+            value = _number(raw, path, row_no, column)
+            try:
+                yield PublishedScore(
+                    model=model,
+                    benchmark=bench,
+                    value=round(value, 2),
+                    setting=f"{shots}-shot; {metric}; leaderboard-normalised",
+                    shots=shots,
+                    metric=metric,
+                    harness=HARNESS,
+                    publisher=PUBLISHER,
+                    date=date,
+                    source=source,
+                    quote=f"row {row_no}: {column}={raw}",
+                    note=None if m else f"the row states no date; {today} is the import date",
+                    origin="imported",
+                )
+            except ValidationError as e:
+                raise DataFileError(
+                    e.errors()[0]["msg"], path=path, line=row_no, field=column
+                ) from e
+
+
+# ---- where the rows come from ----------------------------------------------------------------
+
+
+def _hub_files(hub_id: str, cache_dir: Path, offline: bool) -> list[Path]:
+    """The dataset's data files, downloaded (or, offline, taken from the cache)."""
+    if offline or os.environ.get("HF_HUB_OFFLINE") == "1":
+        raise HubError(
+            f"offline: the dataset {hub_id!r} cannot be downloaded",
+            hint="run the import once online, or pass a CSV/JSON/Parquet export of it",
+        )
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = snapshot_download(
+            hub_id,
+            repo_type="dataset",
+            allow_patterns=["*.parquet", "*.csv", "*.json", "*.jsonl"],
+            cache_dir=str(cache_dir),
+        )
+    except Exception as e:  # huggingface_hub raises many types (HTTP, offline, auth)
+        raise HubError(
+            f"could not download the dataset {hub_id!r}: {type(e).__name__}: {str(e)[:200]}",
+            hint="check the id and the network, or pass a CSV/JSON/Parquet export of it",
+        ) from e
+    files = sorted(
+        p
+        for p in Path(folder).rglob("*")
+        if p.suffix.lower() in (".parquet", ".csv", ".json", ".jsonl")
+    )
+    if not files:
+        raise HubError(f"the dataset {hub_id!r} holds no CSV, JSON or Parquet file")
+    return files
+
+
+def _write_atomic(path: Path, scores: list[PublishedScore]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "version": IMPORT_FORMAT_VERSION,
+        "results": [s.model_dump(mode="json") for s in scores],
+    }
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)  # a kill leaves the old cache or the new one, never half of one
+
+
+def import_results(
+    source: str, *, home: Path, cache_dir: Path, offline: bool = False, today: str | None = None
+) -> ImportReport:
+    """Read a leaderboard export (file) or dataset (Hub id) and store its scores in the data
+    dir, replacing earlier imports of the same (model, benchmark, publisher)."""
+    today = today or dt.date.today().isoformat()
+    path = Path(source).expanduser()
+    if path.is_file():
+        files, cite = [path], path.resolve().as_uri()
+    elif HF_ID.match(source) and not path.exists():
+        files = _hub_files(source, cache_dir, offline)
+        cite = f"https://huggingface.co/datasets/{source}"
+    else:
+        raise DataFileError(
+            "no such file, and not a Hub dataset id (org/name)",
+            path=source,
+            hint=f"pass a CSV/JSON/Parquet export, or a dataset id such as {DEFAULT_HUB_ID}",
+        )
+    report = ImportReport(source=source)
+    new: dict[tuple[str, str, str], PublishedScore] = {}
+    for f in files:
+        rows = read_rows(f)
+        report.rows += len(rows)
+        for s in scores_from_rows(rows, path=str(f), source=cite, today=today):
+            new[s.key] = s
+    curated = {s.key for s in curated_scores()}
+    report.kept_curated = sum(1 for k in new if k in curated)
+    kept = [s for s in read_imported(home) if s.key not in new]
+    stored = kept + list(new.values())
+    target = imported_path(home)
+    _write_atomic(target, stored)
+    report.scores = len(new)
+    report.models = len({s.model.lower() for s in new.values()})
+    report.path = str(target)
+    return report
