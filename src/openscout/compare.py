@@ -24,11 +24,13 @@ from dataclasses import dataclass, field
 
 from openscout.catalog import Catalog, assess_openness, load_catalog
 from openscout.catalog.licenses import get_license
+from openscout.compare_published import rank_agreements, with_published_and_rent
 from openscout.comparison import (
     BenchRecord,
     CompareResult,
     CompareSettings,
     FitFacts,
+    HostedPriceRow,
     ModelComparison,
     OpennessFacts,
     QualityScore,
@@ -42,7 +44,7 @@ from openscout.evals.results import EvalRun, ProgressEvent
 from openscout.models import ModelSpec, get_model, list_models
 from openscout.perf.bandwidth import ensure_bandwidth
 from openscout.perf.bench import ModelBench, bench_one
-from openscout.perf.cost import API_PRICES, ApiPrice
+from openscout.perf.cost import API_PRICES, HOSTED_PRICES, ApiPrice
 from openscout.perf.measure import BenchConfig, Progress
 from openscout.recommend import Candidate, Constraints, Weights, recommend
 
@@ -237,6 +239,8 @@ def compare(
     if not opt.skip_quality:
         models, notes = _add_quality(settings, specs, models, opt, progress)
 
+    models, published_notes = with_published_and_rent(models, settings.home)
+    notes += published_notes
     rec = recommend([candidate(m) for m in models], opt.constraints, opt.weights)
     return CompareResult(
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -259,6 +263,8 @@ def compare(
         reference_prices=[ReferencePrice.of(p) for p in [*API_PRICES, *opt.api_prices]],
         recommendation=rec,
         notes=notes,
+        hosted_prices=[HostedPriceRow.of(p) for p in HOSTED_PRICES],
+        rank_agreement=rank_agreements(models, seed=opt.seed),
     )
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from openscout.perf.cost import ApiPrice, TokenCost
+from openscout.perf.cost import ApiPrice, HostedPrice, TokenCost
 from openscout.perf.measure import DepthPoint, PromptStats, SweepPoint
 from openscout.recommend import Recommendation, Weights
 
@@ -130,6 +130,66 @@ class BenchRecord(BaseModel):
         return self.prompts.get("short") or next(iter(self.prompts.values()), None)
 
 
+class PublishedResult(BaseModel):
+    """A score a leaderboard or model card published: shown beside, never mixed with, yours."""
+
+    model_config = _STORED
+
+    benchmark: str
+    value: float
+    percent: float  # the value on a 0-100 scale
+    setting: str
+    publisher: str
+    date: str
+    source: str
+    quote: str
+    origin: str = "curated"  # curated | imported
+
+
+class RentOption(BaseModel):
+    """A provider's price to run this open model for you ("rent it"), per 1M tokens."""
+
+    model_config = _STORED
+
+    provider: str
+    provider_model: str
+    input_per_m: float
+    output_per_m: float
+    blended_per_m: float
+    source: str
+    date: str
+    note: str = ""
+
+    @classmethod
+    def of(cls, p: HostedPrice) -> RentOption:
+        return cls(
+            provider=p.provider,
+            provider_model=p.provider_model,
+            input_per_m=p.input_per_m,
+            output_per_m=p.output_per_m,
+            blended_per_m=p.blended_per_m,
+            source=p.source,
+            date=p.date,
+            note=p.note,
+        )
+
+
+class RankCorrelation(BaseModel):
+    """Kendall tau between one public benchmark and the user's suite over the same models."""
+
+    model_config = _STORED
+
+    benchmark: str
+    publisher: str
+    suite: str
+    models: list[str]
+    n: int
+    tau: float | None
+    ci_low: float | None
+    ci_high: float | None
+    sentence: str
+
+
 class ModelComparison(BaseModel):
     """Every figure the comparison holds for one model; a failed stage leaves its fields None
     and says why in `errors`."""
@@ -155,6 +215,9 @@ class ModelComparison(BaseModel):
     fit: FitFacts | None = None
     bench: BenchRecord | None = None
     errors: list[str] = Field(default_factory=list)
+    # added in openscout 0.x (issue 20): what others publish, beside what was measured here
+    published: list[PublishedResult] = Field(default_factory=list)
+    rent: list[RentOption] = Field(default_factory=list)
 
     @property
     def cost_per_m(self) -> float | None:
@@ -203,6 +266,16 @@ class ReferencePrice(BaseModel):
         )
 
 
+class HostedPriceRow(RentOption):
+    """A hosted price with the model it is for (the result's table of open-model prices)."""
+
+    model: str
+
+    @classmethod
+    def of(cls, p: HostedPrice) -> HostedPriceRow:  # type: ignore[override]
+        return cls(model=p.model, **RentOption.of(p).model_dump())
+
+
 class CompareResult(BaseModel):
     model_config = _STORED
 
@@ -216,6 +289,9 @@ class CompareResult(BaseModel):
     reference_prices: list[ReferencePrice] = Field(default_factory=list)
     recommendation: Recommendation = Field(default_factory=no_recommendation)
     notes: list[str] = Field(default_factory=list)  # e.g. two models' MC scored differently
+    # every open model with a provider price, for "rent it" beside "run it here"
+    hosted_prices: list[HostedPriceRow] = Field(default_factory=list)
+    rank_agreement: list[RankCorrelation] = Field(default_factory=list)
     # where the CLI wrote report.html/.md/.json; not part of report.json itself
     report: dict[str, str] | None = None
 

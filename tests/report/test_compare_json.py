@@ -25,6 +25,9 @@ TOP = [
     "reference_prices",
     "recommendation",
     "notes",
+    # added by issue 20 (published scores, hosted prices): new keys only ever go at the end
+    "hosted_prices",
+    "rank_agreement",
 ]
 SETTINGS = [
     "suite",
@@ -58,6 +61,29 @@ MODEL = [
     "fit",
     "bench",
     "errors",
+    "published",
+    "rent",
+]
+PUBLISHED = [
+    "benchmark",
+    "value",
+    "percent",
+    "setting",
+    "publisher",
+    "date",
+    "source",
+    "quote",
+    "origin",
+]
+RENT = [
+    "provider",
+    "provider_model",
+    "input_per_m",
+    "output_per_m",
+    "blended_per_m",
+    "source",
+    "date",
+    "note",
 ]
 QUALITY = ["suite", "score", "n", "ci_low", "ci_high", "failed", "scoring"]
 COST = ["price_per_hour", "input_per_m", "output_per_m", "blended_per_m"]
@@ -169,6 +195,10 @@ def test_compare_json_keys_are_pinned(compared: dict[str, Any]) -> None:
     assert list(short) == PROMPT and list(short["ttft_s"]) == STAT
     assert [list(d) for d in a["bench"]["depths"]] == [DEPTH, DEPTH]
     assert list(compared["reference_prices"][0]) == PRICE
+    # mock-a points at SmolLM2-135M-Instruct: no curated published score, no provider price
+    assert a["published"] == [] and a["rent"] == [] and b["published"] == []
+    assert list(compared["hosted_prices"][0]) == [*RENT, "model"]
+    assert compared["rank_agreement"] == []
     rec = compared["recommendation"]
     assert list(rec) == RECOMMENDATION and [list(r) for r in rec["ranking"]] == [RANKED, RANKED]
     # the stored report.json is the same document, less where the report was written

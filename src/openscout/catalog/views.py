@@ -101,7 +101,64 @@ def show_model(
         "tree": family_tree(catalog, entry.id),
         "fit": fit,
         "hub": live,
+        **published_and_yours(entry.id, settings),
     }
+
+
+def published_and_yours(hf_id: str, settings: Any) -> dict[str, Any]:
+    """What leaderboards and cards publish for a model ("published", with sources) and what
+    the user measured with the registered models that point at it ("yours"): side by side,
+    never merged. A damaged import cache or store is said under "notes", not fatal."""
+    from openscout.catalog.published import all_scores, as_row, curated_scores, scores_for
+    from openscout.errors import OpenscoutError
+
+    notes: list[str] = []
+    home = getattr(settings, "home", None)
+    try:
+        scores = all_scores(home)
+    except OpenscoutError as e:
+        notes.append(f"imported results not read: {e.message}")
+        scores = list(curated_scores())
+    yours: list[dict[str, Any]] = []
+    if home is not None:
+        try:
+            yours = _your_results(hf_id, settings)
+        except OpenscoutError as e:
+            notes.append(f"your results not read: {e.message}")
+    return {
+        "published": [as_row(s) for s in scores_for(hf_id, scores)],
+        "yours": yours,
+        "published_notes": notes,
+    }
+
+
+def _your_results(hf_id: str, settings: Any) -> list[dict[str, Any]]:
+    """Finished evaluation results of registered models whose catalog id is this model."""
+    from openscout.evals.results import StoredRun
+    from openscout.evals.store import list_runs
+    from openscout.models import list_models
+
+    if not settings.db_path.exists():
+        return []
+    mine = {s.id for s in list_models(settings) if (s.catalog_id or "").lower() == hf_id.lower()}
+    out: list[dict[str, Any]] = []
+    for row in list_runs(settings, 50) if mine else []:
+        run = StoredRun.from_row(row)
+        for model, res in (run.summary.models if run.summary else {}).items():
+            if model in mine and res.score is not None:
+                out.append(
+                    {
+                        "kind": "yours",
+                        "model": model,
+                        "suite": run.suite,
+                        "score": res.score,
+                        "ci_low": res.ci_low,
+                        "ci_high": res.ci_high,
+                        "n": res.n,
+                        "when": (run.created_at or "")[:19],
+                    }
+                )
+    return out
 
 
 def search_view(

@@ -182,11 +182,65 @@ def _print_show(data: dict[str, Any]) -> None:
     _print_tree(data["tree"])
     if data["fit"]:
         _print_fit(data["fit"])
+    _print_published(data)
     if data["hub"]:
         h = data["hub"]
         console.print(
             f"[dim]hub ({h['source']}): downloads {h.get('downloads')}, likes {h.get('likes')}, "
             f"last modified {h.get('last_modified')}[/]"
+        )
+
+
+def _print_published(data: dict[str, Any]) -> None:
+    """Published scores (with sources) and the user's own, in separate labelled tables."""
+    published, yours = data.get("published") or [], data.get("yours") or []
+    if published:
+        t = Table(
+            "benchmark",
+            "value",
+            "setting",
+            "publisher",
+            "date",
+            "source and quote",
+            title="Published (what leaderboards and cards report; not measured here)",
+        )
+        for p in published:
+            cite = f'{escape(p["source"])}\n[dim]"{escape(p["quote"])}"[/]'
+            if p.get("note"):
+                cite += f"\n[dim]{escape(p['note'])}[/]"
+            t.add_row(
+                escape(p["benchmark"]),
+                f"{p['value']:g}",
+                escape(p["setting"]),
+                escape(p["publisher"]),
+                p["date"],
+                cite,
+            )
+        console.print(t)
+    else:
+        console.print("[dim]published: no score known (openscout catalog import-results)[/]")
+    if yours:
+        t = Table(
+            "model", "suite", "score", "95% interval", "n", "when", title="Yours (measured here)"
+        )
+        for y in yours:
+            ci = f"{y['ci_low']:.2f}-{y['ci_high']:.2f}" if y["ci_low"] is not None else "-"
+            t.add_row(y["model"], y["suite"], f"{y['score']:.3f}", ci, str(y["n"]), y["when"])
+        console.print(t)
+    for note in data.get("published_notes") or []:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+
+
+def _print_import(report: dict[str, Any]) -> None:
+    console.print(
+        f"imported {report['scores']} published scores for {report['models']} models from "
+        f"{report['rows']} rows of {escape(report['source'])} into {escape(report['path'])}",
+        highlight=False,
+    )
+    if report["kept_curated"]:
+        console.print(
+            f"[dim]{report['kept_curated']} of them are also curated facts: "
+            "the curated (checked) values are shown[/]"
         )
 
 
@@ -289,6 +343,28 @@ def register(app: typer.Typer) -> None:
             print_json(data)
         else:
             _print_show(data)
+
+    @catalog_app.command("import-results")
+    def import_cmd(
+        source: str = typer.Argument(
+            ...,
+            help="a CSV/JSON/Parquet export of the Open LLM Leaderboard's results, or a Hub "
+            "dataset id (e.g. open-llm-leaderboard/contents)",
+        ),
+        offline: bool = typer.Option(False, "--offline", help="never download"),
+        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+    ) -> None:
+        """Import published leaderboard results into the data dir (kept for offline use)."""
+        from openscout.catalog.leaderboard_import import import_results
+
+        settings = get_settings().ensure()
+        report = import_results(
+            source, home=settings.home, cache_dir=settings.cache_dir / "hub", offline=offline
+        ).as_dict()
+        if json_out:
+            print_json(report)
+        else:
+            _print_import(report)
 
     @catalog_app.command("tree")
     def tree_cmd(

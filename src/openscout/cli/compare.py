@@ -212,6 +212,7 @@ def _print_compare(result: CompareResult, paths: dict[str, Path] | None) -> None
     for m in result.models:
         for e in m.errors:
             console.print(f"[yellow]warning:[/] {m.id}: {e}", highlight=False)
+    _print_outside_view(result)
     if paths:
         console.print(
             f"report: {paths['html']} (also {paths['markdown'].name}, {paths['json'].name})",
@@ -222,6 +223,34 @@ def _print_compare(result: CompareResult, paths: dict[str, Path] | None) -> None
     if depth:
         console.print(f"tokens/s and TTFT measured after {depth} tokens of context", style="dim")
     console.print(f"took {result.wall_s or 0:.1f} s", style="dim")
+
+
+def _print_outside_view(result: CompareResult) -> None:
+    """Rent vs run, published vs yours and the rank correlation, each labelled."""
+    from openscout.report import outside_view as ov
+
+    for title, headers, body in (
+        (
+            "Rent it (provider list price) or run it here (measured)",
+            ov.RENT_HEADERS,
+            ov.rent_rows(result),
+        ),
+        (
+            "Published (leaderboards, cards) beside yours (measured here)",
+            ov.PUBLISHED_HEADERS,
+            ov.published_rows(result),
+        ),
+        ("How far to trust the leaderboard for your task", ov.TAU_HEADERS, ov.tau_rows(result)),
+    ):
+        if not body:
+            continue
+        table = Table(*headers, title=title)
+        for row in body:
+            table.add_row(*[escape(c) for c in row])
+        console.print(table)
+    note = ov.tau_missing_note(result)
+    if note:
+        console.print(f"[dim]{escape(note)}[/]", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -124,6 +124,113 @@ API_PRICES: tuple[ApiPrice, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class HostedPrice:
+    """What a provider charges to run an open model for you ("rent it"), per 1M tokens."""
+
+    model: str  # the catalog (Hugging Face) id of the model served
+    provider: str
+    provider_model: str  # the provider's own name for it
+    input_per_m: float
+    output_per_m: float
+    source: str
+    date: str  # the date the source gives; "undated" when it gives none
+    note: str = ""
+
+    @property
+    def blended_per_m(self) -> float:
+        return blended(self.input_per_m, self.output_per_m)
+
+
+_GROQ = "https://docs.rs/crate/aicost/latest/source/src/data/data_groq.rs"
+_DEEPSEEK = "https://api-docs.deepseek.com/quick_start/pricing-details-usd"
+_FIREWORKS = "https://www.getmaxim.ai/bifrost/llm-cost-calculator/provider/fireworks_ai.md"
+
+# Only figures read in a stored copy of the page named; the pages are third-party price tables
+# except DeepSeek's own. Prices change: pass --api-price NAME=IN/OUT for today's.
+HOSTED_PRICES: tuple[HostedPrice, ...] = (
+    HostedPrice(
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "Groq",
+        "llama-3.1-8b-instant",
+        0.05,
+        0.08,
+        _GROQ,
+        "undated",
+        "aicost 0.2.4's Groq table (input_normal 0.05, output_normal 0.08)",
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.3-70B-Instruct",
+        "Groq",
+        "llama-3.3-70b-versatile",
+        0.59,
+        0.79,
+        _GROQ,
+        "undated",
+        "aicost 0.2.4's Groq table (input_normal 0.59, output_normal 0.79)",
+    ),
+    HostedPrice(
+        "deepseek-ai/DeepSeek-V3",
+        "DeepSeek",
+        "deepseek-chat",
+        0.27,
+        1.10,
+        _DEEPSEEK,
+        "undated",
+        "DeepSeek's own table, 64K context; input on a cache miss ($0.07 on a hit)",
+    ),
+    HostedPrice(
+        "deepseek-ai/DeepSeek-R1",
+        "DeepSeek",
+        "deepseek-reasoner",
+        0.55,
+        2.19,
+        _DEEPSEEK,
+        "undated",
+        "DeepSeek's own table, 64K context; input on a cache miss ($0.14 on a hit)",
+    ),
+    HostedPrice(
+        "deepseek-ai/DeepSeek-V3",
+        "Fireworks AI",
+        "deepseek-v3",
+        0.90,
+        0.90,
+        _FIREWORKS,
+        "undated",
+        "Bifrost's LLM cost calculator, Fireworks AI model table",
+    ),
+    HostedPrice(
+        "deepseek-ai/DeepSeek-R1",
+        "Fireworks AI",
+        "deepseek-r1",
+        3.00,
+        8.00,
+        _FIREWORKS,
+        "undated",
+        "Bifrost's LLM cost calculator, Fireworks AI model table",
+    ),
+    HostedPrice(
+        "Qwen/Qwen2.5-7B-Instruct",
+        "OpenRouter",
+        "qwen/qwen-2.5-7b-instruct",
+        0.27,
+        0.27,
+        "https://github.com/rifx-online/rifx.online/blob/bc9fa9c45db6ea7c9215c82d867f45a6317cbf9c/src/content/models/english/qwen-2.5-7b-instruct.md",
+        "2024-10-16",
+        "a site listing OpenRouter models: input 2.7e-07, output 2.7e-07 ($ per token)",
+    ),
+)
+
+
+def hosted_prices_for(model_id: str | None) -> list[HostedPrice]:
+    """Providers' prices for one open model (catalog id, case-insensitive), cheapest first."""
+    if not model_id:
+        return []
+    key = model_id.lower()
+    found = [p for p in HOSTED_PRICES if p.model.lower() == key]
+    return sorted(found, key=lambda p: p.blended_per_m)
+
+
 def per_million(price_per_hour: float, tokens_per_second: float | None) -> float | None:
     """$ per 1M tokens at this hourly price and throughput; None when speed is unknown."""
     if price_per_hour < 0:

@@ -18,6 +18,7 @@ from typing import Any
 from openscout.comparison import CompareResult, ModelComparison
 from openscout.perf.measure import PromptStats, Stat, SweepPoint
 from openscout.recommend import Recommendation
+from openscout.report import outside_view as ov
 from openscout.report.charts import all_charts
 from openscout.report.tables import COLUMNS, depth_note, fmt_mb, fmt_money, fmt_num, rows
 
@@ -183,6 +184,34 @@ def _spread(s: Stat, scale: float, unit: str) -> str:
     return f"{f(s.median)} [{f(s.min)}-{f(s.max)}]{(' ' + unit) if unit else ''}"
 
 
+def _outside_view(result: CompareResult) -> str:
+    """Rent vs run, published vs yours, rank correlation: labelled, never one number."""
+    rent = _table(list(ov.RENT_HEADERS), ov.rent_rows(result))
+    hosted = ov.hosted_rows(result)
+    published = ov.published_rows(result)
+    taus = ov.tau_rows(result)
+    return (
+        "<h2 id='rent-vs-run'>Rent it or run it here</h2>"
+        "<p class='muted'>Run it here: measured on this machine (blended 3:1). "
+        "Rent it: a provider's list price for the same open model.</p>"
+        + rent
+        + (_table(list(ov.HOSTED_HEADERS), hosted) if hosted else "")
+        + "<h2 id='published-vs-yours'>Published scores beside yours</h2>"
+        + (
+            "<p class='muted'>Published: what a leaderboard or model card reports. "
+            "Yours: measured here.</p>" + _table(list(ov.PUBLISHED_HEADERS), published)
+            if published
+            else "<p>No published score is known for these models.</p>"
+        )
+        + "<h2 id='rank-agreement'>How far to trust the leaderboard for your task</h2>"
+        + (
+            _table(list(ov.TAU_HEADERS), taus)
+            if taus
+            else f"<p>{escape(ov.tau_missing_note(result) or '')}</p>"
+        )
+    )
+
+
 def render_html(result: CompareResult) -> str:
     charts = all_charts(result)
     table_rows = rows(result)
@@ -241,6 +270,7 @@ def render_html(result: CompareResult) -> str:
         f"<h2>Ranked comparison</h2>{main_table}{_notes(result)}"
         f"<h2>Charts</h2>{chart_divs}"
         + (f"<h2>Hosted API list prices, for comparison</h2>{ref_table}" if ref_table else "")
+        + _outside_view(result)
         + f"<h2>Measurements per model</h2>{_details(result)}"
         "<p class='muted'>Definitions: TTFT = request to first token; "
         "tokens/s = output tokens after the "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openscout.comparison import CompareResult
+from openscout.report import outside_view as ov
 from openscout.report.tables import COLUMNS, depth_note, fmt_money, rows
 
 
@@ -43,5 +44,40 @@ def render_markdown(result: CompareResult) -> str:
                 f"{fmt_money(p.output_per_m)} | "
                 f"{fmt_money(p.blended_per_m)} | {_cell(p.source)} ({_cell(p.date)}) |"
             )
+    lines += _outside_view(result)
     lines.append("")
     return "\n".join(lines)
+
+
+def _table(headers: tuple[str, ...], body: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return out + ["| " + " | ".join(_cell(c) for c in r) + " |" for r in body]
+
+
+def _outside_view(result: CompareResult) -> list[str]:
+    """Rent vs run, published vs yours, and the rank correlation (labelled, never mixed)."""
+    lines = ["", "## Rent it or run it here", ""]
+    lines.append(
+        "*Run it here*: measured on this machine, $/1M = price per hour / (tokens/s x 3600)"
+        " x 1e6, blended 3:1. *Rent it*: a provider's list price for the same open model."
+    )
+    lines += ["", *_table(ov.RENT_HEADERS, ov.rent_rows(result))]
+    if result.hosted_prices:
+        lines += ["", "Hosted list prices for open models:", ""]
+        lines += _table(ov.HOSTED_HEADERS, ov.hosted_rows(result))
+    lines += ["", "## Published scores beside yours", ""]
+    published = ov.published_rows(result)
+    if published:
+        lines.append(
+            "*Published*: what a leaderboard or model card reports. *Yours*: measured here."
+        )
+        lines += ["", *_table(ov.PUBLISHED_HEADERS, published)]
+    else:
+        lines.append("No published score is known for these models.")
+    lines += ["", "## How far to trust the leaderboard for your task", ""]
+    taus = ov.tau_rows(result)
+    if taus:
+        lines += _table(ov.TAU_HEADERS, taus)
+    else:
+        lines.append(ov.tau_missing_note(result) or "")
+    return lines

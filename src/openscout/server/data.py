@@ -237,6 +237,7 @@ class ModelView:
     fit: FitView | None
     evals: list[EvalRow]
     bench: list[BenchRow]
+    published: list[dict[str, Any]] = field(default_factory=list)  # labelled "published"
 
     def context(self) -> dict[str, Any]:
         """The template's variables (safe_url included: the template builds links with it)."""
@@ -283,6 +284,7 @@ def model_view(hub: ModelHub, model_id: str) -> ModelView | None:
         fit=fit,
         evals=[r for r in eval_rows(settings) if r.model in ids],
         bench=bench_rows(settings, ids),
+        published=shown.get("published") or [],
     )
 
 
@@ -386,6 +388,55 @@ def bench_rows(settings: Settings, model_ids: list[str]) -> list[BenchRow]:
                 )
     except StoreError as e:  # a store that cannot be opened: the page says there are none
         log.warning("benchmark results could not be read: %s", e)
+    return rows
+
+
+@dataclass(frozen=True)
+class PublishedRow:
+    """One registered model's published score beside its latest own score on each suite."""
+
+    model: str
+    catalog_id: str
+    benchmark: str
+    published: str
+    source: str
+    date: str
+    yours: str
+
+
+def published_rows(
+    settings: Settings, specs: list[ModelSpec], evals: list[EvalRow]
+) -> list[PublishedRow]:
+    """For the leaderboard page: published scores of registered models (by catalog id) in one
+    column, the user's newest result per suite in another; never combined."""
+    from openscout.catalog.published import all_scores, curated_scores, scores_for
+
+    try:
+        scores = all_scores(settings.home)
+    except OpenscoutError as e:  # a damaged import cache: curated scores still show
+        log.warning("imported published results could not be read: %s", e)
+        scores = list(curated_scores())
+    rows = []
+    for spec in specs:
+        if not spec.catalog_id:
+            continue
+        latest: dict[str, EvalRow] = {}
+        for e in evals:  # newest first: keep the first row per suite
+            if e.model == spec.id:
+                latest.setdefault(e.suite, e)
+        yours = "; ".join(f"{e.score} on {e.suite} (n={e.n})" for e in latest.values()) or "-"
+        for p in scores_for(spec.catalog_id, scores):
+            rows.append(
+                PublishedRow(
+                    model=spec.id,
+                    catalog_id=spec.catalog_id,
+                    benchmark=f"{p.benchmark} ({p.publisher})",
+                    published=f"{p.value:g}",
+                    source=str(p.source),
+                    date=p.date,
+                    yours=yours,
+                )
+            )
     return rows
 
 

@@ -82,14 +82,16 @@ def make_router(hub: ModelHub) -> APIRouter:
     @r.get("/leaderboard")
     async def leaderboard(request: Request) -> HTMLResponse:
         charts = data.comparison_charts(settings)
+        evals = data.eval_rows(settings)
         page = render(
             request,
             "leaderboard.html",
             "leaderboard",
             ratings=ratings(),
             n_votes=arena.vote_count(settings),
-            evals=data.eval_rows(settings),
+            evals=evals,
             charts=charts,
+            published=data.published_rows(settings, hub.specs(), evals),
         )
         if charts:  # plotly.js adds <style> elements: styles only, scripts stay 'self'
             page.headers["Content-Security-Policy"] = CSP.replace(
