@@ -9,6 +9,7 @@ import typer
 from openscout.cli.output import console, print_json
 from openscout.config import get_settings
 from openscout.errors import ConfigError
+from openscout.server.limits import DEFAULT_LANE_CTX, Limits
 
 
 def check_bind(host: str, api_key: str | None) -> None:
@@ -41,6 +42,20 @@ def register(app: typer.Typer) -> None:
         generate_key: bool = typer.Option(
             False, "--generate-key", help="make up a random key and print it"
         ),
+        lanes: int = typer.Option(
+            Limits.lanes,
+            "--lanes",
+            min=1,
+            max=64,
+            help="concurrent requests one llama.cpp model decodes together (1: one at a time)",
+        ),
+        lane_ctx: int = typer.Option(
+            None,
+            "--lane-ctx",
+            min=128,
+            max=131072,
+            help=f"tokens per lane, prompt + answer (default: the model's n_ctx, at most {DEFAULT_LANE_CTX})",
+        ),
         json_out: bool = typer.Option(
             False, "--json", help="print the address as JSON, then serve"
         ),
@@ -62,7 +77,12 @@ def register(app: typer.Typer) -> None:
         ids = {m.id for m in list_models(settings)}
         wanted = list(preload) if preload else ([SMOLLM2_ID] if SMOLLM2_ID in ids else [])
         application = create_app(
-            settings, api_key=key, bind_host=host, allow_hosts=allow_host or (), preload=wanted
+            settings,
+            limits=Limits(lanes=lanes, lane_ctx=lane_ctx),
+            api_key=key,
+            bind_host=host,
+            allow_hosts=allow_host or (),
+            preload=wanted,
         )
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         url = f"http://{shown}:{port}/"

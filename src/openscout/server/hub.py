@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from openscout.config import Settings
-from openscout.engines.base import Chunk, Engine, Message, SamplingParams
+from openscout.engines.base import Chunk, Engine, LaneServing, Message, SamplingParams
 from openscout.errors import ModelNotFoundError, OpenscoutError
 from openscout.generation import GenerationResult, stream_generate
 from openscout.models import ModelSpec, get_model, list_models
-from openscout.server.limits import Limits
+from openscout.server.limits import DEFAULT_LANE_CTX, Limits
 from openscout.server.queue import FairQueue, WaitCounter
 
 log = logging.getLogger("openscout.server")
@@ -49,6 +49,8 @@ class ModelHub:
         self._queues: dict[str, FairQueue] = {}
         self._total = WaitCounter(limits.queue_total)
         self._load_locks: dict[str, asyncio.Lock] = {}
+        # model id -> (engine, the engine as streams use it: its lanes, where it has them)
+        self._serving: dict[str, tuple[Engine, Engine]] = {}
 
     # -- specs -----------------------------------------------------------------------------
 
@@ -83,6 +85,7 @@ class ModelHub:
                 st.state, st.error = "loading", None
             try:
                 engine = await asyncio.to_thread(self._open, spec)
+                await asyncio.to_thread(self._lanes_of, spec, engine)
             except OpenscoutError as e:
                 st.state, st.error = "error", e.message
                 raise
@@ -96,6 +99,22 @@ class ModelHub:
         from openscout.engines.loader import open_engine
 
         return open_engine(spec, self.settings)
+
+    def _lanes_of(self, spec: ModelSpec, engine: Engine) -> Engine:
+        """The engine as streams use it: one continuous batch of lanes where it has them."""
+        held = self._serving.get(spec.id)
+        if held is not None and held[0] is engine:
+            return held[1]
+        view = engine
+        if self.limits.lanes > 1 and isinstance(engine, LaneServing):
+            ctx = self.limits.lane_ctx or min(spec.n_ctx, DEFAULT_LANE_CTX)
+            view = engine.serve_lanes(self.limits.lanes, ctx)
+        self._serving[spec.id] = (engine, view)
+        return view
+
+    def serving(self, model_id: str, engine: Engine) -> Engine:
+        held = self._serving.get(model_id)
+        return held[1] if held is not None and held[0] is engine else engine
 
     async def preload(self, model_ids: Sequence[str]) -> None:
         for mid in model_ids:
@@ -118,7 +137,7 @@ class ModelHub:
     async def run_exclusive(self, model_id: str, client: str, fn: Any, *args: Any) -> Any:
         """Run fn(engine, *args) in a thread while holding one of the model's queue slots."""
         engine = await self.engine(model_id)
-        q = self.queue(model_id, engine)
+        q = self.queue(model_id, self.serving(model_id, engine))
         await q.acquire(client)
         try:
             return await asyncio.to_thread(fn, engine, *args)
@@ -138,7 +157,7 @@ class ModelHub:
         """Queue for the model, then yield its chunks and one GenerationResult."""
         if model_id not in self._injected and not any(s.id == model_id for s in self.specs()):
             raise ModelNotFoundError(f"no model {model_id!r}", hint="GET /v1/models lists them")
-        engine = await self.engine(model_id)
+        engine = self.serving(model_id, await self.engine(model_id))
         spec = self.spec(model_id)
         q = self.queue(model_id, engine)
         await q.acquire(client)

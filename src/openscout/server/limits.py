@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+DEFAULT_LANE_CTX = 2048
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -17,6 +19,11 @@ class Limits:
     max_stop_chars: int = 64
     max_logprobs: int = 5
     max_prompts: int = 8  # list prompts on /v1/completions
+    # Concurrent requests to one llama.cpp model share a continuous batch of this many lanes
+    # (1: one request at a time); lane_ctx tokens each (None: the model's n_ctx, at most
+    # DEFAULT_LANE_CTX). Defaults measured in docs/performance.md.
+    lanes: int = 4
+    lane_ctx: int | None = None
     queue_per_model: int = 16  # requests waiting for one model; beyond this: 429
     queue_total: int = 64  # requests waiting for all models; beyond this: 503
     retry_after_s: int = 2
