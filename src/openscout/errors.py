@@ -18,7 +18,10 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 ├── SearchError                a catalog search filter is malformed
 ├── HubError                   the Hugging Face Hub could not answer (offline, unknown repo)
 ├── ArenaError                 a battle request cannot be served (unknown, voted, bad vote)
-└── QueueFullError             a model's request queue (or the server's) is full: 429 / 503
+├── QueueFullError             a model's request queue (or the server's) is full: 429 / 503
+├── WorkerError                code run in a limited child process failed there (`kind`)
+├── WorkerLimitError           the child ran past its time, CPU or memory limit and was stopped
+└── PythonAssertionError       a `python` assertion is untrusted, failed or was stopped
 """
 
 from __future__ import annotations
@@ -155,3 +158,18 @@ class QueueFullError(OpenscoutError):
         super().__init__(message)
         self.status = status
 
+
+class WorkerError(OpenscoutError):
+    """The job failed inside the child (`kind` is the exception's class name)."""
+
+    def __init__(self, kind: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.kind = kind
+
+
+class WorkerLimitError(OpenscoutError):
+    """The child ran past its time, CPU or memory limit (or died) and was stopped."""
+
+
+class PythonAssertionError(OpenscoutError):
+    pass

@@ -14,7 +14,9 @@ child they cannot take the caller with them:
 A worker is started on first use (about 0.1 s) and reused; after a kill the next call starts
 a fresh one. Calls are serialised by a lock. POSIX only (the `resource` module).
 
-The child runs `python -I -m openscout.worker JOB`; JOB names a function in `_JOBS`.
+The child runs `python -I -m openscout.worker JOB`; JOB is "openscout.module:function", called
+with the keyword arguments of each request. The worker imports nothing of the project
+itself, so the modules that use it import it and not the other way round.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from openscout.errors import WorkerError, WorkerLimitError
+
 MAX_REPLY = 32 * 2**20
 
 
@@ -38,18 +42,6 @@ class Limits:
     memory_bytes: int = 512 * 2**20
     cpu_seconds: int = 5  # per call
     timeout: float = 5.0  # per call, wall clock
-
-
-class WorkerError(Exception):
-    """The job failed inside the child (`kind` is the exception's class name)."""
-
-    def __init__(self, kind: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.kind, self.message, self.hint = kind, message, hint
-
-
-class WorkerLimitError(Exception):
-    """The child ran past its time, CPU or memory limit (or died) and was stopped."""
 
 
 class Worker:
@@ -144,19 +136,14 @@ def _death(proc: subprocess.Popen[bytes]) -> str:
 # -- the child side ----------------------------------------------------------------------------
 
 
-def _job_python(args: dict[str, Any]) -> Any:
-    from openscout.evals.assertions import eval_python_here
+def _job(name: str) -> Any:
+    """The function a job names; only the project's own (the parent chose it, not a user)."""
+    import importlib
 
-    return eval_python_here(args["expr"], args["output"], args["vars"])
-
-
-def _job_template(args: dict[str, Any]) -> Any:
-    from openscout.engines.chat_template import render_here
-
-    return render_here(args["template"], args["messages"], args["bos"], args["eos"])
-
-
-_JOBS = {"python": _job_python, "template": _job_template}
+    module, _, function = name.partition(":")
+    if not module.startswith("openscout.") or not function:
+        raise SystemExit(f"not a job: {name!r}")
+    return getattr(importlib.import_module(module), function)
 
 
 def _limit_self(memory: int) -> None:
@@ -178,13 +165,13 @@ def _cpu_budget(cpu: int) -> None:
 
 
 def _main(argv: list[str]) -> None:
-    job, memory, cpu = _JOBS[argv[0]], int(argv[1]), int(argv[2])
+    job, memory, cpu = _job(argv[0]), int(argv[1]), int(argv[2])
     _limit_self(memory)
     out = sys.stdout.buffer
     for raw in sys.stdin.buffer:
         _cpu_budget(cpu)
         try:
-            reply: dict[str, Any] = {"ok": job(json.loads(raw))}
+            reply: dict[str, Any] = {"ok": job(**json.loads(raw))}
         except Exception as e:  # reported to the parent, which raises it there
             reply = {
                 "error": type(e).__name__,

@@ -25,8 +25,8 @@ from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from openscout.engines.base import Message
-from openscout.errors import ModelFileError
-from openscout.worker import Limits, Worker, WorkerError, WorkerLimitError
+from openscout.errors import ModelFileError, WorkerError, WorkerLimitError
+from openscout.worker import Limits, Worker
 
 MAX_RENDERED = 4 * 2**20  # a template that balloons the prompt is refused
 
@@ -104,7 +104,7 @@ def _worker(template: str) -> Worker:
     with _WORKERS_LOCK:
         w = _WORKERS.pop(key, None)
         if w is None:
-            w = Worker("template", TEMPLATE_LIMITS)
+            w = Worker(f"{__name__}:render_here", TEMPLATE_LIMITS)
             while len(_WORKERS) >= MAX_WORKERS:  # the least recently used goes
                 _WORKERS.pop(next(iter(_WORKERS))).close()
         _WORKERS[key] = w  # most recently used last
@@ -122,8 +122,8 @@ def render_chat(
             _worker(template).call(
                 template=template,
                 messages=[dict(m) for m in messages],
-                bos=bos_token,
-                eos=eos_token,
+                bos_token=bos_token,
+                eos_token=eos_token,
             )
         )
     except WorkerError as e:

@@ -22,10 +22,10 @@ import json
 import re
 from typing import Any
 
-from openscout.errors import DataFileError
+from openscout.errors import DataFileError, PythonAssertionError, WorkerError, WorkerLimitError
 from openscout.evals.items import Item
 from openscout.evals.scoring import Score, ScoreContext
-from openscout.worker import Limits, Worker, WorkerError, WorkerLimitError
+from openscout.worker import Limits, Worker
 
 SIMILAR_DEFAULT = 0.75
 SAFE_BUILTINS: dict[str, Any] = {
@@ -98,18 +98,14 @@ def eval_python(expr: str, output: str, variables: dict[str, Any]) -> tuple[Any,
     """(value shown in results, truth) of one trusted expression, run in the worker."""
     global _python_worker
     if _python_worker is None:
-        _python_worker = Worker("python", PYTHON_LIMITS)
+        _python_worker = Worker(f"{__name__}:eval_python_here", PYTHON_LIMITS)
     try:
-        value, truth = _python_worker.call(expr=expr, output=output, vars=variables)
+        value, truth = _python_worker.call(expr=expr, output=output, variables=variables)
     except WorkerError as e:
         raise PythonAssertionError(f"{e.kind}: {e.message}") from e
     except WorkerLimitError as e:
         raise PythonAssertionError(f"stopped: {e}") from e
     return value, truth
-
-
-class PythonAssertionError(Exception):
-    pass
 
 
 def eval_python_here(expr: str, output: str, variables: dict[str, Any]) -> tuple[Any, bool]:
