@@ -128,7 +128,7 @@ def test_64_concurrent_streams_all_complete_with_a_bounded_queue(settings) -> No
     peak = {"waiting": 0, "active": 0}
 
     async def main(url: str) -> list[dict[str, Any]]:
-        queue = app.state.hub.queue("mock", engine)
+        queue = app.state.pool.queue("mock", engine)
         done = asyncio.Event()
 
         async def watch() -> None:  # sampled from the client side of the same process
@@ -155,7 +155,7 @@ def test_64_concurrent_streams_all_complete_with_a_bounded_queue(settings) -> No
     assert 1 <= peak["active"] <= 4
     assert peak["waiting"] <= limits.queue_per_model - 4
     assert peak["waiting"] > 0  # the load did queue (else the bound was never tested)
-    assert app.state.hub.queue("mock", engine).n_waiting == 0
+    assert app.state.pool.queue("mock", engine).n_waiting == 0
 
 
 @pytest.mark.slow
@@ -164,8 +164,8 @@ def test_overload_gets_429_and_503_with_retry_after_and_memory_stays_flat(settin
     b = MockEngine("b", default=" ".join(["tok"] * 20), delay_s=0.004, max_parallel=1)
     limits = Limits(queue_per_model=6, queue_total=8, retry_after_s=3)
     app = create_app(settings, engines={"a": a, "b": b}, limits=limits)
-    hub = app.state.hub
-    queues = [hub.queue("a", a), hub.queue("b", b)]
+    pool = app.state.pool
+    queues = [pool.queue("a", a), pool.queue("b", b)]
     peak = {"model": 0, "total": 0}
 
     async def one(c: httpx.AsyncClient, model: str) -> tuple[int, str | None]:
@@ -182,7 +182,7 @@ def test_overload_gets_429_and_503_with_retry_after_and_memory_stays_flat(settin
         async def watch() -> None:
             while not done.is_set():
                 peak["model"] = max([peak["model"], *(q.n_waiting for q in queues)])
-                peak["total"] = max(peak["total"], hub._total.waiting)
+                peak["total"] = max(peak["total"], pool._total.waiting)
                 await asyncio.sleep(0.001)
 
         async with httpx.AsyncClient(
@@ -202,7 +202,7 @@ def test_overload_gets_429_and_503_with_retry_after_and_memory_stays_flat(settin
             seen += [s for s, _ in got]
             assert {s for s, _ in got} <= {200, 429, 503}, got  # refused at once, never failed
             assert all(ra == "3" for s, ra in got if s in (429, 503))
-            assert hub._total.waiting == 0  # nothing left behind by the refused requests
+            assert pool._total.waiting == 0  # nothing left behind by the refused requests
             rss.append(_rss_bytes())
     assert seen.count(200) >= 8 and 429 in seen and 503 in seen, sorted(set(seen))
     # the queues never held more than their bounds, however many clients came

@@ -105,7 +105,7 @@ def test_full_queue_answers_429_with_retry_after(settings) -> None:  # type: ign
             while slow.calls == 0:
                 await asyncio.sleep(0.01)
             second = asyncio.create_task(stream())  # waits
-            queue = app.state.hub.queue("slow", slow)
+            queue = app.state.pool.queue("slow", slow)
             while queue.n_waiting == 0:  # until the second one is really in the queue
                 await asyncio.sleep(0.01)
             r = await c.post("/v1/chat/completions", json=body)  # no room

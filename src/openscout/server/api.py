@@ -29,11 +29,10 @@ from openscout.engines.base import (
     TokenLogprobEngine,
     TokenLogprobs,
 )
-from openscout.errors import CapabilityError, OpenscoutError
+from openscout.errors import CapabilityError, OpenscoutError, QueueFullError
 from openscout.generation import GenerationResult
 from openscout.server.errors import APIError, from_openscout
-from openscout.server.hub import ModelHub
-from openscout.server.queue import QueueFullError
+from openscout.server.pool import ModelPool
 from openscout.server.schemas import (
     ChatRequest,
     CompletionRequest,
@@ -87,7 +86,7 @@ def finish(r: GenerationResult) -> str:
 
 
 async def start_stream(
-    hub: ModelHub,
+    pool: ModelPool,
     model_id: str,
     client: str,
     *,
@@ -97,7 +96,7 @@ async def start_stream(
     source: str = "api",
 ) -> tuple[Event, AsyncIterator[Event]]:
     """Begin a generation and wait for its first event, so errors still get a real status."""
-    agen = hub.stream(
+    agen = pool.stream(
         model_id, client, params=params, messages=messages, prompt=prompt, source=source
     )
     try:
@@ -107,7 +106,7 @@ async def start_stream(
             e.status,
             e.message,
             code="queue_full",
-            headers={"Retry-After": str(hub.limits.retry_after_s)},
+            headers={"Retry-After": str(pool.limits.retry_after_s)},
         ) from e
     return first, agen
 
@@ -184,7 +183,7 @@ class StreamShape:
 
 
 async def sse_choices(
-    hub: ModelHub,
+    pool: ModelPool,
     shape: StreamShape,
     client: str,
     params: SamplingParams,
@@ -199,7 +198,7 @@ async def sse_choices(
             f, r = (
                 first
                 if i == 0
-                else await start_stream(hub, shape.model, client, params=params, **job)
+                else await start_stream(pool, shape.model, client, params=params, **job)
             )
             if shape.chat:
                 yield shape.chunk([shape.choice(i, "", role=True)])
@@ -222,7 +221,7 @@ async def sse_choices(
     yield sse("[DONE]")
 
 
-def make_router(hub: ModelHub) -> APIRouter:
+def make_router(pool: ModelPool) -> APIRouter:
     router = APIRouter()
 
     @router.get("/v1/models")
@@ -240,18 +239,18 @@ def make_router(hub: ModelHub) -> APIRouter:
                     "prompt_format": s.prompt_format,
                     "context_length": s.n_ctx,
                 }
-                for s in hub.specs()
+                for s in pool.specs()
             ],
         }
 
     @router.post("/v1/chat/completions")
     async def chat_completions(req: ChatRequest, request: Request) -> Any:
-        spec = hub.spec(req.model)
-        msgs = chat_messages(req, hub.limits)
+        spec = pool.spec(req.model)
+        msgs = chat_messages(req, pool.limits)
         wanted = (
             req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
         )
-        params = sampling(req, hub.limits, spec.n_ctx, 512, wanted)
+        params = sampling(req, pool.limits, spec.n_ctx, 512, wanted)
         client = client_id(request)
         shape = StreamShape(
             f"chatcmpl-{uuid.uuid4().hex}",
@@ -261,15 +260,15 @@ def make_router(hub: ModelHub) -> APIRouter:
             chat=True,
         )
         jobs = [{"messages": msgs}] * (req.n or 1)
-        first = await start_stream(hub, spec.id, client, params=params, messages=msgs)
+        first = await start_stream(pool, spec.id, client, params=params, messages=msgs)
         if req.stream:
-            return stream_response(sse_choices(hub, shape, client, params, jobs, first))
+            return stream_response(sse_choices(pool, shape, client, params, jobs, first))
         choices, results = [], []
         for i in range(len(jobs)):
             f, r = (
                 first
                 if i == 0
-                else await start_stream(hub, spec.id, client, params=params, messages=msgs)
+                else await start_stream(pool, spec.id, client, params=params, messages=msgs)
             )
             text, result = await collect(f, r, request)
             results.append(result)
@@ -295,15 +294,15 @@ def make_router(hub: ModelHub) -> APIRouter:
 
     @router.post("/v1/completions")
     async def completions(req: CompletionRequest, request: Request) -> Any:
-        spec = hub.spec(req.model)
-        items = prompts(req, hub.limits)
+        spec = pool.spec(req.model)
+        items = prompts(req, pool.limits)
         scoring = req.logprobs is not None
         # max_tokens 0 asks for no completion: the prompt is only counted (and scored)
-        params = sampling(req, hub.limits, spec.n_ctx, 16, req.max_tokens, allow_zero=True)
-        if scoring and int(req.logprobs or 0) > hub.limits.max_logprobs:
+        params = sampling(req, pool.limits, spec.n_ctx, 16, req.max_tokens, allow_zero=True)
+        if scoring and int(req.logprobs or 0) > pool.limits.max_logprobs:
             raise APIError(
                 400,
-                f"logprobs is at most {hub.limits.max_logprobs}",
+                f"logprobs is at most {pool.limits.max_logprobs}",
                 code="invalid_value",
                 param="logprobs",
             )
@@ -320,9 +319,9 @@ def make_router(hub: ModelHub) -> APIRouter:
         )
         if req.stream and params.max_tokens > 0:
             jobs = [{"prompt": p} for p in items for _ in range(req.n or 1)]
-            first = await start_stream(hub, spec.id, client, params=params, prompt=items[0])
+            first = await start_stream(pool, spec.id, client, params=params, prompt=items[0])
             return stream_response(
-                sse_choices(hub, shape, client, params, jobs, first, echo="" if req.echo else None)
+                sse_choices(pool, shape, client, params, jobs, first, echo="" if req.echo else None)
             )
         choices: list[dict[str, Any]] = []
         total_p = total_c = 0
@@ -331,16 +330,16 @@ def make_router(hub: ModelHub) -> APIRouter:
             for _ in range(req.n or 1):
                 text, r = "", None
                 if params.max_tokens > 0:
-                    f, rest = await start_stream(hub, spec.id, client, params=params, prompt=p)
+                    f, rest = await start_stream(pool, spec.id, client, params=params, prompt=p)
                     text, r = await collect(f, rest, request)
                     first_result = first_result or r
                     total_p, total_c = total_p + r.prompt_tokens, total_c + r.completion_tokens
                 else:
-                    total_p += await hub.run_exclusive(spec.id, client, _count_tokens, p)
+                    total_p += await pool.run_exclusive(spec.id, client, _count_tokens, p)
                 lp = None
                 if scoring:
                     lp = await _logprobs(
-                        hub, spec.id, client, p, text, req.echo, int(req.logprobs or 0)
+                        pool, spec.id, client, p, text, req.echo, int(req.logprobs or 0)
                     )
                 choices.append(
                     {
@@ -398,9 +397,15 @@ def _count_tokens(engine: Engine, text: str) -> int:
 
 
 async def _logprobs(
-    hub: ModelHub, model_id: str, client: str, prompt: str, completion: str, echo: bool, top_n: int
+    pool: ModelPool,
+    model_id: str,
+    client: str,
+    prompt: str,
+    completion: str,
+    echo: bool,
+    top_n: int,
 ) -> dict[str, object]:
-    lp: TokenLogprobs = await hub.run_exclusive(
+    lp: TokenLogprobs = await pool.run_exclusive(
         model_id, client, _score, prompt + completion, top_n
     )
     if not echo:

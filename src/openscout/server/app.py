@@ -17,10 +17,10 @@ from fastapi.staticfiles import StaticFiles
 
 from openscout.config import Settings, get_settings
 from openscout.engines.base import Engine
+from openscout.errors import QueueFullError
 from openscout.server import errors, openapi
-from openscout.server.hub import ModelHub
 from openscout.server.limits import Limits
-from openscout.server.queue import QueueFullError
+from openscout.server.pool import ModelPool
 from openscout.server.security import SecurityMiddleware, default_allowed_hosts
 
 HERE = Path(__file__).parent
@@ -40,17 +40,17 @@ def create_app(
     settings = settings or get_settings()
     limits = limits or Limits()
     key = api_key if api_key is not None else settings.api_key
-    hub = ModelHub(settings, limits, engines, arena_models)
+    pool = ModelPool(settings, limits, engines, arena_models)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(hub.preload(list(preload))) if preload else None
+        task = asyncio.create_task(pool.preload(list(preload))) if preload else None
         yield
         if task is not None:
             task.cancel()
 
     app = FastAPI(title="openscout", docs_url=None, redoc_url=None, lifespan=lifespan)
-    app.state.hub = hub
+    app.state.pool = pool
     app.state.settings = settings
     app.state.limits = limits
     app.state.preload = list(preload)
@@ -65,21 +65,21 @@ def create_app(
     @app.get("/health")
     async def health() -> dict[str, Any]:
         models = []
-        for s in hub.specs():
-            st = hub.state(s.id)
+        for s in pool.specs():
+            st = pool.state(s.id)
             # public route: a load error may name files; its text is in the server log
             error = "could not be loaded; see the server log" if st.error else None
             models.append({"id": s.id, "state": st.state, "error": error})
-        ready = all(hub.state(m).state == "ready" for m in preload)
+        ready = all(pool.state(m).state == "ready" for m in preload)
         return {"status": "ok", "ready": ready, "models": models}
 
     from openscout.server.api import make_router
     from openscout.server.pages import make_router as make_pages
     from openscout.server.ui_api import make_router as make_ui
 
-    app.include_router(make_router(hub))
-    app.include_router(make_ui(hub))
-    app.include_router(make_pages(hub))
+    app.include_router(make_router(pool))
+    app.include_router(make_ui(pool))
+    app.include_router(make_pages(pool))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     openapi.install(app, limits, secured=bool(key))
     app.add_middleware(

@@ -29,7 +29,7 @@ from openscout.report.charts import quality_vs_cost, quality_vs_speed
 
 if TYPE_CHECKING:
     from openscout.catalog.fit import FitReport
-    from openscout.server.hub import ModelHub
+    from openscout.server.pool import ModelPool
 
 log = logging.getLogger("openscout.server")
 
@@ -244,11 +244,11 @@ class ModelView:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"safe_url": safe_url}
 
 
-def model_view(hub: ModelHub, model_id: str) -> ModelView | None:
+def model_view(pool: ModelPool, model_id: str) -> ModelView | None:
     """Everything openscout holds about one model: registered spec(s), catalog facts, openness,
     family tree, fit, evaluation and benchmark results. None if it is unknown."""
-    settings = hub.settings
-    specs = [s for s in hub.specs() if model_id in (s.id, s.catalog_id)]
+    settings = pool.settings
+    specs = [s for s in pool.specs() if model_id in (s.id, s.catalog_id)]
     catalog = load_catalog(settings)
     entry = None
     if catalog is not None:

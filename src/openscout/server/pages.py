@@ -19,7 +19,7 @@ from openscout import __version__, chats
 from openscout.arena import battles as arena
 from openscout.arena.ratings import Rating, compute_ratings
 from openscout.server import data
-from openscout.server.hub import ModelHub
+from openscout.server.pool import ModelPool
 from openscout.server.security import CSP
 from openscout.server.ui_api import arena_models
 
@@ -35,10 +35,10 @@ def templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def make_router(hub: ModelHub) -> APIRouter:
+def make_router(pool: ModelPool) -> APIRouter:
     r = APIRouter(default_response_class=HTMLResponse)
     tpl = templates()
-    settings = hub.settings
+    settings = pool.settings
 
     def render(
         request: Request, name: str, page: str, status: int = 200, **ctx: object
@@ -46,10 +46,10 @@ def make_router(hub: ModelHub) -> APIRouter:
         return tpl.TemplateResponse(request, name, {"page": page, **ctx}, status_code=status)
 
     def model_rows() -> list[dict[str, Any]]:
-        return [{**s.model_dump(), "state": hub.state(s.id).state} for s in hub.specs()]
+        return [{**s.model_dump(), "state": pool.state(s.id).state} for s in pool.specs()]
 
     def ratings() -> list[Rating]:
-        return compute_ratings(arena.voted_battles(settings), arena_models(hub))
+        return compute_ratings(arena.voted_battles(settings), arena_models(pool))
 
     @r.get("/")
     async def index(request: Request) -> HTMLResponse:
@@ -77,7 +77,7 @@ def make_router(hub: ModelHub) -> APIRouter:
 
     @r.get("/arena")
     async def arena_page(request: Request) -> HTMLResponse:
-        return render(request, "arena.html", "arena", n_models=len(arena_models(hub)))
+        return render(request, "arena.html", "arena", n_models=len(arena_models(pool)))
 
     @r.get("/leaderboard")
     async def leaderboard(request: Request) -> HTMLResponse:
@@ -91,7 +91,7 @@ def make_router(hub: ModelHub) -> APIRouter:
             n_votes=arena.vote_count(settings),
             evals=evals,
             charts=charts,
-            published=data.published_rows(settings, hub.specs(), evals),
+            published=data.published_rows(settings, pool.specs(), evals),
         )
         if charts:  # plotly.js adds <style> elements: styles only, scripts stay 'self'
             page.headers["Content-Security-Policy"] = CSP.replace(
@@ -134,7 +134,7 @@ def make_router(hub: ModelHub) -> APIRouter:
 
     @r.get("/models/{model_id:path}", response_class=HTMLResponse)
     async def model_page(request: Request, model_id: str) -> HTMLResponse:
-        view = data.model_view(hub, model_id)
+        view = data.model_view(pool, model_id)
         if view is None:
             return render(
                 request,

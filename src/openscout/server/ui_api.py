@@ -22,7 +22,7 @@ from openscout.engines.base import Chunk, SamplingParams
 from openscout.errors import OpenscoutError
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
 from openscout.server.errors import APIError
-from openscout.server.hub import ModelHub
+from openscout.server.pool import ModelPool
 from openscout.server.schemas import MAX_INT
 
 ARENA_PARAMS = SamplingParams(temperature=0.7, top_p=0.95, max_tokens=256)
@@ -73,23 +73,23 @@ def _battle(settings: Settings, battle_id: str) -> arena.BattleRecord:
         raise APIError(404, e.message, code="not_found", param="battle_id") from e
 
 
-def arena_models(hub: ModelHub) -> list[str]:
+def arena_models(pool: ModelPool) -> list[str]:
     """The chosen models, or every model that loads (base models get a Q/A prompt)."""
-    specs = hub.specs()
-    if hub.arena_ids is not None:
+    specs = pool.specs()
+    if pool.arena_ids is not None:
         known = {s.id for s in specs}
-        return [m for m in hub.arena_ids if m in known]
-    return [s.id for s in specs if hub.state(s.id).state != "error"]
+        return [m for m in pool.arena_ids if m in known]
+    return [s.id for s in specs if pool.state(s.id).state != "error"]
 
 
-def ratings_table(hub: ModelHub) -> list[dict[str, Any]]:
-    votes = arena.voted_battles(hub.settings)
-    return [r.as_dict() for r in compute_ratings(votes, arena_models(hub))]
+def ratings_table(pool: ModelPool) -> list[dict[str, Any]]:
+    votes = arena.voted_battles(pool.settings)
+    return [r.as_dict() for r in compute_ratings(votes, arena_models(pool))]
 
 
-def make_router(hub: ModelHub) -> APIRouter:
+def make_router(pool: ModelPool) -> APIRouter:
     r = APIRouter(prefix="/ui/api")
-    settings = hub.settings
+    settings = pool.settings
 
     # -- chats -----------------------------------------------------------------------------
 
@@ -99,7 +99,7 @@ def make_router(hub: ModelHub) -> APIRouter:
 
     @r.post("/chats")
     async def new_chat(body: NewChat) -> dict[str, Any]:
-        hub.spec(body.model)  # 404 for an unknown model
+        pool.spec(body.model)  # 404 for an unknown model
         return chats.create_chat(
             settings, body.model, body.title, body.system_prompt, body.params
         ).as_dict()
@@ -145,7 +145,7 @@ def make_router(hub: ModelHub) -> APIRouter:
 
     @r.post("/arena/battles")
     async def new_battle(body: NewBattle) -> dict[str, Any]:
-        battle = arena.new_battle(settings, body.prompt, arena_models(hub), random.SystemRandom())
+        battle = arena.new_battle(settings, body.prompt, arena_models(pool), random.SystemRandom())
         return battle.public()
 
     @r.get("/arena/battles/{battle_id}")
@@ -162,9 +162,9 @@ def make_router(hub: ModelHub) -> APIRouter:
             "params": ARENA_PARAMS,
             "messages": [{"role": "user", "content": battle.prompt}],
         }
-        if hub.spec(model).prompt_format == "completion":  # a base model: a Q/A prompt
+        if pool.spec(model).prompt_format == "completion":  # a base model: a Q/A prompt
             ask = {"params": BASE_PARAMS, "prompt": f"Question: {battle.prompt}\nAnswer:"}
-        first, rest = await start_stream(hub, model, client_id(request), source="arena", **ask)
+        first, rest = await start_stream(pool, model, client_id(request), source="arena", **ask)
 
         async def body() -> AsyncIterator[bytes]:
             parts: list[str] = []
@@ -192,6 +192,6 @@ def make_router(hub: ModelHub) -> APIRouter:
 
     @r.get("/arena/ratings")
     async def ratings() -> dict[str, Any]:
-        return {"ratings": ratings_table(hub), "votes": arena.vote_count(settings)}
+        return {"ratings": ratings_table(pool), "votes": arena.vote_count(settings)}
 
     return r

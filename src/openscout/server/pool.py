@@ -1,4 +1,4 @@
-"""The models a server offers: their specs, loaded engines, load state and request queues,
+"""The server's pool of models: their specs, loaded engines, load state and request queues,
 and the bridge that runs a (blocking) engine stream in a worker thread for async handlers.
 
 A stream runs in its own thread, which alone touches the engine generator. The handler reads
@@ -33,7 +33,7 @@ class LoadState:
     error: str | None = None
 
 
-class ModelHub:
+class ModelPool:
     def __init__(
         self,
         settings: Settings,
