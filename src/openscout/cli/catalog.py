@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from openscout.cli.output import console, fmt, human_bytes, print_json
+from openscout.cli.output import console, esc, fmt, human_bytes, inert, plain, print_json
 from openscout.config import get_settings
 
 _STATUS_STYLE = {"open": "green", "partial": "yellow", "closed": "red", "unknown": "dim"}
@@ -38,26 +37,26 @@ def _search_table(result: dict[str, Any]) -> Table:
             f" ({_params(r['active_params_b'])} active)" if r["active_params_b"] else ""
         )
         table.add_row(
-            r["id"],
+            plain(r["id"]),
             size,
-            r["license"],
+            plain(r["license"]),
             r["label"],
             r["mof_class"],
-            r["released"] or "-",
-            ", ".join(r["tasks"]),
-            r["domain"],
+            plain(r["released"] or "-"),
+            plain(", ".join(r["tasks"])),
+            plain(r["domain"]),
         )
     return table
 
 
 def _tree_widget(node: dict[str, Any], parent: Tree | None = None) -> Tree:
-    label = f"[bold]{node['id']}[/]"
+    label = f"[bold]{esc(node['id'])}[/]"
     if node["relation"]:
-        label += f" [cyan]({node['relation']}{', inferred' if node['inferred'] else ''})[/]"
+        label += f" [cyan]({esc(node['relation'])}{', inferred' if node['inferred'] else ''})[/]"
     if node.get("domain") and node["domain"] != "general":
-        label += f" [magenta]{node['domain']}[/]"
+        label += f" [magenta]{esc(node['domain'])}[/]"
     if node.get("languages") and set(node["languages"]) - {"en"}:
-        label += f" [dim]{', '.join(node['languages'][:4])}[/]"
+        label += f" [dim]{esc(', '.join(node['languages'][:4]))}[/]"
     if not node["in_catalog"]:
         label += " [dim](not in the catalog)[/]"
     branch = parent.add(label) if parent is not None else Tree(label)
@@ -69,13 +68,15 @@ def _tree_widget(node: dict[str, Any], parent: Tree | None = None) -> Tree:
 def _print_tree(tree: dict[str, Any]) -> None:
     for a in reversed(tree["ancestors"]):
         how = "inferred from the card" if a["inferred"] else "declared"
-        console.print(f"[dim]{a['child']} <- {a['relation']} of {a['base']} ({how})[/]")
+        console.print(
+            f"[dim]{esc(a['child'])} <- {esc(a['relation'])} of {esc(a['base'])} ({how})[/]"
+        )
     console.print(_tree_widget(tree["tree"]))
 
 
 def _print_fit(fit: dict[str, Any]) -> None:
     if "error" in fit:
-        console.print(f"[yellow]fit: {fit['error']}[/]")
+        console.print(f"[yellow]fit: {esc(fit['error'])}[/]")
         return
     colour = {"fits comfortably": "green", "tight": "yellow", "does not fit": "red"}.get(
         fit["verdict"], "dim"
@@ -83,7 +84,7 @@ def _print_fit(fit: dict[str, Any]) -> None:
     shape = fit["shape"]
     buffers = (fit["compute_bytes"] or 0) + (fit["vocab_bytes"] or 0)
     console.print(
-        f"fit at {fit['context']} tokens, {shape['quant']} ({shape['source']}): "
+        f"fit at {fit['context']} tokens, {esc(shape['quant'])} ({esc(shape['source'])}): "
         f"[{colour}]{fit['verdict']}[/] - needs {human_bytes(fit['required_bytes'])} "
         f"(weights {human_bytes(fit['weights_bytes'])}, "
         f"KV cache {human_bytes(fit['kv_cache_bytes'])}, buffers {human_bytes(buffers)}) "
@@ -98,25 +99,23 @@ def _print_fit(fit: dict[str, Any]) -> None:
     if fit.get("measured_tokens_per_s"):
         console.print(
             f"measured here: {fmt(fit['measured_tokens_per_s'], 1, ' tok/s')} "
-            f"(`openscout bench`, {fit['measured_model']}, short prompt)",
+            f"(`openscout bench`, {inert(fit['measured_model'])}, short prompt)",
             highlight=False,
             markup=False,
         )
     for note in fit["notes"]:
-        console.print(f"[dim]note: {note}[/]")
+        console.print(f"[dim]note: {esc(note)}[/]")
 
 
 def _checked_cell(row: dict[str, Any] | None) -> str:
     """'checked' with the source and its quote, or 'unverified'."""
     if row is None or row["status"] != "checked":
         return "[yellow]unverified[/]"
-    text = f'[green]checked[/] {escape(row["source"])}\n[dim]"{escape(row["quote"])}"[/]'
+    text = f'[green]checked[/] {esc(row["source"])}\n[dim]"{esc(row["quote"])}"[/]'
     for other in row.get("disagrees", []):
-        text += (
-            f'\n[yellow]disagrees:[/] {escape(other["source"])} [dim]"{escape(other["quote"])}"[/]'
-        )
+        text += f'\n[yellow]disagrees:[/] {esc(other["source"])} [dim]"{esc(other["quote"])}"[/]'
     if row.get("note"):
-        text += f"\n[dim]{escape(row['note'])}[/]"
+        text += f"\n[dim]{esc(row['note'])}[/]"
     return text
 
 
@@ -130,17 +129,17 @@ def _print_facts(f: dict[str, Any]) -> None:
         shown = ", ".join(value) if isinstance(value, list) else str(value)
         if key == "base_model":
             shown += f" ({f['relation']})"
-        facts.add_row(key, shown, _checked_cell(prov.get(key)))
+        facts.add_row(key, plain(shown), _checked_cell(prov.get(key)))
     arch = f["arch"]
     for key, shown in (
         ("tasks", ", ".join(f["tasks"])),
         ("domain", f["domain"]),
         ("architecture", f"{arch['type']}, attention {arch['attention']}"),
     ):
-        facts.add_row(key, shown, "[dim]our classification[/]")
+        facts.add_row(key, plain(shown), "[dim]our classification[/]")
     for key, row in prov.items():
         if key.startswith("arch."):
-            facts.add_row(key, str(row["value"]), _checked_cell(row))
+            facts.add_row(plain(key), plain(row["value"]), _checked_cell(row))
     console.print(facts)
     console.print(
         f"{len(f['checked'])} facts checked against a source, {len(f['unverified'])} unverified",
@@ -150,7 +149,10 @@ def _print_facts(f: dict[str, Any]) -> None:
 
 def _print_show(data: dict[str, Any]) -> None:
     f, o = data["facts"], data["openness"]
-    console.print(f"[bold]{f['name']}[/] ({f['id']}) by {f['organisation']}, family {f['family']}")
+    console.print(
+        f"[bold]{esc(f['name'])}[/] ({esc(f['id'])}) by {esc(f['organisation'])}, "
+        f"family {esc(f['family'])}"
+    )
     _print_facts(f)
     console.print(
         f"openness: [bold]{o['label']}[/], MOF class {o['mof_class']}, OSI-approved licence: "
@@ -164,21 +166,21 @@ def _print_show(data: dict[str, Any]) -> None:
         crit.add_row(
             c["label"],
             f"[{_STATUS_STYLE[c['status']]}]{status}[/]",
-            "\n".join(c["evidence"]),
-            "\n".join(c["sources"]),
+            plain("\n".join(c["evidence"])),
+            plain("\n".join(c["sources"])),
             _checked_cell(f["provenance"].get(f"openness.{c['criterion']}")),
         )
     console.print(crit)
     for gap in o["inherited_gaps"]:
-        console.print(f"[yellow]inherited gap:[/] {gap}")
+        console.print(f"[yellow]inherited gap:[/] {esc(gap)}")
     terms = data["license_terms"]
-    console.print(f"licence: {terms['name']} ({terms['kind']}) {terms['url']}")
+    console.print(plain(f"licence: {terms['name']} ({terms['kind']}) {terms['url']}"))
     for r in terms["restrictions"]:
-        console.print(f"  - {r}")
+        console.print(plain(f"  - {r}"))
     for lic in o["inherited_licenses"]:
-        console.print(f"also binding (from the base model): {lic['name']} {lic['url']}")
+        console.print(plain(f"also binding (from the base model): {lic['name']} {lic['url']}"))
     for reason in o["reasons"]:
-        console.print(f"[dim]{reason}[/]")
+        console.print(plain(reason, "dim"))
     _print_tree(data["tree"])
     if data["fit"]:
         _print_fit(data["fit"])
@@ -187,7 +189,7 @@ def _print_show(data: dict[str, Any]) -> None:
         h = data["hub"]
         console.print(
             f"[dim]hub ({h['source']}): downloads {h.get('downloads')}, likes {h.get('likes')}, "
-            f"last modified {h.get('last_modified')}[/]"
+            f"last modified {esc(h.get('last_modified'))}[/]"
         )
 
 
@@ -205,15 +207,15 @@ def _print_published(data: dict[str, Any]) -> None:
             title="Published (what leaderboards and cards report; not measured here)",
         )
         for p in published:
-            cite = f'{escape(p["source"])}\n[dim]"{escape(p["quote"])}"[/]'
+            cite = f'{esc(p["source"])}\n[dim]"{esc(p["quote"])}"[/]'
             if p.get("note"):
-                cite += f"\n[dim]{escape(p['note'])}[/]"
+                cite += f"\n[dim]{esc(p['note'])}[/]"
             t.add_row(
-                escape(p["benchmark"]),
+                esc(p["benchmark"]),
                 f"{p['value']:g}",
-                escape(p["setting"]),
-                escape(p["publisher"]),
-                p["date"],
+                esc(p["setting"]),
+                esc(p["publisher"]),
+                esc(p["date"]),
                 cite,
             )
         console.print(t)
@@ -225,16 +227,23 @@ def _print_published(data: dict[str, Any]) -> None:
         )
         for y in yours:
             ci = f"{y['ci_low']:.2f}-{y['ci_high']:.2f}" if y["ci_low"] is not None else "-"
-            t.add_row(y["model"], y["suite"], f"{y['score']:.3f}", ci, str(y["n"]), y["when"])
+            t.add_row(
+                plain(y["model"]),
+                plain(y["suite"]),
+                f"{y['score']:.3f}",
+                ci,
+                str(y["n"]),
+                y["when"],
+            )
         console.print(t)
     for note in data.get("published_notes") or []:
-        console.print(f"[yellow]note:[/] {escape(note)}")
+        console.print(f"[yellow]note:[/] {esc(note)}")
 
 
 def _print_import(report: dict[str, Any]) -> None:
     console.print(
         f"imported {report['scores']} published scores for {report['models']} models from "
-        f"{report['rows']} rows of {escape(report['source'])} into {escape(report['path'])}",
+        f"{report['rows']} rows of {esc(report['source'])} into {esc(report['path'])}",
         highlight=False,
     )
     if report["kept_curated"]:
@@ -405,7 +414,7 @@ def register(app: typer.Typer) -> None:
             print_json(report.to_dict())
         else:
             console.print(
-                f"[bold]{model}[/]"
-                + (f" (catalog: {report.catalog_id})" if report.catalog_id else "")
+                f"[bold]{esc(model)}[/]"
+                + (f" (catalog: {esc(report.catalog_id)})" if report.catalog_id else "")
             )
             _print_fit(report.to_dict())

@@ -8,10 +8,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from openscout.cli.output import console, fmt, human_bytes, print_json, progress_bar
+from openscout.cli.output import (
+    console,
+    esc,
+    fmt,
+    human_bytes,
+    inert,
+    plain,
+    print_json,
+    progress_bar,
+)
 from openscout.config import get_settings
 
 if TYPE_CHECKING:  # imported when a command runs, so `openscout --help` stays instant
@@ -38,7 +46,7 @@ class _Bar:
         task = self.p.tasks[0]
         if task.total is not None and task.completed + 1 > task.total:
             self.p.update(self.task, total=task.completed + 1)  # unplanned work (eval items)
-        self.p.update(self.task, advance=1, description=description)
+        self.p.update(self.task, advance=1, description=esc(description))
 
 
 @contextmanager
@@ -86,7 +94,7 @@ def _print_depths(benches: list[ModelBench]) -> None:
     for b in benches:
         for d in b.result.depths:
             table.add_row(
-                b.result.model_id,
+                plain(b.result.model_id),
                 str(d.depth),
                 str(d.prompt_tokens),
                 fmt(_ms(d.ttft_s.median), 0),
@@ -112,8 +120,8 @@ def _print_speed(benches: list[ModelBench]) -> None:
         for name, p in b.result.prompts.items():
             t, o = p.ttft_s, p.output_tps
             table.add_row(
-                b.result.model_id,
-                f"{name} ({p.prompt_tokens} tok)",
+                plain(b.result.model_id),
+                plain(f"{name} ({p.prompt_tokens} tok)"),
                 f"{fmt(_ms(t.median), 0)} [{fmt(_ms(t.min), 0)}-{fmt(_ms(t.max), 0)}]",
                 f"{fmt(o.median, 1)} [{fmt(o.min, 1)}-{fmt(o.max, 1)}]",
                 fmt(p.prefill_tps.median, 0),
@@ -132,7 +140,7 @@ def _print_speed(benches: list[ModelBench]) -> None:
             else "rated peak unknown (set OPENSCOUT_RATED_BANDWIDTH_GBS)"
         )
         console.print(
-            f"[dim]* MBU of {r.model_id}: against the bandwidth measured here "
+            f"[dim]* MBU of {esc(r.model_id)}: against the bandwidth measured here "
             f"({r.bandwidth_gbs or 0:.1f} GB/s, see docs/metrics.md); {rated}[/]",
             highlight=False,
         )
@@ -155,14 +163,14 @@ def _print_bench(benches: list[ModelBench]) -> None:
     for b in benches:
         c = b.cost
         cost.add_row(
-            b.result.model_id,
+            plain(b.result.model_id),
             human_bytes(b.result.memory_bytes),
             fmt(b.result.load_s, 2),
             fmt(c.price_per_hour, 4),
             fmt(c.input_per_m, 4),
             fmt(c.output_per_m, 4),
             fmt(c.blended_per_m, 4),
-            b.price_source,
+            plain(b.price_source),
         )
     console.print(cost)
     for b in benches:
@@ -172,7 +180,7 @@ def _print_bench(benches: list[ModelBench]) -> None:
                 "aggregate tok/s",
                 "latency median s",
                 "TTFT median ms",
-                title=f"Concurrency sweep: {b.result.model_id}",
+                title=f"Concurrency sweep: {esc(b.result.model_id)}",
             )
             for s in b.result.sweep:
                 sweep.add_row(
@@ -200,22 +208,22 @@ def _print_compare(result: CompareResult, paths: dict[str, Path] | None) -> None
             if r["status"] == "excluded"
             else None
         )
-        table.add_row(*[r[k] for k, _ in COLUMNS], style=style)
+        table.add_row(*[plain(r[k]) for k, _ in COLUMNS], style=style)
     console.print(table)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        console.print(f"[yellow]note:[/] {esc(note)}", highlight=False)
     rec = result.recommendation
     colour = "green" if rec.recommended else "red"
-    console.print(f"[bold {colour}]{rec.message}[/]", highlight=False)
+    console.print(f"[bold {colour}]{esc(rec.message)}[/]", highlight=False)
     for reason in rec.reasons:
-        console.print(f"  - {reason}", markup=False, highlight=False)
+        console.print(f"  - {inert(reason)}", markup=False, highlight=False)
     for m in result.models:
         for e in m.errors:
-            console.print(f"[yellow]warning:[/] {m.id}: {e}", highlight=False)
+            console.print(f"[yellow]warning:[/] {esc(m.id)}: {esc(e)}", highlight=False)
     _print_outside_view(result)
     if paths:
         console.print(
-            f"report: {paths['html']} (also {paths['markdown'].name}, {paths['json'].name})",
+            inert(f"report: {paths['html']} (also {paths['markdown'].name}, {paths['json'].name})"),
             markup=False,
             highlight=False,
         )
@@ -246,11 +254,11 @@ def _print_outside_view(result: CompareResult) -> None:
             continue
         table = Table(*headers, title=title)
         for row in body:
-            table.add_row(*[escape(c) for c in row])
+            table.add_row(*[esc(c) for c in row])
         console.print(table)
     note = ov.tau_missing_note(result)
     if note:
-        console.print(f"[dim]{escape(note)}[/]", highlight=False)
+        console.print(f"[dim]{esc(note)}[/]", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

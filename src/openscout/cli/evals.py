@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
-from rich.text import Text
 
-from openscout.cli.output import console, fmt, print_json, progress_bar
+from openscout.cli.output import console, esc, fmt, plain, print_json, progress_bar
 from openscout.config import get_settings
 
 if TYPE_CHECKING:
@@ -58,13 +57,13 @@ def _pacing_line(r: dict[str, Any]) -> str | None:
 
 def _print_run(run: dict[str, Any]) -> None:
     head = f"{run['suite']} v{run['suite_version']}  seed {run['seed']}  run {run['run_id']}"
-    console.print(Text(head + ("  (resumed)" if run.get("resumed") else ""), style="bold"))
+    console.print(plain(head + ("  (resumed)" if run.get("resumed") else ""), style="bold"))
     with_mc = any(_mc_method(r) != "-" for r in run["results"])
     columns = ["model", "score", "95% interval", "n", "failed"]
     columns += ["multiple choice by"] if with_mc else []
     table = Table(*columns, "calls (cached)", "seconds")
     for r in run["results"]:
-        cells = [Text(r["model_id"]), _score_cell(r), _ci(r), str(r["n"]), str(r["errors"])]
+        cells = [plain(r["model_id"]), _score_cell(r), _ci(r), str(r["n"]), str(r["errors"])]
         cells += [_mc_method(r)] if with_mc else []
         table.add_row(
             *cells,
@@ -73,7 +72,7 @@ def _print_run(run: dict[str, Any]) -> None:
         )
     console.print(table)
     for note in run.get("notes") or []:
-        console.print(Text("note: " + note, style="yellow"))
+        console.print(plain("note: " + note, style="yellow"))
     for r in run["results"]:
         extra = ", ".join(
             f"{k} {v['score']:.3f} {_ci(v)}"
@@ -81,12 +80,12 @@ def _print_run(run: dict[str, Any]) -> None:
             if k not in ("acc", "prompt_level")
         )
         if extra:
-            console.print(Text(f"{r['model_id']}: {extra}"))
+            console.print(plain(f"{r['model_id']}: {extra}"))
         if line := _pacing_line(r):
-            console.print(Text(line))
+            console.print(plain(line))
         if r.get("errors"):
             console.print(
-                Text(
+                plain(
                     f"{r['model_id']}: {r['errors']} item(s) failed; they are left out of the "
                     "score and asked again when the same command runs again",
                     style="yellow",
@@ -95,12 +94,12 @@ def _print_run(run: dict[str, Any]) -> None:
     for c in run["comparisons"]:
         differs = c.get("scoring_differs_on") or 0
         tail = f" ({differs} of the items scored by different methods)" if differs else ""
-        console.print(Text(f"paired ({c['method']}): {c['verdict']}{tail}"))
+        console.print(plain(f"paired ({c['method']}): {c['verdict']}{tail}"))
     stop = run.get("early_stop")
     if stop:
         state = "settled" if stop["settled"] else "not settled"
         console.print(
-            Text(
+            plain(
                 f"early stop: ranking {state} after {stop['items_used']} of "
                 f"{stop['items_available']} items (error rate <= {stop['alpha']}): "
                 + " > ".join(stop["order"])
@@ -126,7 +125,7 @@ def _progress_runner(
 
         def on_progress(ev: ProgressEvent) -> None:
             if ev.model_id not in tasks:
-                tasks[ev.model_id] = bar.add_task(ev.model_id, total=ev.total)
+                tasks[ev.model_id] = bar.add_task(esc(ev.model_id), total=ev.total)
             bar.update(tasks[ev.model_id], completed=ev.done)
 
         return run_eval(settings, suite, models, limit, seed, on_progress, **kw)
@@ -190,8 +189,8 @@ def register(app: typer.Typer) -> None:
             else:
                 for s in suites:
                     console.print(
-                        f"[bold]{s['name']}[/] (v{s['version']}, {s['default_size']} items): "
-                        f"{s['description']}",
+                        f"[bold]{esc(s['name'])}[/] (v{s['version']}, {s['default_size']} items): "
+                        f"{esc(s['description'])}",
                         highlight=False,
                     )
             return
@@ -244,11 +243,11 @@ def register(app: typer.Typer) -> None:
                 f"{m} {fmt(scores[m]['score'], 3) if m in scores else '-'}" for m in r["models"]
             )
             table.add_row(
-                Text(r["id"]),
-                Text(f"{r['suite']} v{r['suite_version']}"),
+                plain(r["id"]),
+                plain(f"{r['suite']} v{r['suite_version']}"),
                 str(r["seed"]),
-                r["status"],
-                Text(cells),
+                plain(r["status"]),
+                plain(cells),
             )
         console.print(table)
 
@@ -265,7 +264,7 @@ def register(app: typer.Typer) -> None:
             print_json(run)
             return
         console.print(
-            Text(
+            plain(
                 f"{run['id']}  {run['suite']} v{run['suite_version']}  seed {run['seed']}  "
                 f"{run['status']}  created {run['created_at']}"
             )
@@ -285,13 +284,13 @@ def register(app: typer.Typer) -> None:
         table = Table("model", "item", "score", "output", "error", "s")
         for it in run["items"]:
             out = (it["output"] or "").replace("\n", " ")
-            # model output is untrusted: Text() keeps Rich from reading it as markup
+            # model output is untrusted: plain() keeps it from acting on the terminal or Rich
             table.add_row(
-                Text(it["model_id"]),
-                Text(it["item_id"]),
+                plain(it["model_id"]),
+                plain(it["item_id"]),
                 "failed" if it["error"] else fmt(it["score"], 2),
-                Text(out[:60] + ("…" if len(out) > 60 else "")),
-                Text((it["error"] or "")[:40]),
+                plain(out[:60] + ("…" if len(out) > 60 else "")),
+                plain((it["error"] or "")[:40]),
                 fmt(it["latency_s"], 2),
             )
         console.print(table)

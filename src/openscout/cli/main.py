@@ -1,7 +1,8 @@
 """`openscout` entry point. Each noun lives in its own module with a `register(app)` function.
 
 Errors openscout raises on purpose (OpenscoutError) are printed as one message plus a hint
-and exit with status 2; nothing else prints a traceback unless OPENSCOUT_DEBUG is set.
+and exit with status 2, as are usage mistakes (with the usage line); nothing else prints a
+traceback unless OPENSCOUT_DEBUG is set. Every message goes out inert (see cli/output.py).
 """
 
 from __future__ import annotations
@@ -36,28 +37,41 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _usage_mistake(e: typer.TyperException) -> int:
+    """A mistake on the command line (typer's click errors all derive from TyperException):
+    the usage line and one error, as click would print them, never 'please report it'."""
+    from openscout.cli.output import err_console, plain, print_error
+
+    ctx = getattr(e, "ctx", None)
+    message = e.format_message()
+    if not message:  # a group called without a command: it has printed its help
+        return int(getattr(e, "exit_code", 2))
+    if ctx is not None:
+        err_console.print(plain(ctx.get_usage()), highlight=False, soft_wrap=True)
+    hint = f"'{ctx.command_path} --help' lists the options" if ctx is not None else None
+    if "extra argument" in message:
+        hint = 'put text with spaces in quotes, e.g. "deepseek r1 distill"'
+    print_error(message, hint)
+    return int(getattr(e, "exit_code", 2))
+
+
 def main() -> None:
     from openscout.cli.output import print_error
 
     try:
-        app(standalone_mode=False)
+        code = app(prog_name="openscout", standalone_mode=False)
     except OpenscoutError as e:
         print_error(e.message, e.hint)
         sys.exit(2)
+    except typer.TyperException as e:
+        sys.exit(_usage_mistake(e))
     except KeyboardInterrupt:
         print_error("interrupted")
         sys.exit(130)
-    except Exception as e:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(e, click.exceptions.Exit):
-            sys.exit(e.exit_code)
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Abort):
-            print_error("aborted")
-            sys.exit(1)
+    except typer.Abort:
+        print_error("aborted")
+        sys.exit(1)
+    except Exception as e:
         if os.environ.get("OPENSCOUT_DEBUG"):
             raise
         print_error(
@@ -65,6 +79,8 @@ def main() -> None:
             "set OPENSCOUT_DEBUG=1 to see the traceback, and please report it",
         )
         sys.exit(1)
+    # without standalone mode, typer returns the code of `typer.Exit` (0 after --help)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from openscout.cli.output import console, human_bytes, print_json
+from openscout.cli.output import console, esc, human_bytes, plain, print_json
 from openscout.config import get_settings
 from openscout.errors import ModelFileError
 
@@ -63,14 +64,15 @@ def register(app: typer.Typer) -> None:
         table = Table("id", "engine", "format", "licence", "size", "source / status")
         for r in rows:
             where = r["base_url"] or ("embedded" if r["bundled"] else r["path"])
-            status = "" if r["status"] == "ok" else f" [red]({r['status']})[/]"
+            status = "" if r["status"] == "ok" else f" ({r['status']})"
+            # ids, licences, paths and errors come from files and users: never markup
             table.add_row(
-                r["id"],
-                r["engine"],
-                r["prompt_format"],
-                r["license"] or "-",
+                plain(r["id"]),
+                plain(r["engine"]),
+                plain(r["prompt_format"]),
+                plain(r["license"] or "-"),
                 human_bytes(r["file_size"]),
-                f"{where}{status}",
+                Text.assemble(plain(where), plain(status, "red")),
             )
         console.print(table)
 
@@ -132,7 +134,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(saved.model_dump(mode="json"))
         else:
-            console.print(f"added [bold]{saved.id}[/] ({saved.engine})")
+            console.print(f"added [bold]{esc(saved.id)}[/] ({esc(saved.engine)})")
 
     @models_app.command("remove")
     def remove_cmd(model_id: str, json_out: bool = typer.Option(False, "--json")) -> None:
@@ -143,7 +145,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json({"removed": model_id})
         else:
-            console.print(f"removed {model_id}")
+            console.print(plain(f"removed {model_id}"))
 
     @models_app.command("show")
     def show_cmd(model_id: str, json_out: bool = typer.Option(False, "--json")) -> None:
@@ -162,12 +164,13 @@ def register(app: typer.Typer) -> None:
         table = Table(show_header=False)
         for k in ("id", "engine", "prompt_format", "license", "catalog_id", "path", "base_url"):
             if info.get(k) is not None:
-                table.add_row(k, str(info[k]))
+                table.add_row(k, plain(info[k]))
         table.add_row("file_size", human_bytes(info["file_size"]))
         for k, v in (info.get("gguf") or {}).items():
             if k != "path":
+                # a GGUF header is written by whoever made the file
                 table.add_row(
-                    f"gguf.{k}",
-                    f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v),
+                    plain(f"gguf.{k}"),
+                    f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else plain(v),
                 )
         console.print(table)

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from openscout.cli.output import console, fmt, print_json
+from openscout.cli.output import console, esc, fmt, plain, print_json
 from openscout.config import get_settings
 
 
@@ -59,13 +59,13 @@ def register(app: typer.Typer) -> None:
                 else {"prompt": (system + "\n\n" + prompt) if system else prompt}
             )
             if not json_out:
-                console.rule(f"[bold]{spec.id}[/] ({'chat' if chat else 'completion'})")
+                console.rule(f"[bold]{esc(spec.id)}[/] ({'chat' if chat else 'completion'})")
             result = None
             for ev in stream_generate(
                 engine, params=params, settings=settings, engine_name=spec.engine, **kwargs
             ):
                 if isinstance(ev, Chunk) and not json_out:
-                    console.print(ev.text, end="", markup=False, highlight=False, soft_wrap=True)
+                    console.print(plain(ev.text), end="", highlight=False, soft_wrap=True)
                 elif isinstance(ev, GenerationResult):
                     result = ev
             assert result is not None
@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
                 console.print(
                     f"[dim]TTFT {fmt(result.ttft_s, 3, ' s')} · {fmt(result.output_tps, 1, ' tok/s')} · "
                     f"{result.prompt_tokens} prompt + {result.completion_tokens} completion tokens · "
-                    f"finish: {result.finish_reason}[/]"
+                    f"finish: {esc(result.finish_reason)}[/]"
                 )
         if json_out:
             print_json(results)
@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         engine = open_engine(spec, settings)
         params = _params(max_tokens, temperature, 1.0, seed, None)
         history: list[Message] = [{"role": "system", "content": system}] if system else []
-        console.print(f"[bold]{spec.id}[/] · type a message; /exit or an empty line leaves")
+        console.print(f"[bold]{esc(spec.id)}[/] · type a message; /exit or an empty line leaves")
         while True:
             try:
                 line = console.input("[bold cyan]you>[/] ")
@@ -127,8 +127,8 @@ def register(app: typer.Typer) -> None:
                 source="chat",
                 **kwargs,
             ):
-                if isinstance(ev, Chunk):
-                    console.print(ev.text, end="", markup=False, highlight=False, soft_wrap=True)
+                if isinstance(ev, Chunk):  # the model's words: shown, never obeyed
+                    console.print(plain(ev.text), end="", highlight=False, soft_wrap=True)
                 elif isinstance(ev, GenerationResult):
                     result = ev
             assert result is not None
@@ -153,12 +153,13 @@ def register(app: typer.Typer) -> None:
         table = Table("id", "when", "model", "source", "output", "tokens", "tok/s", "TTFT")
         for r in rows:
             out = str(r["output"]).replace("\n", " ")
+            # stored model output and ids: Text cells, so Rich reads no markup from them
             table.add_row(
                 str(r["id"]),
                 str(r["created_at"])[:19],
-                str(r["model_id"]),
-                str(r["source"]),
-                out[:60] + ("…" if len(out) > 60 else ""),
+                plain(r["model_id"]),
+                plain(r["source"]),
+                plain(out[:60] + ("…" if len(out) > 60 else "")),
                 str(r["completion_tokens"]),
                 fmt(r["output_tps"], 1),
                 fmt(r["ttft_s"], 3),
