@@ -173,3 +173,76 @@ def _params() -> Any:
     from openscout.engines.base import SamplingParams
 
     return SamplingParams(max_tokens=4)
+
+
+def test_upstream_model_list_is_read_within_bounds() -> None:
+    sent = [0]
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        def body() -> Iterator[bytes]:
+            yield b'{"data": [' + b'{"id": "m"}, ' * 10
+            while sent[0] < 200 * 2**20:  # an endless list; the reader must stop first
+                sent[0] += 2**20
+                yield b" " * 2**20
+
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=body())
+
+    with pytest.raises(EngineError, match="body over"):
+        _upstream(handler).list_remote_models()
+    assert sent[0] <= 70 * 2**20
+
+
+def test_upstream_model_list_of_the_wrong_shape_is_an_error() -> None:
+    engine = _upstream(lambda req: httpx.Response(200, json=["not", "an", "object"]))
+    with pytest.raises(EngineError):
+        engine.list_remote_models()
+    ok = _upstream(lambda req: httpx.Response(200, json={"data": [{"id": "a"}, {"x": 1}, "b"]}))
+    assert ok.list_remote_models() == ["a"]
+
+
+def test_upstream_long_line_in_one_piece_is_cut() -> None:
+    from openscout.engines.http_bounds import MAX_LINE
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        line = b"data: " + b"x" * (MAX_LINE + 1) + b"\n\n"
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=[line])
+
+    with pytest.raises(EngineError, match="line over"):
+        list(_upstream(handler).stream_completion("hi", _params()))
+
+
+def test_hub_model_card_is_read_only_as_far_as_kept() -> None:
+    """A README of any size: openscout reads its first CARD_BYTES and stops."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from types import SimpleNamespace
+
+    from openscout.catalog.hub import CARD_BYTES, CARD_CHARS, _card_text
+
+    sent = [0]
+
+    class Endless(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # the http.server API names it so
+            self.send_response(200)
+            self.send_header("Content-Type", "text/markdown")
+            self.end_headers()
+            try:
+                while sent[0] < 500 * 2**20:
+                    self.wfile.write(b"y" * 2**16)
+                    sent[0] += 2**16
+            except OSError:  # the reader went away: what we want
+                pass
+
+        def log_message(self, *a: object) -> None:
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        api = SimpleNamespace(endpoint=f"http://127.0.0.1:{srv.server_address[1]}")
+        text = _card_text(api, "org/huge")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert text == "y" * CARD_CHARS
+    assert sent[0] < 64 * 2**20 and CARD_BYTES < 2**20

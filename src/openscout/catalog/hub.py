@@ -29,6 +29,7 @@ from openscout.errors import HubError
 CACHE_VERSION = 1
 DEFAULT_TTL_S = 24 * 3600
 CARD_CHARS = 4000  # how much of a model card we keep to infer a base model
+CARD_BYTES = 2**18  # how much of it we read: front matter, then those characters
 _RELATIONS = {
     "finetune": "fine-tune",
     "quantized": "quantization",
@@ -256,10 +257,13 @@ def _probe(api: Any) -> None:
 def _card_text(api: Any, hf_id: str) -> str | None:
     from huggingface_hub.utils import get_session
 
-    resp = get_session().get(f"{api.endpoint}/{hf_id}/raw/main/README.md", timeout=10)
-    if resp.status_code != 200:
-        return None
-    text = resp.text
+    from openscout.engines.http_bounds import read_head
+
+    url = f"{api.endpoint}/{hf_id}/raw/main/README.md"
+    with get_session().stream("GET", url, timeout=10) as resp:  # a card may be any size
+        if resp.status_code != 200:
+            return None
+        text = read_head(resp, CARD_BYTES).decode("utf-8", "replace")
     if text.startswith("---"):  # drop the YAML front matter, keep the prose
         end = text.find("\n---", 3)
         text = text[end + 4 :] if end != -1 else text

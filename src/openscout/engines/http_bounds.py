@@ -8,6 +8,7 @@ in pieces and stop at `MAX_LINE` bytes a line and `MAX_BODY` bytes an answer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -54,6 +55,19 @@ def read_body(resp: httpx.Response, limit: int = MAX_BODY) -> bytes:
     return b"".join(parts)
 
 
+def read_head(resp: Any, limit: int) -> bytes:
+    """At most the first `limit` bytes of a body; the rest is never read. For text of which a
+    prefix is all we keep (a model card). `resp`: an httpx-like streamed response."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in resp.iter_bytes():
+        parts.append(chunk[: limit - size])
+        size += len(parts[-1])
+        if size >= limit:
+            break
+    return b"".join(parts)
+
+
 def iter_lines(
     resp: httpx.Response, max_line: int = MAX_LINE, max_total: int = MAX_BODY
 ) -> Iterator[str]:
@@ -69,7 +83,9 @@ def iter_lines(
         pending = lines.pop()
         if len(pending) > max_line:
             raise _too_big("a line", max_line)
-        for line in lines:
+        for line in lines:  # a whole long line can arrive in one chunk
+            if len(line) > max_line:
+                raise _too_big("a line", max_line)
             yield line.decode("utf-8", "replace")
     if pending:
         yield pending.decode("utf-8", "replace")

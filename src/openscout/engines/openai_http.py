@@ -159,10 +159,12 @@ class OpenAIEngine:
             p["seed"] = params.seed
         return p
 
-    def _open(self, path: str, payload: dict[str, Any], stream: bool) -> httpx.Response:
-        """Send once; raise a classified EngineError on transport failure or error status."""
+    def _open(self, path: str, payload: dict[str, Any] | None, stream: bool) -> httpx.Response:
+        """Send once (a GET without a payload); raise a classified EngineError on transport
+        failure or error status."""
         try:
-            req = self._client.build_request("POST", path, json=payload)
+            method = "GET" if payload is None else "POST"
+            req = self._client.build_request(method, path, json=payload)
             resp = self._client.send(req, stream=stream)
         except httpx.HTTPError as e:
             raise self._lost(e, "before an answer") from e
@@ -397,20 +399,13 @@ class OpenAIEngine:
         return judge_alignment(lp)
 
     def list_remote_models(self) -> list[str]:
-        try:
-            resp = self._client.get("/models")
-        except httpx.TransportError as e:
-            raise EngineUnavailableError(
-                f"cannot connect to {self.shown_url} ({scrub(str(e), self.base_url)})",
-                transient=True,
-            ) from e
-        if not 200 <= resp.status_code < 300:
+        """The ids the server lists, its body read within http_bounds' limits like any answer."""
+        listed = self._json(self._open("/models", None, stream=True), "/models").get("data")
+        if not isinstance(listed, list):
             raise EngineResponseError(
-                f"{self.shown_url}/models answered HTTP {resp.status_code}: "
-                f"{error_message(resp.content, resp.status_code)}",
-                status=resp.status_code,
+                f"{self.shown_url}/models: no list of models", cause="malformed body"
             )
-        return [m.get("id", "") for m in resp.json().get("data", [])]
+        return [m["id"] for m in listed if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     def close(self) -> None:
         self._client.close()
