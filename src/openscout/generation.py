@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from openscout.config import Settings
 from openscout.engines.base import Chunk, Engine, Final, Message, SamplingParams
 from openscout.errors import CapabilityError, OpenscoutError
-from openscout.timing import stream_timing
 from openscout.store.db import connect
+from openscout.timing import stream_timing
 
 
 @dataclass

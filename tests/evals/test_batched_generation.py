@@ -68,7 +68,7 @@ def test_real_smollm2_batched_equals_sequential(settings: Settings) -> None:
 
 def test_batched_answers_are_cached_before_their_items_run(settings: Settings) -> None:
     """A run killed after a batch but before its items are recorded keeps the answers."""
-    from openscout.engines.mock import BatchingMockEngine, MockEngine
+    from openscout.engines.mock import BatchingMockEngine
     from openscout.evals.calls import Caller, Tally
     from openscout.evals.items import build_request
     from openscout.evals.loading import load_suite

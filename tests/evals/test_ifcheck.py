@@ -80,7 +80,7 @@ def test_item_score_is_strict_and_inst_level_is_partial() -> None:
         kind="generate",
         prompt="p",
         check="ifeval",
-        spec={"instructions": [{"kind": "lowercase"}, {"kind": "no_commas"}]},
+        check_data={"instructions": [{"kind": "lowercase"}, {"kind": "no_commas"}]},
     )
     both = score_generation(item, "all fine here")
     one = score_generation(item, "all fine, here")

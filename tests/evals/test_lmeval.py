@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from openscout.config import Settings
-from openscout.engines.mock import MockEngine
 from openscout.engines.loader import clear_cache
+from openscout.engines.mock import MockEngine
 from openscout.errors import DataFileError
 from openscout.evals import run_eval
 from openscout.evals.lmeval_adapter import generations, loglikelihoods, rolling_loglikelihoods
@@ -41,7 +41,7 @@ def test_reads_a_harness_task_yaml_with_fewshot() -> None:
         "Question: Which animal says moo?\nAnswer: cow\n\n"
     )
     assert suite.items[0].context == shots + "Question: Which of these is a mammal?\nAnswer:"
-    assert suite.items[2].target == 0 and suite.items[0].spec["target_delimiter"] == " "
+    assert suite.items[2].target == 0 and suite.items[0].check_data["target_delimiter"] == " "
 
 
 def test_bad_task_files_name_the_place(tmp_path: Path) -> None:

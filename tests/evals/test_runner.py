@@ -10,8 +10,8 @@ import pytest
 
 from openscout.config import Settings
 from openscout.engines.base import Capabilities
-from openscout.engines.mock import MockEngine
 from openscout.engines.loader import clear_cache
+from openscout.engines.mock import MockEngine
 from openscout.errors import ModelNotFoundError, OpenscoutError
 from openscout.evals import get_run, list_runs, run_eval
 from openscout.evals.calls import Caller

@@ -23,10 +23,10 @@ def test_loads_items_with_variables_and_shared_assertions() -> None:
     assert [i.id for i in suite.items] == ["france", "japan"]
     fr = suite.items[0]
     assert fr.prompt == "What is the capital of France?" and fr.system
-    types = [a["type"] for a in fr.spec["assertions"]]
+    types = [a["type"] for a in fr.check_data["assertions"]]
     assert types == ["max-length", "icontains", "python"]
-    assert fr.spec["assertions"][1]["value"] == "Paris" and fr.spec["threshold"] == 0.5
-    assert suite.items[1].spec["threshold"] == 1.0 and fr.max_tokens == 32
+    assert fr.check_data["assertions"][1]["value"] == "Paris" and fr.check_data["threshold"] == 0.5
+    assert suite.items[1].check_data["threshold"] == 1.0 and fr.max_tokens == 32
 
 
 def test_weighted_and_thresholded() -> None:
@@ -179,7 +179,7 @@ def test_item_level_score_uses_weights() -> None:
         kind="generate",
         prompt="p",
         check="assertions",
-        spec={
+        check_data={
             "assertions": [_a("contains", "a", weight=3.0), _a("contains", "b", weight=1.0)],
             "threshold": 0.75,
             "vars": {},

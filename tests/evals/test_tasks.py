@@ -125,7 +125,7 @@ def test_mc_target_is_right() -> None:
 
 def test_ifeval_items_cover_all_checkers() -> None:
     items = load_suite("ifeval", limit=len(CHECKERS)).items
-    firsts = {i.spec["instructions"][0]["kind"] for i in items}
+    firsts = {i.check_data["instructions"][0]["kind"] for i in items}
     assert firsts == set(CHECKERS) and len(CHECKERS) >= 10
 
 

@@ -269,8 +269,8 @@ def run_assertion(
 
 
 def score_assertions(item: Item, output: str, ctx: ScoreContext | None) -> Score:
-    assertions = item.spec["assertions"]
-    variables = item.spec.get("vars", {})
+    assertions = item.check_data["assertions"]
+    variables = item.check_data.get("vars", {})
     total_w = sum(a["weight"] for a in assertions) or 1.0
     weighted, results = 0.0, []
     for a in assertions:
@@ -280,7 +280,7 @@ def score_assertions(item: Item, output: str, ctx: ScoreContext | None) -> Score
             {"type": a["type"], "score": s, "weight": a["weight"], "line": a.get("line"), **detail}
         )
     weighted /= total_w
-    threshold = float(item.spec.get("threshold", 1.0))
+    threshold = float(item.check_data.get("threshold", 1.0))
     passed = weighted >= threshold - 1e-9
     return Score(
         float(passed), {"weighted": weighted}, {"assertions": results, "threshold": threshold}

@@ -36,11 +36,13 @@ class Item:
     context: str | None = None  # choice items: text the options continue (log-likelihood)
     max_tokens: int = 64
     temperature: float = 0.0
-    spec: dict[str, Any] = field(default_factory=dict)  # data the check needs
+    check_data: dict[str, Any] = field(default_factory=dict)  # data the check needs
     meta: dict[str, Any] = field(default_factory=dict)  # task, difficulty, ...
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        # stored as "spec", the field's first name: suite digests and stored runs stay valid
+        d["spec"] = d.pop("check_data")
         d["completion_stop"] = list(self.completion_stop)
         d["stop"] = list(self.stop)
         d["choices"] = list(self.choices)
@@ -49,6 +51,7 @@ class Item:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Item:
         d = dict(d)
+        d["check_data"] = d.pop("spec", None) or d.get("check_data") or {}
         d["completion_stop"] = tuple(d.get("completion_stop") or ())
         d["stop"] = tuple(d.get("stop") or ())
         d["choices"] = tuple(d.get("choices") or ())

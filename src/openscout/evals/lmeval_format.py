@@ -111,7 +111,7 @@ def _items(docs_ctx: list[tuple[str, list[str], int, str]], delim: str, name: st
             target=gold,
             choices=tuple(choices),
             context=ctx,
-            spec={"target_delimiter": delim},
+            check_data={"target_delimiter": delim},
             completion_stop=("\n",),
             max_tokens=24,
         )
@@ -144,18 +144,18 @@ class _Task:
         self.cfg, self.path = cfg, path
         self.env = SandboxedEnvironment(keep_trailing_newline=True)
 
-    def _render(self, spec: Any, doc: dict[str, Any], what: str) -> Any:
-        if isinstance(spec, str) and spec in doc:
-            return doc[spec]
-        if isinstance(spec, str):
+    def _render(self, source: Any, doc: dict[str, Any], what: str) -> Any:
+        if isinstance(source, str) and source in doc:
+            return doc[source]
+        if isinstance(source, str):
             try:
-                return self.env.from_string(spec).render(**doc)
+                return self.env.from_string(source).render(**doc)
             except Exception as e:  # jinja raises many kinds; all mean a bad template
                 raise DataFileError(
                     f"{what}: template failed: {e}", path=str(self.path), field=what
                 ) from e
-        if isinstance(spec, list | int):
-            return spec
+        if isinstance(source, list | int):
+            return source
         raise DataFileError(
             f"{what} must be a field name, a template or a list", path=str(self.path), field=what
         )
@@ -209,7 +209,7 @@ def _data_files(cfg: dict[str, Any], path: Path) -> dict[str, Path]:
     return out
 
 
-def _generate_spec(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
+def _generation_check(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
     """How a generate_until answer is scored: the harness's exact_match (+ a regex filter)."""
     metrics = cfg.get("metric_list") or [{"metric": "exact_match"}]
     em = next(
@@ -221,7 +221,7 @@ def _generate_spec(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
             path=str(path),
             field="metric_list",
         )
-    spec: dict[str, Any] = {
+    data: dict[str, Any] = {
         "ignore_case": bool(em.get("ignore_case", False)),
         "ignore_punctuation": bool(em.get("ignore_punctuation", False)),
         "regexes_to_ignore": list(em.get("regexes_to_ignore") or []),
@@ -229,10 +229,10 @@ def _generate_spec(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
     for flt in cfg.get("filter_list") or []:
         for fn in flt.get("filter", []):
             if fn.get("function") == "regex":
-                spec["regex"] = fn.get("regex_pattern", r"#### (\-?[0-9\.\,]+)")
-                spec["group_select"] = int(fn.get("group_select", 0))
+                data["regex"] = fn.get("regex_pattern", r"#### (\-?[0-9\.\,]+)")
+                data["group_select"] = int(fn.get("group_select", 0))
         break  # the first filter pipeline is the one reported first
-    return spec
+    return data
 
 
 def load_task_yaml(path: Path) -> LoadedSuite:
@@ -297,7 +297,7 @@ def _generate_items(
     gen = cfg.get("generation_kwargs") or {}
     until = gen.get("until", ["\n\n"])
     until = (until,) if isinstance(until, str) else tuple(until)
-    spec = _generate_spec(cfg, path)
+    check_data = _generation_check(cfg, path)
     return [
         Item(
             id=f"{name}-{i:05d}",
@@ -309,7 +309,7 @@ def _generate_items(
             completion_stop=until,
             stop=until,
             max_tokens=int(gen.get("max_gen_toks", 256)),
-            spec=spec,
+            check_data=check_data,
         )
         for i, d in enumerate(docs)
     ]

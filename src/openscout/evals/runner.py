@@ -112,7 +112,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
     }
     score: Score | None = None
     try:
-        delim = str(item.spec.get("target_delimiter", " "))
+        delim = str(item.check_data.get("target_delimiter", " "))
         conts = [delim + c for c in item.choices]
         if item.kind == "choice" and (
             caller.has_loglikelihoods(item.context or "", conts) or can_score(caller.engine)
@@ -158,7 +158,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
 
 def _cached(caller: Caller, item: Item, fmt: str) -> bool:
     if item.kind == "choice":
-        delim = str(item.spec.get("target_delimiter", " "))
+        delim = str(item.check_data.get("target_delimiter", " "))
         conts = [delim + c for c in item.choices]
         if caller.has_loglikelihoods(item.context or "", conts):
             return True

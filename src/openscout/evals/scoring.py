@@ -36,7 +36,7 @@ def check_number(item: Item, output: str, ctx: ScoreContext | None) -> Score:
 
 
 def check_label(item: Item, output: str, ctx: ScoreContext | None) -> Score:
-    labels = list(item.spec.get("labels") or [str(item.target)])
+    labels = list(item.check_data.get("labels") or [str(item.target)])
     got = extract_label(output, labels)
     ok = got is not None and got.lower() == str(item.target).lower()
     return Score(float(ok), {}, {"extracted": got})
@@ -52,7 +52,7 @@ def check_choice_text(item: Item, output: str, ctx: ScoreContext | None) -> Scor
 def check_ifeval(item: Item, output: str, ctx: ScoreContext | None) -> Score:
     from openscout.evals.tasks.ifcheck import run_checks
 
-    instructions = item.spec["instructions"]
+    instructions = item.check_data["instructions"]
     results = run_checks(output, instructions)
     followed = sum(results) / len(results)
     strict = float(all(results))
@@ -74,22 +74,22 @@ def check_exact(item: Item, output: str, ctx: ScoreContext | None) -> Score:
     import re
     import string
 
-    spec = item.spec
+    data = item.check_data
     got = output
-    if spec.get("regex"):
-        found = re.findall(spec["regex"], output)
+    if data.get("regex"):
+        found = re.findall(data["regex"], output)
         if found:
-            pick = found[spec.get("group_select", 0)]
+            pick = found[data.get("group_select", 0)]
             got = pick if isinstance(pick, str) else next((g for g in pick if g), pick[0])
         else:
             got = "[invalid]"
         got = got.strip()
     pred, gold = got, str(item.target)
-    for pattern in spec.get("regexes_to_ignore", []):
+    for pattern in data.get("regexes_to_ignore", []):
         pred, gold = re.sub(pattern, "", pred), re.sub(pattern, "", gold)
-    if spec.get("ignore_case"):
+    if data.get("ignore_case"):
         pred, gold = pred.lower(), gold.lower()
-    if spec.get("ignore_punctuation"):
+    if data.get("ignore_punctuation"):
         table = str.maketrans("", "", string.punctuation)
         pred, gold = pred.translate(table), gold.translate(table)
     ok = pred == gold

@@ -60,7 +60,7 @@ AssertionType = Literal[
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
-class AssertionSpec(BaseModel):
+class AssertionEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: AssertionType
     value: Any = None
@@ -76,12 +76,12 @@ class Defaults(BaseModel):
     stop: list[str] = Field(default_factory=list)
 
 
-class TestSpec(BaseModel):
+class TestEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     id: str | None = None
     description: str | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
-    assert_: list[AssertionSpec] = Field(default_factory=list, alias="assert")
+    assert_: list[AssertionEntry] = Field(default_factory=list, alias="assert")
     threshold: float | None = Field(default=None, ge=0, le=1)
 
 
@@ -95,8 +95,8 @@ class SuiteFile(BaseModel):
     defaults: Defaults = Field(default_factory=Defaults)
     threshold: float = Field(default=1.0, ge=0, le=1)
     judge: str | None = None
-    assert_: list[AssertionSpec] = Field(default_factory=list, alias="assert")
-    tests: list[TestSpec] = Field(min_length=1)
+    assert_: list[AssertionEntry] = Field(default_factory=list, alias="assert")
+    tests: list[TestEntry] = Field(min_length=1)
 
 
 def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: int | None) -> str:
@@ -159,17 +159,17 @@ def load_user_suite(
     composed = yamlfile.compose(text, str(path), limits={("tests",): limit} if limit else None)
     root = composed.root
     raw = yamlfile.construct(root, str(path))
-    spec = _validate(raw, path, root)
+    parsed = _validate(raw, path, root)
 
     def line_of(loc: Loc) -> int | None:
         return yamlfile.node_line(root, loc)
 
     items: list[Item] = []
     judges: set[str] = set()
-    for ti, test in enumerate(spec.tests):
+    for ti, test in enumerate(parsed.tests):
         tline = line_of(("tests", ti))
         assertions = []
-        all_asserts = [(("assert", i), a) for i, a in enumerate(spec.assert_)] + [
+        all_asserts = [(("assert", i), a) for i, a in enumerate(parsed.assert_)] + [
             (("tests", ti, "assert", i), a) for i, a in enumerate(test.assert_)
         ]
         if not all_asserts:
@@ -183,7 +183,7 @@ def load_user_suite(
             aline = line_of(loc)
             d = a.model_dump()
             d["value"] = _fill_value(a.value, test.vars, path, aline)
-            d["judge"] = a.judge or spec.judge
+            d["judge"] = a.judge or parsed.judge
             d["line"] = aline
             check_spec(d, str(path), aline, trust_python)
             if d["type"] == "python":
@@ -191,31 +191,31 @@ def load_user_suite(
             if d["type"] == "llm-rubric" and d["judge"]:
                 judges.add(d["judge"])
             assertions.append(d)
-        threshold = test.threshold if test.threshold is not None else spec.threshold
-        for pi, prompt in enumerate(spec.prompts):
+        threshold = test.threshold if test.threshold is not None else parsed.threshold
+        for pi, prompt in enumerate(parsed.prompts):
             pline = line_of(("prompts", pi))
             text = _fill(prompt, test.vars, f"prompt {pi + 1}", path, pline)
             system = (
                 _fill(
-                    spec.system, test.vars, "the system prompt", path, line_of(("system",))
+                    parsed.system, test.vars, "the system prompt", path, line_of(("system",))
                 )
-                if spec.system
+                if parsed.system
                 else None
             )
             tid = test.id or f"test{ti + 1:03d}"
             items.append(
                 Item(
-                    id=f"{tid}/p{pi + 1}" if len(spec.prompts) > 1 else tid,
+                    id=f"{tid}/p{pi + 1}" if len(parsed.prompts) > 1 else tid,
                     kind="generate",
                     prompt=text,
                     system=system,
                     check="assertions",
                     completion_prompt=text,
-                    completion_stop=tuple(spec.defaults.stop),
-                    stop=tuple(spec.defaults.stop),
-                    max_tokens=spec.defaults.max_tokens,
-                    temperature=spec.defaults.temperature,
-                    spec={"assertions": assertions, "threshold": threshold, "vars": test.vars},
+                    completion_stop=tuple(parsed.defaults.stop),
+                    stop=tuple(parsed.defaults.stop),
+                    max_tokens=parsed.defaults.max_tokens,
+                    temperature=parsed.defaults.temperature,
+                    check_data={"assertions": assertions, "threshold": threshold, "vars": test.vars},
                     meta={"task": test.description or tid, "line": tline},
                 )
             )
@@ -233,9 +233,9 @@ def load_user_suite(
             f"two tests have the id {dup!r}", path=str(path), hint="give each test its own id"
         )
     return LoadedSuite(
-        name=spec.name or path.stem,
-        version=str(spec.version),
-        description=spec.description,
+        name=parsed.name or path.stem,
+        version=str(parsed.version),
+        description=parsed.description,
         source=str(path.resolve()),
         items=items,
         judges=sorted(judges),

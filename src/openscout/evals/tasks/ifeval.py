@@ -73,7 +73,7 @@ def make(rng: random.Random, n: int) -> list[Item]:
                 completion_prompt=f"{SHOT_PREFIX}Instruction: {prompt}\nResponse:\n",
                 completion_stop=("\nInstruction:",),
                 max_tokens=128,
-                spec={"instructions": instructions},
+                check_data={"instructions": instructions},
                 meta={"task": "+".join(chosen)},
             )
         )

@@ -96,7 +96,7 @@ def _items(rng: random.Random, n: int, levels: list[int]) -> list[Item]:
                 completion_prompt=f"{shots[(kind, level)]}Question: {q}\nAnswer:",
                 completion_stop=("\n",),
                 max_tokens=64,
-                spec={"labels": labels},
+                check_data={"labels": labels},
                 meta={"task": kind, "level": level},
             )
         )
