@@ -190,7 +190,9 @@ def summarise(runs: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
         if ref in med:
             ratios[ref] = {k: med["openscout"][k] / med[ref][k] for k in med["openscout"]}
     if "openscout generate" in med:  # what `run` prints against what `bench` reports
-        ratios["run/bench"] = med["openscout generate"]["decode_tps"] / med["openscout"]["decode_tps"]
+        ratios["run/bench"] = (
+            med["openscout generate"]["decode_tps"] / med["openscout"]["decode_tps"]
+        )
     return {"median": med, "ratios": ratios, "rounds": runs}
 
 
@@ -277,7 +279,9 @@ def busy_machine(n: int) -> dict[str, Any]:
 def run(rounds: int, repeats: int, requests: int) -> dict[str, Any]:
     results: dict[str, Any] = {"models": compare_models(rounds, repeats)}
     if requests:
-        print("\nA short request (openscout generate, 64 tokens), quiet and with one core kept busy:")
+        print(
+            "\nA short request (openscout generate, 64 tokens), quiet and with one core kept busy:"
+        )
         results["busy"] = busy_machine(requests)
     return results
 

@@ -25,7 +25,9 @@ def test_model_page_and_leaderboard_show_published_beside_yours(settings) -> Non
     page = c.get("/models/Qwen/Qwen2.5-72B-Instruct")
     assert page.status_code == 200
     published = page.text[page.text.index('id="published-scores"') :]
-    assert "MMLU-PRO" in published and "51.4" in published and "Open LLM Leaderboard v2" in published
+    assert (
+        "MMLU-PRO" in published and "51.4" in published and "Open LLM Leaderboard v2" in published
+    )
     assert "github.com/nipun-taneja" in published
     assert page.text.index("Published results") < page.text.index("Measurements (yours)")
     board = c.get("/leaderboard")

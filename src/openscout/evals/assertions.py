@@ -138,9 +138,7 @@ TRUST_HINT = (
 )
 
 
-def check_spec(
-    a: dict[str, Any], path: str, line: int | None, trust_python: bool = False
-) -> None:
+def check_spec(a: dict[str, Any], path: str, line: int | None, trust_python: bool = False) -> None:
     """Refuse an assertion that cannot work (or may not run), at load time, naming its line."""
     kind, value = a["type"].removeprefix("not-"), a["value"]
 

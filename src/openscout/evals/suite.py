@@ -196,9 +196,7 @@ def load_user_suite(
             pline = line_of(("prompts", pi))
             text = _fill(prompt, test.vars, f"prompt {pi + 1}", path, pline)
             system = (
-                _fill(
-                    parsed.system, test.vars, "the system prompt", path, line_of(("system",))
-                )
+                _fill(parsed.system, test.vars, "the system prompt", path, line_of(("system",)))
                 if parsed.system
                 else None
             )
@@ -215,7 +213,11 @@ def load_user_suite(
                     stop=tuple(parsed.defaults.stop),
                     max_tokens=parsed.defaults.max_tokens,
                     temperature=parsed.defaults.temperature,
-                    check_data={"assertions": assertions, "threshold": threshold, "vars": test.vars},
+                    check_data={
+                        "assertions": assertions,
+                        "threshold": threshold,
+                        "vars": test.vars,
+                    },
                     meta={"task": test.description or tid, "line": tline},
                 )
             )
