@@ -246,3 +246,12 @@ def test_hub_model_card_is_read_only_as_far_as_kept() -> None:
         srv.server_close()
     assert text == "y" * CARD_CHARS
     assert sent[0] < 64 * 2**20 and CARD_BYTES < 2**20
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e999", "Infinity"])
+def test_catalog_page_with_a_non_finite_number_is_served(client: TestClient, value: str) -> None:
+    """`/catalog?context=inf` answered 500: int(float('inf')) overflows. Non-finite numbers
+    are no filter, as NaN and negatives already were."""
+    for name in ("context", "min_params_b", "max_params_b"):
+        r = client.get(f"/catalog?{name}={value}")
+        assert r.status_code == 200, (name, value, r.status_code)

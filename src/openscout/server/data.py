@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -96,7 +97,7 @@ class CatalogQuery:
                 v = float(params.get(name) or "nan")
             except ValueError:
                 return None
-            return v if v == v and v >= 0 else None  # NaN and negatives: no filter
+            return v if math.isfinite(v) and v >= 0 else None  # NaN, inf, negatives: no filter
 
         label = params.get("label") or ""
         mof = params.get("mof_class") or ""
