@@ -11,8 +11,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from openscout.catalog.published import PublishedScore, all_scores, scores_for
-from openscout.catalog.rank_agreement import MIN_MODELS, rank_agreement
-from openscout.comparison import ModelComparison, PublishedResult, RankCorrelation, RentOption
+from openscout.catalog.rank_agreement import MIN_MODELS, RankAgreement, rank_agreement
+from openscout.comparison import ModelComparison, PublishedResult, RentOption
 from openscout.errors import DataFileError
 from openscout.perf.cost import hosted_prices_for
 
@@ -50,7 +50,7 @@ def with_published_and_rent(
     return out, notes
 
 
-def rank_agreements(models: list[ModelComparison], *, seed: int = 0) -> list[RankCorrelation]:
+def rank_agreements(models: list[ModelComparison], *, seed: int = 0) -> list[RankAgreement]:
     """Tau for every public benchmark that three or more compared models have, against the
     user's quality suite."""
     pairs: dict[tuple[str, str], dict[str, tuple[float, float]]] = defaultdict(dict)
@@ -67,5 +67,5 @@ def rank_agreements(models: list[ModelComparison], *, seed: int = 0) -> list[Ran
             continue
         r = rank_agreement(bench, publisher, suite, by_model, seed=seed)
         if r is not None:
-            out.append(RankCorrelation(**r.as_dict()))
+            out.append(r)
     return out

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openscout.catalog.rank_agreement import RankAgreement
 from openscout.perf.cost import ApiPrice, HostedPrice, TokenCost
 from openscout.perf.measure import DepthPoint, PromptStats, SweepPoint
 from openscout.recommend import Recommendation, Weights
@@ -174,22 +175,6 @@ class RentOption(BaseModel):
         )
 
 
-class RankCorrelation(BaseModel):
-    """Kendall tau between one public benchmark and the user's suite over the same models."""
-
-    model_config = _STORED
-
-    benchmark: str
-    publisher: str
-    suite: str
-    models: list[str]
-    n: int
-    tau: float | None
-    ci_low: float | None
-    ci_high: float | None
-    sentence: str
-
-
 class ModelComparison(BaseModel):
     """Every figure the comparison holds for one model; a failed stage leaves its fields None
     and says why in `errors`."""
@@ -291,7 +276,7 @@ class CompareResult(BaseModel):
     notes: list[str] = Field(default_factory=list)  # e.g. two models' MC scored differently
     # every open model with a provider price, for "rent it" beside "run it here"
     hosted_prices: list[HostedPriceRow] = Field(default_factory=list)
-    rank_agreement: list[RankCorrelation] = Field(default_factory=list)
+    rank_agreement: list[RankAgreement] = Field(default_factory=list)
     # where the CLI wrote report.html/.md/.json; not part of report.json itself
     report: dict[str, str] | None = None
 

@@ -143,6 +143,7 @@ RECOMMENDATION = [
     "constraints",
 ]
 RANKED = ["id", "score", "on_front", "dominated_by"]
+LEADERBOARD_V2 = {"IFEval", "BBH", "MATH Lvl 5", "GPQA", "MuSR", "MMLU-PRO"}
 
 
 @pytest.fixture
@@ -195,8 +196,10 @@ def test_compare_json_keys_are_pinned(compared: dict[str, Any]) -> None:
     assert list(short) == PROMPT and list(short["ttft_s"]) == STAT
     assert [list(d) for d in a["bench"]["depths"]] == [DEPTH, DEPTH]
     assert list(compared["reference_prices"][0]) == PRICE
-    # mock-a points at SmolLM2-135M-Instruct: no curated published score, no provider price
-    assert a["published"] == [] and a["rent"] == [] and b["published"] == []
+    # mock-a points at SmolLM2-135M-Instruct: the leaderboard's six scores, no provider price
+    assert [list(p) for p in a["published"]] == [PUBLISHED] * 6
+    assert {p["benchmark"] for p in a["published"]} == LEADERBOARD_V2
+    assert a["rent"] == [] and b["published"] == []
     assert list(compared["hosted_prices"][0]) == [*RENT, "model"]
     assert compared["rank_agreement"] == []
     rec = compared["recommendation"]
