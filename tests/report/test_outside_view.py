@@ -36,7 +36,9 @@ def _model(mid: str, ours: float, theirs: float) -> ModelComparison:
 
 def test_hosted_prices_are_cited_and_blended_three_to_one() -> None:
     assert HOSTED_PRICES and all(p.source.startswith("https://") and p.date for p in HOSTED_PRICES)
-    groq = next(p for p in hosted_prices_for("meta-llama/llama-3.1-8b-instruct"))
+    llama8b = hosted_prices_for("meta-llama/llama-3.1-8b-instruct")
+    assert [p.blended_per_m for p in llama8b] == sorted(p.blended_per_m for p in llama8b)
+    groq = next(p for p in llama8b if p.provider == "Groq")
     assert groq.provider == "Groq" and groq.blended_per_m == (3 * 0.05 + 0.08) / 4
     assert hosted_prices_for(None) == [] and hosted_prices_for("acme/unknown") == []
 
@@ -50,7 +52,8 @@ def test_published_scores_and_prices_attach_by_catalog_id(settings) -> None:
     out, notes = with_published_and_rent(models, settings.home)
     assert notes == []
     assert {p.benchmark for p in out[0].published} >= {"IFEval", "BBH", "MMLU-PRO"}
-    assert [r.provider for r in out[1].rent] == ["DeepSeek", "Fireworks AI"]  # cheapest first
+    # cheapest first (blended 3:1): DeepSeek 0.4775, DeepInfra 0.5075, Fireworks 0.90
+    assert [r.provider for r in out[1].rent] == ["DeepSeek", "DeepInfra", "Fireworks AI"]
     assert out[2].published == [] and out[2].rent == []
 
 

@@ -145,9 +145,14 @@ class HostedPrice:
 _GROQ = "https://docs.rs/crate/aicost/latest/source/src/data/data_groq.rs"
 _DEEPSEEK = "https://api-docs.deepseek.com/quick_start/pricing-details-usd"
 _FIREWORKS = "https://www.getmaxim.ai/bifrost/llm-cost-calculator/provider/fireworks_ai.md"
+_LAVA_DEEPINFRA = "https://lava-a04d7b3f.mintlify.dev/docs/gateway/providers/deepinfra"
+_LAVA_SAMBANOVA = "https://www.lava.so/docs/gateway/providers/sambanova"
+_CLOUDPRICE_LLAMA8B = "https://cloudprice.net/models/friendliai/meta-llama-3.1-8b-instruct"
 
-# Only figures read in a stored copy of the page named; the pages are third-party price tables
-# except DeepSeek's own. Prices change: pass --api-price NAME=IN/OUT for today's.
+# Only figures read in a stored copy of the page named. DeepSeek's, and the DeepInfra, Fireworks
+# and OpenRouter model/pricing pages marked "own", are the providers' own pages; every other
+# entry's note names the third-party table (aggregator, gateway, mirror) it was read from.
+# Prices change: pass --api-price NAME=IN/OUT for today's.
 HOSTED_PRICES: tuple[HostedPrice, ...] = (
     HostedPrice(
         "meta-llama/Llama-3.1-8B-Instruct",
@@ -218,6 +223,285 @@ HOSTED_PRICES: tuple[HostedPrice, ...] = (
         "https://github.com/rifx-online/rifx.online/blob/bc9fa9c45db6ea7c9215c82d867f45a6317cbf9c/src/content/models/english/qwen-2.5-7b-instruct.md",
         "2024-10-16",
         "a site listing OpenRouter models: input 2.7e-07, output 2.7e-07 ($ per token)",
+    ),
+    # --- Providers' own pages (stored copies; the page gives no date) ---
+    HostedPrice(
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "DeepInfra",
+        "meta-llama/Meta-Llama-3.1-8B-Instruct",
+        0.055,
+        0.055,
+        "https://deepinfra.com/meta-llama/Meta-Llama-3.1-8B-Instruct/api",
+        "undated",
+        'DeepInfra\'s own model page: "$0.055 / Mtoken", bfloat16, one price for input and output',
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.1-70B-Instruct",
+        "DeepInfra",
+        "meta-llama/Meta-Llama-3.1-70B-Instruct-Turbo",
+        0.13,
+        0.40,
+        "https://deepinfra.com/meta-llama/Meta-Llama-3.1-70B-Instruct-Turbo/api",
+        "undated",
+        'DeepInfra\'s own model page: "$0.13/$0.40 in/out Mtoken", served in fp8 (Turbo)',
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.3-70B-Instruct",
+        "DeepInfra",
+        "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+        0.13,
+        0.38,
+        "https://deepinfra.com/meta-llama/Llama-3.3-70B-Instruct-Turbo/api",
+        "undated",
+        'DeepInfra\'s own model page: "$0.13 in $0.38 out"; the Turbo endpoint is FP8-quantized',
+    ),
+    HostedPrice(
+        "Qwen/Qwen2.5-7B-Instruct",
+        "DeepInfra",
+        "Qwen/Qwen2.5-7B-Instruct",
+        0.025,
+        0.05,
+        "https://deepinfra.com/Qwen/Qwen2.5-7B-Instruct/api",
+        "undated",
+        'DeepInfra\'s own model page: "$0.025/$0.05 in/out Mtoken", bfloat16',
+    ),
+    HostedPrice(
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        "DeepInfra",
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        0.24,
+        0.24,
+        "https://deepinfra.com/mistralai/Mixtral-8x7B-Instruct-v0.1/api",
+        "undated",
+        'DeepInfra\'s own model page: "$0.24 / Mtoken", bfloat16, one price for input and output',
+    ),
+    HostedPrice(
+        "mistralai/Mistral-7B-Instruct-v0.2",  # not in the catalog (it has v0.1 and v0.3)
+        "DeepInfra",
+        "mistralai/Mistral-7B-Instruct-v0.2",
+        0.07,
+        0.07,
+        "https://deepinfra.com/mistralai/Mistral-7B-Instruct-v0.2/api",
+        "undated",
+        'DeepInfra\'s own model page: "$0.07 / Mtoken", fp8, one price for input and output',
+    ),
+    HostedPrice(
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        "Fireworks AI",
+        "mixtral-8x7b-instruct",
+        0.50,
+        0.50,
+        "https://fireworks.ai/pricing",
+        "undated",
+        'Fireworks\' own pricing page (serverless): "MoE 0B - 56B (Mixtral 8x7B) $0.50" per 1M'
+        " tokens, one price for all tokens",
+    ),
+    HostedPrice(
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        "OpenRouter",
+        "mistralai/mixtral-8x7b-instruct",
+        0.30,
+        0.30,
+        "https://openrouter.ai/models/mistralai/mixtral-8x7b-instruct",
+        "undated",
+        'OpenRouter\'s own model page: "$0.3 / 1M input tokens $0.3 / 1M output tokens"',
+    ),
+    # --- Secondary sources (aggregators, gateways, mirrors), labelled in the note ---
+    HostedPrice(
+        "microsoft/phi-4",
+        "DeepInfra",
+        "microsoft/phi-4",
+        0.07,
+        0.14,
+        "https://artificialanalysis.ai/models/phi-4/providers",
+        "undated",
+        'Artificial Analysis (aggregator), Phi-4 on DeepInfra: "Input Token Price: $0.07 and an'
+        ' Output Token Price: $0.14"',
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.3-70B-Instruct",
+        "DeepInfra",
+        "meta-llama/Llama-3.3-70B-Instruct",
+        0.23,
+        0.40,
+        _LAVA_DEEPINFRA,
+        "undated",
+        "Lava AI Gateway's DeepInfra table (secondary): \"meta-llama/Llama-3.3-70B-Instruct"
+        ' $0.23 $0.40" input/output per 1M',
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.1-70B-Instruct",
+        "DeepInfra",
+        "meta-llama/Meta-Llama-3.1-70B-Instruct",
+        0.23,
+        0.40,
+        _LAVA_DEEPINFRA,
+        "undated",
+        "Lava AI Gateway's DeepInfra table (secondary): \"meta-llama/Meta-Llama-3.1-70B-Instruct"
+        ' $0.23 $0.40" input/output per 1M',
+    ),
+    HostedPrice(
+        "Qwen/Qwen2.5-72B-Instruct",
+        "DeepInfra",
+        "Qwen/Qwen2.5-72B-Instruct",
+        0.12,
+        0.39,
+        _LAVA_DEEPINFRA,
+        "undated",
+        'Lava AI Gateway\'s DeepInfra table (secondary): "Qwen/Qwen2.5-72B-Instruct $0.12 $0.39"'
+        " input/output per 1M",
+    ),
+    HostedPrice(
+        "google/gemma-3-27b-it",
+        "DeepInfra",
+        "google/gemma-3-27b-it",
+        0.10,
+        0.19,
+        _LAVA_DEEPINFRA,
+        "undated",
+        'Lava AI Gateway\'s DeepInfra table (secondary): "google/gemma-3-27b-it $0.10 $0.19"'
+        " input/output per 1M",
+    ),
+    HostedPrice(
+        "deepseek-ai/DeepSeek-V3",
+        "DeepInfra",
+        "deepseek-ai/DeepSeek-V3",
+        0.38,
+        0.89,
+        _LAVA_DEEPINFRA,
+        "undated",
+        'Lava AI Gateway\'s DeepInfra table (secondary): "deepseek-ai/DeepSeek-V3 $0.38 $0.89"'
+        " input/output per 1M",
+    ),
+    HostedPrice(
+        "deepseek-ai/DeepSeek-R1",
+        "DeepInfra",
+        "deepseek-ai/DeepSeek-R1",
+        0.70,
+        2.40,
+        _LAVA_DEEPINFRA,
+        "undated",
+        'Lava AI Gateway\'s DeepInfra table (secondary): "deepseek-ai/DeepSeek-R1 $0.70 $2.40"'
+        " input/output per 1M",
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "SambaNova",
+        "Meta-Llama-3.1-8B-Instruct",
+        0.10,
+        0.20,
+        _LAVA_SAMBANOVA,
+        "undated",
+        "Lava AI Gateway's SambaNova table (secondary): \"Meta-Llama-3.1-8B-Instruct | $0.10 |"
+        ' $0.20" input/output per 1M',
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.3-70B-Instruct",
+        "SambaNova",
+        "Meta-Llama-3.3-70B-Instruct",
+        0.60,
+        1.20,
+        _LAVA_SAMBANOVA,
+        "undated",
+        "Lava AI Gateway's SambaNova table (secondary): \"Meta-Llama-3.3-70B-Instruct | $0.60 |"
+        ' $1.20" input/output per 1M',
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "Amazon Bedrock",
+        "meta.llama3-1-8b-instruct-v1:0",
+        0.22,
+        0.22,
+        _CLOUDPRICE_LLAMA8B,
+        "undated",
+        "cloudprice.net (aggregator) 'Pricing by Provider', standard tier: $0.22 input, $0.22"
+        " output per 1M (batch $0.11/$0.11)",
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "Databricks",
+        "databricks-meta-llama-3-1-8b-instruct",
+        0.15,
+        0.45,
+        _CLOUDPRICE_LLAMA8B,
+        "undated",
+        "cloudprice.net (aggregator) 'Pricing by Provider': $0.15 input, $0.45 output per 1M",
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "Cloudflare Workers AI",
+        "@cf/meta/llama-3.1-8b-instruct",
+        0.282,
+        0.827,
+        _CLOUDPRICE_LLAMA8B,
+        "undated",
+        "cloudprice.net (aggregator) 'Pricing by Provider': $0.282 input, $0.827 output per 1M",
+    ),
+    HostedPrice(
+        "mistralai/Mistral-7B-Instruct-v0.3",
+        "DeepInfra",
+        "mistralai/mistral-7b-instruct",
+        0.028,
+        0.054,
+        "https://sg.langmart.ai/model-docs/models/mistralai_mistral-7b-instruct.html",
+        "2025-12-23",
+        "LangMart model doc (secondary; 'Last Updated: 2025-12-23'): endpoint is the latest"
+        " version (currently v0.3), bf16 on DeepInfra, input $0.028, output $0.054 per 1M",
+    ),
+    HostedPrice(
+        "google/gemma-2-27b-it",
+        "OpenRouter",
+        "google/gemma-2-27b-it",
+        0.65,
+        0.65,
+        "https://amlak-ai.pages.dev/google/gemma-2-27b-it/api",
+        "undated",
+        'a mirror of OpenRouter\'s model page (secondary): "Input Price $0.65 per 1M", "Output'
+        ' Price $0.65 per 1M"',
+    ),
+    HostedPrice(
+        "mistralai/Mistral-Nemo-Instruct-2407",
+        "OpenRouter",
+        "mistral-nemo",
+        0.02,
+        0.03,
+        "https://aicoach.pw/marketplace/llm/mistral-nemo",
+        "undated",
+        'a marketplace listing OpenRouter models (secondary): Mistral Nemo "Input $0.020 per'
+        ' MTok", "Output $0.030 per MTok"',
+    ),
+    HostedPrice(
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        "Mistral AI",
+        "open-mixtral-8x7b",
+        0.70,
+        0.70,
+        "https://gist.github.com/sj82516/862bed5e43648beef473a0635111c65f",
+        "2024-03-04",
+        "a public gist's price table (secondary; 'Last active March 4, 2024'): \"Mixtral 8x7B |"
+        ' $0.7 / 1M tokens | $0.7 / 1M tokens"',
+    ),
+    HostedPrice(
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        "Together AI",
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        0.60,
+        0.60,
+        "https://www.getmaxim.ai/bifrost/llm-cost-calculator/provider/together_ai/model/mixtral-8x7b-instruct-v0.1.md",
+        "undated",
+        "Bifrost's LLM cost calculator (secondary): \"Input costs $0.60 and output $0.60 per 1M"
+        ' tokens"',
+    ),
+    HostedPrice(
+        "meta-llama/Llama-3.1-70B-Instruct",
+        "Together AI",
+        "meta-llama/Meta-Llama-3.1-70B-Instruct-Turbo",
+        0.88,
+        0.88,
+        "https://www.getmaxim.ai/bifrost/llm-cost-calculator/provider/together_ai/model/meta-llama-3.1-70b-instruct-turbo",
+        "undated",
+        'Bifrost\'s LLM cost calculator (secondary): "Input Cost $0.88 per 1M tokens", "Output'
+        ' Cost $0.88 per 1M tokens"',
     ),
 )
 
