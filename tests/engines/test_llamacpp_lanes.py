@@ -88,3 +88,33 @@ def test_a_prompt_too_long_for_a_lane_is_answered_on_the_main_context(lanes: Eng
     prompt = "word " * 600  # more than a 512-token lane
     events = list(lanes.stream_completion(prompt, SamplingParams(max_tokens=4)))
     assert isinstance(events[-1], Final) and events[-1].prompt_tokens > 512
+
+
+def test_memory_stays_flat_over_many_requests(lanes: Engine) -> None:
+    """Lanes are reused, not grown: RSS after 80 more requests is within a few MB."""
+    import resource
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+    def burst(n: int) -> None:
+        threads = [
+            threading.Thread(
+                target=lambda i=i: collect(
+                    lanes.stream_completion(f"Item {i}: one, two,", SamplingParams(max_tokens=6))
+                )
+            )
+            for i in range(n)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+
+    for _ in range(3):
+        burst(4)  # warm: every lane used once
+    before = rss_mb()
+    for _ in range(20):
+        burst(4)
+    assert rss_mb() - before < 16
