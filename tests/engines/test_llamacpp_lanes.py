@@ -118,3 +118,12 @@ def test_memory_stays_flat_over_many_requests(lanes: Engine) -> None:
     for _ in range(20):
         burst(4)
     assert rss_mb() - before < 16
+
+
+def test_an_empty_prompt_is_refused_not_left_in_a_lane(lanes: Engine) -> None:
+    from openscout.errors import EngineError
+
+    with pytest.raises(EngineError, match="empty"):
+        collect(lanes.stream_completion("", SamplingParams(max_tokens=4)))
+    _, final, _ = collect(lanes.stream_completion("One, two,", SamplingParams(max_tokens=3)))
+    assert final.completion_tokens >= 1

@@ -95,6 +95,8 @@ class LaneServer:
     def stream(
         self, prompt: list[int], params: SamplingParams, stop: tuple[str, ...]
     ) -> Iterator[StreamEvent]:
+        if not prompt:  # a lane starts from the prompt's last token: it needs one
+            raise EngineError("the prompt is empty after tokenization", hint="send some text")
         budget = min(params.max_tokens, self.ctx_per_lane - len(prompt))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         req = _Request(
