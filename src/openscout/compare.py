@@ -21,6 +21,7 @@ import os
 import platform
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from openscout.catalog import Catalog, assess_openness, load_catalog
 from openscout.catalog.licenses import get_license
@@ -68,6 +69,7 @@ class CompareOptions:
     skip_quality: bool = False
     speed_depth: int = 0  # rank speed and TTFT after this many tokens of context
     trust_python: bool = False  # run the suite's `python` assertions (SECURITY.md)
+    target: Any = None  # catalog.machine.Target the fit column judges; None: this machine
 
 
 # -- facts from the catalog ------------------------------------------------------------------
@@ -115,15 +117,22 @@ def fit_of(
     catalog: Catalog,
     bandwidth: float | None,
     errors: list[str],
+    target: Any = None,
 ) -> FitFacts | None:
-    """Whether the model fits this machine at its context size (catalog.fit), or None."""
+    """Whether the model fits this machine (or `target`) at its context size, or None."""
     if not kind_of(spec).runs_here:
         return None  # remote engines run on someone else's memory
     from openscout.catalog.fit import estimate_fit  # pulls in numpy: only when a fit is asked
 
     try:
+        away = target is not None and not target.here  # this machine's bandwidth is not its
         r = estimate_fit(
-            spec.id, context=spec.n_ctx, settings=settings, catalog=catalog, bandwidth_gbs=bandwidth
+            spec.id,
+            context=spec.n_ctx,
+            settings=settings,
+            catalog=catalog,
+            bandwidth_gbs=None if away else bandwidth,
+            target=target,
         )
     except OpenscoutError as e:  # the model's file or facts: said on its row, not fatal
         errors.append(f"fit estimate failed: {e.message}")
@@ -134,6 +143,7 @@ def fit_of(
         available_bytes=r.available_bytes,
         context=r.context,
         estimated_tps=r.decode_tokens_per_s,
+        machine=r.machine_name,
     )
 
 
@@ -225,7 +235,7 @@ def compare(
         m = _model_entry(spec)
         openness, licence = openness_of(spec, catalog)
         errors: list[str] = []
-        fit = fit_of(spec, settings, catalog, bandwidth, errors)
+        fit = fit_of(spec, settings, catalog, bandwidth, errors, opt.target)
         models.append(
             m.model_copy(
                 update={"openness": openness, "license": licence, "fit": fit, "errors": errors}

@@ -63,7 +63,7 @@ class OpennessFacts(BaseModel):
 
 
 class FitFacts(BaseModel):
-    """Whether a local model fits this machine's memory at its context size."""
+    """Whether a local model fits this machine's memory (or a target's) at its context size."""
 
     model_config = _STORED
 
@@ -72,6 +72,7 @@ class FitFacts(BaseModel):
     available_bytes: int | None = None
     context: int | None = None
     estimated_tps: float | None = None
+    machine: str | None = None  # the machine judged: "this machine" or a target's name
 
 
 class BenchRecord(BaseModel):

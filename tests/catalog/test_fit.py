@@ -88,7 +88,7 @@ def test_gpu_is_used_when_the_model_fits_there() -> None:
     gpu = MachineMemory(32 * GB, 20 * GB, [GPU("Test GPU", 80 * GB, 70 * GB)])
     r = estimate(shape, 8192, machine=gpu)
     assert r.target == "gpu" and r.available_bytes == 70 * GB
-    assert r.bandwidth_source.startswith("default (conservative GPU")
+    assert r.bandwidth_source.startswith("conservative GPU")
     tiny_gpu = MachineMemory(32 * GB, 20 * GB, [GPU("Small", 4 * GB, 3 * GB)])
     assert estimate(shape, 8192, machine=tiny_gpu, bandwidth_gbs=20).target == "ram"
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from openscout.catalog import assess_openness, load_catalog
-from openscout.catalog.fit import bits_per_weight, required_bytes
+from openscout.catalog.fit import COMFORT, bits_per_weight, required_bytes
 from openscout.catalog.licenses import get_license
 from openscout.catalog.lineage import descendants
 from openscout.catalog.schema import ModelEntry
@@ -88,8 +88,10 @@ def test_more_combinations() -> None:
 
 
 def test_fits_filter_uses_the_fit_formula() -> None:
-    budget = 7 * 10**9
+    budget = 10 * 10**9  # "fits" is "fits comfortably": a quarter left free
     got = _run(fits=True, memory_bytes=budget, context=8192, quant="Q4_K_M")
+    tight = _run(fits=True, tight=True, memory_bytes=budget, context=8192, quant="Q4_K_M")
+    assert set(got) < set(tight)
 
     def fits(e: ModelEntry, a: Any) -> bool:
         x = e.arch
@@ -106,7 +108,7 @@ def test_fits_filter_uses_the_fit_formula() -> None:
             hidden=x.hidden,
             vocab=x.vocab or 32000,
         )
-        return need <= budget
+        return need <= COMFORT * budget
 
     assert set(got) == _oracle(fits)
     # grouped-query attention keeps Mistral's KV cache at 1 GB at 8k tokens; OLMo's is 4 GB

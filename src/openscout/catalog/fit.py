@@ -39,7 +39,12 @@ from openscout.catalog.schema import ModelEntry
 from openscout.config import get_settings
 from openscout.errors import FitError, ModelNotFoundError, OpenscoutError
 from openscout.perf.bandwidth import cached_bandwidth_gbs, ensure_bandwidth, kv_cache_bytes
-from openscout.perf.calibration import Calibration, load_calibration
+from openscout.perf.calibration import (
+    DEFAULT_EFFICIENCY,
+    DEFAULT_OVERHEAD_S,
+    Calibration,
+    load_calibration,
+)
 
 DEFAULT_CPU_BANDWIDTH_GBS = 20.0
 DEFAULT_GPU_BANDWIDTH_GBS = 300.0  # conservative for a data-centre or recent consumer GPU
@@ -282,7 +287,7 @@ def default_bandwidth(
     """The GPU default, or this machine's measured bandwidth: measured now (about a second,
     every core) when none is stored and `measure` allows it (the server only reads)."""
     if on_gpu:
-        return DEFAULT_GPU_BANDWIDTH_GBS, "default (conservative GPU figure)"
+        return DEFAULT_GPU_BANDWIDTH_GBS, "conservative GPU figure"
     try:
         s = settings or get_settings()
         measured = ensure_bandwidth(s) if measure else cached_bandwidth_gbs(s)
@@ -290,7 +295,7 @@ def default_bandwidth(
         measured = None
     if measured:
         return float(measured), "measured on this machine (STREAM-style copy, docs/metrics.md)"
-    return DEFAULT_CPU_BANDWIDTH_GBS, "default (conservative CPU figure, DDR4 dual channel)"
+    return DEFAULT_CPU_BANDWIDTH_GBS, "conservative CPU figure, DDR4 dual channel"
 
 
 # -- the estimate ------------------------------------------------------------------------------
@@ -321,6 +326,8 @@ class FitReport:
     efficiency_source: str | None = None
     measured_tokens_per_s: float | None = None  # `openscout bench` here, for this model
     measured_model: str | None = None
+    machine_name: str = "this machine"  # or the target it was judged for (catalog.machine)
+    trained_context: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -345,9 +352,20 @@ def estimate(
     catalog_id: str | None = None,
     calibration: Calibration | None = None,
     measured_ids: tuple[str, ...] = (),
+    target: Any = None,
 ) -> FitReport:
     """The fit of one model shape on one machine (pure, given `machine`, `bandwidth_gbs` and
-    `calibration`). `measured_ids`: registered models whose bench results belong to this shape."""
+    `calibration`). `measured_ids`: registered models whose bench results belong to this shape.
+    `target` (catalog.machine.Target), when not this machine: its memory and bandwidth, and the
+    default speed line, since what was measured here says nothing about it."""
+    away = target is not None and not target.here
+    if away:
+        machine = target.memory()
+        bandwidth_gbs = bandwidth_gbs or target.bandwidth_gbs
+        calibration = calibration or Calibration(
+            DEFAULT_EFFICIENCY, DEFAULT_OVERHEAD_S, "default speed line (not measured there)", {}
+        )
+        measured_ids = ()
     if context < 1:
         raise FitError(f"context must be positive, got {context}")
     machine = machine or machine_memory()
@@ -374,10 +392,17 @@ def estimate(
         notes.append(
             f"context {context} exceeds the model's trained context {shape.context_length}"
         )
-    gpu = max(machine.gpus, key=lambda g: g.free_bytes) if machine.gpus else None
-    on_gpu = gpu is not None and required is not None and required <= gpu.free_bytes
-    available = gpu.free_bytes if on_gpu and gpu else machine.ram_available_bytes
-    if bandwidth_gbs is None:
+    # llama.cpp splits the layers over every GPU it is given, so their memory adds up
+    gpu_free = sum(g.free_bytes for g in machine.gpus) if machine.gpus else None
+    on_gpu = gpu_free is not None and required is not None and required <= gpu_free
+    available = gpu_free if on_gpu else machine.ram_available_bytes
+    if bandwidth_gbs is None and away:
+        bandwidth_gbs, bw_source = (
+            (DEFAULT_GPU_BANDWIDTH_GBS, "conservative GPU figure")
+            if on_gpu
+            else (DEFAULT_CPU_BANDWIDTH_GBS, "conservative CPU figure")
+        )
+    elif bandwidth_gbs is None:
         bandwidth_gbs, bw_source = default_bandwidth(settings, on_gpu)
     else:
         bw_source = "given"
@@ -421,6 +446,8 @@ def estimate(
         efficiency_source=calibration.source,
         measured_tokens_per_s=measured[1],
         measured_model=measured[0],
+        machine_name=target.describe() if away else "this machine",
+        trained_context=shape.context_length,
     )
 
 
@@ -479,8 +506,10 @@ def estimate_fit(
     catalog: Any = None,
     machine: MachineMemory | None = None,
     bandwidth_gbs: float | None = None,
+    target: Any = None,
 ) -> FitReport:
-    """Fit of a catalog id, registered model id or GGUF path at `context` tokens and `quant`."""
+    """Fit of a catalog id, registered model id or GGUF path at `context` tokens and `quant`,
+    on this machine or on `target` (catalog.machine.Target)."""
     from openscout.catalog.loader import load_catalog
     from openscout.models import list_models
 
@@ -501,4 +530,5 @@ def estimate_fit(
         model=model,
         catalog_id=catalog_id,
         measured_ids=benched_as,
+        target=target,
     )

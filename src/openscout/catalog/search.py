@@ -64,8 +64,11 @@ class SearchQuery(BaseModel):
     domain: str | None = None
     derived_from: str | None = None  # a base model id: its fine-tunes etc. at any depth
     fits: bool = False  # fits the memory in `memory_bytes` (filled from this machine by callers)
+    tight: bool = False  # with fits: also what needs more than fit.COMFORT of the memory
     memory_bytes: int | None = Field(default=None, ge=0)
     context: int = Field(default=4096, ge=1, le=10_000_000)
+    # trained for at least this context (an unknown context is kept; rows say "?")
+    min_context: int | None = Field(default=None, ge=1, le=10_000_000)
     quant: str = "Q4_K_M"
     sort: SortKey = "relevance"
     limit: int = Field(default=20, ge=1, le=100_000)
@@ -114,6 +117,7 @@ class SearchIndex:
         self.heads = np.array([a.heads or nan for a in arch], dtype=np.float64)
         self.hidden = np.array([a.hidden or nan for a in arch], dtype=np.float64)
         self.vocab = np.array([a.vocab or nan for a in arch], dtype=np.float64)
+        self.context = np.array([a.context or nan for a in arch], dtype=np.float64)
         memo: dict[str, Any] = {}  # shared ancestors are judged once
         assessments = [assess_openness(e, catalog, memo) for e in self.entries]
         self.assessments = {e.id: a for e, a in zip(self.entries, assessments, strict=True)}
@@ -184,8 +188,9 @@ class SearchIndex:
             mask &= word_mask
         return mask, words
 
-    def _fit_mask(self, q: SearchQuery) -> tuple[np.ndarray, np.ndarray]:
-        need = fit.required_bytes(
+    def _need(self, q: SearchQuery) -> np.ndarray:
+        """Memory each entry needs at q.context and q.quant (NaN where a fact is unknown)."""
+        return fit.required_bytes(
             params=self.params * 1e9,
             bpw=fit.bits_per_weight(q.quant),
             layers=self.layers,
@@ -196,13 +201,16 @@ class SearchIndex:
             hidden=self.hidden,
             vocab=np.nan_to_num(self.vocab, nan=32000.0),  # as fit.estimate does
         )
+
+    def _fit_mask(self, q: SearchQuery, need: np.ndarray) -> np.ndarray:
         if q.memory_bytes is None:
             raise SearchError(
                 "the 'fits' filter needs the machine's memory",
                 hint="call fit.machine_memory() and pass memory_bytes",
             )
+        room = q.memory_bytes * (1.0 if q.tight else fit.COMFORT)  # "fits" means comfortably
         with np.errstate(invalid="ignore"):
-            return np.nan_to_num(need, nan=np.inf) <= q.memory_bytes, need
+            return np.nan_to_num(need, nan=np.inf) <= room
 
     def mask(self, q: SearchQuery) -> tuple[np.ndarray, dict[str, Any]]:
         m = np.ones(self.n, dtype=bool)
@@ -240,9 +248,11 @@ class SearchIndex:
 
             ids = {i.lower() for i in descendants(self.catalog, q.derived_from)}
             m &= np.array([e.id.lower() in ids for e in self.entries], dtype=bool) if ids else False
+        extra["need"] = need = self._need(q)  # every row shows what it needs
         if q.fits:
-            fm, extra["need"] = self._fit_mask(q)
-            m &= fm
+            m &= self._fit_mask(q, need)
+        if q.min_context is not None:
+            m &= ~(self.context < q.min_context)  # NaN (unknown) compares False: kept
         return m, extra
 
     def _relevance(self, idx: np.ndarray, query: str) -> np.ndarray:
@@ -288,8 +298,8 @@ class SearchIndex:
         m, extra = self.mask(q)
         idx = np.flatnonzero(m)
         idx = self._order(idx, q, extra.get("words", []))[: q.limit]
-        need = extra.get("need")
-        items = [self.row(int(i), None if need is None else float(need[i])) for i in idx]
+        need = extra["need"]
+        items = [self.row(int(i), float(need[i]), q) for i in idx]
         return {
             "total": int(m.sum()),
             "count": len(items),
@@ -297,12 +307,18 @@ class SearchIndex:
             "items": items,
         }
 
-    def row(self, i: int, need_bytes: float | None = None) -> dict[str, Any]:
+    def row(
+        self, i: int, need_bytes: float | None = None, q: SearchQuery | None = None
+    ) -> dict[str, Any]:
         e = self.entries[i]
         a = self.assessments[e.id]
         out = summary(e, a)
-        if need_bytes is not None:
-            out["memory_needed_bytes"] = int(need_bytes)
+        known = need_bytes is not None and not np.isnan(need_bytes)
+        out["memory_needed_bytes"] = int(need_bytes) if known else None
+        if q is not None and q.memory_bytes and known:
+            out["fit"] = fit.verdict_for(int(need_bytes), q.memory_bytes)
+        if q is not None:
+            out["memory_context"] = q.context  # the context memory_needed_bytes is for
         return out
 
 

@@ -71,8 +71,10 @@ def show_model(
     hub: bool = False,
     offline: bool = False,
     catalog: Catalog | None = None,
+    target: Any = None,
 ) -> dict[str, Any]:
-    """Facts, openness with evidence, licence terms, family tree and fit for one model."""
+    """Facts, openness with evidence, licence terms, family tree and fit (on this machine or
+    `target`, a catalog.machine.Target) for one model."""
     from openscout.catalog.fit import FitError, estimate_fit
     from openscout.catalog.lineage import family_tree
 
@@ -90,7 +92,12 @@ def show_model(
     assessment = assess_openness(entry, catalog)
     try:
         fit: dict[str, Any] | None = estimate_fit(
-            entry.id, context=context, quant=quant, settings=settings, catalog=catalog
+            entry.id,
+            context=context,
+            quant=quant,
+            settings=settings,
+            catalog=catalog,
+            target=target,
         ).to_dict()
     except FitError as e:
         fit = {"error": e.message}
@@ -167,9 +174,11 @@ def search_view(
     hub_text: str | None = None,
     offline: bool = False,
     catalog: Catalog | None = None,
+    target: Any = None,
     **filters: Any,
 ) -> dict[str, Any]:
-    """Search the curated catalog; with `hub_text`, first merge the Hub's answers for that text."""
+    """Search the curated catalog; with `hub_text`, first merge the Hub's answers for that text.
+    `target` (catalog.machine.Target): the machine the 'fits' filter judges; default this one."""
     from pydantic import ValidationError
 
     from openscout.catalog.search import SearchError, SearchIndex, SearchQuery, index_for
@@ -182,10 +191,10 @@ def search_view(
         field = ".".join(str(x) for x in err["loc"])
         raise SearchError(f"bad search filter {field!r}: {err['msg']}") from e
     if q.fits and q.memory_bytes is None:
-        from openscout.catalog.fit import machine_memory
+        from openscout.catalog.machine import HERE
 
-        m = machine_memory()
-        gpu_free = max((g.free_bytes for g in m.gpus), default=0)
+        m = (target or HERE).memory()
+        gpu_free = sum(g.free_bytes for g in m.gpus)  # layers split over every GPU
         q = q.model_copy(update={"memory_bytes": max(m.ram_available_bytes or 0, gpu_free)})
     source = "curated"
     if hub_text is not None:
@@ -203,4 +212,5 @@ def search_view(
         index = index_for(catalog)
     result = index.search(q)
     result["source"] = source
+    result["machine"] = (target.describe() if target is not None else "this machine")
     return result

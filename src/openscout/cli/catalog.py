@@ -8,7 +8,17 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from openscout.cli.output import console, esc, fmt, human_bytes, inert, plain, print_json
+from openscout.cli.output import (
+    console,
+    esc,
+    fmt,
+    human_bytes,
+    inert,
+    plain,
+    print_json,
+    print_table,
+)
+from openscout.cli.target import GPU, GPUS, MACHINE, MEMORY, target_from
 from openscout.config import get_settings
 
 _STATUS_STYLE = {"open": "green", "partial": "yellow", "closed": "red", "unknown": "dim"}
@@ -20,25 +30,32 @@ def _params(v: float | None) -> str:
     return f"{v * 1000:.0f}M" if v < 1 else f"{v:g}B"
 
 
-def _search_table(result: dict[str, Any]) -> Table:
+def _context(n: int | None) -> str:
+    return "?" if not n else f"{n // 1024}k" if n >= 1024 and n % 1024 == 0 else str(n)
+
+
+def _print_search(result: dict[str, Any]) -> None:
+    ctx = result["query"].get("context", 4096)
+    title = f"{result['count']} of {result['total']} models ({result['source']})"
+    if result["query"].get("fits"):
+        how = "fit, tight included" if result["query"].get("tight") else "fit comfortably"
+        title += f"; {how} on {result.get('machine', 'this machine')}"
     table = Table(
-        "id",
-        "params",
-        "licence",
-        "openness",
-        "MOF",
-        "released",
-        "tasks",
-        "domain",
-        title=f"{result['count']} of {result['total']} models ({result['source']})",
-    )
+        "id", "params", "memory", "ctx", "licence", "openness", "MOF", "released", "tasks",
+        "domain", title=title,
+    )  # fmt: skip
     for r in result["items"]:
         size = _params(r["params_b"]) + (
             f" ({_params(r['active_params_b'])} active)" if r["active_params_b"] else ""
         )
+        need = human_bytes(r.get("memory_needed_bytes"))
+        if r.get("fit") == "tight":
+            need += " tight"
         table.add_row(
             plain(r["id"]),
             size,
+            need,
+            _context(r.get("context")),
             plain(r["license"]),
             r["label"],
             r["mof_class"],
@@ -46,7 +63,13 @@ def _search_table(result: dict[str, Any]) -> Table:
             plain(", ".join(r["tasks"])),
             plain(r["domain"]),
         )
-    return table
+    print_table(
+        table, wrap=("tasks",), drop=("domain", "tasks", "released", "MOF", "openness", "licence")
+    )
+    console.print(
+        f"[dim]memory: needed at {ctx} tokens of context ({result['query'].get('quant', 'Q4_K_M')}); "
+        "ctx: the context the model was trained for[/]"
+    )
 
 
 def _tree_widget(node: dict[str, Any], parent: Tree | None = None) -> Tree:
@@ -84,11 +107,15 @@ def _print_fit(fit: dict[str, Any]) -> None:
     shape = fit["shape"]
     buffers = (fit["compute_bytes"] or 0) + (fit["vocab_bytes"] or 0)
     console.print(
-        f"fit at {fit['context']} tokens, {esc(shape['quant'])} ({esc(shape['source'])}): "
-        f"[{colour}]{fit['verdict']}[/] - needs {human_bytes(fit['required_bytes'])} "
+        f"fit on {esc(fit.get('machine_name') or 'this machine')} at {fit['context']} tokens, "
+        f"{esc(shape['quant'])} ({esc(shape['source'])}): [{colour}]{fit['verdict']}[/]"
+    )
+    console.print(
+        f"  needs {human_bytes(fit['required_bytes'])} of "
+        f"{human_bytes(fit['available_bytes'])} {fit['target'].upper()} available "
         f"(weights {human_bytes(fit['weights_bytes'])}, "
-        f"KV cache {human_bytes(fit['kv_cache_bytes'])}, buffers {human_bytes(buffers)}) "
-        f"of {human_bytes(fit['available_bytes'])} available {fit['target'].upper()}"
+        f"KV cache {human_bytes(fit['kv_cache_bytes'])}, buffers {human_bytes(buffers)})",
+        highlight=False,
     )
     console.print(
         f"expected decode speed: {fmt(fit['decode_tokens_per_s'], 1, ' tok/s')} "
@@ -286,9 +313,24 @@ def register(app: typer.Typer) -> None:
             None, "--derived-from", help="only derivatives of this model (any depth)"
         ),
         fits: bool = typer.Option(
-            False, "--fits", help="only models that fit this machine's free memory"
+            False,
+            "--fits",
+            help="only models that fit comfortably (a quarter of the memory left free) in this "
+            "machine's free memory, or the target's",
         ),
-        context: int = typer.Option(4096, "--context", help="context length for --fits"),
+        tight: bool = typer.Option(
+            False, "--tight", help="with --fits: also models that only just fit"
+        ),
+        machine: str = MACHINE,
+        memory: str = MEMORY,
+        gpu: str = GPU,
+        gpus: int = GPUS,
+        context: int = typer.Option(
+            None,
+            "--context",
+            help="only models trained for at least this context; the context for --fits "
+            "and the memory column (default 4096)",
+        ),
         quant: str = typer.Option("Q4_K_M", "--quant", help="quantization for --fits"),
         sort: str = typer.Option(
             "relevance",
@@ -320,8 +362,11 @@ def register(app: typer.Typer) -> None:
             language=language,
             domain=domain,
             derived_from=derived_from,
-            fits=fits,
-            context=context,
+            fits=fits or tight,
+            tight=tight,
+            target=target_from(machine, memory, gpu, gpus),
+            context=context or 4096,
+            min_context=context,
             quant=quant,
             sort=sort,
             limit=limit,
@@ -329,7 +374,7 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(result)
         else:
-            console.print(_search_table(result))
+            _print_search(result)
 
     @catalog_app.command("show")
     def show_cmd(
@@ -340,13 +385,23 @@ def register(app: typer.Typer) -> None:
             False, "--hub", help="ask the Hugging Face Hub (cached), also for uncurated models"
         ),
         offline: bool = typer.Option(False, "--offline", help="with --hub: use only the cache"),
+        machine: str = MACHINE,
+        memory: str = MEMORY,
+        gpu: str = GPU,
+        gpus: int = GPUS,
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
         """Facts with sources, openness with evidence, licence terms, family tree and fit."""
         from openscout.catalog.views import show_model
 
         data = show_model(
-            hf_id, settings=get_settings(), context=context, quant=quant, hub=hub, offline=offline
+            hf_id,
+            settings=get_settings(),
+            context=context,
+            quant=quant,
+            hub=hub,
+            offline=offline,
+            target=target_from(machine, memory, gpu, gpus),
         )
         if json_out:
             print_json(data)
@@ -402,13 +457,23 @@ def register(app: typer.Typer) -> None:
         bandwidth: float = typer.Option(
             None, "--bandwidth", help="memory bandwidth in GB/s for the speed estimate"
         ),
+        machine: str = MACHINE,
+        memory: str = MEMORY,
+        gpu: str = GPU,
+        gpus: int = GPUS,
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
-        """Will this model fit this machine at this context, and how fast will it decode?"""
+        """Will this model fit this machine (or a target: --machine, --memory, --gpu) at this
+        context, and how fast will it decode?"""
         from openscout.catalog.fit import estimate_fit
 
         report = estimate_fit(
-            model, context=context, quant=quant, settings=get_settings(), bandwidth_gbs=bandwidth
+            model,
+            context=context,
+            quant=quant,
+            settings=get_settings(),
+            bandwidth_gbs=bandwidth,
+            target=target_from(machine, memory, gpu, gpus),
         )
         if json_out:
             print_json(report.to_dict())

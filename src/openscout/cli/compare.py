@@ -20,6 +20,7 @@ from openscout.cli.output import (
     print_json,
     progress_bar,
 )
+from openscout.cli.target import GPU, GPUS, MACHINE, MEMORY, target_from
 from openscout.config import get_settings
 
 if TYPE_CHECKING:  # imported when a command runs, so `openscout --help` stays instant
@@ -377,6 +378,10 @@ def register(app: typer.Typer) -> None:
         weight: list[str] = typer.Option(
             None, "--weight", help="NAME=W for quality, cost, speed, memory (repeat)"
         ),
+        machine: str = MACHINE,
+        memory: str = MEMORY,
+        gpu: str = GPU,
+        gpus: int = GPUS,
         out: str = typer.Option(
             None, "--out", help="folder for report.html/.md/.json (default: data dir reports/)"
         ),
@@ -414,6 +419,7 @@ def register(app: typer.Typer) -> None:
             weights=_weights(weight or []),
             speed_depth=depth,
             trust_python=trust_python,
+            target=target_from(machine, memory, gpu, gpus),
         )
         with _progress(not json_out) as bar:
             result = compare(settings, model or None, options, progress=bar)

@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from openscout.units import human_bytes  # noqa: F401  (re-exported for the CLI modules)
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -75,17 +77,6 @@ def fmt(v: Any, digits: int = 2, unit: str = "") -> str:
     return f"{v}{unit}"
 
 
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
 def progress_bar(transient: bool = False) -> Any:
     """The one Rich progress bar style of the CLI (on stderr, so --json stdout stays clean)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -98,3 +89,66 @@ def progress_bar(transient: bool = False) -> Any:
         console=err_console,
         transient=transient,
     )
+
+
+# -- tables that never cut what the reader needs -------------------------------------------
+
+MIN_WRAP = 10  # a column allowed to wrap still needs this many cells to be readable
+
+
+def _cell_text(cell: Any) -> Text:
+    if isinstance(cell, Text):
+        return cell
+    return Text.from_markup(cell) if isinstance(cell, str) else Text(str(cell))
+
+
+def _cell_width(cell: Any) -> int:
+    return max((Text(line).cell_len for line in _cell_text(cell).plain.split("\n")), default=0)
+
+
+def _needed(cols: list[Any], wrap: set[str]) -> int:
+    """Cells a table needs with its whole columns whole and the others at MIN_WRAP at least."""
+    total = 3 * len(cols) + 1  # a space each side of each cell, and the rules between
+    for col in cols:
+        w = max([_cell_width(col.header), *(_cell_width(c) for c in col.cells)])
+        total += min(w, MIN_WRAP) if col.header in wrap else w
+    return total
+
+
+def print_table(
+    table: Any, *, wrap: tuple[str, ...] = (), drop: tuple[str, ...] = (), width: int | None = None
+) -> None:
+    """Print a Rich table so that no id, URL or number is ever cut: every column but those
+    named in `wrap` (free text) is kept whole; when that is too wide for the terminal the
+    columns in `drop` go, in order; when it still is, each row is printed as lines of
+    'column: value' (a long URL then runs on past the edge rather than being cut)."""
+    width = width or console.width
+    wrap_set = set(wrap)
+    for col in table.columns:
+        whole = col.header not in wrap_set
+        col.no_wrap, col.overflow = whole, "ignore" if whole else "fold"
+    for name in drop:
+        if _needed(table.columns, wrap_set) <= width:
+            break
+        table.columns = [c for c in table.columns if c.header != name]
+    if _needed(table.columns, wrap_set) <= width:
+        console.print(table)
+        return
+    _print_vertical(table)
+
+
+def _print_vertical(table: Any) -> None:
+    if table.title:
+        console.print(_cell_text(table.title), style="bold", soft_wrap=True)
+    cols = table.columns
+    for i in range(table.row_count):
+        first = _cell_text(cols[0].cells and list(cols[0].cells)[i])
+        console.print(Text.assemble(("- ", "dim"), first), soft_wrap=True)
+        for col in cols[1:]:
+            value = _cell_text(list(col.cells)[i])
+            if not value.plain.strip():
+                continue
+            lines = value.split("\n")
+            console.print(Text.assemble((f"  {col.header}: ", "dim"), lines[0]), soft_wrap=True)
+            for line in lines[1:]:
+                console.print(Text.assemble("    ", line), soft_wrap=True)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from openscout.comparison import (
     CompareResult,
     CompareSettings,
+    FitFacts,
     ModelComparison,
     OpennessFacts,
     QualityScore,
 )
 from openscout.recommend import Recommendation
+from openscout.units import human_bytes
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("rank", "#"),
@@ -22,6 +24,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("output_tps", "tokens/s"),
     ("ttft", "TTFT"),
     ("memory", "memory"),
+    ("fit", "fits"),
     ("cost", "$/1M tok (blended)"),
     ("openness", "openness"),
     ("license", "licence"),
@@ -75,7 +78,7 @@ def fmt_money(v: float | None) -> str:
 
 
 def fmt_mb(n: int | None) -> str:
-    return "-" if n is None else f"{n / 2**20:.0f} MB"
+    return human_bytes(n)  # the one size format of every view
 
 
 def fmt_openness(o: OpennessFacts | None) -> str:
@@ -105,6 +108,12 @@ def status_of(model_id: str, rec: Recommendation) -> str:
     return "dominated"
 
 
+def fmt_fit(fit: FitFacts | None) -> str:
+    """'yes', 'tight', 'no' or '-' (remote, or not estimated)."""
+    verdict = getattr(fit, "verdict", None)
+    return {"fits comfortably": "yes", "tight": "tight", "does not fit": "no"}.get(verdict, "-")
+
+
 def rows(result: CompareResult) -> list[dict[str, str]]:
     """One row of formatted cells per model, keyed by the names in COLUMNS."""
     rec = result.recommendation
@@ -120,6 +129,7 @@ def rows(result: CompareResult) -> list[dict[str, str]]:
                 "output_tps": fmt_num(m.output_tps),
                 "ttft": "-" if m.ttft_s is None else f"{m.ttft_s * 1000:.0f} ms",
                 "memory": fmt_mb(m.memory_bytes),
+                "fit": fmt_fit(m.fit),
                 "cost": fmt_money(m.cost_per_m),
                 "openness": fmt_openness(m.openness),
                 "license": m.license or "unknown",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from openscout.catalog.loader import Catalog
 from openscout.catalog.loader import load_catalog as _read_catalog
+from openscout.catalog.machine import Target
 from openscout.catalog.schema import ModelEntry
 from openscout.catalog.views import search_view, show_model
 from openscout.comparison import CompareResult
@@ -27,6 +28,7 @@ from openscout.evals.store import list_runs
 from openscout.models import ModelSpec
 from openscout.perf.bench import recent_results
 from openscout.report.charts import quality_vs_cost, quality_vs_speed
+from openscout.units import human_bytes
 
 if TYPE_CHECKING:
     from openscout.catalog.fit import FitReport
@@ -89,6 +91,8 @@ class CatalogQuery:
     context: int = 4096
     sort: str = "relevance"
     text: dict[str, str] = field(default_factory=dict)  # task, family, organisation, ...
+    machine: MachineParams = field(default_factory=lambda: MachineParams())
+    context_asked: bool = False  # then models trained for less context are left out
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> CatalogQuery:
@@ -114,6 +118,8 @@ class CatalogQuery:
             context=min(max(context, 128), 1_048_576),
             sort=sort if sort in SORTS else "relevance",
             text={k: (params.get(k) or "")[:100] for k in TEXT_FILTERS if params.get(k)},
+            machine=MachineParams.from_params(params),
+            context_asked=bool(params.get("context")),
         )
 
     def filters(self) -> dict[str, str | int | float | bool | None]:
@@ -121,8 +127,10 @@ class CatalogQuery:
         out: dict[str, str | int | float | bool | None] = {
             "text": self.q or None,
             "limit": MAX_RESULTS,
-            "fits": self.fits,
+            "fits": self.fits or self.machine.tight,
+            "tight": self.machine.tight,
             "context": self.context,
+            "min_context": self.context if self.context_asked else None,
             "sort": self.sort,
             **self.text,
         }
@@ -133,6 +141,41 @@ class CatalogQuery:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         return out
+
+
+@dataclass(frozen=True)
+class MachineParams:
+    """The target machine of the query string (machine, memory, gpu, gpus, tight), as the
+    CLI's --machine/--memory/--gpu/--gpus/--tight; empty: this machine."""
+
+    machine: str = ""
+    memory: str = ""
+    gpu: str = ""
+    gpus: int | None = None
+    tight: bool = False
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> MachineParams:
+        gpus = params.get("gpus") or ""
+        return cls(
+            machine=(params.get("machine") or "")[:60],
+            memory=(params.get("memory") or "")[:20],
+            gpu=(params.get("gpu") or "")[:20],
+            gpus=min(int(gpus), 64) if gpus.isdigit() else None,
+            tight=params.get("tight") in ("1", "on", "true"),
+        )
+
+    def target(self, settings: Settings) -> Target:
+        """The named target; a bad size or unknown name raises FitError for the page."""
+        from openscout.catalog.machine import resolve_target
+
+        return resolve_target(
+            machine=self.machine or None,
+            memory=self.memory or None,
+            gpu=self.gpu or None,
+            gpus=self.gpus,
+            home=settings.home,
+        )
 
 
 @dataclass(frozen=True)
@@ -148,7 +191,16 @@ class FitView:
     efficiency_source: str | None = None
     measured_tokens_per_s: float | None = None
     measured_model: str | None = None
+    machine_name: str | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def required(self) -> str:
+        return human_bytes(self.required_bytes)
+
+    @property
+    def available(self) -> str:
+        return human_bytes(self.available_bytes)
 
     @classmethod
     def of(cls, report: FitReport | Mapping[str, Any]) -> FitView:
@@ -161,13 +213,14 @@ class FitView:
 class _FitJudge:
     """Fit verdicts for many entries: the machine is read once, not once per row."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, target: Target | None = None) -> None:
         from openscout.catalog import fit  # pulls in numpy: only for pages that show a fit
         from openscout.perf.calibration import Calibration, load_calibration
 
         self.settings = settings
         self.fit = fit
-        self.machine = fit.machine_memory()
+        self.target = target
+        self.machine = fit.machine_memory() if target is None or target.here else None
         # a page must not stall on a bandwidth measurement: stored figure or default
         self.bandwidth = fit.default_bandwidth(settings, measure=False)[0]
         self.calibration: Calibration | None = None
@@ -183,11 +236,12 @@ class _FitJudge:
                 shape,
                 context,
                 machine=self.machine,
-                bandwidth_gbs=self.bandwidth,
+                bandwidth_gbs=self.bandwidth if self.machine else None,
                 settings=self.settings,
                 model=entry.id,
                 catalog_id=entry.id,
-                calibration=self.calibration,
+                calibration=self.calibration if self.machine else None,
+                target=self.target,
             )
         except OpenscoutError as e:  # an entry without the facts a fit needs (parameters)
             log.debug("fit failed for %s: %s", entry.id, e)
@@ -203,6 +257,7 @@ class CatalogResults:
     rows: list[dict[str, Any]] = field(default_factory=list)  # catalog.search items + "fit"
     total: int = 0
     error: str | None = None
+    machine: str = "this machine"
 
 
 def search_catalog(query: CatalogQuery, settings: Settings) -> CatalogResults:
@@ -210,15 +265,21 @@ def search_catalog(query: CatalogQuery, settings: Settings) -> CatalogResults:
     if catalog is None:
         return CatalogResults(available=False)
     try:
-        result = search_view(settings=settings, catalog=catalog, **query.filters())
-    except OpenscoutError as e:  # a bad filter value (SearchError): say so on the page
+        target = query.machine.target(settings)
+        result = search_view(settings=settings, catalog=catalog, target=target, **query.filters())
+    except OpenscoutError as e:  # a bad filter or machine (SearchError, FitError): on the page
         return CatalogResults(available=True, error=e.message)
-    judge = _FitJudge(settings)
+    judge = _FitJudge(settings, target)
     rows = []
     for item in result.get("items", []):
         entry = catalog.get(item["id"])
         rows.append({**item, "fit": judge.verdict(entry, query.context) if entry else None})
-    return CatalogResults(available=True, rows=rows, total=result.get("total", len(rows)))
+    return CatalogResults(
+        available=True,
+        rows=rows,
+        total=result.get("total", len(rows)),
+        machine=target.describe(),
+    )
 
 
 # -- the model page ----------------------------------------------------------------------------
@@ -245,9 +306,12 @@ class ModelView:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"safe_url": safe_url}
 
 
-def model_view(pool: ModelPool, model_id: str) -> ModelView | None:
+def model_view(
+    pool: ModelPool, model_id: str, target: Target | None = None
+) -> ModelView | None:
     """Everything openscout holds about one model: registered spec(s), catalog facts, openness,
-    family tree, fit, evaluation and benchmark results. None if it is unknown."""
+    family tree, fit (on this machine or `target`), evaluation and benchmark results. None if
+    it is unknown."""
     settings = pool.settings
     specs = [s for s in pool.specs() if model_id in (s.id, s.catalog_id)]
     catalog = load_catalog(settings)
@@ -266,11 +330,11 @@ def model_view(pool: ModelPool, model_id: str) -> ModelView | None:
     shown: dict[str, Any] = {}
     if entry is not None:
         try:
-            shown = show_model(entry.id, settings=settings, catalog=catalog)
+            shown = show_model(entry.id, settings=settings, catalog=catalog, target=target)
         except OpenscoutError as e:  # a user's entry the views cannot show: the rest still can
             log.warning("catalog view of %s failed: %s", entry.id, e)
     catalog_fit = shown.get("fit")
-    fit = _registered_fit(specs, settings) or (
+    fit = _registered_fit(specs, settings, target) or (
         FitView.of(catalog_fit) if catalog_fit and "error" not in catalog_fit else None
     )
     ids = [s.id for s in specs]
@@ -289,7 +353,9 @@ def model_view(pool: ModelPool, model_id: str) -> ModelView | None:
     )
 
 
-def _registered_fit(specs: list[ModelSpec], settings: Settings) -> FitView | None:
+def _registered_fit(
+    specs: list[ModelSpec], settings: Settings, target: Target | None = None
+) -> FitView | None:
     """A registered local model's fit comes from its own file, not from catalog figures."""
     from openscout.catalog.fit import estimate_fit  # pulls in numpy
 
@@ -297,7 +363,9 @@ def _registered_fit(specs: list[ModelSpec], settings: Settings) -> FitView | Non
     if not local:
         return None
     try:
-        return FitView.of(estimate_fit(local[0].id, context=local[0].n_ctx, settings=settings))
+        return FitView.of(
+            estimate_fit(local[0].id, context=local[0].n_ctx, settings=settings, target=target)
+        )
     except OpenscoutError as e:  # its file is missing or unreadable: the page says no fit
         log.debug("fit of %s failed: %s", local[0].id, e)
         return None

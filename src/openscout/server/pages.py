@@ -18,10 +18,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from openscout import __version__, chats
 from openscout.arena import battles as arena
 from openscout.arena.ratings import Rating, compute_ratings
+from openscout.catalog.machine import PROFILES
+from openscout.errors import OpenscoutError
 from openscout.server import data
 from openscout.server.pool import ModelPool
 from openscout.server.security import CSP
 from openscout.server.ui_api import arena_models
+from openscout.units import human_bytes
 
 HERE = Path(__file__).parent
 
@@ -32,6 +35,7 @@ def templates() -> Jinja2Templates:
         autoescape=select_autoescape(["html"], default=True, default_for_string=True),
     )
     env.globals["version"] = __version__
+    env.globals["human_bytes"] = human_bytes  # the one size format (openscout.units)
     return Jinja2Templates(env=env)
 
 
@@ -130,11 +134,19 @@ def make_router(pool: ModelPool) -> APIRouter:
             labels=list(data.LABELS),
             text_filters=data.TEXT_FILTERS,
             sorts=data.SORTS,
+            machine_profiles=list(PROFILES),
         )
 
     @r.get("/models/{model_id:path}", response_class=HTMLResponse)
     async def model_page(request: Request, model_id: str) -> HTMLResponse:
-        view = data.model_view(pool, model_id)
+        target_q = data.MachineParams.from_params(request.query_params)
+        try:
+            target = target_q.target(settings)
+        except OpenscoutError as e:  # a bad size or an unknown machine: this machine, and why
+            target, target_error = None, e.message
+        else:
+            target_error = None
+        view = data.model_view(pool, model_id, target)
         if view is None:
             return render(
                 request,
@@ -146,6 +158,14 @@ def make_router(pool: ModelPool) -> APIRouter:
             )
         ids = {spec.id for spec in view.specs}
         rated = [x for x in ratings() if x.model in ids and x.votes] if ids else []
-        return render(request, "model.html", "", arena=rated, **view.context())
+        return render(
+            request,
+            "model.html",
+            "",
+            arena=rated,
+            target_q=target_q,
+            target_error=target_error,
+            **view.context(),
+        )
 
     return r

@@ -1,0 +1,171 @@
+"""The machine a fit is judged for: this one, or a target the user names.
+
+A target is `--memory 16GB`, `--gpu 24GB` (with `--gpus N`), a named profile
+(`--machine laptop-16gb`), or a profile with either overridden. Profiles are built in
+(PROFILES) or the user's own in `<data dir>/machines.yaml`:
+
+    version: 1
+    machines:
+      my-box: {memory: 32GB, gpu: 24GB, gpus: 2, bandwidth: 900}
+
+Sizes are binary gigabytes, the unit every view prints ("16GB" shows as "16.0 GB").
+The memory given is what the model may use; "fits comfortably" still leaves a quarter of it
+free (fit.COMFORT), which is the room an operating system and a browser take on a laptop.
+A target's speed uses its stated bandwidth or the conservative defaults, never the
+bandwidth or bench line measured on this machine.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openscout.errors import FitError
+
+GiB = 2**30
+MACHINES_FILE = "machines.yaml"
+
+
+@dataclass(frozen=True)
+class Profile:
+    memory_bytes: int
+    gpu_bytes: int | None = None  # per GPU
+    gpus: int = 0
+    bandwidth_gbs: float | None = None  # None: the CPU or GPU default of catalog.fit
+    about: str = ""
+
+
+PROFILES: dict[str, Profile] = {
+    "laptop-8gb": Profile(8 * GiB, about="CPU laptop, 8 GB RAM"),
+    "laptop-16gb": Profile(16 * GiB, about="CPU laptop, 16 GB RAM"),
+    "laptop-32gb": Profile(32 * GiB, about="CPU laptop, 32 GB RAM"),
+    "desktop-64gb": Profile(64 * GiB, about="CPU desktop, 64 GB RAM"),
+    "gpu-16gb": Profile(32 * GiB, 16 * GiB, 1, about="one 16 GB GPU, 32 GB RAM"),
+    "gpu-24gb": Profile(64 * GiB, 24 * GiB, 1, about="one 24 GB GPU, 64 GB RAM"),
+    "gpu-48gb": Profile(128 * GiB, 48 * GiB, 1, about="one 48 GB GPU, 128 GB RAM"),
+    "gpu-80gb": Profile(256 * GiB, 80 * GiB, 1, about="one 80 GB GPU, 256 GB RAM"),
+    "2x-gpu-24gb": Profile(128 * GiB, 24 * GiB, 2, about="two 24 GB GPUs, 128 GB RAM"),
+}
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(t|tb|tib|g|gb|gib|m|mb|mib)?\s*$", re.IGNORECASE)
+_SCALE = {"t": 1024 * GiB, "g": GiB, "m": 2**20}
+
+
+def parse_size(text: str | float | int) -> int:
+    """'16GB', '16 GiB', '512M', '1.5T' or a bare number of GB -> bytes."""
+    if isinstance(text, int | float):
+        return int(float(text) * GiB)
+    m = _SIZE.match(str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise FitError(f"not a memory size: {text!r}", hint="write e.g. 16GB, 512MB or 1.5TB")
+    unit = (m.group(2) or "g")[0].lower()
+    return int(float(m.group(1)) * _SCALE[unit])
+
+
+@dataclass(frozen=True)
+class Target:
+    """A named machine to judge fit for; `here` is this very machine."""
+
+    name: str
+    memory_bytes: int | None
+    gpu_bytes: int | None = None
+    gpus: int = 0
+    bandwidth_gbs: float | None = None
+    here: bool = False
+
+    def describe(self) -> str:
+        """'laptop-16gb (16.0 GB RAM)', or the shape alone for a target without a name."""
+        if self.here:
+            return "this machine"
+        parts = [f"{self.memory_bytes / GiB:.1f} GB RAM"] if self.memory_bytes else []
+        if self.gpu_bytes and self.gpus:
+            parts.append(f"{self.gpus} x {self.gpu_bytes / GiB:.1f} GB GPU")
+        shape = " + ".join(parts)
+        return f"{self.name} ({shape})" if self.name else shape
+
+    def memory(self) -> Any:
+        """As catalog.fit.MachineMemory: the target's memory, all of it available."""
+        from openscout.catalog.fit import GPU, MachineMemory, machine_memory
+
+        if self.here:
+            return machine_memory()
+        gpus = [GPU(f"GPU {i}", self.gpu_bytes, self.gpu_bytes) for i in range(self.gpus)]
+        return MachineMemory(self.memory_bytes, self.memory_bytes, gpus if self.gpu_bytes else [])
+
+
+HERE = Target("this machine", None, here=True)
+
+
+def _profile_from(name: str, raw: Any, path: Path) -> Profile:
+    if not isinstance(raw, dict) or "memory" not in raw:
+        raise FitError(f"{path}: machine {name!r} needs at least 'memory' (e.g. memory: 16GB)")
+    unknown = set(raw) - {"memory", "gpu", "gpus", "bandwidth", "about"}
+    if unknown:
+        raise FitError(
+            f"{path}: machine {name!r} has unknown keys {sorted(unknown)}",
+            hint="known: memory, gpu, gpus, bandwidth (GB/s), about",
+        )
+    gpu = parse_size(raw["gpu"]) if raw.get("gpu") is not None else None
+    gpus = int(raw.get("gpus", 1 if gpu else 0))
+    bw = raw.get("bandwidth")
+    if gpus < 0 or (bw is not None and not isinstance(bw, int | float)):
+        raise FitError(f"{path}: machine {name!r}: gpus must be >= 0 and bandwidth a number")
+    return Profile(parse_size(raw["memory"]), gpu, gpus, bw, str(raw.get("about", "")))
+
+
+def user_profiles(home: Path | None) -> dict[str, Profile]:
+    """The user's machines.yaml in the data dir ({} when there is none)."""
+    if home is None or not (home / MACHINES_FILE).is_file():
+        return {}
+    from openscout import yamlfile
+
+    path = home / MACHINES_FILE
+    data = yamlfile.load_file(path) or {}
+    machines = data.get("machines") if isinstance(data, dict) else None
+    if not isinstance(machines, dict):
+        raise FitError(f"{path}: expected a 'machines:' mapping of name -> memory, gpu, gpus")
+    return {str(k): _profile_from(str(k), v, path) for k, v in machines.items()}
+
+
+def all_profiles(home: Path | None = None) -> dict[str, Profile]:
+    return {**PROFILES, **user_profiles(home)}
+
+
+def resolve_target(
+    *,
+    machine: str | None = None,
+    memory: str | None = None,
+    gpu: str | None = None,
+    gpus: int | None = None,
+    home: Path | None = None,
+) -> Target:
+    """The target the options name: a profile, overridden by --memory/--gpu/--gpus; with
+    none of them, this machine."""
+    if not (machine or memory or gpu or gpus):
+        return HERE
+    base = Profile(0)
+    name = ""
+    if machine:
+        profiles = all_profiles(home)
+        key = machine.strip().lower()
+        if key not in profiles:
+            raise FitError(
+                f"unknown machine {machine!r}",
+                hint=f"known: {', '.join(profiles)}; or define it in {MACHINES_FILE} in the "
+                "data dir, or give --memory/--gpu",
+            )
+        base, name = profiles[key], key
+    mem = parse_size(memory) if memory else base.memory_bytes
+    gpu_b = parse_size(gpu) if gpu else base.gpu_bytes
+    count = gpus if gpus is not None else (base.gpus or (1 if gpu_b else 0))
+    if count and not gpu_b:
+        raise FitError("--gpus needs --gpu SIZE (memory per GPU) or a machine with GPUs")
+    if count < 0:
+        raise FitError(f"--gpus must be 0 or more, got {count}")
+    if not mem:
+        mem = 16 * GiB if gpu_b else 0  # a GPU box always has some RAM; 16 GB is modest
+    overridden = bool(memory or gpu or gpus is not None)
+    label = name + (", adjusted" if name and overridden else "")
+    return Target(label, mem, gpu_b, count, base.bandwidth_gbs)

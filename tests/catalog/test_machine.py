@@ -1,0 +1,95 @@
+"""The target machine: a size, a profile or the user's own, and the verdicts it drives in
+`fit`, search and the web catalog and model pages."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from openscout.catalog.fit import estimate_fit
+from openscout.catalog.loader import load_catalog
+from openscout.catalog.machine import GiB, parse_size, resolve_target
+from openscout.catalog.views import search_view
+from openscout.cli.main import app
+from openscout.errors import FitError
+
+
+def test_sizes_are_binary_gigabytes() -> None:
+    assert parse_size("16GB") == parse_size("16 GiB") == parse_size("16") == 16 * GiB
+    assert parse_size("512M") == 512 * 2**20 and parse_size("1.5T") == int(1.5 * 1024 * GiB)
+    with pytest.raises(FitError):
+        parse_size("lots")
+
+
+def test_profiles_overrides_and_user_machines(settings) -> None:  # type: ignore[no-untyped-def]
+    assert resolve_target().here
+    laptop = resolve_target(machine="laptop-16gb")
+    assert laptop.memory_bytes == 16 * GiB and laptop.describe() == "laptop-16gb (16.0 GB RAM)"
+    two = resolve_target(gpu="24GB", gpus=2)
+    assert two.describe() == "16.0 GB RAM + 2 x 24.0 GB GPU"
+    assert sum(g.free_bytes for g in two.memory().gpus) == 48 * GiB
+    settings.ensure()
+    (settings.home / "machines.yaml").write_text(
+        "version: 1\nmachines:\n  my-box: {memory: 32GB, gpu: 12GB, bandwidth: 500}\n"
+    )
+    mine = resolve_target(machine="my-box", home=settings.home)
+    assert (mine.gpus, mine.bandwidth_gbs) == (1, 500)
+    with pytest.raises(FitError, match="unknown machine"):
+        resolve_target(machine="nope", home=settings.home)
+    with pytest.raises(FitError, match="--gpus needs"):
+        resolve_target(gpus=2)
+
+
+def test_fit_verdict_follows_the_target(settings) -> None:  # type: ignore[no-untyped-def]
+    small = estimate_fit("allenai/OLMo-7B", target=resolve_target(memory="8GB"))
+    big = estimate_fit("allenai/OLMo-7B", target=resolve_target(memory="64GB"))
+    assert small.verdict != big.verdict and big.verdict == "fits comfortably"
+    assert big.machine_name == "64.0 GB RAM" and big.bandwidth_source.startswith("conservative")
+    gpu = estimate_fit("allenai/OLMo-7B", target=resolve_target(machine="gpu-24gb"))
+    assert gpu.target == "gpu" and gpu.measured_tokens_per_s is None
+
+
+def test_cli_fit_and_search_take_a_target(settings) -> None:  # type: ignore[no-untyped-def]
+    run = CliRunner().invoke
+    args = ["fit", "allenai/OLMo-7B", "--context", "4096"]
+    small = run(app, [*args, "--memory", "8GB"])
+    big = run(app, [*args, "--memory", "64GB"])
+    assert small.exit_code == 0 and big.exit_code == 0, small.output
+    assert "fits comfortably" in big.output and "fits comfortably" not in small.output
+    assert "fit on 64.0 GB RAM" in " ".join(big.output.split())
+    bad = run(app, [*args, "--machine", "toaster"])
+    assert bad.exit_code != 0
+
+
+def test_search_fits_comfortably_and_respects_trained_context(settings) -> None:  # type: ignore[no-untyped-def]
+    cat = load_catalog()
+    query = {"task": "chat", "label": "open source", "fits": True, "limit": 500}
+    laptop = resolve_target(machine="laptop-16gb")
+    asked = search_view(settings=settings, catalog=cat, target=laptop, context=8192,
+                        min_context=8192, **query)  # fmt: skip
+    ids = {r["id"] for r in asked["items"]}
+    assert "allenai/OLMo-2-1124-7B-Instruct" not in ids  # trained for 4096 only
+    assert all((r["context"] or 8192) >= 8192 for r in asked["items"])
+    assert all(r["memory_needed_bytes"] <= 0.75 * 16 * GiB for r in asked["items"])
+    tight = search_view(settings=settings, catalog=cat, target=laptop, tight=True, **query)
+    comfy = search_view(settings=settings, catalog=cat, target=laptop, **query)
+    assert comfy["total"] <= tight["total"]
+    assert {r.get("fit") for r in tight["items"]} <= {"fits comfortably", "tight"}
+    assert asked["machine"] == "laptop-16gb (16.0 GB RAM)"
+
+
+def test_web_catalog_and_model_page_take_the_target(settings) -> None:  # type: ignore[no-untyped-def]
+    from openscout.server.app import create_app
+
+    c = TestClient(create_app(settings), base_url="http://127.0.0.1:8765")
+    page = c.get("/catalog", params={"q": "olmo", "fits": "1", "memory": "8GB"}).text
+    assert "8.0 GB RAM" in page and "allenai/OLMo-2-1124-13B" not in page
+    roomy = c.get("/catalog", params={"q": "olmo", "fits": "1", "machine": "desktop-64gb"}).text
+    assert "allenai/OLMo-2-1124-13B" in roomy
+    small = c.get("/models/allenai/OLMo-7B", params={"memory": "8GB"}).text
+    big = c.get("/models/allenai/OLMo-7B", params={"memory": "64GB"}).text
+    assert "64.0 GB RAM" in big and "fits comfortably" in big.split('id="fit"')[1][:300]
+    assert "fits comfortably" not in small.split('id="fit"')[1][:300]
+    bad = c.get("/models/allenai/OLMo-7B", params={"machine": "toaster"}).text
+    assert "unknown machine" in bad
