@@ -167,7 +167,7 @@ def _print_facts(f: dict[str, Any]) -> None:
     for key, row in prov.items():
         if key.startswith("arch."):
             facts.add_row(plain(key), plain(row["value"]), _checked_cell(row))
-    console.print(facts)
+    print_table(facts, wrap=("value", "provenance"))
     console.print(
         f"{len(f['checked'])} facts checked against a source, {len(f['unverified'])} unverified",
         highlight=False,
@@ -197,7 +197,7 @@ def _print_show(data: dict[str, Any]) -> None:
             plain("\n".join(c["sources"])),
             _checked_cell(f["provenance"].get(f"openness.{c['criterion']}")),
         )
-    console.print(crit)
+    print_table(crit, wrap=("evidence", "own status checked"))
     for gap in o["inherited_gaps"]:
         console.print(f"[yellow]inherited gap:[/] {esc(gap)}")
     terms = data["license_terms"]
@@ -245,7 +245,7 @@ def _print_published(data: dict[str, Any]) -> None:
                 esc(p["date"]),
                 cite,
             )
-        console.print(t)
+        print_table(t, wrap=("setting", "source and quote"), drop=("date", "publisher"))
     else:
         console.print("[dim]published: no score known (openscout catalog import-results)[/]")
     if yours:
@@ -262,7 +262,7 @@ def _print_published(data: dict[str, Any]) -> None:
                 str(y["n"]),
                 y["when"],
             )
-        console.print(t)
+        print_table(t, drop=("when",))
     for note in data.get("published_notes") or []:
         console.print(f"[yellow]note:[/] {esc(note)}")
 

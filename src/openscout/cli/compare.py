@@ -18,6 +18,7 @@ from openscout.cli.output import (
     inert,
     plain,
     print_json,
+    print_table,
     progress_bar,
 )
 from openscout.cli.target import GPU, GPUS, MACHINE, MEMORY, target_from
@@ -102,7 +103,7 @@ def _print_depths(benches: list[ModelBench]) -> None:
                 fmt(d.output_tps.median, 1),
                 fmt(d.prefill_tps.median, 0),
             )
-    console.print(table)
+    print_table(table)
 
 
 def _print_speed(benches: list[ModelBench]) -> None:
@@ -130,7 +131,7 @@ def _print_speed(benches: list[ModelBench]) -> None:
                 fmt(p.e2e_s.median, 2),
                 "-" if p.mbu is None else f"{p.mbu * 100:.1f}%",
             )
-    console.print(table)
+    print_table(table, drop=("e2e s", "ITL p50/p99 ms", "MBU*"))
     for b in benches:
         r = b.result
         if r.mbu is None:
@@ -173,7 +174,7 @@ def _print_bench(benches: list[ModelBench]) -> None:
             fmt(c.blended_per_m, 4),
             plain(b.price_source),
         )
-    console.print(cost)
+    print_table(cost, wrap=("price from",), drop=("load s", "$/h"))
     for b in benches:
         if b.result.sweep:
             sweep = Table(
@@ -190,7 +191,7 @@ def _print_bench(benches: list[ModelBench]) -> None:
                     fmt(s.latency_s.median, 2),
                     fmt(_ms(s.ttft_s.median), 0),
                 )
-            console.print(sweep)
+            print_table(sweep)
 
 
 def _ms(v: float | None) -> float | None:
@@ -210,7 +211,7 @@ def _print_compare(result: CompareResult, paths: dict[str, Path] | None) -> None
             else None
         )
         table.add_row(*[plain(r[k]) for k, _ in COLUMNS], style=style)
-    console.print(table)
+    print_table(table, drop=("openness", "licence", "TTFT", "#"))
     for note in result.notes:
         console.print(f"[yellow]note:[/] {esc(note)}", highlight=False)
     rec = result.recommendation
@@ -256,7 +257,7 @@ def _print_outside_view(result: CompareResult) -> None:
         table = Table(*headers, title=title)
         for row in body:
             table.add_row(*[esc(c) for c in row])
-        console.print(table)
+        print_table(table, wrap=(headers[-1],))
     note = ov.tau_missing_note(result)
     if note:
         console.print(f"[dim]{esc(note)}[/]", highlight=False)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from openscout.cli.output import console, esc, fmt, plain, print_json, progress_bar
+from openscout.cli.output import console, esc, fmt, plain, print_json, print_table, progress_bar
 from openscout.config import get_settings
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def _print_run(run: dict[str, Any]) -> None:
             f"{r['engine_calls']} ({r['cached_calls']})",
             fmt(r.get("seconds"), 1),
         )
-    console.print(table)
+    print_table(table, drop=("calls (cached)", "seconds"))
     for note in run.get("notes") or []:
         console.print(plain("note: " + note, style="yellow"))
     for r in run["results"]:
@@ -249,7 +249,7 @@ def register(app: typer.Typer) -> None:
                 plain(r["status"]),
                 plain(cells),
             )
-        console.print(table)
+        print_table(table, wrap=("models: score",))
 
     @runs_app.command("show")
     def runs_show(
@@ -293,4 +293,4 @@ def register(app: typer.Typer) -> None:
                 plain((it["error"] or "")[:40]),
                 fmt(it["latency_s"], 2),
             )
-        console.print(table)
+        print_table(table, wrap=("output", "error"))

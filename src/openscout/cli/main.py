@@ -29,6 +29,16 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"openscout.cli.{_name}").register(app)
 
 
+@app.callback()
+def _options(
+    verbose: bool = typer.Option(
+        False, "--verbose", help="also show llama.cpp's and other libraries' own log lines"
+    ),
+) -> None:
+    if verbose:  # read where the engines and the embedding model load (engines/llama_log.py)
+        os.environ["OPENSCOUT_VERBOSE"] = "1"
+
+
 @app.command("version")
 def version() -> None:
     """Print the openscout version."""

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from openscout.cli.output import console, esc, human_bytes, plain, print_json
+from openscout.cli.output import console, esc, human_bytes, plain, print_json, print_table
 from openscout.config import get_settings
 from openscout.errors import ModelFileError
 
@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
             return
         table = Table("id", "engine", "format", "licence", "size", "source / status")
         for r in rows:
-            where = r["base_url"] or ("embedded" if r["bundled"] else r["path"])
+            where = r["base_url"] or ("embedded" if r["bundled"] else r["path"]) or r["engine"]
             status = "" if r["status"] == "ok" else f" ({r['status']})"
             # ids, licences, paths and errors come from files and users: never markup
             table.add_row(
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
                 human_bytes(r["file_size"]),
                 Text.assemble(plain(where), plain(status, "red")),
             )
-        console.print(table)
+        print_table(table, drop=("format", "engine", "licence"))
 
     @models_app.command("add")
     def add_cmd(
@@ -173,4 +173,4 @@ def register(app: typer.Typer) -> None:
                     plain(f"gguf.{k}"),
                     f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else plain(v),
                 )
-        console.print(table)
+        print_table(table)

@@ -102,26 +102,46 @@ def _cell_text(cell: Any) -> Text:
     return Text.from_markup(cell) if isinstance(cell, str) else Text(str(cell))
 
 
-def _cell_width(cell: Any) -> int:
-    return max((Text(line).cell_len for line in _cell_text(cell).plain.split("\n")), default=0)
+def _widths(col: Any) -> tuple[int, int]:
+    """(natural width, longest word) of a column: its widest line, and its widest unbreakable
+    run, which a wrapping column must still hold whole (a URL inside a quote)."""
+    natural = word = 0
+    for cell in [col.header, *col.cells]:
+        for line in _cell_text(cell).plain.split("\n"):
+            natural = max(natural, Text(line).cell_len)
+            word = max([word, *(Text(w).cell_len for w in line.split())])
+    return natural, word
+
+
+def _minimum(col: Any, wrap: set[str]) -> int:
+    natural, word = _widths(col)
+    return max(min(natural, MIN_WRAP), word) if col.header in wrap else natural
 
 
 def _needed(cols: list[Any], wrap: set[str]) -> int:
-    """Cells a table needs with its whole columns whole and the others at MIN_WRAP at least."""
-    total = 3 * len(cols) + 1  # a space each side of each cell, and the rules between
-    for col in cols:
-        w = max([_cell_width(col.header), *(_cell_width(c) for c in col.cells)])
-        total += min(w, MIN_WRAP) if col.header in wrap else w
-    return total
+    """Cells a table needs with its whole columns whole and the others as narrow as their
+    longest word allows (a space each side of each cell, and the rules between)."""
+    return 3 * len(cols) + 1 + sum(_minimum(c, wrap) for c in cols)
+
+
+def _share_out(cols: list[Any], wrap: set[str], width: int) -> None:
+    """Fix each wrapping column's width: its minimum, plus a share of what is left."""
+    wrapping = [c for c in cols if c.header in wrap]
+    spare = width - _needed(cols, wrap)
+    for col in wrapping:
+        natural, _ = _widths(col)
+        low = _minimum(col, wrap)
+        extra = min(natural - low, spare // len(wrapping)) if spare > 0 else 0
+        col.width = low + max(extra, 0)
 
 
 def print_table(
     table: Any, *, wrap: tuple[str, ...] = (), drop: tuple[str, ...] = (), width: int | None = None
 ) -> None:
     """Print a Rich table so that no id, URL or number is ever cut: every column but those
-    named in `wrap` (free text) is kept whole; when that is too wide for the terminal the
-    columns in `drop` go, in order; when it still is, each row is printed as lines of
-    'column: value' (a long URL then runs on past the edge rather than being cut)."""
+    named in `wrap` (free text, wrapped between words) is kept whole; when that is too wide
+    for the terminal the columns in `drop` go, in order; when it still is, each row is
+    printed as lines of 'column: value' (a long URL then runs on past the edge, whole)."""
     width = width or console.width
     wrap_set = set(wrap)
     for col in table.columns:
@@ -131,24 +151,24 @@ def print_table(
         if _needed(table.columns, wrap_set) <= width:
             break
         table.columns = [c for c in table.columns if c.header != name]
-    if _needed(table.columns, wrap_set) <= width:
-        console.print(table)
+    if _needed(table.columns, wrap_set) > width:
+        _print_vertical(table)
         return
-    _print_vertical(table)
+    _share_out(table.columns, wrap_set, width)
+    console.print(table)
 
 
 def _print_vertical(table: Any) -> None:
     if table.title:
         console.print(_cell_text(table.title), style="bold", soft_wrap=True)
-    cols = table.columns
+    cols = [(c.header, list(c.cells)) for c in table.columns]
     for i in range(table.row_count):
-        first = _cell_text(cols[0].cells and list(cols[0].cells)[i])
-        console.print(Text.assemble(("- ", "dim"), first), soft_wrap=True)
-        for col in cols[1:]:
-            value = _cell_text(list(col.cells)[i])
+        console.print(Text.assemble(("- ", "dim"), _cell_text(cols[0][1][i])), soft_wrap=True)
+        for header, cells in cols[1:]:
+            value = _cell_text(cells[i])
             if not value.plain.strip():
                 continue
             lines = value.split("\n")
-            console.print(Text.assemble((f"  {col.header}: ", "dim"), lines[0]), soft_wrap=True)
+            console.print(Text.assemble((f"  {header}: ", "dim"), lines[0]), soft_wrap=True)
             for line in lines[1:]:
                 console.print(Text.assemble("    ", line), soft_wrap=True)

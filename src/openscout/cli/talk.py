@@ -7,7 +7,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from openscout.cli.output import console, esc, fmt, plain, print_json
+from openscout.cli.output import console, esc, fmt, plain, print_json, print_table
 from openscout.config import get_settings
 
 
@@ -164,4 +164,4 @@ def register(app: typer.Typer) -> None:
                 fmt(r["output_tps"], 1),
                 fmt(r["ttft_s"], 3),
             )
-        console.print(table)
+        print_table(table, wrap=("output",), drop=("source", "when"))

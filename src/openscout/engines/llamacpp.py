@@ -57,6 +57,9 @@ class LlamaCppEngine:
     ) -> None:
         import llama_cpp
 
+        from openscout.engines.llama_log import quiet_llama
+
+        quiet_llama(llama_cpp)  # its log lines only with --verbose
         self.model_id = model_id
         self.path = Path(path)
         self.header: GGUFHeader = read_header(self.path)  # refuses bad files first

@@ -41,6 +41,10 @@ def _load() -> Any:
             path = model_dir()
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are local; never fetch
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            if os.environ.get("OPENSCOUT_VERBOSE", "") in ("", "0"):
+                # the libraries' loading bars would cut into our own progress display
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                os.environ.setdefault("TQDM_DISABLE", "1")
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError as e:
@@ -56,7 +60,9 @@ def embed(texts: list[str]) -> Any:
     """Unit-length embeddings, one row per text."""
     model = _load()
     with _encode_lock:
-        return model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+        return model.encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
 
 
 def similarity(a: str, b: str) -> float:
