@@ -194,15 +194,17 @@ def test_help_and_a_bare_group_still_work(cli_env: dict[str, str]) -> None:
 def recorded(monkeypatch: pytest.MonkeyPatch) -> StringIO:
     """The catalog CLI's console, recording what a colour terminal would get."""
     import openscout.cli.catalog as catalog_cli
+    import openscout.cli.output as output
 
     buf = StringIO()
-    monkeypatch.setattr(catalog_cli, "console", Console(file=buf, force_terminal=True, width=250))
+    recording = Console(file=buf, force_terminal=True, width=250)
+    monkeypatch.setattr(catalog_cli, "console", recording)
+    monkeypatch.setattr(output, "console", recording)  # print_table prints there
     return buf
 
 
 def test_catalog_tables_print_hub_strings_inert(recorded: StringIO) -> None:
-    import openscout.cli.catalog as catalog_cli
-    from openscout.cli.catalog import _print_tree, _search_table
+    from openscout.cli.catalog import _print_search, _print_tree
 
     bad = f"org/m{HOSTILE}"
     row = {
@@ -216,9 +218,7 @@ def test_catalog_tables_print_hub_strings_inert(recorded: StringIO) -> None:
         "tasks": [bad],
         "domain": bad,
     }
-    catalog_cli.console.print(
-        _search_table({"count": 1, "total": 1, "source": "hub", "items": [row]})
-    )
+    _print_search({"count": 1, "total": 1, "source": "hub", "query": {}, "items": [row]})
     node = {
         "id": bad,
         "relation": bad,
