@@ -200,6 +200,41 @@ class Tokenizer(Protocol):
     def tokenize(self, text: str, special: bool = False) -> list[int]: ...
 
 
+@dataclass
+class TokenCompletion:
+    """A completion over token ids: what was evaluated and generated, and its log-probs."""
+
+    prompt_tokens: int  # tokens evaluated, a BOS the engine added included
+    ids: list[int]  # generated token ids (an end-of-generation one last, without text)
+    text: str  # generated text, cut at a stop string
+    finish_reason: FinishReason
+    # with echo: the caller's prompt tokens then the generated ones; else the generated only.
+    # Offsets count characters of (decoded prompt + text). None when none were asked for.
+    logprobs: TokenLogprobs | None = None
+
+
+@runtime_checkable
+class TokenIdEngine(Protocol):
+    """Prompts as token ids, and log-probs taken from the ids evaluated and generated, never
+    from re-tokenized text (/v1/completions with token ids, echo, logprobs; /tokenize)."""
+
+    def encode(
+        self, text: str, add_special: bool = False, parse_special: bool = False
+    ) -> list[int]: ...
+
+    def decode(self, ids: Sequence[int]) -> str: ...
+
+    def tokenizer_info(self) -> dict[str, object]: ...
+
+    def chat_tokens(
+        self, messages: Sequence[Message], params: SamplingParams
+    ) -> tuple[list[int], tuple[str, ...]]: ...
+
+    def complete_tokens(
+        self, prompt: Sequence[int], params: SamplingParams, top_n: int | None, echo: bool
+    ) -> TokenCompletion: ...
+
+
 @runtime_checkable
 class LaneServing(Protocol):
     """Serves concurrent streams together: `serve_lanes` gives the engine as a server should

@@ -30,6 +30,7 @@ from openscout.engines.base import (
     Message,
     SamplingParams,
     StreamEvent,
+    TokenCompletion,
     TokenLogprobs,
     collect,
 )
@@ -128,6 +129,93 @@ class LlamaCppEngine:
     def tokenize(self, text: str, special: bool = False) -> list[int]:
         return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=special))
 
+    # -- token ids (the TokenIdEngine path: llamacpp_logprobs.py) ---------------------------
+
+    def encode(
+        self, text: str, add_special: bool = False, parse_special: bool = False
+    ) -> list[int]:
+        """Token ids of text: a BOS only when asked and the model uses one; special-token
+        text (`<|im_end|>`) read as those tokens only with parse_special."""
+        ids = self.llm.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special)
+        return list(ids)
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return b"".join(self.piece(t) for t in ids).decode("utf-8", "replace")
+
+    def piece(self, tok: int) -> bytes:
+        """One token's bytes as the model writes them: no leading space stripped, special
+        tokens as their text (llama-cpp-python's own helper returns a padded buffer)."""
+        import ctypes
+
+        size = 64
+        while True:
+            buf = ctypes.create_string_buffer(size)
+            n = self._lib.llama_token_to_piece(self.llm._model.vocab, tok, buf, size, 0, True)
+            if n >= 0:
+                return buf.raw[:n]
+            size = -n
+
+    @property
+    def n_vocab(self) -> int:
+        return int(self.llm.n_vocab())
+
+    @property
+    def adds_bos(self) -> bool:
+        return bool(self.llm.tokenize(b"", add_bos=True))
+
+    def is_eog(self, tok: int) -> bool:
+        return bool(self._lib.llama_vocab_is_eog(self.llm._model.vocab, tok))
+
+    def tokenizer_info(self) -> dict[str, object]:
+        """What vLLM's /tokenizer_info tells: special tokens, chat template, context length."""
+        pad = self.llm.metadata.get("tokenizer.ggml.padding_token_id")
+        return {
+            "tokenizer_class": "GGUF (llama.cpp)",
+            "bos_token": self.bos_text or None,
+            "eos_token": self.eos_text or None,
+            "pad_token": self._token_text(int(pad)) if pad is not None else None,
+            "add_bos_token": self.adds_bos,
+            "chat_template": self.header.chat_template,
+            "model_max_length": self.n_ctx,
+            "vocab_size": self.n_vocab,
+        }
+
+    def complete_tokens(
+        self, prompt: Sequence[int], params: SamplingParams, top_n: int | None, echo: bool
+    ) -> TokenCompletion:
+        """Generate after token ids, with log-probs of the ids themselves (llamacpp_logprobs)."""
+        from openscout.engines.llamacpp_logprobs import complete_tokens
+
+        return complete_tokens(self, prompt, params, top_n, echo)
+
+    def generate_ids(
+        self, tokens: list[int], params: SamplingParams, budget: int, stop_at: Any
+    ) -> tuple[list[int], str]:
+        """Sample up to `budget` (>= 1) ids after `tokens`; ends at an end-of-generation token
+        (the last id then) or when stop_at(ids so far) is true. Returns ids and finish reason."""
+        out: list[int] = []
+        reason = "length"
+        with self._exclusive():
+            self._scored = []
+            if params.seed is not None:  # as _generate: a seeded request starts cold
+                self.llm.n_tokens = 0
+                self.llm.set_seed(params.seed)
+            gen = self._sampled(tokens, params)
+            try:
+                for tok in gen:
+                    out.append(tok)
+                    if self.is_eog(tok):  # kept: clients read its log-prob (the text has none)
+                        reason = "stop"
+                        break
+                    if stop_at(out):
+                        reason = "stop"
+                        break
+                    if len(out) >= budget:
+                        break
+            finally:
+                gen.close()
+        return out, reason
+
     def chat_tokens(
         self, messages: Sequence[Message], params: SamplingParams
     ) -> tuple[list[int], tuple[str, ...]]:
@@ -162,14 +250,8 @@ class LlamaCppEngine:
                 self.llm.set_seed(params.seed)
             yield from self._token_loop(tokens, params, stop, budget)
 
-    def _token_loop(
-        self, tokens: list[int], p: SamplingParams, stop: tuple[str, ...], budget: int
-    ) -> Iterator[StreamEvent]:
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        eog = self._lib.llama_vocab_is_eog
-        vocab = self.llm._model.vocab
-        pending = ""  # text held back because it may begin a stop string
-        n_out, reason = 0, "length"
+    def _sampled(self, tokens: list[int], p: SamplingParams) -> Iterator[int]:
+        """llama.cpp's sampler after `tokens` with the request's settings, one id at a time."""
         gen = self.llm.generate(
             tokens,
             temp=p.temperature,
@@ -182,6 +264,21 @@ class LlamaCppEngine:
         try:
             for tok in gen:
                 self._main_threads.sync()  # for the next token; the load may have changed
+                yield int(tok)
+        finally:
+            gen.close()
+
+    def _token_loop(
+        self, tokens: list[int], p: SamplingParams, stop: tuple[str, ...], budget: int
+    ) -> Iterator[StreamEvent]:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        eog = self._lib.llama_vocab_is_eog
+        vocab = self.llm._model.vocab
+        pending = ""  # text held back because it may begin a stop string
+        n_out, reason = 0, "length"
+        gen = self._sampled(tokens, p)
+        try:
+            for tok in gen:
                 if eog(vocab, tok):
                     reason = "stop"
                     break
@@ -256,14 +353,21 @@ class LlamaCppEngine:
         self._scored = list(whole)
         return out
 
+    def prefix_rows(self, whole: list[int], first: int) -> list[Any]:
+        """Log-prob rows predicting whole[first:] (first >= 1), reusing the KV cache of the
+        prefix this shares with the last scoring call."""
+        with self._exclusive():
+            return self._score_rows(whole, first)
+
     def token_logprobs(self, text: str, top_n: int = 0) -> TokenLogprobs:
         """Log-prob of every token of text given the tokens before it (llamacpp_logprobs.py)."""
         from openscout.engines.llamacpp_logprobs import token_logprobs
 
         return token_logprobs(self, text, top_n)
 
-    def next_token_rows(self, toks: list[int]) -> list[Any]:
-        """Log-softmax rows after each token but the last: row k predicts toks[k + 1]."""
+    def next_token_rows(self, toks: list[int], last: bool = False) -> list[Any]:
+        """Log-softmax rows after each token but the last (and the last, with `last`): row k
+        predicts toks[k + 1]."""
         lib, ctx = self._lib, self.llm._ctx.ctx
         with self._exclusive():
             self._scored = []  # we overwrite the KV cache the scorer may have kept
@@ -271,7 +375,7 @@ class LlamaCppEngine:
             self.llm.n_tokens = 0
             decoder = BatchDecoder(lib, ctx, 512, self.llm.n_vocab(), threads=self._main_threads)
             try:
-                rows = [(0, pos, tok, pos < len(toks) - 1) for pos, tok in enumerate(toks)]
+                rows = [(0, pos, tok, last or pos < len(toks) - 1) for pos, tok in enumerate(toks)]
                 return list(decoder.decode(rows))
             finally:
                 decoder.close()

@@ -1,5 +1,6 @@
-"""Per-token log-probabilities of a text under a llama.cpp model, for `/v1/completions` with
-`echo` and `logprobs`.
+"""Per-token log-probabilities under a llama.cpp model, for `/v1/completions` with `echo` and
+`logprobs` (`complete_tokens`: from token ids, generated ones included) and `token_logprobs`
+(a text's own tokens).
 
 The log-prob of token i comes from the distribution computed after tokens 0..i-1 (row i-1 of
 the decoded batch), never from row i: llama-cpp-python's own server is off by one here, and
@@ -10,10 +11,15 @@ as in OpenAI's API.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
-from openscout.engines.base import TokenLogprobs
+from openscout.engines.base import SamplingParams, TokenCompletion, TokenLogprobs
 from openscout.engines.llamacpp import LlamaCppEngine
+from openscout.engines.llamacpp_batch import common_prefix
+from openscout.engines.stops import cut_at_stop
 from openscout.errors import ContextLengthError
 
 
@@ -61,3 +67,111 @@ def token_logprobs(engine: LlamaCppEngine, text: str, top_n: int = 0) -> TokenLo
         else:
             out.top_logprobs.append(None)
     return out
+
+
+def complete_tokens(
+    engine: LlamaCppEngine,
+    prompt: Sequence[int],
+    params: SamplingParams,
+    top_n: int | None,
+    echo: bool,
+) -> TokenCompletion:
+    """Generate after the token ids `prompt` and report log-probs of the very ids evaluated
+    and generated: re-tokenizing prompt + answer would merge " hi" and a generated "king"
+    into " hiking" and shift every position after the boundary.
+
+    A BOS the model wants is put in front (not echoed) unless the prompt starts with it. A
+    greedy one-token answer (what lm-evaluation-harness asks for) is read off the scoring
+    pass itself, so scoring costs one decode."""
+    bad = next((t for t in prompt if not 0 <= t < engine.n_vocab), None)
+    if bad is not None:
+        raise ValueError(f"token id {bad} is outside the vocabulary")
+    bos = engine.llm.token_bos()
+    lead = [bos] if engine.adds_bos and bos >= 0 and list(prompt[:1]) != [bos] else []
+    full = lead + list(prompt)
+    if len(full) > engine.n_ctx or (params.max_tokens > 0 and len(full) >= engine.n_ctx):
+        raise ContextLengthError(
+            f"{engine.model_id}: the prompt has {len(full)} tokens"
+            f" but the context holds {engine.n_ctx}",
+            hint="shorten the prompt",
+        )
+    budget = min(params.max_tokens, engine.n_ctx - len(full))
+    one_greedy = budget == 1 and params.greedy
+    ids: list[int] = []
+    reason = "length"
+    if budget > 0 and not one_greedy:
+        ids, reason = engine.generate_ids(
+            full, params, budget, lambda out: cut_at_stop(engine.decode(out), params.stop)[1]
+        )
+    rows: list[Any] = []
+    if one_greedy or (top_n is not None and len(full) + len(ids) > 1):
+        rows = _rows(engine, full + ids, len(full) if one_greedy else len(full) + len(ids) - 1)
+    if one_greedy:
+        ids = [int(np.argmax(rows[-1]))]
+        reason = "stop" if engine.is_eog(ids[0]) else "length"
+    # an end-of-generation id stays in the ids (its log-prob is reported, as vLLM does:
+    # lm-evaluation-harness drops the last reported token) but adds no text
+    eog = ids[-1:] if ids and engine.is_eog(ids[-1]) else []
+    text, cut = cut_at_stop(engine.decode(ids[: len(ids) - len(eog)]), params.stop)
+    if cut:
+        reason = "stop"
+        ids = _ids_within(engine, ids, len(text))
+    logprobs = None
+    if top_n is not None:
+        shown = list(range(len(lead), len(full))) if echo else []
+        shown += range(len(full), len(full) + len(ids))
+        logprobs = _report(engine, full + ids, rows, shown, top_n, len(lead))
+    return TokenCompletion(len(full), ids, text, reason, logprobs)  # type: ignore[arg-type]
+
+
+def _rows(engine: LlamaCppEngine, seq: list[int], upto: int) -> list[Any]:
+    """Rows 0..upto-1 of seq (row p predicts seq[p + 1]; row len(seq) - 1 the next token).
+
+    A row depends only on the tokens up to it, so the rows of the prefix this shares with
+    the last call are reused and only the rest is decoded, on the KV cache the scorer kept:
+    lm-evaluation-harness sends each option of a question as its own request."""
+    held_ids, held_rows = getattr(engine, "_held_rows", ([], []))
+    k = min(common_prefix(held_ids, seq), len(held_rows), upto)
+    rows = list(held_rows[:k])
+    if upto > k:
+        rows += engine.prefix_rows([*seq, 0][: upto + 1], k + 1)  # 0: a row's placeholder
+    engine._held_rows = (seq[:upto], rows)  # type: ignore[attr-defined]
+    return rows
+
+
+def _ids_within(engine: LlamaCppEngine, ids: list[int], n_chars: int) -> list[int]:
+    """The generated ids that begin before a stop string cut the text at n_chars."""
+    starts = _char_offsets([engine.piece(t) for t in ids])
+    return [t for t, at in zip(ids, starts, strict=True) if at < n_chars]
+
+
+def _report(
+    engine: LlamaCppEngine,
+    seq: list[int],
+    rows: list[Any],
+    shown: list[int],
+    top_n: int,
+    first: int,
+) -> TokenLogprobs:
+    """Log-probs of seq[p] for p in shown, offsets over the text of seq[first:]."""
+    pieces = [engine.piece(t) for t in seq[first:]]
+    offsets = _char_offsets(pieces)
+    out = TokenLogprobs()
+    for p in shown:
+        out.tokens.append(pieces[p - first].decode("utf-8", "replace"))
+        out.text_offset.append(offsets[p - first])
+        if p == 0:  # no context at all: no distribution, as in OpenAI's API
+            out.token_logprobs.append(None)
+            out.top_logprobs.append(None)
+            continue
+        row = rows[p - 1]
+        out.token_logprobs.append(float(row[seq[p]]))
+        out.top_logprobs.append(_top(engine, row, top_n) if top_n > 0 else None)
+    return out
+
+
+def _top(engine: LlamaCppEngine, row: Any, n: int) -> dict[str, float]:
+    """The n most likely tokens (argpartition: a full sort of the vocabulary per token is slow)."""
+    best = np.argpartition(row, -n)[-n:]
+    best = best[np.argsort(row[best])[::-1]]
+    return {engine.piece(int(b)).decode("utf-8", "replace"): float(row[b]) for b in best}

@@ -26,8 +26,6 @@ from openscout.engines.base import (
     Message,
     SamplingParams,
     Tokenizer,
-    TokenLogprobEngine,
-    TokenLogprobs,
 )
 from openscout.errors import CapabilityError, OpenscoutError, QueueFullError
 from openscout.generation import GenerationResult
@@ -36,9 +34,17 @@ from openscout.server.pool import ModelPool
 from openscout.server.schemas import (
     ChatRequest,
     CompletionRequest,
+    Prompt,
     chat_messages,
     prompts,
     sampling,
+)
+from openscout.server.token_completions import (
+    chat_logprobs,
+    chat_one,
+    check_top,
+    complete_one,
+    completion_choice,
 )
 
 Event = Chunk | GenerationResult
@@ -259,6 +265,8 @@ def make_router(pool: ModelPool) -> APIRouter:
             req.include_usage,
             chat=True,
         )
+        if req.logprobs:
+            return await _chat_by_token_ids(pool, req, spec.id, client, shape, msgs, params)
         jobs = [{"messages": msgs}] * (req.n or 1)
         first = await start_stream(pool, spec.id, client, params=params, messages=msgs)
         if req.stream:
@@ -299,13 +307,7 @@ def make_router(pool: ModelPool) -> APIRouter:
         scoring = req.logprobs is not None
         # max_tokens 0 asks for no completion: the prompt is only counted (and scored)
         params = sampling(req, pool.limits, spec.n_ctx, 16, req.max_tokens, allow_zero=True)
-        if scoring and int(req.logprobs or 0) > pool.limits.max_logprobs:
-            raise APIError(
-                400,
-                f"logprobs is at most {pool.limits.max_logprobs}",
-                code="invalid_value",
-                param="logprobs",
-            )
+        check_top(req.logprobs, pool.limits, "logprobs")
         if scoring and req.stream:
             raise APIError(
                 400,
@@ -317,6 +319,9 @@ def make_router(pool: ModelPool) -> APIRouter:
         shape = StreamShape(
             f"cmpl-{uuid.uuid4().hex}", "text_completion", spec.id, req.include_usage, chat=False
         )
+        if scoring or not all(isinstance(p, str) for p in items):
+            return await _by_token_ids(pool, req, spec.id, client, shape, items, params)
+        items = [p for p in items if isinstance(p, str)]  # text only from here on
         if req.stream and params.max_tokens > 0:
             jobs = [{"prompt": p} for p in items for _ in range(req.n or 1)]
             first = await start_stream(pool, spec.id, client, params=params, prompt=items[0])
@@ -336,16 +341,11 @@ def make_router(pool: ModelPool) -> APIRouter:
                     total_p, total_c = total_p + r.prompt_tokens, total_c + r.completion_tokens
                 else:
                     total_p += await pool.run_exclusive(spec.id, client, _count_tokens, p)
-                lp = None
-                if scoring:
-                    lp = await _logprobs(
-                        pool, spec.id, client, p, text, req.echo, int(req.logprobs or 0)
-                    )
                 choices.append(
                     {
                         "index": len(choices),
                         "text": (p if req.echo else "") + text,
-                        "logprobs": lp,
+                        "logprobs": None,
                         "finish_reason": finish(r) if r else "length",
                     }
                 )
@@ -376,16 +376,6 @@ async def _sse_counted(
     yield sse("[DONE]")
 
 
-def _score(engine: Engine, text: str, top_n: int) -> TokenLogprobs:
-    """Per-token log-probs where the engine has them, else a clear 400."""
-    if not isinstance(engine, TokenLogprobEngine):
-        raise CapabilityError(
-            f"{engine.model_id} cannot return per-token logprobs",
-            hint="use a local GGUF model for echo+logprobs",
-        )
-    return engine.token_logprobs(text, top_n)
-
-
 def _count_tokens(engine: Engine, text: str) -> int:
     """The prompt's tokens when nothing is generated; only the model's tokenizer can say."""
     if not isinstance(engine, Tokenizer):
@@ -396,18 +386,73 @@ def _count_tokens(engine: Engine, text: str) -> int:
     return len(engine.tokenize(text))
 
 
-async def _logprobs(
+async def _chat_by_token_ids(
     pool: ModelPool,
+    req: ChatRequest,
     model_id: str,
     client: str,
-    prompt: str,
-    completion: str,
-    echo: bool,
-    top_n: int,
-) -> dict[str, object]:
-    lp: TokenLogprobs = await pool.run_exclusive(
-        model_id, client, _score, prompt + completion, top_n
-    )
-    if not echo:
-        lp = lp.tail(len(prompt))
-    return lp.as_dict()
+    shape: StreamShape,
+    msgs: list[Message],
+    params: SamplingParams,
+) -> Any:
+    """A chat answer with the log-probs of its generated tokens, from their ids."""
+    check_top(req.top_logprobs, pool.limits, "top_logprobs")
+    if req.stream:
+        raise APIError(
+            400, "logprobs are not available when streaming", code="unsupported", param="logprobs"
+        )
+    choices, total_c, prompt_tokens = [], 0, 0
+    for i in range(req.n or 1):
+        c = await pool.run_exclusive(
+            model_id, client, chat_one, msgs, params, req.top_logprobs or 0
+        )
+        choices.append(
+            {
+                "index": i,
+                "message": {"role": "assistant", "content": c.text},
+                "logprobs": chat_logprobs(c.logprobs),
+                "finish_reason": c.finish_reason,
+            }
+        )
+        total_c, prompt_tokens = total_c + len(c.ids), c.prompt_tokens
+    return {
+        "id": shape.cid,
+        "object": "chat.completion",
+        "created": shape.created,
+        "model": model_id,
+        "choices": choices,
+        "usage": usage(None, prompt_tokens, total_c),
+    }
+
+
+async def _by_token_ids(
+    pool: ModelPool,
+    req: CompletionRequest,
+    model_id: str,
+    client: str,
+    shape: StreamShape,
+    items: list[Prompt],
+    params: SamplingParams,
+) -> Any:
+    """Token-id prompts, echo and logprobs: every choice from the ids the model evaluated
+    and generated (token_completions.py), one queue slot per choice."""
+    choices: list[dict[str, Any]] = []
+    total_p = total_c = 0
+    for p in items:
+        for _ in range(req.n or 1):
+            shown, c = await pool.run_exclusive(
+                model_id, client, complete_one, p, params, req.logprobs, req.echo
+            )
+            choices.append(completion_choice(len(choices), shown, c, req.echo))
+            total_p, total_c = total_p + c.prompt_tokens, total_c + len(c.ids)
+    used = usage(None, total_p, total_c)
+    if req.stream:  # no logprobs here (refused above): the whole answer as one stream
+        return stream_response(_sse_counted(shape, choices, used))
+    return {
+        "id": shape.cid,
+        "object": "text_completion",
+        "created": shape.created,
+        "model": model_id,
+        "choices": choices,
+        "usage": used,
+    }

@@ -75,9 +75,11 @@ def create_app(
 
     from openscout.server.api import make_router
     from openscout.server.pages import make_router as make_pages
+    from openscout.server.tokenizer_api import make_router as make_tokenizer
     from openscout.server.ui_api import make_router as make_ui
 
     app.include_router(make_router(pool))
+    app.include_router(make_tokenizer(pool))
     app.include_router(make_ui(pool))
     app.include_router(make_pages(pool))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

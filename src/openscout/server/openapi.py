@@ -51,6 +51,7 @@ _GENERATION = (
     "/v1/completions",
     "/ui/api/arena/battles/{battle_id}/answer",
 )
+_TOKENIZER = ("/tokenizer_info", "/tokenize", "/detokenize")
 # Before OpenAPI 3.2 the schema of an event stream describes each event: `data` is a JSON
 # chunk, an error object or the final `[DONE]`.
 _SSE = {
@@ -74,6 +75,8 @@ def _statuses(path: str, method: str, op: dict[str, Any]) -> list[str]:
         codes.add("404")
     if path.startswith(_GENERATION):
         codes |= {"429", "499", "500", "502", "503"}
+    if path in _TOKENIZER:  # a model is loaded and queued for, as for generation
+        codes |= {"404", "429", "500", "503"}
     if path.startswith("/ui/api/arena/battles/{battle_id}/"):
         codes.add("409")
     if path == "/ui/api/arena/battles":
@@ -109,10 +112,19 @@ def _tighten(schemas: dict[str, Any], limits: Limits) -> None:
     completion = schemas["CompletionRequest"]["properties"]
     _bound(completion["logprobs"], maximum=limits.max_logprobs)
     text = {"type": "string", "minLength": 1, "maxLength": limits.max_total_chars}
-    completion["prompt"]["anyOf"] = [  # token-id prompts are refused: text only, not empty
+    ids = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}
+    ids["maxItems"] = limits.max_total_chars
+    completion["prompt"]["anyOf"] = [  # text, texts, token ids, lists of token ids; not empty
         text,
         {"type": "array", "items": text, "minItems": 1, "maxItems": limits.max_prompts},
+        ids,
+        {"type": "array", "items": ids, "minItems": 1, "maxItems": limits.max_prompts},
     ]
+    _bound(chat["top_logprobs"], maximum=limits.max_logprobs)
+    tokenize = schemas["TokenizeRequest"]["properties"]
+    _bound(tokenize["prompt"], maxLength=limits.max_total_chars)
+    tokenize["messages"]["anyOf"][0]["maxItems"] = limits.max_messages
+    schemas["DetokenizeRequest"]["properties"]["tokens"]["maxItems"] = limits.max_total_chars
     message = schemas["ChatMessageIn"]["properties"]
     message["role"] = {"type": "string", "enum": ["system", "developer", "user", "assistant"]}
     content = {"type": "string", "maxLength": limits.max_message_chars}

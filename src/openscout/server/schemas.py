@@ -20,6 +20,17 @@ MAX_INT = 2**53 - 1
 
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+TokenId = Annotated[int, Field(ge=0, le=MAX_INT)]
+TokenIds = Annotated[list[TokenId], Field(min_length=1)]
+
+
+def _whole_numbers(value: Any) -> Any:
+    """1.0 is the integer 1 in JSON Schema, also inside (nested) token-id lists."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    return value
 
 
 class _Wire(BaseModel):
@@ -88,13 +99,26 @@ class _Sampling(_Wire):
 class ChatRequest(_Sampling):
     messages: list[ChatMessageIn] = Field(min_length=1)
     max_completion_tokens: int | None = Field(default=None, ge=0, le=MAX_INT)
+    logprobs: bool | None = None  # log-probs of the generated tokens
+    top_logprobs: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
 class CompletionRequest(_Sampling):
-    # required and never empty: llama.cpp cannot start from no tokens at all
-    prompt: NonEmpty | Annotated[list[NonEmpty], Field(min_length=1)] | list[int]
+    # OpenAI's four forms: text, texts, token ids, lists of token ids; required and never
+    # empty (llama.cpp cannot start from no tokens at all)
+    prompt: (
+        NonEmpty
+        | Annotated[list[NonEmpty], Field(min_length=1)]
+        | TokenIds
+        | Annotated[list[TokenIds], Field(min_length=1)]
+    )
     echo: bool = False
     logprobs: int | None = Field(default=None, ge=0, le=MAX_INT)
+
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _id_numbers(cls, value: Any) -> Any:
+        return _whole_numbers(value) if isinstance(value, list) else value
 
 
 def _stop(req: _Sampling, limits: Limits) -> tuple[str, ...]:
@@ -198,17 +222,16 @@ def chat_messages(req: ChatRequest, limits: Limits) -> list[Message]:
     return out
 
 
-def prompts(req: CompletionRequest, limits: Limits) -> list[str]:
+Prompt = str | list[int]
+
+
+def prompts(req: CompletionRequest, limits: Limits) -> list[Prompt]:
+    """The request's prompts, each a text or a list of token ids (one choice each)."""
     p: Any = req.prompt
     if isinstance(p, str):
-        items = [p]
+        items: list[Prompt] = [p]
     elif p and all(isinstance(x, int) for x in p):
-        raise APIError(
-            400,
-            "token-id prompts are not supported; send the prompt as text",
-            code="invalid_value",
-            param="prompt",
-        )
+        items = [list(p)]
     else:
         items = list(p)
     if not items or not all(items):  # llama.cpp cannot start from no tokens at all
