@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
         """Answer PROMPT with each model; print each answer with TTFT, tokens/s and token counts."""
+        from openscout.chat_prompt import BASE_MARK
         from openscout.engines.base import Chunk
         from openscout.engines.loader import open_engine
         from openscout.generation import GenerationResult, as_messages, stream_generate
@@ -59,7 +60,8 @@ def register(app: typer.Typer) -> None:
                 else {"prompt": (system + "\n\n" + prompt) if system else prompt}
             )
             if not json_out:
-                console.rule(f"[bold]{esc(spec.id)}[/] ({'chat' if chat else 'completion'})")
+                mode = "chat" if chat else f"{BASE_MARK}: the prompt is continued as it stands"
+                console.rule(f"[bold]{esc(spec.id)}[/] ({mode})")
             result = None
             for ev in stream_generate(
                 engine, params=params, settings=settings, engine_name=spec.engine, **kwargs
@@ -92,6 +94,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(None, "--seed"),
     ) -> None:
         """A streaming multi-turn chat in the terminal. Empty line or /exit to leave."""
+        from openscout.chat_prompt import BASE_MARK, chat_request, is_base
         from openscout.engines.base import Chunk, Message
         from openscout.engines.loader import open_engine
         from openscout.generation import GenerationResult, stream_generate
@@ -103,6 +106,11 @@ def register(app: typer.Typer) -> None:
         params = _params(max_tokens, temperature, 1.0, seed, None)
         history: list[Message] = [{"role": "system", "content": system}] if system else []
         console.print(f"[bold]{esc(spec.id)}[/] · type a message; /exit or an empty line leaves")
+        if is_base(spec.prompt_format):
+            console.print(
+                f"[yellow]{BASE_MARK}[/]: not trained to chat; each turn is sent as a"
+                " Question/Answer prompt and the answer ends at a blank line"
+            )
         while True:
             try:
                 line = console.input("[bold cyan]you>[/] ")
@@ -111,17 +119,12 @@ def register(app: typer.Typer) -> None:
             if not line.strip() or line.strip() in ("/exit", "/quit"):
                 break
             history.append({"role": "user", "content": line})
-            if spec.prompt_format == "chat":
-                kwargs: dict[str, Any] = {"messages": list(history)}
-            else:  # base model: a plain transcript as the prompt
-                transcript = "".join(f"{m['role'].title()}: {m['content']}\n" for m in history)
-                kwargs = {"prompt": transcript + "Assistant:"}
-                params = _params(max_tokens, temperature, 1.0, seed, ["\nUser:"])
+            kwargs, turn_params = chat_request(spec.prompt_format, history, params)
             console.print("[bold magenta]model>[/] ", end="")
             result = None
             for ev in stream_generate(
                 engine,
-                params=params,
+                params=turn_params,
                 settings=settings,
                 engine_name=spec.engine,
                 source="chat",

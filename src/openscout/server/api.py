@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from openscout.chat_prompt import chat_request
 from openscout.engines.base import (
     Chunk,
     Engine,
@@ -267,16 +268,15 @@ def make_router(pool: ModelPool) -> APIRouter:
         )
         if req.logprobs:
             return await _chat_by_token_ids(pool, req, spec.id, client, shape, msgs, params)
-        jobs = [{"messages": msgs}] * (req.n or 1)
-        first = await start_stream(pool, spec.id, client, params=params, messages=msgs)
+        ask, params = chat_request(spec.prompt_format, msgs, params)  # base model: Q/A prompt
+        jobs = [ask] * (req.n or 1)
+        first = await start_stream(pool, spec.id, client, params=params, **ask)
         if req.stream:
             return stream_response(sse_choices(pool, shape, client, params, jobs, first))
         choices, results = [], []
         for i in range(len(jobs)):
             f, r = (
-                first
-                if i == 0
-                else await start_stream(pool, spec.id, client, params=params, messages=msgs)
+                first if i == 0 else await start_stream(pool, spec.id, client, params=params, **ask)
             )
             text, result = await collect(f, r, request)
             results.append(result)

@@ -19,6 +19,7 @@ from openscout import __version__, chats
 from openscout.arena import battles as arena
 from openscout.arena.ratings import Rating, compute_ratings
 from openscout.catalog.machine import PROFILES
+from openscout.chat_prompt import BASE_MARK
 from openscout.errors import OpenscoutError
 from openscout.server import data
 from openscout.server.pool import ModelPool
@@ -73,7 +74,9 @@ def make_router(pool: ModelPool) -> APIRouter:
         default = next(
             (m["id"] for m in rows if m["prompt_format"] == "chat"), rows[0]["id"] if rows else ""
         )
-        return render(request, "chat.html", "chat", models=rows, default_model=default)
+        return render(
+            request, "chat.html", "chat", models=rows, default_model=default, base_mark=BASE_MARK
+        )
 
     @r.get("/compare")
     async def compare(request: Request) -> HTMLResponse:

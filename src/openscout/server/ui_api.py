@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from openscout import chats
 from openscout.arena import battles as arena
 from openscout.arena.ratings import compute_ratings
+from openscout.chat_prompt import chat_request
 from openscout.config import Settings
 from openscout.engines.base import Chunk, SamplingParams
 from openscout.errors import OpenscoutError
@@ -26,9 +27,6 @@ from openscout.server.pool import ModelPool
 from openscout.server.schemas import MAX_INT
 
 ARENA_PARAMS = SamplingParams(temperature=0.7, top_p=0.95, max_tokens=256)
-BASE_PARAMS = SamplingParams(
-    temperature=0.7, top_p=0.95, max_tokens=256, stop=("\nQuestion:", "\n\n")
-)
 
 
 # SQLite integers are 64-bit; a larger id must be a 400, not an OverflowError (schemathesis)
@@ -158,13 +156,15 @@ def make_router(pool: ModelPool) -> APIRouter:
         if battle.winner is not None:
             raise APIError(409, "this battle is over", code="battle_over")
         model = battle.model_a if side == "a" else battle.model_b
-        ask: dict[str, Any] = {
-            "params": ARENA_PARAMS,
-            "messages": [{"role": "user", "content": battle.prompt}],
-        }
-        if pool.spec(model).prompt_format == "completion":  # a base model: a Q/A prompt
-            ask = {"params": BASE_PARAMS, "prompt": f"Question: {battle.prompt}\nAnswer:"}
-        first, rest = await start_stream(pool, model, client_id(request), source="arena", **ask)
+        # a base model gets a Q/A prompt with stop strings (chat_prompt)
+        ask, params = chat_request(
+            pool.spec(model).prompt_format,
+            [{"role": "user", "content": battle.prompt}],
+            ARENA_PARAMS,
+        )
+        first, rest = await start_stream(
+            pool, model, client_id(request), params=params, source="arena", **ask
+        )
 
         async def body() -> AsyncIterator[bytes]:
             parts: list[str] = []

@@ -38,6 +38,12 @@
     }
   }
 
+  // a base model is marked in the picker; this note says what that means for the chat
+  function showBaseNote() {
+    const opt = $("model").selectedOptions[0];
+    $("base-note").hidden = !(opt && opt.dataset.base);
+  }
+
   function showExport() {
     $("export").hidden = chatId === null;
     if (chatId !== null) {
@@ -56,6 +62,7 @@
       if (chat.params && chat.params[key] !== undefined && chat.params[key] !== null) $(key).value = chat.params[key];
     }
     if ([...$("model").options].some((o) => o.value === chat.model_id)) $("model").value = chat.model_id;
+    showBaseNote();
     for (const m of chat.messages) {
       addBubble(m.role, m.content, m.model_id || undefined);
       turns.push({ role: m.role, content: m.content });
@@ -144,9 +151,14 @@
     $("send-form").addEventListener("submit", send);
     $("new-chat").addEventListener("click", reset);
     $("delete-chat").addEventListener("click", () => del().catch(OS.showError));
+    // Enter sends, Shift+Enter makes a new line; not while an input method is composing a word
     $("input").addEventListener("keydown", (e) => {
-      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("send-form").requestSubmit(); }
+      if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
+      e.preventDefault();
+      $("send-form").requestSubmit();
     });
+    $("model").addEventListener("change", showBaseNote);
+    showBaseNote();
     const wanted = new URLSearchParams(location.search).get("chat");
     (wanted ? load(wanted) : refreshList()).catch(OS.showError);
   });
