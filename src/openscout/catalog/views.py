@@ -50,6 +50,22 @@ def facts(entry: ModelEntry) -> dict[str, Any]:
     return data
 
 
+def licences(openness: dict[str, Any]) -> dict[str, Any]:
+    """Every licence that binds a model and what they allow together, as the CLI and the web
+    model page both state it. The model's own terms alone can say "commercial use: yes" (MIT)
+    where a base model's licence binds too (Llama 3.1), so the verdict is the openness one."""
+    own = {**openness["license"], "heading": "licence"}
+    inherited = [
+        {**lic, "heading": "also binding (from the base model)"}
+        for lic in openness["inherited_licenses"]
+    ]
+    return {
+        "binding": [own, *inherited],
+        "commercial_use": openness["commercial_use"],
+        "osi_approved": openness["osi_approved"],
+    }
+
+
 def require(catalog: Catalog, hf_id: str) -> ModelEntry:
     entry = catalog.get(hf_id)
     if entry is None:
@@ -90,6 +106,7 @@ def show_model(
     else:
         entry = require(catalog, hf_id)
     assessment = assess_openness(entry, catalog)
+    openness = assessment.to_dict()
     try:
         fit: dict[str, Any] | None = estimate_fit(
             entry.id,
@@ -103,8 +120,9 @@ def show_model(
         fit = {"error": e.message}
     return {
         "facts": facts(entry),
-        "openness": assessment.to_dict(),
+        "openness": openness,
         "license_terms": get_license(entry.license).to_dict(),
+        "licences": licences(openness),
         "tree": family_tree(catalog, entry.id),
         "fit": fit,
         "hub": live,

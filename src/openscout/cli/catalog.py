@@ -200,12 +200,7 @@ def _print_show(data: dict[str, Any]) -> None:
     print_table(crit, wrap=("evidence", "own status checked"))
     for gap in o["inherited_gaps"]:
         console.print(f"[yellow]inherited gap:[/] {esc(gap)}")
-    terms = data["license_terms"]
-    console.print(plain(f"licence: {terms['name']} ({terms['kind']}) {terms['url']}"))
-    for r in terms["restrictions"]:
-        console.print(plain(f"  - {r}"))
-    for lic in o["inherited_licenses"]:
-        console.print(plain(f"also binding (from the base model): {lic['name']} {lic['url']}"))
+    _print_licences(data["licences"])
     for reason in o["reasons"]:
         console.print(plain(reason, "dim"))
     _print_tree(data["tree"])
@@ -218,6 +213,20 @@ def _print_show(data: dict[str, Any]) -> None:
             f"[dim]hub ({h['source']}): downloads {h.get('downloads')}, likes {h.get('likes')}, "
             f"last modified {esc(h.get('last_modified'))}[/]"
         )
+
+
+def _print_licences(lic: dict[str, Any]) -> None:
+    """catalog.views.licences, which the web model page shows too."""
+    for terms in lic["binding"]:
+        console.print(
+            plain(f"{terms['heading']}: {terms['name']} ({terms['kind']}) {terms['url']}")
+        )
+        for r in terms["restrictions"]:
+            console.print(plain(f"  - {r}"))
+    osi = "yes" if lic["osi_approved"] else "no"
+    console.print(
+        f"all licences together: commercial use {lic['commercial_use']}, OSI-approved: {osi}"
+    )
 
 
 def _print_published(data: dict[str, Any]) -> None:

@@ -294,7 +294,7 @@ class ModelView:
     entry: dict[str, Any] | None  # catalog.views.show_model's facts
     card_excerpt: str | None
     openness: dict[str, Any] | None
-    license_terms: dict[str, Any] | None
+    licences: dict[str, Any] | None  # catalog.views.licences: what the CLI states too
     tree: dict[str, Any] | None
     fit: FitView | None
     evals: list[EvalRow]
@@ -344,7 +344,7 @@ def model_view(
         entry=shown.get("facts"),
         card_excerpt=entry.card_excerpt if entry is not None else None,
         openness=shown.get("openness"),
-        license_terms=shown.get("license_terms"),
+        licences=shown.get("licences"),
         tree=shown.get("tree"),
         fit=fit,
         evals=[r for r in eval_rows(settings) if r.model in ids],
