@@ -60,8 +60,12 @@ def test_chat_streams_an_answer_from_smollm2(page: Any, settings, smollm2_path) 
               .observe(document.getElementById('messages'),
                        {subtree: true, childList: true, characterData: true});
         }""")
+        page.fill("#input", "What is the capital")
+        page.press("#input", "Shift+Enter")  # a new line, not a send
+        assert page.input_value("#input") == "What is the capital\n"
+        assert page.locator(".msg-user").count() == 0
         page.fill("#input", "What is the capital of France?")
-        page.click("#send")
+        page.press("#input", "Enter")  # Enter sends
         page.wait_for_selector(".msg-assistant.done")
         answer = page.locator(".msg-assistant .text").inner_text()
         assert answer.strip()
@@ -82,6 +86,35 @@ def test_chat_streams_an_answer_from_smollm2(page: Any, settings, smollm2_path) 
         page.click("#delete-chat")
         wait_count(page.locator("#chat-list li"), 0)
         assert page.log.csp_violations() == []
+
+
+@pytest.mark.real_model
+def test_base_model_chat_is_marked_and_clean(page: Any, settings, gemma_path) -> None:  # type: ignore[no-untyped-def]
+    with live_server(create_app(settings)) as url:
+        page.goto(url + "/chat")
+        assert page.locator("#base-note").is_hidden()  # the default model chats
+        page.select_option("#model", GEMMA)
+        assert "(base model)" in page.locator("#model option:checked").inner_text()
+        assert page.locator("#base-note").is_visible()
+        page.fill("#temperature", "0")
+        page.fill("#max_tokens", "48")
+        page.fill("#input", "What is the capital of France?")
+        page.press("#input", "Enter")
+        page.wait_for_selector(".msg-assistant.done")
+        answer = page.locator(".msg-assistant .text").inner_text()
+        assert answer.strip()
+        assert not any(t in answer for t in ("<|im_start|>", "<|im_end|>", "<start_of_turn>"))
+        shot(page, "chat-base-model")
+        assert page.log.csp_violations() == []
+
+
+def test_model_page_names_own_and_inherited_licences(page: Any, settings) -> None:  # type: ignore[no-untyped-def]
+    with live_server(create_app(settings)) as url:
+        page.goto(url + "/models/deepseek-ai/DeepSeek-R1-Distill-Llama-8B")
+        text = " ".join(page.locator("#licence").inner_text().split())
+        assert "licence: MIT License" in text
+        assert "also binding (from the base model): Llama 3.1 Community License" in text
+        assert "commercial use conditional" in text
 
 
 @pytest.mark.real_model
