@@ -230,5 +230,5 @@ def search_view(
         index = index_for(catalog)
     result = index.search(q)
     result["source"] = source
-    result["machine"] = (target.describe() if target is not None else "this machine")
+    result["machine"] = target.describe() if target is not None else "this machine"
     return result

@@ -306,9 +306,7 @@ class ModelView:
         return {f.name: getattr(self, f.name) for f in fields(self)} | {"safe_url": safe_url}
 
 
-def model_view(
-    pool: ModelPool, model_id: str, target: Target | None = None
-) -> ModelView | None:
+def model_view(pool: ModelPool, model_id: str, target: Target | None = None) -> ModelView | None:
     """Everything openscout holds about one model: registered spec(s), catalog facts, openness,
     family tree, fit (on this machine or `target`), evaluation and benchmark results. None if
     it is unknown."""
