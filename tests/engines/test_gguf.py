@@ -100,3 +100,18 @@ def test_fuzz_never_crashes_with_anything_but_model_file_error(
     p.write_bytes(blob)
     with contextlib.suppress(ModelFileError):
         read_header(p)
+
+
+def test_a_header_of_many_small_arrays_is_refused_quickly(tmp_path: Path) -> None:
+    """Nested arrays each within every per-array limit once took minutes and a gigabyte to
+    parse (independent probe, issue 17): the whole header has a budget of values."""
+    from openscout.engines.gguf import KEEP_ARRAY, MAX_VALUES
+
+    inner = struct.pack("<IQ", 4, KEEP_ARRAY) + b"\0" * (4 * KEEP_ARRAY)  # 64 uint32s
+    n = MAX_VALUES // KEEP_ARRAY + 10
+    key = struct.pack("<Q", 4) + b"many" + struct.pack("<IIQ", 9, 9, n) + inner * n
+    blob = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + key
+    path = tmp_path / "many.gguf"
+    path.write_bytes(blob)
+    with pytest.raises(ModelFileError, match="more than"):
+        read_header(path)

@@ -21,6 +21,10 @@ MAX_TENSORS = 100_000
 MAX_KV = 100_000
 MAX_STRING = 16 * 2**20  # chat templates are kilobytes; 16 MiB is absurd already
 MAX_ARRAY = 8_000_000  # vocabularies reach ~260k entries
+# Values parsed one by one in the whole header: real files parse a few hundred thousand
+# (Llama 3: 128k tokens + 280k merges); without a total, nested arrays within every per-array
+# limit took minutes and a gigabyte (independent probe, issue 17).
+MAX_VALUES = 2_000_000
 MAX_DIMS = 8
 KEEP_ARRAY = 64  # arrays longer than this are summarised, not kept (tokenizer vocabularies)
 
@@ -235,6 +239,7 @@ def _first_int(v: Any) -> int | None:
 class _Reader:
     def __init__(self, f: BinaryIO, size: int, path: str) -> None:
         self.f, self.size, self.path = f, size, path
+        self.values_left = MAX_VALUES
 
     def fail(self, what: str) -> ModelFileError:
         return ModelFileError(
@@ -260,6 +265,9 @@ class _Reader:
         return self.read(n).decode("utf-8", errors="replace")
 
     def value(self, vtype: int, depth: int = 0) -> Any:
+        self.values_left -= 1
+        if self.values_left < 0:
+            raise self.fail(f"the metadata holds more than {MAX_VALUES} values")
         if vtype in _SCALAR:
             return self.unpack(_SCALAR[vtype])
         if vtype == _STRING:
@@ -278,6 +286,9 @@ class _Reader:
                 if count > KEEP_ARRAY:
                     self.f.seek(count * width, os.SEEK_CUR)
                     return _Summary(count)
+                self.values_left -= count
+                if self.values_left < 0:
+                    raise self.fail(f"the metadata holds more than {MAX_VALUES} values")
                 return [self.unpack(_SCALAR[itype]) for _ in range(count)]
             items = [self.value(itype, depth + 1) for _ in range(count)]
             return items if count <= KEEP_ARRAY else _Summary(count)

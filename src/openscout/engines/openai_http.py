@@ -47,6 +47,8 @@ from openscout.errors import (
 
 # Statuses worth asking again: timeout, conflict, rate limit, and the server's own failures.
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+DEFAULT_MAX_TOKENS = 4096  # a stream asked without max_tokens is still cut somewhere
+CHARS_PER_TOKEN_CAP = 64  # no real token is longer; more text per token asked is runaway
 
 
 def error_message(body: bytes | str, status: int) -> str:
@@ -214,7 +216,7 @@ class OpenAIEngine:
                     return
                 try:
                     event = json.loads(data)
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
                     continue
                 if isinstance(event, dict) and "error" in event:
                     raise EngineResponseError(
@@ -238,17 +240,25 @@ class OpenAIEngine:
             # Some servers ignore `stream` and answer with one JSON body.
             yield from self._parse_whole(resp, path, chat)
             return
-        n_events, n_chunks, usage, reason = 0, 0, None, None
-        for event in self._sse(resp):
+        n_events, n_chunks, n_chars, usage, reason = 0, 0, 0, None, None
+        # A server that ignores max_tokens must not stream for ever: one delta is one token on
+        # every server we know, so far more deltas (or text) than asked ends the answer.
+        asked = int(payload.get("max_tokens") or DEFAULT_MAX_TOKENS)
+        max_chunks, max_chars = 2 * asked + 16, CHARS_PER_TOKEN_CAP * asked
+        events = self._sse(resp)
+        for event in events:
             n_events += 1
-            if event.get("usage"):
-                usage = event["usage"]
-            for choice in event.get("choices") or []:
-                text = (choice.get("delta") or {}).get("content") if chat else choice.get("text")
+            usage = _usage(event) or usage
+            for choice in _choices(event, self.shown_url, path):
+                text = _text(choice.get("delta") if chat else choice, "content" if chat else "text")
                 if text:
-                    n_chunks += 1
+                    n_chunks, n_chars = n_chunks + 1, n_chars + len(text)
                     yield Chunk(text, time.perf_counter())
                 reason = choice.get("finish_reason") or reason
+            if n_chunks >= max_chunks or n_chars >= max_chars:
+                events.close()  # closes the response: the server ignored max_tokens
+                reason, usage = "length", None
+                break
         if reason is None:
             # Without a finish event the answer may be cut short (llama-cpp-python's server
             # interrupts a stream this way when another request arrives): never an answer.
@@ -268,18 +278,18 @@ class OpenAIEngine:
 
     def _parse_whole(self, resp: httpx.Response, path: str, chat: bool) -> Iterator[StreamEvent]:
         data = self._json(resp, path)
-        try:
-            choice = data["choices"][0]
-            text = (choice.get("message") or {}).get("content") if chat else choice.get("text")
-        except (KeyError, IndexError, TypeError, AttributeError) as e:
+        choices = _choices(data, self.shown_url, path)
+        if not choices:
             raise EngineResponseError(
-                f"{self.shown_url}{path}: malformed response ({e!r})",
+                f"{self.shown_url}{path}: malformed response (no choices)",
                 transient=True,
                 cause="malformed body",
-            ) from e
+            )
+        choice = choices[0]
+        text = _text(choice.get("message") if chat else choice, "content" if chat else "text")
         if text:
             yield Chunk(text, time.perf_counter())
-        yield _final(data.get("usage"), 1 if text else 0, choice.get("finish_reason"))
+        yield _final(_usage(data), 1 if text else 0, choice.get("finish_reason"))
 
     def _json(self, resp: httpx.Response, path: str) -> dict[str, Any]:
         """The whole body as a JSON object; a cut, empty or non-JSON body is a transient error."""
@@ -295,7 +305,7 @@ class OpenAIEngine:
             )
         try:
             data = json.loads(body)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise EngineResponseError(
                 f"{self.shown_url}{path}: the body is not JSON ({body[:80]!r})",
                 transient=True,
@@ -409,6 +419,44 @@ class OpenAIEngine:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _choices(event: dict[str, Any], url: str, path: str) -> list[dict[str, Any]]:
+    """The choices of an answer or a stream event; anything but a list of objects is a
+    malformed answer, never a crash."""
+    choices = event.get("choices")
+    if choices is None:
+        return []
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise EngineResponseError(
+            f"{url}{path}: malformed response (choices is not a list of objects)",
+            transient=True,
+            cause="malformed body",
+        )
+    return choices
+
+
+def _text(holder: object, key: str) -> str:
+    """The text a choice (or its delta / message) carries; non-text is a malformed answer."""
+    value = holder.get(key) if isinstance(holder, dict) else None
+    if value is None or isinstance(value, str):
+        return value or ""
+    raise EngineResponseError(
+        f"malformed response ({key} is {type(value).__name__}, not text)",
+        transient=True,
+        cause="malformed body",
+    )
+
+
+def _usage(event: dict[str, Any]) -> dict[str, int] | None:
+    """Token counts where the server gave whole numbers; anything else counts as none."""
+    usage = event.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    counts = {k: usage.get(k) for k in ("prompt_tokens", "completion_tokens")}
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()):
+        return None
+    return counts  # type: ignore[return-value]
 
 
 def _final(usage: dict[str, Any] | None, n_chunks: int, reason: str | None) -> Final:

@@ -1,0 +1,92 @@
+"""Upstream answers that are hostile rather than broken: a stream that never ends, values of
+the wrong type, JSON nested past Python's stack. Each is a bounded answer or a clear
+EngineError, never a crash or an endless relay (independent probe, issue 17)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from openscout.engines.base import SamplingParams, collect
+from openscout.engines.openai_http import OpenAIEngine
+from openscout.errors import EngineError
+
+SSE = {"content-type": "text/event-stream"}
+
+
+def _engine(handler) -> OpenAIEngine:  # type: ignore[no-untyped-def]
+    return OpenAIEngine("u", "http://upstream.test/v1", transport=httpx.MockTransport(handler))
+
+
+def _event(delta: object) -> bytes:
+    return b"data: " + json.dumps({"choices": [{"delta": {"content": delta}}]}).encode() + b"\n\n"
+
+
+def test_a_stream_that_ignores_max_tokens_is_cut_near_it() -> None:
+    sent = itertools.count()
+
+    def endless() -> Iterator[bytes]:
+        for _ in sent:
+            yield _event("tok ")
+
+    engine = _engine(lambda request: httpx.Response(200, headers=SSE, content=endless()))
+    _, final, chunks = collect(
+        engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=50))
+    )
+    assert final.finish_reason == "length"
+    assert 50 <= len(chunks) <= 2 * 50 + 16
+    assert next(sent) < 1000  # the relay stopped reading, too
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"choices": [{"message": {"content": 42}, "finish_reason": "stop"}]},
+        {"choices": "not a list"},
+        {
+            "choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": "many", "completion_tokens": 2},
+        },
+    ],
+)
+def test_wrong_types_in_a_whole_answer_are_engine_errors_or_ignored(body: dict) -> None:
+    engine = _engine(lambda request: httpx.Response(200, json=body))
+    engine.stream = False
+    try:
+        text, final, _ = collect(
+            engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=8))
+        )
+    except EngineError as e:
+        assert "malformed" in e.message
+    else:  # only the bad usage is survivable: it is ignored, not trusted
+        assert text == "ok" and final.extra.get("usage_estimated")
+
+
+def test_a_number_as_streamed_content_is_an_engine_error() -> None:
+    def body() -> Iterator[bytes]:
+        yield _event(7)
+        yield b"data: [DONE]\n\n"
+
+    engine = _engine(lambda request: httpx.Response(200, headers=SSE, content=body()))
+    with pytest.raises(EngineError, match="malformed"):
+        collect(
+            engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=8))
+        )
+
+
+def test_json_nested_past_the_stack_is_an_engine_error() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    engine = _engine(
+        lambda request: httpx.Response(
+            200, headers={"content-type": "application/json"}, content=deep
+        )
+    )
+    engine.stream = False
+    with pytest.raises(EngineError, match="not JSON"):
+        collect(
+            engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=8))
+        )
