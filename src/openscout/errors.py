@@ -21,7 +21,8 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 ├── QueueFullError             a model's request queue (or the server's) is full: 429 / 503
 ├── WorkerError                code run in a limited child process failed there (`kind`)
 ├── WorkerLimitError           the child ran past its time, CPU or memory limit and was stopped
-└── PythonAssertionError       a `python` assertion is untrusted, failed or was stopped
+├── PythonAssertionError       a `python` assertion is untrusted, failed or was stopped
+└── PatternTimeoutError        a suite's or task's regular expression ran past its time limit
 """
 
 from __future__ import annotations
@@ -172,4 +173,8 @@ class WorkerLimitError(OpenscoutError):
 
 
 class PythonAssertionError(OpenscoutError):
+    pass
+
+
+class PatternTimeoutError(OpenscoutError):
     pass

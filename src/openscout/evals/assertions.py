@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from openscout.errors import DataFileError, PythonAssertionError, WorkerError, WorkerLimitError
+from openscout.evals import patterns
 from openscout.evals.items import Item
 from openscout.evals.scoring import Score, ScoreContext
 from openscout.worker import Limits, Worker
@@ -212,7 +213,7 @@ def run_assertion(
     elif kind == "icontains":
         s = float(value.lower() in output.lower())
     elif kind == "regex":
-        s = float(re.search(value, output) is not None)
+        s = float(patterns.search(value, output))
     elif kind == "is-json":
         try:
             _parse_json(output)

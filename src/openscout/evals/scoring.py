@@ -71,13 +71,14 @@ def check_assertions(item: Item, output: str, ctx: ScoreContext | None) -> Score
 
 def check_exact(item: Item, output: str, ctx: ScoreContext | None) -> Score:
     """lm-evaluation-harness's exact_match, after its regex filter when the task has one."""
-    import re
     import string
+
+    from openscout.evals import patterns
 
     data = item.check_data
     got = output
     if data.get("regex"):
-        found = re.findall(data["regex"], output)
+        found = patterns.findall(data["regex"], output)
         if found:
             pick = found[data.get("group_select", 0)]
             got = pick if isinstance(pick, str) else next((g for g in pick if g), pick[0])
@@ -86,7 +87,7 @@ def check_exact(item: Item, output: str, ctx: ScoreContext | None) -> Score:
         got = got.strip()
     pred, gold = got, str(item.target)
     for pattern in data.get("regexes_to_ignore", []):
-        pred, gold = re.sub(pattern, "", pred), re.sub(pattern, "", gold)
+        pred, gold = patterns.sub(pattern, "", pred), patterns.sub(pattern, "", gold)
     if data.get("ignore_case"):
         pred, gold = pred.lower(), gold.lower()
     if data.get("ignore_punctuation"):
