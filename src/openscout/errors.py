@@ -68,7 +68,17 @@ class DataFileError(OpenscoutError):
             where.append(f"field {field!r}")
         full = f"{', '.join(where)}: {message}" if where else message
         super().__init__(full, hint)
+        self.detail = message  # without the place, so it can be rebuilt elsewhere (worker)
         self.path, self.line, self.entry, self.field = path, line, entry, field
+
+    def parts(self) -> dict[str, object]:
+        return {
+            "detail": self.detail,
+            "path": self.path,
+            "line": self.line,
+            "entry": self.entry,
+            "field": self.field,
+        }
 
 
 class NotFoundError(OpenscoutError):
@@ -163,9 +173,12 @@ class QueueFullError(OpenscoutError):
 class WorkerError(OpenscoutError):
     """The job failed inside the child (`kind` is the exception's class name)."""
 
-    def __init__(self, kind: str, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self, kind: str, message: str, hint: str | None = None, parts: dict | None = None
+    ) -> None:
         super().__init__(message, hint)
         self.kind = kind
+        self.parts = parts  # a DataFileError's place (DataFileError.parts), to raise it again
 
 
 class WorkerLimitError(OpenscoutError):

@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from openscout.errors import WorkerError, WorkerLimitError
+from openscout.errors import DataFileError, WorkerError, WorkerLimitError
 
 MAX_REPLY = 32 * 2**20
 
@@ -71,7 +71,9 @@ class Worker:
                 self._kill()
                 raise WorkerLimitError("the worker process gave a garbled answer") from e
         if "error" in reply:
-            raise WorkerError(reply["error"], reply.get("message", ""), reply.get("hint"))
+            raise WorkerError(
+                reply["error"], reply.get("message", ""), reply.get("hint"), reply.get("parts")
+            )
         return reply["ok"]
 
     def close(self) -> None:
@@ -177,6 +179,7 @@ def _main(argv: list[str]) -> None:
                 "error": type(e).__name__,
                 "message": str(getattr(e, "message", e)),
                 "hint": getattr(e, "hint", None),
+                "parts": e.parts() if isinstance(e, DataFileError) else None,
             }
         try:
             data = json.dumps(reply)

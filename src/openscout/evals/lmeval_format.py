@@ -22,9 +22,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from openscout.errors import DataFileError
+from openscout.errors import DataFileError, WorkerError, WorkerLimitError
 from openscout.evals.items import Item
 from openscout.evals.loading import LoadedSuite
+from openscout.worker import Limits, Worker
 
 
 def read_docs(path: Path) -> list[dict[str, Any]]:
@@ -152,7 +153,9 @@ class _Task:
                 return self.env.from_string(source).render(**doc)
             except Exception as e:  # jinja raises many kinds; all mean a bad template
                 raise DataFileError(
-                    f"{what}: template failed: {e}", path=str(self.path), field=what
+                    f"{what}: template failed: {e.__class__.__name__}: {e}",
+                    path=str(self.path),
+                    field=what,
                 ) from e
         if isinstance(source, list | int):
             return source
@@ -315,5 +318,53 @@ def _generate_items(
     ]
 
 
+# A task file's templates are the file author's code: Jinja's sandbox stops attribute tricks
+# but not `'x' * 10**9` or nested range loops, which ran for minutes in our process
+# (independent probe, issue 17). Task files are read and rendered in a limited child.
+TASK_LIMITS = Limits(memory_bytes=1024 * 2**20, cpu_seconds=20, timeout=30.0)
+
+
 def load_lmeval(path: Path) -> LoadedSuite:
-    return load_task_yaml(path) if path.suffix in (".yaml", ".yml") else load_docs_file(path)
+    """An lm-eval task or documents file, read and rendered in a limited worker process."""
+    worker = Worker(f"{__name__}:load_here", TASK_LIMITS)
+    try:
+        got = worker.call(path=str(path.resolve()))
+    except WorkerError as e:
+        if e.parts:  # a DataFileError in the child: the same error, file and line, here
+            p = e.parts
+            raise DataFileError(
+                str(p["detail"]),
+                path=p["path"],  # type: ignore[arg-type]
+                line=p["line"],  # type: ignore[arg-type]
+                entry=p["entry"],  # type: ignore[arg-type]
+                field=p["field"],  # type: ignore[arg-type]
+                hint=e.hint,
+            ) from e
+        raise DataFileError(f"{path}: {e.kind}: {e.message}", hint=e.hint) from e
+    except WorkerLimitError as e:
+        raise DataFileError(
+            f"{path}: reading the task was stopped: {e}",
+            hint="its templates or data ask for too much time or memory",
+        ) from e
+    finally:
+        worker.close()
+    return LoadedSuite(
+        got["name"],
+        got["version"],
+        got["description"],
+        got["source"],
+        [Item.from_dict(i) for i in got["items"]],
+    )
+
+
+def load_here(path: str) -> dict[str, Any]:
+    """In the worker: load and render the task, return it as JSON-able data."""
+    p = Path(path)
+    suite = load_task_yaml(p) if p.suffix in (".yaml", ".yml") else load_docs_file(p)
+    return {
+        "name": suite.name,
+        "version": suite.version,
+        "description": suite.description,
+        "source": suite.source,
+        "items": [i.to_dict() for i in suite.items],
+    }

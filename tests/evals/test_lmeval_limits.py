@@ -1,0 +1,49 @@
+"""An lm-eval task file's templates are its author's code: they run in a limited child, so a
+template that asks for gigabytes or loops for ever is a clear error, not a hung `eval`
+(independent probe, issue 17)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from openscout.errors import DataFileError
+from openscout.evals import lmeval_format
+from openscout.evals.loading import load_suite
+from openscout.worker import Limits
+
+DOCS = '{"question": "q", "choices": ["a", "b"], "answer": 0}\n'
+
+
+def _task(tmp_path: Path, doc_to_text: str) -> Path:
+    (tmp_path / "d.jsonl").write_text(DOCS)
+    task = tmp_path / "t.yaml"
+    task.write_text(
+        "task: t\noutput_type: multiple_choice\ndataset_path: json\n"
+        "dataset_kwargs: {data_files: {test: d.jsonl}}\ntest_split: test\n"
+        f"doc_to_text: {json.dumps(doc_to_text)}\ndoc_to_choice: choices\ndoc_to_target: answer\n"
+    )
+    return task
+
+
+def test_a_template_asking_for_gigabytes_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match=r"MemoryError|stopped"):
+        load_suite(_task(tmp_path, "{{ 'x' * 10**10 }}"))
+
+
+def test_a_template_that_loops_for_ever_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        lmeval_format, "TASK_LIMITS", Limits(memory_bytes=512 * 2**20, cpu_seconds=2, timeout=4)
+    )
+    loops = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+    with pytest.raises(DataFileError, match="stopped"):
+        load_suite(_task(tmp_path, loops))
+
+
+def test_a_good_task_still_loads(tmp_path: Path) -> None:
+    suite = load_suite(_task(tmp_path, "Question: {{question}}\nAnswer:"))
+    assert suite.items[0].context == "Question: q\nAnswer:"
