@@ -90,3 +90,29 @@ def test_json_nested_past_the_stack_is_an_engine_error() -> None:
         collect(
             engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=8))
         )
+
+
+def test_a_stream_that_trickles_bytes_but_no_lines_is_stopped() -> None:
+    """One byte at a time never trips the per-read timeout; no whole line for the timeout is
+    a transient 'stalled stream' (the probe held a model's lanes this way until restart)."""
+    import time
+
+    sent = itertools.count()
+
+    def trickle() -> Iterator[bytes]:
+        for _ in sent:
+            time.sleep(0.02)
+            yield b"x"
+
+    engine = OpenAIEngine(
+        "u",
+        "http://upstream.test/v1",
+        timeout_s=0.3,
+        transport=httpx.MockTransport(
+            lambda request: httpx.Response(200, headers=SSE, content=trickle())
+        ),
+    )
+    with pytest.raises(EngineError) as info:
+        collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+    assert info.value.transient and info.value.cause == "stalled stream"
+    assert next(sent) < 200

@@ -7,6 +7,7 @@ in pieces and stop at `MAX_LINE` bytes a line and `MAX_BODY` bytes an answer.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -69,15 +70,29 @@ def read_head(resp: Any, limit: int) -> bytes:
 
 
 def iter_lines(
-    resp: httpx.Response, max_line: int = MAX_LINE, max_total: int = MAX_BODY
+    resp: httpx.Response,
+    max_line: int = MAX_LINE,
+    max_total: int = MAX_BODY,
+    line_timeout_s: float | None = None,
 ) -> Iterator[str]:
-    """Lines of a streamed body (\\n, \\r\\n or \\r), each at most `max_line` bytes."""
+    """Lines of a streamed body (\\n, \\r\\n or \\r), each at most `max_line` bytes. With
+    `line_timeout_s`, a server that keeps sending bytes but no whole line for that long is an
+    error: the per-read timeout alone never fires on a trickle of one byte a second."""
     pending = b""
     total = 0
+    last_line = time.monotonic()
     for chunk in resp.iter_bytes():
         total += len(chunk)
         if total > max_total:
             raise _too_big("a stream", max_total)
+        if b"\n" in chunk or b"\r" in chunk:
+            last_line = time.monotonic()
+        elif line_timeout_s is not None and time.monotonic() - last_line > line_timeout_s:
+            raise EngineResponseError(
+                f"the server sent no whole line for {line_timeout_s:g} s",
+                transient=True,
+                cause="stalled stream",
+            )
         pending += chunk
         lines = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
         pending = lines.pop()

@@ -110,6 +110,7 @@ class OpenAIEngine:
         self.shown_url = public_url(self.base_url)  # errors reach API clients: no password
         self.model = model or model_id
         self.stream = stream
+        self.timeout_s = timeout_s
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._client = httpx.Client(
@@ -208,7 +209,7 @@ class OpenAIEngine:
 
     def _sse(self, resp: httpx.Response) -> Iterator[dict[str, Any]]:
         try:
-            for line in iter_lines(resp):
+            for line in iter_lines(resp, line_timeout_s=self.timeout_s):
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
