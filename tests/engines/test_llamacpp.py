@@ -219,3 +219,13 @@ def test_stop_helpers() -> None:
     assert _split_stop("abc", ("x",)) == ("abc", False)
     assert _safe_prefix("hello ST", (" STOP",)) == "hello"
     assert _safe_prefix("hello", (" STOP",)) == "hello"
+
+
+def test_a_chat_prompt_keeps_the_templates_first_token(smollm2_engine) -> None:
+    """SmolLM2's BOS text is <|im_start|>, which its tokenizer does not add: the rendered
+    prompt must keep it (it was stripped, so every chat prompt lost its first token)."""
+    assert not smollm2_engine.adds_bos
+    text = smollm2_engine.render([{"role": "user", "content": "hi"}])
+    assert text.startswith("<|im_start|>system")
+    toks = smollm2_engine.tokenize(text, special=True)
+    assert toks[0] == smollm2_engine.llm.token_bos()

@@ -93,6 +93,11 @@ class LlamaCppEngine:
         self.batch_lanes = batch_lanes
         self.reuse_prefix = True  # benchmarks turn it off to measure what it saves
         self.bos_text = self._token_text(self.llm.token_bos())
+        # Only a model whose tokenizer adds BOS gets it twice from a template that writes it.
+        # SmolLM2's BOS is <|im_start|> and is not added: stripping it cut the first token of
+        # every chat prompt.
+        bos = self.llm.token_bos()
+        self.adds_bos = bos >= 0 and self.llm.tokenize(b"a", add_bos=True)[:1] == [bos]
         self.eos_text = self._token_text(self.llm.token_eos())
         self.capabilities = Capabilities(
             chat=True,
@@ -122,7 +127,7 @@ class LlamaCppEngine:
 
     def render(self, messages: Sequence[Message]) -> str:
         text = render_chat(self.header.chat_template, messages, self.bos_text, self.eos_text)
-        if self.bos_text and text.startswith(self.bos_text):
+        if self.adds_bos and self.bos_text and text.startswith(self.bos_text):
             text = text[len(self.bos_text) :]  # tokenize() adds BOS itself
         return text
 
