@@ -14,6 +14,7 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 ├── CapabilityError            an engine was asked for something it declared it cannot do
 ├── StoreError                 the SQLite store cannot be opened or migrated
 ├── ConstraintError            a recommendation request is malformed
+├── ClientGoneError            the API client went away before its answer began
 ├── FitError                   a fit estimate lacks what it needs (a shape, a catalog id)
 ├── SearchError                a catalog search filter is malformed
 ├── HubError                   the Hugging Face Hub could not answer (offline, unknown repo)
@@ -190,4 +191,8 @@ class PythonAssertionError(OpenscoutError):
 
 
 class PatternTimeoutError(OpenscoutError):
+    pass
+
+
+class ClientGoneError(OpenscoutError):
     pass

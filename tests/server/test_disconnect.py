@@ -79,3 +79,30 @@ def test_disconnect_stops_a_non_streaming_request_too(settings) -> None:  # type
             time.sleep(0.05)
         assert rows and rows[0]["finish_reason"] == "cancelled"
         assert rows[0]["completion_tokens"] < 100
+
+
+def test_clients_that_leave_the_queue_free_their_places(settings) -> None:  # type: ignore[no-untyped-def]
+    """Waiting clients that hang up leave the model's queue at once (independent probe: with
+    a stalled upstream, gone clients kept a model's queue full, so new ones got 429)."""
+    import threading
+
+    from openscout.server.limits import Limits
+
+    engine = MockEngine(
+        "slow", default=" ".join(f"w{i}" for i in range(60)), delay_s=0.05, max_parallel=1
+    )
+    app = create_app(settings, engines={"slow": engine}, limits=Limits(queue_per_model=2))
+    body = {"model": "slow", "messages": [{"role": "user", "content": "go"}], "max_tokens": 200}
+    with live_server(app) as url:
+        holder = threading.Thread(
+            target=lambda: httpx.post(url + "/v1/chat/completions", json=body, timeout=60)
+        )
+        holder.start()  # takes the one slot for ~10 s
+        time.sleep(0.5)
+        for _ in range(2):  # fill the queue, then hang up
+            with contextlib.suppress(httpx.TimeoutException):
+                httpx.post(url + "/v1/chat/completions", json=body, timeout=0.5)
+        time.sleep(1.5)  # the server notices within its poll interval
+        late = httpx.post(url + "/v1/chat/completions", json=body, timeout=60)
+        holder.join(timeout=60)
+    assert late.status_code == 200, late.text

@@ -9,12 +9,14 @@ the middle of a stream is sent as one `data: {"error": ...}` event before `[DONE
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,7 +30,7 @@ from openscout.engines.base import (
     SamplingParams,
     Tokenizer,
 )
-from openscout.errors import CapabilityError, OpenscoutError, QueueFullError
+from openscout.errors import CapabilityError, ClientGoneError, OpenscoutError, QueueFullError
 from openscout.generation import GenerationResult
 from openscout.server.errors import APIError, from_openscout
 from openscout.server.pool import ModelPool
@@ -50,6 +52,8 @@ from openscout.server.token_completions import (
 
 Event = Chunk | GenerationResult
 log = logging.getLogger("openscout.server")
+
+GONE_POLL_S = 0.5  # how often a waiting request checks that its client is still there
 
 
 def client_id(request: Request) -> str:
@@ -101,13 +105,16 @@ async def start_stream(
     messages: list[Message] | None = None,
     prompt: str | None = None,
     source: str = "api",
+    request: Request | None = None,
 ) -> tuple[Event, AsyncIterator[Event]]:
-    """Begin a generation and wait for its first event, so errors still get a real status."""
+    """Begin a generation and wait for its first event, so errors still get a real status.
+    With `request`, a client that goes away while it waits (in the queue, or for its first
+    token) gives up its place at once instead of holding it until it is served."""
     agen = pool.stream(
         model_id, client, params=params, messages=messages, prompt=prompt, source=source
     )
     try:
-        first = await agen.__anext__()
+        first = await _unless_gone(agen.__anext__(), request)
     except QueueFullError as e:
         raise APIError(
             e.status,
@@ -116,6 +123,21 @@ async def start_stream(
             headers={"Retry-After": str(pool.limits.retry_after_s)},
         ) from e
     return first, agen
+
+
+async def _unless_gone(waiting: Awaitable[Event], request: Request | None) -> Event:
+    task = asyncio.ensure_future(waiting)
+    if request is None:
+        return await task
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=GONE_POLL_S)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            task.cancel()  # leaves the model's queue, or stops the engine at its next token
+            with contextlib.suppress(asyncio.CancelledError, OpenscoutError):
+                await task
+            raise ClientGoneError("the client went away before its answer began")
 
 
 async def chain(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[Event]:
@@ -270,13 +292,17 @@ def make_router(pool: ModelPool) -> APIRouter:
             return await _chat_by_token_ids(pool, req, spec.id, client, shape, msgs, params)
         ask, params = chat_request(spec.prompt_format, msgs, params)  # base model: Q/A prompt
         jobs = [ask] * (req.n or 1)
-        first = await start_stream(pool, spec.id, client, params=params, **ask)
+        first = await start_stream(pool, spec.id, client, params=params, request=request, **ask)
         if req.stream:
             return stream_response(sse_choices(pool, shape, client, params, jobs, first))
         choices, results = [], []
         for i in range(len(jobs)):
             f, r = (
-                first if i == 0 else await start_stream(pool, spec.id, client, params=params, **ask)
+                first
+                if i == 0
+                else await start_stream(
+                    pool, spec.id, client, params=params, request=request, **ask
+                )
             )
             text, result = await collect(f, r, request)
             results.append(result)
@@ -324,7 +350,9 @@ def make_router(pool: ModelPool) -> APIRouter:
         items = [p for p in items if isinstance(p, str)]  # text only from here on
         if req.stream and params.max_tokens > 0:
             jobs = [{"prompt": p} for p in items for _ in range(req.n or 1)]
-            first = await start_stream(pool, spec.id, client, params=params, prompt=items[0])
+            first = await start_stream(
+                pool, spec.id, client, params=params, prompt=items[0], request=request
+            )
             return stream_response(
                 sse_choices(pool, shape, client, params, jobs, first, echo="" if req.echo else None)
             )
@@ -335,7 +363,9 @@ def make_router(pool: ModelPool) -> APIRouter:
             for _ in range(req.n or 1):
                 text, r = "", None
                 if params.max_tokens > 0:
-                    f, rest = await start_stream(pool, spec.id, client, params=params, prompt=p)
+                    f, rest = await start_stream(
+                        pool, spec.id, client, params=params, prompt=p, request=request
+                    )
                     text, r = await collect(f, rest, request)
                     first_result = first_result or r
                     total_p, total_c = total_p + r.prompt_tokens, total_c + r.completion_tokens

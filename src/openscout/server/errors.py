@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openscout.errors import (
     CapabilityError,
+    ClientGoneError,
     ConfigError,
     ContextLengthError,
     DataFileError,
@@ -99,6 +100,8 @@ def from_openscout(e: OpenscoutError) -> APIError:
         return APIError(502, f"the model failed to answer: {e.message}", code="engine_error")
     if isinstance(e, NotFoundError):
         return APIError(404, msg, code="not_found")
+    if isinstance(e, ClientGoneError):  # nobody reads it; nginx's code for a closed request
+        return APIError(499, msg, code="client_closed_request")
     return APIError(400, msg)
 
 

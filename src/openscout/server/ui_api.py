@@ -163,7 +163,7 @@ def make_router(pool: ModelPool) -> APIRouter:
             ARENA_PARAMS,
         )
         first, rest = await start_stream(
-            pool, model, client_id(request), params=params, source="arena", **ask
+            pool, model, client_id(request), params=params, source="arena", request=request, **ask
         )
 
         async def body() -> AsyncIterator[bytes]:
