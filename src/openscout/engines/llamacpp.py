@@ -93,11 +93,6 @@ class LlamaCppEngine:
         self.batch_lanes = batch_lanes
         self.reuse_prefix = True  # benchmarks turn it off to measure what it saves
         self.bos_text = self._token_text(self.llm.token_bos())
-        # Only a model whose tokenizer adds BOS gets it twice from a template that writes it.
-        # SmolLM2's BOS is <|im_start|> and is not added: stripping it cut the first token of
-        # every chat prompt.
-        bos = self.llm.token_bos()
-        self.adds_bos = bos >= 0 and self.llm.tokenize(b"a", add_bos=True)[:1] == [bos]
         self.eos_text = self._token_text(self.llm.token_eos())
         self.capabilities = Capabilities(
             chat=True,
@@ -127,8 +122,11 @@ class LlamaCppEngine:
 
     def render(self, messages: Sequence[Message]) -> str:
         text = render_chat(self.header.chat_template, messages, self.bos_text, self.eos_text)
+        # Only a tokenizer that adds BOS itself would get it twice from a template that writes
+        # it. SmolLM2's BOS is <|im_start|>, not added: stripping it cut every chat prompt's
+        # first token.
         if self.adds_bos and self.bos_text and text.startswith(self.bos_text):
-            text = text[len(self.bos_text) :]  # tokenize() adds BOS itself
+            text = text[len(self.bos_text) :]
         return text
 
     def tokenize(self, text: str, special: bool = False) -> list[int]:
@@ -248,10 +246,11 @@ class LlamaCppEngine:
         budget = min(params.max_tokens, self.n_ctx - len(tokens))
         with self._exclusive():
             self._scored = []  # generation reuses the KV cache its own way
+            # A prompt decoded as one batch and the same prompt taken from the KV cache (its
+            # last token decoded alone) differ in the last float bits, enough to flip a greedy
+            # near tie: the same request gave two answers. Every generation starts cold.
+            self.llm.n_tokens = 0
             if params.seed is not None:
-                # A batched and a single-token decode of the same prompt differ in the last
-                # float bits, enough to change a sampled token: a seeded request starts cold.
-                self.llm.n_tokens = 0
                 self.llm.set_seed(params.seed)
             yield from self._token_loop(tokens, params, stop, budget)
 

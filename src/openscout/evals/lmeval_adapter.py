@@ -116,6 +116,9 @@ def _lm_class() -> Any:
 
 def register(name: str = "openscout") -> Any:
     """Register the adapter with lm_eval's model registry under `name`; return the class."""
+    # lm_eval imports its built-in models only while its registry is empty: registering ours
+    # first hid `local-completions` and the rest from everything later in the process.
+    import lm_eval.models  # noqa: F401
     from lm_eval.api.registry import register_model
 
     cls = _lm_class()
