@@ -115,3 +115,21 @@ def test_a_header_of_many_small_arrays_is_refused_quickly(tmp_path: Path) -> Non
     path.write_bytes(blob)
     with pytest.raises(ModelFileError, match="more than"):
         read_header(path)
+
+
+def test_a_header_of_many_large_strings_is_refused(tmp_path: Path) -> None:
+    """150 strings of 16 MiB in a sparse file took 2.5 GB to read (second probe): the header
+    has a budget of string bytes too."""
+    from openscout.engines.gguf import MAX_STRING, MAX_STRING_BYTES
+
+    n = MAX_STRING_BYTES // MAX_STRING + 2
+    path = tmp_path / "strings.gguf"
+    with path.open("wb") as f:
+        f.write(b"GGUF" + struct.pack("<IQQ", 3, 0, n))
+        for i in range(n):
+            key = f"k{i}".encode()
+            f.write(struct.pack("<Q", len(key)) + key + struct.pack("<IQ", 8, MAX_STRING))
+            f.seek(MAX_STRING, 1)  # a hole: no disk used
+        f.write(b"\0" * 64)
+    with pytest.raises(ModelFileError, match="bytes of strings"):
+        read_header(path)

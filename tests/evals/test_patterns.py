@@ -35,3 +35,18 @@ def test_an_eval_with_such_an_assertion_finishes(settings: Settings, tmp_path: P
     run = run_eval(settings, str(suite), ["m"])
     result = run.results["m"]
     assert result.n + result.errors == 2
+
+
+def test_a_json_schema_is_checked_in_a_limited_child_without_remote_refs(tmp_path: Path) -> None:
+    """jsonschema runs `pattern` with `re` and would fetch http/file `$ref`s (second probe)."""
+    from openscout.evals.assertions import check_json_schema
+
+    assert check_json_schema({"type": "object", "required": ["a"]}, {"a": 1}) is None
+    assert "required" in (check_json_schema({"type": "object", "required": ["a"]}, {}) or "")
+    stopped = check_json_schema({"type": "string", "pattern": EVIL}, TEXT)
+    assert stopped and "stopped" in stopped
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"type": "integer"}')
+    for ref in ("http://127.0.0.1:9/s.json", secret.as_uri()):
+        reason = check_json_schema({"$ref": ref}, "x")
+        assert reason and "could not be checked" in reason

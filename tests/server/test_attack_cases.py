@@ -255,3 +255,15 @@ def test_catalog_page_with_a_non_finite_number_is_served(client: TestClient, val
     for name in ("context", "min_params_b", "max_params_b"):
         r = client.get(f"/catalog?{name}={value}")
         assert r.status_code == 200, (name, value, r.status_code)
+
+
+def test_a_cross_site_subresource_cannot_reach_the_server(client: TestClient) -> None:
+    """An <img src="http://127.0.0.1:8765/tokenizer_info?model=..."> on another site sends no
+    Origin; it made a keyless server load the model (second probe). Navigations stay allowed."""
+    img = {"sec-fetch-site": "cross-site", "sec-fetch-mode": "no-cors", "sec-fetch-dest": "image"}
+    assert client.get("/v1/models", headers=img).status_code == 403
+    assert client.get("/health", headers=img).status_code == 403
+    link = {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"}
+    assert client.get("/", headers=link).status_code == 200
+    own = {"sec-fetch-site": "same-origin", "sec-fetch-mode": "cors"}
+    assert client.get("/v1/models", headers=own).status_code == 200

@@ -25,6 +25,9 @@ MAX_ARRAY = 8_000_000  # vocabularies reach ~260k entries
 # (Llama 3: 128k tokens + 280k merges); without a total, nested arrays within every per-array
 # limit took minutes and a gigabyte (independent probe, issue 17).
 MAX_VALUES = 2_000_000
+# Bytes of strings in the whole header: vocabularies and merges hold a few MB; 150 strings of
+# 16 MiB each (a sparse file of 600 KB on disk) took 2.5 GB to read (second probe).
+MAX_STRING_BYTES = 256 * 2**20
 MAX_DIMS = 8
 KEEP_ARRAY = 64  # arrays longer than this are summarised, not kept (tokenizer vocabularies)
 
@@ -240,6 +243,7 @@ class _Reader:
     def __init__(self, f: BinaryIO, size: int, path: str) -> None:
         self.f, self.size, self.path = f, size, path
         self.values_left = MAX_VALUES
+        self.string_bytes_left = MAX_STRING_BYTES
 
     def fail(self, what: str) -> ModelFileError:
         return ModelFileError(
@@ -262,6 +266,9 @@ class _Reader:
         n = self.unpack("<Q")
         if n > MAX_STRING:
             raise self.fail(f"string of {n} bytes exceeds the {MAX_STRING} byte limit")
+        self.string_bytes_left -= n
+        if self.string_bytes_left < 0:
+            raise self.fail(f"the metadata holds more than {MAX_STRING_BYTES} bytes of strings")
         return self.read(n).decode("utf-8", errors="replace")
 
     def value(self, vtype: int, depth: int = 0) -> Any:

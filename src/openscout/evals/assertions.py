@@ -221,15 +221,13 @@ def run_assertion(
         except ValueError:
             s = 0.0
     elif kind == "json-schema":
-        import jsonschema
-
         try:
-            jsonschema.validate(_parse_json(output), value)
-            s = 1.0
+            reason = check_json_schema(value, _parse_json(output))
         except ValueError:
-            s, detail["reason"] = 0.0, "not JSON"
-        except jsonschema.ValidationError as e:
-            s, detail["reason"] = 0.0, e.message
+            reason = "not JSON"
+        s = 0.0 if reason else 1.0
+        if reason:
+            detail["reason"] = reason
     elif kind == "max-length":
         s = float(len(output) <= value)
     elif kind == "python":
@@ -284,3 +282,35 @@ def score_assertions(item: Item, output: str, ctx: ScoreContext | None) -> Score
     return Score(
         float(passed), {"weighted": weighted}, {"assertions": results, "threshold": threshold}
     )
+
+
+# A suite's JSON schema is its author's data, and jsonschema runs its `pattern`s with `re` (no
+# time limit) and would fetch an http or file `$ref` (independent probe). It is checked in a
+# limited child, with no way to resolve references outside the schema itself.
+SCHEMA_LIMITS = Limits(memory_bytes=512 * 2**20, cpu_seconds=2, timeout=5.0)
+_schema_worker: Worker | None = None
+
+
+def check_json_schema(schema: Any, instance: Any) -> str | None:
+    """None when `instance` satisfies `schema`, else why not (or why it was stopped)."""
+    global _schema_worker
+    if _schema_worker is None:
+        _schema_worker = Worker(f"{__name__}:json_schema_here", SCHEMA_LIMITS)
+    try:
+        return _schema_worker.call(schema=schema, instance=instance)  # type: ignore[no-any-return]
+    except WorkerError as e:
+        return f"the schema could not be checked: {e.kind}: {e.message}"
+    except WorkerLimitError as e:
+        return f"the schema check was stopped: {e}"
+
+
+def json_schema_here(schema: Any, instance: Any) -> str | None:
+    """In the worker: validate with a registry that resolves nothing outside the schema."""
+    import jsonschema
+    from referencing import Registry
+
+    cls = jsonschema.validators.validator_for(schema)
+    error = jsonschema.exceptions.best_match(
+        cls(schema, registry=Registry()).iter_errors(instance)
+    )
+    return None if error is None else error.message

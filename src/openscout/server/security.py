@@ -126,6 +126,12 @@ class SecurityMiddleware:
         if origin and origin != own_origin:
             await _json(send, 403, "cross-origin requests are not allowed", "forbidden_origin")
             return
+        if _cross_site_subresource(headers):
+            # An <img> or <script> on another site sends no Origin, but the browser says where
+            # it comes from: without this a page could make the server load every model (second
+            # probe). Following a link to the workbench (a navigation) stays allowed.
+            await _json(send, 403, "cross-site requests are not allowed", "forbidden_origin")
+            return
         if scope["method"] == "OPTIONS":
             await send(
                 {
@@ -327,3 +333,9 @@ async def _json(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _cross_site_subresource(headers: dict[str, str]) -> bool:
+    """A browser request from another site that is not the user following a link."""
+    site = headers.get("sec-fetch-site")
+    return site == "cross-site" and headers.get("sec-fetch-mode") != "navigate"
