@@ -310,7 +310,5 @@ def json_schema_here(schema: Any, instance: Any) -> str | None:
     from referencing import Registry
 
     cls = jsonschema.validators.validator_for(schema)
-    error = jsonschema.exceptions.best_match(
-        cls(schema, registry=Registry()).iter_errors(instance)
-    )
+    error = jsonschema.exceptions.best_match(cls(schema, registry=Registry()).iter_errors(instance))
     return None if error is None else error.message
