@@ -164,16 +164,7 @@ class RentOption(BaseModel):
 
     @classmethod
     def of(cls, p: HostedPrice) -> RentOption:
-        return cls(
-            provider=p.provider,
-            provider_model=p.provider_model,
-            input_per_m=p.input_per_m,
-            output_per_m=p.output_per_m,
-            blended_per_m=p.blended_per_m,
-            source=p.source,
-            date=p.date,
-            note=p.note,
-        )
+        return cls.model_validate(p, from_attributes=True)
 
 
 class ModelComparison(BaseModel):
@@ -242,14 +233,7 @@ class ReferencePrice(BaseModel):
 
     @classmethod
     def of(cls, p: ApiPrice) -> ReferencePrice:
-        return cls(
-            name=p.name,
-            input_per_m=p.input_per_m,
-            output_per_m=p.output_per_m,
-            blended_per_m=p.blended_per_m,
-            source=p.source,
-            date=p.date,
-        )
+        return cls.model_validate(p, from_attributes=True)
 
 
 class HostedPriceRow(RentOption):
