@@ -150,6 +150,11 @@ def render_here(
         raise ModelFileError(f"the model's chat template asked for a value too large: {e}") from e
     except _TemplateRaised as e:
         raise ModelFileError(f"the model's chat template refused these messages: {e}") from e
+    except MemoryError as e:  # the worker's address-space limit: an output too big to hold
+        raise ModelFileError(
+            "the model's chat template was stopped: it ran past its memory limit",
+            hint="use the model as a completion model (prompt_format: completion)",
+        ) from e
     except (
         JinjaTemplateError,
         TypeError,
@@ -159,7 +164,6 @@ def render_here(
         IndexError,
         ArithmeticError,  # the sandbox's "range too big" is an OverflowError
         RecursionError,
-        MemoryError,
     ) as e:
         # SecurityError is a jinja2 TemplateError subclass: a hostile template ends here
         raise ModelFileError(
