@@ -6,30 +6,21 @@ import re
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from openscout.catalog.views import show_model
-from openscout.cli.main import app
 
 LONG = ["deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "HuggingFaceTB/SmolLM2-1.7B-Instruct"]
 
 
 @pytest.fixture
-def run(settings, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("COLUMNS", "80")
+def run(settings, cli80):  # type: ignore[no-untyped-def]
     settings.ensure()
     models = [
         {"id": i, "engine": "mock", "catalog_id": i, "options": {"default": "4 5 6 7 8 9"}}
         for i in LONG
     ]
     settings.models_file.write_text(yaml.safe_dump({"version": 1, "models": models}))
-
-    def invoke(*args: str) -> str:
-        r = CliRunner().invoke(app, list(args))
-        assert r.exit_code == 0, r.output
-        return r.output
-
-    return invoke
+    return cli80
 
 
 def _whole(text: str, needles: list[str]) -> None:

@@ -281,16 +281,51 @@ def register(app: typer.Typer) -> None:
                     "notes": run["summary"].get("notes") or [],
                 }
             )
-        table = Table("model", "item", "score", "output", "error", "s")
-        for it in run["items"]:
-            out = (it["output"] or "").replace("\n", " ")
-            # model output is untrusted: plain() keeps it from acting on the terminal or Rich
-            table.add_row(
-                plain(it["model_id"]),
-                plain(it["item_id"]),
-                "failed" if it["error"] else fmt(it["score"], 2),
-                plain(out[:60] + ("…" if len(out) > 60 else "")),
-                plain((it["error"] or "")[:40]),
-                fmt(it["latency_s"], 2),
-            )
-        print_table(table, wrap=("output", "error"))
+        _print_items(run["items"])
+
+
+# At most this many failed items are explained under the table; --json has them all.
+WHY_SHOWN = 50
+
+
+def _item_seconds(it: dict[str, Any]) -> str:
+    """The item's time; an answer taken from the result cache says so instead."""
+    if it.get("cached_calls") and not it.get("engine_calls"):
+        return "cached"
+    return fmt(it["latency_s"], 2)
+
+
+def _print_items(items: list[dict[str, Any]]) -> None:
+    """Every item (score, answer, time), then why each failed item failed."""
+    from openscout.evals.explain import failure_reasons
+
+    table = Table("model", "item", "score", "output", "error", "s")
+    for it in items:
+        out = (it["output"] or "").replace("\n", " ")
+        # model output is untrusted: plain() keeps it from acting on the terminal or Rich
+        table.add_row(
+            plain(it["model_id"]),
+            plain(it["item_id"]),
+            "failed" if it["error"] else fmt(it["score"], 2),
+            plain(out[:60] + ("…" if len(out) > 60 else "")),
+            plain((it["error"] or "")[:40]),
+            _item_seconds(it),
+        )
+    print_table(table, wrap=("output", "error"))
+    console.print(
+        "[dim]s: seconds per item; answers generated together in one batch share the "
+        "batch's time equally[/]",
+        highlight=False,
+    )
+    why = [(it, r) for it in items if (r := failure_reasons(it))]
+    if not why:
+        return
+    console.print(plain("Why items did not pass", style="bold"))
+    for it, reasons in why[:WHY_SHOWN]:
+        console.print(plain(f"{it['model_id']} {it['item_id']}:"))
+        for reason in reasons:
+            console.print(plain(f"  - {reason}"))
+    if len(why) > WHY_SHOWN:
+        console.print(
+            plain(f"… and {len(why) - WHY_SHOWN} more items (all in `runs show RUN --json`)")
+        )

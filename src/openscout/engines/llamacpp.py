@@ -34,6 +34,7 @@ from openscout.engines.base import (
     TokenLogprobs,
     collect,
 )
+from openscout.engines.cancel import check_stop
 from openscout.engines.chat_template import render_chat, template_free
 from openscout.engines.cpu_threads import ContextThreads, ThreadChooser, process_chooser
 from openscout.engines.gguf import GGUFHeader, read_header
@@ -206,6 +207,7 @@ class LlamaCppEngine:
             gen = self._sampled(tokens, params)
             try:
                 for tok in gen:
+                    check_stop()  # a caller that hung up gets no more decodes
                     out.append(tok)
                     if self.is_eog(tok):  # kept: clients read its log-prob (the text has none)
                         reason = "stop"

@@ -28,6 +28,10 @@ from openscout.generation import GenerationResult, generate, log_generation
 
 T = TypeVar("T")
 
+# Key of a batch-generated answer's share of its batch's wall time (seconds), which the
+# runner adds to the item's own time; it never reaches the cache or the stored answer.
+BATCH_SHARE = "batch_share_s"
+
 
 @dataclass
 class Tally:
@@ -207,7 +211,8 @@ class Caller:
                     "finish_reason": res.final.finish_reason,
                     "ttft_s": res.ttft_s,
                 }
-                self._prefetched[self._req_id(r)] = value
+                # the item's own time: its share of the batch (the answers came together)
+                self._prefetched[self._req_id(r)] = {**value, BATCH_SHARE: elapsed / len(group)}
                 # Cached now, not when its item comes: a run killed before then keeps it.
                 key = self._gen_key(r)
                 if key is not None and res.final.finish_reason not in ("error", "cancelled"):

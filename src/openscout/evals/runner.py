@@ -23,7 +23,7 @@ from typing import Any
 from openscout.config import Settings
 from openscout.engines.base import BatchGenerator, can_score
 from openscout.errors import OpenscoutError
-from openscout.evals.calls import Caller, Tally
+from openscout.evals.calls import BATCH_SHARE, Caller, Tally
 from openscout.evals.items import Item, build_request
 from openscout.evals.loading import LoadedSuite, load_suite
 from openscout.evals.results import EvalRun, Invocation, ProgressEvent, build_run
@@ -111,6 +111,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
         "detail": {},
     }
     score: Score | None = None
+    batch_share = 0.0  # seconds spent generating this answer ahead, in a batch
     try:
         delim = str(item.check_data.get("target_delimiter", " "))
         conts = [delim + c for c in item.choices]
@@ -132,6 +133,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
             req = build_request(item, fmt)  # type: ignore[arg-type]
             rec["input"] = {"item": item.to_dict(), "request": req.key_data()}
             value = caller.generate(req, tally)
+            batch_share = value.pop(BATCH_SHARE, 0.0)
             rec.update(
                 output=value["text"],
                 prompt_tokens=value["prompt_tokens"],
@@ -147,7 +149,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
     if score is not None:
         rec.update(score=score.value, metrics=score.metrics, detail=score.detail)
     rec.update(
-        latency_s=time.perf_counter() - t0,
+        latency_s=time.perf_counter() - t0 + batch_share,
         engine_calls=tally.engine,
         cached_calls=tally.cached,
         retries=tally.retries,

@@ -9,14 +9,12 @@ the middle of a stream is sent as one `data: {"error": ...}` event before `[DONE
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,10 +28,10 @@ from openscout.engines.base import (
     SamplingParams,
     Tokenizer,
 )
-from openscout.errors import CapabilityError, ClientGoneError, OpenscoutError, QueueFullError
+from openscout.errors import CapabilityError, OpenscoutError, QueueFullError
 from openscout.generation import GenerationResult
 from openscout.server.errors import APIError, from_openscout
-from openscout.server.pool import ModelPool
+from openscout.server.pool import ModelPool, unless_gone
 from openscout.server.schemas import (
     ChatRequest,
     CompletionRequest,
@@ -52,8 +50,6 @@ from openscout.server.token_completions import (
 
 Event = Chunk | GenerationResult
 log = logging.getLogger("openscout.server")
-
-GONE_POLL_S = 0.5  # how often a waiting request checks that its client is still there
 
 
 def client_id(request: Request) -> str:
@@ -114,7 +110,9 @@ async def start_stream(
         model_id, client, params=params, messages=messages, prompt=prompt, source=source
     )
     try:
-        first = await _unless_gone(agen.__anext__(), request)
+        first = await unless_gone(
+            agen.__anext__(), request.is_disconnected if request else None, None
+        )
     except QueueFullError as e:
         raise APIError(
             e.status,
@@ -123,21 +121,6 @@ async def start_stream(
             headers={"Retry-After": str(pool.limits.retry_after_s)},
         ) from e
     return first, agen
-
-
-async def _unless_gone(waiting: Awaitable[Event], request: Request | None) -> Event:
-    task = asyncio.ensure_future(waiting)
-    if request is None:
-        return await task
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=GONE_POLL_S)
-        if done:
-            return task.result()
-        if await request.is_disconnected():
-            task.cancel()  # leaves the model's queue, or stops the engine at its next token
-            with contextlib.suppress(asyncio.CancelledError, OpenscoutError):
-                await task
-            raise ClientGoneError("the client went away before its answer began")
 
 
 async def chain(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[Event]:
@@ -289,7 +272,9 @@ def make_router(pool: ModelPool) -> APIRouter:
             chat=True,
         )
         if req.logprobs:
-            return await _chat_by_token_ids(pool, req, spec.id, client, shape, msgs, params)
+            return await _chat_by_token_ids(
+                pool, req, spec.id, client, shape, msgs, params, request.is_disconnected
+            )
         ask, params = chat_request(spec.prompt_format, msgs, params)  # base model: Q/A prompt
         jobs = [ask] * (req.n or 1)
         first = await start_stream(pool, spec.id, client, params=params, request=request, **ask)
@@ -346,7 +331,9 @@ def make_router(pool: ModelPool) -> APIRouter:
             f"cmpl-{uuid.uuid4().hex}", "text_completion", spec.id, req.include_usage, chat=False
         )
         if scoring or not all(isinstance(p, str) for p in items):
-            return await _by_token_ids(pool, req, spec.id, client, shape, items, params)
+            return await _by_token_ids(
+                pool, req, spec.id, client, shape, items, params, request.is_disconnected
+            )
         items = [p for p in items if isinstance(p, str)]  # text only from here on
         if req.stream and params.max_tokens > 0:
             jobs = [{"prompt": p} for p in items for _ in range(req.n or 1)]
@@ -370,7 +357,9 @@ def make_router(pool: ModelPool) -> APIRouter:
                     first_result = first_result or r
                     total_p, total_c = total_p + r.prompt_tokens, total_c + r.completion_tokens
                 else:
-                    total_p += await pool.run_exclusive(spec.id, client, _count_tokens, p)
+                    total_p += await pool.run_exclusive(
+                        spec.id, client, _count_tokens, p, gone=request.is_disconnected
+                    )
                 choices.append(
                     {
                         "index": len(choices),
@@ -424,6 +413,7 @@ async def _chat_by_token_ids(
     shape: StreamShape,
     msgs: list[Message],
     params: SamplingParams,
+    gone: Callable[[], Awaitable[bool]],
 ) -> Any:
     """A chat answer with the log-probs of its generated tokens, from their ids."""
     check_top(req.top_logprobs, pool.limits, "top_logprobs")
@@ -434,7 +424,7 @@ async def _chat_by_token_ids(
     choices, total_c, prompt_tokens = [], 0, 0
     for i in range(req.n or 1):
         c = await pool.run_exclusive(
-            model_id, client, chat_one, msgs, params, req.top_logprobs or 0
+            model_id, client, chat_one, msgs, params, req.top_logprobs or 0, gone=gone
         )
         choices.append(
             {
@@ -463,6 +453,7 @@ async def _by_token_ids(
     shape: StreamShape,
     items: list[Prompt],
     params: SamplingParams,
+    gone: Callable[[], Awaitable[bool]],
 ) -> Any:
     """Token-id prompts, echo and logprobs: every choice from the ids the model evaluated
     and generated (token_completions.py), one queue slot per choice."""
@@ -471,7 +462,7 @@ async def _by_token_ids(
     for p in items:
         for _ in range(req.n or 1):
             shown, c = await pool.run_exclusive(
-                model_id, client, complete_one, p, params, req.logprobs, req.echo
+                model_id, client, complete_one, p, params, req.logprobs, req.echo, gone=gone
             )
             choices.append(completion_choice(len(choices), shown, c, req.echo))
             total_p, total_c = total_p + c.prompt_tokens, total_c + len(c.ids)

@@ -9,19 +9,23 @@ and the thread closes the generator at the next token, which releases the engine
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from openscout.config import Settings
 from openscout.engines.base import Chunk, Engine, LaneServing, Message, SamplingParams
-from openscout.errors import ModelNotFoundError, OpenscoutError
+from openscout.engines.cancel import stoppable
+from openscout.errors import ClientGoneError, ModelNotFoundError, OpenscoutError
 from openscout.generation import GenerationResult, stream_generate
 from openscout.models import ModelSpec, get_model, list_models
 from openscout.server.limits import DEFAULT_LANE_CTX, Limits
 from openscout.server.queue import FairQueue, WaitCounter
+
+GONE_POLL_S = 0.5  # how often a waiting request checks that its client is still there
 
 log = logging.getLogger("openscout.server")
 _END = object()
@@ -134,13 +138,25 @@ class ModelPool:
 
     # -- running ---------------------------------------------------------------------------
 
-    async def run_exclusive(self, model_id: str, client: str, fn: Any, *args: Any) -> Any:
-        """Run fn(engine, *args) in a thread while holding one of the model's queue slots."""
+    async def run_exclusive(
+        self,
+        model_id: str,
+        client: str,
+        fn: Any,
+        *args: Any,
+        gone: Callable[[], Awaitable[bool]] | None = None,
+    ) -> Any:
+        """Run fn(engine, *args) in a thread while holding one of the model's queue slots.
+        With `gone` (is the client still there?), a client that hangs up leaves the queue at
+        once, or stops the engine at its next token (engines/cancel.py): ClientGoneError."""
         engine = await self.engine(model_id)
         q = self.queue(model_id, self.serving(model_id, engine))
-        await q.acquire(client)
+        await unless_gone(q.acquire(client), gone, None)
+        stop = threading.Event()
         try:
-            return await asyncio.to_thread(fn, engine, *args)
+            with stoppable(stop):
+                work = asyncio.ensure_future(asyncio.to_thread(fn, engine, *args))
+            return await unless_gone(work, gone, stop)
         finally:
             q.release()
 
@@ -206,3 +222,30 @@ class ModelPool:
                 yield item
         finally:
             cancel.set()
+
+
+async def unless_gone(
+    waiting: Awaitable[Any],
+    gone: Callable[[], Awaitable[bool]] | None,
+    stop: threading.Event | None,
+) -> Any:
+    """Await `waiting`, checking every GONE_POLL_S that the client is still there. When it is
+    not: set `stop` (a thread's work ends at its next check) and wait for the thread, or
+    cancel the wait (a queue place is given up); then raise ClientGoneError."""
+    task = asyncio.ensure_future(waiting)
+    if gone is None:
+        return await task
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=GONE_POLL_S)
+        if done:
+            return task.result()
+        if await gone():
+            if task.done():  # it finished as the client left: hand it over (and its slot)
+                return task.result()
+            if stop is not None:
+                stop.set()  # a thread cannot be cancelled: it stops itself and we wait
+            else:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OpenscoutError):
+                await task
+            raise ClientGoneError("the client went away before its answer began")

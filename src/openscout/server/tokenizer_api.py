@@ -100,7 +100,9 @@ def make_router(pool: ModelPool) -> APIRouter:
         if model is not None and not 1 <= len(model) <= 256:
             raise APIError(400, "model names are 1 to 256 characters", param="model")
         model_id = model_of(request, model)
-        return await pool.run_exclusive(model_id, client_id(request), _info)  # type: ignore[no-any-return]
+        return await pool.run_exclusive(  # type: ignore[no-any-return]
+            model_id, client_id(request), _info, gone=request.is_disconnected
+        )
 
     @router.post("/tokenize")
     async def tokenize(body: TokenizeRequest, request: Request) -> dict[str, Any]:
@@ -127,7 +129,7 @@ def make_router(pool: ModelPool) -> APIRouter:
                 ChatRequest.model_construct(model=model_id, messages=body.messages), pool.limits
             )
         return await pool.run_exclusive(  # type: ignore[no-any-return]
-            model_id, client_id(request), _tokenize, body, msgs
+            model_id, client_id(request), _tokenize, body, msgs, gone=request.is_disconnected
         )
 
     @router.post("/detokenize")
@@ -141,7 +143,7 @@ def make_router(pool: ModelPool) -> APIRouter:
             )
         model_id = model_of(request, body.model)
         return await pool.run_exclusive(  # type: ignore[no-any-return]
-            model_id, client_id(request), _detokenize, body.tokens
+            model_id, client_id(request), _detokenize, body.tokens, gone=request.is_disconnected
         )
 
     return router
