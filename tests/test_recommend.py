@@ -60,7 +60,8 @@ def gemma(**kw: object) -> Candidate:
 
 
 def test_no_constraints_recommends_a_front_model_with_reasons() -> None:
-    r = recommend([smol(), gemma()])
+    apart = gemma(quality=0.70, quality_low=0.60, quality_high=0.80)  # intervals apart
+    r = recommend([smol(), apart])
     assert set(r.pareto_front) == {
         "smollm2-135m-instruct",
         "gemma-3-270m",
@@ -68,9 +69,39 @@ def test_no_constraints_recommends_a_front_model_with_reasons() -> None:
     assert r.recommended in r.pareto_front
     assert r.reasons[0].startswith(f"{r.recommended} is recommended: the highest weighted score")
     assert next(x.id for x in r.ranking) == r.recommended
-    assert any("within their 95% intervals" in x for x in r.reasons)  # 0.40 vs 0.45 overlap
     # default weights: gemma wins quality (0.5), smollm2 cost + speed + memory (0.5): a tie, said so
     assert "(tied with " in r.reasons[0]
+    # what is weighted, and the measured values that decided
+    assert r.reasons[1].startswith(
+        "the score: weights quality 0.50, cost 0.20, speed 0.20, memory 0.10"
+    )
+    other = "smollm2-135m-instruct" if r.recommended == "gemma-3-270m" else "gemma-3-270m"
+    line = r.reasons[2]
+    assert line.startswith(f"{r.recommended} against {other}: quality ")
+    assert "$0.250" in line and "$0.400" in line and "110.0" in line and "70.0" in line
+    assert "150 MB" in line and "300 MB" in line
+
+
+def test_quality_within_the_intervals_is_a_tie_not_an_advantage() -> None:
+    # gemma's 0.45 [0.35, 0.55] against smollm2's 0.40 [0.30, 0.50]: not a shown difference,
+    # so smollm2 (cheaper, faster, smaller) is at least as good on every axis
+    r = recommend([smol(), gemma()])
+    assert r.recommended == "smollm2-135m-instruct"
+    assert r.pareto_front == ["smollm2-135m-instruct"]
+    dominated = next(x for x in r.reasons if x.startswith("gemma-3-270m is not on the Pareto"))
+    assert "better on cost ($0.250 vs $0.400 per 1M tokens), speed (110.0 vs 70.0" in dominated
+    assert "better on quality" not in " ".join(r.reasons)
+    assert "tied within the 95% intervals" in dominated
+    assert "quality separates no two models" in r.reasons[1]
+    assert any("within their 95% intervals: measure more items" in x for x in r.reasons)
+    # a quality-only weighting has nothing to go on: a tie, said so
+    only_q = recommend([smol(), gemma()], weights=Weights(quality=1, cost=0, speed=0, memory=0))
+    assert only_q.ranking[0].score == only_q.ranking[1].score
+    # the same means with intervals apart decide
+    apart = gemma(quality=0.70, quality_low=0.60, quality_high=0.80)
+    r2 = recommend([smol(), apart], weights=Weights(quality=1, cost=0, speed=0, memory=0))
+    assert r2.recommended == "gemma-3-270m"
+    assert "quality 0.70 [0.60, 0.80] vs 0.40 [0.30, 0.50]: better" in r2.reasons[2]
 
 
 def test_osi_constraint_excludes_gemma_in_plain_words() -> None:
@@ -155,7 +186,7 @@ def test_dominated_model_is_explained() -> None:
 
 
 def test_weights_decide_between_front_models() -> None:
-    a, b = smol(), gemma()
+    a, b = smol(), gemma(quality=0.70, quality_low=0.60, quality_high=0.80)
     assert (
         recommend([a, b], weights=Weights(quality=1, cost=0, speed=0, memory=0)).recommended
         == "gemma-3-270m"

@@ -198,6 +198,7 @@ def candidate(m: ModelComparison) -> Candidate:
         quality_high=q.ci_high if q else None,
         suite=q.suite if q else None,
         output_tps=m.output_tps,
+        ttft_s=m.ttft_s,
         memory_bytes=m.memory_bytes,
         cost_per_m=m.cost_per_m,
         license=m.license,
@@ -246,8 +247,9 @@ def compare(
         for spec, m in zip(specs, models, strict=True)
     ]
     notes: list[str] = []
+    items = None
     if not opt.skip_quality:
-        models, notes = _add_quality(settings, specs, models, opt, progress)
+        models, notes, items = _add_quality(settings, specs, models, opt, progress)
 
     models, published_notes = with_published_and_rent(models, settings.home)
     notes += published_notes
@@ -260,6 +262,7 @@ def compare(
         settings=CompareSettings(
             suite=None if opt.skip_quality else opt.suite,
             limit=opt.limit,
+            items=items,
             seed=opt.seed,
             repeats=opt.bench.repeats,
             warmup=opt.bench.warmup,
@@ -328,8 +331,9 @@ def _add_quality(
     models: list[ModelComparison],
     opt: CompareOptions,
     progress: Progress | None,
-) -> tuple[list[ModelComparison], list[str]]:
-    """Each model with its quality score, and the run's notes (e.g. scoring methods differ)."""
+) -> tuple[list[ModelComparison], list[str], int | None]:
+    """Each model with its quality score, the run's notes (e.g. scoring methods differ) and
+    how many items of the suite were asked (None when the suite did not run)."""
     try:
         run = run_eval(
             settings,
@@ -342,7 +346,7 @@ def _add_quality(
         )
     except OpenscoutError as e:  # a suite that cannot run: every row says so
         failed = f"quality suite {opt.suite!r} failed: {e.message}"
-        return [_with_error(m, failed) for m in models], []
+        return [_with_error(m, failed) for m in models], [], None
     out = []
     for m in models:
         m = m.model_copy(update={"quality": quality_of(run, m.id, opt.suite)})
@@ -357,7 +361,8 @@ def _add_quality(
         if m.quality is None:
             m = _with_error(m, f"no quality score on {opt.suite!r}")
         out.append(m)
-    return out, run.notes
+    items = max((len(r.items) for r in run.results.values()), default=None)
+    return out, run.notes, items
 
 
 class _EvalProgress:

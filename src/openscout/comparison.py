@@ -217,6 +217,9 @@ class CompareSettings(BaseModel):
     price_per_hour: float | None = None
     cost_concurrency: int = 1
     weights: Weights | None = None
+    # added by issue 16 (new keys only ever go at the end): items of the suite asked (the
+    # limit or fewer); None when quality was not measured or the result predates the count
+    items: int | None = None
 
 
 class ReferencePrice(BaseModel):

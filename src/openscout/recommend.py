@@ -9,9 +9,13 @@ openness) and returns a decision; it reads and writes nothing.
    meets and the best value there was, never an empty table.
 2. Among the rest, the Pareto front on quality (up), $/1M tokens (down), tokens/s (up) and
    memory (down): a model is off the front when another is at least as good on all four and
-   better on one. Unknown values count as the worst.
+   better on one. Unknown values count as the worst. Quality differences that the 95%
+   intervals do not establish (the intervals overlap) count as ties.
 3. Each front model gets a weighted score (each axis scaled to [0, 1] over the eligible
-   models); the highest is recommended.
+   models, 0 the worst, 1 the best); the highest is recommended. When no two models'
+   quality intervals are apart, quality separates nobody and gives every model its weight.
+4. The reasons name the weights, and the measured values of the recommended model beside
+   the runner-up's, each axis said to be better, worse, equal or tied within the intervals.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from openscout.errors import ConstraintError
+from openscout.units import human_bytes, money
 
 # Model Openness Framework classes, most open first; "none" meets no class.
 MOF_ORDER = {"I": 1, "II": 2, "III": 3, "none": 4}
@@ -40,6 +45,7 @@ class Candidate(BaseModel):
     output_tps: float | None = None
     memory_bytes: int | None = None
     cost_per_m: float | None = None  # blended $ per 1M tokens
+    ttft_s: float | None = None  # shown in the reasons, not weighted
     license: str | None = None
     osi_approved: bool | None = None
     commercial_use: bool | None = None
@@ -130,7 +136,7 @@ class Recommendation:
 
 
 def _mb(n: float) -> str:
-    return f"{n / 2**20:.0f} MB"
+    return human_bytes(n)  # the one size format of every view
 
 
 def parse_openness(text: str | None) -> str | None:
@@ -146,7 +152,7 @@ def parse_openness(text: str | None) -> str | None:
         return t
     raise ConstraintError(
         f"unknown openness level {text!r}",
-        hint="use a MOF class (I most open, II, III) or a label (open-source, open-weights)",
+        hint="use a MOF class (I most open, II, III) or a label (open source, open weights)",
     )
 
 
@@ -277,18 +283,40 @@ def _vector(c: Candidate) -> tuple[float, ...]:
     return tuple(out)
 
 
+def _overlap(a: Candidate, b: Candidate) -> bool:
+    """Whether both quality intervals are known and overlap (the difference is not shown)."""
+    if None in (a.quality_low, a.quality_high, b.quality_low, b.quality_high):
+        return False
+    return a.quality_low <= b.quality_high and b.quality_low <= a.quality_high  # type: ignore[operator]
+
+
+def _compare_axis(a: Candidate, b: Candidate, axis: int) -> int:
+    """1 when a is better on the axis, -1 when worse, 0 when equal or (quality) tied within
+    the 95% intervals."""
+    if axis == 0 and _overlap(a, b):
+        return 0
+    x, y = _vector(a)[axis], _vector(b)[axis]
+    return (x > y) - (x < y)
+
+
 def dominates(a: Candidate, b: Candidate) -> bool:
-    va, vb = _vector(a), _vector(b)
-    return all(x >= y for x, y in zip(va, vb, strict=True)) and va != vb
+    signs = [_compare_axis(a, b, i) for i in range(len(_AXES))]
+    return all(s >= 0 for s in signs) and any(s > 0 for s in signs)
 
 
 def pareto_front(cands: list[Candidate]) -> list[Candidate]:
     return [c for c in cands if not any(dominates(o, c) for o in cands if o is not c)]
 
 
+def quality_separates(cands: list[Candidate]) -> bool:
+    """Whether the intervals set any two models apart on quality (or are not all known)."""
+    return any(_compare_axis(a, b, 0) != 0 for i, a in enumerate(cands) for b in cands[i + 1 :])
+
+
 def scores(cands: list[Candidate], w: Weights) -> dict[str, float]:
     total = w.quality + w.cost + w.speed + w.memory
     out = {c.id: 0.0 for c in cands}
+    tied_quality = not quality_separates(cands)
     for name, attr, high in _AXES:
         weight = getattr(w, name)
         known = [float(getattr(c, attr)) for c in cands if getattr(c, attr) is not None]
@@ -299,7 +327,7 @@ def scores(cands: list[Candidate], w: Weights) -> dict[str, float]:
             v = getattr(c, attr)
             if v is None:
                 continue
-            if hi == lo:  # everyone equal on this axis: all best
+            if hi == lo or (name == "quality" and tied_quality):  # nobody apart: all best
                 out[c.id] += weight
                 continue
             x = (float(v) - lo) / (hi - lo)
@@ -311,14 +339,71 @@ def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def _better_axes(a: Candidate, b: Candidate) -> list[str]:
-    return [name for (name, _, _), x, y in zip(_AXES, _vector(a), _vector(b), strict=True) if x > y]
+def _value(c: Candidate, name: str) -> str:
+    """One measured value as the reasons write it (with its interval for quality)."""
+    if name == "quality":
+        if c.quality is None:
+            return "not measured"
+        ci = (
+            f" [{c.quality_low:.2f}, {c.quality_high:.2f}]"
+            if c.quality_low is not None and c.quality_high is not None
+            else ""
+        )
+        return f"{c.quality:.2f}{ci}"
+    if name == "cost":
+        return "unknown" if c.cost_per_m is None else money(c.cost_per_m)
+    if name == "speed":
+        return "not measured" if c.output_tps is None else f"{c.output_tps:.1f}"
+    return "not measured" if c.memory_bytes is None else _mb(c.memory_bytes)
 
 
-def _overlap(a: Candidate, b: Candidate) -> bool:
-    if None in (a.quality_low, a.quality_high, b.quality_low, b.quality_high):
-        return False
-    return a.quality_low <= b.quality_high and b.quality_low <= a.quality_high  # type: ignore[operator]
+_UNITS = {"quality": "", "cost": " per 1M tokens", "speed": " output tokens/s", "memory": ""}
+
+
+def _values(a: Candidate, b: Candidate, name: str) -> str:
+    return f"{_value(a, name)} vs {_value(b, name)}{_UNITS[name]}"
+
+
+def quality_tied(a: Candidate, b: Candidate) -> bool:
+    """Different quality scores whose 95% intervals overlap."""
+    return _overlap(a, b) and a.quality != b.quality
+
+
+def axis_comparison(a: Candidate, b: Candidate) -> str:
+    """'quality 0.62 [..] vs 0.55 [..]: tied within the 95% intervals; cost $0.010 vs ...':
+    each axis with both measured values and which way it goes for `a`."""
+    parts = []
+    for i, (name, _, _) in enumerate(_AXES):
+        sign = _compare_axis(a, b, i)
+        if name == "quality" and quality_tied(a, b):
+            verdict = "tied within the 95% intervals"
+        else:
+            verdict = {1: "better", -1: "worse", 0: "equal"}[sign]
+        parts.append(f"{name} {_values(a, b, name)}: {verdict}")
+    if a.ttft_s is not None and b.ttft_s is not None:
+        way = "shorter" if a.ttft_s < b.ttft_s else "longer" if a.ttft_s > b.ttft_s else "equal"
+        parts.append(f"TTFT {a.ttft_s * 1000:.0f} vs {b.ttft_s * 1000:.0f} ms: {way}, not weighted")
+    return "; ".join(parts)
+
+
+def _better_with_values(a: Candidate, b: Candidate) -> str:
+    """'cost ($0.250 vs $0.400 per 1M tokens) and speed (...)': where `a` is better."""
+    return _and(
+        [
+            f"{name} ({_values(a, b, name)})"
+            for i, (name, _, _) in enumerate(_AXES)
+            if _compare_axis(a, b, i) > 0
+        ]
+    )
+
+
+def _weights_text(w: Weights, separated: bool) -> str:
+    total = w.quality + w.cost + w.speed + w.memory
+    shares = ", ".join(f"{name} {getattr(w, name) / total:.2f}" for name, _, _ in _AXES)
+    text = f"weights {shares}; each axis scaled from 0 (the worst model) to 1 (the best)"
+    if not separated and w.quality:
+        text += "; quality separates no two models within their 95% intervals, so it counts equal"
+    return text
 
 
 def recommend(
@@ -344,44 +429,50 @@ def recommend(
         dom = next((o for o in eligible if dominates(o, c)), None)
         ranking.append(Ranked(c.id, round(sc[c.id], 4), c in front, dom.id if dom else None))
         if dom:
-            better = _and(_better_axes(dom, c))
+            tied = (
+                "; their quality is tied within the 95% intervals" if quality_tied(dom, c) else ""
+            )
             reasons.append(
-                f"{c.id} is not on the Pareto front: {dom.id} is at least as good on quality, "
-                f"cost, speed and memory, and better on {better}"
+                f"{c.id} is not on the Pareto front: {dom.id} is at least as good on every "
+                f"axis and better on {_better_with_values(dom, c)}{tied}"
             )
     best = next(c for c in eligible if c.id == ranking[0].id)
-    among = f"among the {len(front)} models" if len(front) > 1 else "as the only model"
-    why = (
-        f"{best.id} is recommended: the highest weighted score ({sc[best.id]:.2f}) "
-        f"{among} on the Pareto front"
-    )
-    strengths = [
-        name
-        for name, attr, high in _AXES
-        if getattr(best, attr) is not None
-        and all(
-            getattr(o, attr) is None
-            or (
-                getattr(best, attr) >= getattr(o, attr)
-                if high
-                else getattr(best, attr) <= getattr(o, attr)
-            )
-            for o in eligible
-        )
-    ]
-    if len(eligible) > 1 and strengths:
-        why += f"; best or equal best on {_and(strengths)}"
-    ties = [o.id for o in front if o is not best and abs(sc[o.id] - sc[best.id]) < 1e-9]
-    if ties:
-        why += f" (tied with {', '.join(ties)}; set --weight to say what matters more)"
-    reasons.insert(0, why)
-    for o in eligible:
-        if o is not best and _overlap(best, o) and o.quality != best.quality:
-            reasons.append(
-                f"the quality difference between {best.id} and {o.id} is within their 95% "
-                "intervals: measure more items to separate them"
-            )
+    reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w)
     msg = f"recommended: {best.id}"
     return Recommendation(
         best.id, [c.id for c in front], ranking, excluded, reasons, msg, k.describe()
     )
+
+
+def _recommended_reasons(
+    best: Candidate,
+    eligible: list[Candidate],
+    front: list[Candidate],
+    ranking: list[Ranked],
+    sc: dict[str, float],
+    w: Weights,
+) -> list[str]:
+    """Why `best`: its score against the runner-up's, what is weighted, and the measured
+    differences against the runner-up that decided."""
+    among = f"among the {len(front)} models" if len(front) > 1 else "as the only model"
+    runner = (
+        next((c for c in eligible if c.id == ranking[1].id), None) if len(ranking) > 1 else None
+    )
+    against = f" against {runner.id}'s {sc[runner.id]:.2f}" if runner else ""
+    why = (
+        f"{best.id} is recommended: the highest weighted score ({sc[best.id]:.2f}{against}) "
+        f"{among} on the Pareto front"
+    )
+    ties = [o.id for o in front if o is not best and abs(sc[o.id] - sc[best.id]) < 1e-9]
+    if ties:
+        why += f" (tied with {', '.join(ties)}; set --weight to say what matters more)"
+    out = [why, f"the score: {_weights_text(w, quality_separates(eligible))}"]
+    if runner:
+        out.append(f"{best.id} against {runner.id}: {axis_comparison(best, runner)}")
+    for o in eligible:
+        if o is not best and quality_tied(best, o):
+            out.append(
+                f"the quality difference between {best.id} and {o.id} is within their 95% "
+                "intervals: measure more items (--limit) to separate them"
+            )
+    return out

@@ -40,6 +40,7 @@ SETTINGS = [
     "price_per_hour",
     "cost_concurrency",
     "weights",
+    "items",  # added by issue 16
 ]
 MODEL = [
     "id",
@@ -182,6 +183,7 @@ def test_compare_json_keys_are_pinned(compared: dict[str, Any]) -> None:
     assert list(compared) == [*TOP, "report"]
     assert list(compared["report"]) == ["html", "markdown", "json"]
     assert list(compared["settings"]) == SETTINGS
+    assert compared["settings"]["items"] == 3  # the items asked, not only the limit
     assert list(compared["settings"]["weights"]) == ["quality", "cost", "speed", "memory"]
     a, b = compared["models"]
     assert list(a) == MODEL and list(b) == MODEL

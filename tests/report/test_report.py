@@ -26,7 +26,7 @@ def test_rows_follow_the_ranking_and_format_units() -> None:
     assert (smol["output_tps"], smol["ttft"], smol["memory"], smol["cost"]) == (
         "110.0",
         "50 ms",
-        "160.0 MB",
+        "160 MB",
         "$0.210",
     )
     assert (

@@ -97,6 +97,14 @@ def _print_tree(tree: dict[str, Any]) -> None:
     console.print(_tree_widget(tree["tree"]))
 
 
+def _label(text: str | None) -> str | None:
+    """An openness label as the catalog writes it: 'open-source' and 'Open_Source' are
+    'open source' (compare's --min-openness takes the same spellings)."""
+    if text is None:
+        return None
+    return " ".join(text.strip().lower().replace("-", " ").replace("_", " ").split())
+
+
 def _print_fit(fit: dict[str, Any]) -> None:
     if "error" in fit:
         console.print(f"[yellow]fit: {esc(fit['error'])}[/]")
@@ -120,9 +128,13 @@ def _print_fit(fit: dict[str, Any]) -> None:
     console.print(
         f"expected decode speed: {fmt(fit['decode_tokens_per_s'], 1, ' tok/s')} "
         f"(ceiling {fmt(fit['decode_ceiling_tokens_per_s'], 1, ' tok/s')} at "
-        f"{fit['bandwidth_gbs']:.1f} GB/s, {fit['bandwidth_source']}; {fit['efficiency_source']})",
+        f"{fit['bandwidth_gbs']:.1f} GB/s)",
         highlight=False,
     )
+    # each source on its own line: they carry parentheses of their own
+    console.print(f"  memory bandwidth: {esc(fit['bandwidth_source'])}", highlight=False)
+    if fit.get("efficiency_source"):
+        console.print(f"  speed line: {esc(fit['efficiency_source'])}", highlight=False)
     if fit.get("measured_tokens_per_s"):
         console.print(
             f"measured here: {fmt(fit['measured_tokens_per_s'], 1, ' tok/s')} "
@@ -305,7 +317,9 @@ def register(app: typer.Typer) -> None:
             None, "--license", help="osi | commercial | open | a licence id"
         ),
         label: str = typer.Option(
-            None, "--label", help="'open source' | 'open weights' | 'restricted weights'"
+            None,
+            "--label",
+            help="open source | open weights | restricted weights (open-source works too)",
         ),
         mof: str = typer.Option(
             None, "--mof-class", help="I, II or III: this Model Openness Framework class or better"
@@ -362,7 +376,7 @@ def register(app: typer.Typer) -> None:
             text=text,
             task=task,
             license=license_,
-            label=label,
+            label=_label(label),
             mof_class=mof,
             min_params_b=parse_params(min_params),
             max_params_b=parse_params(max_params),

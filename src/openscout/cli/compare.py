@@ -153,7 +153,7 @@ def _print_bench(benches: list[ModelBench]) -> None:
     _print_depths(benches)
     cost = Table(
         "model",
-        "memory",
+        "peak memory",
         "load s",
         "$/h",
         "$/1M in",
@@ -175,6 +175,20 @@ def _print_bench(benches: list[ModelBench]) -> None:
             plain(b.price_source),
         )
     print_table(cost, wrap=("price from",), drop=("load s", "$/h"))
+    from openscout.report.tables import MEMORY_MEANS, workload
+
+    for b in benches:
+        if b.result.memory_bytes is not None:
+            most = max((s.concurrency for s in b.result.sweep), default=1)
+            console.print(
+                plain(
+                    f"peak memory of {b.result.model_id}: measured running "
+                    f"{workload(b.result.config, most)}",
+                    style="dim",
+                )
+            )
+    if any(b.result.memory_bytes is not None for b in benches):
+        console.print(plain(MEMORY_MEANS, style="dim"))
     for b in benches:
         if b.result.sweep:
             sweep = Table(
@@ -199,7 +213,7 @@ def _ms(v: float | None) -> float | None:
 
 
 def _print_compare(result: CompareResult, paths: dict[str, Path] | None) -> None:
-    from openscout.report.tables import COLUMNS, rows
+    from openscout.report.tables import COLUMNS, cost_assumption, memory_note, rows
 
     table = Table(*[label for _, label in COLUMNS], title="Which model should I use?")
     for r in rows(result):
@@ -212,6 +226,9 @@ def _print_compare(result: CompareResult, paths: dict[str, Path] | None) -> None
         )
         table.add_row(*[plain(r[k]) for k, _ in COLUMNS], style=style)
     print_table(table, drop=("openness", "licence", "TTFT", "#"))
+    for line in (cost_assumption(result), memory_note(result)):
+        if line:
+            console.print(plain(line, style="dim"))
     for note in result.notes:
         console.print(f"[yellow]note:[/] {esc(note)}", highlight=False)
     rec = result.recommendation
@@ -374,7 +391,9 @@ def register(app: typer.Typer) -> None:
             False, "--commercial", help="require commercial use to be allowed"
         ),
         min_openness: str = typer.Option(
-            None, "--min-openness", help="MOF class I/II/III, or open-source / open-weights"
+            None,
+            "--min-openness",
+            help="MOF class I/II/III, or open source / open weights (open-source works too)",
         ),
         weight: list[str] = typer.Option(
             None, "--weight", help="NAME=W for quality, cost, speed, memory (repeat)"

@@ -8,6 +8,7 @@ quality measurement.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -75,11 +76,12 @@ def _quality_scatter(
             }
         )
     suite = next((m.quality.suite for m in result.models if m.quality), None)
+    quality = f"quality on {suite}" if suite else "quality"
     layout: dict[str, Any] = {
         "title": {"text": title},
         "xaxis": {"title": {"text": x_title}, "type": "log" if log_x else "linear"},
         "yaxis": {
-            "title": {"text": f"quality on {suite}" if suite else "quality"},
+            "title": {"text": f"{quality} (score, 0 to 1)"},
             "range": [0, 1.05],
         },
         "legend": {"orientation": "h"},
@@ -90,10 +92,54 @@ def _quality_scatter(
     return {"data": traces, "layout": layout}
 
 
+def _steps_125(lo: float, hi: float) -> list[float]:
+    """1-2-5 steps from the last one at or below `lo` to the first at or above `hi` (both
+    > 0), with at least one step on each side of a single value."""
+    out: list[float] = []
+    for exp in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 2):
+        out += [m * 10.0**exp for m in (1, 2, 5)]
+    first = max(i for i, v in enumerate(out) if v <= lo * (1 + 1e-9))
+    last = min(i for i, v in enumerate(out) if v >= hi * (1 - 1e-9))
+    if first == last:
+        first, last = first - 1, last + 1
+    return out[first : last + 1]
+
+
+def dollar_ticks(values: list[float]) -> tuple[list[float], list[str]]:
+    """Tick positions and '$' labels for a log axis over `values`: every 1-2-5 step when the
+    range spans at most two decades, else the decades alone."""
+    pos = [v for v in values if v and v > 0]
+    if not pos:
+        return [], []
+    lo, hi = min(pos), max(pos)
+    steps = _steps_125(lo, hi)
+    if math.log10(steps[-1] / steps[0]) > 2:
+        lo_exp = math.floor(math.log10(lo) + 1e-9)
+        hi_exp = math.ceil(math.log10(hi) - 1e-9)
+        steps = [10.0**e for e in range(lo_exp, hi_exp + 1)]
+    return steps, [_dollars(v) for v in steps]
+
+
+def _dollars(v: float) -> str:
+    """'$0.002', '$0.05', '$1', '$20': as many decimals as the step needs, no more."""
+    return f"${v:.{max(0, -math.floor(math.log10(v) + 1e-9))}f}" if v < 1 else f"${v:g}"
+
+
 def quality_vs_cost(result: CompareResult) -> dict[str, Any]:
     fig = _quality_scatter(
-        result, _cost, "$ per 1M tokens (blended 3:1), log scale", True, "Quality against cost"
+        result, _cost, "$ per 1M tokens (blended 3:1, log scale)", True, "Quality against cost"
     )
+    xs = [m.cost_per_m for m in result.models if m.quality is not None and m.cost_per_m]
+    xs += [r.blended_per_m for r in result.reference_prices if r.blended_per_m]
+    tickvals, ticktext = dollar_ticks([float(x) for x in xs])
+    if tickvals:
+        fig["layout"]["xaxis"].update(
+            tickmode="array",
+            tickvals=tickvals,
+            ticktext=ticktext,
+            # the ticks' span, so the axis begins and ends on a labelled step
+            range=[math.log10(tickvals[0]), math.log10(tickvals[-1])],
+        )
     for ref in result.reference_prices:
         x = ref.blended_per_m
         if not x:
@@ -128,8 +174,6 @@ def quality_vs_cost(result: CompareResult) -> dict[str, Any]:
 
 
 def _log10(x: float) -> float:
-    import math
-
     return math.log10(x)  # annotations on a log axis take the exponent
 
 

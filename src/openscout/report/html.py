@@ -20,7 +20,19 @@ from openscout.perf.measure import PromptStats, Stat, SweepPoint
 from openscout.recommend import Recommendation
 from openscout.report import outside_view as ov
 from openscout.report.charts import all_charts
-from openscout.report.tables import COLUMNS, depth_note, fmt_mb, fmt_money, fmt_num, rows
+from openscout.report.tables import (
+    COLUMNS,
+    cost_assumption,
+    depth_note,
+    fmt_mb,
+    fmt_money,
+    fmt_num,
+    memory_note,
+    price_words,
+    rows,
+    suite_note,
+    workload,
+)
 
 _DRAW = """
 document.querySelectorAll('script[type="application/json"][data-chart]').forEach(function (el) {
@@ -89,6 +101,12 @@ def _recommendation(rec: Recommendation) -> str:
     return f"<div class='{box}'>{head}{cons_html}<ul>{items}</ul></div>"
 
 
+def _assumptions(result: CompareResult) -> str:
+    """The price behind the cost column and what the memory column measured."""
+    lines = [x for x in (cost_assumption(result), memory_note(result)) if x]
+    return "".join(f"<p class='muted assumption'>{escape(x)}</p>" for x in lines)
+
+
 def _notes(result: CompareResult) -> str:
     """What the reader must know to read the table right (e.g. scoring methods differ)."""
     notes = result.notes
@@ -148,17 +166,24 @@ def _model_details(m: ModelComparison) -> str:
     b = m.bench
     body = [_prompt_row(name, p) for name, p in b.prompts.items()] if b else []
     cost = m.cost
-    price = cost.price_per_hour if cost else None
     errors = "".join(f"<li>{escape(e)}</li>" for e in m.errors)
+    method = (b.memory_method if b else None) or "not measured"
+    ran = (
+        f", running {workload(b.config, max((p.concurrency for p in b.sweep), default=1))}"
+        if b
+        else ""
+    )
+    memory = f"peak memory {fmt_mb(m.memory_bytes)} ({method}{ran})"
+    price = (
+        f"cost: input {fmt_money(cost.input_per_m)}, output {fmt_money(cost.output_per_m)} "
+        f"per 1M tokens at {price_words(cost.price_per_hour, m.price_source)}"
+        if cost
+        else "cost: not measured"
+    )
     return (
         f"<h3>{escape(m.id)}</h3>"
-        f"<p class='muted'>engine {escape(str(m.engine))}; "
-        f"memory {escape(fmt_mb(m.memory_bytes))}"
-        f" ({escape(str((b.memory_method if b else None) or 'not measured'))}); cost at "
-        f"${escape(str(price))}/h: "
-        f"input {escape(fmt_money(cost.input_per_m if cost else None))}, "
-        f"output {escape(fmt_money(cost.output_per_m if cost else None))} per 1M tokens "
-        f"({escape(str(m.price_source or ''))})</p>"
+        f"<p class='muted'>engine {escape(str(m.engine))}; {escape(memory)}; "
+        f"{escape(price)}</p>"
         + (_table(_PROMPT_HEADERS, body) if body else "")
         + _sweep_table(b.sweep if b else [])
         + (f"<ul class='none'>{errors}</ul>" if errors else "")
@@ -254,7 +279,7 @@ def render_html(result: CompareResult) -> str:
     s = result.settings
     meta = (
         f"{escape(result.created_at)} on {escape(result.machine)}; "
-        f"suite {escape(str(s.suite))} (limit {escape(str(s.limit))}), "
+        f"suite {escape(suite_note(s))}, "
         f"{escape(str(s.repeats))} repeats"
         f"{escape(depth_note(s))}; memory bandwidth "
         f"{escape(fmt_num(result.bandwidth_gbs))} GB/s; "
@@ -267,7 +292,7 @@ def render_html(result: CompareResult) -> str:
         f"<title>openscout comparison</title><style>{_STYLE}</style></head><body>"
         f"<h1>Which model should I use?</h1><p class='muted'>{meta}</p>"
         f"<h2>Recommendation</h2>{_recommendation(result.recommendation)}"
-        f"<h2>Ranked comparison</h2>{main_table}{_notes(result)}"
+        f"<h2>Ranked comparison</h2>{main_table}{_assumptions(result)}{_notes(result)}"
         f"<h2>Charts</h2>{chart_divs}"
         + (f"<h2>Hosted API list prices, for comparison</h2>{ref_table}" if ref_table else "")
         + _outside_view(result)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from openscout.comparison import CompareResult
 from openscout.report import outside_view as ov
-from openscout.report.tables import COLUMNS, depth_note, fmt_money, rows
+from openscout.report.tables import (
+    COLUMNS,
+    cost_assumption,
+    depth_note,
+    fmt_money,
+    memory_note,
+    rows,
+    suite_note,
+)
 
 
 def _cell(text: str) -> str:
@@ -16,8 +24,8 @@ def render_markdown(result: CompareResult) -> str:
     lines = ["# openscout comparison", ""]
     s = result.settings
     lines.append(
-        f"{result.created_at}, {result.machine}; suite `{s.suite}` "
-        f"(limit {s.limit}), {s.repeats} repeats{depth_note(s)}."
+        f"{result.created_at}, {result.machine}; suite {suite_note(s)}, "
+        f"{s.repeats} repeats{depth_note(s)}."
     )
     lines += ["", "## Recommendation", "", f"**{rec.message}**", ""]
     if rec.constraints:
@@ -28,6 +36,9 @@ def render_markdown(result: CompareResult) -> str:
     lines.append("|" + "---|" * len(COLUMNS))
     for r in rows(result):
         lines.append("| " + " | ".join(_cell(r[k]) for k, _ in COLUMNS) + " |")
+    for line in (cost_assumption(result), memory_note(result)):
+        if line:
+            lines += ["", _cell(line)]
     for note in result.notes:
         lines += ["", f"> **Note:** {_cell(note)}"]
     if result.reference_prices:

@@ -6,6 +6,9 @@ recommendation's ranking, excluded models last.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from openscout.comparison import (
     CompareResult,
     CompareSettings,
@@ -15,7 +18,7 @@ from openscout.comparison import (
     QualityScore,
 )
 from openscout.recommend import Recommendation
-from openscout.units import human_bytes
+from openscout.units import human_bytes, money
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("rank", "#"),
@@ -23,7 +26,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("quality", "quality (95% CI)"),
     ("output_tps", "tokens/s"),
     ("ttft", "TTFT"),
-    ("memory", "memory"),
+    ("memory", "peak memory"),
     ("fit", "fits"),
     ("cost", "$/1M tok (blended)"),
     ("openness", "openness"),
@@ -67,14 +70,101 @@ def depth_note(settings: CompareSettings) -> str:
     return f"; tokens/s and TTFT after {depth} tokens of context" if depth else ""
 
 
+def suite_note(settings: CompareSettings) -> str:
+    """'quick, 8 items': the suite and how many of its items were asked (or the limit, for
+    results stored before the count was kept)."""
+    if settings.suite is None:
+        return "quality not measured"
+    if settings.items is not None:
+        return f"{settings.suite}, {settings.items} item{'s' if settings.items != 1 else ''}"
+    return f"{settings.suite}, at most {settings.limit} items"
+
+
+def price_words(price: float, source: str | None) -> str:
+    """'aws-m7g.large (2 vCPU (Graviton3), ...) at $0.0816/h, openscout's default' or the
+    source as given ('--price-per-hour', a model's own price)."""
+    src = (source or "").strip()
+    if src == "default" or src.startswith("default:"):
+        from openscout.errors import OpenscoutError
+        from openscout.perf.cost import instance_price
+
+        name = src.removeprefix("default:").split()[0] if src != "default:" else ""
+        try:
+            p = instance_price(name)
+        except OpenscoutError:
+            return f"${price:g}/h, openscout's default"
+        return f"{p.name}: {p.hardware}, ${price:g}/h list price ({p.date}), openscout's default"
+    return f"${price:g}/h from {src or 'an unknown source'}"
+
+
+def workload(config: Mapping[str, Any], most_at_once: int = 1) -> str:
+    """What a measurement ran, in words ('the short and long prompts, one request at a time'):
+    peak memory grows with it, so it is said beside every peak memory figure."""
+    prompts = [str(p) for p in config.get("prompts") or ()]
+    what = (
+        f"the {' and '.join(prompts)} prompt{'s' if len(prompts) != 1 else ''}"
+        if prompts
+        else "its prompts"
+    )
+    deep = max((int(d) for d in config.get("depths") or () if int(d) > 0), default=0)
+    if deep:
+        what += f", after up to {deep} tokens of context"
+    at = "one request" if most_at_once <= 1 else f"up to {most_at_once} requests"
+    return f"{what}, {at} at a time"
+
+
+MEMORY_MEANS = (
+    "peak memory: what the model added to the process's resident memory while it was "
+    "measured (weights read, KV cache, buffers); it grows with the work run, so `bench` "
+    "(long contexts, batches) reads more than `compare`, and `fit` estimates what a "
+    "context needs"
+)
+
+
+def memory_note(result: CompareResult) -> str | None:
+    """What the memory column measured, for this comparison's workload."""
+    benches = [m.bench for m in result.models if m.bench and m.memory_bytes is not None]
+    if not benches:
+        return None
+    b = benches[0]
+    most = max((p.concurrency for p in b.sweep), default=1)
+    return f"{MEMORY_MEANS}. Here: {workload(b.config, most)}"
+
+
+def cost_assumption(result: CompareResult) -> str | None:
+    """The price the $/1M tokens figures come from, as one line for every view; None when
+    no model was priced."""
+    prices: dict[tuple[float, str | None], list[str]] = {}
+    for m in result.models:
+        if m.cost is not None:
+            prices.setdefault((m.cost.price_per_hour, m.price_source), []).append(m.id)
+    if not prices:
+        return None
+    clients = result.settings.cost_concurrency
+    at = f"{clients} client{'s' if clients != 1 else ''} at a time"
+    if len(prices) == 1:
+        (price, source), _ = next(iter(prices.items()))
+        what = price_words(price, source)
+    else:
+        what = "; ".join(
+            f"{', '.join(ids)}: {price_words(price, source)}"
+            for (price, source), ids in prices.items()
+        )
+    text = (
+        f"cost assumes {what}; $/1M tokens = that price per hour over the tokens/s "
+        f"measured here, at {at}"
+    )
+    if any((src or "").strip().startswith("default") for _, src in prices):
+        text += "; set --price-per-hour to the price of the machine you will run"
+    return text
+
+
 def fmt_num(v: float | None, digits: int = 1, unit: str = "") -> str:
     return "-" if v is None else f"{v:.{digits}f}{unit}"
 
 
 def fmt_money(v: float | None) -> str:
-    if v is None:
-        return "-"
-    return f"${v:.3f}" if v >= 0.01 else f"${v:.2g}"
+    return money(v)  # the one price format of every view
 
 
 def fmt_mb(n: int | None) -> str:
