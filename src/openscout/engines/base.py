@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypedDict, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
 
@@ -233,6 +233,17 @@ class TokenIdEngine(Protocol):
     def complete_tokens(
         self, prompt: Sequence[int], params: SamplingParams, top_n: int | None, echo: bool
     ) -> TokenCompletion: ...
+
+
+@runtime_checkable
+class RequestForwarding(Protocol):
+    """Hands an OpenAI-API request on to the upstream server that runs the model, for what
+    only that server can compute (token ids, echo and logprobs, its tokenizer). `route` is
+    "/completions", "/chat/completions" (under the API's base URL) or "/tokenize",
+    "/detokenize", "/tokenizer_info" (at the server's root, where vLLM serves them); a body
+    of None is a GET. Returns the upstream's JSON object."""
+
+    def forward(self, route: str, body: dict[str, Any] | None) -> dict[str, Any]: ...
 
 
 @runtime_checkable

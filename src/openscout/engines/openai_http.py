@@ -47,6 +47,8 @@ from openscout.errors import (
 
 # Statuses worth asking again: timeout, conflict, rate limit, and the server's own failures.
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+# routes forwarded to the server's root (vLLM's tokenizer) rather than under its /v1
+ROOT_ROUTES = frozenset({"/tokenize", "/detokenize", "/tokenizer_info"})
 DEFAULT_MAX_TOKENS = 4096  # a stream asked without max_tokens is still cut somewhere
 CHARS_PER_TOKEN_CAP = 64  # no real token is longer; more text per token asked is runaway
 
@@ -177,8 +179,9 @@ class OpenAIEngine:
             except (httpx.HTTPError, EngineResponseError):
                 body = b""
             resp.close()
+            where = public_url(path) if "://" in path else f"{self.shown_url}{path}"
             raise EngineResponseError(
-                f"{self.shown_url}{path} answered HTTP {resp.status_code}: "
+                f"{where} answered HTTP {resp.status_code}: "
                 f"{error_message(body, resp.status_code)}",
                 status=resp.status_code,
                 transient=resp.status_code in TRANSIENT_STATUSES,
@@ -417,6 +420,32 @@ class OpenAIEngine:
                 f"{self.shown_url}/models: no list of models", cause="malformed body"
             )
         return [m["id"] for m in listed if isinstance(m, dict) and isinstance(m.get("id"), str)]
+
+    def forward(self, route: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        """An API request sent on as it came, for the upstream to compute (RequestForwarding):
+        the model renamed to the upstream's, the answer renamed back to ours. A refusal (a 4xx
+        that retrying will not change) says the upstream does not do this."""
+        if route in ROOT_ROUTES:  # vLLM serves its tokenizer at the root, not under /v1
+            root = self.base_url.removesuffix("/v1")
+            path, shown = root + route, public_url(root) + route
+        else:
+            path, shown = route, self.shown_url + route
+        payload = None if body is None else {**body, "model": self.model}
+        if payload is not None and route not in ROOT_ROUTES:
+            payload["stream"] = False
+        try:
+            resp = self._open(path, payload, stream=True)
+        except EngineResponseError as e:
+            if e.status is not None and 400 <= e.status < 500 and not e.transient:
+                raise CapabilityError(
+                    f"the upstream server refused this request at {shown}: {e.message}",
+                    hint="it may not support it; vLLM does",
+                ) from e
+            raise
+        data = self._json(resp, route)
+        if "model" in data:
+            data["model"] = self.model_id
+        return data
 
     def close(self) -> None:
         self._client.close()

@@ -25,6 +25,7 @@ from openscout.engines.base import (
     Chunk,
     Engine,
     Message,
+    RequestForwarding,
     SamplingParams,
     Tokenizer,
 )
@@ -272,6 +273,18 @@ def make_router(pool: ModelPool) -> APIRouter:
             chat=True,
         )
         if req.logprobs:
+            if req.stream:
+                raise APIError(
+                    400,
+                    "logprobs are not available when streaming",
+                    code="unsupported",
+                    param="logprobs",
+                )
+            check_top(req.top_logprobs, pool.limits, "top_logprobs")
+            if isinstance(await pool.engine(spec.id), RequestForwarding):
+                return await _forwarded(
+                    pool, "/chat/completions", req, params, shape, client, request.is_disconnected
+                )
             return await _chat_by_token_ids(
                 pool, req, spec.id, client, shape, msgs, params, request.is_disconnected
             )
@@ -330,7 +343,14 @@ def make_router(pool: ModelPool) -> APIRouter:
         shape = StreamShape(
             f"cmpl-{uuid.uuid4().hex}", "text_completion", spec.id, req.include_usage, chat=False
         )
-        if scoring or not all(isinstance(p, str) for p in items):
+        token_ids = not all(isinstance(p, str) for p in items)
+        if scoring or token_ids or params.max_tokens == 0:
+            engine = await pool.engine(spec.id)
+            if isinstance(engine, RequestForwarding):  # a remote model: its server computes it
+                return await _forwarded(
+                    pool, "/completions", req, params, shape, client, request.is_disconnected
+                )
+        if scoring or token_ids:
             return await _by_token_ids(
                 pool, req, spec.id, client, shape, items, params, request.is_disconnected
             )
@@ -405,6 +425,41 @@ def _count_tokens(engine: Engine, text: str) -> int:
     return len(engine.tokenize(text))
 
 
+async def _forwarded(
+    pool: ModelPool,
+    route: str,
+    req: ChatRequest | CompletionRequest,
+    params: SamplingParams,
+    shape: StreamShape,
+    client: str,
+    gone: Callable[[], Awaitable[bool]],
+) -> Any:
+    """What only a remote model's own server can compute (token ids, echo, logprobs), sent on
+    as the client wrote it, with our limit on max_tokens, in one queue slot."""
+    body = req.model_dump(exclude_unset=True, exclude={"stream", "stream_options"})
+    body.pop("max_completion_tokens", None)
+    body["max_tokens"] = params.max_tokens
+    data = await pool.run_exclusive(shape.model, client, forward_request, route, body, gone=gone)
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise APIError(502, "the upstream server sent no list of choices", code="engine_error")
+    if not req.stream:
+        return data
+    used = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    texts = [
+        {"index": i, "text": str(c.get("text") or ""), "finish_reason": c.get("finish_reason")}
+        for i, c in enumerate(choices)
+    ]  # no logprobs here (refused when streaming): the whole answer as one stream
+    return stream_response(_sse_counted(shape, texts, used))
+
+
+def forward_request(engine: Engine, route: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    """In a worker thread: the request sent on by the model's remote engine."""
+    if not isinstance(engine, RequestForwarding):
+        raise CapabilityError(f"{engine.model_id} has no upstream server to ask")
+    return engine.forward(route, body)
+
+
 async def _chat_by_token_ids(
     pool: ModelPool,
     req: ChatRequest,
@@ -416,11 +471,6 @@ async def _chat_by_token_ids(
     gone: Callable[[], Awaitable[bool]],
 ) -> Any:
     """A chat answer with the log-probs of its generated tokens, from their ids."""
-    check_top(req.top_logprobs, pool.limits, "top_logprobs")
-    if req.stream:
-        raise APIError(
-            400, "logprobs are not available when streaming", code="unsupported", param="logprobs"
-        )
     choices, total_c, prompt_tokens = [], 0, 0
     for i in range(req.n or 1):
         c = await pool.run_exclusive(

@@ -5,7 +5,8 @@ lm-evaluation-harness (`local-completions`, `tokenizer_backend` auto or remote) 
 next to `/v1/completions` and then needs no Hugging Face tokenizer on disk. The harness names
 no model here: without `model` the routes use the server's first preloaded model (what
 `openscout serve` loads), or its only model. They run through the model's queue like every
-other request, behind the same key and bounds; engines that cannot tokenize answer 400.
+other request, behind the same key and bounds; a remote model's requests go on to its server
+(vLLM serves these routes); engines that cannot tokenize answer 400.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import Field
 
-from openscout.engines.base import Engine, SamplingParams
+from openscout.engines.base import Engine, RequestForwarding, SamplingParams
 from openscout.server.api import client_id
 from openscout.server.errors import APIError
 from openscout.server.pool import ModelPool
@@ -63,6 +64,8 @@ def default_model(pool: ModelPool, preload: list[str], given: str | None) -> str
 
 
 def _tokenize(engine: Engine, body: TokenizeRequest, msgs: Any) -> dict[str, Any]:
+    if isinstance(engine, RequestForwarding):  # a remote model: its server's tokenizer
+        return engine.forward("/tokenize", body.model_dump(exclude_unset=True))
     tok = token_engine(engine, "tokenize")
     if msgs is not None:
         ids, _ = tok.chat_tokens(msgs, SamplingParams())  # what the model will evaluate
@@ -78,12 +81,16 @@ def _tokenize(engine: Engine, body: TokenizeRequest, msgs: Any) -> dict[str, Any
 
 
 def _detokenize(engine: Engine, ids: list[int]) -> dict[str, Any]:
+    if isinstance(engine, RequestForwarding):
+        return engine.forward("/detokenize", {"tokens": ids})
     tok = token_engine(engine, "detokenize")
     check_ids(tok, ids)
     return {"prompt": tok.decode(ids)}
 
 
 def _info(engine: Engine) -> dict[str, Any]:
+    if isinstance(engine, RequestForwarding):
+        return engine.forward("/tokenizer_info", None)
     return dict(token_engine(engine, "tell its tokenizer").tokenizer_info())
 
 
