@@ -55,3 +55,14 @@ def test_the_chat_page_marks_the_base_model(client: TestClient) -> None:
     page = client.get("/chat").text
     assert f'data-base="1">{GEMMA} (base model)</option>' in page
     assert 'id="base-note"' in page
+
+
+def test_chat_logprobs_take_the_same_q_a_prompt(client: TestClient) -> None:
+    """With logprobs the answer comes from the token-id path; it must be asked the same way."""
+    plain = client.post("/v1/chat/completions", json=ASK)
+    scored = client.post("/v1/chat/completions", json={**ASK, "logprobs": True, "top_logprobs": 1})
+    assert plain.status_code == scored.status_code == 200, scored.text
+    text = scored.json()["choices"][0]["message"]["content"]
+    clean(text)
+    assert text == plain.json()["choices"][0]["message"]["content"]
+    assert scored.json()["choices"][0]["logprobs"]["content"]

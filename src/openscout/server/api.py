@@ -272,6 +272,7 @@ def make_router(pool: ModelPool) -> APIRouter:
             req.include_usage,
             chat=True,
         )
+        ask, params = chat_request(spec.prompt_format, msgs, params)  # base model: Q/A prompt
         if req.logprobs:
             if req.stream:
                 raise APIError(
@@ -286,9 +287,8 @@ def make_router(pool: ModelPool) -> APIRouter:
                     pool, "/chat/completions", req, params, shape, client, request.is_disconnected
                 )
             return await _chat_by_token_ids(
-                pool, req, spec.id, client, shape, msgs, params, request.is_disconnected
+                pool, req, spec.id, client, shape, ask, params, request.is_disconnected
             )
-        ask, params = chat_request(spec.prompt_format, msgs, params)  # base model: Q/A prompt
         jobs = [ask] * (req.n or 1)
         first = await start_stream(pool, spec.id, client, params=params, request=request, **ask)
         if req.stream:
@@ -466,15 +466,16 @@ async def _chat_by_token_ids(
     model_id: str,
     client: str,
     shape: StreamShape,
-    msgs: list[Message],
+    ask: dict[str, Any],
     params: SamplingParams,
     gone: Callable[[], Awaitable[bool]],
 ) -> Any:
-    """A chat answer with the log-probs of its generated tokens, from their ids."""
+    """A chat answer with the log-probs of its generated tokens, from their ids (`ask`:
+    chat_request's messages, or a base model's Q/A prompt, as the plain chat path sends)."""
     choices, total_c, prompt_tokens = [], 0, 0
     for i in range(req.n or 1):
         c = await pool.run_exclusive(
-            model_id, client, chat_one, msgs, params, req.top_logprobs or 0, gone=gone
+            model_id, client, chat_one, ask, params, req.top_logprobs or 0, gone=gone
         )
         choices.append(
             {

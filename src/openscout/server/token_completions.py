@@ -14,7 +14,6 @@ from typing import Any
 
 from openscout.engines.base import (
     Engine,
-    Message,
     SamplingParams,
     TokenCompletion,
     TokenIdEngine,
@@ -83,11 +82,14 @@ def completion_choice(index: int, shown: str, c: TokenCompletion, echo: bool) ->
 
 
 def chat_one(
-    engine: Engine, messages: list[Message], params: SamplingParams, top_n: int
+    engine: Engine, ask: dict[str, Any], params: SamplingParams, top_n: int
 ) -> TokenCompletion:
-    """A chat answer with the log-probs of its generated tokens (worker thread)."""
+    """A chat answer with the log-probs of its generated tokens (worker thread). `ask` is
+    chat_request's: the messages, or a base model's Q/A prompt (its stops already in params)."""
     tok = token_engine(engine, "return logprobs", "logprobs")
-    ids, stop = tok.chat_tokens(messages, params)
+    if "prompt" in ask:
+        return tok.complete_tokens(tok.encode(ask["prompt"]), params, top_n, False)
+    ids, stop = tok.chat_tokens(ask["messages"], params)
     return tok.complete_tokens(ids, replace(params, stop=stop), top_n, False)
 
 
