@@ -117,8 +117,13 @@ def test_tokenizer_routes_in_vllms_shape(real: TestClient) -> None:
     assert body["count"] == len(body["tokens"]) == 3 and body["max_model_len"] == 2048
     back = real.post("/detokenize", json={"tokens": body["tokens"]}).json()
     assert back == {"prompt": "Question: hiking"}
+    # special-token text stays text, as in a text prompt: both evaluate the same ids
     eos = real.post("/tokenize", json={"prompt": "<|im_end|>"}).json()["tokens"]
-    assert len(eos) == 1  # special-token text is read as the token, as vLLM does
+    assert len(eos) > 1
+    scored = _post(
+        real, "/v1/completions", prompt="<|im_end|>", max_tokens=0, echo=True, logprobs=0
+    )
+    assert len(scored["choices"][0]["logprobs"]["tokens"]) == len(eos)
     chat = real.post(
         "/tokenize",
         json={"messages": [{"role": "user", "content": "hi"}], "return_token_strs": True},

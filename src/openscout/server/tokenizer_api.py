@@ -70,7 +70,9 @@ def _tokenize(engine: Engine, body: TokenizeRequest, msgs: Any) -> dict[str, Any
     if msgs is not None:
         ids, _ = tok.chat_tokens(msgs, SamplingParams())  # what the model will evaluate
     else:
-        ids = tok.encode(body.prompt or "", body.add_special_tokens, parse_special=True)
+        # special-token text stays text, as in every text prompt openscout reads, so that the
+        # harness's tokenized and text requests evaluate the same ids (vLLM reads it as tokens)
+        ids = tok.encode(body.prompt or "", body.add_special_tokens, parse_special=False)
     info = tok.tokenizer_info()
     return {
         "count": len(ids),
