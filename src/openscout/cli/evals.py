@@ -219,6 +219,12 @@ def register(app: typer.Typer) -> None:
             print_json(data)
         else:
             _print_run(data)
+            console.print(
+                plain(
+                    f"every item, and why the failed ones failed: openscout runs show {run.run_id}"
+                ),
+                style="dim",
+            )
 
     runs_app = typer.Typer(help="Stored evaluation runs.", no_args_is_help=True)
     app.add_typer(runs_app, name="runs")

@@ -24,7 +24,8 @@ def _run_here(m: ModelComparison) -> str:
     c = m.cost
     if c is None or c.blended_per_m is None:
         return "-"
-    return f"{fmt_money(c.blended_per_m)} at ${c.price_per_hour:g}/h ({m.price_source or 'price table'})"
+    # where the price per hour comes from is the report's cost assumption line (tables.py)
+    return f"{fmt_money(c.blended_per_m)} at ${c.price_per_hour:g}/h"
 
 
 def _cheaper(run: float | None, rent: float) -> str:
