@@ -197,6 +197,22 @@ _LICENSES: tuple[License, ...] = (
         ("gemma terms of use",),
     ),
     License(
+        "nvidia-open-model-license",
+        "NVIDIA Open Model License Agreement",
+        "https://www.nvidia.com/en-us/agreements/enterprise-software/nvidia-open-model-license/",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "the licence ends if guardrails or safety measures of the model are bypassed"
+            " without an equivalent replacement",
+            "NVIDIA's Trustworthy AI terms apply; the licence lets NVIDIA update its terms",
+            "redistribution must carry the licence and an attribution notice",
+        ),
+        ("nvidia open model license",),
+    ),
+    License(
         "qwen",
         "Qwen License Agreement (Tongyi Qianwen)",
         "https://huggingface.co/Qwen/Qwen2.5-72B-Instruct/blob/main/LICENSE",
