@@ -23,7 +23,8 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 ├── WorkerError                code run in a limited child process failed there (`kind`)
 ├── WorkerLimitError           the child ran past its time, CPU or memory limit and was stopped
 ├── PythonAssertionError       a `python` assertion is untrusted, failed or was stopped
-└── PatternTimeoutError        a suite's or task's regular expression ran past its time limit
+├── PatternTimeoutError        a suite's or task's regular expression ran past its time limit
+└── TuneError                  a fine-tune cannot start or go on (no float weights, memory)
 """
 
 from __future__ import annotations
@@ -196,3 +197,8 @@ class PatternTimeoutError(OpenscoutError):
 
 class ClientGoneError(OpenscoutError):
     pass
+
+
+class TuneError(OpenscoutError):
+    """A fine-tune cannot start or go on: no float weights, not enough memory, a checkpoint
+    that belongs to other settings."""

@@ -186,3 +186,10 @@ def _load_cached(extra_dir: str | None) -> Catalog:
 def load_catalog(extra_dir: Path | str | None = None) -> Catalog:
     """The curated catalog (validated once per process), plus YAML files from `extra_dir`."""
     return _load_cached(str(extra_dir) if extra_dir else None)
+
+
+def load_user_catalog(home: Path | str) -> Catalog:
+    """The curated catalog plus the user's own entries in <data dir>/catalog/*.yaml (the
+    fine-tunes `openscout tune` makes, among others)."""
+    extra = Path(home) / "catalog"
+    return load_catalog(extra if extra.is_dir() else None)

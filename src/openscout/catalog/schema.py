@@ -34,6 +34,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FileUrl,
     HttpUrl,
     ValidationInfo,
     field_validator,
@@ -70,7 +71,18 @@ class _Strict(BaseModel):
 class Evidence(_Strict):
     status: Status
     evidence: str = Field(min_length=3)
-    source: HttpUrl | None = None
+    # file: only in the user's own entries (version 1 files): a local fine-tune's data, code
+    # and logs are on this machine (openscout tune)
+    source: HttpUrl | FileUrl | None = None
+
+    @field_validator("source")
+    @classmethod
+    def _local_only_for_users(
+        cls, v: HttpUrl | FileUrl | None, info: ValidationInfo
+    ) -> HttpUrl | FileUrl | None:
+        if isinstance(v, FileUrl) and info.context and info.context.get("strict_provenance"):
+            raise ValueError("a file: source belongs to the user's own entries, not curated data")
+        return v
 
     @model_validator(mode="after")
     def _cited(self) -> Evidence:

@@ -56,6 +56,7 @@ class LlamaCppEngine:
         prompt_format: str = "chat",
         seed: int = 0,
         batch_lanes: int = 8,
+        lora_path: str | Path | None = None,
     ) -> None:
         import llama_cpp
 
@@ -78,6 +79,9 @@ class LlamaCppEngine:
                 seed=seed,
                 verbose=False,
                 logits_all=False,
+                # a LoRA adapter (openscout tune) on the base; llamacpp_multi applies it to
+                # the engine's other contexts too
+                lora_path=str(lora_path) if lora_path else None,
             )
         except (ValueError, RuntimeError, OSError) as e:
             raise ModelFileError(f"llama.cpp could not load {self.path.name}: {e}") from e

@@ -31,6 +31,7 @@ class LlamaCppKind(EngineKind):
             n_ctx=spec.n_ctx,
             n_threads=settings.threads,
             prompt_format=spec.prompt_format,
+            lora_path=spec.lora,
         )
 
     def validate(self, spec: ModelSpec) -> ModelSpec:
@@ -40,7 +41,13 @@ class LlamaCppKind(EngineKind):
             raise ConfigError("the model path contains a NUL byte", hint="give a real file path")
         path = Path(spec.path).expanduser().resolve()
         read_header(path)  # raises ModelFileError for missing / not GGUF / truncated
-        return spec.model_copy(update={"path": str(path)})
+        update = {"path": str(path)}
+        if spec.lora:
+            lora = Path(spec.lora).expanduser().resolve()
+            if read_header(lora).get("general.type") != "adapter":
+                raise ConfigError(f"{lora.name} is not a GGUF LoRA adapter (general.type)")
+            update["lora"] = str(lora)
+        return spec.model_copy(update=update)
 
     def local_file(self, spec: ModelSpec, settings: Settings) -> Path | None:
         return self.file(spec, settings) if spec.path else None
@@ -56,4 +63,5 @@ class LlamaCppKind(EngineKind):
         return Path(spec.path).expanduser()
 
     def cache_identity(self, spec: ModelSpec, settings: Settings, digest: FileDigest) -> str:
-        return f"gguf:{digest(self.file(spec, settings))}:ctx{spec.n_ctx}"
+        base = f"gguf:{digest(self.file(spec, settings))}:ctx{spec.n_ctx}"
+        return base + (f":lora:{digest(Path(spec.lora))}" if spec.lora else "")

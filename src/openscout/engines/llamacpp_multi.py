@@ -81,6 +81,14 @@ class MultiSeqContext:
         self._owner = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
         self._lib = llama_cpp
         self.ctx = self._owner.ctx
+        adapter = getattr(llm, "_lora_adapter", None)
+        if adapter is not None:  # a LoRA (openscout tune) acts on every context of the model
+            import ctypes
+
+            one = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(adapter)
+            scale = (ctypes.c_float * 1)(llm.lora_scale)
+            if llama_cpp.llama_set_adapters_lora(self.ctx, one, 1, scale):
+                raise EngineError("llama.cpp could not apply the LoRA adapter to a context")
         self.mem = llama_cpp.llama_get_memory(self.ctx)
         if n_seq < 2:
             raise ValueError("parallel sequences need n_seq >= 2")

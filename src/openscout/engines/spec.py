@@ -20,6 +20,7 @@ class ModelSpec(BaseModel):
     id: str
     engine: str  # an engine kind's name (kinds.py)
     path: str | None = None  # a local file (llamacpp)
+    lora: str | None = None  # llamacpp: a GGUF LoRA adapter applied on the base file (tune)
     base_url: str | None = None  # openai
     model: str | None = None  # remote model name (openai), defaults to id
     api_key_env: str | None = None  # name of the env var holding the key; keys never stored
