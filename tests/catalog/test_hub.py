@@ -204,6 +204,6 @@ def test_cli_show_and_search_with_the_hub(fake_hub: FakeHub, cli_env: dict[str, 
         timeout=120,
         check=True,
     )
-    ids = [i["id"] for i in json.loads(out.stdout)["items"]]
+    ids = [i["id"] for i in json.loads(out.stdout)]
     assert "someone/mistral-7b-sql" in ids and "mistralai/Mistral-7B-v0.1" in ids
     assert os.environ.get("HF_ENDPOINT") != fake_hub.url  # the parent process was not changed

@@ -186,6 +186,9 @@ def _your_results(hf_id: str, settings: Any) -> list[dict[str, Any]]:
     return out
 
 
+HUB_PAGE = 100  # Hub models asked for at most in one search, however many are shown
+
+
 def search_view(
     *,
     settings: Any,
@@ -219,7 +222,11 @@ def search_view(
         from openscout.catalog.hub import hub_search
 
         got = hub_search(
-            hub_text, settings=settings, catalog=catalog, limit=max(q.limit, 20), offline=offline
+            hub_text,
+            settings=settings,
+            catalog=catalog,
+            limit=min(max(q.limit, 20), HUB_PAGE),
+            offline=offline,
         )
         extra = [e for e in got["entries"] if e.origin == "hub"]
         source = f"curated + hub ({got['source']})"

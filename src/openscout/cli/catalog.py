@@ -21,6 +21,7 @@ from openscout.cli.output import (
 from openscout.cli.target import GPU, GPUS, MACHINE, MEMORY, target_from
 from openscout.config import get_settings
 
+ALL = 100_000  # "no limit": the search's own bound on one answer
 _STATUS_STYLE = {"open": "green", "partial": "yellow", "closed": "red", "unknown": "dim"}
 
 
@@ -360,10 +361,14 @@ def register(app: typer.Typer) -> None:
             "--sort",
             help="relevance | size | date | openness | name; prefix - to reverse",
         ),
-        limit: int = typer.Option(20, "--limit"),
+        limit: int = typer.Option(
+            None, "--limit", help="at most this many (default: 20 in the table, all with --json)"
+        ),
         hub: bool = typer.Option(False, "--hub", help="also ask the Hugging Face Hub (cached)"),
         offline: bool = typer.Option(False, "--offline", help="with --hub: use only the cache"),
-        json_out: bool = typer.Option(False, "--json", help="print JSON"),
+        json_out: bool = typer.Option(
+            False, "--json", help="print the matching models as a JSON array (for jq and scripts)"
+        ),
     ) -> None:
         """Search and filter the catalog."""
         from openscout.catalog.search import parse_params
@@ -392,10 +397,10 @@ def register(app: typer.Typer) -> None:
             min_context=context,
             quant=quant,
             sort=sort,
-            limit=limit,
+            limit=limit or (ALL if json_out else 20),
         )
-        if json_out:
-            print_json(result)
+        if json_out:  # one array of models: `... --json | jq length` counts them
+            print_json(result["items"])
         else:
             _print_search(result)
 
@@ -415,11 +420,13 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
         """Facts with sources, openness with evidence, licence terms, family tree and fit."""
+        from openscout.catalog.loader import load_user_catalog
         from openscout.catalog.views import show_model
 
         data = show_model(
             hf_id,
             settings=get_settings(),
+            catalog=load_user_catalog(get_settings().home),
             context=context,
             quant=quant,
             hub=hub,
@@ -459,11 +466,11 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
         """A model's ancestors and everything derived from it (fine-tunes, quantizations, ...)."""
-        from openscout.catalog import load_catalog
         from openscout.catalog.lineage import family_tree
+        from openscout.catalog.loader import load_user_catalog
         from openscout.catalog.views import require
 
-        cat = load_catalog()
+        cat = load_user_catalog(get_settings().home)
         tree = family_tree(cat, require(cat, hf_id).id)
         if json_out:
             print_json(tree)
