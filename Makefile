@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.openscout-installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo demo-tune test lint bench clean
 
 setup: $(STAMP)
 
@@ -17,6 +17,17 @@ $(STAMP): pyproject.toml scripts/setup.sh scripts/build-llama.sh scripts/llama-b
 demo: setup
 	$(BIN)/openscout generate -m smollm2-135m-instruct -m gemma-3-270m --max-tokens 24 "The capital of France is"
 	$(BIN)/openscout compare
+
+# Customise (docs/customise.md): LoRA-tune SmolLM2 on the training split of the `city-json`
+# demo task, then compare base and fine-tune on its held-out split (paired test in `eval`).
+TUNE_DATA := $(HOME)/.openscout/demo/city-json-train.jsonl
+demo-tune: setup
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[tune]'
+	$(BIN)/openscout tune-demo-data $(TUNE_DATA) --n 160
+	$(BIN)/openscout tune smollm2-135m-instruct --data $(TUNE_DATA) --name smollm2-city-json --steps 24 --eval-every 4 --replace
+	$(BIN)/openscout eval --suite city-json -m smollm2-135m-instruct -m smollm2-city-json
+	$(BIN)/openscout compare -m smollm2-135m-instruct -m smollm2-city-json --suite city-json --limit 40
 
 test: setup
 	VENV=$(VENV) bash scripts/setup-test.sh

@@ -6,12 +6,12 @@ VENV="${VENV:-.venv}"
 PIP="$VENV/bin/pip"
 quiet() { "$@" 2>&1 | grep -v "is ignored: it is neither" || true; }
 # The CPU build of torch lies on this machine's disk; naming the version keeps pip from
-# choosing a multi-GB CUDA build when sentence-transformers / lm-eval ask for torch.
+# choosing a multi-GB CUDA build when sentence-transformers / lm-eval / the tune extra ask for torch.
 if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
   quiet "$PIP" install -q torch==2.13.0
 fi
-quiet "$PIP" install -q -e '.[dev,embed,lmeval,schema]'
-"$VENV/bin/python" -c "import torch, sentence_transformers, lm_eval" || {
+quiet "$PIP" install -q -e '.[dev,embed,lmeval,schema,tune]'
+"$VENV/bin/python" -c "import torch, sentence_transformers, lm_eval, peft" || {
   echo "error: the test extras did not install" >&2; exit 1; }
 # Debian's Chromium for the browser tests (Playwright's own browser download fails here).
 if [ ! -x /usr/bin/chromium ]; then

@@ -23,8 +23,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from openscout.catalog import Catalog, assess_openness, load_catalog
+from openscout.catalog import Catalog, assess_openness
 from openscout.catalog.licenses import get_license
+from openscout.catalog.loader import load_user_catalog
 from openscout.compare_published import rank_agreements, with_published_and_rent
 from openscout.comparison import (
     BenchRecord,
@@ -229,7 +230,7 @@ def compare(
         raise ConfigError(
             "there are no models to compare", hint="add one with `openscout models add`"
         )
-    catalog = load_catalog()
+    catalog = load_user_catalog(settings.home)  # with the user's own entries (fine-tunes)
     bandwidth = ensure_bandwidth(settings)
     models = []
     for spec in specs:

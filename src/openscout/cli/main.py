@@ -15,7 +15,7 @@ import typer
 
 from openscout.errors import OpenscoutError
 
-COMMAND_MODULES = ["models", "talk", "catalog", "evals", "compare", "serve"]
+COMMAND_MODULES = ["models", "talk", "catalog", "evals", "compare", "serve", "tune"]
 
 app = typer.Typer(
     name="openscout",

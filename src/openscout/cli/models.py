@@ -166,6 +166,10 @@ def register(app: typer.Typer) -> None:
             if info.get(k) is not None:
                 table.add_row(k, plain(info[k]))
         table.add_row("file_size", human_bytes(info["file_size"]))
+        if spec.lora:  # a fine-tune (openscout tune): its base, adapter and training data
+            table.add_row("base_model", plain(spec.options.get("base_model", "?")))
+            table.add_row("adapter", plain(spec.lora))
+            table.add_row("training_data", plain(spec.options.get("training_data", "?")))
         for k, v in (info.get("gguf") or {}).items():
             if k != "path":
                 # a GGUF header is written by whoever made the file

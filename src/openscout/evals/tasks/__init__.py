@@ -29,7 +29,7 @@ class BuiltinSuite:
 
 
 def _registry() -> dict[str, BuiltinSuite]:
-    from openscout.evals.tasks import arithmetic, choice, ifeval, logic
+    from openscout.evals.tasks import arithmetic, choice, cityjson, ifeval, logic
 
     suites = [
         BuiltinSuite(
@@ -71,6 +71,16 @@ def _registry() -> dict[str, BuiltinSuite]:
             choice.make,
         ),
     ]
+    suites.append(
+        BuiltinSuite(
+            "city-json",
+            "1",
+            'a city and its country as JSON {"city", "country"}: held-out cities (the demo '
+            "task of `openscout tune`; `openscout tune-demo-data` writes the training split)",
+            40,
+            cityjson.make,
+        )
+    )
     parts = [s for s in suites if s.name in ("arithmetic", "logic", "ifeval", "mc")]
     suites.append(
         BuiltinSuite(

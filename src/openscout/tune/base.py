@@ -1,0 +1,120 @@
+"""The base model's float weights for training, read from its GGUF (torch and transformers).
+
+transformers reads a GGUF and dequantizes it to float; that takes a while on a small machine
+(and the libraries' import longer still), so the float model is kept once under the models
+dir (`float/<sha256 of the GGUF, 16 hex>/`, safetensors) and later runs load that instead.
+A base that transformers cannot read as float (an unsupported architecture or tensor type, a
+file that is not there) is refused with a TuneError saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from openscout.errors import TuneError
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(4 * 2**20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    if not os.environ.get("OPENSCOUT_VERBOSE"):
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+
+
+def supported(gguf_path: Path) -> None:
+    """Refuse, before the slow load, a GGUF that transformers cannot turn into float weights."""
+    from openscout.engines.gguf import read_header
+
+    header = read_header(gguf_path)
+    arch = header.architecture
+    try:
+        from transformers.integrations.ggml import GGUF_CONFIG_MAPPING
+    except ImportError:  # a transformers without GGUF support at all
+        GGUF_CONFIG_MAPPING = {}
+    if arch not in GGUF_CONFIG_MAPPING:
+        raise TuneError(
+            f"no float weights available for {gguf_path.name}: transformers cannot read the "
+            f"architecture {arch!r} from GGUF",
+            hint="tune a base whose architecture transformers reads from GGUF "
+            f"({', '.join(sorted(GGUF_CONFIG_MAPPING)[:12])}, ...)",
+        )
+
+
+def _from_cache(folder: Path) -> Any:
+    import torch
+    from safetensors.torch import load_model
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(str(folder))
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    load_model(model, str(folder / "model.safetensors"))
+    return model
+
+
+def _to_cache(model: Any, cache_root: Path, digest: str) -> None:
+    from safetensors.torch import save_model
+
+    cached = cache_root / digest[:16]
+    tmp = cache_root / f".{digest[:16]}.tmp{os.getpid()}"
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        # transformers will not save_pretrained a model read from GGUF; its float tensors
+        # and config are all a later run needs
+        model.config.to_json_file(str(tmp / "config.json"))
+        save_model(model, str(tmp / "model.safetensors"))
+        if cached.exists():
+            shutil.rmtree(tmp, ignore_errors=True)  # another run made it meanwhile
+        else:
+            os.replace(tmp, cached)
+    except OSError:  # a full disk only costs the next run the slow load
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def load_float(gguf_path: Path, cache_root: Path, digest: str) -> Any:
+    """The base as a float32 transformers model (from the float cache when there is one)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    _quiet_transformers()
+    cached = cache_root / digest[:16]
+    if (cached / "model.safetensors").exists():
+        try:
+            return _from_cache(cached)
+        except (OSError, ValueError, RuntimeError):
+            shutil.rmtree(cached, ignore_errors=True)  # damaged: rebuild it below
+    supported(gguf_path)
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is not None and not os.environ.get("OPENSCOUT_VERBOSE"):
+        # transformers' own dequantizing bar (tqdm, not its logging) would cut through ours
+        gguf_utils.tqdm = lambda items, **kw: items
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
+        )
+    except (OSError, ValueError, RuntimeError, KeyError, NotImplementedError) as e:
+        raise TuneError(
+            f"no float weights available for {gguf_path.name}: transformers could not "
+            f"dequantize it ({e.__class__.__name__}: {str(e)[:200]})",
+            hint="tune a base in a quantization transformers reads (F32, F16, BF16, Q8_0, "
+            "Q4_0, Q4_1, Q4_K, ...)",
+        ) from e
+    finally:
+        if bar is not None:
+            gguf_utils.tqdm = bar
+    _to_cache(model, cache_root, digest)
+    return model

@@ -1,0 +1,136 @@
+"""Training examples from a JSONL file, and the held-out split. Pure Python, no torch.
+
+One JSON object a line, in either form:
+
+    {"messages": [{"role": "user", "content": "..."}, {"role": "assistant", "content": "..."}]}
+    {"prompt": "...", "completion": "..."}
+
+In chat form the last message is the assistant's answer the model learns to give; the
+messages before it are the prompt (a system message too). A fault names the file and the line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openscout.engines.base import Message
+from openscout.errors import DataFileError
+
+MAX_FILE_BYTES = 256 * 2**20
+ROLES = ("system", "user", "assistant")
+FORMAT_HINT = (
+    'one JSON object a line: {"messages": [{"role": "user", "content": ...}, '
+    '{"role": "assistant", "content": ...}]} or {"prompt": ..., "completion": ...}'
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    line: int  # where it is in the file (1-based), for messages that name it
+    completion: str  # what the model learns to answer
+    messages: tuple[Message, ...] | None = None  # chat form: the prompt as messages
+    prompt: str | None = None  # prompt/completion form
+
+    def as_messages(self) -> list[Message]:
+        """The prompt as a conversation (a prompt/completion pair becomes one user turn)."""
+        if self.messages is not None:
+            return list(self.messages)
+        return [{"role": "user", "content": self.prompt or ""}]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    path: str
+    sha256: str
+    examples: list[Example]
+
+
+def _fault(path: Path, line: int, message: str) -> DataFileError:
+    return DataFileError(message, path=str(path), line=line, hint=FORMAT_HINT)
+
+
+def _text(value: Any, what: str, path: Path, line: int) -> str:
+    if not isinstance(value, str):
+        raise _fault(path, line, f"{what} must be a string, not {type(value).__name__}")
+    return value
+
+
+def parse_example(obj: Any, path: Path, line: int) -> Example:
+    if not isinstance(obj, dict):
+        raise _fault(path, line, f"expected a JSON object, got {type(obj).__name__}")
+    if "messages" in obj:
+        extra = set(obj) - {"messages"}
+        msgs = obj["messages"]
+        if not isinstance(msgs, list) or len(msgs) < 2:
+            raise _fault(path, line, "`messages` must be a list of at least two messages")
+        out: list[Message] = []
+        for i, m in enumerate(msgs):
+            if not isinstance(m, dict) or m.get("role") not in ROLES or "content" not in m:
+                raise _fault(
+                    path, line, f"message {i + 1} needs a role ({', '.join(ROLES)}) and content"
+                )
+            out.append({"role": m["role"], "content": _text(m["content"], "content", path, line)})
+        if out[-1]["role"] != "assistant" or not out[-1]["content"].strip():
+            raise _fault(path, line, "the last message must be the assistant's, and not empty")
+        if extra:
+            raise _fault(path, line, f"unknown keys {sorted(extra)}")
+        return Example(line, out[-1]["content"], messages=tuple(out[:-1]))
+    if "prompt" in obj or "completion" in obj:
+        extra = set(obj) - {"prompt", "completion"}
+        if extra:
+            raise _fault(path, line, f"unknown keys {sorted(extra)}")
+        if "prompt" not in obj or "completion" not in obj:
+            raise _fault(path, line, "a prompt/completion example needs both keys")
+        prompt = _text(obj["prompt"], "prompt", path, line)
+        completion = _text(obj["completion"], "completion", path, line)
+        if not completion.strip():
+            raise _fault(path, line, "the completion is empty")
+        return Example(line, completion, prompt=prompt)
+    raise _fault(path, line, f"neither `messages` nor `prompt`/`completion` (keys: {sorted(obj)})")
+
+
+def read_jsonl(path: str | Path) -> Dataset:
+    """Every example of the file, or a DataFileError naming the first bad line."""
+    p = Path(path).expanduser()
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(p)) from e
+    if len(raw) > MAX_FILE_BYTES:
+        raise DataFileError(f"larger than {MAX_FILE_BYTES // 2**20} MiB", path=str(p))
+    examples = []
+    for n, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise _fault(p, n, "not UTF-8 text") from None
+        except json.JSONDecodeError as e:
+            raise _fault(p, n, f"not JSON: {e.msg} (column {e.colno})") from None
+        examples.append(parse_example(obj, p, n))
+    if not examples:
+        raise DataFileError("no examples in the file", path=str(p), hint=FORMAT_HINT)
+    return Dataset(str(p.resolve()), hashlib.sha256(raw).hexdigest(), examples)
+
+
+def split(
+    examples: list[Example], holdout: float, seed: int
+) -> tuple[list[Example], list[Example]]:
+    """(train, held-out): a seeded shuffle, then `holdout` of it (at least one example when
+    asked for any and there are at least two) held out."""
+    if not 0.0 <= holdout < 1.0:
+        raise ValueError("the held-out fraction must be in [0, 1)")
+    order = list(range(len(examples)))
+    random.Random(f"openscout-tune-split:{seed}").shuffle(order)
+    n_out = round(len(examples) * holdout)
+    if holdout > 0 and n_out == 0 and len(examples) >= 2:
+        n_out = 1
+    held = sorted(order[:n_out])
+    train = sorted(order[n_out:])
+    return [examples[i] for i in train], [examples[i] for i in held]

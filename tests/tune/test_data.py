@@ -1,0 +1,90 @@
+"""Reading examples: both forms, faults named by file and line, the seeded split."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from openscout.errors import DataFileError
+from openscout.evals.tasks import builtin_suites
+from openscout.evals.tasks.cityjson import HELD_OUT, TRAIN_PLACES, train_examples
+from openscout.tune.data import read_jsonl, split
+
+
+def write(tmp_path: Path, lines: list[str]) -> Path:
+    p = tmp_path / "ex.jsonl"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return p
+
+
+CHAT = json.dumps(
+    {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "hello"},
+        ]
+    }
+)
+PAIR = json.dumps({"prompt": "2+2=", "completion": "4"})
+
+
+def test_both_forms_and_blank_lines(tmp_path: Path) -> None:
+    ds = read_jsonl(write(tmp_path, [CHAT, "", PAIR]))
+    assert [e.line for e in ds.examples] == [1, 3]
+    chat, pair = ds.examples
+    assert chat.completion == "hello" and [m["role"] for m in chat.as_messages()] == [
+        "system",
+        "user",
+    ]
+    assert pair.as_messages() == [{"role": "user", "content": "2+2="}] and pair.completion == "4"
+    assert len(ds.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    ("bad", "words"),
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        (json.dumps({"prompt": "x"}), "needs both keys"),
+        (json.dumps({"messages": [{"role": "user", "content": "x"}]}), "at least two"),
+        (
+            json.dumps(
+                {"messages": [{"role": "user", "content": "x"}, {"role": "user", "content": "y"}]}
+            ),
+            "last message must be the assistant",
+        ),
+        (json.dumps({"text": "x"}), "neither"),
+        (json.dumps({"prompt": "x", "completion": 3}), "must be a string"),
+    ],
+)
+def test_a_bad_line_is_named(tmp_path: Path, bad: str, words: str) -> None:
+    path = write(tmp_path, [PAIR, CHAT, bad, PAIR])
+    with pytest.raises(DataFileError) as e:
+        read_jsonl(path)
+    assert e.value.line == 3 and e.value.path == str(path)
+    assert words in e.value.message and f"{path}:3" in e.value.message
+
+
+def test_split_is_seeded_and_disjoint(tmp_path: Path) -> None:
+    ds = read_jsonl(
+        write(tmp_path, [json.dumps({"prompt": str(i), "completion": "x"}) for i in range(50)])
+    )
+    train, held = split(ds.examples, 0.1, seed=1)
+    assert len(held) == 5 and len(train) == 45
+    assert not {e.line for e in train} & {e.line for e in held}
+    assert split(ds.examples, 0.1, seed=1) == (train, held)
+    assert split(ds.examples, 0.1, seed=2)[1] != held
+    assert split(ds.examples, 0.0, seed=1) == (ds.examples, [])
+
+
+def test_demo_task_splits_cities() -> None:
+    items = builtin_suites()["city-json"].generate(seed=0, size=40)
+    held_cities = {c for c, _ in HELD_OUT}
+    for it in items:
+        value = it.check_data["assertions"][0]["value"]
+        assert value["city"] in held_cities and value["city"] in it.prompt
+    trained = {json.loads(e["messages"][1]["content"])["city"] for e in train_examples(0, 200)}
+    assert trained <= {c for c, _ in TRAIN_PLACES} and not trained & held_cities
