@@ -63,7 +63,7 @@ _LLAMA_MODELS = "https://github.com/meta-llama/llama-models/blob/main/models"
 
 
 def _llama(lid: str, version: str, url: str, naming: str) -> License:
-    """The Llama 3.x community licences share their terms; they differ in naming rules."""
+    """The Llama 3.x and 4 community licences share their terms; they differ in naming rules."""
     return License(
         lid,
         f"{version} Community License Agreement",
@@ -179,6 +179,12 @@ _LICENSES: tuple[License, ...] = (
         "Llama 3.3",
         f"{_LLAMA_MODELS}/llama3_3/LICENSE",
         "derivatives must display 'Built with Llama'",
+    ),
+    _llama(
+        "llama4",
+        "Llama 4",
+        f"{_LLAMA_MODELS}/llama4/LICENSE",
+        "derivatives must display 'Built with Llama' and models trained on it be named 'Llama ...'",
     ),
     License(
         "gemma",
