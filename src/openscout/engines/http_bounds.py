@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from openscout.engines.cancel import check_stop
 from openscout.errors import EngineResponseError
 
 MAX_LINE = 4 * 2**20
@@ -45,15 +46,37 @@ def _too_big(what: str, limit: int) -> EngineResponseError:
     )
 
 
-def read_body(resp: httpx.Response, limit: int = MAX_BODY) -> bytes:
+def read_body(resp: httpx.Response, limit: int = MAX_BODY, deadline: float | None = None) -> bytes:
+    """The whole body, at most `limit` bytes; with `deadline` (time.monotonic()), all of it by
+    then: a body trickled a byte at a time never ends otherwise. A caller that has gone away
+    (engines/cancel.py) stops the read at the next piece."""
     parts: list[bytes] = []
     size = 0
     for chunk in resp.iter_bytes():
+        check_stop()
         size += len(chunk)
         if size > limit:
             raise _too_big("a body", limit)
+        if deadline is not None and time.monotonic() > deadline:
+            raise EngineResponseError(
+                "the server did not finish its answer in time", transient=True, cause="timeout"
+            )
         parts.append(chunk)
     return b"".join(parts)
+
+
+def nested_deeper_than(data: Any, limit: int) -> bool:
+    """Whether JSON data nests lists and objects more than `limit` deep (checked without
+    recursion, so any depth json.loads returned is safe to ask about)."""
+    level: list[tuple[Any, int]] = [(data, 1)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            values = item.values() if isinstance(item, dict) else item
+            level.extend((v, depth + 1) for v in values)
+    return False
 
 
 def read_head(resp: Any, limit: int) -> bytes:

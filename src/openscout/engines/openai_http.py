@@ -36,7 +36,14 @@ from openscout.engines.base import (
     SamplingParams,
     StreamEvent,
 )
-from openscout.engines.http_bounds import iter_lines, public_url, read_body, scrub
+from openscout.engines.http_bounds import (
+    MAX_BODY,
+    iter_lines,
+    nested_deeper_than,
+    public_url,
+    read_body,
+    scrub,
+)
 from openscout.engines.logprob_probe import PROBE_TEXT, ProbeVerdict, judge_alignment
 from openscout.errors import (
     CapabilityError,
@@ -49,6 +56,10 @@ from openscout.errors import (
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 # routes forwarded to the server's root (vLLM's tokenizer) rather than under its /v1
 ROOT_ROUTES = frozenset({"/tokenize", "/detokenize", "/tokenizer_info"})
+# a forwarded answer goes back to our client whole: smaller than a stream may total, and no
+# deeper than the API's own shapes (logprobs nest 5 levels)
+FORWARD_MAX_BODY = 16 * 2**20
+FORWARD_MAX_DEPTH = 16
 DEFAULT_MAX_TOKENS = 4096  # a stream asked without max_tokens is still cut somewhere
 CHARS_PER_TOKEN_CAP = 64  # no real token is longer; more text per token asked is runaway
 
@@ -295,10 +306,16 @@ class OpenAIEngine:
             yield Chunk(text, time.perf_counter())
         yield _final(_usage(data), 1 if text else 0, choice.get("finish_reason"))
 
-    def _json(self, resp: httpx.Response, path: str) -> dict[str, Any]:
+    def _json(
+        self,
+        resp: httpx.Response,
+        path: str,
+        limit: int = MAX_BODY,
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
         """The whole body as a JSON object; a cut, empty or non-JSON body is a transient error."""
         try:
-            body = read_body(resp)
+            body = read_body(resp, limit, deadline)
         except httpx.HTTPError as e:
             raise self._lost(e, "mid-body") from e
         finally:
@@ -442,7 +459,12 @@ class OpenAIEngine:
                     hint="it may not support it; vLLM does",
                 ) from e
             raise
-        data = self._json(resp, route)
+        data = self._json(resp, route, FORWARD_MAX_BODY, time.monotonic() + self.timeout_s)
+        if nested_deeper_than(data, FORWARD_MAX_DEPTH):
+            raise EngineResponseError(
+                f"{shown}: the answer nests deeper than {FORWARD_MAX_DEPTH} levels",
+                cause="malformed body",
+            )
         if "model" in data:
             data["model"] = self.model_id
         return data

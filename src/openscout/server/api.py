@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from openscout.chat_prompt import chat_request
 from openscout.engines.base import (
@@ -29,7 +29,12 @@ from openscout.engines.base import (
     SamplingParams,
     Tokenizer,
 )
-from openscout.errors import CapabilityError, OpenscoutError, QueueFullError
+from openscout.errors import (
+    CapabilityError,
+    EngineResponseError,
+    OpenscoutError,
+    QueueFullError,
+)
 from openscout.generation import GenerationResult
 from openscout.server.errors import APIError, from_openscout
 from openscout.server.pool import ModelPool, unless_gone
@@ -439,12 +444,14 @@ async def _forwarded(
     body = req.model_dump(exclude_unset=True, exclude={"stream", "stream_options"})
     body.pop("max_completion_tokens", None)
     body["max_tokens"] = params.max_tokens
-    data = await pool.run_exclusive(shape.model, client, forward_request, route, body, gone=gone)
+    data, answer = await pool.run_exclusive(
+        shape.model, client, forward_request, route, body, gone=gone
+    )
     choices = data.get("choices")
     if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
         raise APIError(502, "the upstream server sent no list of choices", code="engine_error")
     if not req.stream:
-        return data
+        return answer
     used = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     texts = [
         {"index": i, "text": str(c.get("text") or ""), "finish_reason": c.get("finish_reason")}
@@ -453,11 +460,22 @@ async def _forwarded(
     return stream_response(_sse_counted(shape, texts, used))
 
 
-def forward_request(engine: Engine, route: str, body: dict[str, Any] | None) -> dict[str, Any]:
-    """In a worker thread: the request sent on by the model's remote engine."""
+def forward_request(
+    engine: Engine, route: str, body: dict[str, Any] | None
+) -> tuple[dict[str, Any], Response]:
+    """In a worker thread: the request sent on by the model's remote engine, and its answer
+    already encoded (a large answer encoded on the event loop would stall every client)."""
     if not isinstance(engine, RequestForwarding):
         raise CapabilityError(f"{engine.model_id} has no upstream server to ask")
-    return engine.forward(route, body)
+    data = engine.forward(route, body)
+    try:
+        encoded = json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except ValueError as e:  # NaN or Infinity, which json.loads takes and JSON has not
+        raise EngineResponseError(
+            f"{engine.model_id}: the upstream answer holds a number JSON cannot carry",
+            cause="malformed body",
+        ) from e
+    return data, Response(encoded, media_type="application/json")
 
 
 async def _chat_by_token_ids(

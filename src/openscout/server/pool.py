@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -155,7 +156,7 @@ class ModelPool:
         stop = threading.Event()
         try:
             with stoppable(stop):
-                work = asyncio.ensure_future(asyncio.to_thread(fn, engine, *args))
+                work = in_own_thread(fn, engine, *args)
             return await unless_gone(work, gone, stop)
         finally:
             q.release()
@@ -249,3 +250,30 @@ async def unless_gone(
             with contextlib.suppress(asyncio.CancelledError, OpenscoutError):
                 await task
             raise ClientGoneError("the client went away before its answer began")
+
+
+def in_own_thread(fn: Any, *args: Any) -> asyncio.Future[Any]:
+    """fn(*args) in a thread of its own, with the caller's context (engines/cancel.py reads
+    it). Not asyncio's shared pool: a few calls blocked on a slow upstream would take all of
+    its threads, and with them every other model's loading (independent probe: six stalled
+    forwarded requests froze the whole server). The queue slot held bounds these threads."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[Any] = loop.create_future()
+    ctx = contextvars.copy_context()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not done.done():
+            (done.set_result if ok else done.set_exception)(value)
+
+    def work() -> None:
+        try:
+            result = ctx.run(fn, *args)
+        except BaseException as e:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                loop.call_soon_threadsafe(settle, False, e)
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, True, result)
+
+    threading.Thread(target=work, name="exclusive", daemon=True).start()
+    return done

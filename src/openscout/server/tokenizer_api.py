@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 from pydantic import Field
 
 from openscout.engines.base import Engine, RequestForwarding, SamplingParams
-from openscout.server.api import client_id
+from openscout.server.api import client_id, forward_request
 from openscout.server.errors import APIError
 from openscout.server.pool import ModelPool
 from openscout.server.schemas import (
@@ -63,9 +64,9 @@ def default_model(pool: ModelPool, preload: list[str], given: str | None) -> str
     )
 
 
-def _tokenize(engine: Engine, body: TokenizeRequest, msgs: Any) -> dict[str, Any]:
+def _tokenize(engine: Engine, body: TokenizeRequest, msgs: Any) -> dict[str, Any] | Response:
     if isinstance(engine, RequestForwarding):  # a remote model: its server's tokenizer
-        return engine.forward("/tokenize", body.model_dump(exclude_unset=True))
+        return forward_request(engine, "/tokenize", body.model_dump(exclude_unset=True))[1]
     tok = token_engine(engine, "tokenize")
     if msgs is not None:
         ids, _ = tok.chat_tokens(msgs, SamplingParams())  # what the model will evaluate
@@ -82,17 +83,17 @@ def _tokenize(engine: Engine, body: TokenizeRequest, msgs: Any) -> dict[str, Any
     }
 
 
-def _detokenize(engine: Engine, ids: list[int]) -> dict[str, Any]:
+def _detokenize(engine: Engine, ids: list[int]) -> dict[str, Any] | Response:
     if isinstance(engine, RequestForwarding):
-        return engine.forward("/detokenize", {"tokens": ids})
+        return forward_request(engine, "/detokenize", {"tokens": ids})[1]
     tok = token_engine(engine, "detokenize")
     check_ids(tok, ids)
     return {"prompt": tok.decode(ids)}
 
 
-def _info(engine: Engine) -> dict[str, Any]:
+def _info(engine: Engine) -> dict[str, Any] | Response:
     if isinstance(engine, RequestForwarding):
-        return engine.forward("/tokenizer_info", None)
+        return forward_request(engine, "/tokenizer_info", None)[1]
     return dict(token_engine(engine, "tell its tokenizer").tokenizer_info())
 
 
