@@ -267,3 +267,23 @@ def test_a_cross_site_subresource_cannot_reach_the_server(client: TestClient) ->
     assert client.get("/", headers=link).status_code == 200
     own = {"sec-fetch-site": "same-origin", "sec-fetch-mode": "cors"}
     assert client.get("/v1/models", headers=own).status_code == 200
+
+
+def test_a_cross_site_iframe_or_link_cannot_reach_the_api(client: TestClient) -> None:
+    """An <iframe src=".../tokenizer_info?model=..."> is a navigation the user never chose: it
+    made a keyless server load a model (third probe). A link opens pages, not the API."""
+    frame = {
+        "sec-fetch-site": "cross-site",
+        "sec-fetch-mode": "navigate",
+        "sec-fetch-dest": "iframe",
+    }
+    assert client.get("/tokenizer_info", headers=frame).status_code == 403
+    assert client.get("/", headers=frame).status_code == 403
+    link = {
+        "sec-fetch-site": "cross-site",
+        "sec-fetch-mode": "navigate",
+        "sec-fetch-dest": "document",
+    }
+    assert client.get("/", headers=link).status_code == 200
+    for path in ("/tokenizer_info", "/v1/models", "/ui/api/arena/ratings"):
+        assert client.get(path, headers=link).status_code == 403, path

@@ -126,10 +126,10 @@ class SecurityMiddleware:
         if origin and origin != own_origin:
             await _json(send, 403, "cross-origin requests are not allowed", "forbidden_origin")
             return
-        if _cross_site_subresource(headers):
-            # An <img> or <script> on another site sends no Origin, but the browser says where
-            # it comes from: without this a page could make the server load every model (second
-            # probe). Following a link to the workbench (a navigation) stays allowed.
+        if _cross_site_subresource(headers, scope["path"]):
+            # An <img>, <script> or <iframe> on another site sends no Origin, but the browser
+            # says where it comes from: without this a page could make the server load every
+            # model (second and third probes). Following a link to a page stays allowed.
             await _json(send, 403, "cross-site requests are not allowed", "forbidden_origin")
             return
         if scope["method"] == "OPTIONS":
@@ -335,7 +335,17 @@ async def _json(
     await send({"type": "http.response.body", "body": body})
 
 
-def _cross_site_subresource(headers: dict[str, str]) -> bool:
-    """A browser request from another site that is not the user following a link."""
-    site = headers.get("sec-fetch-site")
-    return site == "cross-site" and headers.get("sec-fetch-mode") != "navigate"
+# what a link from another site may open: the workbench's pages, never the API behind them
+_API_PATHS = ("/v1/", "/ui/api/", "/tokenize", "/detokenize", "/tokenizer_info", "/openapi")
+
+
+def _cross_site_subresource(headers: dict[str, str], path: str) -> bool:
+    """A browser request from another site that is not the user following a link to a page
+    in the top window (an iframe is a navigation too, but no user chose it)."""
+    if headers.get("sec-fetch-site") != "cross-site":
+        return False
+    link = headers.get("sec-fetch-mode") == "navigate" and headers.get("sec-fetch-dest") in (
+        None,
+        "document",
+    )
+    return not link or path.startswith(_API_PATHS)
