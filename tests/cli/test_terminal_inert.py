@@ -237,3 +237,26 @@ def test_catalog_tables_print_hub_strings_inert(recorded: StringIO) -> None:
     out = recorded.getvalue().encode()
     assert_inert(out, colour=True)
     assert MARKUP in recorded.getvalue()
+
+
+def test_the_servers_log_is_inert(capsys: pytest.CaptureFixture[str]) -> None:
+    """An upstream's error text reached `openscout serve`'s stderr raw (third probe)."""
+    import logging
+
+    from openscout.cli.output import log_inert_to_stderr
+
+    root = logging.getLogger()
+    kept = (root.handlers[:], root.level)
+    try:
+        log_inert_to_stderr()
+        logging.getLogger("openscout.server").warning(
+            "request failed: %s", "upstream says \x1b]52;c;SGVsbG8=\x07\x1b[2J\x9b31m"
+        )
+        logging.getLogger("uvicorn.error").error("boom \x1b]0;title\x07")
+    finally:
+        root.handlers[:], level = kept
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert "request failed" in err and "boom" in err
+    assert not any(c in err for c in "\x1b\x07\x9b"), repr(err)
+    assert "\\x1b]52" in err

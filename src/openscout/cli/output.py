@@ -10,6 +10,7 @@ sits inside a markup string, so that `[bold]` in a model's answer stays those ch
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from typing import Any
@@ -41,6 +42,24 @@ def _visible(m: re.Match[str]) -> str:
 def inert(value: object) -> str:
     """`value` as text a terminal shows and never obeys: control characters as `\\x1b` etc."""
     return _UNSAFE.sub(_visible, str(value))
+
+
+class InertFormatter(logging.Formatter):
+    """Log lines as a terminal shows them and never obeys: an upstream's error text or a
+    template's message in a log line can hold escape sequences (third probe: the server's
+    log set the window title and wrote the clipboard)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return inert(super().format(record))
+
+
+def log_inert_to_stderr(level: int = logging.WARNING) -> None:
+    """Every logger (uvicorn's too, when started with log_config=None) to stderr, inert."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(InertFormatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
 
 
 def plain(value: object, style: str = "") -> Text:

@@ -6,7 +6,7 @@ import secrets
 
 import typer
 
-from openscout.cli.output import console, print_json
+from openscout.cli.output import console, log_inert_to_stderr, print_json
 from openscout.config import get_settings
 from openscout.errors import ConfigError
 from openscout.server.limits import DEFAULT_LANE_CTX, Limits
@@ -98,6 +98,12 @@ def register(app: typer.Typer) -> None:
                 markup=False,
                 highlight=False,
             )
+        log_inert_to_stderr()  # uvicorn's own config would print untrusted text raw
         uvicorn.run(
-            application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5
+            application,
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=None,
+            timeout_graceful_shutdown=5,
         )
