@@ -187,3 +187,13 @@ def test_item_level_score_uses_weights() -> None:
     )
     assert score_generation(item, "a").value == 1.0
     assert score_generation(item, "b").value == 0.0
+
+
+@pytest.mark.parametrize("depth", [150, 200_000])
+@pytest.mark.parametrize("kind", ["is-json", "json-schema", "equals"])
+def test_an_answer_nested_too_deep_fails_its_item_not_the_run(kind: str, depth: int) -> None:
+    """A model stuck repeating "[" crashed eval with RecursionError, for ever on resume
+    (third probe); it is an answer that is not the JSON asked for."""
+    value: Any = {"type": "array"} if kind == "json-schema" else [[1]]
+    score, _ = run_assertion({"type": kind, "value": value}, "[" * depth + "]" * depth, {}, None)
+    assert score == 0.0

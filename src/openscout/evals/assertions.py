@@ -22,6 +22,7 @@ import json
 import re
 from typing import Any
 
+from openscout.engines.http_bounds import nested_deeper_than
 from openscout.errors import DataFileError, PythonAssertionError, WorkerError, WorkerLimitError
 from openscout.evals import patterns
 from openscout.evals.items import Item
@@ -67,10 +68,21 @@ JUDGE_PROMPT = (
 )
 
 
+MAX_JSON_DEPTH = 100  # deeper output is no answer anyone asked for (a model stuck on "[")
+
+
 def _parse_json(text: str) -> Any:
+    """The answer's JSON; ValueError when it is not JSON or nests beyond MAX_JSON_DEPTH
+    (json.loads itself fails at about 1000 levels with RecursionError, which crashed eval)."""
     t = text.strip()
     m = re.match(r"^```(?:json|JSON)?\s*\n(.*)\n```$", t, re.DOTALL)
-    return json.loads(m.group(1) if m else t)
+    try:
+        data = json.loads(m.group(1) if m else t)
+    except RecursionError as e:
+        raise ValueError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels") from e
+    if nested_deeper_than(data, MAX_JSON_DEPTH):
+        raise ValueError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    return data
 
 
 def compile_python(expr: str) -> Any:
