@@ -50,3 +50,30 @@ def test_a_json_schema_is_checked_in_a_limited_child_without_remote_refs(tmp_pat
     for ref in ("http://127.0.0.1:9/s.json", secret.as_uri()):
         reason = check_json_schema({"$ref": ref}, "x")
         assert reason and "could not be checked" in reason
+
+
+@pytest.mark.parametrize(
+    "pattern", ["(?:x{65535}){65535}", "(?:a{1000}){1000}", "(?:a{400}b){300}"]
+)
+def test_a_pattern_that_unrolls_too_far_is_refused_before_compiling(pattern: str) -> None:
+    """`(?:x{65535}){65535}` took 2.3 GB and 16 s to compile (third probe)."""
+    with pytest.raises(PatternTimeoutError, match="positions"):
+        patterns.search(pattern, "xxx")
+
+
+@pytest.mark.parametrize("pattern", ["a{500}b{500}", r"[0-9]{1,3}(?:,[0-9]{3})*", r"\p{L}+"])
+def test_ordinary_counted_patterns_still_match(pattern: str) -> None:
+    patterns.search(pattern, "1,000 aaa")
+
+
+def test_a_suite_with_such_a_pattern_is_refused_at_load(tmp_path: Path) -> None:
+    from openscout.errors import DataFileError
+    from openscout.evals.loading import load_suite
+
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        "name: s\ntests:\n  - prompt: hi\n    assert:\n"
+        "      - {type: regex, value: '(?:x{65535}){65535}'}\n"
+    )
+    with pytest.raises(DataFileError, match="positions"):
+        load_suite(f)

@@ -23,7 +23,13 @@ import re
 from typing import Any
 
 from openscout.engines.http_bounds import nested_deeper_than
-from openscout.errors import DataFileError, PythonAssertionError, WorkerError, WorkerLimitError
+from openscout.errors import (
+    DataFileError,
+    PatternTimeoutError,
+    PythonAssertionError,
+    WorkerError,
+    WorkerLimitError,
+)
 from openscout.evals import patterns
 from openscout.evals.items import Item
 from openscout.evals.scoring import Score, ScoreContext
@@ -170,8 +176,11 @@ def check_spec(a: dict[str, Any], path: str, line: int | None, trust_python: boo
     if kind == "regex":
         try:
             re.compile(value)
+            patterns.check_size(value)
         except re.error as e:
             raise bad(f"bad regular expression: {e}") from e
+        except PatternTimeoutError as e:
+            raise bad(e.message, e.hint) from e
     if kind == "python":
         if not trust_python:
             raise bad("refused: this suite is not trusted to run Python", TRUST_HINT)

@@ -8,6 +8,11 @@ PatternTimeoutError naming the pattern, which fails that item instead of the who
 
 from __future__ import annotations
 
+import re
+
+# Python's own parser of `re` syntax, to measure a pattern without compiling it
+from re import _constants as re_constants  # type: ignore[attr-defined]
+from re import _parser as re_parser  # type: ignore[attr-defined]
 from typing import Any
 
 import regex
@@ -15,15 +20,66 @@ import regex
 from openscout.errors import PatternTimeoutError
 
 TIMEOUT_S = 1.0  # far above any sane pattern on a model's answer
+# positions a pattern may unroll to: `(?:x{65535}){65535}` took GBs just to compile (third
+# probe), and the time limit covers matching only
+MAX_SIZE = 100_000
+
+
+def check_size(pattern: str) -> None:
+    """Refuse a pattern whose counted repetitions multiply past MAX_SIZE (PatternTimeoutError,
+    like a pattern that runs too long: the item fails naming it)."""
+    size = _size(pattern)
+    if size > MAX_SIZE:
+        raise PatternTimeoutError(
+            f"the pattern {_shown(pattern)!r} repeats to {size:,} positions"
+            f" (at most {MAX_SIZE:,} are compiled)",
+            hint="use a smaller count, or + and * instead of nested {n} counts",
+        )
+
+
+def _size(pattern: str) -> int:
+    """Positions the pattern unrolls to, from Python's own parse of it; for `regex`-only
+    syntax Python cannot parse, the product of all counts (an upper bound)."""
+    try:
+        return _parsed_size(re_parser.parse(pattern))
+    except (re.error, RecursionError, OverflowError, ValueError):
+        total = 1
+        for lo, hi in re.findall(r"\{(\d*),?(\d*)\}", pattern):
+            total *= max(int(lo or 1), int(hi or 1))
+            if total > MAX_SIZE:
+                break
+        return total
+
+
+def _parsed_size(parsed: Any) -> int:
+    total = 0
+    for op, av in parsed:
+        if op in _REPEATS:
+            lo, hi, body = av
+            count = lo if hi == re_constants.MAXREPEAT else hi
+            total += max(count, 1) * _parsed_size(body)
+        elif op is re_constants.SUBPATTERN:
+            total += _parsed_size(av[-1])
+        elif op is re_constants.BRANCH:
+            total += max((_parsed_size(b) for b in av[1]), default=0)
+        else:
+            total += 1
+        if total > MAX_SIZE:
+            return total
+    return total
+
+
+def _shown(pattern: str) -> str:
+    return pattern if len(pattern) <= 60 else pattern[:57] + "..."
 
 
 def _timed(call: Any, pattern: str, *args: Any) -> Any:
+    check_size(pattern)
     try:
         return call(pattern, *args, timeout=TIMEOUT_S)
     except TimeoutError as e:
-        shown = pattern if len(pattern) <= 60 else pattern[:57] + "..."
         raise PatternTimeoutError(
-            f"the pattern {shown!r} ran past {TIMEOUT_S:g} s (catastrophic backtracking?)",
+            f"the pattern {_shown(pattern)!r} ran past {TIMEOUT_S:g} s (catastrophic backtracking?)",
             hint="rewrite it without nested repetition, e.g. (a|aa)+",
         ) from e
 
@@ -34,6 +90,9 @@ def search(pattern: str, text: str) -> bool:
 
 def findall(pattern: str, text: str) -> list[Any]:
     return list(_timed(regex.findall, pattern, text))
+
+
+_REPEATS = (re_constants.MAX_REPEAT, re_constants.MIN_REPEAT, re_constants.POSSESSIVE_REPEAT)
 
 
 def sub(pattern: str, repl: str, text: str) -> str:
