@@ -72,7 +72,7 @@ def test_a_suite_with_such_a_pattern_is_refused_at_load(tmp_path: Path) -> None:
 
     f = tmp_path / "s.yaml"
     f.write_text(
-        "name: s\ntests:\n  - prompt: hi\n    assert:\n"
+        "name: s\nprompts: [hi]\ntests:\n  - assert:\n"
         "      - {type: regex, value: '(?:x{65535}){65535}'}\n"
     )
     with pytest.raises(DataFileError, match="positions"):
