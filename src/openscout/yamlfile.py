@@ -39,6 +39,8 @@ from openscout.errors import DataFileError
 MAX_BYTES = 16 * 2**20
 MAX_ALIAS_UNITS = 20_000
 MAX_NODES = 1_000_000
+# nesting: composing and constructing recurse per level, and Python stops at about 1000
+MAX_DEPTH = 200
 _UNIT_CHARS = 64
 
 Loc = tuple[Any, ...]
@@ -113,6 +115,10 @@ class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ign
             path = () if parent is None else ("<key>",)
         if anchor:
             self.open.add(anchor)
+        if len(self.stack) > MAX_DEPTH:
+            raise YAMLBoundError(
+                f"the document nests deeper than {MAX_DEPTH} levels", event.start_mark
+            )
         self.stack.append(path)
         try:
             node = super().compose_node(parent, index)

@@ -117,3 +117,18 @@ def test_models_yaml_parsed_once_while_unchanged(
     settings.models_file.write_text("version: 1\nmodels: []  # changed\n")
     models.list_models(settings)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "{a: " * 900 + "1" + "}" * 900,
+        "a:\n" + "".join("  " * i + "-\n" for i in range(1, 3000)),
+    ],
+    ids=["flow-mapping", "block-sequence"],
+)
+def test_deep_nesting_is_a_clear_error(text: str) -> None:
+    """900 nested mappings gave RecursionError ('unexpected error'), and in models.yaml a 500
+    on every route (third probe)."""
+    with pytest.raises(DataFileError, match="nests deeper"):
+        yamlfile.load(text, "deep.yaml")

@@ -287,3 +287,10 @@ def test_a_cross_site_iframe_or_link_cannot_reach_the_api(client: TestClient) ->
     assert client.get("/", headers=link).status_code == 200
     for path in ("/tokenizer_info", "/v1/models", "/ui/api/arena/ratings"):
         assert client.get(path, headers=link).status_code == 403, path
+
+
+@pytest.mark.parametrize("gpus", ["²", "①", "٣"])
+def test_non_ascii_digits_are_no_gpu_count(client: TestClient, gpus: str) -> None:
+    """str.isdigit() accepts '²', int() does not: the model page answered 500 (third probe)."""
+    r = client.get(f"/catalog?gpus={gpus}")
+    assert r.status_code == 200, r.text
