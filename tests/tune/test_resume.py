@@ -16,7 +16,7 @@ import pytest
 from openscout.config import Settings
 from tests.tune.conftest import BASE, write_jsonl
 
-pytestmark = [pytest.mark.real_model, pytest.mark.slow]
+pytestmark = [pytest.mark.real_model, pytest.mark.slow, pytest.mark.timeout(1500)]
 STEPS, SAVE_EVERY = 6, 2
 ARGS = ["--steps", str(STEPS), "--batch", "2", "--save-every", str(SAVE_EVERY), "--seed", "3",
         "--eval-every", "3", "--holdout", "0.2", "--rank", "4"]  # fmt: skip
@@ -53,7 +53,7 @@ def test_killed_run_resumes_to_the_same_adapter(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 540
+        deadline = time.monotonic() + 900
         while time.monotonic() < deadline and proc.poll() is None:
             meta = read_checkpoint_meta(ckpt) if ckpt.exists() else None
             if meta is not None and meta["step"] >= SAVE_EVERY:

@@ -14,7 +14,8 @@ from openscout.evals.items import build_request
 from openscout.evals.tasks import builtin_suites
 from tests.tune.conftest import BASE, STEPS, TUNED, Tuned
 
-pytestmark = [pytest.mark.real_model, pytest.mark.slow]
+# the shared fine-tune is made inside the first test that asks for it: minutes on two busy cores
+pytestmark = [pytest.mark.real_model, pytest.mark.slow, pytest.mark.timeout(1500)]
 HELD_OUT_ITEMS = 24
 
 
@@ -81,6 +82,8 @@ def test_gguf_adapter_answers_as_the_peft_model(tuned: Tuned) -> None:
         torch_out.append(engine.decode(new))
         gguf_out.append(collect(engine.stream_chat(messages, params))[0])
         base_out.append(collect(base_engine.stream_chat(messages, params))[0])
+    engine.close()
+    base_engine.close()
     print("\ntorch:", torch_out, "\nllama.cpp:", gguf_out, "\nbase:", base_out)
     assert gguf_out == torch_out
     assert gguf_out != base_out  # the adapter is applied: the base answers otherwise
@@ -99,6 +102,7 @@ def test_batched_generation_applies_the_adapter(tuned: Tuned) -> None:
     messages = [list(build_request(i, "chat").messages or ()) for i in items]
     one_by_one = [collect(engine.stream_chat(m, params))[0] for m in messages]
     batched = engine.generate_batch([BatchRequest(messages=m) for m in messages], params)
+    engine.close()
     # batched and single decoding round differently (DESIGN.md): compare what the check reads
     from openscout.evals.assertions import _parse_json
 
@@ -119,9 +123,10 @@ def test_conversion_layout_matches_the_base_gguf(tuned: Tuned) -> None:
     gguf = {t.name: t for t in reader.tensors}
     attn = model.get_base_model().model.layers[0].self_attn
     for name, layer, heads in (("attn_q", attn.q_proj, 9), ("attn_k", attn.k_proj, 3)):
+        weight = getattr(layer, "base_layer", layer).weight  # q is wrapped by LoRA, k is not
         t = gguf[f"blk.0.{name}.weight"]
-        stored = dequantize(t.data, t.tensor_type).reshape(layer.base_layer.weight.shape)
-        hf = layer.base_layer.weight.detach().numpy()
+        stored = dequantize(t.data, t.tensor_type).reshape(weight.shape)
+        hf = weight.detach().numpy()
         assert np.array_equal(interleave_heads(hf, heads), stored)
         assert not np.array_equal(hf, stored)  # the re-ordering is not a no-op
 

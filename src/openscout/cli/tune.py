@@ -34,12 +34,14 @@ def _print_result(r: dict[str, Any]) -> None:
             f"{r['seconds']:.0f} s, {fmt(r['seconds_per_step'], 2)} s a step on {r['device']}",
         ),
         ("adapter (GGUF)", r["adapter_gguf"]),
-        ("catalog", f"{r['catalog_id']} (adapter of the base)"),
+        ("catalog", f"{r['catalog_id']} (adapter of the base)" if r["catalog_id"] else "-"),
         ("run", r["run_id"]),
     ]
     for k, v in rows:
         table.add_row(k, plain(v))
     print_table(table)
+    for note in r.get("notes") or []:
+        console.print(f"[yellow]note:[/] {esc(note)}")
     console.print(
         f"[dim]next: openscout compare -m {esc(r['base'])} -m {esc(r['name'])} --suite SUITE[/]"
     )

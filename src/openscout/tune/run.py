@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from openscout.config import Settings
-from openscout.errors import ConfigError, TuneError
+from openscout.errors import ConfigError, OpenscoutError, TuneError
 from openscout.tune import log
 from openscout.tune.data import read_jsonl, split
 from openscout.tune.log import StepLog
@@ -71,11 +71,12 @@ class TuneResult:
     last_heldout_loss: float | None
     adapter_gguf: str
     peft_adapter: str
-    catalog_id: str
-    catalog_file: str
+    catalog_id: str | None
+    catalog_file: str | None
     memory_estimate: dict[str, Any]
     device: str
     log: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -333,14 +334,21 @@ def _finish(
         "adapter_gguf": str(gguf_path),
         "params": read_header(base_file).parameter_count,
     }
-    entry = register.catalog_entry(settings, base, req.name, info)
-    catalog_file = register.write_catalog_entry(settings, entry, req.name)
-    _load_cached.cache_clear()  # the user's catalog dir changed
     spec = register.model_spec(base, req.name, base_file, gguf_path, info)
     add_model(settings, spec, replace=True)
+    notes = []
+    try:  # a catalog that does not load (a bad file of the user's) must not cost the model
+        entry = register.catalog_entry(settings, base, req.name, info)
+        catalog_file: str | None = str(register.write_catalog_entry(settings, entry, req.name))
+        catalog_id: str | None = entry["id"]
+    except OpenscoutError as e:
+        catalog_file = catalog_id = None
+        notes.append(f"not added to the catalog: {e.message}")
+    _load_cached.cache_clear()  # the user's catalog dir changed
     return {
         "adapter_gguf": str(gguf_path),
         "peft_adapter": str(peft_dir),
-        "catalog_id": entry["id"],
-        "catalog_file": str(catalog_file),
+        "catalog_id": catalog_id,
+        "catalog_file": catalog_file,
+        "notes": notes,
     }
