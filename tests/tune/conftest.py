@@ -12,8 +12,6 @@ import pytest
 
 from openscout.config import Settings
 
-pytest.importorskip("peft")  # the `tune` extra; scripts/setup-test.sh installs it
-
 BASE = "smollm2-135m-instruct"
 TUNED = "smollm2-city-json"
 # As `make demo-tune` but half the steps: enough for the format, few enough for the suite
@@ -36,6 +34,7 @@ def write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
 
 @pytest.fixture(scope="session")
 def tuned(tmp_path_factory: pytest.TempPathFactory, shared_models_dir: Path) -> Iterator[Tuned]:
+    pytest.importorskip("peft")  # the `tune` extra; scripts/setup-test.sh installs it
     from openscout.evals.tasks.cityjson import train_examples
     from openscout.tune.run import TuneRequest, tune
 

@@ -31,6 +31,7 @@ def adapter_tensors(folder: Path) -> dict[str, np.ndarray]:
 def test_killed_run_resumes_to_the_same_adapter(
     tmp_path: Path, cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pytest.importorskip("peft")  # the `tune` extra; scripts/setup-test.sh installs it
     from openscout.evals.tasks.cityjson import train_examples
     from openscout.tune import log
     from openscout.tune.run import TuneRequest, run_dir, tune
