@@ -245,8 +245,10 @@ def test_the_servers_log_is_inert(capsys: pytest.CaptureFixture[str]) -> None:
 
     from openscout.cli.output import log_inert_to_stderr
 
-    root = logging.getLogger()
+    root, uv = logging.getLogger(), logging.getLogger("uvicorn")
     kept = (root.handlers[:], root.level)
+    uv_kept = (uv.handlers[:], uv.propagate)
+    uv.handlers[:], uv.propagate = [logging.StreamHandler()], False  # as uvicorn configures it
     try:
         log_inert_to_stderr()
         logging.getLogger("openscout.server").warning(
@@ -256,6 +258,7 @@ def test_the_servers_log_is_inert(capsys: pytest.CaptureFixture[str]) -> None:
     finally:
         root.handlers[:], level = kept
         root.setLevel(level)
+        uv.handlers[:], uv.propagate = uv_kept
     err = capsys.readouterr().err
     assert "request failed" in err and "boom" in err
     assert not any(c in err for c in "\x1b\x07\x9b"), repr(err)

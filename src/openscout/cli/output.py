@@ -60,6 +60,10 @@ def log_inert_to_stderr(level: int = logging.WARNING) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # configured before, maybe
+        own = logging.getLogger(name)
+        own.handlers[:] = []
+        own.propagate = True
 
 
 def plain(value: object, style: str = "") -> Text:
