@@ -35,6 +35,7 @@ from openscout.comparison import (
     HostedPriceRow,
     ModelComparison,
     OpennessFacts,
+    PairedTest,
     QualityScore,
     ReferencePrice,
 )
@@ -249,8 +250,9 @@ def compare(
     ]
     notes: list[str] = []
     items = None
+    paired: list[PairedTest] = []
     if not opt.skip_quality:
-        models, notes, items = _add_quality(settings, specs, models, opt, progress)
+        models, notes, items, paired = _add_quality(settings, specs, models, opt, progress)
 
     models, published_notes = with_published_and_rent(models, settings.home)
     notes += published_notes
@@ -279,6 +281,7 @@ def compare(
         notes=notes,
         hosted_prices=[HostedPriceRow.of(p) for p in HOSTED_PRICES],
         rank_agreement=rank_agreements(models, seed=opt.seed),
+        paired=paired,
     )
 
 
@@ -332,9 +335,10 @@ def _add_quality(
     models: list[ModelComparison],
     opt: CompareOptions,
     progress: Progress | None,
-) -> tuple[list[ModelComparison], list[str], int | None]:
-    """Each model with its quality score, the run's notes (e.g. scoring methods differ) and
-    how many items of the suite were asked (None when the suite did not run)."""
+) -> tuple[list[ModelComparison], list[str], int | None, list[PairedTest]]:
+    """Each model with its quality score, the run's notes (e.g. scoring methods differ), how
+    many items of the suite were asked (None when the suite did not run) and the paired tests
+    of each two models on the items both answered."""
     try:
         run = run_eval(
             settings,
@@ -347,7 +351,7 @@ def _add_quality(
         )
     except OpenscoutError as e:  # a suite that cannot run: every row says so
         failed = f"quality suite {opt.suite!r} failed: {e.message}"
-        return [_with_error(m, failed) for m in models], [], None
+        return [_with_error(m, failed) for m in models], [], None, []
     out = []
     for m in models:
         m = m.model_copy(update={"quality": quality_of(run, m.id, opt.suite)})
@@ -363,7 +367,8 @@ def _add_quality(
             m = _with_error(m, f"no quality score on {opt.suite!r}")
         out.append(m)
     items = max((len(r.items) for r in run.results.values()), default=None)
-    return out, run.notes, items
+    paired = [PairedTest.model_validate(c, from_attributes=True) for c in run.comparisons]
+    return out, run.notes, items, paired
 
 
 class _EvalProgress:

@@ -249,6 +249,38 @@ class HostedPriceRow(RentOption):
         return cls(model=p.model, **RentOption.of(p).model_dump())
 
 
+class PairedTest(BaseModel):
+    """Two models on the same quality items (evals/stats.compare_paired): whether the
+    difference is more than chance, by an exact McNemar test (pass/fail items) or a paired
+    bootstrap (graded ones)."""
+
+    model_config = _STORED
+
+    model_a: str
+    model_b: str
+    n: int
+    score_a: float
+    score_b: float
+    diff: float  # score_a - score_b
+    p_value: float
+    significant: bool
+    method: str
+
+    def verdict(self) -> str:
+        if not self.significant:
+            return (
+                f"no significant quality difference between {self.model_a} and"
+                f" {self.model_b} (p={self.p_value:.3g}, n={self.n}, {self.method})"
+            )
+        better, worse = (
+            (self.model_a, self.model_b) if self.diff > 0 else (self.model_b, self.model_a)
+        )
+        return (
+            f"{better} scores higher than {worse} on the same items by {abs(self.diff):.3f}"
+            f" (p={self.p_value:.3g}, n={self.n}, {self.method})"
+        )
+
+
 class CompareResult(BaseModel):
     model_config = _STORED
 
@@ -265,6 +297,8 @@ class CompareResult(BaseModel):
     # every open model with a provider price, for "rent it" beside "run it here"
     hosted_prices: list[HostedPriceRow] = Field(default_factory=list)
     rank_agreement: list[RankAgreement] = Field(default_factory=list)
+    # each pair of models on the quality items, tested on the same items (issue 19)
+    paired: list[PairedTest] = Field(default_factory=list)
     # where the CLI wrote report.html/.md/.json; not part of report.json itself
     report: dict[str, str] | None = None
 

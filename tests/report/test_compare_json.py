@@ -28,6 +28,19 @@ TOP = [
     # added by issue 20 (published scores, hosted prices): new keys only ever go at the end
     "hosted_prices",
     "rank_agreement",
+    # added by issue 19: the paired test of each two models on the same quality items
+    "paired",
+]
+PAIRED = [
+    "model_a",
+    "model_b",
+    "n",
+    "score_a",
+    "score_b",
+    "diff",
+    "p_value",
+    "significant",
+    "method",
 ]
 SETTINGS = [
     "suite",
@@ -204,7 +217,23 @@ def test_compare_json_keys_are_pinned(compared: dict[str, Any]) -> None:
     assert a["rent"] == [] and b["published"] == []
     assert list(compared["hosted_prices"][0]) == [*RENT, "model"]
     assert compared["rank_agreement"] == []
+    assert compared["paired"] == []  # mock-b answered nothing: no pair to test
     rec = compared["recommendation"]
     assert list(rec) == RECOMMENDATION and [list(r) for r in rec["ranking"]] == [RANKED, RANKED]
     # the stored report.json is the same document, less where the report was written
     assert stored == {k: v for k, v in compared.items() if k != "report"}
+
+
+def test_paired_test_keys_are_pinned_and_say_who_scored_higher() -> None:
+    from openscout.comparison import PairedTest
+    from openscout.evals.stats import compare_paired
+
+    c = compare_paired("tuned", [1.0] * 12 + [0.0] * 4, "base", [0.0] * 14 + [1.0] * 2)
+    test = PairedTest.model_validate(c, from_attributes=True)
+    assert list(test.model_dump()) == PAIRED
+    assert test.significant and test.method == "mcnemar-exact"
+    assert test.verdict().startswith("tuned scores higher than base on the same items by 0.625")
+    tied = PairedTest.model_validate(
+        compare_paired("a", [1.0, 0.0], "b", [0.0, 1.0]), from_attributes=True
+    )
+    assert tied.verdict().startswith("no significant quality difference between a and b")

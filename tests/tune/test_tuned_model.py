@@ -20,15 +20,21 @@ HELD_OUT_ITEMS = 24
 
 
 def test_tuned_beats_base_on_held_out_items(tuned: Tuned) -> None:
-    from openscout.evals import run_eval
+    """The issue's check, through `compare` itself: the paired test on the held-out items."""
+    from openscout.compare import CompareOptions, compare
+    from openscout.perf.measure import BenchConfig
 
-    run = run_eval(tuned.settings(), "city-json", [BASE, TUNED], limit=HELD_OUT_ITEMS, seed=0)
-    base, mine = run.results[BASE], run.results[TUNED]
-    assert base.n == mine.n == HELD_OUT_ITEMS and not base.errors and not mine.errors
-    (c,) = run.comparisons
+    quick_speed = BenchConfig(repeats=1, warmup=0, max_tokens=4, prompts=("short",), concurrency=())
+    opt = CompareOptions(suite="city-json", limit=HELD_OUT_ITEMS, bench=quick_speed)
+    result = compare(tuned.settings(), [BASE, TUNED], opt)
+    base, mine = (result.model(m) for m in (BASE, TUNED))
+    assert base and mine and base.quality and mine.quality
+    assert base.quality.n == mine.quality.n == HELD_OUT_ITEMS
+    assert not base.quality.failed and not mine.quality.failed
+    (c,) = result.paired
     print(
-        f"\ncity-json held-out: base {base.score:.3f}, tuned {mine.score:.3f}, "
-        f"{c.method} p={c.p_value:.2g} (a_only={c.a_only}, b_only={c.b_only})"
+        f"\ncity-json held-out: base {base.quality.score:.3f}, tuned {mine.quality.score:.3f}; "
+        f"{c.verdict()}"
     )
     tuned_minus_base = c.diff if c.model_a == TUNED else -c.diff
     assert tuned_minus_base > 0

@@ -231,6 +231,8 @@ def _print_compare(result: CompareResult, paths: dict[str, Path] | None) -> None
             console.print(plain(line, style="dim"))
     for note in result.notes:
         console.print(f"[yellow]note:[/] {esc(note)}", highlight=False)
+    for test in result.paired:  # is the quality difference more than chance?
+        console.print(plain(f"paired test: {test.verdict()}"))
     rec = result.recommendation
     colour = "green" if rec.recommended else "red"
     console.print(f"[bold {colour}]{esc(rec.message)}[/]", highlight=False)

@@ -108,8 +108,9 @@ def _assumptions(result: CompareResult) -> str:
 
 
 def _notes(result: CompareResult) -> str:
-    """What the reader must know to read the table right (e.g. scoring methods differ)."""
-    notes = result.notes
+    """What the reader must know to read the table right (e.g. scoring methods differ, and
+    whether the quality differences are more than chance)."""
+    notes = [*result.notes, *(f"Paired test: {t.verdict()}" for t in result.paired)]
     if not notes:
         return ""
     items = "".join(f"<li>{escape(n)}</li>" for n in notes)

@@ -41,6 +41,8 @@ def render_markdown(result: CompareResult) -> str:
             lines += ["", _cell(line)]
     for note in result.notes:
         lines += ["", f"> **Note:** {_cell(note)}"]
+    for test in result.paired:
+        lines += ["", f"Paired test: {_cell(test.verdict())}"]
     if result.reference_prices:
         lines += [
             "",
