@@ -116,3 +116,53 @@ def test_a_stream_that_trickles_bytes_but_no_lines_is_stopped() -> None:
         collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
     assert info.value.transient and info.value.cause == "stalled stream"
     assert next(sent) < 200
+
+
+def test_a_compressed_answer_is_refused_before_it_is_unpacked() -> None:
+    """1 KB of gzip-on-gzip unpacked to 512 MiB inside httpx, before any bound of ours
+    (fourth probe). We ask for plain answers and refuse any other."""
+    import gzip
+
+    bomb = gzip.compress(gzip.compress(b"{" + b" " * (64 * 2**20)))
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.headers.get("accept-encoding", ""))
+        return httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip, gzip"})
+
+    engine = OpenAIEngine(
+        "u", "http://upstream.test/v1", transport=httpx.MockTransport(handler), loglikelihood=True
+    )
+    params = SamplingParams(max_tokens=4)
+    with pytest.raises(EngineError, match="compressed"):
+        collect(engine.stream_completion("hi", params))
+    with pytest.raises(EngineError, match="compressed"):
+        engine.loglikelihood("a", " b")
+    assert asked and set(asked) == {"identity"}
+    assert len(bomb) < 200_000
+
+
+def test_a_scoring_answer_is_read_within_the_deadline() -> None:
+    """Log-likelihood requests read their body whole with no deadline (fourth probe: a byte
+    every 2 s ran past 200 s)."""
+    import time
+
+    def trickle() -> Iterator[bytes]:
+        for _ in range(1000):
+            time.sleep(0.2)
+            yield b" "
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=trickle())
+
+    engine = OpenAIEngine(
+        "u",
+        "http://upstream.test/v1",
+        transport=httpx.MockTransport(handler),
+        timeout_s=1,
+        loglikelihood=True,
+    )
+    start = time.monotonic()
+    with pytest.raises(EngineError, match="in time"):
+        engine.loglikelihood("a", " b")
+    assert time.monotonic() - start < 10

@@ -125,7 +125,11 @@ class OpenAIEngine:
         self.stream = stream
         self.timeout_s = timeout_s
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        # uncompressed answers only: httpx inflates a whole network chunk (through every
+        # stacked encoding) before our size bounds see it (fourth probe: 1 KB -> 512 MiB)
+        headers = {"Accept-Encoding": "identity"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
         self._client = httpx.Client(
             base_url=self.base_url,
             headers=headers,
@@ -184,6 +188,15 @@ class OpenAIEngine:
             resp = self._client.send(req, stream=stream)
         except httpx.HTTPError as e:
             raise self._lost(e, "before an answer") from e
+        encoding = resp.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            resp.close()
+            raise EngineResponseError(
+                f"{self.shown_url}{path if '://' not in path else ''}: the server compressed its"
+                f" answer ({encoding[:40]}) although asked not to; openscout reads only plain"
+                " answers, so that their size is known before they are unpacked",
+                cause="malformed body",
+            )
         if not 200 <= resp.status_code < 300:  # a 302 is no answer either (never followed)
             try:
                 body = read_body(resp, 2**20)
@@ -288,11 +301,11 @@ class OpenAIEngine:
 
     def _whole(self, path: str, payload: dict[str, Any], chat: bool) -> Iterator[StreamEvent]:
         """Non-streaming request: one chunk with the whole text (TTFT = full latency)."""
-        resp = self._open(path, {**payload, "stream": False}, stream=False)
+        resp = self._open(path, {**payload, "stream": False}, stream=True)  # read in bounds
         yield from self._parse_whole(resp, path, chat)
 
     def _parse_whole(self, resp: httpx.Response, path: str, chat: bool) -> Iterator[StreamEvent]:
-        data = self._json(resp, path)
+        data = self._json(resp, path, deadline=time.monotonic() + self.timeout_s)
         choices = _choices(data, self.shown_url, path)
         if not choices:
             raise EngineResponseError(
@@ -367,7 +380,8 @@ class OpenAIEngine:
             "logprobs": 1,
             "temperature": 0.0,
         }
-        data = self._json(self._open("/completions", payload, stream=False), "/completions")
+        resp = self._open("/completions", payload, stream=True)  # read within our bounds
+        data = self._json(resp, "/completions", deadline=time.monotonic() + self.timeout_s)
         try:
             lp = data["choices"][0]["logprobs"]
             for key in ("tokens", "text_offset", "token_logprobs"):
