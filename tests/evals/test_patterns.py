@@ -53,7 +53,17 @@ def test_a_json_schema_is_checked_in_a_limited_child_without_remote_refs(tmp_pat
 
 
 @pytest.mark.parametrize(
-    "pattern", ["(?:x{65535}){65535}", "(?:a{1000}){1000}", "(?:a{400}b){300}"]
+    "pattern",
+    [
+        "(?:x{65535}){65535}",
+        "(?:a{1000}){1000}",
+        "(?:a{400}b){300}",
+        # inside lookarounds, atomic groups and conditionals too (fourth probe)
+        "(?=(?:x{65535}){65535})",
+        "(?<!(?:a{1000}){1000})",
+        "(?>(?:a{1000}){1000})",
+        "(a)?(?(1)(?:b{1000}){1000}|c)",
+    ],
 )
 def test_a_pattern_that_unrolls_too_far_is_refused_before_compiling(pattern: str) -> None:
     """`(?:x{65535}){65535}` took 2.3 GB and 16 s to compile (third probe)."""

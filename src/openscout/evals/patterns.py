@@ -58,15 +58,21 @@ def _parsed_size(parsed: Any) -> int:
             lo, hi, body = av
             count = lo if hi == re_constants.MAXREPEAT else hi
             total += max(count, 1) * _parsed_size(body)
-        elif op is re_constants.SUBPATTERN:
-            total += _parsed_size(av[-1])
-        elif op is re_constants.BRANCH:
-            total += max((_parsed_size(b) for b in av[1]), default=0)
-        else:
-            total += 1
+        else:  # a group, lookaround, atomic group, branch or conditional: what it holds
+            total += 1 + _nested_size(av)
         if total > MAX_SIZE:
             return total
     return total
+
+
+def _nested_size(av: Any) -> int:
+    """The size of every sub-pattern an opcode's argument holds (the fourth probe hid
+    `(?:x{65535}){65535}` inside a lookahead, which was counted as one position)."""
+    if isinstance(av, re_parser.SubPattern):
+        return _parsed_size(av)
+    if isinstance(av, tuple | list):
+        return sum(_nested_size(x) for x in av)
+    return 0
 
 
 def _shown(pattern: str) -> str:
