@@ -132,3 +132,19 @@ def test_deep_nesting_is_a_clear_error(text: str) -> None:
     on every route (third probe)."""
     with pytest.raises(DataFileError, match="nests deeper"):
         yamlfile.load(text, "deep.yaml")
+
+
+def test_variables_cannot_multiply_a_suite_past_its_bound(tmp_path: Path) -> None:
+    """`{{a}}` 500 times with a 256 KiB `a`: a 265 KB file asked for a 128 MiB prompt and ran
+    out of memory (fourth probe): a billion laughs through variables instead of aliases."""
+    big = "x" * 256 * 1024
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        f"prompts: ['{'{{a}}' * 500}']\nassert: [{{type: contains, value: x}}]\n"
+        f"tests:\n  - vars: {{a: '{big}'}}\n",
+        encoding="utf-8",
+    )
+    start = time.monotonic()
+    with pytest.raises(DataFileError, match="once its variables are filled in"):
+        load_suite(f)
+    assert time.monotonic() - start < 10

@@ -99,7 +99,24 @@ class SuiteFile(BaseModel):
     tests: list[TestEntry] = Field(min_length=1)
 
 
+# characters one filled-in text may reach: `{{a}}` five hundred times with a 256 KiB `a` asked
+# for a 128 MiB prompt from a 265 KB file (fourth probe), a billion laughs without aliases
+MAX_FILLED_CHARS = 4 * 2**20
+
+
 def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: int | None) -> str:
+    grows = sum(
+        len(str(variables.get(m.group(1), ""))) - len(m.group(0)) for m in _VAR.finditer(text)
+    )
+    if len(text) + grows > MAX_FILLED_CHARS:
+        raise DataFileError(
+            f"{where} would be {len(text) + grows:,} characters once its variables are filled in"
+            f" (at most {MAX_FILLED_CHARS:,})",
+            path=str(path),
+            line=line,
+            hint="use each long variable once, or shorten it",
+        )
+
     def sub(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in variables:
