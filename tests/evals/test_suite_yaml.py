@@ -197,3 +197,23 @@ def test_an_answer_nested_too_deep_fails_its_item_not_the_run(kind: str, depth: 
     value: Any = {"type": "array"} if kind == "json-schema" else [[1]]
     score, _ = run_assertion({"type": kind, "value": value}, "[" * depth + "]" * depth, {}, None)
     assert score == 0.0
+
+
+def test_a_schema_nested_too_deep_is_refused_at_load(tmp_path: Path) -> None:
+    """190 nested `not`s crashed the load with RecursionError (fourth probe)."""
+    import json
+
+    from openscout.errors import DataFileError
+
+    schema: Any = {"type": "string"}
+    for _ in range(190):
+        schema = {"not": schema}
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        "prompts: [hi]\ntests:\n  - assert:\n      - type: json-schema\n        value: "
+        + json.dumps(schema)
+        + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataFileError, match="nests deeper"):
+        load_suite(f, trust_python=False)

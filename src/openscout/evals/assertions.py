@@ -199,6 +199,8 @@ def check_spec(a: dict[str, Any], path: str, line: int | None, trust_python: boo
             import jsonschema
         except ImportError as e:
             raise bad("needs the jsonschema package", "pip install jsonschema") from e
+        if nested_deeper_than(value, MAX_JSON_DEPTH):  # checking it would recurse past the stack
+            raise bad(f"the schema nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             jsonschema.validators.validator_for(value).check_schema(value)
         except jsonschema.SchemaError as e:
