@@ -166,3 +166,24 @@ def test_a_scoring_answer_is_read_within_the_deadline() -> None:
     with pytest.raises(EngineError, match="in time"):
         engine.loglikelihood("a", " b")
     assert time.monotonic() - start < 10
+
+
+def test_an_error_body_that_trickles_ends_at_the_deadline() -> None:
+    """A 500 whose body came a byte a second was read for as long as it lasted (fifth probe)."""
+    import time
+
+    def trickle() -> Iterator[bytes]:
+        for _ in range(1000):
+            time.sleep(0.2)
+            yield b" "
+
+    engine = OpenAIEngine(
+        "u",
+        "http://upstream.test/v1",
+        transport=httpx.MockTransport(lambda request: httpx.Response(500, content=trickle())),
+        timeout_s=1,
+    )
+    start = time.monotonic()
+    with pytest.raises(EngineError, match="HTTP 500"):
+        collect(engine.stream_completion("hi", SamplingParams(max_tokens=2)))
+    assert time.monotonic() - start < 10

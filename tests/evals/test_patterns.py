@@ -63,6 +63,8 @@ def test_a_json_schema_is_checked_in_a_limited_child_without_remote_refs(tmp_pat
         "(?<!(?:a{1000}){1000})",
         "(?>(?:a{1000}){1000})",
         "(a)?(?(1)(?:b{1000}){1000}|c)",
+        # verbose mode: `regex` reads x{6 5535} as x{65535} (fifth probe)
+        "(?x)(?:x{6 5535}){6 5535}",
     ],
 )
 def test_a_pattern_that_unrolls_too_far_is_refused_before_compiling(pattern: str) -> None:

@@ -148,3 +148,23 @@ def test_variables_cannot_multiply_a_suite_past_its_bound(tmp_path: Path) -> Non
     with pytest.raises(DataFileError, match="once its variables are filled in"):
         load_suite(f)
     assert time.monotonic() - start < 10
+
+
+@pytest.mark.parametrize("where", ["prompts", "schema"])
+def test_many_texts_under_the_bound_cannot_add_up_past_the_suites(
+    tmp_path: Path, where: str
+) -> None:
+    """400 prompts, or a schema list of 1000 strings, each `{{a}}` x 15 with a 256 KiB `a`:
+    each text under 4 MiB, 1.5-3.75 GiB in all, ran eval out of memory (fifth probe)."""
+    big = "x" * 256 * 1024
+    text = "{{a}}" * 15
+    if where == "prompts":
+        body = "prompts: [" + ", ".join([f"'{text}'"] * 400) + "]\n"
+        body += "assert: [{type: contains, value: x}]\n"
+    else:
+        body = "prompts: [hi]\nassert:\n  - type: json-schema\n    value: {enum: ["
+        body += ", ".join([f"'{text}'"] * 1000) + "]}\n"
+    f = tmp_path / "s.yaml"
+    f.write_text(body + f"tests:\n  - vars: {{a: '{big}'}}\n", encoding="utf-8")
+    with pytest.raises(DataFileError, match="once their variables are filled in"):
+        load_suite(f)

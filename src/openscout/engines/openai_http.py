@@ -198,8 +198,8 @@ class OpenAIEngine:
                 cause="malformed body",
             )
         if not 200 <= resp.status_code < 300:  # a 302 is no answer either (never followed)
-            try:
-                body = read_body(resp, 2**20)
+            try:  # an error body that trickles must not outlast the engine's deadline either
+                body = read_body(resp, 2**20, time.monotonic() + self.timeout_s)
             except (httpx.HTTPError, EngineResponseError):
                 body = b""
             resp.close()

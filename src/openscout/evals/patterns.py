@@ -40,11 +40,13 @@ def check_size(pattern: str) -> None:
 def _size(pattern: str) -> int:
     """Positions the pattern unrolls to, from Python's own parse of it; for `regex`-only
     syntax Python cannot parse, the product of all counts (an upper bound)."""
+    # `regex` in verbose mode reads `x{6 5535}` as x{65535}; `re` as text: measure it as counted
+    measured = re.sub(r"\{[\d\s,]+\}", lambda m: "".join(m.group().split()), pattern)
     try:
-        return _parsed_size(re_parser.parse(pattern))
+        return _parsed_size(re_parser.parse(measured))
     except (re.error, RecursionError, OverflowError, ValueError):
         total = 1
-        for lo, hi in re.findall(r"\{(\d*),?(\d*)\}", pattern):
+        for lo, hi in re.findall(r"\{(\d*),?(\d*)\}", measured):
             total *= max(int(lo or 1), int(hi or 1))
             if total > MAX_SIZE:
                 break

@@ -102,6 +102,7 @@ class SuiteFile(BaseModel):
 # characters one filled-in text may reach: `{{a}}` five hundred times with a 256 KiB `a` asked
 # for a 128 MiB prompt from a 265 KB file (fourth probe), a billion laughs without aliases
 MAX_FILLED_CHARS = 4 * 2**20
+MAX_SUITE_FILLED_CHARS = 32 * 2**20
 
 
 def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: int | None) -> str:
@@ -131,14 +132,36 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
     return _VAR.sub(sub, text)
 
 
-def _fill_value(value: Any, variables: dict[str, Any], path: Path, line: int | None) -> Any:
-    if isinstance(value, str):
-        return _fill(value, variables, "an assertion", path, line)
-    if isinstance(value, list):
-        return [_fill_value(v, variables, path, line) for v in value]
-    if isinstance(value, dict):
-        return {k: _fill_value(v, variables, path, line) for k, v in value.items()}
-    return value
+class _Filler:
+    """Fills a suite's `{{var}}`s within MAX_FILLED_CHARS a text and MAX_SUITE_FILLED_CHARS in
+    all: many texts each under the first bound (a schema's list, hundreds of prompts) ran
+    eval out of memory too (fifth probe)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.spent = 0
+
+    def text(self, text: str, variables: dict[str, Any], where: str, line: int | None) -> str:
+        out = _fill(text, variables, where, self.path, line)
+        self.spent += len(out)
+        if self.spent > MAX_SUITE_FILLED_CHARS:
+            raise DataFileError(
+                f"the suite's texts come to more than {MAX_SUITE_FILLED_CHARS:,} characters once"
+                " their variables are filled in",
+                path=str(self.path),
+                line=line,
+                hint="use each long variable once, or split the suite",
+            )
+        return out
+
+    def value(self, value: Any, variables: dict[str, Any], line: int | None) -> Any:
+        if isinstance(value, str):
+            return self.text(value, variables, "an assertion", line)
+        if isinstance(value, list):
+            return [self.value(v, variables, line) for v in value]
+        if isinstance(value, dict):
+            return {k: self.value(v, variables, line) for k, v in value.items()}
+        return value
 
 
 def _validate(raw: Any, path: Path, root: Any) -> SuiteFile:
@@ -183,6 +206,7 @@ def load_user_suite(
 
     items: list[Item] = []
     judges: set[str] = set()
+    filler = _Filler(path)
     for ti, test in enumerate(parsed.tests):
         tline = line_of(("tests", ti))
         assertions = []
@@ -199,7 +223,7 @@ def load_user_suite(
         for loc, a in all_asserts:
             aline = line_of(loc)
             d = a.model_dump()
-            d["value"] = _fill_value(a.value, test.vars, path, aline)
+            d["value"] = filler.value(a.value, test.vars, aline)
             d["judge"] = a.judge or parsed.judge
             d["line"] = aline
             check_spec(d, str(path), aline, trust_python)
@@ -211,9 +235,9 @@ def load_user_suite(
         threshold = test.threshold if test.threshold is not None else parsed.threshold
         for pi, prompt in enumerate(parsed.prompts):
             pline = line_of(("prompts", pi))
-            text = _fill(prompt, test.vars, f"prompt {pi + 1}", path, pline)
+            text = filler.text(prompt, test.vars, f"prompt {pi + 1}", pline)
             system = (
-                _fill(parsed.system, test.vars, "the system prompt", path, line_of(("system",)))
+                filler.text(parsed.system, test.vars, "the system prompt", line_of(("system",)))
                 if parsed.system
                 else None
             )
