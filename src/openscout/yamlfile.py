@@ -18,9 +18,10 @@ Errors are DataFileErrors naming the file and the line.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.events import (
@@ -314,3 +315,33 @@ def node_line(root: Node | None, loc: Loc) -> int | None:
         else:
             break
     return line
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(
+    model: type[M],
+    raw: Any,
+    path: str,
+    root: Node | None = None,
+    *,
+    at: Loc | None = None,
+    entry: str | None = None,
+    hint: str | None = None,
+) -> M:
+    """`raw` as `model`; pydantic's first problem as a DataFileError naming the file, the field
+    and, given `at` (the path of `raw` in the document), the line and entry."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        raise DataFileError(
+            err["msg"],
+            path=path,
+            line=node_line(root, (*at, *loc[:1])) if at is not None else None,
+            entry=entry,
+            field=".".join(map(str, loc)) or None,
+            hint=hint,
+        ) from e

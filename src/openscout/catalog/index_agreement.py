@@ -30,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openscout import yamlfile
 from openscout.catalog import Catalog, assess_openness, load_catalog
@@ -92,27 +92,18 @@ def parse_index_file(path: str, text: str) -> tuple[IndexFile, list[IndexEntry]]
     root = yamlfile.compose(text, path).root
     raw = yamlfile.construct(root, path)
     hint = "an index file has `version: 1`, `indexes` (mot, eosai) and a `models` list"
-    try:
-        data = IndexFile.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise DataFileError(
-            err["msg"], path=path, field=".".join(map(str, err["loc"])) or None, hint=hint
-        ) from e
+    data = yamlfile.validated(IndexFile, raw, path, hint=hint)
     entries = []
     for i, item in enumerate(data.models):
-        try:
-            entry = IndexEntry.model_validate(item)
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise DataFileError(
-                err["msg"],
-                path=path,
-                line=yamlfile.node_line(root, ("models", i, *err["loc"][:1])),
-                entry=str(item.get("name", f"#{i + 1}")),
-                field=".".join(map(str, err["loc"])) or None,
-                hint="every entry names index, name, path and rating, and id or not_in_catalog",
-            ) from e
+        entry = yamlfile.validated(
+            IndexEntry,
+            item,
+            path,
+            root,
+            at=("models", i),
+            entry=str(item.get("name", f"#{i + 1}")),
+            hint="every entry names index, name, path and rating, and id or not_in_catalog",
+        )
         if entry.index not in data.indexes:
             raise DataFileError(
                 f"index {entry.index!r} is not described under `indexes`",

@@ -39,7 +39,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AnyUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field, field_validator
 
 from openscout import yamlfile
 from openscout.catalog.schema import HF_ID
@@ -117,30 +117,23 @@ def parse_file(path: str, text: str) -> list[PublishedScore]:
     """One curated data file; a fault names the file, the line and the field."""
     root = yamlfile.compose(text, path).root
     raw = yamlfile.construct(root, path)
-    try:
-        data = PublishedFile.model_validate(raw)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise DataFileError(
-            err["msg"],
-            path=path,
-            field=".".join(str(x) for x in err["loc"]) or None,
-            hint="a published-results file has `version: 1` and a `results` list",
-        ) from e
+    data = yamlfile.validated(
+        PublishedFile,
+        raw,
+        path,
+        hint="a published-results file has `version: 1` and a `results` list",
+    )
     out = []
     for i, item in enumerate(data.results):
-        try:
-            score = PublishedScore.model_validate(item)
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise DataFileError(
-                err["msg"],
-                path=path,
-                line=yamlfile.node_line(root, ("results", i, *err["loc"][:1])),
-                entry=str(item.get("model", f"#{i + 1}")),
-                field=".".join(str(x) for x in err["loc"]) or None,
-                hint="every score names benchmark, value, setting, publisher, date, source, quote",
-            ) from e
+        score = yamlfile.validated(
+            PublishedScore,
+            item,
+            path,
+            root,
+            at=("results", i),
+            entry=str(item.get("model", f"#{i + 1}")),
+            hint="every score names benchmark, value, setting, publisher, date, source, quote",
+        )
         if score.origin != "curated" or score.source.scheme == "file":
             raise DataFileError(
                 "curated scores cite a web page (http or https) and have origin curated",
