@@ -11,11 +11,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from openscout.config import Settings
-from openscout.errors import ChatNotFoundError, OpenscoutError
+from openscout.errors import ChatFullError, ChatNotFoundError, OpenscoutError
 from openscout.store.db import connect
 
 EXPORT_VERSION = 1
 MAX_TITLE = 120
+# a saved chat is read back whole (page, export): it stays far below what one read may cost,
+# and far above any model's context (sixth probe: a 200 MB chat crashed the server on read)
+MAX_CHAT_CHARS = 4 * 2**20
+MAX_CHAT_MESSAGES = 2000
 ROLES = ("system", "user", "assistant")
 
 
@@ -89,6 +93,17 @@ def add_message(
     try:
         if conn.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)).fetchone() is None:
             raise ChatNotFoundError(f"no chat {chat_id}", hint="it may have been deleted")
+        n, chars = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(content)), 0) FROM chat_messages"
+            " WHERE chat_id = ?",
+            (chat_id,),
+        ).fetchone()
+        if n >= MAX_CHAT_MESSAGES or chars + len(content) > MAX_CHAT_CHARS:
+            raise ChatFullError(
+                f"chat {chat_id} is full ({n} messages, {chars:,} characters; at most"
+                f" {MAX_CHAT_MESSAGES} and {MAX_CHAT_CHARS:,})",
+                hint="start a new chat",
+            )
         cur = conn.execute(
             "INSERT INTO chat_messages (chat_id, role, content, model_id, prompt_tokens,"
             " completion_tokens, ttft_s, output_tps) VALUES (?,?,?,?,?,?,?,?)",

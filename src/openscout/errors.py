@@ -19,6 +19,7 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 ├── SearchError                a catalog search filter is malformed
 ├── HubError                   the Hugging Face Hub could not answer (offline, unknown repo)
 ├── ArenaError                 a battle request cannot be served (unknown, voted, bad vote)
+├── ChatFullError              a saved chat is at its size bound: start a new one
 ├── QueueFullError             a model's request queue (or the server's) is full: 429 / 503
 ├── WorkerError                code run in a limited child process failed there (`kind`)
 ├── WorkerLimitError           the child ran past its time, CPU or memory limit and was stopped
@@ -161,6 +162,10 @@ class ArenaError(OpenscoutError):
 
 
 class ChatNotFoundError(NotFoundError):
+    pass
+
+
+class ChatFullError(OpenscoutError):
     pass
 
 

@@ -102,3 +102,15 @@ def test_arena_routes_hide_names_until_the_vote(client: TestClient) -> None:
     assert ratings["ratings"][0]["model"] == winner and ratings["ratings"][0]["wins"] == 1
     page = client.get(f"/models/{winner}").text
     assert 'id="model-arena"' in page and "1 / 0 / 0" in page  # the model page shows it too
+
+
+def test_a_chat_stops_growing_at_its_bound(client: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """1000 messages of 200,000 characters made a 200 MB chat whose next read crashed the
+    server (sixth probe). A chat is bounded: past it, a clear 400 and the chat still reads."""
+    monkeypatch.setattr(chats, "MAX_CHAT_CHARS", 1000)
+    cid = client.post("/ui/api/chats", json={"model": "mock-a"}).json()["id"]
+    path = f"/ui/api/chats/{cid}/messages"
+    assert client.post(path, json={"role": "user", "content": "a" * 600}).status_code == 200
+    full = client.post(path, json={"role": "user", "content": "a" * 600})
+    assert full.status_code == 400 and "is full" in full.json()["error"]["message"], full.text
+    assert len(client.get(f"/ui/api/chats/{cid}").json()["messages"]) == 1
