@@ -196,7 +196,7 @@ def test_compare_table_and_report_mark_the_scoring_method(settings: Settings) ->
         add_remote(settings, fake.url)
         specs = [get_model(settings, m) for m in ("local", "remote")]
         models = [_model_entry(s) for s in specs]
-        models, notes = _add_quality(
+        models, notes, _items, _paired = _add_quality(
             settings, specs, models, CompareOptions(suite="mc", limit=4), None
         )
     result = CompareResult(models=models, notes=notes)

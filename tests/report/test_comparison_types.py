@@ -49,7 +49,7 @@ def test_bench_record_is_the_bench_json_exactly() -> None:
 def test_json_round_trip_and_where_the_report_was_written() -> None:
     result = sample_result()
     doc = result.to_json()
-    assert "report" not in doc and list(doc)[-1] == "rank_agreement"  # newest key last
+    assert "report" not in doc and list(doc)[-1] == "paired"  # newest key last
     assert CompareResult.from_json(json.loads(json.dumps(doc))) == result
     written = result.model_copy(update={"report": {"html": "/r/report.html"}})
     assert list(written.to_json())[-1] == "report"
