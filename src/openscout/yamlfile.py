@@ -11,7 +11,9 @@ through here, so the bounds hold for all of them:
 - `limits` lets a caller stop building a list after N entries (a suite's tests under
   `--limit`): the rest is parsed and skipped, never built.
 
-Only PyYAML's safe constructors run: tags such as `!!python/object` are refused.
+Only PyYAML's safe constructors run: tags such as `!!python/object` are refused. A key
+written twice in one mapping is refused too (YAML forbids it; PyYAML would silently keep the
+last one, so an entry with two `checks:` blocks would lose the first).
 Errors are DataFileErrors naming the file and the line.
 """
 
@@ -243,17 +245,45 @@ def compose(
         loader.dispose()
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key written twice in one mapping (merge keys `<<` aside:
+    an explicit key overriding a merged one is what merging is for)."""
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                    key_node, ScalarNode
+                ):
+                    continue
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                if key in first:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"duplicate key {key!r} (first written on line {first[key]})",
+                        key_node.start_mark,
+                    )
+                first[key] = line
+        return super().construct_mapping(node, deep)
+
+
 def construct(node: Node | None, path: str, hint: str | None = None) -> Any:
     """Plain Python data from a composed node (safe constructors only)."""
     if node is None:
         return None
-    loader = yaml.SafeLoader("")
+    loader = _UniqueKeyLoader("")
     try:
         return loader.construct_document(node)
-    except yaml.YAMLError as e:  # e.g. a !!python/object tag: the safe loader refuses it
+    except yaml.YAMLError as e:  # a !!python/object tag, a duplicate key: refused
         mark = getattr(e, "problem_mark", None)
+        problem = str(getattr(e, "problem", None) or e)
         raise DataFileError(
-            f"unsupported YAML value: {getattr(e, 'problem', None) or e}",
+            problem
+            if problem.startswith("duplicate key")
+            else f"unsupported YAML value: {problem}",
             path=path,
             line=int(mark.line) + 1 if mark is not None else None,
             hint=hint,

@@ -176,3 +176,29 @@ def test_tidy_expands_anchors_and_keeps_values(tmp_path) -> None:
     assert "&" not in tidy_text(text) and "*shape" not in tidy_text(text)
     assert "arch.layers" not in new[0].unverified and "arch.layers" in new[1].unverified
     assert shared_facts(tidy_text(text)) == {"a/one": set(), "a/two": set()}
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        # a second `checks:` block: PyYAML alone would keep only the last one
+        ("    checks: {arch.layers: " + CHECK + "}\n", "duplicate key 'checks'"),
+        # a check for a fact the entry does not state: the tidied file would not validate
+        ("    checks: {arch.vocab: " + CHECK + "}\n", "facts the entry does not state"),
+    ],
+    ids=["duplicate key", "invalid result"],
+)
+def test_tidy_leaves_a_file_it_cannot_tidy_untouched(tmp_path, capsys, damage, expected) -> None:
+    from openscout.catalog.tidy import main
+
+    entry = "  - id: a/one\n    name: One\n    params_b: 1\n    license: MIT\n"
+    text = HEAD.format(version=2) + entry + "    arch: {layers: 2}\n" + damage
+    if "duplicate" in expected:
+        text += "    checks: {params_b: " + CHECK + "}\n"
+    path = tmp_path / "family.yaml"
+    path.write_text(text)
+    assert main([str(path)]) == 1
+    assert path.read_text() == text
+    err = capsys.readouterr().err
+    assert "not tidied, left as it was" in err and "family.yaml" in err, err
+    assert expected in err, err

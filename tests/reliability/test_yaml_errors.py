@@ -224,3 +224,20 @@ def test_a_yaml_tag_in_a_suite_is_a_data_file_error(tmp_path: Path) -> None:
     path.write_text("prompts: [!!python/object:os.system x]\ntests: []\n")
     with pytest.raises(DataFileError):
         load_suite(str(path))
+
+
+@pytest.mark.parametrize("kind", list(LOADERS))
+def test_a_key_written_twice_is_refused_naming_both_lines(
+    kind: str, settings: Settings, tmp_path: Path
+) -> None:
+    # PyYAML alone keeps the last value silently: an entry's first `checks:` block, or a
+    # suite's first `tests:` list, would vanish without a word.
+    base, load = LOADERS[kind]
+    first = base.splitlines()[0]
+    lines = base.count("\n")
+    path = tmp_path / f"{kind}.yaml"
+    path.write_text(base + first + "\n")
+    with pytest.raises(DataFileError) as e:
+        load(path, settings)
+    assert e.value.line == lines + 1, str(e.value)
+    assert "duplicate key" in str(e.value) and "first written on line 1" in str(e.value)

@@ -10,6 +10,8 @@ What it does, and nothing else:
 - keeps the leading comment block and a fixed key order, one entry per block.
 
 It never invents, drops or changes a value: the data loaded before and after is the same.
+A file it cannot read (malformed YAML, a key written twice) or whose tidied form does not
+validate is left untouched, and the problem is printed with its line; the exit status is 1.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from typing import Any
 
 import yaml
 
-from openscout.catalog.loader import _merge
+from openscout import yamlfile
+from openscout.catalog.loader import _merge, load_file
 from openscout.catalog.provenance import FACT_KEYS, stated_facts
 from openscout.catalog.schema import ModelEntry
+from openscout.errors import DataFileError
 
 SHARED_LABELS = ("organisation", "family", "tasks", "domain")
 ORDER = tuple(ModelEntry.model_fields)  # the schema's own field order
@@ -68,24 +72,40 @@ def render(header: list[str], shared: dict[str, Any], entries: list[dict[str, An
     return "\n".join(lines) + "\n"
 
 
-def tidy_text(text: str) -> str:
+def tidy_text(text: str, path: str = "<text>") -> str:
+    """The canonical layout of one data file; DataFileError if it cannot be read or the
+    result does not validate (the caller then writes nothing)."""
     header = []
     for line in text.splitlines():
         if not line.startswith("#"):
             break
         header.append(line)
-    raw = yaml.safe_load(text)
+    raw = yamlfile.load(text, path)
+    if not isinstance(raw, dict) or not isinstance(raw.get("models"), list):
+        raise DataFileError("not a catalog data file: no `models` list", path=path)
     defaults = dict(raw.get("defaults") or {})
     shared = {k: defaults[k] for k in SHARED_LABELS if k in defaults}
     entries = [tidy_entry(defaults, dict(item), shared) for item in raw["models"]]
-    return render(header, shared, entries)
+    out = render(header, shared, entries)
+    try:
+        load_file(path, out)  # the tidied file must validate, or it is not written
+    except DataFileError as e:  # its line is the tidied text's: name the entry instead
+        raise DataFileError(e.detail, path=path, entry=e.entry, field=e.field) from e
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
+    failed = 0
     for name in argv if argv is not None else sys.argv[1:]:
         path = Path(name)
-        path.write_text(tidy_text(path.read_text(encoding="utf-8")), encoding="utf-8")
-    return 0
+        try:
+            text = tidy_text(yamlfile.read_text(path), str(path))
+        except DataFileError as e:
+            print(f"not tidied, left as it was: {e}", file=sys.stderr)
+            failed = 1
+            continue
+        path.write_text(text, encoding="utf-8")
+    return failed
 
 
 if __name__ == "__main__":
