@@ -114,3 +114,37 @@ def test_a_chat_stops_growing_at_its_bound(client: TestClient, monkeypatch) -> N
     full = client.post(path, json={"role": "user", "content": "a" * 600})
     assert full.status_code == 400 and "is full" in full.json()["error"]["message"], full.text
     assert len(client.get(f"/ui/api/chats/{cid}").json()["messages"]) == 1
+
+
+def test_arena_ratings_are_refitted_only_when_the_votes_change(
+    client: TestClient, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The bootstrap fit takes ~0.5 s at 2000 votes and every leaderboard or model page asked
+    for it (sixth probe, low): it now runs once per set of votes, off the event loop."""
+    from openscout.arena import battles as arena
+    from openscout.server import ui_api
+
+    fits: list[int] = []
+    real = ui_api.compute_ratings
+
+    def counted(votes, models):  # type: ignore[no-untyped-def]
+        fits.append(len(votes))
+        return real(votes, models)
+
+    monkeypatch.setattr(ui_api, "compute_ratings", counted)
+    monkeypatch.setattr(ui_api, "_last_ratings", {})  # no fit left from another test
+    settings = client.app.state.pool.settings
+
+    def one_vote() -> None:
+        battle = arena.new_battle(settings, "hello", ["mock-a", "mock-b"])
+        arena.vote(settings, battle.id, "a")
+
+    one_vote()
+    for _ in range(2):
+        assert client.get("/ui/api/arena/ratings").json()["votes"] == 1
+        assert client.get("/leaderboard").status_code == 200
+    assert fits == [1]
+    one_vote()
+    assert client.get("/ui/api/arena/ratings").json()["votes"] == 2
+    assert client.get("/models/mock-a").status_code == 200
+    assert fits == [1, 2]

@@ -11,20 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from openscout import __version__, chats
 from openscout.arena import battles as arena
-from openscout.arena.ratings import Rating, compute_ratings
+from openscout.arena.ratings import Rating
 from openscout.catalog.machine import PROFILES
 from openscout.chat_prompt import BASE_MARK
 from openscout.errors import OpenscoutError
 from openscout.server import data
 from openscout.server.pool import ModelPool
 from openscout.server.security import CSP
-from openscout.server.ui_api import arena_models
+from openscout.server.ui_api import arena_models, current_ratings
 from openscout.units import human_bytes
 
 HERE = Path(__file__).parent
@@ -53,8 +54,8 @@ def make_router(pool: ModelPool) -> APIRouter:
     def model_rows() -> list[dict[str, Any]]:
         return [{**s.model_dump(), "state": pool.state(s.id).state} for s in pool.specs()]
 
-    def ratings() -> list[Rating]:
-        return compute_ratings(arena.voted_battles(settings), arena_models(pool))
+    async def ratings() -> list[Rating]:
+        return await run_in_threadpool(current_ratings, pool)
 
     @r.get("/")
     async def index(request: Request) -> HTMLResponse:
@@ -94,7 +95,7 @@ def make_router(pool: ModelPool) -> APIRouter:
             request,
             "leaderboard.html",
             "leaderboard",
-            ratings=ratings(),
+            ratings=await ratings(),
             n_votes=arena.vote_count(settings),
             evals=evals,
             charts=charts,
@@ -160,7 +161,7 @@ def make_router(pool: ModelPool) -> APIRouter:
                 message=f"No registered or catalogued model is called {model_id!r}.",
             )
         ids = {spec.id for spec in view.specs}
-        rated = [x for x in ratings() if x.model in ids and x.votes] if ids else []
+        rated = [x for x in await ratings() if x.model in ids and x.votes] if ids else []
         return render(
             request,
             "model.html",

@@ -11,12 +11,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from openscout import chats
 from openscout.arena import battles as arena
-from openscout.arena.ratings import compute_ratings
+from openscout.arena.ratings import Rating, compute_ratings
 from openscout.chat_prompt import chat_request
 from openscout.config import Settings
 from openscout.engines.base import Chunk, SamplingParams
@@ -80,9 +81,23 @@ def arena_models(pool: ModelPool) -> list[str]:
     return [s.id for s in specs if pool.state(s.id).state != "error"]
 
 
+_last_ratings: dict[tuple[Any, ...], list[Rating]] = {}  # the last fit only
+
+
+def current_ratings(pool: ModelPool) -> list[Rating]:
+    """The arena's ratings, refitted only when the votes or the models change: the bootstrap
+    takes about half a second at 2000 votes, and pages ask on every view. Called off the
+    event loop (`run_in_threadpool`), so a fit never stalls other requests."""
+    key = (tuple(arena.voted_battles(pool.settings)), tuple(arena_models(pool)))
+    if key not in _last_ratings:
+        fitted = compute_ratings(list(key[0]), list(key[1]))
+        _last_ratings.clear()
+        _last_ratings[key] = fitted
+    return _last_ratings[key]
+
+
 def ratings_table(pool: ModelPool) -> list[dict[str, Any]]:
-    votes = arena.voted_battles(pool.settings)
-    return [r.as_dict() for r in compute_ratings(votes, arena_models(pool))]
+    return [r.as_dict() for r in current_ratings(pool)]
 
 
 def make_router(pool: ModelPool) -> APIRouter:
@@ -192,6 +207,7 @@ def make_router(pool: ModelPool) -> APIRouter:
 
     @r.get("/arena/ratings")
     async def ratings() -> dict[str, Any]:
-        return {"ratings": ratings_table(pool), "votes": arena.vote_count(settings)}
+        table = await run_in_threadpool(ratings_table, pool)
+        return {"ratings": table, "votes": arena.vote_count(settings)}
 
     return r
