@@ -3,10 +3,14 @@
 The table is curated from the licence texts (URLs below). `kind` sorts licences into what
 matters when choosing a model:
 
-    permissive / copyleft   OSI-approved software licences: no use restrictions
+    permissive / copyleft   software licences without use restrictions; OSI-approved ones
+                            (Apache-2.0, MIT, GPL) and a few custom ones that only ask for notices
+                            or attribution (Apple's sample-code licence). `osi_approved` says
+                            which: a non-OSI permissive licence never makes a model "open source"
     open-data               open content licences (CC-BY, ODC-BY): no use restrictions, not OSI
     restricted              custom model licences that allow commercial use but restrict how
-                            the model may be used (acceptable-use policies, user caps, RAIL)
+                            the model may be used (acceptable-use policies, user or revenue caps,
+                            registration or an application first, RAIL)
     non-commercial          research or non-commercial use only
     unknown                 we could not tell; never treated as open
 
@@ -297,6 +301,298 @@ _LICENSES: tuple[License, ...] = (
         None,
         ("use-based restrictions apply; read the model's licence text",),
         ("openrail-m", "creativeml-openrail-m"),
+    ),
+    License(
+        "CC-BY-NC-SA-4.0",
+        "Creative Commons Attribution-NonCommercial-ShareAlike 4.0",
+        "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+        "non-commercial",
+        False,
+        "no",
+        "CC-BY-NC-SA-4.0",
+        ("no commercial use", "attribution required", "adaptations under the same licence"),
+        ("cc by-nc-sa 4.0",),
+    ),
+    License(
+        "apple-sample-code",
+        "Apple Sample Code License",
+        "https://huggingface.co/apple/OpenELM-450M/blob/main/LICENSE",
+        "permissive",
+        False,
+        "yes",
+        None,
+        (
+            "unmodified redistribution must keep Apple's notice and disclaimers",
+            "Apple's names and marks may not promote derived products without permission",
+        ),
+        ("apple-sample-code-license",),
+    ),
+    License(
+        "falcon-2.0",
+        "TII Falcon License 2.0 (Falcon 2 11B TII License 1.0)",
+        "https://open.windriver.com/info/uni-license-list/licenses/falcon-2-11b-1.0.html",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "use must comply with TII's Acceptable Use Policy, which TII may update at any time",
+            "Apache 2.0-based text with TII's modifications",
+        ),
+        ("tii falcon license 2.0", "falcon-2-11b-license", "falcon 2 11b tii license"),
+    ),
+    License(
+        "falcon-llm-2.0",
+        "TII Falcon-LLM License 2.0 (TII Falcon License, December 2024)",
+        "https://falconllm.tii.ae/falcon-terms-and-conditions.html",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "use and outputs must comply with the latest Acceptable Use Policy, which TII may"
+            " update; redistributors must pass its use restrictions on",
+            "public statements about a derivative must say it is built using TII's technology",
+        ),
+        ("falcon-llm-license", "tii falcon-llm license 2.0", "falcon-llm license 2.0"),
+    ),
+    License(
+        "mistral-research",
+        "Mistral AI Research License (MRL)",
+        "https://mistral.ai/licenses/MRL-0.1.md",
+        "non-commercial",
+        False,
+        "no",
+        None,
+        (
+            "research and non-commercial use only; commercial use needs a licence from Mistral AI",
+            "redistribution must carry the licence",
+        ),
+        ("mrl", "mrl-0.1", "mistral ai research license"),
+    ),
+    License(
+        "mistral-non-production",
+        "Mistral AI Non-Production License (MNPL)",
+        "https://mistral.ai/licenses/MNPL-0.1.md",
+        "non-commercial",
+        False,
+        "no",
+        None,
+        (
+            "testing, research, personal or evaluation use in non-production environments only",
+            "no supply in a commercial activity, hosted service included, without a licence",
+        ),
+        ("mnpl", "mnpl-0.1", "mistral ai non-production license"),
+    ),
+    License(
+        "devstral-modified-mit",
+        "Modified MIT License (Mistral AI, Devstral 2)",
+        "https://huggingface.co/mistralai/Devstral-2-123B-Instruct-2512/blob/main/LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "no rights for a company (or a user's employer) whose global consolidated monthly"
+            " revenue exceeded $20 million; applies to derivatives too",
+        ),
+    ),
+    License(
+        "minimax-modified-mit",
+        "Modified MIT License (MiniMax)",
+        "https://github.com/MiniMax-AI/MiniMax-M2.5/blob/main/LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        ("commercial products or services using it must prominently show the model's name",),
+    ),
+    License(
+        "kimi-modified-mit",
+        "Modified MIT License (Moonshot AI, Kimi)",
+        "https://github.com/MoonshotAI/Kimi-K2.5/blob/main/LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "commercial products with over 100 million monthly active users or over $20 million"
+            " monthly revenue must prominently show the model's name",
+        ),
+    ),
+    License(
+        "dbrx",
+        "Databricks Open Model License",
+        "https://www.databricks.com/legal/open-model-license",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "products with over 700 million monthly active users need a separate licence"
+            " from Databricks",
+            "DBRX or its outputs may not be used to improve other large language models",
+            "the Databricks Open Model Acceptable Use Policy applies",
+        ),
+        ("databricks open model license", "databricks-open-model-license"),
+    ),
+    License(
+        "exaone",
+        "EXAONE AI Model License Agreement (NC)",
+        "https://huggingface.co/LGAI-EXAONE/EXAONE-Deep-2.4B-AWQ/raw/main/LICENSE",
+        "non-commercial",
+        False,
+        "no",
+        None,
+        ("the non-commercial ('NC') agreement: no commercial use of the model or its outputs",),
+        (
+            "exaone ai model license agreement",
+            "exaone ai model license agreement 1.1 - nc",
+            "exaone ai model license agreement 1.2 - nc",
+        ),
+    ),
+    License(
+        "lfm-open-1.0",
+        "LFM Open License v1.0",
+        "https://docs.liquid.ai/lfm/getting-started/model-license",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "free commercial use only for companies with annual revenue under $10 million;"
+            " above that a paid licence from Liquid AI is needed",
+            "Apache 2.0-based; distribution needs attribution",
+        ),
+        ("lfm1.0", "lfm open license v1.0", "lfm-open-license"),
+    ),
+    License(
+        "upstage-solar",
+        "Upstage Solar License",
+        "https://huggingface.co/upstage/Solar-Open-100B/blob/main/LICENSE",
+        "permissive",
+        False,
+        "yes",
+        None,
+        ("Apache 2.0 terms, plus: a distributed derivative AI model must carry the 'Solar' brand",),
+        ("upstage-solar-license", "upstage solar license"),
+    ),
+    License(
+        "open-aleph",
+        "Open Aleph License 1.0",
+        "https://github.com/Aleph-Alpha/.github/blob/main/oal.pdf",
+        "non-commercial",
+        False,
+        "no",
+        None,
+        ("non-commercial and non-administrative use only",),
+        ("open-aleph-license", "open aleph license", "oal"),
+    ),
+    License(
+        "ai-sweden-rail",
+        "AI Sweden's LLM AI Model License Agreement (modified RAIL)",
+        "https://huggingface.co/AI-Sweden-Models/gpt-sw3-6.7b/blob/main/LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        ("use must follow the agreement's Acceptable Use Policy (section 7)",),
+        ("ai sweden's llm ai model license agreement", "ai sweden llm ai model license agreement"),
+    ),
+    License(
+        "aquila",
+        "BAAI Aquila Model License Agreement",
+        "https://huggingface.co/BAAI/Aquila2-7B/resolve/c0615297f3df1d55f9f4a3101f277623f6be5dfa/"
+        "BAAI-Aquila-Model-License%20-Agreement.pdf",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "commercial use allowed, subject to the agreement's listed use restrictions",
+            "BAAI may revise the agreement; continuing to use the model accepts the revision",
+        ),
+        ("baai aquila model license agreement", "智源aquila系列模型许可协议"),
+    ),
+    License(
+        "baichuan",
+        "Baichuan-7B / Baichuan-13B Model (Community) License",
+        "https://huggingface.co/baichuan-inc/Baichuan-7B/resolve/"
+        "5d86e56a58fe4a5b3292cd9bb7468afef6f93eab/baichuan-7B%20%E6%A8%A1%E5%9E%8B"
+        "%E8%AE%B8%E5%8F%AF%E5%8D%8F%E8%AE%AE.pdf",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "granted for non-commercial use; commercial use needs prior registration and"
+            " written authorisation from Baichuan",
+            "no military or unlawful use; recipients must get the licence and the model's origin",
+        ),
+        (
+            "baichuan-7b 模型许可协议",
+            "baichuan-13b 模型社区许可协议",
+            "community license for baichuan-13b model",
+        ),
+    ),
+    License(
+        "chatglm",
+        "The ChatGLM-6B / ChatGLM2-6B License",
+        "https://github.com/THUDM/ChatGLM2-6B/blob/main/MODEL_LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "revocable licence; no military or unlawful use, nor use against China's national"
+            " security or the public interest",
+        ),
+        ("the chatglm-6b license", "the chatglm2-6b license"),
+    ),
+    License(
+        "chatglm3",
+        "The ChatGLM3-6B License",
+        "https://github.com/THUDM/ChatGLM3/blob/main/MODEL_LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "free for academic research; commercial use (free) only after registering with Zhipu",
+            "no military or unlawful use",
+        ),
+        ("the chatglm3-6b license",),
+    ),
+    License(
+        "codegeex4",
+        "The CodeGeeX4 License",
+        "https://github.com/THUDM/CodeGeeX4/blob/main/MODEL_LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "free for academic research; commercial use (free) only after registering with Zhipu",
+            "products must show 'Built with CodeGeeX4'; models trained from it must be named"
+            " 'CodeGeeX4...'",
+            "no military or unlawful use",
+        ),
+        ("the codegeex4 license",),
+    ),
+    License(
+        "yayi2",
+        "YAYI 2 Community License (雅意 YAYI 2 模型社区许可协议)",
+        "https://github.com/wenge-research/YAYI2/blob/main/COMMUNITY_LICENSE",
+        "restricted",
+        False,
+        "conditional",
+        None,
+        (
+            "granted for non-commercial use; commercial use or provision to third parties needs"
+            " prior registration and written authorisation from Wenge",
+            "no military or unlawful use; the licensor may update the agreement",
+        ),
+        ("yayi 2 community license", "yayi2 community license"),
     ),
     License(
         "unknown",
