@@ -106,3 +106,37 @@ def test_pages_work_without_the_catalog(client: TestClient, monkeypatch) -> None
     assert client.get("/models/meta-llama/Llama-2-7b-hf").status_code == 404  # catalog only
     assert client.get("/leaderboard").status_code == 200
     assert client.get("/").status_code == 200
+
+
+def test_model_pages_never_measure_memory_bandwidth(  # type: ignore[no-untyped-def]
+    make_client, settings, smollm2_path, monkeypatch
+) -> None:
+    """A fresh data dir has no bandwidth figure; the first page that showed a local model's
+    fit measured it (two 256 MiB buffers, every core, on the event loop). Pages only read the
+    stored figure or use the default; `bench` and `compare` measure."""
+    from openscout.models import ModelSpec, add_model
+    from openscout.perf import bandwidth
+
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a page measured the memory bandwidth")
+
+    monkeypatch.setattr(bandwidth, "measure_bandwidth", refuse)
+    add_model(
+        settings,
+        ModelSpec(
+            id="local-smol",
+            engine="llamacpp",
+            path=str(smollm2_path),
+            catalog_id="HuggingFaceTB/SmolLM2-135M-Instruct",
+        ),
+    )
+    client = make_client()
+    for url in (
+        "/models/local-smol",
+        "/models/HuggingFaceTB/SmolLM2-135M-Instruct",
+        "/models/meta-llama/Llama-3.1-8B",
+        "/catalog",
+    ):
+        page = client.get(url)
+        assert page.status_code == 200, (url, page.text[-500:])
+    assert bandwidth.cached_bandwidth_gbs(settings) is None

@@ -353,9 +353,11 @@ def estimate(
     calibration: Calibration | None = None,
     measured_ids: tuple[str, ...] = (),
     target: Any = None,
+    may_measure: bool = True,
 ) -> FitReport:
     """The fit of one model shape on one machine (pure, given `machine`, `bandwidth_gbs` and
     `calibration`). `measured_ids`: registered models whose bench results belong to this shape.
+    `may_measure=False` (the server): never measure the bandwidth, use the stored figure.
     `target` (catalog.machine.Target), when not this machine: its memory and bandwidth, and the
     default speed line, since what was measured here says nothing about it."""
     away = target is not None and not target.here
@@ -403,7 +405,7 @@ def estimate(
             else (DEFAULT_CPU_BANDWIDTH_GBS, "conservative CPU figure")
         )
     elif bandwidth_gbs is None:
-        bandwidth_gbs, bw_source = default_bandwidth(settings, on_gpu)
+        bandwidth_gbs, bw_source = default_bandwidth(settings, on_gpu, may_measure)
     else:
         bw_source = "given"
     active_frac = (
@@ -507,6 +509,7 @@ def estimate_fit(
     machine: MachineMemory | None = None,
     bandwidth_gbs: float | None = None,
     target: Any = None,
+    may_measure: bool = True,
 ) -> FitReport:
     """Fit of a catalog id, registered model id or GGUF path at `context` tokens and `quant`,
     on this machine or on `target` (catalog.machine.Target)."""
@@ -531,4 +534,5 @@ def estimate_fit(
         catalog_id=catalog_id,
         measured_ids=benched_as,
         target=target,
+        may_measure=may_measure,
     )

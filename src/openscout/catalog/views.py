@@ -88,9 +88,11 @@ def show_model(
     offline: bool = False,
     catalog: Catalog | None = None,
     target: Any = None,
+    may_measure: bool = True,
 ) -> dict[str, Any]:
     """Facts, openness with evidence, licence terms, family tree and fit (on this machine or
-    `target`, a catalog.machine.Target) for one model."""
+    `target`, a catalog.machine.Target) for one model. `may_measure=False` (pages): the fit
+    uses the stored bandwidth figure and never measures it."""
     from openscout.catalog.fit import FitError, estimate_fit
     from openscout.catalog.lineage import family_tree
 
@@ -115,6 +117,7 @@ def show_model(
             settings=settings,
             catalog=catalog,
             target=target,
+            may_measure=may_measure,
         ).to_dict()
     except FitError as e:
         fit = {"error": e.message}

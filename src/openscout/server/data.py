@@ -328,7 +328,9 @@ def model_view(pool: ModelPool, model_id: str, target: Target | None = None) -> 
     shown: dict[str, Any] = {}
     if entry is not None:
         try:
-            shown = show_model(entry.id, settings=settings, catalog=catalog, target=target)
+            shown = show_model(
+                entry.id, settings=settings, catalog=catalog, target=target, may_measure=False
+            )
         except OpenscoutError as e:  # a user's entry the views cannot show: the rest still can
             log.warning("catalog view of %s failed: %s", entry.id, e)
     catalog_fit = shown.get("fit")
@@ -362,7 +364,13 @@ def _registered_fit(
         return None
     try:
         return FitView.of(
-            estimate_fit(local[0].id, context=local[0].n_ctx, settings=settings, target=target)
+            estimate_fit(
+                local[0].id,
+                context=local[0].n_ctx,
+                settings=settings,
+                target=target,
+                may_measure=False,
+            )
         )
     except OpenscoutError as e:  # its file is missing or unreadable: the page says no fit
         log.debug("fit of %s failed: %s", local[0].id, e)

@@ -150,7 +150,8 @@ def make_router(pool: ModelPool) -> APIRouter:
             target, target_error = None, e.message
         else:
             target_error = None
-        view = data.model_view(pool, model_id, target)
+        # off the event loop: it reads GGUF headers, the catalog and the store
+        view = await run_in_threadpool(data.model_view, pool, model_id, target)
         if view is None:
             return render(
                 request,
