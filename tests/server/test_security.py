@@ -108,6 +108,16 @@ def test_allowed_hosts_rules() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    "host", ["localhost:1@evil.com", "127.0.0.1:8765:1", "localhost:", "evil.com#localhost", ""]
+)
+def test_a_host_header_that_is_not_a_host_and_port_is_refused(make_client, host) -> None:  # type: ignore[no-untyped-def]
+    # 'localhost:1@evil.com' used to pass as 'localhost' (fifth probe, low)
+    c = make_client()
+    assert c.get("/v1/models", headers={"Host": host}).status_code == 400
+    assert c.get("/v1/models", headers={"Host": "localhost:8765"}).status_code == 200
+
+
 def test_extra_allowed_host(make_client) -> None:  # type: ignore[no-untyped-def]
     c = make_client(allow_hosts=["box.lan"])
     assert c.get("/v1/models", headers={"Host": "box.lan:8765"}).status_code == 200

@@ -17,6 +17,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
@@ -67,13 +68,15 @@ def default_allowed_hosts(bind_host: str, extra: Iterable[str] = ()) -> frozense
     return frozenset(hosts)
 
 
+# a name or IPv4 address, or an IPv6 address in brackets; then an optional port
+_HOST = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(:[0-9]{1,5})?")
+
+
 def host_name(host_header: str) -> str:
-    """'example.com:8765' -> 'example.com'; '[::1]:8765' -> '[::1]'."""
-    h = host_header.strip().lower()
-    if h.startswith("["):
-        end = h.find("]")
-        return h[: end + 1] if end >= 0 else h
-    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+    """'example.com:8765' -> 'example.com'; '[::1]:8765' -> '[::1]'; '' for a value that is
+    not a host and port ('localhost:1@evil.com'), which no allow-list holds."""
+    found = _HOST.fullmatch(host_header.strip().lower())
+    return found.group(1) if found else ""
 
 
 class SecurityMiddleware:
