@@ -7,6 +7,8 @@ import threading
 import time
 from contextlib import ExitStack
 
+import pytest
+
 from openscout.errors import EngineError, EngineResponseError
 from openscout.evals.pacing import AdaptiveLimit, RetryPolicy
 
@@ -123,3 +125,33 @@ def test_retry_delays_grow_and_honour_the_server() -> None:
     delays = [policy.delay(a, None, rng) for a in (1, 2, 3, 4, 5, 6)]
     assert 0.25 <= delays[0] <= 0.5 and 4.0 <= delays[5] <= 8.0
     assert policy.delay(1, 5.0, rng) == 5.0
+
+
+def test_an_item_stops_retrying_when_its_time_budget_is_spent() -> None:
+    """A server whose failures each take the whole engine deadline (an error body trickled a
+    byte a second: 120 s) held an item for five attempts, ten minutes (sixth probe, low)."""
+    from openscout.evals.calls import Caller, Tally
+
+    def run(seconds_per_failure: float) -> tuple[int, str]:
+        caller = Caller(object(), "remote", "key", store=None, settings=None)  # type: ignore[arg-type]
+        caller.pace(1)
+        caller.policy = RetryPolicy(base_s=0.0, cap_s=0.0)
+        now = [0.0]
+        caller._clock = lambda: now[0]
+        attempts: list[float] = []
+
+        def failing() -> None:
+            attempts.append(now[0])
+            now[0] += seconds_per_failure
+            raise EngineError("HTTP 500", transient=True, cause="HTTP 500")
+
+        with pytest.raises(EngineError) as e:
+            caller._call(failing, Tally())
+        return len(attempts), str(e.value)
+
+    assert run(120.0) == (
+        2,
+        "HTTP 500: HTTP 500 (gave up after 2 attempts in 240 s; earlier failures: HTTP 500 x1)",
+    )
+    n, message = run(0.5)  # quick failures still get every attempt
+    assert n == 5 and "gave up after 5 attempts" in message

@@ -73,6 +73,7 @@ class Caller:
         self.policy = RetryPolicy()
         self._pacer: AdaptiveLimit | None = None
         self._rng = random.Random()
+        self._clock: Callable[[], float] = time.monotonic
         # Answers generated ahead in one batch (parallel sequences), waiting for their item.
         self._prefetched: dict[str, dict[str, Any]] = {}
 
@@ -115,7 +116,7 @@ class Caller:
     def _call(self, request: Callable[[], T], tally: Tally) -> T:
         """One engine request in a slot of the pacer, asked again while the failure is
         transient and attempts are left."""
-        attempt = 0
+        attempt, started = 0, self._clock()
         while True:
             attempt += 1
             with self.pacer.slot() as slot:
@@ -130,11 +131,14 @@ class Caller:
             if not error.transient:
                 raise error
             too_long = (error.retry_after or 0.0) > MAX_RETRY_AFTER_S
-            if attempt >= self.policy.attempts or too_long:
+            wait = self.policy.delay(attempt, error.retry_after, self._rng)
+            spent = self._clock() - started
+            out_of_time = spent + wait >= self.policy.budget_s
+            if attempt >= self.policy.attempts or too_long or out_of_time:
                 why = (
                     f"the server asked to wait {error.retry_after:.0f} s"
                     if too_long
-                    else f"gave up after {attempt} attempts"
+                    else f"gave up after {attempt} attempts in {spent:.0f} s"
                 )
                 earlier = ", ".join(f"{c} x{n}" for c, n in Counter(tally.causes).items())
                 # The cause first: it is what a narrow table column shows.
@@ -151,7 +155,7 @@ class Caller:
                 tally.causes.append(error.cause)
                 self.retries += 1
                 self.retry_causes[error.cause] = self.retry_causes.get(error.cause, 0) + 1
-            time.sleep(self.policy.delay(attempt, error.retry_after, self._rng))
+            time.sleep(wait)
 
     def _gen_key(self, req: Request) -> str | None:
         if not (self.use_cache and req.params.greedy):

@@ -41,6 +41,10 @@ class RetryPolicy:
     attempts: int = 5  # in all, the first one included
     base_s: float = 0.5
     cap_s: float = 8.0
+    # No attempt starts this long after the item's first: a server whose failures take the
+    # whole engine deadline (120 s, e.g. an error body trickled a byte a second) costs an
+    # item two attempts, not five.
+    budget_s: float = 240.0
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based): exponential with
