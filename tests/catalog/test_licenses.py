@@ -96,6 +96,13 @@ _MODEL_LICENCES = [
     ("yayi2", "YAYI 2 Community License", "restricted", "conditional", "registration"),
     ("apple-sample-code", "apple-sample-code-license", "permissive", "yes", "Apple"),
     ("CC-BY-NC-SA-4.0", "cc-by-nc-sa-4.0", "non-commercial", "no", "no commercial use"),
+    (
+        "stable-beluga-non-commercial",
+        "STABLE BELUGA NON-COMMERCIAL COMMUNITY LICENSE AGREEMENT",
+        "non-commercial",
+        "no",
+        "non-commercial",
+    ),
 ]
 
 

@@ -595,6 +595,17 @@ _LICENSES: tuple[License, ...] = (
         ("yayi 2 community license", "yayi2 community license"),
     ),
     License(
+        "stable-beluga-non-commercial",
+        "Stable Beluga Non-Commercial Community License Agreement",
+        "https://huggingface.co/stabilityai/StableBeluga-13B/blob/main/LICENSE.txt",
+        "non-commercial",
+        False,
+        "no",
+        None,
+        ("non-commercial licence, revocable by Stability AI",),
+        ("stable beluga non-commercial community license agreement",),
+    ),
+    License(
         "unknown",
         "unknown licence",
         "https://huggingface.co/docs/hub/repositories-licenses",
