@@ -336,7 +336,7 @@ _LICENSES: tuple[License, ...] = (
         "conditional",
         None,
         (
-            "use must comply with TII's Acceptable Use Policy, which TII may update at any time",
+            "use must comply with TII's Acceptable Use Policy, which TII may update from time to time",
             "Apache 2.0-based text with TII's modifications",
         ),
         ("tii falcon license 2.0", "falcon-2-11b-license", "falcon 2 11b tii license"),
@@ -444,7 +444,7 @@ _LICENSES: tuple[License, ...] = (
         False,
         "no",
         None,
-        ("the non-commercial ('NC') agreement: no commercial use of the model or its outputs",),
+        ("the non-commercial ('NC') edition of the agreement: no commercial use",),
         (
             "exaone ai model license agreement",
             "exaone ai model license agreement 1.1 - nc",
