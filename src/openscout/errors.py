@@ -7,6 +7,7 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 │   ├── ModelNotFoundError         no model registered under that id
 │   └── ChatNotFoundError          no saved chat under that id
 ├── ModelFileError             a model file is missing, not GGUF, truncated or hostile
+│   └── ChatTemplateError          its chat template refused or failed on these messages
 ├── EngineError                a model engine failed to answer (`transient`: worth asking again)
 │   ├── EngineUnavailableError     could not connect, timed out, or the connection broke
 │   ├── EngineResponseError        the server answered with an error status or a broken body
@@ -94,6 +95,12 @@ class ModelNotFoundError(NotFoundError):
 
 class ModelFileError(OpenscoutError):
     pass
+
+
+class ChatTemplateError(ModelFileError):
+    """The model's chat template could not turn these messages into a prompt: it refused them
+    (`raise_exception`, e.g. "System role not supported"), failed on them, or ran past its
+    limits. The model itself loaded; other messages may work (the API answers 400)."""
 
 
 class EngineError(OpenscoutError):

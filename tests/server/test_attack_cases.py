@@ -294,3 +294,36 @@ def test_non_ascii_digits_are_no_gpu_count(client: TestClient, gpus: str) -> Non
     """str.isdigit() accepts '²', int() does not: the model page answered 500 (third probe)."""
     r = client.get(f"/catalog?gpus={gpus}")
     assert r.status_code == 200, r.text
+
+
+REFUSING = (
+    "{% if messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}"
+    "{% endif %}{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
+    "{% endfor %}<|im_start|>assistant\n"
+)
+
+
+def test_a_template_refusing_the_messages_is_a_400_and_the_model_stays_ready(
+    make_client: Callable[..., TestClient], smollm2_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real templates refuse some messages (Gemma 2: no system role; Mistral and Llama 2: roles
+    must alternate). That answered 500 "the model could not be loaded", on the user's input."""
+    from openscout.engines import chat_template, llamacpp
+
+    real = chat_template.render_chat
+    monkeypatch.setattr(llamacpp, "render_chat", lambda t, m, b="", e="": real(REFUSING, m, b, e))
+    c = make_client(engines={"smol": smollm2_engine})
+    system = {"role": "system", "content": "be brief"}
+    user = {"role": "user", "content": "hi"}
+    for stream in (False, True):
+        body = {"model": "smol", "max_tokens": 2, "stream": stream, "messages": [system, user]}
+        r = c.post("/v1/chat/completions", json=body)
+        assert r.status_code == 400, r.text
+        error = r.json()["error"]
+        assert error["code"] == "chat_template_error" and error["param"] == "messages"
+        assert "System role not supported" in error["message"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+    ok = c.post("/v1/chat/completions", json={"model": "smol", "max_tokens": 2, "messages": [user]})
+    assert ok.status_code == 200, ok.text
+    health = {m["id"]: m for m in c.get("/health").json()["models"]}
+    assert health["smol"]["state"] == "ready" and health["smol"]["error"] is None

@@ -25,7 +25,7 @@ from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from openscout.engines.base import Message
-from openscout.errors import ModelFileError, WorkerError, WorkerLimitError
+from openscout.errors import ChatTemplateError, ModelFileError, WorkerError, WorkerLimitError
 from openscout.worker import Limits, Worker
 
 MAX_RENDERED = 4 * 2**20  # a template that balloons the prompt is refused
@@ -127,9 +127,9 @@ def render_chat(
             )
         )
     except WorkerError as e:
-        raise ModelFileError(e.message, hint=e.hint) from e
+        raise ChatTemplateError(e.message, hint=e.hint) from e
     except WorkerLimitError as e:
-        raise ModelFileError(
+        raise ChatTemplateError(
             f"the model's chat template was stopped: {e}",
             hint="use the model as a completion model (prompt_format: completion)",
         ) from e

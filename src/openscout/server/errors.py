@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from openscout.errors import (
     CapabilityError,
+    ChatTemplateError,
     ClientGoneError,
     ConfigError,
     ContextLengthError,
@@ -92,6 +93,8 @@ def from_openscout(e: OpenscoutError) -> APIError:
         return APIError(400, msg, code="unsupported")
     if isinstance(e, ContextLengthError):
         return APIError(400, msg, code="context_length_exceeded")
+    if isinstance(e, ChatTemplateError):  # these messages, not the model: vLLM answers 400 too
+        return APIError(400, msg, code="chat_template_error", param="messages")
     if isinstance(e, ModelFileError | ConfigError | DataFileError):
         return APIError(
             500, "the model could not be loaded; see the server log", code="model_unavailable"
