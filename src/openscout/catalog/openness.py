@@ -11,7 +11,8 @@ adapter also inherits the base's weights. The licences of every ancestor keep ap
 Label:
   open source        weights, training data and training code all open, OSI-approved licence
                      throughout the lineage
-  open weights       weights open under a licence without use restrictions (OSI or open-data)
+  open weights       weights open under a licence without use restrictions (OSI-approved,
+                     open-data, or a non-OSI permissive one such as Apple's sample-code licence)
   restricted weights anything else: custom terms with use restrictions, non-commercial,
                      gated or unknown weights, or an unknown licence
 
