@@ -17,9 +17,12 @@ from openscout.store.db import connect
 EXPORT_VERSION = 1
 MAX_TITLE = 120
 # a saved chat is read back whole (page, export): it stays far below what one read may cost,
-# and far above any model's context (sixth probe: a 200 MB chat crashed the server on read)
-MAX_CHAT_CHARS = 4 * 2**20
+# and far above any model's context (sixth probe: a 200 MB chat crashed the server on read).
+# Counted in stored UTF-8 bytes: SQLite's LENGTH() of text stops at a NUL character, so
+# messages starting with "\u0000" counted as empty (seventh probe: 262 MB got through).
+MAX_CHAT_BYTES = 8 * 2**20
 MAX_CHAT_MESSAGES = 2000
+_SIZE = "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM chat_messages"
 ROLES = ("system", "user", "assistant")
 
 
@@ -93,15 +96,11 @@ def add_message(
     try:
         if conn.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)).fetchone() is None:
             raise ChatNotFoundError(f"no chat {chat_id}", hint="it may have been deleted")
-        n, chars = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(content)), 0) FROM chat_messages"
-            " WHERE chat_id = ?",
-            (chat_id,),
-        ).fetchone()
-        if n >= MAX_CHAT_MESSAGES or chars + len(content) > MAX_CHAT_CHARS:
+        n, size = conn.execute(f"{_SIZE} WHERE chat_id = ?", (chat_id,)).fetchone()
+        if n >= MAX_CHAT_MESSAGES or size + _bytes(content) > MAX_CHAT_BYTES:
             raise ChatFullError(
-                f"chat {chat_id} is full ({n} messages, {chars:,} characters; at most"
-                f" {MAX_CHAT_MESSAGES} and {MAX_CHAT_CHARS:,})",
+                f"chat {chat_id} is full ({n} messages, {size:,} bytes of text; at most"
+                f" {MAX_CHAT_MESSAGES} and {MAX_CHAT_BYTES:,})",
                 hint="start a new chat",
             )
         cur = conn.execute(
@@ -143,12 +142,23 @@ def _message(row: Any) -> ChatMessage:
     )
 
 
+def _bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def get_chat(settings: Settings, chat_id: int) -> Chat:
     conn = connect(settings.db_path)
     try:
         row = conn.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)).fetchone()
         if row is None:
             raise ChatNotFoundError(f"no chat {chat_id}", hint="it may have been deleted")
+        n, size = conn.execute(f"{_SIZE} WHERE chat_id = ?", (chat_id,)).fetchone()
+        if n > MAX_CHAT_MESSAGES or size > MAX_CHAT_BYTES:  # stored before the bounds held
+            raise ChatFullError(
+                f"chat {chat_id} is too large to read ({n} messages, {size:,} bytes of text;"
+                f" a chat holds at most {MAX_CHAT_MESSAGES} and {MAX_CHAT_BYTES:,})",
+                hint="delete it",
+            )
         msgs = conn.execute(
             "SELECT * FROM chat_messages WHERE chat_id = ? ORDER BY id", (chat_id,)
         ).fetchall()

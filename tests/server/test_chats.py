@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from fastapi.testclient import TestClient
@@ -107,13 +108,45 @@ def test_arena_routes_hide_names_until_the_vote(client: TestClient) -> None:
 def test_a_chat_stops_growing_at_its_bound(client: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """1000 messages of 200,000 characters made a 200 MB chat whose next read crashed the
     server (sixth probe). A chat is bounded: past it, a clear 400 and the chat still reads."""
-    monkeypatch.setattr(chats, "MAX_CHAT_CHARS", 1000)
+    monkeypatch.setattr(chats, "MAX_CHAT_BYTES", 1000)
     cid = client.post("/ui/api/chats", json={"model": "mock-a"}).json()["id"]
     path = f"/ui/api/chats/{cid}/messages"
     assert client.post(path, json={"role": "user", "content": "a" * 600}).status_code == 200
     full = client.post(path, json={"role": "user", "content": "a" * 600})
     assert full.status_code == 400 and "is full" in full.json()["error"]["message"], full.text
     assert len(client.get(f"/ui/api/chats/{cid}").json()["messages"]) == 1
+
+
+@pytest.mark.parametrize("lead", [r"\u0000", r"\u00e9"], ids=["NUL first", "two-byte letters"])
+def test_a_chats_bound_counts_every_stored_byte(client: TestClient, monkeypatch, lead) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's LENGTH() of text stops at a NUL: messages starting with one counted as empty,
+    and 262 MB of them made a chat whose read killed the server (seventh probe)."""
+    monkeypatch.setattr(chats, "MAX_CHAT_BYTES", 1000)
+    cid = client.post("/ui/api/chats", json={"model": "mock-a"}).json()["id"]
+    path = f"/ui/api/chats/{cid}/messages"
+    body = '{"role": "user", "content": "' + lead + "a" * 300 + '"}'
+    codes = [
+        client.post(path, content=body, headers={"content-type": "application/json"}).status_code
+        for _ in range(5)
+    ]
+    assert codes == [200, 200, 200, 400, 400], codes
+    assert len(client.get(f"/ui/api/chats/{cid}").json()["messages"]) == 3
+
+
+def test_a_chat_stored_past_the_bound_is_refused_on_read_not_served(
+    client: TestClient, settings
+) -> None:  # type: ignore[no-untyped-def]
+    cid = client.post("/ui/api/chats", json={"model": "mock-a"}).json()["id"]
+    conn = sqlite3.connect(settings.db_path)
+    with conn:  # as the NUL bypass stored them before the fix
+        conn.executemany(
+            "INSERT INTO chat_messages (chat_id, role, content) VALUES (?, 'user', ?)",
+            [(cid, "\x00" + "a" * 2**20)] * 9,
+        )
+    conn.close()
+    r = client.get(f"/ui/api/chats/{cid}")
+    assert r.status_code == 400 and "too large to read" in r.json()["error"]["message"], r.text
+    assert client.delete(f"/ui/api/chats/{cid}").status_code == 200
 
 
 def test_arena_ratings_are_refitted_only_when_the_votes_change(
