@@ -187,3 +187,65 @@ def test_an_error_body_that_trickles_ends_at_the_deadline() -> None:
     with pytest.raises(EngineError, match="HTTP 500"):
         collect(engine.stream_completion("hi", SamplingParams(max_tokens=2)))
     assert time.monotonic() - start < 10
+
+
+def _sse(*events: dict) -> bytes:
+    return (
+        b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+    )
+
+
+def test_a_lone_surrogate_from_upstream_becomes_a_replacement_character() -> None:
+    """`"\\ud800"` is valid JSON but no UTF-8: it crashed the first database write (API 500,
+    `eval` runs left running; seventh probe)."""
+    raw = b'{"choices": [{"delta": {"content": "hi \\ud800 there"}, "finish_reason": "stop"}]}'
+    engine = _engine(
+        lambda request: httpx.Response(200, headers=SSE, content=b"data: " + raw + b"\n\n")
+    )
+    text, final, _ = collect(
+        engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams())
+    )
+    assert text == "hi \ufffd there" and final.finish_reason == "stop"
+    text.encode("utf-8")  # storable
+    whole = _engine(lambda request: httpx.Response(200, content=raw.replace(b"delta", b"message")))
+    whole.stream = False
+    assert (
+        collect(whole.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))[0] == text
+    )
+
+
+def test_many_choices_in_one_event_are_cut_per_choice() -> None:
+    """One event of 95,000 choices relayed 95,003 deltas for max_tokens 5 (seventh probe)."""
+    many = {"choices": [{"delta": {"content": "a"}} for _ in range(3000)]}
+    engine = _engine(lambda request: httpx.Response(200, headers=SSE, content=_sse(many, many)))
+    _, final, chunks = collect(
+        engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=5))
+    )
+    assert final.finish_reason == "length" and len(chunks) <= 2 * 5 + 16
+    huge = {"choices": [{"delta": {"content": "a"}} for _ in range(20_000)]}
+    engine = _engine(lambda request: httpx.Response(200, headers=SSE, content=_sse(huge)))
+    with pytest.raises(EngineError, match="objects and lists"):
+        collect(
+            engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=5))
+        )
+
+
+def test_a_forwarded_answer_of_millions_of_objects_is_refused_before_parsing() -> None:
+    """16 MiB of `{},` (under the byte and depth bounds) parsed to 5.6 M objects, 450 MB."""
+    body = b'{"choices": [' + b"{}," * 5_590_000 + b"{}]}"
+    engine = _engine(lambda request: httpx.Response(200, content=body))
+    with pytest.raises(EngineError, match="objects and lists"):
+        engine.forward("/completions", {"prompt": "hi", "max_tokens": 0})
+
+
+@pytest.mark.parametrize("count", [2**63, 10**30, 2**31, -1])
+def test_token_counts_past_any_context_are_no_usage(count: int) -> None:
+    """2**63 overflowed SQLite (API 500) and 10**30 made `bench` print 3.2e21 tokens/s."""
+    body = {
+        "choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": count, "completion_tokens": count},
+    }
+    engine = _engine(lambda request: httpx.Response(200, json=body))
+    engine.stream = False
+    _, final, _ = collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+    assert final.extra.get("usage_estimated") and final.completion_tokens == 1

@@ -117,3 +117,67 @@ def test_full_queue_answers_429_with_retry_after(settings) -> None:  # type: ign
 
     with live_server(app) as url:
         assert asyncio.run(main(url)) == [200, 200]  # the queued ones still complete
+
+
+def test_a_stream_faster_than_its_client_waits_for_it(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The engine's thread handed chunks to the handler through an unbounded queue: an
+    upstream sending 95,000 chunks at once held them all in memory (seventh probe). It now
+    waits while MAX_UNREAD_CHUNKS are unread, and stops when the reader leaves."""
+    from openscout.engines.base import SamplingParams
+    from openscout.server import pool as pool_module
+
+    monkeypatch.setattr(pool_module, "MAX_UNREAD_CHUNKS", 8)
+
+    class Counting(MockEngine):
+        produced = 0
+
+        def _stream(self, prompt, params):  # type: ignore[no-untyped-def]
+            for event in super()._stream(prompt, params):
+                Counting.produced += 1
+                yield event
+
+    engine = Counting("fast", default=" ".join(["w"] * 5000))
+    app = create_app(settings, engines={"fast": engine})
+
+    async def main() -> tuple[int, int]:
+        chunks = app.state.pool.stream(
+            "fast", "client", params=SamplingParams(max_tokens=5000), prompt="go"
+        )
+        await chunks.__anext__()
+        await asyncio.sleep(1.0)  # the client reads no more for a while
+        produced_while_waiting = Counting.produced
+        await chunks.aclose()
+        await asyncio.sleep(1.5)  # the thread sees the reader gone at its next wait
+        return produced_while_waiting, Counting.produced
+
+    waiting, after = asyncio.run(main())
+    assert waiting <= 8 + 2, waiting
+    assert after <= waiting + 1, (waiting, after)
+
+
+def test_a_stream_whose_thread_cannot_start_gives_its_place_back(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`Thread.start()` failing (out of threads or memory) kept the queue place for ever."""
+    import threading
+
+    from openscout.engines.base import SamplingParams
+
+    engine = MockEngine("m", default="hi")
+    app = create_app(settings, engines={"m": engine})
+    real_start = threading.Thread.start
+
+    def no_thread(self):  # type: ignore[no-untyped-def]
+        if self.name.startswith("gen-"):
+            raise RuntimeError("can't start new thread")
+        return real_start(self)
+
+    async def main() -> int:
+        monkeypatch.setattr(threading.Thread, "start", no_thread)
+        with pytest.raises(RuntimeError):
+            async for _ in app.state.pool.stream(
+                "m", "client", params=SamplingParams(max_tokens=4), prompt="go"
+            ):
+                pass
+        await asyncio.sleep(0)  # the release is scheduled on the loop
+        return app.state.pool.queue("m", engine).active
+
+    assert asyncio.run(main()) == 0

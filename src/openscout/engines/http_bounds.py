@@ -2,11 +2,16 @@
 
 An OpenAI-compatible server is outside our control: a line of server-sent events or a body
 may be as long as it likes (one 1 GB SSE line took a process from 0.6 to 4.5 GB). We read
-in pieces and stop at `MAX_LINE` bytes a line and `MAX_BODY` bytes an answer.
+in pieces and stop at `MAX_LINE` bytes a line and `MAX_BODY` bytes an answer. What we read
+is parsed by `load_json`: a bounded number of objects and lists (16 MiB of `{},` made 5.6 M
+objects and 450 MB), and text that can be stored (a lone surrogate `\ud800` is valid JSON
+but no UTF-8: it became U+FFFD instead of a crash at the first database write).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +24,48 @@ from openscout.errors import EngineResponseError
 
 MAX_LINE = 4 * 2**20
 MAX_BODY = 64 * 2**20
+# objects and lists in one answer: a logprobs answer for 4096 tokens x 20 alternatives holds
+# about 170,000; a stream event a handful
+MAX_CONTAINERS = 500_000
+EVENT_MAX_CONTAINERS = 10_000
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class TooManyValues(ValueError):
+    pass
+
+
+def load_json(raw: bytes | str, max_containers: int = MAX_CONTAINERS) -> Any:
+    """JSON from an upstream: at most `max_containers` objects and lists (counted on the raw
+    text before parsing, so braces inside strings count too: stricter, never looser), and
+    every lone surrogate replaced by U+FFFD. ValueError (or RecursionError) when not JSON."""
+    data_bytes = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    found = data_bytes.count(b"{") + data_bytes.count(b"[")
+    if found > max_containers:
+        raise TooManyValues(f"{found:,} objects and lists (at most {max_containers:,})")
+    data = json.loads(data_bytes)
+    return _without_lone_surrogates(data) if _SURROGATE_ESCAPE.search(data_bytes) else data
+
+
+def _without_lone_surrogates(data: Any) -> Any:
+    """json.loads pairs valid surrogate escapes into one character; what remains is lone."""
+    if isinstance(data, str):
+        return _LONE_SURROGATE.sub("\ufffd", data)
+    todo = [data]
+    while todo:  # no recursion: the depth is the upstream's choice
+        item = todo.pop()
+        pairs = list(item.items()) if isinstance(item, dict) else list(enumerate(item))
+        for key, value in pairs:
+            if isinstance(value, str):
+                item[key] = _LONE_SURROGATE.sub("\ufffd", value)
+            elif isinstance(value, dict | list):
+                todo.append(value)
+        if isinstance(item, dict) and any(_LONE_SURROGATE.search(k) for k in item):
+            fixed = {_LONE_SURROGATE.sub("\ufffd", k): v for k, v in item.items()}
+            item.clear()
+            item.update(fixed)
+    return data
 
 
 def public_url(url: str) -> str:

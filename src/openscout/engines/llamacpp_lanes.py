@@ -107,8 +107,8 @@ class LaneServer:
         with self._cond:
             if self._closed:
                 raise EngineError("the model is closing", transient=True)
+            self._start()  # before queueing: a loop that cannot start must not hold a request
             self._waiting.append(req)
-            self._start()
             self._cond.notify()
         return self._events(req)
 
@@ -128,8 +128,12 @@ class LaneServer:
 
     def _start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="llama-lanes", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run, name="llama-lanes", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as e:  # "can't start new thread": out of threads or memory
+                raise EngineError(f"the decode loop could not start: {e}", transient=True) from e
+            self._thread = thread  # only a loop that runs counts as started
 
     # -- the decode loop (one thread) --------------------------------------------------------
 

@@ -18,7 +18,6 @@ Log-likelihood scoring needs prompt log-probs aligned as OpenAI defines them; wi
 from __future__ import annotations
 
 import email.utils
-import json
 import os
 import threading
 import time
@@ -37,8 +36,11 @@ from openscout.engines.base import (
     StreamEvent,
 )
 from openscout.engines.http_bounds import (
+    EVENT_MAX_CONTAINERS,
     MAX_BODY,
+    TooManyValues,
     iter_lines,
+    load_json,
     nested_deeper_than,
     public_url,
     read_body,
@@ -68,8 +70,8 @@ def error_message(body: bytes | str, status: int) -> str:
     """Pull the human message out of any of the error shapes servers use."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
-        data = json.loads(text)
-    except ValueError:
+        data = load_json(text, EVENT_MAX_CONTAINERS)
+    except (ValueError, RecursionError):
         return text.strip()[:500] or f"HTTP {status}"
     if isinstance(data, dict):
         err = data.get("error")
@@ -243,7 +245,13 @@ class OpenAIEngine:
                 if data == "[DONE]":
                     return
                 try:
-                    event = json.loads(data)
+                    event = load_json(data, EVENT_MAX_CONTAINERS)
+                except TooManyValues as e:  # one event is a token or two, never thousands
+                    raise EngineResponseError(
+                        f"{self.shown_url}: a stream event holds {e}",
+                        transient=True,
+                        cause="malformed body",
+                    ) from e
                 except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
                     continue
                 if isinstance(event, dict) and "error" in event:
@@ -278,11 +286,15 @@ class OpenAIEngine:
             n_events += 1
             usage = _usage(event) or usage
             for choice in _choices(event, self.shown_url, path):
+                if choice.get("index", 0) != 0:  # we ask for one answer; others are not ours
+                    continue
                 text = _text(choice.get("delta") if chat else choice, "content" if chat else "text")
                 if text:
                     n_chunks, n_chars = n_chunks + 1, n_chars + len(text)
                     yield Chunk(text, time.perf_counter())
                 reason = choice.get("finish_reason") or reason
+                if n_chunks >= max_chunks or n_chars >= max_chars:  # checked per choice
+                    break
             if n_chunks >= max_chunks or n_chars >= max_chars:
                 events.close()  # closes the response: the server ignored max_tokens
                 reason, usage = "length", None
@@ -338,7 +350,13 @@ class OpenAIEngine:
                 f"{self.shown_url}{path}: empty body", transient=True, cause="empty body"
             )
         try:
-            data = json.loads(body)
+            data = load_json(body)
+        except TooManyValues as e:
+            raise EngineResponseError(
+                f"{self.shown_url}{path}: the answer holds {e}",
+                transient=True,
+                cause="malformed body",
+            ) from e
         except (ValueError, RecursionError) as e:
             raise EngineResponseError(
                 f"{self.shown_url}{path}: the body is not JSON ({body[:80]!r})",
@@ -520,9 +538,15 @@ def _usage(event: dict[str, Any]) -> dict[str, int] | None:
     if not isinstance(usage, dict):
         return None
     counts = {k: usage.get(k) for k in ("prompt_tokens", "completion_tokens")}
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()):
+    if not all(_count(v) for v in counts.values()):
         return None
     return counts  # type: ignore[return-value]
+
+
+def _count(value: object) -> bool:
+    """A token count we can store and divide by: a whole number below 2**31 (no context comes
+    near; 2**63 overflowed SQLite and 10**30 gave 3.2e21 tokens/s)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
 
 
 def _final(usage: dict[str, Any] | None, n_chunks: int, reason: str | None) -> Final:

@@ -27,6 +27,7 @@ from openscout.server.limits import DEFAULT_LANE_CTX, Limits
 from openscout.server.queue import FairQueue, WaitCounter
 
 GONE_POLL_S = 0.5  # how often a waiting request checks that its client is still there
+MAX_UNREAD_CHUNKS = 256  # chunks a stream may hold that its client has not read yet
 
 log = logging.getLogger("openscout.server")
 _END = object()
@@ -181,12 +182,21 @@ class ModelPool:
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
+        # back-pressure: the engine's thread waits while this many chunks are unread, so an
+        # upstream faster than its client cannot pile chunks up in memory (seventh probe)
+        room = threading.Semaphore(MAX_UNREAD_CHUNKS)
 
         def put(item: Any) -> None:
             try:
                 loop.call_soon_threadsafe(events.put_nowait, item)
             except RuntimeError:  # the loop is gone (server shutting down)
                 cancel.set()
+
+        def put_chunk(item: Any) -> None:
+            while not room.acquire(timeout=GONE_POLL_S):
+                if cancel.is_set():
+                    return
+            put(item)
 
         def work() -> None:
             try:
@@ -203,7 +213,7 @@ class ModelPool:
                     for ev in gen:
                         if cancel.is_set():
                             break
-                        put(ev)
+                        put_chunk(ev)
                 finally:
                     gen.close()  # stops the engine (logged as cancelled when cut short)
             except BaseException as e:
@@ -212,7 +222,11 @@ class ModelPool:
                 q.release_threadsafe()
                 put(_END)
 
-        threading.Thread(target=work, name=f"gen-{model_id}", daemon=True).start()
+        try:
+            threading.Thread(target=work, name=f"gen-{model_id}", daemon=True).start()
+        except BaseException:  # no thread (out of threads or memory): give the place back
+            q.release_threadsafe()
+            raise
         try:
             while True:
                 item = await events.get()
@@ -220,6 +234,7 @@ class ModelPool:
                     return
                 if isinstance(item, BaseException):
                     raise item
+                room.release()
                 yield item
         finally:
             cancel.set()
