@@ -109,8 +109,10 @@ def _answering(body: bytes) -> OpenAIEngine:
         b'{"choices": ' + b"[" * 400 + b"]" * 400 + b"}",  # deeper than any API shape
         b'{"choices": [{"text": "x", "logprobs": NaN}]}',  # a number JSON cannot carry
         b'{"choices": ["' + b"x" * (FORWARD_MAX_BODY + 10) + b'"]}',  # over the forward bound
+        b'{"choices": [' + b"{}," * 5_590_000 + b"{}]}",  # 16 MiB of objects (seventh probe)
+        b'{"choices": [' + b'{"text": "x"},' * 40_000 + b'{"text": "x"}]}',  # more than asked
     ],
-    ids=["deep", "nan", "big"],
+    ids=["deep", "nan", "big", "many objects", "many choices"],
 )
 def test_a_malformed_forwarded_answer_is_a_502(settings, body: bytes) -> None:  # type: ignore[no-untyped-def]
     app = create_app(settings, engines={"remote": _answering(body)})

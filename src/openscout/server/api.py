@@ -468,6 +468,12 @@ def forward_request(
     if not isinstance(engine, RequestForwarding):
         raise CapabilityError(f"{engine.model_id} has no upstream server to ask")
     data = engine.forward(route, body)
+    choices, asked = data.get("choices"), _choices_asked(body)
+    if isinstance(choices, list) and len(choices) > asked:  # each one is built and sent on
+        raise EngineResponseError(
+            f"{engine.model_id}: the upstream sent {len(choices):,} choices for {asked} asked",
+            cause="malformed body",
+        )
     try:
         encoded = json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
     except ValueError as e:  # NaN or Infinity, which json.loads takes and JSON has not
@@ -476,6 +482,15 @@ def forward_request(
             cause="malformed body",
         ) from e
     return data, Response(encoded, media_type="application/json")
+
+
+def _choices_asked(body: dict[str, Any] | None) -> int:
+    """Answers a forwarded request asks for: n for each prompt of a batch."""
+    body = body or {}
+    n = body.get("n") if isinstance(body.get("n"), int) else 1
+    prompt = body.get("prompt")
+    batch = isinstance(prompt, list) and prompt and isinstance(prompt[0], str | list)
+    return max(1, n) * (len(prompt) if batch else 1)
 
 
 async def _chat_by_token_ids(
