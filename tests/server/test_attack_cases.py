@@ -327,3 +327,21 @@ def test_a_template_refusing_the_messages_is_a_400_and_the_model_stays_ready(
     assert ok.status_code == 200, ok.text
     health = {m["id"]: m for m in c.get("/health").json()["models"]}
     assert health["smol"]["state"] == "ready" and health["smol"]["error"] is None
+
+
+def test_a_models_yaml_damaged_while_serving_is_named_not_a_500(
+    make_client: Callable[..., TestClient], settings: Settings
+) -> None:
+    """A syntax error in models.yaml made every route, /health too, answer 500 "the model
+    could not be loaded" (seventh probe, low)."""
+    c = make_client(engines=None)
+    assert c.get("/health").status_code == 200
+    settings.ensure()
+    settings.models_file.write_text("version: 1\nmodels:\n  - id: [unclosed\n")
+    health = c.get("/health")
+    assert health.status_code == 200, health.text
+    assert health.json()["status"] == "error" and health.json()["error"].startswith("models.yaml")
+    assert str(settings.home) not in health.text  # no path to an unauthenticated client
+    r = c.get("/v1/models")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "registry_unreadable", r.text
+    assert "models.yaml" in r.json()["error"]["message"] and str(settings.home) not in r.text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,13 @@ from fastapi.staticfiles import StaticFiles
 
 from openscout.config import Settings, get_settings
 from openscout.engines.base import Engine
-from openscout.errors import QueueFullError
+from openscout.errors import DataFileError, QueueFullError
 from openscout.server import errors, openapi
 from openscout.server.limits import Limits
 from openscout.server.pool import ModelPool
 from openscout.server.security import SecurityMiddleware, default_allowed_hosts
+
+log = logging.getLogger("openscout.server")
 
 HERE = Path(__file__).parent
 
@@ -65,7 +68,13 @@ def create_app(
     @app.get("/health")
     async def health() -> dict[str, Any]:
         models = []
-        for s in pool.specs():
+        try:
+            specs = pool.specs()
+        except DataFileError as e:  # models.yaml damaged while serving: say so, keep answering
+            log.error("%s", e)
+            where = f" at line {e.line}" if e.line else ""
+            return {"status": "error", "ready": False, "models": [], "error": f"models.yaml{where}"}
+        for s in specs:
             st = pool.state(s.id)
             # public route: a load error may name files; its text is in the server log
             error = "could not be loaded; see the server log" if st.error else None

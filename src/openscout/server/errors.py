@@ -95,6 +95,13 @@ def from_openscout(e: OpenscoutError) -> APIError:
         return APIError(400, msg, code="context_length_exceeded")
     if isinstance(e, ChatTemplateError):  # these messages, not the model: vLLM answers 400 too
         return APIError(400, msg, code="chat_template_error", param="messages")
+    if isinstance(e, DataFileError) and e.path and e.path.endswith("models.yaml"):
+        where = f" at line {e.line}" if e.line else ""
+        return APIError(
+            503,
+            f"models.yaml cannot be read{where}; see the server log",
+            code="registry_unreadable",
+        )
     if isinstance(e, ModelFileError | ConfigError | DataFileError):
         return APIError(
             500, "the model could not be loaded; see the server log", code="model_unavailable"
