@@ -314,9 +314,27 @@ _LICENSES: tuple[License, ...] = (
         ("cc by-nc-sa 4.0",),
     ),
     License(
+        "apple-amlr",
+        "Apple Machine Learning Research Model License Agreement",
+        "https://huggingface.co/apple/OpenELM-3B/discussions/1/files",
+        "non-commercial",
+        False,
+        "no",
+        None,
+        (
+            "use exclusively for research purposes (non-commercial scientific research and"
+            " academic development); no commercial use, product development or use in a"
+            " commercial product or service",
+            "derivatives stay research-only, must say they are derivatives and carry Apple's"
+            " attribution notice",
+        ),
+        ("apple machine learning research model license",),
+    ),
+    License(
         "apple-sample-code",
         "Apple Sample Code License",
-        "https://huggingface.co/apple/OpenELM-450M/blob/main/LICENSE",
+        # pinned: OpenELM's LICENSE files hold the research-only AMLR text since 2025
+        "https://huggingface.co/apple/OpenELM-270M-Instruct/tree/255f07ff3d5a43bbf2e30dc4084b3d9d5b134f0d",
         "permissive",
         False,
         "yes",
