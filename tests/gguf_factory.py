@@ -21,6 +21,8 @@ def _kv(key: str, value: Any) -> bytes:
         return _str(key) + struct.pack("<If", 6, value)
     if isinstance(value, str):
         return _str(key) + struct.pack("<I", 8) + _str(value)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return _str(key) + struct.pack("<IIQ", 9, 8, len(value)) + b"".join(map(_str, value))
     if isinstance(value, list):
         return (
             _str(key)

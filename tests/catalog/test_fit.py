@@ -173,7 +173,7 @@ def test_gguf_header_gives_the_shape(tmp_path: Path) -> None:
         "llama.attention.head_count_kv": 2,
         "llama.embedding_length": 256,
         "llama.context_length": 1024,
-        "tokenizer.ggml.tokens": list(range(50)),
+        "tokenizer.ggml.tokens": [f"t{i}" for i in range(50)],  # strings, as llama.cpp needs
     }
     path = write_gguf(tmp_path / "tiny.gguf", metadata=meta, tensors=[("w", (256, 64), 1)])
     shape = shape_from_gguf(path)

@@ -153,13 +153,9 @@ class ModelShape:
 def shape_from_gguf(path: str | Path) -> ModelShape:
     from openscout.engines.gguf import read_header
 
-    h = read_header(path)
-    vocab = h.get("tokenizer.ggml.tokens")
-    n_vocab = _count(vocab)
-    merges = _count(h.get("tokenizer.ggml.merges"))
+    h = read_header(path)  # its typed fields: a key of the wrong type is refused there
     weights = sum((t.n_bytes() or 0) for t in h.tensors) or (h.file_size - h.data_offset)
-    experts = h.arch_key("expert_count")
-    used = h.arch_key("expert_used_count")
+    experts, used = h.expert_count, h.expert_used_count
     active = None
     if experts and used:
         expert_params = sum(t.n_elements for t in h.tensors if "_exps" in t.name)
@@ -175,19 +171,12 @@ def shape_from_gguf(path: str | Path) -> ModelShape:
         head_dim=h.head_dim,
         v_head_dim=h.value_head_dim,
         hidden=h.embedding_length,
-        vocab=n_vocab,
+        vocab=h.vocab_size,
         context_length=h.context_length,
         active_params=active,
-        merges=merges or 0,
+        merges=h.merge_count or 0,
         path=str(path),
     )
-
-
-def _count(v: Any) -> int | None:
-    """Length of a GGUF array (long ones arrive summarised as an int)."""
-    if isinstance(v, list):
-        return len(v)
-    return int(v) if isinstance(v, int) else None
 
 
 def shape_from_entry(entry: ModelEntry, quant: str) -> ModelShape:

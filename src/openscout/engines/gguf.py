@@ -46,6 +46,8 @@ _SCALAR = {
     12: "<d",
 }
 _STRING, _ARRAY = 8, 9
+_INTS = {0, 1, 2, 3, 4, 5, 10, 11}
+_ITEM_NAMES = {**dict.fromkeys(_INTS, "integer"), 6: "float", 12: "float", 7: "bool", 8: "string"}
 
 # ggml tensor type id -> (elements per block, bytes per block)
 GGML_BLOCK = {
@@ -141,6 +143,42 @@ class TensorInfo:
         return (self.n_elements + per - 1) // per * size
 
 
+# Every metadata key openscout reads: (kind, the largest integer allowed). "{arch}" stands for
+# the file's general.architecture. A hostile file put a string in context_length or key_length
+# and the model page answered 500 (probe F6); llama.cpp refuses such files. So each field is
+# read only through GGUFHeader.typed, which refuses a value of another type, and read_header
+# reads them all once, so a bad file is refused when it is added or loaded, not in a page.
+# The bounds are far above real models (llama.cpp keeps these as uint32) but keep a fit sane.
+MAX_COUNT = 2**16  # layers, heads, experts
+MAX_WIDTH = 2**20  # embedding and head sizes
+U32 = 2**32 - 1
+FIELDS: dict[str, tuple[str, int]] = {
+    "general.architecture": ("string", 0),
+    "general.name": ("string", 0),
+    "general.license": ("string", 0),
+    "general.file_type": ("uint", U32),
+    "general.alignment": ("uint", 2**16),
+    "tokenizer.chat_template": ("string", 0),
+    "tokenizer.ggml.tokens": ("strings", 0),
+    "tokenizer.ggml.merges": ("strings", 0),
+    "{arch}.context_length": ("uint", U32),
+    "{arch}.block_count": ("uint", MAX_COUNT),
+    "{arch}.embedding_length": ("uint", MAX_WIDTH),
+    "{arch}.attention.head_count": ("uints", MAX_COUNT),  # one, or one per layer
+    "{arch}.attention.head_count_kv": ("uints", MAX_COUNT),
+    "{arch}.attention.key_length": ("uint", MAX_WIDTH),
+    "{arch}.attention.value_length": ("uint", MAX_WIDTH),
+    "{arch}.expert_count": ("uint", MAX_COUNT),
+    "{arch}.expert_used_count": ("uint", MAX_COUNT),
+}
+_EXPECTED = {
+    "string": "a string",
+    "uint": "an unsigned integer",
+    "uints": "an unsigned integer or an array of them",
+    "strings": "an array of strings",
+}
+
+
 @dataclass
 class GGUFHeader:
     path: str
@@ -151,14 +189,38 @@ class GGUFHeader:
     data_offset: int = 0
 
     def get(self, key: str, default: Any = None) -> Any:
+        """The raw value, of whatever type the file gave it: for the fields openscout uses,
+        read `typed` instead."""
         return self.metadata.get(key, default)
+
+    def typed(self, name: str) -> Any:
+        """The value of a FIELDS key, checked: None when absent (or when its architecture is
+        unknown), ModelFileError naming the key and both types when it has the wrong type."""
+        kind, limit = FIELDS[name]
+        if "{arch}" in name:
+            if self.architecture is None:
+                return None
+            name = name.replace("{arch}", self.architecture)
+        v = self.metadata.get(name)
+        if v is None:
+            return None
+        if not _has_kind(v, kind):
+            raise self._wrong(name, _describe(v), _EXPECTED[kind])
+        if kind in ("uint", "uints") and not isinstance(v, _Summary):
+            for n in v if isinstance(v, list) else [v]:
+                if not 0 <= n <= limit:  # 2**64-1 or -64 would make an absurd fit
+                    raise self._wrong(name, f"{n}, out of range", f"an integer from 0 to {limit}")
+        return v
+
+    def _wrong(self, key: str, found: str, expected: str) -> ModelFileError:
+        return ModelFileError(
+            f"{self.path}: GGUF metadata key {_short(key)} holds {found}; expected {expected}",
+            hint="the file's header is malformed; download or convert it again",
+        )
 
     @property
     def architecture(self) -> str | None:
-        return self.get("general.architecture")
-
-    def arch_key(self, suffix: str, default: Any = None) -> Any:
-        return self.get(f"{self.architecture}.{suffix}", default)
+        return self.typed("general.architecture")
 
     @property
     def parameter_count(self) -> int:
@@ -166,50 +228,66 @@ class GGUFHeader:
 
     @property
     def context_length(self) -> int | None:
-        return self.arch_key("context_length")
+        return self.typed("{arch}.context_length")
 
     @property
     def quantization(self) -> str | None:
-        ft = self.get("general.file_type")
+        ft = self.typed("general.file_type")
         return FILE_TYPES.get(ft, f"type {ft}") if ft is not None else None
 
     @property
     def chat_template(self) -> str | None:
-        return self.get("tokenizer.chat_template")
+        return self.typed("tokenizer.chat_template")
 
     @property
     def license(self) -> str | None:
-        return self.get("general.license")
+        return self.typed("general.license")
 
     @property
     def n_layers(self) -> int | None:
-        return self.arch_key("block_count")
+        return self.typed("{arch}.block_count")
 
     @property
     def n_heads(self) -> int | None:
-        return _first_int(self.arch_key("attention.head_count"))
+        return _first_int(self.typed("{arch}.attention.head_count"))
 
     @property
     def n_kv_heads(self) -> int | None:
-        return _first_int(self.arch_key("attention.head_count_kv")) or self.n_heads
+        return _first_int(self.typed("{arch}.attention.head_count_kv")) or self.n_heads
 
     @property
     def embedding_length(self) -> int | None:
-        return self.arch_key("embedding_length")
+        return self.typed("{arch}.embedding_length")
 
     @property
     def head_dim(self) -> int | None:
         """K head size: explicit key_length when present, else embedding / heads."""
-        explicit = self.arch_key("attention.key_length")
+        explicit = self.typed("{arch}.attention.key_length")
         if explicit:
-            return int(explicit)
+            return explicit
         if self.embedding_length and self.n_heads:
             return self.embedding_length // self.n_heads
         return None
 
     @property
     def value_head_dim(self) -> int | None:
-        return self.arch_key("attention.value_length") or self.head_dim
+        return self.typed("{arch}.attention.value_length") or self.head_dim
+
+    @property
+    def expert_count(self) -> int | None:
+        return self.typed("{arch}.expert_count")
+
+    @property
+    def expert_used_count(self) -> int | None:
+        return self.typed("{arch}.expert_used_count")
+
+    @property
+    def vocab_size(self) -> int | None:
+        return _length(self.typed("tokenizer.ggml.tokens"))
+
+    @property
+    def merge_count(self) -> int | None:
+        return _length(self.typed("tokenizer.ggml.merges"))
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -217,7 +295,7 @@ class GGUFHeader:
             "gguf_version": self.version,
             "file_size": self.file_size,
             "architecture": self.architecture,
-            "name": self.get("general.name"),
+            "name": self.typed("general.name"),
             "parameters": self.parameter_count,
             "context_length": self.context_length,
             "quantization": self.quantization,
@@ -232,11 +310,57 @@ class GGUFHeader:
         }
 
 
+def _is_int(v: Any) -> bool:
+    # bool is an int to Python, and a skipped array (_Summary) is one too: neither is a number
+    return type(v) is int
+
+
+def _has_kind(v: Any, kind: str) -> bool:
+    if kind == "string":
+        return isinstance(v, str)
+    if kind == "uint":
+        return _is_int(v)
+    if isinstance(v, _Summary):  # a long array: only its length and item type were kept
+        return v.itype == _STRING if kind == "strings" else v.itype in _INTS
+    if kind == "uints":
+        return _is_int(v) or (isinstance(v, list) and all(_is_int(x) for x in v))
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)  # "strings"
+
+
+def _kind_name(v: Any) -> str:
+    if isinstance(v, _Summary | list):
+        return "array"
+    return {bool: "bool", int: "integer", float: "float", str: "string"}.get(type(v), "value")
+
+
+def _describe(v: Any) -> str:
+    """What a value is, for an error message; its text cut short (it is the file's)."""
+    if isinstance(v, _Summary):
+        return f"an array of {int(v)} {_ITEM_NAMES.get(v.itype, 'item')}s"
+    if isinstance(v, list):
+        items = sorted({_kind_name(x) for x in v})
+        return f"an array of {len(v)} {'/'.join(items) or 'item'}s"
+    kind = _kind_name(v)
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} ({_short(v)})"
+
+
+def _short(v: Any) -> str:
+    r = repr(v)  # quotes strings and escapes control characters
+    return r if len(r) <= 40 else r[:37] + "..."
+
+
 def _first_int(v: Any) -> int | None:
+    if isinstance(v, _Summary):  # per-layer values we skipped: unknown, not the layer count
+        return None
     if isinstance(v, list):  # per-layer arrays in some architectures
-        ints = [x for x in v if isinstance(x, int) and x > 0]
+        ints = [x for x in v if x > 0]
         return max(ints) if ints else None
-    return int(v) if isinstance(v, int) else None
+    return v
+
+
+def _length(v: Any) -> int | None:
+    """Length of a GGUF array (long ones are kept only as their length)."""
+    return len(v) if isinstance(v, list) else None if v is None else int(v)
 
 
 class _Reader:
@@ -292,18 +416,25 @@ class _Reader:
                     raise self.fail("array runs past the end of the file")
                 if count > KEEP_ARRAY:
                     self.f.seek(count * width, os.SEEK_CUR)
-                    return _Summary(count)
+                    return _Summary(count, itype)
                 self.values_left -= count
                 if self.values_left < 0:
                     raise self.fail(f"the metadata holds more than {MAX_VALUES} values")
                 return [self.unpack(_SCALAR[itype]) for _ in range(count)]
             items = [self.value(itype, depth + 1) for _ in range(count)]
-            return items if count <= KEEP_ARRAY else _Summary(count)
+            return items if count <= KEEP_ARRAY else _Summary(count, itype)
         raise self.fail(f"unknown metadata value type {vtype}")
 
 
 class _Summary(int):
-    """Stands for a long array we skipped; its value is the length."""
+    """Stands for a long array we skipped; its value is the length, `itype` its item type."""
+
+    itype: int
+
+    def __new__(cls, count: int, itype: int) -> _Summary:
+        summary = super().__new__(cls, count)
+        summary.itype = itype
+        return summary
 
     def __repr__(self) -> str:
         return f"<array of {int(self)} items>"
@@ -337,11 +468,18 @@ def read_header(path: str | os.PathLike[str]) -> GGUFHeader:
             key = r.string()
             meta[key] = r.value(r.unpack("<I"))
         tensors = [_tensor_info(r) for _ in range(n_tensors)]
-        align = meta.get("general.alignment", 32)
-        if not isinstance(align, int) or align <= 0 or align > 2**16:
-            raise r.fail(f"bad alignment {align!r}")
-        data_offset = (f.tell() + align - 1) // align * align
-    header = GGUFHeader(str(p), version, size, meta, tensors, data_offset)
+        end_of_header = f.tell()
+    header = GGUFHeader(str(p), version, size, meta, tensors)
+    for name in FIELDS:  # every field openscout reads, type-checked once, here
+        header.typed(name)
+    experts, used = header.expert_count, header.expert_used_count
+    if experts and used and used > experts:
+        raise r.fail(f"expert_used_count {used} exceeds expert_count {experts}")
+    align = header.typed("general.alignment")
+    if align == 0:
+        raise r.fail("bad alignment 0")
+    align = align or 32
+    header.data_offset = (end_of_header + align - 1) // align * align
     _check_data_fits(header, r)
     return header
 
