@@ -11,7 +11,6 @@ unless the whole file reads.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -23,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from openscout import datafile
 from openscout.catalog.published import (
     IMPORT_FORMAT_VERSION,
     PublishedScore,
@@ -48,6 +48,7 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], int, str]] = {
 MODEL_COLUMNS = ("fullname", "model_name", "model")
 DATE_COLUMNS = ("Submission Date", "submission_date", "Upload To Hub Date", "upload_date")
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+MAX_BYTES = datafile.MAX_BYTES
 
 
 @dataclass
@@ -86,27 +87,31 @@ def _rows_from_json(doc: Any, path: str) -> list[dict[str, Any]]:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of one export file; row numbers in errors count data rows from 1."""
+    """The rows of one export file; row numbers in errors count data rows from 1 (faults in
+    the text itself, found by datafile.py, name the file's line)."""
     name = str(path)
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
+    if suffix == ".parquet":
+        datafile.check_size(path, MAX_BYTES)  # pyarrow reads the file itself
+        try:
             import pyarrow.parquet as pq  # only for Parquet files
 
             return [dict(r) for r in pq.read_table(path).to_pylist()]
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as e:
-        raise DataFileError(f"cannot read the file: {e.strerror or e}", path=name) from e
-    except Exception as e:  # pyarrow raises its own types for a file that is not Parquet
-        raise DataFileError(f"not a readable Parquet file ({e})", path=name) from e
+        except OSError as e:
+            raise DataFileError(f"cannot read the file: {e.strerror or e}", path=name) from e
+        except Exception as e:  # pyarrow raises its own types for a file that is not Parquet
+            raise DataFileError(f"not a readable Parquet file ({e})", path=name) from e
+    text = datafile.read_text(path, MAX_BYTES)
     if suffix == ".csv":
-        return list(csv.DictReader(text.splitlines()))
-    try:
-        if suffix == ".jsonl":
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        return _rows_from_json(json.loads(text), name)
-    except json.JSONDecodeError as e:
-        raise DataFileError(f"not valid JSON: {e.msg}", path=name, line=e.lineno) from e
+        return datafile.csv_rows(text, name)
+    if suffix == ".jsonl":
+        rows = []
+        for line, row in datafile.jsonl_values(text, name):
+            if not isinstance(row, dict):
+                raise DataFileError("a row is not an object", path=name, line=line)
+            rows.append(row)
+        return rows
+    return _rows_from_json(datafile.parse_json(text, name), name)
 
 
 def _pick(row: dict[str, Any], names: tuple[str, ...]) -> tuple[str, Any] | None:

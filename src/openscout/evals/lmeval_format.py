@@ -18,10 +18,10 @@ Contexts and continuations are built as the harness builds them, so scores compa
 from __future__ import annotations
 
 import ast
-import json
 from pathlib import Path
 from typing import Any
 
+from openscout import datafile
 from openscout.errors import DataFileError, WorkerError, WorkerLimitError
 from openscout.evals.items import Item
 from openscout.evals.loading import LoadedSuite
@@ -29,37 +29,24 @@ from openscout.worker import Limits, Worker
 
 
 def read_docs(path: Path) -> list[dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataFileError(f"cannot read the file: {e}", path=str(path)) from e
-    docs: list[Any] = []
+    """The documents of a JSON or JSON lines file, read by datafile.py (size, UTF-8, nesting
+    depth and lone surrogates checked there, each fault named by file and line)."""
+    text = datafile.read_text(path)
+    found: list[tuple[int | None, Any]]  # (line in a JSON lines file, document)
     if path.suffix == ".jsonl":
-        for n, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                docs.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise DataFileError(f"not JSON: {e.msg}", path=str(path), line=n) from e
+        found = list(datafile.jsonl_values(text, str(path)))
     else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataFileError(f"not JSON: {e.msg}", path=str(path), line=e.lineno) from e
+        data = datafile.parse_json(text, str(path))
         docs = (
             data if isinstance(data, list) else data.get("data") if isinstance(data, dict) else None
         )
         if not isinstance(docs, list):
             raise DataFileError('expected a list of documents (or {"data": [...]})', path=str(path))
-    for i, d in enumerate(docs):
+        found = [(None, d) for d in docs]
+    for i, (line, d) in enumerate(found):
         if not isinstance(d, dict):
-            raise DataFileError(
-                f"document {i + 1} is not an object",
-                path=str(path),
-                line=i + 1 if path.suffix == ".jsonl" else None,
-            )
-    return docs
+            raise DataFileError(f"document {i + 1} is not an object", path=str(path), line=line)
+    return [d for _, d in found]
 
 
 def _default_fields(doc: dict[str, Any], path: Path, n: int) -> tuple[str, list[str], int]:

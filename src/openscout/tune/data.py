@@ -12,12 +12,12 @@ messages before it are the prompt (a system message too). A fault names the file
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openscout import datafile
 from openscout.engines.base import Message
 from openscout.errors import DataFileError
 
@@ -95,25 +95,14 @@ def parse_example(obj: Any, path: Path, line: int) -> Example:
 
 
 def read_jsonl(path: str | Path) -> Dataset:
-    """Every example of the file, or a DataFileError naming the first bad line."""
+    """Every example of the file, or a DataFileError naming the first bad line. The file is
+    read by datafile.py: size, UTF-8, nesting depth and lone surrogates checked there."""
     p = Path(path).expanduser()
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(p)) from e
-    if len(raw) > MAX_FILE_BYTES:
-        raise DataFileError(f"larger than {MAX_FILE_BYTES // 2**20} MiB", path=str(p))
-    examples = []
-    for n, line in enumerate(raw.split(b"\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise _fault(p, n, "not UTF-8 text") from None
-        except json.JSONDecodeError as e:
-            raise _fault(p, n, f"not JSON: {e.msg} (column {e.colno})") from None
-        examples.append(parse_example(obj, p, n))
+    raw = datafile.read_bytes(p, MAX_FILE_BYTES)
+    text = datafile.decode(raw, str(p), hint=FORMAT_HINT)
+    examples = [
+        parse_example(obj, p, n) for n, obj in datafile.jsonl_values(text, str(p), hint=FORMAT_HINT)
+    ]
     if not examples:
         raise DataFileError("no examples in the file", path=str(p), hint=FORMAT_HINT)
     return Dataset(str(p.resolve()), hashlib.sha256(raw).hexdigest(), examples)

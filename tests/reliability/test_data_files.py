@@ -1,0 +1,167 @@
+"""Hostile JSON, JSON lines and CSV data files (tune examples, lm-eval documents, leaderboard
+exports) give a clear error naming the file and the line, exit 2, never "unexpected error":
+nesting 100,000 deep (RecursionError), a 200,000-character CSV field (csv.Error), a lone
+surrogate "\\ud800" (a UnicodeEncodeError far from the file). All three readers go through
+openscout/datafile.py; its bounds are unit-tested below."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from openscout import datafile
+from openscout.errors import DataFileError
+from tests.reliability.helpers import cli
+
+PAIR = json.dumps({"prompt": "Say hi.", "completion": "hi"})
+DOC = json.dumps({"query": "q", "choices": ["a", "b"], "gold": 0})
+DEEP = "[" * 200_000 + "]" * 200_000
+
+
+def _refused(env: dict[str, str], path: Path, line: int, words: str, *args: str) -> str:
+    p = cli(env, *args, check=False, timeout=300)
+    assert p.returncode == 2, p.stderr
+    assert f"{path.name}:{line}:" in p.stderr and words in p.stderr, p.stderr
+    assert "unexpected error" not in p.stderr and "Traceback" not in p.stderr
+    return p.stderr
+
+
+# ---- through the CLI ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("second", "words"),
+    [
+        (DEEP, "nests deeper than 200 levels"),
+        ('{"prompt": "\\ud800", "completion": "b"}', "\\ud800"),
+    ],
+    ids=["deep", "surrogate"],
+)
+def test_tune_data(tmp_path: Path, cli_env: dict[str, str], second: str, words: str) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text(f"{PAIR}\n{second}\n{PAIR}\n", encoding="utf-8")
+    args = ("tune", "smollm2-135m-instruct", "--data", str(data), "--name", "x", "--steps", "1")
+    _refused(cli_env, data, 2, words, *args)
+    assert not (tmp_path / "openscout-home" / "tune" / "x").exists()  # nothing started
+
+
+def test_import_results_deep_json(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    data = tmp_path / "deep.json"
+    data.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    _refused(cli_env, data, 1, "nests deeper", "catalog", "import-results", str(data))
+
+
+def test_import_results_deep_jsonl(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    data = tmp_path / "deep.jsonl"
+    data.write_text('{"fullname": "a/b", "IFEval": 1}\n\n' + DEEP + "\n", encoding="utf-8")
+    _refused(cli_env, data, 3, "nests deeper", "catalog", "import-results", str(data))
+
+
+def test_import_results_huge_csv_field(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    data = tmp_path / "big.csv"
+    data.write_text("fullname,IFEval\na/b,1\nc/d," + "x" * 200_000 + "\n", encoding="utf-8")
+    _refused(cli_env, data, 3, "longer than 131072", "catalog", "import-results", str(data))
+
+
+@pytest.mark.parametrize(
+    ("second", "words"),
+    [(DEEP, "nests deeper than 200 levels"), (DOC.replace('"q"', '"\\ud800"'), "\\ud800")],
+    ids=["deep", "surrogate"],
+)
+def test_eval_jsonl_suite(tmp_path: Path, cli_env: dict[str, str], second: str, words: str) -> None:
+    suite = tmp_path / "s.jsonl"
+    suite.write_text(f"{DOC}\n{second}\n", encoding="utf-8")
+    args = ("eval", "--suite", str(suite), "-m", "smollm2-135m-instruct")
+    _refused(cli_env, suite, 2, words, *args)
+
+
+# ---- the shared reader -------------------------------------------------------------------------
+
+
+def _error(fn: object) -> DataFileError:
+    with pytest.raises(DataFileError) as e:
+        fn()  # type: ignore[operator]
+    return e.value
+
+
+def test_size_is_checked_before_reading(tmp_path: Path) -> None:
+    p = tmp_path / "d.jsonl"
+    p.write_bytes(b"{}\n" * 100)
+    err = _error(lambda: datafile.read_bytes(p, max_bytes=299))
+    assert err.path == str(p) and "300 bytes" in err.message
+    assert datafile.read_bytes(p, max_bytes=300) == b"{}\n" * 100
+    assert "cannot read" in _error(lambda: datafile.read_bytes(tmp_path / "none")).message
+
+
+def test_not_utf8_is_named_by_line() -> None:
+    assert _error(lambda: datafile.decode(b"a\nb\n\xff\n", "f")).line == 3
+    err = _error(lambda: list(datafile.jsonl_values(b"{}\n\n\xff{}\n", "f")))
+    assert err.line == 3 and "not UTF-8" in err.message
+    assert datafile.decode("\ufeff{}".encode(), "f") == "{}"  # a BOM is dropped
+
+
+def test_depth_bound() -> None:
+    limit = datafile.MAX_DEPTH
+    ok = "[" * limit + "]" * limit
+    assert datafile.parse_json(ok, "f") is not None
+    err = _error(lambda: datafile.parse_json("[" * (limit + 1) + "]" * (limit + 1), "f"))
+    assert "nests deeper" in err.message and err.line == 1
+    # the line of the too-deep part, in a JSON document over several lines
+    err = _error(lambda: datafile.parse_json('{"a": 1,\n"b":\n' + DEEP + "}", "f"))
+    assert err.line == 3
+    # brackets inside strings (escaped quotes too) do not nest
+    text = json.dumps({"s": '\\"' + "[" * 5000, "t": ["{" * 5000]})
+    assert datafile.parse_json(text, "f")["t"] == ["{" * 5000]
+
+
+def test_very_deep_is_refused_quickly() -> None:
+    start = time.monotonic()
+    err = _error(lambda: list(datafile.jsonl_values("{}\n" + "{" * 500_000 + "\n", "f")))
+    assert err.line == 2 and time.monotonic() - start < 5
+
+
+def test_a_recursion_error_is_the_same_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    # were the bound above the recursion limit, json's own RecursionError is caught the same
+    monkeypatch.setattr(datafile, "MAX_DEPTH", 10**6)
+    err = _error(lambda: datafile.parse_json("[" * 100_000 + "]" * 100_000, "f", line=7))
+    assert "nests deeper" in err.message and err.line == 7
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        r'"\ud800"',  # a lone high half
+        r'"\udc00"',  # a lone low half
+        r'"\ud800x\udc00"',  # halves apart
+        r'"\ud800\n"',  # a high half before another escape
+        r'{"\ud83d\ude00": "\uDBFF"}',  # a good pair as a key, a lone half as a value
+    ],
+)
+def test_lone_surrogates_are_refused(text: str) -> None:
+    err = _error(lambda: datafile.parse_json(text, "f", line=4))
+    assert "lone surrogate" in err.message and err.line == 4
+
+
+def test_surrogate_pairs_and_escaped_backslashes_are_text() -> None:
+    assert datafile.parse_json(r'"\ud83d\ude00"', "f") == "\U0001f600"
+    assert datafile.parse_json(r'"\\ud800"', "f") == "\\ud800"  # a backslash, then text
+    assert datafile.parse_json(r'"\\\ud83d\ude00"', "f") == "\\\U0001f600"
+    err = _error(lambda: datafile.parse_json('[\n"ok",\n"\\\\\\ud800"\n]', "f"))
+    assert err.line == 3 and "\\ud800" in err.message
+
+
+def test_jsonl_lines() -> None:
+    text = '{"a": 1}\r\n\n  \n{"b": "x\u2028y"}\n'  # CRLF, blank lines, U+2028 in a string
+    assert list(datafile.jsonl_values(text, "f")) == [(1, {"a": 1}), (4, {"b": "x\u2028y"})]
+    err = _error(lambda: list(datafile.jsonl_values('{}\n{"a": }\n', "f", hint="h")))
+    assert err.line == 2 and "not JSON" in err.message and err.hint == "h"
+
+
+def test_csv_rows_and_field_bound() -> None:
+    rows = datafile.csv_rows('a,b\r\n1,"two\nlines"\r\n3,4\r\n', "f")
+    assert rows == [{"a": "1", "b": "two\nlines"}, {"a": "3", "b": "4"}]
+    err = _error(lambda: datafile.csv_rows("a,b\n1,2\n3,4\n5," + "x" * 200_000 + "\n", "f"))
+    assert err.line == 4 and "longer than" in err.message
