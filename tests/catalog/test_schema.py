@@ -232,3 +232,22 @@ def test_curated_unknowns_carry_no_stray_source() -> None:
         for name in CRITERIA:
             ev = getattr(e.openness, name)
             assert ev.status != "unknown" or ev.source is None, (e.id, name)
+
+
+def test_a_release_known_only_to_the_month_is_stated_as_a_month(tmp_path: Path) -> None:
+    """Month-only sources (`Model Release Date: December 2024`) were stored as the 1st, a day
+    no source gave (independent sample check, issue 18): `released: 2024-12` keeps the month."""
+    text = GOOD.format(value=1.0).replace(
+        "    name: Good 1B\n", "    name: Good 1B\n    released: 2024-12\n", 1
+    )
+    assert "released: 2024-12" in text
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    entry = load_file(path)[0]
+    assert entry.released_precision == "month" and entry.released_text == "2024-12"
+    assert entry.model_dump(mode="json")["released"] == "2024-12"
+    path.write_text(text.replace("released: 2024-12", "released: 2024-13"))
+    with pytest.raises(DataFileError, match="month 13"):
+        load_file(path)
+    phi = load_catalog().get("microsoft/Phi-4-mini-instruct")
+    assert phi is not None and phi.released_text == "2025-02"  # "Release date: February 2025"

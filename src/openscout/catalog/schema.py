@@ -37,6 +37,7 @@ from pydantic import (
     FileUrl,
     HttpUrl,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -61,6 +62,7 @@ CRITERION_LABELS = {
     "training_code": "training / fine-tuning code",
     "training_logs": "training metrics and logs",
 }
+_MONTH = re.compile(r"(\d{4})-(\d{2})")  # a release date the source gives to the month
 HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 
 
@@ -191,6 +193,9 @@ class ModelEntry(_Strict):
     organisation: str = Field(min_length=1)
     family: str = Field(min_length=1)
     released: dt.date | None = None
+    # "month" when the source gives only the month (`released: 2024-12` in a data file):
+    # `released` is then that month's first day, and it is shown as "2024-12", never as a day
+    released_precision: Literal["day", "month"] = "day"
     params_b: float | None = Field(
         default=None, gt=0, le=5000, description="total parameters, billions"
     )
@@ -214,6 +219,34 @@ class ModelEntry(_Strict):
         default_factory=list, description="fact keys nobody has checked against a source yet"
     )
     origin: Literal["curated", "hub"] = "curated"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _month_precision(cls, data: object) -> object:
+        # `released: 2024-12` (YAML reads it as text): the source names the month, not a day
+        if isinstance(data, dict) and isinstance(data.get("released"), str):
+            found = _MONTH.fullmatch(data["released"].strip())
+            if found:
+                year, month = int(found[1]), int(found[2])
+                if not 1 <= month <= 12:
+                    raise ValueError(f"released: month {month} does not exist")
+                data = {**data, "released": dt.date(year, month, 1), "released_precision": "month"}
+        return data
+
+    @field_serializer("released")
+    def _show_released(self, v: dt.date | None) -> object:
+        if v is not None and self.released_precision == "month":
+            return f"{v.year:04d}-{v.month:02d}"
+        return v
+
+    @property
+    def released_text(self) -> str | None:
+        """The release date as the source gives it: "2024-12-19", or "2024-12" for a month."""
+        if self.released is None:
+            return None
+        if self.released_precision == "month":
+            return f"{self.released.year:04d}-{self.released.month:02d}"
+        return self.released.isoformat()
 
     @field_validator("id", "base_model")
     @classmethod

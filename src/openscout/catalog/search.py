@@ -11,7 +11,6 @@ family, organisation, domain, tasks, languages or description (case-insensitive)
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -328,7 +327,7 @@ def summary(e: ModelEntry, a: OpennessAssessment) -> dict[str, Any]:
         "name": e.name,
         "organisation": e.organisation,
         "family": e.family,
-        "released": e.released.isoformat() if isinstance(e.released, dt.date) else None,
+        "released": e.released_text,
         "params_b": e.params_b,
         "active_params_b": e.active_params_b,
         "license": e.license,
