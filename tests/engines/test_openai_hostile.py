@@ -249,3 +249,48 @@ def test_token_counts_past_any_context_are_no_usage(count: int) -> None:
     engine.stream = False
     _, final, _ = collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
     assert final.extra.get("usage_estimated") and final.completion_tokens == 1
+
+
+def test_an_upstream_echoing_our_key_never_shows_it() -> None:
+    """Servers answer 401 "Incorrect API key provided: Bearer sk-..." (eighth probe: the key
+    reached API clients and the log word for word)."""
+    secret = "sk-live-SECRET123"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        said = f"Incorrect API key provided: {request.headers['authorization']}"
+        if request.url.path.endswith("/completions") and b"bad" in request.content:
+            return httpx.Response(200, content=f"not json {secret}".encode())
+        return httpx.Response(401, json={"error": {"message": said}})
+
+    engine = OpenAIEngine(
+        "u", "http://upstream.test/v1", api_key=secret, transport=httpx.MockTransport(echo)
+    )
+    engine.stream = False
+    for ask in (
+        lambda: collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams())),
+        lambda: engine.forward("/tokenize", {"prompt": "hi"}),
+        lambda: engine.forward("/completions", {"prompt": "bad", "max_tokens": 1}),
+    ):
+        with pytest.raises(Exception) as e:
+            ask()
+        assert secret not in str(e.value) and "***" in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("odd", [b"null", b"[1]", b'"x"', b"5"])
+def test_a_stream_event_that_is_not_an_object_is_skipped(odd: bytes) -> None:
+    """`data: null` made a streamed chat answer 500 (AttributeError; eighth probe)."""
+    done = b'{"choices": [{"delta": {"content": "ok"}, "finish_reason": "stop"}]}'
+    body = b"data: " + odd + b"\n\ndata: " + done + b"\n\ndata: [DONE]\n\n"
+    engine = _engine(lambda request: httpx.Response(200, headers=SSE, content=body))
+    text, final, _ = collect(
+        engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams())
+    )
+    assert text == "ok" and final.finish_reason == "stop"
+
+
+def test_an_answer_of_millions_of_small_strings_is_refused_before_parsing() -> None:
+    """13 M strings "ab" in 62 MiB (no objects to count) took the server to 1.1 GB."""
+    body = b'{"choices": [{"text": "x"}], "junk": [' + b'"ab",' * 2_000_000 + b'"ab"]}'
+    engine = _engine(lambda request: httpx.Response(200, content=body))
+    with pytest.raises(EngineError, match="values"):
+        engine.forward("/tokenize", {"prompt": "hi"})

@@ -3,7 +3,7 @@
 An OpenAI-compatible server is outside our control: a line of server-sent events or a body
 may be as long as it likes (one 1 GB SSE line took a process from 0.6 to 4.5 GB). We read
 in pieces and stop at `MAX_LINE` bytes a line and `MAX_BODY` bytes an answer. What we read
-is parsed by `load_json`: a bounded number of objects and lists (16 MiB of `{},` made 5.6 M
+is parsed by `load_json`: a bounded number of values (16 MiB of `{},` made 5.6 M
 objects and 450 MB), and text that can be stored (a lone surrogate `\ud800` is valid JSON
 but no UTF-8: it became U+FFFD instead of a crash at the first database write).
 """
@@ -24,10 +24,11 @@ from openscout.errors import EngineResponseError
 
 MAX_LINE = 4 * 2**20
 MAX_BODY = 64 * 2**20
-# objects and lists in one answer: a logprobs answer for 4096 tokens x 20 alternatives holds
-# about 170,000; a stream event a handful
-MAX_CONTAINERS = 500_000
-EVENT_MAX_CONTAINERS = 10_000
+# values (objects, lists, and the items between commas) in one answer: a chat answer with the
+# top 20 log-probs of 4096 tokens holds about 600,000; a stream event a handful. Strings and
+# numbers count too: 13 M strings "ab" in 62 MiB took the server to 1.1 GB (eighth probe).
+MAX_VALUES = 1_000_000
+EVENT_MAX_VALUES = 20_000
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -36,14 +37,15 @@ class TooManyValues(ValueError):
     pass
 
 
-def load_json(raw: bytes | str, max_containers: int = MAX_CONTAINERS) -> Any:
-    """JSON from an upstream: at most `max_containers` objects and lists (counted on the raw
-    text before parsing, so braces inside strings count too: stricter, never looser), and
-    every lone surrogate replaced by U+FFFD. ValueError (or RecursionError) when not JSON."""
+def load_json(raw: bytes | str, max_values: int = MAX_VALUES) -> Any:
+    """JSON from an upstream: at most about `max_values` values (objects, lists and commas
+    counted on the raw text before parsing; those inside strings count too: stricter, never
+    looser), and every lone surrogate replaced by U+FFFD. ValueError (or RecursionError) when
+    not JSON."""
     data_bytes = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    found = data_bytes.count(b"{") + data_bytes.count(b"[")
-    if found > max_containers:
-        raise TooManyValues(f"{found:,} objects and lists (at most {max_containers:,})")
+    found = data_bytes.count(b"{") + data_bytes.count(b"[") + data_bytes.count(b",")
+    if found > max_values:
+        raise TooManyValues(f"{found:,} values, objects and lists (at most {max_values:,})")
     data = json.loads(data_bytes)
     return _without_lone_surrogates(data) if _SURROGATE_ESCAPE.search(data_bytes) else data
 
@@ -115,14 +117,15 @@ def read_body(resp: httpx.Response, limit: int = MAX_BODY, deadline: float | Non
 def nested_deeper_than(data: Any, limit: int) -> bool:
     """Whether JSON data nests lists and objects more than `limit` deep (checked without
     recursion, so any depth json.loads returned is safe to ask about)."""
+    if not isinstance(data, dict | list):
+        return False
     level: list[tuple[Any, int]] = [(data, 1)]
-    while level:
+    while level:  # only containers are kept: a list of 3 M strings costs no tuple each
         item, depth = level.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return True
-            values = item.values() if isinstance(item, dict) else item
-            level.extend((v, depth + 1) for v in values)
+        if depth > limit:
+            return True
+        values = item.values() if isinstance(item, dict) else item
+        level.extend((v, depth + 1) for v in values if isinstance(v, dict | list))
     return False
 
 

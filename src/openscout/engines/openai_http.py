@@ -36,7 +36,7 @@ from openscout.engines.base import (
     StreamEvent,
 )
 from openscout.engines.http_bounds import (
-    EVENT_MAX_CONTAINERS,
+    EVENT_MAX_VALUES,
     MAX_BODY,
     TooManyValues,
     iter_lines,
@@ -70,7 +70,7 @@ def error_message(body: bytes | str, status: int) -> str:
     """Pull the human message out of any of the error shapes servers use."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
-        data = load_json(text, EVENT_MAX_CONTAINERS)
+        data = load_json(text, EVENT_MAX_VALUES)
     except (ValueError, RecursionError):
         return text.strip()[:500] or f"HTTP {status}"
     if isinstance(data, dict):
@@ -127,6 +127,7 @@ class OpenAIEngine:
         self.stream = stream
         self.timeout_s = timeout_s
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
+        self._key = key  # never shown: an upstream may echo it in its errors (eighth probe)
         # uncompressed answers only: httpx inflates a whole network chunk (through every
         # stacked encoding) before our size bounds see it (fourth probe: 1 KB -> 512 MiB)
         headers = {"Accept-Encoding": "identity"}
@@ -207,13 +208,23 @@ class OpenAIEngine:
             resp.close()
             where = public_url(path) if "://" in path else f"{self.shown_url}{path}"
             raise EngineResponseError(
-                f"{where} answered HTTP {resp.status_code}: "
-                f"{error_message(body, resp.status_code)}",
+                f"{where} answered HTTP {resp.status_code}: {self._said(body, resp.status_code)}",
                 status=resp.status_code,
                 transient=resp.status_code in TRANSIENT_STATUSES,
                 retry_after=retry_after_s(resp.headers.get("retry-after")),
             )
         return resp
+
+    def _redacted(self, text: str) -> str:
+        """Text from or about the upstream with the URL's credentials and our key taken out:
+        errors reach API clients and the log."""
+        text = scrub(text, self.base_url)
+        return text.replace(self._key, "***") if self._key and len(self._key) >= 4 else text
+
+    def _said(self, body: bytes | str, status: int) -> str:
+        """What the upstream's error body says, without secrets (some servers echo the key:
+        "Incorrect API key provided: Bearer sk-...")."""
+        return self._redacted(error_message(body, status))
 
     def _lost(self, e: httpx.HTTPError, when: str) -> EngineUnavailableError:
         """httpx's failures as transient errors; `when`: before an answer, mid-stream/-body."""
@@ -230,7 +241,7 @@ class OpenAIEngine:
             )
             what = f"connection lost {when} ({e})"
         return EngineUnavailableError(
-            f"{self.shown_url}: {scrub(what, self.base_url)}",
+            f"{self.shown_url}: {self._redacted(what)}",
             hint=hint,
             transient=True,
             cause=cause,
@@ -245,7 +256,7 @@ class OpenAIEngine:
                 if data == "[DONE]":
                     return
                 try:
-                    event = load_json(data, EVENT_MAX_CONTAINERS)
+                    event = load_json(data, EVENT_MAX_VALUES)
                 except TooManyValues as e:  # one event is a token or two, never thousands
                     raise EngineResponseError(
                         f"{self.shown_url}: a stream event holds {e}",
@@ -254,9 +265,11 @@ class OpenAIEngine:
                     ) from e
                 except (ValueError, RecursionError):  # not JSON, or nested past Python's stack
                     continue
-                if isinstance(event, dict) and "error" in event:
+                if not isinstance(event, dict):  # `data: null`, `[1]`, `5`: no event of ours
+                    continue
+                if "error" in event:
                     raise EngineResponseError(
-                        f"{self.shown_url}: error in stream: {error_message(data, 200)}",
+                        f"{self.shown_url}: error in stream: {self._said(data, 200)}",
                         transient=True,
                         cause="error in stream",
                     )
@@ -359,7 +372,7 @@ class OpenAIEngine:
             ) from e
         except (ValueError, RecursionError) as e:
             raise EngineResponseError(
-                f"{self.shown_url}{path}: the body is not JSON ({body[:80]!r})",
+                f"{self.shown_url}{path}: the body is not JSON ({self._redacted(repr(body[:80]))})",
                 transient=True,
                 cause="malformed body",
             ) from e
@@ -369,7 +382,7 @@ class OpenAIEngine:
             )
         if "error" in data and "choices" not in data:
             raise EngineResponseError(
-                f"{self.shown_url}{path}: {error_message(body, 200)}",
+                f"{self.shown_url}{path}: {self._said(body, 200)}",
                 transient=True,
                 cause="error in body",
             )
