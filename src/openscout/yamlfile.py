@@ -269,6 +269,41 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 first[key] = line
         return super().construct_mapping(node, deep)
 
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as e:  # 5000 digits, 2020-13-45: name the line
+            raise yaml.constructor.ConstructorError(
+                None, None, f"no such value ({str(e)[:200]})", node.start_mark
+            ) from e
+
+    def construct_yaml_int(self, node: Node) -> int:
+        # YAML 1.1 reads 1:2:3 as a base-60 number, built digit by digit in ever larger
+        # integers: 200,000 parts took 77 s (eighth probe). Real ones are times (1:30:00).
+        if isinstance(node, ScalarNode) and node.value.count(":") > _MAX_BASE60_PARTS:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a base-60 number of {node.value.count(':') + 1} parts",
+                node.start_mark,
+            )
+        return int(super().construct_yaml_int(node))
+
+    def construct_yaml_float(self, node: Node) -> float:
+        if isinstance(node, ScalarNode) and node.value.count(":") > _MAX_BASE60_PARTS:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a base-60 number of {node.value.count(':') + 1} parts",
+                node.start_mark,
+            )
+        return float(super().construct_yaml_float(node))
+
+
+_MAX_BASE60_PARTS = 8
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _UniqueKeyLoader.construct_yaml_float)
+
 
 def construct(node: Node | None, path: str, hint: str | None = None) -> Any:
     """Plain Python data from a composed node (safe constructors only)."""
@@ -277,6 +312,8 @@ def construct(node: Node | None, path: str, hint: str | None = None) -> Any:
     loader = _UniqueKeyLoader("")
     try:
         return loader.construct_document(node)
+    except (ValueError, OverflowError) as e:  # 5000 digits, 2020-13-45: no such value
+        raise DataFileError(f"unsupported YAML value: {str(e)[:200]}", path=path, hint=hint) from e
     except yaml.YAMLError as e:  # a !!python/object tag, a duplicate key: refused
         mark = getattr(e, "problem_mark", None)
         problem = str(getattr(e, "problem", None) or e)

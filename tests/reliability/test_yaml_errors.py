@@ -241,3 +241,26 @@ def test_a_key_written_twice_is_refused_naming_both_lines(
         load(path, settings)
     assert e.value.line == lines + 1, str(e.value)
     assert "duplicate key" in str(e.value) and "first written on line 1" in str(e.value)
+
+
+@pytest.mark.parametrize("kind", list(LOADERS))
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1" * 5000, "no such value"),  # past Python's 4300-digit int conversion
+        ("2020-13-45", "no such value"),  # a timestamp that is no date
+        (":".join(["1"] * 200_000), "base-60 number of 200000 parts"),  # 77 s to build before
+    ],
+    ids=["5000 digits", "no such date", "base-60 bomb"],
+)
+def test_a_value_yaml_cannot_build_names_its_line(
+    kind: str, value: str, expected: str, settings: Settings, tmp_path: Path
+) -> None:
+    """These were 'unexpected error: ValueError' in the CLI and a 500 on every route when in
+    models.yaml (eighth probe)."""
+    base, load = LOADERS[kind]
+    path = tmp_path / f"{kind}.yaml"
+    path.write_text(base + f"extra_value: {value}\n")
+    with pytest.raises(DataFileError) as e:
+        load(path, settings)
+    assert expected in str(e.value) and e.value.line == base.count("\n") + 1, str(e.value)[:300]
