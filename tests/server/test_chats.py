@@ -181,3 +181,32 @@ def test_arena_ratings_are_refitted_only_when_the_votes_change(
     assert client.get("/ui/api/arena/ratings").json()["votes"] == 2
     assert client.get("/models/mock-a").status_code == 200
     assert fits == [1, 2]
+
+
+def test_concurrent_ratings_requests_share_one_fit(client: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """30 requests right after a vote refitted 30 times: 25 s of CPU (eighth probe, low)."""
+    import threading
+    import time
+
+    from openscout.arena import battles as arena
+    from openscout.server import ui_api
+
+    fits: list[int] = []
+    real = ui_api.compute_ratings
+
+    def slow(votes, models):  # type: ignore[no-untyped-def]
+        fits.append(len(votes))
+        time.sleep(0.3)  # long enough for every thread to be waiting
+        return real(votes, models)
+
+    monkeypatch.setattr(ui_api, "compute_ratings", slow)
+    monkeypatch.setattr(ui_api, "_last_ratings", {})
+    pool = client.app.state.pool
+    battle = arena.new_battle(pool.settings, "hello", ["mock-a", "mock-b"])
+    arena.vote(pool.settings, battle.id, "a")
+    threads = [threading.Thread(target=ui_api.current_ratings, args=(pool,)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert fits == [1]

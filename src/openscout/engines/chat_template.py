@@ -148,8 +148,9 @@ def render_here(
         )
     except _TooLarge as e:
         raise ModelFileError(f"the model's chat template asked for a value too large: {e}") from e
-    except _TemplateRaised as e:
-        raise ModelFileError(f"the model's chat template refused these messages: {e}") from e
+    except _TemplateRaised as e:  # its words come from the model file: a few hundred at most
+        reason = str(e) if len(str(e)) <= 300 else str(e)[:300] + "..."
+        raise ModelFileError(f"the model's chat template refused these messages: {reason}") from e
     except MemoryError as e:  # the worker's address-space limit: an output too big to hold
         raise ModelFileError(
             "the model's chat template was stopped: it ran past its memory limit",

@@ -7,6 +7,7 @@ its answers must not name the model until the vote is in.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -82,6 +83,7 @@ def arena_models(pool: ModelPool) -> list[str]:
 
 
 _last_ratings: dict[tuple[Any, ...], list[Rating]] = {}  # the last fit only
+_fitting = threading.Lock()
 
 
 def current_ratings(pool: ModelPool) -> list[Rating]:
@@ -89,11 +91,12 @@ def current_ratings(pool: ModelPool) -> list[Rating]:
     takes about half a second at 2000 votes, and pages ask on every view. Called off the
     event loop (`run_in_threadpool`), so a fit never stalls other requests."""
     key = (tuple(arena.voted_battles(pool.settings)), tuple(arena_models(pool)))
-    if key not in _last_ratings:
-        fitted = compute_ratings(list(key[0]), list(key[1]))
-        _last_ratings.clear()
-        _last_ratings[key] = fitted
-    return _last_ratings[key]
+    with _fitting:  # concurrent askers share one fit (30 at once refitted 30 times)
+        if key not in _last_ratings:
+            fitted = compute_ratings(list(key[0]), list(key[1]))
+            _last_ratings.clear()
+            _last_ratings[key] = fitted
+        return _last_ratings[key]
 
 
 def ratings_table(pool: ModelPool) -> list[dict[str, Any]]:
