@@ -294,3 +294,20 @@ def test_an_answer_of_millions_of_small_strings_is_refused_before_parsing() -> N
     engine = _engine(lambda request: httpx.Response(200, content=body))
     with pytest.raises(EngineError, match="values"):
         engine.forward("/tokenize", {"prompt": "hi"})
+
+
+def test_a_line_sent_in_small_pieces_is_read_whole_and_bounded() -> None:
+    """Each 1 KiB piece used to re-split everything pending: six 4 MB lines cost 5.4 s."""
+    from openscout.engines.http_bounds import iter_lines
+
+    class Pieces:
+        def __init__(self, data: bytes, size: int) -> None:
+            self.parts = [data[i : i + size] for i in range(0, len(data), size)]
+
+        def iter_bytes(self) -> Iterator[bytes]:
+            return iter(self.parts)
+
+    data = b"a" * 5000 + b"\r\n" + b"b" * 3000 + b"\rc\n" + b"tail"
+    assert list(iter_lines(Pieces(data, 7))) == ["a" * 5000, "b" * 3000, "c", "tail"]  # type: ignore[arg-type]
+    with pytest.raises(EngineError, match="line"):
+        list(iter_lines(Pieces(b"x" * 10_000, 100), max_line=4096))  # type: ignore[arg-type]

@@ -151,8 +151,8 @@ def iter_lines(
     """Lines of a streamed body (\\n, \\r\\n or \\r), each at most `max_line` bytes. With
     `line_timeout_s`, a server that keeps sending bytes but no whole line for that long is an
     error: the per-read timeout alone never fires on a trickle of one byte a second."""
-    pending = b""
-    total = 0
+    pending: list[bytes] = []  # pieces of the line not yet ended, joined only when one ends
+    size = total = 0
     last_line = time.monotonic()
     for chunk in resp.iter_bytes():
         total += len(chunk)
@@ -166,14 +166,21 @@ def iter_lines(
                 transient=True,
                 cause="stalled stream",
             )
-        pending += chunk
-        lines = pending.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-        pending = lines.pop()
-        if len(pending) > max_line:
+        if b"\n" not in chunk and b"\r" not in chunk:  # 4 MB sent 1 KiB at a time: no re-split
+            pending.append(chunk)
+            size += len(chunk)
+            if size > max_line:
+                raise _too_big("a line", max_line)
+            continue
+        data = b"".join([*pending, chunk])
+        lines = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        rest = lines.pop()
+        pending, size = ([rest] if rest else []), len(rest)
+        if size > max_line:
             raise _too_big("a line", max_line)
         for line in lines:  # a whole long line can arrive in one chunk
             if len(line) > max_line:
                 raise _too_big("a line", max_line)
             yield line.decode("utf-8", "replace")
     if pending:
-        yield pending.decode("utf-8", "replace")
+        yield b"".join(pending).decode("utf-8", "replace")
