@@ -165,3 +165,137 @@ def test_csv_rows_and_field_bound() -> None:
     assert rows == [{"a": "1", "b": "two\nlines"}, {"a": "3", "b": "4"}]
     err = _error(lambda: datafile.csv_rows("a,b\n1,2\n3,4\n5," + "x" * 200_000 + "\n", "f"))
     assert err.line == 4 and "longer than" in err.message
+
+
+# ---- value, cell and column budgets; numbers int() refuses (probe P8-6, P8-7, P8-8) ----------
+# Through the CLI with files just over the real budgets (a few MB, refused before parsing or
+# early in it); the budgets themselves are unit-tested scaled down.
+
+
+def test_import_results_csv_of_too_many_columns(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    # 10,000 columns over 100,000 one-cell rows once took 14 s and ran out of memory
+    data = tmp_path / "wide.csv"
+    data.write_text(",".join(f"c{i}" for i in range(1001)) + "\n" + "a\n" * 1000)
+    _refused(cli_env, data, 1, "1,001 columns", "catalog", "import-results", str(data))
+
+
+def test_import_results_csv_of_too_many_cells(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    data = tmp_path / "cells.csv"  # 1,000 columns: the 2,000th row is the 2,000,001st cell
+    data.write_text(",".join(f"c{i}" for i in range(1000)) + "\n" + ("," * 999 + "\n") * 2000)
+    _refused(
+        cli_env, data, 2001, "more than 2,000,000 cells", "catalog", "import-results", str(data)
+    )
+
+
+def test_import_results_csv_row_of_too_many_cells(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    data = tmp_path / "row.csv"  # refused while csv is given the row, before it makes it
+    data.write_text("fullname,IFEval\n" + "," * 2_000_001 + "\n")
+    _refused(cli_env, data, 2, "more than 2,000,000 cells", "catalog", "import-results", str(data))
+
+
+def test_import_results_json_of_too_many_values(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    data = tmp_path / "vals.json"
+    data.write_text("[" + "0," * 2_000_000 + "0]")
+    p = cli(cli_env, "catalog", "import-results", str(data), check=False, timeout=300)
+    assert p.returncode == 2 and f"{data.name}: the JSON holds more than 2,000,000" in p.stderr
+    assert "unexpected error" not in p.stderr and "Traceback" not in p.stderr
+
+
+def test_import_results_jsonl_of_too_many_values(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    # each line counts 1 + 1 ({) + 2 (,) + 1 ([) + 996 (,): 1,001; the 1,999th passes 2,000,000
+    row = '{"fullname": "a/b", "IFEval": 1, "x": [' + "0," * 996 + "0]}\n"
+    data = tmp_path / "vals.jsonl"
+    data.write_text(row * 1999)
+    _refused(
+        cli_env, data, 1999, "holds more than 2,000,000", "catalog", "import-results", str(data)
+    )
+
+
+def test_import_results_number_of_5000_digits(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    data = tmp_path / "big.json"
+    data.write_text('[\n{"fullname": "a/b",\n"IFEval": ' + "9" * 5000 + "}\n]")
+    _refused(
+        cli_env,
+        data,
+        3,
+        "a number of more than 4300 digits",
+        "catalog",
+        "import-results",
+        str(data),
+    )
+
+
+def test_tune_number_of_5000_digits(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text(f'{PAIR}\n{{"prompt": "a", "completion": {"1" * 5000}}}\n')
+    args = ("tune", "smollm2-135m-instruct", "--data", str(data), "--name", "x", "--steps", "1")
+    _refused(cli_env, data, 2, "a number of more than 4300 digits", *args)
+
+
+def test_value_budget_of_a_json_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datafile, "MAX_VALUES", 10)
+    # a list of 9 numbers is 10 values (1 + 1 + 8 commas counted)
+    assert datafile.parse_json(json.dumps(list(range(9))), "f") == list(range(9))
+    assert datafile.parse_json('{"a": [], "b": {}, "c": 1}', "f") is not None  # 6 counted
+    err = _error(lambda: datafile.parse_json(json.dumps(list(range(10))), "f"))
+    assert "more than 10 values" in err.message and err.path == "f"
+    err = _error(lambda: datafile.parse_json("[" + "{}," * 5 + "{}]", "f"))
+    assert "more than 10 values" in err.message
+    # commas in strings count only when the raw count is over: text full of commas fits
+    assert datafile.parse_json(json.dumps(["a, b, c, d, e, f, g, h, i, j, k"]), "f")
+
+
+def test_value_budget_of_a_jsonl_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datafile, "MAX_VALUES", 10)
+    # each line counts itself and its objects, lists and commas: 1 + 1 + 1 = 3
+    three = '{"a": 1, "b": 2}'
+    assert len(list(datafile.jsonl_values(f"{three}\n" * 3, "f"))) == 3  # 9
+    err = _error(lambda: list(datafile.jsonl_values(f"{three}\n" * 4, "f", hint="h")))
+    assert err.line == 4 and "more than 10 values" in err.message
+    # blank lines count too (each is a turn of the loop), bytes the same as text
+    err = _error(lambda: list(datafile.jsonl_values(b"{}\n" + b"\n" * 20, "f")))
+    assert err.line == 10
+    # prose with commas: not values
+    prose = json.dumps({"prompt": "a, b, c, d, e, f", "completion": "g, h, i, j"})
+    assert len(list(datafile.jsonl_values(f"{prose}\n" * 3, "f"))) == 3
+
+
+def test_cell_and_column_budgets_of_csv(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(datafile, "MAX_COLUMNS", 3)
+    monkeypatch.setattr(datafile, "MAX_VALUES", 12)
+    assert len(datafile.csv_rows("a,b,c\n1,2,3\n4,5,6\n7,8,9\n", "f")) == 3  # 12 cells
+    err = _error(lambda: datafile.csv_rows("a,b,c\n1,2,3\n4,5,6\n7,8,9\n1,2,3\n", "f"))
+    assert err.line == 5 and "more than 12 cells" in err.message
+    err = _error(lambda: datafile.csv_rows("a,b,c,d\n1,2,3,4\n", "f"))
+    assert err.line == 1 and "4 columns" in err.message
+    err = _error(lambda: datafile.csv_rows("a,b\n1,2,3,4\n", "f"))
+    assert err.line == 2 and "a row of 4 cells" in err.message
+    # a long row is refused while csv reads it (the commas it is given counted)
+    err = _error(lambda: datafile.csv_rows("a,b\n" + "," * 40 + "\n", "f"))
+    assert err.line == 2 and "more than 12 cells" in err.message
+    # quoted commas count only in what one row is given: the file's cells are csv's own count
+    rows = datafile.csv_rows('a,b\n"x,y,z,w,v",1\n"x,y,\nz,w",2\n', "f")
+    assert rows == [{"a": "x,y,z,w,v", "b": "1"}, {"a": "x,y,\nz,w", "b": "2"}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a,b\n1\n", "a,b\n1,2,3\n\n4,5\n", "a,a\n1\n", "a,b\r\n1,2\r\n", "a,b\r1,2\r3,4", "", "a,b\n"],
+)
+def test_csv_rows_are_as_dictreader_makes_them(text: str) -> None:
+    import csv
+    import io
+
+    assert datafile.csv_rows(text, "f") == list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+@pytest.mark.parametrize("where", ["json", "jsonl"])
+def test_a_number_int_refuses(where: str) -> None:
+    big = "7" * 5000
+    if where == "json":
+        err = _error(lambda: datafile.parse_json('{"a": 1,\n"b":\n' + big + "}", "f"))
+        assert err.line == 3
+    else:
+        err = _error(lambda: list(datafile.jsonl_values(f"{{}}\n[{big}]\n", "f")))
+        assert err.line == 2
+    assert "a number of more than 4300 digits" in err.message

@@ -99,9 +99,9 @@ def read_jsonl(path: str | Path) -> Dataset:
     read by datafile.py: size, UTF-8, nesting depth and lone surrogates checked there."""
     p = Path(path).expanduser()
     raw = datafile.read_bytes(p, MAX_FILE_BYTES)
-    text = datafile.decode(raw, str(p), hint=FORMAT_HINT)
+    # the bytes, decoded a line at a time: the file is never in memory twice (bytes and text)
     examples = [
-        parse_example(obj, p, n) for n, obj in datafile.jsonl_values(text, str(p), hint=FORMAT_HINT)
+        parse_example(obj, p, n) for n, obj in datafile.jsonl_values(raw, str(p), hint=FORMAT_HINT)
     ]
     if not examples:
         raise DataFileError("no examples in the file", path=str(p), hint=FORMAT_HINT)
