@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email.utils
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -215,16 +216,24 @@ class OpenAIEngine:
             )
         return resp
 
-    def _redacted(self, text: str) -> str:
+    def _redacted(self, text: str | bytes) -> str:
         """Text from or about the upstream with the URL's credentials and our key taken out:
-        errors reach API clients and the log."""
+        errors reach API clients and the log. Call it before any cut: a key cut in half
+        would pass the replacement (ninth probe); a run starting with the key's first 8
+        characters is masked too."""
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
         text = scrub(text, self.base_url)
-        return text.replace(self._key, "***") if self._key and len(self._key) >= 4 else text
+        if self._key and len(self._key) >= 4:
+            text = text.replace(self._key, "***")
+            if len(self._key) >= 12:
+                text = re.sub(re.escape(self._key[:8]) + r"[^\s'\"]*", "***", text)
+        return text
 
     def _said(self, body: bytes | str, status: int) -> str:
         """What the upstream's error body says, without secrets (some servers echo the key:
         "Incorrect API key provided: Bearer sk-...")."""
-        return self._redacted(error_message(body, status))
+        return self._redacted(error_message(self._redacted(body), status))
 
     def _lost(self, e: httpx.HTTPError, when: str) -> EngineUnavailableError:
         """httpx's failures as transient errors; `when`: before an answer, mid-stream/-body."""
@@ -372,7 +381,8 @@ class OpenAIEngine:
             ) from e
         except (ValueError, RecursionError) as e:
             raise EngineResponseError(
-                f"{self.shown_url}{path}: the body is not JSON ({self._redacted(repr(body[:80]))})",
+                f"{self.shown_url}{path}: the body is not JSON"
+                f" ({self._redacted(repr(self._redacted(body)[:80]))})",
                 transient=True,
                 cause="malformed body",
             ) from e
