@@ -272,7 +272,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_object(self, node: Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep)
-        except (ValueError, OverflowError) as e:  # 5000 digits, 2020-13-45: name the line
+        except (ValueError, OverflowError, AttributeError, IndexError, KeyError, TypeError) as e:
+            # 5000 digits, 2020-13-45, `!!timestamp "x"`, `!!int ""`: no such value; name the line
             raise yaml.constructor.ConstructorError(
                 None, None, f"no such value ({str(e)[:200]})", node.start_mark
             ) from e
@@ -280,12 +281,17 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_yaml_int(self, node: Node) -> int:
         # YAML 1.1 reads 1:2:3 as a base-60 number, built digit by digit in ever larger
         # integers: 200,000 parts took 77 s (eighth probe). Real ones are times (1:30:00).
+        # A hex number of 20,000 digits builds, then fails wherever it is printed (ninth).
         if isinstance(node, ScalarNode) and node.value.count(":") > _MAX_BASE60_PARTS:
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
                 f"a base-60 number of {node.value.count(':') + 1} parts",
                 node.start_mark,
+            )
+        if isinstance(node, ScalarNode) and len(node.value) > _MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number of {len(node.value)} characters", node.start_mark
             )
         return int(super().construct_yaml_int(node))
 
@@ -301,6 +307,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 _MAX_BASE60_PARTS = 8
+_MAX_NUMBER_CHARS = 1000
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _UniqueKeyLoader.construct_yaml_float)
 

@@ -247,11 +247,23 @@ def test_a_key_written_twice_is_refused_naming_both_lines(
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("1" * 5000, "no such value"),  # past Python's 4300-digit int conversion
+        ("1" * 5000, "a number of 5000 characters"),  # past Python's 4300-digit int conversion
         ("2020-13-45", "no such value"),  # a timestamp that is no date
         (":".join(["1"] * 200_000), "base-60 number of 200000 parts"),  # 77 s to build before
+        ('!!timestamp "x"', "no such value"),  # ninth probe: AttributeError inside PyYAML
+        ('!!int ""', "no such value"),  # IndexError
+        ('!!bool "maybe"', "no such value"),  # KeyError
+        ("0x" + "f" * 20_000, "a number of 20002 characters"),  # fails later, where printed
     ],
-    ids=["5000 digits", "no such date", "base-60 bomb"],
+    ids=[
+        "5000 digits",
+        "no such date",
+        "base-60 bomb",
+        "tag timestamp",
+        "tag int",
+        "tag bool",
+        "hex",
+    ],
 )
 def test_a_value_yaml_cannot_build_names_its_line(
     kind: str, value: str, expected: str, settings: Settings, tmp_path: Path
