@@ -299,3 +299,20 @@ def test_a_number_int_refuses(where: str) -> None:
         err = _error(lambda: list(datafile.jsonl_values(f"{{}}\n[{big}]\n", "f")))
         assert err.line == 2
     assert "a number of more than 4300 digits" in err.message
+
+
+def test_a_score_of_400_digits_is_out_of_range_not_an_overflow() -> None:
+    """`{"IFEval": <400 digits>}` was "unexpected error: OverflowError" (ninth probe)."""
+    from openscout.catalog.leaderboard_import import _number
+
+    with pytest.raises(DataFileError, match="not a number"):
+        _number(10**400, "scores.json", 2, "IFEval")
+
+
+def test_many_long_runs_of_digits_are_scanned_once() -> None:
+    # 200 runs of 4300 digits before the one too long: a backtracking regex took 38 s
+    from openscout.datafile import parse_json
+
+    text = "[" + ",".join(["1" * 4300] * 200) + "," + "7" * 4301 + "]"
+    with pytest.raises(DataFileError, match="more than 4300 digits"):
+        parse_json(text, "x.json")

@@ -124,7 +124,7 @@ def _pick(row: dict[str, Any], names: tuple[str, ...]) -> tuple[str, Any] | None
 def _number(value: Any, path: str, row_no: int, column: str) -> float:
     try:
         num = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int of 400 digits
         raise DataFileError(
             f"{column!r} is not a number: {str(value)[:40]!r}", path=path, line=row_no, field=column
         ) from None
