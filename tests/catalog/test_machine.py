@@ -93,3 +93,29 @@ def test_web_catalog_and_model_page_take_the_target(settings) -> None:  # type: 
     assert "fits comfortably" not in small.split('id="fit"')[1][:300]
     bad = c.get("/models/allenai/OLMo-7B", params={"machine": "toaster"}).text
     assert "unknown machine" in bad
+
+
+@pytest.mark.parametrize(
+    "machine",
+    [
+        "memory: .inf",
+        "memory: 16GB\n    gpu: 1GB\n    gpus: 3000000",  # 52 s and 2.5 GB, one object a GPU
+        "memory: 16GB\n    gpus: true",
+        "memory: 16GB\n    bandwidth: .nan",
+    ],
+    ids=["infinite memory", "3 M GPUs", "gpus true", "bandwidth NaN"],
+)
+def test_a_machine_past_any_real_one_is_a_fit_error(tmp_path, machine: str) -> None:  # type: ignore[no-untyped-def]
+    """Ninth probe: an OverflowError ("unexpected error", a 500 on /catalog) or minutes of
+    CPU on the event loop."""
+    (tmp_path / "machines.yaml").write_text(f"machines:\n  box:\n    {machine}\n")
+    with pytest.raises(FitError):
+        resolve_target(machine="box", home=tmp_path)
+
+
+@pytest.mark.parametrize("memory", ["9" * 400 + "GB", "1e400"])
+def test_a_memory_option_past_any_machine_is_a_fit_error(memory: str) -> None:
+    with pytest.raises(FitError):
+        resolve_target(memory=memory)
+    with pytest.raises(FitError, match="from 0 to 64"):
+        resolve_target(gpu="1GB", gpus=10_000_000)

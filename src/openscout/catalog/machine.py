@@ -53,15 +53,32 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(t|tb|tib|g|gb|gib|m|mb|mib)?\s*$", r
 _SCALE = {"t": 1024 * GiB, "g": GiB, "m": 2**20}
 
 
+MAX_SIZE = 2**60  # an exabyte: beyond any machine; .inf and 400 nines are no size (ninth probe)
+MAX_GPUS = 64  # as the pages' ?gpus=: one object is built per GPU (10 M of them took 52 s)
+
+
 def parse_size(text: str | float | int) -> int:
     """'16GB', '16 GiB', '512M', '1.5T' or a bare number of GB -> bytes."""
-    if isinstance(text, int | float):
-        return int(float(text) * GiB)
-    m = _SIZE.match(str(text))
-    if not m or float(m.group(1)) <= 0:
+    if isinstance(text, bool):
         raise FitError(f"not a memory size: {text!r}", hint="write e.g. 16GB, 512MB or 1.5TB")
-    unit = (m.group(2) or "g")[0].lower()
-    return int(float(m.group(1)) * _SCALE[unit])
+    if isinstance(text, int | float):
+        size = float(text) * GiB
+    else:
+        m = _SIZE.match(str(text)[:100])
+        if not m:
+            raise FitError(f"not a memory size: {str(text)[:40]!r}", hint="write e.g. 16GB")
+        size = float(m.group(1)) * _SCALE[(m.group(2) or "g")[0].lower()]
+    if not 0 < size <= MAX_SIZE:  # NaN fails this too
+        raise FitError(
+            f"not a memory size: {str(text)[:40]!r}", hint="write e.g. 16GB, 512MB or 1.5TB"
+        )
+    return int(size)
+
+
+def _gpu_count(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_GPUS:
+        raise FitError(f"{where}gpus must be a whole number from 0 to {MAX_GPUS}, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -108,10 +125,12 @@ def _profile_from(name: str, raw: Any, path: Path) -> Profile:
             hint="known: memory, gpu, gpus, bandwidth (GB/s), about",
         )
     gpu = parse_size(raw["gpu"]) if raw.get("gpu") is not None else None
-    gpus = int(raw.get("gpus", 1 if gpu else 0))
+    gpus = _gpu_count(raw.get("gpus", 1 if gpu else 0), f"{path}: machine {name!r}: ")
     bw = raw.get("bandwidth")
-    if gpus < 0 or (bw is not None and not isinstance(bw, int | float)):
-        raise FitError(f"{path}: machine {name!r}: gpus must be >= 0 and bandwidth a number")
+    if bw is not None and (
+        isinstance(bw, bool) or not isinstance(bw, int | float) or not 0 < bw < 1e6
+    ):
+        raise FitError(f"{path}: machine {name!r}: bandwidth must be a number of GB/s")
     return Profile(parse_size(raw["memory"]), gpu, gpus, bw, str(raw.get("about", "")))
 
 
@@ -162,8 +181,7 @@ def resolve_target(
     count = gpus if gpus is not None else (base.gpus or (1 if gpu_b else 0))
     if count and not gpu_b:
         raise FitError("--gpus needs --gpu SIZE (memory per GPU) or a machine with GPUs")
-    if count < 0:
-        raise FitError(f"--gpus must be 0 or more, got {count}")
+    count = _gpu_count(count, "--")
     if not mem:
         mem = 16 * GiB if gpu_b else 0  # a GPU box always has some RAM; 16 GB is modest
     overridden = bool(memory or gpu or gpus is not None)
