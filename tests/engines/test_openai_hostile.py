@@ -318,3 +318,30 @@ def test_a_line_sent_in_small_pieces_is_read_whole_and_bounded() -> None:
     assert list(iter_lines(Pieces(data, 7))) == ["a" * 5000, "b" * 3000, "c", "tail"]  # type: ignore[arg-type]
     with pytest.raises(EngineError, match="line"):
         list(iter_lines(Pieces(b"x" * 10_000, 100), max_line=4096))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "logprobs",
+    [
+        {"tokens": ["a", "b"], "text_offset": [0, 1], "token_logprobs": [None, "-1.0"]},
+        {"tokens": ["a", "b"], "text_offset": ["0", "1"], "token_logprobs": [None, -1.0]},
+        {
+            "tokens": ["a", "b"],
+            "text_offset": [0, 1],
+            "token_logprobs": [None, -1.0],
+            "top_logprobs": [None, ["b"]],
+        },
+    ],
+    ids=["string log-prob", "string offset", "list of alternatives"],
+)
+def test_log_probs_of_the_wrong_type_are_an_engine_error(logprobs: dict) -> None:
+    """Each was a TypeError mid-scoring: `eval` said "unexpected error" (ninth probe)."""
+    body = {"choices": [{"text": "ab", "logprobs": logprobs, "finish_reason": "length"}]}
+    engine = OpenAIEngine(
+        "u",
+        "http://upstream.test/v1",
+        loglikelihood=True,
+        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=body)),
+    )
+    with pytest.raises(EngineError, match="no echo log-probs"):
+        engine.loglikelihood("a", "b")

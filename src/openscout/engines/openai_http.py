@@ -428,6 +428,18 @@ class OpenAIEngine:
             for key in ("tokens", "text_offset", "token_logprobs"):
                 if not isinstance(lp[key], list):
                     raise TypeError(key)
+            # each item of the kind it must be (ninth probe: a string log-prob was a TypeError
+            # mid-scoring, an "unexpected error" that left the run `running`)
+            if not (
+                all(_number(x) for x in lp["text_offset"])
+                and all(x is None or _number(x) for x in lp["token_logprobs"])
+                and all(isinstance(x, str) for x in lp["tokens"])
+                and all(
+                    t is None or (isinstance(t, dict) and all(_number(v) for v in t.values()))
+                    for t in lp.get("top_logprobs") or []
+                )
+            ):
+                raise TypeError("log-probs of the wrong type")
         except (KeyError, IndexError, TypeError) as e:
             raise EngineResponseError(
                 f"{self.shown_url}: no echo log-probs in the response ({e!r})",
@@ -564,6 +576,11 @@ def _usage(event: dict[str, Any]) -> dict[str, int] | None:
     if not all(_count(v) for v in counts.values()):
         return None
     return counts  # type: ignore[return-value]
+
+
+def _number(value: object) -> bool:
+    """A finite int or float (not a bool): what a log-prob or an offset must be."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
 def _count(value: object) -> bool:
