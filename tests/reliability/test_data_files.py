@@ -316,3 +316,23 @@ def test_many_long_runs_of_digits_are_scanned_once() -> None:
     text = "[" + ",".join(["1" * 4300] * 200) + "," + "7" * 4301 + "]"
     with pytest.raises(DataFileError, match="more than 4300 digits"):
         parse_json(text, "x.json")
+
+
+def test_a_parquet_file_of_more_cells_than_read_is_refused_from_its_metadata(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """151 KB of compressed Parquet held 20 M rows: 1.5 GB before the refusal (ninth probe).
+    The counts in the file's metadata are checked before a row is read."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from openscout import datafile
+    from openscout.catalog.leaderboard_import import read_rows
+
+    monkeypatch.setattr(datafile, "MAX_VALUES", 1000)
+    path = tmp_path / "bomb.parquet"
+    pq.write_table(pa.table({"fullname": ["a/b"] * 600, "IFEval": [1.0] * 600}), path)
+    with pytest.raises(DataFileError, match="600 rows of 2 columns"):
+        read_rows(path)
+    small = tmp_path / "ok.parquet"
+    pq.write_table(pa.table({"fullname": ["a/b"] * 10, "IFEval": [1.0] * 10}), small)
+    assert len(read_rows(small)) == 10
