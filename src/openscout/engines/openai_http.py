@@ -129,6 +129,18 @@ class OpenAIEngine:
         self.timeout_s = timeout_s
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
         self._key = key  # never shown: an upstream may echo it in its errors (eighth probe)
+        # the whole token around any 8 consecutive characters of the key: an echo that drops
+        # the "sk-" or cuts the key still shows none of it
+        self._key_parts = (
+            re.compile(
+                r"[\w.~+/=-]*(?:"
+                + "|".join(re.escape(key[i : i + 8]) for i in range(len(key) - 7))
+                + r")[\w.~+/=-]*",
+                re.IGNORECASE,
+            )
+            if key and len(key) >= 12
+            else None
+        )
         # uncompressed answers only: httpx inflates a whole network chunk (through every
         # stacked encoding) before our size bounds see it (fourth probe: 1 KB -> 512 MiB)
         headers = {"Accept-Encoding": "identity"}
@@ -208,8 +220,13 @@ class OpenAIEngine:
                 body = b""
             resp.close()
             where = public_url(path) if "://" in path else f"{self.shown_url}{path}"
+            said = (  # an auth refusal's text is where servers echo the key they were sent
+                "the server refused the credentials (check the model's api key)"
+                if resp.status_code in (401, 403)
+                else self._said(body, resp.status_code)
+            )
             raise EngineResponseError(
-                f"{where} answered HTTP {resp.status_code}: {self._said(body, resp.status_code)}",
+                f"{where} answered HTTP {resp.status_code}: {said}",
                 status=resp.status_code,
                 transient=resp.status_code in TRANSIENT_STATUSES,
                 retry_after=retry_after_s(resp.headers.get("retry-after")),
@@ -226,8 +243,8 @@ class OpenAIEngine:
         text = scrub(text, self.base_url)
         if self._key and len(self._key) >= 4:
             text = text.replace(self._key, "***")
-            if len(self._key) >= 12:
-                text = re.sub(re.escape(self._key[:8]) + r"[^\s'\"]*", "***", text)
+            if self._key_parts is not None:  # any 8 characters of it, in any case (tenth probe)
+                text = self._key_parts.sub("***", text)
         return text
 
     def _said(self, body: bytes | str, status: int) -> str:

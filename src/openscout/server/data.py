@@ -161,7 +161,9 @@ class MachineParams:
             machine=(params.get("machine") or "")[:60],
             memory=(params.get("memory") or "")[:20],
             gpu=(params.get("gpu") or "")[:20],
-            gpus=min(int(gpus), 64) if gpus.isascii() and gpus.isdigit() else None,
+            gpus=min(int(gpus), 64)
+            if gpus.isascii() and gpus.isdigit() and len(gpus) <= 6
+            else None,
             tight=params.get("tight") in ("1", "on", "true"),
         )
 
