@@ -279,31 +279,27 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             ) from e
 
     def construct_yaml_int(self, node: Node) -> int:
-        # YAML 1.1 reads 1:2:3 as a base-60 number, built digit by digit in ever larger
-        # integers: 200,000 parts took 77 s (eighth probe). Real ones are times (1:30:00).
-        # A hex number of 20,000 digits builds, then fails wherever it is printed (ninth).
-        if isinstance(node, ScalarNode) and node.value.count(":") > _MAX_BASE60_PARTS:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"a base-60 number of {node.value.count(':') + 1} parts",
-                node.start_mark,
-            )
-        if isinstance(node, ScalarNode) and len(node.value) > _MAX_NUMBER_CHARS:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"a number of {len(node.value)} characters", node.start_mark
-            )
+        _refuse_huge_number(node, max_chars=_MAX_NUMBER_CHARS)
         return int(super().construct_yaml_int(node))
 
     def construct_yaml_float(self, node: Node) -> float:
-        if isinstance(node, ScalarNode) and node.value.count(":") > _MAX_BASE60_PARTS:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"a base-60 number of {node.value.count(':') + 1} parts",
-                node.start_mark,
-            )
+        _refuse_huge_number(node, max_chars=None)  # a float of many digits is still a float
         return float(super().construct_yaml_float(node))
+
+
+def _refuse_huge_number(node: Node, max_chars: int | None) -> None:
+    """YAML 1.1 reads 1:2:3 as a base-60 number, built digit by digit in ever larger
+    integers: 200,000 parts took 77 s (eighth probe); real ones are times (1:30:00). An
+    integer of 20,000 hex digits builds, then fails wherever it is printed (ninth probe)."""
+    if not isinstance(node, ScalarNode):
+        return
+    if node.value.count(":") > _MAX_BASE60_PARTS:
+        problem = f"a base-60 number of {node.value.count(':') + 1} parts"
+    elif max_chars is not None and len(node.value) > max_chars:
+        problem = f"a number of {len(node.value)} characters"
+    else:
+        return
+    raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
 
 
 _MAX_BASE60_PARTS = 8
