@@ -17,7 +17,6 @@ Log-likelihood scoring needs prompt log-probs aligned as OpenAI defines them; wi
 
 from __future__ import annotations
 
-import email.utils
 import os
 import re
 import threading
@@ -30,7 +29,6 @@ import httpx
 from openscout.engines.base import (
     Capabilities,
     Chunk,
-    Final,
     LoglikelihoodResult,
     Message,
     SamplingParams,
@@ -48,6 +46,15 @@ from openscout.engines.http_bounds import (
     scrub,
 )
 from openscout.engines.logprob_probe import PROBE_TEXT, ProbeVerdict, judge_alignment
+from openscout.engines.openai_wire import (
+    choices_of,
+    error_message,
+    final_of,
+    is_number,
+    retry_after_s,
+    text_of,
+    usage_of,
+)
 from openscout.errors import (
     CapabilityError,
     EngineError,
@@ -65,44 +72,6 @@ FORWARD_MAX_BODY = 16 * 2**20
 FORWARD_MAX_DEPTH = 16
 DEFAULT_MAX_TOKENS = 4096  # a stream asked without max_tokens is still cut somewhere
 CHARS_PER_TOKEN_CAP = 64  # no real token is longer; more text per token asked is runaway
-
-
-def error_message(body: bytes | str, status: int) -> str:
-    """Pull the human message out of any of the error shapes servers use."""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    try:
-        data = load_json(text, EVENT_MAX_VALUES)
-    except (ValueError, RecursionError):
-        return text.strip()[:500] or f"HTTP {status}"
-    if isinstance(data, dict):
-        err = data.get("error")
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-        if isinstance(err, str):
-            return err
-        if data.get("object") == "error" and data.get("message"):
-            return str(data["message"])
-        if data.get("detail"):
-            return str(data["detail"])
-        if data.get("message"):
-            return str(data["message"])
-    return text.strip()[:500]
-
-
-def retry_after_s(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 class OpenAIEngine:
@@ -323,11 +292,13 @@ class OpenAIEngine:
         events = self._sse(resp)
         for event in events:
             n_events += 1
-            usage = _usage(event) or usage
-            for choice in _choices(event, self.shown_url, path):
+            usage = usage_of(event) or usage
+            for choice in choices_of(event, self.shown_url, path):
                 if choice.get("index", 0) != 0:  # we ask for one answer; others are not ours
                     continue
-                text = _text(choice.get("delta") if chat else choice, "content" if chat else "text")
+                text = text_of(
+                    choice.get("delta") if chat else choice, "content" if chat else "text"
+                )
                 if text:
                     n_chunks, n_chars = n_chunks + 1, n_chars + len(text)
                     yield Chunk(text, time.perf_counter())
@@ -348,7 +319,7 @@ class OpenAIEngine:
                 transient=True,
                 cause=cause,
             )
-        yield _final(usage, n_chunks, reason)
+        yield final_of(usage, n_chunks, reason)
 
     def _whole(self, path: str, payload: dict[str, Any], chat: bool) -> Iterator[StreamEvent]:
         """Non-streaming request: one chunk with the whole text (TTFT = full latency)."""
@@ -357,7 +328,7 @@ class OpenAIEngine:
 
     def _parse_whole(self, resp: httpx.Response, path: str, chat: bool) -> Iterator[StreamEvent]:
         data = self._json(resp, path, deadline=time.monotonic() + self.timeout_s)
-        choices = _choices(data, self.shown_url, path)
+        choices = choices_of(data, self.shown_url, path)
         if not choices:
             raise EngineResponseError(
                 f"{self.shown_url}{path}: malformed response (no choices)",
@@ -365,10 +336,10 @@ class OpenAIEngine:
                 cause="malformed body",
             )
         choice = choices[0]
-        text = _text(choice.get("message") if chat else choice, "content" if chat else "text")
+        text = text_of(choice.get("message") if chat else choice, "content" if chat else "text")
         if text:
             yield Chunk(text, time.perf_counter())
-        yield _final(_usage(data), 1 if text else 0, choice.get("finish_reason"))
+        yield final_of(usage_of(data), 1 if text else 0, choice.get("finish_reason"))
 
     def _json(
         self,
@@ -448,11 +419,11 @@ class OpenAIEngine:
             # each item of the kind it must be (ninth probe: a string log-prob was a TypeError
             # mid-scoring, an "unexpected error" that left the run `running`)
             if not (
-                all(_number(x) for x in lp["text_offset"])
-                and all(x is None or _number(x) for x in lp["token_logprobs"])
+                all(is_number(x) for x in lp["text_offset"])
+                and all(x is None or is_number(x) for x in lp["token_logprobs"])
                 and all(isinstance(x, str) for x in lp["tokens"])
                 and all(
-                    t is None or (isinstance(t, dict) and all(_number(v) for v in t.values()))
+                    t is None or (isinstance(t, dict) and all(is_number(v) for v in t.values()))
                     for t in lp.get("top_logprobs") or []
                 )
             ):
@@ -555,62 +526,3 @@ class OpenAIEngine:
 
     def close(self) -> None:
         self._client.close()
-
-
-def _choices(event: dict[str, Any], url: str, path: str) -> list[dict[str, Any]]:
-    """The choices of an answer or a stream event; anything but a list of objects is a
-    malformed answer, never a crash."""
-    choices = event.get("choices")
-    if choices is None:
-        return []
-    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
-        raise EngineResponseError(
-            f"{url}{path}: malformed response (choices is not a list of objects)",
-            transient=True,
-            cause="malformed body",
-        )
-    return choices
-
-
-def _text(holder: object, key: str) -> str:
-    """The text a choice (or its delta / message) carries; non-text is a malformed answer."""
-    value = holder.get(key) if isinstance(holder, dict) else None
-    if value is None or isinstance(value, str):
-        return value or ""
-    raise EngineResponseError(
-        f"malformed response ({key} is {type(value).__name__}, not text)",
-        transient=True,
-        cause="malformed body",
-    )
-
-
-def _usage(event: dict[str, Any]) -> dict[str, int] | None:
-    """Token counts where the server gave whole numbers; anything else counts as none."""
-    usage = event.get("usage")
-    if not isinstance(usage, dict):
-        return None
-    counts = {k: usage.get(k) for k in ("prompt_tokens", "completion_tokens")}
-    if not all(_count(v) for v in counts.values()):
-        return None
-    return counts  # type: ignore[return-value]
-
-
-def _number(value: object) -> bool:
-    """A finite int or float (not a bool): what a log-prob or an offset must be."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
-
-
-def _count(value: object) -> bool:
-    """A token count we can store and divide by: a whole number below 2**31 (no context comes
-    near; 2**63 overflowed SQLite and 10**30 gave 3.2e21 tokens/s)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
-
-
-def _final(usage: dict[str, Any] | None, n_chunks: int, reason: str | None) -> Final:
-    finish = reason if reason in ("stop", "length") else "stop"
-    if usage:
-        return Final(
-            int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), finish
-        )  # type: ignore[arg-type]
-    # No usage from the server: one SSE delta is one token on every server we know.
-    return Final(0, n_chunks, finish, extra={"usage_estimated": True})  # type: ignore[arg-type]

@@ -1,0 +1,111 @@
+"""What an OpenAI-compatible server's answer holds, read without trusting it: its error
+shapes, Retry-After, choices, text, usage and finish. Every value of the wrong kind is a
+transient EngineResponseError or counts as absent, never a crash (openai_http.py sends the
+requests; this module only reads what came back)."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+from openscout.engines.base import Final
+from openscout.engines.http_bounds import EVENT_MAX_VALUES, load_json
+from openscout.errors import EngineResponseError
+
+
+def error_message(body: bytes | str, status: int) -> str:
+    """Pull the human message out of any of the error shapes servers use."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        data = load_json(text, EVENT_MAX_VALUES)
+    except (ValueError, RecursionError):
+        return text.strip()[:500] or f"HTTP {status}"
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+        if data.get("object") == "error" and data.get("message"):
+            return str(data["message"])
+        if data.get("detail"):
+            return str(data["detail"])
+        if data.get("message"):
+            return str(data["message"])
+    return text.strip()[:500]
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def choices_of(event: dict[str, Any], url: str, path: str) -> list[dict[str, Any]]:
+    """The choices of an answer or a stream event; anything but a list of objects is a
+    malformed answer, never a crash."""
+    choices = event.get("choices")
+    if choices is None:
+        return []
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise EngineResponseError(
+            f"{url}{path}: malformed response (choices is not a list of objects)",
+            transient=True,
+            cause="malformed body",
+        )
+    return choices
+
+
+def text_of(holder: object, key: str) -> str:
+    """The text a choice (or its delta / message) carries; non-text is a malformed answer."""
+    value = holder.get(key) if isinstance(holder, dict) else None
+    if value is None or isinstance(value, str):
+        return value or ""
+    raise EngineResponseError(
+        f"malformed response ({key} is {type(value).__name__}, not text)",
+        transient=True,
+        cause="malformed body",
+    )
+
+
+def usage_of(event: dict[str, Any]) -> dict[str, int] | None:
+    """Token counts where the server gave whole numbers; anything else counts as none."""
+    usage = event.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    counts = {k: usage.get(k) for k in ("prompt_tokens", "completion_tokens")}
+    if not all(is_token_count(v) for v in counts.values()):
+        return None
+    return counts  # type: ignore[return-value]
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float (not a bool): what a log-prob or an offset must be."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+def is_token_count(value: object) -> bool:
+    """A token count we can store and divide by: a whole number below 2**31 (no context comes
+    near; 2**63 overflowed SQLite and 10**30 gave 3.2e21 tokens/s)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
+
+
+def final_of(usage: dict[str, Any] | None, n_chunks: int, reason: str | None) -> Final:
+    finish = reason if reason in ("stop", "length") else "stop"
+    if usage:
+        return Final(
+            int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), finish
+        )  # type: ignore[arg-type]
+    # No usage from the server: one SSE delta is one token on every server we know.
+    return Final(0, n_chunks, finish, extra={"usage_estimated": True})  # type: ignore[arg-type]
