@@ -336,3 +336,62 @@ def test_a_parquet_file_of_more_cells_than_read_is_refused_from_its_metadata(
     small = tmp_path / "ok.parquet"
     pq.write_table(pa.table({"fullname": ["a/b"] * 10, "IFEval": [1.0] * 10}), small)
     assert len(read_rows(small)) == 10
+
+
+def _small_parquet_budget(monkeypatch, mib: int = 1):  # type: ignore[no-untyped-def]
+    from openscout.catalog import parquet_rows
+
+    monkeypatch.setattr(parquet_rows, "MAX_DECODED_BYTES", mib * 2**20)
+
+
+def test_a_parquet_file_of_huge_compressed_strings_is_refused_from_its_metadata(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """29 KB of Parquet held three strings of 300 MiB: 2 GB read (tenth probe). The
+    uncompressed sizes in its metadata are checked before a row is read."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from openscout.catalog.leaderboard_import import read_rows
+
+    _small_parquet_budget(monkeypatch)
+    path = tmp_path / "strings.parquet"
+    pq.write_table(pa.table({"fullname": ["x" * 3 * 2**20]}), path, compression="zstd")
+    assert path.stat().st_size < 10_000
+    with pytest.raises(DataFileError, match="3 MiB once uncompressed; openscout reads at most 1"):
+        read_rows(path)
+
+
+def test_a_parquet_list_counts_element_by_element(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One cell holding a list of 20 M elements passed the rows x columns check (tenth probe)."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from openscout import datafile
+    from openscout.catalog.leaderboard_import import read_rows
+
+    monkeypatch.setattr(datafile, "MAX_VALUES", 1000)
+    path = tmp_path / "list.parquet"
+    pq.write_table(pa.table({"fullname": ["a/b"], "tags": [[0] * 5000]}), path)
+    with pytest.raises(DataFileError, match="5,001 values"):
+        read_rows(path)
+
+
+def test_a_value_repeated_through_the_dictionary_is_counted_as_decoded(
+    tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """One stored string, referenced by every row, is as many strings once read: the
+    metadata cannot show it, so the decoded batches are counted."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from openscout.catalog.leaderboard_import import read_rows
+
+    _small_parquet_budget(monkeypatch)
+    one = pa.array(["y" * 300_000])
+    column = pa.DictionaryArray.from_arrays(pa.array([0] * 50, pa.int32()), one)
+    path = tmp_path / "dict.parquet"
+    pq.write_table(pa.table({"fullname": column}), path, use_dictionary=True)
+    with pytest.raises(DataFileError, match="more than 1 MiB once decoded"):
+        read_rows(path)
+    fine = tmp_path / "fine.parquet"
+    column = pa.DictionaryArray.from_arrays(pa.array([0] * 3, pa.int32()), one)
+    pq.write_table(pa.table({"fullname": column}), fine, use_dictionary=True)
+    assert [len(r["fullname"]) for r in read_rows(fine)] == [300_000] * 3

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from openscout import datafile
+from openscout.catalog.parquet_rows import read_parquet_rows
 from openscout.catalog.published import (
     IMPORT_FORMAT_VERSION,
     PublishedScore,
@@ -92,28 +93,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     name = str(path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        datafile.check_size(path, MAX_BYTES)  # pyarrow reads the file itself
-        try:
-            import pyarrow.parquet as pq  # only for Parquet files
-
-            # a compressed, dictionary-encoded file of 151 KB held 20 M rows (1.5 GB read;
-            # ninth probe): the counts in its metadata are checked before any row is read
-            meta = pq.ParquetFile(path).metadata
-            cells = meta.num_rows * meta.num_columns
-            if meta.num_columns > datafile.MAX_COLUMNS or cells > datafile.MAX_VALUES:
-                raise DataFileError(
-                    f"{meta.num_rows:,} rows of {meta.num_columns:,} columns; openscout reads"
-                    f" at most {datafile.MAX_VALUES:,} cells and {datafile.MAX_COLUMNS:,} columns",
-                    path=name,
-                    hint="split it into smaller files",
-                )
-            return [dict(r) for r in pq.read_table(path).to_pylist()]
-        except DataFileError:
-            raise
-        except OSError as e:
-            raise DataFileError(f"cannot read the file: {e.strerror or e}", path=name) from e
-        except Exception as e:  # pyarrow raises its own types for a file that is not Parquet
-            raise DataFileError(f"not a readable Parquet file ({e})", path=name) from e
+        return read_parquet_rows(path)
     text = datafile.read_text(path, MAX_BYTES)
     if suffix == ".csv":
         return datafile.csv_rows(text, name)
