@@ -24,6 +24,7 @@ from typing import Any
 from openscout import datafile
 from openscout.errors import DataFileError, WorkerError, WorkerLimitError
 from openscout.evals.items import Item
+from openscout.evals.lmeval_config import MAX_FEWSHOT, MAX_GEN_TOKENS, TaskConfig
 from openscout.evals.loading import LoadedSuite
 from openscout.worker import Limits, Worker
 
@@ -74,7 +75,7 @@ def _default_fields(doc: dict[str, Any], path: Path, n: int) -> tuple[str, list[
 
 
 def _gold_index(gold: Any, choices: list[str], labels: list[str], bad: Any) -> int:
-    if isinstance(gold, str) and gold.strip().isdigit() and not labels:
+    if isinstance(gold, str) and not labels and _small_index(gold):
         gold = int(gold)
     if isinstance(gold, int) and not isinstance(gold, bool) and 0 <= gold < len(choices):
         return gold
@@ -86,7 +87,13 @@ def _gold_index(gold: Any, choices: list[str], labels: list[str], bad: Any) -> i
         letters = [chr(65 + i) for i in range(len(choices))]
         if gold.strip() in letters:
             return letters.index(gold.strip())
-    raise bad(f"the answer {gold!r} is not one of the choices")
+    shown = repr(gold) if len(repr(gold)) <= 60 else repr(gold)[:57] + "..."
+    raise bad(f"the answer {shown} is not one of the choices")
+
+
+def _small_index(text: str) -> bool:
+    # int() of 5000 digits raises, and isdigit() is true of '²', which int() refuses
+    return text.strip().isdecimal() and len(text.strip()) <= 9
 
 
 def _items(docs_ctx: list[tuple[str, list[str], int, str]], delim: str, name: str) -> list[Item]:
@@ -158,12 +165,14 @@ class _Task:
         if isinstance(got, str):
             try:
                 got = ast.literal_eval(got)
-            except (ValueError, SyntaxError) as e:
-                raise DataFileError(
-                    "doc_to_choice did not give a list", path=str(self.path), field="doc_to_choice"
-                ) from e
+            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+                got = None
         if isinstance(got, dict) and "text" in got:
             got = got["text"]
+        if not isinstance(got, list):
+            raise DataFileError(
+                "doc_to_choice did not give a list", path=str(self.path), field="doc_to_choice"
+            )
         return [str(c) for c in got]
 
     def target_text(self, doc: dict[str, Any]) -> str:
@@ -171,7 +180,7 @@ class _Task:
 
     def target(self, doc: dict[str, Any], choices: list[str], n: int) -> int:
         got = self._render(self.cfg.get("doc_to_target", "answer"), doc, "doc_to_target")
-        if isinstance(got, str) and got.strip().isdigit():
+        if isinstance(got, str) and _small_index(got):
             got = int(got.strip())
 
         def bad(msg: str) -> DataFileError:
@@ -182,74 +191,63 @@ class _Task:
         return _gold_index(got, choices, [], bad)
 
 
-def _data_files(cfg: dict[str, Any], path: Path) -> dict[str, Path]:
-    files = (cfg.get("dataset_kwargs") or {}).get("data_files")
+def _data_files(c: TaskConfig) -> dict[str, Path]:
+    files = c.mapping("dataset_kwargs").get("data_files")
     if isinstance(files, str | list):
         files = {"train": files}
-    if not isinstance(files, dict) or cfg.get("dataset_path") not in ("json", "jsonl"):
-        raise DataFileError(
-            "only local data is read: set `dataset_path: json` and `dataset_kwargs.data_files`",
-            path=str(path),
-            field="dataset_path",
+    if not isinstance(files, dict) or not files or c.get("dataset_path") not in ("json", "jsonl"):
+        raise c.bad(
+            "dataset_path",
+            "must be json, with `dataset_kwargs.data_files` naming local files"
+            " (only local data is read)",
         )
     out = {}
     for split, f in files.items():
-        f = f[0] if isinstance(f, list) else f
-        out[split] = (path.parent / str(f)).resolve()
+        f = f[0] if isinstance(f, list) and f else f
+        if not isinstance(split, str) or not isinstance(f, str):
+            raise c.bad("data_files", "must name each split's file as text")
+        out[split] = (c.path.parent / f).resolve()
     return out
 
 
-def _generation_check(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
+def _generation_check(c: TaskConfig) -> dict[str, Any]:
     """How a generate_until answer is scored: the harness's exact_match (+ a regex filter)."""
-    metrics = cfg.get("metric_list") or [{"metric": "exact_match"}]
-    em = next(
-        (m for m in metrics if isinstance(m, dict) and m.get("metric") == "exact_match"), None
-    )
+    metrics = c.mappings("metric_list") or [{"metric": "exact_match"}]
+    em = next((m for m in metrics if m.get("metric") == "exact_match"), None)
     if em is None:
-        raise DataFileError(
-            "generate_until tasks are scored with exact_match only",
-            path=str(path),
-            field="metric_list",
-        )
+        raise c.bad("metric_list", "must hold exact_match: generate_until tasks are scored so")
     data: dict[str, Any] = {
         "ignore_case": bool(em.get("ignore_case", False)),
         "ignore_punctuation": bool(em.get("ignore_punctuation", False)),
-        "regexes_to_ignore": list(em.get("regexes_to_ignore") or []),
+        "regexes_to_ignore": c.texts("regexes_to_ignore", [], within=em),
     }
-    for flt in cfg.get("filter_list") or []:
-        for fn in flt.get("filter", []):
+    for flt in c.mappings("filter_list")[:1]:  # the first pipeline is the one reported first
+        for fn in c.mappings("filter", within=flt):
             if fn.get("function") == "regex":
-                data["regex"] = fn.get("regex_pattern", r"#### (\-?[0-9\.\,]+)")
-                data["group_select"] = int(fn.get("group_select", 0))
-        break  # the first filter pipeline is the one reported first
+                data["regex"] = c.text("regex_pattern", r"#### (\-?[0-9\.\,]+)", within=fn)
+                data["group_select"] = c.integer("group_select", 0, -1000, 1000, within=fn)
     return data
 
 
 def load_task_yaml(path: Path) -> LoadedSuite:
     from openscout import yamlfile
 
-    cfg = yamlfile.load_file(path)
-    kind = cfg.get("output_type", "multiple_choice")
+    c = TaskConfig(yamlfile.load_file(path), path)
+    kind = c.text("output_type", "multiple_choice")
     if kind not in ("multiple_choice", "generate_until"):
-        raise DataFileError(
-            "only multiple_choice and generate_until tasks are supported",
-            path=str(path),
-            field="output_type",
-        )
-    task = _Task(cfg, path)
-    files = _data_files(cfg, path)
-    split = cfg.get("test_split") or cfg.get("validation_split") or next(iter(files))
+        raise c.bad("output_type", "must be multiple_choice or generate_until (what is supported)")
+    task = _Task(c.cfg, path)
+    files = _data_files(c)
+    split = c.text("test_split", "") or c.text("validation_split", "") or next(iter(files))
     if split not in files:
-        raise DataFileError(
-            f"no data file for the split {split!r}", path=str(path), field="data_files"
-        )
+        raise c.bad("data_files", f"has no file for the split {split!r}")
     docs = read_docs(files[split])
-    delim = str(cfg.get("target_delimiter", " "))
-    fs_delim = str(cfg.get("fewshot_delimiter", "\n\n"))
-    prefix = str(cfg.get("description", ""))
-    k = int(cfg.get("num_fewshot", 0) or 0)
+    delim = c.text("target_delimiter", " ")
+    fs_delim = c.text("fewshot_delimiter", "\n\n")
+    prefix = c.text("description", "")
+    k = c.integer("num_fewshot", 0, 0, MAX_FEWSHOT)
     if k:
-        fs_split = cfg.get("fewshot_split") or "train"
+        fs_split = c.text("fewshot_split", "train")
         if fs_split not in files:
             raise DataFileError(
                 f"num_fewshot needs data for the split {fs_split!r}", path=str(path)
@@ -259,10 +257,10 @@ def load_task_yaml(path: Path) -> LoadedSuite:
         for n, d in enumerate(shots, 1):
             examples.append(task.text(d) + delim + _answer_text(task, d, kind, n))
         prefix += fs_delim.join(examples) + fs_delim
-    name = str(cfg.get("task", path.stem))
-    version = str((cfg.get("metadata") or {}).get("version", "1"))
+    name = c.text("task", path.stem)
+    version = c.text("version", "1", within=c.mapping("metadata"))
     if kind == "generate_until":
-        items = _generate_items(task, cfg, path, docs, prefix, name)
+        items = _generate_items(task, c, docs, prefix, name)
     else:
         rows = []
         for n, d in enumerate(docs, 1):
@@ -282,12 +280,12 @@ def _answer_text(task: _Task, doc: dict[str, Any], kind: str, n: int) -> str:
 
 
 def _generate_items(
-    task: _Task, cfg: dict[str, Any], path: Path, docs: list[dict[str, Any]], prefix: str, name: str
+    task: _Task, c: TaskConfig, docs: list[dict[str, Any]], prefix: str, name: str
 ) -> list[Item]:
-    gen = cfg.get("generation_kwargs") or {}
-    until = gen.get("until", ["\n\n"])
-    until = (until,) if isinstance(until, str) else tuple(until)
-    check_data = _generation_check(cfg, path)
+    gen = c.mapping("generation_kwargs")
+    until = tuple(c.texts("until", ["\n\n"], within=gen))
+    max_tokens = c.integer("max_gen_toks", 256, 1, MAX_GEN_TOKENS, within=gen)
+    check_data = _generation_check(c)
     return [
         Item(
             id=f"{name}-{i:05d}",
@@ -298,7 +296,7 @@ def _generate_items(
             completion_prompt=prefix + task.text(d),
             completion_stop=until,
             stop=until,
-            max_tokens=int(gen.get("max_gen_toks", 256)),
+            max_tokens=max_tokens,
             check_data=check_data,
         )
         for i, d in enumerate(docs)

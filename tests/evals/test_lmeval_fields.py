@@ -1,0 +1,77 @@
+"""A task file's fields of the wrong kind are errors that name the field, not Python's own
+words from inside the loader (tenth probe, issue 17)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from openscout.errors import DataFileError
+from openscout.evals.lmeval_format import load_lmeval
+from openscout.evals.loading import load_suite
+
+DOCS = '{"question": "q", "choices": ["a", "b"], "answer": 0, "big": "%s"}\n' % ("7" * 5000)
+BASE = {
+    "task": "t",
+    "output_type": "multiple_choice",
+    "dataset_path": "json",
+    "dataset_kwargs": "{data_files: {test: d.jsonl}}",
+    "test_split": "test",
+    "doc_to_text": "q",
+    "doc_to_choice": "choices",
+    "doc_to_target": "answer",
+}
+GENERATE = {"output_type": "generate_until", "doc_to_target": "'{{answer}}'"}
+
+
+def _task(tmp_path: Path, **fields: str) -> Path:
+    (tmp_path / "d.jsonl").write_text(DOCS)
+    task = tmp_path / "t.yaml"
+    task.write_text("".join(f"{k}: {v}\n" for k, v in {**BASE, **fields}.items()))
+    return task
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"num_fewshot": "abc"}, "num_fewshot must be a whole number"),
+        ({"num_fewshot": "-3"}, "num_fewshot must be a whole number"),
+        ({"doc_to_target": "big"}, "not one of the choices"),
+        ({"doc_to_choice": "'5'"}, "doc_to_choice did not give a list"),
+        ({"doc_to_choice": "'{{\"[\" * 100000}}'"}, "doc_to_choice did not give a list"),
+        ({"dataset_kwargs": "5"}, "dataset_kwargs must be a mapping"),
+        ({"dataset_kwargs": "{data_files: {test: [5]}}"}, "data_files must name"),
+        ({"test_split": "[a, b]"}, "test_split must be text"),
+        ({"metadata": "[1]"}, "metadata must be a mapping"),
+        ({**GENERATE, "generation_kwargs": "5"}, "generation_kwargs must be a mapping"),
+        ({**GENERATE, "generation_kwargs": "{until: 5}"}, "until must be a text or a list"),
+        ({**GENERATE, "generation_kwargs": "{max_gen_toks: x}"}, "max_gen_toks must be"),
+        ({**GENERATE, "metric_list": "[5]"}, "metric_list must be a list of mappings"),
+        ({**GENERATE, "filter_list": "[{filter: 5}]"}, "filter must be a list of mappings"),
+        (
+            {**GENERATE, "filter_list": "[{filter: [{function: regex, group_select: a}]}]"},
+            "group_select must be a whole number",
+        ),
+    ],
+)
+def test_a_field_of_the_wrong_kind_is_named(
+    tmp_path: Path, fields: dict[str, str], named: str
+) -> None:
+    with pytest.raises(DataFileError) as e:
+        load_suite(_task(tmp_path, **fields))
+    text = str(e.value)
+    assert named in text and "t.yaml" in text
+    assert "Error" not in text and "Traceback" not in text and len(text) < 400
+
+
+def test_a_task_file_that_is_not_a_mapping_is_named(tmp_path: Path) -> None:
+    task = tmp_path / "t.yaml"
+    task.write_text("- 1\n- 2\n")
+    with pytest.raises(DataFileError, match="a task file is a mapping of fields"):
+        load_lmeval(task)  # load_suite takes a list for another kind of suite
+
+
+def test_the_right_kinds_still_load(tmp_path: Path) -> None:
+    suite = load_suite(_task(tmp_path, num_fewshot="'0'", metadata="{version: 3}"))
+    assert suite.version == "3" and suite.items[0].choices == ("a", "b")
