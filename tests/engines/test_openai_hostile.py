@@ -349,3 +349,23 @@ def test_log_probs_of_the_wrong_type_are_an_engine_error(logprobs: dict) -> None
     )
     with pytest.raises(EngineError, match="no echo log-probs"):
         engine.loglikelihood("a", "b")
+
+
+def test_empty_data_lines_are_skipped_without_the_json_reader(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """64 MiB of empty `data:` lines took 88 s, each one parsed as JSON and refused (tenth
+    probe); an empty payload is now passed over before the reader sees it."""
+    from openscout.engines import openai_http
+
+    parsed: list[str] = []
+    real = openai_http.load_json
+    monkeypatch.setattr(
+        openai_http, "load_json", lambda text, n: parsed.append(text) or real(text, n)
+    )
+    done = b'{"choices": [{"delta": {"content": "ok"}, "finish_reason": "stop"}]}'
+    body = b"data:\n" * 10_000 + b"data: \n\ndata: " + done + b"\n\ndata: [DONE]\n\n"
+    engine = _engine(lambda request: httpx.Response(200, headers=SSE, content=body))
+    text, final, _ = collect(
+        engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams())
+    )
+    assert text == "ok" and final.finish_reason == "stop"
+    assert parsed == [done.decode()]

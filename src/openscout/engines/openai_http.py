@@ -250,6 +250,8 @@ class OpenAIEngine:
                 data = line[5:].strip()
                 if data == "[DONE]":
                     return
+                if not data:  # 64 MiB of empty `data:` lines took 88 s through the JSON reader
+                    continue
                 try:
                     event = load_json(data, EVENT_MAX_VALUES)
                 except TooManyValues as e:  # one event is a token or two, never thousands
