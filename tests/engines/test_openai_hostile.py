@@ -369,3 +369,29 @@ def test_empty_data_lines_are_skipped_without_the_json_reader(monkeypatch) -> No
     )
     assert text == "ok" and final.finish_reason == "stop"
     assert parsed == [done.decode()]
+
+
+def test_a_base_url_with_a_query_keeps_the_routes_and_sends_the_query() -> None:
+    """`?api-version=` (Azure's form) made every route `/v1?api-version=1chat/completions`
+    (tenth probe): the query now goes after the route, on every request, and never shows."""
+    seen: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        if request.url.path.endswith("/models"):
+            return httpx.Response(404, text=f"no route {request.url}")
+        done = {"choices": [{"delta": {"content": "ok"}, "finish_reason": "stop"}]}
+        return httpx.Response(200, headers=SSE, content=b"data: " + json.dumps(done).encode())
+
+    engine = OpenAIEngine(
+        "u",
+        "http://upstream.test/v1/?api-version=2024-10&sig=s3cr3tsig",
+        transport=httpx.MockTransport(handler),
+    )
+    text, _, _ = collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+    assert text == "ok"
+    assert seen[0].path == "/v1/chat/completions"
+    assert dict(seen[0].params) == {"api-version": "2024-10", "sig": "s3cr3tsig"}
+    with pytest.raises(EngineError) as e:
+        engine.list_remote_models()
+    assert seen[-1].path == "/v1/models" and "s3cr3tsig" not in str(e.value)

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
@@ -80,10 +80,19 @@ def public_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def scrub(text: str, url: str) -> str:
-    """`text` (an exception's words, say) with the URL's credentials taken out."""
+def split_query(url: str) -> tuple[str, list[tuple[str, str]]]:
+    """The URL without its query (and fragment, and trailing '/'), and the query's pairs."""
     parts = urlsplit(url)
-    for secret in (parts.password, parts.username, parts.query):
+    base = urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")).rstrip("/")
+    return base, parse_qsl(parts.query, keep_blank_values=True)
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (an exception's words, say) with the URL's credentials taken out: the user,
+    the password, the query and each of its values (a token may sit in any of them)."""
+    parts = urlsplit(url)
+    values = [v for _, v in parse_qsl(parts.query, keep_blank_values=True) if len(v) >= 4]
+    for secret in (parts.password, parts.username, parts.query, *values):
         if secret:
             text = text.replace(secret, "***")
     return text

@@ -44,6 +44,7 @@ from openscout.engines.http_bounds import (
     public_url,
     read_body,
     scrub,
+    split_query,
 )
 from openscout.engines.logprob_probe import PROBE_TEXT, ProbeVerdict, judge_alignment
 from openscout.engines.openai_wire import (
@@ -91,7 +92,10 @@ class OpenAIEngine:
         """`loglikelihood`: True when the user states the server's prompt log-probs are right,
         False when not, None to probe the server on first use of `capabilities`."""
         self.model_id = model_id
-        self.base_url = base_url.rstrip("/")
+        # a query (Azure's ?api-version=) goes on every request, after the route: httpx
+        # would append the route to the query itself (tenth probe)
+        self._given_url = base_url
+        self.base_url, query = split_query(base_url)
         self.shown_url = public_url(self.base_url)  # errors reach API clients: no password
         self.model = model or model_id
         self.stream = stream
@@ -117,6 +121,7 @@ class OpenAIEngine:
             headers["Authorization"] = f"Bearer {key}"
         self._client = httpx.Client(
             base_url=self.base_url,
+            params=query,
             headers=headers,
             timeout=httpx.Timeout(timeout_s, connect=10.0),
             transport=transport,
@@ -209,7 +214,7 @@ class OpenAIEngine:
         characters is masked too."""
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
-        text = scrub(text, self.base_url)
+        text = scrub(text, self._given_url)
         if self._key and len(self._key) >= 4:
             text = text.replace(self._key, "***")
             if self._key_parts is not None:  # any 8 characters of it, in any case (tenth probe)
