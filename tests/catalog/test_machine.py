@@ -119,3 +119,19 @@ def test_a_memory_option_past_any_machine_is_a_fit_error(memory: str) -> None:
         resolve_target(memory=memory)
     with pytest.raises(FitError, match="from 0 to 64"):
         resolve_target(gpu="1GB", gpus=10_000_000)
+
+
+def test_one_bad_machine_is_named_and_leaves_the_others_usable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A bad entry broke `fit --machine` for every other machine, without naming the file
+    or the machine (tenth probe)."""
+    (tmp_path / "machines.yaml").write_text(
+        "machines:\n  Good-Box: {memory: 32GB}\n  broken: {memory: lots}\n"
+    )
+    assert resolve_target(machine="good-box", home=tmp_path).memory_bytes == 32 * GiB
+    assert resolve_target(machine="laptop-16gb", home=tmp_path).memory_bytes == 16 * GiB
+    with pytest.raises(FitError) as e:
+        resolve_target(machine="broken", home=tmp_path)
+    assert "machines.yaml: machine 'broken': not a memory size: 'lots'" in e.value.message
+    with pytest.raises(FitError) as unknown:
+        resolve_target(machine="nope", home=tmp_path)
+    assert "good-box" in (unknown.value.hint or "")

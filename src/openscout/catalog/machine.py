@@ -124,32 +124,49 @@ def _profile_from(name: str, raw: Any, path: Path) -> Profile:
             f"{path}: machine {name!r} has unknown keys {sorted(unknown)}",
             hint="known: memory, gpu, gpus, bandwidth (GB/s), about",
         )
-    gpu = parse_size(raw["gpu"]) if raw.get("gpu") is not None else None
-    gpus = _gpu_count(raw.get("gpus", 1 if gpu else 0), f"{path}: machine {name!r}: ")
+    where = f"{path}: machine {name!r}: "
+    try:
+        gpu = parse_size(raw["gpu"]) if raw.get("gpu") is not None else None
+        memory = parse_size(raw["memory"])
+    except FitError as e:  # name the file and the machine, not only the value
+        raise FitError(where + e.message, hint=e.hint) from e
+    gpus = _gpu_count(raw.get("gpus", 1 if gpu else 0), where)
     bw = raw.get("bandwidth")
     if bw is not None and (
         isinstance(bw, bool) or not isinstance(bw, int | float) or not 0 < bw < 1e6
     ):
-        raise FitError(f"{path}: machine {name!r}: bandwidth must be a number of GB/s")
-    return Profile(parse_size(raw["memory"]), gpu, gpus, bw, str(raw.get("about", "")))
+        raise FitError(where + "bandwidth must be a number of GB/s")
+    return Profile(memory, gpu, gpus, bw, str(raw.get("about", "")))
 
 
-def user_profiles(home: Path | None) -> dict[str, Profile]:
-    """The user's machines.yaml in the data dir ({} when there is none)."""
-    if home is None or not (home / MACHINES_FILE).is_file():
-        return {}
+def _user_machines(home: Path | None) -> tuple[Path, dict[str, Any]]:
+    """The entries of the user's machines.yaml, by lower-cased name, not yet checked: one
+    bad machine should not stop `fit` on another (tenth probe)."""
+    path = (home or Path()) / MACHINES_FILE
+    if home is None or not path.is_file():
+        return path, {}
     from openscout import yamlfile
 
-    path = home / MACHINES_FILE
     data = yamlfile.load_file(path) or {}
     machines = data.get("machines") if isinstance(data, dict) else None
     if not isinstance(machines, dict):
         raise FitError(f"{path}: expected a 'machines:' mapping of name -> memory, gpu, gpus")
-    return {str(k): _profile_from(str(k), v, path) for k, v in machines.items()}
+    return path, {str(k).strip().lower(): v for k, v in machines.items()}
 
 
-def all_profiles(home: Path | None = None) -> dict[str, Profile]:
-    return {**PROFILES, **user_profiles(home)}
+def named_profile(machine: str, home: Path | None = None) -> tuple[str, Profile]:
+    """A machine the user names: theirs (machines.yaml) first, then the built-in ones."""
+    path, machines = _user_machines(home)
+    key = machine.strip().lower()
+    if key in machines:
+        return key, _profile_from(key, machines[key], path)
+    if key in PROFILES:
+        return key, PROFILES[key]
+    raise FitError(
+        f"unknown machine {machine[:60]!r}",
+        hint=f"known: {', '.join([*PROFILES, *machines])}; or define it in {MACHINES_FILE} in"
+        " the data dir, or give --memory/--gpu",
+    )
 
 
 def resolve_target(
@@ -167,15 +184,7 @@ def resolve_target(
     base = Profile(0)
     name = ""
     if machine:
-        profiles = all_profiles(home)
-        key = machine.strip().lower()
-        if key not in profiles:
-            raise FitError(
-                f"unknown machine {machine!r}",
-                hint=f"known: {', '.join(profiles)}; or define it in {MACHINES_FILE} in the "
-                "data dir, or give --memory/--gpu",
-            )
-        base, name = profiles[key], key
+        name, base = named_profile(machine, home)
     mem = parse_size(memory) if memory else base.memory_bytes
     gpu_b = parse_size(gpu) if gpu else base.gpu_bytes
     count = gpus if gpus is not None else (base.gpus or (1 if gpu_b else 0))
