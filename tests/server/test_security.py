@@ -259,3 +259,39 @@ def test_check_bind_allows_loopback_and_keyed_public() -> None:
     check_bind("0.0.0.0", "k")
     with pytest.raises(ConfigError):
         check_bind("192.168.0.2", None)
+
+
+def test_serve_names_an_address_it_cannot_listen_on(cli_env: dict[str, str]) -> None:
+    """A busy port or a name not of this machine was uvicorn's log line after the URL had
+    been printed (tenth probe); '[::1]', as written in URLs, was refused outright."""
+    import socket
+
+    from openscout.cli.serve import bind_address
+
+    assert bind_address(" [::1] ") == "::1" and bind_address("127.0.0.1") == "127.0.0.1"
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        for host, said in [
+            ("127.0.0.1", "cannot listen on 127.0.0.1:"),
+            ("no-such-host.invalid", "not an address"),
+        ]:
+            r = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "openscout.cli.main",
+                    "serve",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                ],
+                env={**cli_env, "OPENSCOUT_API_KEY": "k" * 16},
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert r.returncode == 2, r.stderr
+            assert said in r.stderr and "workbench" not in r.stdout and "uvicorn" not in r.stderr

@@ -23,6 +23,37 @@ def check_bind(host: str, api_key: str | None) -> None:
         )
 
 
+def bind_address(host: str) -> str:
+    """The address as uvicorn takes it: '[::1]', as written in a URL, is ::1."""
+    host = host.strip()
+    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Bind once before anything is printed: a busy port or a name that is not this
+    machine's is our error with a hint, not uvicorn's log line after the URL was shown."""
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise ConfigError(
+            f"cannot listen on {host[:80]!r}: not an address of this machine",
+            hint="e.g. 127.0.0.1 (the default), ::1, or 0.0.0.0 with --api-key",
+        ) from e
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {e.strerror or e}",
+                hint="another program may hold the port: choose another with --port",
+            ) from e
+
+
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve_cmd(
@@ -68,12 +99,13 @@ def register(app: typer.Typer) -> None:
         from openscout.server.app import create_app
 
         settings = get_settings()
-        host = host or settings.host
+        host = bind_address(host or settings.host)
         port = port or settings.port
         key = api_key or settings.api_key or None
         if generate_key and not key:
             key = secrets.token_urlsafe(24)
         check_bind(host, key)
+        check_can_listen(host, port)
         ids = {m.id for m in list_models(settings)}
         wanted = list(preload) if preload else ([SMOLLM2_ID] if SMOLLM2_ID in ids else [])
         application = create_app(
@@ -85,6 +117,7 @@ def register(app: typer.Typer) -> None:
             preload=wanted,
         )
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        shown = f"[{shown}]" if ":" in shown else shown
         url = f"http://{shown}:{port}/"
         login = f"{url}?key={key}" if key else url
         if json_out:
