@@ -80,6 +80,16 @@ def _write(tmp_path: Path, text: str) -> Path:
         ),
         ("prompts: [hi]\nbogus: 1\ntests:\n  - assert: [{type: contains, value: a}]\n", 2, "bogus"),
         ("prompts: [hi\ntests: []\n", 2, "malformed"),
+        (  # a weight of .inf made every score NaN, printed as NaN by --json (tenth probe)
+            "prompts: [hi]\ntests:\n  - assert:\n    - {type: contains, value: a, weight: .inf}\n",
+            4,
+            "weight",
+        ),
+        (
+            "prompts: [hi]\ntests:\n  - assert:\n    - {type: similar, value: a, threshold: .nan}\n",
+            4,
+            "threshold",
+        ),
     ],
 )
 def test_errors_name_the_line(tmp_path: Path, text: str, line: int, words: str) -> None:

@@ -61,23 +61,23 @@ _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 
 class AssertionEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     type: AssertionType
     value: Any = None
-    weight: float = Field(default=1.0, ge=0)
+    weight: float = Field(default=1.0, ge=0, le=1e6)  # a weight of .inf made scores NaN
     threshold: float | None = None  # similar: least cosine; python/llm-rubric: least score
     judge: str | None = None
 
 
 class Defaults(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     max_tokens: int = Field(default=256, ge=1, le=32768)
     temperature: float = Field(default=0.0, ge=0.0, le=5.0)
     stop: list[str] = Field(default_factory=list)
 
 
 class TestEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
     id: str | None = None
     description: str | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
@@ -86,7 +86,7 @@ class TestEntry(BaseModel):
 
 
 class SuiteFile(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
     name: str | None = None
     version: str | int = "1"
     description: str = ""
