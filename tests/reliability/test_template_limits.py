@@ -96,3 +96,12 @@ def test_real_llama_has_no_template_handler() -> None:
     assert engine.header.chat_template  # the file has one; openscout renders it
     assert not any("chat_template" in k for k in engine.llm.metadata)
     assert not any(k.startswith("chat_template") for k in engine.llm._chat_handlers)
+
+
+def test_a_template_error_quoting_a_long_message_is_cut() -> None:
+    """Errors other than raise_exception reached clients whole (tenth probe): a KeyError
+    quoting a 5000-character message is cut to a few hundred characters."""
+    long = "{" + "a" * 5000 + "}"
+    with pytest.raises(ModelFileError) as e:
+        render_chat("{{ messages[0].content.format() }}", [{"role": "user", "content": long}])  # type: ignore[list-item]
+    assert "KeyError" in e.value.message and len(e.value.message) < 500

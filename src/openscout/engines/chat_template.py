@@ -149,8 +149,9 @@ def render_here(
     except _TooLarge as e:
         raise ModelFileError(f"the model's chat template asked for a value too large: {e}") from e
     except _TemplateRaised as e:  # its words come from the model file: a few hundred at most
-        reason = str(e) if len(str(e)) <= 300 else str(e)[:300] + "..."
-        raise ModelFileError(f"the model's chat template refused these messages: {reason}") from e
+        raise ModelFileError(
+            f"the model's chat template refused these messages: {_cut(str(e))}"
+        ) from e
     except MemoryError as e:  # the worker's address-space limit: an output too big to hold
         raise ModelFileError(
             "the model's chat template was stopped: it ran past its memory limit",
@@ -167,8 +168,8 @@ def render_here(
         RecursionError,
     ) as e:
         # SecurityError is a jinja2 TemplateError subclass: a hostile template ends here
-        raise ModelFileError(
-            f"the model's chat template failed: {e.__class__.__name__}: {e}",
+        raise ModelFileError(  # an error's words may quote the template or a message at length
+            f"the model's chat template failed: {e.__class__.__name__}: {_cut(str(e))}",
             hint="use the model as a completion model (prompt_format: completion)",
         ) from e
     if len(rendered) > MAX_RENDERED:
@@ -179,6 +180,10 @@ def render_here(
             hint="use the model as a completion model (prompt_format: completion)",
         )
     return rendered
+
+
+def _cut(text: str, most: int = 300) -> str:
+    return text if len(text) <= most else text[:most] + "..."
 
 
 def template_free(llama_class: Any) -> Any:
