@@ -72,6 +72,18 @@ def test_markdown_lists_recommendation_table_and_prices() -> None:
     assert "openai/gpt-4o-mini" in md
 
 
+def test_markdown_keeps_a_hostile_licence_inert() -> None:
+    """A licence from a model file showed as raw HTML in the Markdown report (tenth probe)."""
+    from openscout.report.markdown import _cell
+
+    md = render_markdown(sample_result())
+    assert HOSTILE not in md and "&lt;img src=x onerror=alert(1)&gt;&lt;/script&gt;" in md
+    link = _cell("MIT [see](javascript:alert(1)) ![x][y] [y]: http://evil `code` | a\\](b)")
+    assert "](" not in link.replace("\\](", "") and "][" not in link.replace("\\][", "")
+    assert "]:" not in link.replace("\\]:", "") and "\\`code\\`" in link and "\\|" in link
+    assert _cell("0.41 [0.31, 0.51] n=60") == "0.41 [0.31, 0.51] n=60"
+
+
 def test_write_report_writes_three_files(tmp_path: Path) -> None:
     result = sample_result()
     paths = write_report(result, tmp_path / "out")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from openscout.comparison import CompareResult
 from openscout.report import outside_view as ov
 from openscout.report.tables import (
@@ -14,9 +17,16 @@ from openscout.report.tables import (
     suite_note,
 )
 
+# a `]` before `(`, `[` or `:` is what makes a link, an image or a link definition; a
+# confidence interval's "[0.31, 0.51] n=60" stays as written
+_LINK_OR_CODE = re.compile(r"([\\`|]|\](?=[(\[:]))")
+
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Words that may come from a model file or a server (a licence, a name) as inert text:
+    no raw HTML, no link or image, no code span, nothing that ends a table cell."""
+    text = html.escape(text, quote=False)
+    return _LINK_OR_CODE.sub(r"\\\1", text).replace("\r", " ").replace("\n", " ")
 
 
 def render_markdown(result: CompareResult) -> str:
@@ -27,10 +37,10 @@ def render_markdown(result: CompareResult) -> str:
         f"{result.created_at}, {result.machine}; suite {suite_note(s)}, "
         f"{s.repeats} repeats{depth_note(s)}."
     )
-    lines += ["", "## Recommendation", "", f"**{rec.message}**", ""]
+    lines += ["", "## Recommendation", "", f"**{_cell(rec.message)}**", ""]
     if rec.constraints:
-        lines += ["Constraints: " + "; ".join(rec.constraints), ""]
-    lines += [f"- {r}" for r in rec.reasons]
+        lines += ["Constraints: " + "; ".join(_cell(c) for c in rec.constraints), ""]
+    lines += [f"- {_cell(r)}" for r in rec.reasons]
     lines += ["", "## Ranked comparison", ""]
     lines.append("| " + " | ".join(label for _, label in COLUMNS) + " |")
     lines.append("|" + "---|" * len(COLUMNS))
