@@ -52,7 +52,8 @@ _NOT_BRACKET = re.compile(_STRING + r'|[^\[\]{}"]+', re.DOTALL)
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 # cheap test whether the text may hold a surrogate escape at all
 _MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
-_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+_SURROGATE_PAIR = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _STRING_ONLY = re.compile(_STRING, re.DOTALL)
 _DIGITS = re.compile(r"\d+")
 _CSV_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
@@ -119,25 +120,17 @@ def _too_deep_at(text: str, limit: int) -> int | None:
     return None
 
 
-def _lone_surrogate(text: str) -> re.Match[str] | None:
-    """The first `\\uD800`-`\\uDFFF` escape of valid JSON text that is not half of a pair."""
+def _lone_surrogate(text: str) -> tuple[int, str] | None:
+    """(where, what) of the first `\\uD800`-`\\uDFFF` escape of valid JSON text that is not
+    half of a pair. Escaped backslashes are blanked first (read from the left, `\\\\` is one,
+    as the JSON reader reads it), so every backslash left starts a real escape; then pairs are
+    blanked, and the first surrogate escape left is the answer. Every step keeps positions
+    and runs in C: walking each escape in Python took 14 s for 15 M of them (tenth probe)."""
     if not _MAYBE_SURROGATE.search(text):
         return None
-    high: re.Match[str] | None = None  # a high half waiting for its low half
-    # in valid JSON every backslash starts an escape, so walking escapes in order is exact
-    for m in _ESCAPE.finditer(text):
-        code = int(m.group(1), 16) if m.group(1) else 0
-        low = 0xDC00 <= code <= 0xDFFF
-        if high is not None:
-            if low and m.start() == high.end():
-                high = None
-                continue
-            return high
-        if 0xD800 <= code <= 0xDBFF:
-            high = m
-        elif low:
-            return m
-    return high
+    unpaired = _SURROGATE_PAIR.sub("." * 12, text.replace("\\\\", ".."))
+    m = _SURROGATE_ESCAPE.search(unpaired)
+    return None if m is None else (m.start(), m.group())
 
 
 def _raw_count(text: str | bytes) -> int:
@@ -222,9 +215,9 @@ def parse_json(
     lone = _lone_surrogate(text)
     if lone is not None:
         raise DataFileError(
-            f"a lone surrogate {lone.group()} is not text (a pair such as \\ud83d\\ude00 is)",
+            f"a lone surrogate {lone[1]} is not text (a pair such as \\ud83d\\ude00 is)",
             path=path,
-            line=where(lone.start()),
+            line=where(lone[0]),
             hint=hint,
         )
     return value
