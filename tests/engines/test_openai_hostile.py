@@ -395,3 +395,42 @@ def test_a_base_url_with_a_query_keeps_the_routes_and_sends_the_query() -> None:
     with pytest.raises(EngineError) as e:
         engine.list_remote_models()
     assert seen[-1].path == "/v1/models" and "s3cr3tsig" not in str(e.value)
+
+
+@pytest.mark.timeout(60)  # a hang guard: the masking took minutes on 30 KB before
+def test_a_long_error_body_is_masked_in_one_pass_and_cut() -> None:
+    """An error body of 30 KB of word characters froze the server (the key mask backtracked
+    quadratically, holding the GIL; eleventh probe); a 60 MB error message was relayed whole
+    in a 502, and stored whole with each failed eval item."""
+    key = "sk-test-0123456789abcdefghijklmnop"
+    answers = [
+        (500, b"a" * 900_000),
+        (500, json.dumps({"error": {"message": "b" * 800_000 + key}}).encode()),
+        (200, json.dumps({"error": {"message": "d" * 20_000_000}}).encode()),
+        (500, ("c" * 300 + key.upper()[3:] + " tail").encode()),
+    ]
+    for status, body in answers:
+        engine = OpenAIEngine(
+            "u",
+            "http://upstream.test/v1",
+            api_key=key,
+            transport=httpx.MockTransport(
+                lambda request, status=status, body=body: httpx.Response(status, content=body)
+            ),
+            stream=False,
+        )
+        with pytest.raises(EngineError) as e:
+            collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+        text = str(e.value)
+        assert len(text) < 800 and "0123456789ab" not in text.lower(), text[:200]
+    assert text.endswith("*** tail")  # the key after 300 characters: masked
+
+
+def test_the_key_mask_finds_every_part_of_the_key() -> None:
+    from openscout.engines.key_mask import KeyMask
+
+    mask = KeyMask("sk-test-0123456789abcdefghijklmnop")
+    said = "bad key TEST-0123456789ABCDEF, again: 89abcdefghij! and sk-test-0123456789abcdefghijklmnop."
+    assert mask.apply(said) == "bad key ***, again: ***! and ***."
+    assert mask.apply("x" * 100_000 + "89abcdef" + "y" * 100_000) == "***"
+    assert KeyMask(None).apply("sk-anything") == "sk-anything"

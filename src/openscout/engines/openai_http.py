@@ -18,7 +18,6 @@ Log-likelihood scoring needs prompt log-probs aligned as OpenAI defines them; wi
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -46,6 +45,7 @@ from openscout.engines.http_bounds import (
     scrub,
     split_query,
 )
+from openscout.engines.key_mask import KeyMask
 from openscout.engines.logprob_probe import PROBE_TEXT, ProbeVerdict, judge_alignment
 from openscout.engines.openai_wire import (
     choices_of,
@@ -64,6 +64,7 @@ from openscout.errors import (
 )
 
 # Statuses worth asking again: timeout, conflict, rate limit, and the server's own failures.
+SHOWN_CHARS = 500  # of an upstream's own words in an error
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 # routes forwarded to the server's root (vLLM's tokenizer) rather than under its /v1
 ROOT_ROUTES = frozenset({"/tokenize", "/detokenize", "/tokenizer_info"})
@@ -101,19 +102,7 @@ class OpenAIEngine:
         self.stream = stream
         self.timeout_s = timeout_s
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
-        self._key = key  # never shown: an upstream may echo it in its errors (eighth probe)
-        # the whole token around any 8 consecutive characters of the key: an echo that drops
-        # the "sk-" or cuts the key still shows none of it
-        self._key_parts = (
-            re.compile(
-                r"[\w.~+/=-]*(?:"
-                + "|".join(re.escape(key[i : i + 8]) for i in range(len(key) - 7))
-                + r")[\w.~+/=-]*",
-                re.IGNORECASE,
-            )
-            if key and len(key) >= 12
-            else None
-        )
+        self._key_mask = KeyMask(key)  # an upstream may echo the key in its errors
         # uncompressed answers only: httpx inflates a whole network chunk (through every
         # stacked encoding) before our size bounds see it (fourth probe: 1 KB -> 512 MiB)
         headers = {"Accept-Encoding": "identity"}
@@ -207,24 +196,22 @@ class OpenAIEngine:
             )
         return resp
 
-    def _redacted(self, text: str | bytes) -> str:
-        """Text from or about the upstream with the URL's credentials and our key taken out:
-        errors reach API clients and the log. Call it before any cut: a key cut in half
-        would pass the replacement (ninth probe); a run starting with the key's first 8
-        characters is masked too."""
+    def _redacted(self, text: str | bytes, most: int = SHOWN_CHARS) -> str:
+        """Text from or about the upstream, at most `most` characters, with the URL's
+        credentials and our key taken out: errors reach API clients, the log and the
+        results database (a 60 MB error message was relayed whole; eleventh probe). The
+        mask runs before the final cut, over a little more than is kept, so a key across
+        the cut is masked too (ninth probe)."""
         if isinstance(text, bytes):
-            text = text.decode("utf-8", "replace")
-        text = scrub(text, self._given_url)
-        if self._key and len(self._key) >= 4:
-            text = text.replace(self._key, "***")
-            if self._key_parts is not None:  # any 8 characters of it, in any case (tenth probe)
-                text = self._key_parts.sub("***", text)
-        return text
+            text = text[: 4 * (most + 256)].decode("utf-8", "replace")
+        text = text[: most + 256]
+        text = self._key_mask.apply(scrub(text, self._given_url))
+        return text if len(text) <= most else text[:most] + "..."
 
     def _said(self, body: bytes | str, status: int) -> str:
         """What the upstream's error body says, without secrets (some servers echo the key:
         "Incorrect API key provided: Bearer sk-...")."""
-        return self._redacted(error_message(self._redacted(body), status))
+        return self._redacted(error_message(body, status))
 
     def _lost(self, e: httpx.HTTPError, when: str) -> EngineUnavailableError:
         """httpx's failures as transient errors; `when`: before an answer, mid-stream/-body."""
@@ -377,7 +364,7 @@ class OpenAIEngine:
         except (ValueError, RecursionError) as e:
             raise EngineResponseError(
                 f"{self.shown_url}{path}: the body is not JSON"
-                f" ({self._redacted(repr(self._redacted(body)[:80]))})",
+                f" ({self._redacted(repr(self._redacted(body, 80)))})",
                 transient=True,
                 cause="malformed body",
             ) from e

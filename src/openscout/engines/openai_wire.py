@@ -15,12 +15,13 @@ from openscout.errors import EngineResponseError
 
 
 def error_message(body: bytes | str, status: int) -> str:
-    """Pull the human message out of any of the error shapes servers use."""
+    """Pull the human message out of any of the error shapes servers use, whole: the caller
+    cuts it after taking secrets out (a cut first could leave part of a key)."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         data = load_json(text, EVENT_MAX_VALUES)
     except (ValueError, RecursionError):
-        return text.strip()[:500] or f"HTTP {status}"
+        return text.strip() or f"HTTP {status}"
     if isinstance(data, dict):
         err = data.get("error")
         if isinstance(err, dict) and err.get("message"):
@@ -33,7 +34,7 @@ def error_message(body: bytes | str, status: int) -> str:
             return str(data["detail"])
         if data.get("message"):
             return str(data["message"])
-    return text.strip()[:500]
+    return text.strip()
 
 
 def retry_after_s(value: str | None, now: float | None = None) -> float | None:
