@@ -135,3 +135,28 @@ def test_one_bad_machine_is_named_and_leaves_the_others_usable(tmp_path) -> None
     with pytest.raises(FitError) as unknown:
         resolve_target(machine="nope", home=tmp_path)
     assert "good-box" in (unknown.value.hint or "")
+
+
+def test_machines_yaml_is_read_once_per_change_and_bounded(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """240,000 machines in 6 MB were parsed on every `/catalog?machine=` request, 26 s each,
+    on the server's event loop (eleventh probe)."""
+    import os
+
+    from openscout import yamlfile
+    from openscout.errors import DataFileError
+
+    reads: list[object] = []
+    real = yamlfile.load_file
+    monkeypatch.setattr(yamlfile, "load_file", lambda *a: reads.append(a) or real(*a))
+    path = tmp_path / "machines.yaml"
+    path.write_text("machines:\n  box: {memory: 32GB}\n")
+    for _ in range(3):
+        assert resolve_target(machine="box", home=tmp_path).memory_bytes == 32 * GiB
+    assert len(reads) == 1
+    path.write_text("machines:\n  box: {memory: 64GB}\n")
+    os.utime(path, ns=(1, 10**18))  # a new stamp even within the clock's resolution
+    assert resolve_target(machine="box", home=tmp_path).memory_bytes == 64 * GiB
+    assert len(reads) == 2
+    path.write_text("machines:\n" + "".join(f"  m{i}: {{memory: 16GB}}\n" for i in range(5000)))
+    with pytest.raises(DataFileError, match="65536"):
+        resolve_target(machine="m5", home=tmp_path)

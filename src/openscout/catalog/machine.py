@@ -18,6 +18,7 @@ bandwidth or bench line measured on this machine.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,19 +140,38 @@ def _profile_from(name: str, raw: Any, path: Path) -> Profile:
     return Profile(memory, gpu, gpus, bw, str(raw.get("about", "")))
 
 
+# A machines file names a few machines; 64 KiB holds thousands. Read once per change: the
+# web pages resolve `?machine=` on every request, and 240,000 entries in 6 MB took 26 s
+# each time (eleventh probe)
+MAX_MACHINES_BYTES = 64 * 2**10
+_READ: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
+_READ_LOCK = threading.Lock()
+
+
 def _user_machines(home: Path | None) -> tuple[Path, dict[str, Any]]:
     """The entries of the user's machines.yaml, by lower-cased name, not yet checked: one
     bad machine should not stop `fit` on another (tenth probe)."""
     path = (home or Path()) / MACHINES_FILE
+    try:
+        stat = path.stat()
+    except OSError:
+        return path, {}
     if home is None or not path.is_file():
         return path, {}
-    from openscout import yamlfile
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    with _READ_LOCK:
+        seen = _READ.get(path)
+        if seen is not None and seen[0] == stamp:
+            return path, seen[1]
+        from openscout import yamlfile
 
-    data = yamlfile.load_file(path) or {}
-    machines = data.get("machines") if isinstance(data, dict) else None
-    if not isinstance(machines, dict):
-        raise FitError(f"{path}: expected a 'machines:' mapping of name -> memory, gpu, gpus")
-    return path, {str(k).strip().lower(): v for k, v in machines.items()}
+        data = yamlfile.load_file(path, MAX_MACHINES_BYTES) or {}
+        machines = data.get("machines") if isinstance(data, dict) else None
+        if not isinstance(machines, dict):
+            raise FitError(f"{path}: expected a 'machines:' mapping of name -> memory, gpu, gpus")
+        entries = {str(k).strip().lower(): v for k, v in machines.items()}
+        _READ[path] = (stamp, entries)
+        return path, entries
 
 
 def named_profile(machine: str, home: Path | None = None) -> tuple[str, Profile]:
