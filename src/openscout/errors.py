@@ -214,3 +214,15 @@ class ClientGoneError(OpenscoutError):
 class TuneError(OpenscoutError):
     """A fine-tune cannot start or go on: no float weights, not enough memory, a checkpoint
     that belongs to other settings."""
+
+
+MAX_RECORDED_ERROR = 2000
+
+
+def recorded(text: str | None) -> str | None:
+    """An error's words as the results database keeps them (and `runs show` prints them):
+    cut, whatever raised it. A 30 MB upstream message stored with every failed item made a
+    two-item run 360 MB (eleventh probe)."""
+    if text is None or len(text) <= MAX_RECORDED_ERROR:
+        return text
+    return text[:MAX_RECORDED_ERROR] + "..."

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 from openscout.config import Settings
 from openscout.engines.base import Chunk, Engine, Final, Message, SamplingParams
-from openscout.errors import CapabilityError, OpenscoutError
+from openscout.errors import CapabilityError, OpenscoutError, recorded
 from openscout.store.db import connect
 from openscout.timing import stream_timing
 
@@ -149,7 +149,7 @@ def log_generation(
                 r.ttft_s,
                 r.output_tps,
                 r.total_s,
-                error,
+                recorded(error),
             ),
         )
     finally:

@@ -106,6 +106,21 @@ def test_errors_are_recorded_not_cached_and_redone(settings: Settings, tmp_path:
     assert again.results["m"].errors == 0 and engine_calls(settings, "m") == 3
 
 
+def test_a_huge_error_is_recorded_cut(settings: Settings, tmp_path: Path) -> None:
+    """A 30 MB upstream message stored with each failed item made a two-item run 360 MB,
+    and `runs show` ran for minutes printing it (eleventh probe)."""
+    from openscout.evals.explain import failure_reasons
+
+    suite = write_suite(tmp_path / "s.yaml", 2)
+    add_mock(settings, "m", fail_with="fell over " + "x" * 1_500_000)
+    res = run_eval(settings, str(suite), ["m"]).results["m"]
+    assert res.errors == 2
+    stored = _rows(settings, "SELECT max(length(error)) FROM eval_items")[0][0]
+    assert 1000 < stored <= 2010
+    (reason,) = failure_reasons({"error": "fell over " + "y" * 3_000_000})
+    assert reason.startswith("fell over") and len(reason) <= 310
+
+
 def test_interrupted_run_resumes_without_redoing_items(settings: Settings, tmp_path: Path) -> None:
     suite = write_suite(tmp_path / "s.yaml", 8)
     add_mock(settings, "m", script=script_for(8), max_parallel=1)

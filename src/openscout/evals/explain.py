@@ -12,6 +12,9 @@ from typing import Any
 _CLIP = 40
 
 
+REASON_CHARS = 300
+
+
 def _q(value: Any) -> str:
     """A short value: a text quoted (long ones cut with an ellipsis: the whole is in --json),
     a number as it reads ('41', not '41.0')."""
@@ -118,8 +121,9 @@ def _expected(item: dict[str, Any], spec_item: dict[str, Any]) -> list[str]:
 
 def failure_reasons(item: dict[str, Any]) -> list[str]:
     """Why a stored item did not get full marks; [] when it did (or nothing is known)."""
-    if item.get("error"):
-        return [str(item["error"]).splitlines()[0]]
+    if item.get("error"):  # cut: runs recorded before errors were cut hold megabytes
+        first = str(item["error"])[:REASON_CHARS].splitlines()[0]
+        return [first if len(first) < REASON_CHARS else first + "..."]
     score = item.get("score")
     if score is None or float(score) >= 1.0:
         return []

@@ -22,7 +22,7 @@ from typing import Any
 
 from openscout.config import Settings
 from openscout.engines.base import BatchGenerator, can_score
-from openscout.errors import OpenscoutError
+from openscout.errors import OpenscoutError, recorded
 from openscout.evals.calls import BATCH_SHARE, Caller, Tally
 from openscout.evals.items import Item, build_request
 from openscout.evals.loading import LoadedSuite, load_suite
@@ -143,7 +143,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
     except OpenscoutError as e:
         # A failed item has no score (and no output unless its answer came before a judge
         # failed): it is shown as failed, left out of the score, and asked again on resume.
-        rec.update(error=str(e), score=None)
+        rec.update(error=recorded(str(e)), score=None)
         score = None
         rec.setdefault("input", {"item": item.to_dict()})
     if score is not None:
