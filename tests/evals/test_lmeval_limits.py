@@ -47,3 +47,17 @@ def test_a_template_that_loops_for_ever_is_stopped(
 def test_a_good_task_still_loads(tmp_path: Path) -> None:
     suite = load_suite(_task(tmp_path, "Question: {{question}}\nAnswer:"))
     assert suite.items[0].context == "Question: q\nAnswer:"
+
+
+def test_a_document_longer_than_a_suite_text_is_refused(tmp_path: Path) -> None:
+    """A 15.7 MB `query` took 66 s and 1.3 GB in the tokenizer before its item failed
+    (eleventh probe): documents get the same bounds as a user suite's texts."""
+    docs = tmp_path / "big.jsonl"
+    docs.write_text(
+        '{"query": "q", "choices": ["a", "b"], "gold": 0}\n'
+        + json.dumps({"query": "ab " * 1_500_000, "choices": ["x", "y"], "gold": 0})
+        + "\n"
+    )
+    with pytest.raises(DataFileError) as e:
+        load_suite(docs)
+    assert "document 2" in str(e.value) and "4,194,304 characters" in str(e.value)
