@@ -58,6 +58,21 @@ def test_both_forms_and_blank_lines(tmp_path: Path) -> None:
         ),
         (json.dumps({"text": "x"}), "neither"),
         (json.dumps({"prompt": "x", "completion": 3}), "must be a string"),
+        (  # 120 MB in one example reached 4 GB in the tokenizer and aborted (eleventh probe)
+            json.dumps({"prompt": "x", "completion": "ab " * 400_000}),
+            "1,200,001 characters",
+        ),
+        (
+            json.dumps(
+                {
+                    "messages": [
+                        {"role": "user", "content": "y" * 2**20},
+                        {"role": "assistant", "content": "z"},
+                    ]
+                }
+            ),
+            "at most 1,048,576",
+        ),
     ],
 )
 def test_a_bad_line_is_named(tmp_path: Path, bad: str, words: str) -> None:

@@ -22,6 +22,10 @@ from openscout.engines.base import Message
 from openscout.errors import DataFileError
 
 MAX_FILE_BYTES = 256 * 2**20
+# characters in one example, all its texts together: far more than any context a tune
+# trains on holds (an example longer than the context is refused once tokenized), but the
+# tokenizer is never handed 120 MB, which reached 4 GB and aborted (eleventh probe)
+MAX_EXAMPLE_CHARS = 2**20
 ROLES = ("system", "user", "assistant")
 FORMAT_HINT = (
     'one JSON object a line: {"messages": [{"role": "user", "content": ...}, '
@@ -94,6 +98,20 @@ def parse_example(obj: Any, path: Path, line: int) -> Example:
     raise _fault(path, line, f"neither `messages` nor `prompt`/`completion` (keys: {sorted(obj)})")
 
 
+def _within_bound(example: Example, path: Path) -> Example:
+    texts = [example.completion, example.prompt or ""]
+    texts += [m["content"] for m in example.messages or ()]
+    size = sum(len(t) for t in texts)
+    if size > MAX_EXAMPLE_CHARS:
+        raise _fault(
+            path,
+            example.line,
+            f"the example holds {size:,} characters; openscout trains on examples of at most"
+            f" {MAX_EXAMPLE_CHARS:,} (far beyond any model's context)",
+        )
+    return example
+
+
 def read_jsonl(path: str | Path) -> Dataset:
     """Every example of the file, or a DataFileError naming the first bad line. The file is
     read by datafile.py: size, UTF-8, nesting depth and lone surrogates checked there."""
@@ -101,7 +119,8 @@ def read_jsonl(path: str | Path) -> Dataset:
     raw = datafile.read_bytes(p, MAX_FILE_BYTES)
     # the bytes, decoded a line at a time: the file is never in memory twice (bytes and text)
     examples = [
-        parse_example(obj, p, n) for n, obj in datafile.jsonl_values(raw, str(p), hint=FORMAT_HINT)
+        _within_bound(parse_example(obj, p, n), p)
+        for n, obj in datafile.jsonl_values(raw, str(p), hint=FORMAT_HINT)
     ]
     if not examples:
         raise DataFileError("no examples in the file", path=str(p), hint=FORMAT_HINT)
