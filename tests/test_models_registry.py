@@ -35,6 +35,9 @@ def test_add_refuses_bad_inputs(settings: Settings, tmp_path: Path) -> None:
         add_model(settings, ModelSpec(id="a", engine="openai", base_url="localhost:8000"))
     with pytest.raises(ConfigError, match="not allowed"):
         add_model(settings, ModelSpec(id="../evil", engine="openai", base_url="http://x/v1"))
+    for url in ("http://127.0.0.1:abc/v1", "http://127.0.0.1:99999/v1", "http://[::1/v1"):
+        with pytest.raises(ConfigError, match="not a valid URL"):  # was a ValueError (probe 11)
+            add_model(settings, ModelSpec(id="a", engine="openai", base_url=url))
     assert not settings.models_file.exists(), "nothing written when validation fails"
 
 
@@ -55,3 +58,25 @@ def test_bad_field_names_entry_and_field(settings: Settings) -> None:
     settings.models_file.write_text("version: 1\nmodels:\n  - id: good\n    engine: warp-drive\n")
     with pytest.raises(DataFileError, match="entry 'good', field 'engine'"):
         list_models(settings)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "engine: openai\n    base_url: http://127.0.0.1:abc/v1",
+        "engine: mock\n    options: {bogus: 1}",
+        "engine: mock\n    options: {delay_s: x}",
+        "engine: mock\n    options: {loglik_bias: [1]}",
+    ],
+)
+def test_an_entry_its_kind_cannot_build_is_a_config_error(settings: Settings, entry: str) -> None:
+    """Written by hand into models.yaml, these were "unexpected error: TypeError" in the CLI
+    and a 500 from the API (eleventh probe)."""
+    from openscout.engines.loader import load_engine, open_engine
+
+    settings.ensure()
+    settings.models_file.write_text(f"version: 1\nmodels:\n  - id: odd\n    {entry}\n")
+    spec = get_model(settings, "odd")
+    for opening in (load_engine, open_engine):
+        with pytest.raises(ConfigError, match="'odd' cannot be set up from its entry"):
+            opening(spec, settings).stream_chat  # noqa: B018

@@ -55,6 +55,21 @@ def test_health_names_no_path(make_client: Callable[..., TestClient], settings: 
     assert entry["state"] == "error" and "/private" not in str(health)
 
 
+def test_an_entry_its_kind_cannot_build_is_unavailable_not_a_500(
+    make_client: Callable[..., TestClient], settings: Settings
+) -> None:
+    """A hand-written `base_url` with port 'abc' was a 500 internal error (eleventh probe)."""
+    settings.ensure()
+    settings.models_file.write_text(
+        "version: 1\nmodels:\n  - {id: odd, engine: openai, base_url: 'http://127.0.0.1:abc/v1'}\n"
+    )
+    r = make_client().post(
+        "/v1/chat/completions",
+        json={"model": "odd", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert r.status_code == 503 and r.json()["error"]["code"] == "model_unavailable", r.text
+
+
 @pytest.mark.parametrize(
     "body",
     [

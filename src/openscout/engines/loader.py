@@ -12,14 +12,30 @@ from collections import OrderedDict
 
 from openscout.config import Settings
 from openscout.engines.base import Engine
+from openscout.engines.kind import EngineKind
 from openscout.engines.kinds import kind_of
 from openscout.engines.spec import ModelSpec
+from openscout.errors import ConfigError
 
 
 def load_engine(spec: ModelSpec, settings: Settings) -> Engine:
     """A new engine for spec, outside the cache (the caller closes it). Benchmarks use it so
     that loading happens inside their measurement."""
-    return kind_of(spec).create(spec, settings)
+    return _create(kind_of(spec), spec, settings)
+
+
+def _create(kind: EngineKind, spec: ModelSpec, settings: Settings) -> Engine:
+    """The kind's engine; an entry the kind cannot build from (a port of 'abc', an option
+    of the wrong type or name, written by hand into models.yaml) is a ConfigError naming
+    the model, not a 500 or "unexpected error" (eleventh probe)."""
+    try:
+        return kind.create(spec, settings)
+    except (TypeError, ValueError) as e:
+        said = str(e) if len(str(e)) <= 200 else str(e)[:200] + "..."
+        raise ConfigError(
+            f"model {spec.id!r} cannot be set up from its entry: {said}",
+            hint="check it with `openscout models show ID`; add it again with `models add`",
+        ) from e
 
 
 class EngineCache:
@@ -34,7 +50,7 @@ class EngineCache:
                 self._engines.move_to_end(key)
                 return self._engines[key][0]
             kind = kind_of(spec)
-            engine = kind.create(spec, settings)
+            engine = _create(kind, spec, settings)
             self._engines[key] = (engine, kind.held_bytes(spec, settings))
             self._evict(settings.model_cache_bytes, keep=key)
             return engine

@@ -29,6 +29,16 @@ from openscout.engines.base import (
 from openscout.errors import EngineError
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_texts(mapping: object) -> bool:
+    return isinstance(mapping, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+    )
+
+
 def _words(text: str) -> list[str]:
     parts = text.split(" ")
     return [p if i == 0 else " " + p for i, p in enumerate(parts)]
@@ -47,6 +57,17 @@ class MockEngine:
         fail_with: str | None = None,
         max_parallel: int = 4,
     ) -> None:
+        # options may come from a hand-written models.yaml: wrong kinds fail here, where the
+        # loader names the model, not in the middle of a request
+        bias = loglik_bias or {}
+        if not _is_texts(script or {}) or not (
+            isinstance(bias, dict) and all(_is_number(v) for v in bias.values())
+        ):
+            raise TypeError("script must map texts to texts, loglik_bias texts to numbers")
+        if not all(v is None or isinstance(v, str) for v in (default, fail_with)):
+            raise TypeError("default and fail_with must be texts")
+        if not _is_number(delay_s) or not 0 <= delay_s <= 60:
+            raise ValueError("delay_s must be a number of seconds from 0 to 60")
         self.model_id = model_id
         self.script = dict(script or {})
         self.default = default

@@ -32,7 +32,14 @@ class OpenAIKind(EngineKind):
         )
 
     def validate(self, spec: ModelSpec) -> ModelSpec:
-        url = urlparse(spec.base_url or "")
+        try:
+            url = urlparse(spec.base_url or "")
+            url.port  # noqa: B018 - read for its check: a port of 'abc' or 99999 raises
+        except ValueError as e:  # '[::1' (an unclosed IPv6 address), a bad port
+            raise ConfigError(
+                f"{(spec.base_url or '')[:200]!r} is not a valid URL ({e})",
+                hint="e.g. http://127.0.0.1:8000/v1",
+            ) from e
         if url.scheme not in ("http", "https") or not url.netloc:
             raise ConfigError(
                 f"{spec.base_url!r} is not an http(s) URL", hint="e.g. http://127.0.0.1:8000/v1"

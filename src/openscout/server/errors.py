@@ -104,7 +104,7 @@ def from_openscout(e: OpenscoutError) -> APIError:
         )
     if isinstance(e, ModelFileError | ConfigError | DataFileError):
         return APIError(
-            500, "the model could not be loaded; see the server log", code="model_unavailable"
+            503, "the model could not be loaded; see the server log", code="model_unavailable"
         )
     if isinstance(e, EngineError):
         return APIError(502, f"the model failed to answer: {e.message}", code="engine_error")
