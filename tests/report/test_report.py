@@ -53,6 +53,15 @@ def test_charts_carry_every_model_and_the_reference_prices() -> None:
     assert "not OSI-approved" in heat["y"][row]
 
 
+def test_chart_labels_carry_a_hostile_licence_as_text() -> None:
+    """Plotly reads tags in axis labels: a licence `<a href=...>` made a working link in the
+    openness chart (eleventh probe). Only our own <br> stays a tag."""
+    labels = all_charts(sample_result())["openness"]["data"][0]["y"]
+    gemma = next(y for y in labels if y.startswith("gemma-3-270m"))
+    assert "<img" not in gemma and "&lt;img src=x onerror=alert(1)&gt;&lt;/script&gt;" in gemma
+    assert gemma.count("<br>") == 1
+
+
 def test_html_is_self_contained_and_escapes_untrusted_text() -> None:
     html = render_html(sample_result())
     assert "<script src" not in html

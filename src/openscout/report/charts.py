@@ -8,6 +8,7 @@ quality measurement.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable
 from typing import Any
@@ -202,7 +203,10 @@ def openness_breakdown(result: CompareResult) -> dict[str, Any]:
         osi = {True: "OSI-approved", False: "not OSI-approved"}.get(
             o.osi_approved if o else None, "OSI status unknown"
         )
-        labels.append(f"{m.id}<br>{fmt_openness(o)}; {licence}, {osi}")
+        # plotly reads tags in labels (a licence from a model file made a working link in
+        # the axis; eleventh probe): our <br> only, the words as entities
+        words = html.escape(f"{fmt_openness(o)}; {licence}, {osi}", quote=False)
+        labels.append(f"{html.escape(m.id, quote=False)}<br>{words}")
     if not criteria:  # no catalog facts at all: one column saying so
         criteria = ["catalog facts"]
         z = [[1] for _ in models]
