@@ -69,3 +69,40 @@ def test_serve_command_end_to_end(cli_env: dict[str, str], smollm2_path) -> None
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_the_login_url_carries_any_key(cli_env: dict[str, str]) -> None:
+    """A key holding Rich markup was "unexpected error: MarkupError" (eleventh probe); one
+    holding & or # printed a login URL that did not log in."""
+    key = "abc[/bold][/]x&y#z 12345678"
+    port = free_port()
+    command = [sys.executable, "-m", "openscout.cli.main", "serve", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--api-key", key],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("openscout workbench: "), first + (
+            proc.stderr.read() if proc.poll() is not None else ""
+        )  # type: ignore[union-attr]
+        login = first.split(": ", 1)[1].strip()
+        r = None
+        deadline = time.monotonic() + 60
+        while r is None and time.monotonic() < deadline:
+            try:
+                r = httpx.get(login, follow_redirects=False, timeout=2)
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert (
+            r is not None
+            and r.status_code in (302, 303, 307)
+            and "openscout_key=" in r.headers.get("set-cookie", "")
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

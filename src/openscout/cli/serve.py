@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 
 import typer
 
-from openscout.cli.output import console, log_inert_to_stderr, print_json
+from openscout.cli.output import console, esc, log_inert_to_stderr, print_json
 from openscout.config import get_settings
 from openscout.errors import ConfigError
 from openscout.server.limits import DEFAULT_LANE_CTX, Limits
@@ -119,12 +120,15 @@ def register(app: typer.Typer) -> None:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         shown = f"[{shown}]" if ":" in shown else shown
         url = f"http://{shown}:{port}/"
-        login = f"{url}?key={key}" if key else url
+        login = f"{url}?key={quote(key, safe='')}" if key else url  # a key may hold & or #
         if json_out:
             shown_key = {"login_url": login} if generate_key and key else {}
             print_json({"url": url, "api": f"{url}v1", "auth": bool(key), **shown_key})
         else:
-            console.print(f"openscout workbench: [bold]{login}[/]", markup=True, highlight=False)
+            # soft_wrap: a URL is never broken across lines, so it can be copied whole
+            console.print(
+                f"openscout workbench: [bold]{esc(login)}[/]", highlight=False, soft_wrap=True
+            )
             console.print(
                 f"OpenAI-compatible API: {url}v1"
                 + ("  (Authorization: Bearer <key>)" if key else ""),
