@@ -229,12 +229,20 @@ def item_row(r: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+def _shown_status(r: sqlite3.Row) -> str:
+    """A run left `running` by a process that is gone (killed, crashed) reads "interrupted":
+    the same command resumes it."""
+    if r["status"] == "running" and r["pid"] != os.getpid() and not _pid_alive(r["pid"]):
+        return "interrupted"
+    return str(r["status"])
+
+
 def _run_row(r: sqlite3.Row) -> dict[str, Any]:
     return {
         "id": r["id"],
         "created_at": r["created_at"],
         "finished_at": r["finished_at"],
-        "status": r["status"],
+        "status": _shown_status(r),
         "suite": r["suite"],
         "suite_version": r["suite_version"],
         "source": r["source"],
