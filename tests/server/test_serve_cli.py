@@ -13,17 +13,21 @@ import pytest
 from tests.conftest import free_port
 
 
-@pytest.mark.real_model
-def test_serve_command_end_to_end(cli_env: dict[str, str], smollm2_path) -> None:  # type: ignore[no-untyped-def]
-    port = free_port()
-    env = {**cli_env, "OPENSCOUT_API_KEY": "from-env"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "openscout.cli.main", "serve", "--port", str(port), "--json"],
+def _serve(env: dict[str, str], port: int, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "openscout.cli.main", "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.real_model
+def test_serve_command_end_to_end(cli_env: dict[str, str], smollm2_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    env = {**cli_env, "OPENSCOUT_API_KEY": "from-env"}
+    proc = _serve(env, port, "--json")
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline()]
@@ -76,14 +80,7 @@ def test_the_login_url_carries_any_key(cli_env: dict[str, str]) -> None:
     holding & or # printed a login URL that did not log in."""
     key = "abc[/bold][/]x&y#z 12345678"
     port = free_port()
-    command = [sys.executable, "-m", "openscout.cli.main", "serve", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*command, "--api-key", key],
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = _serve(cli_env, port, "--api-key", key)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
