@@ -152,11 +152,11 @@ def _user_machines(home: Path | None) -> tuple[Path, dict[str, Any]]:
     """The entries of the user's machines.yaml, by lower-cased name, not yet checked: one
     bad machine should not stop `fit` on another (tenth probe)."""
     path = (home or Path()) / MACHINES_FILE
+    if home is None or not path.is_file():
+        return path, {}
     try:
         stat = path.stat()
     except OSError:
-        return path, {}
-    if home is None or not path.is_file():
         return path, {}
     stamp = (stat.st_mtime_ns, stat.st_size)
     with _READ_LOCK:
