@@ -80,3 +80,36 @@ def test_an_entry_its_kind_cannot_build_is_a_config_error(settings: Settings, en
     for opening in (load_engine, open_engine):
         with pytest.raises(ConfigError, match="'odd' cannot be set up from its entry"):
             opening(spec, settings).stream_chat  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "{timeout_s: .inf}",
+        "{timeout_s: -1}",
+        "{timeout_s: abc}",
+        "{transport: x}",
+        "{max_parallel: abc}",
+    ],
+)
+def test_openai_options_of_the_wrong_kind_are_refused(settings: Settings, options: str) -> None:
+    """Each was a 500 at the first request, or "unexpected error" (twelfth probe)."""
+    from openscout.engines.loader import open_engine
+
+    settings.ensure()
+    settings.models_file.write_text(
+        "version: 1\nmodels:\n  - id: odd\n    engine: openai\n"
+        f"    base_url: http://127.0.0.1:9/v1\n    options: {options}\n"
+    )
+    with pytest.raises(ConfigError, match="not what the openai engine takes"):
+        open_engine(get_model(settings, "odd"), settings)
+    with pytest.raises(ConfigError, match="not what the openai engine takes"):
+        add_model(
+            settings,
+            ModelSpec(
+                id="new",
+                engine="openai",
+                base_url="http://x/v1",
+                options={"timeout_s": float("inf")},
+            ),
+        )

@@ -106,6 +106,8 @@ def test_retry_after_reads_seconds_and_dates() -> None:
     date = email.utils.formatdate(now + 30, usegmt=True)
     assert 28 <= (retry_after_s(date, now=now) or 0) <= 31
     assert retry_after_s(None) is None and retry_after_s("soon") is None
+    # year 99999999999: an OverflowError, a 500 on every route (twelfth probe)
+    assert retry_after_s("Mon, 01 Jan 99999999999 00:00:00 GMT") is None
 
 
 # -- the prompt log-prob probe ---------------------------------------------------------------
@@ -143,3 +145,18 @@ def test_a_server_without_echo_is_not_trusted(bad_status_server: str) -> None:
         engine.loglikelihood("The capital of France is", " Paris")
     stated = OpenAIEngine("x", "http://127.0.0.1:9/v1", loglikelihood=True)
     assert stated.capabilities.loglikelihood_basis == "stated by the user"
+
+
+def test_echo_log_probs_of_unequal_lengths_are_a_failed_probe() -> None:
+    """12 offsets and log-probs but one top entry (or one token) was an IndexError out of
+    `eval` (twelfth probe)."""
+    from openscout.engines.openai_wire import is_number
+
+    good = counting_logprobs(0)
+    for cut in ("top_logprobs", "tokens"):
+        odd = {**good, cut: good[cut][:1]}
+        assert judge_alignment(odd).verdict == "failed"
+    assert (
+        judge_alignment({**good, "top_logprobs": [{"1": "x", "2": 1.0}] * 40}).verdict == "failed"
+    )
+    assert not is_number(float("-inf")) and not is_number(float("nan")) and is_number(-1.5)

@@ -37,7 +37,16 @@ class ProbeVerdict:
 
 
 def judge_alignment(logprobs: Any, text: str = PROBE_TEXT) -> ProbeVerdict:
-    """Read an echo response's `choices[0].logprobs` for PROBE_TEXT (or `text`)."""
+    """Read an echo response's `choices[0].logprobs` for PROBE_TEXT (or `text`). The answer
+    is the upstream's: lists of other lengths or values of other kinds are a failed probe,
+    never a crash (lists of unequal length were an IndexError; twelfth probe)."""
+    try:
+        return _judge(logprobs, text)
+    except (TypeError, KeyError, IndexError, ValueError, AttributeError):
+        return ProbeVerdict(False, "failed", "malformed echo log-probs in the answer")
+
+
+def _judge(logprobs: Any, text: str) -> ProbeVerdict:
     try:
         tokens = list(logprobs["tokens"])
         offsets = list(logprobs["text_offset"])
@@ -47,7 +56,7 @@ def judge_alignment(logprobs: Any, text: str = PROBE_TEXT) -> ProbeVerdict:
         return ProbeVerdict(False, "failed", "no echo log-probs in the answer")
     # Only the echoed text: a server may add a generated token after it.
     n = sum(1 for off in offsets if off < len(text))
-    if n < 10 or len(lps) < n:
+    if n < 10 or min(len(lps), len(tokens), len(tops)) < n:
         return ProbeVerdict(False, "failed", f"only {n} echoed tokens")
     # The second half of the counting is predictable to any model worth scoring.
     checked = range(n // 2, n - 1)

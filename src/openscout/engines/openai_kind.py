@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from openscout.engines.kind import EngineKind, FileDigest
@@ -28,10 +28,11 @@ class OpenAIKind(EngineKind):
             model=spec.model,
             api_key_env=spec.api_key_env,
             loglikelihood=spec.loglikelihood,  # None: probe the server once
-            **spec.options,
+            **checked_options(spec),
         )
 
     def validate(self, spec: ModelSpec) -> ModelSpec:
+        checked_options(spec)
         try:
             url = urlparse(spec.base_url or "")
             url.port  # noqa: B018 - read for its check: a port of 'abc' or 99999 raises
@@ -48,3 +49,33 @@ class OpenAIKind(EngineKind):
 
     def cache_identity(self, spec: ModelSpec, settings: Settings, digest: FileDigest) -> str:
         return f"openai:{(spec.base_url or '').rstrip('/')}|{spec.model or spec.id}"
+
+
+def checked_options(spec: ModelSpec) -> dict[str, Any]:
+    """The options a models.yaml entry may set for this engine, each of its kind: a timeout
+    of .inf or "abc", or a `transport`, were 500s at the first request (twelfth probe)."""
+    options = dict(spec.options)
+    unknown = set(options) - {"timeout_s", "max_parallel", "stream"}
+    timeout = options.get("timeout_s", 120.0)
+    parallel = options.get("max_parallel", 8)
+    if (
+        unknown
+        or not _is_number(timeout)
+        or not 0 < timeout <= 24 * 3600
+        or not _is_number(parallel)
+        or parallel != int(parallel)
+        or not 1 <= parallel <= 1024
+        or not isinstance(options.get("stream", True), bool)
+    ):
+        raise ConfigError(
+            f"model {spec.id!r}: options {sorted(options)[:10]} are not what the openai engine"
+            " takes",
+            hint="timeout_s: seconds (up to a day), max_parallel: 1 to 1024, stream: true/false",
+        )
+    if "max_parallel" in options:
+        options["max_parallel"] = int(parallel)
+    return options
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value

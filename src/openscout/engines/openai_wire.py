@@ -6,6 +6,7 @@ requests; this module only reads what came back)."""
 from __future__ import annotations
 
 import email.utils
+import math
 import time
 from typing import Any
 
@@ -48,9 +49,9 @@ def retry_after_s(value: str | None, now: float | None = None) -> float | None:
         pass
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    except (TypeError, ValueError, OverflowError):  # year 99999999999: OverflowError (probe 12)
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def choices_of(event: dict[str, Any], url: str, path: str) -> list[dict[str, Any]]:
@@ -92,8 +93,9 @@ def usage_of(event: dict[str, Any]) -> dict[str, int] | None:
 
 
 def is_number(value: object) -> bool:
-    """A finite int or float (not a bool): what a log-prob or an offset must be."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+    """A finite int or float (not a bool): what a log-prob or an offset must be. Python's
+    JSON reader takes `-Infinity` too, which would then print as non-JSON in `--json`."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def is_token_count(value: object) -> bool:
