@@ -219,10 +219,10 @@ class TuneError(OpenscoutError):
 MAX_RECORDED_ERROR = 2000
 
 
-def recorded(text: str | None) -> str | None:
+def recorded(text: str | None, most: int = MAX_RECORDED_ERROR) -> str | None:
     """An error's words as the results database keeps them (and `runs show` prints them):
     cut, whatever raised it. A 30 MB upstream message stored with every failed item made a
     two-item run 360 MB (eleventh probe)."""
-    if text is None or len(text) <= MAX_RECORDED_ERROR:
+    if text is None or len(text) <= most:
         return text
-    return text[:MAX_RECORDED_ERROR] + "..."
+    return text[:most] + "..."

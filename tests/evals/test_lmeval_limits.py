@@ -61,3 +61,19 @@ def test_a_document_longer_than_a_suite_text_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataFileError) as e:
         load_suite(docs)
     assert "document 2" in str(e.value) and "4,194,304 characters" in str(e.value)
+
+
+def test_eleven_options_are_asked_and_twenty_seven_refused(tmp_path: Path) -> None:
+    """Eleven options were "unexpected error: IndexError" (the letters stopped at J;
+    twelfth probe): A to Z now, and more than 26 a clear refusal at load."""
+    from openscout.evals.items import build_request
+
+    docs = tmp_path / "many.jsonl"
+    docs.write_text(json.dumps({"query": "Pick:", "choices": list("abcdefghijk"), "gold": 10}))
+    (item,) = load_suite(docs).items
+    assert "K. k" in build_request(item, "chat").messages[-1]["content"]
+    docs.write_text(
+        json.dumps({"query": "Pick:", "choices": [str(i) for i in range(27)], "gold": 0})
+    )
+    with pytest.raises(DataFileError, match="27 options; openscout labels them A to Z"):
+        load_suite(docs)

@@ -199,6 +199,28 @@ def test_item_level_score_uses_weights() -> None:
     assert score_generation(item, "b").value == 0.0
 
 
+@pytest.mark.skipif(importlib.util.find_spec("jsonschema") is None, reason="no jsonschema")
+def test_an_assertion_s_words_are_kept_cut() -> None:
+    """A schema error quotes the whole schema: an enum of 75,000 strings made `runs show`
+    print 15 MB for 84 s (twelfth probe)."""
+    from openscout.evals.explain import failure_reasons
+
+    schema = {"enum": [f"value-{i:06d}" for i in range(20_000)]}
+    item = Item(
+        id="x",
+        kind="generate",
+        prompt="p",
+        check="assertions",
+        check_data={"assertions": [_a("json-schema", schema)], "threshold": 1.0, "vars": {}},
+    )
+    score = score_generation(item, '"zz"')
+    (result,) = score.detail["assertions"]
+    assert score.value == 0.0 and 0 < len(str(result["reason"])) <= 503
+    stored = {"score": 0.0, "detail": {"assertions": [{**result, "reason": "r" * 10**6}]}}
+    stored["input"] = {"item": item.to_dict()}
+    assert all(len(line) < 700 for line in failure_reasons(stored))
+
+
 @pytest.mark.parametrize("depth", [150, 200_000])
 @pytest.mark.parametrize("kind", ["is-json", "json-schema", "equals"])
 def test_an_answer_nested_too_deep_fails_its_item_not_the_run(kind: str, depth: int) -> None:

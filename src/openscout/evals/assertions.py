@@ -29,6 +29,7 @@ from openscout.errors import (
     PythonAssertionError,
     WorkerError,
     WorkerLimitError,
+    recorded,
 )
 from openscout.evals import patterns
 from openscout.evals.items import Item
@@ -295,6 +296,9 @@ def score_assertions(item: Item, output: str, ctx: ScoreContext | None) -> Score
     weighted, results = 0.0, []
     for a in assertions:
         s, detail = run_assertion(a, output, variables, ctx)
+        # its words (a schema error quotes the whole schema: 15 MB; twelfth probe) are kept
+        # with every item and printed by `runs show`
+        detail = {k: recorded(v, 500) if isinstance(v, str) else v for k, v in detail.items()}
         weighted += a["weight"] * s
         results.append(
             {"type": a["type"], "score": s, "weight": a["weight"], "line": a.get("line"), **detail}

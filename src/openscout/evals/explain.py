@@ -36,8 +36,9 @@ def _assertion_line(a: dict[str, Any], spec: dict[str, Any] | None, output: str)
     where = f" (line {a['line']})" if a.get("line") else ""
     base = kind.removeprefix("not-")
     negated = kind.startswith("not-")
-    if a.get("reason"):
-        why = str(a["reason"])
+    if a.get("reason"):  # cut: runs recorded before reasons were cut hold megabytes
+        reason = str(a["reason"])
+        why = reason if len(reason) <= REASON_CHARS else reason[:REASON_CHARS] + "..."
     elif base in ("contains", "icontains"):
         why = f"{_q(value)} " + ("was found" if negated else "was not found")
     elif base == "regex":

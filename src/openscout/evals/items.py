@@ -18,7 +18,7 @@ from openscout.engines.base import Message, SamplingParams
 
 ItemKind = Literal["generate", "choice"]
 PromptFormat = Literal["chat", "completion"]
-LETTERS = "ABCDEFGHIJ"
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # an item has at most 26 options (lmeval_format checks)
 
 
 @dataclass(frozen=True)

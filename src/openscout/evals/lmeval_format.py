@@ -23,7 +23,7 @@ from typing import Any
 
 from openscout import datafile
 from openscout.errors import DataFileError, WorkerError, WorkerLimitError
-from openscout.evals.items import Item
+from openscout.evals.items import LETTERS, Item
 from openscout.evals.lmeval_config import MAX_FEWSHOT, MAX_GEN_TOKENS, TaskConfig
 from openscout.evals.loading import LoadedSuite
 from openscout.evals.suite import MAX_FILLED_CHARS, MAX_SUITE_FILLED_CHARS
@@ -120,6 +120,12 @@ def _bounded(items: list[Item], path: Path) -> list[Item]:
     in the engine's tokenizer before its item failed (eleventh probe)."""
     total = 0
     for n, item in enumerate(items, 1):
+        if len(item.choices) > len(LETTERS):  # 11 options were an IndexError (probe 12)
+            raise DataFileError(
+                f"{len(item.choices)} options; openscout labels them A to Z, 26 at most",
+                path=str(path),
+                entry=f"document {n}",
+            )
         size = len(item.context or item.prompt) + sum(len(c) for c in item.choices)
         total += size
         if size > MAX_FILLED_CHARS or total > MAX_SUITE_FILLED_CHARS:
