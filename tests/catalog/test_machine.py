@@ -102,8 +102,9 @@ def test_web_catalog_and_model_page_take_the_target(settings) -> None:  # type: 
         "memory: 16GB\n    gpu: 1GB\n    gpus: 3000000",  # 52 s and 2.5 GB, one object a GPU
         "memory: 16GB\n    gpus: true",
         "memory: 16GB\n    bandwidth: .nan",
+        "memory: " + "9" * 400,  # a YAML int: float() overflowed (twelfth probe)
     ],
-    ids=["infinite memory", "3 M GPUs", "gpus true", "bandwidth NaN"],
+    ids=["infinite memory", "3 M GPUs", "gpus true", "bandwidth NaN", "400-digit int"],
 )
 def test_a_machine_past_any_real_one_is_a_fit_error(tmp_path, machine: str) -> None:  # type: ignore[no-untyped-def]
     """Ninth probe: an OverflowError ("unexpected error", a 500 on /catalog) or minutes of

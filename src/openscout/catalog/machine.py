@@ -63,6 +63,8 @@ def parse_size(text: str | float | int) -> int:
     if isinstance(text, bool):
         raise FitError(f"not a memory size: {text!r}", hint="write e.g. 16GB, 512MB or 1.5TB")
     if isinstance(text, int | float):
+        if isinstance(text, int) and abs(text) > MAX_SIZE:  # float() of 400 digits overflows
+            raise FitError(f"not a memory size: {str(text)[:40]!r}", hint="write e.g. 16GB")
         size = float(text) * GiB
     else:
         m = _SIZE.match(str(text)[:100])
