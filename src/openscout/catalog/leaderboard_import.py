@@ -26,6 +26,8 @@ from openscout import datafile
 from openscout.catalog.parquet_rows import read_parquet_rows
 from openscout.catalog.published import (
     IMPORT_FORMAT_VERSION,
+    MAX_IMPORTED_BYTES,
+    MAX_IMPORTED_MODELS,
     PublishedScore,
     curated_scores,
     imported_path,
@@ -50,6 +52,10 @@ MODEL_COLUMNS = ("fullname", "model_name", "model")
 DATE_COLUMNS = ("Submission Date", "submission_date", "Upload To Hub Date", "upload_date")
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 MAX_BYTES = datafile.MAX_BYTES
+MAX_MODELS = MAX_IMPORTED_MODELS
+# one row per model and precision: the real export has about 4,600 rows; each row costs six
+# validated scores, so rows bound the import's time as models bound what it keeps
+MAX_ROWS = 2 * MAX_MODELS
 
 
 @dataclass
@@ -212,15 +218,51 @@ def _hub_files(hub_id: str, cache_dir: Path, offline: bool) -> list[Path]:
     return files
 
 
+def _model_key(row: dict[str, Any]) -> str:
+    got = _pick(row, MODEL_COLUMNS)
+    return str(got[1]).strip().lower() if got else ""
+
+
+def _check_bounds(rows: list[dict[str, Any]], path: str, n_rows: int, models: set[str]) -> None:
+    """Refuse an import over MAX_ROWS rows or MAX_MODELS models (counted over all its files)
+    before any score is built: the refusal costs the rows, not six objects per row."""
+    hint = (
+        "the Open LLM Leaderboard v2 export has about 4,600 models; import that export, or only "
+        "the models you compare"
+    )
+    models.update(_model_key(r) for r in rows)
+    if len(models) > MAX_MODELS:
+        raise DataFileError(
+            f"more than {MAX_MODELS} distinct models; openscout imports {MAX_MODELS} at most",
+            path=path,
+            hint=hint,
+        )
+    if n_rows > MAX_ROWS:
+        raise DataFileError(
+            f"{n_rows} rows; openscout imports {MAX_ROWS} at most", path=path, hint=hint
+        )
+
+
 def _write_atomic(path: Path, scores: list[PublishedScore]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         "version": IMPORT_FORMAT_VERSION,
         "results": [s.model_dump(mode="json") for s in scores],
     }
+    data = json.dumps(doc, indent=1, ensure_ascii=False).encode("utf-8")
+    if len(data) > MAX_IMPORTED_BYTES:  # never write a cache read_imported refuses
+        raise DataFileError(
+            f"the imported results would take {len(data)} bytes; the cache holds "
+            f"{MAX_IMPORTED_BYTES} at most",
+            path=str(path),
+            hint="import from a file with a shorter path, or delete the file and import again",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)  # a kill leaves the old cache or the new one, never half of one
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)  # a kill leaves the old cache or the new one, never half of one
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def import_results(
@@ -243,9 +285,11 @@ def import_results(
         )
     report = ImportReport(source=source)
     new: dict[tuple[str, str, str], PublishedScore] = {}
+    models: set[str] = set()
     for f in files:
         rows = read_rows(f)
         report.rows += len(rows)
+        _check_bounds(rows, str(f), report.rows, models)
         for s in scores_from_rows(rows, path=str(f), source=cite, today=today):
             new[s.key] = s
     curated = {s.key for s in curated_scores()}
@@ -253,6 +297,14 @@ def import_results(
     kept = [s for s in read_imported(home) if s.key not in new]
     stored = kept + list(new.values())
     target = imported_path(home)
+    total = len({s.model.lower() for s in stored})
+    if total > MAX_MODELS:  # earlier imports add up: the cache stays within what it reads
+        raise DataFileError(
+            f"with earlier imports the cache would hold {total} models; it holds {MAX_MODELS} "
+            "at most",
+            path=str(target),
+            hint="delete the file to start afresh, then import again",
+        )
     _write_atomic(target, stored)
     report.scores = len(new)
     report.models = len({s.model.lower() for s in new.values()})

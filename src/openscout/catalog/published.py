@@ -33,7 +33,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import re
+import threading
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -47,6 +49,12 @@ from openscout.errors import DataFileError
 
 Origin = Literal["curated", "imported"]
 IMPORT_FORMAT_VERSION = 1
+# models one imported cache may hold: the Open LLM Leaderboard v2 export has about 4,600, so
+# twice its size and more; at six scores a model the cache is then about 30 MB
+MAX_IMPORTED_MODELS = 10_000
+# what import-results writes at most (it refuses to write more) and read_imported reads: the
+# largest allowed import writes about 30 MB (about 500 bytes a score), so twice that
+MAX_IMPORTED_BYTES = 64 * 2**20
 _DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 
 
@@ -178,23 +186,58 @@ def imported_path(home: Path) -> Path:
     return home / "published" / "imported.json"
 
 
+# the last imported cache parsed: (path, (inode, mtime_ns, size), scores); views read it per
+# request, and parsing 60,000 scores takes seconds
+_imported_lock = threading.Lock()
+_imported_cache: tuple[Path, tuple[int, int, int], tuple[PublishedScore, ...]] | None = None
+
+
+def _cache_error(path: Path, why: str) -> DataFileError:
+    return DataFileError(
+        f"the imported results cache cannot be read ({why})",
+        path=str(path),
+        hint="run `openscout catalog import-results` again, or delete the file",
+    )
+
+
+def _parse_imported(path: Path, data: bytes) -> tuple[PublishedScore, ...]:
+    try:
+        doc = json.loads(data.decode("utf-8"))
+        if doc.get("version") != IMPORT_FORMAT_VERSION:
+            raise ValueError(f"version {doc.get('version')!r}, expected {IMPORT_FORMAT_VERSION}")
+        return tuple(PublishedScore.model_validate(r) for r in doc["results"])
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise _cache_error(path, str(e)) from e
+
+
 def read_imported(home: Path) -> list[PublishedScore]:
     """Scores an earlier `catalog import-results` stored; a damaged cache is an error that says
-    how to rebuild it (never silently empty)."""
+    how to rebuild it (never silently empty). Parsed once per change of the file."""
+    global _imported_cache
     path = imported_path(home)
     if not path.is_file():
         return []
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if doc.get("version") != IMPORT_FORMAT_VERSION:
-            raise ValueError(f"version {doc.get('version')!r}, expected {IMPORT_FORMAT_VERSION}")
-        return [PublishedScore.model_validate(r) for r in doc["results"]]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise DataFileError(
-            f"the imported results cache cannot be read ({e})",
-            path=str(path),
-            hint="run `openscout catalog import-results` again, or delete the file",
-        ) from e
+    with _imported_lock:  # concurrent views wait for one parse rather than each parsing
+        try:
+            with path.open("rb") as f:
+                st = os.fstat(f.fileno())  # of the file read, even if it is replaced meanwhile
+                key = (st.st_ino, st.st_mtime_ns, st.st_size)
+                cached = _imported_cache
+                if cached is not None and cached[0] == path and cached[1] == key:
+                    return list(cached[2])
+                if st.st_size > MAX_IMPORTED_BYTES:
+                    raise _cache_error(
+                        path,
+                        f"{st.st_size} bytes; import-results writes {MAX_IMPORTED_BYTES} at most",
+                    )
+                data = f.read(MAX_IMPORTED_BYTES + 1)
+        except OSError as e:
+            raise _cache_error(path, e.strerror or str(e)) from e
+        if len(data) > MAX_IMPORTED_BYTES:  # it grew while we read
+            raise _cache_error(path, f"over {MAX_IMPORTED_BYTES} bytes")
+        scores = _parse_imported(path, data)
+        _imported_cache = (path, key, scores)
+        return list(scores)
 
 
 def merge(

@@ -493,6 +493,9 @@ def published_rows(
     except OpenscoutError as e:  # a damaged import cache: curated scores still show
         log.warning("imported published results could not be read: %s", e)
         scores = list(curated_scores())
+    # one pass over what may be 60,000 imported scores, not one per registered model
+    wanted = {spec.catalog_id.lower() for spec in specs if spec.catalog_id}
+    scores = [s for s in scores if s.model.lower() in wanted]
     rows = []
     for spec in specs:
         if not spec.catalog_id:

@@ -87,21 +87,21 @@ def make_router(pool: ModelPool) -> APIRouter:
     async def arena_page(request: Request) -> HTMLResponse:
         return render(request, "arena.html", "arena", n_models=len(arena_models(pool)))
 
+    def leaderboard_data() -> dict[str, Any]:
+        evals = data.eval_rows(settings)
+        return {
+            "n_votes": arena.vote_count(settings),
+            "evals": evals,
+            "charts": data.comparison_charts(settings),
+            "published": data.published_rows(settings, pool.specs(), evals),
+        }
+
     @r.get("/leaderboard")
     async def leaderboard(request: Request) -> HTMLResponse:
-        charts = data.comparison_charts(settings)
-        evals = data.eval_rows(settings)
-        page = render(
-            request,
-            "leaderboard.html",
-            "leaderboard",
-            ratings=await ratings(),
-            n_votes=arena.vote_count(settings),
-            evals=evals,
-            charts=charts,
-            published=data.published_rows(settings, pool.specs(), evals),
-        )
-        if charts:  # plotly.js adds <style> elements: styles only, scripts stay 'self'
+        # off the event loop: it reads the store, reports and the imported results cache
+        ctx = await run_in_threadpool(leaderboard_data)
+        page = render(request, "leaderboard.html", "leaderboard", ratings=await ratings(), **ctx)
+        if ctx["charts"]:  # plotly.js adds <style> elements: styles only, scripts stay 'self'
             page.headers["Content-Security-Policy"] = CSP.replace(
                 "style-src 'self'", "style-src 'self' 'unsafe-inline'"
             )
