@@ -73,6 +73,7 @@ class FakeServer:
     misbehave_on: tuple[str, ...] = ()
     echo_fn: Callable[[str], dict[str, Any]] | None = None
     chunk_delay_s: float = 0.01
+    answer_delay_s: float = 0.0  # before an answer that is no 429, counted in flight
     seen: list[Seen] = field(default_factory=list)
     peak_in_flight: int = 0
 
@@ -160,6 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
             fake.peak_in_flight = max(fake.peak_in_flight, fake.in_flight)
             over = fake.in_flight > fake.concurrent_ok
         try:
+            if not over:  # a refusal leaves at once, so `seen.t` is when it left
+                time.sleep(fake.answer_delay_s)
             self._answer(fake, body, prompt, fake.misbehaves(prompt, number), over, seen)
         finally:
             with fake.lock:

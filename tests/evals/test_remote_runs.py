@@ -83,7 +83,9 @@ def test_dropped_concurrent_streams_are_retried_never_scored_empty(
 
 def test_rate_limits_are_waited_out_as_the_server_asks(settings: Settings, tmp_path: Path) -> None:
     suite = write_suite(tmp_path / "s.yaml", 8)
-    fake = FakeServer("rate_limit", retry_after=0.6, concurrent_ok=1)
+    # answers slow enough (0.1 s) that the runner's first two requests overlap: answered in
+    # a few ms they sometimes did not, and the server never refused
+    fake = FakeServer("rate_limit", retry_after=0.6, concurrent_ok=1, answer_delay_s=0.1)
     with serve(fake):
         add_remote(settings, fake.url)
         res = run_eval(settings, str(suite), ["remote"], use_cache=False).results["remote"]
