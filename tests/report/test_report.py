@@ -62,6 +62,26 @@ def test_chart_labels_carry_a_hostile_licence_as_text() -> None:
     assert gemma.count("<br>") == 1
 
 
+def test_scatter_text_carries_a_hostile_id_as_text() -> None:
+    """An id written into models.yaml by hand reached the scatter's text, which plotly reads
+    as markup (twelfth probe)."""
+    result = sample_result()
+    odd = '<a href="https://evil.example/">x</a>'
+    result.models[0] = result.models[0].model_copy(update={"id": odd})
+    texts = [t for trace in all_charts(result)["quality-vs-cost"]["data"] for t in trace["text"]]
+    assert odd not in texts and '&lt;a href="https://evil.example/"&gt;x&lt;/a&gt;' in texts
+
+
+def test_a_price_per_hour_must_be_finite() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from openscout.engines.spec import ModelSpec
+
+    with pytest.raises(ValidationError):
+        ModelSpec(id="m", engine="mock", price_per_hour=float("inf"))
+
+
 def test_html_is_self_contained_and_escapes_untrusted_text() -> None:
     html = render_html(sample_result())
     assert "<script src" not in html

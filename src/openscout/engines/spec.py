@@ -15,7 +15,7 @@ from openscout.engines.kinds import known_kinds
 
 
 class ModelSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # price .inf: "$inf/h"
 
     id: str
     engine: str  # an engine kind's name (kinds.py)

@@ -48,7 +48,8 @@ def _quality_scatter(
             q, x = m.quality, x_of(m)
             if status_of(m.id, rec) != status or q is None or x is None:
                 continue
-            pts.append((m.id, x, q.score, q.ci_low, q.ci_high))
+            # as entities: plotly reads tags in text (an id from models.yaml is anyone's)
+            pts.append((html.escape(m.id, quote=False), x, q.score, q.ci_low, q.ci_high))
         if not pts:
             continue
         traces.append(
