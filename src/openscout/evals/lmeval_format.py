@@ -355,6 +355,12 @@ def load_lmeval(path: Path) -> LoadedSuite:
                 field=p["field"],  # type: ignore[arg-type]
                 hint=e.hint,
             ) from e
+        if e.kind == "MemoryError":  # was "fs.yaml: MemoryError: " and nothing more
+            raise DataFileError(
+                f"{path}: reading the task ran past its memory limit"
+                f" ({TASK_LIMITS.memory_bytes // 2**20} MiB)",
+                hint="fewer or shorter documents, or a smaller num_fewshot",
+            ) from e
         raise DataFileError(f"{path}: {e.kind}: {e.message}", hint=e.hint) from e
     except WorkerLimitError as e:
         raise DataFileError(
