@@ -171,6 +171,13 @@ class _Task:
         if isinstance(source, str):
             try:
                 return self.env.from_string(source).render(**doc)
+            except MemoryError as e:  # the worker's limit: say so, not "MemoryError: "
+                raise DataFileError(
+                    f"{what}: the template ran past its memory limit"
+                    f" ({TASK_LIMITS.memory_bytes // 2**20} MiB)",
+                    path=str(self.path),
+                    field=what,
+                ) from e
             except Exception as e:  # jinja raises many kinds; all mean a bad template
                 raise DataFileError(
                     f"{what}: template failed: {e.__class__.__name__}: {e}",
