@@ -130,13 +130,17 @@ def get_model(settings: Settings, model_id: str) -> ModelSpec:
     )
 
 
+def check_id(model_id: str) -> None:
+    """Ids appear in URLs and name folders: no "." or ".." segments either."""
+    if not ID_PATTERN.match(model_id) or {".", "..", ""} & set(model_id.split("/")):
+        raise ConfigError(
+            f"model id {model_id[:80]!r} is not allowed", hint="use letters, digits and . _ : / -"
+        )
+
+
 def validate_new(spec: ModelSpec) -> ModelSpec:
     """Check what can be checked without loading: the id here, the rest by the engine kind."""
-    # ids appear in URLs and may one day name files: no "." or ".." segments either
-    if not ID_PATTERN.match(spec.id) or {".", "..", ""} & set(spec.id.split("/")):
-        raise ConfigError(
-            f"model id {spec.id!r} is not allowed", hint="use letters, digits and . _ : / -"
-        )
+    check_id(spec.id)
     return kind_of(spec).validate(spec)
 
 

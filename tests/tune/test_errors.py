@@ -101,6 +101,14 @@ def test_name_taken_fails_before_any_work(settings: Settings, tmp_path: Path) ->
         tune(settings, TuneRequest(base=BASE, data=str(data), name="gemma-3-270m"))
 
 
+def test_a_bad_name_fails_before_its_folder_is_made(settings: Settings, tmp_path: Path) -> None:
+    """`--name a/../../b` was refused only after `tune/a_.._.._b` was made (twelfth probe)."""
+    data = write_jsonl(tmp_path / "d.jsonl", [PAIR] * 4)
+    with pytest.raises(ConfigError, match="not allowed"):
+        tune(settings, TuneRequest(base=BASE, data=str(data), name="a/../../b"))
+    assert not (settings.home / "tune").exists() or not any((settings.home / "tune").iterdir())
+
+
 def test_without_the_extra_the_cli_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 

@@ -113,7 +113,7 @@ def require_extra() -> None:
 
 def tune(settings: Settings, req: TuneRequest, progress: Progress | None = None) -> TuneResult:
     from openscout.engines.kinds import kind_of
-    from openscout.models import get_model, list_models
+    from openscout.models import check_id, get_model, list_models
 
     t_start = time.perf_counter()
     say = progress or (lambda phase, s, total: None)
@@ -122,6 +122,7 @@ def tune(settings: Settings, req: TuneRequest, progress: Progress | None = None)
         raise ConfigError(
             "--rank, --batch, --save-every and --eval-every must be at least 1 and --lr positive"
         )
+    check_id(req.name)  # before its folder is made (`a/../../b` made one; twelfth probe)
     base = get_model(settings, req.base)
     if req.name == base.id or (
         any(m.id == req.name for m in list_models(settings)) and not req.replace
