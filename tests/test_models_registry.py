@@ -113,3 +113,12 @@ def test_openai_options_of_the_wrong_kind_are_refused(settings: Settings, option
                 options={"timeout_s": float("inf")},
             ),
         )
+
+
+def test_a_new_data_dir_is_the_user_s_alone(tmp_path: Path) -> None:
+    """The database (chats, prompts) was created readable by every local user (probe 12)."""
+    import stat
+
+    settings = Settings(home=tmp_path / "deep" / "home").ensure()
+    assert stat.S_IMODE(settings.home.stat().st_mode) == 0o700
+    settings.ensure()  # again: nothing changes, nothing fails

@@ -54,7 +54,11 @@ class Settings:
         return self.home / "reports"
 
     def ensure(self) -> Settings:
-        self.home.mkdir(parents=True, exist_ok=True)
+        # the data dir holds chats, prompts and results: the user's alone when we make it
+        # (an existing one is left as its owner set it)
+        if not self.home.is_dir():
+            self.home.parent.mkdir(parents=True, exist_ok=True)
+            self.home.mkdir(mode=0o700, exist_ok=True)
         return self
 
 
