@@ -22,11 +22,22 @@ prompts, the system prompt and assertion values. Every error names the file and 
 The file is read through openscout.yamlfile (size, alias and node bounds); with a limit,
 tests after the ones needed are parsed but never built. `python` assertions are refused
 unless the caller trusts the suite (see assertions.py).
+
+Products of a suite's parts are bounded before any item is built (each part alone passed
+the file bounds, yet 20,000 stops x 20,000 tests ran eval out of memory; sixth probe):
+- at most MAX_STOPS (16) strings in `defaults.stop`;
+- at most MAX_ASSERTIONS (100) assertions a test, the suite-level ones included;
+- at most MAX_ITEMS (200,000) items, prompts x tests (with a limit, only the items built);
+- at most MAX_CHECKS (1,000,000) assertions over all items;
+- stop strings, vars, judges and descriptions, which every item carries, count towards
+  MAX_SUITE_FILLED_CHARS once an item.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -103,6 +114,14 @@ class SuiteFile(BaseModel):
 # for a 128 MiB prompt from a 265 KB file (fourth probe), a billion laughs without aliases
 MAX_FILLED_CHARS = 4 * 2**20
 MAX_SUITE_FILLED_CHARS = 32 * 2**20
+# the OpenAI API takes 4 stops; llama.cpp and vLLM take more, and a suite may list the
+# end markers of several chat formats: 16 leaves room for that, not for 20,000 (sixth probe)
+MAX_STOPS = 16
+MAX_ASSERTIONS = 100  # a test's, the suite-level ones included: 15,000 x 15,000 tests did not fit
+# a 1e5-test suite still loads whole; every item is kept, hashed and stored, so 1,000 prompts
+# x 1,000 tests (a 12 KB file) ran out of memory
+MAX_ITEMS = 200_000
+MAX_CHECKS = 1_000_000  # assertions over all items: each is a dict kept and stored per item
 
 
 def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: int | None) -> str:
@@ -143,7 +162,12 @@ class _Filler:
 
     def text(self, text: str, variables: dict[str, Any], where: str, line: int | None) -> str:
         out = _fill(text, variables, where, self.path, line)
-        self.spent += len(out)
+        self.count(len(out), line)
+        return out
+
+    def count(self, chars: int, line: int | None) -> None:
+        """Texts each item carries whole (stops, vars): shared in memory, stored per item."""
+        self.spent += chars
         if self.spent > MAX_SUITE_FILLED_CHARS:
             raise DataFileError(
                 f"the suite's texts come to more than {MAX_SUITE_FILLED_CHARS:,} characters once"
@@ -152,7 +176,6 @@ class _Filler:
                 line=line,
                 hint="use each long variable once, or split the suite",
             )
-        return out
 
     def value(self, value: Any, variables: dict[str, Any], line: int | None) -> Any:
         if isinstance(value, str):
@@ -188,6 +211,86 @@ def _validate(raw: Any, path: Path, root: Any) -> SuiteFile:
         ) from e
 
 
+def _has_var(value: Any) -> bool:
+    if isinstance(value, str):
+        return _VAR.search(value) is not None
+    if isinstance(value, list):
+        return any(_has_var(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_var(v) for v in value.values())
+    return False
+
+
+def _size(value: Any) -> int:
+    """Characters `value` takes in an item's stored JSON (about)."""
+    if isinstance(value, str):
+        return len(value)
+    return len(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def _check_bounds(
+    parsed: SuiteFile, path: Path, line_of: Callable[[Loc], int | None], limit: int | None
+) -> int:
+    """How many items to build, once the products of the suite's parts are within bounds."""
+
+    def refuse(msg: str, loc: Loc, hint: str) -> DataFileError:
+        return DataFileError(msg, path=str(path), line=line_of(loc), hint=hint)
+
+    stops = len(parsed.defaults.stop)
+    if stops > MAX_STOPS:
+        raise refuse(
+            f"`defaults.stop` lists {stops:,} stop strings (at most {MAX_STOPS})",
+            ("defaults", "stop"),
+            f"keep the {MAX_STOPS} that matter; the OpenAI API itself takes only 4",
+        )
+    per_suite = len(parsed.assert_)
+    if per_suite > MAX_ASSERTIONS:
+        raise refuse(
+            f"the suite-level `assert` lists {per_suite:,} assertions, and every test gets"
+            f" them all (at most {MAX_ASSERTIONS} a test)",
+            ("assert",),
+            "split the suite, or move assertions to the tests that need them",
+        )
+    prompts = len(parsed.prompts)
+    total = len(parsed.tests) * prompts
+    wanted = min(total, limit) if limit else total
+    if wanted > MAX_ITEMS:
+        raise refuse(
+            f"{prompts:,} prompts x {len(parsed.tests):,} tests make {total:,} items"
+            f" (at most {MAX_ITEMS:,})",
+            ("tests",),
+            "split the suite, or run part of it with --limit",
+        )
+    checks, left = 0, wanted
+    for ti, test in enumerate(parsed.tests):
+        if left <= 0:
+            break
+        n = per_suite + len(test.assert_)
+        if n == 0:
+            raise refuse(
+                "this test has no assertions",
+                ("tests", ti),
+                "add an `assert:` list to the test or to the suite",
+            )
+        if n > MAX_ASSERTIONS:
+            raise refuse(
+                f"this test has {n:,} assertions, {per_suite:,} of them from the suite"
+                f" (at most {MAX_ASSERTIONS})",
+                ("tests", ti),
+                "split the test's assertions over several tests",
+            )
+        checks += n * min(prompts, left)
+        left -= prompts
+        if checks > MAX_CHECKS:
+            raise refuse(
+                f"the suite's items come to more than {MAX_CHECKS:,} assertions in all"
+                " (each test's assertions, once for every prompt)",
+                ("tests", ti),
+                "split the suite, or run part of it with --limit",
+            )
+    return wanted
+
+
 def load_user_suite(
     path: Path, limit: int | None = None, *, trust_python: bool = False
 ) -> LoadedSuite:
@@ -204,37 +307,51 @@ def load_user_suite(
     def line_of(loc: Loc) -> int | None:
         return yamlfile.node_line(root, loc)
 
+    wanted = _check_bounds(parsed, path, line_of, limit)
     items: list[Item] = []
     judges: set[str] = set()
     filler = _Filler(path)
+    stops = tuple(parsed.defaults.stop)  # one tuple for every item, not a copy each
+    stop_chars = 2 * sum(len(x) for x in stops)  # stored twice an item: stop, completion_stop
+
+    def build(loc: Loc, a: AssertionEntry, variables: dict[str, Any]) -> dict[str, Any]:
+        aline = line_of(loc)
+        d = a.model_dump()
+        d["value"] = filler.value(a.value, variables, aline)
+        d["judge"] = a.judge or parsed.judge
+        d["line"] = aline
+        check_spec(d, str(path), aline, trust_python)
+        if d["type"] == "python":
+            d["trusted"] = True  # check_spec refused it otherwise
+        if d["type"] == "llm-rubric" and d["judge"]:
+            judges.add(d["judge"])
+        return d
+
+    # suite-level assertions without variables are built once and shared by every test
+    shared = {
+        i: build(("assert", i), a, {})
+        for i, a in enumerate(parsed.assert_)
+        if not _has_var(a.value)
+    }
+    shared_chars = sum(_size(d["value"]) for d in shared.values())
     for ti, test in enumerate(parsed.tests):
+        if len(items) >= wanted:
+            break  # tests past the limit are parsed, never built
         tline = line_of(("tests", ti))
-        assertions = []
-        all_asserts = [(("assert", i), a) for i, a in enumerate(parsed.assert_)] + [
-            (("tests", ti, "assert", i), a) for i, a in enumerate(test.assert_)
-        ]
-        if not all_asserts:
-            raise DataFileError(
-                "this test has no assertions",
-                path=str(path),
-                line=tline,
-                hint="add an `assert:` list to the test or to the suite",
-            )
-        for loc, a in all_asserts:
-            aline = line_of(loc)
-            d = a.model_dump()
-            d["value"] = filler.value(a.value, test.vars, aline)
-            d["judge"] = a.judge or parsed.judge
-            d["line"] = aline
-            check_spec(d, str(path), aline, trust_python)
-            if d["type"] == "python":
-                d["trusted"] = True  # check_spec refused it otherwise
-            if d["type"] == "llm-rubric" and d["judge"]:
-                judges.add(d["judge"])
-            assertions.append(d)
+        assertions = [
+            shared[i] if i in shared else build(("assert", i), a, test.vars)
+            for i, a in enumerate(parsed.assert_)
+        ] + [build(("tests", ti, "assert", i), a, test.vars) for i, a in enumerate(test.assert_)]
+        # what each item stores whole; the test's own values were counted once when filled
+        carried = stop_chars + shared_chars + len(test.description or "") + _size(test.vars)
+        carried += sum(len(d["judge"] or "") for d in assertions)
+        own = sum(_size(d["value"]) for i, d in enumerate(assertions) if i not in shared)
         threshold = test.threshold if test.threshold is not None else parsed.threshold
         for pi, prompt in enumerate(parsed.prompts):
+            if len(items) >= wanted:
+                break
             pline = line_of(("prompts", pi))
+            filler.count(carried + (own if pi else 0), tline)
             text = filler.text(prompt, test.vars, f"prompt {pi + 1}", pline)
             system = (
                 filler.text(parsed.system, test.vars, "the system prompt", line_of(("system",)))
@@ -250,8 +367,8 @@ def load_user_suite(
                     system=system,
                     check="assertions",
                     completion_prompt=text,
-                    completion_stop=tuple(parsed.defaults.stop),
-                    stop=tuple(parsed.defaults.stop),
+                    completion_stop=stops,
+                    stop=stops,
                     max_tokens=parsed.defaults.max_tokens,
                     temperature=parsed.defaults.temperature,
                     check_data={
@@ -262,8 +379,6 @@ def load_user_suite(
                     meta={"task": test.description or tid, "line": tline},
                 )
             )
-    if limit is not None:
-        items = items[:limit]
     seen: set[str] = set()
     dup = None
     for item in items:  # a set, not ids.count: a 100,000-item suite took minutes
