@@ -1,6 +1,6 @@
 """Products of a suite's parts are bounded before items are built: stops x tests, suite-level
 assertions x tests and prompts x tests each ran `openscout eval` out of memory from a file
-that passed every other bound (sixth probe)."""
+that passed every other bound (twelfth probe)."""
 
 from __future__ import annotations
 

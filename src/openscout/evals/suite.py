@@ -24,7 +24,7 @@ tests after the ones needed are parsed but never built. `python` assertions are 
 unless the caller trusts the suite (see assertions.py).
 
 Products of a suite's parts are bounded before any item is built (each part alone passed
-the file bounds, yet 20,000 stops x 20,000 tests ran eval out of memory; sixth probe):
+the file bounds, yet 20,000 stops x 20,000 tests ran eval out of memory; twelfth probe):
 - at most MAX_STOPS (16) strings in `defaults.stop`;
 - at most MAX_ASSERTIONS (100) assertions a test, the suite-level ones included;
 - at most MAX_ITEMS (200,000) items, prompts x tests (with a limit, only the items built);
@@ -115,7 +115,7 @@ class SuiteFile(BaseModel):
 MAX_FILLED_CHARS = 4 * 2**20
 MAX_SUITE_FILLED_CHARS = 32 * 2**20
 # the OpenAI API takes 4 stops; llama.cpp and vLLM take more, and a suite may list the
-# end markers of several chat formats: 16 leaves room for that, not for 20,000 (sixth probe)
+# end markers of several chat formats: 16 leaves room for that, not for 20,000 (twelfth probe)
 MAX_STOPS = 16
 MAX_ASSERTIONS = 100  # a test's, the suite-level ones included: 15,000 x 15,000 tests did not fit
 # a 1e5-test suite still loads whole; every item is kept, hashed and stored, so 1,000 prompts
