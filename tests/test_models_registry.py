@@ -67,6 +67,8 @@ def test_bad_field_names_entry_and_field(settings: Settings) -> None:
         "engine: mock\n    options: {bogus: 1}",
         "engine: mock\n    options: {delay_s: x}",
         "engine: mock\n    options: {loglik_bias: [1]}",
+        "engine: mock\n    options: {max_parallel: abc}",
+        "engine: mock\n    options: {max_parallel: 0}",
     ],
 )
 def test_an_entry_its_kind_cannot_build_is_a_config_error(settings: Settings, entry: str) -> None:

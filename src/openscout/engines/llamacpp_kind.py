@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from openscout.engines import bundled
 from openscout.engines.gguf import read_header
 from openscout.engines.kind import EngineKind, FileDigest
+from openscout.engines.lora_check import check_adapter
 from openscout.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -40,12 +41,11 @@ class LlamaCppKind(EngineKind):
         if "\x00" in spec.path:
             raise ConfigError("the model path contains a NUL byte", hint="give a real file path")
         path = Path(spec.path).expanduser().resolve()
-        read_header(path)  # raises ModelFileError for missing / not GGUF / truncated
+        header = read_header(path)  # raises ModelFileError for missing / not GGUF / truncated
         update = {"path": str(path)}
         if spec.lora:
             lora = Path(spec.lora).expanduser().resolve()
-            if read_header(lora).get("general.type") != "adapter":
-                raise ConfigError(f"{lora.name} is not a GGUF LoRA adapter (general.type)")
+            check_adapter(lora, header)
             update["lora"] = str(lora)
         return spec.model_copy(update=update)
 

@@ -68,6 +68,10 @@ class MockEngine:
             raise TypeError("default and fail_with must be texts")
         if not _is_number(delay_s) or not 0 <= delay_s <= 60:
             raise ValueError("delay_s must be a number of seconds from 0 to 60")
+        if not isinstance(max_parallel, int) or isinstance(max_parallel, bool):
+            raise TypeError("max_parallel must be a whole number")  # 'abc' was a 500 later
+        if not 1 <= max_parallel <= 1024:
+            raise ValueError("max_parallel must be from 1 to 1024")
         self.model_id = model_id
         self.script = dict(script or {})
         self.default = default

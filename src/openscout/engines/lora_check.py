@@ -1,0 +1,55 @@
+"""A LoRA adapter checked against its base before llama.cpp is handed the pair.
+
+llama.cpp trusts an adapter's tensors: one of the wrong shape, one naming a tensor the base
+lacks, or a truncated file crashed the whole process (a segmentation fault that took `serve`
+down with it; thirteenth probe). So the adapter is read by openscout's own GGUF reader (which
+refuses truncated and malformed files) and every tensor is matched to the base's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openscout.engines.gguf import GGUFHeader, read_header
+from openscout.errors import ModelFileError
+
+SUFFIXES = (".lora_a", ".lora_b")
+
+
+def check_adapter(path: str | Path, base: GGUFHeader) -> GGUFHeader:
+    """The adapter's header, once it is an adapter for `base`; ModelFileError otherwise."""
+    adapter = read_header(Path(path))
+    name = Path(path).name
+
+    def bad(why: str) -> ModelFileError:
+        return ModelFileError(
+            f"{name} is not a LoRA adapter for {Path(base.path).name}: {why}",
+            hint="register the adapter again (openscout tune) or remove `lora:` from the entry",
+        )
+
+    if adapter.get("general.type") != "adapter":
+        raise bad("its general.type is not 'adapter'")
+    arch = adapter.get("general.architecture")
+    if arch is not None and arch != base.get("general.architecture"):
+        raise bad(f"it is for the architecture {str(arch)[:40]!r}")
+    targets = {t.name: t.shape for t in base.tensors}
+    ranks: dict[str, dict[str, int]] = {}
+    for t in adapter.tensors:
+        stem, suffix = t.name[:-7], t.name[-7:]
+        if suffix not in SUFFIXES or stem not in targets:
+            raise bad(f"the tensor {t.name[:80]!r} adapts nothing in the base")
+        target = targets[stem]
+        if len(t.shape) != 2 or len(target) != 2:
+            raise bad(f"the tensor {t.name[:80]!r} is not a matrix adapting a matrix")
+        # ggml order: lora_a is [in, rank], lora_b is [rank, out]; the base is [in, out]
+        fits = t.shape[0] == target[0] if suffix == ".lora_a" else t.shape[1] == target[1]
+        if not fits:
+            raise bad(f"the tensor {t.name[:80]!r} has the shape {t.shape}, the base {target}")
+        rank = t.shape[1] if suffix == ".lora_a" else t.shape[0]
+        ranks.setdefault(stem, {})[suffix] = rank
+    if not ranks:
+        raise bad("it holds no tensors")
+    for stem, pair in ranks.items():
+        if len(pair) != 2 or pair[".lora_a"] != pair[".lora_b"]:
+            raise bad(f"{stem[:80]!r} lacks a lora_a/lora_b pair of one rank")
+    return adapter
