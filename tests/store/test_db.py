@@ -22,3 +22,16 @@ def test_reopening_does_not_reapply(tmp_path: Path) -> None:
     )
     raw = sqlite3.connect(p)
     assert raw.execute("SELECT count(*) FROM generations").fetchone()[0] == 1
+
+
+def test_a_new_database_is_the_user_s_alone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Made by `runs list` in a dir that `models list` made 0755, the database was 0644:
+    chats and prompts readable by every local user (thirteenth probe)."""
+    import stat
+
+    from openscout.store.db import connect
+
+    path = tmp_path / "open" / "openscout.db"
+    connect(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert connect(path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"

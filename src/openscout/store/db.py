@@ -7,6 +7,7 @@ use `connect()` and keep writes short (one finished item, one commit).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from importlib import resources
@@ -35,6 +36,8 @@ def connect(path: str | Path, *, migrate: bool = True) -> sqlite3.Connection:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():  # chats and prompts: the user's alone, whoever made the dir
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         conn = sqlite3.connect(
             str(path), timeout=30.0, isolation_level=None, check_same_thread=False
         )
