@@ -92,6 +92,7 @@ def test_an_entry_its_kind_cannot_build_is_a_config_error(settings: Settings, en
         "{timeout_s: abc}",
         "{transport: x}",
         "{max_parallel: abc}",
+        "{max_parallel: .inf}",
     ],
 )
 def test_openai_options_of_the_wrong_kind_are_refused(settings: Settings, options: str) -> None:

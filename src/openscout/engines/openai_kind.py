@@ -63,8 +63,8 @@ def checked_options(spec: ModelSpec) -> dict[str, Any]:
         or not _is_number(timeout)
         or not 0 < timeout <= 24 * 3600
         or not _is_number(parallel)
+        or not 1 <= parallel <= 1024  # before int(): int(.inf) raises
         or parallel != int(parallel)
-        or not 1 <= parallel <= 1024
         or not isinstance(options.get("stream", True), bool)
     ):
         raise ConfigError(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from openscout.errors import recorded
+
 _CLIP = 40
 
 
@@ -37,8 +39,7 @@ def _assertion_line(a: dict[str, Any], spec: dict[str, Any] | None, output: str)
     base = kind.removeprefix("not-")
     negated = kind.startswith("not-")
     if a.get("reason"):  # cut: runs recorded before reasons were cut hold megabytes
-        reason = str(a["reason"])
-        why = reason if len(reason) <= REASON_CHARS else reason[:REASON_CHARS] + "..."
+        why = str(recorded(str(a["reason"]), REASON_CHARS))
     elif base in ("contains", "icontains"):
         why = f"{_q(value)} " + ("was found" if negated else "was not found")
     elif base == "regex":
@@ -123,8 +124,8 @@ def _expected(item: dict[str, Any], spec_item: dict[str, Any]) -> list[str]:
 def failure_reasons(item: dict[str, Any]) -> list[str]:
     """Why a stored item did not get full marks; [] when it did (or nothing is known)."""
     if item.get("error"):  # cut: runs recorded before errors were cut hold megabytes
-        first = str(item["error"])[:REASON_CHARS].splitlines()[0]
-        return [first if len(first) < REASON_CHARS else first + "..."]
+        first = (str(item["error"])[: 2 * REASON_CHARS].splitlines() or [""])[0]
+        return [str(recorded(first, REASON_CHARS))]
     score = item.get("score")
     if score is None or float(score) >= 1.0:
         return []
