@@ -434,3 +434,42 @@ def test_the_key_mask_finds_every_part_of_the_key() -> None:
     assert mask.apply(said) == "bad key ***, again: ***! and ***."
     assert mask.apply("x" * 100_000 + "89abcdef" + "y" * 100_000) == "***"
     assert KeyMask(None).apply("sk-anything") == "sk-anything"
+
+
+@pytest.mark.parametrize("keepalive", [b": ping\n", b'data: {"choices": []}\n\n'])
+def test_a_stream_that_never_moves_ends_at_the_engine_timeout(keepalive: bytes) -> None:
+    """Keep-alive comments or empty events every half second held `generate` past 100 s
+    with a 5 s timeout (fourteenth probe): each line reset the per-line timeout."""
+    import time
+
+    def pings() -> Iterator[bytes]:
+        for _ in range(200):  # 10 s at most, so the test ends even where the bound does not
+            time.sleep(0.05)
+            yield keepalive
+
+    engine = OpenAIEngine(
+        "u",
+        "http://upstream.test/v1",
+        timeout_s=0.5,
+        transport=httpx.MockTransport(
+            lambda request: httpx.Response(200, headers=SSE, content=pings())
+        ),
+    )
+    with pytest.raises(EngineError, match=r"has not moved for 0\.5 s"):
+        collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+
+
+def test_a_reasoning_stream_moves_and_is_counted() -> None:
+    """Deltas of thinking alone are progress (not a stall) and count towards the cut."""
+    think = b'data: {"choices": [{"delta": {"reasoning_content": "hmm "}}]}\n\n'
+    done = b'data: {"choices": [{"delta": {"content": "ok"}, "finish_reason": "stop"}]}\n\n'
+    engine = _engine(lambda request: httpx.Response(200, headers=SSE, content=think * 3 + done))
+    text, final, _ = collect(
+        engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams())
+    )
+    assert text == "ok" and final.finish_reason == "stop"
+    endless = _engine(lambda request: httpx.Response(200, headers=SSE, content=think * 500))
+    _, cut, _ = collect(
+        endless.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=10))
+    )
+    assert cut.finish_reason == "length"

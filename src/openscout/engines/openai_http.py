@@ -76,6 +76,14 @@ DEFAULT_MAX_TOKENS = 4096  # a stream asked without max_tokens is still cut some
 CHARS_PER_TOKEN_CAP = 64  # no real token is longer; more text per token asked is runaway
 
 
+def _other_text(holder: object, key: str) -> int:
+    """Characters of text a delta carries besides its answer (a reasoning model's thinking),
+    not counting its role."""
+    if not isinstance(holder, dict):
+        return 0
+    return sum(len(v) for k, v in holder.items() if k not in (key, "role") and isinstance(v, str))
+
+
 class OpenAIEngine:
     def __init__(
         self,
@@ -234,9 +242,18 @@ class OpenAIEngine:
             cause=cause,
         )
 
-    def _sse(self, resp: httpx.Response) -> Iterator[dict[str, Any]]:
+    def _sse(self, resp: httpx.Response, moved: list[float]) -> Iterator[dict[str, Any]]:
+        """The stream's events; an answer that has not moved (`moved[0]`, set by the caller)
+        for the engine's timeout ends, whatever else the server keeps sending."""
         try:
             for line in iter_lines(resp, line_timeout_s=self.timeout_s):
+                if time.monotonic() - moved[0] > self.timeout_s:
+                    raise EngineResponseError(
+                        f"{self.shown_url}: the answer has not moved for {self.timeout_s:g} s"
+                        " (the server sends only keep-alive lines or empty events)",
+                        transient=True,
+                        cause="stalled stream",
+                    )
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
@@ -283,19 +300,26 @@ class OpenAIEngine:
         # every server we know, so far more deltas (or text) than asked ends the answer.
         asked = int(payload.get("max_tokens") or DEFAULT_MAX_TOKENS)
         max_chunks, max_chars = 2 * asked + 16, CHARS_PER_TOKEN_CAP * asked
-        events = self._sse(resp)
+        # when the answer last moved: keep-alive comments or events without text every
+        # half second held `generate` past 100 s with a 5 s timeout (fourteenth probe)
+        moved = [time.monotonic()]
+        events = self._sse(resp, moved)
         for event in events:
             n_events += 1
             usage = usage_of(event) or usage
             for choice in choices_of(event, self.shown_url, path):
                 if choice.get("index", 0) != 0:  # we ask for one answer; others are not ours
                     continue
-                text = text_of(
-                    choice.get("delta") if chat else choice, "content" if chat else "text"
-                )
+                holder = choice.get("delta") if chat else choice
+                key = "content" if chat else "text"
+                text = text_of(holder, key)
                 if text:
                     n_chunks, n_chars = n_chunks + 1, n_chars + len(text)
+                    moved[0] = time.monotonic()
                     yield Chunk(text, time.perf_counter())
+                elif other := _other_text(holder, key):  # reasoning: progress, and counted
+                    n_chunks, n_chars = n_chunks + 1, n_chars + other
+                    moved[0] = time.monotonic()
                 reason = choice.get("finish_reason") or reason
                 if n_chunks >= max_chunks or n_chars >= max_chars:  # checked per choice
                     break
