@@ -317,7 +317,7 @@ class OpenAIEngine:
                     n_chunks, n_chars = n_chunks + 1, n_chars + len(text)
                     moved[0] = time.monotonic()
                     yield Chunk(text, time.perf_counter())
-                elif other := _other_text(holder, key):  # reasoning: progress, and counted
+                elif chat and (other := _other_text(holder, key)):  # thinking: progress, counted
                     n_chunks, n_chars = n_chunks + 1, n_chars + other
                     moved[0] = time.monotonic()
                 reason = choice.get("finish_reason") or reason
