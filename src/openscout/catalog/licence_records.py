@@ -12,6 +12,9 @@ from openscout.catalog.licence import (
     osi_licence,
 )
 
+# the use-based restrictions of the RAIL family (DeepSeek's model licence is built on it too)
+RAIL_TERMS = ("use-based restrictions (Attachment A) apply and must be passed on to derivatives",)
+
 RECORDS: tuple[License, ...] = (
     osi_licence(
         "Apache-2.0",
@@ -191,7 +194,7 @@ RECORDS: tuple[License, ...] = (
         False,
         "conditional",
         None,
-        ("use-based restrictions (Attachment A) apply and must be passed on to derivatives",),
+        RAIL_TERMS,
     ),
     License(
         "falcon-180b",
@@ -214,7 +217,7 @@ RECORDS: tuple[License, ...] = (
         False,
         "conditional",
         None,
-        ("use-based restrictions (Attachment A) apply and must be passed on to derivatives",),
+        RAIL_TERMS,
         ("bloom rail", "rail"),
     ),
     License(
@@ -225,7 +228,7 @@ RECORDS: tuple[License, ...] = (
         False,
         "conditional",
         None,
-        ("use-based restrictions (Attachment A) apply and must be passed on to derivatives",),
+        RAIL_TERMS,
     ),
     License(
         "openrail",
