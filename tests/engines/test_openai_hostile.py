@@ -18,8 +18,10 @@ from openscout.errors import EngineError
 SSE = {"content-type": "text/event-stream"}
 
 
-def _engine(handler) -> OpenAIEngine:  # type: ignore[no-untyped-def]
-    return OpenAIEngine("u", "http://upstream.test/v1", transport=httpx.MockTransport(handler))
+def _engine(handler, **options) -> OpenAIEngine:  # type: ignore[no-untyped-def]
+    return OpenAIEngine(
+        "u", "http://upstream.test/v1", transport=httpx.MockTransport(handler), **options
+    )
 
 
 def _event(delta: object) -> bytes:
@@ -104,13 +106,8 @@ def test_a_stream_that_trickles_bytes_but_no_lines_is_stopped() -> None:
             time.sleep(0.02)
             yield b"x"
 
-    engine = OpenAIEngine(
-        "u",
-        "http://upstream.test/v1",
-        timeout_s=0.3,
-        transport=httpx.MockTransport(
-            lambda request: httpx.Response(200, headers=SSE, content=trickle())
-        ),
+    engine = _engine(
+        lambda request: httpx.Response(200, headers=SSE, content=trickle()), timeout_s=0.3
     )
     with pytest.raises(EngineError) as info:
         collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
@@ -130,9 +127,7 @@ def test_a_compressed_answer_is_refused_before_it_is_unpacked() -> None:
         asked.append(request.headers.get("accept-encoding", ""))
         return httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip, gzip"})
 
-    engine = OpenAIEngine(
-        "u", "http://upstream.test/v1", transport=httpx.MockTransport(handler), loglikelihood=True
-    )
+    engine = _engine(handler, loglikelihood=True)
     params = SamplingParams(max_tokens=4)
     with pytest.raises(EngineError, match="compressed"):
         collect(engine.stream_completion("hi", params))
@@ -155,13 +150,7 @@ def test_a_scoring_answer_is_read_within_the_deadline() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=trickle())
 
-    engine = OpenAIEngine(
-        "u",
-        "http://upstream.test/v1",
-        transport=httpx.MockTransport(handler),
-        timeout_s=1,
-        loglikelihood=True,
-    )
+    engine = _engine(handler, timeout_s=1, loglikelihood=True)
     start = time.monotonic()
     with pytest.raises(EngineError, match="in time"):
         engine.loglikelihood("a", " b")
@@ -177,12 +166,7 @@ def test_an_error_body_that_trickles_ends_at_the_deadline() -> None:
             time.sleep(0.2)
             yield b" "
 
-    engine = OpenAIEngine(
-        "u",
-        "http://upstream.test/v1",
-        transport=httpx.MockTransport(lambda request: httpx.Response(500, content=trickle())),
-        timeout_s=1,
-    )
+    engine = _engine(lambda request: httpx.Response(500, content=trickle()), timeout_s=1)
     start = time.monotonic()
     with pytest.raises(EngineError, match="HTTP 500"):
         collect(engine.stream_completion("hi", SamplingParams(max_tokens=2)))
@@ -267,9 +251,7 @@ def test_an_upstream_echoing_our_key_never_shows_it() -> None:
             return httpx.Response(500, content=f"invalid key {secret[3:].upper()}".encode())
         return httpx.Response(401, json={"error": {"message": said}})
 
-    engine = OpenAIEngine(
-        "u", "http://upstream.test/v1", api_key=secret, transport=httpx.MockTransport(echo)
-    )
+    engine = _engine(echo, api_key=secret)
     engine.stream = False
     shown: list[str] = []
     for ask in (
@@ -341,12 +323,7 @@ def test_a_line_sent_in_small_pieces_is_read_whole_and_bounded() -> None:
 def test_log_probs_of_the_wrong_type_are_an_engine_error(logprobs: dict) -> None:
     """Each was a TypeError mid-scoring: `eval` said "unexpected error" (ninth probe)."""
     body = {"choices": [{"text": "ab", "logprobs": logprobs, "finish_reason": "length"}]}
-    engine = OpenAIEngine(
-        "u",
-        "http://upstream.test/v1",
-        loglikelihood=True,
-        transport=httpx.MockTransport(lambda request: httpx.Response(200, json=body)),
-    )
+    engine = _engine(lambda request: httpx.Response(200, json=body), loglikelihood=True)
     with pytest.raises(EngineError, match="no echo log-probs"):
         engine.loglikelihood("a", "b")
 
@@ -410,13 +387,9 @@ def test_a_long_error_body_is_masked_in_one_pass_and_cut() -> None:
         (500, ("c" * 300 + key.upper()[3:] + " tail").encode()),
     ]
     for status, body in answers:
-        engine = OpenAIEngine(
-            "u",
-            "http://upstream.test/v1",
+        engine = _engine(
+            lambda request, status=status, body=body: httpx.Response(status, content=body),
             api_key=key,
-            transport=httpx.MockTransport(
-                lambda request, status=status, body=body: httpx.Response(status, content=body)
-            ),
             stream=False,
         )
         with pytest.raises(EngineError) as e:
@@ -447,13 +420,8 @@ def test_a_stream_that_never_moves_ends_at_the_engine_timeout(keepalive: bytes) 
             time.sleep(0.05)
             yield keepalive
 
-    engine = OpenAIEngine(
-        "u",
-        "http://upstream.test/v1",
-        timeout_s=0.5,
-        transport=httpx.MockTransport(
-            lambda request: httpx.Response(200, headers=SSE, content=pings())
-        ),
+    engine = _engine(
+        lambda request: httpx.Response(200, headers=SSE, content=pings()), timeout_s=0.5
     )
     with pytest.raises(EngineError, match=r"has not moved for 0\.5 s"):
         collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
