@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from openscout.engines.kind import EngineKind, FileDigest
+from openscout.engines.openai_wire import is_number
 from openscout.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -60,10 +61,10 @@ def checked_options(spec: ModelSpec) -> dict[str, Any]:
     parallel = options.get("max_parallel", 8)
     if (
         unknown
-        or not _is_number(timeout)
+        or not is_number(timeout)
         or not 0 < timeout <= 24 * 3600
-        or not _is_number(parallel)
-        or not 1 <= parallel <= 1024  # before int(): int(.inf) raises
+        or not is_number(parallel)
+        or not 1 <= parallel <= 1024
         or parallel != int(parallel)
         or not isinstance(options.get("stream", True), bool)
     ):
@@ -75,7 +76,3 @@ def checked_options(spec: ModelSpec) -> dict[str, Any]:
     if "max_parallel" in options:
         options["max_parallel"] = int(parallel)
     return options
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
