@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from openscout.engines.base import SamplingParams, collect
-from openscout.engines.openai_http import OpenAIEngine
+from openscout.engines.openai_http import CHARS_PER_TOKEN_CAP, OpenAIEngine
 from openscout.errors import EngineError
 
 SSE = {"content-type": "text/event-stream"}
@@ -42,6 +42,19 @@ def test_a_stream_that_ignores_max_tokens_is_cut_near_it() -> None:
     assert final.finish_reason == "length"
     assert 50 <= len(chunks) <= 2 * 50 + 16
     assert next(sent) < 1000  # the relay stopped reading, too
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_whole_answer_past_max_tokens_is_cut_like_a_stream(stream: bool) -> None:
+    """A 100 KB answer to 256 tokens, sent as one JSON body (asked for or not), held `eval`'s
+    scoring 79 s (fifteenth probe): it is held to what a stream of max_tokens may carry."""
+    body = {"choices": [{"message": {"content": "x" * 100_000}, "finish_reason": "stop"}]}
+    engine = _engine(lambda request: httpx.Response(200, json=body), stream=stream)
+    text, final, _ = collect(
+        engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=8))
+    )
+    assert text == "x" * (8 * CHARS_PER_TOKEN_CAP)
+    assert final.finish_reason == "length"
 
 
 @pytest.mark.parametrize(

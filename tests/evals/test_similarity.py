@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -50,3 +52,22 @@ def test_similar_assertion_in_a_suite(settings: Settings, tmp_path: Path) -> Non
     assert [i["score"] for i in items] == [1.0, 0.0]
     cos = [i["detail"]["assertions"][0]["cosine"] for i in items]
     assert cos[0] > 0.75 > cos[1]
+
+
+def test_a_huge_answer_is_cut_before_the_tokenizer() -> None:
+    """An 8.5 MB answer cost `eval` 1.2 GB in the tokenizer, which splits the whole text
+    before the model reads its first 256 tokens (fifteenth probe). Measured in a process of
+    its own, where the peak is this call's."""
+    script = (
+        "import resource\n"
+        "from openscout.evals.embed import similarity\n"
+        "similarity('hello there', 'hi')\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "similarity(('word ' * 12 + '\\n') * 150_000, 'hello there')\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    grew_mb = int(done.stdout.split()[-1])
+    assert grew_mb < 300, f"the peak grew {grew_mb} MB"

@@ -286,20 +286,20 @@ class OpenAIEngine:
             resp.close()
 
     def _stream(self, path: str, payload: dict[str, Any], chat: bool) -> Iterator[StreamEvent]:
+        # A server that ignores max_tokens must not answer without end: one delta is one token
+        # on every server we know, so far more deltas (or text) than asked ends the answer.
+        asked = int(payload.get("max_tokens") or DEFAULT_MAX_TOKENS)
+        max_chunks, max_chars = 2 * asked + 16, CHARS_PER_TOKEN_CAP * asked
         if not self.stream:
-            yield from self._whole(path, payload, chat)
+            yield from self._whole(path, payload, chat, max_chars)
             return
         payload = {**payload, "stream": True, "stream_options": {"include_usage": True}}
         resp = self._open(path, payload, stream=True)
         if "json" in resp.headers.get("content-type", ""):
             # Some servers ignore `stream` and answer with one JSON body.
-            yield from self._parse_whole(resp, path, chat)
+            yield from self._parse_whole(resp, path, chat, max_chars)
             return
         n_events, n_chunks, n_chars, usage, reason = 0, 0, 0, None, None
-        # A server that ignores max_tokens must not stream for ever: one delta is one token on
-        # every server we know, so far more deltas (or text) than asked ends the answer.
-        asked = int(payload.get("max_tokens") or DEFAULT_MAX_TOKENS)
-        max_chunks, max_chars = 2 * asked + 16, CHARS_PER_TOKEN_CAP * asked
         # when the answer last moved: keep-alive comments or events without text every
         # half second held `generate` past 100 s with a 5 s timeout (fourteenth probe)
         moved = [time.monotonic()]
@@ -339,12 +339,16 @@ class OpenAIEngine:
             )
         yield final_of(usage, n_chunks, reason)
 
-    def _whole(self, path: str, payload: dict[str, Any], chat: bool) -> Iterator[StreamEvent]:
+    def _whole(
+        self, path: str, payload: dict[str, Any], chat: bool, max_chars: int
+    ) -> Iterator[StreamEvent]:
         """Non-streaming request: one chunk with the whole text (TTFT = full latency)."""
         resp = self._open(path, {**payload, "stream": False}, stream=True)  # read in bounds
-        yield from self._parse_whole(resp, path, chat)
+        yield from self._parse_whole(resp, path, chat, max_chars)
 
-    def _parse_whole(self, resp: httpx.Response, path: str, chat: bool) -> Iterator[StreamEvent]:
+    def _parse_whole(
+        self, resp: httpx.Response, path: str, chat: bool, max_chars: int
+    ) -> Iterator[StreamEvent]:
         data = self._json(resp, path, deadline=time.monotonic() + self.timeout_s)
         choices = choices_of(data, self.shown_url, path)
         if not choices:
@@ -355,9 +359,14 @@ class OpenAIEngine:
             )
         choice = choices[0]
         text = text_of(choice.get("message") if chat else choice, "content" if chat else "text")
+        reason, usage = choice.get("finish_reason"), usage_of(data)
+        if len(text) > max_chars:
+            # held to what a stream may carry: a 100 KB answer to 256 tokens held `eval`'s
+            # scoring 79 s (fifteenth probe), and the upstream ignored max_tokens anyway
+            text, reason, usage = text[:max_chars], "length", None
         if text:
             yield Chunk(text, time.perf_counter())
-        yield final_of(usage_of(data), 1 if text else 0, choice.get("finish_reason"))
+        yield final_of(usage, 1 if text else 0, reason)
 
     def _json(
         self,

@@ -18,8 +18,11 @@ memory, CPU and time limits (openscout.worker), never in ours. The restrictions 
 from __future__ import annotations
 
 import ast
+import hashlib
+import importlib.util
 import json
 import re
+import time
 from typing import Any
 
 from openscout.engines.http_bounds import nested_deeper_than
@@ -32,7 +35,7 @@ from openscout.errors import (
     recorded,
 )
 from openscout.evals import patterns
-from openscout.evals.items import Item
+from openscout.evals.items import Item, unfenced
 from openscout.evals.scoring import Score, ScoreContext
 from openscout.worker import Limits, Worker
 
@@ -81,10 +84,8 @@ MAX_JSON_DEPTH = 100  # deeper output is no answer anyone asked for (a model stu
 def _parse_json(text: str) -> Any:
     """The answer's JSON; ValueError when it is not JSON or nests beyond MAX_JSON_DEPTH
     (json.loads itself fails at about 1000 levels with RecursionError, which crashed eval)."""
-    t = text.strip()
-    m = re.match(r"^```(?:json|JSON)?\s*\n(.*)\n```$", t, re.DOTALL)
     try:
-        data = json.loads(m.group(1) if m else t)
+        data = json.loads(unfenced(text))
     except RecursionError as e:
         raise ValueError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels") from e
     if nested_deeper_than(data, MAX_JSON_DEPTH):
@@ -158,7 +159,13 @@ TRUST_HINT = (
 )
 
 
-def check_spec(a: dict[str, Any], path: str, line: int | None, trust_python: bool = False) -> None:
+def check_spec(
+    a: dict[str, Any],
+    path: str,
+    line: int | None,
+    trust_python: bool = False,
+    schemas: SchemaChecks | None = None,
+) -> None:
     """Refuse an assertion that cannot work (or may not run), at load time, naming its line."""
     kind, value = a["type"].removeprefix("not-"), a["value"]
 
@@ -196,16 +203,13 @@ def check_spec(a: dict[str, Any], path: str, line: int | None, trust_python: boo
     if kind == "json-schema":
         if not isinstance(value, dict):
             raise bad("`value` must be a JSON schema (a mapping)")
-        try:
-            import jsonschema
-        except ImportError as e:
-            raise bad("needs the jsonschema package", "pip install jsonschema") from e
+        if importlib.util.find_spec("jsonschema") is None:
+            raise bad("needs the jsonschema package", "pip install jsonschema")
         if nested_deeper_than(value, MAX_JSON_DEPTH):  # checking it would recurse past the stack
             raise bad(f"the schema nests deeper than {MAX_JSON_DEPTH} levels")
-        try:
-            jsonschema.validators.validator_for(value).check_schema(value)
-        except jsonschema.SchemaError as e:
-            raise bad(f"invalid schema: {e.message}") from e
+        problem = (schemas or SchemaChecks()).problem(value)
+        if problem:
+            raise bad(problem)
     if kind == "llm-rubric" and not a.get("judge"):
         raise bad("no judge model", "set `judge: <model id>` on the assertion or the suite")
 
@@ -318,24 +322,72 @@ SCHEMA_LIMITS = Limits(memory_bytes=512 * 2**20, cpu_seconds=2, timeout=5.0)
 _schema_worker: Worker | None = None
 
 
-def check_json_schema(schema: Any, instance: Any) -> str | None:
-    """None when `instance` satisfies `schema`, else why not (or why it was stopped)."""
+def _in_schema_worker(**args: Any) -> str | None:
     global _schema_worker
     if _schema_worker is None:
         _schema_worker = Worker(f"{__name__}:json_schema_here", SCHEMA_LIMITS)
+    return _schema_worker.call(**args)  # type: ignore[no-any-return]
+
+
+def check_json_schema(schema: Any, instance: Any) -> str | None:
+    """None when `instance` satisfies `schema`, else why not (or why it was stopped)."""
     try:
-        return _schema_worker.call(schema=schema, instance=instance)  # type: ignore[no-any-return]
+        return _in_schema_worker(schema=schema, instance=instance)
     except WorkerError as e:
         return f"the schema could not be checked: {e.kind}: {e.message}"
     except WorkerLimitError as e:
         return f"the schema check was stopped: {e}"
 
 
-def json_schema_here(schema: Any, instance: Any) -> str | None:
-    """In the worker: validate with a registry that resolves nothing outside the schema."""
+def schema_problem(schema: dict[str, Any]) -> str | None:
+    """Why a suite's schema is not a valid one, else None. Checked in the worker as well:
+    draft-04's `uniqueItems` on an `enum` of 12,000 objects is quadratic (minutes, fifteenth
+    probe)."""
+    try:
+        return _in_schema_worker(schema=schema, instance=None, only_schema=True)
+    except WorkerError as e:
+        return f"the schema could not be checked: {e.kind}: {e.message}"
+    except WorkerLimitError as e:
+        return f"the schema's own check was stopped ({e}); make it smaller"
+
+
+SCHEMAS_CHECK_BUDGET_S = 20.0  # a suite's schemas, all together: each may take up to 2 s
+
+
+class SchemaChecks:
+    """A suite's schemas, each checked once and all within one time budget: a test's schema
+    filled from its variables is checked for every test."""
+
+    def __init__(self) -> None:
+        self._seen: dict[bytes, str | None] = {}
+        self.spent_s = 0.0
+
+    def problem(self, schema: dict[str, Any]) -> str | None:
+        key = hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).digest()
+        if key not in self._seen:
+            if self.spent_s > SCHEMAS_CHECK_BUDGET_S:
+                return (
+                    f"the suite's JSON schemas took more than {SCHEMAS_CHECK_BUDGET_S:.0f} s"
+                    " to check; use fewer or smaller ones"
+                )
+            start = time.monotonic()
+            self._seen[key] = schema_problem(schema)
+            self.spent_s += time.monotonic() - start
+        return self._seen[key]
+
+
+def json_schema_here(schema: Any, instance: Any, only_schema: bool = False) -> str | None:
+    """In the worker: the schema's own check (`only_schema`), or validation with a registry
+    that resolves nothing outside the schema."""
     import jsonschema
     from referencing import Registry
 
     cls = jsonschema.validators.validator_for(schema)
+    if only_schema:
+        try:
+            cls.check_schema(schema)
+        except jsonschema.SchemaError as e:
+            return f"invalid schema: {e.message}"
+        return None
     error = jsonschema.exceptions.best_match(cls(schema, registry=Registry()).iter_errors(instance))
     return None if error is None else error.message

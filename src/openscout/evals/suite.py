@@ -35,13 +35,14 @@ the file bounds, yet 20,000 stops x 20,000 tests ran eval out of memory; twelfth
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from openscout import yamlfile
 from openscout.errors import DataFileError
@@ -69,6 +70,33 @@ AssertionType = Literal[
     "not-is-json",
 ]
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
+
+
+def _json_key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, datetime.date):
+        return key.isoformat()
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)  # as JSON itself writes a key: true, null, 1
+    raise ValueError(f"a mapping key that is {_NOT_JSON.get(type(key), 'not text')}")
+
+
+def as_json_data(value: Any) -> Any:
+    """A YAML value as JSON data: every item is hashed and stored as JSON, and a date (YAML
+    reads `2024-01-01` as one) stopped `eval` with "unexpected error" (fifteenth probe). A
+    date becomes the text written; binary data and sets are refused."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, datetime.date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, list):
+        return [as_json_data(v) for v in value]
+    if isinstance(value, dict):
+        return {_json_key(k): as_json_data(v) for k, v in value.items()}
+    what = _NOT_JSON.get(type(value), type(value).__name__)
+    raise ValueError(f"{what} is not JSON data (text, a number, true/false, null, a list or a map)")
 
 
 class AssertionEntry(BaseModel):
@@ -78,6 +106,8 @@ class AssertionEntry(BaseModel):
     weight: float = Field(default=1.0, ge=0, le=1e6)  # a weight of .inf made scores NaN
     threshold: float | None = None  # similar: least cosine; python/llm-rubric: least score
     judge: str | None = None
+
+    _json_value = field_validator("value")(as_json_data)
 
 
 class Defaults(BaseModel):
@@ -94,6 +124,8 @@ class TestEntry(BaseModel):
     vars: dict[str, Any] = Field(default_factory=dict)
     assert_: list[AssertionEntry] = Field(default_factory=list, alias="assert")
     threshold: float | None = Field(default=None, ge=0, le=1)
+
+    _json_vars = field_validator("vars")(as_json_data)
 
 
 class SuiteFile(BaseModel):
@@ -295,7 +327,7 @@ def load_user_suite(
     path: Path, limit: int | None = None, *, trust_python: bool = False
 ) -> LoadedSuite:
     """The suite's items (its first `limit` only, when given)."""
-    from openscout.evals.assertions import check_spec
+    from openscout.evals.assertions import SchemaChecks, check_spec
 
     text = yamlfile.read_text(path, SUITE_BYTES)
     # items go test by test, so `limit` items never need more than `limit` tests
@@ -311,6 +343,7 @@ def load_user_suite(
     items: list[Item] = []
     judges: set[str] = set()
     filler = _Filler(path)
+    schemas = SchemaChecks()
     stops = tuple(parsed.defaults.stop)  # one tuple for every item, not a copy each
     stop_chars = 2 * sum(len(x) for x in stops)  # stored twice an item: stop, completion_stop
 
@@ -320,7 +353,7 @@ def load_user_suite(
         d["value"] = filler.value(a.value, variables, aline)
         d["judge"] = a.judge or parsed.judge
         d["line"] = aline
-        check_spec(d, str(path), aline, trust_python)
+        check_spec(d, str(path), aline, trust_python, schemas)
         if d["type"] == "python":
             d["trusted"] = True  # check_spec refused it otherwise
         if d["type"] == "llm-rubric" and d["judge"]:

@@ -1,0 +1,64 @@
+"""Scoring reads a model's answer in time linear in its length. A hostile server's answer of
+100,000 newlines held `eval` 79 s in one JSON fence regex (fifteenth probe); the ifeval checks
+had the same shape. Each case is a hang guard: it took minutes before and takes milliseconds
+now."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from openscout.evals.assertions import run_assertion
+from openscout.evals.items import unfenced
+from openscout.evals.tasks import ifcheck
+
+HOSTILE = "```" + "\n" * 300_000 + "x"  # no closing fence: the old pattern tried every split
+
+
+@pytest.mark.parametrize(
+    ("text", "inner"),
+    [
+        ('```json\n{"a": 1}\n```', '{"a": 1}'),
+        ("```JSON  \n\n[1]\n```", "[1]"),
+        ('```\n"s"\n```', '"s"'),
+        ('  {"a": 1}  ', '{"a": 1}'),
+        ("```jsonx\n{}\n```", "```jsonx\n{}\n```"),  # not a fence: left as written
+        ("```json {}\n```", "```json {}\n```"),  # the fence's line must end first
+        ("```\n```", "```\n```"),
+    ],
+)
+def test_a_fence_is_taken_off_as_before(text: str, inner: str) -> None:
+    assert unfenced(text).strip() == inner
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "assertion",
+    [
+        {"type": "is-json", "value": None},
+        {"type": "equals", "value": {"a": 1}},
+        {"type": "json-schema", "value": {"type": "object"}},
+    ],
+)
+def test_json_assertions_read_a_hostile_answer_in_linear_time(assertion: dict) -> None:
+    score, _ = run_assertion({**assertion, "weight": 1.0}, HOSTILE, {}, None)
+    assert score == 0.0
+
+
+@pytest.mark.timeout(30)
+def test_ifeval_checks_read_a_hostile_answer_in_linear_time() -> None:
+    blank_lines = "\n" * 300_000 + "x"
+    assert not ifcheck.json_format(HOSTILE)
+    assert not ifcheck.bullet_count(blank_lines, 1)
+    assert not ifcheck.postscript(blank_lines, "P.S.")
+    assert not ifcheck.paragraph_count("a" + " " * 300_000 + "b", 2)
+
+
+def test_ifeval_checks_count_as_before() -> None:
+    assert ifcheck.bullet_count("Intro:\n* one\n  - two\n\n* three\nnot * this", 3)
+    assert ifcheck.postscript("Body.\n\n  P.S. later", "P.S.")
+    assert not ifcheck.postscript("Body. P.S. inline", "P.S.")
+    assert ifcheck.paragraph_count("one\n***\ntwo  ***  three", 3)
+    assert not ifcheck.paragraph_count("one *** *** two", 3)
+    assert ifcheck.json_format("```json\n" + json.dumps({"k": [1, 2]}) + "\n```")
