@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
 from itertools import accumulate
@@ -59,27 +61,50 @@ _DIGITS = re.compile(r"\d+")
 _CSV_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
 
 
-def check_size(path: Path, max_bytes: int = MAX_BYTES) -> None:
-    """Refuse a file over `max_bytes` before anything reads it."""
-    try:
-        size = path.stat().st_size
-    except OSError as e:
-        raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
-    if size > max_bytes:
-        raise DataFileError(
-            f"the file is {size} bytes; openscout reads data files up to {max_bytes}",
-            path=str(path),
-            hint="split it into smaller files",
-        )
+NOT_REGULAR = "not a regular file (a device, a pipe or a folder): give the path of a file"
 
 
-def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
-    """The file's bytes, its size checked before it is read."""
-    check_size(path, max_bytes)
+def _refused_size(path: Path, size: int, max_bytes: int, kind: str) -> DataFileError:
+    return DataFileError(
+        f"the file is {size} bytes; openscout reads {kind} up to {max_bytes}",
+        path=str(path),
+        hint="split it into smaller files",
+    )
+
+
+def check_size(path: Path, max_bytes: int = MAX_BYTES, kind: str = "data files") -> None:
+    """Refuse a file over `max_bytes`, or one that is not a regular file, before anything
+    reads it: /dev/zero and a pipe have no size to check (fifteenth probe)."""
     try:
-        data = path.read_bytes()
+        st = path.stat()
     except OSError as e:
         raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
+    if not stat.S_ISREG(st.st_mode):
+        raise DataFileError(NOT_REGULAR, path=str(path))
+    if st.st_size > max_bytes:
+        raise _refused_size(path, st.st_size, max_bytes, kind)
+
+
+def read_bytes(path: Path, max_bytes: int = MAX_BYTES, kind: str = "data files") -> bytes:
+    """The file's bytes: a regular file (checked on the file opened, so a swap after the check
+    cannot slip a device in), its size checked before it is read, never more than read."""
+    try:
+        # non-blocking: opening a pipe for reading would wait for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise DataFileError(NOT_REGULAR, path=str(path))
+        if st.st_size > max_bytes:
+            raise _refused_size(path, st.st_size, max_bytes, kind)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(max_bytes + 1)
+    except OSError as e:
+        raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:  # it grew while we looked
         raise DataFileError(f"the file is over {max_bytes} bytes", path=str(path))
     return data

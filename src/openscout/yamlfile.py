@@ -37,6 +37,7 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
+from openscout import datafile
 from openscout.errors import DataFileError
 
 MAX_BYTES = 16 * 2**20
@@ -194,21 +195,9 @@ def error_line(e: Exception, text: str) -> int | None:
 
 
 def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
-    """A user's YAML file as text: its size checked before it is read, bytes that are not
-    UTF-8 named by line."""
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise DataFileError(
-                f"the file is {size} bytes; openscout reads YAML files up to {max_bytes}",
-                path=str(path),
-                hint="split it into smaller files",
-            )
-        data = path.read_bytes()
-    except OSError as e:
-        raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
-    if len(data) > max_bytes:  # it grew while we looked
-        raise DataFileError(f"the file is over {max_bytes} bytes", path=str(path))
+    """A user's YAML file as text: a regular file, its size checked before it is read, bytes
+    that are not UTF-8 named by line."""
+    data = datafile.read_bytes(path, max_bytes, "YAML files")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:

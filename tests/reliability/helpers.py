@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -21,9 +22,22 @@ CLI = [sys.executable, "-m", "openscout.cli.main"]
 
 
 def cli(
-    env: dict[str, str], *args: str, check: bool = True, timeout: float = 120
+    env: dict[str, str],
+    *args: str,
+    check: bool = True,
+    timeout: float = 120,
+    max_memory_bytes: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    p = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout)
+    """`max_memory_bytes`: the command's address space, for a case that read without bound
+    before its fix (on a regression it fails alone instead of taking the machine's memory)."""
+
+    def cap() -> None:
+        if max_memory_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (max_memory_bytes, max_memory_bytes))
+
+    p = subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=cap
+    )
     if check and p.returncode != 0:
         raise AssertionError(f"exit {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p

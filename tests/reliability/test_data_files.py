@@ -7,6 +7,7 @@ openscout/datafile.py; its bounds are unit-tested below."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -341,3 +342,41 @@ def test_many_long_runs_of_digits_are_scanned_once() -> None:
     text = "[" + ",".join(["1" * 4300] * 200) + "," + "7" * 4301 + "]"
     with pytest.raises(DataFileError, match="more than 4300 digits"):
         parse_json(text, "x.json")
+
+
+def _not_files(tmp_path: Path) -> list[Path]:
+    """A symlink to /dev/zero, a FIFO behind a symlink and a folder: what a cloned suite
+    folder can carry. /dev/zero read 2.4 GB and a FIFO hung `eval` and `tune`."""
+    zero, fifo, folder = tmp_path / "zero.yaml", tmp_path / "pipe", tmp_path / "folder.yaml"
+    zero.symlink_to("/dev/zero")
+    os.mkfifo(fifo)
+    (tmp_path / "pipe.yaml").symlink_to(fifo)
+    folder.mkdir()
+    return [zero, tmp_path / "pipe.yaml", folder]
+
+
+@pytest.mark.timeout(60)  # a hang guard: a FIFO blocked the read for ever
+def test_a_pipe_or_a_folder_is_refused_unread(tmp_path: Path) -> None:
+    from openscout import yamlfile
+    from openscout.tune.data import read_jsonl
+
+    _, pipe, folder = _not_files(tmp_path)  # /dev/zero in-process read all memory: see below
+    for path in (pipe, folder):
+        for read in (datafile.read_bytes, yamlfile.read_text, read_jsonl, datafile.check_size):
+            with pytest.raises(DataFileError, match="not a regular file"):
+                read(path)
+
+
+@pytest.mark.timeout(120)
+def test_eval_and_tune_refuse_a_device_or_a_pipe_in_a_clear_error(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    zero, pipe, _ = _not_files(tmp_path)
+    for args in (
+        ("eval", "-s", str(zero), "-m", "smollm2-135m-instruct"),
+        ("eval", "-s", str(pipe), "-m", "smollm2-135m-instruct"),
+        ("tune", "smollm2-135m-instruct", "--data", str(zero), "--name", "t1"),
+    ):
+        p = cli(cli_env, *args, check=False, timeout=60, max_memory_bytes=4 * 2**30)
+        assert p.returncode == 2 and "not a regular file" in p.stderr, p.stderr
+        assert "unexpected error" not in p.stderr

@@ -505,11 +505,3 @@ def _check_data_fits(h: GGUFHeader, r: _Reader) -> None:
                 f"tensor {t.name!r} ends at byte {end} but the file has {h.file_size} bytes "
                 "(truncated download?)"
             )
-
-
-def is_gguf(path: str | os.PathLike[str]) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) == MAGIC
-    except OSError:
-        return False
