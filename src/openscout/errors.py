@@ -25,7 +25,8 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 ├── WorkerError                code run in a limited child process failed there (`kind`)
 ├── WorkerLimitError           the child ran past its time, CPU or memory limit and was stopped
 ├── PythonAssertionError       a `python` assertion is untrusted, failed or was stopped
-├── PatternTimeoutError        a suite's or task's regular expression ran past its time limit
+├── PatternError               a suite's or task's regular expression cannot be used
+│   └── PatternTimeoutError        it repeats too far or ran past its time limit
 └── TuneError                  a fine-tune cannot start or go on (no float weights, memory)
 """
 
@@ -203,7 +204,11 @@ class PythonAssertionError(OpenscoutError):
     pass
 
 
-class PatternTimeoutError(OpenscoutError):
+class PatternError(OpenscoutError):
+    pass
+
+
+class PatternTimeoutError(PatternError):
     pass
 
 

@@ -53,6 +53,23 @@ def _task(tmp_path: Path, **fields: str) -> Path:
             {**GENERATE, "filter_list": "[{filter: [{function: regex, group_select: a}]}]"},
             "group_select must be a whole number",
         ),
+        # patterns that do not compile crashed scoring after every answer (fifteenth probe)
+        (
+            {**GENERATE, "metric_list": "[{metric: exact_match, regexes_to_ignore: ['(x']}]"},
+            "regexes_to_ignore holds a bad regular expression",
+        ),
+        (
+            {
+                **GENERATE,
+                "metric_list": "[{metric: exact_match, regexes_to_ignore: ['%s']}]"
+                % ("(?:" * 5000 + "a" + ")" * 5000),
+            },
+            "it nests too deeply",
+        ),
+        (
+            {**GENERATE, "filter_list": "[{filter: [{function: regex, regex_pattern: '(x'}]}]"},
+            "regex_pattern holds a bad regular expression",
+        ),
     ],
 )
 def test_a_field_of_the_wrong_kind_is_named(

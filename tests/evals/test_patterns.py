@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from openscout.config import Settings
-from openscout.errors import PatternTimeoutError
+from openscout.errors import PatternError, PatternTimeoutError
 from openscout.evals import patterns, run_eval
 from tests.evals.helpers import add_mock
 
@@ -21,6 +21,25 @@ def test_a_catastrophic_pattern_times_out_with_a_clear_error() -> None:
         patterns.search(EVIL, TEXT)
     assert patterns.search(r"a+b$", TEXT) and patterns.findall(r"a{20}", TEXT) == ["a" * 20] * 2
     assert patterns.sub(r"a", "", TEXT) == "b"
+
+
+NESTED = "(?:" * 5000 + "a" + ")" * 5000  # Python's stack runs out compiling it
+
+
+@pytest.mark.parametrize("bad", ["(x", NESTED, "a{2,1}"])
+def test_a_pattern_that_does_not_compile_is_a_pattern_error(bad: str) -> None:
+    """At load (`check`) and, for an item stored before the check, at scoring: never
+    "unexpected error: RecursionError" out of `eval` (fifteenth probe)."""
+    with pytest.raises(PatternError, match="bad regular expression"):
+        patterns.check(bad)
+    for match in (
+        lambda: patterns.search(bad, TEXT),
+        lambda: patterns.findall(bad, TEXT),
+        lambda: patterns.sub(bad, "", TEXT),
+    ):
+        with pytest.raises(PatternError, match="bad regular expression"):
+            match()
+    patterns.check(r"(a|b)+\d{2}")  # a good one passes
 
 
 def test_an_eval_with_such_an_assertion_finishes(settings: Settings, tmp_path: Path) -> None:

@@ -101,3 +101,35 @@ def test_an_invalid_schema_is_still_named(tmp_path: Path) -> None:
     )
     with pytest.raises(DataFileError, match="invalid schema"):
         load_suite(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ({"$schema": [1]}, r"`\$schema` must be the text"),
+        ({"$schema": 5}, r"`\$schema` must be the text"),
+        ({"type": "string", "pattern": "(?:" * 5000 + "a" + ")" * 5000}, "RecursionError"),
+    ],
+)
+def test_a_schema_that_breaks_the_checker_is_named(tmp_path: Path, value: dict, words: str) -> None:
+    """ "unexpected error: TypeError: unhashable type" and RecursionError out of `eval` at load
+    (fifteenth probe)."""
+    path = _suite(
+        tmp_path,
+        "prompts: [hi]\ntests:\n  - assert:\n      - type: json-schema\n"
+        f"        value: {json.dumps(value)}\n",
+    )
+    with pytest.raises(DataFileError, match=words) as e:
+        load_suite(path)
+    assert e.value.line == 4
+
+
+def test_a_regex_assertion_nested_too_deeply_is_refused_at_load(tmp_path: Path) -> None:
+    path = _suite(
+        tmp_path,
+        "prompts: [hi]\ntests:\n  - assert:\n      - type: regex\n"
+        f"        value: '{'(?:' * 5000 + 'a' + ')' * 5000}'\n",
+    )
+    with pytest.raises(DataFileError, match="nests too deeply") as e:
+        load_suite(path)
+    assert e.value.line == 4

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from openscout.errors import DataFileError
+from openscout.errors import DataFileError, PatternError
+from openscout.evals import patterns
 
 MAX_FEWSHOT = 1000
 MAX_GEN_TOKENS = 1_000_000
@@ -49,6 +50,21 @@ class TaskConfig:
             raise self.bad(
                 name, f"must be a whole number from {low} to {high}, not {_shown(value)}"
             )
+        return value
+
+    def pattern(self, name: str, default: str, within: dict[str, Any] | None = None) -> str:
+        """A regular expression, checked as it will be matched (it crashed scoring after
+        every answer was in, and again on each resume: fifteenth probe)."""
+        return self._checked_pattern(name, self.text(name, default, within))
+
+    def pattern_list(self, name: str, within: dict[str, Any] | None = None) -> list[str]:
+        return [self._checked_pattern(name, p) for p in self.texts(name, [], within)]
+
+    def _checked_pattern(self, name: str, value: str) -> str:
+        try:
+            patterns.check(value)
+        except PatternError as e:
+            raise self.bad(name, f"holds a {e.message}") from e
         return value
 
     def mapping(self, name: str, within: dict[str, Any] | None = None) -> dict[str, Any]:

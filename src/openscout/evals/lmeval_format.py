@@ -252,12 +252,12 @@ def _generation_check(c: TaskConfig) -> dict[str, Any]:
     data: dict[str, Any] = {
         "ignore_case": bool(em.get("ignore_case", False)),
         "ignore_punctuation": bool(em.get("ignore_punctuation", False)),
-        "regexes_to_ignore": c.texts("regexes_to_ignore", [], within=em),
+        "regexes_to_ignore": c.pattern_list("regexes_to_ignore", within=em),
     }
     for flt in c.mappings("filter_list")[:1]:  # the first pipeline is the one reported first
         for fn in c.mappings("filter", within=flt):
             if fn.get("function") == "regex":
-                data["regex"] = c.text("regex_pattern", r"#### (\-?[0-9\.\,]+)", within=fn)
+                data["regex"] = c.pattern("regex_pattern", r"#### (\-?[0-9\.\,]+)", within=fn)
                 data["group_select"] = c.integer("group_select", 0, -1000, 1000, within=fn)
     return data
 

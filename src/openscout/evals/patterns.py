@@ -4,6 +4,8 @@ A pattern like `^(a|aa)+$` backtracks for ever on the right text, and Python's `
 interrupted: `openscout eval` hung on one such assertion (independent probe, issue 17). The
 `regex` module matches the same syntax with a timeout; a pattern that runs out of time is a
 PatternTimeoutError naming the pattern, which fails that item instead of the whole run.
+A pattern that does not compile (`(x`, or thousands of nested groups, which recurse past
+Python's stack) is a PatternError the same way, and `check` refuses both at load.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import regex
 
-from openscout.errors import PatternTimeoutError
+from openscout.errors import PatternError, PatternTimeoutError
 
 TIMEOUT_S = 1.0  # far above any sane pattern on a model's answer
 # positions a pattern may unroll to: `(?:x{65535}){65535}` took GBs just to compile (third
@@ -81,6 +83,26 @@ def _shown(pattern: str) -> str:
     return pattern if len(pattern) <= 60 else pattern[:57] + "..."
 
 
+# what `regex` raises on a pattern it cannot compile: its own error, or Python's stack
+# running out on thousands of nested groups (fifteenth probe)
+_NOT_COMPILED = (regex.error, RecursionError, OverflowError, ValueError)
+
+
+def _bad(pattern: str, e: BaseException) -> PatternError:
+    why = "it nests too deeply" if isinstance(e, RecursionError) else str(e)
+    return PatternError(f"bad regular expression {_shown(pattern)!r}: {why}")
+
+
+def check(pattern: str) -> None:
+    """Refuse, at load, a pattern that repeats too far or does not compile as it will be
+    matched (with `regex`)."""
+    check_size(pattern)
+    try:
+        regex.compile(pattern)
+    except _NOT_COMPILED as e:
+        raise _bad(pattern, e) from e
+
+
 def _timed(call: Any, pattern: str, *args: Any) -> Any:
     check_size(pattern)
     try:
@@ -90,6 +112,8 @@ def _timed(call: Any, pattern: str, *args: Any) -> Any:
             f"the pattern {_shown(pattern)!r} ran past {TIMEOUT_S:g} s (catastrophic backtracking?)",
             hint="rewrite it without nested repetition, e.g. (a|aa)+",
         ) from e
+    except _NOT_COMPILED as e:  # a stored item from before `check`, or a task read unchecked
+        raise _bad(pattern, e) from e
 
 
 def search(pattern: str, text: str) -> bool:
