@@ -21,6 +21,18 @@ def _suite(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def _refused_at_line_4(tmp_path: Path, kind: str, value: object, words: str) -> None:
+    """A suite of one test whose one assertion (on line 4) is refused with `words`."""
+    path = _suite(
+        tmp_path,
+        f"prompts: [hi]\ntests:\n  - assert:\n      - type: {kind}\n"
+        f"        value: {json.dumps(value)}\n",
+    )
+    with pytest.raises(DataFileError, match=words) as e:
+        load_suite(path)
+    assert e.value.line == 4
+
+
 def test_a_yaml_date_is_the_text_written(tmp_path: Path) -> None:
     path = _suite(
         tmp_path,
@@ -62,14 +74,7 @@ def test_a_schema_too_costly_to_check_is_refused_in_seconds(tmp_path: Path) -> N
         "$schema": "http://json-schema.org/draft-04/schema#",
         "enum": [{"a": i} for i in range(12_000)],  # uniqueItems of objects: quadratic
     }
-    path = _suite(
-        tmp_path,
-        "prompts: [hi]\ntests:\n  - assert:\n"
-        f"      - type: json-schema\n        value: {json.dumps(schema)}\n",
-    )
-    with pytest.raises(DataFileError, match="schema's own check was stopped") as e:
-        load_suite(path)
-    assert e.value.line == 4
+    _refused_at_line_4(tmp_path, "json-schema", schema, "schema's own check was stopped")
 
 
 def test_each_schema_is_checked_once_and_all_within_one_budget(
@@ -112,24 +117,10 @@ def test_an_invalid_schema_is_still_named(tmp_path: Path) -> None:
     ],
 )
 def test_a_schema_that_breaks_the_checker_is_named(tmp_path: Path, value: dict, words: str) -> None:
-    """ "unexpected error: TypeError: unhashable type" and RecursionError out of `eval` at load
+    """'unexpected error: TypeError: unhashable type" and RecursionError out of `eval` at load
     (fifteenth probe)."""
-    path = _suite(
-        tmp_path,
-        "prompts: [hi]\ntests:\n  - assert:\n      - type: json-schema\n"
-        f"        value: {json.dumps(value)}\n",
-    )
-    with pytest.raises(DataFileError, match=words) as e:
-        load_suite(path)
-    assert e.value.line == 4
+    _refused_at_line_4(tmp_path, "json-schema", value, words)
 
 
 def test_a_regex_assertion_nested_too_deeply_is_refused_at_load(tmp_path: Path) -> None:
-    path = _suite(
-        tmp_path,
-        "prompts: [hi]\ntests:\n  - assert:\n      - type: regex\n"
-        f"        value: '{'(?:' * 5000 + 'a' + ')' * 5000}'\n",
-    )
-    with pytest.raises(DataFileError, match="nests too deeply") as e:
-        load_suite(path)
-    assert e.value.line == 4
+    _refused_at_line_4(tmp_path, "regex", "(?:" * 5000 + "a" + ")" * 5000, "nests too deeply")
