@@ -72,3 +72,26 @@ def test_paired_comparison_continuous() -> None:
     assert not stats.compare_paired("A", a, "B", noisy).significant
     with pytest.raises(ValueError):
         stats.compare_paired("A", [1.0], "B", [1.0, 0.0])
+
+
+def test_mcnemar_matches_the_exact_sum() -> None:
+    import math
+    import random
+
+    rng = random.Random(0)
+    for _ in range(300):
+        a = rng.randint(0, 1500)
+        b = rng.randint(0, 1500)
+        k, m = min(a, b), a + b
+        exact = min(1.0, 2 * sum(math.comb(m, i) for i in range(k + 1)) / 2**m) if m else 1.0
+        assert stats.mcnemar_exact(a, b) == pytest.approx(exact, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.timeout(30)  # a hang guard: the exact big-integer sum took hours at this size
+def test_comparisons_of_the_largest_suites_are_quick() -> None:
+    """200,000 items (the suite bound) on which two models mostly disagree: `eval` and every
+    `runs show` compare them (fifteenth probe: 16,000 discordant items took 20 s)."""
+    assert stats.mcnemar_exact(100_000, 99_000) < 0.05
+    a = [(i % 7) / 7 for i in range(200_000)]
+    b = [(i % 5) / 5 for i in range(200_000)]
+    assert 0 < stats.paired_bootstrap(a, b) <= 1

@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from itertools import pairwise
+
+import numpy as np
 
 Z95 = 1.959963984540054
 
@@ -156,29 +157,40 @@ class Comparison:
 def mcnemar_exact(a_only: int, b_only: int) -> float:
     """Two-sided exact McNemar p-value: a binomial test on the discordant pairs."""
     m = a_only + b_only
-    if m == 0:
-        return 1.0
     k = min(a_only, b_only)
-    tail = sum(math.comb(m, i) for i in range(k + 1)) / 2**m
+    if 2 * k >= m:  # no pairs, or a tie: the lower tail alone is at least a half
+        return 1.0
+    # P(X <= k) for X ~ Binomial(m, 1/2), its terms summed in log space: the sum of exact big
+    # binomial coefficients grew as m^2.7 (16,000 discordant items: 20 s in `eval` and again
+    # in every `runs show`, fifteenth probe); this is linear, to about 1e-10 of the value
+    base = math.lgamma(m + 1) - m * math.log(2)
+    logs = [base - math.lgamma(i + 1) - math.lgamma(m - i + 1) for i in range(k + 1)]
+    top = max(logs)
+    tail = math.exp(top) * math.fsum(math.exp(x - top) for x in logs)
     return min(1.0, 2 * tail)
+
+
+BOOTSTRAP_CHUNK = 2**22  # resampled values drawn at once: 32 MB of indices, 32 MB of values
 
 
 def paired_bootstrap(
     a: Sequence[float], b: Sequence[float], rounds: int = 2000, seed: int = 0
 ) -> float:
-    """Two-sided p-value for mean(a - b) = 0 by bootstrapping the centred paired differences."""
-    diffs = [x - y for x, y in zip(a, b, strict=True)]
-    n = len(diffs)
+    """Two-sided p-value for mean(a - b) = 0 by bootstrapping the centred paired differences.
+    Vectorised: 2,000 rounds over 20,000 items took 21 s a pair of models in pure Python."""
+    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    n = diffs.size
     if n == 0:
         return 1.0
-    observed = sum(diffs) / n
-    centred = [d - observed for d in diffs]
-    rng = random.Random(seed)
-    extreme = 0
-    for _ in range(rounds):
-        s = sum(centred[rng.randrange(n)] for _ in range(n)) / n
-        if abs(s) >= abs(observed) - 1e-12:
-            extreme += 1
+    observed = float(diffs.mean())
+    centred = diffs - observed
+    rng = np.random.default_rng(seed)
+    extreme, done = 0, 0
+    while done < rounds:
+        batch = min(rounds - done, max(1, BOOTSTRAP_CHUNK // n))
+        means = centred[rng.integers(0, n, size=(batch, n))].mean(axis=1)
+        extreme += int(np.count_nonzero(np.abs(means) >= abs(observed) - 1e-12))
+        done += batch
     return (extreme + 1) / (rounds + 1)
 
 
