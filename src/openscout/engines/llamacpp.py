@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -345,7 +345,9 @@ class LlamaCppEngine:
             greedy = greedy and int(row.argmax()) == tok
         return LoglikelihoodResult(total, greedy, len(cont))
 
-    def _score_rows(self, whole: list[int], first: int) -> list[Any]:
+    def _score_rows(
+        self, whole: list[int], first: int, keep_row: Callable[[int, Any], Any] | None = None
+    ) -> list[Any]:
         """Log-prob rows predicting whole[first:], reusing the cached prefix when possible."""
         reused = common_prefix(self._scored, whole) if self.reuse_prefix else 0
         keep = min(reused, first - 1)
@@ -358,7 +360,7 @@ class LlamaCppEngine:
             for pos in range(keep, len(whole))
         ]
         try:
-            out = self._scorer.decode(rows)
+            out = self._scorer.decode(rows, keep_row=keep_row)
         except EngineError:
             self._scored = []
             self._lib.llama_memory_clear(mem, True)
@@ -366,11 +368,14 @@ class LlamaCppEngine:
         self._scored = list(whole)
         return out
 
-    def prefix_rows(self, whole: list[int], first: int) -> list[Any]:
+    def prefix_rows(
+        self, whole: list[int], first: int, keep_row: Callable[[int, Any], Any] | None = None
+    ) -> list[Any]:
         """Log-prob rows predicting whole[first:] (first >= 1), reusing the KV cache of the
-        prefix this shares with the last scoring call."""
+        prefix this shares with the last scoring call; `keep_row(position, row)`: what to keep of
+        each (BatchDecoder.decode)."""
         with self._exclusive():
-            return self._score_rows(whole, first)
+            return self._score_rows(whole, first, keep_row)
 
     def token_logprobs(self, text: str, top_n: int = 0) -> TokenLogprobs:
         """Log-prob of every token of text given the tokens before it (llamacpp_logprobs.py)."""
@@ -378,9 +383,11 @@ class LlamaCppEngine:
 
         return token_logprobs(self, text, top_n)
 
-    def next_token_rows(self, toks: list[int], last: bool = False) -> list[Any]:
+    def next_token_rows(
+        self, toks: list[int], last: bool = False, keep_row: Callable[[int, Any], Any] | None = None
+    ) -> list[Any]:
         """Log-softmax rows after each token but the last (and the last, with `last`): row k
-        predicts toks[k + 1]."""
+        predicts toks[k + 1]. `keep_row(position, row)`: what to keep of each."""
         lib, ctx = self._lib, self.llm._ctx.ctx
         with self._exclusive():
             self._scored = []  # we overwrite the KV cache the scorer may have kept
@@ -389,7 +396,7 @@ class LlamaCppEngine:
             decoder = BatchDecoder(lib, ctx, 512, self.llm.n_vocab(), threads=self._main_threads)
             try:
                 rows = [(0, pos, tok, last or pos < len(toks) - 1) for pos, tok in enumerate(toks)]
-                return list(decoder.decode(rows))
+                return list(decoder.decode(rows, keep_row=keep_row))
             finally:
                 decoder.close()
                 lib.llama_memory_seq_rm(lib.llama_get_memory(ctx), -1, 0, -1)

@@ -7,7 +7,7 @@ a few positions only, so we build llama_batch ourselves and flag just those posi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,11 +36,15 @@ class BatchDecoder:
         self._batch = llama_cpp.llama_batch_init(n_batch, 0, n_seq_max)
 
     def decode(
-        self, rows: Sequence[tuple[int, int, int, bool]], raw: bool = False
-    ) -> list[np.ndarray]:
+        self,
+        rows: Sequence[tuple[int, int, int, bool]],
+        raw: bool = False,
+        keep_row: Callable[[int, np.ndarray], Any] | None = None,
+    ) -> list[Any]:
         """Decode rows in order; return the log-softmax row for each flagged row, in order
-        (raw=True: the logits themselves, float32, which is all greedy sampling needs)."""
-        out: list[np.ndarray] = []
+        (raw=True: the logits themselves, float32, which is all greedy sampling needs;
+        `keep_row(position, row)`: only what it returns of each row, which is then dropped)."""
+        out: list[Any] = []
         b = self._batch
         for start in range(0, len(rows), self.n_batch):
             chunk = rows[start : start + self.n_batch]
@@ -62,7 +66,12 @@ class BatchDecoder:
             for i in flagged:
                 ptr = self._lib.llama_get_logits_ith(self._ctx, i)
                 view = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
-                out.append(view.copy() if raw else log_softmax(view.astype(np.float64)))
+                if raw:
+                    out.append(view.copy())
+                elif keep_row is not None:
+                    out.append(keep_row(chunk[i][1], log_softmax(view.astype(np.float64))))
+                else:
+                    out.append(log_softmax(view.astype(np.float64)))
         return out
 
     def close(self) -> None:

@@ -11,8 +11,8 @@ as in OpenAI's API.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,7 +44,7 @@ def token_logprobs(engine: LlamaCppEngine, text: str, top_n: int = 0) -> TokenLo
             f" but the context holds {engine.n_ctx}",
             hint="shorten the prompt",
         )
-    rows_out = engine.next_token_rows(toks) if len(toks) > 1 else []
+    rows_out = engine.next_token_rows(toks, keep_row=_keeper(toks, top_n)) if len(toks) > 1 else []
     pieces = [engine.llm.detokenize([t]) for t in toks[start:]]
     out = TokenLogprobs(text_offset=_char_offsets(pieces))
     for k, (tok, piece) in enumerate(zip(toks[start:], pieces, strict=True)):
@@ -55,17 +55,12 @@ def token_logprobs(engine: LlamaCppEngine, text: str, top_n: int = 0) -> TokenLo
             out.top_logprobs.append(None)
             continue
         row = rows_out[pos - 1]
-        out.token_logprobs.append(float(row[tok]))
-        if top_n > 0:
-            best = np.argsort(row)[::-1][:top_n]
-            out.top_logprobs.append(
-                {
-                    engine.llm.detokenize([int(b)]).decode("utf-8", "replace"): float(row[b])
-                    for b in best
-                }
-            )
-        else:
-            out.top_logprobs.append(None)
+        out.token_logprobs.append(row.logprob(tok))
+        out.top_logprobs.append(
+            {engine.llm.detokenize([t]).decode("utf-8", "replace"): lp for t, lp in row.top}
+            if top_n > 0
+            else None
+        )
     return out
 
 
@@ -103,11 +98,12 @@ def complete_tokens(
         ids, reason = engine.generate_ids(
             full, params, budget, lambda out: cut_at_stop(engine.decode(out), params.stop)[1]
         )
-    rows: list[Any] = []
+    rows: list[RowKept] = []
     if one_greedy or (top_n is not None and len(full) + len(ids) > 1):
-        rows = _rows(engine, full + ids, len(full) if one_greedy else len(full) + len(ids) - 1)
+        upto = len(full) if one_greedy else len(full) + len(ids) - 1
+        rows = _rows(engine, full + ids, upto, top_n or 0)
     if one_greedy:
-        ids = [int(np.argmax(rows[-1]))]
+        ids = [rows[-1].top[0][0]]
         reason = "stop" if engine.is_eog(ids[0]) else "length"
     # an end-of-generation id stays in the ids (its log-prob is reported, as vLLM does:
     # lm-evaluation-harness drops the last reported token) but adds no text
@@ -124,18 +120,56 @@ def complete_tokens(
     return TokenCompletion(len(full), ids, text, reason, logprobs)  # type: ignore[arg-type]
 
 
-def _rows(engine: LlamaCppEngine, seq: list[int], upto: int) -> list[Any]:
+@dataclass(frozen=True)
+class RowKept:
+    """What a scoring call keeps of one log-softmax row. A whole row is n_vocab float64s:
+    kept for each of 1,950 prompt tokens they took 1 GB (gemma's vocabulary: 5 GB), and a
+    second prompt in the same request a 500 (fifteenth probe)."""
+
+    next_token: int  # the token that follows in the sequence scored
+    next_logprob: float
+    top: tuple[tuple[int, float], ...]  # the likeliest tokens and their log-probs, best first
+
+    def logprob(self, token: int) -> float:
+        if token == self.next_token:
+            return self.next_logprob
+        return next(lp for t, lp in self.top if t == token)  # a greedy pick: the best
+
+
+def _keeper(whole: Sequence[int], top_n: int) -> Callable[[int, np.ndarray], RowKept]:
+    """Keep of the row at each position the log-prob of the next token and the top
+    max(top_n, 1) (the top one is the greedy answer)."""
+
+    def keep(pos: int, row: np.ndarray) -> RowKept:
+        n = min(max(top_n, 1), row.size)
+        best = np.argpartition(row, -n)[-n:]  # a full sort of the vocabulary per row is slow
+        best = best[np.argsort(row[best])[::-1]]
+        nxt = int(whole[pos + 1]) if pos + 1 < len(whole) else -1
+        return RowKept(
+            nxt,
+            float(row[nxt]) if nxt >= 0 else float("nan"),
+            tuple((int(b), float(row[b])) for b in best),
+        )
+
+    return keep
+
+
+def _rows(engine: LlamaCppEngine, seq: list[int], upto: int, top_n: int) -> list[RowKept]:
     """Rows 0..upto-1 of seq (row p predicts seq[p + 1]; row len(seq) - 1 the next token).
 
     A row depends only on the tokens up to it, so the rows of the prefix this shares with
     the last call are reused and only the rest is decoded, on the KV cache the scorer kept:
-    lm-evaluation-harness sends each option of a question as its own request."""
-    held_ids, held_rows = getattr(engine, "_held_rows", ([], []))
-    k = min(common_prefix(held_ids, seq), len(held_rows), upto)
+    lm-evaluation-harness sends each option of a question as its own request. A kept row
+    holds the log-prob of the token that followed it then, so the last shared row, whose
+    next token may differ now, is decoded again."""
+    held_ids, held_rows, held_n = getattr(engine, "_held_rows", ([], [], -1))
+    shared = common_prefix(held_ids, seq) if held_n == top_n else 0
+    k = max(min(shared - 1, len(held_rows), upto), 0)
     rows = list(held_rows[:k])
     if upto > k:
-        rows += engine.prefix_rows([*seq, 0][: upto + 1], k + 1)  # 0: a row's placeholder
-    engine._held_rows = (seq[:upto], rows)  # type: ignore[attr-defined]
+        whole = [*seq, 0][: upto + 1]  # 0: the last row's placeholder
+        rows += engine.prefix_rows(whole, k + 1, keep_row=_keeper(whole, top_n))
+    engine._held_rows = (seq[:upto], rows, top_n)  # type: ignore[attr-defined]
     return rows
 
 
@@ -148,7 +182,7 @@ def _ids_within(engine: LlamaCppEngine, ids: list[int], n_chars: int) -> list[in
 def _report(
     engine: LlamaCppEngine,
     seq: list[int],
-    rows: list[Any],
+    rows: list[RowKept],
     shown: list[int],
     top_n: int,
     first: int,
@@ -165,13 +199,11 @@ def _report(
             out.top_logprobs.append(None)
             continue
         row = rows[p - 1]
-        out.token_logprobs.append(float(row[seq[p]]))
+        out.token_logprobs.append(row.logprob(seq[p]))
         out.top_logprobs.append(_top(engine, row, top_n) if top_n > 0 else None)
     return out
 
 
-def _top(engine: LlamaCppEngine, row: Any, n: int) -> dict[str, float]:
-    """The n most likely tokens (argpartition: a full sort of the vocabulary per token is slow)."""
-    best = np.argpartition(row, -n)[-n:]
-    best = best[np.argsort(row[best])[::-1]]
-    return {engine.piece(int(b)).decode("utf-8", "replace"): float(row[b]) for b in best}
+def _top(engine: LlamaCppEngine, row: RowKept, n: int) -> dict[str, float]:
+    """The n most likely tokens, by their text."""
+    return {engine.piece(t).decode("utf-8", "replace"): lp for t, lp in row.top[:n]}
