@@ -124,3 +124,16 @@ def test_a_schema_that_breaks_the_checker_is_named(tmp_path: Path, value: dict, 
 
 def test_a_regex_assertion_nested_too_deeply_is_refused_at_load(tmp_path: Path) -> None:
     _refused_at_line_4(tmp_path, "regex", "(?:" * 5000 + "a" + ")" * 5000, "nests too deeply")
+
+
+def test_an_invalid_schema_is_named_in_few_words(tmp_path: Path) -> None:
+    """A `type` list of objects: jsonschema's refusal quoted the list whole (fifteenth
+    probe: 50 KB)."""
+    path = _suite(
+        tmp_path,
+        "prompts: [hi]\ntests:\n  - assert:\n      - type: json-schema\n"
+        f"        value: {json.dumps({'type': [{'a': i, 'b': 'x' * 200} for i in range(300)]})}\n",
+    )
+    with pytest.raises(DataFileError) as e:
+        load_suite(path)
+    assert "invalid schema" in str(e.value) and len(str(e.value)) < 800

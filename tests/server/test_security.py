@@ -94,6 +94,16 @@ def test_rebinding_host_is_refused(client: TestClient) -> None:
         assert client.get("/v1/models", headers={"Host": host}).status_code == 200, host
 
 
+def test_a_rebinding_origin_is_never_granted(client: TestClient) -> None:
+    """The 400 to a rebinding Host granted that page's own origin in CORS (fifteenth probe)."""
+    for host in ("evil.example", "evil.example:8765"):
+        r = client.get("/v1/models", headers={"Host": host, "Origin": f"http://{host}"})
+        assert r.status_code == 400 and "access-control-allow-origin" not in r.headers
+    own = {"Host": "127.0.0.1:8765", "Origin": "http://127.0.0.1:8765"}
+    r = client.get("/v1/models", headers=own)
+    assert r.headers["access-control-allow-origin"] == "http://127.0.0.1:8765"
+
+
 def test_host_checked_before_the_key(make_client) -> None:  # type: ignore[no-untyped-def]
     c = make_client(api_key=KEY)
     assert c.get("/health", headers={"Host": "evil.example"}).status_code == 400

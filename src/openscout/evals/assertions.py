@@ -207,8 +207,8 @@ def check_spec(
         if nested_deeper_than(value, MAX_JSON_DEPTH):  # checking it would recurse past the stack
             raise bad(f"the schema nests deeper than {MAX_JSON_DEPTH} levels")
         problem = (schemas or SchemaChecks()).problem(value)
-        if problem:
-            raise bad(problem)
+        if problem:  # jsonschema quotes the faulty part whole: a 50 KB `type` list
+            raise bad(recorded(problem, 500) or "")
     if kind == "llm-rubric" and not a.get("judge"):
         raise bad("no judge model", "set `judge: <model id>` on the assertion or the suite")
 

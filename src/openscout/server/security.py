@@ -107,9 +107,13 @@ class SecurityMiddleware:
         }
         host_header = headers.get("host", "")
         own_origin = f"{scope.get('scheme', 'http')}://{host_header}"
-        send = self._with_headers(send, headers.get("origin") == own_origin and own_origin)
+        host_allowed = self.allowed_hosts is None or host_name(host_header) in self.allowed_hosts
+        # an origin is granted only once its Host passed: the rebinding 400 granted the
+        # rebinding page's own origin (fifteenth probe)
+        granted = host_allowed and headers.get("origin") == own_origin and own_origin
+        send = self._with_headers(send, granted)
 
-        if self.allowed_hosts is not None and host_name(host_header) not in self.allowed_hosts:
+        if not host_allowed:
             await _json(
                 send,
                 400,
