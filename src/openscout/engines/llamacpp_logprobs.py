@@ -133,7 +133,10 @@ class RowKept:
     def logprob(self, token: int) -> float:
         if token == self.next_token:
             return self.next_logprob
-        return next(lp for t, lp in self.top if t == token)  # a greedy pick: the best
+        kept = next((lp for t, lp in self.top if t == token), None)  # a greedy pick: the best
+        if kept is None:
+            raise ValueError(f"the log-prob of token {token} was not kept")
+        return kept
 
 
 def _keeper(whole: Sequence[int], top_n: int) -> Callable[[int, np.ndarray], RowKept]:

@@ -86,7 +86,8 @@ def _json_key(key: Any) -> str:
 def as_json_data(value: Any) -> Any:
     """A YAML value as JSON data: every item is hashed and stored as JSON, and a date (YAML
     reads `2024-01-01` as one) stopped `eval` with "unexpected error" (fifteenth probe). A
-    date becomes the text written; binary data and sets are refused."""
+    date becomes its ISO text (2024-01-01; a time 2024-01-01T10:00:00); binary data and
+    sets are refused."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, datetime.date):  # a datetime too
