@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +25,8 @@ FIXTURES = Path(__file__).with_name("fixtures")
 class FakeHub:
     def __init__(self) -> None:
         self.requests: list[str] = []
+        self.extra: dict[str, dict] = {}  # more models by id: `search=evil` lists them
+        self.trickled: set[str] = set()  # models whose card comes a byte a second
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,11 +38,16 @@ class FakeHub:
                 url = urlparse(self.path)
                 if url.path == "/api/models":
                     q = parse_qs(url.query)
+                    if q.get("search") == ["evil"]:
+                        return self._send(200, _dumps(list(hub.extra.values())), "application/json")
                     body = (
                         (FIXTURES / "search_mistral.json").read_bytes()
                         if q.get("search") == ["mistral"]
                         else b"[]"
                     )
+                    return self._send(200, body, "application/json")
+                if url.path.removeprefix("/api/models/") in hub.extra:
+                    body = _dumps(hub.extra[url.path.removeprefix("/api/models/")])
                     return self._send(200, body, "application/json")
                 if url.path.startswith("/api/models/"):
                     name = url.path.removeprefix("/api/models/").replace("/", "_")
@@ -52,6 +60,15 @@ class FakeHub:
                         "application/json",
                         {"X-Error-Code": "RepoNotFound"},
                     )
+                if url.path.removesuffix("/raw/main/README.md").strip("/") in hub.trickled:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/plain")
+                    self.end_headers()
+                    for _ in range(600):  # ten minutes, a byte a second
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                        time.sleep(1)
+                    return None
                 if url.path.endswith("/raw/main/README.md"):
                     name = url.path.removesuffix("/raw/main/README.md").strip("/").replace("/", "_")
                     f = FIXTURES / f"readme_{name}.md"
@@ -78,6 +95,10 @@ class FakeHub:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _dumps(data: object) -> bytes:
+    return json.dumps(data).encode()
 
 
 @pytest.fixture
@@ -207,3 +228,54 @@ def test_cli_show_and_search_with_the_hub(fake_hub: FakeHub, cli_env: dict[str, 
     ids = [i["id"] for i in json.loads(out.stdout)]
     assert "someone/mistral-7b-sql" in ids and "mistralai/Mistral-7B-v0.1" in ids
     assert os.environ.get("HF_ENDPOINT") != fake_hub.url  # the parent process was not changed
+
+
+HOSTILE = {  # card metadata is written by whoever uploads the model (sixteenth probe)
+    "license-list": {"cardData": {"license": ["mit", "apache-2.0"]}},
+    "license-map": {"cardData": {"license": {"a": 1}}, "tags": [5, None, "license:mit"]},
+    "params-past-float": {"safetensors": {"parameters": {"F16": 1}, "total": 10**400}},
+    "params-past-any": {"safetensors": {"parameters": {"F16": 1}, "total": 10**30}},
+    "base-traversal": {"cardData": {"base_model": "../../x"}},
+    "base-tag-traversal": {"tags": ["base_model:finetune:../../etc/passwd"]},
+    "odd-types": {"pipeline_tag": {"a": 1}, "author": ["x"], "downloads": "many"},
+}
+
+
+def test_hostile_card_metadata_is_skipped_or_a_clear_error(
+    fake_hub: FakeHub, settings: Settings
+) -> None:
+    """A licence list, 10**400 parameters or a traversal base killed `catalog search --hub`
+    and `show --hub` with "unexpected error" (AttributeError, OverflowError, ValidationError)."""
+    cat = load_catalog()
+    for name, fields in HOSTILE.items():
+        fake_hub.extra[f"evilorg/{name}"] = {"id": f"evilorg/{name}", "siblings": [], **fields}
+    found = hub_search("evil", settings=settings, catalog=cat, endpoint=fake_hub.url)
+    shown = {e.id for e in found["entries"]}
+    assert {"evilorg/license-list", "evilorg/params-past-float", "evilorg/odd-types"} <= shown
+    for name in HOSTILE:
+        try:
+            got = hub_model(
+                f"evilorg/{name}", settings=settings, catalog=cat, endpoint=fake_hub.url
+            )
+        except HubError as e:
+            assert f"evilorg/{name}" in e.message and "malformed" in e.message
+        else:
+            assert got["entry"].params_b is None or got["entry"].params_b < 1e5
+    # a record cached by an older openscout is read through the same guard
+    with pytest.raises(HubError, match="malformed"):
+        entry_from_record({"id": "x/y", "license": ["mit"], "params": 10**400})
+
+
+@pytest.mark.timeout(60)  # a hang guard: the card's read had no deadline
+def test_a_trickled_model_card_is_cut_at_its_deadline(
+    fake_hub: FakeHub, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openscout.catalog import hub
+
+    monkeypatch.setattr(hub, "CARD_SECONDS", 3.0)
+    fake_hub.extra["evilorg/trickle"] = {"id": "evilorg/trickle", "siblings": []}
+    fake_hub.trickled.add("evilorg/trickle")
+    got = hub_model(
+        "evilorg/trickle", settings=settings, catalog=load_catalog(), endpoint=fake_hub.url
+    )
+    assert got["entry"].id == "evilorg/trickle" and len(got["hub"]["card_excerpt"] or "") < 10

@@ -30,6 +30,7 @@ CACHE_VERSION = 1
 DEFAULT_TTL_S = 24 * 3600
 CARD_CHARS = 4000  # how much of a model card we keep to infer a base model
 CARD_BYTES = 2**18  # how much of it we read: front matter, then those characters
+CARD_SECONDS = 15.0  # and for how long: what came by then is the card
 _RELATIONS = {
     "finetune": "fine-tune",
     "quantized": "quantization",
@@ -37,6 +38,8 @@ _RELATIONS = {
     "merge": "merge",
 }
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+MAX_LIST = 1000  # languages, datasets, base models a card may list
+MAX_PARAMS = 10**14  # a hundred trillion parameters: any more is not a count
 
 
 class HubCache:
@@ -84,7 +87,18 @@ def _iso(v: Any) -> str | None:
 def _as_list(v: Any) -> list[str]:
     if v is None:
         return []
-    return [str(x) for x in v] if isinstance(v, list | tuple) else [str(v)]
+    items = v if isinstance(v, list | tuple) else [v]
+    return [x for x in items if isinstance(x, str)][:MAX_LIST]
+
+
+def _text(v: Any) -> str | None:
+    """A field the Hub documents as text; anything else (a list, a mapping) is unknown: card
+    metadata is written by whoever uploads the model (sixteenth probe)."""
+    return v if isinstance(v, str) else None
+
+
+def _count(v: Any, most: int) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= most else None
 
 
 def record_from_info(info: Any) -> dict[str, Any]:
@@ -107,23 +121,24 @@ def record_from_info(info: Any) -> dict[str, Any]:
         if siblings
         else None
     )
+    gated = getattr(info, "gated", None)
     return {
         "id": str(getattr(info, "id", "") or getattr(info, "modelId", "")),
-        "author": getattr(info, "author", None),
+        "author": _text(getattr(info, "author", None)),
         "created_at": _iso(getattr(info, "created_at", None)),
         "last_modified": _iso(getattr(info, "last_modified", None)),
-        "downloads": getattr(info, "downloads", None),
-        "likes": getattr(info, "likes", None),
-        "pipeline_tag": getattr(info, "pipeline_tag", None),
-        "library_name": getattr(info, "library_name", None),
-        "gated": getattr(info, "gated", None),
+        "downloads": _count(getattr(info, "downloads", None), 10**15),
+        "likes": _count(getattr(info, "likes", None), 10**15),
+        "pipeline_tag": _text(getattr(info, "pipeline_tag", None)),
+        "library_name": _text(getattr(info, "library_name", None)),
+        "gated": gated if isinstance(gated, bool | str) else None,
         "tags": tags,
-        "license": card_d.get("license") or _tag({"tags": tags}, "license"),
+        "license": _text(card_d.get("license")) or _tag({"tags": tags}, "license"),
         "base_model": _as_list(card_d.get("base_model")),
         "languages": _as_list(card_d.get("language")),
         "datasets": _as_list(card_d.get("datasets")),
-        "params": int(total) if isinstance(total, int | float) else None,
-        "files": [f for f in files if f] if files is not None else None,
+        "params": _count(total, MAX_PARAMS),
+        "files": [f for f in files if isinstance(f, str)] if files is not None else None,
     }
 
 
@@ -144,12 +159,28 @@ def _declared_base(rec: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def entry_from_record(rec: dict[str, Any], catalog: Catalog | None = None) -> ModelEntry:
-    """A catalog entry for a Hub model: what the Hub says, everything else unknown."""
+    """A catalog entry for a Hub model: what the Hub says, everything else unknown. A record
+    of the wrong shapes (a hostile card, or a cache written by an older openscout) is a
+    HubError naming the model, never Python's own words."""
     hf_id = str(rec.get("id") or "")
     org, _, name = hf_id.partition("/")
     if not org or not name or "/" in name or hf_id.startswith(".") or "\x00" in hf_id:
         # ids come from the network: an odd one is refused here, never used as a name
         raise HubError(f"the Hub returned a model id that is not org/name: {hf_id!r}")
+    try:
+        return _entry(hf_id, rec, catalog)
+    except (ValueError, TypeError, AttributeError, OverflowError) as e:
+        # pydantic's ValidationError is a ValueError; its first error names the field
+        errors = getattr(e, "errors", None)
+        field = ".".join(str(x) for x in errors()[0]["loc"]) if callable(errors) else None
+        raise HubError(
+            f"the Hub's record for {hf_id} is malformed"
+            + (f" ({field})" if field else f" ({e.__class__.__name__})"),
+            hint="the card metadata is the model author's; the curated catalog is unaffected",
+        ) from e
+
+
+def _entry(hf_id: str, rec: dict[str, Any], catalog: Catalog | None) -> ModelEntry:
     url = f"https://huggingface.co/{hf_id}"
     base, relation = _declared_base(rec)
     base_entry = catalog.get(base) if catalog is not None and base else None
@@ -260,10 +291,11 @@ def _card_text(api: Any, hf_id: str) -> str | None:
     from openscout.engines.http_bounds import read_head
 
     url = f"{api.endpoint}/{hf_id}/raw/main/README.md"
+    deadline = time.monotonic() + CARD_SECONDS
     with get_session().stream("GET", url, timeout=10) as resp:  # a card may be any size
         if resp.status_code != 200:
             return None
-        text = read_head(resp, CARD_BYTES).decode("utf-8", "replace")
+        text = read_head(resp, CARD_BYTES, deadline).decode("utf-8", "replace")
     if text.startswith("---"):  # drop the YAML front matter, keep the prose
         end = text.find("\n---", 3)
         text = text[end + 4 :] if end != -1 else text

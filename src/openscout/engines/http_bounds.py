@@ -138,15 +138,17 @@ def nested_deeper_than(data: Any, limit: int) -> bool:
     return False
 
 
-def read_head(resp: Any, limit: int) -> bytes:
-    """At most the first `limit` bytes of a body; the rest is never read. For text of which a
-    prefix is all we keep (a model card). `resp`: an httpx-like streamed response."""
+def read_head(resp: Any, limit: int, deadline: float | None = None) -> bytes:
+    """At most the first `limit` bytes of a body, and with `deadline` (time.monotonic()) what
+    came by then; the rest is never read. For text of which a prefix is all we keep (a model
+    card: one trickled a byte every 2 s held `catalog show` for ever, sixteenth probe).
+    `resp`: an httpx-like streamed response."""
     parts: list[bytes] = []
     size = 0
     for chunk in resp.iter_bytes():
         parts.append(chunk[: limit - size])
         size += len(parts[-1])
-        if size >= limit:
+        if size >= limit or (deadline is not None and time.monotonic() > deadline):
             break
     return b"".join(parts)
 
