@@ -133,3 +133,43 @@ def test_a_header_of_many_large_strings_is_refused(tmp_path: Path) -> None:
         f.write(b"\0" * 64)
     with pytest.raises(ModelFileError, match="bytes of strings"):
         read_header(path)
+
+
+def _strings_file(path: Path, n: int, size: int, last: bytes) -> Path:
+    """n metadata strings of `size` bytes: zeros (a sparse hole) ending in `last`."""
+    with path.open("wb") as f:
+        f.write(b"GGUF" + struct.pack("<IQQ", 3, 0, n))
+        for i in range(n):
+            key = f"k{i}".encode()
+            f.write(struct.pack("<Q", len(key)) + key + struct.pack("<IQ", 8, size))
+            f.seek(size - len(last), 1)
+            f.write(last)
+        f.write(b"\0" * 64)
+    return path
+
+
+def test_strings_are_counted_as_the_memory_they_take(tmp_path: Path) -> None:
+    """One emoji makes Python keep 4 bytes a character: 15 strings of 16 MiB took 1 GB within
+    the byte budget, and three views of the model's page at once a 500 (sixteenth probe)."""
+    import tracemalloc
+
+    path = _strings_file(tmp_path / "astral.gguf", 3, 8 * 2**20, "\U0001f600".encode())
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelFileError, match="bytes of strings"):
+            read_header(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 90 * 2**20, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_a_vocabulary_is_passed_over_not_decoded(tmp_path: Path) -> None:
+    from openscout.engines.gguf import KEEP_ARRAY
+
+    tokens = [f"tok{i}" for i in range(5000)]
+    p = write_gguf(
+        tmp_path / "v.gguf",
+        metadata={"general.architecture": "llama", "tokenizer.ggml.tokens": tokens},
+    )
+    assert int(read_header(p).get("tokenizer.ggml.tokens")) == 5000 > KEEP_ARRAY

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,9 +27,11 @@ MAX_ARRAY = 8_000_000  # vocabularies reach ~260k entries
 # (Llama 3: 128k tokens + 280k merges); without a total, nested arrays within every per-array
 # limit took minutes and a gigabyte (independent probe, issue 17).
 MAX_VALUES = 2_000_000
-# Bytes of strings in the whole header: vocabularies and merges hold a few MB; 150 strings of
-# 16 MiB each (a sparse file of 600 KB on disk) took 2.5 GB to read (second probe).
-MAX_STRING_BYTES = 256 * 2**20
+# Memory of the strings a header keeps, once decoded (Python keeps 4 bytes a character in a
+# string holding one emoji): vocabularies and merges hold a few MB and are skipped, not kept;
+# 150 strings of 16 MiB each (a sparse file of 600 KB on disk) took 2.5 GB to read (second
+# probe), and 15 of ASCII and one emoji 1 GB within the byte count (sixteenth probe).
+MAX_STRING_BYTES = 64 * 2**20
 MAX_DIMS = 8
 KEEP_ARRAY = 64  # arrays longer than this are summarised, not kept (tokenizer vocabularies)
 
@@ -386,14 +390,32 @@ class _Reader:
     def unpack(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
 
-    def string(self) -> str:
+    def _string_length(self) -> int:
         n = self.unpack("<Q")
         if n > MAX_STRING:
             raise self.fail(f"string of {n} bytes exceeds the {MAX_STRING} byte limit")
+        self._spend(n)
+        return int(n)
+
+    def _spend(self, n: int) -> None:
         self.string_bytes_left -= n
         if self.string_bytes_left < 0:
             raise self.fail(f"the metadata holds more than {MAX_STRING_BYTES} bytes of strings")
-        return self.read(n).decode("utf-8", errors="replace")
+
+    def string(self) -> str:
+        n = self._string_length()
+        text = self.read(n).decode("utf-8", errors="replace")
+        self._spend(sys.getsizeof(text) - n)  # what it takes in memory beyond its bytes
+        return text
+
+    def skip_strings(self, count: int) -> None:
+        """Pass over an array of strings that is not kept (a vocabulary): checked and
+        counted, never decoded."""
+        for _ in range(count):
+            n = self._string_length()
+            if n > self.size - self.f.tell():
+                raise self.fail("a string runs past the end of the file")
+            self.f.seek(n, os.SEEK_CUR)
 
     def value(self, vtype: int, depth: int = 0) -> Any:
         self.values_left -= 1
@@ -421,6 +443,12 @@ class _Reader:
                 if self.values_left < 0:
                     raise self.fail(f"the metadata holds more than {MAX_VALUES} values")
                 return [self.unpack(_SCALAR[itype]) for _ in range(count)]
+            if itype == _STRING and count > KEEP_ARRAY:
+                self.values_left -= count
+                if self.values_left < 0:
+                    raise self.fail(f"the metadata holds more than {MAX_VALUES} values")
+                self.skip_strings(count)
+                return _Summary(count, itype)
             items = [self.value(itype, depth + 1) for _ in range(count)]
             return items if count <= KEEP_ARRAY else _Summary(count, itype)
         raise self.fail(f"unknown metadata value type {vtype}")
@@ -440,9 +468,19 @@ class _Summary(int):
         return f"<array of {int(self)} items>"
 
 
+# one header read at a time: three views of a hostile model's page at once each held the
+# header's strings (a 500 and 1.3 GB kept, sixteenth probe); a real header reads in well
+# under a second
+_ONE_READ = threading.Lock()
+
+
 def read_header(path: str | os.PathLike[str]) -> GGUFHeader:
     """Parse and validate the header of a GGUF file. Raises ModelFileError on any fault."""
-    p = Path(path)
+    with _ONE_READ:
+        return _read_header(Path(path))
+
+
+def _read_header(p: Path) -> GGUFHeader:
     if not p.exists():
         raise ModelFileError(f"{p}: no such file", hint="check the path")
     if not p.is_file():
