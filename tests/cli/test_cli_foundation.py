@@ -143,3 +143,20 @@ def test_generate_is_listed_and_its_old_name_run_still_works(cli_env: dict[str, 
 
 def _help_rows(text: str) -> list[str]:
     return [line.strip(" │") for line in text.splitlines()]
+
+
+def test_running_out_of_memory_is_said_plainly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not "unexpected error: MemoryError ... please report it": the machine's bound (a ulimit,
+    a container) is no bug (sixteenth probe)."""
+    from openscout.cli import main as cli_main
+
+    def exhausted(**kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(cli_main, "app", exhausted)
+    with pytest.raises(SystemExit) as e:
+        cli_main.main()
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and "out of memory" in err and "report it" not in err

@@ -57,6 +57,30 @@ def test_a_whole_answer_past_max_tokens_is_cut_like_a_stream(stream: bool) -> No
     assert final.finish_reason == "length"
 
 
+def test_a_whole_answer_s_body_is_bounded_by_what_it_may_keep() -> None:
+    """60 MiB of text and one emoji, asked for 2,048 tokens: Python keeps 4 bytes a character
+    once decoded, and four such answers at once ran the server out of memory (sixteenth
+    probe). A body past 12 bytes (the longest JSON escape) a character kept, plus 1 MiB, is
+    refused unread."""
+    from openscout.engines.openai_http import WHOLE_ANSWER_SLACK
+
+    text = "a" * (20 * 2**20) + "\U0001f600"
+    body = json.dumps({"choices": [{"message": {"content": text}, "finish_reason": "stop"}]})
+    engine = _engine(lambda request: httpx.Response(200, content=body.encode()), stream=False)
+    with pytest.raises(EngineError, match="over"):
+        collect(
+            engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=8))
+        )
+    within = "\U0001f600" * (8 * CHARS_PER_TOKEN_CAP)  # 12 bytes each as escapes
+    fits = json.dumps({"choices": [{"message": {"content": within}, "finish_reason": "stop"}]})
+    assert len(fits) < WHOLE_ANSWER_SLACK + 12 * len(within)
+    engine = _engine(lambda request: httpx.Response(200, content=fits.encode()), stream=False)
+    text, final, _ = collect(
+        engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=8))
+    )
+    assert text == within and final.finish_reason == "stop"
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -81,6 +81,13 @@ def main() -> None:
     except typer.Abort:
         print_error("aborted")
         sys.exit(1)
+    except MemoryError:
+        # the machine's (or a ulimit's) bound, not a fault to report; what was stored is kept
+        print_error(
+            "out of memory",
+            hint="ask for less (a smaller --limit, fewer models at once) or free memory",
+        )
+        sys.exit(1)
     except Exception as e:
         if os.environ.get("OPENSCOUT_DEBUG"):
             raise

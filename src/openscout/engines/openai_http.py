@@ -74,6 +74,7 @@ FORWARD_MAX_BODY = 16 * 2**20
 FORWARD_MAX_DEPTH = 16
 DEFAULT_MAX_TOKENS = 4096  # a stream asked without max_tokens is still cut somewhere
 CHARS_PER_TOKEN_CAP = 64  # no real token is longer; more text per token asked is runaway
+WHOLE_ANSWER_SLACK = 2**20  # of a whole answer's body, beyond its text: ids, usage, thinking
 
 
 def _other_text(holder: object, key: str) -> int:
@@ -349,7 +350,12 @@ class OpenAIEngine:
     def _parse_whole(
         self, resp: httpx.Response, path: str, chat: bool, max_chars: int
     ) -> Iterator[StreamEvent]:
-        data = self._json(resp, path, deadline=time.monotonic() + self.timeout_s)
+        # the body of an answer of max_chars characters, each at most a 12-byte JSON escape
+        # (an emoji's surrogate pair), and room for the rest: a 60 MiB answer to a request
+        # that keeps 64 characters a token decoded to 4 bytes a character and ran the server
+        # out of memory four at a time (sixteenth probe)
+        limit = min(MAX_BODY, WHOLE_ANSWER_SLACK + 12 * max_chars)
+        data = self._json(resp, path, limit, deadline=time.monotonic() + self.timeout_s)
         choices = choices_of(data, self.shown_url, path)
         if not choices:
             raise EngineResponseError(

@@ -172,6 +172,18 @@ class SecurityMiddleware:
 
         try:
             await self.app(scope, receive, tracking)
+        except MemoryError:
+            # the machine's limit, not a fault of ours or the client's: worth asking again
+            # (a hostile upstream answer that decoded to 4x its bytes, sixteenth probe)
+            log.error("out of memory on %s", scope.get("path", "?"))
+            if not started:
+                await _json(
+                    send,
+                    503,
+                    "the server ran out of memory for this request; try again later",
+                    "out_of_memory",
+                    [(b"retry-after", b"5")],
+                )
         except Exception:
             log.exception("unexpected error on %s", scope.get("path", "?"))
             if not started:
