@@ -210,3 +210,28 @@ def test_concurrent_ratings_requests_share_one_fit(client: TestClient, monkeypat
     for t in threads:
         t.join()
     assert fits == [1]
+
+
+def test_an_arena_side_that_fails_says_nothing_of_its_model(make_client) -> None:  # type: ignore[no-untyped-def]
+    """An answer that failed before streaming named its upstream's URL (and so the model on
+    that side) before the vote (sixteenth probe)."""
+    from openscout.engines.mock import MockEngine
+    from openscout.errors import EngineUnavailableError
+
+    class Unreachable(MockEngine):
+        def stream_chat(self, messages, params):  # type: ignore[no-untyped-def]
+            raise EngineUnavailableError("http://secret-host.example:1/v1: cannot connect")
+
+    engines = {
+        "mock-a": MockEngine("mock-a", script={"hello": "hi"}),
+        "hidden": Unreachable("hidden", script={}),
+    }
+    client = make_client(engines=engines, arena_models=["mock-a", "hidden"])
+    made = client.post("/ui/api/arena/battles", json={"prompt": "hello"})
+    assert made.status_code == 200, made.text
+    bid = made.json()["id"]
+    answers = [client.post(f"/ui/api/arena/battles/{bid}/answer/{s}", json={}) for s in "ab"]
+    failed = next(r for r in answers if r.status_code != 200)
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["error"]["message"] == "the model failed to answer"
+    assert "secret-host" not in failed.text and "hidden" not in failed.text

@@ -24,7 +24,7 @@ from openscout.config import Settings
 from openscout.engines.base import Chunk, SamplingParams
 from openscout.errors import OpenscoutError
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
-from openscout.server.errors import APIError
+from openscout.server.errors import APIError, from_openscout
 from openscout.server.pool import ModelPool
 from openscout.server.schemas import MAX_INT
 
@@ -161,7 +161,9 @@ def make_router(pool: ModelPool) -> APIRouter:
 
     @r.post("/arena/battles")
     async def new_battle(body: NewBattle) -> dict[str, Any]:
-        battle = arena.new_battle(settings, body.prompt, arena_models(pool), random.SystemRandom())
+        battle = await run_in_threadpool(  # the pairing reads every vote: off the event loop
+            arena.new_battle, settings, body.prompt, arena_models(pool), random.SystemRandom()
+        )
         return battle.public()
 
     @r.get("/arena/battles/{battle_id}")
@@ -180,9 +182,24 @@ def make_router(pool: ModelPool) -> APIRouter:
             [{"role": "user", "content": battle.prompt}],
             ARENA_PARAMS,
         )
-        first, rest = await start_stream(
-            pool, model, client_id(request), params=params, source="arena", request=request, **ask
-        )
+        try:
+            first, rest = await start_stream(
+                pool,
+                model,
+                client_id(request),
+                params=params,
+                source="arena",
+                request=request,
+                **ask,
+            )
+        except (OpenscoutError, APIError) as e:
+            # the status only: an upstream's URL or a model's own words in the error told
+            # which model answers on this side before the vote (sixteenth probe)
+            err = from_openscout(e) if isinstance(e, OpenscoutError) else e
+            said = "the model is busy; try again shortly" if err.status == 429 else ""
+            raise APIError(
+                err.status, said or "the model failed to answer", code=err.code, headers=err.headers
+            ) from e
 
         async def body() -> AsyncIterator[bytes]:
             parts: list[str] = []
