@@ -160,3 +160,23 @@ def test_running_out_of_memory_is_said_plainly(
         cli_main.main()
     err = capsys.readouterr().err
     assert e.value.code == 1 and "out of memory" in err and "report it" not in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["bench", "-m", "smollm2-135m-instruct", "--price-per-hour", "inf"],
+        ["fit", "allenai/OLMo-7B", "--bandwidth", "inf"],
+        ["compare", "-m", "a", "-m", "b", "--max-cost", "inf"],
+        ["models", "add", "x", "--path", "m.gguf", "--price-per-hour", "inf"],
+        ["tune", "smollm2-135m-instruct", "--data", "d.jsonl", "--epochs", "inf"],
+    ],
+)
+def test_infinite_numbers_are_usage_mistakes(args: list[str]) -> None:
+    """`bench --price-per-hour inf` ran and printed `Infinity` in --json (sixteenth probe)."""
+    from typer.testing import CliRunner
+
+    from openscout.cli.main import app
+
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2 and "not a finite number" in r.output, r.output

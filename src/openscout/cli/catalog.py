@@ -18,6 +18,7 @@ from openscout.cli.output import (
     print_json,
     print_table,
 )
+from openscout.cli.params import finite
 from openscout.cli.target import GPU, GPUS, MACHINE, MEMORY, target_from
 from openscout.config import get_settings
 
@@ -485,7 +486,10 @@ def register(app: typer.Typer) -> None:
             None, "--quant", help="quantization (default: the file's, or Q4_K_M)"
         ),
         bandwidth: float = typer.Option(
-            None, "--bandwidth", help="memory bandwidth in GB/s for the speed estimate"
+            None,
+            "--bandwidth",
+            callback=finite,
+            help="memory bandwidth in GB/s for the speed estimate",
         ),
         machine: str = MACHINE,
         memory: str = MEMORY,

@@ -21,6 +21,7 @@ from openscout.cli.output import (
     print_table,
     progress_bar,
 )
+from openscout.cli.params import finite
 from openscout.cli.target import GPU, GPUS, MACHINE, MEMORY, target_from
 from openscout.config import get_settings
 
@@ -309,7 +310,7 @@ def register(app: typer.Typer) -> None:
             help="context tokens before the question (repeat; default 0 and 1024)",
         ),
         price_per_hour: float = typer.Option(
-            None, "--price-per-hour", min=0.0, help="$ per hour of this machine"
+            None, "--price-per-hour", min=0.0, callback=finite, help="$ per hour of this machine"
         ),
         cost_concurrency: int = typer.Option(
             1, "--cost-at", min=1, help="price tokens at this many clients"
@@ -363,7 +364,7 @@ def register(app: typer.Typer) -> None:
             None, "--concurrency", min=1, max=256, help="sweep client counts"
         ),
         price_per_hour: float = typer.Option(
-            None, "--price-per-hour", min=0.0, help="$ per hour of this machine"
+            None, "--price-per-hour", min=0.0, callback=finite, help="$ per hour of this machine"
         ),
         cost_concurrency: int = typer.Option(
             1, "--cost-at", min=1, help="price tokens at this many clients"
@@ -382,11 +383,13 @@ def register(app: typer.Typer) -> None:
             None, "--min-quality", min=0.0, max=1.0, help="minimum quality score"
         ),
         max_cost: float = typer.Option(
-            None, "--max-cost", min=0.0, help="maximum blended $ per 1M tokens"
+            None, "--max-cost", min=0.0, callback=finite, help="maximum blended $ per 1M tokens"
         ),
-        min_tps: float = typer.Option(None, "--min-tps", min=0.0, help="minimum output tokens/s"),
+        min_tps: float = typer.Option(
+            None, "--min-tps", min=0.0, callback=finite, help="minimum output tokens/s"
+        ),
         max_memory: float = typer.Option(
-            None, "--max-memory", min=0.0, help="maximum memory in MB"
+            None, "--max-memory", min=0.0, callback=finite, help="maximum memory in MB"
         ),
         osi: bool = typer.Option(False, "--osi", help="require an OSI-approved licence"),
         commercial: bool = typer.Option(

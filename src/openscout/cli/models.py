@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from openscout.cli.output import console, esc, human_bytes, plain, print_json, print_table
+from openscout.cli.params import finite
 from openscout.config import get_settings
 from openscout.errors import ModelFileError
 
@@ -105,7 +106,7 @@ def register(app: typer.Typer) -> None:
             help="the endpoint's echo+logprobs are right (or not); default: probe it on first use",
         ),
         price_per_hour: float = typer.Option(
-            None, "--price-per-hour", help="$ per hour of the machine or endpoint"
+            None, "--price-per-hour", callback=finite, help="$ per hour of the machine or endpoint"
         ),
         replace: bool = typer.Option(False, "--replace", help="overwrite a model with the same id"),
         json_out: bool = typer.Option(False, "--json", help="print JSON"),

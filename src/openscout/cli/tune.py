@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from openscout.cli.output import console, esc, fmt, plain, print_json, print_table, progress_bar
+from openscout.cli.params import finite
 from openscout.config import get_settings
 
 
@@ -58,10 +59,12 @@ def register(app: typer.Typer) -> None:
             None, "--steps", min=1, help="optimizer steps (default: --epochs)"
         ),
         epochs: float = typer.Option(
-            1.0, "--epochs", min=0.01, help="passes over the training split"
+            1.0, "--epochs", min=0.01, callback=finite, help="passes over the training split"
         ),
         rank: int = typer.Option(8, "--rank", min=1, max=256, help="LoRA rank"),
-        alpha: float = typer.Option(None, "--alpha", min=0.0, help="LoRA alpha (default 2 x rank)"),
+        alpha: float = typer.Option(
+            None, "--alpha", min=0.0, callback=finite, help="LoRA alpha (default 2 x rank)"
+        ),
         lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="peak learning rate"),
         batch: int = typer.Option(8, "--batch", min=1, max=1024, help="examples per step"),
         holdout: float = typer.Option(
