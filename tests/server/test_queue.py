@@ -156,10 +156,12 @@ def test_a_stream_faster_than_its_client_waits_for_it(settings, monkeypatch) -> 
 
 
 def test_a_stream_whose_thread_cannot_start_gives_its_place_back(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """`Thread.start()` failing (out of threads or memory) kept the queue place for ever."""
+    """`Thread.start()` failing (out of threads or memory) kept the queue place for ever, and
+    answered 500 "internal error" rather than an error worth asking again (sixteenth probe)."""
     import threading
 
     from openscout.engines.base import SamplingParams
+    from openscout.errors import EngineError
 
     engine = MockEngine("m", default="hi")
     app = create_app(settings, engines={"m": engine})
@@ -172,11 +174,12 @@ def test_a_stream_whose_thread_cannot_start_gives_its_place_back(settings, monke
 
     async def main() -> int:
         monkeypatch.setattr(threading.Thread, "start", no_thread)
-        with pytest.raises(RuntimeError):
+        with pytest.raises(EngineError) as e:
             async for _ in app.state.pool.stream(
                 "m", "client", params=SamplingParams(max_tokens=4), prompt="go"
             ):
                 pass
+        assert e.value.transient and "could not start" in e.value.message
         await asyncio.sleep(0)  # the release is scheduled on the loop
         return app.state.pool.queue("m", engine).active
 

@@ -20,7 +20,7 @@ from typing import Any
 from openscout.config import Settings
 from openscout.engines.base import Chunk, Engine, LaneServing, Message, SamplingParams
 from openscout.engines.cancel import stoppable
-from openscout.errors import ClientGoneError, ModelNotFoundError, OpenscoutError
+from openscout.errors import ClientGoneError, EngineError, ModelNotFoundError, OpenscoutError
 from openscout.generation import GenerationResult, stream_generate
 from openscout.models import ModelSpec, get_model, list_models
 from openscout.server.limits import DEFAULT_LANE_CTX, Limits
@@ -224,8 +224,10 @@ class ModelPool:
 
         try:
             threading.Thread(target=work, name=f"gen-{model_id}", daemon=True).start()
-        except BaseException:  # no thread (out of threads or memory): give the place back
+        except BaseException as e:  # no thread (out of threads or memory): give the place back
             q.release_threadsafe()
+            if isinstance(e, RuntimeError):  # "can't start new thread": worth asking again
+                raise EngineError(f"the generation could not start: {e}", transient=True) from e
             raise
         try:
             while True:
