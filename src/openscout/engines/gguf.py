@@ -394,7 +394,6 @@ class _Reader:
         n = self.unpack("<Q")
         if n > MAX_STRING:
             raise self.fail(f"string of {n} bytes exceeds the {MAX_STRING} byte limit")
-        self._spend(n)
         return int(n)
 
     def _spend(self, n: int) -> None:
@@ -404,13 +403,14 @@ class _Reader:
 
     def string(self) -> str:
         n = self._string_length()
+        self._spend(n)  # before it is read
         text = self.read(n).decode("utf-8", errors="replace")
         self._spend(sys.getsizeof(text) - n)  # what it takes in memory beyond its bytes
         return text
 
     def skip_strings(self, count: int) -> None:
-        """Pass over an array of strings that is not kept (a vocabulary): checked and
-        counted, never decoded."""
+        """Pass over an array of strings that is not kept (a vocabulary): each checked, none
+        read or decoded, so none counts against the memory budget."""
         for _ in range(count):
             n = self._string_length()
             if n > self.size - self.f.tell():
