@@ -167,16 +167,35 @@ def test_running_out_of_memory_is_said_plainly(
     [
         ["bench", "-m", "smollm2-135m-instruct", "--price-per-hour", "inf"],
         ["fit", "allenai/OLMo-7B", "--bandwidth", "inf"],
+        ["fit", "allenai/OLMo-7B", "--bandwidth", "0"],
         ["compare", "-m", "a", "-m", "b", "--max-cost", "inf"],
+        ["compare", "-m", "a", "-m", "b", "--max-memory", "inf"],
+        ["compare", "-m", "a", "-m", "b", "--api-price", "x=1e308/1e308"],
         ["models", "add", "x", "--path", "m.gguf", "--price-per-hour", "inf"],
-        ["tune", "smollm2-135m-instruct", "--data", "d.jsonl", "--epochs", "inf"],
+        ["models", "add", "x", "--url", "http://127.0.0.1:1/v1", "--price-per-hour", "nan"],
+        ["models", "add", "x", "--path", "m.gguf", "--n-ctx", "5"],
+        ["tune", "smollm2-135m-instruct", "--data", "{data}", "--name", "t", "--epochs", "inf"],
+        ["tune", "smollm2-135m-instruct", "--data", "{data}", "--name", "t", "--epochs", "1e308"],
+        ["eval", "-m", "smollm2-135m-instruct", "-s", "arithmetic", "-n", "1", "--seed", "9" * 20],
     ],
 )
-def test_infinite_numbers_are_usage_mistakes(args: list[str]) -> None:
-    """`bench --price-per-hour inf` ran and printed `Infinity` in --json (sixteenth probe)."""
-    from typer.testing import CliRunner
+def test_numbers_out_of_range_are_usage_mistakes(
+    args: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`tune --epochs 1e308`, `eval --seed 10**20`, `fit --bandwidth 0`, `models add --n-ctx 5`:
+    "unexpected error: OverflowError / ZeroDivisionError / ValidationError ... please report
+    it"; `bench --price-per-hour inf` ran and printed `Infinity` in --json (sixteenth probe)."""
+    from openscout.cli.main import main
+    from openscout.evals.tasks.cityjson import train_examples  # real data: the crash came late
 
-    from openscout.cli.main import app
-
-    r = CliRunner().invoke(app, args)
-    assert r.exit_code == 2 and "not a finite number" in r.output, r.output
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(e) + "\n" for e in train_examples(0, 40)))
+    monkeypatch.setattr(sys, "argv", ["openscout", *(a.format(data=data) for a in args)])
+    with pytest.raises(SystemExit) as e:
+        main()
+    err = capsys.readouterr().err
+    assert e.value.code == 2, err
+    assert "unexpected error" not in err and "report it" not in err

@@ -266,9 +266,14 @@ def test_check_bind_allows_loopback_and_keyed_public() -> None:
     from openscout.errors import ConfigError
 
     check_bind("127.0.0.1", None)
-    check_bind("0.0.0.0", "k")
+    check_bind("127.0.0.1", "k")  # loopback: any key the user likes
+    check_bind("0.0.0.0", "a-long-random-key")
     with pytest.raises(ConfigError):
         check_bind("192.168.0.2", None)
+    # a blank or short key guarded every interface in name only (sixteenth probe)
+    for weak in (" ", "   \t ", "k", "short key  "):
+        with pytest.raises(ConfigError, match="fewer than 12 characters"):
+            check_bind("0.0.0.0", weak)
 
 
 def test_serve_names_an_address_it_cannot_listen_on(cli_env: dict[str, str]) -> None:

@@ -488,6 +488,7 @@ def register(app: typer.Typer) -> None:
         bandwidth: float = typer.Option(
             None,
             "--bandwidth",
+            min=0.01,
             callback=finite,
             help="memory bandwidth in GB/s for the speed estimate",
         ),

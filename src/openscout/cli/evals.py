@@ -146,7 +146,9 @@ def register(app: typer.Typer) -> None:
         limit: int = typer.Option(
             None, "--limit", "-n", min=1, help="suite size (built-ins) or first N items (files)"
         ),
-        seed: int = typer.Option(0, "--seed", help="seed of the generated suites"),
+        seed: int = typer.Option(
+            0, "--seed", min=0, max=2**32 - 1, help="seed of the generated suites"
+        ),
         list_: bool = typer.Option(False, "--list", help="list the built-in suites"),
         no_cache: bool = typer.Option(
             False, "--no-cache", help="do not read or write the output cache"

@@ -95,7 +95,9 @@ def register(app: typer.Typer) -> None:
         completion: bool = typer.Option(
             False, "--completion", help="prompt as a base (completion) model, not chat"
         ),
-        n_ctx: int = typer.Option(2048, "--n-ctx", help="context size to load a GGUF with"),
+        n_ctx: int = typer.Option(
+            2048, "--n-ctx", min=128, max=1_048_576, help="context size to load a GGUF with"
+        ),
         license_: str = typer.Option(None, "--license", help="licence, for the comparison"),
         catalog_id: str = typer.Option(
             None, "--catalog-id", help="Hugging Face id, to link catalog facts"
@@ -106,18 +108,22 @@ def register(app: typer.Typer) -> None:
             help="the endpoint's echo+logprobs are right (or not); default: probe it on first use",
         ),
         price_per_hour: float = typer.Option(
-            None, "--price-per-hour", callback=finite, help="$ per hour of the machine or endpoint"
+            None,
+            "--price-per-hour",
+            min=0.0,
+            callback=finite,
+            help="$ per hour of the machine or endpoint",
         ),
         replace: bool = typer.Option(False, "--replace", help="overwrite a model with the same id"),
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
         """Register a local GGUF file (--path) or an OpenAI-compatible endpoint (--url)."""
         from openscout.errors import ConfigError
-        from openscout.models import ModelSpec, add_model
+        from openscout.models import add_model
 
         if bool(path) == bool(url):
             raise ConfigError("give exactly one of --path (a GGUF file) or --url (an endpoint)")
-        spec = ModelSpec(
+        spec = _spec_from_options(
             id=model_id,
             engine="llamacpp" if path else "openai",
             path=path,
@@ -179,3 +185,20 @@ def register(app: typer.Typer) -> None:
                     f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else plain(v),
                 )
         print_table(table)
+
+
+def _spec_from_options(**fields: Any) -> Any:
+    """A ModelSpec from `models add`'s options; a value it refuses names the option (it was
+    "unexpected error: ValidationError", sixteenth probe)."""
+    from pydantic import ValidationError
+
+    from openscout.errors import ConfigError
+    from openscout.models import ModelSpec
+
+    try:
+        return ModelSpec(**fields)
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else ""
+        where = "the model id" if name == "id" else f"--{name.replace('_', '-')}"
+        raise ConfigError(f"{where}: {first['msg']}") from e

@@ -12,15 +12,25 @@ from openscout.config import get_settings
 from openscout.errors import ConfigError
 from openscout.server.limits import DEFAULT_LANE_CTX, Limits
 
+MIN_NETWORK_KEY_CHARS = 12  # a key that guards a server others can reach
+
 
 def check_bind(host: str, api_key: str | None) -> None:
     """Refuse to listen beyond loopback without a key: anyone on the network could use it."""
     from openscout.server.security import is_loopback
 
-    if not is_loopback(host) and not api_key:
+    if is_loopback(host):
+        return
+    if not api_key:
         raise ConfigError(
             f"refusing to listen on {host} without an API key",
             hint="pass --api-key KEY or set OPENSCOUT_API_KEY (or keep the default 127.0.0.1)",
+        )
+    if len(api_key.strip()) < MIN_NETWORK_KEY_CHARS:  # ' ' let every client in (sixteenth probe)
+        raise ConfigError(
+            f"refusing to listen on {host} with a key of fewer than"
+            f" {MIN_NETWORK_KEY_CHARS} characters (blanks not counted)",
+            hint="use a long random key, e.g. python -c 'import secrets; print(secrets.token_urlsafe())'",
         )
 
 

@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from openscout.cli.output import console, esc, fmt, plain, print_json, print_table, progress_bar
-from openscout.cli.params import finite
 from openscout.config import get_settings
 
 
@@ -54,16 +53,18 @@ def register(app: typer.Typer) -> None:
         base: str = typer.Argument(..., help="registered base model (a local GGUF)"),
         data: str = typer.Option(..., "--data", help="JSONL: chat messages or prompt/completion"),
         name: str = typer.Option(..., "--name", help="register the fine-tune under this id"),
-        seed: int = typer.Option(0, "--seed", help="split, data order and adapter init"),
+        seed: int = typer.Option(
+            0, "--seed", min=0, max=2**32 - 1, help="split, data order and adapter init"
+        ),
         steps: int = typer.Option(
-            None, "--steps", min=1, help="optimizer steps (default: --epochs)"
+            None, "--steps", min=1, max=10_000_000, help="optimizer steps (default: --epochs)"
         ),
         epochs: float = typer.Option(
-            1.0, "--epochs", min=0.01, callback=finite, help="passes over the training split"
+            1.0, "--epochs", min=0.01, max=1000.0, help="passes over the training split"
         ),
         rank: int = typer.Option(8, "--rank", min=1, max=256, help="LoRA rank"),
         alpha: float = typer.Option(
-            None, "--alpha", min=0.0, callback=finite, help="LoRA alpha (default 2 x rank)"
+            None, "--alpha", min=0.0, max=1e6, help="LoRA alpha (default 2 x rank)"
         ),
         lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="peak learning rate"),
         batch: int = typer.Option(8, "--batch", min=1, max=1024, help="examples per step"),
@@ -133,7 +134,7 @@ def register(app: typer.Typer) -> None:
     def demo_data_cmd(
         out: Path = typer.Argument(..., help="JSONL file to write"),
         n: int = typer.Option(160, "--n", min=1, max=100_000, help="examples"),
-        seed: int = typer.Option(0, "--seed"),
+        seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1),
     ) -> None:
         """Write the training split of the `city-json` demo task (its held-out split is the
         built-in suite `city-json`)."""

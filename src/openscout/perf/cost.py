@@ -552,6 +552,11 @@ def default_machine_price() -> InstancePrice:
     return instance_price(DEFAULT_MACHINE)
 
 
+# $ per 1M tokens: far beyond any API's list price (inf and 1e308 overflowed the comparison,
+# sixteenth probe)
+MAX_PRICE_PER_M = 1e6
+
+
 def parse_api_price(text: str) -> ApiPrice:
     """'NAME=IN/OUT' (USD per 1M tokens), e.g. 'my-endpoint=0.2/0.8', entered by the user."""
     name, sep, rest = text.partition("=")
@@ -565,6 +570,9 @@ def parse_api_price(text: str) -> ApiPrice:
             f"cannot read the API price {text!r}",
             hint="write NAME=INPUT/OUTPUT in $ per 1M tokens, e.g. api=0.15/0.6",
         ) from None
-    if inp < 0 or out < 0:
-        raise ConstraintError(f"API prices cannot be negative: {text!r}")
+    if not (0 <= inp <= MAX_PRICE_PER_M and 0 <= out <= MAX_PRICE_PER_M):  # nan fails too
+        raise ConstraintError(
+            f"API prices are numbers from 0 to {MAX_PRICE_PER_M:,.0f}: {text!r}",
+            hint="write NAME=INPUT/OUTPUT in $ per 1M tokens, e.g. api=0.15/0.6",
+        )
     return ApiPrice(name.strip(), inp, out, "entered by the user", "")
