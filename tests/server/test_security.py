@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -55,6 +56,48 @@ def test_every_route_but_health_needs_the_key(make_client) -> None:  # type: ign
         assert r.headers["www-authenticate"].startswith("Bearer")
         checked += 1
     assert checked >= 20
+
+
+def _login_cookie(c: TestClient) -> str:
+    r = c.get(f"/chat?key={KEY}", follow_redirects=False)
+    assert r.status_code == 303
+    return str(r.headers["set-cookie"].split(";", 1)[0])  # openscout_key=VALUE
+
+
+def test_a_login_cookie_dies_with_the_server_and_after_its_lifetime(
+    make_client, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Browsers send a host's cookies to every port of it, so a web server on another port of
+    127.0.0.1 read the cookie, which stood for the key for good, across restarts (sixteenth
+    probe). It is now good for this process and COOKIE_TTL_S only."""
+    from openscout.server import security
+
+    first = make_client(api_key=KEY)
+    cookie = _login_cookie(first)
+    assert "Max-Age=" in first.get(f"/chat?key={KEY}", follow_redirects=False).headers["set-cookie"]
+    first.cookies.clear()
+    assert first.get("/v1/models", headers={"Cookie": cookie}).status_code == 200
+    restarted = make_client(api_key=KEY)  # the same key, another server process
+    assert restarted.get("/v1/models", headers={"Cookie": cookie}).status_code == 401
+    later = time.time() + security.COOKIE_TTL_S + 60
+    monkeypatch.setattr(security.time, "time", lambda: later)
+    assert first.get("/v1/models", headers={"Cookie": cookie}).status_code == 401
+
+
+@pytest.mark.timeout(60)  # a hang guard: 100 KB took 26 s, this took minutes
+def test_a_huge_cookie_header_is_read_in_linear_time(make_client) -> None:  # type: ignore[no-untyped-def]
+    """Python's cookie parser (before 3.11.10) unquotes `a="\\0\\0..."` in quadratic time,
+    before the key check and, on a keyless server, in the app (sixteenth probe)."""
+    hostile = 'a="' + "\\0" * 150_000 + '"'
+    for key in (KEY, None):
+        c = make_client(api_key=key)
+        r = c.get("/v1/models", headers={"Cookie": hostile})
+        assert r.status_code == (401 if key else 200)
+    c = make_client(api_key=KEY)
+    cookie = _login_cookie(c)
+    c.cookies.clear()
+    r = c.get("/v1/models", headers={"Cookie": f"{hostile}; {cookie}; other=1"})
+    assert r.status_code == 200
 
 
 def test_wrong_key_is_refused_and_right_key_works(make_client) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,8 @@ body size (413).
 
 Browsers cannot send a bearer header on page navigation, so the key is also accepted as
 `?key=` on a GET (answered with a redirect that drops it from the URL and sets an HttpOnly,
-SameSite=Strict cookie), the way Jupyter hands out its token.
+SameSite=Strict cookie), the way Jupyter hands out its token. The cookie is good for this
+process and COOKIE_TTL_S only: browsers send it to every port of the host.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import ipaddress
 import json
 import logging
 import re
+import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -34,6 +36,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 log = logging.getLogger("openscout.server")
 
 COOKIE = "openscout_key"
+COOKIE_TTL_S = 12 * 3600  # a working day; the `?key=` address logs in again
 PUBLIC_PATHS = frozenset({"/health"})
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
@@ -94,6 +97,7 @@ class SecurityMiddleware:
         self.allowed_hosts = allowed_hosts
         self.max_body_bytes = max_body_bytes
         self.csp = csp
+        self._session_secret = secrets.token_bytes(32)  # login cookies end with this process
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,6 +109,12 @@ class SecurityMiddleware:
         headers = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
         }
+        if "cookie" in headers:
+            # ours is read here, in linear time; the app never sees the header: Python's
+            # cookie parser (before 3.11.10) unquotes in quadratic time, and a 100 KB
+            # `a="\0\0..."` held the event loop 26 s before the key check (sixteenth probe)
+            scope = dict(scope)
+            scope["headers"] = [(k, v) for k, v in scope["headers"] if k.lower() != b"cookie"]
         host_header = headers.get("host", "")
         own_origin = f"{scope.get('scheme', 'http')}://{host_header}"
         host_allowed = self.allowed_hosts is None or host_name(host_header) in self.allowed_hosts
@@ -196,23 +206,29 @@ class SecurityMiddleware:
             str(candidate).encode("utf-8"), str(self.api_key).encode("utf-8")
         )
 
-    def _cookie_value(self) -> str:
-        """The cookie carries a digest of the key, never the key (cookie-safe characters too)."""
-        return hmac.new(str(self.api_key).encode(), b"openscout-cookie", hashlib.sha256).hexdigest()
+    def _cookie_value(self, issued: int) -> str:
+        """`ISSUED.MAC`: a digest of the key under this process's own secret and the time the
+        cookie was issued, never the key. Browsers send a host's cookies to every port of it,
+        so any web server on the same host may read this one (sixteenth probe): it dies with
+        this process and after COOKIE_TTL_S, instead of standing for the key for good."""
+        secret = self._session_secret + str(self.api_key).encode()
+        mac = hmac.new(secret, f"openscout-cookie:{issued}".encode(), hashlib.sha256).hexdigest()
+        return f"{issued}.{mac}"
+
+    def _cookie_ok(self, value: str) -> bool:
+        issued, _, _ = value.partition(".")
+        if not (issued.isdigit() and len(issued) <= 12):
+            return False
+        if not 0 <= time.time() - int(issued) <= COOKIE_TTL_S:
+            return False
+        return hmac.compare_digest(value, self._cookie_value(int(issued)))
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         auth = headers.get("authorization", "")
         if auth[:7].lower() == "bearer " and self._key_ok(auth[7:].strip()):
             return True
-        if "cookie" in headers:
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(headers["cookie"])
-            except Exception:
-                return False
-            morsel = jar.get(COOKIE)
-            return morsel is not None and hmac.compare_digest(morsel.value, self._cookie_value())
-        return False
+        value = _cookie(headers.get("cookie", ""), COOKIE)
+        return value is not None and self._cookie_ok(value)
 
     async def _query_login(self, scope: Scope, send: Send) -> bool:
         """GET ...?key=K with the right key: set the cookie, redirect to the URL without it."""
@@ -226,7 +242,8 @@ class SecurityMiddleware:
         # and the header must be ASCII whatever the path holds
         path = "/" + str(scope.get("path", "/")).lstrip("/\\")
         location = quote(path, safe="/:@!$&'()*+,;=-._~") + (f"?{rest}" if rest else "")
-        cookie = f"{COOKIE}={self._cookie_value()}; HttpOnly; SameSite=Strict; Path=/"
+        value = self._cookie_value(int(time.time()))
+        cookie = f"{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={COOKIE_TTL_S}"
         await send(
             {
                 "type": "http.response.start",
@@ -334,6 +351,16 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()  # later calls: wait for the disconnect as usual
 
     return wrapped
+
+
+def _cookie(header: str, name: str) -> str | None:
+    """The value of cookie `name` in a Cookie header (`a=1; b=2`), found with string methods
+    in one pass. Ours is plain token characters: a quoted value is not ours."""
+    for part in header.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() == name:
+            return value.strip()
+    return None
 
 
 async def _json(
