@@ -188,34 +188,15 @@ def scores_from_rows(
 
 
 def _hub_files(hub_id: str, cache_dir: Path, offline: bool) -> list[Path]:
-    """The dataset's data files, downloaded (or, offline, taken from the cache)."""
+    """The dataset's data files, downloaded within bounds (catalog/hub_datasets.py)."""
     if offline or os.environ.get("HF_HUB_OFFLINE") == "1":
         raise HubError(
             f"offline: the dataset {hub_id!r} cannot be downloaded",
             hint="run the import once online, or pass a CSV/JSON/Parquet export of it",
         )
-    try:
-        from huggingface_hub import snapshot_download
+    from openscout.catalog.hub_datasets import dataset_files
 
-        folder = snapshot_download(
-            hub_id,
-            repo_type="dataset",
-            allow_patterns=["*.parquet", "*.csv", "*.json", "*.jsonl"],
-            cache_dir=str(cache_dir),
-        )
-    except Exception as e:  # huggingface_hub raises many types (HTTP, offline, auth)
-        raise HubError(
-            f"could not download the dataset {hub_id!r}: {type(e).__name__}: {str(e)[:200]}",
-            hint="check the id and the network, or pass a CSV/JSON/Parquet export of it",
-        ) from e
-    files = sorted(
-        p
-        for p in Path(folder).rglob("*")
-        if p.suffix.lower() in (".parquet", ".csv", ".json", ".jsonl")
-    )
-    if not files:
-        raise HubError(f"the dataset {hub_id!r} holds no CSV, JSON or Parquet file")
-    return files
+    return dataset_files(hub_id, cache_dir)
 
 
 def _model_key(row: dict[str, Any]) -> str:
