@@ -177,6 +177,7 @@ class TreeNode:
     domain: str | None = None
     languages: list[str] = field(default_factory=list)
     children: list[TreeNode] = field(default_factory=list)
+    cut: bool = False  # it has derivatives deeper than MAX_TREE_DEPTH, not shown
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,16 +190,19 @@ class TreeNode:
             "domain": self.domain,
             "languages": self.languages,
             "children": [c.to_dict() for c in self.children],
+            "cut": self.cut,
         }
 
-    def walk(self) -> list[TreeNode]:
-        out = [self]
-        for c in self.children:
-            out.extend(c.walk())
-        return out
+
+# generations shown below a model: every reader of the tree (to_dict, the terminal's tree,
+# the page's template) recurses, and a user catalog's chain of 700 fine-tunes went past
+# Python's stack (seventeenth probe)
+MAX_TREE_DEPTH = 50
 
 
-def _node(catalog: Catalog, hf_id: str, link: Link | None, seen: set[str]) -> TreeNode:
+def _node(
+    catalog: Catalog, hf_id: str, link: Link | None, seen: set[str], depth: int = 0
+) -> TreeNode:
     e = catalog.get(hf_id)
     node = TreeNode(
         id=e.id if e else hf_id,
@@ -213,8 +217,12 @@ def _node(catalog: Catalog, hf_id: str, link: Link | None, seen: set[str]) -> Tr
     seen.add(node.id.lower())
     links = catalog.parent_links()
     for child in sorted(catalog.children(node.id)):
-        if child.lower() not in seen:
-            node.children.append(_node(catalog, child, links[child], seen))
+        if child.lower() in seen:
+            continue
+        if depth >= MAX_TREE_DEPTH:
+            node.cut = True
+            break
+        node.children.append(_node(catalog, child, links[child], seen, depth + 1))
     return node
 
 
@@ -226,5 +234,5 @@ def family_tree(catalog: Catalog, hf_id: str) -> dict[str, Any]:
         "id": root.id,
         "ancestors": [{"id": link.base, **link.to_dict(), "child": link.child} for link in chain],
         "tree": root.to_dict(),
-        "descendant_count": len(root.walk()) - 1,
+        "descendant_count": len(descendants(catalog, hf_id)),
     }

@@ -6,7 +6,7 @@ and the field, so a typo in package data (or a user's extra data dir) is found a
 
 from __future__ import annotations
 
-import functools
+import threading
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -175,17 +175,58 @@ def _package_files() -> list[tuple[str, str]]:
     return [(f"openscout/catalog/data/{p.name}", p.read_text(encoding="utf-8")) for p in files]
 
 
-@functools.lru_cache(maxsize=4)
-def _load_cached(extra_dir: str | None) -> Catalog:
+def _load(extra_dir: str | None) -> Catalog:
     files = _package_files()
     if extra_dir:
         files += [(str(p), yamlfile.read_text(p)) for p in sorted(Path(extra_dir).glob("*.yaml"))]
     return load_entries(files)
 
 
+def _dir_state(extra_dir: str | None) -> tuple[tuple[str, int, int], ...]:
+    """What the user's catalog files are now (name, mtime, size): a change reloads them."""
+    if not extra_dir:
+        return ()
+    state = []
+    for p in sorted(Path(extra_dir).glob("*.yaml")):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        state.append((p.name, st.st_mtime_ns, st.st_size))
+    return tuple(state)
+
+
+# Catalogs (or the error a bad user file gave) by (folder, state of its files). A failure is
+# kept too: a bad 2.7 MB file was parsed again on every page view, 20 s each (seventeenth
+# probe). One load at a time; the few keys kept are the folders this process reads.
+_kept: dict[tuple[object, ...], Catalog | DataFileError] = {}
+_kept_lock = threading.Lock()
+
+
 def load_catalog(extra_dir: Path | str | None = None) -> Catalog:
-    """The curated catalog (validated once per process), plus YAML files from `extra_dir`."""
-    return _load_cached(str(extra_dir) if extra_dir else None)
+    """The curated catalog (validated once per process), plus YAML files from `extra_dir`,
+    read again when those files change."""
+    folder = str(extra_dir) if extra_dir else None
+    key = (folder, _dir_state(folder))
+    with _kept_lock:
+        got = _kept.get(key)
+        if got is None:
+            try:
+                got = _load(folder)
+            except DataFileError as e:
+                got = e
+            for old in [k for k in _kept if k[0] == folder]:
+                del _kept[old]  # the folder's earlier state
+            _kept[key] = got
+    if isinstance(got, DataFileError):
+        raise got.with_traceback(None)
+    return got
+
+
+def forget_catalogs() -> None:
+    """Drop every kept catalog (tests; a process that rewrote the package data)."""
+    with _kept_lock:
+        _kept.clear()
 
 
 def load_user_catalog(home: Path | str) -> Catalog:

@@ -84,6 +84,8 @@ def _tree_widget(node: dict[str, Any], parent: Tree | None = None) -> Tree:
         label += f" [dim]{esc(', '.join(node['languages'][:4]))}[/]"
     if not node["in_catalog"]:
         label += " [dim](not in the catalog)[/]"
+    if node.get("cut"):
+        label += " [dim](and deeper generations, not shown)[/]"
     branch = parent.add(label) if parent is not None else Tree(label)
     for child in node["children"]:
         _tree_widget(child, branch)

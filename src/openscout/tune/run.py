@@ -305,7 +305,6 @@ def _finish(
     run_id: str,
     mem: Any,
 ) -> dict[str, Any]:
-    from openscout.catalog.loader import _load_cached
     from openscout.engines.gguf import read_header
     from openscout.models import add_model
     from openscout.tune import register
@@ -345,7 +344,6 @@ def _finish(
     except OpenscoutError as e:
         catalog_file = catalog_id = None
         notes.append(f"not added to the catalog: {e.message}")
-    _load_cached.cache_clear()  # the user's catalog dir changed
     return {
         "adapter_gguf": str(gguf_path),
         "peft_adapter": str(peft_dir),
