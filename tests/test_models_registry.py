@@ -125,3 +125,33 @@ def test_a_new_data_dir_is_the_user_s_alone(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "deep" / "home").ensure()
     assert stat.S_IMODE(settings.home.stat().st_mode) == 0o700
     settings.ensure()  # again: nothing changes, nothing fails
+
+
+def test_registrations_made_at_once_are_all_kept(
+    settings: Settings, cli_env: dict[str, str]
+) -> None:
+    """Eight `models add` at once each said "added" and one was lost: models.yaml was read,
+    changed and replaced with no lock, the last writer winning (seventeenth probe)."""
+    import subprocess
+
+    from tests.reliability.helpers import CLI
+
+    procs = [
+        subprocess.Popen(
+            [*CLI, "models", "add", f"q{i}", "--url", "http://127.0.0.1:9/v1"],
+            env=cli_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(8)
+    ]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read() if p.stderr else ""
+    kept = {m.id for m in list_models(settings)}
+    assert {f"q{i}" for i in range(8)} <= kept
+    removers = [
+        subprocess.Popen([*CLI, "models", "remove", f"q{i}"], env=cli_env) for i in range(4)
+    ]
+    assert all(p.wait(timeout=120) == 0 for p in removers)
+    assert {m.id for m in list_models(settings)} >= {"q4", "q5", "q6", "q7"}
+    assert not {m.id for m in list_models(settings)} & {"q0", "q1", "q2", "q3"}

@@ -7,8 +7,11 @@ can at once; the file is written atomically so a crash never leaves half a regis
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -63,7 +66,9 @@ MODELS_FILE_BYTES = 2 * 2**20
 _CACHE: dict[tuple[str, int, int], _RegistryFile] = {}
 
 
-def _read_file(settings: Settings) -> _RegistryFile:
+def _read_file(settings: Settings, fresh: bool = False) -> _RegistryFile:
+    """The registry, parsed once per change of the file; `fresh`: read from disk whatever the
+    cache holds (a rewrite within the clock's granularity keeps mtime and may keep size)."""
     path = settings.models_file
     try:
         st = path.stat()
@@ -72,7 +77,7 @@ def _read_file(settings: Settings) -> _RegistryFile:
     except OSError as e:
         raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
     key = (str(path), st.st_mtime_ns, st.st_size)
-    if key not in _CACHE:
+    if fresh or key not in _CACHE:
         reg = _parse_file(path)
         _CACHE.clear()  # one data dir in use at a time; keep the newest only
         _CACHE[key] = reg
@@ -144,24 +149,37 @@ def validate_new(spec: ModelSpec) -> ModelSpec:
     return kind_of(spec).validate(spec)
 
 
+@contextmanager
+def _changing_registry(settings: Settings) -> Iterator[_RegistryFile]:
+    """models.yaml read and written by one process at a time: eight `models add` at once
+    each said "added" and one was lost, the last writer winning (seventeenth probe)."""
+    settings.ensure()
+    fd = os.open(settings.models_file.with_name("models.yaml.lock"), os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield _read_file(settings, fresh=True)
+    finally:
+        os.close(fd)  # and the lock with it
+
+
 def add_model(settings: Settings, spec: ModelSpec, replace: bool = False) -> ModelSpec:
     spec = validate_new(spec)
-    reg = _read_file(settings)
-    existing = {m.id for m in list_models(settings)}
-    if spec.id in existing and not replace:
-        raise ConfigError(
-            f"a model {spec.id!r} is already registered", hint="pass --replace to overwrite it"
-        )
-    reg.models = [m for m in reg.models if m.id != spec.id] + [spec]
-    _write_file(settings, reg)
+    with _changing_registry(settings) as reg:
+        bundled = {m.id for m in bundled_specs(settings)}
+        if spec.id in bundled | {m.id for m in reg.models} and not replace:
+            raise ConfigError(
+                f"a model {spec.id!r} is already registered", hint="pass --replace to overwrite it"
+            )
+        reg.models = [m for m in reg.models if m.id != spec.id] + [spec]
+        _write_file(settings, reg)
     return spec
 
 
 def remove_model(settings: Settings, model_id: str) -> None:
-    reg = _read_file(settings)
-    if not any(m.id == model_id for m in reg.models):
-        if any(m.id == model_id for m in bundled_specs(settings)):
-            raise ConfigError(f"{model_id!r} is an embedded model and cannot be removed")
-        raise ModelNotFoundError(f"no model registered as {model_id!r}")
-    reg.models = [m for m in reg.models if m.id != model_id]
-    _write_file(settings, reg)
+    with _changing_registry(settings) as reg:
+        if not any(m.id == model_id for m in reg.models):
+            if any(m.id == model_id for m in bundled_specs(settings)):
+                raise ConfigError(f"{model_id!r} is an embedded model and cannot be removed")
+            raise ModelNotFoundError(f"no model registered as {model_id!r}")
+        reg.models = [m for m in reg.models if m.id != model_id]
+        _write_file(settings, reg)

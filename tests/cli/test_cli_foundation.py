@@ -168,6 +168,7 @@ def test_running_out_of_memory_is_said_plainly(
         ["bench", "-m", "smollm2-135m-instruct", "--price-per-hour", "inf"],
         ["fit", "allenai/OLMo-7B", "--bandwidth", "inf"],
         ["fit", "allenai/OLMo-7B", "--bandwidth", "0"],
+        ["fit", "allenai/OLMo-7B", "--context", "1" + "0" * 400],
         ["compare", "-m", "a", "-m", "b", "--max-cost", "inf"],
         ["compare", "-m", "a", "-m", "b", "--max-memory", "inf"],
         ["compare", "-m", "a", "-m", "b", "--api-price", "x=1e308/1e308"],

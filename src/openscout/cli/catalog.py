@@ -21,6 +21,7 @@ from openscout.cli.output import (
 from openscout.cli.params import finite
 from openscout.cli.target import GPU, GPUS, MACHINE, MEMORY, target_from
 from openscout.config import get_settings
+from openscout.engines.spec import MAX_CONTEXT
 
 ALL = 100_000  # "no limit": the search's own bound on one answer
 _STATUS_STYLE = {"open": "green", "partial": "yellow", "closed": "red", "unknown": "dim"}
@@ -355,6 +356,8 @@ def register(app: typer.Typer) -> None:
         context: int = typer.Option(
             None,
             "--context",
+            min=1,
+            max=MAX_CONTEXT,
             help="only models trained for at least this context; the context for --fits "
             "and the memory column (default 4096)",
         ),
@@ -410,7 +413,7 @@ def register(app: typer.Typer) -> None:
     @catalog_app.command("show")
     def show_cmd(
         hf_id: str = typer.Argument(..., help="Hugging Face id, e.g. mistralai/Mistral-7B-v0.1"),
-        context: int = typer.Option(4096, "--context"),
+        context: int = typer.Option(4096, "--context", min=1, max=MAX_CONTEXT),
         quant: str = typer.Option("Q4_K_M", "--quant"),
         hub: bool = typer.Option(
             False, "--hub", help="ask the Hugging Face Hub (cached), also for uncurated models"
@@ -483,7 +486,9 @@ def register(app: typer.Typer) -> None:
     @app.command("fit")
     def fit_cmd(
         model: str = typer.Argument(..., help="catalog id, registered model id or GGUF path"),
-        context: int = typer.Option(4096, "--context", help="context length in tokens"),
+        context: int = typer.Option(
+            4096, "--context", min=1, max=MAX_CONTEXT, help="context length in tokens"
+        ),
         quant: str = typer.Option(
             None, "--quant", help="quantization (default: the file's, or Q4_K_M)"
         ),

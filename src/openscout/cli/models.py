@@ -11,6 +11,7 @@ from rich.text import Text
 from openscout.cli.output import console, esc, human_bytes, plain, print_json, print_table
 from openscout.cli.params import finite
 from openscout.config import get_settings
+from openscout.engines.spec import MAX_CONTEXT
 from openscout.errors import ModelFileError
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def register(app: typer.Typer) -> None:
             False, "--completion", help="prompt as a base (completion) model, not chat"
         ),
         n_ctx: int = typer.Option(
-            2048, "--n-ctx", min=128, max=1_048_576, help="context size to load a GGUF with"
+            2048, "--n-ctx", min=128, max=MAX_CONTEXT, help="context size to load a GGUF with"
         ),
         license_: str = typer.Option(None, "--license", help="licence, for the comparison"),
         catalog_id: str = typer.Option(

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from openscout.engines.kinds import known_kinds
 
+MAX_CONTEXT = 1_048_576  # tokens: the longest context any model offers, and then some
+
 
 class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # price .inf: "$inf/h"
@@ -25,7 +27,7 @@ class ModelSpec(BaseModel):
     model: str | None = None  # remote model name (openai), defaults to id
     api_key_env: str | None = None  # name of the env var holding the key; keys never stored
     prompt_format: Literal["chat", "completion"] = "chat"
-    n_ctx: int = Field(default=2048, ge=128, le=1_048_576)
+    n_ctx: int = Field(default=2048, ge=128, le=MAX_CONTEXT)
     loglikelihood: bool | None = None  # openai: whether the endpoint supports echo+logprobs
     license: str | None = None
     catalog_id: str | None = None  # Hugging Face id in the catalog, for openness and fit

@@ -22,6 +22,7 @@ from openscout.catalog.views import search_view, show_model
 from openscout.comparison import CompareResult
 from openscout.config import Settings
 from openscout.engines.kinds import kind_of
+from openscout.engines.spec import MAX_CONTEXT
 from openscout.errors import OpenscoutError, StoreError
 from openscout.evals.results import StoredRun
 from openscout.evals.store import list_runs
@@ -115,7 +116,7 @@ class CatalogQuery:
             min_params_b=num("min_params_b"),
             max_params_b=num("max_params_b"),
             fits=params.get("fits") in ("1", "on", "true"),
-            context=min(max(context, 128), 1_048_576),
+            context=min(max(context, 128), MAX_CONTEXT),
             sort=sort if sort in SORTS else "relevance",
             text={k: (params.get(k) or "")[:100] for k in TEXT_FILTERS if params.get(k)},
             machine=MachineParams.from_params(params),
