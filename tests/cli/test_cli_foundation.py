@@ -178,6 +178,10 @@ def test_running_out_of_memory_is_said_plainly(
         ["tune", "smollm2-135m-instruct", "--data", "{data}", "--name", "t", "--epochs", "inf"],
         ["tune", "smollm2-135m-instruct", "--data", "{data}", "--name", "t", "--epochs", "1e308"],
         ["eval", "-m", "smollm2-135m-instruct", "-s", "arithmetic", "-n", "1", "--seed", "9" * 20],
+        ["eval", "-m", "smollm2-135m-instruct", "-s", "arithmetic", "--limit", "100000000"],
+        ["eval", "-m", "smollm2-135m-instruct", "-s", "city-json", "--limit", "100000"],
+        ["runs", "list", "--limit", "1" + "0" * 20],
+        ["catalog", "show", "HuggingFaceTB/SmolLM2-135M-Instruct", "--context", "1" + "0" * 400],
     ],
 )
 def test_numbers_out_of_range_are_usage_mistakes(

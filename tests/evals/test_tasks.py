@@ -140,3 +140,20 @@ def test_ifeval_worked_examples_follow_their_instructions() -> None:
 
     for _, answer, instructions in SHOTS:
         assert all(run_checks(answer, instructions))
+
+
+@pytest.mark.timeout(60)  # a hang guard: past its distinct texts city-json drew for ever
+def test_generators_stop_at_what_they_can_make() -> None:
+    """`eval -s city-json --limit 100000` never ended, and 10**8 arithmetic items took 2.3 GB
+    (seventeenth probe): each built-in suite has a most, and the city-json draws let a
+    repeat in once new texts run out."""
+    from openscout.errors import ConfigError
+    from openscout.evals.suite import MAX_ITEMS
+    from openscout.evals.tasks import _registry, cityjson
+
+    suites = _registry()
+    with pytest.raises(ConfigError, match="at most 20,000"):
+        suites["city-json"].generate(0, cityjson.MAX_SUITE_SIZE + 1)
+    with pytest.raises(ConfigError, match="at most 200,000"):
+        suites["arithmetic"].generate(0, MAX_ITEMS + 1)
+    assert len(cityjson.train_examples(0, 100_000)) == 100_000  # past its ~89,000 texts

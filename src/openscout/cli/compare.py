@@ -24,6 +24,7 @@ from openscout.cli.output import (
 from openscout.cli.params import finite
 from openscout.cli.target import GPU, GPUS, MACHINE, MEMORY, target_from
 from openscout.config import get_settings
+from openscout.evals.suite import MAX_ITEMS
 
 if TYPE_CHECKING:  # imported when a command runs, so `openscout --help` stays instant
     from rich.progress import Progress
@@ -346,7 +347,9 @@ def register(app: typer.Typer) -> None:
             None, "-m", "--model", help="model id (repeat; default: all registered)"
         ),
         suite: str = typer.Option("quick", "--suite", help="quality suite"),
-        limit: int = typer.Option(20, "--limit", min=1, help="items of the quality suite"),
+        limit: int = typer.Option(
+            20, "--limit", min=1, max=MAX_ITEMS, help="items of the quality suite"
+        ),
         no_quality: bool = typer.Option(False, "--no-quality", help="skip the quality suite"),
         trust_python: bool = typer.Option(
             False,

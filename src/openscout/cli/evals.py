@@ -9,6 +9,7 @@ from rich.table import Table
 
 from openscout.cli.output import console, esc, fmt, plain, print_json, print_table, progress_bar
 from openscout.config import get_settings
+from openscout.evals.suite import MAX_ITEMS
 
 if TYPE_CHECKING:
     from openscout.evals.results import ProgressEvent
@@ -144,7 +145,12 @@ def register(app: typer.Typer) -> None:
             None, "-m", "--model", help="model id (repeat; default: all registered)"
         ),
         limit: int = typer.Option(
-            None, "--limit", "-n", min=1, help="suite size (built-ins) or first N items (files)"
+            None,
+            "--limit",
+            "-n",
+            min=1,
+            max=MAX_ITEMS,
+            help="suite size (built-ins) or first N items (files)",
         ),
         seed: int = typer.Option(
             0, "--seed", min=0, max=2**32 - 1, help="seed of the generated suites"
@@ -233,7 +239,7 @@ def register(app: typer.Typer) -> None:
 
     @runs_app.command("list")
     def runs_list(
-        limit: int = typer.Option(50, "--limit", min=1),
+        limit: int = typer.Option(50, "--limit", min=1, max=10_000),
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
         """List evaluation runs, newest first."""

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from openscout.errors import ConfigError
 from openscout.evals.items import Item
 
 
@@ -21,9 +22,15 @@ class BuiltinSuite:
     description: str
     default_size: int
     make: Callable[[random.Random, int], list[Item]]
+    max_size: int | None = None  # what its generator can make well (default: MAX_ITEMS)
 
     def generate(self, seed: int = 0, size: int | None = None) -> list[Item]:
         n = self.default_size if size is None else size
+        from openscout.evals.suite import MAX_ITEMS
+
+        most = min(self.max_size or MAX_ITEMS, MAX_ITEMS)
+        if n > most:  # 10**8 arithmetic items took 2.3 GB; city-json never ended (17th probe)
+            raise ConfigError(f"{self.name} holds at most {most:,} items; asked for {n:,}")
         rng = random.Random(f"{self.name}:{self.version}:{seed}")
         return self.make(rng, n)
 
@@ -79,6 +86,7 @@ def _registry() -> dict[str, BuiltinSuite]:
             "task of `openscout tune`; `openscout tune-demo-data` writes the training split)",
             40,
             cityjson.make,
+            max_size=cityjson.MAX_SUITE_SIZE,
         )
     )
     parts = [s for s in suites if s.name in ("arithmetic", "logic", "ifeval", "mc")]
