@@ -62,8 +62,9 @@ def bundled_specs(settings: Settings) -> list[ModelSpec]:
 
 
 MODELS_FILE_BYTES = 2 * 2**20
-# (path, mtime_ns, size) -> the parsed file: a server reads it several times per request
-_CACHE: dict[tuple[str, int, int], _RegistryFile] = {}
+# (path, inode, mtime_ns, size) -> the parsed file: a server reads it several times per
+# request; every rewrite is a new file (os.replace), so the inode tells most rewrites apart
+_CACHE: dict[tuple[str, int, int, int], _RegistryFile] = {}
 
 
 def _read_file(settings: Settings, fresh: bool = False) -> _RegistryFile:
@@ -76,7 +77,7 @@ def _read_file(settings: Settings, fresh: bool = False) -> _RegistryFile:
         return _RegistryFile()
     except OSError as e:
         raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
-    key = (str(path), st.st_mtime_ns, st.st_size)
+    key = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
     if fresh or key not in _CACHE:
         reg = _parse_file(path)
         _CACHE.clear()  # one data dir in use at a time; keep the newest only
