@@ -79,3 +79,12 @@ def test_a_bad_user_catalog_file_is_read_once_per_change(
     bad.write_text("models:\n  - [1, 2, 3]\n")  # changed: read again
     client.get("/")
     assert reads.count(str(settings.home / "catalog")) == 2
+
+
+def test_catalogs_of_few_folders_are_kept(tmp_path: Path) -> None:
+    """The cache held every folder a process ever read (the lru_cache it replaced held 4)."""
+    loader.forget_catalogs()
+    for i in range(10):
+        (tmp_path / f"d{i}").mkdir()
+        loader.load_catalog(tmp_path / f"d{i}")
+    assert len(loader._kept) == loader.MAX_KEPT

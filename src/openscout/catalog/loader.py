@@ -198,7 +198,8 @@ def _dir_state(extra_dir: str | None) -> tuple[tuple[str, int, int], ...]:
 
 # Catalogs (or the error a bad user file gave) by (folder, state of its files). A failure is
 # kept too: a bad 2.7 MB file was parsed again on every page view, 20 s each (seventeenth
-# probe). One load at a time; the few keys kept are the folders this process reads.
+# probe). One load at a time, and a few folders kept (a test run reads hundreds).
+MAX_KEPT = 4
 _kept: dict[tuple[object, ...], Catalog | DataFileError] = {}
 _kept_lock = threading.Lock()
 
@@ -217,6 +218,8 @@ def load_catalog(extra_dir: Path | str | None = None) -> Catalog:
                 got = e
             for old in [k for k in _kept if k[0] == folder]:
                 del _kept[old]  # the folder's earlier state
+            while len(_kept) >= MAX_KEPT:  # other folders, oldest first (dicts keep order)
+                del _kept[next(iter(_kept))]
             _kept[key] = got
     if isinstance(got, DataFileError):
         raise got.with_traceback(None)
