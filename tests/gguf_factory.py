@@ -67,3 +67,32 @@ def gguf_bytes(
 def write_gguf(path: Path, **kwargs: Any) -> Path:
     path.write_bytes(gguf_bytes(**kwargs))
     return path
+
+
+def copy_with_metadata(src: Path, out: Path, changes: dict[str, Any]) -> Path:
+    """A copy of a real GGUF file with metadata keys replaced or added (ints as uint32, the
+    type llama.cpp reads hyperparameters as; None removes a key); tensors and data unchanged."""
+    from gguf import GGUFReader
+
+    def raw(field: Any) -> bytes:
+        return b"".join(bytes(part.tobytes()) for part in field.parts)
+
+    def kv(key: str, value: Any) -> bytes:
+        if type(value) is int:
+            return _str(key) + struct.pack("<II", 4, value)
+        return _kv(key, value)
+
+    reader = GGUFReader(src)
+    kvs = [
+        raw(f) for k, f in reader.fields.items() if not k.startswith("GGUF.") and k not in changes
+    ]
+    kvs += [kv(k, v) for k, v in changes.items() if v is not None]
+    infos = [raw(t.field) for t in reader.tensors]
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(infos), len(kvs)) + b"".join(kvs + infos)
+    head += b"\0" * (-len(head) % reader.alignment)
+    with src.open("rb") as f, out.open("wb") as o:
+        o.write(head)
+        f.seek(reader.data_offset)
+        while block := f.read(1 << 24):
+            o.write(block)
+    return out

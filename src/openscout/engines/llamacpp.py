@@ -39,6 +39,7 @@ from openscout.engines.chat_template import render_chat, template_free
 from openscout.engines.cpu_threads import ContextThreads, ThreadChooser, process_chooser
 from openscout.engines.gguf import GGUFHeader, read_header
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
+from openscout.engines.load_check import check_loadable
 from openscout.engines.lora_check import check_adapter
 from openscout.engines.stops import cut_at_stop, safe_prefix
 from openscout.errors import ContextLengthError, EngineError, ModelFileError
@@ -69,6 +70,8 @@ class LlamaCppEngine:
         self.header: GGUFHeader = read_header(self.path)  # refuses bad files first
         if lora_path:  # a bad adapter crashed llama.cpp, and `serve` with it
             check_adapter(lora_path, self.header)
+        # llama.cpp aborts the process on some header values: a child opens the file first
+        check_loadable(self.path, Path(lora_path) if lora_path else None)
         self.prompt_format = prompt_format
         # n_threads fixes the count; None follows the cores other processes leave free
         self.threads = ThreadChooser(n_threads) if n_threads else process_chooser()

@@ -1,0 +1,152 @@
+"""A GGUF file opened by llama.cpp in a child process before this process opens it.
+
+llama.cpp aborts the whole process (GGML_ASSERT) on header values it cannot use: a
+block_count of 0, expert counts that disagree, expert groups without a used count... One
+such file registered and one request took `serve` down (nineteenth probe). Which values it
+asserts on changes with every llama.cpp release, so rather than copy that list, a short-lived
+child opens the file first (the model, its adapter, a small context); a file that kills or
+fails the child is refused with a clear ModelFileError and this process never opens it.
+
+A passing file is remembered for the life of the process, per file version (device, inode,
+size, modification and change times), so each version costs one child (about 0.7 s) once per
+process. The embedded models are checked by their packages' SHA256 and trusted as the code is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from openscout.errors import ModelFileError
+
+TIMEOUT_S = 300.0  # mmap makes opening even a 70B file take seconds; a hang is refused
+CONTEXT_TOKENS = 256
+MEMORY_SLACK = 4 * 2**30  # beyond the files' sizes (mapped, so counted in the address space)
+MAX_OUTPUT = 64 * 1024  # of the child's stderr kept for the message
+
+_passed: set[tuple[object, ...]] = set()
+_trusted: set[tuple[object, ...]] = set()
+_lock = threading.Lock()
+
+
+def trust(path: Path) -> Path:
+    """Mark this version of an embedded model's file (checked by bundled.py) safe to open."""
+    _trusted.add(_version(path))
+    return path
+
+
+def _version(path: Path) -> tuple[object, ...]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def check_loadable(path: Path, lora: Path | None = None) -> None:
+    """Return once llama.cpp has opened `path` (with `lora`) in a child; ModelFileError if not."""
+    key = (_version(path), _version(lora) if lora else None)
+    if lora is None and key[0] in _trusted:
+        return
+    with _lock:  # one child at a time: two requests for a new model wait for the first verdict
+        if key in _passed:
+            return
+        _open_in_child(path, lora)
+        _passed.add(key)
+
+
+def _open_in_child(path: Path, lora: Path | None) -> None:
+    cmd = [sys.executable, "-I", "-m", "openscout.engines.load_check", str(path)]
+    cmd += [str(lora)] if lora else []
+    # GGML_NO_BACKTRACE: ggml's abort handler would otherwise attach gdb to print a backtrace
+    env = {**os.environ, "GGML_NO_BACKTRACE": "1"}
+    try:
+        done = subprocess.run(
+            cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired as e:
+        raise ModelFileError(
+            f"llama.cpp did not open {path.name} within {TIMEOUT_S:.0f} s",
+            hint="check the file (and the disk it lies on)",
+        ) from e
+    reply = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    verdict = _reply(reply[-1]) if reply else {}
+    if done.returncode == 0 and verdict.get("ok"):
+        return
+    if "error" in verdict:
+        raise ModelFileError(f"llama.cpp could not load {path.name}: {verdict['error']}")
+    raise ModelFileError(
+        f"llama.cpp crashed opening {path.name}{_how(done.returncode)}"
+        + (f" with the adapter {lora.name}" if lora else "")
+        + _assertion(done.stderr[-MAX_OUTPUT:]),
+        hint="the file's header holds values llama.cpp cannot use; download or convert it again",
+    )
+
+
+def _reply(line: str) -> dict[str, object]:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _how(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f" ({signal.Signals(-returncode).name})"
+        except ValueError:
+            return f" (signal {-returncode})"
+    return f" (exit status {returncode})"
+
+
+def _assertion(stderr: bytes) -> str:
+    """ggml's own line naming the failed check, the most useful thing the child said."""
+    for line in reversed(stderr.decode("utf-8", "replace").splitlines()):
+        if "GGML_ASSERT" in line or "error" in line.lower():
+            where, sep, what = line.strip().partition(": ")
+            return ": " + (where.rsplit("/", 1)[-1] + sep + what)[:300]  # no build path
+    return ""
+
+
+def _child(argv: list[str]) -> None:
+    import llama_cpp
+
+    from openscout.engines.chat_template import template_free
+    from openscout.engines.llama_log import quiet_llama
+
+    quiet_llama(llama_cpp)
+    paths = [Path(a) for a in argv]
+    llama_cpp.llama_supports_gpu_offload()  # backends start (a GPU's reservations) before the cap
+    _cap_memory(sum(p.stat().st_size for p in paths) + MEMORY_SLACK)
+    try:
+        template_free(llama_cpp.Llama)(  # as the parent opens it: templates are not compiled
+            model_path=str(paths[0]),
+            n_ctx=CONTEXT_TOKENS,
+            n_batch=CONTEXT_TOKENS,
+            n_threads=1,
+            verbose=True,  # False sends fd 2 to /dev/null while loading, ggml's abort line too
+            lora_path=str(paths[1]) if len(paths) > 1 else None,
+        )
+    except (ValueError, RuntimeError, OSError, MemoryError) as e:
+        print(json.dumps({"error": str(e)[:500]}), flush=True)
+        return
+    print(json.dumps({"ok": True}), flush=True)
+
+
+def _cap_memory(more: int) -> None:
+    """The address space now plus `more`: a header asking for absurd buffers fails here."""
+    import resource
+
+    try:
+        with open("/proc/self/statm") as f:
+            now = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return  # no /proc (macOS): the wall-clock limit still holds
+    resource.setrlimit(resource.RLIMIT_AS, (now + more, now + more))
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1:])
