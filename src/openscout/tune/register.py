@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +20,22 @@ import yaml
 
 from openscout.config import Settings
 from openscout.engines.spec import ModelSpec
+from openscout.tune.names import catalog_header, check_catalog_file, stem
 
 CATALOG_ORG = "local"
 
 
 def catalog_id(name: str) -> str:
-    """`local/<name>` with the characters a Hugging Face id allows."""
-    safe = re.sub(r"[^A-Za-z0-9._-]", "-", name).strip("-.") or "tuned"
-    return f"{CATALOG_ORG}/{safe[:95]}"
+    """`local/<name>` with the characters a Hugging Face id allows, one per name."""
+    return f"{CATALOG_ORG}/{stem(name)}"
 
 
 def user_catalog_dir(settings: Settings) -> Path:
     return settings.home / "catalog"
+
+
+def catalog_path(settings: Settings, name: str) -> Path:
+    return user_catalog_dir(settings) / f"{stem(name)}.yaml"
 
 
 def model_spec(
@@ -127,11 +130,12 @@ def write_catalog_entry(settings: Settings, entry: dict[str, Any], name: str) ->
 
     folder = user_catalog_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{entry['id'].split('/', 1)[1]}.yaml"
+    path = catalog_path(settings, name)
     text = yaml.safe_dump(
         {"version": 1, "models": [entry]}, sort_keys=False, allow_unicode=True, width=100
     )
-    header = f"# written by `openscout tune` for the fine-tune {name!r}\n"
+    check_catalog_file(path, name)
+    header = catalog_header(name)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     tmp.write_text(header + text, encoding="utf-8")
     try:

@@ -28,6 +28,7 @@ from openscout.errors import ConfigError, OpenscoutError, TuneError
 from openscout.tune import log
 from openscout.tune.data import read_jsonl, split
 from openscout.tune.log import StepLog
+from openscout.tune.names import check_catalog_file, claim_folder, stem
 
 FORMAT_VERSION = 1  # of checkpoints and of the way examples become tokens
 DEFAULT_TARGETS = ("q_proj", "v_proj")
@@ -86,8 +87,7 @@ Progress = Callable[[str, StepLog | None, int], None]  # (phase, step log, total
 
 
 def run_dir(settings: Settings, name: str) -> Path:
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
-    return settings.home / "tune" / safe
+    return settings.home / "tune" / stem(name)
 
 
 def _fingerprint(base_digest: str, data_sha: str, hyper: dict[str, Any]) -> str:
@@ -131,6 +131,9 @@ def tune(settings: Settings, req: TuneRequest, progress: Progress | None = None)
             f"a model {req.name!r} is already registered",
             hint="choose another --name or pass --replace",
         )
+    from openscout.tune.register import catalog_path
+
+    check_catalog_file(catalog_path(settings, req.name), req.name)  # not after the training
     kind = kind_of(base)
     base_file = kind.local_file(base, settings) if kind.runs_here else None
     if base_file is None or base.lora:
@@ -185,7 +188,7 @@ def tune(settings: Settings, req: TuneRequest, progress: Progress | None = None)
     hyper["holdout"] = req.holdout
     fp = _fingerprint(digest, dataset.sha256, hyper)
     folder = run_dir(settings, req.name)
-    folder.mkdir(parents=True, exist_ok=True)
+    claim_folder(folder, req.name)  # another id's folder is never reused
     from openscout.tune.train import CHECKPOINT, read_checkpoint_meta
 
     ckpt = folder / CHECKPOINT
