@@ -141,6 +141,9 @@ def register(app: typer.Typer) -> None:
         from openscout.evals.tasks.cityjson import train_examples
 
         lines = [json.dumps(e, ensure_ascii=False) for e in train_examples(seed, n)]
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        from openscout.outfile import make_folder, write_text
+
+        hint = "give a file path you may write, e.g. city_train.jsonl"
+        make_folder(out.parent, hint)
+        write_text(out, "\n".join(lines) + "\n", hint)
         console.print(f"wrote {n} training examples to {esc(out)}")

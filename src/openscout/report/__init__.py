@@ -9,17 +9,10 @@ report.json is its `to_json()`.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from openscout.comparison import CompareResult
-from openscout.errors import ConfigError
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)  # never a half-written report
+from openscout.outfile import make_folder, write_text
 
 
 def write_report(result: CompareResult, out_dir: str | Path) -> dict[str, Path]:
@@ -27,19 +20,15 @@ def write_report(result: CompareResult, out_dir: str | Path) -> dict[str, Path]:
     from openscout.report.markdown import render_markdown
 
     out = Path(out_dir).expanduser()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise ConfigError(
-            f"cannot create the report folder {out}: {e.strerror}",
-            hint="choose another folder with --out",
-        ) from e
+    hint = "choose another folder with --out"
+    make_folder(out, hint)
     paths = {
         "html": out / "report.html",
         "markdown": out / "report.md",
         "json": out / "report.json",
     }
-    _write(paths["html"], render_html(result))
-    _write(paths["markdown"], render_markdown(result))
-    _write(paths["json"], json.dumps(result.to_json(), indent=2, default=str, ensure_ascii=False))
+    write_text(paths["html"], render_html(result), hint)  # each whole, never half a report
+    write_text(paths["markdown"], render_markdown(result), hint)
+    report_json = json.dumps(result.to_json(), indent=2, default=str, ensure_ascii=False)
+    write_text(paths["json"], report_json, hint)
     return paths
