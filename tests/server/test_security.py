@@ -314,9 +314,14 @@ def test_check_bind_allows_loopback_and_keyed_public() -> None:
     with pytest.raises(ConfigError):
         check_bind("192.168.0.2", None)
     # a blank or short key guarded every interface in name only (sixteenth probe)
-    for weak in (" ", "   \t ", "k", "short key  "):
+    for weak in (" ", "      ", "k", "short key  "):
         with pytest.raises(ConfigError, match="fewer than 12 characters"):
             check_bind("0.0.0.0", weak)
+    # headers arrive as Latin-1: a non-ASCII key never matched a Bearer header (nineteenth probe)
+    for unusable in ("clé-secrète-longue", "key-with-a-tab\there", "ключ-ключ-ключ"):
+        for host in ("127.0.0.1", "0.0.0.0"):
+            with pytest.raises(ConfigError, match="printable ASCII"):
+                check_bind(host, unusable)
 
 
 def test_serve_names_an_address_it_cannot_listen_on(cli_env: dict[str, str]) -> None:

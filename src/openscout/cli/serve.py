@@ -19,6 +19,11 @@ def check_bind(host: str, api_key: str | None) -> None:
     """Refuse to listen beyond loopback without a key: anyone on the network could use it."""
     from openscout.server.security import is_loopback
 
+    if api_key and not all(" " <= c <= "~" for c in api_key):
+        raise ConfigError(  # HTTP headers arrive as Latin-1: such a key never matched a Bearer
+            "the API key must be printable ASCII: clients send it in an HTTP header",
+            hint="use a random key, e.g. python -c 'import secrets; print(secrets.token_urlsafe())'",
+        )
     if is_loopback(host):
         return
     if not api_key:
