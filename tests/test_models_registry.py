@@ -61,6 +61,26 @@ def test_bad_field_names_entry_and_field(settings: Settings) -> None:
 
 
 @pytest.mark.parametrize(
+    ("ids", "said"),
+    [
+        (["mock", "other", "mock"], "models.yaml:7: the id 'mock' appears twice"),
+        (["ok", "a\\e[31mred"], r"models.yaml:5: model id 'a\\x1b\[31mred' is not allowed"),
+        (["../up"], "is not allowed"),
+    ],
+)
+def test_ids_written_by_hand_are_held_to_what_add_allows(
+    settings: Settings, ids: list[str], said: str
+) -> None:
+    """A terminal escape in an id reached report.md; a second entry of an id was silently
+    ignored (nineteenth probe)."""
+    settings.ensure()
+    entries = "".join(f'  - id: "{i}"\n    engine: mock\n' for i in ids)
+    settings.models_file.write_text("version: 1\nmodels:\n" + entries)
+    with pytest.raises(DataFileError, match=said):
+        list_models(settings)
+
+
+@pytest.mark.parametrize(
     "entry",
     [
         "engine: openai\n    base_url: http://127.0.0.1:abc/v1",

@@ -91,7 +91,7 @@ def _parse_file(path: Path) -> _RegistryFile:
     composed = yamlfile.compose(text, str(path), hint=hint)
     raw = yamlfile.construct(composed.root, str(path), hint) or {}
     try:
-        return _RegistryFile.model_validate(raw)
+        reg = _RegistryFile.model_validate(raw)
     except ValidationError as e:
         err = e.errors()[0]
         loc = err["loc"]
@@ -107,6 +107,30 @@ def _parse_file(path: Path) -> _RegistryFile:
             entry=entry,
             field=".".join(str(x) for x in loc[2:]) or None,
         ) from e
+    _check_ids(reg, path, composed.root)
+    return reg
+
+
+def _check_ids(reg: _RegistryFile, path: Path, root: yaml.Node | None) -> None:
+    """Ids written by hand are held to what `models add` allows, once each: a terminal escape
+    in one reached report.md, and a second entry of an id was silently ignored (nineteenth
+    probe)."""
+    seen: set[str] = set()
+    for i, spec in enumerate(reg.models):
+        try:
+            check_id(spec.id)
+        except ConfigError as e:
+            problem = e.message
+        else:
+            problem = f"the id {spec.id!r} appears twice" if spec.id in seen else ""
+        if problem:
+            raise DataFileError(
+                problem,
+                path=str(path),
+                line=yamlfile.node_line(root, ("models", i, "id")),
+                hint="fix the file by hand; ids use letters, digits and . _ : / -, once each",
+            )
+        seen.add(spec.id)
 
 
 def _write_file(settings: Settings, reg: _RegistryFile) -> None:
