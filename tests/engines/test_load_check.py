@@ -3,6 +3,9 @@ error: a block_count of 0 killed `serve` with the first request for it (nineteen
 
 from __future__ import annotations
 
+import resource
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -19,11 +22,14 @@ from tests.reliability.helpers import cli, serve
 pytestmark = pytest.mark.real_model
 pytest.importorskip("gguf")
 
-# each aborts llama.cpp (a GGML_ASSERT) in the build openscout installs
+# each aborts llama.cpp (a GGML_ASSERT) in the build openscout installs: (model, change)
 ABORTS = {
-    "no layers": {"llama.block_count": 0},
-    "experts never used": {"llama.expert_count": 4},
-    "a token spelt twice": "duplicate token",  # the vocabulary: no header check reads it
+    "no layers": ("smollm2_path", {"llama.block_count": 0}),
+    "experts never used": ("smollm2_path", {"llama.expert_count": 4}),
+    # the vocabulary: no header check reads it
+    "a token spelt twice": ("smollm2_path", "duplicate token"),
+    # loads, then aborts in the first computation (twentieth probe)
+    "a rope of 3 dimensions": ("gemma_path", {"gemma3.rope.dimension_count": 3}),
 }
 
 
@@ -38,13 +44,14 @@ def _changes(case: dict[str, int] | str, src: Path) -> dict[str, object]:
     return {"tokenizer.ggml.tokens": tokens}
 
 
-@pytest.mark.parametrize("case", ABORTS.values(), ids=ABORTS.keys())
+@pytest.mark.parametrize(("model", "case"), ABORTS.values(), ids=ABORTS.keys())
 def test_a_file_llama_cpp_aborts_on_is_refused(
-    tmp_path: Path, smollm2_path: Path, case: dict[str, int] | str
+    tmp_path: Path, request: pytest.FixtureRequest, model: str, case: dict[str, int] | str
 ) -> None:
-    bad = copy_with_metadata(smollm2_path, tmp_path / "bad.gguf", _changes(case, smollm2_path))
+    src = request.getfixturevalue(model)
+    bad = copy_with_metadata(src, tmp_path / "bad.gguf", _changes(case, src))
     with pytest.raises(
-        ModelFileError, match=r"llama\.cpp crashed opening bad\.gguf \(SIGABRT\): llama-"
+        ModelFileError, match=r"crashed opening bad\.gguf \(SIGABRT\): [a-z-]+\.cpp"
     ):
         LlamaCppEngine("bad", bad)  # this process survives to see the error
 
@@ -61,7 +68,7 @@ def test_serve_answers_an_error_and_stays_up(
     tmp_path: Path, cli_env: dict[str, str], settings: Settings, smollm2_path: Path
 ) -> None:
     add_mock(settings, "mock")  # the server's preloaded model
-    bad = copy_with_metadata(smollm2_path, tmp_path / "blocks0.gguf", ABORTS["no layers"])
+    bad = copy_with_metadata(smollm2_path, tmp_path / "blocks0.gguf", {"llama.block_count": 0})
     cli(cli_env, "models", "add", "blocks0", "--path", str(bad))
     log = tmp_path / "serve.log"
     with serve(cli_env, log=log) as (url, proc):
@@ -76,3 +83,25 @@ def test_serve_answers_an_error_and_stays_up(
     assert "crashed opening blocks0.gguf (SIGABRT): llama-model.cpp" in log.read_text()
     gen = cli(cli_env, "generate", "-m", "blocks0", "hello", check=False)
     assert gen.returncode != 0 and "crashed opening blocks0.gguf" in gen.stderr
+
+
+def test_a_hard_memory_limit_set_for_openscout_is_kept_not_raised(
+    tmp_path: Path, smollm2_path: Path
+) -> None:
+    """The child asked for more address space than a hard `ulimit -v` allows: every file
+    was refused as a crash, sound ones too (twentieth probe)."""
+    good = copy_with_metadata(smollm2_path, tmp_path / "good.gguf", {})
+    limit = 3 * 2**30  # below what the child asked for: its address space now + 4 GiB
+
+    def hard_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    code = (
+        "import sys; from pathlib import Path; from openscout.engines.load_check import"
+        " check_loadable; check_loadable(Path(sys.argv[1])); print('ok')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(good)],
+        capture_output=True, text=True, timeout=120, preexec_fn=hard_limit,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -23,6 +23,8 @@ def quiet_llama(llama_cpp: Any) -> None:
     if _installed is not None:
         return
     loud = verbose()
+    if not loud:  # ggml's abort handler forks gdb for a backtrace: two threads aborting at
+        os.environ.setdefault("GGML_NO_BACKTRACE", "1")  # once deadlocked serve on it
 
     @llama_cpp.llama_log_callback  # type: ignore[misc]
     def _log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:

@@ -1,11 +1,13 @@
-"""A GGUF file opened by llama.cpp in a child process before this process opens it.
+"""A GGUF file opened and run by llama.cpp in a child process before this process opens it.
 
 llama.cpp aborts the whole process (GGML_ASSERT) on header values it cannot use: a
 block_count of 0, expert counts that disagree, expert groups without a used count... One
 such file registered and one request took `serve` down (nineteenth probe). Which values it
 asserts on changes with every llama.cpp release, so rather than copy that list, a short-lived
-child opens the file first (the model, its adapter, a small context); a file that kills or
-fails the child is refused with a clear ModelFileError and this process never opens it.
+child opens the file first (the model, its adapter, a small context) and runs a short prompt
+and one more token through it (some values abort only in the first computation); a file
+that kills or fails the child is refused with a clear ModelFileError and this process never
+opens it.
 
 A passing file is remembered for the life of the process, per file version (device, inode,
 size, modification and change times), so each version costs one child (about 0.7 s) once per
@@ -122,7 +124,7 @@ def _child(argv: list[str]) -> None:
     llama_cpp.llama_supports_gpu_offload()  # backends start (a GPU's reservations) before the cap
     _cap_memory(sum(p.stat().st_size for p in paths) + MEMORY_SLACK)
     try:
-        template_free(llama_cpp.Llama)(  # as the parent opens it: templates are not compiled
+        llm = template_free(llama_cpp.Llama)(  # as the parent opens it: templates not compiled
             model_path=str(paths[0]),
             n_ctx=CONTEXT_TOKENS,
             n_batch=CONTEXT_TOKENS,
@@ -130,6 +132,11 @@ def _child(argv: list[str]) -> None:
             verbose=True,  # False sends fd 2 to /dev/null while loading, ggml's abort line too
             lora_path=str(paths[1]) if len(paths) > 1 else None,
         )
+        # some values pass loading and abort in the first computation (a rope dimension
+        # count of 3 for gemma3; twentieth probe): a short prompt, then one generated token
+        prompt = llm.tokenize(b"Hello, world.", add_bos=True)[:8] or [llm.token_bos()]
+        llm.eval(prompt)
+        llm.eval(prompt[-1:])
     except (ValueError, RuntimeError, OSError, MemoryError) as e:
         print(json.dumps({"error": str(e)[:500]}), flush=True)
         return
@@ -145,7 +152,9 @@ def _cap_memory(more: int) -> None:
             now = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
         return  # no /proc (macOS): the wall-clock limit still holds
-    resource.setrlimit(resource.RLIMIT_AS, (now + more, now + more))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = now + more if hard == resource.RLIM_INFINITY else min(now + more, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))  # never above a limit set for us
 
 
 if __name__ == "__main__":
