@@ -5,6 +5,7 @@ loop (seventeenth probe)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,17 @@ def test_catalogs_of_few_folders_are_kept(tmp_path: Path) -> None:
         (tmp_path / f"d{i}").mkdir()
         loader.load_catalog(tmp_path / f"d{i}")
     assert len(loader._kept) == loader.MAX_KEPT
+
+
+def test_fit_finds_an_entry_of_the_users_catalog(
+    settings: Settings, cli_env: dict[str, str]
+) -> None:
+    """`catalog show` found it and `fit` said "neither a catalog id ..." (nineteenth probe)."""
+    from tests.reliability.helpers import cli
+
+    _chain(settings.home, 1)
+    shown = cli(cli_env, "catalog", "show", "evil/m0", "--json")
+    fit = cli(cli_env, "fit", "evil/m0", "--json")
+    assert (
+        json.loads(shown.stdout)["facts"]["id"] == json.loads(fit.stdout)["catalog_id"] == "evil/m0"
+    )

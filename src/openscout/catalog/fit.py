@@ -502,11 +502,11 @@ def estimate_fit(
 ) -> FitReport:
     """Fit of a catalog id, registered model id or GGUF path at `context` tokens and `quant`,
     on this machine or on `target` (catalog.machine.Target)."""
-    from openscout.catalog.loader import load_catalog
+    from openscout.catalog.loader import load_user_catalog
     from openscout.models import list_models
 
     settings = settings or get_settings()
-    catalog = catalog or load_catalog()
+    catalog = catalog or load_user_catalog(settings.home)  # as `catalog show` finds entries
     shape, catalog_id = resolve_shape(model, quant, settings, catalog)
     benched_as = tuple(
         m.id
