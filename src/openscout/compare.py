@@ -25,7 +25,7 @@ from typing import Any
 
 from openscout.catalog import Catalog, assess_openness
 from openscout.catalog.licenses import get_license
-from openscout.catalog.loader import load_user_catalog
+from openscout.catalog.loader import load_catalog, load_user_catalog
 from openscout.compare_published import rank_agreements, with_published_and_rent
 from openscout.comparison import (
     BenchRecord,
@@ -41,7 +41,7 @@ from openscout.comparison import (
 )
 from openscout.config import Settings
 from openscout.engines.kinds import kind_of
-from openscout.errors import ConfigError, OpenscoutError
+from openscout.errors import ConfigError, DataFileError, OpenscoutError
 from openscout.evals import run_eval
 from openscout.evals.results import EvalRun, ProgressEvent
 from openscout.models import ModelSpec, get_model, list_models
@@ -218,6 +218,15 @@ def _fits(fit: FitFacts | None) -> bool | None:
     return fit.verdict != "does not fit"
 
 
+def _catalog_for(settings: Settings) -> tuple[Catalog, str | None]:
+    """The catalog with the user's own entries (fine-tunes); a bad file among those costs its
+    entries, with a note, not the whole comparison (nineteenth probe)."""
+    try:
+        return load_user_catalog(settings.home), None
+    except DataFileError as e:
+        return load_catalog(), f"the user's catalog files were not read: {e.message[:300]}"
+
+
 def compare(
     settings: Settings,
     model_ids: list[str] | None = None,
@@ -231,7 +240,7 @@ def compare(
         raise ConfigError(
             "there are no models to compare", hint="add one with `openscout models add`"
         )
-    catalog = load_user_catalog(settings.home)  # with the user's own entries (fine-tunes)
+    catalog, catalog_note = _catalog_for(settings)
     bandwidth = ensure_bandwidth(settings)
     models = []
     for spec in specs:
@@ -248,7 +257,7 @@ def compare(
         _bench_stage(m, spec, settings, opt, bandwidth, progress)
         for spec, m in zip(specs, models, strict=True)
     ]
-    notes: list[str] = []
+    notes: list[str] = [catalog_note] if catalog_note else []
     items = None
     paired: list[PairedTest] = []
     if not opt.skip_quality:

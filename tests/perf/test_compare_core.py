@@ -110,3 +110,17 @@ def test_compare_cli_refuses_bad_input_clearly(
     )
     assert out.returncode == 2, out.stderr
     assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_bad_file_in_the_users_catalog_costs_its_entries_not_the_comparison(
+    settings: Settings, mocks: list[str]
+) -> None:
+    """One unknown licence in `<data dir>/catalog/` stopped `compare` for every model, also
+    those no entry there named (nineteenth probe)."""
+    (settings.home / "catalog").mkdir()
+    bad = settings.home / "catalog" / "h.yaml"
+    bad.write_text("version: 2\nmodels:\n  - {id: x/y, name: y, license: Not-A-Licence}\n")
+    result = compare(settings, ["mock-a"], CompareOptions(skip_quality=True, bench=FAST))
+    assert result.models[0].errors == [] and result.models[0].output_tps
+    assert any(n.startswith("the user's catalog files were not read") for n in result.notes)
+    assert str(bad) in " ".join(result.notes)
