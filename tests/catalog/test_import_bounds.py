@@ -104,8 +104,11 @@ def test_an_import_at_the_bound_is_kept_and_earlier_imports_count(
     before = imported_path(settings.home).read_bytes()
     with pytest.raises(DataFileError, match="would hold 5 models") as err:
         import_results(str(_board(tmp_path / "b.csv", 1, "org/b")), **kw)
-    assert "delete" in (err.value.hint or "")
+    assert "--replace" in (err.value.hint or "")
     assert imported_path(settings.home).read_bytes() == before
+    # a full cache could never take another import (nineteenth probe): --replace starts afresh
+    fresh = import_results(str(_board(tmp_path / "b.csv", 1, "org/b")), **kw, replace=True)
+    assert fresh.models == 1 and {s.model for s in read_imported(settings.home)} == {"org/b0"}
 
 
 def test_an_honest_export_imports(settings, tmp_path) -> None:

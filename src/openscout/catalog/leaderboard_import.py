@@ -247,10 +247,17 @@ def _write_atomic(path: Path, scores: list[PublishedScore]) -> None:
 
 
 def import_results(
-    source: str, *, home: Path, cache_dir: Path, offline: bool = False, today: str | None = None
+    source: str,
+    *,
+    home: Path,
+    cache_dir: Path,
+    offline: bool = False,
+    today: str | None = None,
+    replace: bool = False,
 ) -> ImportReport:
     """Read a leaderboard export (file) or dataset (Hub id) and store its scores in the data
-    dir, replacing earlier imports of the same (model, benchmark, publisher)."""
+    dir, replacing earlier imports of the same (model, benchmark, publisher), or all earlier
+    imports with `replace`."""
     today = today or dt.date.today().isoformat()
     path = Path(source).expanduser()
     if path.is_file():
@@ -275,7 +282,7 @@ def import_results(
             new[s.key] = s
     curated = {s.key for s in curated_scores()}
     report.kept_curated = sum(1 for k in new if k in curated)
-    kept = [s for s in read_imported(home) if s.key not in new]
+    kept = [] if replace else [s for s in read_imported(home) if s.key not in new]
     stored = kept + list(new.values())
     target = imported_path(home)
     total = len({s.model.lower() for s in stored})
@@ -284,7 +291,7 @@ def import_results(
             f"with earlier imports the cache would hold {total} models; it holds {MAX_MODELS} "
             "at most",
             path=str(target),
-            hint="delete the file to start afresh, then import again",
+            hint="import again with --replace to drop the earlier imports",
         )
     _write_atomic(target, stored)
     report.scores = len(new)

@@ -452,6 +452,9 @@ def register(app: typer.Typer) -> None:
             "dataset id (e.g. open-llm-leaderboard/contents)",
         ),
         offline: bool = typer.Option(False, "--offline", help="never download"),
+        replace: bool = typer.Option(
+            False, "--replace", help="drop earlier imports instead of adding to them"
+        ),
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
         """Import published leaderboard results into the data dir (kept for offline use)."""
@@ -459,7 +462,11 @@ def register(app: typer.Typer) -> None:
 
         settings = get_settings().ensure()
         report = import_results(
-            source, home=settings.home, cache_dir=settings.cache_dir / "hub", offline=offline
+            source,
+            home=settings.home,
+            cache_dir=settings.cache_dir / "hub",
+            offline=offline,
+            replace=replace,
         ).as_dict()
         if json_out:
             print_json(report)
