@@ -283,8 +283,9 @@ def jsonl_values(
 def csv_rows(text: str, path: str, hint: str | None = None) -> list[dict[str, Any]]:
     """The rows of CSV text with a header line, as csv.DictReader gives them (extra cells
     under the key None, missing ones None, blank rows skipped); a field over
-    csv.field_size_limit(), a broken quote, more than `MAX_COLUMNS` columns or more than
-    `MAX_VALUES` cells in the file is a DataFileError naming the line."""
+    csv.field_size_limit(), a broken or unclosed quote, a column named twice, more than
+    `MAX_COLUMNS` columns or more than `MAX_VALUES` cells in the file is a DataFileError
+    naming the line."""
     # lines as io.StringIO(text, newline="") gives them, without its copy (4 bytes a character)
     stream: Iterator[str] = (m.group() for m in _CSV_LINE.finditer(text))
     fed = 0  # commas and lines given to csv for the row it is reading: at least its cells
@@ -303,11 +304,19 @@ def csv_rows(text: str, path: str, hint: str | None = None) -> list[dict[str, An
                 yield piece
 
         stream = feed()
-    reader = csv.reader(stream)
+    reader = csv.reader(stream, strict=True)  # a quote left open is an error, not a value
     try:
         header = next(reader, None)
         if header is None:
             return []
+        twice = sorted({h for h in header if h and header.count(h) > 1})
+        if twice:  # DictReader kept one of the two cells, silently
+            raise DataFileError(
+                f"the column {twice[0][:80]!r} appears twice in the header",
+                path=path,
+                line=reader.line_num,
+                hint=hint,
+            )
         if len(header) > MAX_COLUMNS:
             raise DataFileError(
                 f"{len(header):,} columns; openscout reads CSV files of up to {MAX_COLUMNS:,}",

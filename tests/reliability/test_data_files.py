@@ -306,13 +306,23 @@ def test_cell_and_column_budgets_of_csv(monkeypatch: pytest.MonkeyPatch) -> None
 
 @pytest.mark.parametrize(
     "text",
-    ["a,b\n1\n", "a,b\n1,2,3\n\n4,5\n", "a,a\n1\n", "a,b\r\n1,2\r\n", "a,b\r1,2\r3,4", "", "a,b\n"],
+    ["a,b\n1\n", "a,b\n1,2,3\n\n4,5\n", "a,b\r\n1,2\r\n", "a,b\r1,2\r3,4", "", "a,b\n"],
 )
 def test_csv_rows_are_as_dictreader_makes_them(text: str) -> None:
     import csv
     import io
 
     assert datafile.csv_rows(text, "f") == list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_what_dictreader_takes_silently_is_refused() -> None:
+    """A column named twice kept one of its two cells; a quote left open at the end took the
+    rest of the file as one value (nineteenth probe)."""
+    err = _error(lambda: datafile.csv_rows("model,score,model\nx,1,y\n", "f"))
+    assert err.line == 1 and "'model' appears twice" in err.message
+    err = _error(lambda: datafile.csv_rows('a,b\n1,"2\n3,4\n', "f"))
+    assert err.line == 3 and "malformed CSV" in err.message
+    assert datafile.csv_rows(",\n1,2\n", "f") == [{"": "2"}]  # blank names: as DictReader
 
 
 @pytest.mark.parametrize("where", ["json", "jsonl"])
