@@ -85,3 +85,33 @@ def test_generate_with_a_bad_adapter_is_an_error_not_a_crash(
     )
     assert r.returncode not in (0, -11, 139), r.stderr
     assert "is not a LoRA adapter" in r.stderr and "unexpected error" not in r.stderr
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.parametrize("ggml_type", [0, 1])  # F32, F16
+def test_non_finite_weights_are_refused(tmp_path: Path, value: float, ggml_type: int) -> None:
+    """They loaded and answered nothing ("0 completion tokens"), without an error
+    (nineteenth probe)."""
+    import numpy as np
+
+    tensors = [(name, shape, ggml_type) for name, shape, _ in GOOD]
+    path = _adapter(tmp_path, tensors)
+    header = read_header(path)
+    good = check_adapter(path, _base(tmp_path))  # zeros: fine
+    assert good.get("general.type") == "adapter"
+    last = header.tensors[-1]
+    dtype = np.float32 if ggml_type == 0 else np.float16
+    with path.open("r+b") as f:
+        f.seek(header.data_offset + last.offset + 3 * np.dtype(dtype).itemsize)
+        f.write(np.array([value], dtype=dtype).tobytes())
+    with pytest.raises(ModelFileError, match="holds NaN or infinite values"):
+        check_adapter(path, _base(tmp_path))
+
+
+@pytest.mark.parametrize("alpha", [float("nan"), float("inf"), -1e38])
+def test_a_scale_that_is_no_number_is_refused(tmp_path: Path, alpha: float) -> None:
+    path = _adapter(tmp_path, GOOD, {**ADAPTER, "adapter.lora.alpha": alpha})
+    with pytest.raises(ModelFileError, match="adapter.lora.alpha"):
+        check_adapter(path, _base(tmp_path))
+    ok = _adapter(tmp_path, GOOD, {**ADAPTER, "adapter.lora.alpha": 16.0})
+    assert check_adapter(ok, _base(tmp_path)).get("adapter.lora.alpha") == 16.0
