@@ -191,6 +191,14 @@ def list_chats(settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def count_chats(settings: Settings) -> int:
+    conn = connect(settings.db_path)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM chats").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def delete_chat(settings: Settings, chat_id: int) -> None:
     conn = connect(settings.db_path)
     try:
