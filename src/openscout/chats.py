@@ -12,7 +12,7 @@ from typing import Any
 
 from openscout.config import Settings
 from openscout.errors import ChatFullError, ChatNotFoundError, OpenscoutError
-from openscout.store.db import connect
+from openscout.store.db import connect, count_rows
 
 EXPORT_VERSION = 1
 MAX_TITLE = 120
@@ -192,11 +192,7 @@ def list_chats(settings: Settings, limit: int = 100) -> list[dict[str, Any]]:
 
 
 def count_chats(settings: Settings) -> int:
-    conn = connect(settings.db_path)
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM chats").fetchone()[0])
-    finally:
-        conn.close()
+    return count_rows(settings.db_path, "chats")
 
 
 def delete_chat(settings: Settings, chat_id: int) -> None:

@@ -27,8 +27,9 @@ def test_chat_lifecycle(settings) -> None:  # type: ignore[no-untyped-def]
     ]
     listed = chats.list_chats(settings)
     assert listed[0]["id"] == c.id and listed[0]["n_messages"] == 2
-    chats.create_chat(settings, "mock-a", "second")
+    second = chats.create_chat(settings, "mock-a", "second")
     assert chats.count_chats(settings) == 2 == len(chats.list_chats(settings))
+    chats.delete_chat(settings, second.id)
     data = json.loads(chats.export_json(got))
     assert data["version"] == 1 and data["messages"][1]["output_tps"] == 12.5
     md = chats.export_markdown(got)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from openscout.arena.ratings import Battle, point_ratings, win_probability
 from openscout.config import Settings
 from openscout.errors import ArenaError
-from openscout.store.db import connect
+from openscout.store.db import connect, count_rows
 
 VOTES = ("a", "b", "tie", "both_bad")
 MAX_PROMPT_CHARS = 8000
@@ -191,8 +191,4 @@ def vote(settings: Settings, battle_id: str, winner: str) -> BattleRecord:
 
 
 def vote_count(settings: Settings) -> int:
-    conn = connect(settings.db_path)
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM votes").fetchone()[0])
-    finally:
-        conn.close()
+    return count_rows(settings.db_path, "votes")

@@ -60,6 +60,15 @@ def connect(path: str | Path, *, migrate: bool = True) -> sqlite3.Connection:
     return conn
 
 
+def count_rows(path: str | Path, table: str) -> int:
+    """Rows in one of our own tables (`table` is a name from our code, never from input)."""
+    conn = connect(path)
+    try:
+        return int(conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+    finally:
+        conn.close()
+
+
 def _apply_migrations(conn: sqlite3.Connection, path: Path) -> None:
     current = conn.execute("PRAGMA user_version").fetchone()[0]
     for number, name, sql in migrations():
