@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from openscout.errors import ModelFileError
 
@@ -30,6 +31,8 @@ TIMEOUT_S = 300.0  # mmap makes opening even a 70B file take seconds; a hang is 
 CONTEXT_TOKENS = 256
 MEMORY_SLACK = 4 * 2**30  # beyond the files' sizes (mapped, so counted in the address space)
 MAX_OUTPUT = 64 * 1024  # of the child's stderr kept for the message
+# every byte value as a character, and what lies beyond Latin-1: emoji, CJK, separators
+ODD_TEXT = "".join(map(chr, range(1, 256))) + "😀中文\u2028\u200b<|im_start|><s></s>[INST]"
 
 _passed: set[tuple[object, ...]] = set()
 _trusted: set[tuple[object, ...]] = set()
@@ -105,9 +108,10 @@ def _how(returncode: int) -> str:
 
 
 def _assertion(stderr: bytes) -> str:
-    """ggml's own line naming the failed check, the most useful thing the child said."""
+    """ggml's own line naming the failed check (or the C++ exception no one caught), the most
+    useful thing the child said."""
     for line in reversed(stderr.decode("utf-8", "replace").splitlines()):
-        if "GGML_ASSERT" in line or "error" in line.lower():
+        if "GGML_ASSERT" in line or "what():" in line or "error" in line.lower():
             where, sep, what = line.strip().partition(": ")
             return ": " + (where.rsplit("/", 1)[-1] + sep + what)[:300]  # no build path
     return ""
@@ -132,15 +136,25 @@ def _child(argv: list[str]) -> None:
             verbose=True,  # False sends fd 2 to /dev/null while loading, ggml's abort line too
             lora_path=str(paths[1]) if len(paths) > 1 else None,
         )
-        # some values pass loading and abort in the first computation (a rope dimension
-        # count of 3 for gemma3; twentieth probe): a short prompt, then one generated token
-        prompt = llm.tokenize(b"Hello, world.", add_bos=True)[:8] or [llm.token_bos()]
-        llm.eval(prompt)
-        llm.eval(prompt[-1:])
+        _run_through(llm)
     except (ValueError, RuntimeError, OSError, MemoryError) as e:
         print(json.dumps({"error": str(e)[:500]}), flush=True)
         return
     print(json.dumps({"ok": True}), flush=True)
+
+
+def _run_through(llm: Any) -> None:
+    """What a request does with the model, on text no tokenizer expects: a vocabulary without
+    byte tokens aborted tokenizing a control character (std::out_of_range, uncaught)."""
+    for special in (False, True):
+        llm.tokenize(ODD_TEXT.encode("utf-8", "surrogatepass"), add_bos=True, special=special)
+    for token in range(llm.n_vocab()):  # every piece a generation could print
+        llm.detokenize([token], special=True)
+    # some values pass loading and abort in the first computation (a rope dimension count of
+    # 3 for gemma3; twentieth probe): a short prompt, then one generated token
+    prompt = llm.tokenize(b"Hello, world.", add_bos=True)[:8] or [llm.token_bos()]
+    llm.eval(prompt)
+    llm.eval(prompt[-1:])
 
 
 def _cap_memory(more: int) -> None:
