@@ -109,3 +109,10 @@ def test_a_hard_memory_limit_set_for_openscout_is_kept_not_raised(
         capture_output=True, text=True, timeout=120, preexec_fn=hard_limit,
     )  # fmt: skip
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_odd_text_holds_every_byte_utf8_can_hold() -> None:
+    """A SentencePiece vocabulary lacking any one byte token aborts on a character that needs
+    it: the check's text needs each byte once (0xC0, 0xC1 and 0xF5-0xFF never occur)."""
+    never = {0xC0, 0xC1, *range(0xF5, 0x100)}
+    assert set(load_check.ODD_TEXT.encode("utf-8")) == set(range(1, 0x100)) - never

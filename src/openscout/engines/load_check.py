@@ -31,8 +31,19 @@ TIMEOUT_S = 300.0  # mmap makes opening even a 70B file take seconds; a hang is 
 CONTEXT_TOKENS = 256
 MEMORY_SLACK = 4 * 2**30  # beyond the files' sizes (mapped, so counted in the address space)
 MAX_OUTPUT = 64 * 1024  # of the child's stderr kept for the message
-# every byte value as a character, and what lies beyond Latin-1: emoji, CJK, separators
-ODD_TEXT = "".join(map(chr, range(1, 256))) + "😀中文\u2028\u200b<|im_start|><s></s>[INST]"
+
+
+def _odd_text() -> str:
+    """Text whose UTF-8 holds every byte valid UTF-8 can hold (a SentencePiece vocabulary
+    falls back to a byte token per byte of a character it lacks), emoji, CJK, separators."""
+    latin = "".join(map(chr, range(1, 256)))  # 0x01-0x7F, 0xC2-0xC3 and 0x80-0xBF
+    leads = [((b & 0x1F) << 6) for b in range(0xC4, 0xE0)]  # two-byte characters
+    leads += [0x800] + [((b & 0x0F) << 12) for b in range(0xE1, 0xF0)]  # three bytes
+    leads += [0x10000] + [((b & 0x07) << 18) for b in range(0xF1, 0xF5)]  # four
+    return latin + "".join(map(chr, leads)) + "😀中文\u2028\u200b<|im_start|><s></s>[INST]"
+
+
+ODD_TEXT = _odd_text()
 
 _passed: set[tuple[object, ...]] = set()
 _trusted: set[tuple[object, ...]] = set()
