@@ -60,6 +60,21 @@ def test_a_file_llama_cpp_aborts_on_is_refused(
         LlamaCppEngine("bad", bad)  # this process survives to see the error
 
 
+def test_a_refusal_is_kept_too(
+    tmp_path: Path, smollm2_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each request for a refused file spawned a child again, one at a time under the lock:
+    30 requests held the CPU 88 s (twentieth probe)."""
+    children = []
+    real = load_check._open_in_child
+    monkeypatch.setattr(load_check, "_open_in_child", lambda *a: children.append(a) or real(*a))
+    bad = copy_with_metadata(smollm2_path, tmp_path / "bad.gguf", {"llama.block_count": 0})
+    for _ in range(3):
+        with pytest.raises(ModelFileError, match=r"crashed opening bad\.gguf"):
+            load_check.check_loadable(bad)
+    assert len(children) == 1
+
+
 def test_a_sound_copy_opens_and_its_verdict_is_kept(tmp_path: Path, smollm2_path: Path) -> None:
     good = copy_with_metadata(smollm2_path, tmp_path / "good.gguf", {})
     LlamaCppEngine("good", good).close()

@@ -9,9 +9,9 @@ and one more token through it (some values abort only in the first computation);
 that kills or fails the child is refused with a clear ModelFileError and this process never
 opens it.
 
-A passing file is remembered for the life of the process, per file version (device, inode,
-size, modification and change times), so each version costs one child (about 0.7 s) once per
-process. The embedded models are checked by their packages' SHA256 and trusted as the code is.
+A verdict, pass or refusal, is remembered for the life of the process, per file version
+(device, inode, size, modification and change times), so each version costs one child (about
+a second) once per process. The embedded models are checked by their packages' SHA256 and trusted as the code is.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ def _odd_text() -> str:
 ODD_TEXT = _odd_text()
 
 _passed: set[tuple[object, ...]] = set()
+_refused: dict[tuple[object, ...], ModelFileError] = {}  # a refusal costs one child too
 _trusted: set[tuple[object, ...]] = set()
 _lock = threading.Lock()
 
@@ -69,8 +70,20 @@ def check_loadable(path: Path, lora: Path | None = None) -> None:
     with _lock:  # one child at a time: two requests for a new model wait for the first verdict
         if key in _passed:
             return
-        _open_in_child(path, lora)
+        if key in _refused:  # each request for a bad file spawned a child (twentieth probe)
+            raise _refused[key]
+        try:
+            _open_in_child(path, lora)
+        except _NotYet:
+            raise  # a slow disk may be quicker next time
+        except ModelFileError as e:
+            _refused[key] = e
+            raise
         _passed.add(key)
+
+
+class _NotYet(ModelFileError):
+    """No verdict: the child ran out of time."""
 
 
 def _open_in_child(path: Path, lora: Path | None) -> None:
@@ -83,7 +96,7 @@ def _open_in_child(path: Path, lora: Path | None) -> None:
             cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT_S
         )
     except subprocess.TimeoutExpired as e:
-        raise ModelFileError(
+        raise _NotYet(
             f"llama.cpp did not open {path.name} within {TIMEOUT_S:.0f} s",
             hint="check the file (and the disk it lies on)",
         ) from e
