@@ -15,6 +15,8 @@ def _str(s: str | bytes) -> bytes:
 
 
 def _kv(key: str, value: Any) -> bytes:
+    if isinstance(value, bytes):  # an array of uint8 (a T5 vocabulary's character map)
+        return _str(key) + struct.pack("<IIQ", 9, 0, len(value)) + value
     if isinstance(value, bool):
         return _str(key) + struct.pack("<I?", 7, value)
     if isinstance(value, int):

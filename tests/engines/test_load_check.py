@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import resource
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from openscout.config import Settings
 from openscout.engines import load_check
 from openscout.engines.llamacpp import LlamaCppEngine
-from openscout.errors import ModelFileError
+from openscout.errors import EngineError, ModelFileError
 from tests.evals.helpers import add_mock
 from tests.gguf_factory import copy_with_metadata, raw_gguf
 from tests.reliability.helpers import cli, serve
@@ -106,6 +107,37 @@ def test_serve_answers_an_error_and_stays_up(
     assert "crashed opening blocks0.gguf (SIGABRT): llama-model.cpp" in log.read_text()
     gen = cli(cli_env, "generate", "-m", "blocks0", "hello", check=False)
     assert gen.returncode != 0 and "crashed opening blocks0.gguf" in gen.stderr
+
+
+def _charsmap_out_of_bounds_after_e5() -> bytes:
+    """A T5 (UGM) character map: a double array of 300 units whose only child of the root is
+    the byte 0xE5, and whose next step for a second byte of 0xAD or more lands past the end;
+    llama.cpp throws ("Index out of array bounds in XCDA array!") and no one catches it."""
+    units = [0] * 300
+    units[0xE5] = ((0x180 ^ 0xE5) << 10) | 0xE5  # base, and the label the check expects
+    xcda = struct.pack(f"<{len(units)}I", *units)
+    return struct.pack("<I", len(xcda)) + xcda + b"x\0" * 8
+
+
+def test_text_a_crafted_vocabulary_crashes_on_costs_one_request(
+    tmp_path: Path, gemma_path: Path
+) -> None:
+    """The file passes the load check (no fixed text reaches the one bad character); the
+    request holding U+5FFF aborted `serve` (twentieth probe). Text for a file openscout cannot
+    vouch for is tokenized in a child: that request fails, the process and the model live."""
+    changes = {
+        "tokenizer.ggml.model": "t5",
+        "tokenizer.ggml.precompiled_charsmap": _charsmap_out_of_bounds_after_e5(),
+    }
+    bad = copy_with_metadata(gemma_path, tmp_path / "ugm.gguf", changes)
+    engine = LlamaCppEngine("ugm", bad, n_ctx=256)
+    try:
+        fine = engine.tokenize("hello 中文")
+        with pytest.raises(EngineError, match="tokenizer failed on this text"):
+            engine.tokenize("hello \u5fff")
+        assert engine.tokenize("hello 中文") == fine  # a fresh child, the same ids
+    finally:
+        engine.close()
 
 
 def test_a_hard_memory_limit_set_for_openscout_is_kept_not_raised(

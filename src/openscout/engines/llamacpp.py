@@ -39,9 +39,10 @@ from openscout.engines.chat_template import render_chat, template_free
 from openscout.engines.cpu_threads import ContextThreads, ThreadChooser, process_chooser
 from openscout.engines.gguf import GGUFHeader, read_header
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
-from openscout.engines.load_check import check_loadable
+from openscout.engines.load_check import check_loadable, trusted
 from openscout.engines.lora_check import check_adapter
 from openscout.engines.stops import cut_at_stop, safe_prefix
+from openscout.engines.tokenizer_child import ChildTokenizer
 from openscout.errors import ContextLengthError, EngineError, ModelFileError
 
 GEN_CTX_PER_SEQ = 1024  # KV cells per lane of batched generation (prompt + answer)
@@ -72,6 +73,8 @@ class LlamaCppEngine:
             check_adapter(lora_path, self.header)
         # llama.cpp aborts the process on some header values: a child opens the file first
         check_loadable(self.path, Path(lora_path) if lora_path else None)
+        # and a file openscout cannot vouch for tokenizes in a child (tokenizer_child.py)
+        self._child_vocab = None if trusted(self.path) else ChildTokenizer(self.path)
         self.prompt_format = prompt_format
         # n_threads fixes the count; None follows the cores other processes leave free
         self.threads = ThreadChooser(n_threads) if n_threads else process_chooser()
@@ -141,7 +144,12 @@ class LlamaCppEngine:
         return text
 
     def tokenize(self, text: str, special: bool = False) -> list[int]:
-        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=special))
+        return self._tokens(text, add_bos=True, special=special)
+
+    def _tokens(self, text: str, add_bos: bool, special: bool) -> list[int]:
+        if self._child_vocab is not None:
+            return self._child_vocab.tokenize(text, add_bos, special)
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
 
     # -- token ids (the TokenIdEngine path: llamacpp_logprobs.py) ---------------------------
 
@@ -150,8 +158,7 @@ class LlamaCppEngine:
     ) -> list[int]:
         """Token ids of text: a BOS only when asked and the model uses one; special-token
         text (`<|im_end|>`) read as those tokens only with parse_special."""
-        ids = self.llm.tokenize(text.encode("utf-8"), add_bos=add_special, special=parse_special)
-        return list(ids)
+        return self._tokens(text, add_bos=add_special, special=parse_special)
 
     def decode(self, ids: Sequence[int]) -> str:
         return b"".join(self.piece(t) for t in ids).decode("utf-8", "replace")
@@ -512,3 +519,5 @@ class LlamaCppEngine:
                     ctx.close()
             self._scorer.close()
             self.llm.close()
+            if self._child_vocab is not None:
+                self._child_vocab.close()

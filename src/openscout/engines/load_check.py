@@ -62,6 +62,11 @@ def _version(path: Path) -> tuple[object, ...]:
     return (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
+def trusted(path: Path) -> bool:
+    """This version of the file is an embedded model's."""
+    return _version(path) in _trusted
+
+
 def check_loadable(path: Path, lora: Path | None = None) -> None:
     """Return once llama.cpp has opened `path` (with `lora`) in a child; ModelFileError if not."""
     key = (_version(path), _version(lora) if lora else None)
