@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from openscout.errors import ConfigError
@@ -22,6 +23,16 @@ def make_folder(folder: Path, hint: str) -> None:
         raise ConfigError(f"cannot create the folder {folder}: {_why(e)}", hint=hint) from e
 
 
+def try_writing(folder: Path, hint: str) -> None:
+    """A file can be made in `folder` (made and removed at once); ConfigError otherwise."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".openscout-", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise ConfigError(f"cannot write in {folder}: {_why(e)}", hint=hint) from e
+    os.close(fd)
+    os.unlink(name)
+
+
 def write_text(path: Path, text: str, hint: str) -> None:
     """`text` in `path` (UTF-8), replacing a regular file there; ConfigError otherwise."""
     try:
@@ -32,15 +43,28 @@ def write_text(path: Path, text: str, hint: str) -> None:
         raise ConfigError(f"cannot write {path}: {_why(e)}", hint=hint) from e
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise ConfigError(f"cannot write {path}: it is not a regular file", hint=hint)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:  # a new file of a random name (O_EXCL): a link planted at a name we would pick is
+        # never followed (the folder may be a shared one such as /tmp; twentieth probe)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise ConfigError(f"cannot write {path}: {_why(e)}", hint=hint) from e
+    tmp = Path(name)
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644 & ~_umask())  # mkstemp makes it 0600; as a plain new file
         os.replace(tmp, path)
     except BaseException as e:  # a full disk, text that cannot be encoded, Ctrl-C
         tmp.unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise ConfigError(f"cannot write {path}: {_why(e)}", hint=hint) from e
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _why(e: OSError) -> str:

@@ -5,6 +5,7 @@ error ... please report it" (nineteenth probe). A good path gets the whole file.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from openscout.errors import ConfigError
 from openscout.outfile import write_text
-from tests.reliability.helpers import cli
+from tests.reliability.helpers import cli, count
 
 BAD = {
     "a folder": lambda tmp: tmp,
@@ -59,3 +60,30 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match="not a regular file"):
         write_text(tmp_path, "text", hint="")
     assert target.read_text() == "{}\n" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_link_planted_where_a_temporary_could_go_is_never_followed(tmp_path: Path) -> None:
+    """The temporary beside the target had a name anyone could guess (`.NAME.tmpPID`); in a
+    shared folder a link planted there would have been written through (twentieth probe)."""
+    victim = _file(tmp_path / "victim.txt")
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    for pid in range(os.getpid() - 5, os.getpid() + 5):
+        (folder / f".out.txt.tmp{pid}").symlink_to(victim)
+    write_text(folder / "out.txt", "report", hint="")
+    assert victim.read_text() == "{}\n" and (folder / "out.txt").read_text() == "report"
+    assert not stat.S_ISLNK((folder / "out.txt").lstat().st_mode)
+
+
+def test_compare_says_a_bad_out_folder_before_it_compares(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    """It was said only after the whole comparison had run (twentieth probe)."""
+    under_a_file = _file(tmp_path / "f.txt") / "reports"
+    p = cli(cli_env, "compare", "--out", str(under_a_file), "--limit", "1", check=False)
+    assert p.returncode == 2 and "cannot create the folder" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
+    db = Path(cli_env["OPENSCOUT_HOME"]) / "openscout.db"
+    if db.exists():  # nothing was run first
+        assert count(db, "SELECT COUNT(*) FROM eval_runs") == 0
+        assert count(db, "SELECT COUNT(*) FROM bench_results") == 0

@@ -449,9 +449,12 @@ def register(app: typer.Typer) -> None:
             trust_python=trust_python,
             target=target_from(machine, memory, gpu, gpus),
         )
+        from openscout.report import check_folder, write_report
+
+        if out is not None:
+            check_folder(out)
         with _progress(not json_out) as bar:
             result = compare(settings, model or None, options, progress=bar)
-        from openscout.report import write_report
 
         folder = out or settings.reports_dir / dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
         paths = write_report(result, folder)

@@ -12,7 +12,17 @@ import json
 from pathlib import Path
 
 from openscout.comparison import CompareResult
-from openscout.outfile import make_folder, write_text
+from openscout.outfile import make_folder, try_writing, write_text
+
+HINT = "choose another folder with --out"
+
+
+def check_folder(out_dir: str | Path) -> None:
+    """Make the report folder and try writing in it now, before a comparison of minutes: a bad
+    --out was said only after the whole run (twentieth probe)."""
+    out = Path(out_dir).expanduser()
+    make_folder(out, HINT)
+    try_writing(out, HINT)
 
 
 def write_report(result: CompareResult, out_dir: str | Path) -> dict[str, Path]:
@@ -20,15 +30,14 @@ def write_report(result: CompareResult, out_dir: str | Path) -> dict[str, Path]:
     from openscout.report.markdown import render_markdown
 
     out = Path(out_dir).expanduser()
-    hint = "choose another folder with --out"
-    make_folder(out, hint)
+    make_folder(out, HINT)
     paths = {
         "html": out / "report.html",
         "markdown": out / "report.md",
         "json": out / "report.json",
     }
-    write_text(paths["html"], render_html(result), hint)  # each whole, never half a report
-    write_text(paths["markdown"], render_markdown(result), hint)
+    write_text(paths["html"], render_html(result), HINT)  # each whole, never half a report
+    write_text(paths["markdown"], render_markdown(result), HINT)
     report_json = json.dumps(result.to_json(), indent=2, default=str, ensure_ascii=False)
-    write_text(paths["json"], report_json, hint)
+    write_text(paths["json"], report_json, HINT)
     return paths
