@@ -9,6 +9,7 @@ import pytest
 
 from openscout.arena import battles as arena
 from openscout.arena.ratings import Battle
+from tests.arena.helpers import answered
 
 
 def test_uncertain_pairs_come_up_more_often() -> None:
@@ -37,6 +38,12 @@ def test_names_hidden_until_the_vote(settings) -> None:  # type: ignore[no-untyp
     b = arena.new_battle(settings, "Which is larger, 3 or 5?", ["A", "B"], random.Random(2))
     public = arena.get_battle(settings, b.id).public()
     assert set(public) == {"id", "prompt", "winner"}  # nothing that names a model
+    with pytest.raises(arena.ArenaError, match="both answers must be given"):
+        arena.vote(settings, b.id, "tie")  # counted in the ratings before (twentieth probe)
+    arena.save_answer(settings, b.id, "a", "5")
+    with pytest.raises(arena.ArenaError, match="both answers must be given"):
+        arena.vote(settings, b.id, "tie")
+    arena.save_answer(settings, b.id, "b", "3")
     voted = arena.vote(settings, b.id, "tie")
     assert {voted.model_a, voted.model_b} == {"A", "B"}
     assert set(voted.public()) >= {"model_a", "model_b"}
@@ -66,7 +73,7 @@ def test_pair_weights_are_fitted_once_per_change_of_the_votes(settings, monkeypa
     for i in range(5):
         arena.new_battle(settings, f"q{i}", ["A", "B", "C"], random.Random(i))
     assert fits == [0]
-    arena.vote(settings, first.id, "a")
+    arena.vote(settings, answered(settings, first.id), "a")
     arena.new_battle(settings, "again", ["A", "B", "C"], random.Random(9))
     arena.new_battle(settings, "again", ["A", "B"], random.Random(9))  # other models
     assert fits == [0, 1, 1]

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from openscout import chats
+from tests.arena.helpers import answered
 
 
 def test_chat_lifecycle(settings) -> None:  # type: ignore[no-untyped-def]
@@ -173,7 +174,7 @@ def test_arena_ratings_are_refitted_only_when_the_votes_change(
 
     def one_vote() -> None:
         battle = arena.new_battle(settings, "hello", ["mock-a", "mock-b"])
-        arena.vote(settings, battle.id, "a")
+        arena.vote(settings, answered(settings, battle.id), "a")
 
     one_vote()
     for _ in range(2):
@@ -206,7 +207,7 @@ def test_concurrent_ratings_requests_share_one_fit(client: TestClient, monkeypat
     monkeypatch.setattr(ui_api, "_last_ratings", {})
     pool = client.app.state.pool
     battle = arena.new_battle(pool.settings, "hello", ["mock-a", "mock-b"])
-    arena.vote(pool.settings, battle.id, "a")
+    arena.vote(pool.settings, answered(pool.settings, battle.id), "a")
     threads = [threading.Thread(target=ui_api.current_ratings, args=(pool,)) for _ in range(8)]
     for t in threads:
         t.start()

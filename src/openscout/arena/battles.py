@@ -179,7 +179,12 @@ def vote(settings: Settings, battle_id: str, winner: str) -> BattleRecord:
     """Record the one vote of a battle and return it, names now revealed."""
     if winner not in VOTES:
         raise ArenaError(f"vote must be one of {', '.join(VOTES)}, not {winner!r}")
-    get_battle(settings, battle_id)  # raises for an unknown id
+    battle = get_battle(settings, battle_id)  # raises for an unknown id
+    if battle.answer_a is None or battle.answer_b is None:  # a vote on nothing counted in the
+        raise ArenaError(  # ratings (twentieth probe)
+            "both answers must be given before a vote",
+            hint="wait for both answers, or start a new battle",
+        )
     conn = connect(settings.db_path)
     try:
         conn.execute("INSERT INTO votes (battle_id, winner) VALUES (?, ?)", (battle_id, winner))
