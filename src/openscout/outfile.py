@@ -33,16 +33,21 @@ def try_writing(folder: Path, hint: str) -> None:
     os.unlink(name)
 
 
-def write_text(path: Path, text: str, hint: str) -> None:
-    """`text` in `path` (UTF-8), replacing a regular file there; ConfigError otherwise."""
+def check_target(path: Path, hint: str) -> None:
+    """Nothing, or a regular file, is at `path`; ConfigError otherwise."""
     try:
         st = path.stat()
     except FileNotFoundError:
-        st = None
+        return
     except OSError as e:
         raise ConfigError(f"cannot write {path}: {_why(e)}", hint=hint) from e
-    if st is not None and not stat.S_ISREG(st.st_mode):
+    if not stat.S_ISREG(st.st_mode):
         raise ConfigError(f"cannot write {path}: it is not a regular file", hint=hint)
+
+
+def write_text(path: Path, text: str, hint: str) -> None:
+    """`text` in `path` (UTF-8), replacing a regular file there; ConfigError otherwise."""
+    check_target(path, hint)
     try:  # a new file of a random name (O_EXCL): a link planted at a name we would pick is
         # never followed (the folder may be a shared one such as /tmp; twentieth probe)
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -79,10 +79,14 @@ def test_compare_says_a_bad_out_folder_before_it_compares(
     tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
     """It was said only after the whole comparison had run (twentieth probe)."""
-    under_a_file = _file(tmp_path / "f.txt") / "reports"
-    p = cli(cli_env, "compare", "--out", str(under_a_file), "--limit", "1", check=False)
-    assert p.returncode == 2 and "cannot create the folder" in p.stderr, p.stderr
-    assert "Traceback" not in p.stderr
+    (tmp_path / "out" / "report.html").mkdir(parents=True)
+    for out, said in [
+        (_file(tmp_path / "f.txt") / "reports", "cannot create the folder"),
+        (tmp_path / "out", "report.html: it is not a regular file"),
+    ]:
+        p = cli(cli_env, "compare", "--out", str(out), "--limit", "1", check=False)
+        assert p.returncode == 2 and said in p.stderr, p.stderr
+        assert "Traceback" not in p.stderr
     db = Path(cli_env["OPENSCOUT_HOME"]) / "openscout.db"
     if db.exists():  # nothing was run first
         assert count(db, "SELECT COUNT(*) FROM eval_runs") == 0

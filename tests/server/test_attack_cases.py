@@ -15,6 +15,7 @@ from openscout.engines.mock import MockEngine
 from openscout.engines.openai_http import OpenAIEngine
 from openscout.errors import EngineError
 from openscout.server.security import is_loopback
+from tests.server.conftest import BASE
 
 from .conftest import mock_engines
 
@@ -321,6 +322,24 @@ def test_a_cross_site_iframe_or_link_cannot_reach_the_api(client: TestClient) ->
     assert client.get("/", headers=link).status_code == 200
     for path in ("/tokenizer_info", "/v1/models", "/ui/api/arena/ratings"):
         assert client.get(path, headers=link).status_code == 403, path
+
+
+def test_a_header_the_checks_read_is_taken_once_and_read_strictly(client: TestClient) -> None:
+    """With two Origins the last won (evil.com's, then ours: 200 with our CORS grant); a
+    Sec-Fetch-Site of `CROSS-SITE` or `cross-site, same-origin` passed as not cross-site
+    (twentieth probe). Browsers send neither, but the checks must not depend on that."""
+    ours = BASE
+    two_origins = [("origin", "http://evil.com"), ("origin", ours)]
+    r = client.get("/v1/models", headers=two_origins)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "duplicate_header"
+    assert "access-control-allow-origin" not in r.headers
+    two_sites = [("sec-fetch-site", "same-origin"), ("sec-fetch-site", "cross-site")]
+    assert client.get("/v1/models", headers=two_sites).status_code == 400
+    for odd in ("CROSS-SITE", "cross-site, same-origin", "x"):
+        assert client.get("/v1/models", headers={"sec-fetch-site": odd}).status_code == 403, odd
+    for fine in ("same-origin", "same-site", "none"):
+        assert client.get("/v1/models", headers={"sec-fetch-site": fine}).status_code == 200
+    assert client.get("/v1/models", headers={"origin": ours}).status_code == 200
 
 
 @pytest.mark.parametrize("gpus", ["²", "①", "٣", "9" * 4301])  # the last: int() refuses it

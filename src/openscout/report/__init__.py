@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 
 from openscout.comparison import CompareResult
-from openscout.outfile import make_folder, try_writing, write_text
+from openscout.outfile import check_target, make_folder, try_writing, write_text
 
 HINT = "choose another folder with --out"
+FILES = {"html": "report.html", "markdown": "report.md", "json": "report.json"}
 
 
 def check_folder(out_dir: str | Path) -> None:
@@ -23,6 +24,8 @@ def check_folder(out_dir: str | Path) -> None:
     out = Path(out_dir).expanduser()
     make_folder(out, HINT)
     try_writing(out, HINT)
+    for name in FILES.values():
+        check_target(out / name, HINT)
 
 
 def write_report(result: CompareResult, out_dir: str | Path) -> dict[str, Path]:
@@ -31,11 +34,7 @@ def write_report(result: CompareResult, out_dir: str | Path) -> dict[str, Path]:
 
     out = Path(out_dir).expanduser()
     make_folder(out, HINT)
-    paths = {
-        "html": out / "report.html",
-        "markdown": out / "report.md",
-        "json": out / "report.json",
-    }
+    paths = {kind: out / name for kind, name in FILES.items()}
     write_text(paths["html"], render_html(result), HINT)  # each whole, never half a report
     write_text(paths["markdown"], render_markdown(result), HINT)
     report_json = json.dumps(result.to_json(), indent=2, default=str, ensure_ascii=False)

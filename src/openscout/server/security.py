@@ -109,6 +109,10 @@ class SecurityMiddleware:
         headers = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
         }
+        twice = _repeated(scope.get("headers", []))
+        if twice:  # the last of two Origins won: ours after evil.com's passed (twentieth probe)
+            await _json(send, 400, f"the {twice} header may appear once", "duplicate_header")
+            return
         if "cookie" in headers:
             # ours is read here, in linear time; the app never sees the header: Python's
             # cookie parser (before 3.11.10) unquotes in quadratic time, and a 100 KB
@@ -385,10 +389,22 @@ async def _json(
 _API_PATHS = ("/v1/", "/ui/api/", "/tokenize", "/detokenize", "/tokenizer_info", "/openapi")
 
 
+_ONCE = ("host", "origin", "authorization", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest")
+_NOT_CROSS_SITE = (None, "same-origin", "same-site", "none")
+
+
+def _repeated(raw: list[tuple[bytes, bytes]]) -> str | None:
+    """The first header the checks read that a request sends twice."""
+    names = [k.lower() for k, _ in raw]
+    return next((n for n in _ONCE if names.count(n.encode()) > 1), None)
+
+
 def _cross_site_subresource(headers: dict[str, str], path: str) -> bool:
     """A browser request from another site that is not the user following a link to a page
-    in the top window (an iframe is a navigation too, but no user chose it)."""
-    if headers.get("sec-fetch-site") != "cross-site":
+    in the top window (an iframe is a navigation too, but no user chose it). A value that is
+    none of the spec's counts as cross-site (`CROSS-SITE` passed; twentieth probe)."""
+    site = headers.get("sec-fetch-site")
+    if site in _NOT_CROSS_SITE:
         return False
     link = headers.get("sec-fetch-mode") == "navigate" and headers.get("sec-fetch-dest") in (
         None,
