@@ -90,7 +90,14 @@ class Worker:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 cwd="/",
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"},
+                env={
+                    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                    "LC_ALL": "C.UTF-8",
+                    # no thread pools: with no new processes allowed, numpy's OpenBLAS could not
+                    # start its threads and stopped the import for any user but root
+                    "OPENBLAS_NUM_THREADS": "1",
+                    "OMP_NUM_THREADS": "1",
+                },
                 start_new_session=True,  # a signal sent to our terminal's group misses it
             )
         return self._proc
