@@ -1,17 +1,20 @@
 """A GGUF file opened and run by llama.cpp in a child process before this process opens it.
 
-llama.cpp aborts the whole process (GGML_ASSERT) on header values it cannot use: a
-block_count of 0, expert counts that disagree, expert groups without a used count... One
-such file registered and one request took `serve` down (nineteenth probe). Which values it
-asserts on changes with every llama.cpp release, so rather than copy that list, a short-lived
-child opens the file first (the model, its adapter, a small context) and runs a short prompt
-and one more token through it (some values abort only in the first computation); a file
-that kills or fails the child is refused with a clear ModelFileError and this process never
-opens it.
+llama.cpp aborts the whole process (GGML_ASSERT, or a C++ exception nobody catches) on some
+values in a file: a block_count of 0, expert counts that disagree, a token spelt twice, a
+SentencePiece vocabulary without its byte tokens. One such file registered and one request
+took `serve` down (nineteenth and twentieth probes). Which values it aborts on changes with
+every llama.cpp release, so rather than copy that list, a short-lived child opens the file
+first (the model, its adapter, a small context), tokenizes text holding every byte valid
+UTF-8 can hold, turns every token back into text, and runs a short prompt and one more token
+through it (some values abort only in the first computation). A file that kills or fails the
+child is refused with a clear ModelFileError and this process never opens it. Text no fixed
+sample reaches is the other half: tokenizer_child.py.
 
 A verdict, pass or refusal, is remembered for the life of the process, per file version
-(device, inode, size, modification and change times), so each version costs one child (about
-a second) once per process. The embedded models are checked by their packages' SHA256 and trusted as the code is.
+(device, inode, size, modification and change times): each version costs one child (one to
+a few seconds) once per process. The embedded models are checked by their packages' SHA256
+and trusted as the code is.
 """
 
 from __future__ import annotations
