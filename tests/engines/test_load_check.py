@@ -16,6 +16,7 @@ import pytest
 from openscout.config import Settings
 from openscout.engines import load_check
 from openscout.engines.llamacpp import LlamaCppEngine
+from openscout.engines.tokenizer_child import ChildTokenizer
 from openscout.errors import EngineError, ModelFileError
 from tests.evals.helpers import add_mock
 from tests.gguf_factory import copy_with_metadata, raw_gguf
@@ -138,6 +139,24 @@ def test_text_a_crafted_vocabulary_crashes_on_costs_one_request(
         assert engine.tokenize("hello 中文") == fine  # a fresh child, the same ids
     finally:
         engine.close()
+
+
+def test_the_tokenizer_child_never_compiles_the_files_template(
+    tmp_path: Path, smollm2_path: Path, smollm2_engine: LlamaCppEngine
+) -> None:
+    """llama-cpp-python compiles every chat template in the file when it opens it; Jinja folds
+    `9**(9**8)` while compiling: each tokenize ran a minute of CPU (twenty-first probe)."""
+    slow = copy_with_metadata(
+        smollm2_path, tmp_path / "pow.gguf", {"tokenizer.chat_template": "{{ 9**(9**8) }}"}
+    )
+    child = ChildTokenizer(slow)
+    try:
+        # quickly, and the ids the model's own tokenizer gives in this process
+        text = "hello <|im_start|> 中文"
+        assert child.tokenize(text, True, False) == smollm2_engine.tokenize(text)
+        assert child.tokenize(text, True, True) == smollm2_engine.tokenize(text, special=True)
+    finally:
+        child.close()
 
 
 def test_a_hard_memory_limit_set_for_openscout_is_kept_not_raised(

@@ -31,12 +31,15 @@ def tokenize(path: str, text: str, add_bos: bool, special: bool) -> list[int]:
     if llm is None:
         import llama_cpp
 
+        from openscout.engines.chat_template import template_free
         from openscout.engines.llama_log import quiet_llama
 
         quiet_llama(llama_cpp)
         _vocabularies.clear()
-        # use_mmap off: the vocabulary is read, the weights are not mapped (address space)
-        llm = llama_cpp.Llama(path, vocab_only=True, use_mmap=False, verbose=False)
+        # use_mmap off: the vocabulary is read, the weights are not mapped (address space);
+        # template_free: llama-cpp-python would compile the file's chat templates, and a
+        # constant-folded one took a minute of CPU per request (twenty-first probe)
+        llm = template_free(llama_cpp.Llama)(path, vocab_only=True, use_mmap=False, verbose=False)
         _vocabularies[path] = llm
     return list(llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special))
 
