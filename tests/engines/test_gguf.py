@@ -173,3 +173,16 @@ def test_a_vocabulary_is_passed_over_not_decoded(tmp_path: Path) -> None:
         metadata={"general.architecture": "llama", "tokenizer.ggml.tokens": tokens},
     )
     assert int(read_header(p).get("tokenizer.ggml.tokens")) == 5000 > KEEP_ARRAY
+
+
+def test_more_metadata_entries_than_real_files_hold_are_refused(tmp_path: Path) -> None:
+    """llama-cpp-python reads entries by index and llama.cpp walks its map to each one:
+    99,000 string keys held the load check (and, through it, serve) for minutes
+    (twenty-first probe). Real files hold 30 to a few hundred."""
+    from openscout.engines.gguf import MAX_KV
+
+    keys = {"general.architecture": "llama", **{f"x.k{i}": "v" for i in range(MAX_KV - 1)}}
+    assert read_header(write_gguf(tmp_path / "at.gguf", metadata=keys)).get("x.k0") == "v"
+    keys["x.one-more"] = "v"
+    with pytest.raises(ModelFileError, match=f"{MAX_KV + 1} metadata entries exceeds"):
+        read_header(write_gguf(tmp_path / "over.gguf", metadata=keys))

@@ -76,6 +76,17 @@ def test_a_refusal_is_kept_too(
         with pytest.raises(ModelFileError, match=r"crashed opening bad\.gguf"):
             load_check.check_loadable(bad)
     assert len(children) == 1
+    # a check that ran out of time (a file can hold one 300 s) is kept too, for a while
+    slow = copy_with_metadata(smollm2_path, tmp_path / "slow.gguf", {})
+    monkeypatch.setattr(load_check, "TIMEOUT_S", 0.001)
+    for _ in range(3):
+        with pytest.raises(ModelFileError, match=r"did not open slow\.gguf"):
+            load_check.check_loadable(slow)
+    assert len(children) == 2
+    monkeypatch.setattr(load_check, "NOT_YET_S", 0.0)
+    with pytest.raises(ModelFileError, match="did not open"):
+        load_check.check_loadable(slow)  # then it is tried again (a slow disk)
+    assert len(children) == 3
 
 
 def test_a_sound_copy_opens_and_its_verdict_is_kept(tmp_path: Path, smollm2_path: Path) -> None:

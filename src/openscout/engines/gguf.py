@@ -20,7 +20,10 @@ from openscout.errors import ModelFileError
 
 MAGIC = b"GGUF"
 MAX_TENSORS = 100_000
-MAX_KV = 100_000
+# metadata entries: real files hold 30 to a few hundred; llama-cpp-python reads them by index
+# and llama.cpp walks its map to each index, so 99,000 keys held the load check for minutes
+# (twenty-first probe); 4,096 read in a fraction of a second
+MAX_KV = 4_096
 MAX_STRING = 16 * 2**20  # chat templates are kilobytes; 16 MiB is absurd already
 MAX_ARRAY = 8_000_000  # vocabularies reach ~260k entries
 # Values parsed one by one in the whole header: real files parse a few hundred thousand

@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,11 @@ def _odd_text() -> str:
 ODD_TEXT = _odd_text()
 
 _passed: set[tuple[object, ...]] = set()
-_refused: dict[tuple[object, ...], ModelFileError] = {}  # a refusal costs one child too
+# a refusal costs one child too; one for running out of time is kept NOT_YET_S, then tried
+# again (a slow disk); each request for a file that held its check 300 s ran it again
+# (twenty-first probe)
+_refused: dict[tuple[object, ...], tuple[ModelFileError, float]] = {}  # and when
+NOT_YET_S = 600.0
 _trusted: set[tuple[object, ...]] = set()
 _lock = threading.Lock()
 
@@ -78,16 +83,19 @@ def check_loadable(path: Path, lora: Path | None = None) -> None:
     with _lock:  # one child at a time: two requests for a new model wait for the first verdict
         if key in _passed:
             return
-        if key in _refused:  # each request for a bad file spawned a child (twentieth probe)
-            raise _refused[key]
+        refused, at = _refused.get(key, (None, 0.0))
+        if refused is not None and not _expired(refused, at):
+            raise refused  # each request for a bad file spawned a child (twentieth probe)
         try:
             _open_in_child(path, lora)
-        except _NotYet:
-            raise  # a slow disk may be quicker next time
         except ModelFileError as e:
-            _refused[key] = e
+            _refused[key] = (e, time.monotonic())
             raise
         _passed.add(key)
+
+
+def _expired(refused: ModelFileError, at: float) -> bool:
+    return isinstance(refused, _NotYet) and time.monotonic() - at >= NOT_YET_S
 
 
 class _NotYet(ModelFileError):

@@ -41,19 +41,34 @@ def _create(kind: EngineKind, spec: ModelSpec, settings: Settings) -> Engine:
 class EngineCache:
     def __init__(self) -> None:
         self._engines: OrderedDict[str, tuple[Engine, int]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the dict: held only to look up and store
+        # one model opened at a time (memory peaks as before), but a loaded model is never
+        # kept waiting on it: one model's first load (its load check up to 300 s) stalled
+        # every ready model's requests (twenty-first probe)
+        self._opening = threading.Lock()
 
     def get(self, spec: ModelSpec, settings: Settings) -> Engine:
         key = spec.model_dump_json()
-        with self._lock:
-            if key in self._engines:
-                self._engines.move_to_end(key)
-                return self._engines[key][0]
+        found = self._cached(key)
+        if found is not None:
+            return found
+        with self._opening:
+            found = self._cached(key)  # opened while this request waited
+            if found is not None:
+                return found
             kind = kind_of(spec)
             engine = _create(kind, spec, settings)
-            self._engines[key] = (engine, kind.held_bytes(spec, settings))
-            self._evict(settings.model_cache_bytes, keep=key)
+            with self._lock:
+                self._engines[key] = (engine, kind.held_bytes(spec, settings))
+                self._evict(settings.model_cache_bytes, keep=key)
             return engine
+
+    def _cached(self, key: str) -> Engine | None:
+        with self._lock:
+            if key not in self._engines:
+                return None
+            self._engines.move_to_end(key)
+            return self._engines[key][0]
 
     def _evict(self, bound: int, keep: str) -> None:
         while sum(s for _, s in self._engines.values()) > bound and len(self._engines) > 1:

@@ -1,0 +1,44 @@
+"""The engine cache: a model being opened never keeps a loaded one waiting."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from openscout.config import Settings
+from openscout.engines import loader
+from openscout.engines.spec import ModelSpec
+
+
+def test_a_loaded_model_answers_while_another_opens(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One model's first load (its load check up to 300 s) held the cache's lock, and every
+    request to every ready model waited on it (twenty-first probe)."""
+    cache = loader.EngineCache()
+    ready, slow = ModelSpec(id="ready", engine="mock"), ModelSpec(id="slow", engine="mock")
+    first = cache.get(ready, settings)
+    opening, release = threading.Event(), threading.Event()
+    real = loader._create
+
+    def create(kind, spec, settings):  # type: ignore[no-untyped-def]
+        if spec.id == "slow":
+            opening.set()
+            release.wait(30)
+        return real(kind, spec, settings)
+
+    monkeypatch.setattr(loader, "_create", create)
+    opener = threading.Thread(target=cache.get, args=(slow, settings))
+    opener.start()
+    try:
+        assert opening.wait(30)
+        got: list[object] = []
+        asker = threading.Thread(target=lambda: got.append(cache.get(ready, settings)))
+        asker.start()
+        asker.join(10)  # a deadline for a hang, not a speed figure: it returns at once
+        assert got == [first], "a ready model waited for another model to open"
+    finally:
+        release.set()
+        opener.join(30)
+        cache.clear()
