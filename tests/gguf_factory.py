@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openscout.engines.gguf import _SCALAR
+
 
 def _str(s: str | bytes) -> bytes:
     b = s.encode() if isinstance(s, str) else s
@@ -73,7 +75,7 @@ def write_gguf(path: Path, **kwargs: Any) -> Path:
     return path
 
 
-_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+_SIZES = {vtype: struct.calcsize(fmt) for vtype, fmt in _SCALAR.items()}  # fixed-size values
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ temporary file beside the target and replaces it in one rename, so a kill never 
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import tempfile
 from pathlib import Path
@@ -48,28 +49,23 @@ def check_target(path: Path, hint: str) -> None:
 def write_text(path: Path, text: str, hint: str) -> None:
     """`text` in `path` (UTF-8), replacing a regular file there; ConfigError otherwise."""
     check_target(path, hint)
-    try:  # a new file of a random name (O_EXCL): a link planted at a name we would pick is
-        # never followed (the folder may be a shared one such as /tmp; twentieth probe)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # a new file of a random name (O_EXCL, no link followed): a link planted at a name we
+    # would pick is never written through (the folder may be a shared one; twentieth probe)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(tmp, flags, 0o666)  # the umask applies, as to any new file
     except OSError as e:
         raise ConfigError(f"cannot write {path}: {_why(e)}", hint=hint) from e
-    tmp = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.chmod(tmp, 0o644 & ~_umask())  # mkstemp makes it 0600; as a plain new file
         os.replace(tmp, path)
     except BaseException as e:  # a full disk, text that cannot be encoded, Ctrl-C
         tmp.unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise ConfigError(f"cannot write {path}: {_why(e)}", hint=hint) from e
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _why(e: OSError) -> str:

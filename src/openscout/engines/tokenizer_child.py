@@ -57,7 +57,8 @@ class ChildTokenizer:
         except (WorkerError, WorkerLimitError) as e:
             raise EngineError(
                 f"the model's tokenizer failed on this text ({e.message})",
-                hint="its GGUF vocabulary is damaged: download or convert it again",
+                hint="other text may still work; if this recurs, the file's vocabulary may be "
+                "damaged: download or convert it again",
             ) from e
         return [int(i) for i in ids]
 
