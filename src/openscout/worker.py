@@ -45,9 +45,12 @@ class Limits:
 
 
 class Worker:
-    def __init__(self, job: str, limits: Limits | None = None) -> None:
+    def __init__(
+        self, job: str, limits: Limits | None = None, pass_fds: tuple[int, ...] = ()
+    ) -> None:
         self.job = job
         self.limits = limits or Limits()
+        self.pass_fds = pass_fds  # descriptors every child inherits (a pinned model file)
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
 
@@ -99,6 +102,7 @@ class Worker:
                     "OMP_NUM_THREADS": "1",
                 },
                 start_new_session=True,  # a signal sent to our terminal's group misses it
+                pass_fds=self.pass_fds,
             )
         return self._proc
 

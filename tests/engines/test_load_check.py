@@ -16,6 +16,7 @@ import pytest
 from openscout.config import Settings
 from openscout.engines import load_check
 from openscout.engines.llamacpp import LlamaCppEngine
+from openscout.engines.pinned import PinnedFile, version_of
 from openscout.engines.tokenizer_child import ChildTokenizer
 from openscout.errors import EngineError, ModelFileError
 from tests.evals.helpers import add_mock
@@ -73,19 +74,22 @@ def test_a_refusal_is_kept_too(
     monkeypatch.setattr(load_check, "_open_in_child", lambda *a: children.append(a) or real(*a))
     bad = copy_with_metadata(smollm2_path, tmp_path / "bad.gguf", {"llama.block_count": 0})
     for _ in range(3):
-        with pytest.raises(ModelFileError, match=r"crashed opening bad\.gguf"):
-            load_check.check_loadable(bad)
+        with (
+            pytest.raises(ModelFileError, match=r"crashed opening bad\.gguf"),
+            PinnedFile(bad) as f,
+        ):
+            load_check.check_loadable(f)
     assert len(children) == 1
     # a check that ran out of time (a file can hold one 300 s) is kept too, for a while
     slow = copy_with_metadata(smollm2_path, tmp_path / "slow.gguf", {})
     monkeypatch.setattr(load_check, "TIMEOUT_S", 0.001)
     for _ in range(3):
-        with pytest.raises(ModelFileError, match=r"did not open slow\.gguf"):
-            load_check.check_loadable(slow)
+        with pytest.raises(ModelFileError, match=r"did not open slow\.gguf"), PinnedFile(slow) as f:
+            load_check.check_loadable(f)
     assert len(children) == 2
     monkeypatch.setattr(load_check, "NOT_YET_S", 0.0)
-    with pytest.raises(ModelFileError, match="did not open"):
-        load_check.check_loadable(slow)  # then it is tried again (a slow disk)
+    with pytest.raises(ModelFileError, match="did not open"), PinnedFile(slow) as f:
+        load_check.check_loadable(f)  # then it is tried again (a slow disk)
     assert len(children) == 3
 
 
@@ -95,9 +99,9 @@ def test_a_sound_copy_opens_and_its_verdict_is_kept(tmp_path: Path, smollm2_path
     # ggml's abort handler forked gdb children that deadlocked two aborting threads (serve
     # wedged; twentieth probe): this process asks it not to
     assert os.environ.get("GGML_NO_BACKTRACE") == "1"
-    assert (load_check._version(good), None) in load_check._passed
+    assert (version_of(good.stat()), None) in load_check._passed
     good.write_bytes(good.read_bytes())  # a new version of the file is checked again
-    assert (load_check._version(good), None) not in load_check._passed
+    assert (version_of(good.stat()), None) not in load_check._passed
 
 
 def test_serve_answers_an_error_and_stays_up(
@@ -160,7 +164,8 @@ def test_the_tokenizer_child_never_compiles_the_files_template(
     slow = copy_with_metadata(
         smollm2_path, tmp_path / "pow.gguf", {"tokenizer.chat_template": "{{ 9**(9**8) }}"}
     )
-    child = ChildTokenizer(slow)
+    pinned = PinnedFile(slow)
+    child = ChildTokenizer(pinned)
     try:
         # quickly, and the ids the model's own tokenizer gives in this process
         text = "hello <|im_start|> 中文"
@@ -168,6 +173,7 @@ def test_the_tokenizer_child_never_compiles_the_files_template(
         assert child.tokenize(text, True, True) == smollm2_engine.tokenize(text, special=True)
     finally:
         child.close()
+        pinned.close()
 
 
 def test_a_hard_memory_limit_set_for_openscout_is_kept_not_raised(
@@ -182,8 +188,9 @@ def test_a_hard_memory_limit_set_for_openscout_is_kept_not_raised(
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     code = (
-        "import sys; from pathlib import Path; from openscout.engines.load_check import"
-        " check_loadable; check_loadable(Path(sys.argv[1])); print('ok')"
+        "import sys; from openscout.engines.load_check import check_loadable;"
+        " from openscout.engines.pinned import PinnedFile;"
+        " check_loadable(PinnedFile(sys.argv[1])); print('ok')"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, str(good)],
@@ -197,3 +204,62 @@ def test_the_odd_text_holds_every_byte_utf8_can_hold() -> None:
     it: the check's text needs each byte once (0xC0, 0xC1 and 0xF5-0xFF never occur)."""
     never = {0xC0, 0xC1, *range(0xF5, 0x100)}
     assert set(load_check.ODD_TEXT.encode("utf-8")) == set(range(1, 0x100)) - never
+
+
+SWAP_AFTER_CHECK = """
+import os, sys
+from pathlib import Path
+from openscout.engines import load_check
+from openscout.engines.llamacpp import LlamaCppEngine
+
+path, other = Path(sys.argv[1]), Path(sys.argv[2])
+real = load_check._open_in_child
+
+def check_then_swap(*files):
+    real(*files)  # the file at the path passes
+    os.replace(other, path)  # and then the name names one llama.cpp aborts on
+
+load_check._open_in_child = check_then_swap
+engine = LlamaCppEngine("m", path, n_ctx=256)
+ids = engine.tokenize("hello world")
+engine._child_vocab.close()  # a fresh tokenizer child, as after a crash or a time-out
+print("loaded", "same-ids" if engine.tokenize("hello world") == ids else "other-ids")
+"""
+
+
+def test_a_file_renamed_over_the_path_after_its_check_is_never_read(
+    tmp_path: Path, smollm2_path: Path, gemma_path: Path
+) -> None:
+    """The check child opened the path, then this process opened the path again: a file
+    renamed over it in between (another vocabulary, no layers) aborted `serve`, and a
+    tokenizer child started later read the other vocabulary (twenty-second probe). Every
+    opening now goes through the descriptor opened first. In a child: an abort must not
+    take the test run with it."""
+    path = copy_with_metadata(smollm2_path, tmp_path / "model.gguf", {})
+    other = copy_with_metadata(gemma_path, tmp_path / "other.gguf", {"gemma3.block_count": 0})
+    done = subprocess.run(
+        [sys.executable, "-c", SWAP_AFTER_CHECK, str(path), str(other)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["loaded", "same-ids"]
+
+
+def test_a_file_written_while_it_is_checked_is_refused(
+    tmp_path: Path, smollm2_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written in place (same inode) between the check and the load: what loaded is not what
+    was checked, so the engine refuses it; the next attempt checks the new version."""
+    path = copy_with_metadata(smollm2_path, tmp_path / "model.gguf", {})
+    real = load_check._open_in_child
+
+    def check_then_write(*files: PinnedFile) -> None:
+        real(*files)
+        with path.open("ab") as f:
+            f.write(b"\0" * 64)
+
+    monkeypatch.setattr(load_check, "_open_in_child", check_then_write)
+    with pytest.raises(ModelFileError, match=r"model\.gguf changed while it was being opened"):
+        LlamaCppEngine("m", path, n_ctx=256)
+    monkeypatch.setattr(load_check, "_open_in_child", real)
+    LlamaCppEngine("m", path, n_ctx=256).close()

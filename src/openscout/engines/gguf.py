@@ -477,19 +477,22 @@ class _Summary(int):
 _ONE_READ = threading.Lock()
 
 
-def read_header(path: str | os.PathLike[str]) -> GGUFHeader:
-    """Parse and validate the header of a GGUF file. Raises ModelFileError on any fault."""
+def read_header(
+    path: str | os.PathLike[str], via: str | os.PathLike[str] | None = None
+) -> GGUFHeader:
+    """Parse and validate the header of a GGUF file. Raises ModelFileError on any fault.
+    `via` is where to read it (a pinned file's descriptor); messages name `path`."""
     with _ONE_READ:
-        return _read_header(Path(path))
+        return _read_header(Path(path), Path(via) if via is not None else Path(path))
 
 
-def _read_header(p: Path) -> GGUFHeader:
-    if not p.exists():
+def _read_header(p: Path, source: Path) -> GGUFHeader:
+    if not source.exists():
         raise ModelFileError(f"{p}: no such file", hint="check the path")
-    if not p.is_file():
+    if not source.is_file():
         raise ModelFileError(f"{p}: not a regular file")
-    size = p.stat().st_size
-    with p.open("rb") as f:
+    size = source.stat().st_size
+    with source.open("rb") as f:
         r = _Reader(f, size, str(p))
         if size < 24 or f.read(4) != MAGIC:
             raise ModelFileError(

@@ -15,7 +15,7 @@ import codecs
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from openscout.engines.gguf import GGUFHeader, read_header
 from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
 from openscout.engines.load_check import check_loadable, trusted
 from openscout.engines.lora_check import check_adapter
+from openscout.engines.pinned import PinnedFile
 from openscout.engines.stops import cut_at_stop, safe_prefix
 from openscout.engines.tokenizer_child import ChildTokenizer
 from openscout.errors import ContextLengthError, EngineError, ModelFileError
@@ -68,32 +69,18 @@ class LlamaCppEngine:
         quiet_llama(llama_cpp)  # its log lines only with --verbose
         self.model_id = model_id
         self.path = Path(path)
-        self.header: GGUFHeader = read_header(self.path)  # refuses bad files first
-        if lora_path:  # a bad adapter crashed llama.cpp, and `serve` with it
-            check_adapter(lora_path, self.header)
-        # llama.cpp aborts the process on some header values: a child opens the file first
-        check_loadable(self.path, Path(lora_path) if lora_path else None)
-        # and a file openscout cannot vouch for tokenizes in a child (tokenizer_child.py)
-        self._child_vocab = None if trusted(self.path) else ChildTokenizer(self.path)
+        # opened once: the checks, the tokenizer's child and llama.cpp all read this very file,
+        # whatever later happens to its name (pinned.py)
+        self._file = PinnedFile(self.path)
         self.prompt_format = prompt_format
         # n_threads fixes the count; None follows the cores other processes leave free
         self.threads = ThreadChooser(n_threads) if n_threads else process_chooser()
         try:
-            self.llm = template_free(llama_cpp.Llama)(  # llama_cpp would compile templates
-                model_path=str(self.path),
-                n_ctx=n_ctx,
-                n_threads=self.threads.current,
-                n_threads_batch=self.threads.current,
-                n_batch=n_batch,
-                seed=seed,
-                verbose=False,
-                logits_all=False,
-                # a LoRA adapter (openscout tune) on the base; llamacpp_multi applies it to
-                # the engine's other contexts too
-                lora_path=str(lora_path) if lora_path else None,
-            )
-        except (ValueError, RuntimeError, OSError) as e:
-            raise ModelFileError(f"llama.cpp could not load {self.path.name}: {e}") from e
+            with PinnedFile(lora_path) if lora_path else nullcontext() as lora:
+                self.llm = self._open(llama_cpp, lora, n_ctx=n_ctx, n_batch=n_batch, seed=seed)
+        except BaseException:
+            self._file.close()
+            raise
         self._lib = llama_cpp
         self._lock = threading.Lock()
         self._main_threads = ContextThreads(self.threads, llama_cpp, self.llm._ctx.ctx)
@@ -116,6 +103,38 @@ class LlamaCppEngine:
             max_parallel=1,
             batch_lanes=batch_lanes,
         )
+
+    def _open(self, llama_cpp: Any, lora: PinnedFile | None, **params: Any) -> Any:
+        model = self._file
+        self.header: GGUFHeader = read_header(self.path, via=model.opened)  # bad files first
+        if lora:  # a bad adapter crashed llama.cpp, and `serve` with it
+            check_adapter(lora.path, self.header, via=lora.opened)
+        # llama.cpp aborts the process on some header values: a child opens the file first
+        check_loadable(model, lora)
+        # and a file openscout cannot vouch for tokenizes in a child (tokenizer_child.py)
+        self._child_vocab = None if trusted(model) else ChildTokenizer(model)
+        try:
+            llm = template_free(llama_cpp.Llama)(  # llama_cpp would compile templates
+                model_path=model.opened,
+                n_threads=self.threads.current,
+                n_threads_batch=self.threads.current,
+                verbose=False,
+                logits_all=False,
+                # a LoRA adapter (openscout tune) on the base; llamacpp_multi applies it to
+                # the engine's other contexts too
+                lora_path=lora.opened if lora else None,
+                **params,
+            )
+        except (ValueError, RuntimeError, OSError) as e:
+            said = str(e).replace(model.opened, self.path.name)
+            raise ModelFileError(f"llama.cpp could not load {self.path.name}: {said}") from e
+        if model.changed() or (lora is not None and lora.changed()):
+            llm.close()  # written while it was checked: what was checked is not what loaded
+            raise ModelFileError(
+                f"{self.path.name} changed while it was being opened",
+                hint="wait until the file is written whole, then use it again",
+            )
+        return llm
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -521,3 +540,4 @@ class LlamaCppEngine:
             self.llm.close()
             if self._child_vocab is not None:
                 self._child_vocab.close()
+            self._file.close()

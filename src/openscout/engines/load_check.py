@@ -13,8 +13,9 @@ sample reaches is the other half: tokenizer_child.py.
 
 A verdict, pass or refusal, is remembered for the life of the process, per file version
 (device, inode, size, modification and change times): each version costs one child (one to
-a few seconds) once per process. The embedded models are checked by their packages' SHA256
-and trusted as the code is.
+a few seconds) once per process. The child opens the very file the caller holds open
+(pinned.py), never whatever the name points to by then. The embedded models are checked by
+their packages' SHA256 and trusted as the code is.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from openscout.engines.pinned import PinnedFile, Version, version_of
 from openscout.errors import ModelFileError
 
 TIMEOUT_S = 300.0  # mmap makes opening even a 70B file take seconds; a hang is refused
@@ -49,35 +51,30 @@ def _odd_text() -> str:
 
 ODD_TEXT = _odd_text()
 
-_passed: set[tuple[object, ...]] = set()
+_passed: set[tuple[Version, Version | None]] = set()
 # a refusal costs one child too; one for running out of time is kept NOT_YET_S, then tried
 # again (a slow disk); each request for a file that held its check 300 s ran it again
 # (twenty-first probe)
-_refused: dict[tuple[object, ...], tuple[ModelFileError, float]] = {}  # and when
+_refused: dict[tuple[Version, Version | None], tuple[ModelFileError, float]] = {}  # and when
 NOT_YET_S = 600.0
-_trusted: set[tuple[object, ...]] = set()
+_trusted: set[Version] = set()
 _lock = threading.Lock()
 
 
 def trust(path: Path) -> Path:
     """Mark this version of an embedded model's file (checked by bundled.py) safe to open."""
-    _trusted.add(_version(path))
+    _trusted.add(version_of(path.stat()))
     return path
 
 
-def _version(path: Path) -> tuple[object, ...]:
-    st = path.stat()
-    return (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-def trusted(path: Path) -> bool:
+def trusted(model: PinnedFile) -> bool:
     """This version of the file is an embedded model's."""
-    return _version(path) in _trusted
+    return model.version in _trusted
 
 
-def check_loadable(path: Path, lora: Path | None = None) -> None:
-    """Return once llama.cpp has opened `path` (with `lora`) in a child; ModelFileError if not."""
-    key = (_version(path), _version(lora) if lora else None)
+def check_loadable(model: PinnedFile, lora: PinnedFile | None = None) -> None:
+    """Return once llama.cpp has opened `model` (with `lora`) in a child; ModelFileError if not."""
+    key = (model.version, lora.version if lora else None)
     if lora is None and key[0] in _trusted:
         return
     with _lock:  # one child at a time: two requests for a new model wait for the first verdict
@@ -87,7 +84,7 @@ def check_loadable(path: Path, lora: Path | None = None) -> None:
         if refused is not None and not _expired(refused, at):
             raise refused  # each request for a bad file spawned a child (twentieth probe)
         try:
-            _open_in_child(path, lora)
+            _open_in_child(model, lora)
         except ModelFileError as e:
             _refused[key] = (e, time.monotonic())
             raise
@@ -102,18 +99,24 @@ class _NotYet(ModelFileError):
     """No verdict: the child ran out of time."""
 
 
-def _open_in_child(path: Path, lora: Path | None) -> None:
-    cmd = [sys.executable, "-I", "-m", "openscout.engines.load_check", str(path)]
-    cmd += [str(lora)] if lora else []
+def _open_in_child(model: PinnedFile, lora: PinnedFile | None) -> None:
+    files = [model, lora] if lora else [model]
+    cmd = [sys.executable, "-I", "-m", "openscout.engines.load_check"]
+    cmd += [f.opened for f in files]  # the child inherits the descriptors these name
     # GGML_NO_BACKTRACE: ggml's abort handler would otherwise attach gdb to print a backtrace
     env = {**os.environ, "GGML_NO_BACKTRACE": "1"}
     try:
         done = subprocess.run(
-            cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=TIMEOUT_S
+            cmd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=TIMEOUT_S,
+            pass_fds=[f.fd for f in files],
         )
     except subprocess.TimeoutExpired as e:
         raise _NotYet(
-            f"llama.cpp did not open {path.name} within {TIMEOUT_S:.0f} s",
+            f"llama.cpp did not open {model.name} within {TIMEOUT_S:.0f} s",
             hint="check the file (and the disk it lies on)",
         ) from e
     reply = done.stdout.decode("utf-8", "replace").strip().splitlines()
@@ -121,9 +124,10 @@ def _open_in_child(path: Path, lora: Path | None) -> None:
     if done.returncode == 0 and verdict.get("ok"):
         return
     if "error" in verdict:
-        raise ModelFileError(f"llama.cpp could not load {path.name}: {verdict['error']}")
+        said = str(verdict["error"]).replace(model.opened, model.name)
+        raise ModelFileError(f"llama.cpp could not load {model.name}: {said}")
     raise ModelFileError(
-        f"llama.cpp crashed opening {path.name}{_how(done.returncode)}"
+        f"llama.cpp crashed opening {model.name}{_how(done.returncode)}"
         + (f" with the adapter {lora.name}" if lora else "")
         + _assertion(done.stderr[-MAX_OUTPUT:]),
         hint="the file's header holds values llama.cpp cannot use; download or convert it again",

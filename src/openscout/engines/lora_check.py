@@ -22,9 +22,11 @@ FLOAT_TYPES = {0: "<f4", 1: "<f2", 30: "<u2"}  # ggml F32, F16, BF16 (read as it
 CHUNK = 2**20
 
 
-def check_adapter(path: str | Path, base: GGUFHeader) -> GGUFHeader:
-    """The adapter's header, once it is an adapter for `base`; ModelFileError otherwise."""
-    adapter = read_header(Path(path))
+def check_adapter(path: str | Path, base: GGUFHeader, via: str | None = None) -> GGUFHeader:
+    """The adapter's header, once it is an adapter for `base`; ModelFileError otherwise.
+    `via` is where to read it (a pinned file's descriptor); messages name `path`."""
+    source = Path(via) if via is not None else Path(path)
+    adapter = read_header(path, via=source)
     name = Path(path).name
 
     def bad(why: str) -> ModelFileError:
@@ -63,7 +65,7 @@ def check_adapter(path: str | Path, base: GGUFHeader) -> GGUFHeader:
     if alpha is not None and not (_is_number(alpha) and abs(alpha) <= MAX_ALPHA):
         raise bad(f"its adapter.lora.alpha {str(alpha)[:40]} is not a number up to {MAX_ALPHA:g}")
     for t in adapter.tensors:
-        if not _all_finite(Path(path), adapter.data_offset + t.offset, t):
+        if not _all_finite(source, adapter.data_offset + t.offset, t):
             raise bad(f"the tensor {t.name[:80]!r} holds NaN or infinite values")
     return adapter
 

@@ -7,14 +7,16 @@ that reaches the fault (twentieth probe), and no fixed text run at load time can
 such character. So for any file but the embedded models, text goes to a worker child holding
 the same vocabulary (`vocab_only`): a crash there costs that one request an error, and the
 next call starts a fresh child. The ids are the ones the model's own tokenizer gives: the
-same code reads the same vocabulary.
+same code reads the same vocabulary, from the very file the model was loaded from (every
+child opens the engine's descriptor, pinned.py: a file renamed over the path since is never
+read).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from openscout.engines.pinned import PinnedFile
 from openscout.errors import EngineError, WorkerError, WorkerLimitError
 from openscout.worker import Limits, Worker
 
@@ -45,15 +47,13 @@ def tokenize(path: str, text: str, add_bos: bool, special: bool) -> list[int]:
 
 
 class ChildTokenizer:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._worker = Worker(JOB, LIMITS)
+    def __init__(self, model: PinnedFile) -> None:
+        self.path = model.opened  # open in the caller as long as this lives
+        self._worker = Worker(JOB, LIMITS, pass_fds=(model.fd,))
 
     def tokenize(self, text: str, add_bos: bool, special: bool) -> list[int]:
         try:
-            ids = self._worker.call(
-                path=str(self.path), text=text, add_bos=add_bos, special=special
-            )
+            ids = self._worker.call(path=self.path, text=text, add_bos=add_bos, special=special)
         except (WorkerError, WorkerLimitError) as e:
             raise EngineError(
                 f"the model's tokenizer failed on this text ({e.message})",
