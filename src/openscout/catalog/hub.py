@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from openscout.catalog.hub_http import bounded
 from openscout.catalog.licenses import normalize_license
 from openscout.catalog.loader import Catalog
 from openscout.catalog.schema import ModelEntry
@@ -316,9 +317,10 @@ def hub_model(
 
     def fetch() -> dict[str, Any]:
         api = _api(endpoint)
-        rec = record_from_info(api.model_info(hf_id, files_metadata=False))
-        if not _declared_base(rec)[0]:
-            rec["card_excerpt"] = _card_text(api, hf_id)
+        with bounded(f"the Hub record of {hf_id}"):
+            rec = record_from_info(api.model_info(hf_id, files_metadata=False))
+            if not _declared_base(rec)[0]:
+                rec["card_excerpt"] = _card_text(api, hf_id)
         return rec
 
     rec, origin = _fetch(cache, "model", hf_id, fetch, ttl_s, offline)
@@ -343,13 +345,13 @@ def hub_search(
 
     def fetch() -> list[dict[str, Any]]:
         api = _api(endpoint)
-        _probe(
-            api
-        )  # list_models retries with backoff for ~20 s; an unreachable Hub fails fast here
-        infos = api.list_models(
-            search=text, limit=limit, sort="downloads", cardData=True, full=True
-        )
-        return [record_from_info(i) for i in infos]
+        with bounded("a Hub search"):
+            # list_models retries with backoff for ~20 s; an unreachable Hub fails fast here
+            _probe(api)
+            infos = api.list_models(
+                search=text, limit=limit, sort="downloads", cardData=True, full=True
+            )
+            return [record_from_info(i) for i in infos]
 
     recs, origin = _fetch(cache, "search", key, fetch, ttl_s, offline)
     entries, kept = [], []

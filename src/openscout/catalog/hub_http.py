@@ -1,0 +1,131 @@
+"""Bounds on what openscout asks the Hugging Face Hub for through `huggingface_hub`.
+
+`huggingface_hub` reads each API answer whole, with no time-out, and follows a `Link: next`
+header for as long as the pages come: a Hub endpoint that is a mirror or a broken proxy (the
+user's `HF_ENDPOINT`) took `catalog search --hub` past 2.4 GB with one 3 GB answer, and an
+answer trickled a byte a second, or endless empty pages, kept it running for ever
+(twenty-second probe). So each Hub operation of openscout runs inside `bounded(...)`: a
+deadline, a number of requests and a number of bytes for all its answers together, enforced
+by hooks on the library's own HTTP client (its proxies and headers stay as they are). A
+bound crossed raises HubLimitError, which the callers turn into a clear HubError.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from openscout.errors import HubError
+
+OPERATION_S = 60.0  # an API call and its pages
+MAX_REQUESTS = 10  # a search is one page, a model two requests (its record, its card)
+MAX_BYTES = 16 * 2**20  # a dataset's file list with metadata, or 20 full model records
+READ_TIMEOUT_S = 30.0  # between two pieces of one answer (the library sets none)
+
+
+class HubLimitError(HubError):
+    """An answer or operation of the Hub past openscout's bounds."""
+
+
+@dataclass
+class _Budget:
+    what: str
+    deadline: float
+    requests_left: int
+    bytes_left: int
+
+    def request(self) -> None:
+        self.requests_left -= 1
+        if self.requests_left < 0:
+            raise HubLimitError(f"{self.what}: the Hub asked for more requests than it needs")
+        self.in_time()
+
+    def received(self, n: int) -> None:
+        self.bytes_left -= n
+        if self.bytes_left < 0:
+            raise HubLimitError(f"{self.what}: the Hub's answer is larger than openscout reads")
+        self.in_time()
+
+    def in_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise HubLimitError(f"{self.what}: the Hub did not answer in time")
+
+
+_budget: ContextVar[_Budget | None] = ContextVar("openscout_hub_budget", default=None)
+_installed = False
+_install_lock = threading.Lock()
+
+
+@contextmanager
+def bounded(what: str) -> Iterator[None]:
+    """Every request `huggingface_hub` makes inside this block shares one budget."""
+    _install()
+    budget = _Budget(what, time.monotonic() + OPERATION_S, MAX_REQUESTS, MAX_BYTES)
+    token = _budget.set(budget)
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+@cache
+def _bounded_stream() -> type:
+    import httpx2  # huggingface_hub's client; an optional dependency, as the Hub is
+
+    class BoundedStream(httpx2.SyncByteStream):
+        """A response body that counts what it yields against the operation's budget."""
+
+        def __init__(self, inner: Any, budget: _Budget) -> None:
+            self.inner, self.budget = inner, budget
+
+        def __iter__(self) -> Iterator[bytes]:
+            for chunk in self.inner:
+                self.budget.received(len(chunk))
+                yield chunk
+
+        def close(self) -> None:
+            self.inner.close()
+
+    return BoundedStream
+
+
+def _on_request(request: Any) -> None:
+    budget = _budget.get()
+    if budget is not None:
+        budget.request()
+
+
+def _on_response(response: Any) -> None:
+    budget = _budget.get()
+    if budget is not None:  # before the body is read: the library reads it next
+        response.stream = _bounded_stream()(response.stream, budget)
+
+
+def _factory() -> Any:
+    import httpx2
+    from huggingface_hub.utils._http import default_client_factory
+
+    client = default_client_factory()
+    hooks = client.event_hooks
+    client.event_hooks = {
+        "request": [*hooks.get("request", []), _on_request],
+        "response": [*hooks.get("response", []), _on_response],
+    }
+    client.timeout = httpx2.Timeout(READ_TIMEOUT_S)  # the library's default is none at all
+    return client
+
+
+def _install() -> None:
+    global _installed
+    with _install_lock:
+        if not _installed:
+            from huggingface_hub import set_client_factory
+
+            set_client_factory(_factory)
+            _installed = True
