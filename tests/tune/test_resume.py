@@ -17,7 +17,7 @@ from openscout.config import Settings
 from tests.tune.conftest import BASE, write_jsonl
 
 pytestmark = [pytest.mark.real_model, pytest.mark.slow, pytest.mark.timeout(1500)]
-STEPS, SAVE_EVERY = 6, 2
+STEPS, SAVE_EVERY = 4, 2
 ARGS = ["--steps", str(STEPS), "--batch", "2", "--save-every", str(SAVE_EVERY), "--seed", "3",
         "--eval-every", "3", "--holdout", "0.2", "--rank", "4"]  # fmt: skip
 
