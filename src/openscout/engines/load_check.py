@@ -61,9 +61,10 @@ _trusted: set[Version] = set()
 _lock = threading.Lock()
 
 
-def trust(path: Path) -> Path:
-    """Mark this version of an embedded model's file (checked by bundled.py) safe to open."""
-    _trusted.add(version_of(path.stat()))
+def trust(path: Path, st: os.stat_result | None = None) -> Path:
+    """Mark this version of an embedded model's file (checked by bundled.py; `st` is the
+    version it checked) safe to open."""
+    _trusted.add(version_of(st or path.stat()))
     return path
 
 
