@@ -279,3 +279,18 @@ def test_a_trickled_model_card_is_cut_at_its_deadline(
         "evilorg/trickle", settings=settings, catalog=load_catalog(), endpoint=fake_hub.url
     )
     assert got["entry"].id == "evilorg/trickle" and len(got["hub"]["card_excerpt"] or "") < 10
+
+
+def test_records_the_hub_library_cannot_parse_are_skipped_in_a_search(
+    fake_hub: FakeHub, settings: Settings
+) -> None:
+    """huggingface_hub parses every record of a search inside its generator: one bad date
+    ended the whole `catalog search --hub` (twenty-second probe)."""
+    fake_hub.extra = {
+        "evilorg/bad-date": {"id": "evilorg/bad-date", "createdAt": "not a date"},
+        "evilorg/no-parameters": {"id": "evilorg/no-parameters", "safetensors": {"total": 5}},
+        "a string": "evilorg/a-string",  # type: ignore[dict-item]
+        "evilorg/fine": {"id": "evilorg/fine", "tags": ["license:mit"]},
+    }
+    found = hub_search("evil", settings=settings, catalog=load_catalog(), endpoint=fake_hub.url)
+    assert [e.id for e in found["entries"]] == ["evilorg/fine"]

@@ -92,7 +92,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HostileHub]:
 @pytest.mark.timeout(120)  # a hang guard: without bounds these ran for ever
 @pytest.mark.parametrize(
     ("mode", "why"),
-    [("huge", "larger than openscout reads"), ("trickle", "in time"), ("pages", "more requests")],
+    [("huge", "larger than openscout reads"), ("trickle", "in time")],
 )
 def test_a_hostile_search_answer_is_a_clear_error_within_bounds(
     hub: HostileHub, settings: Settings, mode: str, why: str
@@ -130,3 +130,16 @@ def test_a_huge_dataset_file_list_is_a_clear_error(
     with pytest.raises(HubError, match="larger than openscout reads"):
         hub_datasets.dataset_files("org/data", tmp_path)
     assert hub.sent < LIMIT_BYTES + BUFFERS
+
+
+@pytest.mark.timeout(120)
+def test_a_next_page_without_end_is_not_followed(hub: HostileHub, settings: Settings) -> None:
+    """Empty pages, each naming a next one: `list_models` followed them for ever."""
+    hub.mode = "pages"
+    got = hub_search("probe", settings=settings, catalog=load_catalog(), endpoint=hub.url)
+    assert got["entries"] == [] and hub.requests == 1
+    with hub_http.bounded("the test's pages"):  # any paging left is bounded too
+        from huggingface_hub import HfApi
+
+        with pytest.raises(HubError, match="more requests"):
+            list(HfApi(endpoint=hub.url).list_models(search="probe", limit=5))

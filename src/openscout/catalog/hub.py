@@ -286,6 +286,33 @@ def _probe(api: Any) -> None:
         raise ConnectionError(f"cannot reach {api.endpoint}: {e}") from e
 
 
+def _search_records(api: Any, text: str, limit: int) -> list[dict[str, Any]]:
+    """The search's records, each parsed on its own and a malformed one skipped:
+    `list_models` parses them inside its generator, and one bad date ended the whole search
+    (twenty-second probe). The query is the one `list_models` sends."""
+    from huggingface_hub import ModelInfo
+    from huggingface_hub.utils import build_hf_headers, get_session
+
+    from openscout.engines.http_bounds import load_json
+
+    params = {"search": text, "sort": "downloads", "limit": limit, "full": True, "cardData": True}
+    resp = get_session().get(
+        f"{api.endpoint}/api/models", params=params, headers=build_hf_headers()
+    )
+    if resp.status_code != 200:
+        raise HubError(f"the Hub answered the search with HTTP {resp.status_code}")
+    items = load_json(resp.content)
+    if not isinstance(items, list):
+        raise HubError("the Hub's search answer is not a list of models")
+    records = []
+    for item in items[:limit]:
+        try:
+            records.append(record_from_info(ModelInfo(**{"siblings": None, **item})))
+        except Exception:  # the library's parser raises anything on odd input
+            continue
+    return records
+
+
 def _card_text(api: Any, hf_id: str) -> str | None:
     from huggingface_hub.utils import get_session
 
@@ -348,10 +375,7 @@ def hub_search(
         with bounded("a Hub search"):
             # list_models retries with backoff for ~20 s; an unreachable Hub fails fast here
             _probe(api)
-            infos = api.list_models(
-                search=text, limit=limit, sort="downloads", cardData=True, full=True
-            )
-            return [record_from_info(i) for i in infos]
+            return _search_records(api, text, limit)
 
     recs, origin = _fetch(cache, "search", key, fetch, ttl_s, offline)
     entries, kept = [], []
