@@ -2,6 +2,9 @@
 
 Loading a model is paid once per process: engines stay in an LRU cache bounded by the memory
 their kinds say they hold (Settings.model_cache_bytes); the least recently used is closed first.
+An engine a request holds (`hold` ... `release`) is closed only when its last holder lets go:
+the server closed a model that queued requests went on to use, and llama.cpp read freed
+memory (twenty-third probe: SIGABRT, SIGSEGV).
 """
 
 from __future__ import annotations
@@ -46,41 +49,66 @@ class EngineCache:
         # kept waiting on it: one model's first load (its load check up to 300 s) stalled
         # every ready model's requests (twenty-first probe)
         self._opening = threading.Lock()
+        self._holders: dict[int, int] = {}  # id(engine) -> requests holding it
+        self._retired: dict[int, Engine] = {}  # evicted while held: closed at the last release
 
-    def get(self, spec: ModelSpec, settings: Settings) -> Engine:
+    def get(self, spec: ModelSpec, settings: Settings, hold: bool = False) -> Engine:
+        """The spec's engine; with `hold`, kept open until `release` (taken atomically: no
+        eviction can come between)."""
         key = spec.model_dump_json()
-        found = self._cached(key)
+        found = self._cached(key, hold)
         if found is not None:
             return found
         with self._opening:
-            found = self._cached(key)  # opened while this request waited
+            found = self._cached(key, hold)  # opened while this request waited
             if found is not None:
                 return found
             kind = kind_of(spec)
             engine = _create(kind, spec, settings)
             with self._lock:
                 self._engines[key] = (engine, kind.held_bytes(spec, settings))
+                if hold:
+                    self._holders[id(engine)] = self._holders.get(id(engine), 0) + 1
                 self._evict(settings.model_cache_bytes, keep=key)
             return engine
 
-    def _cached(self, key: str) -> Engine | None:
+    def _cached(self, key: str, hold: bool) -> Engine | None:
         with self._lock:
             if key not in self._engines:
                 return None
             self._engines.move_to_end(key)
-            return self._engines[key][0]
+            engine = self._engines[key][0]
+            if hold:
+                self._holders[id(engine)] = self._holders.get(id(engine), 0) + 1
+            return engine
+
+    def release(self, engine: Engine) -> None:
+        with self._lock:
+            left = self._holders.get(id(engine), 0) - 1
+            if left > 0:
+                self._holders[id(engine)] = left
+                return
+            self._holders.pop(id(engine), None)
+            retired = self._retired.pop(id(engine), None)
+        if retired is not None:
+            retired.close()
 
     def _evict(self, bound: int, keep: str) -> None:
         while sum(s for _, s in self._engines.values()) > bound and len(self._engines) > 1:
             key = next(k for k in self._engines if k != keep)
             engine, _ = self._engines.pop(key)
-            engine.close()
+            if self._holders.get(id(engine)):
+                self._retired[id(engine)] = engine  # its last holder closes it
+            else:
+                engine.close()
 
     def clear(self) -> None:
         with self._lock:
-            for engine, _ in self._engines.values():
+            for engine in [e for e, _ in self._engines.values()] + list(self._retired.values()):
                 engine.close()
             self._engines.clear()
+            self._retired.clear()
+            self._holders.clear()
 
 
 _cache = EngineCache()
@@ -89,8 +117,14 @@ _cache = EngineCache()
 atexit.register(_cache.clear)
 
 
-def open_engine(spec: ModelSpec, settings: Settings) -> Engine:
-    return _cache.get(spec, settings)
+def open_engine(spec: ModelSpec, settings: Settings, hold: bool = False) -> Engine:
+    """The spec's engine from the cache. With `hold`, it stays open until `release_engine`
+    even if evicted meanwhile (a request in flight)."""
+    return _cache.get(spec, settings, hold)
+
+
+def release_engine(engine: Engine) -> None:
+    _cache.release(engine)
 
 
 def clear_cache() -> None:

@@ -80,7 +80,10 @@ class ModelPool:
 
     # -- engines ---------------------------------------------------------------------------
 
-    async def engine(self, model_id: str) -> Engine:
+    async def engine(self, model_id: str, hold: bool = False) -> Engine:
+        """The model's engine, loaded if need be. With `hold` it stays open for one request
+        until `_let_go`: the cache closes an engine it evicts only when its last request
+        lets go (queued requests used a closed model: SIGSEGV; twenty-third probe)."""
         if model_id in self._injected:
             return self._injected[model_id]
         spec = self.spec(model_id)  # raises ModelNotFoundError
@@ -90,8 +93,7 @@ class ModelPool:
             if st.state != "ready":
                 st.state, st.error = "loading", None
             try:
-                engine = await asyncio.to_thread(self._open, spec)
-                await asyncio.to_thread(self._lanes_of, spec, engine)
+                engine = await asyncio.to_thread(self._open, spec, hold)
             except OpenscoutError as e:
                 st.state, st.error = "error", e.message
                 raise
@@ -101,10 +103,24 @@ class ModelPool:
             st.state = "ready"
             return engine
 
-    def _open(self, spec: ModelSpec) -> Engine:
-        from openscout.engines.loader import open_engine
+    def _open(self, spec: ModelSpec, hold: bool) -> Engine:
+        from openscout.engines.loader import open_engine, release_engine
 
-        return open_engine(spec, self.settings)
+        engine = open_engine(spec, self.settings, hold=True)  # held under its lanes' making too
+        try:
+            self._lanes_of(spec, engine)
+        except BaseException:
+            release_engine(engine)
+            raise
+        if not hold:
+            release_engine(engine)
+        return engine
+
+    def _let_go(self, model_id: str, engine: Engine) -> None:
+        from openscout.engines.loader import release_engine
+
+        if model_id not in self._injected:
+            release_engine(engine)
 
     def _lanes_of(self, spec: ModelSpec, engine: Engine) -> Engine:
         """The engine as streams use it: one continuous batch of lanes where it has them."""
@@ -151,16 +167,29 @@ class ModelPool:
         """Run fn(engine, *args) in a thread while holding one of the model's queue slots.
         With `gone` (is the client still there?), a client that hangs up leaves the queue at
         once, or stops the engine at its next token (engines/cancel.py): ClientGoneError."""
-        engine = await self.engine(model_id)
-        q = self.queue(model_id, self.serving(model_id, engine))
-        await unless_gone(q.acquire(client), gone, None)
-        stop = threading.Event()
+        engine = await self.engine(model_id, hold=True)
+        started = False
+
+        def then_let_go(*call: Any) -> Any:  # in the thread: let go when the work ends
+            try:
+                return fn(*call)
+            finally:
+                self._let_go(model_id, engine)
+
         try:
-            with stoppable(stop):
-                work = in_own_thread(fn, engine, *args)
-            return await unless_gone(work, gone, stop)
+            q = self.queue(model_id, self.serving(model_id, engine))
+            await unless_gone(q.acquire(client), gone, None)
+            stop = threading.Event()
+            try:
+                with stoppable(stop):
+                    work = in_own_thread(then_let_go, engine, *args)
+                started = True
+                return await unless_gone(work, gone, stop)
+            finally:
+                q.release()
         finally:
-            q.release()
+            if not started:
+                self._let_go(model_id, engine)
 
     async def stream(
         self,
@@ -175,10 +204,15 @@ class ModelPool:
         """Queue for the model, then yield its chunks and one GenerationResult."""
         if model_id not in self._injected and not any(s.id == model_id for s in self.specs()):
             raise ModelNotFoundError(f"no model {model_id!r}", hint="GET /v1/models lists them")
-        engine = self.serving(model_id, await self.engine(model_id))
         spec = self.spec(model_id)
+        held = await self.engine(model_id, hold=True)
+        engine = self.serving(model_id, held)
         q = self.queue(model_id, engine)
-        await q.acquire(client)
+        try:
+            await q.acquire(client)
+        except BaseException:
+            self._let_go(model_id, held)
+            raise
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
@@ -220,12 +254,14 @@ class ModelPool:
                 put(e)
             finally:
                 q.release_threadsafe()
+                self._let_go(model_id, held)
                 put(_END)
 
         try:
             threading.Thread(target=work, name=f"gen-{model_id}", daemon=True).start()
         except BaseException as e:  # no thread (out of threads or memory): give the place back
             q.release_threadsafe()
+            self._let_go(model_id, held)
             if isinstance(e, RuntimeError):  # "can't start new thread": worth asking again
                 raise EngineError(f"the generation could not start: {e}", transient=True) from e
             raise

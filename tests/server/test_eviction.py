@@ -1,0 +1,75 @@
+"""A model evicted from the engine cache while requests hold it stays open until the last of
+them lets go. The server closed it at once: streams running on it and requests queued for it
+went on into freed llama.cpp memory, and `serve` died (SIGABRT, SIGSEGV; twenty-third probe)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from openscout.config import Settings
+from tests.evals.helpers import add_mock
+from tests.reliability.helpers import serve
+
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
+SMOLLM2, GEMMA = "smollm2-135m-instruct", "gemma-3-270m"
+
+
+def _chat(
+    url: str, model: str, max_tokens: int, out: dict[str, Any], key: str, started: Any = None
+) -> None:
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": f"Tell a long story, number {key}."}],
+        "max_tokens": max_tokens,
+        "stream": True,
+    }
+    try:
+        with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=120) as r:
+            events = []
+            for line in r.iter_lines():
+                if line.startswith("data:"):
+                    events.append(line)
+                    if started is not None:
+                        started.set()
+            out[key] = (r.status_code, events)
+    except httpx.HTTPError as e:
+        out[key] = ("failed", repr(e))
+
+
+def test_a_model_evicted_while_busy_serves_its_requests_to_the_end(
+    tmp_path: Path, cli_env: dict[str, str], settings: Settings
+) -> None:
+    add_mock(settings, "mock")  # the server's preloaded model
+    # room for one embedded model: opening Gemma evicts a busy SmolLM2, and back
+    env = {**cli_env, "OPENSCOUT_MODEL_CACHE_MB": "150"}
+    log = tmp_path / "serve.log"
+    out: dict[str, Any] = {}
+    with serve(env, log=log) as (url, proc):
+        started = threading.Event()
+        busy = [
+            threading.Thread(target=_chat, args=(url, SMOLLM2, 60, out, f"busy{i}", started))
+            for i in range(4)
+        ]  # one answering, three queued behind it
+        for t in busy:
+            t.start()
+        assert started.wait(120), log.read_text()[-3000:]
+        late = [threading.Thread(target=_chat, args=(url, GEMMA, 8, out, "gemma"))]
+        late += [
+            threading.Thread(target=_chat, args=(url, SMOLLM2, 8, out, f"late{i}"))
+            for i in range(2)
+        ]
+        for t in late:
+            t.start()
+        for t in busy + late:
+            t.join(180)
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert httpx.get(url + "/health", timeout=5).status_code == 200
+    for key, (status, events) in out.items():
+        assert status == 200, (key, events)
+        assert events[-1] == "data: [DONE]" and '"finish_reason":' in "".join(events), key
+    assert len(out) == 7
