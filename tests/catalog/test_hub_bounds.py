@@ -5,10 +5,12 @@ within the operation's bounds, and the next operation works."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
 from collections.abc import Iterator
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -41,8 +43,22 @@ class HostileHub:
 
             def do_GET(self) -> None:  # the http.server API names it so
                 hub.requests += 1
+                if hub.mode == "headers":  # a header line now and then, never the body
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    for i in range(600):
+                        self.wfile.write(f"X-Wait-{i}: 1\r\n".encode())
+                        self.wfile.flush()
+                        time.sleep(0.5)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
+                if hub.mode == "gzip":  # 64 KiB on the wire, 64 MiB once inflated
+                    bomb = _gzip_bomb()
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(bomb)))
+                    self.end_headers()
+                    self.wfile.write(bomb)
+                    return
                 if hub.mode == "pages":  # nothing, and a next page, for ever
                     nxt = f"http://{self.headers['Host']}/api/models?p={hub.requests}"
                     self.send_header("Link", f'<{nxt}>; rel="next"')
@@ -73,6 +89,11 @@ class HostileHub:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
+@cache
+def _gzip_bomb() -> bytes:
+    return gzip.compress(b"[" + b" " * (64 * 2**20) + b"]", compresslevel=9)
+
+
 def _fine(path: str) -> bytes:
     if path.startswith("/api/models?") or path.startswith("/api/models/?"):
         return json.dumps([{"id": "acme/small-model", "tags": ["license:mit"]}]).encode()
@@ -92,7 +113,12 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[HostileHub]:
 @pytest.mark.timeout(120)  # a hang guard: without bounds these ran for ever
 @pytest.mark.parametrize(
     ("mode", "why"),
-    [("huge", "larger than openscout reads"), ("trickle", "in time")],
+    [
+        ("huge", "larger than openscout reads"),
+        ("trickle", "in time"),
+        ("headers", "in time"),  # each header line well within the read time-out
+        ("gzip", "compressed answer"),
+    ],
 )
 def test_a_hostile_search_answer_is_a_clear_error_within_bounds(
     hub: HostileHub, settings: Settings, mode: str, why: str
@@ -138,8 +164,8 @@ def test_a_next_page_without_end_is_not_followed(hub: HostileHub, settings: Sett
     hub.mode = "pages"
     got = hub_search("probe", settings=settings, catalog=load_catalog(), endpoint=hub.url)
     assert got["entries"] == [] and hub.requests == 1
-    with hub_http.bounded("the test's pages"):  # any paging left is bounded too
-        from huggingface_hub import HfApi
+    from huggingface_hub import HfApi
 
-        with pytest.raises(HubError, match="more requests"):
-            list(HfApi(endpoint=hub.url).list_models(search="probe", limit=5))
+    pages = HfApi(endpoint=hub.url).list_models(search="probe", limit=5)
+    with pytest.raises(HubError, match="more requests"):  # any paging left is bounded too
+        hub_http.call("the test's pages", lambda: list(pages))

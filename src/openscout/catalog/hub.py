@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from openscout.catalog.hub_http import bounded
+from openscout.catalog import hub_http
 from openscout.catalog.licenses import normalize_license
 from openscout.catalog.loader import Catalog
 from openscout.catalog.schema import ModelEntry
@@ -344,11 +344,14 @@ def hub_model(
 
     def fetch() -> dict[str, Any]:
         api = _api(endpoint)
-        with bounded(f"the Hub record of {hf_id}"):
+
+        def ask() -> dict[str, Any]:
             rec = record_from_info(api.model_info(hf_id, files_metadata=False))
             if not _declared_base(rec)[0]:
                 rec["card_excerpt"] = _card_text(api, hf_id)
-        return rec
+            return rec
+
+        return hub_http.call(f"the Hub record of {hf_id}", ask)
 
     rec, origin = _fetch(cache, "model", hf_id, fetch, ttl_s, offline)
     curated = catalog.get(hf_id)
@@ -372,10 +375,12 @@ def hub_search(
 
     def fetch() -> list[dict[str, Any]]:
         api = _api(endpoint)
-        with bounded("a Hub search"):
-            # list_models retries with backoff for ~20 s; an unreachable Hub fails fast here
-            _probe(api)
+
+        def ask() -> list[dict[str, Any]]:
+            _probe(api)  # the library retries with backoff for ~20 s: unreachable fails here
             return _search_records(api, text, limit)
+
+        return hub_http.call("a Hub search", ask)
 
     recs, origin = _fetch(cache, "search", key, fetch, ttl_s, offline)
     entries, kept = [], []

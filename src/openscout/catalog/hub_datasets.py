@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from openscout import datafile
-from openscout.catalog.hub_http import bounded
+from openscout.catalog import hub_http
 from openscout.errors import HubError
 
 SUFFIXES = (".parquet", ".csv", ".json", ".jsonl")
@@ -36,8 +36,10 @@ def dataset_files(hub_id: str, cache_dir: Path) -> list[Path]:
     from huggingface_hub import HfApi
 
     try:
-        with bounded(f"the Hub's file list of {hub_id}"):
-            info = HfApi().dataset_info(hub_id, files_metadata=True)
+        info = hub_http.call(
+            f"the Hub's file list of {hub_id}",
+            lambda: HfApi().dataset_info(hub_id, files_metadata=True),
+        )
     except Exception as e:  # huggingface_hub raises many types (HTTP, offline, auth)
         raise HubError(
             f"could not ask the Hub for the dataset {hub_id!r}: {type(e).__name__}: {str(e)[:200]}",

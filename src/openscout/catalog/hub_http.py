@@ -4,22 +4,22 @@
 header for as long as the pages come: a Hub endpoint that is a mirror or a broken proxy (the
 user's `HF_ENDPOINT`) took `catalog search --hub` past 2.4 GB with one 3 GB answer, and an
 answer trickled a byte a second, or endless empty pages, kept it running for ever
-(twenty-second probe). So each Hub operation of openscout runs inside `bounded(...)`: a
-deadline, a number of requests and a number of bytes for all its answers together, enforced
-by hooks on the library's own HTTP client (its proxies and headers stay as they are). A
-bound crossed raises HubLimitError, which the callers turn into a clear HubError.
+(twenty-second probe). So each Hub operation of openscout runs through `call(...)`: a
+deadline, a number of requests and a number of bytes for all its answers together (asked
+uncompressed, so the bytes counted are the bytes kept), enforced by hooks on the library's
+own HTTP client (its proxies and headers stay as they are) and by a watchdog for the
+deadline. A bound crossed raises HubLimitError, which the callers turn into a clear HubError.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar, copy_context
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from openscout.errors import HubError
 
@@ -27,6 +27,7 @@ OPERATION_S = 60.0  # an API call and its pages
 MAX_REQUESTS = 10  # a search is one page, a model two requests (its record, its card)
 MAX_BYTES = 16 * 2**20  # a dataset's file list with metadata, or 20 full model records
 READ_TIMEOUT_S = 30.0  # between two pieces of one answer (the library sets none)
+T = TypeVar("T")
 
 
 class HubLimitError(HubError):
@@ -62,16 +63,34 @@ _installed = False
 _install_lock = threading.Lock()
 
 
-@contextmanager
-def bounded(what: str) -> Iterator[None]:
-    """Every request `huggingface_hub` makes inside this block shares one budget."""
+def call(what: str, operation: Callable[[], T]) -> T:
+    """operation() (one or more requests through `huggingface_hub`) within one budget. Past
+    its deadline the caller gets HubLimitError at once and the library's client is closed
+    under the operation, which fails at its next read: a server trickling its header lines
+    kept it for ever, each read well within its time-out (twenty-third probe)."""
     _install()
     budget = _Budget(what, time.monotonic() + OPERATION_S, MAX_REQUESTS, MAX_BYTES)
-    token = _budget.set(budget)
-    try:
-        yield
-    finally:
-        _budget.reset(token)
+    done: dict[str, Any] = {}
+
+    def run() -> None:
+        _budget.set(budget)  # in this thread's own copy of the caller's context
+        try:
+            done["value"] = operation()
+        except BaseException as e:  # handed to the caller
+            done["error"] = e
+
+    worker = threading.Thread(target=copy_context().run, args=(run,), daemon=True)
+    worker.start()
+    worker.join(OPERATION_S + 1.0)
+    if worker.is_alive():
+        budget.deadline = 0.0  # every later step of the operation fails
+        from huggingface_hub import close_session
+
+        close_session()
+        raise HubLimitError(f"{what}: the Hub did not answer in time")
+    if "error" in done:
+        raise done["error"]
+    return done["value"]  # type: ignore[no-any-return]
 
 
 @cache
@@ -99,12 +118,22 @@ def _on_request(request: Any) -> None:
     budget = _budget.get()
     if budget is not None:
         budget.request()
+        # the budget counts bytes as they come: compressed, 3 MB of gzip were 3 GB
+        request.headers["Accept-Encoding"] = "identity"
 
 
 def _on_response(response: Any) -> None:
     budget = _budget.get()
-    if budget is not None:  # before the body is read: the library reads it next
-        response.stream = _bounded_stream()(response.stream, budget)
+    if budget is None:
+        return
+    coding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if coding not in ("", "identity"):
+        response.close()
+        raise HubLimitError(
+            f"{budget.what}: the Hub sent a compressed answer ({coding[:20]!r}) though asked"
+            " for none"
+        )
+    response.stream = _bounded_stream()(response.stream, budget)  # read next, by the library
 
 
 def _factory() -> Any:
