@@ -113,6 +113,7 @@ class LlamaCppEngine:
         check_loadable(model, lora)
         # and a file openscout cannot vouch for tokenizes in a child (tokenizer_child.py)
         self._child_vocab = None if trusted(model) else ChildTokenizer(model)
+        self._unchanged(model, lora)  # llama.cpp parses the header now: it must be the checked one
         try:
             llm = template_free(llama_cpp.Llama)(  # llama_cpp would compile templates
                 model_path=model.opened,
@@ -128,13 +129,21 @@ class LlamaCppEngine:
         except (ValueError, RuntimeError, OSError) as e:
             said = str(e).replace(model.opened, self.path.name)
             raise ModelFileError(f"llama.cpp could not load {self.path.name}: {said}") from e
+        try:
+            self._unchanged(model, lora)  # and the weights it mapped were not being written
+        except ModelFileError:
+            llm.close()
+            raise
+        return llm
+
+    def _unchanged(self, model: PinnedFile, lora: PinnedFile | None) -> None:
+        """The file (and adapter) as checked: one written in place during the check reached
+        llama.cpp's parser unchecked and aborted the process (twenty-third probe)."""
         if model.changed() or (lora is not None and lora.changed()):
-            llm.close()  # written while it was checked: what was checked is not what loaded
             raise ModelFileError(
                 f"{self.path.name} changed while it was being opened",
                 hint="wait until the file is written whole, then use it again",
             )
-        return llm
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:

@@ -45,6 +45,7 @@ class PinnedFile:
         os.set_blocking(fd, True)
         self.fd = fd
         self.version = version_of(st)
+        self._links = st.st_nlink
 
     @property
     def name(self) -> str:
@@ -57,8 +58,13 @@ class PinnedFile:
 
     def changed(self) -> bool:
         """Written since it was opened (or, without /proc, its name now names another file).
-        Not the change time: a rename over the name sets it on this file too."""
-        if version_of(os.fstat(self.fd))[:4] != self.version[:4]:
+        The change time counts unless the links changed: a rename over the name sets it on
+        this file too, and a write with its modification time put back sets it alone."""
+        st = os.fstat(self.fd)
+        now = version_of(st)
+        if now[:4] != self.version[:4]:
+            return True
+        if st.st_nlink == self._links and now[4] != self.version[4]:
             return True
         if PROC_FD.is_dir():
             return False
