@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def _from_cache(folder: Path) -> Any:
     from safetensors.torch import load_model
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    config = AutoConfig.from_pretrained(str(folder))
+    config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     load_model(model, str(folder / "model.safetensors"))
     return model
@@ -103,9 +104,14 @@ def load_float(gguf_path: Path, cache_root: Path, digest: str) -> Any:
         # transformers' own dequantizing bar (tqdm, not its logging) would cut through ours
         gguf_utils.tqdm = lambda items, **kw: items
     try:
-        model = AutoModelForCausalLM.from_pretrained(
-            str(gguf_path.parent), gguf_file=gguf_path.name, dtype=torch.float32
-        )
+        # a folder holding the file alone: transformers reads what lies beside it, and an
+        # adapter_config.json there made it load the base that file names, a folder or a Hub
+        # repo, in its place (twenty-second probe); nothing is fetched from the Hub either
+        with tempfile.TemporaryDirectory(prefix="openscout-base-") as alone:
+            (Path(alone) / "model.gguf").symlink_to(gguf_path.resolve())
+            model = AutoModelForCausalLM.from_pretrained(
+                alone, gguf_file="model.gguf", dtype=torch.float32, local_files_only=True
+            )
     except (OSError, ValueError, RuntimeError, KeyError, NotImplementedError) as e:
         raise TuneError(
             f"no float weights available for {gguf_path.name}: transformers could not "
