@@ -175,3 +175,25 @@ def test_registrations_made_at_once_are_all_kept(
     assert all(p.wait(timeout=120) == 0 for p in removers)
     assert {m.id for m in list_models(settings)} >= {"q4", "q5", "q6", "q7"}
     assert not {m.id for m in list_models(settings)} & {"q0", "q1", "q2", "q3"}
+
+
+def test_a_path_that_is_not_utf8_is_refused_and_the_registry_stays_readable(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A file name that is not UTF-8 came in with a lone surrogate and was written as an
+    escape YAML's reader refuses: every command and every model of `serve` stopped, and no
+    command could repair the file (twenty-second probe)."""
+    from pydantic import ValidationError
+
+    good = write_gguf(tmp_path / "tiny.gguf")
+    add_model(settings, ModelSpec(id="tiny", engine="llamacpp", path=str(good)))
+    odd = write_gguf(tmp_path / "m\udcff.gguf")  # the bytes m, 0xFF on disk
+    with pytest.raises(ValidationError, match="not UTF-8 text"):
+        add_model(settings, ModelSpec(id="odd", engine="llamacpp", path=str(odd)))
+    with pytest.raises(ConfigError, match="would not read back"):  # the writer's own check
+        add_model(
+            settings,
+            ModelSpec.model_construct(id="odd", engine="openai", base_url="http://x/v1",
+                                      description="caf\udce9"),
+        )  # fmt: skip
+    assert [m.id for m in list_models(settings)][-1] == "tiny"  # still readable, unchanged

@@ -23,7 +23,7 @@ from openscout.engines import bundled
 from openscout.engines.kinds import kind_of
 from openscout.engines.llamacpp_kind import BUNDLED_PREFIX
 from openscout.engines.spec import ModelSpec
-from openscout.errors import ConfigError, DataFileError, ModelNotFoundError
+from openscout.errors import ConfigError, DataFileError, ModelNotFoundError, OpenscoutError
 
 REGISTRY_VERSION = 1
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
@@ -86,8 +86,11 @@ def _read_file(settings: Settings, fresh: bool = False) -> _RegistryFile:
 
 
 def _parse_file(path: Path) -> _RegistryFile:
+    return _parse_text(yamlfile.read_text(path, MODELS_FILE_BYTES), path)
+
+
+def _parse_text(text: str, path: Path) -> _RegistryFile:
     hint = "fix the file by hand or remove it; `openscout models add` rewrites it"
-    text = yamlfile.read_text(path, MODELS_FILE_BYTES)
     composed = yamlfile.compose(text, str(path), hint=hint)
     raw = yamlfile.construct(composed.root, str(path), hint) or {}
     try:
@@ -139,8 +142,24 @@ def _write_file(settings: Settings, reg: _RegistryFile) -> None:
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     data = reg.model_dump(mode="json", exclude_defaults=True)
     data["version"] = REGISTRY_VERSION
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    text = yaml.safe_dump(data, sort_keys=False)
+    _reads_back(text, path, reg)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _reads_back(text: str, path: Path, reg: _RegistryFile) -> None:
+    """Never write a registry the reader would refuse: every command, and every model of a
+    running server, would stop on it (twenty-second probe: a lone surrogate in a path)."""
+    try:
+        same = _parse_text(text, path).models == reg.models
+    except OpenscoutError:
+        same = False
+    if not same:
+        raise ConfigError(
+            "the model registry would not read back as written; nothing was changed",
+            hint="an id, path or option holds text YAML cannot keep (not UTF-8?)",
+        )
 
 
 def list_models(settings: Settings) -> list[ModelSpec]:

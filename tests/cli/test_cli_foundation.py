@@ -204,3 +204,20 @@ def test_numbers_out_of_range_are_usage_mistakes(
     err = capsys.readouterr().err
     assert e.value.code == 2, err
     assert "unexpected error" not in err and "report it" not in err
+
+
+def test_arguments_that_are_not_utf8_are_a_usage_error(cli_env: dict[str, str]) -> None:
+    """A prompt or file name in another encoding arrived as lone surrogates and failed deep
+    inside each command: "unexpected error ... please report it" (twenty-second probe)."""
+    for args in (
+        [b"generate", b"-m", b"smollm2-135m-instruct", b"hi \xff there"],
+        [b"runs", b"show", b"\xff"],
+        [b"models", b"add", b"odd", b"--path", b"/tmp/m\xff.gguf"],
+    ):
+        proc = subprocess.run(
+            [sys.executable.encode(), b"-m", b"openscout.cli.main", *args],
+            env=cli_env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert "is not UTF-8 text" in proc.stderr and "unexpected" not in proc.stderr
+        assert "\\xff" in proc.stderr  # the argument named, its odd byte shown

@@ -65,10 +65,25 @@ def _usage_mistake(e: typer.TyperException) -> int:
     return int(getattr(e, "exit_code", 2))
 
 
+def _arguments_are_text(args: list[str]) -> None:
+    """Arguments are read as UTF-8; bytes that are not (a Latin-1 file name, a prompt typed in
+    another encoding) arrive as lone surrogates, which no model, database or YAML file takes:
+    each command failed somewhere inside with "unexpected error" (twenty-second probe)."""
+    for i, arg in enumerate(args, start=1):
+        if any("\udc80" <= c <= "\udcff" for c in arg):
+            shown = arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise OpenscoutError(
+                f"argument {i} ({shown[:80]}) is not UTF-8 text",
+                hint="openscout reads its arguments as UTF-8: rename the file, or pass the "
+                "text in a UTF-8 terminal",
+            )
+
+
 def main() -> None:
     from openscout.cli.output import print_error
 
     try:
+        _arguments_are_text(sys.argv[1:])
         code = app(prog_name="openscout", standalone_mode=False)
     except OpenscoutError as e:
         print_error(e.message, e.hint)

@@ -36,6 +36,19 @@ class ModelSpec(BaseModel):
     bundled: bool = False
     options: dict[str, Any] = Field(default_factory=dict)  # engine-specific extras (mock script)
 
+    @field_validator(
+        "id", "path", "lora", "base_url", "model", "api_key_env", "license", "catalog_id",
+        "description",
+    )  # fmt: skip
+    @classmethod
+    def _utf8(cls, value: str | None) -> str | None:
+        """Text the registry can hold: a file name that is not UTF-8 arrives with lone
+        surrogates, which YAML writes as escapes its reader refuses (a models.yaml no command
+        could read, nor repair; twenty-second probe)."""
+        if value is not None and any("\ud800" <= c <= "\udfff" for c in value):
+            raise ValueError("is not UTF-8 text (a file name from another system?): rename it")
+        return value
+
     @field_validator("engine")
     @classmethod
     def _known_kind(cls, name: str) -> str:
