@@ -263,3 +263,13 @@ def test_the_servers_log_is_inert(capsys: pytest.CaptureFixture[str]) -> None:
     assert "request failed" in err and "boom" in err
     assert not any(c in err for c in "\x1b\x07\x9b"), repr(err)
     assert "\\x1b]52" in err
+
+
+def test_text_put_in_markup_keeps_its_emoji_codes() -> None:
+    """Hub and catalog strings reach markup through esc(), which escapes `[...]`: an emoji
+    code in them was still read (twenty-third probe)."""
+    from openscout.cli import output
+
+    with output.console.capture() as captured:
+        output.console.print(f"by [bold]{output.esc(':thumbs_up: [red]x[/]')}[/bold]")
+    assert captured.get().strip() == "by :thumbs_up: [red]x[/]"

@@ -21,8 +21,10 @@ from rich.text import Text
 
 from openscout.units import human_bytes  # noqa: F401  (re-exported for the CLI modules)
 
-console = Console()
-err_console = Console(stderr=True)
+# no emoji codes: text from models, the Hub and catalogs reaches markup strings through
+# esc(), which escapes `[...]` only, and `:thumbs_up:` there became an emoji (23rd probe)
+console = Console(emoji=False)
+err_console = Console(stderr=True, emoji=False)
 
 # C0 controls but tab and newline (ESC starts CSI/OSC/DCS sequences, BEL ends OSC), DEL, C1
 # (0x9b is an 8-bit CSI, 0x9d an OSC) and the bidirectional controls that reorder what a
