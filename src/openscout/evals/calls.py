@@ -14,7 +14,8 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -45,12 +46,13 @@ class Tally:
 
 
 class Caller:
-    """Calls to one model. `engine` may be a function that opens it: then the model is loaded
-    only when a call misses the cache, so a repeated run does not even load it."""
+    """Calls to one model. `engine` may be a function that opens it (from the engine cache,
+    `hold=True` keeping it open until released): then the model is loaded only when a call
+    misses the answer cache, so a repeated run does not even load it."""
 
     def __init__(
         self,
-        engine: Engine | Callable[[], Engine],
+        engine: Engine | Callable[..., Engine],
         engine_name: str,
         model_key: str,
         store: EvalStore,
@@ -79,11 +81,31 @@ class Caller:
 
     @property
     def engine(self) -> Engine:
-        with self._open_lock:
-            if self._engine is None:
-                assert self._open is not None
-                self._engine = self._open()
+        """The engine, for what it declares; calls to it go through `_held`. Opened from the
+        engine cache at each use: the cache may have closed it to open another model (the
+        next chunk of an early-stopping run, a judge), and a kept one was freed memory."""
+        if self._open is None:
+            assert self._engine is not None
             return self._engine
+        with self._open_lock:
+            self._engine = self._open()
+            return self._engine
+
+    @contextmanager
+    def _held(self) -> Iterator[Engine]:
+        """The engine for one request, which the cache will not close under it."""
+        if self._open is None:
+            assert self._engine is not None
+            yield self._engine
+            return
+        from openscout.engines.loader import release_engine
+
+        with self._open_lock:
+            engine = self._engine = self._open(hold=True)
+        try:
+            yield engine
+        finally:
+            release_engine(engine)
 
     @property
     def opened(self) -> bool:
@@ -205,7 +227,8 @@ class Caller:
         for group in groups.values():
             batch = [BatchRequest(messages=r.messages, prompt=r.prompt) for r in group]
             t0 = time.perf_counter()
-            results = generate_many(self.engine, batch, group[0].params)
+            with self._held() as engine:
+                results = generate_many(engine, batch, group[0].params)
             elapsed = time.perf_counter() - t0
             for r, res in zip(group, results, strict=True):
                 value = {
@@ -254,17 +277,18 @@ class Caller:
         kwargs: dict[str, Any] = (
             {"messages": list(req.messages or ())} if req.mode == "chat" else {"prompt": req.prompt}
         )
-        r = self._call(
-            lambda: generate(
-                self.engine,
-                params=req.params,
-                settings=self.settings,
-                engine_name=self.engine_name,
-                source="eval",
-                **kwargs,
-            ),
-            tally,
-        )
+        with self._held() as engine:
+            r = self._call(
+                lambda: generate(
+                    engine,
+                    params=req.params,
+                    settings=self.settings,
+                    engine_name=self.engine_name,
+                    source="eval",
+                    **kwargs,
+                ),
+                tally,
+            )
         value = {
             "text": r.text,
             "prompt_tokens": r.prompt_tokens,
@@ -294,13 +318,14 @@ class Caller:
             self._count(tally, False)
         if missing:
             todo = [continuations[i] for i in missing]
-            engine = self.engine
-            if isinstance(engine, ChoiceScorer):
-                results = self._call(lambda: engine.loglikelihood_choices(context, todo), tally)
-            else:
-                results = [
-                    self._call(lambda c=c: engine.loglikelihood(context, c), tally) for c in todo
-                ]
+            with self._held() as engine:
+                if isinstance(engine, ChoiceScorer):
+                    results = self._call(lambda: engine.loglikelihood_choices(context, todo), tally)
+                else:
+                    results = [
+                        self._call(lambda c=c: engine.loglikelihood(context, c), tally)
+                        for c in todo
+                    ]
             for i, r in zip(missing, results, strict=True):
                 values[i] = {"logprob": r.logprob, "is_greedy": r.is_greedy, "n_tokens": r.n_tokens}
                 if self.use_cache:

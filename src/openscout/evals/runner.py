@@ -63,7 +63,7 @@ class _Shared:
         with self.store.lock:
             key = model_key(self.store.conn, spec, self.settings)
         return Caller(
-            lambda: open_engine(spec, self.settings),
+            lambda hold=False: open_engine(spec, self.settings, hold=hold),
             spec.engine,
             key,
             self.store,
