@@ -119,3 +119,25 @@ def test_write_report_writes_three_files(tmp_path: Path) -> None:
     assert {p.name for p in paths.values()} == {"report.html", "report.md", "report.json"}
     assert json.loads(paths["json"].read_text()) == result.to_json()
     assert not list((tmp_path / "out").glob(".*tmp*"))  # no temporary files left behind
+
+
+def test_a_suite_name_is_text_in_the_charts() -> None:
+    """A suite's name is its file name as given; plotly reads tags in titles, and one named
+    `<a href=...>` became a link in report.html and on /leaderboard (twenty-second probe)."""
+    name = '<a href="https:evil.example">CLICK<b>BOLD.yaml'
+    result = sample_result()
+    result = result.model_copy(
+        update={
+            "models": [
+                m.model_copy(update={"quality": m.quality.model_copy(update={"suite": name})})
+                if m.quality
+                else m
+                for m in result.models
+            ]
+        }
+    )
+    for spec in all_charts(result).values():
+        text = json.dumps(spec)
+        assert "<a href" not in text and "<b>" not in text
+    titles = json.dumps(all_charts(result)["quality-vs-cost"]["layout"]["yaxis"])
+    assert "&lt;a href=" in titles

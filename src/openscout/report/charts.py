@@ -78,7 +78,9 @@ def _quality_scatter(
             }
         )
     suite = next((m.quality.suite for m in result.models if m.quality), None)
-    quality = f"quality on {suite}" if suite else "quality"
+    # a suite's name is its file's name as given, which may hold tags plotly reads as a
+    # link or markup (twenty-second probe): escaped as the ids are
+    quality = f"quality on {html.escape(suite, quote=False)}" if suite else "quality"
     layout: dict[str, Any] = {
         "title": {"text": title},
         "xaxis": {"title": {"text": x_title}, "type": "log" if log_x else "linear"},
