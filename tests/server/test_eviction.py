@@ -71,5 +71,7 @@ def test_a_model_evicted_while_busy_serves_its_requests_to_the_end(
         assert httpx.get(url + "/health", timeout=5).status_code == 200
     for key, (status, events) in out.items():
         assert status == 200, (key, events)
-        assert events[-1] == "data: [DONE]" and '"finish_reason":' in "".join(events), key
+        joined = "".join(events)
+        assert events[-1] == "data: [DONE]" and '"finish_reason":' in joined, key
+        assert '"error"' not in joined and "closed" not in joined, (key, joined[-500:])
     assert len(out) == 7
