@@ -294,3 +294,19 @@ def test_records_the_hub_library_cannot_parse_are_skipped_in_a_search(
     }
     found = hub_search("evil", settings=settings, catalog=load_catalog(), endpoint=fake_hub.url)
     assert [e.id for e in found["entries"]] == ["evilorg/fine"]
+
+
+def test_a_record_naming_a_curated_model_gets_the_curated_facts(
+    fake_hub: FakeHub, settings: Settings
+) -> None:
+    """Asked for evil/x2, the Hub answered a record whose id is a curated model's, with a
+    licence of its own: it was shown as that model with the Hub's licence (twenty-third
+    probe). Curated facts win for the id the record gives."""
+    cat = load_catalog()
+    curated = cat.get("mistralai/Mistral-7B-v0.1")
+    assert curated is not None
+    fake_hub.extra["evil/x2"] = {
+        "id": "mistralai/Mistral-7B-v0.1", "tags": ["license:mit"], "siblings": [],
+    }  # fmt: skip
+    got = hub_model("evil/x2", settings=settings, catalog=cat, endpoint=fake_hub.url)
+    assert got["curated"] and got["entry"] == curated

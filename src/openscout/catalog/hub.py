@@ -354,7 +354,10 @@ def hub_model(
         return hub_http.call(f"the Hub record of {hf_id}", ask)
 
     rec, origin = _fetch(cache, "model", hf_id, fetch, ttl_s, offline)
-    curated = catalog.get(hf_id)
+    # the entry is made for the id the record gives (a renamed repo answers with its new
+    # one): curated facts win for that id too, not only for the one asked (a record naming a
+    # curated model was shown as it with the Hub's licence; twenty-third probe)
+    curated = catalog.get(str(rec.get("id") or hf_id)) or catalog.get(hf_id)
     entry = curated or entry_from_record(rec, catalog)
     return {"entry": entry, "hub": rec, "source": origin, "curated": curated is not None}
 
