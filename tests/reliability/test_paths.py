@@ -88,6 +88,11 @@ def test_hostile_hub_ids_are_refused_and_never_become_paths(
     api = FakeApi(["good/model", *HOSTILE, "gpt2"])
     monkeypatch.setattr(hubmod, "_api", lambda endpoint: api)
     monkeypatch.setattr(hubmod, "_probe", lambda api: None)
+    monkeypatch.setattr(  # the search's page, as the library's parser would give it
+        hubmod,
+        "_search_records",
+        lambda api, text, limit: [hubmod.record_from_info(i) for i in api.list_models()],
+    )
     before = _outside(tmp_path, settings.home)
     catalog = load_catalog()
     found = hubmod.hub_search("anything", settings=settings, catalog=catalog)
