@@ -88,7 +88,14 @@ def _fetch(hub_id: str, sha: str, name: str, size: Any, folder: Path, deadline: 
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:
-            _copy(get_session(), url, build_hf_headers(), out, hub_id, name, deadline)
+            # under the Hub bounds too: headers trickled a line at a time never reached the
+            # deadline checked between pieces of the body (twenty-third probe)
+            hub_http.call(
+                f"{name!r} of {hub_id!r}",
+                lambda: _copy(get_session(), url, build_hf_headers(), out, hub_id, name, deadline),
+                seconds=max(0.0, deadline - time.monotonic()),
+                max_bytes=MAX_FILE_BYTES + 2**24,  # its own check names the bound first
+            )
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -63,13 +63,21 @@ _installed = False
 _install_lock = threading.Lock()
 
 
-def call(what: str, operation: Callable[[], T]) -> T:
-    """operation() (one or more requests through `huggingface_hub`) within one budget. Past
-    its deadline the caller gets HubLimitError at once and the library's client is closed
-    under the operation, which fails at its next read: a server trickling its header lines
-    kept it for ever, each read well within its time-out (twenty-third probe)."""
+def call(
+    what: str,
+    operation: Callable[[], T],
+    seconds: float | None = None,
+    max_bytes: int | None = None,
+) -> T:
+    """operation() (one or more requests through `huggingface_hub`'s client) within one
+    budget (by default OPERATION_S, MAX_REQUESTS, MAX_BYTES). Past its deadline the caller
+    gets HubLimitError at once and the library's client is closed under the operation, which
+    fails at its next read: a server trickling its header lines kept it for ever, each read
+    well within its time-out (twenty-third probe)."""
     _install()
-    budget = _Budget(what, time.monotonic() + OPERATION_S, MAX_REQUESTS, MAX_BYTES)
+    seconds = OPERATION_S if seconds is None else seconds
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+    budget = _Budget(what, time.monotonic() + seconds, MAX_REQUESTS, max_bytes)
     done: dict[str, Any] = {}
 
     def run() -> None:
@@ -81,7 +89,7 @@ def call(what: str, operation: Callable[[], T]) -> T:
 
     worker = threading.Thread(target=copy_context().run, args=(run,), daemon=True)
     worker.start()
-    worker.join(OPERATION_S + 1.0)
+    worker.join(seconds + 1.0)
     if worker.is_alive():
         budget.deadline = 0.0  # every later step of the operation fails
         from huggingface_hub import close_session
