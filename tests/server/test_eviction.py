@@ -4,6 +4,7 @@ went on into freed llama.cpp memory, and `serve` died (SIGABRT, SIGSEGV; twenty-
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,12 @@ import httpx
 import pytest
 
 from openscout.config import Settings
+from openscout.engines import loader
+from openscout.server.limits import Limits
+from openscout.server.pool import ModelPool
 from tests.evals.helpers import add_mock
 from tests.reliability.helpers import serve
 
-pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 SMOLLM2, GEMMA = "smollm2-135m-instruct", "gemma-3-270m"
 
 
@@ -41,6 +44,8 @@ def _chat(
         out[key] = ("failed", repr(e))
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
 def test_a_model_evicted_while_busy_serves_its_requests_to_the_end(
     tmp_path: Path, cli_env: dict[str, str], settings: Settings
 ) -> None:
@@ -75,3 +80,22 @@ def test_a_model_evicted_while_busy_serves_its_requests_to_the_end(
         assert events[-1] == "data: [DONE]" and '"finish_reason":' in joined, key
         assert '"error"' not in joined and "closed" not in joined, (key, joined[-500:])
     assert len(out) == 7
+
+
+def test_a_request_cancelled_while_its_model_opens_keeps_no_hold(settings: Settings) -> None:
+    """The opening goes on in its thread and takes a hold: one the cancelled request never
+    gave back would keep an evicted model open for the life of the server."""
+    add_mock(settings, "m")
+    pool = ModelPool(settings, Limits())
+
+    async def cancel_while_opening() -> None:
+        request = asyncio.ensure_future(pool.engine("m", hold=True))
+        await asyncio.sleep(0)  # the opening has begun
+        request.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        await asyncio.sleep(0.5)  # the opening's thread ends, and its hold is given back
+
+    asyncio.run(cancel_while_opening())
+    engine = loader.open_engine(pool.spec("m"), settings)
+    assert loader._cache._holders.get(id(engine), 0) == 0

@@ -92,8 +92,13 @@ class ModelPool:
             st = self._states.setdefault(model_id, LoadState())
             if st.state != "ready":
                 st.state, st.error = "loading", None
+            opening = asyncio.ensure_future(asyncio.to_thread(self._open, spec, hold))
             try:
-                engine = await asyncio.to_thread(self._open, spec, hold)
+                engine = await asyncio.shield(opening)
+            except asyncio.CancelledError:
+                if hold:  # the thread goes on, and takes a hold this request cannot give back
+                    opening.add_done_callback(lambda done: self._let_go_opened(model_id, done))
+                raise
             except OpenscoutError as e:
                 st.state, st.error = "error", e.message
                 raise
@@ -115,6 +120,10 @@ class ModelPool:
         if not hold:
             release_engine(engine)
         return engine
+
+    def _let_go_opened(self, model_id: str, opening: asyncio.Future[Engine]) -> None:
+        if not opening.cancelled() and opening.exception() is None:
+            self._let_go(model_id, opening.result())
 
     def _let_go(self, model_id: str, engine: Engine) -> None:
         from openscout.engines.loader import release_engine
