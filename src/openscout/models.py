@@ -7,7 +7,6 @@ can at once; the file is written atomically so a crash never leaves half a regis
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from openscout.engines.kinds import kind_of
 from openscout.engines.llamacpp_kind import BUNDLED_PREFIX
 from openscout.engines.spec import ModelSpec
 from openscout.errors import ConfigError, DataFileError, ModelNotFoundError, OpenscoutError
+from openscout.filelock import one_writer
 
 REGISTRY_VERSION = 1
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
@@ -198,12 +198,8 @@ def _changing_registry(settings: Settings) -> Iterator[_RegistryFile]:
     """models.yaml read and written by one process at a time: eight `models add` at once
     each said "added" and one was lost, the last writer winning (seventeenth probe)."""
     settings.ensure()
-    fd = os.open(settings.models_file.with_name("models.yaml.lock"), os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with one_writer(settings.models_file.with_name("models.yaml.lock")):
         yield _read_file(settings, fresh=True)
-    finally:
-        os.close(fd)  # and the lock with it
 
 
 def add_model(settings: Settings, spec: ModelSpec, replace: bool = False) -> ModelSpec:

@@ -161,3 +161,32 @@ def test_an_import_never_writes_more_than_read_imported_reads(
     assert not imported_path(settings.home).parent.exists() or not any(
         imported_path(settings.home).parent.iterdir()
     )
+
+
+def test_two_imports_at_once_keep_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each import read the cache, merged and wrote it back: two at once both said
+    "imported" and the last writer dropped the other's scores (twenty-fourth probe)."""
+    import threading
+    import time
+
+    real = leaderboard_import.read_imported
+
+    def slow(home: Path) -> list[published.PublishedScore]:
+        found = real(home)
+        time.sleep(0.5)  # both would read before either writes
+        return found
+
+    monkeypatch.setattr(leaderboard_import, "read_imported", slow)
+    home = tmp_path / "home"
+    boards = [_board(tmp_path / f"{org}.csv", 50, f"{org}/m") for org in ("orga", "orgb")]
+    imports = [
+        threading.Thread(
+            target=import_results, args=(str(b),), kwargs={"home": home, "cache_dir": tmp_path}
+        )
+        for b in boards
+    ]
+    for t in imports:
+        t.start()
+    for t in imports:
+        t.join(60)
+    assert {s.model.split("/")[0] for s in read_imported(home)} == {"orga", "orgb"}

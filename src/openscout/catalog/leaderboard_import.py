@@ -35,6 +35,7 @@ from openscout.catalog.published import (
 )
 from openscout.catalog.schema import HF_ID
 from openscout.errors import DataFileError, HubError
+from openscout.filelock import one_writer
 
 PUBLISHER = "Open LLM Leaderboard v2"
 HARNESS = "lm-evaluation-harness, Open LLM Leaderboard v2 tasks"
@@ -282,18 +283,21 @@ def import_results(
             new[s.key] = s
     curated = {s.key for s in curated_scores()}
     report.kept_curated = sum(1 for k in new if k in curated)
-    kept = [] if replace else [s for s in read_imported(home) if s.key not in new]
-    stored = kept + list(new.values())
     target = imported_path(home)
-    total = len({s.model.lower() for s in stored})
-    if total > MAX_MODELS:  # earlier imports add up: the cache stays within what it reads
-        raise DataFileError(
-            f"with earlier imports the cache would hold {total} models; it holds {MAX_MODELS} "
-            "at most",
-            path=str(target),
-            hint="import again with --replace to drop the earlier imports",
-        )
-    _write_atomic(target, stored)
+    # read, merge and write by one import at a time: two at once each said "imported" and
+    # the last writer dropped the other's scores (twenty-fourth probe)
+    with one_writer(home / "imported.lock"):  # beside the data dir's other locks
+        kept = [] if replace else [s for s in read_imported(home) if s.key not in new]
+        stored = kept + list(new.values())
+        total = len({s.model.lower() for s in stored})
+        if total > MAX_MODELS:  # earlier imports add up: the cache stays within what it reads
+            raise DataFileError(
+                f"with earlier imports the cache would hold {total} models; it holds "
+                f"{MAX_MODELS} at most",
+                path=str(target),
+                hint="import again with --replace to drop the earlier imports",
+            )
+        _write_atomic(target, stored)
     report.scores = len(new)
     report.models = len({s.model.lower() for s in new.values()})
     report.path = str(target)
