@@ -99,3 +99,4 @@ def test_a_request_cancelled_while_its_model_opens_keeps_no_hold(settings: Setti
     asyncio.run(cancel_while_opening())
     engine = loader.open_engine(pool.spec("m"), settings)
     assert loader._cache._holders.get(id(engine), 0) == 0
+    assert pool.state("m").state == "ready"  # it said "loading" for ever

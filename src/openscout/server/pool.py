@@ -96,8 +96,9 @@ class ModelPool:
             try:
                 engine = await asyncio.shield(opening)
             except asyncio.CancelledError:
-                if hold:  # the thread goes on, and takes a hold this request cannot give back
-                    opening.add_done_callback(lambda done: self._let_go_opened(model_id, done))
+                # the thread goes on: its outcome is the model's state (it said "loading" for
+                # ever), and a hold it takes is given back (twenty-fourth probe)
+                opening.add_done_callback(lambda done: self._opened(model_id, st, hold, done))
                 raise
             except OpenscoutError as e:
                 st.state, st.error = "error", e.message
@@ -121,9 +122,18 @@ class ModelPool:
             release_engine(engine)
         return engine
 
-    def _let_go_opened(self, model_id: str, opening: asyncio.Future[Engine]) -> None:
-        if not opening.cancelled() and opening.exception() is None:
-            self._let_go(model_id, opening.result())
+    def _opened(
+        self, model_id: str, st: LoadState, hold: bool, opening: asyncio.Future[Engine]
+    ) -> None:
+        """An opening whose request went away: its state, and its hold given back."""
+        error = None if opening.cancelled() else opening.exception()
+        if error is None and not opening.cancelled():
+            st.state = "ready"
+            if hold:
+                self._let_go(model_id, opening.result())
+        elif error is not None:
+            message = error.message if isinstance(error, OpenscoutError) else None
+            st.state, st.error = "error", message or error.__class__.__name__
 
     def _let_go(self, model_id: str, engine: Engine) -> None:
         from openscout.engines.loader import release_engine
