@@ -42,3 +42,48 @@ def test_a_loaded_model_answers_while_another_opens(
         release.set()
         opener.join(30)
         cache.clear()
+
+
+def test_a_ready_model_answers_while_many_others_open(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each opening waited in a thread of asyncio's shared executor (6 threads on two cores),
+    and a ready model's lookup queued behind them: 0.37 s became 9 s while a dozen models
+    opened (twenty-fourth probe)."""
+    import asyncio
+
+    from openscout.server.limits import Limits
+    from openscout.server.pool import ModelPool
+    from tests.evals.helpers import add_mock
+
+    for model_id in ["ready"] + [f"slow{i}" for i in range(12)]:
+        add_mock(settings, model_id)
+    release = threading.Event()
+    real = loader._create
+
+    def create(kind, spec, settings):  # type: ignore[no-untyped-def]
+        if spec.id.startswith("slow"):
+            release.wait(60)
+        return real(kind, spec, settings)
+
+    monkeypatch.setattr(loader, "_create", create)
+    pool = ModelPool(settings, Limits())
+
+    async def ask() -> bool:
+        await pool.engine("ready")
+        openings = [asyncio.ensure_future(pool.engine(f"slow{i}")) for i in range(12)]
+        await asyncio.sleep(0.2)  # every opening has its thread, waiting
+        try:  # a deadline for a hang, not a speed figure: a lookup returns at once
+            await asyncio.wait_for(pool.engine("ready"), 10)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            release.set()
+            await asyncio.gather(*openings)
+
+    try:
+        assert asyncio.run(ask()), "a ready model waited for other models' openings"
+    finally:
+        release.set()
+        loader.clear_cache()

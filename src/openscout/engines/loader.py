@@ -69,8 +69,14 @@ class EngineCache:
                 self._engines[key] = (engine, kind.held_bytes(spec, settings))
                 if hold:
                     self._holders[id(engine)] = self._holders.get(id(engine), 0) + 1
-                self._evict(settings.model_cache_bytes, keep=key)
+                unused = self._evict(settings.model_cache_bytes, keep=key)
+            for old in unused:  # outside the lock: lookups of loaded models never wait on it
+                old.close()
             return engine
+
+    def lookup(self, spec: ModelSpec, hold: bool = False) -> Engine | None:
+        """The spec's engine if it is loaded; nothing is opened (cheap: a dict lookup)."""
+        return self._cached(spec.model_dump_json(), hold)
 
     def _cached(self, key: str, hold: bool) -> Engine | None:
         with self._lock:
@@ -93,14 +99,18 @@ class EngineCache:
         if retired is not None:
             retired.close()
 
-    def _evict(self, bound: int, keep: str) -> None:
+    def _evict(self, bound: int, keep: str) -> list[Engine]:
+        """Drop the least recently used until within the bound; those nobody holds are
+        returned, to be closed (held ones are closed by their last holder)."""
+        unused = []
         while sum(s for _, s in self._engines.values()) > bound and len(self._engines) > 1:
             key = next(k for k in self._engines if k != keep)
             engine, _ = self._engines.pop(key)
             if self._holders.get(id(engine)):
-                self._retired[id(engine)] = engine  # its last holder closes it
+                self._retired[id(engine)] = engine
             else:
-                engine.close()
+                unused.append(engine)
+        return unused
 
     def clear(self) -> None:
         with self._lock:
@@ -121,6 +131,11 @@ def open_engine(spec: ModelSpec, settings: Settings, hold: bool = False) -> Engi
     """The spec's engine from the cache. With `hold`, it stays open until `release_engine`
     even if evicted meanwhile (a request in flight)."""
     return _cache.get(spec, settings, hold)
+
+
+def loaded_engine(spec: ModelSpec, hold: bool = False) -> Engine | None:
+    """The spec's engine if the cache holds it loaded, else None (nothing is opened)."""
+    return _cache.lookup(spec, hold)
 
 
 def release_engine(engine: Engine) -> None:

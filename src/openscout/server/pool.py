@@ -14,6 +14,7 @@ import contextvars
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,7 @@ class ModelPool:
         self._load_locks: dict[str, asyncio.Lock] = {}
         # model id -> (engine, the engine as streams use it: its lanes, where it has them)
         self._serving: dict[str, tuple[Engine, Engine]] = {}
+        self._openers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="open-model")
 
     # -- specs -----------------------------------------------------------------------------
 
@@ -87,12 +89,19 @@ class ModelPool:
         if model_id in self._injected:
             return self._injected[model_id]
         spec = self.spec(model_id)  # raises ModelNotFoundError
+        ready = self._ready(spec, hold)
+        if ready is not None:
+            return ready
         lock = self._load_locks.setdefault(model_id, asyncio.Lock())
         async with lock:
             st = self._states.setdefault(model_id, LoadState())
             if st.state != "ready":
                 st.state, st.error = "loading", None
-            opening = asyncio.ensure_future(asyncio.to_thread(self._open, spec, hold))
+            # threads of their own: openings waiting on each other filled asyncio's shared
+            # executor, and a ready model's lookup queued behind them (twenty-fourth probe)
+            opening = asyncio.ensure_future(
+                asyncio.get_running_loop().run_in_executor(self._openers, self._open, spec, hold)
+            )
             try:
                 engine = await asyncio.shield(opening)
             except asyncio.CancelledError:
@@ -108,6 +117,24 @@ class ModelPool:
                 raise
             st.state = "ready"
             return engine
+
+    def _ready(self, spec: ModelSpec, hold: bool) -> Engine | None:
+        """A loaded engine whose lanes are made, looked up here on the event loop (a dict
+        lookup): loaded models never wait on other models' openings."""
+        from openscout.engines.loader import loaded_engine, release_engine
+
+        engine = loaded_engine(spec, hold=True)
+        if engine is None:
+            return None
+        made = self._serving.get(spec.id)
+        if made is None or made[0] is not engine:  # its lanes are not made yet: the thread
+            release_engine(engine)
+            return None
+        if not hold:
+            release_engine(engine)
+        st = self._states.setdefault(spec.id, LoadState())
+        st.state, st.error = "ready", None
+        return engine
 
     def _open(self, spec: ModelSpec, hold: bool) -> Engine:
         from openscout.engines.loader import open_engine, release_engine
