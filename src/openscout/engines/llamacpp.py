@@ -107,8 +107,10 @@ class LlamaCppEngine:
     def _open(self, llama_cpp: Any, lora: PinnedFile | None, **params: Any) -> Any:
         model = self._file
         self.header: GGUFHeader = read_header(self.path, via=model.opened)  # bad files first
+        model.seal(self.header.data_offset)  # the bytes llama.cpp parses, as checked
         if lora:  # a bad adapter crashed llama.cpp, and `serve` with it
             check_adapter(lora.path, self.header, via=lora.opened)
+            lora.seal(lora.version[2])  # an adapter is small: all of it
         # llama.cpp aborts the process on some header values: a child opens the file first
         check_loadable(model, lora)
         # and a file openscout cannot vouch for tokenizes in a child (tokenizer_child.py)

@@ -51,11 +51,12 @@ def _odd_text() -> str:
 
 ODD_TEXT = _odd_text()
 
-_passed: set[tuple[Version, Version | None]] = set()
+_Key = tuple[tuple[Version, str | None], tuple[Version, str | None] | None]
+_passed: set[_Key] = set()
 # a refusal costs one child too; one for running out of time is kept NOT_YET_S, then tried
 # again (a slow disk); each request for a file that held its check 300 s ran it again
 # (twenty-first probe)
-_refused: dict[tuple[Version, Version | None], tuple[ModelFileError, float]] = {}  # and when
+_refused: dict[_Key, tuple[ModelFileError, float]] = {}  # and when
 NOT_YET_S = 600.0
 _trusted: set[Version] = set()
 _lock = threading.Lock()
@@ -75,8 +76,8 @@ def trusted(model: PinnedFile) -> bool:
 
 def check_loadable(model: PinnedFile, lora: PinnedFile | None = None) -> None:
     """Return once llama.cpp has opened `model` (with `lora`) in a child; ModelFileError if not."""
-    key = (model.version, lora.version if lora else None)
-    if lora is None and key[0] in _trusted:
+    key = (model.key, lora.key if lora else None)
+    if lora is None and model.version in _trusted:
         return
     with _lock:  # one child at a time: two requests for a new model wait for the first verdict
         if key in _passed:
