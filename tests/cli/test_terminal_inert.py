@@ -273,3 +273,18 @@ def test_text_put_in_markup_keeps_its_emoji_codes() -> None:
     with output.console.capture() as captured:
         output.console.print(f"by [bold]{output.esc(':thumbs_up: [red]x[/]')}[/bold]")
     assert captured.get().strip() == "by :thumbs_up: [red]x[/]"
+
+
+def test_a_console_in_another_encoding_gets_escapes_not_an_error(
+    cli_env: dict[str, str], settings: Settings
+) -> None:
+    """An emoji in an answer ended `generate` with "unexpected error" on a Latin-1 or ASCII
+    console, and a Latin-1 line on `chat`'s stdin did too (twenty-fourth probe)."""
+    add_mock(settings, "emoji", default="caf\u00e9 \U0001f600")
+    for encoding in ("ascii", "latin-1"):
+        p = cli({**cli_env, "PYTHONIOENCODING": encoding}, "generate", "-m", "emoji", "hi")
+        assert p.returncode == 0, p.stderr
+        assert b"\\U0001f600" in p.stdout and b"unexpected" not in p.stderr
+    p = cli(cli_env, "chat", "-m", "emoji", stdin=b"hi \xff there\n")
+    assert p.returncode == 0, p.stderr
+    assert "caf\u00e9".encode() in p.stdout and b"unexpected" not in p.stderr

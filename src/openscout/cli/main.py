@@ -79,9 +79,22 @@ def _arguments_are_text(args: list[str]) -> None:
             )
 
 
+def _streams_never_fail_on_text() -> None:
+    """A terminal or pipe in another encoding (Latin-1, a Windows code page) cannot show
+    every character a model writes: an emoji ended `generate` with "unexpected error". What
+    it cannot show is written as an escape; bytes on stdin that are not text become U+FFFD
+    (a pasted Latin-1 line ended `chat` the same way; twenty-fourth probe)."""
+    for stream, errors in ((sys.stdout, "backslashreplace"), (sys.stderr, "backslashreplace"),
+                           (sys.stdin, "replace")):  # fmt: skip
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=errors)
+
+
 def main() -> None:
     from openscout.cli.output import print_error
 
+    _streams_never_fail_on_text()
     try:
         _arguments_are_text(sys.argv[1:])
         code = app(prog_name="openscout", standalone_mode=False)
