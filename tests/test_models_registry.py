@@ -197,3 +197,21 @@ def test_a_path_that_is_not_utf8_is_refused_and_the_registry_stays_readable(
                                       description="caf\udce9"),
         )  # fmt: skip
     assert [m.id for m in list_models(settings)][-1] == "tiny"  # still readable, unchanged
+
+
+@pytest.mark.parametrize("planted", ["folder", "link"])
+def test_a_planted_lock_file_is_a_clear_error_and_nothing_is_made_outside(
+    settings: Settings, tmp_path: Path, planted: str
+) -> None:
+    """A folder at models.yaml.lock was "unexpected error"; a link there made a file where
+    it pointed, outside the data dir (twenty-fifth probe)."""
+    settings.ensure()
+    lock = settings.models_file.with_name("models.yaml.lock")
+    outside = tmp_path / "made-by-the-lock"
+    if planted == "folder":
+        lock.mkdir()
+    else:
+        lock.symlink_to(outside)
+    with pytest.raises(DataFileError, match="cannot serve as a lock"):
+        add_model(settings, ModelSpec(id="x", engine="openai", base_url="http://127.0.0.1:9/v1"))
+    assert not outside.exists()

@@ -11,15 +11,33 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from openscout.errors import DataFileError
 
 
 @contextmanager
 def one_writer(lock_file: Path) -> Iterator[None]:
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_file, os.O_CREAT | os.O_RDWR, 0o600)
+    # no link followed (one planted there made a file outside the data dir), no FIFO or
+    # folder taken for a lock (twenty-fifth probe)
+    flags = os.O_CREAT | os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(lock_file, flags, 0o600)
+    except OSError as e:
+        raise DataFileError(
+            f"{lock_file} cannot serve as a lock: {e.strerror}",
+            hint="remove it; openscout makes it again",
+        ) from e
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise DataFileError(
+            f"{lock_file} cannot serve as a lock: it is not a regular file",
+            hint="remove it; openscout makes it again",
+        )
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from openscout.engines import bundled, load_check
@@ -33,3 +34,26 @@ def test_a_file_patched_in_place_is_hashed_again_and_reassembled(
     assert bundled._sha256(again) == expected  # put back from the package's parts
     with PinnedFile(again) as whole:
         assert load_check.trusted(whole)
+
+
+def test_a_planted_stamp_is_neither_followed_nor_waited_on(
+    tmp_path: Path, gemma_path: Path
+) -> None:
+    """A link at the stamp's path was written through (a file outside the data dir replaced),
+    and a FIFO there held the load for ever (twenty-fifth probe)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(gemma_path, models / bundled.GEMMA3_FILE)
+    stamp = models / (bundled.GEMMA3_FILE + ".verified.json")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    stamp.symlink_to(victim)
+    bundled.gemma3_path(models)
+    assert victim.read_text() == "precious" and not stamp.is_symlink()
+    stamp.unlink()
+    os.mkfifo(stamp)
+    done = []
+    reader = threading.Thread(target=lambda: done.append(bundled.gemma3_path(models)))
+    reader.start()
+    reader.join(60)  # a hang guard: it answers in a second or two
+    assert done, "the load waited on a FIFO at the stamp's path"

