@@ -239,3 +239,20 @@ def test_an_arena_side_that_fails_says_nothing_of_its_model(make_client) -> None
     assert failed.status_code == 502, failed.text
     assert failed.json()["error"]["message"] == "the model failed to answer"
     assert "secret-host" not in failed.text and "hidden" not in failed.text
+
+
+def test_an_arena_side_whose_model_was_removed_does_not_name_it(make_client, settings) -> None:  # type: ignore[no-untyped-def]
+    """`models remove` between a battle and its answer: the 404 named the side's model
+    before the vote (twenty-fifth probe)."""
+    from openscout.models import remove_model
+    from tests.evals.helpers import add_mock
+
+    for name in ("reg-a", "reg-b"):
+        add_mock(settings, name)
+    client = make_client(engines={}, arena_models=["reg-a", "reg-b"])
+    bid = client.post("/ui/api/arena/battles", json={"prompt": "hello"}).json()["id"]
+    for name in ("reg-a", "reg-b"):
+        remove_model(settings, name)
+    for side in ("a", "b"):
+        r = client.post(f"/ui/api/arena/battles/{bid}/answer/{side}", json={})
+        assert r.status_code == 404 and "reg-" not in r.text, r.text

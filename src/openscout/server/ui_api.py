@@ -176,13 +176,13 @@ def make_router(pool: ModelPool) -> APIRouter:
         if battle.winner is not None:
             raise APIError(409, "this battle is over", code="battle_over")
         model = battle.model_a if side == "a" else battle.model_b
-        # a base model gets a Q/A prompt with stop strings (chat_prompt)
-        ask, params = chat_request(
-            pool.spec(model).prompt_format,
-            [{"role": "user", "content": battle.prompt}],
-            ARENA_PARAMS,
-        )
         try:
+            # a base model gets a Q/A prompt with stop strings (chat_prompt)
+            ask, params = chat_request(
+                pool.spec(model).prompt_format,  # a model removed since: its id in the error
+                [{"role": "user", "content": battle.prompt}],
+                ARENA_PARAMS,
+            )
             first, rest = await start_stream(
                 pool,
                 model,
