@@ -535,9 +535,16 @@ class LlamaCppEngine:
             ):
                 if self._lanes is not None:
                     self._lanes.close()
-                self._lanes = LaneServer(
-                    self.llm, self._lib, lanes, ctx_per_lane, self.threads, self._exclusive
-                )
+                try:
+                    self._lanes = LaneServer(
+                        self.llm, self._lib, lanes, ctx_per_lane, self.threads, self._exclusive
+                    )
+                except (ValueError, RuntimeError) as e:  # llama.cpp could not make a context
+                    self._lanes = None  # was a 500 "unexpected error" (twenty-fifth probe)
+                    raise ModelFileError(
+                        f"llama.cpp could not make {self.path.name}'s serving context: {e}",
+                        hint="free memory, or serve fewer or shorter lanes (--lanes)",
+                    ) from e
             return LaneView(self, self._lanes)
 
     def close(self) -> None:
