@@ -221,3 +221,23 @@ def test_arguments_that_are_not_utf8_are_a_usage_error(cli_env: dict[str, str]) 
         assert proc.returncode == 2, proc.stderr
         assert "is not UTF-8 text" in proc.stderr and "unexpected" not in proc.stderr
         assert "\\xff" in proc.stderr  # the argument named, its odd byte shown
+
+
+def test_a_missing_stdin_or_a_full_disk_is_said_plainly(cli_env: dict[str, str]) -> None:
+    """`chat` with no stdin at all and output to a full device were "unexpected error ...
+    please report it" (twenty-fifth probe)."""
+    import os
+
+    cmd = [sys.executable, "-m", "openscout.cli.main"]
+    chat = subprocess.run(
+        [*cmd, "chat", "-m", "smollm2-135m-instruct"], env=cli_env, capture_output=True,
+        text=True, timeout=120, preexec_fn=lambda: os.close(0),
+    )  # fmt: skip
+    assert chat.returncode == 0 and "unexpected" not in chat.stderr, chat.stderr
+    with open("/dev/full", "w") as full:
+        listed = subprocess.run(
+            [*cmd, "models", "list", "--json"], env=cli_env, stdout=full,
+            stderr=subprocess.PIPE, text=True, timeout=60,
+        )  # fmt: skip
+    assert listed.returncode == 1 and "No space left on device" in listed.stderr
+    assert "unexpected" not in listed.stderr

@@ -116,6 +116,10 @@ def main() -> None:
             hint="ask for less (a smaller --limit, fewer models at once) or free memory",
         )
         sys.exit(1)
+    except OSError as e:  # the system's refusal (a full disk, a closed stream): said plainly
+        where = f" ({e.filename})" if e.filename else ""
+        print_error(f"the system refused: {e.strerror or e}{where}")
+        sys.exit(1)
     except Exception as e:
         if os.environ.get("OPENSCOUT_DEBUG"):
             raise

@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
         while True:
             try:
                 line = console.input("[bold cyan]you>[/] ")
-            except EOFError:
+            except (EOFError, RuntimeError):  # RuntimeError: no stdin at all (`<&-`)
                 break
             if not line.strip() or line.strip() in ("/exit", "/quit"):
                 break
