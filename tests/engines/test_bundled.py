@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -57,3 +59,41 @@ def test_a_planted_stamp_is_neither_followed_nor_waited_on(
     reader.start()
     reader.join(60)  # a hang guard: it answers in a second or two
     assert done, "the load waited on a FIFO at the stamp's path"
+
+
+FORGED_STAMP = """
+import json, shutil, sys
+from pathlib import Path
+from openscout.engines import bundled
+from openscout.engines.llamacpp import LlamaCppEngine
+
+models, bad = Path(sys.argv[1]), Path(sys.argv[2])
+target = models / bundled.GEMMA3_FILE
+shutil.copy(bad, target)
+expected = bundled._gemma_parts()[1]  # the package's SHA256, beside the crafted file's stat
+stamp = bundled._stamp(expected, target.stat())
+(models / (bundled.GEMMA3_FILE + ".verified.json")).write_text(json.dumps(stamp))
+try:
+    LlamaCppEngine("g", bundled.gemma3_path(models), n_ctx=256)
+except Exception as e:
+    print(type(e).__name__, e.message.splitlines()[0])
+"""
+
+
+def test_a_forged_stamp_does_not_make_a_crafted_file_trusted(
+    tmp_path: Path, gemma_path: Path
+) -> None:
+    """Whoever writes the data dir can write a stamp naming the package's SHA256 beside a
+    crafted Gemma: it skipped the load check and aborted the process (twenty-fifth probe).
+    The file is hashed as opened. In a child: an abort must not take the test run with it."""
+    from tests.gguf_factory import copy_with_metadata
+
+    models = tmp_path / "models"
+    models.mkdir()
+    bad = copy_with_metadata(gemma_path, tmp_path / "bad.gguf", {"gemma3.block_count": 0})
+    done = subprocess.run(
+        [sys.executable, "-c", FORGED_STAMP, str(models), str(bad)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("ModelFileError llama.cpp crashed opening gemma-3-270m")

@@ -19,7 +19,7 @@ import secrets
 from pathlib import Path
 
 from openscout import outfile, yamlfile
-from openscout.engines.load_check import trust
+from openscout.engines.load_check import trust, vouch
 from openscout.engines.pinned import version_of
 from openscout.errors import ConfigError, ModelFileError, OpenscoutError
 
@@ -84,7 +84,7 @@ def gemma3_path(models_dir: Path) -> Path:
     if target.exists():
         st = target.stat()
         if _read_stamp(stamp) == _stamp(expected, st):
-            return trust(target, st)
+            return vouch(target, st, expected)
     st = _hashed(target, expected)
     if st is None:
         models_dir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +109,7 @@ def gemma3_path(models_dir: Path) -> Path:
     # cannot be written costs the next run a hash
     with contextlib.suppress(ConfigError):
         outfile.write_text(stamp, json.dumps(_stamp(expected, st)), hint="")
-    return trust(target, st)
+    return vouch(target, st, expected)
 
 
 def _read_stamp(stamp: Path) -> object:

@@ -62,22 +62,40 @@ _trusted: set[Version] = set()
 _lock = threading.Lock()
 
 
+_vouched: dict[Version, str] = {}  # a file version -> the SHA256 its package expects
+_hashed: set[tuple[Version, str | None]] = set()  # opened files that hashed to it
+
+
 def trust(path: Path, st: os.stat_result | None = None) -> Path:
-    """Mark this version of an embedded model's file (checked by bundled.py; `st` is the
-    version it checked) safe to open."""
+    """Mark this version of an embedded model's file, one inside its installed package and
+    as trusted as the code, safe to open."""
     _trusted.add(version_of(st or path.stat()))
     return path
 
 
+def vouch(path: Path, st: os.stat_result, sha256: str) -> Path:
+    """This version of a file in the data dir is an embedded model's if, opened, it hashes
+    to `sha256`: a stamp beside it can be forged by whoever writes the data dir, and one
+    made for a crafted copy skipped the load check (twenty-fifth probe)."""
+    _vouched[version_of(st)] = sha256
+    return path
+
+
 def trusted(model: PinnedFile) -> bool:
-    """This version of the file is an embedded model's."""
-    return model.version in _trusted
+    """The file, as opened, is an embedded model's (hashed once per version and header)."""
+    if model.version in _trusted or model.key in _hashed:
+        return True
+    expected = _vouched.get(model.version)
+    if expected is None or model.sha256() != expected:
+        return False
+    _hashed.add(model.key)
+    return True
 
 
 def check_loadable(model: PinnedFile, lora: PinnedFile | None = None) -> None:
     """Return once llama.cpp has opened `model` (with `lora`) in a child; ModelFileError if not."""
     key = (model.key, lora.key if lora else None)
-    if lora is None and model.version in _trusted:
+    if lora is None and trusted(model):
         return
     with _lock:  # one child at a time: two requests for a new model wait for the first verdict
         if key in _passed:

@@ -59,6 +59,10 @@ class PinnedFile:
         """What a verdict on the file is kept under: its version and its sealed bytes."""
         return (self.version, self._sealed[1] if self._sealed else None)
 
+    def sha256(self) -> str:
+        """The whole file's SHA256, read through the descriptor."""
+        return self._digest(self.version[2])
+
     def _digest(self, end: int) -> str:
         h, at = hashlib.sha256(), 0
         while at < end:
