@@ -310,3 +310,18 @@ def test_a_record_naming_a_curated_model_gets_the_curated_facts(
     }  # fmt: skip
     got = hub_model("evil/x2", settings=settings, catalog=cat, endpoint=fake_hub.url)
     assert got["curated"] and got["entry"] == curated
+
+
+@pytest.mark.timeout(60)  # a hang guard: a FIFO in the cache held the search for ever
+def test_a_fifo_planted_in_the_hub_cache_is_passed_over(
+    fake_hub: FakeHub, settings: Settings
+) -> None:
+    from openscout.catalog.hub import HubCache
+
+    cache = HubCache(settings.cache_dir)
+    key = json.dumps({"q": "mistral", "limit": 20})
+    path = cache._path("search", key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    got = hub_search("mistral", settings=settings, catalog=load_catalog(), endpoint=fake_hub.url)
+    assert got["source"] == "hub" and got["entries"]

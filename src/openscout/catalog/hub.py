@@ -13,21 +13,23 @@ what a Hub entry cannot tell (training data, code, logs) is "unknown", never "op
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from openscout import datafile, outfile
 from openscout.catalog import hub_http
 from openscout.catalog.licenses import normalize_license
 from openscout.catalog.loader import Catalog
 from openscout.catalog.schema import ModelEntry
-from openscout.errors import HubError
+from openscout.errors import ConfigError, HubError, OpenscoutError
 
 CACHE_VERSION = 1
+CACHE_BYTES = 64 * 2**20  # a record is what an operation may read (hub_http), and less
 DEFAULT_TTL_S = 24 * 3600
 CARD_CHARS = 4000  # how much of a model card we keep to infer a base model
 CARD_BYTES = 2**18  # how much of it we read: front matter, then those characters
@@ -54,9 +56,11 @@ class HubCache:
 
     def get(self, kind: str, key: str, ttl_s: float | None) -> Any | None:
         path = self._path(kind, key)
-        try:
-            rec = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        try:  # a regular file only: a FIFO planted there held the search for ever (25th probe)
+            rec = json.loads(datafile.read_bytes(path, CACHE_BYTES, "Hub cache files"))
+        except (OpenscoutError, OSError, ValueError):
+            return None
+        if not isinstance(rec, dict):
             return None
         if rec.get("version") != CACHE_VERSION or rec.get("key") != key:
             return None
@@ -67,10 +71,11 @@ class HubCache:
     def put(self, kind: str, key: str, data: Any) -> None:
         path = self._path(kind, key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
         rec = {"version": CACHE_VERSION, "key": key, "fetched_at": time.time(), "data": data}
-        tmp.write_text(json.dumps(rec, default=str), encoding="utf-8")
-        os.replace(tmp, path)
+        # a new file of a random name, then a rename: no link planted there is written through;
+        # a cache that cannot be written costs the next call a request, nothing more
+        with contextlib.suppress(ConfigError):
+            outfile.write_text(path, json.dumps(rec, default=str), hint="")
 
 
 def _api(endpoint: str | None) -> Any:
