@@ -169,3 +169,22 @@ def test_a_next_page_without_end_is_not_followed(hub: HostileHub, settings: Sett
     pages = HfApi(endpoint=hub.url).list_models(search="probe", limit=5)
     with pytest.raises(HubError, match="more requests"):  # any paging left is bounded too
         hub_http.call("the test's pages", lambda: list(pages))
+
+
+def test_a_registry_a_hostile_endpoint_left_in_hf_home_breaks_nothing(
+    hub: HostileHub, settings: Settings, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With telemetry on, huggingface_hub asks the endpoint for an agent registry and keeps
+    the answer in HF_HOME for a day: a hostile endpoint's list there made every later Hub
+    call of every process fail (twenty-fifth probe). openscout turns the telemetry off."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _detect_agent
+
+    poisoned = tmp_path / ".agent_harnesses.json"
+    poisoned.write_text('[{"id": "org/m"}]')
+    monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(poisoned))
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", False)
+    monkeypatch.setattr(_detect_agent, "_registry", None)
+    monkeypatch.setattr(hub_http, "_installed", False)
+    got = hub_search("fine", settings=settings, catalog=load_catalog(), endpoint=hub.url)
+    assert [e.id for e in got["entries"]] == ["acme/small-model"]

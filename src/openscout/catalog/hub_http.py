@@ -162,7 +162,11 @@ def _install() -> None:
     global _installed
     with _install_lock:
         if not _installed:
-            from huggingface_hub import set_client_factory
+            from huggingface_hub import constants, set_client_factory
 
             set_client_factory(_factory)
+            # no telemetry: with it the library asks the endpoint for an "agent harness"
+            # registry and keeps whatever comes back in HF_HOME for a day; a hostile endpoint's
+            # 15 MB list there broke every later Hub call of every process (twenty-fifth probe)
+            constants.HF_HUB_DISABLE_TELEMETRY = True
             _installed = True
