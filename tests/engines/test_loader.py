@@ -87,3 +87,29 @@ def test_a_ready_model_answers_while_many_others_open(
     finally:
         release.set()
         loader.clear_cache()
+
+
+@pytest.mark.real_model
+def test_a_file_replaced_at_the_same_path_is_opened_anew(
+    settings: Settings,
+    tmp_path,
+    smollm2_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """The cache knew a model by its registration alone: a file replaced at the same path
+    and registered again was served from the old one while it stayed loaded (twenty-fifth
+    probe). A loaded engine is known by its file's version too."""
+    import os
+
+    from tests.gguf_factory import copy_with_metadata
+
+    path = copy_with_metadata(smollm2_path, tmp_path / "m.gguf", {})
+    spec = ModelSpec(id="m", engine="llamacpp", path=str(path), n_ctx=256)
+    try:
+        first = loader.open_engine(spec, settings)
+        assert loader.open_engine(spec, settings) is first  # unchanged: the same engine
+        other = copy_with_metadata(smollm2_path, tmp_path / "new.gguf", {"general.name": "new"})
+        os.replace(other, path)
+        again = loader.open_engine(spec, settings)
+        assert again is not first and again.header.get("general.name") == "new"
+    finally:
+        loader.clear_cache()

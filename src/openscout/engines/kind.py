@@ -46,6 +46,11 @@ class EngineKind:
             {"id": spec.id, "options": spec.options}, sort_keys=True
         )
 
+    def loaded_identity(self, spec: ModelSpec) -> str:
+        """Beyond the spec, what makes a loaded engine still the spec's model (cheap: asked
+        at every lookup); "" when the spec alone says it."""
+        return ""
+
     def held_bytes(self, spec: ModelSpec, settings: Settings) -> int:
         """Memory a loaded engine holds, for the bound on cached engines."""
         path = self.local_file(spec, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ from openscout.engines import bundled
 from openscout.engines.gguf import read_header
 from openscout.engines.kind import EngineKind, FileDigest
 from openscout.engines.lora_check import check_adapter
+from openscout.engines.pinned import version_of
 from openscout.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -61,6 +63,18 @@ class LlamaCppKind(EngineKind):
         if spec.path == BUNDLED_PREFIX + bundled.GEMMA3_ID:
             return bundled.gemma3_path(settings.models_dir)
         return Path(spec.path).expanduser()
+
+    def loaded_identity(self, spec: ModelSpec) -> str:
+        """The files' versions: a file replaced at the same path and registered again was
+        served from the old one while it stayed loaded (twenty-fifth probe)."""
+        names = [p for p in (spec.path, spec.lora) if p and not p.startswith(BUNDLED_PREFIX)]
+        versions = []
+        for name in names:
+            try:
+                versions.append(version_of(os.stat(Path(name).expanduser())))
+            except OSError:
+                versions.append(None)  # opening it says what is wrong
+        return repr(versions) if versions else ""
 
     def cache_identity(self, spec: ModelSpec, settings: Settings, digest: FileDigest) -> str:
         base = f"gguf:{digest(self.file(spec, settings))}:ctx{spec.n_ctx}"

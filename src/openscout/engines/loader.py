@@ -41,6 +41,10 @@ def _create(kind: EngineKind, spec: ModelSpec, settings: Settings) -> Engine:
         ) from e
 
 
+def _key(spec: ModelSpec) -> str:
+    return spec.model_dump_json() + kind_of(spec).loaded_identity(spec)
+
+
 class EngineCache:
     def __init__(self) -> None:
         self._engines: OrderedDict[str, tuple[Engine, int]] = OrderedDict()
@@ -55,7 +59,7 @@ class EngineCache:
     def get(self, spec: ModelSpec, settings: Settings, hold: bool = False) -> Engine:
         """The spec's engine; with `hold`, kept open until `release` (taken atomically: no
         eviction can come between)."""
-        key = spec.model_dump_json()
+        key = _key(spec)
         found = self._cached(key, hold)
         if found is not None:
             return found
@@ -76,7 +80,7 @@ class EngineCache:
 
     def lookup(self, spec: ModelSpec, hold: bool = False) -> Engine | None:
         """The spec's engine if it is loaded; nothing is opened (cheap: a dict lookup)."""
-        return self._cached(spec.model_dump_json(), hold)
+        return self._cached(_key(spec), hold)
 
     def _cached(self, key: str, hold: bool) -> Engine | None:
         with self._lock:
