@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 from openscout.engines import bundled, load_check
 from openscout.engines.pinned import PinnedFile
+from tests.engines.child import run_in_child
 
 
 def test_a_file_patched_in_place_is_hashed_again_and_reassembled(
@@ -91,9 +90,6 @@ def test_a_forged_stamp_does_not_make_a_crafted_file_trusted(
     models = tmp_path / "models"
     models.mkdir()
     bad = copy_with_metadata(gemma_path, tmp_path / "bad.gguf", {"gemma3.block_count": 0})
-    done = subprocess.run(
-        [sys.executable, "-c", FORGED_STAMP, str(models), str(bad)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = run_in_child(FORGED_STAMP, models, bad)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("ModelFileError llama.cpp crashed opening gemma-3-270m")

@@ -19,6 +19,7 @@ from openscout.engines.llamacpp import LlamaCppEngine
 from openscout.engines.pinned import PinnedFile, version_of
 from openscout.engines.tokenizer_child import ChildTokenizer
 from openscout.errors import EngineError, ModelFileError
+from tests.engines.child import run_in_child
 from tests.evals.helpers import add_mock
 from tests.gguf_factory import copy_with_metadata, raw_gguf
 from tests.reliability.helpers import cli, serve
@@ -241,10 +242,7 @@ def test_a_file_renamed_over_the_path_after_its_check_is_never_read(
     take the test run with it."""
     path = copy_with_metadata(smollm2_path, tmp_path / "model.gguf", {})
     other = copy_with_metadata(gemma_path, tmp_path / "other.gguf", {"gemma3.block_count": 0})
-    done = subprocess.run(
-        [sys.executable, "-c", SWAP_AFTER_CHECK, str(path), str(other)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = run_in_child(SWAP_AFTER_CHECK, path, other)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["loaded", "same-ids"]
 
@@ -285,10 +283,7 @@ def test_a_file_written_in_place_during_its_check_is_refused(
     path = copy_with_metadata(smollm2_path, tmp_path / "model.gguf", {})
     other = copy_with_metadata(smollm2_path, tmp_path / "other.gguf", {"llama.block_count": 0})
     assert other.stat().st_size == path.stat().st_size
-    done = subprocess.run(
-        [sys.executable, "-c", WRITE_DURING_CHECK, str(path), str(other)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = run_in_child(WRITE_DURING_CHECK, path, other)
     assert done.returncode == 1, done.stderr[-2000:]  # the second attempt: a clear refusal
     assert done.stdout.strip() == "model.gguf changed while it was being opened"
     assert "crashed opening model.gguf (SIGABRT)" in done.stderr
@@ -328,9 +323,6 @@ def test_a_header_stored_through_a_shared_mapping_is_checked_again(
     header's digest too. In a child: an abort must not take the test run with it."""
     path = copy_with_metadata(smollm2_path, tmp_path / "model.gguf", {})
     other = copy_with_metadata(smollm2_path, tmp_path / "other.gguf", {"llama.block_count": 0})
-    done = subprocess.run(
-        [sys.executable, "-c", MAPPED_STORE, str(path), str(other)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    done = run_in_child(MAPPED_STORE, path, other)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("ModelFileError llama.cpp crashed opening model.gguf")
