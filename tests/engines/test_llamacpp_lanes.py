@@ -127,3 +127,32 @@ def test_an_empty_prompt_is_refused_not_left_in_a_lane(lanes: Engine) -> None:
         collect(lanes.stream_completion("", SamplingParams(max_tokens=4)))
     _, final, _ = collect(lanes.stream_completion("One, two,", SamplingParams(max_tokens=3)))
     assert final.completion_tokens >= 1
+
+
+def test_a_closed_engine_with_lanes_is_freed_without_waiting_for_the_collector(
+    smollm2_path,
+) -> None:
+    """The lane server held its engine (its lock guard was the engine's bound method), and the
+    engine held the lane server: a cycle. A closed model's Python-side buffers (llama-cpp's
+    logits array, 96 MB of address space for SmolLM2) stayed until a full garbage collection,
+    and a server under `ulimit -v` that evicted models in turn ran out of address space."""
+    import gc
+    import weakref
+
+    from openscout.engines.llamacpp import LlamaCppEngine
+
+    engine = LlamaCppEngine("smollm2-135m-instruct", smollm2_path, n_ctx=2048)
+    was_enabled = gc.isenabled()
+    gc.disable()  # only reference counting may free it
+    try:
+        view = engine.serve_lanes(2, 256)
+        _, final, _ = collect(view.stream_completion("Hello", SamplingParams(max_tokens=3)))
+        assert isinstance(final, Final) and final.completion_tokens > 0
+        freed = weakref.ref(engine)
+        llm = weakref.ref(engine.llm)
+        engine.close()
+        del engine, view
+        assert freed() is None and llm() is None
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -5,7 +5,10 @@ went on into freed llama.cpp memory, and `serve` died (SIGABRT, SIGSEGV; twenty-
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -100,3 +103,35 @@ def test_a_request_cancelled_while_its_model_opens_keeps_no_hold(settings: Setti
     engine = loader.open_engine(pool.spec("m"), settings)
     assert loader._cache._holders.get(id(engine), 0) == 0
     assert pool.state("m").state == "ready"  # it said "loading" for ever
+
+
+@pytest.mark.real_model
+def test_an_evicted_model_with_lanes_is_freed_at_once(
+    settings: Settings, smollm2_path: Path
+) -> None:
+    """The pool kept each model's lanes until that model opened again, and the lanes held
+    their engine in a cycle: every evicted model's buffers (96 MB of address space for
+    SmolLM2) stayed, and a server under `ulimit -v` that swapped models failed to load."""
+    from openscout.engines.spec import ModelSpec
+    from openscout.models import add_model
+
+    for model_id in ("a", "b"):
+        spec = ModelSpec(id=model_id, engine="llamacpp", path=str(smollm2_path), n_ctx=512)
+        add_model(settings, spec, replace=True)
+    pool = ModelPool(replace(settings, model_cache_bytes=150 * 2**20), Limits())  # room for one
+    was_enabled = gc.isenabled()
+    gc.disable()  # only reference counting may free it
+    try:
+
+        async def open_a_then_b() -> weakref.ref[Any]:
+            first = weakref.ref(await pool.engine("a"))
+            assert pool.serving("a", first()) is not first()  # it has lanes
+            await pool.engine("b")
+            return first
+
+        first = asyncio.run(open_a_then_b())
+        assert first() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+        loader.clear_cache()

@@ -15,7 +15,8 @@ import codecs
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,13 @@ from openscout.engines.tokenizer_child import ChildTokenizer
 from openscout.errors import ContextLengthError, EngineError, ModelFileError
 
 GEN_CTX_PER_SEQ = 1024  # KV cells per lane of batched generation (prompt + answer)
+
+
+@contextmanager
+def one_at_a_time(lock: threading.Lock, threads: ThreadChooser) -> Iterator[None]:
+    """One request at a time on a model, counted as work in the process's thread budget."""
+    with lock, threads.working():
+        yield
 
 
 class LlamaCppEngine:
@@ -147,11 +155,8 @@ class LlamaCppEngine:
                 hint="wait until the file is written whole, then use it again",
             )
 
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        """One request at a time on this model, counted as work in the process's thread budget."""
-        with self._lock, self.threads.working():
-            yield
+    def _exclusive(self) -> AbstractContextManager[None]:
+        return one_at_a_time(self._lock, self.threads)
 
     def _token_text(self, tok: int) -> str:
         if tok < 0:
@@ -537,7 +542,15 @@ class LlamaCppEngine:
                     self._lanes.close()
                 try:
                     self._lanes = LaneServer(
-                        self.llm, self._lib, lanes, ctx_per_lane, self.threads, self._exclusive
+                        self.llm,
+                        self._lib,
+                        lanes,
+                        ctx_per_lane,
+                        self.threads,
+                        # not self._exclusive: a lane server holding its engine made a cycle
+                        # that kept a closed model's buffers (96 MB for SmolLM2) until a full
+                        # garbage collection, and evictions ran out of address space
+                        partial(one_at_a_time, self._lock, self.threads),
                     )
                 except (ValueError, RuntimeError) as e:  # llama.cpp could not make a context
                     self._lanes = None  # was a 500 "unexpected error" (twenty-fifth probe)

@@ -82,6 +82,13 @@ class EngineCache:
         """The spec's engine if it is loaded; nothing is opened (cheap: a dict lookup)."""
         return self._cached(_key(spec), hold)
 
+    def holds(self, engine: Engine) -> bool:
+        """Whether engine is still open here (loaded, or evicted but held by a request)."""
+        with self._lock:
+            return id(engine) in self._retired or any(
+                e is engine for e, _ in self._engines.values()
+            )
+
     def _cached(self, key: str, hold: bool) -> Engine | None:
         with self._lock:
             if key not in self._engines:
@@ -140,6 +147,11 @@ def open_engine(spec: ModelSpec, settings: Settings, hold: bool = False) -> Engi
 def loaded_engine(spec: ModelSpec, hold: bool = False) -> Engine | None:
     """The spec's engine if the cache holds it loaded, else None (nothing is opened)."""
     return _cache.lookup(spec, hold)
+
+
+def still_open(engine: Engine) -> bool:
+    """Whether the cache still holds engine open (not evicted and closed)."""
+    return _cache.holds(engine)
 
 
 def release_engine(engine: Engine) -> None:

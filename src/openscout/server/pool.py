@@ -177,8 +177,18 @@ class ModelPool:
         if self.limits.lanes > 1 and isinstance(engine, LaneServing):
             ctx = self.limits.lane_ctx or min(spec.n_ctx, DEFAULT_LANE_CTX)
             view = engine.serve_lanes(self.limits.lanes, ctx)
+        self._forget_closed()
         self._serving[spec.id] = (engine, view)
         return view
+
+    def _forget_closed(self) -> None:
+        """Drop the lanes of engines the cache has closed: each kept a closed model's buffers
+        (hundreds of MB of address space) until that model was opened again."""
+        from openscout.engines.loader import still_open
+
+        for model_id, (engine, _) in list(self._serving.items()):
+            if not still_open(engine) and self._serving.get(model_id, (None,))[0] is engine:
+                del self._serving[model_id]
 
     def serving(self, model_id: str, engine: Engine) -> Engine:
         held = self._serving.get(model_id)
