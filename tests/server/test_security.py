@@ -100,6 +100,33 @@ def test_a_huge_cookie_header_is_read_in_linear_time(make_client) -> None:  # ty
     assert r.status_code == 200
 
 
+def test_a_login_cookie_outside_ascii_is_refused_not_a_bare_500(make_client) -> None:  # type: ignore[no-untyped-def]
+    """`²` is a digit that int() refuses, and compare_digest refuses "é": both raised in the
+    key check, before any route, and answered a 500 without our headers and a traceback in
+    the log, to anyone (twenty-sixth probe)."""
+    c = make_client(api_key=KEY)
+    now = str(int(time.time()))
+    for value in (b"\xb2", now.encode() + b".\xe9", b"\xd9\xa1\xd9\xa2.x"):
+        r = c.get("/v1/models", headers={"Cookie": b"openscout_key=" + value})
+        assert r.status_code == 401, value
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_failure_in_the_checks_answers_500_with_our_headers(
+    make_client, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from openscout.server.security import SecurityMiddleware
+
+    def broken(self, headers):  # type: ignore[no-untyped-def]
+        raise ValueError("a check that failed")
+
+    monkeypatch.setattr(SecurityMiddleware, "_authorized", broken)
+    c = make_client(api_key=KEY)
+    r = c.get("/v1/models")
+    assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+    assert "content-security-policy" in r.headers and r.headers["x-frame-options"] == "DENY"
+
+
 def test_wrong_key_is_refused_and_right_key_works(make_client) -> None:  # type: ignore[no-untyped-def]
     c = make_client(api_key=KEY)
     assert c.get("/v1/models", headers={"Authorization": "Bearer wrong"}).status_code == 401

@@ -106,6 +106,42 @@ class SecurityMiddleware:
                 return
             await self.app(scope, receive, send)
             return
+        await self._guarded(scope, receive, send)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Checks and app together; a failure in either that nothing handled answers 500 (503
+        out of memory) from here, with our headers: Starlette's own 500 is sent outside this
+        middleware, bare, and a check that failed (a login cookie `²`: twenty-sixth probe)
+        answered it before any route ran."""
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._checked(scope, receive, tracking)
+        except MemoryError:
+            # the machine's limit, not a fault of ours or the client's: worth asking again
+            # (a hostile upstream answer that decoded to 4x its bytes, sixteenth probe)
+            log.error("out of memory on %s", scope.get("path", "?"))
+            if not started:
+                await _json(
+                    self._with_headers(send, False),
+                    503,
+                    "the server ran out of memory for this request; try again later",
+                    "out_of_memory",
+                    [(b"retry-after", b"5")],
+                )
+        except Exception:
+            log.exception("unexpected error on %s", scope.get("path", "?"))
+            if not started:
+                await _json(
+                    self._with_headers(send, False), 500, "internal error", "internal_error"
+                )
+
+    async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
         }
@@ -172,36 +208,7 @@ class SecurityMiddleware:
             if body is None:
                 return
             receive = _replay(body, receive)
-        await self._guarded(scope, receive, send)
-
-    async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the app; a failure it did not handle answers 500 from here, through our
-        headers (Starlette's own 500 answer is sent outside this middleware, bare)."""
-        started = False
-
-        async def tracking(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking)
-        except MemoryError:
-            # the machine's limit, not a fault of ours or the client's: worth asking again
-            # (a hostile upstream answer that decoded to 4x its bytes, sixteenth probe)
-            log.error("out of memory on %s", scope.get("path", "?"))
-            if not started:
-                await _json(
-                    send,
-                    503,
-                    "the server ran out of memory for this request; try again later",
-                    "out_of_memory",
-                    [(b"retry-after", b"5")],
-                )
-        except Exception:
-            log.exception("unexpected error on %s", scope.get("path", "?"))
-            if not started:
-                await _json(send, 500, "internal error", "internal_error")
+        await self.app(scope, receive, send)
 
     # -- authentication --------------------------------------------------------------------
 
@@ -220,6 +227,8 @@ class SecurityMiddleware:
         return f"{issued}.{mac}"
 
     def _cookie_ok(self, value: str) -> bool:
+        if not value.isascii():  # "²" is a digit int() refuses; compare_digest refuses "é"
+            return False
         issued, _, _ = value.partition(".")
         if not (issued.isdigit() and len(issued) <= 12):
             return False
