@@ -229,3 +229,33 @@ def test_a_chat_prompt_keeps_the_templates_first_token(smollm2_engine) -> None:
     assert text.startswith("<|im_start|>system")
     toks = smollm2_engine.tokenize(text, special=True)
     assert toks[0] == smollm2_engine.llm.token_bos()
+
+
+PAD_INFO = """
+import sys
+from pathlib import Path
+from openscout.engines.llamacpp import LlamaCppEngine
+engine = LlamaCppEngine("pad", Path(sys.argv[1]), n_ctx=256)
+print("pad:", engine.tokenizer_info()["pad_token"])
+engine.close()
+"""
+
+
+@pytest.mark.parametrize("pad", [1_000_000, 2**32 - 1])
+def test_a_pad_id_outside_the_vocabulary_is_no_pad_token(smollm2_path, tmp_path, pad) -> None:
+    """The file's `tokenizer.ggml.padding_token_id` went to llama_token_to_piece unchecked:
+    `GET /tokenizer_info` and every `/tokenize` aborted `serve` (std::out_of_range; twenty-sixth
+    probe). It runs in a child so that the abort it was fails this test, not the run."""
+    from tests.engines.child import run_in_child
+    from tests.gguf_factory import copy_with_metadata
+
+    path = copy_with_metadata(
+        smollm2_path, tmp_path / "pad.gguf", {"tokenizer.ggml.padding_token_id": pad}
+    )
+    done = run_in_child(PAD_INFO, path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "pad: None" in done.stdout
+
+
+def test_the_pad_token_is_the_vocabularys_own(smollm2_engine) -> None:
+    assert smollm2_engine.tokenizer_info()["pad_token"] == "<|im_end|>"  # id 2 in SmolLM2

@@ -159,7 +159,7 @@ class LlamaCppEngine:
         return one_at_a_time(self._lock, self.threads)
 
     def _token_text(self, tok: int) -> str:
-        if tok < 0:
+        if not 0 <= tok < self.n_vocab:  # llama_token_to_piece does not check: it aborts
             return ""
         return self.llm.detokenize([tok], special=True).decode("utf-8", "replace")
 
@@ -224,12 +224,14 @@ class LlamaCppEngine:
 
     def tokenizer_info(self) -> dict[str, object]:
         """What vLLM's /tokenizer_info tells: special tokens, chat template, context length."""
-        pad = self.llm.metadata.get("tokenizer.ggml.padding_token_id")
+        # llama.cpp's own pad id, checked against the vocabulary: the file's metadata said
+        # 1,000,000 and `GET /tokenizer_info` aborted `serve` (twenty-sixth probe)
+        pad = self._lib.llama_vocab_pad(self.llm._model.vocab)
         return {
             "tokenizer_class": "GGUF (llama.cpp)",
             "bos_token": self.bos_text or None,
             "eos_token": self.eos_text or None,
-            "pad_token": self._token_text(int(pad)) if pad is not None else None,
+            "pad_token": self._token_text(pad) or None,
             "add_bos_token": self.adds_bos,
             "chat_template": self.header.chat_template,
             "model_max_length": self.n_ctx,
