@@ -70,6 +70,22 @@ def _task(tmp_path: Path, **fields: str) -> Path:
             {**GENERATE, "filter_list": "[{filter: [{function: regex, regex_pattern: '(x'}]}]"},
             "regex_pattern holds a bad regular expression",
         ),
+        ({"num_fewshot": "'\u00b2'"}, "num_fewshot must be a whole number"),  # int() refuses
+        # fields the reader does not act on were dropped without a word (twenty-seventh probe)
+        ({"process_docs": "utils.process"}, "process_docs is not read"),
+        ({"use_prompt": "p"}, "use_prompt is not read"),
+        ({"repeats": "3"}, "repeats must be 1"),
+        ({"fewshot_config": "{sampler: default}"}, "fewshot_config may only say"),
+        ({**GENERATE, "generation_kwargs": "{top_p: 0.5}"}, "generation_kwargs.top_p is not"),
+        ({**GENERATE, "generation_kwargs": "{do_sample: true}"}, "asks for sampling"),
+        ({**GENERATE, "generation_kwargs": "{temperature: 0.7}"}, "asks for sampling"),
+        (
+            {**GENERATE, "filter_list": "[{filter: [{function: lowercase}]}]"},
+            "filter function 'lowercase' is not read",
+        ),
+        ({"include": "missing.yaml"}, "missing.yaml"),
+        ({"include": "t.yaml"}, "comes back to a file that includes it"),
+        ({"include": "[a]"}, "include must name a task file"),
     ],
 )
 def test_a_field_of_the_wrong_kind_is_named(
@@ -92,3 +108,35 @@ def test_a_task_file_that_is_not_a_mapping_is_named(tmp_path: Path) -> None:
 def test_the_right_kinds_still_load(tmp_path: Path) -> None:
     suite = load_suite(_task(tmp_path, num_fewshot="'0'", metadata="{version: 3}"))
     assert suite.version == "3" and suite.items[0].choices == ("a", "b")
+
+
+def test_the_fields_of_the_harness_own_tasks_load(tmp_path: Path) -> None:
+    """ARC's and GSM8K's task files carry fields that change nothing openscout computes."""
+    inert = {
+        "tag": "ai2_arc",
+        "dataset_name": "ARC-Easy",
+        "training_split": "train",
+        "should_decontaminate": "true",
+        "doc_to_decontamination_query": "q",
+        "repeats": "1",
+        "fewshot_config": "{sampler: first_n}",
+    }
+    assert load_suite(_task(tmp_path, **inert)).items[0].choices == ("a", "b")
+    greedy = "{until: ['Q:'], do_sample: false, temperature: 0.0}"
+    assert load_suite(_task(tmp_path, **GENERATE, generation_kwargs=greedy)).items
+
+
+def test_an_included_template_is_read_under_the_tasks_own_fields(tmp_path: Path) -> None:
+    """The harness's tasks share templates through `include:`; it was dropped without a word
+    and the run scored with the default prompt (twenty-seventh probe)."""
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "_base.yaml").write_text(
+        "include: _root.yaml\ndoc_to_text: 'Q: {{question}} A:'\ntarget_delimiter: '|'\n"
+    )
+    (tmp_path / "shared" / "_root.yaml").write_text("description: 'Answer. '\n")
+    task = _task(tmp_path, include="shared/_base.yaml", target_delimiter="' '")
+    text = task.read_text().replace("doc_to_text: q\n", "")  # the template gives it
+    task.write_text(text)
+    item = load_suite(task).items[0]
+    assert item.context == "Answer. Q: q A:" and item.prompt == "Q: q A:"  # from both files
+    assert item.check_data["target_delimiter"] == " "  # the task's own field wins

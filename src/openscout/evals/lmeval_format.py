@@ -11,7 +11,9 @@ Two ways in:
   a first `regex` filter, as in GSM8K's task), `generation_kwargs`, `doc_to_text`,
   `doc_to_choice`, `doc_to_target` (a field name or a Jinja template, rendered in a sandbox),
   `target_delimiter`, `fewshot_delimiter`, `description`, `num_fewshot` with
-  `fewshot_split` (we take the first N documents; the harness samples them with its seed).
+  `fewshot_split` (we take the first N documents; the harness samples them with its seed),
+  `include:` (lmeval_config.read_task_file). Any other field that would change the task is
+  refused, named (lmeval_config.TaskConfig.check_fields), never dropped.
 Contexts and continuations are built as the harness builds them, so scores compare.
 """
 
@@ -24,7 +26,7 @@ from typing import Any
 from openscout import datafile
 from openscout.errors import DataFileError, WorkerError, WorkerLimitError
 from openscout.evals.items import LETTERS, Item
-from openscout.evals.lmeval_config import MAX_FEWSHOT, MAX_GEN_TOKENS, TaskConfig
+from openscout.evals.lmeval_config import MAX_FEWSHOT, MAX_GEN_TOKENS, TaskConfig, read_task_file
 from openscout.evals.loading import LoadedSuite
 from openscout.evals.suite import MAX_FILLED_CHARS, MAX_SUITE_FILLED_CHARS
 from openscout.worker import Limits, Worker
@@ -263,9 +265,8 @@ def _generation_check(c: TaskConfig) -> dict[str, Any]:
 
 
 def load_task_yaml(path: Path) -> LoadedSuite:
-    from openscout import yamlfile
-
-    c = TaskConfig(yamlfile.load_file(path), path)
+    c = TaskConfig(read_task_file(path), path)
+    c.check_fields()
     kind = c.text("output_type", "multiple_choice")
     if kind not in ("multiple_choice", "generate_until"):
         raise c.bad("output_type", "must be multiple_choice or generate_until (what is supported)")

@@ -47,7 +47,7 @@ def _looks_like_lmeval_yaml(path: Path) -> bool:
         keys = yamlfile.top_keys(yamlfile.read_text(path), str(path))
     except OpenscoutError:
         return False  # the user-suite loader reports the error with its line
-    return "task" in keys and "tests" not in keys
+    return ("task" in keys or "include" in keys) and "tests" not in keys
 
 
 def load_suite(
