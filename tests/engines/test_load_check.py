@@ -326,3 +326,58 @@ def test_a_header_stored_through_a_shared_mapping_is_checked_again(
     done = run_in_child(MAPPED_STORE, path, other)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("ModelFileError llama.cpp crashed opening model.gguf")
+
+
+@pytest.mark.parametrize("base", [0.0, float("nan")])
+def test_a_file_whose_scores_are_not_numbers_is_refused(
+    tmp_path: Path, smollm2_path: Path, base: float
+) -> None:
+    """A rope base of 0 or NaN loads and computes without aborting, but every score is NaN:
+    each sampled request was a 500 "internal error", greedy ones empty (twenty-sixth probe)."""
+    bad = copy_with_metadata(smollm2_path, tmp_path / "nan.gguf", {"llama.rope.freq_base": base})
+    with pytest.raises(ModelFileError, match=r"nan\.gguf: its scores .* are not numbers"):
+        LlamaCppEngine("nan", bad)
+
+
+def test_an_adapter_whose_weights_overflow_is_refused(tmp_path: Path, smollm2_path: Path) -> None:
+    """Every weight finite (1e15) and the scale within bounds, yet the product overflows:
+    the header checks pass it, the computation does not (twenty-sixth probe)."""
+    import numpy as np
+
+    from openscout.engines.gguf import read_header
+    from tests.gguf_factory import write_gguf
+
+    width = 576  # SmolLM2-135M's hidden size: blk.0.attn_q.weight is 576 x 576
+    tensors = [
+        ("blk.0.attn_q.weight.lora_a", (width, 1), 0),
+        ("blk.0.attn_q.weight.lora_b", (1, width), 0),
+    ]
+    meta = {
+        "general.architecture": "llama",
+        "general.type": "adapter",
+        "adapter.type": "lora",
+        "adapter.lora.alpha": 1e6,
+    }
+    lora = write_gguf(tmp_path / "big.gguf", metadata=meta, tensors=tensors)
+    header = read_header(lora)
+    with lora.open("r+b") as f:
+        for t in header.tensors:
+            f.seek(header.data_offset + t.offset)
+            f.write(np.full(width, 1e15, dtype=np.float32).tobytes())
+    with pytest.raises(ModelFileError, match="are not numbers"):
+        LlamaCppEngine("big", smollm2_path, lora_path=lora)
+
+
+def test_sampling_scores_that_are_not_numbers_is_an_engine_error() -> None:
+    """Behind the load check, for input-dependent overflow: an error naming the cause, not a
+    500 from numpy ("Probabilities contain NaN") or a greedy pick of the first NaN."""
+    import numpy as np
+
+    from openscout.engines.base import SamplingParams
+    from openscout.engines.llamacpp_multi import sample
+
+    logits = np.array([0.5, np.nan, 2.0], dtype=np.float32)
+    for temperature in (0.0, 0.7):
+        with pytest.raises(EngineError, match="not numbers"):
+            sample(logits, SamplingParams(temperature=temperature), np.random.default_rng(0))
+    assert sample(np.array([0.5, 3.0, 2.0]), SamplingParams(), np.random.default_rng(0)) == 1

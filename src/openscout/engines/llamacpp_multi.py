@@ -297,6 +297,11 @@ class MultiSeqContext:
 
 def sample(logits: np.ndarray, p: SamplingParams, rng: np.random.Generator) -> int:
     """One token from raw logits: greedy at temperature 0, else temperature and top-p."""
+    if not np.isfinite(logits).all():  # argmax would pick the first NaN; choice() raises
+        raise EngineError(
+            "the model computed scores that are not numbers (NaN or infinite)",
+            hint="the model file or its adapter is broken for this input",
+        )
     if p.temperature <= 0.0:
         return int(logits.argmax())
     z = logits.astype(np.float64) / p.temperature

@@ -219,6 +219,14 @@ def _run_through(llm: Any) -> None:
     prompt = llm.tokenize(b"Hello, world.", add_bos=True)[:8] or [llm.token_bos()]
     llm.eval(prompt)
     llm.eval(prompt[-1:])
+    # values that compute without aborting may compute nothing: a rope base of 0 or NaN, or
+    # an adapter whose weights overflow, gave NaN scores; sampling them was a 500 for every
+    # request (twenty-sixth probe)
+    import numpy as np
+
+    scores = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+    if not np.isfinite(scores).all():
+        raise ValueError("its scores for a short prompt are not numbers (NaN or infinite)")
 
 
 def _cap_memory(more: int) -> None:
