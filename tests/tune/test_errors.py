@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from openscout.engines.spec import ModelSpec
 from openscout.errors import ConfigError, DataFileError, TuneError
 from openscout.models import add_model
 from openscout.tune.run import TuneRequest, tune
-from tests.gguf_factory import gguf_bytes
+from tests.gguf_factory import copy_with_metadata, gguf_bytes
 from tests.tune.conftest import BASE, write_jsonl
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "openscout"
@@ -143,3 +144,31 @@ def test_core_stays_torch_free() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("target", ["q_prj", "nonexistent", "model", "lm_head", ".*"])
+def test_a_target_openscout_cannot_adapt_fails_before_any_work(
+    settings: Settings, tmp_path: Path, target: str
+) -> None:
+    """A typo was PEFT's "unexpected error ... please report it" after the base loaded, and
+    `lm_head` trained, then could not be converted (twenty-seventh probe)."""
+    data = write_jsonl(tmp_path / "d.jsonl", [PAIR] * 4)
+    req = TuneRequest(base=BASE, data=str(data), name="t", targets=("q_proj", target))
+    with pytest.raises(ConfigError, match=rf"--target '{re.escape(target)}' is not a module"):
+        tune(settings, req)
+    assert not (settings.home / "tune" / "t").exists()
+
+
+def test_a_base_transformers_cannot_read_is_a_tune_error(
+    tmp_path: Path, smollm2_path: Path
+) -> None:
+    """llama.cpp reads a per-layer array for feed_forward_length; transformers raised a
+    TypeError subclass of its own, reported as "unexpected error" (twenty-seventh probe)."""
+    pytest.importorskip("transformers")
+    from openscout.tune.base import load_float
+
+    odd = copy_with_metadata(
+        smollm2_path, tmp_path / "ffarr.gguf", {"llama.feed_forward_length": [1536] * 30}
+    )
+    with pytest.raises(TuneError, match=r"no float weights available for ffarr\.gguf"):
+        load_float(odd, tmp_path / "cache", "0" * 64)

@@ -36,6 +36,8 @@ HF_TO_GGUF = {
     "mlp.up_proj": "ffn_up",
     "mlp.down_proj": "ffn_down",
 }
+# what `--target` may name: the module names PEFT matches
+ADAPTABLE = tuple(name.split(".")[1] for name in HF_TO_GGUF)
 # architectures whose GGUF q/k rows are interleaved per head (llama.cpp's convert script)
 INTERLEAVED_QK = {"llama"}
 _PEFT_KEY = re.compile(

@@ -18,7 +18,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,20 @@ def require_extra() -> None:
         )
 
 
+def check_targets(targets: Sequence[str]) -> None:
+    """Only projections openscout can write into a GGUF adapter: a name the base lacks (a typo)
+    was PEFT's "unexpected error" after the model loaded (twenty-seventh probe), and
+    `lm_head` trained, then could not be converted."""
+    from openscout.tune.convert import ADAPTABLE
+
+    wrong = [t for t in targets if t not in ADAPTABLE] or ([] if targets else ["(none)"])
+    if wrong:
+        raise ConfigError(
+            f"--target {wrong[0]!r} is not a module openscout can adapt",
+            hint="choose among " + ", ".join(ADAPTABLE),
+        )
+
+
 def tune(settings: Settings, req: TuneRequest, progress: Progress | None = None) -> TuneResult:
     from openscout.engines.kinds import kind_of
     from openscout.models import check_id, get_model, list_models
@@ -122,6 +136,7 @@ def tune(settings: Settings, req: TuneRequest, progress: Progress | None = None)
         raise ConfigError(
             "--rank, --batch, --save-every and --eval-every must be at least 1 and --lr positive"
         )
+    check_targets(req.targets)
     check_id(req.name)  # before its folder is made (`a/../../b` made one; twelfth probe)
     base = get_model(settings, req.base)
     if req.name == base.id or (
