@@ -51,7 +51,8 @@ def read_task_file(path: Path, seen: tuple[Path, ...] = ()) -> Any:
     if not isinstance(included, str) or not included:
         raise DataFileError("include must name a task file", path=str(path), field="include")
     base_path = (path.parent / included).resolve()
-    if base_path in seen or base_path == path.resolve():
+    chain = (*seen, path.resolve())
+    if base_path in chain:
         raise DataFileError(
             f"include of {included} comes back to a file that includes it",
             path=str(path),
@@ -62,7 +63,7 @@ def read_task_file(path: Path, seen: tuple[Path, ...] = ()) -> Any:
             f"include nests more than {MAX_INCLUDES} files deep", path=str(path), field="include"
         )
     try:
-        base = read_task_file(base_path, (*seen, path.resolve()))
+        base = read_task_file(base_path, chain)
     except DataFileError as e:  # named from the task the user gave, down to the fault
         raise DataFileError(
             f"include of {included}: {e.message}", path=str(path), field="include", hint=e.hint

@@ -58,6 +58,7 @@ class ModelPool:
         self._load_locks: dict[str, asyncio.Lock] = {}
         # model id -> (engine, the engine as streams use it: its lanes, where it has them)
         self._serving: dict[str, tuple[Engine, Engine]] = {}
+        self._serving_lock = threading.Lock()  # openings in several threads store lanes
         self._openers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="open-model")
 
     # -- specs -----------------------------------------------------------------------------
@@ -177,8 +178,9 @@ class ModelPool:
         if self.limits.lanes > 1 and isinstance(engine, LaneServing):
             ctx = self.limits.lane_ctx or min(spec.n_ctx, DEFAULT_LANE_CTX)
             view = engine.serve_lanes(self.limits.lanes, ctx)
-        self._forget_closed()
-        self._serving[spec.id] = (engine, view)
+        with self._serving_lock:
+            self._forget_closed()
+            self._serving[spec.id] = (engine, view)
         return view
 
     def _forget_closed(self) -> None:
@@ -187,7 +189,7 @@ class ModelPool:
         from openscout.engines.loader import still_open
 
         for model_id, (engine, _) in list(self._serving.items()):
-            if not still_open(engine) and self._serving.get(model_id, (None,))[0] is engine:
+            if not still_open(engine):
                 del self._serving[model_id]
 
     def serving(self, model_id: str, engine: Engine) -> Engine:
