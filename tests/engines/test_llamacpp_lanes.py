@@ -156,3 +156,13 @@ def test_a_closed_engine_with_lanes_is_freed_without_waiting_for_the_collector(
     finally:
         if was_enabled:
             gc.enable()
+
+
+@pytest.mark.parametrize("temperature", [1e-310, 5e-324, 1e-7])
+def test_a_temperature_too_small_to_divide_by_is_greedy(lanes: Engine, temperature: float) -> None:
+    """Scores over a denormal temperature overflowed to inf, and sampling answered 500
+    "internal error" (twenty-sixth probe). Below the floor the limit applies: greedy."""
+    greedy = collect(lanes.stream_chat(_chat(PROMPTS[1]), SamplingParams(max_tokens=12)))[0]
+    tiny = SamplingParams(temperature=temperature, max_tokens=12, seed=3)
+    assert tiny.greedy
+    assert collect(lanes.stream_chat(_chat(PROMPTS[1]), tiny))[0] == greedy

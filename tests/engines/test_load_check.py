@@ -381,3 +381,17 @@ def test_sampling_scores_that_are_not_numbers_is_an_engine_error() -> None:
         with pytest.raises(EngineError, match="not numbers"):
             sample(logits, SamplingParams(temperature=temperature), np.random.default_rng(0))
     assert sample(np.array([0.5, 3.0, 2.0]), SamplingParams(), np.random.default_rng(0)) == 1
+
+
+def test_sampling_at_a_denormal_temperature_picks_the_best_token() -> None:
+    import numpy as np
+
+    from openscout.engines.base import SamplingParams
+    from openscout.engines.llamacpp_multi import sample
+
+    logits = np.array([0.5, 3.0, 2.0], dtype=np.float32)
+    for temperature in (1e-310, 5e-324, 1e-7):
+        assert (
+            sample(logits, SamplingParams(temperature=temperature), np.random.default_rng(0)) == 1
+        )
+    assert SamplingParams(temperature=1e-6).temperature == 1e-6  # the floor itself samples

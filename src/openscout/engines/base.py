@@ -21,6 +21,12 @@ class Message(TypedDict):
     content: str
 
 
+# Below this a temperature is greedy decoding, its limit. Dividing float32 scores by a
+# denormal one (1e-310) overflowed to inf and sampling answered NaN (twenty-sixth probe);
+# float32 scores (at most 3.4e38) over 1e-6 stay far inside float64.
+GREEDY_BELOW = 1e-6
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     temperature: float = 0.0
@@ -28,6 +34,10 @@ class SamplingParams:
     max_tokens: int = 128
     stop: tuple[str, ...] = ()
     seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if 0.0 < self.temperature < GREEDY_BELOW:
+            object.__setattr__(self, "temperature", 0.0)
 
     @property
     def greedy(self) -> bool:
