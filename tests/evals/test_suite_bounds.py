@@ -135,3 +135,44 @@ def test_long_stops_carried_by_every_item_count_towards_the_suite_s_texts(
         f"tests: [{', '.join(['{}'] * 20)}]\n"
     )
     _refused(p, "more than 33,554,432 characters")
+
+
+ONE_TEST = f"prompts: [p]\nassert: [{ASSERT}]\n"
+LONG_LABELS = {  # LABEL stands for the long text
+    "name": ONE_TEST + "name: LABEL\ntests: [{}]\n",
+    "version": ONE_TEST + "version: LABEL\ntests: [{}]\n",
+    "description": ONE_TEST + "description: LABEL\ntests: [{}]\n",
+    "test id": ONE_TEST + "tests: [{id: LABEL}]\n",
+    "test description": ONE_TEST + "tests: [{description: LABEL}]\n",
+}
+
+
+@pytest.mark.parametrize("label", LONG_LABELS)
+def test_a_label_past_its_bound_is_refused(tmp_path: Path, label: str) -> None:
+    """Three suites named with 15 MiB each made /leaderboard 367 MB of HTML, 1 GB of memory
+    per view (twenty-seventh probe): the labels stored with every run are bounded."""
+    path = tmp_path / "s.yaml"
+    path.write_text(LONG_LABELS[label].replace("LABEL", "x" * 2**20))
+    with pytest.raises(DataFileError, match=f"{label}.* is 1,048,576 characters long") as e:
+        load_suite(path)
+    assert str(path) in str(e.value) and e.value.hint
+
+
+@pytest.mark.parametrize("label", LONG_LABELS)
+def test_a_label_within_its_bound_loads(tmp_path: Path, label: str) -> None:
+    bound = {"version": 64, "description": 2000}.get(label, 200)
+    path = tmp_path / "s.yaml"
+    path.write_text(LONG_LABELS[label].replace("LABEL", "x" * bound))
+    assert load_suite(path).items
+
+
+def test_an_lm_eval_task_name_past_its_bound_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "d.jsonl").write_text('{"question": "q", "choices": ["a", "b"], "answer": 0}\n')
+    task = tmp_path / "t.yaml"
+    task.write_text(
+        f"task: {'t' * 5000}\noutput_type: multiple_choice\ndataset_path: json\n"
+        "dataset_kwargs: {data_files: {test: d.jsonl}}\ntest_split: test\n"
+        "doc_to_text: question\ndoc_to_choice: choices\ndoc_to_target: answer\n"
+    )
+    with pytest.raises(DataFileError, match="name is 5,000 characters long"):
+        load_suite(task)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openscout.errors import OpenscoutError
+from openscout.errors import DataFileError, OpenscoutError
 from openscout.evals.items import Item, items_json
 
 
@@ -20,9 +20,38 @@ class LoadedSuite:
     items: list[Item]
     judges: list[str] = field(default_factory=list)  # model ids its assertions ask to judge
 
+    def __post_init__(self) -> None:
+        check_label_lengths(self)
+
     @property
     def digest(self) -> str:
         return hashlib.sha256(items_json(self.items).encode()).hexdigest()
+
+
+# Characters a suite's labels may hold. They are stored with every run and shown on every
+# page that lists runs: three suites named with 15 MiB each made /leaderboard 367 MB of HTML
+# and 1 GB per view (twenty-seventh probe). Texts the model reads are bounded elsewhere.
+LABEL_CHARS = {"name": 200, "version": 64, "description": 2000}
+ITEM_LABEL_CHARS = 300  # a test's id, and the task a breakdown groups it under
+
+
+def check_label_lengths(suite: LoadedSuite) -> None:
+    def refuse(what: str, size: int, bound: int) -> DataFileError:
+        return DataFileError(
+            f"the suite's {what} is {size:,} characters long (at most {bound:,})",
+            path=suite.source,
+            hint="labels are shown on every page that lists runs: keep them short",
+        )
+
+    for what, bound in LABEL_CHARS.items():
+        size = len(getattr(suite, what))
+        if size > bound:
+            raise refuse(what, size, bound)
+    for item in suite.items:
+        task = str(item.meta.get("task", ""))
+        for what, text in (("test id", item.id), ("test description (its task)", task)):
+            if len(text) > ITEM_LABEL_CHARS:
+                raise refuse(f"{what} {text[:40]!r}...", len(text), ITEM_LABEL_CHARS)
 
 
 def list_suites() -> list[dict[str, Any]]:
