@@ -32,7 +32,30 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 
 from __future__ import annotations
 
+import errno
 from typing import Any
+
+# How allocation failures that are not MemoryError read: torch's CPU allocator ("can't
+# allocate memory"), a failed mmap of safetensors ("Cannot allocate memory (12)"), CUDA
+_NO_MEMORY_WORDS = ("can't allocate memory", "cannot allocate memory", "out of memory")
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    """MemoryError, or a library's RuntimeError or OSError saying the same: torch ran out of
+    memory as "unexpected error ... please report it" (twenty-seventh probe). Causes count."""
+    seen = 0
+    cause: BaseException | None = e
+    while cause is not None and seen < 8:
+        if isinstance(cause, MemoryError):
+            return True
+        if isinstance(cause, OSError) and cause.errno == errno.ENOMEM:
+            return True
+        if isinstance(cause, (RuntimeError, OSError)):
+            text = str(cause)[:2000].lower()
+            if any(w in text for w in _NO_MEMORY_WORDS):
+                return True
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return False
 
 
 class OpenscoutError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 import sys
@@ -145,21 +146,62 @@ def _help_rows(text: str) -> list[str]:
     return [line.strip(" │") for line in text.splitlines()]
 
 
+def _wrapped(inner: BaseException) -> BaseException:
+    try:
+        raise inner
+    except BaseException:
+        try:
+            raise ValueError("while loading the model")  # its cause is what counts
+        except ValueError as outer:
+            return outer
+
+
+# how libraries say it (twenty-seventh probe: torch in `tune`, safetensors in `eval`)
+OUT_OF_MEMORY = {
+    "MemoryError": MemoryError(),
+    "torch's allocator": RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:127] err == 0. DefaultCPUAllocator: can't allocate "
+        "memory: you tried to allocate 3221225472 bytes. Error code 12 (Cannot allocate memory)"
+    ),
+    "safetensors' mmap": RuntimeError(
+        "unable to mmap 90868376 bytes from file <model.safetensors>: Cannot allocate memory (12)"
+    ),
+    "ENOMEM": OSError(errno.ENOMEM, "Cannot allocate memory"),
+    "as a cause": _wrapped(MemoryError()),
+}
+
+
+@pytest.mark.parametrize("error", OUT_OF_MEMORY.values(), ids=OUT_OF_MEMORY.keys())
 def test_running_out_of_memory_is_said_plainly(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], error: BaseException
 ) -> None:
     """Not "unexpected error: MemoryError ... please report it": the machine's bound (a ulimit,
     a container) is no bug (sixteenth probe)."""
     from openscout.cli import main as cli_main
 
     def exhausted(**kwargs: object) -> None:
-        raise MemoryError
+        raise error
 
     monkeypatch.setattr(cli_main, "app", exhausted)
     with pytest.raises(SystemExit) as e:
         cli_main.main()
     err = capsys.readouterr().err
     assert e.value.code == 1 and "out of memory" in err and "report it" not in err
+
+
+def test_a_runtime_error_of_another_kind_is_still_reported(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openscout.cli import main as cli_main
+
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("a tensor of the wrong shape")
+
+    monkeypatch.setattr(cli_main, "app", broken)
+    with pytest.raises(SystemExit):
+        cli_main.main()
+    err = capsys.readouterr().err
+    assert "unexpected error: RuntimeError" in err and "out of memory" not in err
 
 
 @pytest.mark.parametrize(

@@ -33,12 +33,18 @@ class OutOfMemory(MockEngine):
         raise MemoryError
 
 
+class TorchOutOfMemory(MockEngine):  # torch's allocator says it with a RuntimeError
+    def stream_completion(self, prompt: str, params: Any) -> Iterator[Any]:
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 9")
+
+
 @pytest.fixture
 def boom_client(make_client: Callable[..., TestClient]) -> TestClient:
     engines = {
         **mock_engines(),
         "boom": Boom("boom", script={}),
         "oom": OutOfMemory("oom", script={}),
+        "oom-torch": TorchOutOfMemory("oom-torch", script={}),
     }
     app = make_client(engines=engines).app
     return TestClient(app, base_url="http://127.0.0.1:8765", raise_server_exceptions=False)
@@ -52,10 +58,11 @@ def test_a_500_carries_the_security_headers_and_no_path(boom_client: TestClient)
         assert h in r.headers, h
 
 
-def test_running_out_of_memory_is_a_503_to_ask_again(boom_client: TestClient) -> None:
+@pytest.mark.parametrize("model", ["oom", "oom-torch"])
+def test_running_out_of_memory_is_a_503_to_ask_again(boom_client: TestClient, model: str) -> None:
     """An upstream answer that decoded to 4x its bytes ran the server out of memory: a 500
     "internal error", as if a bug (sixteenth probe)."""
-    r = boom_client.post("/v1/completions", json={"model": "oom", "prompt": "x"})
+    r = boom_client.post("/v1/completions", json={"model": model, "prompt": "x"})
     assert r.status_code == 503 and r.json()["error"]["code"] == "out_of_memory"
     assert r.headers["retry-after"] == "5"
     for h in SECURITY_HEADERS:

@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from openscout.errors import OpenscoutError
+from openscout.errors import OpenscoutError, is_out_of_memory
 
 COMMAND_MODULES = ["models", "talk", "catalog", "evals", "compare", "serve", "tune"]
 
@@ -109,18 +109,19 @@ def main() -> None:
     except typer.Abort:
         print_error("aborted")
         sys.exit(1)
-    except MemoryError:
-        # the machine's (or a ulimit's) bound, not a fault to report; what was stored is kept
-        print_error(
-            "out of memory",
-            hint="ask for less (a smaller --limit, fewer models at once) or free memory",
-        )
-        sys.exit(1)
-    except OSError as e:  # the system's refusal (a full disk, a closed stream): said plainly
-        where = f" ({e.filename})" if e.filename else ""
-        print_error(f"the system refused: {e.strerror or e}{where}")
-        sys.exit(1)
     except Exception as e:
+        if is_out_of_memory(e):
+            # the machine's (or a ulimit's) bound, not a fault to report; what was stored is kept
+            print_error(
+                "out of memory",
+                hint="ask for less (a smaller --limit or --batch, fewer models at once) or "
+                "free memory",
+            )
+            sys.exit(1)
+        if isinstance(e, OSError):  # the system's refusal (a full disk, a closed stream)
+            where = f" ({e.filename})" if e.filename else ""
+            print_error(f"the system refused: {e.strerror or e}{where}")
+            sys.exit(1)
         if os.environ.get("OPENSCOUT_DEBUG"):
             raise
         print_error(

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+from openscout.errors import is_out_of_memory
 from openscout.server.errors import error_body
 
 Scope = MutableMapping[str, Any]
@@ -34,6 +35,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("openscout.server")
+OUT_OF_MEMORY = "the server ran out of memory for this request; try again later"
 
 COOKIE = "openscout_key"
 COOKIE_TTL_S = 12 * 3600  # a working day; the `?key=` address logs in again
@@ -122,24 +124,18 @@ class SecurityMiddleware:
 
         try:
             await self._checked(scope, receive, tracking)
-        except MemoryError:
-            # the machine's limit, not a fault of ours or the client's: worth asking again
-            # (a hostile upstream answer that decoded to 4x its bytes, sixteenth probe)
-            log.error("out of memory on %s", scope.get("path", "?"))
+        except Exception as e:
+            if is_out_of_memory(e):
+                # the machine's limit, not a fault of ours or the client's: worth asking again
+                # (an upstream answer that decoded to 4x its bytes, sixteenth probe; torch's
+                # allocator says it with a RuntimeError, twenty-seventh)
+                log.error("out of memory on %s", scope.get("path", "?"))
+                answer = (503, OUT_OF_MEMORY, "out_of_memory", [(b"retry-after", b"5")])
+            else:
+                log.exception("unexpected error on %s", scope.get("path", "?"))
+                answer = (500, "internal error", "internal_error", [])
             if not started:
-                await _json(
-                    self._with_headers(send, False),
-                    503,
-                    "the server ran out of memory for this request; try again later",
-                    "out_of_memory",
-                    [(b"retry-after", b"5")],
-                )
-        except Exception:
-            log.exception("unexpected error on %s", scope.get("path", "?"))
-            if not started:
-                await _json(
-                    self._with_headers(send, False), 500, "internal error", "internal_error"
-                )
+                await _json(self._with_headers(send, False), *answer)
 
     async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {

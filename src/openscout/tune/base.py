@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from openscout.errors import TuneError
+from openscout.errors import TuneError, is_out_of_memory
 
 
 def file_digest(path: Path) -> str:
@@ -114,6 +114,8 @@ def load_float(gguf_path: Path, cache_root: Path, digest: str) -> Any:
             )
     except Exception as e:  # a crafted file raises any kind: a per-layer array where an
         # int belongs was a TypeError subclass, "unexpected error" (twenty-seventh probe)
+        if is_out_of_memory(e):  # the machine's bound, not the file's fault
+            raise
         raise TuneError(
             f"no float weights available for {gguf_path.name}: transformers could not "
             f"dequantize it ({e.__class__.__name__}: {str(e)[:200]})",

@@ -10,6 +10,8 @@ gradient). It is an estimate: the check keeps a quarter of the free memory spare
 
 from __future__ import annotations
 
+import re
+import resource
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ class TrainingMemory:
     overhead: int
     trainable_params: int
     available: int | None
+    available_is: str = "free"  # or what this process's address-space limit leaves
 
     @property
     def total(self) -> int:
@@ -55,6 +58,28 @@ _GGUF_OF = {"q_proj": "attn_q", "k_proj": "attn_k", "v_proj": "attn_v", "o_proj"
             "gate_proj": "ffn_gate", "up_proj": "ffn_up", "down_proj": "ffn_down"}  # fmt: skip
 
 
+# The estimate is generous: SmolLM2 (batch 4, rank 8, estimated 1.74 GB) trained in 1.58 GB of
+# address space left and failed in 1.28. Under a limit, a run is tried from three quarters of
+# the estimate; torch failing beyond that is still "out of memory", never a crash.
+ADDRESS_SPACE_SLACK = 0.75
+ADDRESS_SPACE_WORDS = "under its address-space limit (ulimit -v)"
+
+
+def address_space_left() -> int | None:
+    """What RLIMIT_AS leaves for training, or None without a limit: under `ulimit -v` torch
+    failed to allocate after the check had compared with free memory alone (27th probe).
+    The estimate's overhead covers the libraries' own mappings."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    try:
+        status = Path("/proc/self/status").read_text()
+        used = int(re.search(r"^VmSize:\s+(\d+) kB", status, re.M).group(1)) * 1024  # type: ignore[union-attr]
+    except (OSError, AttributeError, ValueError):
+        used = 0
+    return max(0, soft - used)
+
+
 def estimate(
     base_gguf: str | Path, rank: int, targets: tuple[str, ...], batch: int, seq_len: int
 ) -> TrainingMemory:
@@ -74,7 +99,10 @@ def estimate(
     tokens = batch * seq_len
     per_layer = tokens * hidden * HIDDEN_VECTORS * F32 + batch * heads * seq_len * seq_len * F32 * 2
     logits = tokens * (shape.vocab or 0) * F32 * 3
-    avail = machine_memory().ram_available_bytes
+    avail, bound_by = machine_memory().ram_available_bytes, "free"
+    room = address_space_left()
+    if room is not None and (avail is None or room < avail):
+        avail, bound_by = room, ADDRESS_SPACE_WORDS
     return TrainingMemory(
         weights=shape.params * F32 * 2,
         adapter=trainable * F32 * 2,
@@ -83,14 +111,23 @@ def estimate(
         overhead=TORCH_OVERHEAD,
         trainable_params=trainable,
         available=avail,
+        available_is=bound_by,
     )
 
 
 def check(mem: TrainingMemory) -> None:
-    """Refuse a run that would not fit this machine's free memory, saying what it needs."""
-    if mem.available is not None and mem.total > COMFORT * mem.available:
-        raise TuneError(
-            f"not enough memory: training needs {mem.describe()}, and this machine has "
-            f"{human_bytes(mem.available)} free (a quarter is kept spare)",
-            hint="lower --batch, shorten the longest examples, lower --rank, or free memory",
-        )
+    """Refuse a run that would not fit this machine's free memory (a quarter kept spare), or
+    the address space this process may still map (ADDRESS_SPACE_SLACK)."""
+    if mem.available is None:
+        return
+    if mem.available_is == "free" and mem.total > COMFORT * mem.available:
+        has = f"this machine has {human_bytes(mem.available)} free (a quarter is kept spare)"
+    elif mem.available_is != "free" and ADDRESS_SPACE_SLACK * mem.total > mem.available:
+        has = f"this process may map only {human_bytes(mem.available)} more {mem.available_is}"
+    else:
+        return
+    raise TuneError(
+        f"not enough memory: training needs {mem.describe()}, and {has}",
+        hint="lower --batch, shorten the longest examples, lower --rank, or free memory"
+        + (" (or raise `ulimit -v`)" if mem.available_is != "free" else ""),
+    )
