@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
+from openscout.errors import ConfigError
 from openscout.server.limits import Limits
 from openscout.server.security import default_allowed_hosts, host_name
 
@@ -186,6 +187,13 @@ def test_allowed_hosts_rules() -> None:
     assert (
         host_name("[::1]:80") == "[::1]" and host_name("a.b:1") == "a.b" and host_name("x") == "x"
     )
+
+
+@pytest.mark.parametrize("extra", ["*", "", " ", "box.lan:8765", "a b", "http://box.lan", "é.lan"])
+def test_an_allowed_host_that_can_never_match_is_refused(extra: str) -> None:
+    """These were accepted without a word and matched no request (twenty-seventh probe)."""
+    with pytest.raises(ConfigError, match="can never match a Host header"):
+        default_allowed_hosts("192.168.1.5", ["box.lan", extra])
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
-from openscout.errors import is_out_of_memory
+from openscout.errors import ConfigError, is_out_of_memory
 from openscout.server.errors import error_body
 
 Scope = MutableMapping[str, Any]
@@ -64,7 +64,14 @@ def is_loopback(host: str) -> bool:
 def default_allowed_hosts(bind_host: str, extra: Iterable[str] = ()) -> frozenset[str] | None:
     """Loopback names plus the bind address and any extras; None (any Host) only for a
     wildcard bind without extras, which `serve` allows only with an API key."""
-    extra = [h.strip().lower() for h in extra if h.strip()]
+    extra = [h.strip().lower() for h in extra]
+    for h in extra:
+        if not h or host_name(h) != h:  # '*', 'a b', 'box:8765' were accepted and never matched
+            raise ConfigError(
+                f"--allow-host {h!r} can never match a Host header",
+                hint="give a name or an address without port or scheme, e.g. box.lan, "
+                "192.168.1.5 or [fe80::1]",
+            )
     if bind_host in WILDCARD_BINDS and not extra:
         return None
     hosts = set(LOOPBACK_NAMES) | set(extra)
