@@ -395,3 +395,15 @@ def test_sampling_at_a_denormal_temperature_picks_the_best_token() -> None:
             sample(logits, SamplingParams(temperature=temperature), np.random.default_rng(0)) == 1
         )
     assert SamplingParams(temperature=1e-6).temperature == 1e-6  # the floor itself samples
+
+
+def test_a_refusal_without_words_still_gives_a_reason(smollm2_path: Path, tmp_path: Path) -> None:
+    """A context length of 2^31-1 in the header ran the check past its memory cap with a bare
+    MemoryError: "llama.cpp could not load ctxhuge.gguf: " and nothing after (27th probe)."""
+    huge = copy_with_metadata(
+        smollm2_path, tmp_path / "ctxhuge.gguf", {"llama.context_length": 2**31 - 1}
+    )
+    with pytest.raises(ModelFileError) as e:
+        LlamaCppEngine("huge", huge)
+    reason = e.value.message.split("ctxhuge.gguf:", 1)[1].strip()
+    assert reason and "more memory" in reason

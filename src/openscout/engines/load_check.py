@@ -202,9 +202,19 @@ def _child(argv: list[str]) -> None:
         )
         _run_through(llm)
     except (ValueError, RuntimeError, OSError, MemoryError) as e:
-        print(json.dumps({"error": str(e)[:500]}), flush=True)
+        print(json.dumps({"error": _in_words(e)[:500]}), flush=True)
         return
     print(json.dumps({"ok": True}), flush=True)
+
+
+def _in_words(e: BaseException) -> str:
+    """The error's own words, or what its kind means: a header asking for a context of 2^31-1
+    tokens ran past the memory cap with a bare MemoryError, refused with no reason at all."""
+    if str(e):
+        return str(e)
+    if isinstance(e, MemoryError):
+        return "it asked for more memory than a model file of its size needs (check the sizes in its header)"
+    return e.__class__.__name__
 
 
 def _run_through(llm: Any) -> None:
