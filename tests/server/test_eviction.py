@@ -131,6 +131,8 @@ def test_an_evicted_model_with_lanes_is_freed_at_once(
 
         first = asyncio.run(open_a_then_b())
         assert first() is None
+        # /health and the pages said "ready" for an evicted model (twenty-sixth probe)
+        assert pool.state("a").state == "not_loaded" and pool.state("b").state == "ready"
     finally:
         if was_enabled:
             gc.enable()

@@ -79,7 +79,17 @@ class ModelPool:
     def state(self, model_id: str) -> LoadState:
         if model_id in self._injected:
             return LoadState("ready")
-        return self._states.get(model_id, LoadState())
+        st = self._states.get(model_id, LoadState())
+        if st.state == "ready" and not self._still_serving(model_id):
+            return LoadState()  # evicted by the engine cache: it opens again when asked
+        return st
+
+    def _still_serving(self, model_id: str) -> bool:
+        """/health said "ready" for models the cache had evicted (twenty-sixth probe)."""
+        from openscout.engines.loader import still_open
+
+        made = self._serving.get(model_id)
+        return made is not None and still_open(made[0])
 
     # -- engines ---------------------------------------------------------------------------
 
