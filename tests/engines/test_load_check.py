@@ -3,6 +3,7 @@ error: a block_count of 0 killed `serve` with the first request for it (nineteen
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import struct
@@ -407,3 +408,35 @@ def test_a_refusal_without_words_still_gives_a_reason(smollm2_path: Path, tmp_pa
         LlamaCppEngine("huge", huge)
     reason = e.value.message.split("ctxhuge.gguf:", 1)[1].strip()
     assert reason and "more memory" in reason
+
+
+def test_the_check_ends_when_its_parent_is_killed(tmp_path: Path) -> None:
+    """A check outlived a kill -9 of `serve` (twenty-sixth probe). Here the child opens a FIFO
+    nobody writes, so it would wait for ever; its parent is killed at once."""
+    import time
+
+    fifo = tmp_path / "never.gguf"
+    os.mkfifo(fifo)
+    parent = (
+        "import subprocess, sys, os\n"
+        "child = subprocess.Popen([sys.executable, '-I', '-m', 'openscout.engines.load_check',"
+        " sys.argv[1]], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)\n"
+        "print(child.pid, flush=True)\n"
+        "import time; time.sleep(2)\n"  # the child is past its start and waits on the FIFO
+        "os.kill(os.getpid(), 9)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", parent, str(fifo)], capture_output=True, text=True)
+    child = int(out.stdout.split()[0])
+    try:
+        for _ in range(40):
+            try:
+                state = Path(f"/proc/{child}/stat").read_text().split(") ")[1][:1]
+            except FileNotFoundError:
+                return  # gone (reaped by init)
+            if state == "Z":
+                return  # ended; a zombie until init reaps it
+            time.sleep(0.25)
+        pytest.fail("the check outlived its parent by 10 s")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, 9)
