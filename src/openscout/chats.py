@@ -7,6 +7,7 @@ added, so a crash loses at most the message being written.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ MAX_CHAT_BYTES = 8 * 2**20
 MAX_CHAT_MESSAGES = 2000
 _SIZE = "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM chat_messages"
 ROLES = ("system", "user", "assistant")
+MAX_SETTING_NAME = 64
 
 
 @dataclass
@@ -70,7 +72,7 @@ def create_chat(
     try:
         cur = conn.execute(
             "INSERT INTO chats (title, model_id, system_prompt, params_json) VALUES (?,?,?,?)",
-            (_title(title), model_id, system_prompt, json.dumps(params or {})),
+            (_title(title), model_id, system_prompt, _settings_json(params or {})),
         )
         chat_id = int(cur.lastrowid or 0)
     finally:
@@ -142,6 +144,27 @@ def _message(row: Any) -> ChatMessage:
     )
 
 
+def _settings_json(params: dict[str, Any]) -> str:
+    # strict JSON: NaN and the infinities are not JSON, and an export holding them does not
+    # parse in strict readers (29th probe)
+    try:
+        return json.dumps(params, allow_nan=False)
+    except ValueError as e:
+        raise OpenscoutError(f"chat settings must be finite numbers: {e}") from None
+
+
+def _settings_read(text: str | None) -> dict[str, Any]:
+    """A chat's settings as stored; rows written before the settings were checked may hold
+    NaN, infinities or long names, which are left out rather than served."""
+    stored = json.loads(text or "{}")
+    return {
+        k: v
+        for k, v in (stored.items() if isinstance(stored, dict) else ())
+        if len(k) <= MAX_SETTING_NAME
+        and (v is None or (isinstance(v, int | float) and math.isfinite(v) and abs(v) < 2**53))
+    }
+
+
 def _bytes(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
@@ -169,7 +192,7 @@ def get_chat(settings: Settings, chat_id: int) -> Chat:
         row["title"],
         row["model_id"],
         row["system_prompt"],
-        json.loads(row["params_json"] or "{}"),
+        _settings_read(row["params_json"]),
         row["created_at"],
         row["updated_at"],
         [_message(m) for m in msgs],
@@ -206,7 +229,8 @@ def delete_chat(settings: Settings, chat_id: int) -> None:
 
 
 def export_json(chat: Chat) -> str:
-    return json.dumps({"version": EXPORT_VERSION, **chat.as_dict()}, indent=2, ensure_ascii=False)
+    doc = {"version": EXPORT_VERSION, **chat.as_dict()}
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def export_markdown(chat: Chat) -> str:

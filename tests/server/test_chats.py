@@ -77,6 +77,76 @@ def test_chat_routes(client: TestClient) -> None:
     assert extra.status_code == 400  # our own routes are strict about fields
 
 
+def _strict_json(text: str):  # type: ignore[no-untyped-def]
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        '{"temperature": NaN}',
+        '{"top_p": Infinity}',
+        '{"temperature": -Infinity}',
+        '{"max_tokens": 9007199254740993}',
+        '{"seed": -9007199254740993}',
+        '{"temperature": 2.5}',
+        '{"max_tokens": "10"}',
+        '{"max_tokens": true}',
+        '{"' + "n" * 900_000 + '": 1}',
+        '{"frequency_of_nothing": 1}',
+    ],
+    ids=[
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "2**53+1",
+        "-(2**53+1)",
+        "out of range",
+        "string",
+        "boolean",
+        "900,000-character name",
+        "unknown name",
+    ],
+)
+def test_chat_settings_are_refused_where_a_v1_request_would_be(client: TestClient, params) -> None:  # type: ignore[no-untyped-def]
+    """NaN, infinities and integers past 2**53 were stored and exported as invalid JSON, and
+    setting names had no bound (29th probe, medium): a chat keeps what /v1 would accept."""
+    body = '{"model": "mock-a", "params": ' + params + "}"
+    r = client.post("/ui/api/chats", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400, r.text[:300]
+    assert r.json()["error"]["param"].startswith("params"), r.text[:300]
+    assert client.get("/ui/api/chats").json()["chats"] == []
+
+
+def test_chat_settings_round_trip_as_strict_json(client: TestClient) -> None:
+    params = {"temperature": 0.7, "top_p": 0.9, "max_tokens": 2**53 - 1, "seed": -(2**53 - 1)}
+    cid = client.post("/ui/api/chats", json={"model": "mock-a", "params": params}).json()["id"]
+    assert client.get(f"/ui/api/chats/{cid}").json()["params"] == params
+    export = client.get(f"/ui/api/chats/{cid}/export?format=json")
+    assert _strict_json(export.text)["params"] == params
+    empty = client.post("/ui/api/chats", json={"model": "mock-a", "params": {"top_p": None}})
+    assert empty.json()["params"] == {}  # the page sends null for a field left blank
+
+
+def test_chat_settings_stored_before_the_checks_are_left_out_not_exported(
+    client: TestClient, settings
+) -> None:  # type: ignore[no-untyped-def]
+    cid = client.post("/ui/api/chats", json={"model": "mock-a"}).json()["id"]
+    old = '{"temperature": NaN, "top_p": Infinity, "max_tokens": 9007199254740993, "seed": 3, "%s": 1}'
+    conn = sqlite3.connect(settings.db_path)
+    with conn:  # as the unchecked route stored them
+        conn.execute("UPDATE chats SET params_json = ? WHERE id = ?", (old % ("n" * 1000), cid))
+    conn.close()
+    assert client.get(f"/ui/api/chats/{cid}").json()["params"] == {"seed": 3}
+    export = client.get(f"/ui/api/chats/{cid}/export?format=json")
+    assert export.status_code == 200 and _strict_json(export.text)["params"] == {"seed": 3}
+    with pytest.raises(chats.OpenscoutError, match="finite"):
+        chats.create_chat(settings, "mock-a", params={"temperature": float("nan")})
+
+
 def test_arena_routes_hide_names_until_the_vote(client: TestClient) -> None:
     from tests.server.conftest import sse_events
 

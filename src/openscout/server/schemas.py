@@ -6,7 +6,7 @@ Structural checks live in the pydantic models; the configurable bounds (Limits) 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -22,6 +22,12 @@ MAX_INT = 2**53 - 1
 NonEmpty = Annotated[str, Field(min_length=1)]
 TokenId = Annotated[int, Field(ge=0, le=MAX_INT)]
 TokenIds = Annotated[list[TokenId], Field(min_length=1)]
+# sampling settings, shared by the /v1 requests and the settings a saved chat keeps; the
+# bounds also refuse NaN and the infinities, which compare false against any bound
+Temperature = Annotated[float, Field(ge=0.0, le=2.0)]
+TopP = Annotated[float, Field(ge=0.0, le=1.0)]
+MaxTokens = Annotated[int, Field(ge=0, le=MAX_INT)]
+Seed = Annotated[int, Field(ge=-MAX_INT, le=MAX_INT)]
 
 
 def _whole_numbers(value: Any) -> Any:
@@ -31,6 +37,11 @@ def _whole_numbers(value: Any) -> Any:
     if isinstance(value, list):
         return [_whole_numbers(v) for v in value]
     return value
+
+
+def _bare(annotation: Any) -> Any:
+    """int for Annotated[int, Field(...)]: the type under its constraints."""
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
 
 
 class _Wire(BaseModel):
@@ -45,8 +56,8 @@ class _Wire(BaseModel):
         integer 10: accept it as such; 10.5 stays an error."""
         field = cls.model_fields.get(info.field_name or "")
         if isinstance(value, float) and value.is_integer() and field is not None:
-            args = get_args(field.annotation) or (field.annotation,)
-            if int in args and float not in args:
+            kinds = {_bare(a) for a in get_args(field.annotation) or (field.annotation,)}
+            if int in kinds and float not in kinds:
                 return int(value)
         return value
 
@@ -83,17 +94,28 @@ class _Sampling(_Wire):
     model: str = Field(min_length=1, max_length=256)
     stream: bool = False
     stream_options: StreamOptions | None = None
-    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
-    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
-    max_tokens: int | None = Field(default=None, ge=0, le=MAX_INT)
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    max_tokens: MaxTokens | None = None
     stop: str | list[str] | None = None
-    seed: int | None = Field(default=None, ge=-MAX_INT, le=MAX_INT)
+    seed: Seed | None = None
     n: int | None = Field(default=None, ge=1, le=MAX_INT)
     user: str | None = Field(default=None, max_length=256)
 
     @property
     def include_usage(self) -> bool:
         return bool(self.stream_options and self.stream_options.include_usage)
+
+
+class ChatSettings(_Wire):
+    """The sampling settings a saved chat keeps (web chat): the /v1 fields and bounds, and
+    nothing else, so what is stored is what a later request would accept."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    temperature: Temperature | None = None
+    top_p: TopP | None = None
+    max_tokens: MaxTokens | None = None
+    seed: Seed | None = None
 
 
 class ChatRequest(_Sampling):

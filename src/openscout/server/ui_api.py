@@ -26,7 +26,7 @@ from openscout.errors import OpenscoutError
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
 from openscout.server.errors import APIError, from_openscout
 from openscout.server.pool import ModelPool
-from openscout.server.schemas import MAX_INT
+from openscout.server.schemas import MAX_INT, ChatSettings
 
 ARENA_PARAMS = SamplingParams(temperature=0.7, top_p=0.95, max_tokens=256)
 
@@ -44,7 +44,7 @@ class NewChat(_Body):
     model: str = Field(min_length=1, max_length=256)
     title: str = Field(default="", max_length=2000)
     system_prompt: str = Field(default="", max_length=20_000)
-    params: dict[str, float | int | None] = Field(default_factory=dict, max_length=16)
+    params: ChatSettings = Field(default_factory=ChatSettings)
 
 
 class NewMessage(_Body):
@@ -117,7 +117,11 @@ def make_router(pool: ModelPool) -> APIRouter:
     async def new_chat(body: NewChat) -> dict[str, Any]:
         pool.spec(body.model)  # 404 for an unknown model
         return chats.create_chat(
-            settings, body.model, body.title, body.system_prompt, body.params
+            settings,
+            body.model,
+            body.title,
+            body.system_prompt,
+            body.params.model_dump(exclude_none=True),
         ).as_dict()
 
     @r.get("/chats/{chat_id}")
