@@ -131,7 +131,7 @@ def test_tokenizer_routes_in_vllms_shape(real: TestClient) -> None:
     # the ids the model evaluates for this chat, the rendered template's words among them
     assert "user" in chat["token_strs"] and chat["count"] == len(chat["tokens"]) > 3
     for path, body, param in [
-        ("/detokenize", {"tokens": [10**9]}, "prompt"),
+        ("/detokenize", {"tokens": [10**9]}, "tokens"),  # it said prompt (29th probe, low)
         ("/tokenize", {}, "prompt"),
         ("/tokenize", {"prompt": "x", "messages": [{"role": "user", "content": "y"}]}, "prompt"),
         ("/v1/completions", {"model": MODEL, "prompt": [10**9], "max_tokens": 0}, "prompt"),

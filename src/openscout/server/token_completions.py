@@ -42,14 +42,15 @@ def check_top(n: int | None, limits: Limits, param: str) -> None:
         )
 
 
-def check_ids(engine: TokenIdEngine, ids: list[int]) -> None:
+def check_ids(engine: TokenIdEngine, ids: list[int], param: str = "prompt") -> None:
+    """param: the request field that holds the ids (prompt, or tokens for /detokenize)."""
     vocab = engine.tokenizer_info().get("vocab_size")
     if isinstance(vocab, int) and any(t >= vocab for t in ids):
         raise APIError(
             400,
             f"a token id is outside the model's vocabulary (0 to {vocab - 1})",
             code="invalid_value",
-            param="prompt",
+            param=param,
         )
 
 

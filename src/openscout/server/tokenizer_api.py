@@ -87,7 +87,7 @@ def _detokenize(engine: Engine, ids: list[int]) -> dict[str, Any] | Response:
     if isinstance(engine, RequestForwarding):
         return forward_request(engine, "/detokenize", {"tokens": ids})[1]
     tok = token_engine(engine, "detokenize")
-    check_ids(tok, ids)
+    check_ids(tok, ids, param="tokens")
     return {"prompt": tok.decode(ids)}
 
 
