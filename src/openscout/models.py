@@ -104,7 +104,7 @@ def _parse_text(text: str, path: Path) -> _RegistryFile:
             item = models[loc[1]] if loc[1] < len(models) else None
             entry = str(item.get("id", f"#{loc[1]}")) if isinstance(item, dict) else f"#{loc[1]}"
         raise DataFileError(
-            err["msg"],
+            yamlfile.problem(err),
             path=str(path),
             line=yamlfile.node_line(composed.root, loc),
             entry=entry,

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from yaml.composer import Composer
 from yaml.constructor import SafeConstructor
 from yaml.events import (
@@ -379,6 +380,26 @@ def node_line(root: Node | None, loc: Loc) -> int | None:
 M = TypeVar("M", bound=BaseModel)
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "nothing" if value is None else type(value).__name__
+
+
+def problem(err: ErrorDetails) -> str:
+    """pydantic's message for one problem, in the file's terms: "a valid dictionary or
+    instance of _RegistryFile" names our classes, not what the file should hold."""
+    if err["type"] in ("model_type", "dict_type", "model_attributes_type"):
+        return f"expected a mapping (key: value lines), found {_kind(err.get('input'))}"
+    return err["msg"]
+
+
 def validated(
     model: type[M],
     raw: Any,
@@ -397,7 +418,7 @@ def validated(
         err = e.errors()[0]
         loc = tuple(err["loc"])
         raise DataFileError(
-            err["msg"],
+            problem(err),
             path=path,
             line=node_line(root, (*at, *loc[:1])) if at is not None else None,
             entry=entry,

@@ -136,6 +136,29 @@ def test_models_yaml_schema_errors_name_the_line(settings: Settings) -> None:
     assert e.value.line == 3
 
 
+@pytest.mark.parametrize(
+    ("kind", "text", "found"),
+    [
+        ("models", "- 1\n", "a list"),
+        ("models", "version: 1\nmodels:\n  - 7\n", "a number"),
+        ("catalog", "- 1\n", "a list"),
+        ("suite", "prompts: ['{{x}}']\ntests:\n  - [1, 2]\n", "a list"),
+    ],
+    ids=["models top level", "models entry", "catalog top level", "suite test"],
+)
+def test_a_list_where_a_mapping_belongs_says_so_in_the_files_terms(
+    kind: str, text: str, found: str, settings: Settings, tmp_path: Path
+) -> None:
+    """`- 1` as models.yaml said "Input should be a valid dictionary or instance of
+    _RegistryFile": a class name the user never wrote (29th probe, low)."""
+    path = tmp_path / f"{kind}.yaml"
+    path.write_text(text)
+    with pytest.raises(DataFileError) as e:
+        LOADERS[kind][1](path, settings)
+    assert f"expected a mapping (key: value lines), found {found}" in str(e.value), str(e.value)
+    assert "instance of" not in str(e.value)
+
+
 def test_a_bad_user_catalog_file_names_its_line(tmp_path: Path) -> None:
     (tmp_path / "mine.yaml").write_text(CATALOG.replace("params_b: 1.0", "params_b: [1.0"))
     with pytest.raises(DataFileError) as e:

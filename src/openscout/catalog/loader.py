@@ -109,7 +109,7 @@ def load_file(path: Path | str, text: str | None = None) -> list[ModelEntry]:
     except ValidationError as e:
         err = e.errors()[0]
         raise DataFileError(
-            err["msg"],
+            yamlfile.problem(err),
             path=path_s,
             field=_field_of(err["loc"]),
             hint="a data file has `version: 2` (or 1), optional `defaults` and a `models` list",
@@ -130,7 +130,7 @@ def load_file(path: Path | str, text: str | None = None) -> list[ModelEntry]:
         except ValidationError as e:
             err = e.errors()[0]
             raise DataFileError(
-                err["msg"],
+                yamlfile.problem(err),
                 path=path_s,
                 line=_entry_line(root, i, tuple(err["loc"])),
                 entry=name,

@@ -236,7 +236,7 @@ def _validate(raw: Any, path: Path, root: Any) -> SuiteFile:
         )
         field = ".".join(str(x) for x in loc) or None
         raise DataFileError(
-            err["msg"],
+            yamlfile.problem(err),
             path=str(path),
             line=yamlfile.node_line(root, loc),
             field=field,
