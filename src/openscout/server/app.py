@@ -97,6 +97,6 @@ def create_app(
         SecurityMiddleware,
         api_key=key,
         allowed_hosts=default_allowed_hosts(bind_host or settings.host, allow_hosts),
-        max_body_bytes=limits.max_body_bytes,
+        limits=limits,
     )
     return app

@@ -10,6 +10,10 @@ DEFAULT_LANE_CTX = 2048
 @dataclass(frozen=True)
 class Limits:
     max_body_bytes: int = 1 * 2**20  # a request body larger than this gets 413
+    # a body must arrive whole within body_timeout_s (408), and at most max_bodies_reading
+    # are read at once (503): slow senders held 1 MiB each for ever (30th probe)
+    body_timeout_s: float = 30.0
+    max_bodies_reading: int = 64
     max_messages: int = 256
     max_message_chars: int = 200_000  # per message
     max_total_chars: int = 400_000  # all messages / the prompt together

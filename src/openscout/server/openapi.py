@@ -37,6 +37,7 @@ _WHY = {
     "401": "Missing or wrong API key (only when the server has one)",
     "403": "A cross-origin request",
     "404": "Unknown model, chat or battle",
+    "408": "The request body did not arrive in time",
     "409": "The battle is already over",
     "413": "The request body is too large",
     "429": "Too many requests are waiting for this model (see Retry-After)",
@@ -70,7 +71,7 @@ def _statuses(path: str, method: str, op: dict[str, Any]) -> list[str]:
         return ["400"]  # only the Host check applies
     codes = {"400", "401", "403"}
     if method in ("post", "put", "patch", "delete"):
-        codes.add("413")
+        codes |= {"408", "413", "503"}  # the body: too slow, too large, too many read at once
     if op.get("parameters") or path.startswith(("/v1/", "/ui/api/chats", "/ui/api/arena")):
         codes.add("404")
     if path.startswith(_GENERATION):

@@ -13,6 +13,7 @@ process and COOKIE_TTL_S only: browsers send it to every port of the host.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -27,6 +28,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from openscout.errors import ConfigError, is_out_of_memory
 from openscout.server.errors import error_body
+from openscout.server.limits import Limits
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -98,13 +100,15 @@ class SecurityMiddleware:
         *,
         api_key: str | None,
         allowed_hosts: frozenset[str] | None,
-        max_body_bytes: int,
+        limits: Limits,
         csp: str = CSP,
     ) -> None:
         self.app = app
         self.api_key = api_key or None
         self.allowed_hosts = allowed_hosts
-        self.max_body_bytes = max_body_bytes
+        self.limits = limits
+        self.max_body_bytes = limits.max_body_bytes
+        self._bodies_reading = 0  # one event loop: no lock needed
         self.csp = csp
         self._session_secret = secrets.token_bytes(32)  # login cookies end with this process
 
@@ -311,8 +315,25 @@ class SecurityMiddleware:
             await _json(send, 400, "bad Content-Length", "invalid_request")
             return None
         if declared > self.max_body_bytes:
-            await _json(send, 413, too_big, "body_too_large")
+            await _json(send, 413, too_big, "body_too_large", [_CLOSE])
             return None
+        if self._bodies_reading >= self.limits.max_bodies_reading:
+            # closed after the answer, so the body it would still send is not buffered
+            extra = [(b"retry-after", str(self.limits.retry_after_s).encode()), _CLOSE]
+            await _json(send, 503, "the server is busy; retry shortly", "queue_full", extra)
+            return None
+        self._bodies_reading += 1
+        try:
+            async with asyncio.timeout(self.limits.body_timeout_s):
+                return await self._body_parts(receive, send, too_big)
+        except TimeoutError:
+            took = f"the request body did not arrive within {self.limits.body_timeout_s:g} s"
+            await _json(send, 408, took, "body_timeout", [_CLOSE])
+            return None
+        finally:
+            self._bodies_reading -= 1
+
+    async def _body_parts(self, receive: Receive, send: Send, too_big: str) -> bytes | None:
         parts: list[bytes] = []
         size = 0
         while True:
@@ -322,7 +343,7 @@ class SecurityMiddleware:
             chunk = msg.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                await _json(send, 413, too_big, "body_too_large")
+                await _json(send, 413, too_big, "body_too_large", [_CLOSE])
                 return None
             parts.append(chunk)
             if not msg.get("more_body", False):
@@ -396,6 +417,8 @@ async def _json(
     )
     await send({"type": "http.response.body", "body": body})
 
+
+_CLOSE = (b"connection", b"close")
 
 # what a link from another site may open: the workbench's pages, never the API behind them
 _API_PATHS = ("/v1/", "/ui/api/", "/tokenize", "/detokenize", "/tokenizer_info", "/openapi")
