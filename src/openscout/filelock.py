@@ -16,11 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from openscout.errors import DataFileError
+from openscout.errors import DataFileError, OpenscoutError
 
 
 @contextmanager
-def one_writer(lock_file: Path) -> Iterator[None]:
+def one_writer(lock_file: Path, busy: OpenscoutError | None = None) -> Iterator[None]:
+    """Hold `lock_file` exclusively; wait for another holder, or, given `busy`, raise it."""
     lock_file.parent.mkdir(parents=True, exist_ok=True)
     # no link followed (one planted there made a file outside the data dir), no FIFO or
     # folder taken for a lock (twenty-fifth probe)
@@ -39,7 +40,10 @@ def one_writer(lock_file: Path) -> Iterator[None]:
             hint="remove it; openscout makes it again",
         )
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if busy else 0))
+        except BlockingIOError:
+            raise busy from None  # type: ignore[misc]
         yield
     finally:
         os.close(fd)  # and the lock with it

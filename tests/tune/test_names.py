@@ -49,3 +49,46 @@ def test_the_users_own_catalog_file_is_never_replaced(settings: Settings, tmp_pa
     names.check_catalog_file(catalog_path(settings, "t"), "t")  # tune's own, for this id: fine
     with pytest.raises(TuneError):
         names.check_catalog_file(catalog_path(settings, "t"), "t2")
+
+
+def test_a_name_being_tuned_is_refused_to_a_second_run(settings: Settings, tmp_path: Path) -> None:
+    """Two `tune --name t2` at once shared a folder and a checkpoint, and the later one's
+    model silently replaced the earlier one's (30th probe, medium)."""
+    pytest.importorskip("peft")
+    from openscout.filelock import one_writer
+    from openscout.tune.run import name_lock
+
+    data = write_jsonl(tmp_path / "d.jsonl", [PAIR] * 4)
+    busy = "another `openscout tune` is making 't2' now"
+    # the lock held as a run of that name in another process holds it
+    with one_writer(name_lock(settings, "t2")), pytest.raises(TuneError, match=busy):
+        tune(settings, TuneRequest(base=BASE, data=str(data), name="t2", steps=1))
+    assert not run_dir(settings, "t2").exists()  # refused before anything was made
+    assert name_lock(settings, "a.b") != name_lock(settings, "a.c")
+
+
+@pytest.mark.real_model
+def test_a_model_registered_while_training_is_not_replaced(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`models add t5 ...` while `tune --name t5` trained: the tune then replaced it without
+    --replace and without a word (30th probe, medium)."""
+    pytest.importorskip("peft")
+    from openscout.engines.spec import ModelSpec
+    from openscout.models import add_model, get_model
+    from openscout.tune import run
+
+    train = run._train
+
+    def meanwhile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        model = train(*args, **kwargs)
+        mine = ModelSpec(id="t5", engine="mock", license="MyOwn-1.0")
+        add_model(settings, mine)  # the user's own model, registered while this one trained
+        return model
+
+    monkeypatch.setattr(run, "_train", meanwhile)
+    data = write_jsonl(tmp_path / "d.jsonl", [PAIR] * 4)
+    request = TuneRequest(base=BASE, data=str(data), name="t5", steps=1, batch=1, rank=1)
+    with pytest.raises(TuneError, match="'t5' was registered while this fine-tune trained"):
+        tune(settings, request)
+    assert get_model(settings, "t5").license == "MyOwn-1.0"

@@ -25,6 +25,7 @@ from typing import Any
 
 from openscout.config import Settings
 from openscout.errors import ConfigError, OpenscoutError, TuneError
+from openscout.filelock import one_writer
 from openscout.tune import log
 from openscout.tune.data import read_jsonl, split
 from openscout.tune.log import StepLog
@@ -90,6 +91,11 @@ def run_dir(settings: Settings, name: str) -> Path:
     return settings.home / "tune" / stem(name)
 
 
+def name_lock(settings: Settings, name: str) -> Path:
+    folder = run_dir(settings, name)
+    return folder.parent / f"{folder.name}.lock"  # beside the folder: `rm -r` of it keeps it
+
+
 def _fingerprint(base_digest: str, data_sha: str, hyper: dict[str, Any]) -> str:
     blob = json.dumps(
         {"v": FORMAT_VERSION, "base": base_digest, "data": data_sha, "hyper": hyper},
@@ -126,8 +132,7 @@ def check_targets(targets: Sequence[str]) -> None:
 
 
 def tune(settings: Settings, req: TuneRequest, progress: Progress | None = None) -> TuneResult:
-    from openscout.engines.kinds import kind_of
-    from openscout.models import check_id, get_model, list_models
+    from openscout.models import check_id
 
     t_start = time.perf_counter()
     say = progress or (lambda phase, s, total: None)
@@ -138,6 +143,21 @@ def tune(settings: Settings, req: TuneRequest, progress: Progress | None = None)
         )
     check_targets(req.targets)
     check_id(req.name)  # before its folder is made (`a/../../b` made one; twelfth probe)
+    busy = TuneError(
+        f"another `openscout tune` is making {req.name!r} now",
+        hint="wait for it to end, or choose another --name",
+    )
+    # the name is this run's from the check below to its registration: two runs of one
+    # name shared a folder and checkpoint, and the later one's model silently replaced the
+    # earlier one's (30th probe)
+    with one_writer(name_lock(settings, req.name), busy):
+        return _tune_named(settings, req, say, t_start)
+
+
+def _tune_named(settings: Settings, req: TuneRequest, say: Progress, t_start: float) -> TuneResult:
+    from openscout.engines.kinds import kind_of
+    from openscout.models import get_model, list_models
+
     base = get_model(settings, req.base)
     if req.name == base.id or (
         any(m.id == req.name for m in list_models(settings)) and not req.replace
@@ -353,7 +373,15 @@ def _finish(
         "params": read_header(base_file).parameter_count,
     }
     spec = register.model_spec(base, req.name, base_file, gguf_path, info)
-    add_model(settings, spec, replace=True)
+    try:  # a model registered under the name while this one trained is not replaced unasked
+        add_model(settings, spec, replace=req.replace)
+    except ConfigError as e:
+        raise TuneError(
+            f"a model {req.name!r} was registered while this fine-tune trained; its adapter is"
+            f" in {gguf_path} and not registered",
+            hint="run again with --replace to put the fine-tune in that model's place, or"
+            " with another --name",
+        ) from e
     notes = []
     try:  # a catalog that does not load (a bad file of the user's) must not cost the model
         entry = register.catalog_entry(settings, base, req.name, info)
