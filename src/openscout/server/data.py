@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from openscout.catalog.loader import Catalog
 from openscout.catalog.loader import load_catalog as _read_catalog
@@ -60,6 +62,23 @@ def safe_url(url: object) -> str | None:
     """Only http(s) links reach an href: a javascript: URL in a card stays text."""
     text = str(url) if url is not None else ""
     return text if text.startswith(("https://", "http://")) else None
+
+
+def source_text(url: object) -> str:
+    """A source that is not a link, as a page shows it: a file of the serving machine by its
+    name only (a fine-tune's sources named the home folder, the data dir, the database and
+    the install: 30th probe)."""
+    text = str(url) if url is not None else ""
+    if text[:5].lower() == "file:":
+        text = unquote(urlsplit(text).path)
+    elif not _LOCAL_PATH.match(text):
+        return text
+    name = _SEPARATOR.split(text.rstrip("/\\"))[-1]
+    return f"{name} (a file on the serving machine)"
+
+
+_LOCAL_PATH = re.compile(r"^(/|~|\\\\|[A-Za-z]:[/\\])")  # POSIX, home, UNC, drive
+_SEPARATOR = re.compile(r"[/\\]")
 
 
 # -- catalog search ----------------------------------------------------------------------------
@@ -305,8 +324,7 @@ class ModelView:
     published: list[dict[str, Any]] = field(default_factory=list)  # labelled "published"
 
     def context(self) -> dict[str, Any]:
-        """The template's variables (safe_url included: the template builds links with it)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)} | {"safe_url": safe_url}
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def model_view(pool: ModelPool, model_id: str, target: Target | None = None) -> ModelView | None:

@@ -38,6 +38,8 @@ def templates() -> Jinja2Templates:
     )
     env.globals["version"] = __version__
     env.globals["human_bytes"] = human_bytes  # the one size format (openscout.units)
+    env.globals["safe_url"] = data.safe_url  # what may become a link
+    env.globals["source_text"] = data.source_text  # what stays text, paths left out
     return Jinja2Templates(env=env)
 
 
