@@ -253,7 +253,11 @@ MSG = [{"role": "user", "content": "hello"}]
     [
         ({"max_tokens": 10**9}, "max_tokens"),
         ({"max_tokens": -1}, "max_tokens"),
-        ({"max_completion_tokens": 5000}, "max_tokens"),
+        # the field the client sent, not max_tokens (30th probe, low)
+        ({"max_completion_tokens": 5000}, "max_completion_tokens"),
+        ({"max_completion_tokens": 0}, "max_completion_tokens"),
+        ({"max_completion_tokens": 2**53}, "max_completion_tokens"),
+        ({"max_tokens": 0}, "max_tokens"),
         ({"n": 50}, "n"),
         ({"n": 0}, "n"),
         ({"temperature": 9}, "temperature"),

@@ -265,10 +265,7 @@ def make_router(pool: ModelPool) -> APIRouter:
     async def chat_completions(req: ChatRequest, request: Request) -> Any:
         spec = pool.spec(req.model)
         msgs = chat_messages(req, pool.limits)
-        wanted = (
-            req.max_completion_tokens if req.max_completion_tokens is not None else req.max_tokens
-        )
-        params = sampling(req, pool.limits, spec.n_ctx, 512, wanted)
+        params = sampling(req, pool.limits, spec.n_ctx, 512)
         client = client_id(request)
         shape = StreamShape(
             f"chatcmpl-{uuid.uuid4().hex}",
@@ -335,7 +332,7 @@ def make_router(pool: ModelPool) -> APIRouter:
         items = prompts(req, pool.limits)
         scoring = req.logprobs is not None
         # max_tokens 0 asks for no completion: the prompt is only counted (and scored)
-        params = sampling(req, pool.limits, spec.n_ctx, 16, req.max_tokens, allow_zero=True)
+        params = sampling(req, pool.limits, spec.n_ctx, 16, allow_zero=True)
         check_top(req.logprobs, pool.limits, "logprobs")
         if scoring and req.stream:
             raise APIError(

@@ -106,6 +106,11 @@ class _Sampling(_Wire):
     def include_usage(self) -> bool:
         return bool(self.stream_options and self.stream_options.include_usage)
 
+    @property
+    def token_budget(self) -> tuple[str, int | None]:
+        """The field that asks how many tokens to generate, and its value."""
+        return "max_tokens", self.max_tokens
+
 
 class ChatSettings(_Wire):
     """The sampling settings a saved chat keeps (web chat): the /v1 fields and bounds, and
@@ -120,9 +125,16 @@ class ChatSettings(_Wire):
 
 class ChatRequest(_Sampling):
     messages: list[ChatMessageIn] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(default=None, ge=0, le=MAX_INT)
+    max_completion_tokens: MaxTokens | None = None
     logprobs: bool | None = None  # log-probs of the generated tokens
     top_logprobs: int | None = Field(default=None, ge=0, le=MAX_INT)
+
+    @property
+    def token_budget(self) -> tuple[str, int | None]:
+        """OpenAI's newer name wins; an error names the field the client sent."""
+        if self.max_completion_tokens is not None:
+            return "max_completion_tokens", self.max_completion_tokens
+        return super().token_budget
 
 
 class CompletionRequest(_Sampling):
@@ -164,23 +176,21 @@ def sampling(
     limits: Limits,
     n_ctx: int,
     default_max: int,
-    max_tokens: int | None,
     allow_zero: bool = False,
 ) -> SamplingParams:
     """Turn a request into SamplingParams, refusing out-of-bounds values with a 400."""
+    name, max_tokens = req.token_budget
     wanted = default_max if max_tokens is None else max_tokens
     cap = min(limits.max_tokens, n_ctx)
     if wanted > cap:
         raise APIError(
             400,
-            f"max_tokens is {wanted} but this model allows at most {cap}",
+            f"{name} is {wanted} but this model allows at most {cap}",
             code="invalid_value",
-            param="max_tokens",
+            param=name,
         )
     if wanted < 1 and not allow_zero:
-        raise APIError(
-            400, "max_tokens must be at least 1", code="invalid_value", param="max_tokens"
-        )
+        raise APIError(400, f"{name} must be at least 1", code="invalid_value", param=name)
     n = req.n or 1
     if n > limits.max_n:
         raise APIError(
