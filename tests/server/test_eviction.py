@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import time
 import weakref
 from dataclasses import replace
 from pathlib import Path
@@ -133,7 +134,41 @@ def test_an_evicted_model_with_lanes_is_freed_at_once(
         assert first() is None
         # /health and the pages said "ready" for an evicted model (twenty-sixth probe)
         assert pool.state("a").state == "not_loaded" and pool.state("b").state == "ready"
+        # but it loaded: a server that preloaded it is still ready (30th probe, low)
+        assert pool.has_loaded("a") and not pool.has_loaded("never-opened")
     finally:
         if was_enabled:
             gc.enable()
+        loader.clear_cache()
+
+
+@pytest.mark.real_model
+def test_a_preloaded_model_evicted_since_leaves_the_server_ready(
+    settings: Settings, smollm2_path: Path
+) -> None:
+    """`ready` turned false as soon as another model pushed the preloaded one out of the
+    cache, though the server still answered it (30th probe, low): ready means preloaded."""
+    from fastapi.testclient import TestClient
+
+    from openscout.engines.spec import ModelSpec
+    from openscout.models import add_model
+    from openscout.server.app import create_app
+
+    for model_id in ("a", "b"):
+        spec = ModelSpec(id=model_id, engine="llamacpp", path=str(smollm2_path), n_ctx=512)
+        add_model(settings, spec, replace=True)
+    small = replace(settings, model_cache_bytes=150 * 2**20)  # room for one
+    try:
+        with TestClient(create_app(small, preload=["a"]), base_url="http://127.0.0.1") as c:
+            for _ in range(100):  # preloading runs beside the app
+                if c.get("/health").json()["ready"]:
+                    break
+                time.sleep(0.1)
+            body = {"model": "b", "prompt": "Hi", "max_tokens": 1}
+            assert c.post("/v1/completions", json=body).status_code == 200  # evicts a
+            health = c.get("/health").json()
+            states = {m["id"]: m["state"] for m in health["models"]}
+            assert states["a"] == "not_loaded" and states["b"] == "ready", states
+            assert health["ready"] is True
+    finally:
         loader.clear_cache()

@@ -79,7 +79,7 @@ def create_app(
             # public route: a load error may name files; its text is in the server log
             error = "could not be loaded; see the server log" if st.error else None
             models.append({"id": s.id, "state": st.state, "error": error})
-        ready = all(pool.state(m).state == "ready" for m in preload)
+        ready = all(pool.has_loaded(m) for m in preload)  # preloading done
         return {"status": "ok", "ready": ready, "models": models}
 
     from openscout.server.api import make_router

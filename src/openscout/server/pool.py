@@ -84,6 +84,14 @@ class ModelPool:
             return LoadState()  # evicted by the engine cache: it opens again when asked
         return st
 
+    def has_loaded(self, model_id: str) -> bool:
+        """Opened without error, resident now or evicted since (it opens again when asked):
+        what /health's `ready` asks of the preloaded models. An eviction made a working server
+        not ready (30th probe, low)."""
+        return (
+            model_id in self._injected or self._states.get(model_id, LoadState()).state == "ready"
+        )
+
     def _still_serving(self, model_id: str) -> bool:
         """/health said "ready" for models the cache had evicted (twenty-sixth probe)."""
         from openscout.engines.loader import still_open
