@@ -92,3 +92,28 @@ def test_a_model_registered_while_training_is_not_replaced(
     with pytest.raises(TuneError, match="'t5' was registered while this fine-tune trained"):
         tune(settings, request)
     assert get_model(settings, "t5").license == "MyOwn-1.0"
+
+
+@pytest.mark.parametrize("planted", ["owner file", "folder", "adapter", "checkpoint"])
+def test_a_link_in_a_fine_tunes_folder_is_refused_not_followed(
+    settings: Settings, tmp_path: Path, planted: str
+) -> None:
+    """A dangling link at `model-id.txt` made tune write a file outside the data dir, and a
+    folder linked at `tune/<name>` got the adapter written into it and its own `adapter/`
+    deleted (30th probe, medium)."""
+    outside = tmp_path / "outside"
+    (outside / "adapter").mkdir(parents=True)
+    (outside / "adapter" / "notes.txt").write_text("precious")
+    folder = run_dir(settings, "t6")
+    folder.parent.mkdir(parents=True)
+    if planted == "folder":
+        folder.symlink_to(outside, target_is_directory=True)
+    else:
+        folder.mkdir()
+        target = {"owner file": outside / "planted.txt", "adapter": outside / "adapter"}
+        name = {"owner file": names.OWNER_FILE, "adapter": "adapter"}.get(planted)
+        name = name or "checkpoint.safetensors"
+        (folder / name).symlink_to(target.get(planted, outside / "ckpt"))
+    with pytest.raises(TuneError, match="is a link"):
+        names.claim_folder(folder, "t6")
+    assert sorted(p.name for p in outside.rglob("*")) == ["adapter", "notes.txt"]

@@ -10,6 +10,7 @@ the id it belongs to, and a catalog file is replaced only when `tune` wrote it f
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -28,7 +29,11 @@ def stem(model_id: str) -> str:
 
 
 def claim_folder(folder: Path, model_id: str) -> None:
-    """Make `folder` the fine-tune's, or refuse when it holds another model's run."""
+    """Make `folder` the fine-tune's, or refuse when it holds another model's run or a link.
+
+    A link at the folder, or at any name in it, led `tune` to write outside the data dir and
+    to delete a folder there (`adapter/`) (30th probe): no link is followed here."""
+    _no_links(folder)
     owner = folder / OWNER_FILE
     if owner.exists():
         found = owner.read_text(encoding="utf-8", errors="replace").strip()
@@ -40,6 +45,18 @@ def claim_folder(folder: Path, model_id: str) -> None:
         return
     folder.mkdir(parents=True, exist_ok=True)  # a folder from before ids were recorded: ours
     owner.write_text(model_id + "\n", encoding="utf-8")
+
+
+def _no_links(folder: Path) -> None:
+    found = [p for p in (folder.parent, folder) if p.is_symlink()]
+    if not found and folder.is_dir():
+        found = [Path(e.path) for e in os.scandir(folder) if e.is_symlink()]
+    if found:
+        raise TuneError(
+            f"{found[0]} is a link: a fine-tune writes only in its own folder of the data dir"
+            " and follows no link there",
+            hint="remove the link (or choose another --name)",
+        )
 
 
 def catalog_header(model_id: str) -> str:

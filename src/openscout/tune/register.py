@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +137,12 @@ def write_catalog_entry(settings: Settings, entry: dict[str, Any], name: str) ->
     )
     check_catalog_file(path, name)
     header = catalog_header(name)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(header + text, encoding="utf-8")
+    # a new file of a random name, no link followed (a link planted at a predictable name
+    # would be written through)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(header + text)
     try:
         load_file(tmp, header + text)  # refuses an entry the catalog could not load
     except Exception:
