@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from openscout.catalog.fit import MachineMemory
@@ -243,3 +244,41 @@ def test_running_out_of_memory_while_dequantizing_is_not_blamed_on_the_file(
     with pytest.raises(type(failure)) as raised:
         load_float(smollm2_path, tmp_path / "cache", "0" * 64)
     assert raised.value is failure
+
+
+@pytest.mark.parametrize("damage", ["cut short", "step not a number"])
+def test_a_damaged_checkpoint_is_named_and_restart_discards_it(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """A checkpoint of random bytes, or one whose step reads "abc", was "unexpected error ...
+    please report it", with --restart too: the documented way to discard it could not (30th
+    probe, medium)."""
+    pytest.importorskip("peft")
+    from safetensors.numpy import save_file
+
+    from openscout.tune import names, run
+    from openscout.tune.train import CHECKPOINT
+
+    folder = run.run_dir(settings, "t9")
+    names.claim_folder(folder, "t9")
+    ckpt = folder / CHECKPOINT
+    if damage == "cut short":
+        ckpt.write_bytes(b"\xff" * 100)
+    else:
+        save_file({"x": np.zeros(1)}, str(ckpt), metadata={"step": "abc", "meta": "{}"})
+    data = write_jsonl(tmp_path / "d.jsonl", [{"prompt": "Say hi.", "completion": "hi"}] * 4)
+    request = TuneRequest(base=BASE, data=str(data), name="t9", steps=1)
+    with pytest.raises(TuneError, match=f"the checkpoint {re.escape(str(ckpt))} is damaged"):
+        tune(settings, request)
+
+    class Trained(Exception):
+        pass
+
+    def train(*args: Any, **kwargs: Any) -> None:
+        raise Trained  # the checkpoint stage is behind: no need to train for real
+
+    monkeypatch.setattr(run, "_train", train)
+    request.resume = False  # --restart
+    with pytest.raises(Trained):
+        tune(settings, request)
+    assert not ckpt.exists()

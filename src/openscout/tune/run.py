@@ -227,6 +227,8 @@ def _tune_named(settings: Settings, req: TuneRequest, say: Progress, t_start: fl
     from openscout.tune.train import CHECKPOINT, read_checkpoint_meta
 
     ckpt = folder / CHECKPOINT
+    if req.resume is False:  # --restart: discarded unread, so a damaged one goes too
+        ckpt.unlink(missing_ok=True)
     found = read_checkpoint_meta(ckpt)
     if found is not None and found.get("fingerprint") != fp:
         if req.resume:
@@ -240,10 +242,7 @@ def _tune_named(settings: Settings, req: TuneRequest, say: Progress, t_start: fl
                 hint="pass --restart to discard it (or use another --name)",
             )
         found = None
-    if req.resume is False:
-        ckpt.unlink(missing_ok=True)
-        found = None
-    elif req.resume and found is None:
+    if req.resume and found is None:
         raise TuneError(
             f"there is no checkpoint of {req.name!r} to resume", hint="run without --resume"
         )

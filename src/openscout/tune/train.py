@@ -18,11 +18,13 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openscout.errors import TuneError, is_out_of_memory
 from openscout.tune.log import StepLog
 from openscout.tune.prepare import IGNORE, Encoded
 
@@ -175,9 +177,30 @@ def read_checkpoint_meta(path: Path) -> dict[str, Any] | None:
 
     if not path.exists():
         return None
-    with safe_open(str(path), framework="pt") as f:
-        md = f.metadata() or {}
-    return {"step": int(md.get("step", "0")), **json.loads(md.get("meta", "{}"))}
+    with _damaged_is_clear(path):
+        with safe_open(str(path), framework="pt") as f:
+            md = f.metadata() or {}
+        step, meta = int(md.get("step", "0")), json.loads(md.get("meta", "{}"))
+        if step < 0 or not isinstance(meta, dict):
+            raise ValueError(f"step {step}, metadata {type(meta).__name__}")
+    return {"step": step, **meta}
+
+
+@contextmanager
+def _damaged_is_clear(path: Path) -> Iterator[None]:
+    """A checkpoint that does not read (cut short, overwritten, from another model) is a
+    TuneError naming it: it was "unexpected error ... please report it" (30th probe)."""
+    from safetensors import SafetensorError
+
+    try:
+        yield
+    except (SafetensorError, ValueError, KeyError, TypeError, RuntimeError, OSError) as e:
+        if is_out_of_memory(e):
+            raise
+        raise TuneError(
+            f"the checkpoint {path} is damaged: {type(e).__name__}: {str(e)[:200]}",
+            hint="pass --restart to discard it and train from the start",
+        ) from e
 
 
 def load_checkpoint(path: Path, model: Any, opt: Any) -> int:
@@ -186,7 +209,7 @@ def load_checkpoint(path: Path, model: Any, opt: Any) -> int:
     from safetensors import safe_open
 
     params = trainable(model)
-    with safe_open(str(path), framework="pt") as f:
+    with _damaged_is_clear(path), safe_open(str(path), framework="pt") as f:
         md = f.metadata() or {}
         adam_steps = json.loads(md["adam_steps"])
         with torch.no_grad():
