@@ -16,9 +16,11 @@ from tests.conftest import free_port
 
 
 @contextlib.contextmanager
-def live_server(app: Any) -> Iterator[str]:
+def live_server(app: Any, **config_options: Any) -> Iterator[str]:
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", **config_options
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -7,13 +7,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import resource
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
+
+from openscout.engines.mock import MockEngine
 from openscout.server.app import create_app
+from openscout.server.http_protocol import HeadDeadlineProtocol
 from openscout.server.limits import Limits
+from tests.evals.helpers import add_mock
+from tests.reliability.helpers import serve
 from tests.server.conftest import mock_engines
 from tests.server.live import live_server
 
@@ -51,6 +59,20 @@ def _answer(s: socket.socket) -> bytes:
     return got
 
 
+def _one_response(s: socket.socket) -> bytes:
+    """One whole response with a Content-Length, on a connection kept open."""
+    got = b""
+    while b"\r\n\r\n" not in got:
+        got += s.recv(65536)
+    head, _, body = got.partition(b"\r\n\r\n")
+    length = int(
+        next(h for h in head.lower().split(b"\r\n") if h.startswith(b"content-length"))[15:]
+    )
+    while len(body) < length:
+        body += s.recv(65536)
+    return got
+
+
 def _status(raw: bytes) -> int:
     return int(raw.split(b" ", 2)[1])
 
@@ -82,3 +104,57 @@ def test_slow_bodies_are_bounded_in_time_and_in_number(settings) -> None:  # typ
             s.sendall(_request(len(BODY), BODY.encode()))
             freed = _answer(s)
         assert _status(freed) == 200, freed[:300]  # the slots were given back
+
+
+class _QuickHeads(HeadDeadlineProtocol):
+    head_timeout_s = 1.0
+
+
+def test_a_head_that_never_ends_is_closed_on_new_and_kept_alive_connections(settings) -> None:  # type: ignore[no-untyped-def]
+    """uvicorn waited for ever for a request head that never ended: each such connection held
+    a file descriptor, and without a key any client could open enough to leave the server
+    none (our own red-team pass, beside the 30th probe). Heads now have a deadline; answers
+    that take longer than it are not cut."""
+    engines = {"slow": MockEngine("slow", default="a b c d e f", delay_s=0.4)}
+    app = create_app(settings, engines=engines)
+    with live_server(app, http=_QuickHeads) as url:
+        parts = urlsplit(url)
+        address = (parts.hostname, parts.port)
+        with socket.create_connection(address, timeout=20) as fresh:
+            fresh.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-a: ")
+            assert _answer(fresh) == b""  # closed, without an answer
+        with socket.create_connection(address, timeout=20) as kept:
+            kept.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert _status(_one_response(kept)) == 200
+            kept.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # the next, unended
+            assert _answer(kept) == b""  # uvicorn's keep-alive timer stopped at its first byte
+        body = {"model": "slow", "messages": [{"role": "user", "content": "hi"}]}
+        with socket.create_connection(address, timeout=20) as slow:
+            text = json.dumps(body).encode()
+            head = (
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(text)}\r\n\r\n"
+            ).encode()
+            for part in (head[:20], head[20:]):  # a head in two parts, within the deadline
+                slow.sendall(part)
+                time.sleep(0.4)
+            slow.sendall(text)
+            answer = _answer(slow)  # about 2.4 s of answer: longer than the deadline
+        assert _status(answer) == 200 and b"a b c d e f" in answer, answer[-300:]
+
+
+def test_serve_raises_its_open_file_limit(cli_env: dict[str, str], settings) -> None:  # type: ignore[no-untyped-def]
+    """With the common soft limit of 1,024 files, 1,100 unended heads left `serve` unable to
+    accept /health (timed out); it now runs with the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 1024:
+        pytest.skip(f"the hard limit here is {hard}: nothing to raise")
+    add_mock(settings, "mock")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # serve inherits it
+    try:
+        with serve(cli_env) as (_url, proc):
+            limits = Path(f"/proc/{proc.pid}/limits").read_text()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    row = next(line for line in limits.splitlines() if line.startswith("Max open files"))
+    assert int(row.split()[3]) > 1024, row

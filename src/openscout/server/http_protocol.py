@@ -1,0 +1,78 @@
+"""uvicorn's HTTP/1.1 protocol with a deadline for a request's head (request line and headers).
+
+uvicorn waits for ever for a head that never ends, on a new connection and on a kept-alive
+one alike (its keep-alive timer stops at the first byte): each such connection holds a file
+descriptor until the client leaves, and once the process has none left it accepts nothing, so
+any client that can connect, without a key, could stop the server by opening enough of them.
+Here a head must be whole within HEAD_TIMEOUT_S of the connection (or of the previous
+response), else the connection is closed. The body's own deadline is the security
+middleware's (`Limits.body_timeout_s`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+HEAD_TIMEOUT_S = 15.0
+
+
+class HeadDeadlineProtocol(H11Protocol):
+    head_timeout_s = HEAD_TIMEOUT_S
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE:  # no whole head yet (or the next one)
+            if self._head_timer is None:
+                self._arm()
+        else:
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self._arm()  # the next head has the same time, however it trickles in
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_late)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_late(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+
+def raise_open_file_limit() -> int:
+    """The soft limit on open files raised to the hard one (often 1,024 against 524,288), so
+    that connections, each a file, run out much later; returns the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        wanted = 1_048_576 if hard == resource.RLIM_INFINITY else hard
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            return wanted
+        except (ValueError, OSError):  # a limit the kernel will not take: keep what we have
+            pass
+    return soft
