@@ -158,3 +158,30 @@ def test_serve_raises_its_open_file_limit(cli_env: dict[str, str], settings) -> 
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     row = next(line for line in limits.splitlines() if line.startswith("Max open files"))
     assert int(row.split()[3]) > 1024, row
+
+
+def test_requests_without_the_key_take_no_body_slot(settings) -> None:  # type: ignore[no-untyped-def]
+    """`/health` needs no key, and its POST bodies were read like any other: 64 slow ones,
+    without the key, took every body slot, and each keyed POST got 503 (31st probe, high).
+    A body is read only for a request that passed the key check; /health answers GET."""
+    key = "k" * 16
+    limits = Limits(body_timeout_s=30.0, max_bodies_reading=2)
+    app = create_app(settings, engines=mock_engines(), limits=limits, api_key=key)
+    with live_server(app) as url:
+        parts = urlsplit(url)
+        address = (parts.hostname, parts.port)
+        held = [socket.create_connection(address, timeout=20) for _ in range(4)]
+        try:
+            for s in held:  # as the probe sent them: a body announced, one byte of it sent
+                s.sendall(
+                    b"POST /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nx"
+                )
+            answers = [_answer(s) for s in held]  # at once, not after the body deadline
+            assert all(_status(a) == 405 for a in answers), answers[0][:300]
+            with socket.create_connection(address, timeout=20) as s:
+                auth = f"Authorization: Bearer {key}\r\n".encode()
+                s.sendall(_request(len(BODY), BODY.encode()).replace(b"\r\n", b"\r\n" + auth, 1))
+                assert _status(_answer(s)) == 200
+        finally:
+            for s in held:
+                s.close()

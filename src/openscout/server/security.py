@@ -180,6 +180,12 @@ class SecurityMiddleware:
             )
             return
         path = scope.get("path", "")
+        if path in PUBLIC_PATHS and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            # answered before any body is read: without a key, a POST /health held one of
+            # the body slots every keyed request needs (31st probe)
+            allow = [(b"allow", b"GET, HEAD, OPTIONS"), _CLOSE]
+            await _json(send, 405, f"{path} answers GET only", "method_not_allowed", allow)
+            return
         if self.api_key and path not in PUBLIC_PATHS:
             if scope["method"] == "GET" and await self._query_login(scope, send):
                 return
