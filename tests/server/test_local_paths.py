@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from openscout.catalog.leaderboard_import import import_results
@@ -68,3 +69,20 @@ def test_an_imported_leaderboards_file_is_named_without_its_path(
     html = _pages(settings, "/leaderboard", "/models/google/gemma-3-270m")
     _no_paths(html, tmp_path)
     assert SHOWN.format("export.csv") in html
+
+
+@pytest.mark.parametrize(
+    "machines",
+    ["machines:\n  box: [1, 2\n", "machines:\n  box:\n    memory: lots\n"],
+    ids=["malformed", "a bad value"],
+)
+def test_an_error_on_a_page_names_its_file_without_the_path(
+    settings: Settings, machines: str
+) -> None:
+    """A damaged machines.yaml put the data dir's path on the model and catalog pages, whose
+    viewer chooses the machine (31st probe, medium)."""
+    settings.ensure()
+    (settings.home / "machines.yaml").write_text(machines)
+    html = _pages(settings, "/models/smollm2-135m-instruct?machine=box", "/catalog?machine=box")
+    _no_paths(html, settings.home)
+    assert html.count("machines.yaml") >= 2  # on both pages, by its name

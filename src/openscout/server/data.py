@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -70,15 +70,24 @@ def source_text(url: object) -> str:
     the install: 30th probe)."""
     text = str(url) if url is not None else ""
     if text[:5].lower() == "file:":
-        text = unquote(urlsplit(text).path)
-    elif not _LOCAL_PATH.match(text):
-        return text
-    name = _SEPARATOR.split(text.rstrip("/\\"))[-1]
-    return f"{name} (a file on the serving machine)"
+        name: str | None = PurePosixPath(unquote(urlsplit(text).path)).name
+    else:
+        found = _ABSOLUTE_PATH.fullmatch(text)
+        name = found["name"] if found else None
+    return f"{name} (a file on the serving machine)" if name is not None else text
 
 
-_LOCAL_PATH = re.compile(r"^(/|~|\\\\|[A-Za-z]:[/\\])")  # POSIX, home, UNC, drive
-_SEPARATOR = re.compile(r"[/\\]")
+def page_error(e: OpenscoutError) -> str:
+    """An error as a page shows it: a file it names by its name only, as in source_text
+    (a damaged machines.yaml put the data dir's path on the model and catalog pages: 31st
+    probe)."""
+    return _ABSOLUTE_PATH.sub(lambda m: m.group("name"), e.message)
+
+
+# an absolute path (POSIX, home, drive, UNC) not inside a word or a URL: "/a/b/c.yaml" -> c.yaml
+_ABSOLUTE_PATH = re.compile(
+    r"(?<![\w.:/\\~-])(?:~|[A-Za-z]:)?[/\\]{1,2}(?:[^\s/\\:'\"]+[/\\])*(?P<name>[^\s/\\:'\"]+)"
+)
 
 
 # -- catalog search ----------------------------------------------------------------------------
@@ -290,7 +299,7 @@ def search_catalog(query: CatalogQuery, settings: Settings) -> CatalogResults:
         target = query.machine.target(settings)
         result = search_view(settings=settings, catalog=catalog, target=target, **query.filters())
     except OpenscoutError as e:  # a bad filter or machine (SearchError, FitError): on the page
-        return CatalogResults(available=True, error=e.message)
+        return CatalogResults(available=True, error=page_error(e))
     judge = _FitJudge(settings, target)
     rows = []
     for item in result.get("items", []):
