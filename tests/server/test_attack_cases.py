@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -189,6 +190,24 @@ def test_upstream_credentials_never_in_errors() -> None:
         list(engine.stream_completion("hi", _params()))
     assert "hunter2" not in str(e.value) and "t0ps3cret" not in str(e.value)
     assert "upstream.example" in str(e.value)
+
+
+@pytest.mark.parametrize("cut", [0, 3], ids=["whole", "in part"])
+def test_upstream_echoing_the_basic_credentials_it_got_never_shows_them(cut: int) -> None:
+    """httpx sends a URL's `user:password@` as `Authorization: Basic base64(...)`; an upstream
+    that echoed that header handed the password, encoded, to API clients (31st probe)."""
+    sent: list[str] = []
+
+    def echo(req: httpx.Request) -> httpx.Response:
+        sent.append(req.headers["authorization"])
+        return httpx.Response(500, json={"error": {"message": f"boom {sent[-1][6 + cut :]}"}})
+
+    engine = _upstream(echo)
+    with pytest.raises(EngineError) as e:
+        list(engine.stream_completion("hi", _params()))
+    token = sent[0].removeprefix("Basic ")
+    assert base64.b64decode(token) == b"user:hunter2"  # what the echo would give away
+    assert token[cut : cut + 8] not in str(e.value) and "boom ***" in str(e.value), str(e.value)
 
 
 def test_upstream_redirect_is_an_error() -> None:

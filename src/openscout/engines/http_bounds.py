@@ -10,12 +10,13 @@ but no UTF-8: it became U+FFFD instead of a crash at the first database write).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -87,12 +88,24 @@ def split_query(url: str) -> tuple[str, list[tuple[str, str]]]:
     return base, parse_qsl(parts.query, keep_blank_values=True)
 
 
+def basic_token(url: str) -> str | None:
+    """What httpx sends as `Authorization: Basic ...` for the URL's `user:password@`: an
+    upstream that echoes the header it got handed the password, encoded, to API clients
+    (31st probe)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return None
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return base64.b64encode(pair.encode()).decode()
+
+
 def scrub(text: str, url: str) -> str:
     """`text` (an exception's words, say) with the URL's credentials taken out: the user,
-    the password, the query and each of its values (a token may sit in any of them)."""
+    the password (also as the Basic token they make), the query and each of its values (a
+    token may sit in any of them)."""
     parts = urlsplit(url)
     values = [v for _, v in parse_qsl(parts.query, keep_blank_values=True) if len(v) >= 4]
-    for secret in (parts.password, parts.username, parts.query, *values):
+    for secret in (basic_token(url), parts.password, parts.username, parts.query, *values):
         if secret:
             text = text.replace(secret, "***")
     return text

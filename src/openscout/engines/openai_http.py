@@ -37,6 +37,7 @@ from openscout.engines.http_bounds import (
     EVENT_MAX_VALUES,
     MAX_BODY,
     TooManyValues,
+    basic_token,
     iter_lines,
     load_json,
     nested_deeper_than,
@@ -111,7 +112,8 @@ class OpenAIEngine:
         self.stream = stream
         self.timeout_s = timeout_s
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
-        self._key_mask = KeyMask(key)  # an upstream may echo the key in its errors
+        # an upstream may echo the credentials it was sent in its errors, whole or in part
+        self._masks = (KeyMask(key), KeyMask(basic_token(base_url)))
         # uncompressed answers only: httpx inflates a whole network chunk (through every
         # stacked encoding) before our size bounds see it (fourth probe: 1 KB -> 512 MiB)
         headers = {"Accept-Encoding": "identity"}
@@ -214,7 +216,9 @@ class OpenAIEngine:
         if isinstance(text, bytes):
             text = text[: 4 * (most + 256)].decode("utf-8", "replace")
         text = text[: most + 256]
-        text = self._key_mask.apply(scrub(text, self._given_url))
+        text = scrub(text, self._given_url)
+        for mask in self._masks:
+            text = mask.apply(text)
         return text if len(text) <= most else text[:most] + "..."
 
     def _said(self, body: bytes | str, status: int) -> str:
