@@ -397,3 +397,22 @@ def test_serve_names_an_address_it_cannot_listen_on(cli_env: dict[str, str]) -> 
             )
             assert r.returncode == 2, r.stderr
             assert said in r.stderr and "workbench" not in r.stdout and "uvicorn" not in r.stderr
+
+
+@pytest.mark.parametrize("prompt", [[-1], [], [[]], [1.5], [True], [[1, -5]], {"a": 1}])
+def test_a_malformed_prompt_names_prompt_and_its_forms(client: TestClient, prompt) -> None:  # type: ignore[no-untyped-def]
+    """A token id of -1 was "prompt.constrained-str: Input should be a valid string", pydantic's
+    name for the first form a prompt may take (31st probe, low)."""
+    r = client.post("/v1/completions", json={"model": "mock-a", "prompt": prompt})
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["param"] == "prompt" and "token ids (whole numbers from 0)" in err["message"], err
+
+
+def test_other_fields_of_several_forms_name_the_field(client: TestClient) -> None:
+    for body, param in [
+        ({"stop": 5}, "stop"),
+        ({"messages": [{"role": "user", "content": 5}]}, "messages.0.content"),
+    ]:
+        r = client.post("/v1/chat/completions", json={"model": "mock-a", "messages": MSG, **body})
+        assert r.status_code == 400 and r.json()["error"]["param"] == param, r.text

@@ -7,6 +7,7 @@ Messages never carry file system paths or stack traces: unexpected exceptions be
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -120,6 +121,38 @@ def _param(loc: tuple[Any, ...]) -> str | None:
     return ".".join(parts) or None
 
 
+# what a field that takes several forms (a union) accepts, said once instead of pydantic's
+# first form's complaint: a token id of -1 was "prompt.constrained-str: Input should be a
+# valid string" (31st probe, low)
+UNION_FORMS = {
+    "prompt": "a non-empty text, a non-empty list of them, a non-empty list of token ids"
+    " (whole numbers from 0) or a non-empty list of such lists",
+    "stop": "a text or a list of texts",
+    "content": "a text, a list of content parts or null",
+}
+
+
+def _union_tag(part: Any) -> bool:
+    """pydantic's name for one form of a union in an error's place: 'str', 'list[str]',
+    'constrained-int', 'ContentPart'; never one of our field names."""
+    return isinstance(part, str) and (
+        "[" in part or "-" in part or part in ("str", "int", "float", "bool") or part[:1].isupper()
+    )
+
+
+def validation_message(errors: Sequence[Any]) -> tuple[str, str | None]:
+    """The first problem of a request as (message, param), in the client's terms."""
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    loc = tuple(first.get("loc", ()))
+    tag = next((i for i, part in enumerate(loc) if _union_tag(part)), None)
+    param = _param(loc if tag is None else loc[:tag])
+    msg = str(first.get("msg", "invalid request"))
+    if tag is not None:
+        forms = UNION_FORMS.get(str(loc[tag - 1]))
+        return (f"{param} must be {forms}" if forms else f"{param}: no form fits ({msg})"), param
+    return (f"{param}: {msg}" if param else msg), param
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def _api_error(request: Request, e: APIError) -> JSONResponse:
@@ -134,11 +167,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
-        errs = e.errors()
-        first = errs[0] if errs else {"loc": (), "msg": "invalid request"}
-        param = _param(tuple(first.get("loc", ())))
-        msg = str(first.get("msg", "invalid request"))
-        return error_response(400, f"{param}: {msg}" if param else msg, "invalid_value", param)
+        message, param = validation_message(e.errors())
+        return error_response(400, message, "invalid_value", param)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
