@@ -18,7 +18,7 @@ import pytest
 
 from openscout.engines.mock import MockEngine
 from openscout.server.app import create_app
-from openscout.server.http_protocol import HeadDeadlineProtocol
+from openscout.server.http_protocol import DeadlineProtocol
 from openscout.server.limits import Limits
 from tests.evals.helpers import add_mock
 from tests.reliability.helpers import serve
@@ -106,7 +106,7 @@ def test_slow_bodies_are_bounded_in_time_and_in_number(settings) -> None:  # typ
         assert _status(freed) == 200, freed[:300]  # the slots were given back
 
 
-class _QuickHeads(HeadDeadlineProtocol):
+class _QuickHeads(DeadlineProtocol):
     head_timeout_s = 1.0
 
 
@@ -185,3 +185,62 @@ def test_requests_without_the_key_take_no_body_slot(settings) -> None:  # type: 
         finally:
             for s in held:
                 s.close()
+
+
+class _QuickStall(DeadlineProtocol):
+    stall_timeout_s = 1.0
+
+
+def _reader_that_waits(address: tuple[str, int], path: str) -> socket.socket:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # takes little, then nothing
+    s.settimeout(20)
+    s.connect(address)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+    return s
+
+
+def _taken(s: socket.socket) -> bytes:
+    got = b""
+    try:
+        while chunk := s.recv(2**20):
+            got += chunk
+    except ConnectionResetError:
+        pass  # dropped: what came before is what it got
+    return got
+
+
+def test_clients_that_do_not_read_large_answers_are_bounded(settings) -> None:  # type: ignore[no-untyped-def]
+    """Each client that asked for an 8 MB chat and did not read held about 4 MB of the
+    server's memory, without bound (31st probe, medium). Large answers now share a budget
+    (503 beyond it), and a client that stops reading is dropped, giving its share back."""
+    from openscout import chats
+
+    chat = chats.create_chat(settings, "mock-a")
+    for _ in range(40):
+        chats.add_message(settings, chat.id, "user", "a" * 200_000)
+    path = f"/ui/api/chats/{chat.id}"
+    limits = Limits(max_answer_bytes=10 * 2**20)  # room for one such answer
+    app = create_app(settings, engines=mock_engines(), limits=limits)
+    with live_server(app, http=_QuickStall) as url:
+        parts = urlsplit(url)
+        address = (parts.hostname, parts.port)
+        stalled = _reader_that_waits(address, path)
+        busy = b""
+        for _ in range(100):  # until the first answer holds the budget
+            with _reader_that_waits(address, path) as s:
+                busy = _taken(s)
+            if _status(busy) == 503:
+                break
+            time.sleep(0.05)
+        assert _status(busy) == 503 and b"retry-after: 2" in busy.lower(), busy[:300]
+        with stalled:
+            time.sleep(3)  # past the stall deadline
+            partial = _taken(stalled)
+        with socket.create_connection(address, timeout=20) as s:
+            s.sendall(
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+            )
+            whole = _taken(s)
+        assert _status(whole) == 200 and len(whole) > 8_000_000  # the budget was given back
+        assert len(partial) < len(whole)  # the one that did not read was dropped

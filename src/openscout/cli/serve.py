@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
         from openscout.engines.bundled import SMOLLM2_ID
         from openscout.models import list_models
         from openscout.server.app import create_app
-        from openscout.server.http_protocol import HeadDeadlineProtocol, raise_open_file_limit
+        from openscout.server.http_protocol import DeadlineProtocol, raise_open_file_limit
 
         settings = get_settings()
         host = bind_address(host or settings.host)
@@ -160,5 +160,5 @@ def register(app: typer.Typer) -> None:
             log_level="warning",
             log_config=None,
             timeout_graceful_shutdown=5,
-            http=HeadDeadlineProtocol,  # a head that never ends cannot hold a connection
+            http=DeadlineProtocol,  # a head that never ends cannot hold a connection
         )

@@ -1,12 +1,16 @@
-"""uvicorn's HTTP/1.1 protocol with a deadline for a request's head (request line and headers).
+"""uvicorn's HTTP/1.1 protocol with deadlines for the two things a client may leave undone.
 
-uvicorn waits for ever for a head that never ends, on a new connection and on a kept-alive
-one alike (its keep-alive timer stops at the first byte): each such connection holds a file
-descriptor until the client leaves, and once the process has none left it accepts nothing, so
-any client that can connect, without a key, could stop the server by opening enough of them.
-Here a head must be whole within HEAD_TIMEOUT_S of the connection (or of the previous
-response), else the connection is closed. The body's own deadline is the security
-middleware's (`Limits.body_timeout_s`).
+- A request's head (request line and headers): uvicorn waits for ever for one that never
+  ends, on a new connection and on a kept-alive one alike (its keep-alive timer stops at the
+  first byte). Each such connection holds a file descriptor, and once the process has none
+  left it accepts nothing: any client that can connect, without a key, could stop the server.
+  Here a head must be whole within HEAD_TIMEOUT_S of the connection or of the previous answer.
+- Reading the answer: a client that stops reading keeps what is not yet sent in memory (31st
+  probe: 4 MB per client for an 8 MB chat). Once the send buffer is full, the client must take
+  some of it within STALL_TIMEOUT_S, else the connection is dropped with what it holds.
+
+The body's own deadline is the security middleware's (`Limits.body_timeout_s`), and how many
+large answers are sent at once its answer budget's (`answer_budget.py`).
 """
 
 from __future__ import annotations
@@ -19,14 +23,35 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 HEAD_TIMEOUT_S = 15.0
+STALL_TIMEOUT_S = 30.0
 
 
-class HeadDeadlineProtocol(H11Protocol):
+class DeadlineProtocol(H11Protocol):
     head_timeout_s = HEAD_TIMEOUT_S
+    stall_timeout_s = STALL_TIMEOUT_S
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._head_timer: asyncio.TimerHandle | None = None
+        self._stall_timer: asyncio.TimerHandle | None = None
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._stall_timer is None:
+            self._stall_timer = self.loop.call_later(self.stall_timeout_s, self._stalled)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._stop_stall_timer()
+
+    def _stop_stall_timer(self) -> None:
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
+
+    def _stalled(self) -> None:
+        self._stall_timer = None
+        self.transport.abort()  # not close(): that would wait to send what is buffered
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -47,6 +72,7 @@ class HeadDeadlineProtocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._stop_stall_timer()
         super().connection_lost(exc)
 
     def _arm(self) -> None:

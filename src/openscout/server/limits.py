@@ -14,6 +14,9 @@ class Limits:
     # are read at once (503): slow senders held 1 MiB each for ever (30th probe)
     body_timeout_s: float = 30.0
     max_bodies_reading: int = 64
+    # large answers (256 KiB or more, a saved chat) being sent at once, in bytes (503 beyond):
+    # clients that did not read held 4 MB each (31st probe)
+    max_answer_bytes: int = 64 * 2**20
     max_messages: int = 256
     max_message_chars: int = 200_000  # per message
     max_total_chars: int = 400_000  # all messages / the prompt together

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from openscout.errors import ConfigError, is_out_of_memory
+from openscout.server.answer_budget import AnswerBudget
 from openscout.server.errors import error_body
 from openscout.server.limits import Limits
 
@@ -109,6 +110,7 @@ class SecurityMiddleware:
         self.limits = limits
         self.max_body_bytes = limits.max_body_bytes
         self._bodies_reading = 0  # one event loop: no lock needed
+        self.answers = AnswerBudget(limits.max_answer_bytes, limits.retry_after_s)
         self.csp = csp
         self._session_secret = secrets.token_bytes(32)  # login cookies end with this process
 
@@ -221,7 +223,8 @@ class SecurityMiddleware:
             if body is None:
                 return
             receive = _replay(body, receive)
-        await self.app(scope, receive, send)
+        async with self.answers.bounded(send) as send_counted:
+            await self.app(scope, receive, send_counted)
 
     # -- authentication --------------------------------------------------------------------
 
