@@ -42,12 +42,7 @@ class DeadlineProtocol(H11Protocol):
 
     def resume_writing(self) -> None:
         super().resume_writing()
-        self._stop_stall_timer()
-
-    def _stop_stall_timer(self) -> None:
-        if self._stall_timer is not None:
-            self._stall_timer.cancel()
-            self._stall_timer = None
+        self._stall_timer = _cancelled(self._stall_timer)
 
     def _stalled(self) -> None:
         self._stall_timer = None
@@ -72,7 +67,7 @@ class DeadlineProtocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        self._stop_stall_timer()
+        self._stall_timer = _cancelled(self._stall_timer)
         super().connection_lost(exc)
 
     def _arm(self) -> None:
@@ -80,14 +75,17 @@ class DeadlineProtocol(H11Protocol):
         self._head_timer = self.loop.call_later(self.head_timeout_s, self._head_late)
 
     def _disarm(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        self._head_timer = _cancelled(self._head_timer)
 
     def _head_late(self) -> None:
         self._head_timer = None
         if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
             self.transport.close()
+
+
+def _cancelled(timer: asyncio.TimerHandle | None) -> None:
+    if timer is not None:
+        timer.cancel()
 
 
 def raise_open_file_limit() -> int:
