@@ -13,7 +13,7 @@ from typing import Any
 
 from openscout.config import Settings
 from openscout.errors import ChatFullError, ChatNotFoundError, OpenscoutError
-from openscout.store.db import connect, count_rows
+from openscout.store.db import connect, count_rows, immediate
 
 EXPORT_VERSION = 1
 MAX_TITLE = 120
@@ -96,35 +96,37 @@ def add_message(
         raise OpenscoutError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     conn = connect(settings.db_path)
     try:
-        if conn.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)).fetchone() is None:
-            raise ChatNotFoundError(f"no chat {chat_id}", hint="it may have been deleted")
-        n, size = conn.execute(f"{_SIZE} WHERE chat_id = ?", (chat_id,)).fetchone()
-        if n >= MAX_CHAT_MESSAGES or size + _bytes(content) > MAX_CHAT_BYTES:
-            raise ChatFullError(
-                f"chat {chat_id} is full ({n} messages, {size:,} bytes of text; at most"
-                f" {MAX_CHAT_MESSAGES} and {MAX_CHAT_BYTES:,})",
-                hint="start a new chat",
+        with immediate(conn):  # the checks and the insert as one, whoever else writes
+            if conn.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)).fetchone() is None:
+                raise ChatNotFoundError(f"no chat {chat_id}", hint="it may have been deleted")
+            n, size = conn.execute(f"{_SIZE} WHERE chat_id = ?", (chat_id,)).fetchone()
+            if n >= MAX_CHAT_MESSAGES or size + _bytes(content) > MAX_CHAT_BYTES:
+                raise ChatFullError(
+                    f"chat {chat_id} is full ({n} messages, {size:,} bytes of text; at most"
+                    f" {MAX_CHAT_MESSAGES} and {MAX_CHAT_BYTES:,})",
+                    hint="start a new chat",
+                )
+            cur = conn.execute(
+                "INSERT INTO chat_messages (chat_id, role, content, model_id, prompt_tokens,"
+                " completion_tokens, ttft_s, output_tps) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    chat_id,
+                    role,
+                    content,
+                    model_id,
+                    prompt_tokens,
+                    completion_tokens,
+                    ttft_s,
+                    output_tps,
+                ),
             )
-        cur = conn.execute(
-            "INSERT INTO chat_messages (chat_id, role, content, model_id, prompt_tokens,"
-            " completion_tokens, ttft_s, output_tps) VALUES (?,?,?,?,?,?,?,?)",
-            (
-                chat_id,
-                role,
-                content,
-                model_id,
-                prompt_tokens,
-                completion_tokens,
-                ttft_s,
-                output_tps,
-            ),
-        )
-        msg_id = int(cur.lastrowid or 0)
-        conn.execute(
-            "UPDATE chats SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-            (chat_id,),
-        )
-        row = conn.execute("SELECT * FROM chat_messages WHERE id = ?", (msg_id,)).fetchone()
+            conn.execute(
+                "UPDATE chats SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                (chat_id,),
+            )
+            row = conn.execute(
+                "SELECT * FROM chat_messages WHERE id = ?", (cur.lastrowid,)
+            ).fetchone()
     finally:
         conn.close()
     return _message(row)
