@@ -77,3 +77,14 @@ def test_pair_weights_are_fitted_once_per_change_of_the_votes(settings, monkeypa
     arena.new_battle(settings, "again", ["A", "B", "C"], random.Random(9))
     arena.new_battle(settings, "again", ["A", "B"], random.Random(9))  # other models
     assert fits == [0, 1, 1]
+
+
+def test_an_answer_that_ends_after_the_vote_does_not_replace_the_judged_one(settings) -> None:  # type: ignore[no-untyped-def]
+    """An answer stream started before the vote and ended after it replaced the stored answer
+    the voter had judged (30th probe, low)."""
+    b = arena.new_battle(settings, "Tell a cat story", ["m1", "m2"], random.Random(0))
+    answered(settings, b.id)
+    arena.vote(settings, b.id, "a")
+    arena.save_answer(settings, b.id, "a", "a later answer")
+    kept = arena.get_battle(settings, b.id)
+    assert (kept.answer_a, kept.answer_b, kept.winner) == ("answer a", "answer b", "a")

@@ -169,8 +169,12 @@ def save_answer(settings: Settings, battle_id: str, side: str, text: str) -> Non
     if side not in ("a", "b"):
         raise ArenaError(f"side must be 'a' or 'b', not {side!r}")
     conn = connect(settings.db_path)
-    try:
-        conn.execute(f"UPDATE battles SET answer_{side} = ? WHERE id = ?", (text, battle_id))
+    try:  # only before the vote: an answer still streaming then replaced the one judged
+        conn.execute(  # (30th probe)
+            f"UPDATE battles SET answer_{side} = ? WHERE id = ?"
+            " AND NOT EXISTS (SELECT 1 FROM votes WHERE battle_id = ?)",
+            (text, battle_id, battle_id),
+        )
     finally:
         conn.close()
 
