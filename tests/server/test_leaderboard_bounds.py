@@ -64,3 +64,23 @@ def test_the_leaderboard_data_is_built_off_the_event_loop(
     monkeypatch.setattr(data, "published_rows", spy)
     assert board.get("/leaderboard").status_code == 200
     assert on_loop == [False]
+
+
+@pytest.mark.parametrize("planted", ["pipe", "deep"])
+def test_a_hostile_report_in_the_reports_folder_is_skipped(settings, planted: str) -> None:  # type: ignore[no-untyped-def]
+    """`reports/*/report.json` was read whole with read_text on every view: a pipe held the
+    page's thread for ever, 100,000 levels of nesting answered 500, and a 600 MB file was
+    read each time (31st probe, medium)."""
+    import os
+
+    from openscout.server.app import create_app
+
+    path = settings.reports_dir / "planted" / "report.json"
+    path.parent.mkdir(parents=True)
+    if planted == "pipe":
+        os.mkfifo(path)
+    else:
+        path.write_text("[" * 100_000 + "]" * 100_000)
+    client = TestClient(create_app(settings), base_url="http://127.0.0.1:8765")
+    for page in ("/leaderboard", "/"):
+        assert client.get(page).status_code == 200

@@ -6,7 +6,6 @@ empty and are logged; anything else is a bug and fails like one.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -16,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
+from openscout import datafile
 from openscout.catalog.loader import Catalog
 from openscout.catalog.loader import load_catalog as _read_catalog
 from openscout.catalog.machine import Target
@@ -548,6 +548,9 @@ def published_rows(
     return rows
 
 
+REPORT_BYTES = 8 * 2**20  # a comparison of many models and suites is well under 1 MB
+
+
 def latest_comparison(settings: Settings) -> CompareResult | None:
     """The newest report.json written by `openscout compare` under the reports dir."""
     root = settings.reports_dir
@@ -555,9 +558,11 @@ def latest_comparison(settings: Settings) -> CompareResult | None:
         return None
     found = sorted(root.glob("*/report.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in found[:5]:
-        try:
-            return CompareResult.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, ValueError) as e:  # unreadable, or not a report (pydantic's
+        try:  # through the data-file reader: a pipe held a page's thread for ever, 100,000
+            # levels of nesting were a 500, and 600 MB were read on every view (31st probe)
+            text = datafile.read_text(path, REPORT_BYTES)
+            return CompareResult.from_json(datafile.parse_json(text, str(path)))
+        except (OpenscoutError, ValueError) as e:  # unreadable, or not a report (pydantic's
             # ValidationError is a ValueError): try the next newest
             log.warning("%s is not a comparison report: %s", path, e)
     return None
