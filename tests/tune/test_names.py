@@ -4,13 +4,14 @@ fine-tune replaced an earlier one's adapter, and `--name mine` replaced the user
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from openscout.config import Settings
-from openscout.errors import TuneError
-from openscout.tune import names
+from openscout.errors import DataFileError, TuneError
+from openscout.tune import names, register
 from openscout.tune.register import catalog_id, catalog_path
 from openscout.tune.run import TuneRequest, run_dir, tune
 from tests.tune.conftest import BASE, write_jsonl
@@ -117,3 +118,38 @@ def test_a_link_in_a_fine_tunes_folder_is_refused_not_followed(
     with pytest.raises(TuneError, match="is a link"):
         names.claim_folder(folder, "t6")
     assert sorted(p.name for p in outside.rglob("*")) == ["adapter", "notes.txt"]
+
+
+def test_a_pipe_as_the_folders_owner_file_is_refused_not_waited_on(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A FIFO at `tune/<name>/model-id.txt` held `openscout tune` for ever (31st probe, low)."""
+    folder = run_dir(settings, "ff")
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / names.OWNER_FILE)
+    with pytest.raises(DataFileError, match="not a regular file"):
+        names.claim_folder(folder, "ff")
+
+
+def test_a_fine_tune_named_like_a_users_own_entry_stays_out_of_the_catalog(
+    settings: Settings,
+) -> None:
+    """`tune --name t5` beside the user's own `local/t5` entry said "added to the catalog",
+    and from then on none of the user's catalog files loaded (31st probe, medium)."""
+    from openscout.catalog.loader import load_user_catalog
+    from openscout.models import get_model
+
+    own = "version: 1\nmodels:\n- {id: local/t5, name: mine, organisation: me, family: mine,"
+    own += " released: '2025-01-01', params_b: 0.1, license: MIT, tasks: [chat]}\n"
+    (settings.home / "catalog").mkdir(parents=True)
+    (settings.home / "catalog" / "mine5.yaml").write_text(own)
+    info = {
+        "data_path": "/d.jsonl", "data_sha256": "ab" * 32, "run_id": "r", "rank": 4,
+        "targets": ["q_proj"], "n_train": 8, "n_heldout": 2, "adapter_gguf": "/a.gguf",
+        "params": 134_515_008,
+    }  # fmt: skip
+    entry = register.catalog_entry(settings, get_model(settings, BASE), "t5", info)
+    with pytest.raises(DataFileError, match="duplicate id"):
+        register.write_catalog_entry(settings, entry, "t5")
+    assert not catalog_path(settings, "t5").exists()
+    assert load_user_catalog(settings.home).get("local/t5").name == "mine"  # still loads

@@ -182,6 +182,15 @@ def _load(extra_dir: str | None) -> Catalog:
     return load_entries(files)
 
 
+def check_joined(extra_dir: Path, path: Path, text: str) -> None:
+    """Raise the DataFileError the catalog would give with `text` as `path` in `extra_dir`:
+    a file valid alone may still repeat an id another file holds, and then no user file
+    loads (a fine-tune named like a user's own entry: 31st probe)."""
+    others = [p for p in sorted(extra_dir.glob("*.yaml")) if p.name != path.name]
+    files = _package_files() + [(str(p), yamlfile.read_text(p)) for p in others]
+    load_entries([*files, (str(path), text)])
+
+
 def _dir_state(extra_dir: str | None) -> tuple[tuple[str, int, int], ...]:
     """What the user's catalog files are now (name, mtime, size): a change reloads them."""
     if not extra_dir:

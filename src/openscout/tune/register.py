@@ -126,8 +126,9 @@ def catalog_entry(
 
 
 def write_catalog_entry(settings: Settings, entry: dict[str, Any], name: str) -> Path:
-    """<data dir>/catalog/<name>.yaml, checked by the catalog loader before it replaces any."""
-    from openscout.catalog.loader import load_file
+    """<data dir>/catalog/<name>.yaml, checked by the catalog loader, with every other file
+    of the catalog, before it replaces any."""
+    from openscout.catalog.loader import check_joined
 
     folder = user_catalog_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
@@ -136,17 +137,17 @@ def write_catalog_entry(settings: Settings, entry: dict[str, Any], name: str) ->
         {"version": 1, "models": [entry]}, sort_keys=False, allow_unicode=True, width=100
     )
     check_catalog_file(path, name)
-    header = catalog_header(name)
+    text = catalog_header(name) + text
+    check_joined(folder, path, text)  # refuses an entry the catalog could not load
     # a new file of a random name, no link followed (a link planted at a predictable name
-    # would be written through)
+    # would be written through), then renamed into place
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(header + text)
     try:
-        load_file(tmp, header + text)  # refuses an entry the catalog could not load
-    except Exception:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    os.replace(tmp, path)
     return path
