@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 
+from openscout import datafile
 from openscout.errors import TuneError
 
 OWNER_FILE = "model-id.txt"
@@ -35,8 +36,8 @@ def claim_folder(folder: Path, model_id: str) -> None:
     to delete a folder there (`adapter/`) (30th probe): no link is followed here."""
     _no_links(folder)
     owner = folder / OWNER_FILE
-    if owner.exists():
-        found = owner.read_text(encoding="utf-8", errors="replace").strip()
+    if owner.exists():  # a regular file only: a pipe there held `tune` for ever (31st probe)
+        found = datafile.read_bytes(owner, 1024).decode("utf-8", "replace").strip()
         if found != model_id:
             raise TuneError(
                 f"the folder {folder} holds the fine-tune {found[:130]!r}, not {model_id!r}",
