@@ -24,6 +24,11 @@ def check_bind(host: str, api_key: str | None) -> None:
             "the API key must be printable ASCII: clients send it in an HTTP header",
             hint="use a random key, e.g. python -c 'import secrets; print(secrets.token_urlsafe())'",
         )
+    if api_key and api_key != api_key.strip():  # HTTP drops a header value's outer blanks:
+        raise ConfigError(  # only the ?key= login could use such a key (30th probe)
+            "the API key begins or ends with a blank, which no Authorization header can carry",
+            hint="remove the blanks around it",
+        )
     if is_loopback(host):
         return
     if not api_key:
@@ -31,10 +36,10 @@ def check_bind(host: str, api_key: str | None) -> None:
             f"refusing to listen on {host} without an API key",
             hint="pass --api-key KEY or set OPENSCOUT_API_KEY (or keep the default 127.0.0.1)",
         )
-    if len(api_key.strip()) < MIN_NETWORK_KEY_CHARS:  # ' ' let every client in (sixteenth probe)
+    if len(api_key) < MIN_NETWORK_KEY_CHARS:  # ' ' let every client in (sixteenth probe)
         raise ConfigError(
             f"refusing to listen on {host} with a key of fewer than"
-            f" {MIN_NETWORK_KEY_CHARS} characters (blanks not counted)",
+            f" {MIN_NETWORK_KEY_CHARS} characters",
             hint="use a long random key, e.g. python -c 'import secrets; print(secrets.token_urlsafe())'",
         )
 
