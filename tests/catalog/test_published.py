@@ -105,8 +105,17 @@ def test_a_malformed_row_names_the_file_and_the_row(settings) -> None:
     with pytest.raises(DataFileError) as err:
         import_results(str(path), home=settings.home, cache_dir=settings.cache_dir)
     text = str(err.value)
-    assert f"{path}:2" in text and "IFEval" in text and "forty" in text
+    assert f"{path}, entry 'row 2'" in text and "IFEval" in text and "forty" in text
     assert not imported_path(settings.home).exists()  # nothing half-written
+
+
+def test_a_bad_row_is_named_by_its_number_not_a_wrong_line(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`k.csv:4` named line 4 for the 4th data row, which is on line 5 (30th probe, low)."""
+    k = tmp_path / "k.csv"
+    k.write_text("fullname,Average,IFEval\norg/a,1,1\norg/b,1,1\norg/c,1,1\nbad-id,1,1\n")
+    with pytest.raises(DataFileError) as err:
+        import_results(str(k), home=settings.home, cache_dir=settings.cache_dir)
+    assert f"{k}, entry 'row 4'" in str(err.value) and f"{k}:4" not in str(err.value)
 
 
 def test_a_file_without_leaderboard_columns_says_which_it_wants(settings, tmp_path) -> None:

@@ -95,8 +95,8 @@ def _rows_from_json(doc: Any, path: str) -> list[dict[str, Any]]:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of one export file; row numbers in errors count data rows from 1 (faults in
-    the text itself, found by datafile.py, name the file's line)."""
+    """The rows of one export file; errors about a row name it "row N", counting data rows
+    from 1 (faults in the text itself, found by datafile.py, name the file's line)."""
     name = str(path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
@@ -122,14 +122,19 @@ def _pick(row: dict[str, Any], names: tuple[str, ...]) -> tuple[str, Any] | None
 
 
 def _number(value: Any, path: str, row_no: int, column: str) -> float:
+    # a data row is named by its number, not a line: a CSV's header, blank lines and quoted
+    # line breaks made "k.csv:4" point at the wrong line (30th probe); JSON rows have none
     try:
         num = float(value)
     except (TypeError, ValueError, OverflowError):  # OverflowError: an int of 400 digits
         raise DataFileError(
-            f"{column!r} is not a number: {str(value)[:40]!r}", path=path, line=row_no, field=column
+            f"{column!r} is not a number: {str(value)[:40]!r}",
+            path=path,
+            entry=f"row {row_no}",
+            field=column,
         ) from None
     if num != num or not -1000.0 <= num <= 1000.0:
-        raise DataFileError(f"{column!r} is out of range: {num}", path=path, line=row_no)
+        raise DataFileError(f"{column!r} is out of range: {num}", path=path, entry=f"row {row_no}")
     return num
 
 
@@ -151,7 +156,7 @@ def scores_from_rows(
             raise DataFileError(
                 f"no model id of the form org/name (got {model[:80]!r})",
                 path=path,
-                line=row_no,
+                entry=f"row {row_no}",
                 field="fullname",
             )
         when = _pick(row, DATE_COLUMNS)
@@ -181,7 +186,7 @@ def scores_from_rows(
                 )
             except ValidationError as e:
                 raise DataFileError(
-                    e.errors()[0]["msg"], path=path, line=row_no, field=column
+                    e.errors()[0]["msg"], path=path, entry=f"row {row_no}", field=column
                 ) from e
 
 
