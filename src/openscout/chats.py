@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,6 +57,11 @@ class Chat:
         return asdict(self)
 
 
+# C0 controls but tab and line breaks: JSON writes each as \u00XX, six bytes, so a chat of
+# them within its 8 MiB bound was a 48 MB answer (31st probe); they show as nothing anyway
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _title(text: str) -> str:
     line = " ".join(text.split())
     return (line[: MAX_TITLE - 1] + "…") if len(line) > MAX_TITLE else (line or "New chat")
@@ -94,6 +100,7 @@ def add_message(
 ) -> ChatMessage:
     if role not in ROLES:
         raise OpenscoutError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    content = _CONTROL.sub("\ufffd", content)
     conn = connect(settings.db_path)
     try:
         with immediate(conn):  # the checks and the insert as one, whoever else writes

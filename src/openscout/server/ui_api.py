@@ -6,6 +6,7 @@ its answers must not name the model until the vote is in.
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections.abc import AsyncIterator
@@ -124,9 +125,15 @@ def make_router(pool: ModelPool) -> APIRouter:
             body.params.model_dump(exclude_none=True),
         ).as_dict()
 
+    def chat_json(chat_id: int) -> Response:
+        text = json.dumps(chats.get_chat(settings, chat_id).as_dict(), ensure_ascii=False)
+        return Response(text, media_type="application/json")
+
     @r.get("/chats/{chat_id}")
-    async def get_chat(chat_id: ChatId) -> dict[str, Any]:
-        return chats.get_chat(settings, chat_id).as_dict()
+    async def get_chat(chat_id: ChatId) -> Response:
+        # read and rendered off the event loop: 20 readers of an 8 MB chat made /health
+        # take seconds (31st probe)
+        return await run_in_threadpool(chat_json, chat_id)
 
     @r.post("/chats/{chat_id}/messages")
     async def add_message(chat_id: ChatId, body: NewMessage) -> dict[str, Any]:
@@ -148,8 +155,7 @@ def make_router(pool: ModelPool) -> APIRouter:
         chats.delete_chat(settings, chat_id)
         return {"deleted": chat_id}
 
-    @r.get("/chats/{chat_id}/export")
-    async def export_chat(chat_id: ChatId, format: Literal["json", "md"] = "json") -> Response:
+    def export(chat_id: int, format: str) -> Response:
         chat = chats.get_chat(settings, chat_id)
         if format == "md":
             body, media, ext = chats.export_markdown(chat), "text/markdown; charset=utf-8", "md"
@@ -160,6 +166,10 @@ def make_router(pool: ModelPool) -> APIRouter:
             media_type=media,
             headers={"Content-Disposition": f'attachment; filename="chat-{chat_id}.{ext}"'},
         )
+
+    @r.get("/chats/{chat_id}/export")
+    async def export_chat(chat_id: ChatId, format: Literal["json", "md"] = "json") -> Response:
+        return await run_in_threadpool(export, chat_id, format)
 
     # -- arena -----------------------------------------------------------------------------
 
