@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +85,15 @@ def _to_cache(model: Any, cache_root: Path, digest: str) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def load_float(gguf_path: Path, cache_root: Path, digest: str) -> Any:
-    """The base as a float32 transformers model (from the float cache when there is one)."""
+def load_float(
+    gguf_path: Path, cache_root: Path, digest: str, changed: Callable[[], bool] = lambda: False
+) -> Any:
+    """The base as a float32 transformers model (from the float cache when there is one).
+
+    `digest` must be of the very bytes `gguf_path` names (a pinned file's /proc/self/fd/N):
+    a file swapped between the digest and the load put other weights in the cache under the
+    genuine file's digest, and every later fine-tune of it trained on them (31st probe).
+    `changed` tells a file written in place meanwhile: then nothing is cached."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -108,7 +116,8 @@ def load_float(gguf_path: Path, cache_root: Path, digest: str) -> Any:
         # adapter_config.json there made it load the base that file names, a folder or a Hub
         # repo, in its place (twenty-second probe); nothing is fetched from the Hub either
         with tempfile.TemporaryDirectory(prefix="openscout-base-") as alone:
-            (Path(alone) / "model.gguf").symlink_to(gguf_path.resolve())
+            # absolute, not resolved: /proc/self/fd/N must stay the pinned descriptor
+            (Path(alone) / "model.gguf").symlink_to(os.path.abspath(gguf_path))
             model = AutoModelForCausalLM.from_pretrained(
                 alone, gguf_file="model.gguf", dtype=torch.float32, local_files_only=True
             )
@@ -125,5 +134,10 @@ def load_float(gguf_path: Path, cache_root: Path, digest: str) -> Any:
     finally:
         if bar is not None:
             gguf_utils.tqdm = bar
+    if changed():
+        raise TuneError(
+            f"{gguf_path.name} changed while it was read: its weights are not what was hashed",
+            hint="run again once nothing writes the file",
+        )
     _to_cache(model, cache_root, digest)
     return model

@@ -19,6 +19,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,11 +151,13 @@ def tune(settings: Settings, req: TuneRequest, progress: Progress | None = None)
     # the name is this run's from the check below to its registration: two runs of one
     # name shared a folder and checkpoint, and the later one's model silently replaced the
     # earlier one's (30th probe)
-    with one_writer(name_lock(settings, req.name), busy):
-        return _tune_named(settings, req, say, t_start)
+    with one_writer(name_lock(settings, req.name), busy), ExitStack() as pins:
+        return _tune_named(settings, req, say, t_start, pins)
 
 
-def _tune_named(settings: Settings, req: TuneRequest, say: Progress, t_start: float) -> TuneResult:
+def _tune_named(
+    settings: Settings, req: TuneRequest, say: Progress, t_start: float, pins: ExitStack
+) -> TuneResult:
     from openscout.engines.kinds import kind_of
     from openscout.models import get_model, list_models
 
@@ -215,10 +218,14 @@ def _tune_named(settings: Settings, req: TuneRequest, say: Progress, t_start: fl
     longest = max(len(e.input_ids) for e in train + held)
     mem = memory.estimate(base_file, h.rank, h.targets, min(h.batch, len(train)), longest)
     memory.check(mem)
-    from openscout.tune.base import file_digest, supported
+    from openscout.engines.pinned import PinnedFile
+    from openscout.tune.base import supported
 
     supported(base_file)  # imports transformers: after the quick checks
-    digest = file_digest(base_file)
+    # hashed and read through one descriptor: a file swapped between the two put other
+    # weights in the float cache under this file's digest (31st probe)
+    pinned = pins.enter_context(PinnedFile(base_file))
+    digest = pinned.sha256()
     hyper = {k: v for k, v in asdict(h).items() if k not in ("save_every", "eval_every")}
     hyper["holdout"] = req.holdout
     fp = _fingerprint(digest, dataset.sha256, hyper)
@@ -260,9 +267,7 @@ def _tune_named(settings: Settings, req: TuneRequest, say: Progress, t_start: fl
     if found:
         log.forget_after(settings, run_id, resume_step)
     try:
-        model = _train(
-            settings, h, base_file, digest, train, held, ckpt, fp, run_id, resume_step, say
-        )
+        model = _train(settings, h, pinned, digest, train, held, ckpt, fp, run_id, resume_step, say)
         say("converting", None, steps)
         result = _finish(
             settings, req, base, base_file, model, h, dataset, train, held, run_id, mem
@@ -303,7 +308,7 @@ def _tune_named(settings: Settings, req: TuneRequest, say: Progress, t_start: fl
 def _train(
     settings: Settings,
     h: Any,
-    base_file: Path,
+    base: Any,  # the pinned base file
     digest: str,
     train: list[Any],
     held: list[Any],
@@ -317,7 +322,9 @@ def _train(
     from openscout.tune.train import run_training, with_lora
 
     say("loading", None, h.steps)
-    model = with_lora(load_float(base_file, settings.models_dir / "float", digest), h)
+    base_file = Path(base.opened)  # the very bytes hashed, whatever the name holds now
+    floats = load_float(base_file, settings.models_dir / "float", digest, base.changed)
+    model = with_lora(floats, h)
 
     def on_step(s: StepLog) -> None:
         log.log_step(settings, run_id, s)
