@@ -115,7 +115,7 @@ def test_a_link_in_a_fine_tunes_folder_is_refused_not_followed(
         name = {"owner file": names.OWNER_FILE, "adapter": "adapter"}.get(planted)
         name = name or "checkpoint.safetensors"
         (folder / name).symlink_to(target.get(planted, outside / "ckpt"))
-    with pytest.raises(TuneError, match="is a link"):
+    with pytest.raises(TuneError, match="is a link or not a regular file"):
         names.claim_folder(folder, "t6")
     assert sorted(p.name for p in outside.rglob("*")) == ["adapter", "notes.txt"]
 
@@ -127,7 +127,11 @@ def test_a_pipe_as_the_folders_owner_file_is_refused_not_waited_on(
     folder = run_dir(settings, "ff")
     folder.mkdir(parents=True)
     os.mkfifo(folder / names.OWNER_FILE)
-    with pytest.raises(DataFileError, match="not a regular file"):
+    with pytest.raises(TuneError, match="not a regular file"):
+        names.claim_folder(folder, "ff")
+    (folder / names.OWNER_FILE).unlink()
+    os.mkfifo(folder / "checkpoint.safetensors")  # read before any training: held it too
+    with pytest.raises(TuneError, match="not a regular file"):
         names.claim_folder(folder, "ff")
 
 

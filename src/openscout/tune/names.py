@@ -49,15 +49,21 @@ def claim_folder(folder: Path, model_id: str) -> None:
 
 
 def _no_links(folder: Path) -> None:
+    """No link at the folder or in it, nor a pipe, socket or device (a pipe at the checkpoint
+    held `tune` for ever: 31st probe): files and folders only."""
     found = [p for p in (folder.parent, folder) if p.is_symlink()]
     if not found and folder.is_dir():
-        found = [Path(e.path) for e in os.scandir(folder) if e.is_symlink()]
+        found = [Path(e.path) for e in os.scandir(folder) if _not_plain(e)]
     if found:
         raise TuneError(
-            f"{found[0]} is a link: a fine-tune writes only in its own folder of the data dir"
-            " and follows no link there",
-            hint="remove the link (or choose another --name)",
+            f"{found[0]} is a link or not a regular file: a fine-tune writes only in its own"
+            " folder of the data dir and follows no link there",
+            hint="remove it (or choose another --name)",
         )
+
+
+def _not_plain(entry: os.DirEntry[str]) -> bool:
+    return entry.is_symlink() or not (entry.is_file() or entry.is_dir())
 
 
 def catalog_header(model_id: str) -> str:
