@@ -244,3 +244,49 @@ def test_clients_that_do_not_read_large_answers_are_bounded(settings) -> None:  
             whole = _taken(s)
         assert _status(whole) == 200 and len(whole) > 8_000_000  # the budget was given back
         assert len(partial) < len(whole)  # the one that did not read was dropped
+
+
+def _closed_while_trickling(s: socket.socket, seconds: int = 8) -> bool:
+    """Send a byte a second (each one stops uvicorn's keep-alive timer); True once the server
+    has closed the connection."""
+    s.settimeout(1)
+    for _ in range(seconds):
+        try:
+            s.sendall(b"x")
+            if s.recv(65536) == b"":
+                return True
+        except TimeoutError:
+            continue
+        except OSError:  # reset: closed
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "key"),
+    [
+        ("POST", "/v1/chat/completions", False),
+        ("GET", "/v1/models", True),
+        ("GET", "/health", False),
+    ],
+    ids=["401 before the body", "GET with a body", "public GET with a body"],
+)
+def test_a_body_nobody_reads_ends_the_connection_with_the_answer(
+    settings, method: str, path: str, key: bool
+) -> None:  # type: ignore[no-untyped-def]
+    """A request answered before its body was read (401 without the key, a GET carrying a
+    body) kept its connection for as long as the client trickled the rest: without a key, a
+    flood of them left serve unable to answer (32nd probe, high)."""
+    secret = "k" * 16
+    app = create_app(settings, engines=mock_engines(), api_key=secret)
+    with live_server(app, http=DeadlineProtocol) as url:
+        parts = urlsplit(url)
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as s:
+            auth = f"Authorization: Bearer {secret}\r\n" if key else ""
+            s.sendall(
+                f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}"
+                "Content-Length: 1000000\r\n\r\nx".encode()
+            )
+            answer = s.recv(65536)
+            assert _status(answer) in (200, 401), answer[:300]
+            assert _closed_while_trickling(s)  # it stayed open as long as bytes came

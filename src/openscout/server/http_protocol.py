@@ -1,10 +1,12 @@
-"""uvicorn's HTTP/1.1 protocol with deadlines for the two things a client may leave undone.
+"""uvicorn's HTTP/1.1 protocol with an end for what a client may leave undone.
 
 - A request's head (request line and headers): uvicorn waits for ever for one that never
   ends, on a new connection and on a kept-alive one alike (its keep-alive timer stops at the
   first byte). Each such connection holds a file descriptor, and once the process has none
   left it accepts nothing: any client that can connect, without a key, could stop the server.
   Here a head must be whole within HEAD_TIMEOUT_S of the connection or of the previous answer.
+- A body nobody reads (the answer came first: 401 without the key, a GET that carries one):
+  the connection ends with the answer.
 - Reading the answer: a client that stops reading keeps what is not yet sent in memory (31st
   probe: 4 MB per client for an 8 MB chat). Once the send buffer is full, the client must take
   some of it within STALL_TIMEOUT_S, else the connection is dropped with what it holds.
@@ -62,7 +64,14 @@ class DeadlineProtocol(H11Protocol):
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if self.conn.their_state is h11.SEND_BODY:
+            # answered without its body read (401 before the key check, a GET that carries
+            # one): a client trickling the rest kept the connection for ever, without a key
+            # (32nd probe), so the connection ends with the answer
+            self.transport.close()
+        elif self.conn.their_state is h11.IDLE:
             self._arm()  # the next head has the same time, however it trickles in
 
     def connection_lost(self, exc: Exception | None) -> None:
