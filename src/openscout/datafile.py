@@ -85,9 +85,12 @@ def check_size(path: Path, max_bytes: int = MAX_BYTES, kind: str = "data files")
         raise _refused_size(path, st.st_size, max_bytes, kind)
 
 
-def read_bytes(path: Path, max_bytes: int = MAX_BYTES, kind: str = "data files") -> bytes:
+def read_bytes(
+    path: Path, max_bytes: int = MAX_BYTES, kind: str = "data files", head: bool = False
+) -> bytes:
     """The file's bytes: a regular file (checked on the file opened, so a swap after the check
-    cannot slip a device in), its size checked before it is read, never more than read."""
+    cannot slip a device in), its size checked before it is read, never more than read.
+    `head`: the first `max_bytes` of a file of any size."""
     try:
         # non-blocking: opening a pipe for reading would wait for a writer
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -97,10 +100,10 @@ def read_bytes(path: Path, max_bytes: int = MAX_BYTES, kind: str = "data files")
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise DataFileError(NOT_REGULAR, path=str(path))
-        if st.st_size > max_bytes:
+        if st.st_size > max_bytes and not head:
             raise _refused_size(path, st.st_size, max_bytes, kind)
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(max_bytes + 1)
+            data = f.read(max_bytes if head else max_bytes + 1)
     except OSError as e:
         raise DataFileError(f"cannot read the file: {e.strerror or e}", path=str(path)) from e
     finally:

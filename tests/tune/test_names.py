@@ -133,6 +133,11 @@ def test_a_pipe_as_the_folders_owner_file_is_refused_not_waited_on(
     os.mkfifo(folder / "checkpoint.safetensors")  # read before any training: held it too
     with pytest.raises(TuneError, match="not a regular file"):
         names.claim_folder(folder, "ff")
+    catalog = catalog_path(settings, "ff")  # and the catalog file (32nd probe, low)
+    catalog.parent.mkdir(parents=True)
+    os.mkfifo(catalog)
+    with pytest.raises(DataFileError, match="not a regular file"):
+        names.check_catalog_file(catalog, "ff")
 
 
 def test_a_fine_tune_named_like_a_users_own_entry_stays_out_of_the_catalog(

@@ -74,9 +74,9 @@ def check_catalog_file(path: Path, model_id: str) -> None:
     """Refuse to replace a catalog file `tune` did not write for this id (a user's own)."""
     if not path.exists():
         return
-    with path.open("rb") as f:
-        first = f.readline(1024).decode("utf-8", "replace")
-    if first != catalog_header(model_id):
+    # a regular file only: a pipe there held `tune` for ever (32nd probe)
+    first = datafile.read_bytes(path, 1024, head=True).decode("utf-8", "replace")
+    if first.partition("\n")[0] + "\n" != catalog_header(model_id):
         raise TuneError(
             f"{path} was not written by `openscout tune` for {model_id!r}; it is left as it is",
             hint="rename that file, or choose another --name",
