@@ -76,13 +76,17 @@ def test_an_imported_leaderboards_file_is_named_without_its_path(
     ["machines:\n  box: [1, 2\n", "machines:\n  box:\n    memory: lots\n"],
     ids=["malformed", "a bad value"],
 )
+@pytest.mark.parametrize("folder", ["plain", "John Smith's files", "srv:data"])
 def test_an_error_on_a_page_names_its_file_without_the_path(
-    settings: Settings, machines: str
+    tmp_path: Path, machines: str, folder: str
 ) -> None:
     """A damaged machines.yaml put the data dir's path on the model and catalog pages, whose
-    viewer chooses the machine (31st probe, medium)."""
+    viewer chooses the machine (31st probe, medium); a path holding a space, a quote or a
+    colon still showed (32nd probe, medium)."""
+    settings = Settings(home=tmp_path / folder / ".openscout")
     settings.ensure()
     (settings.home / "machines.yaml").write_text(machines)
     html = _pages(settings, "/models/smollm2-135m-instruct?machine=box", "/catalog?machine=box")
     _no_paths(html, settings.home)
+    assert folder not in html.replace("&#39;", "'")
     assert html.count("machines.yaml") >= 2  # on both pages, by its name

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -70,20 +70,32 @@ def source_text(url: object) -> str:
     the install: 30th probe)."""
     text = str(url) if url is not None else ""
     if text[:5].lower() == "file:":
-        name: str | None = PurePosixPath(unquote(urlsplit(text).path)).name
-    else:
-        found = _ABSOLUTE_PATH.fullmatch(text)
-        name = found["name"] if found else None
-    return f"{name} (a file on the serving machine)" if name is not None else text
+        text = unquote(urlsplit(text).path)
+    elif not _LOCAL_PATH.match(text):
+        return text
+    return f"{_SEPARATOR.split(text.rstrip('/'))[-1]} (a file on the serving machine)"
 
 
-def page_error(e: OpenscoutError) -> str:
+def page_error(e: OpenscoutError, settings: Settings) -> str:
     """An error as a page shows it: a file it names by its name only, as in source_text
     (a damaged machines.yaml put the data dir's path on the model and catalog pages: 31st
-    probe)."""
-    return _ABSOLUTE_PATH.sub(lambda m: m.group("name"), e.message)
+    probe). The folders openscout knows are taken out whole, whatever their names hold
+    (spaces, quotes, colons: 32nd probe); any other absolute path loses all but its name."""
+    text = e.message
+    for root in _known_roots(settings):
+        text = text.replace(root, "/")  # "/" + the rest: a path the pattern below cuts short
+    return _ABSOLUTE_PATH.sub(lambda m: m.group("name"), text)
 
 
+def _known_roots(settings: Settings) -> list[str]:
+    """Folders of this machine an error may name, longest first (a data dir inside home)."""
+    folders = {settings.home, settings.models_dir, Path.home(), Path(__file__).parents[2]}
+    roots = {str(f) for f in folders} | {str(f.resolve()) for f in folders}
+    return sorted((r for r in roots if len(r) > 1), key=len, reverse=True)
+
+
+_LOCAL_PATH = re.compile(r"^(/|~|\\\\|[A-Za-z]:[/\\])")  # POSIX, home, UNC, drive: the whole text
+_SEPARATOR = re.compile(r"[/\\]")
 # an absolute path (POSIX, home, drive, UNC) not inside a word or a URL: "/a/b/c.yaml" -> c.yaml
 _ABSOLUTE_PATH = re.compile(
     r"(?<![\w.:/\\~-])(?:~|[A-Za-z]:)?[/\\]{1,2}(?:[^\s/\\:'\"]+[/\\])*(?P<name>[^\s/\\:'\"]+)"
@@ -299,7 +311,7 @@ def search_catalog(query: CatalogQuery, settings: Settings) -> CatalogResults:
         target = query.machine.target(settings)
         result = search_view(settings=settings, catalog=catalog, target=target, **query.filters())
     except OpenscoutError as e:  # a bad filter or machine (SearchError, FitError): on the page
-        return CatalogResults(available=True, error=page_error(e))
+        return CatalogResults(available=True, error=page_error(e, settings))
     judge = _FitJudge(settings, target)
     rows = []
     for item in result.get("items", []):

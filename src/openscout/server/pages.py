@@ -153,7 +153,7 @@ def make_router(pool: ModelPool) -> APIRouter:
         try:
             target = target_q.target(settings)
         except OpenscoutError as e:  # a bad size or an unknown machine: this machine, and why
-            target, target_error = None, data.page_error(e)
+            target, target_error = None, data.page_error(e, settings)
         else:
             target_error = None
         # off the event loop: it reads GGUF headers, the catalog and the store
