@@ -147,7 +147,7 @@ def test_a_score_that_is_not_a_number_is_still_refused(tmp_path: Path, bad: floa
     pq.write_table(pa.table({"fullname": ["org/a"], "IFEval": [bad]}), path)
     rows = read_rows(path)
     assert isinstance(rows[0]["IFEval"], float) and str(rows[0]["IFEval"]) == str(bad)
-    with pytest.raises(DataFileError, match=f"1: 'IFEval' is out of range: {bad}"):
+    with pytest.raises(DataFileError, match=f"entry 'row 1': 'IFEval' is out of range: {bad}"):
         list(scores_from_rows(rows, path=str(path), source=SOURCE, today="2025-01-01"))
 
 
