@@ -18,6 +18,7 @@ from typing import Any
 
 from openscout.config import Settings
 from openscout.engines.kinds import kind_of
+from openscout.engines.pinned import PinnedFile
 from openscout.engines.spec import ModelSpec
 from openscout.errors import OpenscoutError
 from openscout.store.db import connect
@@ -27,19 +28,20 @@ _EDGE = 2**20
 
 
 def file_digest(conn: sqlite3.Connection, path: Path) -> str:
-    """sha256 of the first and last MiB plus the size; remembered per (path, size, mtime)."""
-    st = path.stat()
-    row = conn.execute(
-        "SELECT size, mtime_ns, digest FROM model_fingerprints WHERE path = ?", (str(path),)
-    ).fetchone()
-    if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
-        return str(row["digest"])
-    h = hashlib.sha256(str(st.st_size).encode())
-    with path.open("rb") as f:
-        h.update(f.read(_EDGE))
+    """sha256 of the first and last MiB plus the size; remembered per (path, size, mtime).
+    A regular file only, opened without waiting: a pipe named as a model held `eval` and
+    `compare` for ever here (32nd probe)."""
+    with PinnedFile(path) as pinned:
+        st = os.fstat(pinned.fd)
+        row = conn.execute(
+            "SELECT size, mtime_ns, digest FROM model_fingerprints WHERE path = ?", (str(path),)
+        ).fetchone()
+        if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
+            return str(row["digest"])
+        h = hashlib.sha256(str(st.st_size).encode())
+        h.update(os.pread(pinned.fd, _EDGE, 0))
         if st.st_size > _EDGE:
-            f.seek(max(_EDGE, st.st_size - _EDGE))
-            h.update(f.read(_EDGE))
+            h.update(os.pread(pinned.fd, _EDGE, max(_EDGE, st.st_size - _EDGE)))
     digest = h.hexdigest()
     conn.execute(
         "INSERT OR REPLACE INTO model_fingerprints (path, size, mtime_ns, digest) VALUES (?,?,?,?)",
