@@ -22,7 +22,7 @@ from openscout.arena.ratings import Rating
 from openscout.catalog.machine import PROFILES
 from openscout.chat_prompt import BASE_MARK
 from openscout.errors import OpenscoutError
-from openscout.server import data
+from openscout.server import data, shown
 from openscout.server.pool import ModelPool
 from openscout.server.security import CSP
 from openscout.server.ui_api import arena_models, current_ratings
@@ -38,8 +38,8 @@ def templates() -> Jinja2Templates:
     )
     env.globals["version"] = __version__
     env.globals["human_bytes"] = human_bytes  # the one size format (openscout.units)
-    env.globals["safe_url"] = data.safe_url  # what may become a link
-    env.globals["source_text"] = data.source_text  # what stays text, paths left out
+    env.globals["safe_url"] = shown.safe_url  # what may become a link
+    env.globals["source_text"] = shown.source_text  # what stays text, paths left out
     return Jinja2Templates(env=env)
 
 
@@ -153,7 +153,7 @@ def make_router(pool: ModelPool) -> APIRouter:
         try:
             target = target_q.target(settings)
         except OpenscoutError as e:  # a bad size or an unknown machine: this machine, and why
-            target, target_error = None, data.page_error(e, settings)
+            target, target_error = None, shown.page_error(e, settings)
         else:
             target_error = None
         # off the event loop: it reads GGUF headers, the catalog and the store
