@@ -184,3 +184,36 @@ def test_a_stream_whose_thread_cannot_start_gives_its_place_back(settings, monke
         return app.state.pool.queue("m", engine).active
 
     assert asyncio.run(main()) == 0
+
+
+def test_a_stream_that_fails_at_once_frees_its_place_before_the_error_is_heard(
+    settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The handler heard a failed stream's error before the thread gave the queue place back.
+    With a loop per request (a test client), that loop could close first: the release was
+    lost and the next request waited for ever (CI hang in test_attack_cases at 93a9292)."""
+    import time
+
+    from openscout.engines.base import SamplingParams
+    from openscout.errors import EngineError
+
+    engine = MockEngine("m", fail_with="refused", max_parallel=1)
+    app = create_app(settings, engines={"m": engine})
+    real_release = FairQueue.release_threadsafe
+
+    def slow_release(self: FairQueue) -> None:  # a worker thread a little behind the handler
+        time.sleep(0.3)
+        real_release(self)
+
+    monkeypatch.setattr(FairQueue, "release_threadsafe", slow_release)
+
+    async def ask() -> None:
+        with pytest.raises(EngineError):
+            async for _ in app.state.pool.stream(
+                "m", "client", params=SamplingParams(max_tokens=2), prompt="go"
+            ):
+                pass
+
+    for _ in range(2):  # each on a loop of its own, closed when it answers
+        asyncio.run(asyncio.wait_for(ask(), timeout=10))
+        time.sleep(0.5)  # the thread finishes between the two requests

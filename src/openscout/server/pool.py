@@ -309,6 +309,7 @@ class ModelPool:
             put(item)
 
         def work() -> None:
+            outcome: Any = _END
             try:
                 gen = stream_generate(
                     engine,
@@ -327,11 +328,14 @@ class ModelPool:
                 finally:
                     gen.close()  # stops the engine (logged as cancelled when cut short)
             except BaseException as e:
-                put(e)
+                outcome = e
             finally:
+                # the slot goes back before the handler hears the outcome: a handler that
+                # answered an error at once could see its loop close first (a test client runs
+                # a loop per request), the release was lost and the next request waited for ever
                 q.release_threadsafe()
                 self._let_go(model_id, held)
-                put(_END)
+                put(outcome)
 
         try:
             threading.Thread(target=work, name=f"gen-{model_id}", daemon=True).start()
