@@ -1,7 +1,11 @@
-"""Request bodies that never finish: each held up to 1 MiB for ever, with no bound on how many
-(30th probe, medium; 500 connections added 528 MB to serve). Now a body must arrive within
-`body_timeout_s` (408, connection closed) and at most `max_bodies_reading` are read at once
-(503 with Retry-After). Tested on a real uvicorn server with raw sockets."""
+"""Clients that are slow or never finish, each of which held server memory or sockets without
+bound, tested on a real uvicorn server with raw sockets:
+- bodies that never end (30th probe, medium; 500 connections added 528 MB): a body must arrive
+  within `body_timeout_s` (408, connection closed), at most `max_bodies_reading` read at once;
+- heads that never end, on new and kept-alive connections (own pass): closed after 15 s;
+- clients that do not read large answers (31st probe, high): a shared answer budget, 503 beyond;
+- bodies sent with a request that is answered without reading them (32nd probe, high): the
+  connection ends with the answer."""
 
 from __future__ import annotations
 
