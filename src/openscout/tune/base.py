@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,9 @@ def _quiet_transformers() -> None:
     if not os.environ.get("OPENSCOUT_VERBOSE"):
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+        # their deprecation notes are for their callers' authors, and each printed the install
+        # path and a temporary folder to the user (32nd probe, low)
+        warnings.filterwarnings("ignore", module=r"(transformers|peft|torch)(\.|$)")
 
 
 def supported(gguf_path: Path) -> None:
