@@ -140,3 +140,22 @@ def test_model_pages_never_measure_memory_bandwidth(  # type: ignore[no-untyped-
         page = client.get(url)
         assert page.status_code == 200, (url, page.text[-500:])
     assert bandwidth.cached_bandwidth_gbs(settings) is None
+
+
+def test_opening_a_page_never_assembles_the_embedded_gemma(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A link from any site to /models/gemma-3-270m (or a catalog page) made a keyless server
+    assemble and hash the 253 MB Gemma file (32nd probe, low). A page shows the files there;
+    the first real use of the model assembles it."""
+    from openscout.config import Settings
+    from openscout.engines import bundled
+
+    models = tmp_path / "fresh-models"
+    monkeypatch.setenv("OPENSCOUT_MODELS_DIR", str(models))
+    c = TestClient(create_app(Settings()), base_url="http://127.0.0.1:8765")
+    headers = {"sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate"}
+    for page in (f"/models/{bundled.GEMMA3_ID}", "/catalog?q=gemma", "/"):
+        r = c.get(page, headers=headers)
+        assert r.status_code == 200, (page, r.text[:300])
+    assert not models.exists() or not any(models.iterdir())  # nothing written, not even a part
+    bundled.gemma3_path(models)  # outside a GET, the first use assembles it as before
+    assert (models / bundled.GEMMA3_FILE).stat().st_size > 200 * 2**20

@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import importlib.util
 import json
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 from openscout import outfile, yamlfile
@@ -76,6 +78,20 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+_MAY_ASSEMBLE = contextvars.ContextVar("openscout_may_assemble", default=True)
+
+
+@contextlib.contextmanager
+def only_if_assembled() -> Iterator[None]:
+    """Within it, the Gemma file is used only when it is assembled and verified already: a
+    page a link from any site opens assembled and hashed 253 MB (32nd probe, low)."""
+    token = _MAY_ASSEMBLE.set(False)
+    try:
+        yield
+    finally:
+        _MAY_ASSEMBLE.reset(token)
+
+
 def gemma3_path(models_dir: Path) -> Path:
     """Assemble (once) and verify the Gemma 3 file inside the data dir."""
     parts, expected = _gemma_parts()
@@ -85,6 +101,11 @@ def gemma3_path(models_dir: Path) -> Path:
         st = target.stat()
         if _read_stamp(stamp) == _stamp(expected, st):
             return vouch(target, st, expected)
+    if not _MAY_ASSEMBLE.get():
+        raise ModelFileError(
+            "the embedded Gemma file is not assembled and verified yet",
+            hint=f"it is on the first use of {GEMMA3_ID} (a chat, `openscout run`, `eval`)",
+        )
     st = _hashed(target, expected)
     if st is None:
         models_dir.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ process and COOKIE_TTL_S only: browsers send it to every port of the host.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -26,6 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+from openscout.engines.bundled import only_if_assembled
 from openscout.errors import ConfigError, is_out_of_memory
 from openscout.server.answer_budget import AnswerBudget
 from openscout.server.errors import error_body
@@ -223,8 +225,11 @@ class SecurityMiddleware:
             if body is None:
                 return
             receive = _replay(body, receive)
-        async with self.answers.bounded(send) as send_counted:
-            await self.app(scope, receive, send_counted)
+        # a link from any site may open a page: a GET shows the files there, never makes one
+        reading = scope["method"] in ("GET", "HEAD")
+        with only_if_assembled() if reading else contextlib.nullcontext():
+            async with self.answers.bounded(send) as send_counted:
+                await self.app(scope, receive, send_counted)
 
     # -- authentication --------------------------------------------------------------------
 
