@@ -223,6 +223,10 @@ class WorkerLimitError(OpenscoutError):
     """The child ran past its time, CPU or memory limit (or died) and was stopped."""
 
 
+class ScoringError(OpenscoutError):
+    """An answer a check could not read (it recursed on it): that item fails, not the run."""
+
+
 class PythonAssertionError(OpenscoutError):
     pass
 

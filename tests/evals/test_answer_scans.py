@@ -62,3 +62,22 @@ def test_ifeval_checks_count_as_before() -> None:
     assert ifcheck.paragraph_count("one\n***\ntwo  ***  three", 3)
     assert not ifcheck.paragraph_count("one *** *** two", 3)
     assert ifcheck.json_format("```json\n" + json.dumps({"k": [1, 2]}) + "\n```")
+
+
+def test_a_check_recursing_on_an_answer_fails_that_item_only(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Any check that recursed on a hostile answer took the whole run down (33rd probe): the
+    item now fails with an error that names it, and the run goes on."""
+    from openscout.errors import ScoringError
+    from openscout.evals import scoring
+    from openscout.evals.items import Item, answer_json
+
+    def recursing(item, output, ctx):  # type: ignore[no-untyped-def]
+        return recursing(item, output, ctx)
+
+    monkeypatch.setitem(scoring.CHECKS, "exact", recursing)
+    item = Item(id="deep-1", kind="generate", prompt="p", check="exact", target="x")
+    with pytest.raises(ScoringError, match="deep-1"):
+        scoring.score_generation(item, "x")
+    with pytest.raises(ValueError, match="nests deeper"):
+        answer_json("[" * 1200)
+    assert ifcheck.json_format("[" * 1200) is False

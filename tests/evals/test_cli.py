@@ -147,3 +147,18 @@ def test_quick_suite_on_both_bundled_models(cli_env: dict[str, str]) -> None:
         assert 0.0 <= r["ci_low"] <= r["score"] <= r["ci_high"] <= 1.0
         assert r["engine_calls"] > 0
     assert data["comparisons"][0]["n"] == 20
+
+
+def test_an_answer_nested_too_deep_fails_its_check_not_the_run(
+    cli_env: dict[str, str], settings: Settings
+) -> None:
+    """A model answering 1,200 "[" crashed `eval -s ifeval` and `-s quick` with RecursionError
+    at item 31, and again on every resume (33rd probe, medium): IFEval's JSON check parsed
+    the answer without the depth bound the JSON assertions had."""
+    add_mock(settings, "deep", default="[" * 1200)
+    for suite in ("ifeval", "quick"):
+        data = json.loads(_cli(cli_env, "eval", "-s", suite, "-m", "deep", "--json").stdout)
+        result = data["results"][0]
+        assert result["errors"] == 0 and result["n"] > 0, result
+        if suite == "ifeval":
+            assert result["by_task"]["json_format"]["score"] == 0.0  # not JSON within bounds

@@ -110,9 +110,9 @@ def test_batched_generation_applies_the_adapter(tuned: Tuned) -> None:
     batched = engine.generate_batch([BatchRequest(messages=m) for m in messages], params)
     engine.close()
     # batched and single decoding round differently (DESIGN.md): compare what the check reads
-    from openscout.evals.assertions import _parse_json
+    from openscout.evals.items import answer_json
 
-    assert [_parse_json(b.text) for b in batched] == [_parse_json(o) for o in one_by_one]
+    assert [answer_json(b.text) for b in batched] == [answer_json(o) for o in one_by_one]
 
 
 def test_conversion_layout_matches_the_base_gguf(tuned: Tuned) -> None:

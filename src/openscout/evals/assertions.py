@@ -35,7 +35,7 @@ from openscout.errors import (
     recorded,
 )
 from openscout.evals import patterns
-from openscout.evals.items import Item, unfenced
+from openscout.evals.items import MAX_JSON_DEPTH, Item, answer_json
 from openscout.evals.scoring import Score, ScoreContext
 from openscout.worker import Limits, Worker
 
@@ -76,21 +76,6 @@ JUDGE_PROMPT = (
     "You are grading an answer against a rubric.\n\nRubric: {rubric}\n\nAnswer:\n{output}\n\n"
     "Does the answer satisfy the rubric? Reply with one word, PASS or FAIL."
 )
-
-
-MAX_JSON_DEPTH = 100  # deeper output is no answer anyone asked for (a model stuck on "[")
-
-
-def _parse_json(text: str) -> Any:
-    """The answer's JSON; ValueError when it is not JSON or nests beyond MAX_JSON_DEPTH
-    (json.loads itself fails at about 1000 levels with RecursionError, which crashed eval)."""
-    try:
-        data = json.loads(unfenced(text))
-    except RecursionError as e:
-        raise ValueError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels") from e
-    if nested_deeper_than(data, MAX_JSON_DEPTH):
-        raise ValueError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
-    return data
 
 
 def compile_python(expr: str) -> Any:
@@ -140,7 +125,7 @@ def eval_python_here(expr: str, output: str, variables: dict[str, Any]) -> tuple
 
 def _eval(expr: str, output: str, variables: dict[str, Any]) -> Any:
     try:
-        parsed = _parse_json(output)
+        parsed = answer_json(output)
     except ValueError:
         parsed = None
     env = {
@@ -231,7 +216,7 @@ def run_assertion(
             ok = output.strip() == value.strip()
         else:
             try:
-                ok = _parse_json(output) == value
+                ok = answer_json(output) == value
             except ValueError:
                 ok = False
         s = float(ok)
@@ -243,13 +228,13 @@ def run_assertion(
         s = float(patterns.search(value, output))
     elif kind == "is-json":
         try:
-            _parse_json(output)
+            answer_json(output)
             s = 1.0
         except ValueError:
             s = 0.0
     elif kind == "json-schema":
         try:
-            reason = check_json_schema(value, _parse_json(output))
+            reason = check_json_schema(value, answer_json(output))
         except ValueError:
             reason = "not JSON"
         s = 0.0 if reason else 1.0

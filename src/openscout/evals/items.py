@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from openscout.engines.base import Message, SamplingParams
+from openscout.engines.http_bounds import nested_deeper_than
 
 ItemKind = Literal["generate", "choice"]
 PromptFormat = Literal["chat", "completion"]
@@ -151,6 +152,23 @@ def unfenced(text: str) -> str:
     lead = len(inner) - len(inner.lstrip())
     # the fence's own line must end before the text: whitespace holding a newline
     return inner if "\n" in inner[:lead] else t
+
+
+MAX_JSON_DEPTH = 100  # deeper output is no answer anyone asked for (a model stuck on "[")
+
+
+def answer_json(text: str) -> Any:
+    """The answer's JSON, for every check that reads one; ValueError when it is not JSON or
+    nests beyond MAX_JSON_DEPTH (json.loads fails at about 1000 levels with RecursionError:
+    a model answering 1,200 "[" crashed eval, in an assertion (third probe) and in IFEval's
+    JSON check (33rd probe))."""
+    try:
+        data = json.loads(unfenced(text))
+    except RecursionError as e:
+        raise ValueError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels") from e
+    if nested_deeper_than(data, MAX_JSON_DEPTH):
+        raise ValueError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    return data
 
 
 def extract_number(text: str) -> float | None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from openscout.errors import ScoringError
 from openscout.evals.items import Item, extract_choice, extract_label, extract_number
 
 
@@ -108,7 +109,12 @@ CHECKS: dict[str, Callable[[Item, str, ScoreContext | None], Score]] = {
 
 
 def score_generation(item: Item, output: str, ctx: ScoreContext | None = None) -> Score:
-    return CHECKS[item.check](item, output, ctx)
+    try:
+        return CHECKS[item.check](item, output, ctx)
+    except RecursionError as e:
+        # a check recursing on a hostile answer (JSON nested 1,200 deep crashed the whole run,
+        # and again on every resume) fails this item only
+        raise ScoringError(f"item {item.id}: the answer nests too deeply to be checked") from e
 
 
 def score_choice_logprobs(item: Item, logprobs: Sequence[float]) -> Score:

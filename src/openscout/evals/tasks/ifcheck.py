@@ -8,14 +8,13 @@ the end; a bullet is a line starting with '* ' or '- '; paragraphs are separated
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from openscout.evals.items import unfenced
+from openscout.evals.items import answer_json
 from openscout.evals.tasks.words import WORDS
 
 _WORD = re.compile(r"[A-Za-z0-9']+")
@@ -51,7 +50,7 @@ def keywords(r: str, words: list[str]) -> bool:
 
 def json_format(r: str) -> bool:
     try:
-        json.loads(unfenced(r))
+        answer_json(r)
     except ValueError:
         return False
     return True
