@@ -344,3 +344,49 @@ def test_control_characters_are_stored_as_replacement_characters(client: TestCli
     assert (
         "\\u00" not in export.text and json.loads(export.text)["messages"][0]["content"] == stored
     )
+
+
+def test_a_database_locked_elsewhere_holds_its_requests_not_the_server(settings) -> None:  # type: ignore[no-untyped-def]
+    """Chat and arena routes wrote SQLite on the event loop: while another process held the
+    write lock, one request froze every other, /health too, for up to busy_timeout (30 s;
+    33rd probe, low). Each route that touches the database waits in a thread now."""
+    import threading
+    import time
+
+    import httpx
+
+    from openscout.server.app import create_app
+    from tests.server.conftest import mock_engines
+    from tests.server.live import live_server
+
+    chat = chats.create_chat(settings, "mock-a", "t", "", {})
+    writes = [
+        (f"/ui/api/chats/{chat.id}/messages", {"role": "user", "content": "hi"}),
+        ("/ui/api/chats", {"model": "mock-a"}),
+    ]
+    statuses: list[int] = []
+    with live_server(create_app(settings, engines=mock_engines())) as url:
+        locker = sqlite3.connect(settings.db_path, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")  # another process writing until we say
+        threads = [
+            threading.Thread(
+                target=lambda p=path, b=body: statuses.append(
+                    httpx.post(url + p, json=b, timeout=60).status_code
+                )
+            )
+            for path, body in writes
+        ]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)  # the writes reach the server and wait for the lock
+        try:
+            # the lock is held until these answer: on the event loop, they never would
+            health = httpx.get(url + "/health", timeout=15)
+            listed = httpx.get(url + "/v1/models", timeout=15)
+        finally:
+            locker.execute("COMMIT")
+            locker.close()
+        for t in threads:
+            t.join(30)
+    assert health.status_code == 200 and listed.status_code == 200
+    assert statuses == [200, 200], statuses

@@ -110,12 +110,16 @@ def make_router(pool: ModelPool) -> APIRouter:
 
     # -- chats -----------------------------------------------------------------------------
 
+    # Routes that touch the database are plain functions, which FastAPI runs in its thread
+    # pool: a write lock held by another process (busy_timeout 30 s) froze the whole server,
+    # /health too, while one of them waited on the event loop (33rd probe, low).
+
     @r.get("/chats")
-    async def list_chats() -> dict[str, Any]:
+    def list_chats() -> dict[str, Any]:
         return {"chats": chats.list_chats(settings)}
 
     @r.post("/chats")
-    async def new_chat(body: NewChat) -> dict[str, Any]:
+    def new_chat(body: NewChat) -> dict[str, Any]:
         pool.spec(body.model)  # 404 for an unknown model
         return chats.create_chat(
             settings,
@@ -125,18 +129,15 @@ def make_router(pool: ModelPool) -> APIRouter:
             body.params.model_dump(exclude_none=True),
         ).as_dict()
 
-    def chat_json(chat_id: int) -> Response:
+    @r.get("/chats/{chat_id}")
+    def get_chat(chat_id: ChatId) -> Response:
+        # rendered in the thread too: 20 readers of an 8 MB chat made /health take seconds
+        # (31st probe)
         text = json.dumps(chats.get_chat(settings, chat_id).as_dict(), ensure_ascii=False)
         return Response(text, media_type="application/json")
 
-    @r.get("/chats/{chat_id}")
-    async def get_chat(chat_id: ChatId) -> Response:
-        # read and rendered off the event loop: 20 readers of an 8 MB chat made /health
-        # take seconds (31st probe)
-        return await run_in_threadpool(chat_json, chat_id)
-
     @r.post("/chats/{chat_id}/messages")
-    async def add_message(chat_id: ChatId, body: NewMessage) -> dict[str, Any]:
+    def add_message(chat_id: ChatId, body: NewMessage) -> dict[str, Any]:
         msg = chats.add_message(
             settings,
             chat_id,
@@ -151,11 +152,12 @@ def make_router(pool: ModelPool) -> APIRouter:
         return msg.__dict__
 
     @r.delete("/chats/{chat_id}")
-    async def delete_chat(chat_id: ChatId) -> dict[str, Any]:
+    def delete_chat(chat_id: ChatId) -> dict[str, Any]:
         chats.delete_chat(settings, chat_id)
         return {"deleted": chat_id}
 
-    def export(chat_id: int, format: str) -> Response:
+    @r.get("/chats/{chat_id}/export")
+    def export_chat(chat_id: ChatId, format: Literal["json", "md"] = "json") -> Response:
         chat = chats.get_chat(settings, chat_id)
         if format == "md":
             body, media, ext = chats.export_markdown(chat), "text/markdown; charset=utf-8", "md"
@@ -167,10 +169,6 @@ def make_router(pool: ModelPool) -> APIRouter:
             headers={"Content-Disposition": f'attachment; filename="chat-{chat_id}.{ext}"'},
         )
 
-    @r.get("/chats/{chat_id}/export")
-    async def export_chat(chat_id: ChatId, format: Literal["json", "md"] = "json") -> Response:
-        return await run_in_threadpool(export, chat_id, format)
-
     # -- arena -----------------------------------------------------------------------------
 
     @r.post("/arena/battles")
@@ -181,12 +179,12 @@ def make_router(pool: ModelPool) -> APIRouter:
         return battle.public()
 
     @r.get("/arena/battles/{battle_id}")
-    async def get_battle(battle_id: BattleId) -> dict[str, Any]:
+    def get_battle(battle_id: BattleId) -> dict[str, Any]:
         return _battle(settings, battle_id).public()
 
     @r.post("/arena/battles/{battle_id}/answer/{side}")
     async def answer(battle_id: BattleId, side: Literal["a", "b"], request: Request) -> Any:
-        battle = _battle(settings, battle_id)
+        battle = await run_in_threadpool(_battle, settings, battle_id)
         if battle.winner is not None:
             raise APIError(409, "this battle is over", code="battle_over")
         model = battle.model_a if side == "a" else battle.model_b
@@ -226,7 +224,9 @@ def make_router(pool: ModelPool) -> APIRouter:
                         yield sse(
                             {"done": True, "tokens": ev.completion_tokens, "tps": ev.output_tps}
                         )
-                arena.save_answer(settings, battle_id, side, "".join(parts))
+                await run_in_threadpool(
+                    arena.save_answer, settings, battle_id, side, "".join(parts)
+                )
             except OpenscoutError:
                 yield sse({"error": "the model failed to answer"})
             yield sse("[DONE]")
@@ -234,14 +234,13 @@ def make_router(pool: ModelPool) -> APIRouter:
         return stream_response(body())
 
     @r.post("/arena/battles/{battle_id}/vote")
-    async def vote(battle_id: BattleId, body: Vote) -> dict[str, Any]:
+    def vote(battle_id: BattleId, body: Vote) -> dict[str, Any]:
         if _battle(settings, battle_id).winner is not None:
             raise APIError(409, "this battle has already been voted on", code="battle_over")
         return arena.vote(settings, battle_id, body.winner).public()
 
     @r.get("/arena/ratings")
-    async def ratings() -> dict[str, Any]:
-        table = await run_in_threadpool(ratings_table, pool)
-        return {"ratings": table, "votes": arena.vote_count(settings)}
+    def ratings() -> dict[str, Any]:
+        return {"ratings": ratings_table(pool), "votes": arena.vote_count(settings)}
 
     return r
