@@ -162,3 +162,29 @@ def test_an_answer_nested_too_deep_fails_its_check_not_the_run(
         assert result["errors"] == 0 and result["n"] > 0, result
         if suite == "ifeval":
             assert result["by_task"]["json_format"]["score"] == 0.0  # not JSON within bounds
+
+
+def test_json_output_stays_strict_json_whatever_the_model_answers(
+    cli_env: dict[str, str], settings: Settings
+) -> None:
+    """A model answering a 400-digit number put a bare `Infinity` into `eval --json` and
+    `runs show --json`, which strict parsers (jq, JSON.parse) refuse whole (33rd probe, low)."""
+
+    def strict(text: str) -> dict:
+        def refuse(name: str) -> None:
+            raise AssertionError(f"{name} is not JSON")
+
+        return json.loads(text, parse_constant=refuse)  # type: ignore[no-any-return]
+
+    add_mock(settings, "nines", default="Answer: " + "9" * 400)
+    args = ("eval", "-s", "arithmetic", "-n", "3", "-m", "nines", "--json", "--items")
+    data = strict(_cli(cli_env, *args).stdout)
+    assert data["results"][0]["score"] == 0.0 and data["results"][0]["errors"] == 0
+    strict(_cli(cli_env, "runs", "show", data["run_id"], "--json").stdout)
+
+
+def test_print_json_writes_numbers_json_cannot_carry_as_null(capsys) -> None:  # type: ignore[no-untyped-def]
+    from openscout.cli.output import print_json
+
+    print_json({"a": float("inf"), "b": [float("nan"), 1.5], "c": (float("-inf"),)})
+    assert json.loads(capsys.readouterr().out) == {"a": None, "b": [None, 1.5], "c": [None]}

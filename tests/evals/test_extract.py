@@ -12,6 +12,7 @@ def test_extract_number() -> None:
     assert extract_number("We get 5 and then 7") == 7
     assert extract_number(" -3.5 degrees") == -3.5
     assert extract_number("no digits") is None
+    assert extract_number("Answer: " + "9" * 400) is None  # inf as a float: no number
 
 
 def test_extract_label() -> None:

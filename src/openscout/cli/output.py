@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import sys
 from typing import Any
@@ -79,8 +80,21 @@ def esc(value: object) -> str:
 
 
 def print_json(data: Any) -> None:
-    out = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    # strict JSON: a model's 400-digit answer became `Infinity`, which jq and JSON.parse
+    # refuse along with the whole document (33rd probe); such numbers are written as null
+    out = json.dumps(_finite(data), indent=2, default=str, ensure_ascii=False, allow_nan=False)
     sys.stdout.write(_JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", out) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """The value with every float that JSON cannot carry (infinities, NaN) as None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def print_error(message: str, hint: str | None = None) -> None:

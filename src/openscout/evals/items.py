@@ -10,6 +10,7 @@ name of the check that scores them.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -183,9 +184,11 @@ def extract_number(text: str) -> float | None:
             return None
         raw = nums[-1]
     try:
-        return float(raw.replace(",", ""))
+        number = float(raw.replace(",", ""))
     except ValueError:
         return None
+    # 400 digits are `inf` as a float: no number anyone asked for, and not one JSON carries
+    return number if math.isfinite(number) else None
 
 
 def extract_label(text: str, labels: list[str]) -> str | None:
