@@ -24,6 +24,7 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 ├── QueueFullError             a model's request queue (or the server's) is full: 429 / 503
 ├── WorkerError                code run in a limited child process failed there (`kind`)
 ├── WorkerLimitError           the child ran past its time, CPU or memory limit and was stopped
+├── ScoringError               a check could not read an answer (it recursed on it)
 ├── PythonAssertionError       a `python` assertion is untrusted, failed or was stopped
 ├── PatternError               a suite's or task's regular expression cannot be used
 │   └── PatternTimeoutError        it repeats too far or ran past its time limit
@@ -33,6 +34,7 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 from __future__ import annotations
 
 import errno
+import sqlite3
 from typing import Any
 
 # How allocation failures that are not MemoryError read: torch's CPU allocator ("can't
@@ -54,6 +56,20 @@ def is_out_of_memory(e: BaseException) -> bool:
             text = str(cause)[:2000].lower()
             if any(w in text for w in _NO_MEMORY_WORDS):
                 return True
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return False
+
+
+def is_out_of_disk(e: BaseException) -> bool:
+    """A full disk or quota, as the system says it (ENOSPC, EDQUOT) or as SQLite does
+    ("database or disk is full"). Causes count: a store error may wrap it."""
+    seen = 0
+    cause: BaseException | None = e
+    while cause is not None and seen < 8:
+        if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(cause, sqlite3.OperationalError) and "disk is full" in str(cause)[:200]:
+            return True
         cause, seen = cause.__cause__ or cause.__context__, seen + 1
     return False
 

@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from openscout.errors import OpenscoutError, is_out_of_memory
+from openscout.errors import OpenscoutError, is_out_of_disk, is_out_of_memory
 
 COMMAND_MODULES = ["models", "talk", "catalog", "evals", "compare", "serve", "tune"]
 
@@ -121,6 +121,9 @@ def main() -> None:
         if isinstance(e, OSError):  # the system's refusal (a full disk, a closed stream)
             where = f" ({e.filename})" if e.filename else ""
             print_error(f"the system refused: {e.strerror or e}{where}")
+            sys.exit(1)
+        if is_out_of_disk(e):  # SQLite says it without an OSError
+            print_error("out of disk space", hint="free some space; what was stored is kept")
             sys.exit(1)
         if os.environ.get("OPENSCOUT_DEBUG"):
             raise

@@ -27,6 +27,9 @@ from openscout.errors import (
     ModelNotFoundError,
     NotFoundError,
     OpenscoutError,
+    StoreError,
+    is_out_of_disk,
+    is_out_of_memory,
 )
 
 log = logging.getLogger("openscout.server")
@@ -85,9 +88,28 @@ def error_response(
     )
 
 
+OUT_OF_MEMORY = "the server ran out of memory for this request; try again later"
+OUT_OF_DISK = "the server is out of disk space; try again once some is freed"
+
+
+def unexpected(e: Exception) -> tuple[int, str, str, dict[str, str]]:
+    """What a failure nothing handled answers: the machine's limits are 503s worth asking
+    again (a full disk answered 500 "internal error": 33rd probe), anything else a 500."""
+    if is_out_of_memory(e):
+        return 503, OUT_OF_MEMORY, "out_of_memory", {"Retry-After": "5"}
+    if is_out_of_disk(e):
+        return 503, OUT_OF_DISK, "out_of_disk_space", {"Retry-After": "60"}
+    return 500, "internal error", "internal_error", {}
+
+
 def from_openscout(e: OpenscoutError) -> APIError:
     """Map our own errors to a status. Messages are ours, written without paths."""
     msg = e.message + (f" ({e.hint})" if e.hint else "")
+    if isinstance(e, StoreError):  # its message names the database's path (33rd probe)
+        status, message, code, headers = unexpected(e)
+        if status == 500:
+            status, message, code = 503, "the server's database cannot be used", "store_error"
+        return APIError(status, message + "; see the server log", code=code, headers=headers)
     if isinstance(e, ModelNotFoundError):
         return APIError(404, e.message, code="model_not_found", param="model")
     if isinstance(e, CapabilityError):
@@ -163,7 +185,7 @@ def install(app: FastAPI) -> None:
         api = from_openscout(e)
         if api.status >= 500:
             log.warning("request failed: %s", e)
-        return error_response(api.status, api.message, api.code, api.param)
+        return error_response(api.status, api.message, api.code, api.param, api.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, e: RequestValidationError) -> JSONResponse:
@@ -177,5 +199,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, e: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s", request.url.path)
-        return error_response(500, "internal error", "internal_error")
+        status, message, code, headers = unexpected(e)
+        log.error("failed on %s", request.url.path, exc_info=status == 500)
+        return error_response(status, message, code, headers=headers)

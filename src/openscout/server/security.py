@@ -28,9 +28,9 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from openscout.engines.bundled import only_if_assembled
-from openscout.errors import ConfigError, is_out_of_memory
+from openscout.errors import ConfigError
 from openscout.server.answer_budget import AnswerBudget
-from openscout.server.errors import error_body
+from openscout.server.errors import error_body, unexpected
 from openscout.server.limits import Limits
 
 Scope = MutableMapping[str, Any]
@@ -40,7 +40,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("openscout.server")
-OUT_OF_MEMORY = "the server ran out of memory for this request; try again later"
 
 COOKIE = "openscout_key"
 COOKIE_TTL_S = 12 * 3600  # a working day; the `?key=` address logs in again
@@ -140,17 +139,13 @@ class SecurityMiddleware:
         try:
             await self._checked(scope, receive, tracking)
         except Exception as e:
-            if is_out_of_memory(e):
-                # the machine's limit, not a fault of ours or the client's: worth asking again
-                # (an upstream answer that decoded to 4x its bytes, sixteenth probe; torch's
-                # allocator says it with a RuntimeError, twenty-seventh)
-                log.error("out of memory on %s", scope.get("path", "?"))
-                answer = (503, OUT_OF_MEMORY, "out_of_memory", [(b"retry-after", b"5")])
-            else:
-                log.exception("unexpected error on %s", scope.get("path", "?"))
-                answer = (500, "internal error", "internal_error", [])
+            # the machine's limits (memory: an upstream answer that decoded to 4x its bytes,
+            # sixteenth probe; disk: 33rd) are 503s worth asking again, the rest 500
+            status, message, code, headers = unexpected(e)
+            log.error("failed on %s", scope.get("path", "?"), exc_info=status == 500)
             if not started:
-                await _json(self._with_headers(send, False), *answer)
+                extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+                await _json(self._with_headers(send, False), status, message, code, extra)
 
     async def _checked(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {

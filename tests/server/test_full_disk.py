@@ -1,0 +1,65 @@
+"""A full disk on the serving machine: 503s worth asking again, without a path (33rd probe,
+medium). Before, a store that could not be opened answered 400 "cannot open the database
+/home/.../openscout.db: disk I/O error (if the file is damaged, move it aside...)", blaming
+the client, naming the data dir and telling the user to move a sound database aside; a
+write that hit the full disk answered 500 "internal error"."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+
+import pytest
+from fastapi.testclient import TestClient
+
+from openscout import chats
+from openscout.errors import StoreError
+
+
+def store_refused(*args, **kwargs):  # type: ignore[no-untyped-def]
+    raise StoreError("cannot open the database /home/someone/.openscout/openscout.db: disk I/O")
+
+
+def disk_full(*args, **kwargs):  # type: ignore[no-untyped-def]
+    raise sqlite3.OperationalError("database or disk is full")
+
+
+def no_space(*args, **kwargs):  # type: ignore[no-untyped-def]
+    raise OSError(errno.ENOSPC, "No space left on device", "/home/someone/.openscout/x")
+
+
+@pytest.mark.parametrize(
+    ("failure", "code"),
+    [
+        (store_refused, "store_error"),
+        (disk_full, "out_of_disk_space"),
+        (no_space, "out_of_disk_space"),
+    ],
+)
+def test_a_store_or_disk_failure_is_a_503_without_a_path(
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    failure,
+    code,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setattr(chats, "create_chat", failure)
+    r = client.post("/ui/api/chats", json={"model": "mock-a"})
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == code
+    assert "/home" not in r.text and ".openscout" not in r.text and "move it aside" not in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+    if code == "out_of_disk_space":
+        assert r.headers["retry-after"] == "60"
+
+
+def test_a_store_error_with_a_full_disk_under_it_says_the_disk(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            disk_full()
+        except sqlite3.OperationalError as e:
+            raise StoreError("cannot open the database /home/someone/x.db: full") from e
+
+    monkeypatch.setattr(chats, "list_chats", wrapped)
+    r = client.get("/ui/api/chats")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "out_of_disk_space", r.text
+    assert "/home" not in r.text
