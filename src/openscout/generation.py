@@ -7,6 +7,8 @@ timing policy and storage. Every generation lands in the `generations` table.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -14,8 +16,10 @@ from dataclasses import asdict, dataclass
 from openscout.config import Settings
 from openscout.engines.base import Chunk, Engine, Final, Message, SamplingParams
 from openscout.errors import CapabilityError, OpenscoutError, recorded
-from openscout.store.db import connect
+from openscout.store.db import connect, immediate
 from openscout.timing import stream_timing
+
+log = logging.getLogger("openscout.generation")
 
 
 @dataclass
@@ -120,6 +124,12 @@ def generate(engine: Engine, **kwargs: object) -> GenerationResult:
     return result
 
 
+# The log is a record, not an archive: each row keeps this much of its input (as JSON) and
+# of its output, and the newest KEPT_GENERATIONS are kept: about 200 MB at most.
+LOGGED_CHARS = 4_000
+KEPT_GENERATIONS = 10_000
+
+
 def log_generation(
     settings: Settings,
     r: GenerationResult,
@@ -129,31 +139,54 @@ def log_generation(
     inp: object,
     error: str | None = None,
 ) -> None:
-    conn = connect(settings.db_path)
+    """Add one row to the generation log, keeping the newest KEPT_GENERATIONS. Each refused
+    400,000-character request was stored whole, for ever: one client added 78 MB a minute
+    (33rd probe). A log that cannot be written (a full disk) fails no generation."""
     try:
-        conn.execute(
-            "INSERT INTO generations (model_id, engine, source, mode, params_json, input_json, output,"
-            " prompt_tokens, completion_tokens, finish_reason, ttft_s, output_tps, total_s, error)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                r.model_id,
-                engine_name,
-                source,
-                r.mode,
-                json.dumps(params.as_dict()),
-                json.dumps(inp),
-                r.text,
-                r.prompt_tokens,
-                r.completion_tokens,
-                r.finish_reason,
-                r.ttft_s,
-                r.output_tps,
-                r.total_s,
-                recorded(error),
-            ),
-        )
-    finally:
-        conn.close()
+        conn = connect(settings.db_path)
+        try:
+            with immediate(conn):
+                cur = conn.execute(
+                    "INSERT INTO generations (model_id, engine, source, mode, params_json,"
+                    " input_json, output, prompt_tokens, completion_tokens, finish_reason, ttft_s,"
+                    " output_tps, total_s, error) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        r.model_id,
+                        engine_name,
+                        source,
+                        r.mode,
+                        json.dumps(params.as_dict()),
+                        _logged_input(inp),
+                        _cut(r.text),
+                        r.prompt_tokens,
+                        r.completion_tokens,
+                        r.finish_reason,
+                        r.ttft_s,
+                        r.output_tps,
+                        r.total_s,
+                        recorded(error),
+                    ),
+                )
+                oldest_kept = (cur.lastrowid or 0) - KEPT_GENERATIONS
+                conn.execute("DELETE FROM generations WHERE id <= ?", (oldest_kept,))
+        finally:
+            conn.close()
+    except (OpenscoutError, sqlite3.Error, OSError) as e:
+        log.warning("the generation log could not be written: %s", e)
+
+
+def _logged_input(inp: object) -> str:
+    """The input as JSON, or beyond LOGGED_CHARS its head, marked as cut."""
+    text = json.dumps(inp)
+    if len(text) <= LOGGED_CHARS:
+        return text
+    return json.dumps({"cut": True, "chars": len(text), "head": text[:LOGGED_CHARS]})
+
+
+def _cut(text: str) -> str:
+    if len(text) <= LOGGED_CHARS:
+        return text
+    return text[:LOGGED_CHARS] + f"\n[{len(text) - LOGGED_CHARS:,} more characters not logged]"
 
 
 def recent_generations(
