@@ -78,6 +78,9 @@ def test_a_check_recursing_on_an_answer_fails_that_item_only(monkeypatch) -> Non
     item = Item(id="deep-1", kind="generate", prompt="p", check="exact", target="x")
     with pytest.raises(ScoringError, match="deep-1"):
         scoring.score_generation(item, "x")
+    monkeypatch.setitem(scoring.CHECKS, "exact", lambda item, output, ctx: [][5])
+    with pytest.raises(ScoringError, match="exact check failed on this answer: IndexError"):
+        scoring.score_generation(item, "x")  # any check broken by one answer (33rd probe)
     with pytest.raises(ValueError, match="nests deeper"):
         answer_json("[" * 1200)
     assert ifcheck.json_format("[" * 1200) is False

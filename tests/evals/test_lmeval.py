@@ -199,3 +199,32 @@ def test_adapter_registers_with_the_harness() -> None:
     cls = register()
     assert register() is cls  # idempotent
     assert get_model("openscout") is cls and issubclass(cls, LM)
+
+
+@pytest.mark.parametrize("select", [5, -5, -1])
+def test_a_group_select_beyond_the_matches_is_no_match(
+    settings: Settings, tmp_path: Path, select: int
+) -> None:
+    """A regex filter's `group_select: 5` on an answer with fewer matches raised IndexError
+    after the model answered: `eval` stopped with "unexpected error", and again on every
+    resume (33rd probe, medium). Fewer matches than the pick is no match."""
+    import shutil
+
+    from tests.evals.helpers import add_mock
+
+    shutil.copy(DATA / "tiny_gsm.jsonl", tmp_path / "tiny_gsm.jsonl")
+    task = tmp_path / "t.yaml"
+    pattern = 'regex_pattern: "#### (\\\\-?[0-9\\\\.\\\\,]+)"'
+    text = (DATA / "tiny_gsm.yaml").read_text()
+    assert pattern in text
+    picks = f'regex_pattern: "(\\\\d+)"\n        group_select: {select}'
+    task.write_text(text.replace(pattern, picks))
+    suite = load_suite(task)
+    assert suite.items[0].check_data["group_select"] == select
+    clear_cache()
+    q = [i.prompt for i in suite.items]
+    add_mock(settings, "m", script={q[0]: "3 + 4 = 7", q[1]: "13", q[2]: "none"})
+    res = run_eval(settings, str(task), ["m"]).results["m"]
+    extracted = [r["detail"]["extracted"] for r in res.items]
+    assert all(r["error"] is None for r in res.items)
+    assert extracted == (["7", "13", "[invalid]"] if select == -1 else ["[invalid]"] * 3)

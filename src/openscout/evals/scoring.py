@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from openscout.errors import ScoringError
+from openscout.errors import OpenscoutError, ScoringError
 from openscout.evals.items import Item, extract_choice, extract_label, extract_number
 
 
@@ -80,11 +80,12 @@ def check_exact(item: Item, output: str, ctx: ScoreContext | None) -> Score:
     got = output
     if data.get("regex"):
         found = patterns.findall(data["regex"], output)
-        if found:
-            pick = found[data.get("group_select", 0)]
+        select = data.get("group_select", 0)
+        if -len(found) <= select < len(found):
+            pick = found[select]
             got = pick if isinstance(pick, str) else next((g for g in pick if g), pick[0])
-        else:
-            got = "[invalid]"
+        else:  # no match, or fewer than the task picks from: an IndexError took the run down
+            got = "[invalid]"  # (33rd probe)
         got = got.strip()
     pred, gold = got, str(item.target)
     for pattern in data.get("regexes_to_ignore", []):
@@ -111,10 +112,17 @@ CHECKS: dict[str, Callable[[Item, str, ScoreContext | None], Score]] = {
 def score_generation(item: Item, output: str, ctx: ScoreContext | None = None) -> Score:
     try:
         return CHECKS[item.check](item, output, ctx)
+    except (OpenscoutError, MemoryError):
+        raise
     except RecursionError as e:
         # a check recursing on a hostile answer (JSON nested 1,200 deep crashed the whole run,
-        # and again on every resume) fails this item only
+        # and again on every resume: the answer is cached) fails this item only
         raise ScoringError(f"item {item.id}: the answer nests too deeply to be checked") from e
+    except Exception as e:  # the same for any check that breaks on one answer (33rd probe)
+        raise ScoringError(
+            f"item {item.id}: the {item.check} check failed on this answer: "
+            f"{e.__class__.__name__}: {e}"
+        ) from e
 
 
 def score_choice_logprobs(item: Item, logprobs: Sequence[float]) -> Score:
