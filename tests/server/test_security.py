@@ -59,6 +59,18 @@ def test_every_route_but_health_needs_the_key(make_client) -> None:  # type: ign
     assert checked >= 20
 
 
+def test_health_answers_the_methods_it_says_it_allows(make_client) -> None:  # type: ignore[no-untyped-def]
+    """A PUT was told `allow: GET, HEAD, OPTIONS`, and a HEAD then got 405 (33rd probe)."""
+    c = make_client(api_key=KEY)
+    put = c.put("/health")
+    assert put.status_code == 405
+    for method in put.headers["allow"].split(", "):
+        r = c.request(method, "/health")
+        assert r.status_code in (200, 204), (method, r.status_code, r.headers.get("allow"))
+        assert r.headers["x-content-type-options"] == "nosniff"
+    assert c.head("/health").content == b""
+
+
 def _login_cookie(c: TestClient) -> str:
     r = c.get(f"/chat?key={KEY}", follow_redirects=False)
     assert r.status_code == 303
