@@ -200,5 +200,5 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, e: Exception) -> JSONResponse:
         status, message, code, headers = unexpected(e)
-        log.error("failed on %s", request.url.path, exc_info=status == 500)
+        log.error("%s on %s", code, request.url.path, exc_info=status == 500)
         return error_response(status, message, code, headers=headers)

@@ -142,7 +142,7 @@ class SecurityMiddleware:
             # the machine's limits (memory: an upstream answer that decoded to 4x its bytes,
             # sixteenth probe; disk: 33rd) are 503s worth asking again, the rest 500
             status, message, code, headers = unexpected(e)
-            log.error("failed on %s", scope.get("path", "?"), exc_info=status == 500)
+            log.error("%s on %s", code, scope.get("path", "?"), exc_info=status == 500)
             if not started:
                 extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
                 await _json(self._with_headers(send, False), status, message, code, extra)
