@@ -24,7 +24,7 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 ├── QueueFullError             a model's request queue (or the server's) is full: 429 / 503
 ├── WorkerError                code run in a limited child process failed there (`kind`)
 ├── WorkerLimitError           the child ran past its time, CPU or memory limit and was stopped
-├── ScoringError               a check could not read an answer (it recursed on it)
+├── ScoringError               no check could read an answer: the item counts as a miss
 ├── PythonAssertionError       a `python` assertion is untrusted, failed or was stopped
 ├── PatternError               a suite's or task's regular expression cannot be used
 │   └── PatternTimeoutError        it repeats too far or ran past its time limit
@@ -240,7 +240,9 @@ class WorkerLimitError(OpenscoutError):
 
 
 class ScoringError(OpenscoutError):
-    """An answer a check could not read (it recursed on it): that item fails, not the run."""
+    """A model's answer no check could read (it broke the check or ran its pattern past the
+    time limit): the item counts as a miss, with this reason. Left out of the score, such an
+    answer took the model's misses out with it (34th probe)."""
 
 
 class PythonAssertionError(OpenscoutError):

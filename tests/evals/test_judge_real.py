@@ -33,3 +33,29 @@ def test_smollm2_judges_a_mock_answer(settings: Settings, tmp_path: Path) -> Non
     again = run_eval(settings, str(suite), ["m"])
     assert again.results["m"].items[0]["engine_calls"] == 0  # judge replies are cached too
     assert again.results["m"].items[0]["cached_calls"] == 2
+
+
+@pytest.mark.real_model
+def test_an_answer_too_long_to_judge_is_a_miss_not_left_out(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A model padding its wrong answers past the judge's context had them failed and left
+    out of its score: `compare` ranked it 1.00 (n=7, 13 failed) over an equal model at 0.35
+    and recommended it (34th probe, medium). Such an answer is a counted miss now."""
+    clear_cache()
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\ndefaults: {max_tokens: 4000}\njudge: smollm2-135m-instruct\n"
+        "tests:\n"
+        "  - vars: {q: one}\n"
+        "    assert: [{type: llm-rubric, value: 'The answer is polite.'}]\n"
+        "  - vars: {q: two}\n"
+        "    assert: [{type: llm-rubric, value: 'The answer is short.'}]\n"
+    )
+    add_mock(settings, "padded", default="nope. " * 4000)  # 12,000 tokens for a 2,048 judge
+    run = run_eval(settings, str(suite), ["padded"])
+    result = run.results["padded"]
+    assert [r["error"] for r in result.items] == [None, None]
+    assert [r["score"] for r in result.items] == [0.0, 0.0] and result.score == 0.0
+    reasons = [r["detail"]["assertions"][0]["unscorable"] for r in result.items]
+    assert all("does not fit the judge" in x for x in reasons), reasons

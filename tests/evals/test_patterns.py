@@ -108,3 +108,15 @@ def test_a_suite_with_such_a_pattern_is_refused_at_load(tmp_path: Path) -> None:
     )
     with pytest.raises(DataFileError, match="positions"):
         load_suite(f)
+
+
+def test_an_answer_that_runs_a_pattern_past_its_limit_is_a_miss() -> None:
+    """The answer decides whether a suite's pattern runs long: that failed the item and left
+    it out of the score, a miss a model's answer could hide (34th probe). It scores 0, even
+    under `not-regex`, with the reason."""
+    from openscout.evals.assertions import run_assertion
+
+    for kind in ("regex", "not-regex"):
+        score, detail = run_assertion({"type": kind, "value": EVIL}, TEXT, {}, None)
+        assert score == 0.0 and "ran past" in detail["unscorable"], (kind, detail)
+    assert run_assertion({"type": "not-regex", "value": EVIL}, "b", {}, None)[0] == 1.0

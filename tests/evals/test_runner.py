@@ -246,3 +246,25 @@ def test_items_in_flight_at_an_interrupt_are_kept(settings: Settings, tmp_path: 
     assert calls == saved >= 1  # every answered item was kept
     run_eval(settings, str(suite), ["m"], use_cache=False)
     assert engine_calls(settings, "m") == 8
+
+
+def test_an_answer_no_check_can_read_is_a_counted_miss(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Items whose check broke on the answer were failed and left out of the score, for
+    ever (the answer is cached): a model's own answers could take its misses out of its
+    score (34th probe, medium). Such an item is a miss now, with the reason kept."""
+    from openscout.evals import scoring
+    from tests.evals.helpers import add_mock
+
+    def breaks(item, output, ctx):  # type: ignore[no-untyped-def]
+        if "17" in output:
+            raise IndexError("list index out of range")
+        return scoring.check_number(item, output, ctx)
+
+    monkeypatch.setitem(scoring.CHECKS, "number", breaks)
+    add_mock(settings, "m", default="Answer: 17")
+    result = run_eval(settings, "arithmetic", ["m"], limit=4).results["m"]
+    assert result.errors == 0 and [r["error"] for r in result.items] == [None] * 4
+    assert [r["score"] for r in result.items] == [0.0] * 4 and result.score == 0.0
+    assert "IndexError" in result.items[0]["detail"]["unscorable"]

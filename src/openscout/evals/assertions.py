@@ -27,8 +27,10 @@ from typing import Any
 
 from openscout.engines.http_bounds import nested_deeper_than
 from openscout.errors import (
+    ContextLengthError,
     DataFileError,
     PatternError,
+    PatternTimeoutError,
     PythonAssertionError,
     WorkerError,
     WorkerLimitError,
@@ -225,7 +227,10 @@ def run_assertion(
     elif kind == "icontains":
         s = float(value.lower() in output.lower())
     elif kind == "regex":
-        s = float(patterns.search(value, output))
+        try:
+            s = float(patterns.search(value, output))
+        except PatternTimeoutError as e:  # this answer ran it past its limit: a miss
+            s, detail["unscorable"] = 0.0, e.message
     elif kind == "is-json":
         try:
             answer_json(output)
@@ -264,15 +269,22 @@ def run_assertion(
     elif kind == "llm-rubric":
         if ctx is None:
             raise RuntimeError("a judge needs a scoring context")
-        reply = ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=output))
+        try:
+            reply = ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=output))
+        except ContextLengthError as e:
+            if len(output) <= len(value):  # the suite's rubric is what does not fit
+                raise
+            # an answer too long to judge is a miss: left out, a model padding its wrong
+            # answers had only its right ones scored (34th probe)
+            reply, detail["unscorable"] = "", f"the answer does not fit the judge: {e.message}"
         verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply
         s = verdict if verdict is not None else 0.0
-        if verdict is None:
+        if verdict is None and reply:
             detail["reason"] = "the judge gave no PASS/FAIL verdict"
     else:
         raise ValueError(f"unknown assertion type {kind!r}")
-    if negate:
+    if negate and "unscorable" not in detail:  # a miss either way
         s = 1.0 - s
     return s, detail
 

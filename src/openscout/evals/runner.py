@@ -22,7 +22,7 @@ from typing import Any
 
 from openscout.config import Settings
 from openscout.engines.base import BatchGenerator, can_score
-from openscout.errors import OpenscoutError, recorded
+from openscout.errors import OpenscoutError, ScoringError, recorded
 from openscout.evals.calls import BATCH_SHARE, Caller, Tally
 from openscout.evals.items import Item, build_request
 from openscout.evals.loading import LoadedSuite, load_suite
@@ -140,6 +140,10 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                 completion_tokens=value["completion_tokens"],
             )
             score = score_generation(item, value["text"], _Context(shared, tally))
+    except ScoringError as e:
+        # the answer itself could not be checked: a miss, counted (left out, a model's own
+        # answer could take its misses out of its score: 34th probe)
+        score = Score(0.0, {}, {"unscorable": recorded(str(e), 500)})
     except OpenscoutError as e:
         # A failed item has no score (and no output unless its answer came before a judge
         # failed): it is shown as failed, left out of the score, and asked again on resume.

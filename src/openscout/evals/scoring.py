@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from openscout.errors import OpenscoutError, ScoringError
+from openscout.errors import OpenscoutError, PatternTimeoutError, ScoringError
 from openscout.evals.items import Item, extract_choice, extract_label, extract_number
 
 
@@ -112,6 +112,8 @@ CHECKS: dict[str, Callable[[Item, str, ScoreContext | None], Score]] = {
 def score_generation(item: Item, output: str, ctx: ScoreContext | None = None) -> Score:
     try:
         return CHECKS[item.check](item, output, ctx)
+    except PatternTimeoutError as e:  # the answer ran the suite's pattern past its limit
+        raise ScoringError(f"item {item.id}: {e.message}") from e
     except (OpenscoutError, MemoryError):
         raise
     except RecursionError as e:
