@@ -94,13 +94,24 @@ def test_battles_nobody_votes_on_are_let_go_beyond_a_bound(settings, monkeypatch
     """Each POST /ui/api/arena/battles stored its prompt for ever, voted on or not: 4,511 in
     20 s added 37 MB (33rd probe, medium). Voted battles, which cost two answers, all stay."""
     monkeypatch.setattr(arena, "OPEN_BATTLES_KEPT", 3)
+    monkeypatch.setattr(arena, "ANSWERED_BATTLES_KEPT", 2)
     models = ["m1", "m2"]
     voted = arena.new_battle(settings, "judged", models)
     arena.vote(settings, answered(settings, voted.id), "a")
+    # a battle the user has read both answers of and is about to vote on stays while other
+    # clients start unanswered battles (34th probe: 200 of them took it away)
+    pending = answered(settings, arena.new_battle(settings, "pending", models).id)
     made = [arena.new_battle(settings, f"p{i}", models).id for i in range(6)]
     for old in made[:3]:
         with pytest.raises(arena.ArenaError, match="no such battle"):
             arena.get_battle(settings, old)
     assert [arena.get_battle(settings, b).prompt for b in made[3:]] == ["p3", "p4", "p5"]
     assert arena.get_battle(settings, voted.id).winner == "a"
-    assert arena.vote_count(settings) == 1
+    assert arena.vote(settings, pending, "b").winner == "b"
+    assert arena.vote_count(settings) == 2
+    # answered battles without a vote have a bound of their own
+    more = [answered(settings, arena.new_battle(settings, f"q{i}", models).id) for i in range(3)]
+    arena.new_battle(settings, "last", models)
+    with pytest.raises(arena.ArenaError, match="no such battle"):
+        arena.get_battle(settings, more[0])
+    assert arena.get_battle(settings, more[2]).prompt == "q2"

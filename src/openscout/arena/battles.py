@@ -27,7 +27,11 @@ from openscout.store.db import connect, count_rows, immediate
 
 VOTES = ("a", "b", "tie", "both_bad")
 MAX_PROMPT_CHARS = 8000
-OPEN_BATTLES_KEPT = 200  # battles without a vote, newest first: older ones are let go
+# Battles without a vote, newest first, beyond which older ones are let go: those still
+# waiting for an answer, and those answered (each cost two generations, so another client
+# needs thousands of them to push out the one a user is about to vote on; 34th probe)
+OPEN_BATTLES_KEPT = 200
+ANSWERED_BATTLES_KEPT = 2000
 
 
 @dataclass(frozen=True)
@@ -153,12 +157,14 @@ def new_battle(
             )
             # battles nobody voted on were kept for ever: 4,511 in 20 s added 37 MB (33rd
             # probe); a vote needs both answers, so voted battles grow at the models' pace
-            conn.execute(
-                "DELETE FROM battles WHERE rowid IN (SELECT b.rowid FROM battles b"
-                " WHERE NOT EXISTS (SELECT 1 FROM votes v WHERE v.battle_id = b.id)"
-                " ORDER BY b.rowid DESC LIMIT -1 OFFSET ?)",
-                (OPEN_BATTLES_KEPT,),
-            )
+            for answered, kept in (("NOT", OPEN_BATTLES_KEPT), ("", ANSWERED_BATTLES_KEPT)):
+                conn.execute(
+                    "DELETE FROM battles WHERE rowid IN (SELECT b.rowid FROM battles b"
+                    " WHERE NOT EXISTS (SELECT 1 FROM votes v WHERE v.battle_id = b.id)"
+                    f" AND {answered} (b.answer_a IS NOT NULL AND b.answer_b IS NOT NULL)"
+                    " ORDER BY b.rowid DESC LIMIT -1 OFFSET ?)",
+                    (kept,),
+                )
     finally:
         conn.close()
     return BattleRecord(battle_id, prompt, a, b, None, None, None)
