@@ -282,3 +282,29 @@ def test_a_damaged_checkpoint_is_named_and_restart_discards_it(
     with pytest.raises(Trained):
         tune(settings, request)
     assert not ckpt.exists()
+
+
+def test_a_float_cache_that_does_not_fit_costs_nothing_but_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """safetensors says a full disk with its own SafetensorError, not an OSError: the whole
+    fine-tune stopped with "unexpected error", leaving its temporary folder (34th probe)."""
+    pytest.importorskip("safetensors")
+    import safetensors.torch
+    from safetensors import SafetensorError
+
+    from openscout.tune import base
+
+    class Config:
+        def to_json_file(self, path: str) -> None:
+            Path(path).write_text("{}")
+
+    class Model:
+        config = Config()
+
+    def full(model: object, path: str) -> None:
+        raise SafetensorError("Error while serializing: I/O error: No space left on device")
+
+    monkeypatch.setattr(safetensors.torch, "save_model", full)
+    base._to_cache(Model(), tmp_path / "float", "ab" * 32)
+    assert list((tmp_path / "float").iterdir()) == []  # no cache, no temporary folder

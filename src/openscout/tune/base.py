@@ -85,8 +85,8 @@ def _to_cache(model: Any, cache_root: Path, digest: str) -> None:
             shutil.rmtree(tmp, ignore_errors=True)  # another run made it meanwhile
         else:
             os.replace(tmp, cached)
-    except OSError:  # a full disk only costs the next run the slow load
-        shutil.rmtree(tmp, ignore_errors=True)
+    except Exception:  # a full disk only costs the next run the slow load; safetensors
+        shutil.rmtree(tmp, ignore_errors=True)  # says it with its own error (34th probe)
 
 
 def load_float(
