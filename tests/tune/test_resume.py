@@ -98,3 +98,35 @@ def test_killed_run_resumes_to_the_same_adapter(
         [s.train_loss for s in logged], [s.train_loss for s in straight_log], atol=1e-4
     )
     assert not ckpt.exists()  # removed once the model was registered
+
+
+def test_a_run_killed_after_registering_is_finished_by_the_same_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kill between registering the model and removing the checkpoint left the model
+    registered: the same command then answered "a model 't5' is already registered" (34th
+    probe, low). The registered model is recognisably this run's own: the run finishes."""
+    pytest.importorskip("peft")
+    from openscout.evals.tasks.cityjson import train_examples
+    from openscout.tune import register
+    from openscout.tune.run import TuneRequest, run_dir, tune
+    from openscout.tune.train import CHECKPOINT
+
+    data = write_jsonl(tmp_path / "train.jsonl", train_examples(1, 8))
+    settings = Settings()
+    req = TuneRequest(
+        base=BASE, data=str(data), name="t5", steps=2, batch=2, save_every=1, rank=4, holdout=0.0
+    )
+
+    def killed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt  # the moment after add_model
+
+    with monkeypatch.context() as m:
+        m.setattr(register, "write_catalog_entry", killed)
+        with pytest.raises(KeyboardInterrupt):
+            tune(settings, req)
+    assert (run_dir(settings, "t5") / CHECKPOINT).is_file()
+    done = tune(settings, req)  # the same command, no --replace
+    assert done.resumed_from == 1
+    assert not (run_dir(settings, "t5") / CHECKPOINT).exists()
+    assert register.catalog_path(settings, "t5").is_file()

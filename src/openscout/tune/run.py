@@ -163,7 +163,9 @@ def _tune_named(
 
     base = get_model(settings, req.base)
     if req.name == base.id or (
-        any(m.id == req.name for m in list_models(settings)) and not req.replace
+        any(m.id == req.name for m in list_models(settings))
+        and not req.replace
+        and not _own_unfinished(settings, req.name)
     ):
         raise ConfigError(
             f"a model {req.name!r} is already registered",
@@ -336,6 +338,20 @@ def _train(
     )
 
 
+def _own_unfinished(settings: Settings, name: str) -> bool:
+    """The model registered under `name` is this fine-tune's own, from a run killed after
+    registering it and before removing its checkpoint: the same command finishes it (it
+    answered "already registered": 34th probe)."""
+    from openscout.models import list_models
+    from openscout.tune.train import CHECKPOINT
+
+    folder = run_dir(settings, name)
+    spec = next((m for m in list_models(settings) if m.id == name), None)
+    if spec is None or not spec.lora or not (folder / CHECKPOINT).is_file():
+        return False
+    return Path(spec.lora).resolve().parent == folder.resolve()
+
+
 def _finish(
     settings: Settings,
     req: TuneRequest,
@@ -380,7 +396,7 @@ def _finish(
     }
     spec = register.model_spec(base, req.name, base_file, gguf_path, info)
     try:  # a model registered under the name while this one trained is not replaced unasked
-        add_model(settings, spec, replace=req.replace)
+        add_model(settings, spec, replace=req.replace or _own_unfinished(settings, req.name))
     except ConfigError as e:
         raise TuneError(
             f"a model {req.name!r} was registered while this fine-tune trained; its adapter is"
