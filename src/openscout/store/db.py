@@ -7,6 +7,7 @@ use `connect()` and keep writes short (one finished item, one commit).
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import threading
@@ -49,6 +50,16 @@ def connect(path: str | Path, *, migrate: bool = True) -> sqlite3.Connection:
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=30000")
     except sqlite3.DatabaseError as e:
+        if _disk_full(path.parent):
+            # SQLite says "disk I/O error" when it cannot make its WAL index on a full disk:
+            # the hint to move a sound database aside hid the user's chats and runs for
+            # nothing (34th probe). The cause says the disk, so the server answers with
+            # out_of_disk_space and Retry-After.
+            full = OSError(errno.ENOSPC, "no space left on the disk holding it", str(path))
+            raise StoreError(
+                f"cannot open the database {path}: the disk holding it is full",
+                hint="free some space; nothing in it is lost",
+            ) from full
         raise StoreError(
             f"cannot open the database {path}: {e}",
             hint="if the file is damaged, move it aside; openscout will create a new one",
@@ -60,6 +71,15 @@ def connect(path: str | Path, *, migrate: bool = True) -> sqlite3.Connection:
                 _apply_migrations(conn, path)
                 _migrated.add(key)
     return conn
+
+
+def _disk_full(folder: Path) -> bool:
+    """Less than 1 MiB free for the user on the file system holding `folder`."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 2**20
 
 
 @contextmanager
