@@ -7,6 +7,7 @@ OpenscoutError                 message + hint; the CLI prints both, never a trac
 │   ├── ModelNotFoundError         no model registered under that id
 │   └── ChatNotFoundError          no saved chat under that id
 ├── ModelFileError             a model file is missing, not GGUF, truncated or hostile
+│   ├── ModelNotPreparedError      made on first use, and not by a GET (the embedded Gemma)
 │   └── ChatTemplateError          its chat template refused or failed on these messages
 ├── EngineError                a model engine failed to answer (`transient`: worth asking again)
 │   ├── EngineUnavailableError     could not connect, timed out, or the connection broke
@@ -135,6 +136,11 @@ class ModelNotFoundError(NotFoundError):
 
 class ModelFileError(OpenscoutError):
     pass
+
+
+class ModelNotPreparedError(ModelFileError):
+    """A model file made on first use (the embedded Gemma), asked for where none is made (a
+    GET): not a fault of the model's."""
 
 
 class ChatTemplateError(ModelFileError):

@@ -156,6 +156,14 @@ def test_opening_a_page_never_assembles_the_embedded_gemma(tmp_path, monkeypatch
     for page in (f"/models/{bundled.GEMMA3_ID}", "/catalog?q=gemma", "/"):
         r = c.get(page, headers=headers)
         assert r.status_code == 200, (page, r.text[:300])
-    assert not models.exists() or not any(models.iterdir())  # nothing written, not even a part
-    bundled.gemma3_path(models)  # outside a GET, the first use assembles it as before
+    # nor a GET that loads the model (its opening thread ran without the GET's context:
+    # 34th probe); the model is not in error for it
+    r = c.get(f"/tokenizer_info?model={bundled.GEMMA3_ID}")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "model_not_prepared", r.text
+    health = {m["id"]: m for m in c.get("/health").json()["models"]}
+    assert health[bundled.GEMMA3_ID]["state"] == "not_loaded"
+    assert not models.exists() or not any(p.suffix != ".lock" for p in models.iterdir())
+    # the first use that runs the model assembles it, as before
+    r = c.post("/tokenize", json={"model": bundled.GEMMA3_ID, "prompt": "hi"})
+    assert r.status_code == 200, r.text
     assert (models / bundled.GEMMA3_FILE).stat().st_size > 200 * 2**20

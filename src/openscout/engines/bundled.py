@@ -23,7 +23,13 @@ from pathlib import Path
 from openscout import filelock, outfile, yamlfile
 from openscout.engines.load_check import trust, vouch
 from openscout.engines.pinned import version_of
-from openscout.errors import ConfigError, ModelFileError, OpenscoutError, is_out_of_disk
+from openscout.errors import (
+    ConfigError,
+    ModelFileError,
+    ModelNotPreparedError,
+    OpenscoutError,
+    is_out_of_disk,
+)
 
 SMOLLM2_ID = "smollm2-135m-instruct"
 GEMMA3_ID = "gemma-3-270m"
@@ -100,7 +106,7 @@ def gemma3_path(models_dir: Path) -> Path:
     if (verified := _stamped(target, stamp, expected)) is not None:
         return verified
     if not _MAY_ASSEMBLE.get():
-        raise ModelFileError(
+        raise ModelNotPreparedError(
             "the embedded Gemma file is not assembled and verified yet",
             hint=f"it is on the first use of {GEMMA3_ID} (a chat, `openscout run`, `eval`)",
         )

@@ -25,6 +25,7 @@ from openscout.errors import (
     EngineError,
     ModelFileError,
     ModelNotFoundError,
+    ModelNotPreparedError,
     NotFoundError,
     OpenscoutError,
     StoreError,
@@ -125,6 +126,8 @@ def from_openscout(e: OpenscoutError) -> APIError:
             f"models.yaml cannot be read{where}; see the server log",
             code="registry_unreadable",
         )
+    if isinstance(e, ModelNotPreparedError):
+        return APIError(503, msg, code="model_not_prepared", param="model")
     if isinstance(e, ModelFileError | ConfigError | DataFileError):
         return APIError(
             503, "the model could not be loaded; see the server log", code="model_unavailable"

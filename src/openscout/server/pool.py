@@ -21,7 +21,13 @@ from typing import Any
 from openscout.config import Settings
 from openscout.engines.base import Chunk, Engine, LaneServing, Message, SamplingParams
 from openscout.engines.cancel import stoppable
-from openscout.errors import ClientGoneError, EngineError, ModelNotFoundError, OpenscoutError
+from openscout.errors import (
+    ClientGoneError,
+    EngineError,
+    ModelNotFoundError,
+    ModelNotPreparedError,
+    OpenscoutError,
+)
 from openscout.generation import GenerationResult, stream_generate
 from openscout.models import ModelSpec, get_model, list_models
 from openscout.server.limits import DEFAULT_LANE_CTX, Limits
@@ -118,8 +124,12 @@ class ModelPool:
                 st.state, st.error = "loading", None
             # threads of their own: openings waiting on each other filled asyncio's shared
             # executor, and a ready model's lookup queued behind them (twenty-fourth probe)
+            # with the request's context: a GET makes no model file (bundled.only_if_assembled)
+            ctx = contextvars.copy_context()
             opening = asyncio.ensure_future(
-                asyncio.get_running_loop().run_in_executor(self._openers, self._open, spec, hold)
+                asyncio.get_running_loop().run_in_executor(
+                    self._openers, ctx.run, self._open, spec, hold
+                )
             )
             try:
                 engine = await asyncio.shield(opening)
@@ -127,6 +137,9 @@ class ModelPool:
                 # the thread goes on: its outcome is the model's state (it said "loading" for
                 # ever), and a hold it takes is given back (twenty-fourth probe)
                 opening.add_done_callback(lambda done: self._opened(model_id, st, hold, done))
+                raise
+            except ModelNotPreparedError:  # asked by a GET before its first use: no fault
+                st.state, st.error = "not_loaded", None
                 raise
             except OpenscoutError as e:
                 st.state, st.error = "error", e.message
