@@ -72,15 +72,18 @@ class FakeDatasets:
                             return None
                         time.sleep(0.2)
                     return None
+                body = b"\xff\xfe not text \x00" * 100 if mode == "junk" else CSV
                 self.send_response(200)
-                self.send_header("Content-Length", str(len(CSV)))
+                self.send_header("Content-Length", str(len(body)))
                 self.send_header("ETag", '"../../../../../../../tmp/pwned-by-etag"')
                 self.end_headers()
-                self.wfile.write(CSV)
+                self.wfile.write(body)
                 return None
 
             def _info(self, name: str) -> None:
                 sha = "../../../../../../../tmp/pwned-by-sha" if name == "bad-sha" else SHA
+                if name == "moving":  # a new commit each time it is asked
+                    sha = f"{len(fake.requests):040x}"
                 size = 10**12 if name == "huge" else len(CSV)
                 body = json.dumps(
                     {
@@ -157,3 +160,20 @@ def test_an_endless_or_trickled_file_is_cut(
     with pytest.raises(HubError, match="in time"):  # before any byte of the body
         _import("headers", tmp_path)
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]  # no part left
+
+
+def test_an_import_keeps_its_own_files_only(fake: FakeDatasets, tmp_path: Path) -> None:
+    """A failed import kept its downloads, every new commit added a copy and a killed
+    download's part stayed: 721 MB after three failed runs, none readable (34th probe)."""
+    from openscout.errors import DataFileError
+
+    folder = tmp_path / "cache" / "datasets"
+    folder.mkdir(parents=True)
+    (folder / "tmpkilled.part").write_bytes(b"x" * 1000)  # a download killed mid-way
+    for _ in range(3):
+        with pytest.raises(DataFileError):
+            _import("junk", tmp_path)
+    assert list(folder.iterdir()) == []
+    for _ in range(3):
+        assert _import("moving", tmp_path).models == 2  # type: ignore[attr-defined]
+    assert len(list(folder.iterdir())) == 1  # the last commit's file

@@ -10,6 +10,7 @@ every file is stored under a hashed name in the data dir, refused past the data-
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -32,7 +33,8 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 
 def dataset_files(hub_id: str, cache_dir: Path) -> list[Path]:
     """The dataset's CSV, JSON and Parquet files at its current commit, each downloaded once
-    into `cache_dir/datasets/` under a hashed name."""
+    into `cache_dir/datasets/` under a hashed name, where nothing else is kept. Called under
+    the import lock (leaderboard_import.import_results)."""
     from huggingface_hub import HfApi
 
     try:
@@ -60,7 +62,22 @@ def dataset_files(hub_id: str, cache_dir: Path) -> list[Path]:
     deadline = time.monotonic() + DEADLINE_S
     folder = cache_dir / "datasets"
     folder.mkdir(parents=True, exist_ok=True)
+    _keep_only(folder, {_target(folder, hub_id, sha, s.rfilename) for s in wanted})
     return [_fetch(hub_id, sha, s.rfilename, s.size, folder, deadline) for s in wanted]
+
+
+def _keep_only(folder: Path, kept: set[Path]) -> None:
+    """Remove what earlier imports left: other commits' files, a killed download's part.
+    The caller holds the import lock, so no other import is using any of them."""
+    for left in folder.iterdir():
+        if left not in kept:
+            with contextlib.suppress(OSError):
+                left.unlink()
+
+
+def _target(folder: Path, hub_id: str, sha: str, name: str) -> Path:
+    key = hashlib.sha256(f"{hub_id}@{sha}/{name}".encode()).hexdigest()
+    return folder / f"{key}{Path(name).suffix.lower()}"
 
 
 def _wanted(sibling: Any) -> bool:
@@ -74,9 +91,7 @@ def _wanted(sibling: Any) -> bool:
 
 
 def _fetch(hub_id: str, sha: str, name: str, size: Any, folder: Path, deadline: float) -> Path:
-    suffix = Path(name).suffix.lower()
-    key = hashlib.sha256(f"{hub_id}@{sha}/{name}".encode()).hexdigest()
-    target = folder / f"{key}{suffix}"
+    target = _target(folder, hub_id, sha, name)
     if target.is_file():  # the same file of the same commit: fetched before
         return target
     if isinstance(size, int) and size > MAX_FILE_BYTES:

@@ -252,6 +252,20 @@ def _write_atomic(path: Path, scores: list[PublishedScore]) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _read_scores(
+    files: list[Path], cite: str, today: str, report: ImportReport
+) -> dict[tuple[str, str, str], PublishedScore]:
+    new: dict[tuple[str, str, str], PublishedScore] = {}
+    models: set[str] = set()
+    for f in files:
+        rows = read_rows(f)
+        report.rows += len(rows)
+        _check_bounds(rows, str(f), report.rows, models)
+        for s in scores_from_rows(rows, path=str(f), source=cite, today=today):
+            new[s.key] = s
+    return new
+
+
 def import_results(
     source: str,
     *,
@@ -266,26 +280,29 @@ def import_results(
     imports with `replace`."""
     today = today or dt.date.today().isoformat()
     path = Path(source).expanduser()
+    report = ImportReport(source=source)
     if path.is_file():
-        files, cite = [path], path.resolve().as_uri()
+        new = _read_scores([path], path.resolve().as_uri(), today, report)
     elif HF_ID.match(source) and not path.exists():
-        files = _hub_files(source, cache_dir, offline)
-        cite = f"https://huggingface.co/datasets/{source}"
+        # one Hub import at a time, from download to read: it keeps its own files only, and
+        # none when it fails (they piled up, 2 GiB a failed run and every new commit: 34th
+        # probe)
+        with one_writer(home / "hub-import.lock"):  # beside imported.lock
+            files = _hub_files(source, cache_dir, offline)
+            try:
+                new = _read_scores(
+                    files, f"https://huggingface.co/datasets/{source}", today, report
+                )
+            except BaseException:
+                for f in files:
+                    f.unlink(missing_ok=True)
+                raise
     else:
         raise DataFileError(
             "no such file, and not a Hub dataset id (org/name)",
             path=source,
             hint=f"pass a CSV/JSON/Parquet export, or a dataset id such as {DEFAULT_HUB_ID}",
         )
-    report = ImportReport(source=source)
-    new: dict[tuple[str, str, str], PublishedScore] = {}
-    models: set[str] = set()
-    for f in files:
-        rows = read_rows(f)
-        report.rows += len(rows)
-        _check_bounds(rows, str(f), report.rows, models)
-        for s in scores_from_rows(rows, path=str(f), source=cite, today=today):
-            new[s.key] = s
     curated = {s.key for s in curated_scores()}
     report.kept_curated = sum(1 for k in new if k in curated)
     target = imported_path(home)
