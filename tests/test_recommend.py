@@ -237,3 +237,19 @@ def test_a_model_that_does_not_fit_is_excluded() -> None:
         "smollm2-135m-instruct is recommended: the highest weighted score (1.00) "
         "as the only model on the Pareto front"
     )
+
+
+def test_a_model_with_failed_quality_items_is_not_ranked_on_the_rest() -> None:
+    """A model whose server failed (or whose answers broke the judge on) the items it could
+    not answer was scored on the rest, 1.00 against an equal model's 0.35, and recommended
+    (34th probe, medium). Its score is incomplete: it is excluded until the run finishes."""
+    gamer = Candidate(id="gamer", quality=1.0, suite="s", quality_failed=13, output_tps=10.0)
+    honest = Candidate(id="honest", quality=0.35, suite="s", output_tps=10.0)
+    rec = recommend([gamer, honest])
+    assert rec.recommended == "honest"
+    assert any(
+        "gamer is excluded: its quality on s is incomplete (13 item(s) failed)" in r
+        for r in rec.reasons
+    )
+    alone = recommend([gamer])
+    assert alone.recommended is None and "complete quality score" in alone.message

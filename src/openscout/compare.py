@@ -209,6 +209,7 @@ def candidate(m: ModelComparison) -> Candidate:
         openness_label=o.label if o else None,
         mof_class=o.mof_class if o else None,
         fits=_fits(m.fit),
+        quality_failed=q.failed if q else 0,
     )
 
 

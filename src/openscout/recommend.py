@@ -52,6 +52,7 @@ class Candidate(BaseModel):
     openness_label: str | None = None  # open source | open weights | restricted weights
     mof_class: str | None = None  # Model Openness Framework class: I (most open), II, III, none
     fits: bool | None = None  # fits this machine's memory (catalog.fit); None: not estimated
+    quality_failed: int = 0  # quality items that failed (left out of `quality`)
 
 
 class Constraints(BaseModel):
@@ -157,6 +158,16 @@ def parse_openness(text: str | None) -> str | None:
 
 
 # -- constraints -----------------------------------------------------------------------------
+
+
+def _incomplete(c: Candidate, k: Constraints) -> list[str]:
+    """A quality score left without its failed items is no score to rank by: a model whose
+    server failed the items it could not answer, or whose answers broke the judge, was
+    ranked on the rest and recommended (34th probe)."""
+    if not c.quality_failed:
+        return []
+    suite = f" on {c.suite or k.suite}" if (c.suite or k.suite) else ""
+    return [f"its quality{suite} is incomplete ({c.quality_failed} item(s) failed)"]
 
 
 def exclusions(c: Candidate, k: Constraints) -> list[str]:
@@ -415,11 +426,16 @@ def recommend(
         raise ConstraintError(
             "there are no models to choose from", hint="register one with `openscout models add`"
         )
-    excluded = {c.id: why for c in cands if (why := exclusions(c, k))}
+    excluded = {c.id: why for c in cands if (why := _incomplete(c, k) + exclusions(c, k))}
     reasons = [f"{cid} is excluded: {', and '.join(why)}" for cid, why in excluded.items()]
     eligible = [c for c in cands if c.id not in excluded]
     if not eligible:
-        msg = _nobody_message(cands, k)
+        msg = (
+            "no model has a complete quality score: run the same command again to ask the "
+            "failed items again"
+            if all(_incomplete(c, k) for c in cands)
+            else _nobody_message(cands, k)
+        )
         return Recommendation(None, [], [], excluded, reasons, msg, k.describe())
     front = pareto_front(eligible)
     sc = scores(eligible, w)
