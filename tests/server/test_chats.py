@@ -390,3 +390,16 @@ def test_a_database_locked_elsewhere_holds_its_requests_not_the_server(settings)
             t.join(30)
     assert health.status_code == 200 and listed.status_code == 200
     assert statuses == [200, 200], statuses
+
+
+def test_a_long_first_message_can_start_a_chat(client: TestClient) -> None:
+    """The page sends the first message as the chat's title; one over 2,000 characters was
+    refused ("title: String should have at most 2000 characters"), so it could not be sent
+    (34th probe, low). The title is cut where it is stored."""
+    first = "word " * 1000
+    r = client.post("/ui/api/chats", json={"model": "mock-a", "title": first})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["title"]) == chats.MAX_TITLE and r.json()["title"].endswith("…")
+    cid = r.json()["id"]
+    added = client.post(f"/ui/api/chats/{cid}/messages", json={"role": "user", "content": first})
+    assert added.status_code == 200

@@ -43,7 +43,9 @@ class _Body(BaseModel):
 
 class NewChat(_Body):
     model: str = Field(min_length=1, max_length=256)
-    title: str = Field(default="", max_length=2000)
+    # the page sends the first message as the title (cut to chats.MAX_TITLE when stored): a
+    # first message over 2,000 characters could not be sent (34th probe)
+    title: str = Field(default="", max_length=200_000)
     system_prompt: str = Field(default="", max_length=20_000)
     params: ChatSettings = Field(default_factory=ChatSettings)
 
