@@ -306,5 +306,14 @@ def test_a_float_cache_that_does_not_fit_costs_nothing_but_the_cache(
         raise SafetensorError("Error while serializing: I/O error: No space left on device")
 
     monkeypatch.setattr(safetensors.torch, "save_model", full)
+    # and what a killed run was writing goes too (each kill left up to 415 MB for good)
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
+                          capture_output=True, check=True).stdout.strip()  # fmt: skip
+    killed = tmp_path / "float" / f".cd.tmp{gone}"
+    killed.mkdir(parents=True)
+    (killed / "model.safetensors").write_bytes(b"\0" * 1000)
     base._to_cache(Model(), tmp_path / "float", "ab" * 32)
     assert list((tmp_path / "float").iterdir()) == []  # no cache, no temporary folder
