@@ -167,3 +167,20 @@ def test_opening_a_page_never_assembles_the_embedded_gemma(tmp_path, monkeypatch
     r = c.post("/tokenize", json={"model": bundled.GEMMA3_ID, "prompt": "hi"})
     assert r.status_code == 200, r.text
     assert (models / bundled.GEMMA3_FILE).stat().st_size > 200 * 2**20
+
+
+def test_the_leaderboard_shows_what_each_score_left_out(settings) -> None:  # type: ignore[no-untyped-def]
+    """Scores left without their failed items were listed like complete ones, the failed
+    count nowhere on the page (34th probe, with a model whose server failed the items it
+    could not answer)."""
+    from openscout.evals.runner import run_eval
+    from tests.evals.helpers import add_mock
+
+    add_mock(settings, "half", default="Answer: 4")
+    add_mock(settings, "down", fail_with="the server answered 500")
+    run_eval(settings, "arithmetic", ["half", "down"], limit=3)
+    c = TestClient(create_app(settings), base_url="http://127.0.0.1:8765")
+    table = c.get("/leaderboard").text.split('id="evals"')[1].split("</table>")[0]
+    rows = {r.split("</a>")[0].rsplit(">", 1)[-1]: r for r in table.split("<tr>")[2:]}
+    assert re.search(r'<strong title="left out of the score[^"]*">3</strong>', rows["down"])
+    assert ">0</td>" in rows["half"]

@@ -327,6 +327,7 @@ class StoredScore(BaseModel):
     n: int | None = None
     ci_low: float | None = None
     ci_high: float | None = None
+    errors: int = 0  # items left out of the score
 
 
 class StoredSummary(BaseModel):

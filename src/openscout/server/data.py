@@ -390,6 +390,7 @@ class EvalRow:
     score: str
     interval: str
     n: int | str
+    failed: int  # items left out of the score: a score without them is incomplete
     when: str
 
 
@@ -411,6 +412,7 @@ def eval_rows(settings: Settings) -> list[EvalRow]:
                     score=_fmt(res.score),
                     interval=f"{_fmt(lo)} – {_fmt(hi)}" if lo is not None else "-",
                     n=res.n if res.n is not None else "-",
+                    failed=res.errors,
                     when=(run.created_at or "")[:19],
                 )
             )
