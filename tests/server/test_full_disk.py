@@ -63,3 +63,19 @@ def test_a_store_error_with_a_full_disk_under_it_says_the_disk(client, monkeypat
     r = client.get("/ui/api/chats")
     assert r.status_code == 503 and r.json()["error"]["code"] == "out_of_disk_space", r.text
     assert "/home" not in r.text
+
+
+def test_the_arena_routes_say_a_store_failure_as_the_others_do(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The battle routes answered any store failure as 404 "no such battle" with the
+    database's absolute path (35th probe, medium)."""
+    from openscout.arena import battles
+
+    monkeypatch.setattr(battles, "get_battle", store_refused)
+    for method, path in [
+        ("GET", "/ui/api/arena/battles/abc"),
+        ("POST", "/ui/api/arena/battles/abc/vote"),
+        ("POST", "/ui/api/arena/battles/abc/answer/a"),
+    ]:
+        r = client.request(method, path, json={"winner": "a"} if path.endswith("vote") else None)
+        assert r.status_code == 503 and r.json()["error"]["code"] == "store_error", r.text
+        assert "/home" not in r.text

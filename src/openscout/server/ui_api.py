@@ -23,7 +23,7 @@ from openscout.arena.ratings import Rating, compute_ratings
 from openscout.chat_prompt import chat_request
 from openscout.config import Settings
 from openscout.engines.base import Chunk, SamplingParams
-from openscout.errors import OpenscoutError
+from openscout.errors import ArenaError, OpenscoutError
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
 from openscout.server.errors import APIError, from_openscout
 from openscout.server.pool import ModelPool
@@ -69,10 +69,12 @@ class Vote(_Body):
 
 
 def _battle(settings: Settings, battle_id: str) -> arena.BattleRecord:
-    """The battle, or a 404 (the arena module words a missing battle as a plain ArenaError)."""
+    """The battle, or a 404 (the arena module words a missing battle as a plain ArenaError).
+    Only that: a store that could not be opened was a 404 naming the database's path (35th
+    probe); it goes to the shared handler, a 503 without one."""
     try:
         return arena.get_battle(settings, battle_id)
-    except OpenscoutError as e:
+    except ArenaError as e:
         raise APIError(404, e.message, code="not_found", param="battle_id") from e
 
 
