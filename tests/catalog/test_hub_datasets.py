@@ -72,6 +72,11 @@ class FakeDatasets:
                             return None
                         time.sleep(0.2)
                     return None
+                if mode == "partial" and path.endswith("/b.csv"):  # the second file fails
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
                 body = b"\xff\xfe not text \x00" * 100 if mode == "junk" else CSV
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
@@ -93,7 +98,8 @@ class FakeDatasets:
                             {"rfilename": "data.csv", "size": size},
                             {"rfilename": "../../escape.csv", "size": 1},
                             {"rfilename": "README.md", "size": 1},
-                        ],
+                        ]
+                        + ([{"rfilename": "b.csv", "size": 1}] if name == "partial" else []),
                     }
                 ).encode()
                 self.send_response(200)
@@ -173,6 +179,9 @@ def test_an_import_keeps_its_own_files_only(fake: FakeDatasets, tmp_path: Path) 
     for _ in range(3):
         with pytest.raises(DataFileError):
             _import("junk", tmp_path)
+    assert list(folder.iterdir()) == []
+    with pytest.raises(HubError, match="404"):  # the download itself fails on its 2nd file
+        _import("partial", tmp_path)
     assert list(folder.iterdir()) == []
     for _ in range(3):
         assert _import("moving", tmp_path).models == 2  # type: ignore[attr-defined]

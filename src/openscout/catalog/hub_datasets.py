@@ -63,7 +63,15 @@ def dataset_files(hub_id: str, cache_dir: Path) -> list[Path]:
     folder = cache_dir / "datasets"
     folder.mkdir(parents=True, exist_ok=True)
     _keep_only(folder, {_target(folder, hub_id, sha, s.rfilename) for s in wanted})
-    return [_fetch(hub_id, sha, s.rfilename, s.size, folder, deadline) for s in wanted]
+    fetched: list[Path] = []
+    try:
+        for s in wanted:
+            fetched.append(_fetch(hub_id, sha, s.rfilename, s.size, folder, deadline))
+    except BaseException:  # a failed import keeps none: a 404 on the third file kept the
+        for f in fetched:  # first two, 101 MB (35th probe)
+            f.unlink(missing_ok=True)
+        raise
+    return fetched
 
 
 def _keep_only(folder: Path, kept: set[Path]) -> None:
