@@ -59,3 +59,23 @@ def test_an_answer_too_long_to_judge_is_a_miss_not_left_out(
     assert [r["score"] for r in result.items] == [0.0, 0.0] and result.score == 0.0
     reasons = [r["detail"]["assertions"][0]["unscorable"] for r in result.items]
     assert all("does not fit the judge" in x for x in reasons), reasons
+
+
+@pytest.mark.real_model
+def test_whose_fault_an_overflow_is_is_asked_in_tokens(settings: Settings, tmp_path: Path) -> None:
+    """The rule compared characters: 600 invisible tag characters (4 tokens each) are shorter
+    than a 770-character rubric but overflow the judge, and the item was failed and left out
+    again (35th probe). A rubric that alone does not fit stays the suite's fault."""
+    clear_cache()
+    rubric = "The answer is polite and helpful. " * 23
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\njudge: smollm2-135m-instruct\ntests:\n"
+        f"  - vars: {{q: one}}\n    assert: [{{type: llm-rubric, value: '{rubric}'}}]\n"
+        f"  - vars: {{q: two}}\n    assert: [{{type: llm-rubric, value: '{'word ' * 3000}'}}]\n"
+    )
+    add_mock(settings, "tags", script={"one": "\U000e0041" * 600, "two": "fine"})
+    first, second = run_eval(settings, str(suite), ["tags"]).results["tags"].items
+    assert first["error"] is None and first["score"] == 0.0
+    assert "does not fit the judge" in first["detail"]["assertions"][0]["unscorable"]
+    assert second["error"] and "context" in second["error"]  # the rubric's own overflow

@@ -272,10 +272,10 @@ def run_assertion(
         try:
             reply = ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=output))
         except ContextLengthError as e:
-            if len(output) <= len(value):  # the suite's rubric is what does not fit
-                raise
             # an answer too long to judge is a miss: left out, a model padding its wrong
-            # answers had only its right ones scored (34th probe)
+            # answers had only its right ones scored (34th probe). Unless the rubric alone
+            # does not fit, asked in tokens: 510 tag characters are 2,040 (35th probe)
+            ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""))
             reply, detail["unscorable"] = "", f"the answer does not fit the judge: {e.message}"
         verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply
