@@ -478,3 +478,26 @@ def test_a_reasoning_stream_moves_and_is_counted() -> None:
         endless.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=10))
     )
     assert cut.finish_reason == "length"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"error": {"message": "too long", "code": "context_length_exceeded"}},  # OpenAI
+        {"object": "error", "message": "This model's maximum context length is 2048 tokens."},
+    ],
+)
+def test_an_upstream_context_overflow_is_a_context_length_error(body: dict) -> None:
+    """A remote judge's 400 "context_length_exceeded" was an engine error like an outage, so
+    answers padded past its context were left out of the score (35th probe, medium)."""
+    from openscout.errors import ContextLengthError
+
+    engine = _engine(lambda request: httpx.Response(400, json=body))
+    engine.stream = False
+    with pytest.raises(ContextLengthError):
+        collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+    other = _engine(lambda request: httpx.Response(400, json={"error": {"message": "bad"}}))
+    other.stream = False
+    with pytest.raises(EngineError) as e:
+        collect(other.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+    assert not isinstance(e.value, ContextLengthError)

@@ -59,6 +59,7 @@ from openscout.engines.openai_wire import (
 )
 from openscout.errors import (
     CapabilityError,
+    ContextLengthError,
     EngineError,
     EngineResponseError,
     EngineUnavailableError,
@@ -84,6 +85,12 @@ def _other_text(holder: object, key: str) -> int:
     if not isinstance(holder, dict):
         return 0
     return sum(len(v) for k, v in holder.items() if k not in (key, "role") and isinstance(v, str))
+
+
+def _context_overflow(body: bytes) -> bool:
+    """An error body saying the prompt does not fit the model's context."""
+    head = body[:4096].lower()
+    return b"context_length_exceeded" in head or b"maximum context length" in head
 
 
 class OpenAIEngine:
@@ -199,6 +206,11 @@ class OpenAIEngine:
                 if resp.status_code in (401, 403)
                 else self._said(body, resp.status_code)
             )
+            if resp.status_code == 400 and _context_overflow(body):
+                # OpenAI's documented code, vLLM's words: the request, not the server, is at
+                # fault, as with a local model (a judge's overflow read as an outage left
+                # padded answers out of the score: 35th probe)
+                raise ContextLengthError(f"{where} answered HTTP 400: {said}")
             raise EngineResponseError(
                 f"{where} answered HTTP {resp.status_code}: {said}",
                 status=resp.status_code,
