@@ -317,3 +317,25 @@ def test_a_float_cache_that_does_not_fit_costs_nothing_but_the_cache(
     (killed / "model.safetensors").write_bytes(b"\0" * 1000)
     base._to_cache(Model(), tmp_path / "float", "ab" * 32)
     assert list((tmp_path / "float").iterdir()) == []  # no cache, no temporary folder
+
+
+def test_an_adapter_that_cannot_be_written_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while writing the GGUF adapter left `NAME.lora.gguf.tmpPID` for good, even
+    after the same command later finished (35th probe, low)."""
+    import errno
+
+    import numpy as np
+
+    gguf = pytest.importorskip("gguf")
+    from openscout.tune.convert import write_adapter
+
+    def full(self) -> None:  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(gguf.GGUFWriter, "write_tensors_to_file", full)
+    tensors = {"blk.0.attn_q.weight.lora_a": np.zeros((4, 8), dtype=np.float32)}
+    with pytest.raises(OSError):
+        write_adapter(tmp_path / "t.lora.gguf", tensors, "llama", 8.0)
+    assert list(tmp_path.iterdir()) == []

@@ -16,6 +16,7 @@ Only numpy and the `gguf` package: no torch, so a converted adapter can be check
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Mapping
@@ -110,9 +111,13 @@ def write_adapter(
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
-    finally:
         writer.close()
-    os.replace(tmp, path)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk left the partial adapter for good (35th probe)
+        with contextlib.suppress(Exception):
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
