@@ -1,7 +1,8 @@
 """One layer above the engines: run a generation, time it, log it.
 
 Callers (CLI, evals, server) use `generate` / `stream_generate`; engines stay ignorant of
-timing policy and storage. Every generation lands in the `generations` table.
+timing policy and storage. Every generation lands in the `generations` table, bounded:
+each row keeps the head of its input and output, and the newest rows are kept.
 """
 
 from __future__ import annotations
