@@ -485,6 +485,8 @@ def test_a_reasoning_stream_moves_and_is_counted() -> None:
     [
         {"error": {"message": "too long", "code": "context_length_exceeded"}},  # OpenAI
         {"object": "error", "message": "This model's maximum context length is 2048 tokens."},
+        {"error": {"code": 400, "type": "exceed_context_size_error", "message": "..."}},
+        {"error": "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 2048"},
     ],
 )
 def test_an_upstream_context_overflow_is_a_context_length_error(body: dict) -> None:
@@ -492,7 +494,8 @@ def test_an_upstream_context_overflow_is_a_context_length_error(body: dict) -> N
     answers padded past its context were left out of the score (35th probe, medium)."""
     from openscout.errors import ContextLengthError
 
-    engine = _engine(lambda request: httpx.Response(400, json=body))
+    status = 422 if "Input validation" in str(body) else 400  # TGI's status
+    engine = _engine(lambda request: httpx.Response(status, json=body))
     engine.stream = False
     with pytest.raises(ContextLengthError):
         collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))

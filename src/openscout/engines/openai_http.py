@@ -87,10 +87,22 @@ def _other_text(holder: object, key: str) -> int:
     return sum(len(v) for k, v in holder.items() if k not in (key, "role") and isinstance(v, str))
 
 
+# How servers say a prompt does not fit: OpenAI's code, vLLM's words, llama-server's error
+# type, TGI's validation message (422) (36th probe: the last two read as outages)
+_OVERFLOW_WORDS = (
+    b"context_length_exceeded",
+    b"maximum context length",
+    b"exceed_context_size",
+    b"exceeds the available context size",
+    b"`max_new_tokens` must be <=",
+    b"`inputs` must have less than",
+)
+
+
 def _context_overflow(body: bytes) -> bool:
     """An error body saying the prompt does not fit the model's context."""
     head = body[:4096].lower()
-    return b"context_length_exceeded" in head or b"maximum context length" in head
+    return any(words.lower() in head for words in _OVERFLOW_WORDS)
 
 
 class OpenAIEngine:
@@ -206,7 +218,7 @@ class OpenAIEngine:
                 if resp.status_code in (401, 403)
                 else self._said(body, resp.status_code)
             )
-            if resp.status_code == 400 and _context_overflow(body):
+            if resp.status_code in (400, 413, 422) and _context_overflow(body):
                 # OpenAI's documented code, vLLM's words: the request, not the server, is at
                 # fault, as with a local model (a judge's overflow read as an outage left
                 # padded answers out of the score: 35th probe)
