@@ -84,3 +84,24 @@ def test_a_check_recursing_on_an_answer_fails_that_item_only(monkeypatch) -> Non
     with pytest.raises(ValueError, match="nests deeper"):
         answer_json("[" * 1200)
     assert ifcheck.json_format("[" * 1200) is False
+
+
+@pytest.mark.parametrize(
+    ("reply", "verdict"),
+    [
+        ("PASS", 1.0),
+        ("The answer is FAIL.", 0.0),
+        ("pass", 1.0),
+        ("FAIL. It fails, FAIL.", 0.0),
+        ("not a PASS, the answer is a FAIL", None),  # was a pass: the first word won
+        ("PASS or FAIL? FAIL", None),
+        ("I cannot judge this.", None),
+        ("PASSED", None),
+    ],
+)
+def test_a_judge_reply_is_a_verdict_only_when_it_says_one(reply: str, verdict) -> None:  # type: ignore[no-untyped-def]
+    """The first PASS/FAIL word in the reply decided, so a judge talked into "not a PASS,
+    ... a FAIL" passed the answer (36th probe, medium). Both words, or neither, is a miss."""
+    from openscout.evals.assertions import _judge_verdict
+
+    assert _judge_verdict(reply) == verdict

@@ -180,7 +180,7 @@ def test_similar_and_judge_use_the_context() -> None:
     assert s == 0.0 and detail["judge_reply"] == "fail"
     ctx = FakeContext("I cannot tell")
     s, detail = run_assertion(judge, "Hm", {}, ctx)
-    assert s == 0.0 and "no PASS/FAIL" in detail["reason"] and "is polite" in ctx.prompts[0]
+    assert s == 0.0 and "no single PASS/FAIL" in detail["reason"] and "is polite" in ctx.prompts[0]
 
 
 def test_item_level_score_uses_weights() -> None:

@@ -201,8 +201,11 @@ def check_spec(
 
 
 def _judge_verdict(text: str) -> float | None:
-    m = re.search(r"\b(PASS|FAIL)\b", text, re.IGNORECASE)
-    return None if m is None else float(m.group(1).upper() == "PASS")
+    """PASS or FAIL, when the reply says one of them and not the other: the first word
+    found made "not a PASS, ... a FAIL" a pass (36th probe). Both, or neither, is no verdict
+    (a miss)."""
+    said = {m.upper() for m in re.findall(r"\b(PASS|FAIL)\b", text, re.IGNORECASE)}
+    return float(said == {"PASS"}) if len(said) == 1 else None
 
 
 def run_assertion(
@@ -281,7 +284,7 @@ def run_assertion(
         detail["judge_reply"] = reply
         s = verdict if verdict is not None else 0.0
         if verdict is None and reply:
-            detail["reason"] = "the judge gave no PASS/FAIL verdict"
+            detail["reason"] = "the judge gave no single PASS/FAIL verdict"
     else:
         raise ValueError(f"unknown assertion type {kind!r}")
     if negate and "unscorable" not in detail:  # a miss either way
