@@ -21,6 +21,7 @@ from openscout.engines.kinds import kind_of
 from openscout.engines.pinned import PinnedFile
 from openscout.engines.spec import ModelSpec
 from openscout.errors import OpenscoutError
+from openscout.pids import pid_alive
 from openscout.store.db import connect
 
 CACHE_FORMAT = 1  # bump when the cached value layout changes
@@ -64,23 +65,6 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A killed child not yet reaped is a zombie: it counts as dead.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 class EvalStore:
     def __init__(self, settings: Settings) -> None:
         self.conn = connect(settings.db_path)
@@ -115,7 +99,7 @@ class EvalStore:
                 (fingerprint,),
             ).fetchall()
         for row in rows:
-            if not _pid_alive(row["pid"]):
+            if not pid_alive(row["pid"]):
                 return str(row["id"])
         return None
 
@@ -234,7 +218,7 @@ def item_row(r: sqlite3.Row) -> dict[str, Any]:
 def _shown_status(r: sqlite3.Row) -> str:
     """A run left `running` by a process that is gone (killed, crashed) reads "interrupted":
     the same command resumes it."""
-    if r["status"] == "running" and r["pid"] != os.getpid() and not _pid_alive(r["pid"]):
+    if r["status"] == "running" and r["pid"] != os.getpid() and not pid_alive(r["pid"]):
         return "interrupted"
     return str(r["status"])
 

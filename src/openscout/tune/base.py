@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from openscout.errors import TuneError, is_out_of_memory
+from openscout.pids import pid_alive
 
 
 def file_digest(path: Path) -> str:
@@ -97,18 +98,8 @@ def _forget_dead_copies(cache_root: Path) -> None:
         return
     for left in cache_root.glob(".*.tmp*"):
         pid = left.name.rpartition(".tmp")[2]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(left, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process: alive
-        return True
-    return True
 
 
 def load_float(
