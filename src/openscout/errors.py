@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import errno
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 # How allocation failures that are not MemoryError read: torch's CPU allocator ("can't
@@ -43,12 +44,20 @@ from typing import Any
 _NO_MEMORY_WORDS = ("can't allocate memory", "cannot allocate memory", "out of memory")
 
 
+def _causes(e: BaseException, most: int = 8) -> Iterator[BaseException]:
+    """The exception and what it was raised from or during, nearest first."""
+    cause: BaseException | None = e
+    for _ in range(most):
+        if cause is None:
+            return
+        yield cause
+        cause = cause.__cause__ or cause.__context__
+
+
 def is_out_of_memory(e: BaseException) -> bool:
     """MemoryError, or a library's RuntimeError or OSError saying the same: torch ran out of
     memory as "unexpected error ... please report it" (twenty-seventh probe). Causes count."""
-    seen = 0
-    cause: BaseException | None = e
-    while cause is not None and seen < 8:
+    for cause in _causes(e):
         if isinstance(cause, MemoryError):
             return True
         if isinstance(cause, OSError) and cause.errno == errno.ENOMEM:
@@ -57,21 +66,17 @@ def is_out_of_memory(e: BaseException) -> bool:
             text = str(cause)[:2000].lower()
             if any(w in text for w in _NO_MEMORY_WORDS):
                 return True
-        cause, seen = cause.__cause__ or cause.__context__, seen + 1
     return False
 
 
 def is_out_of_disk(e: BaseException) -> bool:
     """A full disk or quota, as the system says it (ENOSPC, EDQUOT) or as SQLite does
     ("database or disk is full"). Causes count: a store error may wrap it."""
-    seen = 0
-    cause: BaseException | None = e
-    while cause is not None and seen < 8:
+    for cause in _causes(e):
         if isinstance(cause, OSError) and cause.errno in (errno.ENOSPC, errno.EDQUOT):
             return True
         if isinstance(cause, sqlite3.OperationalError) and "disk is full" in str(cause)[:200]:
             return True
-        cause, seen = cause.__cause__ or cause.__context__, seen + 1
     return False
 
 
