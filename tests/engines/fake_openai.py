@@ -13,6 +13,8 @@ Behaviours (`FakeServer.behaviour`, changeable while it runs):
 - cut             some text, then the connection closes mid-body
 - empty           200 with an empty body
 - unavailable     503 with an error body
+- content_filter  400 with the error body Azure OpenAI sends when its content filter refuses
+                  a prompt (code `content_filter`)
 - stall           some text, then nothing until the server stops
 `misbehave_first` limits the misbehaviour to the first N requests; `misbehave_on` to prompts
 containing one of its strings. Echo requests (`echo` + `logprobs`) are answered by `echo_fn`.
@@ -184,6 +186,22 @@ class _Handler(BaseHTTPRequestHandler):
                 429,
                 {"error": {"message": "too many requests", "type": "rate_limit"}},
                 {"Retry-After": f"{fake.retry_after:g}"},
+            )
+            return
+        if behaviour == "content_filter":
+            seen.outcome = "400"
+            self._json(
+                400,
+                {
+                    "error": {
+                        "message": "The response was filtered due to the prompt triggering"
+                        " the content management policy.",
+                        "type": None,
+                        "param": "prompt",
+                        "code": "content_filter",
+                        "status": 400,
+                    }
+                },
             )
             return
         if behaviour == "unavailable":

@@ -227,3 +227,31 @@ def test_what_waiting_cannot_fix_fails_at_once(settings: Settings, tmp_path: Pat
     assert first.startswith("HTTP 429: ") and "asked to wait 500 s" in first
     assert second.startswith("HTTP 429: not asked: the server asked to wait 500 s")
     assert fake.outcomes() == ["429"]
+
+
+def test_an_answer_a_judge_s_content_filter_refuses_is_a_miss_not_left_out(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A remote judge refusing an answer with Azure's `400 content_filter` failed the item and
+    left it out of the score, so a model could hide its wrong answers behind words the
+    filter blocks (36th probe, medium). Such an answer is a counted miss; a rubric the filter
+    refuses on its own is still the suite's failure."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\njudge: judge\ntests:\n"
+        "  - vars: {q: one}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
+        "  - vars: {q: two}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
+        "  - vars: {q: four}\n    assert: [{type: llm-rubric, value: 'BLOCKED is fine.'}]\n"
+    )
+    add_mock(settings, "m", script={"one": "BLOCKED words", "two": "hi"})
+    fake = FakeServer("content_filter", reply=lambda prompt: "PASS", misbehave_on=("BLOCKED",))
+    with serve(fake):
+        add_remote(settings, fake.url, "judge")
+        result = run_eval(settings, str(suite), ["m"]).results["m"]
+    one, two, four = result.items
+    assert (one["error"], one["score"]) == (None, 0.0)
+    assert "the judge refused the answer" in one["detail"]["assertions"][0]["unscorable"]
+    assert "content management policy" in one["detail"]["assertions"][0]["unscorable"]
+    assert (two["error"], two["score"]) == (None, 1.0)
+    assert four["error"] and "HTTP 400" in four["error"]  # the rubric's own refusal
+    assert (result.n, result.errors, result.score) == (2, 1, 0.5)

@@ -268,3 +268,33 @@ def test_an_answer_no_check_can_read_is_a_counted_miss(
     assert result.errors == 0 and [r["error"] for r in result.items] == [None] * 4
     assert [r["score"] for r in result.items] == [0.0] * 4 and result.score == 0.0
     assert "IndexError" in result.items[0]["detail"]["unscorable"]
+
+
+def test_an_unreadable_answer_is_a_miss_on_every_metric_of_its_check(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unscorable answer counted as a miss in the score but was absent from the check's
+    other metrics: ifeval's `inst_level` and `prompt_level` were taken over the answers that
+    could be read (36th probe, low)."""
+    from openscout.evals import scoring
+    from tests.evals.helpers import add_mock
+
+    real = scoring.CHECKS["ifeval"]
+    seen: list[str] = []
+
+    def breaks_on_the_first(item, output, ctx):  # type: ignore[no-untyped-def]
+        seen.append(item.id)
+        if item.id == seen[0]:
+            raise IndexError("list index out of range")
+        return real(item, output, ctx)
+
+    monkeypatch.setitem(scoring.CHECKS, "ifeval", breaks_on_the_first)
+    add_mock(settings, "m", default="Hello.")
+    result = run_eval(settings, "ifeval", ["m"], limit=4, parallel=1).results["m"]
+    assert result.n == 4 and result.errors == 0
+    first = next(r for r in result.items if r["item_id"] == seen[0])
+    assert "IndexError" in first["detail"]["unscorable"] and first["metrics"] == {}
+    for name in ("inst_level", "prompt_level"):
+        metric = result.metrics[name]
+        read = [r["metrics"][name] for r in result.items if r["metrics"]]
+        assert metric.n == 4 and metric.score == pytest.approx(sum(read) / 4), name

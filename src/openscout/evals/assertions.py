@@ -27,8 +27,12 @@ from typing import Any
 
 from openscout.engines.http_bounds import nested_deeper_than
 from openscout.errors import (
+    ChatTemplateError,
     ContextLengthError,
     DataFileError,
+    EngineError,
+    EngineResponseError,
+    OpenscoutError,
     PatternError,
     PatternTimeoutError,
     PythonAssertionError,
@@ -42,6 +46,9 @@ from openscout.evals.scoring import Score, ScoreContext
 from openscout.worker import Limits, Worker
 
 SIMILAR_DEFAULT = 0.75
+# a judge's answers that may be about the text it was sent: bad request (OpenAI's and
+# Azure's content filter), too large, unprocessable (TGI's validation)
+ANSWER_REFUSAL_STATUSES = frozenset({400, 413, 422})
 SAFE_BUILTINS: dict[str, Any] = {
     "len": len,
     "min": min,
@@ -200,6 +207,19 @@ def check_spec(
         raise bad("no judge model", "set `judge: <model id>` on the assertion or the suite")
 
 
+def _judge_refusal(e: OpenscoutError) -> str | None:
+    """How the judge refused this request, when the refusal may lie in its text (and so in
+    the answer) rather than in the judge: too long, a 4xx such as a content filter's 400, or
+    the judge's chat template refusing it. None for outages, rate limits and bad keys."""
+    if isinstance(e, ContextLengthError):
+        return "the answer does not fit the judge"
+    if isinstance(e, ChatTemplateError):
+        return "the judge's chat template refused the answer"
+    if isinstance(e, EngineResponseError) and e.status in ANSWER_REFUSAL_STATUSES:
+        return "the judge refused the answer"
+    return None
+
+
 def _judge_verdict(text: str) -> float | None:
     """PASS or FAIL, when the reply says one of them and not the other: the first word
     found made "not a PASS, ... a FAIL" a pass (36th probe). Both, or neither, is no verdict
@@ -274,12 +294,17 @@ def run_assertion(
             raise RuntimeError("a judge needs a scoring context")
         try:
             reply = ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=output))
-        except ContextLengthError as e:
-            # an answer too long to judge is a miss: left out, a model padding its wrong
-            # answers had only its right ones scored (34th probe). Unless the rubric alone
-            # does not fit, asked in tokens: 510 tag characters are 2,040 (35th probe)
+        except (EngineError, ChatTemplateError) as e:
+            why = _judge_refusal(e)
+            if why is None:
+                raise
+            # an answer the judge refuses is a miss: left out, a model padding its wrong
+            # answers had only its right ones scored (34th probe), and a provider's content
+            # filter did the same (36th). Unless the rubric alone is refused too: then the
+            # suite or the judge is at fault (asked, not guessed: 510 tag characters are
+            # 2,040 tokens, 35th probe)
             ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""))
-            reply, detail["unscorable"] = "", f"the answer does not fit the judge: {e.message}"
+            reply, detail["unscorable"] = "", f"{why}: {e.message}"
         verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply
         s = verdict if verdict is not None else 0.0

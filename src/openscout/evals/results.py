@@ -181,6 +181,22 @@ def scoring_summary(records: list[dict[str, Any]], basis: str = "") -> dict[str,
     return {"multiple_choice": overall, "items": dict(counts), "loglikelihood_basis": basis}
 
 
+def _metrics_of(scored: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """Each scored record's metrics. An answer no check could read is a miss on every metric
+    its check gives the other answers, not only on the score: left out, a hostile answer
+    raised `exact_match` or `inst_level` while the score counted it."""
+    keys: dict[str, set[str]] = defaultdict(set)
+    for r in scored:
+        keys[str(r["input"]["item"].get("check"))].update(r["metrics"] or {})
+    out = []
+    for r in scored:
+        metrics = {k: float(v) for k, v in (r["metrics"] or {}).items()}
+        if (r.get("detail") or {}).get("unscorable") is not None:
+            metrics = dict.fromkeys(keys[str(r["input"]["item"].get("check"))], 0.0) | metrics
+        out.append(metrics)
+    return out
+
+
 def model_result(model_id: str, records: list[dict[str, Any]]) -> ModelResult:
     scored = [r for r in records if not r["error"]]
     scores = [float(r["score"] or 0.0) for r in scored]
@@ -188,13 +204,13 @@ def model_result(model_id: str, records: list[dict[str, Any]]) -> ModelResult:
     metric_values: dict[str, list[float]] = defaultdict(list)
     tasks: dict[str, list[float]] = defaultdict(list)
     correct, ks = [], []
-    for r, s in zip(scored, scores, strict=True):
-        for k, v in (r["metrics"] or {}).items():
-            metric_values[k].append(float(v))
+    for r, s, metrics in zip(scored, scores, _metrics_of(scored), strict=True):
+        for k, v in metrics.items():
+            metric_values[k].append(v)
         item = r["input"]["item"]
         tasks[str(item.get("meta", {}).get("task", "all"))].append(s)
-        if item["kind"] == "choice" and "acc" in (r["metrics"] or {}):
-            correct.append(float(r["metrics"]["acc"]))
+        if item["kind"] == "choice" and "acc" in metrics:
+            correct.append(metrics["acc"])
             ks.append(len(item["choices"]))
     metrics = {k: estimate(v) for k, v in metric_values.items()}
     if correct and min(ks) >= 2:
