@@ -339,3 +339,24 @@ def test_an_adapter_that_cannot_be_written_leaves_no_partial_file(
     with pytest.raises(OSError):
         write_adapter(tmp_path / "t.lora.gguf", tensors, "llama", 8.0)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_said_in_words_by_numpy_or_safetensors_is_a_full_disk() -> None:
+    """`tune` on a full disk said "the system refused: 4608 requested and 1480 written"
+    (numpy's short write, no errno) or "unexpected error: SafetensorError ... No space left on
+    device" (36th probe, low): both are a full disk, said as one."""
+    import errno
+
+    import numpy as np
+
+    from openscout.errors import is_out_of_disk
+
+    with open("/dev/full", "wb") as full, pytest.raises(OSError) as short:
+        np.zeros(1 << 16, dtype=np.float32).tofile(full)
+    assert short.value.errno is None and is_out_of_disk(short.value), short.value
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    with pytest.raises(Exception) as saved:
+        safetensors_numpy.save_file({"w": np.zeros(1 << 16, dtype=np.float32)}, "/dev/full")
+    assert is_out_of_disk(saved.value), saved.value
+    assert not is_out_of_disk(OSError(errno.EACCES, "Permission denied"))
+    assert not is_out_of_disk(ValueError("the disk holds 3 files"))

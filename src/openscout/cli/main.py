@@ -118,12 +118,12 @@ def main() -> None:
                 "free memory",
             )
             sys.exit(1)
-        if isinstance(e, OSError):  # the system's refusal (a full disk, a closed stream)
+        if is_out_of_disk(e):  # however it is said (SQLite, safetensors, numpy: no errno)
+            print_error("out of disk space", hint="free some space; what was stored is kept")
+            sys.exit(1)
+        if isinstance(e, OSError):  # the system's refusal (a closed stream, a permission)
             where = f" ({e.filename})" if e.filename else ""
             print_error(f"the system refused: {e.strerror or e}{where}")
-            sys.exit(1)
-        if is_out_of_disk(e):  # SQLite says it without an OSError
-            print_error("out of disk space", hint="free some space; what was stored is kept")
             sys.exit(1)
         if os.environ.get("OPENSCOUT_DEBUG"):
             raise
