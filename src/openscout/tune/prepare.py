@@ -33,7 +33,7 @@ class Encoded:
 def prompt_ids(engine: Any, ex: Example, prompt_format: str) -> list[int]:
     """The prompt's token ids as the engine sends them (chat template or plain text)."""
     if prompt_format == "chat":
-        return list(engine.tokenize(engine.render(ex.as_messages()), special=True))
+        return list(engine.chat_ids(ex.as_messages()))
     text = ex.prompt if ex.prompt is not None else qa_prompt(ex.as_messages())
     return list(engine.tokenize(text))
 
