@@ -103,3 +103,21 @@ def test_demo_task_splits_cities() -> None:
         assert value["city"] in held_cities and value["city"] in it.prompt
     trained = {json.loads(e["messages"][1]["content"])["city"] for e in train_examples(0, 200)}
     assert trained <= {c for c, _ in TRAIN_PLACES} and not trained & held_cities
+
+
+@pytest.mark.real_model
+def test_encoding_says_how_far_it_is_and_keeps_ids_in_four_bytes(smollm2_engine) -> None:  # type: ignore[no-untyped-def]
+    """A 256 MiB data file took minutes to tokenize with no sign of life, and held its ids as
+    lists of ints, 36 bytes each: 5.6 to 7.8 GB before training (35th probe, low)."""
+    from openscout.tune.data import Example
+    from openscout.tune.prepare import IGNORE, encode, prompt_ids
+
+    examples = [Example(i + 1, "Paris.", prompt=f"Capital number {i}?") for i in range(2500)]
+    heard: list[int] = []
+    encoded = encode(smollm2_engine, examples, "chat", 2048, "d.jsonl", heard.append)
+    assert heard == [0, 1000, 2000]
+    first, prompt = encoded[0], prompt_ids(smollm2_engine, examples[0], "chat")
+    answer = [*smollm2_engine.encode("Paris."), int(smollm2_engine.llm.token_eos())]
+    assert list(first.input_ids) == prompt + answer
+    assert list(first.labels) == [IGNORE] * len(prompt) + answer
+    assert first.input_ids.itemsize == first.labels.itemsize == 4

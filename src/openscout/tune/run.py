@@ -194,9 +194,16 @@ def _tune_named(
 
     say("tokenizing", None, 0)
     engine = LlamaCppEngine(base.id, base_file, n_ctx=base.n_ctx, prompt_format=base.prompt_format)
+    total = len(train_ex) + len(held_ex)
+
+    def tokenized(before: int) -> Callable[[int], None]:
+        return lambda n: say(f"tokenizing: {before + n:,} of {total:,} examples", None, 0)
+
     try:
-        train = encode(engine, train_ex, base.prompt_format, base.n_ctx, dataset.path)
-        held = encode(engine, held_ex, base.prompt_format, base.n_ctx, dataset.path)
+        train = encode(engine, train_ex, base.prompt_format, base.n_ctx, dataset.path, tokenized(0))
+        held = encode(
+            engine, held_ex, base.prompt_format, base.n_ctx, dataset.path, tokenized(len(train))
+        )
     finally:
         engine.close()
 
