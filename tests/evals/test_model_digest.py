@@ -1,29 +1,53 @@
-"""The digest that keys a local model's cached answers: the first and last MiB and the size,
-read from a regular file only."""
+"""The digest that keys a local model's cached answers: the whole file's sha256, read from a
+regular file only, once per file version."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from openscout.config import Settings
 from openscout.errors import ModelFileError
+from openscout.evals import store
 from openscout.evals.store import file_digest
 from openscout.store.db import connect
 
 
-def test_the_digest_is_of_the_edges_and_the_size(settings: Settings, smollm2_path: Path) -> None:
-    data = smollm2_path.read_bytes()
-    want = hashlib.sha256(str(len(data)).encode())
-    want.update(data[: 2**20])
-    want.update(data[len(data) - 2**20 :])
+def test_the_digest_is_of_the_whole_file(settings: Settings, smollm2_path: Path) -> None:
     conn = connect(settings.db_path)
     try:
-        assert file_digest(conn, smollm2_path) == want.hexdigest()
-        assert file_digest(conn, smollm2_path) == want.hexdigest()  # remembered
+        want = hashlib.sha256(smollm2_path.read_bytes()).hexdigest()
+        assert file_digest(conn, smollm2_path) == want
+        assert file_digest(conn, smollm2_path) == want  # remembered
+    finally:
+        conn.close()
+
+
+def test_a_file_changed_only_between_its_edges_is_another_model(
+    settings: Settings, smollm2_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The digest was of the size and the first and last MiB: a copy with 40 MiB of weights
+    zeroed in the middle got the original's cached answers and score (37th probe, high)."""
+    good, evil = tmp_path / "good.gguf", tmp_path / "evil.gguf"
+    shutil.copyfile(smollm2_path, good)
+    shutil.copyfile(smollm2_path, evil)
+    with open(evil, "r+b") as f:
+        f.seek(20 * 2**20)
+        f.write(b"\0" * 2**20)
+    conn = connect(settings.db_path)
+    try:
+        assert file_digest(conn, good) != file_digest(conn, evil)
+        # and a version already read is remembered, not trusted across a write
+        monkeypatch.setattr(store, "_read_digests", {})
+        before = file_digest(conn, good)
+        with open(good, "r+b") as f:
+            f.seek(30 * 2**20)
+            f.write(b"\1")
+        assert file_digest(conn, good) != before
     finally:
         conn.close()
 

@@ -18,35 +18,39 @@ from typing import Any
 
 from openscout.config import Settings
 from openscout.engines.kinds import kind_of
-from openscout.engines.pinned import PinnedFile
+from openscout.engines.pinned import PinnedFile, Version
 from openscout.engines.spec import ModelSpec
-from openscout.errors import OpenscoutError
+from openscout.errors import ModelFileError, OpenscoutError
 from openscout.pids import pid_alive
 from openscout.store.db import connect
 
 CACHE_FORMAT = 1  # bump when the cached value layout changes
-_EDGE = 2**20
+_read_digests: dict[Version, str] = {}  # whole-file digests this process has read
 
 
 def file_digest(conn: sqlite3.Connection, path: Path) -> str:
-    """sha256 of the first and last MiB plus the size; remembered per (path, size, mtime).
-    A regular file only, opened without waiting: a pipe named as a model held `eval` and
-    `compare` for ever here (32nd probe)."""
+    """sha256 of the whole file, remembered per path and file version (device, inode, size,
+    both times) in the database and in this process: each version is read once (a second a
+    GB). The first and last MiB and the size were the digest once, and a file changed only in
+    between took another's cached answers and score (37th probe). A regular file only, opened
+    without waiting: a pipe named as a model held `eval` for ever here (32nd probe)."""
     with PinnedFile(path) as pinned:
-        st = os.fstat(pinned.fd)
+        version = json.dumps(pinned.version)
         row = conn.execute(
-            "SELECT size, mtime_ns, digest FROM model_fingerprints WHERE path = ?", (str(path),)
+            "SELECT version, digest FROM model_fingerprints WHERE path = ?", (str(path),)
         ).fetchone()
-        if row and row["size"] == st.st_size and row["mtime_ns"] == st.st_mtime_ns:
+        if row and row["version"] == version:
             return str(row["digest"])
-        h = hashlib.sha256(str(st.st_size).encode())
-        h.update(os.pread(pinned.fd, _EDGE, 0))
-        if st.st_size > _EDGE:
-            h.update(os.pread(pinned.fd, _EDGE, max(_EDGE, st.st_size - _EDGE)))
-    digest = h.hexdigest()
+        digest = _read_digests.get(pinned.version) or pinned.sha256()
+        if pinned.changed():
+            raise ModelFileError(
+                f"{path.name} changed while it was being read",
+                hint="wait until the file is written whole, then use it again",
+            )
+        _read_digests[pinned.version] = digest
     conn.execute(
-        "INSERT OR REPLACE INTO model_fingerprints (path, size, mtime_ns, digest) VALUES (?,?,?,?)",
-        (str(path), st.st_size, st.st_mtime_ns, digest),
+        "INSERT OR REPLACE INTO model_fingerprints (path, version, digest) VALUES (?,?,?)",
+        (str(path), version, digest),
     )
     return digest
 
