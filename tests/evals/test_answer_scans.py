@@ -105,3 +105,37 @@ def test_a_judge_reply_is_a_verdict_only_when_it_says_one(reply: str, verdict) -
     from openscout.evals.assertions import _judge_verdict
 
     assert _judge_verdict(reply) == verdict
+
+
+@pytest.mark.parametrize(
+    ("assertion", "answer", "score"),
+    [
+        # Python's json reads NaN and Infinity: they passed is-json and every numeric bound
+        ({"type": "is-json"}, "NaN", 0.0),
+        ({"type": "is-json"}, "-Infinity", 0.0),
+        ({"type": "is-json"}, "[1e999]", 0.0),
+        ({"type": "is-json"}, "[1e300, null, true]", 1.0),
+        ({"type": "json-schema", "value": {"type": "number", "maximum": 10}}, "NaN", 0.0),
+        ({"type": "json-schema", "value": {"type": "number", "minimum": 100}}, "NaN", 0.0),
+        ({"type": "json-schema", "value": {"type": "number", "minimum": 100}}, "150", 1.0),
+        # Python's == has true == 1: `{"valid": 1}` passed `equals: {valid: true}`
+        ({"type": "equals", "value": {"valid": True}}, '{"valid": 1}', 0.0),
+        ({"type": "equals", "value": {"valid": True}}, '{"valid": true}', 1.0),
+        ({"type": "equals", "value": 1}, "true", 0.0),
+        ({"type": "equals", "value": 0}, "false", 0.0),
+        ({"type": "equals", "value": [1, 0]}, "[true, false]", 0.0),
+        ({"type": "equals", "value": [1, 0]}, "[1.0, 0]", 1.0),  # numbers by value
+        ({"type": "equals", "value": {"a": [None]}}, '{"a": [null]}', 1.0),
+        ({"type": "equals", "value": {"a": 1}}, '{"a": 1, "b": 2}', 0.0),
+        ({"type": "not-equals", "value": 0}, "false", 1.0),
+    ],
+)
+def test_json_answers_are_read_as_json_means_them(
+    assertion: dict, answer: str, score: float
+) -> None:
+    """37th probe: a model answering `NaN` to every JSON question scored 1.0, and booleans
+    equalled numbers."""
+    got, _ = run_assertion(
+        {"weight": 1.0, **assertion, "value": assertion.get("value")}, answer, {}, None
+    )
+    assert got == score

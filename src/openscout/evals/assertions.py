@@ -207,6 +207,21 @@ def check_spec(
         raise bad("no judge model", "set `judge: <model id>` on the assertion or the suite")
 
 
+def json_equal(a: Any, b: Any) -> bool:
+    """Equal as JSON values: Python's == has `true == 1` and `false == 0`, and an answer of
+    `{"valid": 1}` passed `equals: {valid: true}` (37th probe). Numbers compare by value
+    (`1.0` is `1`, as in JSON Schema)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
+        return False
+    return bool(a == b)
+
+
 def _judge_refusal(e: OpenscoutError) -> str | None:
     """How the judge refused this request, when the refusal may lie in its text (and so in
     the answer) rather than in the judge: too long, a 4xx such as a content filter's 400, or
@@ -241,7 +256,7 @@ def run_assertion(
             ok = output.strip() == value.strip()
         else:
             try:
-                ok = answer_json(output) == value
+                ok = json_equal(answer_json(output), value)
             except ValueError:
                 ok = False
         s = float(ok)

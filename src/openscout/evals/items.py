@@ -158,13 +158,26 @@ def unfenced(text: str) -> str:
 MAX_JSON_DEPTH = 100  # deeper output is no answer anyone asked for (a model stuck on "[")
 
 
+def _not_json(word: str) -> Any:
+    raise ValueError(f"{word} is not JSON")
+
+
+def _finite(digits: str) -> float:
+    """A JSON number; one past a float's range (`1e999`) is no number JSON can mean."""
+    value = float(digits)
+    if not math.isfinite(value):
+        raise ValueError(f"{digits[:20]} is beyond a number's range")
+    return value
+
+
 def answer_json(text: str) -> Any:
     """The answer's JSON, for every check that reads one; ValueError when it is not JSON or
     nests beyond MAX_JSON_DEPTH (json.loads fails at about 1000 levels with RecursionError:
     a model answering 1,200 "[" crashed eval, in an assertion (third probe) and in IFEval's
-    JSON check (33rd probe))."""
+    JSON check (33rd probe)). Strict: Python reads `NaN` and `Infinity`, which passed
+    `is-json` and every numeric bound of a schema (37th probe)."""
     try:
-        data = json.loads(unfenced(text))
+        data = json.loads(unfenced(text), parse_constant=_not_json, parse_float=_finite)
     except RecursionError as e:
         raise ValueError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels") from e
     if nested_deeper_than(data, MAX_JSON_DEPTH):
