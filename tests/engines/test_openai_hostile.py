@@ -272,6 +272,45 @@ def test_token_counts_past_any_context_are_no_usage(count: int) -> None:
     assert final.extra.get("usage_estimated") and final.completion_tokens == 1
 
 
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize(
+    ("reported", "believed"),
+    [
+        ((5, 20), True),  # what it sent
+        ((5, 32), True),  # max_tokens: an answer may be more tokens than deltas
+        ((5, 10**9), False),  # past max_tokens
+        ((5, 33), False),
+        ((10**6, 20), False),  # a prompt of 2 characters is no million tokens
+    ],
+)
+def test_token_counts_that_cannot_be_true_are_not_believed(
+    stream: bool, reported: tuple[int, int], believed: bool
+) -> None:
+    """A server reporting 10^9 answer tokens for 20 deltas had 10 billion tokens/s in `bench`
+    and `compare`, and was recommended (37th probe, high)."""
+    usage = {"prompt_tokens": reported[0], "completion_tokens": reported[1]}
+    words = [f" w{i}" for i in range(20)]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if not json.loads(request.content).get("stream"):
+            choice = {"message": {"content": "".join(words)}, "finish_reason": "stop"}
+            return httpx.Response(200, json={"choices": [choice], "usage": usage})
+        done = {"choices": [{"delta": {}, "finish_reason": "stop"}], "usage": usage}
+        body = b"".join(_event(w) for w in words) + b"data: " + json.dumps(done).encode()
+        return httpx.Response(200, headers=SSE, content=body + b"\n\ndata: [DONE]\n\n")
+
+    engine = _engine(answer)
+    engine.stream = stream
+    params = SamplingParams(max_tokens=32)
+    _, final, _ = collect(engine.stream_chat([{"role": "user", "content": "hi"}], params))
+    if believed:
+        assert (final.prompt_tokens, final.completion_tokens) == reported
+        assert not final.extra.get("usage_estimated")
+    else:
+        assert final.extra.get("usage_estimated")
+        assert final.completion_tokens == (20 if stream else 1)  # the deltas, counted
+
+
 def test_an_upstream_echoing_our_key_never_shows_it() -> None:
     """Servers answer 401 "Incorrect API key provided: Bearer sk-..." (eighth probe: the key
     reached API clients and the log word for word)."""

@@ -21,6 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -77,6 +78,33 @@ FORWARD_MAX_DEPTH = 16
 DEFAULT_MAX_TOKENS = 4096  # a stream asked without max_tokens is still cut somewhere
 CHARS_PER_TOKEN_CAP = 64  # no real token is longer; more text per token asked is runaway
 WHOLE_ANSWER_SLACK = 2**20  # of a whole answer's body, beyond its text: ids, usage, thinking
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a generation request asked: the answer tokens (max_tokens) and the prompt's
+    characters, the bounds of what the server may say it produced and read."""
+
+    tokens: int
+    prompt_chars: int
+
+    @property
+    def max_chars(self) -> int:
+        return CHARS_PER_TOKEN_CAP * self.tokens
+
+
+def _chars_of(payload: dict[str, Any]) -> int:
+    """Characters of a request's prompt or messages (text parts of multi-part content too)."""
+    if isinstance(payload.get("prompt"), str):
+        return len(payload["prompt"])
+    total = 0
+    for message in payload.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        parts = content if isinstance(content, list) else [content]
+        for part in parts:
+            text = part.get("text") if isinstance(part, dict) else part
+            total += len(text) if isinstance(text, str) else 0
+    return total
 
 
 def _other_text(holder: object, key: str) -> int:
@@ -317,16 +345,16 @@ class OpenAIEngine:
     def _stream(self, path: str, payload: dict[str, Any], chat: bool) -> Iterator[StreamEvent]:
         # A server that ignores max_tokens must not answer without end: one delta is one token
         # on every server we know, so far more deltas (or text) than asked ends the answer.
-        asked = int(payload.get("max_tokens") or DEFAULT_MAX_TOKENS)
-        max_chunks, max_chars = 2 * asked + 16, CHARS_PER_TOKEN_CAP * asked
+        asked = Asked(int(payload.get("max_tokens") or DEFAULT_MAX_TOKENS), _chars_of(payload))
+        max_chunks, max_chars = 2 * asked.tokens + 16, asked.max_chars
         if not self.stream:
-            yield from self._whole(path, payload, chat, max_chars)
+            yield from self._whole(path, payload, chat, asked)
             return
         payload = {**payload, "stream": True, "stream_options": {"include_usage": True}}
         resp = self._open(path, payload, stream=True)
         if "json" in resp.headers.get("content-type", ""):
             # Some servers ignore `stream` and answer with one JSON body.
-            yield from self._parse_whole(resp, path, chat, max_chars)
+            yield from self._parse_whole(resp, path, chat, asked)
             return
         n_events, n_chunks, n_chars, usage, reason = 0, 0, 0, None, None
         # when the answer last moved: keep-alive comments or events without text every
@@ -366,18 +394,19 @@ class OpenAIEngine:
                 transient=True,
                 cause=cause,
             )
-        yield final_of(usage, n_chunks, reason)
+        yield final_of(usage, n_chunks, reason, asked.tokens, asked.prompt_chars)
 
     def _whole(
-        self, path: str, payload: dict[str, Any], chat: bool, max_chars: int
+        self, path: str, payload: dict[str, Any], chat: bool, asked: Asked
     ) -> Iterator[StreamEvent]:
         """Non-streaming request: one chunk with the whole text (TTFT = full latency)."""
         resp = self._open(path, {**payload, "stream": False}, stream=True)  # read in bounds
-        yield from self._parse_whole(resp, path, chat, max_chars)
+        yield from self._parse_whole(resp, path, chat, asked)
 
     def _parse_whole(
-        self, resp: httpx.Response, path: str, chat: bool, max_chars: int
+        self, resp: httpx.Response, path: str, chat: bool, asked: Asked
     ) -> Iterator[StreamEvent]:
+        max_chars = asked.max_chars
         # the body of an answer of max_chars characters, each at most a 12-byte JSON escape
         # (an emoji's surrogate pair), and room for the rest: a 60 MiB answer to a request
         # that keeps 64 characters a token decoded to 4 bytes a character and ran the server
@@ -400,7 +429,7 @@ class OpenAIEngine:
             text, reason, usage = text[:max_chars], "length", None
         if text:
             yield Chunk(text, time.perf_counter())
-        yield final_of(usage, 1 if text else 0, reason)
+        yield final_of(usage, 1 if text else 0, reason, asked.tokens, asked.prompt_chars)
 
     def _json(
         self,

@@ -104,8 +104,28 @@ def is_token_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
 
 
-def final_of(usage: dict[str, Any] | None, n_chunks: int, reason: str | None) -> Final:
+# tokens a chat template and a provider's own instructions may add to the prompt's text
+PROMPT_TOKENS_SLACK = 4096
+
+
+def final_of(
+    usage: dict[str, Any] | None,
+    n_chunks: int,
+    reason: str | None,
+    asked: int,
+    prompt_chars: int,
+) -> Final:
+    """The answer's end, with the server's token counts where they can be true: no more
+    answer tokens than `max_tokens` asked, no more prompt tokens than 4 a character of the
+    prompt and the template's slack. A server reporting 10^9 answer tokens for 20 deltas had
+    10 billion tokens/s and the recommendation (37th probe); past those bounds its counts are
+    not believed and the deltas are counted instead, as for a server that gives none."""
     finish = reason if reason in ("stop", "length") else "stop"
+    if usage and (
+        usage["completion_tokens"] > asked
+        or usage["prompt_tokens"] > 4 * prompt_chars + PROMPT_TOKENS_SLACK
+    ):
+        usage = None
     if usage:
         return Final(
             int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), finish
