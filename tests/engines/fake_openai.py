@@ -13,8 +13,8 @@ Behaviours (`FakeServer.behaviour`, changeable while it runs):
 - cut             some text, then the connection closes mid-body
 - empty           200 with an empty body
 - unavailable     503 with an error body
-- content_filter  400 with the error body Azure OpenAI sends when its content filter refuses
-                  a prompt (code `content_filter`)
+- refuse          `refusal`: a status and an error body (by default Azure OpenAI's 400 when
+                  its content filter refuses a prompt, code `content_filter`)
 - stall           some text, then nothing until the server stops
 `misbehave_first` limits the misbehaviour to the first N requests; `misbehave_on` to prompts
 containing one of its strings. Echo requests (`echo` + `logprobs`) are answered by `echo_fn`.
@@ -57,6 +57,19 @@ def counting_logprobs(shift: int) -> dict[str, Any]:
     return {"tokens": tokens, "text_offset": offsets, "token_logprobs": lps, "top_logprobs": tops}
 
 
+# Azure OpenAI's answer when its content filter refuses a prompt (its documented shape)
+CONTENT_FILTERED = {
+    "error": {
+        "message": "The response was filtered due to the prompt triggering the content"
+        " management policy.",
+        "type": None,
+        "param": "prompt",
+        "code": "content_filter",
+        "status": 400,
+    }
+}
+
+
 @dataclass
 class Seen:
     t: float
@@ -76,6 +89,7 @@ class FakeServer:
     echo_fn: Callable[[str], dict[str, Any]] | None = None
     chunk_delay_s: float = 0.01
     answer_delay_s: float = 0.0  # before an answer that is no 429, counted in flight
+    refusal: tuple[int, dict[str, Any]] = (400, CONTENT_FILTERED)
     seen: list[Seen] = field(default_factory=list)
     peak_in_flight: int = 0
 
@@ -188,21 +202,9 @@ class _Handler(BaseHTTPRequestHandler):
                 {"Retry-After": f"{fake.retry_after:g}"},
             )
             return
-        if behaviour == "content_filter":
-            seen.outcome = "400"
-            self._json(
-                400,
-                {
-                    "error": {
-                        "message": "The response was filtered due to the prompt triggering"
-                        " the content management policy.",
-                        "type": None,
-                        "param": "prompt",
-                        "code": "content_filter",
-                        "status": 400,
-                    }
-                },
-            )
+        if behaviour == "refuse":
+            seen.outcome = str(fake.refusal[0])
+            self._json(*fake.refusal)
             return
         if behaviour == "unavailable":
             seen.outcome = "503"

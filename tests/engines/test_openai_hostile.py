@@ -345,6 +345,24 @@ def test_an_upstream_echoing_our_key_never_shows_it() -> None:
     assert "refused the credentials" in shown[0]  # a 401's own words are not relayed
 
 
+def test_a_403_says_the_server_s_reason_with_the_key_masked() -> None:
+    """A 403 was always worded as a bad key, hiding a moderation refusal's own reason
+    (37th probe, low); its words are shown now, any key in them masked."""
+    secret = "sk-live-SECRET123"
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        said = f"input flagged by moderation (key {request.headers['authorization']})"
+        return httpx.Response(403, json={"error": {"code": 403, "message": said}})
+
+    engine = _engine(refuse, api_key=secret)
+    engine.stream = False
+    with pytest.raises(EngineError) as e:
+        collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+    assert "input flagged by moderation" in str(e.value) and "***" in str(e.value)
+    assert secret[:8] not in str(e.value) and "api key" in str(e.value)
+    assert not e.value.transient
+
+
 @pytest.mark.parametrize("odd", [b"null", b"[1]", b'"x"', b"5"])
 def test_a_stream_event_that_is_not_an_object_is_skipped(odd: bytes) -> None:
     """`data: null` made a streamed chat answer 500 (AttributeError; eighth probe)."""

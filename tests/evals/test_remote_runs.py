@@ -22,7 +22,7 @@ from openscout.evals import calls as calls_module
 from openscout.evals import run_eval
 from openscout.evals.pacing import RetryPolicy
 from openscout.models import ModelSpec, add_model
-from tests.engines.fake_openai import FakeServer, counting_logprobs, serve
+from tests.engines.fake_openai import CONTENT_FILTERED, FakeServer, counting_logprobs, serve
 from tests.evals.helpers import add_mock, write_suite
 
 CLI = [sys.executable, "-m", "openscout.cli.main"]
@@ -229,13 +229,24 @@ def test_what_waiting_cannot_fix_fails_at_once(settings: Settings, tmp_path: Pat
     assert fake.outcomes() == ["429"]
 
 
-def test_an_answer_a_judge_s_content_filter_refuses_is_a_miss_not_left_out(
-    settings: Settings, tmp_path: Path
+@pytest.mark.parametrize(
+    ("refusal", "said"),
+    [
+        ((400, CONTENT_FILTERED), "content management policy"),  # Azure OpenAI
+        ((403, {"error": {"code": 403, "message": "your input was flagged"}}), "flagged"),
+        ((451, {"error": {"message": "unavailable for legal reasons"}}), "legal"),
+        # a provider that began answering, then refused: a 4xx inside a 200
+        ((200, {"error": {"code": 403, "message": "blocked: SAFETY"}}), "SAFETY"),
+    ],
+)
+def test_an_answer_a_judge_refuses_is_a_miss_not_left_out(
+    settings: Settings, tmp_path: Path, refusal: tuple[int, dict[str, Any]], said: str
 ) -> None:
-    """A remote judge refusing an answer with Azure's `400 content_filter` failed the item and
-    left it out of the score, so a model could hide its wrong answers behind words the
-    filter blocks (36th probe, medium). Such an answer is a counted miss; a rubric the filter
-    refuses on its own is still the suite's failure."""
+    """A remote judge refusing an answer (Azure's `400 content_filter`, OpenRouter's 403
+    moderation, 451, or a 4xx inside a 200) failed the item and left it out of the score, so
+    a model could hide its wrong answers behind words a filter blocks (36th and 37th probes,
+    medium). Such an answer is a counted miss; a rubric refused on its own is still the
+    suite's failure."""
     suite = tmp_path / "s.yaml"
     suite.write_text(
         "prompts: ['{{q}}']\njudge: judge\ntests:\n"
@@ -244,14 +255,38 @@ def test_an_answer_a_judge_s_content_filter_refuses_is_a_miss_not_left_out(
         "  - vars: {q: four}\n    assert: [{type: llm-rubric, value: 'BLOCKED is fine.'}]\n"
     )
     add_mock(settings, "m", script={"one": "BLOCKED words", "two": "hi"})
-    fake = FakeServer("content_filter", reply=lambda prompt: "PASS", misbehave_on=("BLOCKED",))
+    fake = FakeServer(
+        "refuse", reply=lambda prompt: "PASS", misbehave_on=("BLOCKED",), refusal=refusal
+    )
     with serve(fake):
         add_remote(settings, fake.url, "judge")
         result = run_eval(settings, str(suite), ["m"]).results["m"]
     one, two, four = result.items
     assert (one["error"], one["score"]) == (None, 0.0)
     assert "the judge refused the answer" in one["detail"]["assertions"][0]["unscorable"]
-    assert "content management policy" in one["detail"]["assertions"][0]["unscorable"]
+    assert said in one["detail"]["assertions"][0]["unscorable"]
     assert (two["error"], two["score"]) == (None, 1.0)
-    assert four["error"] and "HTTP 400" in four["error"]  # the rubric's own refusal
+    assert four["error"] and said in four["error"]  # the rubric's own refusal
     assert (result.n, result.errors, result.score) == (2, 1, 0.5)
+    assert fake.outcomes().count(str(refusal[0])) == 3  # refusals are not asked again
+
+
+def test_a_judge_that_is_down_fails_the_item_rather_than_the_answer(
+    settings: Settings, tmp_path: Path, quick_retries: None
+) -> None:
+    """An outage, or an error a 200 carries without a 4xx, is the judge's, not the answer's:
+    the item fails and is asked again on resume."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\njudge: judge\ntests:\n"
+        "  - vars: {q: one}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
+    )
+    add_mock(settings, "m", script={"one": "BLOCKED words"})
+    down = (200, {"error": {"code": 502, "message": "Provider returned error"}})
+    fake = FakeServer(
+        "refuse", reply=lambda prompt: "PASS", misbehave_on=("BLOCKED",), refusal=down
+    )
+    with serve(fake):
+        add_remote(settings, fake.url, "judge")
+        result = run_eval(settings, str(suite), ["m"]).results["m"]
+    assert result.errors == 1 and "Provider returned error" in result.items[0]["error"]

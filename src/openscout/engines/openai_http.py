@@ -51,6 +51,7 @@ from openscout.engines.key_mask import KeyMask
 from openscout.engines.logprob_probe import PROBE_TEXT, ProbeVerdict, judge_alignment
 from openscout.engines.openai_wire import (
     choices_of,
+    embedded_status,
     error_message,
     final_of,
     is_number,
@@ -243,9 +244,11 @@ class OpenAIEngine:
             where = public_url(path) if "://" in path else f"{self.shown_url}{path}"
             said = (  # an auth refusal's text is where servers echo the key they were sent
                 "the server refused the credentials (check the model's api key)"
-                if resp.status_code in (401, 403)
-                else self._said(body, resp.status_code)
+                if resp.status_code == 401
+                else self._said(body, resp.status_code)  # its own words, any key masked
             )
+            if resp.status_code == 403:  # a moderation refusal too: its words say which
+                said += " (if it is the key: check the model's api key)"
             if resp.status_code in (400, 413, 422) and _context_overflow(body):
                 # OpenAI's documented code, vLLM's words: the request, not the server, is at
                 # fault, as with a local model (a judge's overflow read as an outage left
@@ -331,11 +334,8 @@ class OpenAIEngine:
                 if not isinstance(event, dict):  # `data: null`, `[1]`, `5`: no event of ours
                     continue
                 if "error" in event:
-                    raise EngineResponseError(
-                        f"{self.shown_url}: error in stream: {self._said(data, 200)}",
-                        transient=True,
-                        cause="error in stream",
-                    )
+                    said = f"{self.shown_url}: error in stream: {self._said(data, 200)}"
+                    raise self._error_in_answer(said, event, "stream")
                 yield event
         except httpx.HTTPError as e:
             raise self._lost(e, "mid-stream") from e
@@ -469,12 +469,23 @@ class OpenAIEngine:
                 f"{self.shown_url}{path}: unexpected body", transient=True, cause="malformed body"
             )
         if "error" in data and "choices" not in data:
-            raise EngineResponseError(
-                f"{self.shown_url}{path}: {self._said(body, 200)}",
-                transient=True,
-                cause="error in body",
-            )
+            said = f"{self.shown_url}{path}: {self._said(body, 200)}"
+            raise self._error_in_answer(said, data, "body")
         return data
+
+    def _error_in_answer(
+        self, message: str, data: dict[str, Any], where: str
+    ) -> EngineResponseError:
+        """An error inside a 200 answer: asked again unless it names a status that asking
+        again cannot change (a provider's moderation refusing the prompt once it had begun:
+        a 4xx), so that a judge's refusal of an answer is read as one (37th probe)."""
+        status = embedded_status(data)
+        return EngineResponseError(
+            message,
+            status=status,
+            transient=status is None or status >= 500 or status in TRANSIENT_STATUSES,
+            cause=f"error in {where}" if status is None else f"HTTP {status} in {where}",
+        )
 
     # -- Engine protocol ---------------------------------------------------------------------
 

@@ -38,6 +38,21 @@ def error_message(body: bytes | str, status: int) -> str:
     return text.strip()
 
 
+def embedded_status(data: dict[str, Any]) -> int | None:
+    """The HTTP status an error inside a 200 answer names (`{"error": {"code": 403}}`, or its
+    `status`), as providers that began answering before they refused write it; None if none."""
+    err = data.get("error")
+    if not isinstance(err, dict):
+        return None
+    for key in ("code", "status"):
+        value = err.get(key)
+        if isinstance(value, str) and value.isdigit() and len(value) == 3:
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and 400 <= value < 600:
+            return value
+    return None
+
+
 def retry_after_s(value: str | None, now: float | None = None) -> float | None:
     """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
     if not value:

@@ -46,9 +46,6 @@ from openscout.evals.scoring import Score, ScoreContext
 from openscout.worker import Limits, Worker
 
 SIMILAR_DEFAULT = 0.75
-# a judge's answers that may be about the text it was sent: bad request (OpenAI's and
-# Azure's content filter), too large, unprocessable (TGI's validation)
-ANSWER_REFUSAL_STATUSES = frozenset({400, 413, 422})
 SAFE_BUILTINS: dict[str, Any] = {
     "len": len,
     "min": min,
@@ -224,13 +221,15 @@ def json_equal(a: Any, b: Any) -> bool:
 
 def _judge_refusal(e: OpenscoutError) -> str | None:
     """How the judge refused this request, when the refusal may lie in its text (and so in
-    the answer) rather than in the judge: too long, a 4xx such as a content filter's 400, or
-    the judge's chat template refusing it. None for outages, rate limits and bad keys."""
+    the answer): too long, any 4xx that asking again cannot change (Azure's content filter
+    answers 400, OpenRouter's moderation 403, others 451, in the status or in a 200's body),
+    or the judge's chat template refusing it. None for outages and rate limits. A bad key or
+    model is a 4xx too: asking with the rubric alone, the caller finds it is not the answer."""
     if isinstance(e, ContextLengthError):
         return "the answer does not fit the judge"
     if isinstance(e, ChatTemplateError):
         return "the judge's chat template refused the answer"
-    if isinstance(e, EngineResponseError) and e.status in ANSWER_REFUSAL_STATUSES:
+    if isinstance(e, EngineResponseError) and not e.transient and 400 <= (e.status or 0) < 500:
         return "the judge refused the answer"
     return None
 
