@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from openscout.catalog.rank_agreement import RankAgreement
+from openscout.evals.stats import undecided_by_failures
 from openscout.perf.cost import ApiPrice, HostedPrice, TokenCost
 from openscout.perf.measure import DepthPoint, PromptStats, SweepPoint
 from openscout.recommend import Recommendation, Weights
@@ -265,8 +266,12 @@ class PairedTest(BaseModel):
     p_value: float
     significant: bool
     method: str
+    failed_a: int = 0  # items each model failed, left out of the pair: no order while any
+    failed_b: int = 0
 
     def verdict(self) -> str:
+        if undecided := undecided_by_failures(self):
+            return undecided
         if not self.significant:
             return (
                 f"no significant quality difference between {self.model_a} and"

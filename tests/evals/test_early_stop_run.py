@@ -54,3 +54,32 @@ def test_early_stop_needs_two_models(settings: Settings, tmp_path: Path) -> None
     add_mock(settings, "a")
     with pytest.raises(OpenscoutError, match="two models"):
         run_eval(settings, str(_suite(tmp_path / "s.yaml", 5)), ["a"], early_stop=0.05)
+
+
+def test_a_model_failing_its_misses_settles_nothing(settings: Settings, tmp_path: Path) -> None:
+    """Items a model fails are left out of the pair: one failing (HTTP 400) exactly the
+    items it would miss was "better (p=0.002)" than an honest model and "settled" first,
+    after 80 of 300 items (37th probe, medium). While any item is failed nothing is decided."""
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    n = 200
+    lines = ["name: ab", "prompts: ['Item {{n}}.']", "defaults: {max_tokens: 8}", "tests:"]
+    for i in range(n):
+        lines += [f"  - vars: {{n: {i}}}", "    assert: [{type: icontains, value: right}]"]
+    suite = tmp_path / "s.yaml"
+    suite.write_text("\n".join(lines) + "\n")
+    add_mock(
+        settings, "honest", script={f"Item {i}.": "right" if i % 10 < 7 else "no" for i in range(n)}
+    )
+    misses = tuple(f"Item {i}." for i in range(1, n, 2))
+    bad_request = (400, {"error": {"message": "invalid request", "type": "invalid_request_error"}})
+    fake = FakeServer("refuse", reply=lambda p: "right", misbehave_on=misses, refusal=bad_request)
+    with serve(fake):
+        add_remote(settings, fake.url, "hostile")
+        run = run_eval(settings, str(suite), ["honest", "hostile"], early_stop=0.05, seed=3)
+    stop = run.early_stop
+    assert stop is not None and not stop["settled"] and stop["items_used"] == n
+    assert stop["failed_items"] == {"hostile": n // 2}
+    (pair,) = run.comparisons
+    assert not pair.significant and pair.verdict().startswith("not decided: hostile failed 100")

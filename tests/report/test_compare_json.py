@@ -41,6 +41,9 @@ PAIRED = [
     "p_value",
     "significant",
     "method",
+    # added by the 37th probe: items each failed, left out; no order is decided while any
+    "failed_a",
+    "failed_b",
 ]
 SETTINGS = [
     "suite",

@@ -99,6 +99,12 @@ def _print_run(run: dict[str, Any]) -> None:
     stop = run.get("early_stop")
     if stop:
         state = "settled" if stop["settled"] else "not settled"
+        if failed := stop.get("failed_items"):
+            state += (
+                " (not while items failed: "
+                + ", ".join(f"{m} {k}" for m, k in failed.items())
+                + ")"
+            )
         console.print(
             plain(
                 f"early stop: ranking {state} after {stop['items_used']} of "

@@ -235,7 +235,8 @@ def _scored(result: ModelResult) -> dict[str, dict[str, Any]]:
 
 
 def comparisons(results: dict[str, ModelResult]) -> list[Comparison]:
-    """Paired tests on the items both models answered (failed items say nothing)."""
+    """Paired tests on the items both models answered; while either failed items, the test
+    decides nothing (a failed item is left out, and could be the one a model would miss)."""
     out = []
     for a, b in combinations(results.values(), 2):
         ra, rb = _scored(a), _scored(b)
@@ -247,6 +248,7 @@ def comparisons(results: dict[str, ModelResult]) -> list[Comparison]:
                     [float(ra[i]["score"] or 0.0) for i in common],
                     b.model_id,
                     [float(rb[i]["score"] or 0.0) for i in common],
+                    failed=(a.errors, b.errors),
                 )
             )
     return out

@@ -337,24 +337,26 @@ def _run_until_settled(
                 run_id, spec, suite, shared, progress, parallel, callers[spec.id], set(chunk)
             )
             seconds[spec.id] += time.perf_counter() - t0
+        records = {s.id: shared.store.all_items(run_id, s.id) for s in specs}
         scores = {
-            s.id: {
-                r["index"]: float(r["score"] or 0.0)
-                for r in shared.store.all_items(run_id, s.id)
-                if not r["error"]
-            }
-            for s in specs
+            m: {r["index"]: float(r["score"] or 0.0) for r in rs if not r["error"]}
+            for m, rs in records.items()
         }
+        failed = {m: sum(1 for r in rs if r["error"]) for m, rs in records.items()}
         for i in chunk:
             # An item some model failed on says nothing about the ranking: left out.
             if all(i in scores[m] for m in scores):
                 monitor.update({m: scores[m][i] for m in scores})
         used += len(chunk)
-        if monitor.settled:
+        # and while any is left out, nothing is settled: the items a model fails are the
+        # ones it cannot lose on (one failing exactly its misses "settled" first: 37th probe)
+        if monitor.settled and not any(failed.values()):
             break
     for m, c in callers.items():
         calls[m] = invocation(c, seconds[m])
-    return monitor.result(len(order)).as_dict() | {"items_used": used}
+    result = monitor.result(len(order)).as_dict()
+    result["settled"] = result["settled"] and not any(failed.values())
+    return result | {"items_used": used, "failed_items": {m: k for m, k in failed.items() if k}}
 
 
 def invocation(caller: Caller, seconds: float) -> Invocation:

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from itertools import pairwise
+from typing import Protocol
 
 import numpy as np
 
@@ -140,11 +141,15 @@ class Comparison:
     a_only: int | None = None  # binary: items only A got right
     b_only: int | None = None
     alpha: float = 0.05
+    failed_a: int = 0  # items A failed, left out of the pair
+    failed_b: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
     def verdict(self) -> str:
+        if undecided := undecided_by_failures(self):
+            return undecided
         if not self.significant:
             return (
                 f"no significant difference between {self.model_a} and {self.model_b} "
@@ -152,6 +157,32 @@ class Comparison:
             )
         better = self.model_a if self.diff > 0 else self.model_b
         return f"{better} is better (diff {self.diff:+.3f}, p={self.p_value:.3g}, n={self.n})"
+
+
+class _Pair(Protocol):
+    model_a: str
+    model_b: str
+    n: int
+    diff: float
+    p_value: float
+    failed_a: int
+    failed_b: int
+
+
+def undecided_by_failures(pair: _Pair) -> str | None:
+    """The verdict while either model has failed items: none. Left out of the pair, the items
+    a model fails are the ones it cannot lose on: one failing exactly its misses was "better
+    (p=0.002)" than an honest model (37th probe)."""
+    failed = [
+        (m, k) for m, k in ((pair.model_a, pair.failed_a), (pair.model_b, pair.failed_b)) if k
+    ]
+    if not failed:
+        return None
+    who = " and ".join(f"{m} failed {k} item{'s' if k != 1 else ''}" for m, k in failed)
+    return (
+        f"not decided: {who} (asked again when the same command runs again); on the {pair.n}"
+        f" items both answered the difference is {pair.diff:+.3f} (p={pair.p_value:.3g})"
+    )
 
 
 def mcnemar_exact(a_only: int, b_only: int) -> float:
@@ -201,8 +232,10 @@ def compare_paired(
     b: Sequence[float],
     alpha: float = 0.05,
     seed: int = 0,
+    failed: tuple[int, int] = (0, 0),
 ) -> Comparison:
-    """Compare two models on the same items (a[i] and b[i] score the same item)."""
+    """Compare two models on the same items (a[i] and b[i] score the same item). `failed`:
+    the items each failed, left out; while there are any, no difference is significant."""
     if len(a) != len(b):
         raise ValueError("paired comparison needs the same items for both models")
     n = len(a)
@@ -220,13 +253,25 @@ def compare_paired(
             sb,
             sa - sb,
             p,
-            p < alpha,
+            p < alpha and not any(failed),
             "mcnemar-exact",
             a_only,
             b_only,
             alpha,
+            *failed,
         )
     p = paired_bootstrap(a, b, seed=seed)
     return Comparison(
-        model_a, model_b, n, sa, sb, sa - sb, p, p < alpha, "paired-bootstrap", alpha=alpha
+        model_a,
+        model_b,
+        n,
+        sa,
+        sb,
+        sa - sb,
+        p,
+        p < alpha and not any(failed),
+        "paired-bootstrap",
+        alpha=alpha,
+        failed_a=failed[0],
+        failed_b=failed[1],
     )
