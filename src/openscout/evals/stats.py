@@ -241,37 +241,15 @@ def compare_paired(
     n = len(a)
     sa = sum(a) / n if n else 0.0
     sb = sum(b) / n if n else 0.0
+    a_only: int | None = None
+    b_only: int | None = None
     if is_binary(a) and is_binary(b):
         a_only = sum(1 for x, y in zip(a, b, strict=True) if x == 1.0 and y == 0.0)
         b_only = sum(1 for x, y in zip(a, b, strict=True) if x == 0.0 and y == 1.0)
-        p = mcnemar_exact(a_only, b_only)
-        return Comparison(
-            model_a,
-            model_b,
-            n,
-            sa,
-            sb,
-            sa - sb,
-            p,
-            p < alpha and not any(failed),
-            "mcnemar-exact",
-            a_only,
-            b_only,
-            alpha,
-            *failed,
-        )
-    p = paired_bootstrap(a, b, seed=seed)
+        p, method = mcnemar_exact(a_only, b_only), "mcnemar-exact"
+    else:
+        p, method = paired_bootstrap(a, b, seed=seed), "paired-bootstrap"
+    significant = p < alpha and not any(failed)
     return Comparison(
-        model_a,
-        model_b,
-        n,
-        sa,
-        sb,
-        sa - sb,
-        p,
-        p < alpha and not any(failed),
-        "paired-bootstrap",
-        alpha=alpha,
-        failed_a=failed[0],
-        failed_b=failed[1],
+        model_a, model_b, n, sa, sb, sa - sb, p, significant, method, a_only, b_only, alpha, *failed
     )
