@@ -228,3 +228,29 @@ def test_a_group_select_beyond_the_matches_is_no_match(
     extracted = [r["detail"]["extracted"] for r in res.items]
     assert all(r["error"] is None for r in res.items)
     assert extracted == (["7", "13", "[invalid]"] if select == -1 else ["[invalid]"] * 3)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Question: {{questoin}}\\nAnswer:",  # a misspelt field
+        "{{ lipsum.__globals__ }}",  # attributes the sandbox refuses
+    ],
+)
+def test_a_template_naming_what_the_document_lacks_is_refused(
+    tmp_path: Path, template: str
+) -> None:
+    """Rendered as empty text, a misspelt `doc_to_text` field ran every item on an empty
+    question without a word (37th probe, medium): the harness renders strictly too."""
+    import shutil
+
+    for name in ("tiny_arc.jsonl", "tiny_shots.jsonl"):
+        shutil.copy(DATA / name, tmp_path / name)
+    task = (DATA / "tiny_task.yaml").read_text()
+    task = task.replace(
+        'doc_to_text: "Question: {{question}}\\nAnswer:"', f"doc_to_text: {template!r}"
+    )
+    assert template in task or repr(template) in task
+    (tmp_path / "typo.yaml").write_text(task)
+    with pytest.raises(DataFileError, match="doc_to_text: template failed: (UndefinedError|SecurityError)"):
+        load_suite(tmp_path / "typo.yaml")

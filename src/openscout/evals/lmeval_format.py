@@ -162,10 +162,13 @@ class _Task:
     """The subset of a harness task config that multiple choice needs."""
 
     def __init__(self, cfg: dict[str, Any], path: Path) -> None:
+        from jinja2 import StrictUndefined
         from jinja2.sandbox import SandboxedEnvironment
 
         self.cfg, self.path = cfg, path
-        self.env = SandboxedEnvironment(keep_trailing_newline=True)
+        # strict, as the harness renders: a misspelt field (or an attribute the sandbox
+        # refuses) was empty text, and every item ran on an empty question (37th probe)
+        self.env = SandboxedEnvironment(keep_trailing_newline=True, undefined=StrictUndefined)
 
     def _render(self, source: Any, doc: dict[str, Any], what: str) -> Any:
         if isinstance(source, str) and source in doc:
