@@ -252,5 +252,7 @@ def test_a_template_naming_what_the_document_lacks_is_refused(
     )
     assert template in task or repr(template) in task
     (tmp_path / "typo.yaml").write_text(task)
-    with pytest.raises(DataFileError, match="doc_to_text: template failed: (UndefinedError|SecurityError)"):
+    with pytest.raises(
+        DataFileError, match=r"doc_to_text: template failed: (UndefinedError|SecurityError)"
+    ):
         load_suite(tmp_path / "typo.yaml")
