@@ -77,6 +77,15 @@ _NO_DISK_WORDS = re.compile(
 )
 
 
+def is_damaged_database(e: BaseException) -> bool:
+    """SQLite finding the file damaged after it opened (a page read mid-run): its corruption
+    and not-a-database codes. "unexpected error ... please report it" said it (37th probe)."""
+    return any(
+        getattr(cause, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+        for cause in _causes(e)
+    )
+
+
 def is_out_of_disk(e: BaseException) -> bool:
     """A full disk or quota, as the system says it (ENOSPC, EDQUOT) or as a library passes
     it on in words. Causes count: a store error may wrap it. `tune` on a full disk said "the

@@ -283,3 +283,25 @@ def test_a_missing_stdin_or_a_full_disk_is_said_plainly(cli_env: dict[str, str])
         )  # fmt: skip
     assert listed.returncode == 1 and "out of disk space" in listed.stderr
     assert "unexpected" not in listed.stderr
+
+
+def test_a_database_damaged_after_it_opened_is_said_plainly(
+    cli_env: dict[str, str], settings
+) -> None:  # type: ignore[no-untyped-def]
+    """A damaged page met mid-run (the result cache) was "unexpected error: DatabaseError:
+    database disk image is malformed ... please report it" (37th probe, low)."""
+    from openscout.evals import run_eval
+    from tests.evals.helpers import add_mock
+
+    add_mock(settings, "m", default="Answer: 7")
+    run_eval(settings, "arithmetic", ["m"], limit=400)
+    assert settings.db_path.stat().st_size > 64 * 1024
+    with open(settings.db_path, "r+b") as f:  # two pages of the results: the schema is whole
+        f.seek(40960)
+        f.write(b"\xff" * 8192)
+    cmd = [sys.executable, "-m", "openscout.cli.main", "eval", "--suite", "arithmetic", "-m", "m"]
+    proc = subprocess.run([*cmd, "--limit", "400"], env=cli_env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert proc.returncode != 0
+    assert "unexpected" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert "damaged" in proc.stderr and "openscout.db" in proc.stderr, proc.stderr

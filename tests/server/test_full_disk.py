@@ -28,10 +28,34 @@ def no_space(*args, **kwargs):  # type: ignore[no-untyped-def]
     raise OSError(errno.ENOSPC, "No space left on device", "/home/someone/.openscout/x")
 
 
+def damaged(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """SQLite's own error on a damaged page (37th probe: the CLI said "unexpected")."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "x.db"
+        conn = sqlite3.connect(path)
+        conn.execute("CREATE TABLE t (v TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?)", [("x" * 500,)] * 100)
+        conn.commit()
+        conn.close()
+        with open(path, "r+b") as f:
+            f.seek(4096)
+            f.write(b"\xff" * 8192)
+        conn = sqlite3.connect(path)
+        try:
+            conn.execute("SELECT count(*), max(v) FROM t").fetchall()
+        finally:
+            conn.close()
+    raise AssertionError("the damaged page was read without an error")
+
+
 @pytest.mark.parametrize(
     ("failure", "code"),
     [
         (store_refused, "store_error"),
+        (damaged, "store_error"),
         (disk_full, "out_of_disk_space"),
         (no_space, "out_of_disk_space"),
     ],

@@ -13,7 +13,12 @@ import sys
 
 import typer
 
-from openscout.errors import OpenscoutError, is_out_of_disk, is_out_of_memory
+from openscout.errors import (
+    OpenscoutError,
+    is_damaged_database,
+    is_out_of_disk,
+    is_out_of_memory,
+)
 
 COMMAND_MODULES = ["models", "talk", "catalog", "evals", "compare", "serve", "tune"]
 
@@ -118,6 +123,12 @@ def main() -> None:
                 "free memory",
             )
             sys.exit(1)
+        if is_damaged_database(e):
+            print_error(
+                f"the database is damaged: {e}",
+                hint=f"move {_db_path()} aside; openscout will create a new one",
+            )
+            sys.exit(1)
         if is_out_of_disk(e):  # however it is said (SQLite, safetensors, numpy: no errno)
             print_error("out of disk space", hint="free some space; what was stored is kept")
             sys.exit(1)
@@ -134,6 +145,15 @@ def main() -> None:
         sys.exit(1)
     # without standalone mode, typer returns the code of `typer.Exit` (0 after --help)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _db_path() -> str:
+    from openscout.config import get_settings
+
+    try:
+        return str(get_settings().db_path)
+    except Exception:  # the settings themselves may be what failed
+        return "the database (openscout.db in the data dir)"
 
 
 if __name__ == "__main__":

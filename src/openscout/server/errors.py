@@ -29,6 +29,7 @@ from openscout.errors import (
     NotFoundError,
     OpenscoutError,
     StoreError,
+    is_damaged_database,
     is_out_of_disk,
     is_out_of_memory,
 )
@@ -100,6 +101,8 @@ def unexpected(e: Exception) -> tuple[int, str, str, dict[str, str]]:
         return 503, OUT_OF_MEMORY, "out_of_memory", {"Retry-After": "5"}
     if is_out_of_disk(e):
         return 503, OUT_OF_DISK, "out_of_disk_space", {"Retry-After": "60"}
+    if is_damaged_database(e):
+        return 503, "the server's database cannot be used; see the server log", "store_error", {}
     return 500, "internal error", "internal_error", {}
 
 
