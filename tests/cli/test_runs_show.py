@@ -111,3 +111,23 @@ def test_built_in_items_say_what_was_expected() -> None:
     assert failure_reasons(choice) == ["most likely option 'b', right one 'a'"]
     assert failure_reasons({**item, "score": 1.0}) == []
     assert failure_reasons({**item, "error": "engine down\nmore"}) == ["engine down"]
+
+
+def test_an_answer_the_judge_refused_is_not_explained_as_a_fail() -> None:
+    """`runs show` said "the judge said FAIL" where the judge had refused the answer and said
+    nothing (37th probe, low)."""
+    refused = "the judge refused the answer: http://j/v1 answered HTTP 400: filtered"
+    item = {
+        "score": 0.0,
+        "error": None,
+        "output": "BLOCKED",
+        "detail": {
+            "assertions": [
+                {"type": "llm-rubric", "score": 0.0, "weight": 1.0, "line": 5,
+                 "unscorable": refused, "judge_reply": ""},
+            ]
+        },
+        "input": {"item": {"check": "assertions", "spec": {"assertions": [{"value": "kind"}]}}},
+    }  # fmt: skip
+    (reason,) = failure_reasons(item)
+    assert refused in reason and "said FAIL" not in reason

@@ -38,7 +38,9 @@ def _assertion_line(a: dict[str, Any], spec: dict[str, Any] | None, output: str)
     where = f" (line {a['line']})" if a.get("line") else ""
     base = kind.removeprefix("not-")
     negated = kind.startswith("not-")
-    if a.get("reason"):  # cut: runs recorded before reasons were cut hold megabytes
+    if a.get("unscorable"):  # the answer could not be checked (a judge refused it, ...)
+        why = str(recorded(str(a["unscorable"]), REASON_CHARS))
+    elif a.get("reason"):  # cut: runs recorded before reasons were cut hold megabytes
         why = str(recorded(str(a["reason"]), REASON_CHARS))
     elif base in ("contains", "icontains"):
         why = f"{_q(value)} " + ("was found" if negated else "was not found")
