@@ -256,3 +256,26 @@ def test_a_template_naming_what_the_document_lacks_is_refused(
         DataFileError, match=r"doc_to_text: template failed: (UndefinedError|SecurityError)"
     ):
         load_suite(tmp_path / "typo.yaml")
+
+
+def test_a_document_is_never_its_own_few_shot_example(tmp_path: Path) -> None:
+    """With `fewshot_split` the scored split, the first N items were asked with their own
+    question and answer right above them: a model copying answers from its prompt scored
+    5 of 20 (37th probe, medium). As the harness, each takes N examples other than itself."""
+    import shutil
+
+    shutil.copy(DATA / "tiny_arc.jsonl", tmp_path / "tiny_arc.jsonl")
+    task = (DATA / "tiny_task.yaml").read_text().replace("train: tiny_shots.jsonl\n", "")
+    task = task.replace("fewshot_split: train", "fewshot_split: test")
+    (tmp_path / "self.yaml").write_text(task)
+    items = load_suite(tmp_path / "self.yaml").items
+    questions = [it.context.rsplit("Question: ", 1)[1] for it in items]
+    for it, own in zip(items, questions, strict=True):
+        shots = it.context.split("\n\n")[:-1]
+        assert len(shots) == 2 and not any(own in shot for shot in shots), it.context
+    # items past the first two keep the first two documents, as before
+    assert items[5].context.split("\n\n")[:2] == [
+        "Question: Which of these is a mammal?\nAnswer: dolphin",
+        "Question: What do plants need to make food from sunlight?\nAnswer: water",
+    ]
+    assert items[0].context.startswith("Question: What do plants need")

@@ -11,7 +11,8 @@ Two ways in:
   a first `regex` filter, as in GSM8K's task), `generation_kwargs`, `doc_to_text`,
   `doc_to_choice`, `doc_to_target` (a field name or a Jinja template, rendered in a sandbox),
   `target_delimiter`, `fewshot_delimiter`, `description`, `num_fewshot` with
-  `fewshot_split` (we take the first N documents; the harness samples them with its seed),
+  `fewshot_split` (we take the first N documents other than the one asked; the harness
+  samples them with its seed),
   `include:` (lmeval_config.read_task_file). Any other field that would change the task is
   refused, named (lmeval_config.TaskConfig.check_fields), never dropped.
 Contexts and continuations are built as the harness builds them, so scores compare.
@@ -20,6 +21,7 @@ Contexts and continuations are built as the harness builds them, so scores compa
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -280,29 +282,16 @@ def load_task_yaml(path: Path) -> LoadedSuite:
         raise c.bad("data_files", f"has no file for the split {split!r}")
     docs = read_docs(files[split])
     delim = c.text("target_delimiter", " ")
-    fs_delim = c.text("fewshot_delimiter", "\n\n")
-    prefix = c.text("description", "")
-    k = c.integer("num_fewshot", 0, 0, MAX_FEWSHOT)
-    if k:
-        fs_split = c.text("fewshot_split", "train")
-        if fs_split not in files:
-            raise DataFileError(
-                f"num_fewshot needs data for the split {fs_split!r}", path=str(path)
-            )
-        shots = read_docs(files[fs_split])[:k]
-        examples = []
-        for n, d in enumerate(shots, 1):
-            examples.append(task.text(d) + delim + _answer_text(task, d, kind, n))
-        prefix += fs_delim.join(examples) + fs_delim
+    prefix_of = _few_shot(task, c, files, kind, delim, path)
     name = c.text("task", path.stem)
     version = c.text("version", "1", within=c.mapping("metadata"))
     if kind == "generate_until":
-        items = _generate_items(task, c, docs, prefix, name)
+        items = _generate_items(task, c, docs, prefix_of, name)
     else:
         rows = []
         for n, d in enumerate(docs, 1):
             text, choices = task.text(d), task.choices(d)
-            rows.append((prefix + text, choices, task.target(d, choices, n), text))
+            rows.append((prefix_of(d) + text, choices, task.target(d, choices, n), text))
         items = _items(rows, delim, name)
     return LoadedSuite(
         name,
@@ -313,6 +302,34 @@ def load_task_yaml(path: Path) -> LoadedSuite:
     )
 
 
+def _few_shot(
+    task: _Task, c: TaskConfig, files: dict[str, Path], kind: str, delim: str, path: Path
+) -> Callable[[dict[str, Any]], str]:
+    """What comes before a document's own text: the description and the few-shot examples.
+    A document is never its own example (the harness drops it too): with the scored split
+    as the few-shot split, the first N items were asked with their own answer right above
+    them (37th probe). So one more than asked is read, and each document takes the first N
+    that are not itself."""
+    prefix = c.text("description", "")
+    k = c.integer("num_fewshot", 0, 0, MAX_FEWSHOT)
+    if not k:
+        return lambda doc: prefix
+    fs_split = c.text("fewshot_split", "train")
+    if fs_split not in files:
+        raise DataFileError(f"num_fewshot needs data for the split {fs_split!r}", path=str(path))
+    fs_delim = c.text("fewshot_delimiter", "\n\n")
+    pool = read_docs(files[fs_split])[: k + 1]
+    examples = [
+        task.text(d) + delim + _answer_text(task, d, kind, n) for n, d in enumerate(pool, 1)
+    ]
+
+    def prefix_of(doc: dict[str, Any]) -> str:
+        shots = [e for d, e in zip(pool, examples, strict=True) if d != doc][:k]
+        return prefix + fs_delim.join(shots) + fs_delim
+
+    return prefix_of
+
+
 def _answer_text(task: _Task, doc: dict[str, Any], kind: str, n: int) -> str:
     if kind == "generate_until":
         return task.target_text(doc)
@@ -321,7 +338,11 @@ def _answer_text(task: _Task, doc: dict[str, Any], kind: str, n: int) -> str:
 
 
 def _generate_items(
-    task: _Task, c: TaskConfig, docs: list[dict[str, Any]], prefix: str, name: str
+    task: _Task,
+    c: TaskConfig,
+    docs: list[dict[str, Any]],
+    prefix_of: Callable[[dict[str, Any]], str],
+    name: str,
 ) -> list[Item]:
     gen = c.mapping("generation_kwargs")
     until = tuple(c.texts("until", ["\n\n"], within=gen))
@@ -331,10 +352,10 @@ def _generate_items(
         Item(
             id=f"{name}-{i:05d}",
             kind="generate",
-            prompt=prefix + task.text(d),
+            prompt=prefix_of(d) + task.text(d),
             check="exact",
             target=task.target_text(d),
-            completion_prompt=prefix + task.text(d),
+            completion_prompt=prefix_of(d) + task.text(d),
             completion_stop=until,
             stop=until,
             max_tokens=max_tokens,
