@@ -157,3 +157,16 @@ def test_generators_stop_at_what_they_can_make() -> None:
     with pytest.raises(ConfigError, match="at most 200,000"):
         suites["arithmetic"].generate(0, MAX_ITEMS + 1)
     assert len(cityjson.train_examples(0, 100_000)) == 100_000  # past its ~89,000 texts
+
+
+def test_the_right_option_of_mc_is_at_any_place() -> None:
+    """Options were sorted: the right one was always B in `minutes` and B or C three times
+    in four elsewhere, so answering "B" to everything scored 0.46 against chance's 0.25
+    (37th probe, medium)."""
+    from collections import Counter
+
+    items = builtin_suites()["mc"].generate(size=600)
+    places = Counter(it.target for it in items)
+    assert all(0.2 <= places[k] / len(items) <= 0.3 for k in range(4)), places
+    for kind in {it.meta["task"] for it in items}:
+        assert {it.target for it in items if it.meta["task"] == kind} == {0, 1, 2, 3}, kind
