@@ -200,6 +200,7 @@ def candidate(m: ModelComparison) -> Candidate:
         quality_high=q.ci_high if q else None,
         suite=q.suite if q else None,
         output_tps=m.output_tps,
+        answer_tps=_answer_tps(m),
         ttft_s=m.ttft_s,
         memory_bytes=m.memory_bytes,
         cost_per_m=m.cost_per_m,
@@ -211,6 +212,16 @@ def candidate(m: ModelComparison) -> Candidate:
         fits=_fits(m.fit),
         quality_failed=q.failed if q else 0,
     )
+
+
+def _answer_tps(m: ModelComparison) -> float | None:
+    """Tokens of the measured answer over its whole time: TTFT, then the rest at the decode
+    speed. A first token held back cannot be made up by sending the rest at once."""
+    short = m.bench.short if m.bench else None
+    if short is None or not m.output_tps or m.ttft_s is None or short.completion_tokens < 1:
+        return None
+    n = short.completion_tokens
+    return float(n / (m.ttft_s + (n - 1) / m.output_tps))
 
 
 def _fits(fit: FitFacts | None) -> bool | None:

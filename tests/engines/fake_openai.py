@@ -89,6 +89,7 @@ class FakeServer:
     echo_fn: Callable[[str], dict[str, Any]] | None = None
     chunk_delay_s: float = 0.01
     answer_delay_s: float = 0.0  # before an answer that is no 429, counted in flight
+    word_gap_s: float = 0.0  # between the words of an `ok` stream (a model decoding)
     refusal: tuple[int, dict[str, Any]] = (400, CONTENT_FILTERED)
     seen: list[Seen] = field(default_factory=list)
     peak_in_flight: int = 0
@@ -247,10 +248,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drop()
             return
         seen.outcome = "ok"  # before the last byte: the client may look as soon as it has it
-        self._stream(words, chat)
+        self._stream(words, chat, fake.word_gap_s)
 
-    def _stream(self, words: list[str], chat: bool) -> None:
+    def _stream(self, words: list[str], chat: bool, gap_s: float = 0.0) -> None:
         for i, w in enumerate(words):
+            if i and gap_s:
+                time.sleep(gap_s)
             self._event(_delta(w if i == 0 else " " + w, chat, None))
         self._event(_delta("", chat, "stop"))
         self._event({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": len(words)}})

@@ -124,3 +124,33 @@ def test_a_bad_file_in_the_users_catalog_costs_its_entries_not_the_comparison(
     assert result.models[0].errors == [] and result.models[0].output_tps
     assert any(n.startswith("the user's catalog files were not read") for n in result.notes)
     assert str(bad) in " ".join(result.notes)
+
+
+def test_a_server_holding_its_tokens_then_sending_them_at_once_is_not_faster(
+    settings: Settings,
+) -> None:
+    """Decode speed is taken between the first and the last token: a server holding its
+    first token 1 s and then sending all 20 at once had 100s of times the speed of one
+    streaming them over the same second, and the recommendation (37th probe, medium). The
+    decode figure stays as the field defines it; the speed the recommendation weighs is
+    the whole answer's, and there the two are alike."""
+    from openscout.compare import candidate
+    from openscout.recommend import _vector
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    words = " ".join(f"w{i}" for i in range(20))
+    steady = FakeServer("ok", reply=lambda p: words, word_gap_s=0.05)
+    burst = FakeServer("ok", reply=lambda p: words, answer_delay_s=1.0)
+    bench = BenchConfig(repeats=1, warmup=0, max_tokens=32, concurrency=())
+    with serve(steady), serve(burst):
+        add_remote(settings, steady.url, "steady")
+        add_remote(settings, burst.url, "burst")
+        result = compare(
+            settings, ["steady", "burst"], CompareOptions(skip_quality=True, bench=bench)
+        )
+    models = {m.id: m for m in result.models}
+    assert models["burst"].output_tps > 10 * models["steady"].output_tps  # as measured
+    # the speed axis as the recommendation weighs it
+    steady_speed, burst_speed = (_vector(candidate(models[m]))[2] for m in ("steady", "burst"))
+    assert steady_speed and burst_speed and 0.5 < burst_speed / steady_speed < 2
