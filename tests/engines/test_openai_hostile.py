@@ -345,6 +345,31 @@ def test_an_upstream_echoing_our_key_never_shows_it() -> None:
     assert "refused the credentials" in shown[0]  # a 401's own words are not relayed
 
 
+def test_a_forwarded_answer_echoing_our_credentials_never_shows_them() -> None:
+    """Forwarded requests (tokenizer routes, log-prob completions) relayed the upstream's
+    success body as it came: one echoing its Authorization header handed our upstream key
+    to API clients (37th probe, high). Every key and string is masked; the data is not."""
+    key = "sk-upstream-SECRET-1234567890"
+    url = "http://alice:pw-SECRET-987@upstream.test/v1?api_key=QSECRET-555&v=2"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        said = request.headers["authorization"]
+        body = {
+            "tokens": [1, 2],
+            "token_strs": ["user", "alice", "v"],  # data that must stay as it is
+            "system_fingerprint": said,
+            "debug": {"key": key[3:], said: ["pw-SECRET-987", "QSECRET-555"]},
+        }
+        return httpx.Response(200, json=body)
+
+    engine = OpenAIEngine("u", url, transport=httpx.MockTransport(echo), api_key=key, stream=False)
+    for route, body in (("/tokenize", {"prompt": "hi"}), ("/completions", {"prompt": "x"})):
+        got = json.dumps(engine.forward(route, body))
+        for secret in ("SECRET-1234567890", "pw-SECRET-987", "QSECRET-555"):
+            assert secret not in got, (route, got)
+        assert '"token_strs": ["user", "alice", "v"]' in got and '"tokens": [1, 2]' in got
+
+
 def test_a_403_says_the_server_s_reason_with_the_key_masked() -> None:
     """A 403 was always worded as a bad key, hiding a moderation refusal's own reason
     (37th probe, low); its words are shown now, any key in them masked."""

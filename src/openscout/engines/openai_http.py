@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -79,6 +80,7 @@ FORWARD_MAX_DEPTH = 16
 DEFAULT_MAX_TOKENS = 4096  # a stream asked without max_tokens is still cut somewhere
 CHARS_PER_TOKEN_CAP = 64  # no real token is longer; more text per token asked is runaway
 WHOLE_ANSWER_SLACK = 2**20  # of a whole answer's body, beyond its text: ids, usage, thinking
+MIN_SECRET_CHARS = 6  # a URL's password or query value masked in forwarded data
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,14 @@ class OpenAIEngine:
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
         # an upstream may echo the credentials it was sent in its errors, whole or in part
         self._masks = (KeyMask(key), KeyMask(basic_token(base_url)))
+        # and in a forwarded answer, the URL's password and query values too, but only long
+        # ones: that text is data (token strings), where a short word would be masked wrongly
+        parts = urlsplit(base_url)
+        self._url_secrets = [
+            v
+            for v in (parts.password, *(v for _, v in parse_qsl(parts.query)))
+            if v and len(v) >= MIN_SECRET_CHARS
+        ]
         # uncompressed answers only: httpx inflates a whole network chunk (through every
         # stacked encoding) before our size bounds see it (fourth probe: 1 KB -> 512 MiB)
         headers = {"Accept-Encoding": "identity"}
@@ -270,10 +280,7 @@ class OpenAIEngine:
         the cut is masked too (ninth probe)."""
         if isinstance(text, bytes):
             text = text[: 4 * (most + 256)].decode("utf-8", "replace")
-        text = text[: most + 256]
-        text = scrub(text, self._given_url)
-        for mask in self._masks:
-            text = mask.apply(text)
+        text = self._unsecret(text[: most + 256])
         return text if len(text) <= most else text[:most] + "..."
 
     def _said(self, body: bytes | str, status: int) -> str:
@@ -623,7 +630,54 @@ class OpenAIEngine:
             )
         if "model" in data:
             data["model"] = self.model_id
-        return data
+        return self._masked(data)
+
+    def _unsecret(self, text: str) -> str:
+        """Text with our key, the URL's Basic token and its credentials taken out."""
+        return self._unsecret_data(scrub(text, self._given_url))
+
+    def _unsecret_data(self, text: str) -> str:
+        """Data with our key, the Basic token, the URL's password and long query values
+        taken out (not its user name: a token string may be that word)."""
+        for mask in self._masks:
+            text = mask.apply(text)
+        for secret in self._url_secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _masked(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A forwarded answer with every secret of ours masked in every key and string: it
+        goes back to our client whole, and an upstream echoing its credentials in a success
+        body handed our upstream key to API clients (37th probe). One pass over all the text
+        first: the walk (millions of log-prob strings) runs only where something is found."""
+        texts: list[str] = []
+
+        def gather(v: Any) -> None:
+            if isinstance(v, str):
+                texts.append(v)
+            elif isinstance(v, dict):
+                texts.extend(v)
+                for x in v.values():
+                    gather(x)
+            elif isinstance(v, list):
+                for x in v:
+                    gather(x)
+
+        gather(data)  # nesting is bounded (FORWARD_MAX_DEPTH) before this
+        joined = "\x00".join(texts)
+        if self._unsecret_data(joined) == joined:
+            return data
+
+        def walk(v: Any) -> Any:
+            if isinstance(v, str):
+                return self._unsecret_data(v)
+            if isinstance(v, dict):
+                return {self._unsecret_data(k): walk(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [walk(x) for x in v]
+            return v
+
+        return walk(data)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self._client.close()
