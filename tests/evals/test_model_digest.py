@@ -65,3 +65,19 @@ def test_a_pipe_named_as_a_model_is_refused_not_waited_on(
             file_digest(conn, fifo)
     finally:
         conn.close()
+
+
+def test_a_remote_model_s_identity_holds_no_credentials(settings: Settings) -> None:
+    """Every cached answer's row held `http://alice:pw-SECRET@host/v1?api_key=...` in clear
+    (37th probe, low): the identity is the URL as shown, without them."""
+    from openscout.engines.spec import ModelSpec
+    from openscout.evals.store import model_key
+
+    url = "http://alice:pw-SECRET-987@127.0.0.1:18725/v1?api_key=QSECRET-555"
+    conn = connect(settings.db_path)
+    try:
+        key = model_key(conn, ModelSpec(id="cred", engine="openai", base_url=url), settings)
+        plain = ModelSpec(id="cred", engine="openai", base_url="http://127.0.0.1:18725/v1")
+        assert "SECRET" not in key and key == model_key(conn, plain, settings)
+    finally:
+        conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from openscout.engines.http_bounds import public_url
 from openscout.engines.kind import EngineKind, FileDigest
 from openscout.engines.openai_wire import is_number
 from openscout.errors import ConfigError
@@ -49,7 +50,9 @@ class OpenAIKind(EngineKind):
         return spec
 
     def cache_identity(self, spec: ModelSpec, settings: Settings, digest: FileDigest) -> str:
-        return f"openai:{(spec.base_url or '').rstrip('/')}|{spec.model or spec.id}"
+        # shown without `user:password@` and the query: the results database is shared as
+        # "my results", and it held the URL's credentials in every cached row (37th probe)
+        return f"openai:{public_url(spec.base_url or '').rstrip('/')}|{spec.model or spec.id}"
 
 
 def checked_options(spec: ModelSpec) -> dict[str, Any]:
