@@ -298,3 +298,22 @@ def test_an_unreadable_answer_is_a_miss_on_every_metric_of_its_check(
         metric = result.metrics[name]
         read = [r["metrics"][name] for r in result.items if r["metrics"]]
         assert metric.n == 4 and metric.score == pytest.approx(sum(read) / 4), name
+
+
+def test_when_no_answer_can_be_read_the_check_s_metrics_are_zero_not_absent(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zeros came from the metric names other answers carried: with none readable, the
+    model had no `inst_level` at all (37th probe, low)."""
+    from openscout.evals import scoring
+    from tests.evals.helpers import add_mock
+
+    def breaks(item, output, ctx):  # type: ignore[no-untyped-def]
+        raise IndexError("list index out of range")
+
+    monkeypatch.setitem(scoring.CHECKS, "ifeval", breaks)
+    add_mock(settings, "m", default="Hello.")
+    result = run_eval(settings, "ifeval", ["m"], limit=3).results["m"]
+    assert result.n == 3 and result.score == 0.0
+    for name in ("inst_level", "prompt_level"):
+        assert (result.metrics[name].n, result.metrics[name].score) == (3, 0.0), name

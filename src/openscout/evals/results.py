@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openscout.evals.scoring import CHECK_METRICS
 from openscout.evals.stats import (
     Comparison,
     Estimate,
@@ -187,7 +188,8 @@ def _metrics_of(scored: list[dict[str, Any]]) -> list[dict[str, float]]:
     raised `exact_match` or `inst_level` while the score counted it."""
     keys: dict[str, set[str]] = defaultdict(set)
     for r in scored:
-        keys[str(r["input"]["item"].get("check"))].update(r["metrics"] or {})
+        check = str(r["input"]["item"].get("check"))
+        keys[check].update(r["metrics"] or {}, CHECK_METRICS.get(check, ()))
     out = []
     for r in scored:
         metrics = {k: float(v) for k, v in (r["metrics"] or {}).items()}

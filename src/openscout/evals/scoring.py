@@ -99,6 +99,14 @@ def check_exact(item: Item, output: str, ctx: ScoreContext | None) -> Score:
     return Score(float(ok), {"exact_match": float(ok)}, {"extracted": got})
 
 
+# the metrics each check gives besides the score: an answer no check could read is a 0 on
+# each (results.py), also when no answer of the model could be read (37th probe)
+CHECK_METRICS: dict[str, tuple[str, ...]] = {
+    "choice": ("acc",),
+    "ifeval": ("prompt_level", "inst_level"),
+    "exact": ("exact_match",),
+}
+
 CHECKS: dict[str, Callable[[Item, str, ScoreContext | None], Score]] = {
     "number": check_number,
     "label": check_label,
