@@ -34,3 +34,27 @@ def test_model_page_and_leaderboard_show_published_beside_yours(settings) -> Non
     table = board.text[board.text.index('id="published"') :]
     assert "IFEval (Open LLM Leaderboard v2)" in table and "86.38" in table
     assert "on arithmetic (n=3)" in table  # yours, in its own column
+
+
+def test_yours_beside_published_says_how_many_items_failed(settings) -> None:  # type: ignore[no-untyped-def]
+    """A score of 1.000 (n=5) whose five other items had failed was shown there as
+    complete; the evaluations table had the failed count (37th probe, low)."""
+    from openscout.evals.runner import run_eval
+    from openscout.models import ModelSpec, add_model
+    from tests.engines.fake_openai import FakeServer, serve
+
+    fake = FakeServer("refuse", reply=lambda p: "4", misbehave_first=1)
+    with serve(fake):
+        spec = ModelSpec(
+            id="r",
+            engine="openai",
+            base_url=fake.url,
+            model="fake",
+            catalog_id="Qwen/Qwen2.5-72B-Instruct",
+        )
+        add_model(settings, spec, replace=True)
+        run_eval(settings, "arithmetic", ["r"], limit=3, parallel=1)
+    c = TestClient(create_app(settings), base_url="http://127.0.0.1:8765")
+    board = c.get("/leaderboard")
+    table = board.text[board.text.index('id="published"') :]
+    assert "on arithmetic (n=2, 1 failed)" in table

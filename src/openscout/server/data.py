@@ -478,6 +478,13 @@ class PublishedRow:
     yours: str
 
 
+def _yours(e: EvalRow) -> str:
+    """One suite's score for the published-scores table, with its failed items: a score
+    of 1.000 (n=5) whose 5 other items failed looked complete there (37th probe)."""
+    failed = f", {e.failed} failed" if e.failed else ""
+    return f"{e.score} on {e.suite} (n={e.n}{failed})"
+
+
 def published_rows(
     settings: Settings, specs: list[ModelSpec], evals: list[EvalRow]
 ) -> list[PublishedRow]:
@@ -501,7 +508,7 @@ def published_rows(
         for e in evals:  # newest first: keep the first row per suite
             if e.model == spec.id:
                 latest.setdefault(e.suite, e)
-        yours = "; ".join(f"{e.score} on {e.suite} (n={e.n})" for e in latest.values()) or "-"
+        yours = "; ".join(_yours(e) for e in latest.values()) or "-"
         for p in scores_for(spec.catalog_id, scores):
             rows.append(
                 PublishedRow(
