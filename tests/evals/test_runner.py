@@ -317,3 +317,30 @@ def test_when_no_answer_can_be_read_the_check_s_metrics_are_zero_not_absent(
     assert result.n == 3 and result.score == 0.0
     for name in ("inst_level", "prompt_level"):
         assert (result.metrics[name].n, result.metrics[name].score) == (3, 0.0), name
+
+
+def test_a_run_whose_judge_was_replaced_is_not_resumed(settings: Settings, tmp_path: Path) -> None:
+    """The fingerprint held the models, not the judges: a run killed, its judge replaced,
+    then run again resumed, scoring 46 items by the old judge and 54 by the new (37th probe,
+    low). A changed judge starts a new run; an unchanged one still resumes."""
+    from tests.evals.helpers import add_mock
+
+    lines = ["prompts: ['{{q}}']", "judge: j", "tests:"]
+    for i in range(6):
+        lines += [f"  - vars: {{q: q{i}}}", "    assert: [{type: llm-rubric, value: 'ok'}]"]
+    suite = tmp_path / "s.yaml"
+    suite.write_text("\n".join(lines) + "\n")
+    add_mock(settings, "m", default="an answer")
+
+    def stop_at_first(ev) -> None:  # type: ignore[no-untyped-def]
+        if ev.done == 1:
+            raise KeyboardInterrupt
+
+    for judge_says, resumes in (("PASS", True), ("FAIL", False)):
+        add_mock(settings, "j", default="PASS")
+        with pytest.raises(KeyboardInterrupt):
+            run_eval(settings, str(suite), ["m"], progress=stop_at_first, parallel=1)
+        add_mock(settings, "j", default=judge_says)  # the same id, another judge or the same
+        run = run_eval(settings, str(suite), ["m"], parallel=1)
+        assert run.resumed is resumes
+        assert run.results["m"].score == (1.0 if judge_says == "PASS" else 0.0)

@@ -375,22 +375,28 @@ def invocation(caller: Caller, seconds: float) -> Invocation:
 
 
 def fingerprint(
-    suite: LoadedSuite, seed: int, limit: int | None, models: list[tuple[str, str, str]]
+    suite: LoadedSuite,
+    seed: int,
+    limit: int | None,
+    models: list[tuple[str, str, str]],
+    judges: list[tuple[str, str, str]] | None = None,
 ) -> str:
-    blob = json.dumps(
-        {
-            "format": RUN_FORMAT,
-            "suite": suite.name,
-            "version": suite.version,
-            "source": suite.source,
-            "items": suite.digest,
-            "seed": seed,
-            "limit": limit,
-            "models": models,
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()
+    """What a run resumes only when it is the same: the suite, its items and the models,
+    and the judges of its rubrics (a judge replaced mid-run gave one score from two judges:
+    37th probe). A suite without judges keeps the fingerprint it had."""
+    fields: dict[str, Any] = {
+        "format": RUN_FORMAT,
+        "suite": suite.name,
+        "version": suite.version,
+        "source": suite.source,
+        "items": suite.digest,
+        "seed": seed,
+        "limit": limit,
+        "models": models,
+    }
+    if judges:
+        fields["judges"] = judges
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
 def run_eval(
@@ -420,17 +426,20 @@ def run_eval(
     if not suite.items:
         raise OpenscoutError(f"the suite {suite.name!r} has no items")
     specs = [get_model(settings, m) for m in model_ids]
-    for j in suite.judges:
-        get_model(settings, j)  # fail before any work if a judge is unknown
+    judges = [get_model(settings, j) for j in sorted(suite.judges)]  # unknown: fail first
     store = EvalStore(settings.ensure())
     try:
         with store.lock:
             keys = [model_key(store.conn, s, settings) for s in specs]
+            judge_keys = [
+                (j.id, model_key(store.conn, j, settings), j.prompt_format) for j in judges
+            ]
         fp = fingerprint(
             suite,
             seed,
             limit,
             [(s.id, k, s.prompt_format) for s, k in zip(specs, keys, strict=True)],
+            judge_keys,
         )
         run_id = store.resumable(fp) if resume else None
         resumed = run_id is not None
