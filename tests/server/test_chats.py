@@ -403,3 +403,26 @@ def test_a_long_first_message_can_start_a_chat(client: TestClient) -> None:
     cid = r.json()["id"]
     added = client.post(f"/ui/api/chats/{cid}/messages", json={"role": "user", "content": first})
     assert added.status_code == 200
+
+
+def test_a_model_failing_a_battle_has_it_counted_beside_its_rating(make_client) -> None:  # type: ignore[no-untyped-def]
+    """A vote needs both answers: a model failing the prompts it would lose on could never
+    lose them, and nothing showed it (37th probe, low). Its failures are counted."""
+    from openscout.engines.mock import MockEngine
+
+    engines = {
+        "mock-a": MockEngine("mock-a", script={"hello": "hi there from a"}),
+        "mock-b": MockEngine("mock-b", fail_with="upstream at http://secret.example failed"),
+    }
+    client = make_client(engines=engines)
+    bid = client.post("/ui/api/arena/battles", json={"prompt": "hello"}).json()["id"]
+    answers = {
+        side: client.post(f"/ui/api/arena/battles/{bid}/answer/{side}", json={}) for side in "ab"
+    }
+    failed = [s for s, r in answers.items() if r.status_code != 200 or "failed to answer" in r.text]
+    assert len(failed) == 1 and "secret.example" not in answers[failed[0]].text
+    ratings = {r["model"]: r for r in client.get("/ui/api/arena/ratings").json()["ratings"]}
+    assert ratings["mock-b"]["failed"] == 1 and ratings["mock-a"]["failed"] == 0
+    board = client.get("/leaderboard").text
+    row = board[board.index('data-model="mock-b"') :]
+    assert '<td class="num failed">1</td>' in row[: row.index("</tr>")]

@@ -195,6 +195,34 @@ def save_answer(settings: Settings, battle_id: str, side: str, text: str) -> Non
         conn.close()
 
 
+def save_failure(settings: Settings, battle_id: str, side: str) -> None:
+    """This side's model failed to answer the battle's prompt (before any vote)."""
+    if side not in ("a", "b"):
+        raise ArenaError(f"side must be 'a' or 'b', not {side!r}")
+    conn = connect(settings.db_path)
+    try:
+        conn.execute(
+            f"UPDATE battles SET failed_{side} = 1 WHERE id = ?"
+            " AND NOT EXISTS (SELECT 1 FROM votes WHERE battle_id = ?)",
+            (battle_id, battle_id),
+        )
+    finally:
+        conn.close()
+
+
+def failed_answers(settings: Settings) -> Counter[str]:
+    """Per model, the battles (among those kept) it failed to answer."""
+    conn = connect(settings.db_path)
+    try:
+        rows = conn.execute(
+            "SELECT model_a AS model FROM battles WHERE failed_a"
+            " UNION ALL SELECT model_b FROM battles WHERE failed_b"
+        ).fetchall()
+    finally:
+        conn.close()
+    return Counter(r["model"] for r in rows)
+
+
 def vote(settings: Settings, battle_id: str, winner: str) -> BattleRecord:
     """Record the one vote of a battle and return it, names now revealed."""
     if winner not in VOTES:

@@ -41,6 +41,7 @@ class Rating:
     wins: int
     losses: int
     ties: int
+    failed: int = 0  # battles it failed to answer: no vote, so no loss, but counted
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -52,6 +53,7 @@ class Rating:
             "wins": self.wins,
             "losses": self.losses,
             "ties": self.ties,
+            "failed": self.failed,
         }
 
 

@@ -10,6 +10,7 @@ import json
 import random
 import threading
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
@@ -23,7 +24,7 @@ from openscout.arena.ratings import Rating, compute_ratings
 from openscout.chat_prompt import chat_request
 from openscout.config import Settings
 from openscout.engines.base import Chunk, SamplingParams
-from openscout.errors import ArenaError, OpenscoutError
+from openscout.errors import ArenaError, ClientGoneError, OpenscoutError
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
 from openscout.server.errors import APIError, from_openscout
 from openscout.server.pool import ModelPool
@@ -101,7 +102,9 @@ def current_ratings(pool: ModelPool) -> list[Rating]:
             fitted = compute_ratings(list(key[0]), list(key[1]))
             _last_ratings.clear()
             _last_ratings[key] = fitted
-        return _last_ratings[key]
+        fitted = _last_ratings[key]
+    failed = arena.failed_answers(pool.settings)
+    return [replace(r, failed=failed[r.model]) for r in fitted]
 
 
 def ratings_table(pool: ModelPool) -> list[dict[str, Any]]:
@@ -212,6 +215,8 @@ def make_router(pool: ModelPool) -> APIRouter:
             # the status only: an upstream's URL or a model's own words in the error told
             # which model answers on this side before the vote (sixteenth probe)
             err = from_openscout(e) if isinstance(e, OpenscoutError) else e
+            if err.status != 429:  # a failure, not a full queue: counted by the ratings
+                await run_in_threadpool(arena.save_failure, settings, battle_id, side)
             said = "the model is busy; try again shortly" if err.status == 429 else ""
             raise APIError(
                 err.status, said or "the model failed to answer", code=err.code, headers=err.headers
@@ -231,7 +236,9 @@ def make_router(pool: ModelPool) -> APIRouter:
                 await run_in_threadpool(
                     arena.save_answer, settings, battle_id, side, "".join(parts)
                 )
-            except OpenscoutError:
+            except OpenscoutError as e:
+                if not isinstance(e, ClientGoneError):  # the user leaving is no failure
+                    await run_in_threadpool(arena.save_failure, settings, battle_id, side)
                 yield sse({"error": "the model failed to answer"})
             yield sse("[DONE]")
 
