@@ -126,15 +126,20 @@ _SELECT = (
 )
 
 
-def voted_battles(settings: Settings) -> list[Battle]:
+def _rows(settings: Settings, sql: str) -> list[sqlite3.Row]:
     conn = connect(settings.db_path)
     try:
-        rows = conn.execute(
-            "SELECT b.model_a, b.model_b, v.winner FROM votes v"
-            " JOIN battles b ON b.id = v.battle_id ORDER BY v.id"
-        ).fetchall()
+        return conn.execute(sql).fetchall()
     finally:
         conn.close()
+
+
+def voted_battles(settings: Settings) -> list[Battle]:
+    rows = _rows(
+        settings,
+        "SELECT b.model_a, b.model_b, v.winner FROM votes v"
+        " JOIN battles b ON b.id = v.battle_id ORDER BY v.id",
+    )
     return [Battle(r["model_a"], r["model_b"], r["winner"]) for r in rows]
 
 
@@ -212,14 +217,11 @@ def save_failure(settings: Settings, battle_id: str, side: str) -> None:
 
 def failed_answers(settings: Settings) -> Counter[str]:
     """Per model, the battles (among those kept) it failed to answer."""
-    conn = connect(settings.db_path)
-    try:
-        rows = conn.execute(
-            "SELECT model_a AS model FROM battles WHERE failed_a"
-            " UNION ALL SELECT model_b FROM battles WHERE failed_b"
-        ).fetchall()
-    finally:
-        conn.close()
+    rows = _rows(
+        settings,
+        "SELECT model_a AS model FROM battles WHERE failed_a"
+        " UNION ALL SELECT model_b FROM battles WHERE failed_b",
+    )
     return Counter(r["model"] for r in rows)
 
 
