@@ -33,7 +33,7 @@ def test_similarity_orders_meanings() -> None:
 def test_similar_assertion_in_a_suite(settings: Settings, tmp_path: Path) -> None:
     clear_cache()
     suite = tmp_path / "s.yaml"
-    check = "[{type: similar, value: 'Paris is the capital of France.'}]"
+    check = "[{type: similar, value: 'Paris is the capital of France.', threshold: 0.75}]"
     suite.write_text(
         "prompts: ['{{q}}']\ntests:\n"
         f"  - vars: {{q: capital}}\n    assert: {check}\n"

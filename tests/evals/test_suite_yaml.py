@@ -172,7 +172,7 @@ def test_python_is_restricted() -> None:
 
 def test_similar_and_judge_use_the_context() -> None:
     ctx = FakeContext(cos=0.8)
-    assert run_assertion(_a("similar", "hello"), "hi", {}, ctx)[0] == 1.0
+    assert run_assertion(_a("similar", "hello", threshold=0.75), "hi", {}, ctx)[0] == 1.0
     assert run_assertion(_a("similar", "hello", threshold=0.85), "hi", {}, ctx)[0] == 0.0
     judge = _a("llm-rubric", "is polite", judge="j")
     assert run_assertion(judge, "Thanks!", {}, FakeContext("PASS, it is polite"))[0] == 1.0
@@ -249,3 +249,13 @@ def test_a_schema_nested_too_deep_is_refused_at_load(tmp_path: Path) -> None:
     )
     with pytest.raises(DataFileError, match="nests deeper"):
         load_suite(f, trust_python=False)
+
+
+def test_similar_without_a_threshold_is_refused_naming_its_line(tmp_path: Path) -> None:
+    """At the old default of 0.75 a model repeating each question, or answering "Berlin"
+    for Paris, passed: a cosine measures topic, not correctness (37th probe, medium)."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text("prompts: [hi]\ntests:\n  - assert:\n    - {type: similar, value: Paris}\n")
+    with pytest.raises(DataFileError, match="needs a `threshold`") as e:
+        load_suite(str(suite))
+    assert e.value.line == 4

@@ -3,7 +3,7 @@ mean, and the item passes when that reaches its threshold.
 
 Types: equals, contains, icontains, regex, is-json, json-schema, python, max-length,
 similar (cosine of all-MiniLM-L6-v2 embeddings against `value`, pass at `threshold`,
-default 0.75), llm-rubric (a judge model answers PASS or FAIL). `not-<type>` inverts the
+which the suite must give), llm-rubric (a judge model answers PASS or FAIL). `not-<type>` inverts the
 simple ones.
 
 About `python`: the expression sees `output` (str), `vars` (the test's variables), `json`
@@ -45,7 +45,6 @@ from openscout.evals.items import MAX_JSON_DEPTH, Item, answer_json
 from openscout.evals.scoring import Score, ScoreContext
 from openscout.worker import Limits, Worker
 
-SIMILAR_DEFAULT = 0.75
 SAFE_BUILTINS: dict[str, Any] = {
     "len": len,
     "min": min,
@@ -202,6 +201,14 @@ def check_spec(
             raise bad(recorded(problem, 500) or "")
     if kind == "llm-rubric" and not a.get("judge"):
         raise bad("no judge model", "set `judge: <model id>` on the assertion or the suite")
+    if kind == "similar" and a.get("threshold") is None:
+        # a cosine measures topic, not correctness: at the old default of 0.75 a model that
+        # repeated each question, or answered "Berlin" for Paris, passed (37th probe)
+        raise bad(
+            "needs a `threshold` (the least cosine that passes)",
+            "choose it from your own right and wrong answers: restating the question or a"
+            " wrong answer on the same topic often scores above 0.75",
+        )
 
 
 def json_equal(a: Any, b: Any) -> bool:
@@ -300,7 +307,7 @@ def run_assertion(
         if ctx is None:
             raise RuntimeError("similarity needs a scoring context")
         cos = ctx.similarity(output, value)
-        threshold = a.get("threshold") if a.get("threshold") is not None else SIMILAR_DEFAULT
+        threshold = a["threshold"]  # required at load
         detail.update(cosine=cos, threshold=threshold)
         s = float(cos >= threshold)
     elif kind == "llm-rubric":
