@@ -170,3 +170,12 @@ def test_the_right_option_of_mc_is_at_any_place() -> None:
     assert all(0.2 <= places[k] / len(items) <= 0.3 for k in range(4)), places
     for kind in {it.meta["task"] for it in items}:
         assert {it.target for it in items if it.meta["task"] == kind} == {0, 1, 2, 3}, kind
+
+
+@pytest.mark.parametrize("name", ["logic", "logic-easy", "logic-medium", "logic-hard"])
+def test_a_logic_item_is_never_its_own_few_shot_example(name: str) -> None:
+    """Level-1 boolean expressions have few forms: 11 of 400 `logic-easy` items were asked
+    of a base model with themselves, answered, as the example above (37th probe, low)."""
+    for it in builtin_suites()[name].generate(size=400):
+        shot, asked = it.completion_prompt.split("\n\n")
+        assert shot.split("\nAnswer:")[0] != asked.split("\nAnswer:")[0], it.id

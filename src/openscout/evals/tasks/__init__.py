@@ -48,7 +48,7 @@ def _registry() -> dict[str, BuiltinSuite]:
         ),
         BuiltinSuite(
             "logic",
-            "1",
+            "2",
             "boolean expressions, ordering and reachability, levels 1-3 mixed",
             60,
             logic.make,
@@ -56,7 +56,7 @@ def _registry() -> dict[str, BuiltinSuite]:
         *[
             BuiltinSuite(
                 f"logic-{name}",
-                "1",
+                "2",
                 f"logic items at difficulty level {lvl} ({name})",
                 40,
                 logic.maker(lvl),

@@ -77,15 +77,18 @@ KINDS: dict[str, Callable[[random.Random, int], tuple[str, str, list[str]]]] = {
 
 def _items(rng: random.Random, n: int, levels: list[int]) -> list[Item]:
     kinds = list(KINDS)
-    shots: dict[tuple[str, int], str] = {}
+    shots: dict[tuple[str, int], tuple[str, str]] = {}  # the base model's example: (q, a)
     for k in kinds:
         for lvl in sorted(set(levels)):
             q, a, _ = KINDS[k](rng, lvl)
-            shots[(k, lvl)] = f"Question: {q}\nAnswer: {a}\n\n"
+            shots[(k, lvl)] = (q, a)
     out = []
     for i in range(n):
         kind, level = kinds[i % len(kinds)], levels[(i // len(kinds)) % len(levels)]
         q, ans, labels = KINDS[kind](rng, level)
+        while q == shots[(kind, level)][0]:  # never the example itself, answer above it:
+            q, ans, labels = KINDS[kind](rng, level)  # 11 of 400 easy items were (37th probe)
+        shot_q, shot_a = shots[(kind, level)]
         out.append(
             Item(
                 id=f"logic-{i:04d}",
@@ -93,7 +96,7 @@ def _items(rng: random.Random, n: int, levels: list[int]) -> list[Item]:
                 prompt=q + ASK,
                 check="label",
                 target=ans,
-                completion_prompt=f"{shots[(kind, level)]}Question: {q}\nAnswer:",
+                completion_prompt=f"Question: {shot_q}\nAnswer: {shot_a}\n\nQuestion: {q}\nAnswer:",
                 completion_stop=("\n",),
                 max_tokens=64,
                 check_data={"labels": labels},
