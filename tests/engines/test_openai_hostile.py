@@ -370,6 +370,27 @@ def test_a_forwarded_answer_echoing_our_credentials_never_shows_them() -> None:
         assert '"token_strs": ["user", "alice", "v"]' in got and '"tokens": [1, 2]' in got
 
 
+@pytest.mark.parametrize("stream", [True, False])
+def test_an_answer_echoing_our_key_never_shows_it(stream: bool) -> None:
+    """An upstream answering "your key is <Authorization>" gave our upstream key to API
+    clients through plain chat (37th probe): answers are masked as errors are."""
+    key = "sk-upstream-SECRET-1234567890"
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        said = f"your key is {request.headers['authorization']}"
+        if not stream:
+            choice = {"message": {"content": said}, "finish_reason": "stop"}
+            return httpx.Response(200, json={"choices": [choice]})
+        done = {"choices": [{"delta": {}, "finish_reason": "stop"}]}
+        body = _event("your key is ") + _event(said[12:]) + b"data: " + json.dumps(done).encode()
+        return httpx.Response(200, headers=SSE, content=body + b"\n\ndata: [DONE]\n\n")
+
+    engine = _engine(echo, api_key=key)
+    engine.stream = stream
+    text, _, _ = collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+    assert "SECRET" not in text and text.startswith("your key is ") and "***" in text
+
+
 def test_a_403_says_the_server_s_reason_with_the_key_masked() -> None:
     """A 403 was always worded as a bad key, hiding a moderation refusal's own reason
     (37th probe, low); its words are shown now, any key in them masked."""

@@ -380,7 +380,7 @@ class OpenAIEngine:
                 if text:
                     n_chunks, n_chars = n_chunks + 1, n_chars + len(text)
                     moved[0] = time.monotonic()
-                    yield Chunk(text, time.perf_counter())
+                    yield Chunk(self._unsecret_data(text), time.perf_counter())
                 elif chat and (other := _other_text(holder, key)):  # thinking: progress, counted
                     n_chunks, n_chars = n_chunks + 1, n_chars + other
                     moved[0] = time.monotonic()
@@ -435,7 +435,7 @@ class OpenAIEngine:
             # scoring 79 s (fifteenth probe), and the upstream ignored max_tokens anyway
             text, reason, usage = text[:max_chars], "length", None
         if text:
-            yield Chunk(text, time.perf_counter())
+            yield Chunk(self._unsecret_data(text), time.perf_counter())
         yield final_of(usage, 1 if text else 0, reason, asked.tokens, asked.prompt_chars)
 
     def _json(
@@ -638,7 +638,10 @@ class OpenAIEngine:
 
     def _unsecret_data(self, text: str) -> str:
         """Data with our key, the Basic token, the URL's password and long query values
-        taken out (not its user name: a token string may be that word)."""
+        taken out (not its user name: a token string may be that word). Answers too: an
+        upstream answering "your key is <Authorization>" gave it to our clients (37th
+        probe). A streamed answer is masked a chunk at a time: a key split across chunks
+        keeps at most a few characters on either side of the cut."""
         for mask in self._masks:
             text = mask.apply(text)
         for secret in self._url_secrets:
