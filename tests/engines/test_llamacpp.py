@@ -259,3 +259,20 @@ def test_a_pad_id_outside_the_vocabulary_is_no_pad_token(smollm2_path, tmp_path,
 
 def test_the_pad_token_is_the_vocabularys_own(smollm2_engine) -> None:
     assert smollm2_engine.tokenizer_info()["pad_token"] == "<|im_end|>"  # id 2 in SmolLM2
+
+
+def test_an_empty_context_is_scored_after_the_prefix_token(smollm2_engine) -> None:
+    """SmolLM2 adds no BOS: with an empty context nothing predicted the first token, and an
+    lm-eval task whose question rendered empty stopped `eval` with "unexpected error:
+    ValueError" on every resume (37th probe, medium). As the harness, the BOS comes first."""
+    bos = smollm2_engine.llm.token_bos()
+    ctx, cont = smollm2_engine.split_tokens("", " Paris")
+    assert ctx == [bos] and cont == smollm2_engine.tokenize(" Paris")
+    alone = smollm2_engine.loglikelihood("", " Paris")
+    assert alone.n_tokens == len(cont) and alone.logprob < 0
+    choices = smollm2_engine.loglikelihood_choices("", [" Paris", " London"])
+    assert choices[0].logprob == pytest.approx(alone.logprob, abs=1e-3)
+    from openscout.evals.lmeval_adapter import rolling_loglikelihoods
+
+    (rolling,) = rolling_loglikelihoods(smollm2_engine, ["hello world"])  # every text failed
+    assert rolling < 0

@@ -392,6 +392,13 @@ class LlamaCppEngine:
         ctx, cont = whole[:n_ctx_toks], whole[n_ctx_toks:]
         if not cont:
             raise EngineError("the continuation is empty after tokenization")
+        if not ctx:
+            # nothing predicts the first token of a model that adds no BOS (SmolLM2): the
+            # harness conditions on its prefix token, the BOS or else the end of text. An
+            # empty question crashed scoring, and the adapter's rolling log-likelihood
+            # failed on every text (37th probe)
+            bos = self.llm.token_bos()
+            ctx = [bos if 0 <= bos < self.n_vocab else self.llm.token_eos()]
         return ctx, cont
 
     def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
