@@ -640,8 +640,9 @@ class OpenAIEngine:
         """Data with our key, the Basic token, the URL's password and long query values
         taken out (not its user name: a token string may be that word). Answers too: an
         upstream answering "your key is <Authorization>" gave it to our clients (37th
-        probe). A streamed answer is masked a chunk at a time: a key split across chunks
-        keeps at most a few characters on either side of the cut."""
+        probe). A streamed answer is masked a chunk at a time, so a key sent a few
+        characters a chunk is not caught: a guard against an echo, not against an upstream
+        set on leaking the key it was given."""
         for mask in self._masks:
             text = mask.apply(text)
         for secret in self._url_secrets:

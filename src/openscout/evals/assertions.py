@@ -3,8 +3,8 @@ mean, and the item passes when that reaches its threshold.
 
 Types: equals, contains, icontains, regex, is-json, json-schema, python, max-length,
 similar (cosine of all-MiniLM-L6-v2 embeddings against `value`, pass at `threshold`,
-which the suite must give), llm-rubric (a judge model answers PASS or FAIL). `not-<type>` inverts the
-simple ones.
+which the suite must give), llm-rubric (a judge model answers PASS or FAIL). `not-<type>`
+inverts the simple ones.
 
 About `python`: the expression sees `output` (str), `vars` (the test's variables), `json`
 (the output parsed as JSON, or None) and a few builtins. Python cannot be sandboxed in
