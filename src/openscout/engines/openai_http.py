@@ -110,6 +110,10 @@ def _chars_of(payload: dict[str, Any]) -> int:
     return total
 
 
+def _utf8_bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def _other_text(holder: object, key: str) -> int:
     """Characters of text a delta carries besides its answer (a reasoning model's thinking),
     not counting its role."""
@@ -363,7 +367,7 @@ class OpenAIEngine:
             # Some servers ignore `stream` and answer with one JSON body.
             yield from self._parse_whole(resp, path, chat, asked)
             return
-        n_events, n_chunks, n_chars, usage, reason = 0, 0, 0, None, None
+        n_events, n_chunks, n_chars, n_bytes, usage, reason = 0, 0, 0, 0, None, None
         # when the answer last moved: keep-alive comments or events without text every
         # half second held `generate` past 100 s with a 5 s timeout (fourteenth probe)
         moved = [time.monotonic()]
@@ -379,10 +383,11 @@ class OpenAIEngine:
                 text = text_of(holder, key)
                 if text:
                     n_chunks, n_chars = n_chunks + 1, n_chars + len(text)
+                    n_bytes += _utf8_bytes(text)
                     moved[0] = time.monotonic()
                     yield Chunk(self._unsecret_data(text), time.perf_counter())
                 elif chat and (other := _other_text(holder, key)):  # thinking: progress, counted
-                    n_chunks, n_chars = n_chunks + 1, n_chars + other
+                    n_chunks, n_chars, n_bytes = n_chunks + 1, n_chars + other, n_bytes + 4 * other
                     moved[0] = time.monotonic()
                 reason = choice.get("finish_reason") or reason
                 if n_chunks >= max_chunks or n_chars >= max_chars:  # checked per choice
@@ -401,7 +406,7 @@ class OpenAIEngine:
                 transient=True,
                 cause=cause,
             )
-        yield final_of(usage, n_chunks, reason, asked.tokens, asked.prompt_chars)
+        yield final_of(usage, n_chunks, reason, asked.tokens, asked.prompt_chars, n_bytes)
 
     def _whole(
         self, path: str, payload: dict[str, Any], chat: bool, asked: Asked
@@ -436,7 +441,9 @@ class OpenAIEngine:
             text, reason, usage = text[:max_chars], "length", None
         if text:
             yield Chunk(self._unsecret_data(text), time.perf_counter())
-        yield final_of(usage, 1 if text else 0, reason, asked.tokens, asked.prompt_chars)
+        thinking = _other_text(choice.get("message"), "content") if chat else 0
+        sent = _utf8_bytes(text) + 4 * thinking  # a character of thinking: at most 4 bytes
+        yield final_of(usage, 1 if text else 0, reason, asked.tokens, asked.prompt_chars, sent)
 
     def _json(
         self,

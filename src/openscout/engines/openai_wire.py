@@ -104,6 +104,9 @@ def usage_of(event: dict[str, Any]) -> dict[str, int] | None:
     counts = {k: usage.get(k) for k in ("prompt_tokens", "completion_tokens")}
     if not all(is_token_count(v) for v in counts.values()):
         return None
+    details = usage.get("completion_tokens_details")
+    hidden = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    counts["reasoning_tokens"] = hidden if is_token_count(hidden) else 0  # thinking not sent
     return counts  # type: ignore[return-value]
 
 
@@ -129,15 +132,19 @@ def final_of(
     reason: str | None,
     asked: int,
     prompt_chars: int,
+    answer_bytes: int,
 ) -> Final:
     """The answer's end, with the server's token counts where they can be true: no more
-    answer tokens than `max_tokens` asked, no more prompt tokens than 4 a character of the
-    prompt and the template's slack. A server reporting 10^9 answer tokens for 20 deltas had
-    10 billion tokens/s and the recommendation (37th probe); past those bounds its counts are
-    not believed and the deltas are counted instead, as for a server that gives none."""
+    answer tokens than `max_tokens` asked, nor than one a byte of the text that arrived (and
+    the end token, and thinking the server says it kept back); no more prompt tokens than 4
+    a character of the prompt and the template's slack. A server reporting 10^9 answer tokens
+    for 20 deltas (37th probe), or 64 for the 3 bytes "a b" (38th), had thousands of times
+    the speed and the recommendation; past those bounds its counts are not believed and the
+    deltas are counted instead, as for a server that gives none."""
     finish = reason if reason in ("stop", "length") else "stop"
     if usage and (
         usage["completion_tokens"] > asked
+        or usage["completion_tokens"] > answer_bytes + 1 + usage.get("reasoning_tokens", 0)
         or usage["prompt_tokens"] > 4 * prompt_chars + PROMPT_TOKENS_SLACK
     ):
         usage = None
