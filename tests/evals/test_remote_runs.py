@@ -274,19 +274,48 @@ def test_an_answer_a_judge_refuses_is_a_miss_not_left_out(
 def test_a_judge_that_is_down_fails_the_item_rather_than_the_answer(
     settings: Settings, tmp_path: Path, quick_retries: None
 ) -> None:
-    """An outage, or an error a 200 carries without a 4xx, is the judge's, not the answer's:
-    the item fails and is asked again on resume."""
+    """An outage is the judge's, not the answer's: the item fails and is asked again on
+    resume, also when the rubric-alone reply is in the cache from earlier."""
     suite = tmp_path / "s.yaml"
     suite.write_text(
         "prompts: ['{{q}}']\njudge: judge\ntests:\n"
         "  - vars: {q: one}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
+        "  - vars: {q: two}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
     )
-    add_mock(settings, "m", script={"one": "BLOCKED words"})
-    down = (200, {"error": {"code": 502, "message": "Provider returned error"}})
+    add_mock(settings, "m", script={"one": "BLOCKED words", "two": "hi"})
+    fake = FakeServer("refuse", reply=lambda prompt: "PASS", misbehave_on=("BLOCKED",))
+    with serve(fake):
+        add_remote(settings, fake.url, "judge")
+        first = run_eval(settings, str(suite), ["m"]).results["m"]  # caches the rubric alone
+        assert [r["score"] for r in first.items] == [0.0, 1.0]
+        fake.behaviour, fake.misbehave_on = "unavailable", ()  # now down for everything
+        result = run_eval(settings, str(suite), ["m"], use_cache=False, resume=False)
+    assert result.results["m"].errors == 2
+    assert all("overloaded" in r["error"] for r in result.results["m"].items)
+
+
+def test_an_answer_the_judge_keeps_failing_on_is_a_miss(
+    settings: Settings, tmp_path: Path, quick_retries: None
+) -> None:
+    """A judge answering 200 `{"error": {"code": 502, "metadata": {"raw": "SAFETY"}}}` for
+    one answer alone, on every retry, left the item out of the score (38th probe, medium):
+    asked without the answer, the judge answers, so the answer is a counted miss."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\njudge: judge\ntests:\n"
+        "  - vars: {q: one}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
+        "  - vars: {q: two}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
+    )
+    add_mock(settings, "m", script={"one": "BLOCKED words", "two": "hi"})
+    blocked = (200, {"error": {"code": 502, "message": "Provider returned error",
+                               "metadata": {"raw": "SAFETY"}}})  # fmt: skip
     fake = FakeServer(
-        "refuse", reply=lambda prompt: "PASS", misbehave_on=("BLOCKED",), refusal=down
+        "refuse", reply=lambda prompt: "PASS", misbehave_on=("BLOCKED",), refusal=blocked
     )
     with serve(fake):
         add_remote(settings, fake.url, "judge")
         result = run_eval(settings, str(suite), ["m"]).results["m"]
-    assert result.errors == 1 and "Provider returned error" in result.items[0]["error"]
+    one, two = result.items
+    assert (one["error"], one["score"], two["score"]) == (None, 0.0, 1.0)
+    assert "kept failing on the answer" in one["detail"]["assertions"][0]["unscorable"]
+    assert (result.n, result.errors) == (2, 0)

@@ -105,7 +105,7 @@ class FakeContext:
         self.reply, self.cos = reply, cos
         self.prompts: list[str] = []
 
-    def judge(self, model_id: str | None, prompt: str) -> str:
+    def judge(self, model_id: str | None, prompt: str, fresh: bool = False) -> str:
         self.prompts.append(prompt)
         return self.reply
 

@@ -230,14 +230,17 @@ def _judge_refusal(e: OpenscoutError) -> str | None:
     """How the judge refused this request, when the refusal may lie in its text (and so in
     the answer): too long, any 4xx that asking again cannot change (Azure's content filter
     answers 400, OpenRouter's moderation 403, others 451, in the status or in a 200's body),
-    or the judge's chat template refusing it. None for outages and rate limits. A bad key or
-    model is a 4xx too: asking with the rubric alone, the caller finds it is not the answer."""
+    or the judge's chat template refusing it, or a failure that outlasted every retry (an
+    upstream's 5xx inside a 200 naming a SAFETY block). A bad key, a bad model or an outage
+    fails that way too: asking with the rubric alone, the caller finds it is not the answer."""
     if isinstance(e, ContextLengthError):
         return "the answer does not fit the judge"
     if isinstance(e, ChatTemplateError):
         return "the judge's chat template refused the answer"
     if isinstance(e, EngineResponseError) and not e.transient and 400 <= (e.status or 0) < 500:
         return "the judge refused the answer"
+    if isinstance(e, EngineError) and e.transient:  # still failing after every retry:
+        return "the judge kept failing on the answer"  # asked without it (38th probe)
     return None
 
 
@@ -324,7 +327,9 @@ def run_assertion(
             # filter did the same (36th). Unless the rubric alone is refused too: then the
             # suite or the judge is at fault (asked, not guessed: 510 tag characters are
             # 2,040 tokens, 35th probe)
-            ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""))
+            # asked now, not from the cache: a judge that is down, or whose key was revoked,
+            # must fail the item here, not have its outage blamed on the answer
+            ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""), fresh=True)
             reply, detail["unscorable"] = "", f"{why}: {e.message}"
         verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply

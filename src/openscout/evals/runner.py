@@ -42,8 +42,8 @@ class _Context:
         self._shared = shared
         self._tally = tally
 
-    def judge(self, model_id: str | None, prompt: str) -> str:
-        return self._shared.judge(model_id, prompt, self._tally)
+    def judge(self, model_id: str | None, prompt: str, fresh: bool = False) -> str:
+        return self._shared.judge(model_id, prompt, self._tally, fresh)
 
     def similarity(self, a: str, b: str) -> float:
         from openscout.evals.embed import similarity
@@ -71,7 +71,7 @@ class _Shared:
             self.use_cache,
         )
 
-    def judge(self, model_id: str | None, prompt: str, tally: Tally) -> str:
+    def judge(self, model_id: str | None, prompt: str, tally: Tally, fresh: bool = False) -> str:
         from openscout.evals.items import Item
 
         if not model_id:
@@ -93,7 +93,8 @@ class _Shared:
             completion_prompt=prompt,
             completion_stop=("\n\n",),
         )
-        return str(caller.generate(build_request(item, fmt), tally)["text"])  # type: ignore[arg-type]
+        request = build_request(item, fmt)  # type: ignore[arg-type]
+        return str(caller.generate(request, tally, fresh)["text"])
 
 
 def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared) -> dict[str, Any]:
