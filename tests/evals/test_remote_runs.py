@@ -271,11 +271,9 @@ def test_an_answer_a_judge_refuses_is_a_miss_not_left_out(
     assert fake.outcomes().count(str(refusal[0])) == 3  # refusals are not asked again
 
 
-def test_a_judge_that_is_down_fails_the_item_rather_than_the_answer(
-    settings: Settings, tmp_path: Path, quick_retries: None
-) -> None:
-    """An outage is the judge's, not the answer's: the item fails and is asked again on
-    resume, also when the rubric-alone reply is in the cache from earlier."""
+def _judged_suite(settings: Settings, tmp_path: Path) -> Path:
+    """Two rubric items judged by the remote model `judge`; the mock `m` answers the first
+    with words a judge may refuse ("BLOCKED") and the second plainly."""
     suite = tmp_path / "s.yaml"
     suite.write_text(
         "prompts: ['{{q}}']\njudge: judge\ntests:\n"
@@ -283,6 +281,15 @@ def test_a_judge_that_is_down_fails_the_item_rather_than_the_answer(
         "  - vars: {q: two}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
     )
     add_mock(settings, "m", script={"one": "BLOCKED words", "two": "hi"})
+    return suite
+
+
+def test_a_judge_that_is_down_fails_the_item_rather_than_the_answer(
+    settings: Settings, tmp_path: Path, quick_retries: None
+) -> None:
+    """An outage is the judge's, not the answer's: the item fails and is asked again on
+    resume, also when the rubric-alone reply is in the cache from earlier."""
+    suite = _judged_suite(settings, tmp_path)
     fake = FakeServer("refuse", reply=lambda prompt: "PASS", misbehave_on=("BLOCKED",))
     with serve(fake):
         add_remote(settings, fake.url, "judge")
@@ -300,13 +307,7 @@ def test_an_answer_the_judge_keeps_failing_on_is_a_miss(
     """A judge answering 200 `{"error": {"code": 502, "metadata": {"raw": "SAFETY"}}}` for
     one answer alone, on every retry, left the item out of the score (38th probe, medium):
     asked without the answer, the judge answers, so the answer is a counted miss."""
-    suite = tmp_path / "s.yaml"
-    suite.write_text(
-        "prompts: ['{{q}}']\njudge: judge\ntests:\n"
-        "  - vars: {q: one}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
-        "  - vars: {q: two}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
-    )
-    add_mock(settings, "m", script={"one": "BLOCKED words", "two": "hi"})
+    suite = _judged_suite(settings, tmp_path)
     blocked = (200, {"error": {"code": 502, "message": "Provider returned error",
                                "metadata": {"raw": "SAFETY"}}})  # fmt: skip
     fake = FakeServer(
