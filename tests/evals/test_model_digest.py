@@ -67,17 +67,24 @@ def test_a_pipe_named_as_a_model_is_refused_not_waited_on(
         conn.close()
 
 
-def test_a_remote_model_s_identity_holds_no_credentials(settings: Settings) -> None:
+def test_a_remote_model_s_identity_holds_no_credentials_but_tells_urls_apart(
+    settings: Settings,
+) -> None:
     """Every cached answer's row held `http://alice:pw-SECRET@host/v1?api_key=...` in clear
-    (37th probe, low): the identity is the URL as shown, without them."""
+    (37th probe, low); dropping them made `?variant=bad` take `?variant=good`'s cached answers
+    (38th probe, medium). The identity is the URL as shown and a digest of all of it."""
     from openscout.engines.spec import ModelSpec
     from openscout.evals.store import model_key
 
-    url = "http://alice:pw-SECRET-987@127.0.0.1:18725/v1?api_key=QSECRET-555"
+    def key(url: str) -> str:
+        return model_key(conn, ModelSpec(id="r", engine="openai", base_url=url), settings)
+
     conn = connect(settings.db_path)
     try:
-        key = model_key(conn, ModelSpec(id="cred", engine="openai", base_url=url), settings)
-        plain = ModelSpec(id="cred", engine="openai", base_url="http://127.0.0.1:18725/v1")
-        assert "SECRET" not in key and key == model_key(conn, plain, settings)
+        secret = key("http://alice:pw-SECRET-987@127.0.0.1:18725/v1?api_key=QSECRET-555")
+        assert "SECRET" not in secret and "127.0.0.1:18725/v1" in secret
+        assert secret != key("http://127.0.0.1:18725/v1")
+        good, bad = key("http://h:1/v1?variant=good"), key("http://h:1/v1?variant=bad")
+        assert good != bad and good == key("http://h:1/v1?variant=good")
     finally:
         conn.close()

@@ -259,3 +259,14 @@ def test_similar_without_a_threshold_is_refused_naming_its_line(tmp_path: Path) 
     with pytest.raises(DataFileError, match="needs a `threshold`") as e:
         load_suite(str(suite))
     assert e.value.line == 4
+
+
+@pytest.mark.parametrize("named", ["name: quick\n", ""])
+def test_a_file_suite_may_not_take_a_built_in_suite_s_name(tmp_path: Path, named: str) -> None:
+    """A two-item file called `quick` showed on the leaderboard, and beside published
+    scores, as the built-in suite: 1.000 (n=2) against the built-in's 0.050 (38th probe,
+    medium). Named in the file or by the file's own name, it is refused."""
+    suite = tmp_path / ("quick.yaml" if not named else "mine.yaml")
+    suite.write_text(named + "prompts: [hi]\ntests:\n  - assert: [{type: contains, value: e}]\n")
+    with pytest.raises(DataFileError, match="as a built-in suite is"):
+        load_suite(str(suite))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -50,9 +51,12 @@ class OpenAIKind(EngineKind):
         return spec
 
     def cache_identity(self, spec: ModelSpec, settings: Settings, digest: FileDigest) -> str:
-        # shown without `user:password@` and the query: the results database is shared as
-        # "my results", and it held the URL's credentials in every cached row (37th probe)
-        return f"openai:{public_url(spec.base_url or '').rstrip('/')}|{spec.model or spec.id}"
+        # the URL as shown, and a digest of all of it: `user:password@` and the query are
+        # sent and may choose another deployment, so they tell models apart (38th probe),
+        # but the results database is shared as "my results" and held them in clear (37th)
+        url = spec.base_url or ""
+        whole = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        return f"openai:{public_url(url).rstrip('/')}#{whole}|{spec.model or spec.id}"
 
 
 def checked_options(spec: ModelSpec) -> dict[str, Any]:

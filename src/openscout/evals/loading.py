@@ -113,6 +113,15 @@ def load_suite(
         from openscout.evals.suite import load_user_suite
 
         suite = load_user_suite(path, limit, trust_python=trust_python)
+    if suite.name in builtin_suites():
+        # results are listed by suite name: a two-item file called `quick` was shown on the
+        # leaderboard, and beside published scores, as the built-in suite (38th probe)
+        raise DataFileError(
+            f"the suite is named {suite.name!r}, as a built-in suite is",
+            path=str(path),
+            hint="give it another `name` (or `task`), so its results are not taken for the"
+            " built-in suite's",
+        )
     if limit is not None:
         suite.items = suite.items[:limit]
     return suite
