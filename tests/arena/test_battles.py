@@ -115,3 +115,18 @@ def test_battles_nobody_votes_on_are_let_go_beyond_a_bound(settings, monkeypatch
     with pytest.raises(arena.ArenaError, match="no such battle"):
         arena.get_battle(settings, more[0])
     assert arena.get_battle(settings, more[2]).prompt == "q2"
+
+
+def test_failed_answers_outlast_the_battles_let_go(settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Failures were counted from the battles kept, and a failed battle has no vote: 200
+    newer unanswered battles erased every failure count (38th probe, low)."""
+    monkeypatch.setattr(arena, "OPEN_BATTLES_KEPT", 3)
+    failed = arena.new_battle(settings, "hard", ["good", "dodger"])
+    side = "a" if failed.model_a == "dodger" else "b"
+    arena.save_failure(settings, failed.id, side)
+    arena.save_failure(settings, failed.id, side)  # asked again: still one failed battle
+    for i in range(6):
+        arena.new_battle(settings, f"p{i}", ["good", "dodger"])
+    with pytest.raises(arena.ArenaError, match="no such battle"):
+        arena.get_battle(settings, failed.id)
+    assert arena.failed_answers(settings) == {"dodger": 1}

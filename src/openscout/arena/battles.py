@@ -201,28 +201,33 @@ def save_answer(settings: Settings, battle_id: str, side: str, text: str) -> Non
 
 
 def save_failure(settings: Settings, battle_id: str, side: str) -> None:
-    """This side's model failed to answer the battle's prompt (before any vote)."""
+    """This side's model failed to answer the battle's prompt (before any vote): counted
+    once a battle side, in a per-model count that pruning old battles leaves alone."""
     if side not in ("a", "b"):
         raise ArenaError(f"side must be 'a' or 'b', not {side!r}")
     conn = connect(settings.db_path)
     try:
-        conn.execute(
-            f"UPDATE battles SET failed_{side} = 1 WHERE id = ?"
-            " AND NOT EXISTS (SELECT 1 FROM votes WHERE battle_id = ?)",
-            (battle_id, battle_id),
-        )
+        with immediate(conn):
+            marked = conn.execute(
+                f"UPDATE battles SET failed_{side} = 1 WHERE id = ? AND NOT failed_{side}"
+                " AND NOT EXISTS (SELECT 1 FROM votes WHERE battle_id = ?)"
+                f" RETURNING model_{side} AS model",
+                (battle_id, battle_id),
+            ).fetchone()
+            if marked is not None:
+                conn.execute(
+                    "INSERT INTO arena_failures (model, failed) VALUES (?, 1)"
+                    " ON CONFLICT(model) DO UPDATE SET failed = failed + 1",
+                    (marked["model"],),
+                )
     finally:
         conn.close()
 
 
 def failed_answers(settings: Settings) -> Counter[str]:
-    """Per model, the battles (among those kept) it failed to answer."""
-    rows = _rows(
-        settings,
-        "SELECT model_a AS model FROM battles WHERE failed_a"
-        " UNION ALL SELECT model_b FROM battles WHERE failed_b",
-    )
-    return Counter(r["model"] for r in rows)
+    """Per model, the battles it failed to answer."""
+    rows = _rows(settings, "SELECT model, failed FROM arena_failures")
+    return Counter({r["model"]: int(r["failed"]) for r in rows})
 
 
 def vote(settings: Settings, battle_id: str, winner: str) -> BattleRecord:
