@@ -76,9 +76,9 @@ def stream_generate(
     try:
         for ev in stream:
             if isinstance(ev, Chunk):
-                if ev.text:
+                if ev.text or ev.thought:  # a generated token's time, answer or thinking
                     times.append(ev.t)
-                    parts.append(ev.text)
+                parts.append(ev.text)
                 yield ev
             else:
                 final = ev

@@ -1,6 +1,6 @@
 """Pure timing metrics from one streamed generation, defined as the field defines them.
 
-- TTFT: request sent to first non-empty chunk received.
+- TTFT: request sent to first non-empty chunk received (thinking included: it is generated).
 - Output speed: completion tokens after the first / (last chunk time - first chunk time).
 - Prefill speed: prompt tokens / TTFT.
 - ITL: gaps between consecutive chunks.

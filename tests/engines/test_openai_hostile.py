@@ -368,6 +368,51 @@ def test_more_answer_tokens_than_bytes_sent_are_not_believed(details, believed) 
         assert final.completion_tokens == 2 and final.extra.get("usage_estimated")
 
 
+def _data(event: dict) -> bytes:
+    return b"data: " + json.dumps(event).encode() + b"\n\n"
+
+
+def test_only_answer_and_thinking_deltas_are_tokens_and_never_more_than_asked() -> None:
+    """Without usage every delta holding any string field counted as a token, past
+    max_tokens: 144 deltas `{"x": "a"}` and the answer "a b" gave 4.9 million tokens/s and
+    the recommendation (38th probe, high)."""
+    junk = b"".join(_data({"choices": [{"delta": {"x": "a"}}]}) for _ in range(144))
+    think = b"".join(
+        _data({"choices": [{"delta": {"reasoning_content": "hm"}}]}) for _ in range(100)
+    )
+    end = _data({"choices": [{"delta": {}, "finish_reason": "stop"}]}) + b"data: [DONE]\n\n"
+    for before, counted in ((junk, 2), (think, 64)):
+        body = before + _event("a") + _event(" b") + end
+        engine = _engine(lambda request, b=body: httpx.Response(200, headers=SSE, content=b))
+        params = SamplingParams(max_tokens=64)
+        text, final, _ = collect(engine.stream_chat([{"role": "user", "content": "hi"}], params))
+        assert text == "a b" and final.extra.get("usage_estimated")
+        assert final.completion_tokens == counted
+
+
+def test_thinking_is_timed_as_generated_tokens() -> None:
+    """Timed by the answer's deltas alone, 50 thinking deltas then 10 answer deltas over the
+    same time as 60 answer deltas read 6.7 times the decode speed and a TTFT holding all the
+    thinking: prefill 210 times too slow and cost 27 times too high (38th probe, medium)."""
+    import time
+
+    from openscout.generation import stream_generate
+
+    def paced() -> Iterator[bytes]:
+        for i in range(60):
+            time.sleep(0.005)
+            field = "reasoning_content" if i < 50 else "content"
+            yield _data({"choices": [{"delta": {field: f" w{i}"}}]})
+        usage = {"prompt_tokens": 5, "completion_tokens": 60}
+        yield _data({"choices": [{"delta": {}, "finish_reason": "stop"}], "usage": usage})
+
+    engine = _engine(lambda request: httpx.Response(200, headers=SSE, content=paced()))
+    *_, result = stream_generate(engine, messages=[{"role": "user", "content": "hi"}])
+    assert result.ttft_s < 0.1  # the first thinking delta, not the first answer delta
+    span = 59 / result.output_tps
+    assert span > 0.2, span  # the whole generation's, not the last 10 deltas' 0.05 s
+
+
 def test_a_forwarded_answer_echoing_our_credentials_never_shows_them() -> None:
     """Forwarded requests (tokenizer routes, log-prob completions) relayed the upstream's
     success body as it came: one echoing its Authorization header handed our upstream key

@@ -114,12 +114,17 @@ def _utf8_bytes(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-def _other_text(holder: object, key: str) -> int:
-    """Characters of text a delta carries besides its answer (a reasoning model's thinking),
-    not counting its role."""
+# where servers stream a reasoning model's thinking (vLLM and DeepSeek, OpenRouter, others)
+THINKING_FIELDS = ("reasoning_content", "reasoning", "thinking")
+
+
+def _other_text(holder: object) -> int:
+    """Characters of thinking a delta carries besides its answer. Only the fields servers
+    use for it: any other string field counted as a token, and 144 deltas `{"x": "a"}` gave
+    4.9 million tokens/s (38th probe)."""
     if not isinstance(holder, dict):
         return 0
-    return sum(len(v) for k, v in holder.items() if k not in (key, "role") and isinstance(v, str))
+    return sum(len(v) for k in THINKING_FIELDS if isinstance(v := holder.get(k), str))
 
 
 # How servers say a prompt does not fit: OpenAI's code, vLLM's words, llama-server's error
@@ -386,9 +391,10 @@ class OpenAIEngine:
                     n_bytes += _utf8_bytes(text)
                     moved[0] = time.monotonic()
                     yield Chunk(self._unsecret_data(text), time.perf_counter())
-                elif chat and (other := _other_text(holder, key)):  # thinking: progress, counted
+                elif chat and (other := _other_text(holder)):  # thinking: progress, counted
                     n_chunks, n_chars, n_bytes = n_chunks + 1, n_chars + other, n_bytes + 4 * other
                     moved[0] = time.monotonic()
+                    yield Chunk("", time.perf_counter(), thought=True)
                 reason = choice.get("finish_reason") or reason
                 if n_chunks >= max_chunks or n_chars >= max_chars:  # checked per choice
                     break
@@ -441,7 +447,7 @@ class OpenAIEngine:
             text, reason, usage = text[:max_chars], "length", None
         if text:
             yield Chunk(self._unsecret_data(text), time.perf_counter())
-        thinking = _other_text(choice.get("message"), "content") if chat else 0
+        thinking = _other_text(choice.get("message")) if chat else 0
         sent = _utf8_bytes(text) + 4 * thinking  # a character of thinking: at most 4 bytes
         yield final_of(usage, 1 if text else 0, reason, asked.tokens, asked.prompt_chars, sent)
 

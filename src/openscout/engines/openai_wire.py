@@ -152,5 +152,7 @@ def final_of(
         return Final(
             int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), finish
         )  # type: ignore[arg-type]
-    # No usage from the server: one SSE delta is one token on every server we know.
-    return Final(0, n_chunks, finish, extra={"usage_estimated": True})  # type: ignore[arg-type]
+    # No usage from the server: one SSE delta is one token on every server we know, and no
+    # more than were asked (deltas past max_tokens were counted: 38th probe)
+    estimated = min(n_chunks, asked)
+    return Final(0, estimated, finish, extra={"usage_estimated": True})  # type: ignore[arg-type]

@@ -326,7 +326,7 @@ def run_once(engine: Engine, prompt: str, prompt_format: str, max_tokens: int) -
     result: GenerationResult | None = None
     for ev in stream_generate(engine, params=params, **kwargs):
         if isinstance(ev, Chunk):
-            if ev.text:
+            if ev.text or ev.thought:
                 times.append(ev.t)
         else:
             result = ev

@@ -227,8 +227,9 @@ def make_router(pool: ModelPool) -> APIRouter:
             try:
                 async for ev in chain(first, rest):
                     if isinstance(ev, Chunk):
-                        parts.append(ev.text)
-                        yield sse({"text": ev.text})
+                        if ev.text:  # a thinking delta has none
+                            parts.append(ev.text)
+                            yield sse({"text": ev.text})
                     else:  # timings only: no model name before the vote
                         yield sse(
                             {"done": True, "tokens": ev.completion_tokens, "tps": ev.output_tps}
