@@ -13,18 +13,19 @@ from openscout.evals.items import Item
 from openscout.evals.tasks.words import WEEKDAYS, WORDS
 
 
-def _near(rng: random.Random, right: int, spread: int) -> list[int]:
-    opts = {right}
-    while len(opts) < 4:
-        cand = right + rng.choice((-1, 1)) * rng.randint(1, spread)
-        if cand >= 0:
-            opts.add(cand)
-    return sorted(opts)
+def _around(rng: random.Random, right: int, spread: int) -> list[int]:
+    """The right value and three others within `spread` of it, at a uniform rank among
+    them: distractors on both sides at random left it one of the two middle values 80% of
+    the time, and "the second smallest" scored 0.378 against chance's 0.25 (38th probe)."""
+    below = rng.randrange(4)  # how many options are smaller than the right one
+    lows = rng.sample(range(max(0, right - spread), right), below)
+    highs = rng.sample(range(right + 1, right + spread + 1), 3 - below)
+    return sorted([right, *lows, *highs])
 
 
 def multiply(rng: random.Random) -> tuple[str, list[str], str]:
     a, b = rng.randint(3, 19), rng.randint(3, 12)
-    return f"What is {a} times {b}?", [str(x) for x in _near(rng, a * b, 12)], str(a * b)
+    return f"What is {a} times {b}?", [str(x) for x in _around(rng, a * b, 12)], str(a * b)
 
 
 def sequence(rng: random.Random) -> tuple[str, list[str], str]:
@@ -32,7 +33,7 @@ def sequence(rng: random.Random) -> tuple[str, list[str], str]:
     seq = [start + step * i for i in range(4)]
     nxt = start + step * 4
     q = f"What number comes next in the sequence {', '.join(map(str, seq))}?"
-    return q, [str(x) for x in _near(rng, nxt, step - 1 if step > 2 else 3)], str(nxt)
+    return q, [str(x) for x in _around(rng, nxt, max(3, step - 1))], str(nxt)
 
 
 def weekday(rng: random.Random) -> tuple[str, list[str], str]:
@@ -57,9 +58,15 @@ def largest(rng: random.Random) -> tuple[str, list[str], str]:
 
 
 def minutes(rng: random.Random) -> tuple[str, list[str], str]:
+    """The usual slips (30 or 100 minutes an hour, an hour off) on both sides of the right
+    value, at a uniform rank: it was always the second smallest (38th probe)."""
     h = rng.randint(2, 9)
-    opts = sorted({h * 60, h * 100, h * 30, (h + 1) * 60})
-    return f"How many minutes are there in {h} hours?", [str(x) for x in opts], str(h * 60)
+    right = h * 60
+    below = rng.randrange(4)
+    lows = rng.sample(sorted({h * 30, (h - 1) * 60, h * 45, h * 50} - {right}), below)
+    highs = rng.sample(sorted({h * 100, (h + 1) * 60, h * 75, h * 90} - {right}), 3 - below)
+    opts = sorted([right, *lows, *highs])
+    return f"How many minutes are there in {h} hours?", [str(x) for x in opts], str(right)
 
 
 def alphabet(rng: random.Random) -> tuple[str, list[str], str]:
