@@ -276,3 +276,15 @@ def test_an_empty_context_is_scored_after_the_prefix_token(smollm2_engine) -> No
 
     (rolling,) = rolling_loglikelihoods(smollm2_engine, ["hello world"])  # every text failed
     assert rolling < 0
+
+
+def test_a_context_beyond_what_the_model_was_trained_on_is_refused_before_loading(
+    smollm2_path,
+) -> None:  # type: ignore[no-untyped-def]
+    """SmolLM2 (trained on 8,192) registered with n_ctx 262,144 allocated 6.1 GB to answer
+    "hi" (38th probe, medium): llama.cpp takes the whole KV cache at load."""
+    from openscout.engines.llamacpp import LlamaCppEngine
+    from openscout.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="beyond the 8,192 the model was trained on"):
+        LlamaCppEngine("big", smollm2_path, n_ctx=262_144)

@@ -658,6 +658,15 @@ def test_a_reasoning_stream_moves_and_is_counted() -> None:
         {"object": "error", "message": "This model's maximum context length is 2048 tokens."},
         {"error": {"code": 400, "type": "exceed_context_size_error", "message": "..."}},
         {"error": "Input validation error: `inputs` tokens + `max_new_tokens` must be <= 2048"},
+        # OpenAI's 429 for one request past the tokens-a-minute limit: no retry can help
+        # (38th probe: a padded answer to a judge was left out after 26 s of retries)
+        {
+            "error": {
+                "message": "Request too large for gpt-4o on tokens per min (TPM): Limit"
+                " 30000, Requested 45210.",
+                "code": "rate_limit_exceeded",
+            }
+        },
     ],
 )
 def test_an_upstream_context_overflow_is_a_context_length_error(body: dict) -> None:
@@ -665,7 +674,7 @@ def test_an_upstream_context_overflow_is_a_context_length_error(body: dict) -> N
     answers padded past its context were left out of the score (35th probe, medium)."""
     from openscout.errors import ContextLengthError
 
-    status = 422 if "Input validation" in str(body) else 400  # TGI's status
+    status = 422 if "Input validation" in str(body) else 429 if "TPM" in str(body) else 400
     engine = _engine(lambda request: httpx.Response(status, json=body))
     engine.stream = False
     with pytest.raises(ContextLengthError):

@@ -46,7 +46,7 @@ from openscout.engines.pinned import PinnedFile
 from openscout.engines.plain_spellings import ControlSpellings, mark_spellings, split_marked
 from openscout.engines.stops import cut_at_stop, safe_prefix
 from openscout.engines.tokenizer_child import ChildTokenizer
-from openscout.errors import ContextLengthError, EngineError, ModelFileError
+from openscout.errors import ConfigError, ContextLengthError, EngineError, ModelFileError
 
 GEN_CTX_PER_SEQ = 1024  # KV cells per lane of batched generation (prompt + answer)
 
@@ -117,6 +117,15 @@ class LlamaCppEngine:
     def _open(self, llama_cpp: Any, lora: PinnedFile | None, **params: Any) -> Any:
         model = self._file
         self.header: GGUFHeader = read_header(self.path, via=model.opened)  # bad files first
+        trained = self.header.context_length
+        if trained and params["n_ctx"] > trained:
+            # llama.cpp allocates the whole KV cache at load: SmolLM2 (8,192) registered
+            # with 262,144 took 6.1 GB to answer "hi" (38th probe)
+            raise ConfigError(
+                f"{self.model_id}: a context of {params['n_ctx']:,} tokens is beyond the"
+                f" {trained:,} the model was trained on",
+                hint=f"register it with --n-ctx {trained} or less",
+            )
         model.seal(self.header.data_offset)  # the bytes llama.cpp parses, as checked
         if lora:  # a bad adapter crashed llama.cpp, and `serve` with it
             check_adapter(lora.path, self.header, via=lora.opened)

@@ -136,6 +136,7 @@ _OVERFLOW_WORDS = (
     b"exceeds the available context size",
     b"`max_new_tokens` must be <=",
     b"`inputs` must have less than",
+    b"request too large",  # OpenAI's 429 for one request past the tokens-a-minute limit
 )
 
 
@@ -268,11 +269,11 @@ class OpenAIEngine:
             )
             if resp.status_code == 403:  # a moderation refusal too: its words say which
                 said += " (if it is the key: check the model's api key)"
-            if resp.status_code in (400, 413, 422) and _context_overflow(body):
+            if resp.status_code in (400, 413, 422, 429) and _context_overflow(body):
                 # OpenAI's documented code, vLLM's words: the request, not the server, is at
                 # fault, as with a local model (a judge's overflow read as an outage left
                 # padded answers out of the score: 35th probe)
-                raise ContextLengthError(f"{where} answered HTTP 400: {said}")
+                raise ContextLengthError(f"{where} answered HTTP {resp.status_code}: {said}")
             raise EngineResponseError(
                 f"{where} answered HTTP {resp.status_code}: {said}",
                 status=resp.status_code,
