@@ -252,4 +252,14 @@ def test_a_model_with_failed_quality_items_is_not_ranked_on_the_rest() -> None:
         for r in rec.reasons
     )
     alone = recommend([gamer])
-    assert alone.recommended is None and "complete quality score" in alone.message
+    assert alone.recommended is None and "complete measurements" in alone.message
+
+
+def test_a_model_that_answered_nothing_is_never_recommended() -> None:
+    """Every request of `esc` failed (HTTP 400); `ok` answered in one delta, so neither had
+    a speed, and `esc` was recommended on the tie (38th probe, low)."""
+    esc = Candidate(id="esc", speed_failed=True)
+    ok = Candidate(id="ok")
+    rec = recommend([esc, ok])
+    assert rec.recommended == "ok"
+    assert rec.excluded["esc"] == ["its speed measurement failed"]

@@ -162,6 +162,9 @@ def _model_entry(spec: ModelSpec) -> ModelComparison:
     )
 
 
+SPEED_FAILED = "speed measurement failed"
+
+
 def _with_error(m: ModelComparison, error: str) -> ModelComparison:
     return m.model_copy(update={"errors": [*m.errors, error]})
 
@@ -211,6 +214,7 @@ def candidate(m: ModelComparison) -> Candidate:
         mof_class=o.mof_class if o else None,
         fits=_fits(m.fit),
         quality_failed=q.failed if q else 0,
+        speed_failed=any(e.startswith(SPEED_FAILED) for e in m.errors),
     )
 
 
@@ -330,7 +334,7 @@ def _bench_stage(
             progress=progress,
         )
     except OpenscoutError as e:  # an engine that fails: said on its row, the others go on
-        return _with_error(m, f"speed measurement failed: {e.message}")
+        return _with_error(m, f"{SPEED_FAILED}: {e.message}")
     return _add_bench(m, bench, opt.speed_depth)
 
 

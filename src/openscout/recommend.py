@@ -55,6 +55,7 @@ class Candidate(BaseModel):
     mof_class: str | None = None  # Model Openness Framework class: I (most open), II, III, none
     fits: bool | None = None  # fits this machine's memory (catalog.fit); None: not estimated
     quality_failed: int = 0  # quality items that failed (left out of `quality`)
+    speed_failed: bool = False  # the speed measurement failed: the model did not answer
 
     @property
     def speed_tps(self) -> float | None:
@@ -174,10 +175,13 @@ def _incomplete(c: Candidate, k: Constraints) -> list[str]:
     """A quality score left without its failed items is no score to rank by: a model whose
     server failed the items it could not answer, or whose answers broke the judge, was
     ranked on the rest and recommended (34th probe)."""
-    if not c.quality_failed:
-        return []
-    suite = f" on {c.suite or k.suite}" if (c.suite or k.suite) else ""
-    return [f"its quality{suite} is incomplete ({c.quality_failed} item(s) failed)"]
+    why = []
+    if c.quality_failed:
+        suite = f" on {c.suite or k.suite}" if (c.suite or k.suite) else ""
+        why.append(f"its quality{suite} is incomplete ({c.quality_failed} item(s) failed)")
+    if c.speed_failed:  # a model that answered nothing was recommended over one whose speed
+        why.append("its speed measurement failed")  # could not be measured (38th probe)
+    return why
 
 
 def exclusions(c: Candidate, k: Constraints) -> list[str]:
@@ -449,8 +453,8 @@ def recommend(
     eligible = [c for c in cands if c.id not in excluded]
     if not eligible:
         msg = (
-            "no model has a complete quality score: run the same command again to ask the "
-            "failed items again"
+            "no model has complete measurements: run the same command again to ask the "
+            "failed items again, and see each model's errors"
             if all(_incomplete(c, k) for c in cands)
             else _nobody_message(cands, k)
         )

@@ -222,7 +222,8 @@ def test_compare_json_keys_are_pinned(compared: dict[str, Any]) -> None:
     assert compared["rank_agreement"] == []
     assert compared["paired"] == []  # mock-b answered nothing: no pair to test
     rec = compared["recommendation"]
-    assert list(rec) == RECOMMENDATION and [list(r) for r in rec["ranking"]] == [RANKED, RANKED]
+    # mock-b answered nothing: excluded, so ranked alone (38th probe: it was recommended)
+    assert list(rec) == RECOMMENDATION and [list(r) for r in rec["ranking"]] == [RANKED]
     # the stored report.json is the same document, less where the report was written
     assert stored == {k: v for k, v in compared.items() if k != "report"}
 
