@@ -281,6 +281,8 @@ def test_token_counts_past_any_context_are_no_usage(count: int) -> None:
         ((5, 10**9), False),  # past max_tokens
         ((5, 33), False),
         ((10**6, 20), False),  # a prompt of 2 characters is no million tokens
+        ((400, 20), True),  # 2 bytes and a template's tokens
+        ((4096, 20), False),  # 4 a character and 4,096 gave 8.7 million prefill tokens/s
     ],
 )
 def test_token_counts_that_cannot_be_true_are_not_believed(

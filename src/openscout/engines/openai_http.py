@@ -86,27 +86,27 @@ MIN_SECRET_CHARS = 6  # a URL's password or query value masked in forwarded data
 @dataclass(frozen=True)
 class Asked:
     """What a generation request asked: the answer tokens (max_tokens) and the prompt's
-    characters, the bounds of what the server may say it produced and read."""
+    bytes, the bounds of what the server may say it produced and read."""
 
     tokens: int
-    prompt_chars: int
+    prompt_bytes: int
 
     @property
     def max_chars(self) -> int:
         return CHARS_PER_TOKEN_CAP * self.tokens
 
 
-def _chars_of(payload: dict[str, Any]) -> int:
-    """Characters of a request's prompt or messages (text parts of multi-part content too)."""
+def _bytes_of(payload: dict[str, Any]) -> int:
+    """UTF-8 bytes of a request's prompt or messages (text parts of multi-part content too)."""
     if isinstance(payload.get("prompt"), str):
-        return len(payload["prompt"])
+        return _utf8_bytes(payload["prompt"])
     total = 0
     for message in payload.get("messages") or ():
         content = message.get("content") if isinstance(message, dict) else None
         parts = content if isinstance(content, list) else [content]
         for part in parts:
             text = part.get("text") if isinstance(part, dict) else part
-            total += len(text) if isinstance(text, str) else 0
+            total += _utf8_bytes(text) if isinstance(text, str) else 0
     return total
 
 
@@ -362,7 +362,7 @@ class OpenAIEngine:
     def _stream(self, path: str, payload: dict[str, Any], chat: bool) -> Iterator[StreamEvent]:
         # A server that ignores max_tokens must not answer without end: one delta is one token
         # on every server we know, so far more deltas (or text) than asked ends the answer.
-        asked = Asked(int(payload.get("max_tokens") or DEFAULT_MAX_TOKENS), _chars_of(payload))
+        asked = Asked(int(payload.get("max_tokens") or DEFAULT_MAX_TOKENS), _bytes_of(payload))
         max_chunks, max_chars = 2 * asked.tokens + 16, asked.max_chars
         if not self.stream:
             yield from self._whole(path, payload, chat, asked)
@@ -413,7 +413,7 @@ class OpenAIEngine:
                 transient=True,
                 cause=cause,
             )
-        yield final_of(usage, n_chunks, reason, asked.tokens, asked.prompt_chars, n_bytes)
+        yield final_of(usage, n_chunks, reason, asked.tokens, asked.prompt_bytes, n_bytes)
 
     def _whole(
         self, path: str, payload: dict[str, Any], chat: bool, asked: Asked
@@ -450,7 +450,7 @@ class OpenAIEngine:
             yield Chunk(self._unsecret_data(text), time.perf_counter())
         thinking = _other_text(choice.get("message")) if chat else 0
         sent = _utf8_bytes(text) + 4 * thinking  # a character of thinking: at most 4 bytes
-        yield final_of(usage, 1 if text else 0, reason, asked.tokens, asked.prompt_chars, sent)
+        yield final_of(usage, 1 if text else 0, reason, asked.tokens, asked.prompt_bytes, sent)
 
     def _json(
         self,

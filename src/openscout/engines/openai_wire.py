@@ -123,7 +123,7 @@ def is_token_count(value: object) -> bool:
 
 
 # tokens a chat template and a provider's own instructions may add to the prompt's text
-PROMPT_TOKENS_SLACK = 4096
+PROMPT_TOKENS_SLACK = 512
 
 
 def final_of(
@@ -131,13 +131,13 @@ def final_of(
     n_chunks: int,
     reason: str | None,
     asked: int,
-    prompt_chars: int,
+    prompt_bytes: int,
     answer_bytes: int,
 ) -> Final:
     """The answer's end, with the server's token counts where they can be true: no more
     answer tokens than `max_tokens` asked, nor than one a byte of the text that arrived (and
-    the end token, and thinking the server says it kept back); no more prompt tokens than 4
-    a character of the prompt and the template's slack. A server reporting 10^9 answer tokens
+    the end token, and thinking the server says it kept back); no more prompt tokens than
+    one a byte of the prompt and a template's slack. A server reporting 10^9 answer tokens
     for 20 deltas (37th probe), or 64 for the 3 bytes "a b" (38th), had thousands of times
     the speed and the recommendation; past those bounds its counts are not believed and the
     deltas are counted instead, as for a server that gives none."""
@@ -145,7 +145,7 @@ def final_of(
     if usage and (
         usage["completion_tokens"] > asked
         or usage["completion_tokens"] > answer_bytes + 1 + usage.get("reasoning_tokens", 0)
-        or usage["prompt_tokens"] > 4 * prompt_chars + PROMPT_TOKENS_SLACK
+        or usage["prompt_tokens"] > prompt_bytes + PROMPT_TOKENS_SLACK
     ):
         usage = None
     if usage:
