@@ -301,15 +301,22 @@ def test_a_judge_that_is_down_fails_the_item_rather_than_the_answer(
     assert all("overloaded" in r["error"] for r in result.results["m"].items)
 
 
+@pytest.mark.parametrize(
+    "blocked",
+    [
+        (200, {"error": {"code": 502, "message": "Provider returned error",
+                         "metadata": {"raw": "SAFETY"}}}),
+        (302, {"error": {"message": "moved"}}),  # 3xx and 501 for the answer: 39th probe
+        (501, {"error": {"message": "not implemented"}}),
+    ],
+)  # fmt: skip
 def test_an_answer_the_judge_keeps_failing_on_is_a_miss(
-    settings: Settings, tmp_path: Path, quick_retries: None
+    settings: Settings, tmp_path: Path, quick_retries: None, blocked: tuple[int, dict]
 ) -> None:
     """A judge answering 200 `{"error": {"code": 502, "metadata": {"raw": "SAFETY"}}}` for
     one answer alone, on every retry, left the item out of the score (38th probe, medium):
     asked without the answer, the judge answers, so the answer is a counted miss."""
     suite = _judged_suite(settings, tmp_path)
-    blocked = (200, {"error": {"code": 502, "message": "Provider returned error",
-                               "metadata": {"raw": "SAFETY"}}})  # fmt: skip
     fake = FakeServer(
         "refuse", reply=lambda prompt: "PASS", misbehave_on=("BLOCKED",), refusal=blocked
     )

@@ -239,8 +239,8 @@ def _judge_refusal(e: OpenscoutError) -> str | None:
         return "the judge's chat template refused the answer"
     if isinstance(e, EngineResponseError) and not e.transient and 400 <= (e.status or 0) < 500:
         return "the judge refused the answer"
-    if isinstance(e, EngineError) and e.transient:  # still failing after every retry:
-        return "the judge kept failing on the answer"  # asked without it (38th probe)
+    if isinstance(e, EngineError):  # still failing after every retry, or a 3xx or 501 for it
+        return "the judge kept failing on the answer"  # (38th and 39th probes)
     return None
 
 
