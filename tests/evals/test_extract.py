@@ -66,3 +66,13 @@ def test_choice_scores_like_the_harness() -> None:
     assert s.metrics["acc_norm"] == 1.0  # -9/18 > -3/1: per byte, option 1 wins
     gen = score_generation(item, "Answer: B")
     assert gen.value == 1.0 and gen.detail["method"] == "generate"
+
+
+def test_an_option_given_as_its_text_is_read_whole() -> None:
+    """The earliest substring was taken: "100" against 1/10/100/1000 read as "1", so every
+    right answer there was a miss (39th probe, medium)."""
+    ch = ("1", "10", "100", "1000")
+    assert extract_choice("100", ch) == 2
+    assert extract_choice("That is 1000 minutes.", ch) == 3
+    assert extract_choice("It is 10", ch) == 1
+    assert extract_choice("x1000y", ch) == 3  # no whole word anywhere: the longest at the first place

@@ -224,6 +224,16 @@ def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
     )
     if m:
         return letters.index(m.group(1))
+    # an option's text, as a whole word where one is: the earliest substring read "100" as
+    # the option "1" (39th probe); at one place the longest option wins
     low = text.lower()
-    hits = [(low.find(c.lower()), i) for i, c in enumerate(choices) if c and c.lower() in low]
-    return min(hits)[1] if hits else None
+    whole = []
+    for i, c in enumerate(choices):
+        if c and (m := re.search(r"(?<!\w)" + re.escape(c.lower()) + r"(?!\w)", low)):
+            whole.append((m.start(), -len(c), i))
+    if whole:
+        return min(whole)[2]
+    hits = [
+        (low.find(c.lower()), -len(c), i) for i, c in enumerate(choices) if c and c.lower() in low
+    ]
+    return min(hits)[2] if hits else None
