@@ -118,6 +118,10 @@ def test_a_judge_reply_is_a_verdict_only_when_it_says_one(reply: str, verdict) -
         ({"type": "json-schema", "value": {"type": "number", "maximum": 10}}, "NaN", 0.0),
         ({"type": "json-schema", "value": {"type": "number", "minimum": 100}}, "NaN", 0.0),
         ({"type": "json-schema", "value": {"type": "number", "minimum": 100}}, "150", 1.0),
+        # `format` was ignored: "not a date" passed a date (39th probe)
+        ({"type": "json-schema", "value": {"type": "string", "format": "date"}}, '"x"', 0.0),
+        ({"type": "json-schema", "value": {"format": "date"}}, '"2024-01-31"', 1.0),
+        ({"type": "json-schema", "value": {"format": "email"}}, '"nope"', 0.0),
         # Python's == has true == 1: `{"valid": 1}` passed `equals: {valid: true}`
         ({"type": "equals", "value": {"valid": True}}, '{"valid": 1}', 0.0),
         ({"type": "equals", "value": {"valid": True}}, '{"valid": true}', 1.0),

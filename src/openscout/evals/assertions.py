@@ -439,5 +439,8 @@ def json_schema_here(schema: Any, instance: Any, only_schema: bool = False) -> s
         except jsonschema.SchemaError as e:
             return f"invalid schema: {e.message}"
         return None
-    error = jsonschema.exceptions.best_match(cls(schema, registry=Registry()).iter_errors(instance))
+    # `format` checked too (date, email, ipv4, uuid, ... as far as jsonschema knows them): a
+    # schema asking for a date passed "not a date" (39th probe)
+    validator = cls(schema, registry=Registry(), format_checker=cls.FORMAT_CHECKER)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
     return None if error is None else error.message
