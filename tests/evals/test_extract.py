@@ -75,4 +75,6 @@ def test_an_option_given_as_its_text_is_read_whole() -> None:
     assert extract_choice("100", ch) == 2
     assert extract_choice("That is 1000 minutes.", ch) == 3
     assert extract_choice("It is 10", ch) == 1
-    assert extract_choice("x1000y", ch) == 3  # no whole word anywhere: the longest at the first place
+    assert (
+        extract_choice("x1000y", ch) == 3
+    )  # no whole word anywhere: the longest at the first place

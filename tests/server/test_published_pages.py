@@ -58,3 +58,23 @@ def test_yours_beside_published_says_how_many_items_failed(settings) -> None:  #
     board = c.get("/leaderboard")
     table = board.text[board.text.index('id="published"') :]
     assert "on arithmetic (n=2, 1 failed)" in table
+
+
+def test_a_file_suite_is_shown_with_its_file(settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A file suite named `"quick "` or `"qu\\u0456ck"` (Cyrillic i) passed the built-in name
+    check and was shown as `quick` (39th probe, medium): file suites carry their file's name."""
+    from openscout.evals.runner import run_eval
+
+    settings.ensure()
+    spec = {"id": "q", "engine": "mock", "catalog_id": "Qwen/Qwen2.5-72B-Instruct",
+            "options": {"default": "yes"}}  # fmt: skip
+    settings.models_file.write_text(yaml.safe_dump({"version": 1, "models": [spec]}))
+    suite = tmp_path / "mine.yaml"
+    suite.write_text(
+        'name: "qu\\u0456ck"\nprompts: [hi]\ntests:\n  - assert: [{type: contains, value: e}]\n'
+    )
+    run_eval(settings, str(suite), ["q"])
+    board = TestClient(create_app(settings), base_url="http://127.0.0.1:8765").get("/leaderboard")
+    assert "qu\u0456ck (file mine.yaml)" in board.text
+    table = board.text[board.text.index('id="published"') :]
+    assert "on qu\u0456ck (file mine.yaml) (n=1)" in table

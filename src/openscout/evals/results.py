@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -368,7 +369,16 @@ class StoredRun(BaseModel):
     created_at: str | None = None
     status: str | None = None
     suite: str = "?"
+    source: str = "builtin"  # or the suite file's path
     summary: StoredSummary | None = None
+
+    @property
+    def suite_label(self) -> str:
+        """The suite as pages show it: a file's suite with its file's name, so that one named
+        like a built-in (`quick `, `qu\u0456ck`) is not taken for it (38th, 39th probes)."""
+        if self.source == "builtin":
+            return self.suite
+        return f"{self.suite} (file {Path(self.source).name})"
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredRun:

@@ -407,7 +407,7 @@ def eval_rows(settings: Settings) -> list[EvalRow]:
             lo, hi = res.ci_low, res.ci_high
             out.append(
                 EvalRow(
-                    suite=run.suite,
+                    suite=run.suite_label,
                     model=model,
                     score=_fmt(res.score),
                     interval=f"{_fmt(lo)} – {_fmt(hi)}" if lo is not None else "-",
