@@ -327,3 +327,25 @@ def test_an_answer_the_judge_keeps_failing_on_is_a_miss(
     assert (one["error"], one["score"], two["score"]) == (None, 0.0, 1.0)
     assert "kept failing on the answer" in one["detail"]["assertions"][0]["unscorable"]
     assert (result.n, result.errors) == (2, 0)
+
+
+@pytest.mark.parametrize("always", [False, True])
+def test_a_judge_that_replies_nothing_is_a_judge_problem_unless_only_the_answer_does_it(
+    settings: Settings, tmp_path: Path, always: bool
+) -> None:
+    """A reasoning judge spending its tokens on thinking replied "" to every answer, and every
+    item was a silent FAIL explained as "the judge said FAIL" (39th probe, medium)."""
+    suite = _judged_suite(settings, tmp_path)
+
+    def reply(prompt: str) -> str:
+        return "" if always or "BLOCKED" in prompt else "PASS"
+
+    with serve(FakeServer("ok", reply=reply)) as fake:
+        add_remote(settings, fake.url, "judge")
+        result = run_eval(settings, str(suite), ["m"]).results["m"]
+    one, two = result.items
+    if always:
+        assert result.errors == 2 and "replied nothing" in one["error"]
+    else:
+        assert (one["score"], two["score"], result.errors) == (0.0, 1.0, 0)
+        assert "no single PASS/FAIL verdict" in one["detail"]["assertions"][0]["reason"]

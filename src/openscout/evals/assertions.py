@@ -334,7 +334,20 @@ def run_assertion(
         verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply
         s = verdict if verdict is not None else 0.0
-        if verdict is None and reply:
+        if verdict is None and "unscorable" not in detail:
+            if not reply.strip():
+                # an empty reply is the answer's doing only if the judge says something
+                # without it: a reasoning judge spending its tokens on thinking replied "" to
+                # every answer, and every item was a silent FAIL (39th probe)
+                alone = ctx.judge(
+                    a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""), fresh=True
+                )
+                if not alone.strip():
+                    raise OpenscoutError(
+                        f"the judge {a.get('judge')!r} replied nothing, even to the rubric alone",
+                        hint="choose a judge that answers PASS or FAIL (a reasoning model may"
+                        " spend its 48 tokens thinking)",
+                    )
             detail["reason"] = "the judge gave no single PASS/FAIL verdict"
     else:
         raise ValueError(f"unknown assertion type {kind!r}")
