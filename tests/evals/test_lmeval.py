@@ -279,3 +279,21 @@ def test_a_document_is_never_its_own_few_shot_example(tmp_path: Path) -> None:
         "Question: What do plants need to make food from sunlight?\nAnswer: water",
     ]
     assert items[0].context.startswith("Question: What do plants need")
+
+
+def test_an_answer_that_is_a_choice_s_text_is_that_choice(tmp_path: Path) -> None:
+    """`{"choices": ["2", "3", "4", "5"], "answer": "3"}` marked "5" right: the text was read
+    as an index, where the harness (doc_to_target a field) looks it up as text (39th probe)."""
+    docs = tmp_path / "nums.jsonl"
+    docs.write_text('{"question": "1+2?", "choices": ["2", "3", "4", "5"], "answer": "3"}\n')
+    assert load_suite(docs).items[0].target == 1
+    task = tmp_path / "task.yaml"
+    task.write_text(
+        "task: nums\ndataset_path: json\ndataset_kwargs: {data_files: {test: nums.jsonl}}\n"
+        "test_split: test\noutput_type: multiple_choice\ndoc_to_text: question\n"
+        "doc_to_choice: choices\ndoc_to_target: answer\n"
+    )
+    assert load_suite(task).items[0].target == 1
+    templated = task.read_text().replace("doc_to_target: answer", "doc_to_target: '{{answer}}'")
+    task.write_text(templated)
+    assert load_suite(task).items[0].target == 3  # a template's digits: an index, as there

@@ -80,6 +80,10 @@ def _default_fields(doc: dict[str, Any], path: Path, n: int) -> tuple[str, list[
 
 
 def _gold_index(gold: Any, choices: list[str], labels: list[str], bad: Any) -> int:
+    # an answer that is a choice's text is that choice, also when it reads as a number: "3"
+    # among the choices 2, 3, 4, 5 was read as the index of "5" (39th probe)
+    if isinstance(gold, str) and gold in choices and gold not in labels:
+        return choices.index(gold)
     if isinstance(gold, str) and not labels and _small_index(gold):
         gold = int(gold)
     if isinstance(gold, int) and not isinstance(gold, bool) and 0 <= gold < len(choices):
@@ -219,8 +223,11 @@ class _Task:
         return str(self._render(self.cfg.get("doc_to_target", "answer"), doc, "doc_to_target"))
 
     def target(self, doc: dict[str, Any], choices: list[str], n: int) -> int:
-        got = self._render(self.cfg.get("doc_to_target", "answer"), doc, "doc_to_target")
-        if isinstance(got, str) and _small_index(got):
+        source = self.cfg.get("doc_to_target", "answer")
+        got = self._render(source, doc, "doc_to_target")
+        # as the harness: a template's digits are an index, a field's text is looked up
+        templated = not (isinstance(source, str) and source in doc)
+        if templated and isinstance(got, str) and _small_index(got):
             got = int(got.strip())
 
         def bad(msg: str) -> DataFileError:
