@@ -215,7 +215,9 @@ def make_router(pool: ModelPool) -> APIRouter:
             # the status only: an upstream's URL or a model's own words in the error told
             # which model answers on this side before the vote (sixteenth probe)
             err = from_openscout(e) if isinstance(e, OpenscoutError) else e
-            if err.status != 429:  # a failure, not a full queue: counted by the ratings
+            # a failure, not a full queue nor a client that left: counted by the ratings (a
+            # client hanging up before the first token had the model fail: 39th probe)
+            if err.status not in (429, 499) and not isinstance(e, ClientGoneError):
                 await run_in_threadpool(arena.save_failure, settings, battle_id, side)
             said = "the model is busy; try again shortly" if err.status == 429 else ""
             raise APIError(
