@@ -204,6 +204,7 @@ def candidate(m: ModelComparison) -> Candidate:
         suite=q.suite if q else None,
         output_tps=m.output_tps,
         answer_tps=_answer_tps(m),
+        request_cost_per_m=_request_cost(m),
         ttft_s=m.ttft_s,
         memory_bytes=m.memory_bytes,
         cost_per_m=m.cost_per_m,
@@ -226,6 +227,19 @@ def _answer_tps(m: ModelComparison) -> float | None:
         return None
     n = short.completion_tokens
     return float(n / (m.ttft_s + (n - 1) / m.output_tps))
+
+
+def _request_cost(m: ModelComparison) -> float | None:
+    """The machine's price for the short prompt's whole request (send to last token) over
+    its tokens, in $ per 1M: one client, as the request was measured."""
+    short = m.bench.short if m.bench else None
+    if short is None or m.cost is None or (m.bench and (m.bench.cost_concurrency or 1) != 1):
+        return None
+    tokens = short.prompt_tokens + short.completion_tokens
+    seconds = short.e2e_s.median
+    if tokens <= 0 or seconds is None or seconds <= 0:
+        return None
+    return float(m.cost.price_per_hour / 3600 * seconds / tokens * 1e6)
 
 
 def _fits(fit: FitFacts | None) -> bool | None:

@@ -47,6 +47,9 @@ class Candidate(BaseModel):
     answer_tps: float | None = None
     memory_bytes: int | None = None
     cost_per_m: float | None = None  # blended $ per 1M tokens
+    # the machine's price for the measured request's whole time, over its tokens: the cost
+    # axis when known
+    request_cost_per_m: float | None = None
     ttft_s: float | None = None  # shown in the reasons, not weighted
     license: str | None = None
     osi_approved: bool | None = None
@@ -64,6 +67,14 @@ class Candidate(BaseModel):
         decode speed of one streaming them over the same 2 s, and the recommendation (37th
         probe); over the whole answer both are 10 tokens/s."""
         return self.answer_tps if self.answer_tps is not None else self.output_tps
+
+    @property
+    def cost_axis(self) -> float | None:
+        """The cost axis: the whole request's where measured, else the blended cost. Input
+        cost comes from prefill speed, prompt tokens over TTFT, and a server sending one
+        character at once had a TTFT near zero and its input near free: 16 times cheaper
+        and recommended for the same work in the same time (39th probe)."""
+        return self.request_cost_per_m if self.request_cost_per_m is not None else self.cost_per_m
 
 
 class Constraints(BaseModel):
@@ -293,7 +304,7 @@ def _best_hint(cands: list[Candidate], name: str) -> str:
 
 _AXES = (
     ("quality", "quality", True),
-    ("cost", "cost_per_m", False),
+    ("cost", "cost_axis", False),
     ("speed", "speed_tps", True),
     ("memory", "memory_bytes", False),
 )
@@ -376,7 +387,7 @@ def _value(c: Candidate, name: str) -> str:
         )
         return f"{c.quality:.2f}{ci}"
     if name == "cost":
-        return "unknown" if c.cost_per_m is None else money(c.cost_per_m)
+        return "unknown" if c.cost_axis is None else money(c.cost_axis)
     if name == "speed":
         return "not measured" if c.speed_tps is None else f"{c.speed_tps:.1f}"
     return "not measured" if c.memory_bytes is None else _mb(c.memory_bytes)
@@ -394,6 +405,8 @@ def _values(a: Candidate, b: Candidate, name: str) -> str:
     unit = _UNITS[name]
     if name == "speed" and (a.answer_tps is None or b.answer_tps is None):
         unit = " output tokens/s"  # the decode speed stood in
+    if name == "cost" and a.request_cost_per_m is not None and b.request_cost_per_m is not None:
+        unit = " per 1M tokens of a whole request"
     return f"{_value(a, name)} vs {_value(b, name)}{unit}"
 
 

@@ -157,3 +157,10 @@ def test_a_server_holding_its_tokens_then_sending_them_at_once_is_not_faster(
     # the speed axis as the recommendation weighs it
     steady_speed, burst_speed = (_vector(candidate(models[m]))[2] for m in ("steady", "burst"))
     assert steady_speed and burst_speed and 0.5 < burst_speed / steady_speed < 2
+    # and the cost axis: input cost from prompt tokens over TTFT made a server that answers
+    # at once (here: steady, TTFT a few ms) look far cheaper for the same work in the same
+    # time (39th probe, high); the whole request's cost is alike
+    blended = [models[m].cost_per_m for m in ("steady", "burst")]
+    assert blended[0] and blended[1] and blended[1] / blended[0] > 5
+    steady_cost, burst_cost = (-_vector(candidate(models[m]))[1] for m in ("steady", "burst"))
+    assert 0.5 < burst_cost / steady_cost < 2
