@@ -103,3 +103,19 @@ def test_the_arena_routes_say_a_store_failure_as_the_others_do(client, monkeypat
         r = client.request(method, path, json={"winner": "a"} if path.endswith("vote") else None)
         assert r.status_code == 503 and r.json()["error"]["code"] == "store_error", r.text
         assert "/home" not in r.text
+
+
+def test_a_store_error_over_a_damaged_database_says_so_once(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every page answered "...cannot be used; see the server log; see the server log" over
+    a damaged database (39th probe, low)."""
+
+    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            damaged()
+        except sqlite3.DatabaseError as e:
+            raise StoreError("cannot read the database /home/someone/x.db") from e
+
+    monkeypatch.setattr(chats, "create_chat", wrapped)
+    r = client.post("/ui/api/chats", json={"model": "mock-a"})
+    assert r.status_code == 503 and r.json()["error"]["code"] == "store_error"
+    assert r.text.count("see the server log") == 1 and "/home" not in r.text

@@ -102,7 +102,7 @@ def unexpected(e: Exception) -> tuple[int, str, str, dict[str, str]]:
     if is_out_of_disk(e):
         return 503, OUT_OF_DISK, "out_of_disk_space", {"Retry-After": "60"}
     if is_damaged_database(e):
-        return 503, "the server's database cannot be used; see the server log", "store_error", {}
+        return 503, "the server's database cannot be used", "store_error", {}
     return 500, "internal error", "internal_error", {}
 
 
