@@ -76,14 +76,20 @@ def test_a_store_or_disk_failure_is_a_503_without_a_path(
         assert r.headers["retry-after"] == "60"
 
 
-def test_a_store_error_with_a_full_disk_under_it_says_the_disk(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def store_error_over(failure):  # type: ignore[no-untyped-def]
+    """A store function raising a StoreError (naming a path) from `failure`'s error."""
+
     def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
         try:
-            disk_full()
-        except sqlite3.OperationalError as e:
-            raise StoreError("cannot open the database /home/someone/x.db: full") from e
+            failure()
+        except sqlite3.DatabaseError as e:
+            raise StoreError("cannot open the database /home/someone/x.db") from e
 
-    monkeypatch.setattr(chats, "list_chats", wrapped)
+    return wrapped
+
+
+def test_a_store_error_with_a_full_disk_under_it_says_the_disk(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(chats, "list_chats", store_error_over(disk_full))
     r = client.get("/ui/api/chats")
     assert r.status_code == 503 and r.json()["error"]["code"] == "out_of_disk_space", r.text
     assert "/home" not in r.text
@@ -108,14 +114,7 @@ def test_the_arena_routes_say_a_store_failure_as_the_others_do(client, monkeypat
 def test_a_store_error_over_a_damaged_database_says_so_once(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Every page answered "...cannot be used; see the server log; see the server log" over
     a damaged database (39th probe, low)."""
-
-    def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            damaged()
-        except sqlite3.DatabaseError as e:
-            raise StoreError("cannot read the database /home/someone/x.db") from e
-
-    monkeypatch.setattr(chats, "create_chat", wrapped)
+    monkeypatch.setattr(chats, "create_chat", store_error_over(damaged))
     r = client.post("/ui/api/chats", json={"model": "mock-a"})
     assert r.status_code == 503 and r.json()["error"]["code"] == "store_error"
     assert r.text.count("see the server log") == 1 and "/home" not in r.text
