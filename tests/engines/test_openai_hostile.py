@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from openscout.engines.base import SamplingParams, collect
-from openscout.engines.openai_http import CHARS_PER_TOKEN_CAP, OpenAIEngine
+from openscout.engines.openai_http import OpenAIEngine
+from openscout.engines.openai_wire import CHARS_PER_TOKEN_CAP
 from openscout.errors import EngineError
 
 SSE = {"content-type": "text/event-stream"}

@@ -10,6 +10,7 @@ body of word characters held the server's event loop for minutes (eleventh probe
 from __future__ import annotations
 
 import re
+from typing import Any
 
 _TOKEN_CHAR = re.compile(r"[\w.~+/=-]")
 _TOKEN_REST = re.compile(r"[\w.~+/=-]*")
@@ -45,3 +46,79 @@ class KeyMask:
             done = end
         pieces.append(text[done:])
         return "".join(pieces)
+
+
+MIN_SECRET_CHARS = 6  # a URL's password or query value masked in data
+
+
+class UpstreamSecrets:
+    """What of ours an upstream may echo: our key, the URL's Basic token, its password and
+    query values, whole or in part. Its errors reach API clients, the log and the results
+    database; its answers and forwarded bodies reach API clients."""
+
+    def __init__(self, url: str, key: str | None) -> None:
+        from urllib.parse import parse_qsl, urlsplit
+
+        from openscout.engines.http_bounds import basic_token
+
+        self._url = url
+        self._masks = (KeyMask(key), KeyMask(basic_token(url)))
+        # in data only long ones: a token string may be a short word (and the user name)
+        parts = urlsplit(url)
+        self._url_values = [
+            v
+            for v in (parts.password, *(v for _, v in parse_qsl(parts.query)))
+            if v and len(v) >= MIN_SECRET_CHARS
+        ]
+
+    def text(self, text: str) -> str:
+        """Words about the upstream: every credential of the URL out too (http_bounds.scrub)."""
+        from openscout.engines.http_bounds import scrub
+
+        return self.data(scrub(text, self._url))
+
+    def data(self, text: str) -> str:
+        """Data (an answer, a forwarded value) with our key, the Basic token, the URL's
+        password and long query values taken out. An upstream answering "your key is
+        <Authorization>" gave it to our clients (37th probe). A streamed answer is masked a
+        chunk at a time, so a key sent a few characters a chunk is not caught: a guard
+        against an echo, not against an upstream set on leaking the key it was given."""
+        for mask in self._masks:
+            text = mask.apply(text)
+        for secret in self._url_values:
+            text = text.replace(secret, "***")
+        return text
+
+    def json(self, data: Any) -> Any:
+        """A forwarded answer with every secret masked in every key and string (a success
+        body echoing the credentials handed our upstream key to API clients: 37th probe).
+        One pass over all the text first: the walk (millions of log-prob strings) runs only
+        where something is found. Its nesting is bounded before this."""
+        texts: list[str] = []
+
+        def gather(v: Any) -> None:
+            if isinstance(v, str):
+                texts.append(v)
+            elif isinstance(v, dict):
+                texts.extend(v)
+                for x in v.values():
+                    gather(x)
+            elif isinstance(v, list):
+                for x in v:
+                    gather(x)
+
+        gather(data)
+        joined = "\x00".join(texts)
+        if self.data(joined) == joined:
+            return data
+
+        def walk(v: Any) -> Any:
+            if isinstance(v, str):
+                return self.data(v)
+            if isinstance(v, dict):
+                return {self.data(k): walk(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [walk(x) for x in v]
+            return v
+
+        return walk(data)

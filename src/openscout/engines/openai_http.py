@@ -21,9 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -39,26 +37,29 @@ from openscout.engines.http_bounds import (
     EVENT_MAX_VALUES,
     MAX_BODY,
     TooManyValues,
-    basic_token,
     iter_lines,
     load_json,
     nested_deeper_than,
     public_url,
     read_body,
-    scrub,
     split_query,
 )
-from openscout.engines.key_mask import KeyMask
+from openscout.engines.key_mask import UpstreamSecrets
 from openscout.engines.logprob_probe import PROBE_TEXT, ProbeVerdict, judge_alignment
 from openscout.engines.openai_wire import (
+    Asked,
+    bytes_of,
     choices_of,
+    context_overflow,
     embedded_status,
     error_message,
     final_of,
     is_number,
+    other_text,
     retry_after_s,
     text_of,
     usage_of,
+    utf8_bytes,
 )
 from openscout.errors import (
     CapabilityError,
@@ -78,72 +79,7 @@ ROOT_ROUTES = frozenset({"/tokenize", "/detokenize", "/tokenizer_info"})
 FORWARD_MAX_BODY = 16 * 2**20
 FORWARD_MAX_DEPTH = 16
 DEFAULT_MAX_TOKENS = 4096  # a stream asked without max_tokens is still cut somewhere
-CHARS_PER_TOKEN_CAP = 64  # no real token is longer; more text per token asked is runaway
 WHOLE_ANSWER_SLACK = 2**20  # of a whole answer's body, beyond its text: ids, usage, thinking
-MIN_SECRET_CHARS = 6  # a URL's password or query value masked in forwarded data
-
-
-@dataclass(frozen=True)
-class Asked:
-    """What a generation request asked: the answer tokens (max_tokens) and the prompt's
-    bytes, the bounds of what the server may say it produced and read."""
-
-    tokens: int
-    prompt_bytes: int
-
-    @property
-    def max_chars(self) -> int:
-        return CHARS_PER_TOKEN_CAP * self.tokens
-
-
-def _bytes_of(payload: dict[str, Any]) -> int:
-    """UTF-8 bytes of a request's prompt or messages (text parts of multi-part content too)."""
-    if isinstance(payload.get("prompt"), str):
-        return _utf8_bytes(payload["prompt"])
-    total = 0
-    for message in payload.get("messages") or ():
-        content = message.get("content") if isinstance(message, dict) else None
-        parts = content if isinstance(content, list) else [content]
-        for part in parts:
-            text = part.get("text") if isinstance(part, dict) else part
-            total += _utf8_bytes(text) if isinstance(text, str) else 0
-    return total
-
-
-def _utf8_bytes(text: str) -> int:
-    return len(text.encode("utf-8", "surrogatepass"))
-
-
-# where servers stream a reasoning model's thinking (vLLM and DeepSeek, OpenRouter, others)
-THINKING_FIELDS = ("reasoning_content", "reasoning", "thinking")
-
-
-def _other_text(holder: object) -> int:
-    """Characters of thinking a delta carries besides its answer. Only the fields servers
-    use for it: any other string field counted as a token, and 144 deltas `{"x": "a"}` gave
-    4.9 million tokens/s (38th probe)."""
-    if not isinstance(holder, dict):
-        return 0
-    return sum(len(v) for k in THINKING_FIELDS if isinstance(v := holder.get(k), str))
-
-
-# How servers say a prompt does not fit: OpenAI's code, vLLM's words, llama-server's error
-# type, TGI's validation message (422) (36th probe: the last two read as outages)
-_OVERFLOW_WORDS = (
-    b"context_length_exceeded",
-    b"maximum context length",
-    b"exceed_context_size",
-    b"exceeds the available context size",
-    b"`max_new_tokens` must be <=",
-    b"`inputs` must have less than",
-    b"request too large",  # OpenAI's 429 for one request past the tokens-a-minute limit
-)
-
-
-def _context_overflow(body: bytes) -> bool:
-    """An error body saying the prompt does not fit the model's context."""
-    head = body[:4096].lower()
-    return any(words.lower() in head for words in _OVERFLOW_WORDS)
 
 
 class OpenAIEngine:
@@ -165,23 +101,14 @@ class OpenAIEngine:
         self.model_id = model_id
         # a query (Azure's ?api-version=) goes on every request, after the route: httpx
         # would append the route to the query itself (tenth probe)
-        self._given_url = base_url
         self.base_url, query = split_query(base_url)
         self.shown_url = public_url(self.base_url)  # errors reach API clients: no password
         self.model = model or model_id
         self.stream = stream
         self.timeout_s = timeout_s
         key = api_key or (os.environ.get(api_key_env) if api_key_env else None)
-        # an upstream may echo the credentials it was sent in its errors, whole or in part
-        self._masks = (KeyMask(key), KeyMask(basic_token(base_url)))
-        # and in a forwarded answer, the URL's password and query values too, but only long
-        # ones: that text is data (token strings), where a short word would be masked wrongly
-        parts = urlsplit(base_url)
-        self._url_secrets = [
-            v
-            for v in (parts.password, *(v for _, v in parse_qsl(parts.query)))
-            if v and len(v) >= MIN_SECRET_CHARS
-        ]
+        # an upstream may echo the credentials it was sent, whole or in part
+        self._secrets = UpstreamSecrets(base_url, key)
         # uncompressed answers only: httpx inflates a whole network chunk (through every
         # stacked encoding) before our size bounds see it (fourth probe: 1 KB -> 512 MiB)
         headers = {"Accept-Encoding": "identity"}
@@ -269,7 +196,7 @@ class OpenAIEngine:
             )
             if resp.status_code == 403:  # a moderation refusal too: its words say which
                 said += " (if it is the key: check the model's api key)"
-            if resp.status_code in (400, 413, 422, 429) and _context_overflow(body):
+            if resp.status_code in (400, 413, 422, 429) and context_overflow(body):
                 # OpenAI's documented code, vLLM's words: the request, not the server, is at
                 # fault, as with a local model (a judge's overflow read as an outage left
                 # padded answers out of the score: 35th probe)
@@ -290,7 +217,7 @@ class OpenAIEngine:
         the cut is masked too (ninth probe)."""
         if isinstance(text, bytes):
             text = text[: 4 * (most + 256)].decode("utf-8", "replace")
-        text = self._unsecret(text[: most + 256])
+        text = self._secrets.text(text[: most + 256])
         return text if len(text) <= most else text[:most] + "..."
 
     def _said(self, body: bytes | str, status: int) -> str:
@@ -362,7 +289,7 @@ class OpenAIEngine:
     def _stream(self, path: str, payload: dict[str, Any], chat: bool) -> Iterator[StreamEvent]:
         # A server that ignores max_tokens must not answer without end: one delta is one token
         # on every server we know, so far more deltas (or text) than asked ends the answer.
-        asked = Asked(int(payload.get("max_tokens") or DEFAULT_MAX_TOKENS), _bytes_of(payload))
+        asked = Asked(int(payload.get("max_tokens") or DEFAULT_MAX_TOKENS), bytes_of(payload))
         max_chunks, max_chars = 2 * asked.tokens + 16, asked.max_chars
         if not self.stream:
             yield from self._whole(path, payload, chat, asked)
@@ -389,10 +316,10 @@ class OpenAIEngine:
                 text = text_of(holder, key)
                 if text:
                     n_chunks, n_chars = n_chunks + 1, n_chars + len(text)
-                    n_bytes += _utf8_bytes(text)
+                    n_bytes += utf8_bytes(text)
                     moved[0] = time.monotonic()
-                    yield Chunk(self._unsecret_data(text), time.perf_counter())
-                elif chat and (other := _other_text(holder)):  # thinking: progress, counted
+                    yield Chunk(self._secrets.data(text), time.perf_counter())
+                elif chat and (other := other_text(holder)):  # thinking: progress, counted
                     n_chunks, n_chars, n_bytes = n_chunks + 1, n_chars + other, n_bytes + 4 * other
                     moved[0] = time.monotonic()
                     yield Chunk("", time.perf_counter(), thought=True)
@@ -447,9 +374,9 @@ class OpenAIEngine:
             # scoring 79 s (fifteenth probe), and the upstream ignored max_tokens anyway
             text, reason, usage = text[:max_chars], "length", None
         if text:
-            yield Chunk(self._unsecret_data(text), time.perf_counter())
-        thinking = _other_text(choice.get("message")) if chat else 0
-        sent = _utf8_bytes(text) + 4 * thinking  # a character of thinking: at most 4 bytes
+            yield Chunk(self._secrets.data(text), time.perf_counter())
+        thinking = other_text(choice.get("message")) if chat else 0
+        sent = utf8_bytes(text) + 4 * thinking  # a character of thinking: at most 4 bytes
         yield final_of(usage, 1 if text else 0, reason, asked.tokens, asked.prompt_bytes, sent)
 
     def _json(
@@ -644,58 +571,7 @@ class OpenAIEngine:
             )
         if "model" in data:
             data["model"] = self.model_id
-        return self._masked(data)
-
-    def _unsecret(self, text: str) -> str:
-        """Text with our key, the URL's Basic token and its credentials taken out."""
-        return self._unsecret_data(scrub(text, self._given_url))
-
-    def _unsecret_data(self, text: str) -> str:
-        """Data with our key, the Basic token, the URL's password and long query values
-        taken out (not its user name: a token string may be that word). Answers too: an
-        upstream answering "your key is <Authorization>" gave it to our clients (37th
-        probe). A streamed answer is masked a chunk at a time, so a key sent a few
-        characters a chunk is not caught: a guard against an echo, not against an upstream
-        set on leaking the key it was given."""
-        for mask in self._masks:
-            text = mask.apply(text)
-        for secret in self._url_secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def _masked(self, data: dict[str, Any]) -> dict[str, Any]:
-        """A forwarded answer with every secret of ours masked in every key and string: it
-        goes back to our client whole, and an upstream echoing its credentials in a success
-        body handed our upstream key to API clients (37th probe). One pass over all the text
-        first: the walk (millions of log-prob strings) runs only where something is found."""
-        texts: list[str] = []
-
-        def gather(v: Any) -> None:
-            if isinstance(v, str):
-                texts.append(v)
-            elif isinstance(v, dict):
-                texts.extend(v)
-                for x in v.values():
-                    gather(x)
-            elif isinstance(v, list):
-                for x in v:
-                    gather(x)
-
-        gather(data)  # nesting is bounded (FORWARD_MAX_DEPTH) before this
-        joined = "\x00".join(texts)
-        if self._unsecret_data(joined) == joined:
-            return data
-
-        def walk(v: Any) -> Any:
-            if isinstance(v, str):
-                return self._unsecret_data(v)
-            if isinstance(v, dict):
-                return {self._unsecret_data(k): walk(x) for k, x in v.items()}
-            if isinstance(v, list):
-                return [walk(x) for x in v]
-            return v
-
-        return walk(data)  # type: ignore[no-any-return]
+        return self._secrets.json(data)
 
     def close(self) -> None:
         self._client.close()
