@@ -43,10 +43,10 @@ from openscout.engines.llamacpp_batch import BatchDecoder, common_prefix
 from openscout.engines.load_check import check_loadable, trusted
 from openscout.engines.lora_check import check_adapter
 from openscout.engines.pinned import PinnedFile
-from openscout.engines.plain_spellings import ControlSpellings, mark_spellings, split_marked
+from openscout.engines.plain_spellings import ControlSpellings, plain_chat_ids
 from openscout.engines.stops import cut_at_stop, safe_prefix
 from openscout.engines.tokenizer_child import ChildTokenizer
-from openscout.errors import ConfigError, ContextLengthError, EngineError, ModelFileError
+from openscout.errors import ContextLengthError, EngineError, ModelFileError
 
 GEN_CTX_PER_SEQ = 1024  # KV cells per lane of batched generation (prompt + answer)
 
@@ -117,15 +117,7 @@ class LlamaCppEngine:
     def _open(self, llama_cpp: Any, lora: PinnedFile | None, **params: Any) -> Any:
         model = self._file
         self.header: GGUFHeader = read_header(self.path, via=model.opened)  # bad files first
-        trained = self.header.context_length
-        if trained and params["n_ctx"] > trained:
-            # llama.cpp allocates the whole KV cache at load: SmolLM2 (8,192) registered
-            # with 262,144 took 6.1 GB to answer "hi" (38th probe)
-            raise ConfigError(
-                f"{self.model_id}: a context of {params['n_ctx']:,} tokens is beyond the"
-                f" {trained:,} the model was trained on",
-                hint=f"register it with --n-ctx {trained} or less",
-            )
+        self.header.check_context(self.model_id, params["n_ctx"])
         model.seal(self.header.data_offset)  # the bytes llama.cpp parses, as checked
         if lora:  # a bad adapter crashed llama.cpp, and `serve` with it
             check_adapter(lora.path, self.header, via=lora.opened)
@@ -300,14 +292,7 @@ class LlamaCppEngine:
             self._spellings = ControlSpellings(
                 self._lib, self.llm._model.vocab, partial(self._tokens, add_bos=False, special=True)
             )
-        marked, spellings, nonce = mark_spellings(messages, self._spellings.in_text)
-        text = self.render(marked)
-        if not spellings:
-            return self.tokenize(text, special=True)
-        ids: list[int] = []
-        for i, (piece, plain) in enumerate(split_marked(text, spellings, nonce)):
-            ids += self._tokens(piece, add_bos=i == 0, special=not plain)
-        return ids
+        return plain_chat_ids(messages, self._spellings, self.render, self._tokens)
 
     def stream_chat(
         self, messages: Sequence[Message], params: SamplingParams

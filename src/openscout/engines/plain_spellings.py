@@ -90,3 +90,22 @@ class ControlSpellings:
         if self._starts.isdisjoint(text):  # nearly every message: no tokenizing
             return set()
         return {self._texts[i] for i in set(self._tokens(text)) if i in self._texts}
+
+
+def plain_chat_ids(
+    messages: Sequence[Message],
+    spellings: ControlSpellings,
+    render: Callable[[Sequence[Message]], str],
+    tokens: Callable[..., list[int]],
+) -> list[int]:
+    """A chat's prompt ids: `render` applies the template, `tokens(text, add_bos=,
+    special=)` the tokenizer. Messages without control-token spellings give the ids they
+    always gave (the whole text read with its special tokens)."""
+    marked, found, nonce = mark_spellings(messages, spellings.in_text)
+    text = render(marked)
+    if not found:
+        return tokens(text, add_bos=True, special=True)
+    ids: list[int] = []
+    for i, (piece, plain) in enumerate(split_marked(text, found, nonce)):
+        ids += tokens(piece, add_bos=i == 0, special=not plain)
+    return ids
