@@ -106,3 +106,27 @@ def test_clients_that_leave_the_queue_free_their_places(settings) -> None:  # ty
         late = httpx.post(url + "/v1/chat/completions", json=body, timeout=60)
         holder.join(timeout=60)
     assert late.status_code == 200, late.text
+
+
+def test_an_arena_client_leaving_before_the_first_token_is_no_failure(settings) -> None:  # type: ignore[no-untyped-def]
+    """A user closing the arena tab before either model has said a word is not the model
+    failing: the 39th probe found such a hang-up counted against the model's rating."""
+    engines = {name: MockEngine(name, default="slow words", delay_s=2.0) for name in ("a", "b")}
+    app = create_app(settings, engines=engines, arena_models=list(engines))
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=30) as c:
+        bid = c.post("/ui/api/arena/battles", json={"prompt": "go"}).json()["id"]
+        for side in "ab":  # the first token comes after 2 s; the client gives up after 0.3 s
+            with contextlib.suppress(httpx.TimeoutException):
+                httpx.post(f"{url}/ui/api/arena/battles/{bid}/answer/{side}", timeout=0.3)
+        time.sleep(2.5)  # the server notices each hang-up and the engine stops
+        ratings = c.get("/ui/api/arena/ratings").json()["ratings"]
+        assert {r["model"]: r["failed"] for r in ratings} == {"a": 0, "b": 0}
+        # and a model that does fail is counted, so the check above can see a count
+        engines["b"].fail_with = "broken"
+        bid = c.post("/ui/api/arena/battles", json={"prompt": "go"}).json()["id"]
+        for side in "ab":
+            with contextlib.suppress(httpx.TimeoutException):
+                httpx.post(f"{url}/ui/api/arena/battles/{bid}/answer/{side}", timeout=0.3)
+        time.sleep(0.5)
+        ratings = c.get("/ui/api/arena/ratings").json()["ratings"]
+        assert {r["model"]: r["failed"] for r in ratings} == {"a": 0, "b": 1}
