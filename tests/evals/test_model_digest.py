@@ -88,3 +88,30 @@ def test_a_remote_model_s_identity_holds_no_credentials_but_tells_urls_apart(
         assert good != bad and good == key("http://h:1/v1?variant=good")
     finally:
         conn.close()
+
+
+def test_another_file_is_known_as_another_model_without_reading_it(
+    settings: Settings, smollm2_path: Path, tmp_path: Path
+) -> None:
+    """Pages tell a result of a model since replaced under its id by the identity, which for a
+    file is its digest: known without reading for a path a run read, never equal to a read
+    one for a path no run read, and a file rewritten in place is the new one once read."""
+    from openscout.engines.spec import ModelSpec
+
+    path, other = tmp_path / "m.gguf", tmp_path / "other.gguf"
+    shutil.copyfile(smollm2_path, path)
+    shutil.copyfile(smollm2_path, other)
+    spec = ModelSpec(id="m", engine="llamacpp", path=str(path))
+    moved = ModelSpec(id="m", engine="llamacpp", path=str(other))
+    conn = connect(settings.db_path)
+    try:
+        then = store.model_key(conn, spec, settings)
+        assert store.known_model_key(conn, spec, settings) == then
+        assert store.known_model_key(conn, moved, settings) != then  # never read: not it
+        with open(path, "r+b") as f:  # another file at the same path
+            f.seek(30 * 2**20)
+            f.write(b"\1")
+        assert store.model_key(conn, spec, settings) != then
+        assert store.known_model_key(conn, spec, settings) == store.model_key(conn, spec, settings)
+    finally:
+        conn.close()

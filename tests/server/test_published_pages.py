@@ -78,3 +78,43 @@ def test_a_file_suite_is_shown_with_its_file(settings, tmp_path) -> None:  # typ
     assert "qu\u0456ck (file mine.yaml)" in board.text
     table = board.text[board.text.index('id="published"') :]
     assert "on qu\u0456ck (file mine.yaml) (n=1)" in table
+
+
+def test_a_model_registered_again_under_the_same_id_is_not_shown_with_the_old_scores(
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """Pages named a result by the model's id alone: a model removed and registered again
+    under that id (another file, server or setting) took the old model's scores as "yours"
+    (38th probe, low). Those results are marked as an earlier model's and kept out of it."""
+    from openscout.evals.runner import run_eval
+
+    settings.ensure()
+
+    def register(answer: str) -> None:
+        spec = {
+            "id": "q",
+            "engine": "mock",
+            "catalog_id": "Qwen/Qwen2.5-72B-Instruct",
+            "options": {"default": answer},
+        }
+        settings.models_file.write_text(yaml.safe_dump({"version": 1, "models": [spec]}))
+
+    register("4")
+    run_eval(settings, "arithmetic", ["q"], limit=3)
+    c = TestClient(create_app(settings), base_url="http://127.0.0.1:8765")
+    board = c.get("/leaderboard").text
+    assert "on arithmetic (n=3)" in board and "(an earlier model)" not in board
+    register("no idea")  # another model under the same id, not evaluated yet
+    board = c.get("/leaderboard").text
+    evals = board[board.index('id="evals"') : board.index("</table>", board.index('id="evals"'))]
+    assert evals.count("(an earlier model)") == 1
+    assert "on arithmetic (n=3)" not in board[board.index('id="published"') :]
+    page = c.get("/models/Qwen/Qwen2.5-72B-Instruct").text
+    assert "(an earlier model)" in page
+    from openscout.catalog.views import published_and_yours
+
+    assert published_and_yours("Qwen/Qwen2.5-72B-Instruct", settings)["yours"] == []
+    run_eval(settings, "arithmetic", ["q"], limit=3)  # the new model's own result
+    assert len(published_and_yours("Qwen/Qwen2.5-72B-Instruct", settings)["yours"]) == 1
+    board = c.get("/leaderboard").text
+    assert "on arithmetic (n=3)" in board[board.index('id="published"') :]

@@ -163,17 +163,21 @@ def published_and_yours(hf_id: str, settings: Any) -> dict[str, Any]:
 def _your_results(hf_id: str, settings: Any) -> list[dict[str, Any]]:
     """Finished evaluation results of registered models whose catalog id is this model."""
     from openscout.evals.results import StoredRun
-    from openscout.evals.store import list_runs
+    from openscout.evals.store import current_model_keys, list_runs
     from openscout.models import list_models
 
     if not settings.db_path.exists():
         return []
-    mine = {s.id for s in list_models(settings) if (s.catalog_id or "").lower() == hf_id.lower()}
+    specs = [s for s in list_models(settings) if (s.catalog_id or "").lower() == hf_id.lower()]
+    mine = {s.id for s in specs}
+    now = current_model_keys(settings, specs) if mine else {}
     out: list[dict[str, Any]] = []
     for row in list_runs(settings, 50) if mine else []:
         run = StoredRun.from_row(row)
         for model, res in (run.summary.models if run.summary else {}).items():
-            if model in mine and res.score is not None:
+            # not a result of another model registered under this id before (38th probe)
+            changed = run.model_since_changed(model, now)
+            if model in mine and res.score is not None and not changed:
                 out.append(
                     {
                         "kind": "yours",

@@ -371,6 +371,13 @@ class StoredRun(BaseModel):
     suite: str = "?"
     source: str = "builtin"  # or the suite file's path
     summary: StoredSummary | None = None
+    model_keys: dict[str, str] = {}  # id -> identity when it ran (older runs: none)
+
+    def model_since_changed(self, model: str, now: dict[str, str]) -> bool:
+        """Whether the id `model` names another model now (`now`: evals.store.known_model_key
+        of registered ids) than when this run measured it; unknown counts as the same."""
+        then = self.model_keys.get(model)
+        return then is not None and model in now and now[model] != then
 
     @property
     def suite_label(self) -> str:

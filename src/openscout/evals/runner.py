@@ -455,7 +455,14 @@ def run_eval(
                 limit=limit,
                 models=model_ids,
                 fingerprint=fp,
-                config={"use_cache": use_cache, "items": len(suite.items), "judges": suite.judges},
+                config={
+                    "use_cache": use_cache,
+                    "items": len(suite.items),
+                    "judges": suite.judges,
+                    # which model each id was: one registered again under the same id later
+                    # (another file or server) is not shown with these scores (38th probe)
+                    "model_keys": dict(zip(model_ids, keys, strict=True)),
+                },
             )
         shared = _Shared(settings, store, use_cache)
         calls: dict[str, Invocation] = {}

@@ -6,6 +6,7 @@ own committed INSERT, so a killed run keeps everything it finished.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -58,6 +59,36 @@ def file_digest(conn: sqlite3.Connection, path: Path) -> str:
 def model_key(conn: sqlite3.Connection, spec: ModelSpec, settings: Settings) -> str:
     """What makes two models the same for the cache: the weights, or the endpoint and name."""
     return kind_of(spec).cache_identity(spec, settings, lambda path: file_digest(conn, path))
+
+
+def known_model_key(conn: sqlite3.Connection, spec: ModelSpec, settings: Settings) -> str:
+    """The model's identity as `model_key` last gave it, without reading its files (pages must
+    not spend a second a GB to tell whose a result is): a path's last digest, or for a path
+    never read, a key no run holds. A file rewritten in place (a reinstall, a touch) counts
+    as the same until a run reads it again."""
+
+    def remembered(path: Path) -> str:
+        row = conn.execute(
+            "SELECT digest FROM model_fingerprints WHERE path = ?", (str(path),)
+        ).fetchone()
+        return str(row["digest"]) if row else f"unread:{path}"
+
+    return kind_of(spec).cache_identity(spec, settings, remembered)
+
+
+def current_model_keys(settings: Settings, specs: list[ModelSpec]) -> dict[str, str]:
+    """known_model_key of each registered model whose identity can be told now."""
+    if not settings.db_path.exists():
+        return {}
+    conn = connect(settings.db_path)
+    try:
+        keys = {}
+        for spec in specs:
+            with contextlib.suppress(OpenscoutError):  # unresolvable: shown as it was
+                keys[spec.id] = known_model_key(conn, spec, settings)
+        return keys
+    finally:
+        conn.close()
 
 
 def cache_key(model: str, kind: str, request: dict[str, Any]) -> str:
@@ -240,6 +271,7 @@ def _run_row(r: sqlite3.Row) -> dict[str, Any]:
         "limit": r["item_limit"],
         "models": json.loads(r["models_json"]),
         "summary": json.loads(r["summary_json"]) if r["summary_json"] else None,
+        "model_keys": json.loads(r["config_json"] or "{}").get("model_keys", {}),
     }
 
 

@@ -25,7 +25,7 @@ from openscout.engines.kinds import kind_of
 from openscout.engines.spec import MAX_CONTEXT
 from openscout.errors import OpenscoutError, StoreError
 from openscout.evals.results import StoredRun
-from openscout.evals.store import list_runs
+from openscout.evals.store import current_model_keys, list_runs
 from openscout.models import ModelSpec
 from openscout.perf.bench import recent_results
 from openscout.report.charts import quality_vs_cost, quality_vs_speed
@@ -344,7 +344,7 @@ def model_view(pool: ModelPool, model_id: str, target: Target | None = None) -> 
         licences=shown.get("licences"),
         tree=shown.get("tree"),
         fit=fit,
-        evals=[r for r in eval_rows(settings) if r.model in ids],
+        evals=[r for r in eval_rows(settings, pool.specs()) if r.model in ids],
         bench=bench_rows(settings, ids),
         published=shown.get("published") or [],
     )
@@ -392,12 +392,15 @@ class EvalRow:
     n: int | str
     failed: int  # items left out of the score: a score without them is incomplete
     when: str
+    changed: bool = False  # the id names another model (file, server, context) since
 
 
-def eval_rows(settings: Settings) -> list[EvalRow]:
-    """One row per finished (run, model), newest runs first."""
+def eval_rows(settings: Settings, specs: list[ModelSpec]) -> list[EvalRow]:
+    """One row per finished (run, model), newest runs first; `specs`: the registered models,
+    to tell a result of a model since replaced under the same id."""
     try:
         runs = [StoredRun.from_row(row) for row in list_runs(settings, 50)]
+        now = current_model_keys(settings, specs)
     except StoreError as e:  # a store that cannot be opened: the page says there are none
         log.warning("evaluation results could not be read: %s", e)
         return []
@@ -414,6 +417,7 @@ def eval_rows(settings: Settings) -> list[EvalRow]:
                     n=res.n if res.n is not None else "-",
                     failed=res.errors,
                     when=(run.created_at or "")[:19],
+                    changed=run.model_since_changed(model, now),
                 )
             )
     return out
@@ -506,7 +510,7 @@ def published_rows(
             continue
         latest: dict[str, EvalRow] = {}
         for e in evals:  # newest first: keep the first row per suite
-            if e.model == spec.id:
+            if e.model == spec.id and not e.changed:
                 latest.setdefault(e.suite, e)
         yours = "; ".join(_yours(e) for e in latest.values()) or "-"
         for p in scores_for(spec.catalog_id, scores):

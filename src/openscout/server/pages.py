@@ -94,12 +94,13 @@ def make_router(pool: ModelPool) -> APIRouter:
         return render(request, "arena.html", "arena", n_models=len(arena_models(pool)))
 
     def leaderboard_data() -> dict[str, Any]:
-        evals = data.eval_rows(settings)
+        specs = pool.specs()
+        evals = data.eval_rows(settings, specs)
         return {
             "n_votes": arena.vote_count(settings),
             "evals": evals,
             "charts": data.comparison_charts(settings),
-            "published": data.published_rows(settings, pool.specs(), evals),
+            "published": data.published_rows(settings, specs, evals),
         }
 
     @r.get("/leaderboard")
