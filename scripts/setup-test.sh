@@ -16,7 +16,9 @@ quiet "$PIP" install -q -e '.[dev,embed,lmeval,schema,tune]'
 # Debian's Chromium for the browser tests (Playwright's own browser download fails here).
 if [ ! -x /usr/bin/chromium ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    # another apt (a second setup, unattended upgrades) may hold the lock: wait for it
+    apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+      apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null
   else
     echo "warning: /usr/bin/chromium is missing and cannot be installed here; browser tests will skip" >&2
   fi
