@@ -130,3 +130,16 @@ def test_failed_answers_outlast_the_battles_let_go(settings, monkeypatch) -> Non
     with pytest.raises(arena.ArenaError, match="no such battle"):
         arena.get_battle(settings, failed.id)
     assert arena.failed_answers(settings) == {"dodger": 1}
+
+
+def test_a_pair_decided_by_one_vote_is_drawn_again() -> None:
+    """After one vote a pair's weight was p(1 - p) ~ 5e-4 against 0.25 for an untried pair, so
+    an early fluke was practically never corrected (41st probe): the prior keeps it near."""
+    weights = arena.pair_weights(["A", "B", "C"], [Battle("A", "B", "a")])
+    assert weights[("A", "B")] > 0.5 * max(weights.values())
+    rng = random.Random(4)
+    drawn = Counter(
+        tuple(sorted(arena.choose_pair(["A", "B", "C"], [Battle("A", "B", "a")], rng)))
+        for _ in range(600)
+    )
+    assert drawn[("A", "B")] > 100

@@ -93,3 +93,41 @@ def test_counts_and_empty_input() -> None:
     assert [(x.rating, x.votes) for x in empty] == [(1000.0, 0), (1000.0, 0)]
     with pytest.raises(ValueError):
         point_ratings([Battle("A", "B", "draw")])
+
+
+def test_one_vote_is_no_certainty() -> None:
+    """One vote gave a 1,320-point gap (2000:1 odds) with a zero-width interval: the prior was
+    a thousandth of a tie, and every bootstrap resample of one-way votes is the same (41st
+    probe). One virtual tie per pair: 3:1 odds, and intervals that overlap."""
+    x, y = compute_ratings([Battle("x", "y", "a")], ["x", "y"])
+    assert (x.model, y.model) == ("x", "y")
+    assert x.rating - y.rating == pytest.approx(400 * math.log10(3), abs=1e-6)  # 1.5 : 0.5
+    assert x.lower is not None and y.upper is not None and y.lower is not None
+    assert x.upper is not None and x.lower < y.upper  # overlapping: the order is not settled
+    assert x.upper - x.lower > 400 and y.upper - y.lower > 400
+
+
+def test_intervals_narrow_as_votes_come_in_even_when_all_go_one_way() -> None:
+    widths = []
+    for n in (1, 5, 20):
+        top = compute_ratings([Battle("x", "y", "a")] * n, ["x", "y"])[0]
+        assert top.model == "x" and top.lower is not None and top.upper is not None
+        assert top.lower < top.rating < top.upper
+        widths.append(top.upper - top.lower)
+    assert widths[0] > widths[1] > widths[2] > 200  # twenty one-way votes: still no certainty
+    mixed = battles("x", "y", 120, 80)
+    many = next(r for r in compute_ratings(mixed, rounds=100) if r.model == "x")
+    assert many.lower is not None and many.upper is not None
+    assert many.upper - many.lower < 100 < widths[2]
+
+
+def test_prior_joins_models_never_compared_and_leaves_out_those_without_votes() -> None:
+    # A beat B and C beat D, never across: the virtual ties place both pairs on one scale
+    out = {r.model: r for r in compute_ratings(battles("A", "B", 3, 0) + battles("C", "D", 3, 0))}
+    assert out["A"].rating == pytest.approx(out["C"].rating, abs=1e-6)
+    assert out["B"].rating == pytest.approx(out["D"].rating, abs=1e-6)
+    lone = {r.model: r for r in compute_ratings(battles("A", "B", 1, 0), ["A", "B", "Z"])}
+    z = lone["Z"]  # no votes: no interval, and its rating moves no one's
+    assert (z.rating, z.lower, z.upper, z.votes) == (1000.0, None, None, 0)
+    assert lone["A"].rating == pytest.approx(1000 + 200 * math.log10(3), abs=1e-6)
+    assert z.as_dict()["lower"] is None  # null in the JSON, "no votes yet" on the page
