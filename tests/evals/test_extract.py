@@ -63,7 +63,7 @@ def test_choice_scores_like_the_harness() -> None:
     )
     s = score_choice_logprobs(item, [-3.0, -9.0])
     assert s.metrics["acc"] == 0.0  # argmax of the sums picks option 0
-    assert s.metrics["acc_norm"] == 1.0  # -9/18 > -3/1: per byte, option 1 wins
+    assert s.metrics["acc_norm"] == 1.0  # -9/18 > -3/1: per character, option 1 wins
     gen = score_generation(item, "Answer: B")
     assert gen.value == 1.0 and gen.detail["method"] == "generate"
 

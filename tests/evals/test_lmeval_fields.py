@@ -138,5 +138,5 @@ def test_an_included_template_is_read_under_the_tasks_own_fields(tmp_path: Path)
     text = task.read_text().replace("doc_to_text: q\n", "")  # the template gives it
     task.write_text(text)
     item = load_suite(task).items[0]
-    assert item.context == "Answer. Q: q A:" and item.prompt == "Q: q A:"  # from both files
+    assert item.context == item.prompt == "Answer. Q: q A:"  # from both files
     assert item.check_data["target_delimiter"] == " "  # the task's own field wins

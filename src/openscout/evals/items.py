@@ -104,7 +104,10 @@ def build_request(item: Item, fmt: PromptFormat) -> Request:
             choice_listing(item.prompt, item.choices)
             + f"\nAnswer with the letter of the correct option ({letters})."
         )
-        completion = choice_listing(f"Question: {item.prompt}", item.choices) + "\nAnswer:"
+        # a completion prompt is framed already (an lm-eval task's own doc_to_text, few-shot
+        # included): framing it again asked "Question: Question: ..." (40th probe)
+        framed = item.completion_prompt or f"Question: {item.prompt}"
+        completion = choice_listing(framed, item.choices) + "\nAnswer:"
     else:
         text = item.prompt
         completion = item.completion_prompt or f"Question: {item.prompt}\nAnswer:"

@@ -105,17 +105,25 @@ def _small_index(text: str) -> bool:
     return text.strip().isdecimal() and len(text.strip()) <= 9
 
 
-def _items(docs_ctx: list[tuple[str, list[str], int, str]], delim: str, name: str) -> list[Item]:
+def _items(
+    docs_ctx: list[tuple[str, list[str], int, str | None]], delim: str, name: str
+) -> list[Item]:
+    """Choice items. Asked by generation (chat models, servers without log-probs), an item
+    is asked its whole context, the task's description and few-shot examples included, as
+    log-likelihood asks it: its bare text left both out (40th probe). A context is already
+    framed ('Question: ...'), so it is the completion prompt as it stands; only a bare
+    `question` field is framed by build_request."""
     return [
         Item(
             id=f"{name}-{i:05d}",
             kind="choice",
-            prompt=question,
+            prompt=ctx if question is None else question,
             check="choice",
             target=gold,
             choices=tuple(choices),
             context=ctx,
             check_data={"target_delimiter": delim},
+            completion_prompt=ctx if question is None else None,
             completion_stop=("\n",),
             max_tokens=24,
         )
@@ -153,8 +161,8 @@ def load_docs_file(path: Path) -> LoadedSuite:
     rows = []
     for n, d in enumerate(docs, 1):
         ctx, choices, gold = _default_fields(d, path, n)
-        question = str(d.get("question", d.get("query", ctx)))
-        rows.append((ctx, choices, gold, question))
+        bare = str(d["question"]) if "question" in d and "query" not in d else None
+        rows.append((ctx, choices, gold, bare))
     return LoadedSuite(
         path.stem,
         "1",
@@ -297,8 +305,8 @@ def load_task_yaml(path: Path) -> LoadedSuite:
     else:
         rows = []
         for n, d in enumerate(docs, 1):
-            text, choices = task.text(d), task.choices(d)
-            rows.append((prefix_of(d) + text, choices, task.target(d, choices, n), text))
+            choices = task.choices(d)
+            rows.append((prefix_of(d) + task.text(d), choices, task.target(d, choices, n), None))
         items = _items(rows, delim, name)
     return LoadedSuite(
         name,

@@ -136,11 +136,13 @@ def score_generation(item: Item, output: str, ctx: ScoreContext | None = None) -
 
 
 def score_choice_logprobs(item: Item, logprobs: Sequence[float]) -> Score:
-    """lm-evaluation-harness's acc and acc_norm from the summed log-prob of each option."""
+    """lm-evaluation-harness's acc and acc_norm from the summed log-prob of each option.
+
+    acc_norm divides by the option's length in characters, the harness's `len(choice)`: by
+    UTF-8 bytes, an option with accents, CJK or emoji was picked where the harness picks
+    another, beside the harness's published scores (40th probe)."""
     acc_pick = max(range(len(logprobs)), key=lambda i: logprobs[i])
-    norm = [
-        lp / max(1, len(c.encode("utf-8"))) for lp, c in zip(logprobs, item.choices, strict=True)
-    ]
+    norm = [lp / max(1, len(c)) for lp, c in zip(logprobs, item.choices, strict=True)]
     norm_pick = max(range(len(norm)), key=lambda i: norm[i])
     acc = float(acc_pick == item.target)
     return Score(
