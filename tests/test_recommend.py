@@ -131,7 +131,9 @@ def test_constraints_met_alone_but_not_together() -> None:
 
 def test_several_impossible_constraints_are_all_named() -> None:
     r = recommend([smol(), gemma()], Constraints(min_tps=500, max_memory_bytes=10 * MB))
-    assert "speed >= 500 tokens/s (fastest: smollm2-135m-instruct at 110.0 tokens/s)" in r.message
+    assert "speed >= 500 tokens/s (fastest: smollm2-135m-instruct at 110.0 output tokens/s)" in (
+        r.message
+    )
     assert "memory <= 10 MB (smallest: smollm2-135m-instruct at 150 MB)" in r.message
 
 
@@ -156,7 +158,7 @@ def test_each_constraint_kind_excludes() -> None:
     why = recommend([smol(), c], k).excluded["gemma-3-270m"]
     assert why == [
         "it costs $2 per 1M tokens, above $1",
-        "it generates 70.0 tokens/s, below 100",
+        "it answers at 70.0 output tokens/s, below 100",
         "it uses 300 MB, above 200 MB",
         "its licence (Gemma Terms of Use) does not allow commercial use",
         "its openness meets no MOF class, below Class II",

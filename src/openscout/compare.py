@@ -220,26 +220,32 @@ def candidate(m: ModelComparison) -> Candidate:
 
 
 def _answer_tps(m: ModelComparison) -> float | None:
-    """Tokens of the measured answer over its whole time: TTFT, then the rest at the decode
-    speed. A first token held back cannot be made up by sending the rest at once."""
+    """The measured answer's tokens over its whole request time (send to last token): a first
+    token held back cannot be made up by sending the rest at once (37th probe), and a short
+    answer still has a speed (one under 8 tokens had none, and was excluded: 40th probe)."""
     short = m.bench.short if m.bench else None
-    if short is None or not m.output_tps or m.ttft_s is None or short.completion_tokens < 1:
+    if short is None or short.completion_tokens < 1:
         return None
-    n = short.completion_tokens
-    return float(n / (m.ttft_s + (n - 1) / m.output_tps))
+    seconds = short.e2e_s.median
+    return float(short.completion_tokens / seconds) if seconds and seconds > 0 else None
 
 
 def _request_cost(m: ModelComparison) -> float | None:
-    """The machine's price for the short prompt's whole request (send to last token) over
-    its tokens, in $ per 1M: one client, as the request was measured."""
-    short = m.bench.short if m.bench else None
-    if short is None or m.cost is None or (m.bench and (m.bench.cost_concurrency or 1) != 1):
+    """The machine's price for the time a request takes, per 1M answer tokens: one client's
+    whole request (send to last token), or at `--cost-at N` all N clients' round over all
+    their answer tokens. Prompt tokens are left out: their count is the server's word, and a
+    server claiming 590 for a 19-token prompt was 15 times cheaper (40th probe); the input
+    rate (prompt over TTFT) is the server's first delta, faked by one early character (39th)."""
+    if m.cost is None or m.bench is None:
         return None
-    tokens = short.prompt_tokens + short.completion_tokens
-    seconds = short.e2e_s.median
-    if tokens <= 0 or seconds is None or seconds <= 0:
-        return None
-    return float(m.cost.price_per_hour / 3600 * seconds / tokens * 1e6)
+    price_per_s = m.cost.price_per_hour / 3600
+    clients = m.bench.cost_concurrency or 1
+    if clients > 1:
+        point = next((p for p in m.bench.sweep if p.concurrency == clients), None)
+        rate = point.aggregate_output_tps if point else None
+    else:
+        rate = _answer_tps(m)
+    return float(price_per_s / rate * 1e6) if rate and rate > 0 else None
 
 
 def _fits(fit: FitFacts | None) -> bool | None:

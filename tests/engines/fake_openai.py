@@ -90,6 +90,7 @@ class FakeServer:
     chunk_delay_s: float = 0.01
     answer_delay_s: float = 0.0  # before an answer that is no 429, counted in flight
     word_gap_s: float = 0.0  # between the words of an `ok` stream (a model decoding)
+    prompt_tokens: int = 5  # what an `ok` stream's usage claims it read
     refusal: tuple[int, dict[str, Any]] = (400, CONTENT_FILTERED)
     seen: list[Seen] = field(default_factory=list)
     peak_in_flight: int = 0
@@ -256,7 +257,8 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(gap_s)
             self._event(_delta(w if i == 0 else " " + w, chat, None))
         self._event(_delta("", chat, "stop"))
-        self._event({"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": len(words)}})
+        usage = {"prompt_tokens": self.fake.prompt_tokens, "completion_tokens": len(words)}
+        self._event({"choices": [], "usage": usage})
         self._event(b"[DONE]")
         self._end()
 

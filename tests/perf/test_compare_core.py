@@ -164,3 +164,99 @@ def test_a_server_holding_its_tokens_then_sending_them_at_once_is_not_faster(
     assert blended[0] and blended[1] and blended[1] / blended[0] > 5
     steady_cost, burst_cost = (-_vector(candidate(models[m]))[1] for m in ("steady", "burst"))
     assert 0.5 < burst_cost / steady_cost < 2
+
+
+def test_the_constraints_and_the_cost_axis_rest_on_what_a_server_cannot_fake(
+    settings: Settings,
+) -> None:
+    """The 37th and 39th probes' fixes moved the ranking onto whole answers, but `--min-tps`
+    and `--max-cost` still read the decode and blended figures: a server holding its first
+    token and bursting the rest met `--min-tps 15` at 132,660 tokens/s and had the honest
+    model excluded (40th probe, high). And the whole request's cost divided by the prompt
+    tokens the server claims: 400 for a 5-token prompt was many times "cheaper" (high)."""
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    words = " ".join(f"w{i}" for i in range(20))
+    steady = FakeServer("ok", reply=lambda p: words, word_gap_s=0.05)
+    burst = FakeServer("ok", reply=lambda p: words, answer_delay_s=1.0)
+    liar = FakeServer("ok", reply=lambda p: words, word_gap_s=0.05, prompt_tokens=400)
+    short = FakeServer("ok", reply=lambda p: "yes no", answer_delay_s=0.2)
+    bench = BenchConfig(repeats=1, warmup=0, max_tokens=32, concurrency=())
+    servers = {"steady": steady, "burst": burst, "liar": liar, "short": short}
+    with serve(steady), serve(burst), serve(liar), serve(short):
+        for name, fake in servers.items():
+            add_remote(settings, fake.url, name)
+        result = compare(
+            settings,
+            list(servers),
+            CompareOptions(
+                skip_quality=True,
+                bench=bench,
+                constraints=Constraints(min_tps=30, max_cost_per_m=1e6),
+            ),
+        )
+    models = {m.id: m for m in result.models}
+    assert models["burst"].output_tps > 100  # the decode figure, as the field defines it
+    excluded = result.recommendation.excluded
+    # 20 tokens in about a second each: both under 30 tokens/s over the whole answer
+    assert "steady" in excluded and "burst" in excluded, excluded
+    assert "below 30" in " ".join(excluded["burst"])
+    # a two-token answer has a whole-answer speed (it had none under 8 tokens: 40th, low)
+    from openscout.compare import candidate
+
+    cands = {m: candidate(models[m]) for m in servers}
+    assert cands["short"].speed_tps is not None
+    # the prompt tokens a server claims do not make its requests cheaper
+    assert models["liar"].bench.short.prompt_tokens == 400
+    assert 0.5 < cands["liar"].cost_axis / cands["steady"].cost_axis < 2
+
+
+def test_at_n_clients_the_cost_axis_is_the_rounds_time_over_its_answer_tokens(
+    settings: Settings,
+) -> None:
+    """With `--cost-at N` the cost axis fell back to the blended cost, whose input rate is
+    the prompt tokens a server claims over its first delta (40th probe, medium)."""
+    from openscout.compare import candidate
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    words = " ".join(f"w{i}" for i in range(20))
+    steady = FakeServer("ok", reply=lambda p: words, word_gap_s=0.05, concurrent_ok=2)
+    liar = FakeServer(
+        "ok", reply=lambda p: words, word_gap_s=0.05, prompt_tokens=400, concurrent_ok=2
+    )
+    bench = BenchConfig(repeats=1, warmup=0, max_tokens=32, concurrency=(2,))
+    with serve(steady), serve(liar):
+        add_remote(settings, steady.url, "steady")
+        add_remote(settings, liar.url, "liar")
+        result = compare(
+            settings,
+            ["steady", "liar"],
+            CompareOptions(skip_quality=True, bench=bench, cost_concurrency=2),
+        )
+    models = {m.id: m for m in result.models}
+    costs = {m: candidate(models[m]).cost_axis for m in models}
+    assert costs["steady"] and costs["liar"] and 0.5 < costs["liar"] / costs["steady"] < 2
+    point = next(p for p in models["steady"].bench.sweep if p.concurrency == 2)
+    price = models["steady"].cost.price_per_hour
+    assert costs["steady"] == pytest.approx(price / 3600 / point.aggregate_output_tps * 1e6)
+
+
+def test_no_two_timed_requests_are_alike(settings: Settings) -> None:
+    """`bench` sent the same greedy request for the warm-up and every timed run: a caching
+    gateway in front of a server answered them from its cache, 8,500 tokens/s and a 3 ms
+    TTFT, and was recommended (40th probe, medium). Each request now starts unlike any
+    other, on every run of the command too."""
+    from openscout.perf.bench import bench_models
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    fake = FakeServer("ok", reply=lambda p: "a b c", concurrent_ok=2)
+    config = BenchConfig(repeats=2, warmup=1, max_tokens=8, concurrency=(2,))
+    with serve(fake):
+        add_remote(settings, fake.url, "remote")
+        for _ in range(2):
+            bench_models(settings, ["remote"], config)
+    prompts = [s.prompt for s in fake.seen]
+    assert len(prompts) > 10 and len(set(prompts)) == len(prompts)

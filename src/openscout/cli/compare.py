@@ -386,10 +386,18 @@ def register(app: typer.Typer) -> None:
             None, "--min-quality", min=0.0, max=1.0, help="minimum quality score"
         ),
         max_cost: float = typer.Option(
-            None, "--max-cost", min=0.0, callback=finite, help="maximum blended $ per 1M tokens"
+            None,
+            "--max-cost",
+            min=0.0,
+            callback=finite,
+            help="maximum $ per 1M answer tokens of whole requests (docs/metrics.md)",
         ),
         min_tps: float = typer.Option(
-            None, "--min-tps", min=0.0, callback=finite, help="minimum output tokens/s"
+            None,
+            "--min-tps",
+            min=0.0,
+            callback=finite,
+            help="minimum tokens/s over a whole answer, first token included",
         ),
         max_memory: float = typer.Option(
             None, "--max-memory", min=0.0, callback=finite, help="maximum memory in MB"
