@@ -86,6 +86,15 @@ def is_damaged_database(e: BaseException) -> bool:
     )
 
 
+def is_database_busy(e: BaseException) -> bool:
+    """SQLite giving up on a lock another connection held past the busy timeout ("database is
+    locked"): a moment's condition, not a fault. The server said 500 "internal error" with a
+    traceback while a backup or the sqlite3 shell held a write (41st probe)."""
+    return any(
+        getattr(cause, "sqlite_errorname", "").startswith("SQLITE_BUSY") for cause in _causes(e)
+    )
+
+
 def is_out_of_disk(e: BaseException) -> bool:
     """A full disk or quota, as the system says it (ENOSPC, EDQUOT) or as a library passes
     it on in words. Causes count: a store error may wrap it. `tune` on a full disk said "the

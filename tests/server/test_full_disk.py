@@ -118,3 +118,14 @@ def test_a_store_error_over_a_damaged_database_says_so_once(client, monkeypatch)
     r = client.post("/ui/api/chats", json={"model": "mock-a"})
     assert r.status_code == 503 and r.json()["error"]["code"] == "store_error"
     assert r.text.count("see the server log") == 1 and "/home" not in r.text
+
+
+def test_a_full_disk_says_space_must_be_freed_on_it(client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Deleting a chat writes too, so on a full disk it failed with "try again once some is
+    freed", as if openscout would free it or deleting could (41st probe, low)."""
+    chat = client.post("/ui/api/chats", json={"model": "mock-a"}).json()
+    monkeypatch.setattr(chats, "delete_chat", disk_full)
+    r = client.delete(f"/ui/api/chats/{chat['id']}")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "out_of_disk_space"
+    message = r.json()["error"]["message"]
+    assert "free space on that disk" in message and "deleting a chat" in message, message

@@ -16,6 +16,7 @@ import typer
 from openscout.errors import (
     OpenscoutError,
     is_damaged_database,
+    is_database_busy,
     is_out_of_disk,
     is_out_of_memory,
 )
@@ -127,6 +128,12 @@ def main() -> None:
             print_error(
                 f"the database is damaged: {e}",
                 hint=f"move {_db_path()} aside; openscout will create a new one",
+            )
+            sys.exit(1)
+        if is_database_busy(e):  # another program's write outlasted the 30 s wait
+            print_error(
+                f"the database is locked by another program: {_db_path()}",
+                hint="try again once it is done (another openscout command, a backup, sqlite3)",
             )
             sys.exit(1)
         if is_out_of_disk(e):  # however it is said (SQLite, safetensors, numpy: no errno)

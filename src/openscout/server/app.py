@@ -23,6 +23,8 @@ from openscout.server import errors, openapi
 from openscout.server.limits import Limits
 from openscout.server.pool import ModelPool
 from openscout.server.security import SecurityMiddleware, default_allowed_hosts
+from openscout.store import lock_wait
+from openscout.store.lock_wait import LockWait
 
 log = logging.getLogger("openscout.server")
 
@@ -97,9 +99,27 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     openapi.install(app, limits, secured=bool(key))
     app.add_middleware(
+        RequestLockWait, wait=LockWait(limits.db_lock_wait_s, limits.db_lock_waiters)
+    )
+    app.add_middleware(
         SecurityMiddleware,
         api_key=key,
         allowed_hosts=default_allowed_hosts(bind_host or settings.host, allow_hosts),
         limits=limits,
     )
     return app
+
+
+class RequestLockWait:
+    """The database connections a request opens, in its worker threads too, wait for another
+    program's lock as `wait` says (store/lock_wait.py), not a command's 30 s."""
+
+    def __init__(self, app: Any, wait: LockWait) -> None:
+        self.app, self.wait = app, wait
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        token = lock_wait.for_requests(self.wait)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            lock_wait.done(token)

@@ -30,6 +30,7 @@ from openscout.errors import (
     OpenscoutError,
     StoreError,
     is_damaged_database,
+    is_database_busy,
     is_out_of_disk,
     is_out_of_memory,
 )
@@ -91,7 +92,13 @@ def error_response(
 
 
 OUT_OF_MEMORY = "the server ran out of memory for this request; try again later"
-OUT_OF_DISK = "the server is out of disk space; try again once some is freed"
+# the disk must be freed outside openscout: deleting a chat writes too, so on a full disk it
+# fails as well, and "try again once some is freed" left the user waiting (41st probe)
+OUT_OF_DISK = (
+    "the disk holding the server's data is full; free space on that disk (even deleting a"
+    " chat needs a little), then try again"
+)
+DATABASE_BUSY = "the server's database is locked by another program; try again shortly"
 
 
 def unexpected(e: Exception) -> tuple[int, str, str, dict[str, str]]:
@@ -101,6 +108,8 @@ def unexpected(e: Exception) -> tuple[int, str, str, dict[str, str]]:
         return 503, OUT_OF_MEMORY, "out_of_memory", {"Retry-After": "5"}
     if is_out_of_disk(e):
         return 503, OUT_OF_DISK, "out_of_disk_space", {"Retry-After": "60"}
+    if is_database_busy(e):  # another program's write (a backup, sqlite3): over soon
+        return 503, DATABASE_BUSY, "store_error", {"Retry-After": "5"}
     if is_damaged_database(e):
         return 503, "the server's database cannot be used", "store_error", {}
     return 500, "internal error", "internal_error", {}

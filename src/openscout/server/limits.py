@@ -34,3 +34,7 @@ class Limits:
     queue_per_model: int = 16  # requests waiting for one model; beyond this: 429
     queue_total: int = 64  # requests waiting for all models; beyond this: 503
     retry_after_s: int = 2
+    # a write waits this long for a lock another program holds, and only this many wait at
+    # once (the rest answer 503 at once): 40 waiting 30 s held every worker thread (41st probe)
+    db_lock_wait_s: float = 5.0
+    db_lock_waiters: int = 4

@@ -8,6 +8,7 @@ use `connect()` and keep writes short (one finished item, one commit).
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import sqlite3
 import threading
@@ -16,10 +17,15 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-from openscout.errors import StoreError
+from openscout.errors import StoreError, is_database_busy
+from openscout.store import lock_wait
 
-_migrated: set[str] = set()
 _lock = threading.Lock()
+
+
+@functools.cache
+def latest_migration() -> int:
+    return migrations()[-1][0]
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -37,40 +43,58 @@ def migrations() -> list[tuple[int, str, str]]:
 
 def connect(path: str | Path, *, migrate: bool = True) -> sqlite3.Connection:
     path = Path(path)
+    wait = lock_wait.current()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():  # chats and prompts: the user's alone, whoever made the dir
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         conn = sqlite3.connect(
-            str(path), timeout=30.0, isolation_level=None, check_same_thread=False
+            str(path),
+            timeout=lock_wait.timeout_s(wait),
+            isolation_level=None,
+            check_same_thread=False,
+            factory=lock_wait.WaitingConnection,
         )
+        conn.lock_wait = wait
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
     except sqlite3.DatabaseError as e:
-        if _disk_full(path.parent):
-            # SQLite says "disk I/O error" when it cannot make its WAL index on a full disk:
-            # the hint to move a sound database aside hid the user's chats and runs for
-            # nothing (34th probe). The cause says the disk, so the server answers with
-            # out_of_disk_space and Retry-After.
-            full = OSError(errno.ENOSPC, "no space left on the disk holding it", str(path))
-            raise StoreError(
-                f"cannot open the database {path}: the disk holding it is full",
-                hint="free some space; nothing in it is lost",
-            ) from full
-        raise StoreError(
-            f"cannot open the database {path}: {e}",
-            hint="if the file is damaged, move it aside; openscout will create a new one",
-        ) from e
-    if migrate:
-        key = str(path.resolve())
+        error = _cannot_open(path, e)
+        raise error from error.__cause__ or e
+    # the file's own version, not a note of this process's: a database moved aside (as the
+    # damaged-file hint says) or deleted while `serve` ran came back empty and every page
+    # answered 500 "no such table" until a restart (41st probe)
+    if migrate and schema_version(conn) < latest_migration():
         with _lock:
-            if key not in _migrated:
-                _apply_migrations(conn, path)
-                _migrated.add(key)
+            _apply_migrations(conn, path)
     return conn
+
+
+def _cannot_open(path: Path, e: sqlite3.DatabaseError) -> StoreError:
+    """The error to raise from its own cause, if it has one, else from `e`."""
+    if is_database_busy(e):  # its cause says so: the server answers a 503 with Retry-After
+        return StoreError(
+            f"the database {path} is locked by another program",
+            hint="try again once it is done (another openscout command, a backup, sqlite3)",
+        )
+    if _disk_full(path.parent):
+        # SQLite says "disk I/O error" when it cannot make its WAL index on a full disk:
+        # the hint to move a sound database aside hid the user's chats and runs for
+        # nothing (34th probe). The cause says the disk, so the server answers with
+        # out_of_disk_space and Retry-After.
+        full = OSError(errno.ENOSPC, "no space left on the disk holding it", str(path))
+        error = StoreError(
+            f"cannot open the database {path}: the disk holding it is full",
+            hint="free some space; nothing in it is lost",
+        )
+        error.__cause__ = full
+        return error
+    return StoreError(
+        f"cannot open the database {path}: {e}",
+        hint="if the file is damaged, move it aside; openscout will create a new one",
+    )
 
 
 def _disk_full(folder: Path) -> bool:
@@ -121,7 +145,10 @@ def _apply_migrations(conn: sqlite3.Connection, path: Path) -> None:
             conn.execute(f"PRAGMA user_version={number}")
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as e:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # not when BEGIN itself was refused (a lock held)
+                conn.execute("ROLLBACK")
+            if is_database_busy(e):
+                raise _cannot_open(path, e) from e
             raise StoreError(f"migration {name} failed on {path}: {e}") from e
 
 
