@@ -242,8 +242,17 @@ def export_json(chat: Chat) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
 
 
+def _quoted(text: str) -> list[str]:
+    """`text` as a Markdown block quote, every line of it (a lone CR too, and the Unicode line
+    breaks some viewers honour): a message's own `## User` line, or an unclosed code fence,
+    stays inside its turn. An answer holding a `## User` line of its own exported as a turn
+    the user never wrote (41st probe)."""
+    return [f"> {line}" if line else ">" for line in (text.splitlines() or [""])]
+
+
 def export_markdown(chat: Chat) -> str:
-    """A readable transcript. Message text is quoted as-is: Markdown viewers must not run HTML."""
+    """A readable transcript, each text quoted under its turn's heading. The text is kept
+    otherwise as it is: Markdown viewers must not run HTML."""
     lines = [f"# {chat.title}", "", f"- model: `{chat.model_id}`", f"- created: {chat.created_at}"]
     if chat.params:
         lines.append(
@@ -251,12 +260,12 @@ def export_markdown(chat: Chat) -> str:
         )
     lines.append("")
     if chat.system_prompt:
-        lines += ["## System", "", chat.system_prompt, ""]
+        lines += ["## System", "", *_quoted(chat.system_prompt), ""]
     for m in chat.messages:
         who = "User" if m.role == "user" else ("Assistant" if m.role == "assistant" else "System")
         if m.role == "assistant" and m.model_id:
             who += f" ({m.model_id})"
-        lines += [f"## {who}", "", m.content, ""]
+        lines += [f"## {who}", "", *_quoted(m.content), ""]
         if m.role == "assistant" and m.output_tps:
             lines += [f"*{m.completion_tokens} tokens, {m.output_tps:.1f} tok/s*", ""]
     return "\n".join(lines)

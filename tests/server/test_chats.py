@@ -34,7 +34,7 @@ def test_chat_lifecycle(settings) -> None:  # type: ignore[no-untyped-def]
     data = json.loads(chats.export_json(got))
     assert data["version"] == 1 and data["messages"][1]["output_tps"] == 12.5
     md = chats.export_markdown(got)
-    assert "## System\n\nBe brief." in md and "## Assistant (mock-a)\n\n4" in md
+    assert "## System\n\n> Be brief." in md and "## Assistant (mock-a)\n\n> 4" in md
     chats.delete_chat(settings, c.id)
     assert chats.list_chats(settings) == []
     with pytest.raises(chats.ChatNotFoundError):
