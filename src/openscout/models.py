@@ -7,7 +7,6 @@ can at once; the file is written atomically so a crash never leaves half a regis
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from openscout import yamlfile
+from openscout import outfile, yamlfile
 from openscout.config import Settings
 from openscout.engines import bundled
 from openscout.engines.kinds import kind_of
@@ -138,14 +137,16 @@ def _check_ids(reg: _RegistryFile, path: Path, root: yaml.Node | None) -> None:
 
 def _write_file(settings: Settings, reg: _RegistryFile) -> None:
     settings.ensure()
-    path = settings.models_file
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    # a models.yaml linked into a dotfiles repo is written there, and stays a link: replacing
+    # the link put a copy in its place and the repo's file never saw the change (41st probe)
+    path = settings.models_file.resolve()
     data = reg.model_dump(mode="json", exclude_defaults=True)
     data["version"] = REGISTRY_VERSION
     text = yaml.safe_dump(data, sort_keys=False)
     _reads_back(text, path, reg)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    # whole or not at all, its temporary file removed on any failure (a full disk left a
+    # models.tmpPID behind for ever)
+    outfile.write_text(path, text, hint="the model registry was not changed")
 
 
 def _reads_back(text: str, path: Path, reg: _RegistryFile) -> None:
