@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from openscout import outfile, yamlfile
+from openscout import outfile, yamlcore, yamlfile
 from openscout.config import Settings
 from openscout.engines import bundled
 from openscout.engines.kinds import kind_of
@@ -142,7 +142,7 @@ def _write_file(settings: Settings, reg: _RegistryFile) -> None:
     path = settings.models_file.resolve()
     data = reg.model_dump(mode="json", exclude_defaults=True)
     data["version"] = REGISTRY_VERSION
-    text = yaml.safe_dump(data, sort_keys=False)
+    text = yamlcore.dump(data, sort_keys=False)
     _reads_back(text, path, reg)
     # whole or not at all, its temporary file removed on any failure (a full disk left a
     # models.tmpPID behind for ever)

@@ -11,6 +11,8 @@ through here, so the bounds hold for all of them:
 - `limits` lets a caller stop building a list after N entries (a suite's tests under
   `--limit`): the rest is parsed and skipped, never built.
 
+Plain scalars are resolved by YAML 1.2's core schema (yamlcore.py): `NO`, `1:30`, `010` and
+`2024-01-31` are text, not False, 90, 8 and a date.
 Only PyYAML's safe constructors run: tags such as `!!python/object` are refused. A key
 written twice in one mapping is refused too (YAML forbids it; PyYAML would silently keep the
 last one, so an entry with two `checks:` blocks would lose the first).
@@ -36,10 +38,10 @@ from yaml.events import (
     SequenceEndEvent,
 )
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.resolver import Resolver
 
 from openscout import datafile
 from openscout.errors import DataFileError
+from openscout.yamlcore import CoreResolver, construct_float, construct_int
 
 MAX_BYTES = 16 * 2**20
 MAX_ALIAS_UNITS = 20_000
@@ -75,14 +77,14 @@ class YAMLBoundError(yaml.YAMLError):
         self.problem, self.problem_mark, self.context_mark = problem, mark, None
 
 
-class _BoundedLoader(Composer, _Parser, SafeConstructor, Resolver):  # type: ignore[misc]
+class _BoundedLoader(Composer, _Parser, SafeConstructor, CoreResolver):  # type: ignore[misc]
     """PyYAML's composer on libyaml's events, counting what aliases add as it goes."""
 
     def __init__(self, text: str, limits: dict[Loc, int]) -> None:
         _init_parser(self, text)
         Composer.__init__(self)
         SafeConstructor.__init__(self)
-        Resolver.__init__(self)
+        CoreResolver.__init__(self)
         self.limits = limits
         self.units = 0  # nodes built plus what aliases add
         self.alias_units = 0
@@ -269,30 +271,22 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             ) from e
 
     def construct_yaml_int(self, node: Node) -> int:
-        _refuse_huge_number(node, max_chars=_MAX_NUMBER_CHARS)
-        return int(super().construct_yaml_int(node))
+        _refuse_huge_number(node)
+        return construct_int(node)
 
     def construct_yaml_float(self, node: Node) -> float:
-        _refuse_huge_number(node, max_chars=None)  # a float of many digits is still a float
-        return float(super().construct_yaml_float(node))
+        return construct_float(node)
 
 
-def _refuse_huge_number(node: Node, max_chars: int | None) -> None:
-    """YAML 1.1 reads 1:2:3 as a base-60 number, built digit by digit in ever larger
-    integers: 200,000 parts took 77 s (eighth probe); real ones are times (1:30:00). An
-    integer of 20,000 hex digits builds, then fails wherever it is printed (ninth probe)."""
-    if not isinstance(node, ScalarNode):
-        return
-    if node.value.count(":") > _MAX_BASE60_PARTS:
-        problem = f"a base-60 number of {node.value.count(':') + 1} parts"
-    elif max_chars is not None and len(node.value) > max_chars:
-        problem = f"a number of {len(node.value)} characters"
-    else:
-        return
-    raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
+def _refuse_huge_number(node: Node) -> None:
+    """An integer of 20,000 hex digits builds, then fails wherever it is printed (ninth
+    probe); one of 5,000 digits is past Python's conversion limit."""
+    if isinstance(node, ScalarNode) and len(node.value) > _MAX_NUMBER_CHARS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a number of {len(node.value)} characters", node.start_mark
+        )
 
 
-_MAX_BASE60_PARTS = 8
 _MAX_NUMBER_CHARS = 1000
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _UniqueKeyLoader.construct_yaml_int)
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:float", _UniqueKeyLoader.construct_yaml_float)

@@ -47,7 +47,7 @@ def test_a_yaml_date_is_the_text_written(tmp_path: Path) -> None:
     assert item.prompt == "Due 2024-01-31?"
     assert item.check_data["vars"] == {"d": "2024-01-31"}
     value = item.check_data["assertions"][0]["value"]
-    assert value == {"due": "2024-01-31", "at": "2024-01-31T10:00:00"}
+    assert value == {"due": "2024-01-31", "at": "2024-01-31 10:00:00"}  # as written (YAML 1.2)
     json.loads(items_json([item]))  # every item is hashed and stored as JSON
 
 

@@ -20,9 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from openscout import yamlfile
+from openscout import yamlcore, yamlfile
 from openscout.catalog.loader import _merge, load_file
 from openscout.catalog.provenance import FACT_KEYS, stated_facts
 from openscout.catalog.schema import ModelEntry
@@ -34,7 +32,7 @@ BLOCK = ("openness", "checks")  # written one sub-key a line; everything else in
 
 
 def _flow(value: Any) -> str:
-    text = yaml.safe_dump(
+    text = yamlcore.dump(
         value, default_flow_style=True, width=10_000, allow_unicode=True, sort_keys=False
     )
     return text.removesuffix("\n").removesuffix("\n...").strip()

@@ -17,8 +17,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from openscout import yamlcore
 from openscout.config import Settings
 from openscout.engines.spec import ModelSpec
 from openscout.tune.names import catalog_header, check_catalog_file, stem
@@ -133,7 +132,7 @@ def write_catalog_entry(settings: Settings, entry: dict[str, Any], name: str) ->
     folder = user_catalog_dir(settings)
     folder.mkdir(parents=True, exist_ok=True)
     path = catalog_path(settings, name)
-    text = yaml.safe_dump(
+    text = yamlcore.dump(
         {"version": 1, "models": [entry]}, sort_keys=False, allow_unicode=True, width=100
     )
     check_catalog_file(path, name)
