@@ -84,10 +84,10 @@ def _json_key(key: Any) -> str:
 
 
 def as_json_data(value: Any) -> Any:
-    """A YAML value as JSON data: every item is hashed and stored as JSON, and a date (YAML
-    reads `2024-01-01` as one) stopped `eval` with "unexpected error" (fifteenth probe). A
-    date becomes its ISO text (2024-01-01; a time 2024-01-01T10:00:00); binary data and
-    sets are refused."""
+    """A YAML value as JSON data: every item is hashed and stored as JSON, and a date (YAML 1.1
+    read a plain `2024-01-01` as one; now only `!!timestamp` does) stopped `eval` with
+    "unexpected error" (fifteenth probe). A date becomes its ISO text (2024-01-01; a time
+    2024-01-01T10:00:00); binary data and sets are refused."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, datetime.date):  # a datetime too
@@ -157,9 +157,17 @@ MAX_ITEMS = 200_000
 MAX_CHECKS = 1_000_000  # assertions over all items: each is a dict kept and stored per item
 
 
+def filled_text(value: Any) -> str:
+    """A variable as it is filled into text: text as it stands, anything else as JSON. Python's
+    str() filled a mapping in as `{'active': True, 'manager': None}`, no JSON for a model to
+    return unchanged (fortieth probe)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: int | None) -> str:
     grows = sum(
-        len(str(variables.get(m.group(1), ""))) - len(m.group(0)) for m in _VAR.finditer(text)
+        len(filled_text(variables.get(m.group(1), ""))) - len(m.group(0))
+        for m in _VAR.finditer(text)
     )
     if len(text) + grows > MAX_FILLED_CHARS:
         raise DataFileError(
@@ -179,7 +187,7 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
                 line=line,
                 hint=f"add `{name}:` under the test's vars",
             )
-        return str(variables[name])
+        return filled_text(variables[name])
 
     return _VAR.sub(sub, text)
 
