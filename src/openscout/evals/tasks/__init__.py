@@ -72,7 +72,7 @@ def _registry() -> dict[str, BuiltinSuite]:
         ),
         BuiltinSuite(
             "mc",
-            "3",
+            "4",
             "multiple choice, scored by log-likelihood where the engine can",
             60,
             choice.make,
@@ -93,7 +93,7 @@ def _registry() -> dict[str, BuiltinSuite]:
     suites.append(
         BuiltinSuite(
             "quick",
-            "4",
+            "5",
             "a quick mix of arithmetic, logic, instructions and multiple choice",
             20,
             _mix(parts),

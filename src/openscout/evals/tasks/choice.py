@@ -70,8 +70,12 @@ def minutes(rng: random.Random) -> tuple[str, list[str], str]:
 
 
 def alphabet(rng: random.Random) -> tuple[str, list[str], str]:
+    """The words in the question, as `largest` lists its numbers: scored by log-likelihood,
+    a model sees only the context, and every item asked the same words-less question, so it
+    chose among words it was never shown (fortieth probe)."""
     words = rng.sample(WORDS, 4)
-    return "Which word comes first in alphabetical order?", words, min(words)
+    q = f"Which of these words comes first in alphabetical order: {', '.join(words)}?"
+    return q, words, min(words)
 
 
 KINDS = (multiply, sequence, weekday, largest, minutes, alphabet)
