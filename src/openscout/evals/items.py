@@ -130,7 +130,8 @@ def build_request(item: Item, fmt: PromptFormat) -> Request:
 
 # -- reading answers back --------------------------------------------------------------------
 
-_MARKER = re.compile(r"answer\s*(?:is)?\s*[:=]?", re.IGNORECASE)
+# a whole word: inside "answered" it read "Answer: 42 (I first answered 40)" as 40 (40th probe)
+_MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
