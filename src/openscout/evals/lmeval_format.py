@@ -47,7 +47,12 @@ def read_docs(path: Path) -> list[dict[str, Any]]:
             data if isinstance(data, list) else data.get("data") if isinstance(data, dict) else None
         )
         if not isinstance(docs, list):
-            raise DataFileError('expected a list of documents (or {"data": [...]})', path=str(path))
+            raise DataFileError(
+                'expected a list of lm-eval documents (or {"data": [...]})',
+                path=str(path),
+                hint="a suite of your own is an object with `prompts` and `tests`"
+                " (docs/evals.md), in YAML or JSON",
+            )
         found = [(None, d) for d in docs]
     for i, (line, d) in enumerate(found):
         if not isinstance(d, dict):

@@ -69,14 +69,30 @@ def list_suites() -> list[dict[str, Any]]:
     ]
 
 
-def _looks_like_lmeval_yaml(path: Path) -> bool:
+def _top_keys(path: Path) -> set[str] | None:
+    """The keys of the file's top-level mapping (None when it cannot be read: the loader
+    it goes to reports why, with the line)."""
     from openscout import yamlfile
 
     try:
-        keys = yamlfile.top_keys(yamlfile.read_text(path), str(path))
+        return yamlfile.top_keys(yamlfile.read_text(path), str(path))
     except OpenscoutError:
-        return False  # the user-suite loader reports the error with its line
-    return ("task" in keys or "include" in keys) and "tests" not in keys
+        return None
+
+
+def _is_lmeval_file(path: Path) -> bool:
+    """lm-eval documents (.json, .jsonl) or task YAML, else a suite of ours. A suite written
+    as JSON (JSON is YAML) was read as documents and refused as "expected a list of
+    documents" (fortieth probe): an object with `tests` or `prompts` is a suite."""
+    if path.suffix == ".jsonl":
+        return True
+    if path.suffix == ".json":
+        keys = _top_keys(path)
+        return keys is None or not keys & {"tests", "prompts"}
+    if path.suffix in (".yaml", ".yml"):
+        keys = _top_keys(path) or set()
+        return ("task" in keys or "include" in keys) and "tests" not in keys
+    return False
 
 
 def load_suite(
@@ -103,9 +119,7 @@ def load_suite(
             f"no built-in suite and no file named {str(name_or_path)!r}",
             hint=f"built-in suites: {known}; or give a YAML suite / lm-eval JSON(L) file",
         )
-    if path.suffix in (".json", ".jsonl") or (
-        path.suffix in (".yaml", ".yml") and _looks_like_lmeval_yaml(path)
-    ):
+    if _is_lmeval_file(path):
         from openscout.evals.lmeval_format import load_lmeval
 
         suite = load_lmeval(path)
