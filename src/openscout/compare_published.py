@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from openscout.catalog.published import PublishedScore, all_scores, scores_for
-from openscout.catalog.rank_agreement import MIN_MODELS, RankAgreement, rank_agreement
+from openscout.catalog.rank_agreement import MIN_MODELS, Z95, RankAgreement, rank_agreement
 from openscout.comparison import ModelComparison, PublishedResult, RentOption
 from openscout.errors import DataFileError
 from openscout.perf.cost import hosted_prices_for
@@ -55,17 +55,21 @@ def rank_agreements(models: list[ModelComparison], *, seed: int = 0) -> list[Ran
     user's quality suite."""
     pairs: dict[tuple[str, str], dict[str, tuple[float, float]]] = defaultdict(dict)
     suite = ""
+    your_se: dict[str, float] = {}
     for m in models:
-        if m.quality is None:
+        q = m.quality
+        if q is None:
             continue
-        suite = m.quality.suite or suite
+        suite = q.suite or suite
+        if q.ci_low is not None and q.ci_high is not None:  # scores a few items apart
+            your_se[m.id] = (q.ci_high - q.ci_low) / (2 * Z95)  # do not settle an order
         for p in m.published:
-            pairs[(p.benchmark, p.publisher)][m.id] = (p.percent, m.quality.score)
+            pairs[(p.benchmark, p.publisher)][m.id] = (p.percent, q.score)
     out = []
     for (bench, publisher), by_model in sorted(pairs.items()):
         if len(by_model) < MIN_MODELS:
             continue
-        r = rank_agreement(bench, publisher, suite, by_model, seed=seed)
+        r = rank_agreement(bench, publisher, suite, by_model, your_se=your_se, seed=seed)
         if r is not None:
             out.append(r)
     return out
