@@ -24,7 +24,7 @@ from openscout.arena.ratings import Rating, compute_ratings
 from openscout.chat_prompt import chat_request
 from openscout.config import Settings
 from openscout.engines.base import Chunk, SamplingParams
-from openscout.errors import ArenaError, ClientGoneError, OpenscoutError
+from openscout.errors import ArenaError, OpenscoutError
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
 from openscout.server.errors import APIError, from_openscout
 from openscout.server.pool import ModelPool
@@ -77,6 +77,35 @@ def _battle(settings: Settings, battle_id: str) -> arena.BattleRecord:
         return arena.get_battle(settings, battle_id)
     except ArenaError as e:
         raise APIError(404, e.message, code="not_found", param="battle_id") from e
+
+
+# What the model itself did: its engine failed, or it could not be loaded or take the prompt.
+# Anything else refused the request before the model ran or is the server's own trouble (a
+# full queue, 429 or the server-wide 503; a client that left; the database, the disk) and is
+# not the model's failure: a busy 503 counted against it, so a flood could inflate any
+# model's failures (41st probe).
+MODEL_FAILURES = frozenset(
+    {"engine_error", "model_unavailable", "context_length_exceeded", "chat_template_error"}
+)
+
+
+def model_failed(err: APIError) -> bool:
+    """Whether an answer's error counts as the model failing its battle."""
+    return err.code in MODEL_FAILURES
+
+
+def arena_message(err: APIError) -> str:
+    """The error as the arena words it: never the engine's words nor the model's id (a 429
+    names it), which would tell who answers before the vote."""
+    if model_failed(err):
+        return "the model failed to answer"
+    if err.status == 429:
+        return "the model is busy; try again shortly"
+    if err.code == "queue_full":
+        return "the server is busy; try again shortly"
+    if err.status == 499:
+        return "the request was closed"
+    return "the server could not ask the model just now; try again shortly"
 
 
 def arena_models(pool: ModelPool) -> list[str]:
@@ -215,13 +244,10 @@ def make_router(pool: ModelPool) -> APIRouter:
             # the status only: an upstream's URL or a model's own words in the error told
             # which model answers on this side before the vote (sixteenth probe)
             err = from_openscout(e) if isinstance(e, OpenscoutError) else e
-            # a failure, not a full queue nor a client that left: counted by the ratings (a
-            # client hanging up before the first token had the model fail: 39th probe)
-            if err.status not in (429, 499) and not isinstance(e, ClientGoneError):
+            if model_failed(err):
                 await run_in_threadpool(arena.save_failure, settings, battle_id, side)
-            said = "the model is busy; try again shortly" if err.status == 429 else ""
             raise APIError(
-                err.status, said or "the model failed to answer", code=err.code, headers=err.headers
+                err.status, arena_message(err), code=err.code, headers=err.headers
             ) from e
 
         async def body() -> AsyncIterator[bytes]:
@@ -240,9 +266,10 @@ def make_router(pool: ModelPool) -> APIRouter:
                     arena.save_answer, settings, battle_id, side, "".join(parts)
                 )
             except OpenscoutError as e:
-                if not isinstance(e, ClientGoneError):  # the user leaving is no failure
+                err = from_openscout(e)  # the user leaving (499) is no failure
+                if model_failed(err):
                     await run_in_threadpool(arena.save_failure, settings, battle_id, side)
-                yield sse({"error": "the model failed to answer"})
+                yield sse({"error": arena_message(err)})
             yield sse("[DONE]")
 
         return stream_response(body())

@@ -1,0 +1,49 @@
+"""A server too busy to take an arena answer is not the model failing its battle (41st probe):
+a server-wide 503 `queue_full` was counted beside the model's rating, so anyone able to
+flood the server could raise any model's failure count."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+
+from openscout.engines.mock import MockEngine
+from openscout.server.app import create_app
+from openscout.server.limits import Limits
+from tests.server.live import live_server
+
+
+def test_a_busy_server_refusing_an_arena_answer_is_no_failure(settings) -> None:  # type: ignore[no-untyped-def]
+    words = " ".join(f"w{i}" for i in range(40))
+    engines = {n: MockEngine(n, default=words, delay_s=0.05, max_parallel=1) for n in "ab"}
+    # nobody may wait server-wide: a request that finds its model busy is refused with 503
+    app = create_app(
+        settings, engines=engines, arena_models=list(engines), limits=Limits(queue_total=0)
+    )
+    body = {"messages": [{"role": "user", "content": "go"}], "max_tokens": 100}
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=60) as c:
+        holders = [
+            threading.Thread(
+                target=lambda m=m: httpx.post(
+                    url + "/v1/chat/completions", json={**body, "model": m}, timeout=60
+                )
+            )
+            for m in engines
+        ]
+        for t in holders:  # each takes its model's only slot for ~2 s
+            t.start()
+        while not all(e.calls for e in engines.values()):
+            time.sleep(0.01)
+        bid = c.post("/ui/api/arena/battles", json={"prompt": "go"}).json()["id"]
+        answers = [c.post(f"/ui/api/arena/battles/{bid}/answer/{side}") for side in "ab"]
+        for t in holders:
+            t.join(timeout=60)
+        ratings = c.get("/ui/api/arena/ratings").json()["ratings"]
+    for r in answers:
+        assert r.status_code == 503 and r.headers["retry-after"], r.text
+        err = r.json()["error"]
+        assert err["code"] == "queue_full"
+        assert err["message"] == "the server is busy; try again shortly"
+    assert {r["model"]: r["failed"] for r in ratings} == {"a": 0, "b": 0}
