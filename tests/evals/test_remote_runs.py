@@ -349,3 +349,71 @@ def test_a_judge_that_replies_nothing_is_a_judge_problem_unless_only_the_answer_
     else:
         assert (one["score"], two["score"], result.errors) == (0.0, 1.0, 0)
         assert "no single PASS/FAIL verdict" in one["detail"]["assertions"][0]["reason"]
+
+
+@pytest.mark.parametrize("always", [False, True])
+def test_a_judge_thinking_inline_is_read_after_its_thinking_or_fails_the_item(
+    settings: Settings, tmp_path: Path, always: bool
+) -> None:
+    """A reasoning judge that thinks inline (`<think>` in its content) and is cut off before
+    its verdict gave every answer a silent FAIL, the run "done" at 0.000 (40th probe F13);
+    one that closes its thinking had its verdict read with the thinking around it."""
+    suite = _judged_suite(settings, tmp_path)
+
+    def reply(prompt: str) -> str:
+        if always or "BLOCKED" in prompt:
+            return "<think> The rubric asks whether the answer meets it. Let me read"
+        return "<think>Is it kind? FAIL would be wrong here.</think>\n\nPASS"
+
+    with serve(FakeServer("ok", reply=reply)) as fake:
+        add_remote(settings, fake.url, "judge")
+        result = run_eval(settings, str(suite), ["m"]).results["m"]
+    one, two = result.items
+    if always:
+        assert result.errors == 2 and "even to the rubric alone" in one["error"]
+    else:
+        assert (one["score"], two["score"], result.errors) == (0.0, 1.0, 0)
+
+
+def test_an_answer_is_scored_after_the_models_inline_thinking(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The same answer scored 0.000 with its thinking inline and 1.000 with it streamed apart
+    (`reasoning_content`): scoring read the thinking as part of the answer (40th probe F11).
+    A template that opens the thinking itself leaves only the closing tag in the answer."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\ntests:\n"
+        "  - vars: {q: one}\n    assert: [{type: equals, value: {city: Lyon}}]\n"
+        "  - vars: {q: two}\n    assert: [{type: max-length, value: 20}]\n"
+        "  - vars: {q: three}\n    assert: [{type: contains, value: Lyon}]\n"
+    )
+    add_mock(
+        settings,
+        "m",
+        script={
+            "one": '<think>The user wants JSON, so an object.</think>\n\n{"city": "Lyon"}',
+            "two": "I should be brief, very brief indeed.</think>Lyon.",
+            "three": "<think>Maybe Lyon? The answer is cut off while thinking",
+        },
+    )
+    items = run_eval(settings, str(suite), ["m"]).results["m"].items
+    assert [r["score"] for r in items] == [1.0, 1.0, 0.0]
+    assert items[0]["output"].startswith("<think>")  # kept whole in the record
+
+
+def test_a_completion_judge_opening_with_a_blank_line_is_heard(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The judge's completion request stopped at a blank line, and a base model replying
+    "\\n\\nPASS" (the embedded Gemma 3 does) was cut to "" for every answer (40th probe F18).
+    Its first paragraph is read now."""
+    from openscout.models import ModelSpec, add_model
+
+    suite = _judged_suite(settings, tmp_path)
+    judge = ModelSpec(
+        id="judge", engine="mock", prompt_format="completion", options={"default": "\n\nPASS"}
+    )
+    add_model(settings, judge, replace=True)
+    result = run_eval(settings, str(suite), ["m"]).results["m"]
+    assert [r["score"] for r in result.items] == [1.0, 1.0]

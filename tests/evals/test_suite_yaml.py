@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from openscout.errors import DataFileError
+from openscout.errors import DataFileError, OpenscoutError
 from openscout.evals.assertions import PythonAssertionError, eval_python, run_assertion
 from openscout.evals.items import Item
 from openscout.evals.loading import load_suite
@@ -179,8 +179,16 @@ def test_similar_and_judge_use_the_context() -> None:
     s, detail = run_assertion(judge, "Go away", {}, FakeContext("fail"))
     assert s == 0.0 and detail["judge_reply"] == "fail"
     ctx = FakeContext("I cannot tell")
+    ctx.judge = lambda m, p, fresh=False: (
+        ctx.prompts.append(p)
+        or (  # type: ignore[method-assign]
+            "I cannot tell" if "Hm" in p else "FAIL"  # a verdict on the rubric alone
+        )
+    )
     s, detail = run_assertion(judge, "Hm", {}, ctx)
     assert s == 0.0 and "no single PASS/FAIL" in detail["reason"] and "is polite" in ctx.prompts[0]
+    with pytest.raises(OpenscoutError, match="no PASS/FAIL verdict, even to the rubric alone"):
+        run_assertion(judge, "Hm", {}, FakeContext("I cannot tell"))
 
 
 def test_item_level_score_uses_weights() -> None:

@@ -335,19 +335,19 @@ def run_assertion(
         detail["judge_reply"] = reply
         s = verdict if verdict is not None else 0.0
         if verdict is None and "unscorable" not in detail:
-            if not reply.strip():
-                # an empty reply is the answer's doing only if the judge says something
-                # without it: a reasoning judge spending its tokens on thinking replied "" to
-                # every answer, and every item was a silent FAIL (39th probe)
-                alone = ctx.judge(
-                    a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""), fresh=True
+            # no verdict is the answer's doing only if the judge gives one without it: a
+            # reasoning judge spending its tokens on thinking replied "" (39th probe) or
+            # thoughts cut off (40th) to every answer, and every item was a silent FAIL
+            alone = ctx.judge(
+                a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""), fresh=True
+            )
+            if _judge_verdict(alone) is None:
+                said = "replied nothing" if not alone.strip() else "gave no PASS/FAIL verdict"
+                raise OpenscoutError(
+                    f"the judge {a.get('judge')!r} {said}, even to the rubric alone",
+                    hint="choose a judge that answers PASS or FAIL (a reasoning model may"
+                    " spend its 48 tokens thinking)",
                 )
-                if not alone.strip():
-                    raise OpenscoutError(
-                        f"the judge {a.get('judge')!r} replied nothing, even to the rubric alone",
-                        hint="choose a judge that answers PASS or FAIL (a reasoning model may"
-                        " spend its 48 tokens thinking)",
-                    )
             detail["reason"] = "the judge gave no single PASS/FAIL verdict"
     else:
         raise ValueError(f"unknown assertion type {kind!r}")

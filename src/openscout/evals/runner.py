@@ -29,6 +29,7 @@ from openscout.evals.loading import LoadedSuite, load_suite
 from openscout.evals.results import EvalRun, Invocation, ProgressEvent, build_run
 from openscout.evals.scoring import Score, score_choice_logprobs, score_generation
 from openscout.evals.store import EvalStore, model_key
+from openscout.evals.thinking import split_thinking
 from openscout.models import ModelSpec, get_model
 
 RUN_FORMAT = 1
@@ -91,10 +92,13 @@ class _Shared:
             check="none",
             max_tokens=48,
             completion_prompt=prompt,
-            completion_stop=("\n\n",),
+            completion_stop=(),
         )
         request = build_request(item, fmt)  # type: ignore[arg-type]
-        return str(caller.generate(request, tally, fresh)["text"])
+        reply, _ = split_thinking(str(caller.generate(request, tally, fresh)["text"]))
+        # its first paragraph: asked to stop at a blank line, a base model replying "\n\nPASS"
+        # (the embedded Gemma 3) was cut to "" every time (40th probe)
+        return reply.strip().split("\n\n", 1)[0]
 
 
 def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared) -> dict[str, Any]:
@@ -140,7 +144,10 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                 prompt_tokens=value["prompt_tokens"],
                 completion_tokens=value["completion_tokens"],
             )
-            score = score_generation(item, value["text"], _Context(shared, tally))
+            answer, thought = split_thinking(value["text"])
+            score = score_generation(item, answer, _Context(shared, tally))
+            if thought is not None:  # scored on the answer after it (evals/thinking.py)
+                score.detail["thinking_set_aside"] = len(thought)
     except ScoringError as e:
         # the answer itself could not be checked: a miss, counted (left out, a model's own
         # answer could take its misses out of its score: 34th probe)
