@@ -417,3 +417,29 @@ def test_a_completion_judge_opening_with_a_blank_line_is_heard(
     add_model(settings, judge, replace=True)
     result = run_eval(settings, str(suite), ["m"]).results["m"]
     assert [r["score"] for r in result.items] == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("everything", [False, True])
+def test_a_provider_refusing_one_prompt_is_a_miss_not_a_failure_for_ever(
+    settings: Settings, tmp_path: Path, everything: bool
+) -> None:
+    """Azure's `400 content_filter` for the model under test failed the item on every run:
+    the run never completed and `compare` could never recommend the model (40th probe F9).
+    Refused for its prompt alone, it is a counted miss; a server refusing everything fails."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\ntests:\n"
+        "  - vars: {q: BLOCKED one}\n    assert: [{type: contains, value: ok}]\n"
+        "  - vars: {q: two}\n    assert: [{type: contains, value: ok}]\n"
+    )
+    on = () if everything else ("BLOCKED",)
+    with serve(FakeServer("refuse", misbehave_on=on)) as fake:
+        add_remote(settings, fake.url, "azure")
+        run = run_eval(settings, str(suite), ["azure"])
+    one, two = run.results["azure"].items
+    if everything:
+        assert one["error"] and two["error"] and run.results["azure"].errors == 2
+    else:
+        assert (one["error"], one["score"], two["score"]) == (None, 0.0, 1.0)
+        assert "refused the prompt" in one["detail"]["unscorable"]
+        assert run.status == "done"

@@ -26,6 +26,7 @@ from openscout.errors import OpenscoutError, ScoringError, recorded
 from openscout.evals.calls import BATCH_SHARE, Caller, Tally
 from openscout.evals.items import Item, build_request
 from openscout.evals.loading import LoadedSuite, load_suite
+from openscout.evals.refusal import prompt_refusal
 from openscout.evals.results import EvalRun, Invocation, ProgressEvent, build_run
 from openscout.evals.scoring import Score, score_choice_logprobs, score_generation
 from openscout.evals.store import EvalStore, model_key
@@ -137,7 +138,13 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
         else:
             req = build_request(item, fmt)  # type: ignore[arg-type]
             rec["input"] = {"item": item.to_dict(), "request": req.key_data()}
-            value = caller.generate(req, tally)
+            try:
+                value = caller.generate(req, tally)
+            except OpenscoutError as e:
+                why = prompt_refusal(e, req, lambda r: caller.generate(r, tally, True))
+                if why is None:
+                    raise
+                raise ScoringError(why) from e  # a counted miss (evals/refusal.py)
             batch_share = value.pop(BATCH_SHARE, 0.0)
             rec.update(
                 output=value["text"],
