@@ -90,6 +90,29 @@ def test_a_remote_model_s_identity_holds_no_credentials_but_tells_urls_apart(
         conn.close()
 
 
+def test_a_model_registered_anew_on_an_endpoint_does_not_take_the_old_ones_answers(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """llama-server answers any model name with the model it loaded: after a swap behind the
+    same URL and name, a model registered as `model-b` took `model-a`'s cached answers and
+    score, 0 engine calls (40th probe F5). The registered id is part of the identity."""
+    from openscout.evals.runner import run_eval
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\ntests:\n  - vars: {q: x}\n    assert: [{type: contains, value: '4'}]\n"
+    )
+    with serve(FakeServer("ok", reply=lambda p: "4")) as server:
+        add_remote(settings, server.url, "model-a")
+        assert run_eval(settings, str(suite), ["model-a"]).results["model-a"].score == 1.0
+        server.reply = lambda p: "I do not know"  # another model loaded behind the URL
+        add_remote(settings, server.url, "model-b")
+        result = run_eval(settings, str(suite), ["model-b"]).results["model-b"]
+    assert result.score == 0.0 and result.items[0]["engine_calls"] == 1
+
+
 def test_another_file_is_known_as_another_model_without_reading_it(
     settings: Settings, smollm2_path: Path, tmp_path: Path
 ) -> None:

@@ -54,9 +54,12 @@ class OpenAIKind(EngineKind):
         # the URL as shown, and a digest of all of it: `user:password@` and the query are
         # sent and may choose another deployment, so they tell models apart (38th probe),
         # but the results database is shared as "my results" and held them in clear (37th)
+        # and the registered id: a server answering any model name with what it loaded
+        # (llama-server) gave a model registered after a swap the old one's answers and
+        # score (40th probe); one registration is one model as far as openscout can tell
         url = spec.base_url or ""
         whole = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        return f"openai:{public_url(url).rstrip('/')}#{whole}|{spec.model or spec.id}"
+        return f"openai:{public_url(url).rstrip('/')}#{whole}|{spec.model or spec.id}|{spec.id}"
 
 
 def checked_options(spec: ModelSpec) -> dict[str, Any]:
