@@ -53,6 +53,7 @@ from openscout.server.token_completions import (
     complete_one,
     completion_choice,
 )
+from openscout.server.usage import Usage
 
 Event = Chunk | GenerationResult
 log = logging.getLogger("openscout.server")
@@ -69,14 +70,6 @@ def client_id(request: Request) -> str:
 def sse(data: Any) -> bytes:
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     return f"data: {text}\n\n".encode()
-
-
-def usage(
-    r: GenerationResult | None, prompt_tokens: int = 0, completion_tokens: int = 0
-) -> dict[str, int]:
-    p = r.prompt_tokens if r else prompt_tokens
-    c = r.completion_tokens if r else completion_tokens
-    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
 def timings(r: GenerationResult) -> dict[str, float | int | None]:
@@ -208,9 +201,11 @@ async def sse_choices(
     jobs: list[dict[str, Any]],
     first: tuple[Event, AsyncIterator[Event]],
     echo: str | None = None,
+    n: int = 1,
 ) -> AsyncIterator[bytes]:
-    """Stream each job (one choice) in turn; usage chunk and [DONE] at the end."""
-    total_p = total_c = 0
+    """Stream each job (one choice) in turn; usage chunk and [DONE] at the end. Jobs come n
+    to a prompt: job i answers prompt i // n."""
+    used = Usage()
     try:
         for i, job in enumerate(jobs):
             f, r = (
@@ -227,10 +222,10 @@ async def sse_choices(
                     if ev.text:
                         yield shape.chunk([shape.choice(i, ev.text)])
                 else:
-                    total_p, total_c = total_p + ev.prompt_tokens, total_c + ev.completion_tokens
+                    used.add(i // n, ev.prompt_tokens, ev.completion_tokens)
                     yield shape.chunk([shape.choice(i, None, finish(ev))], timings=timings(ev))
         if shape.include_usage:
-            yield shape.chunk([], usage=usage(None, total_p, total_c))
+            yield shape.chunk([], usage=used.as_dict())
     except (OpenscoutError, APIError) as e:
         yield _error_event(e)
     except Exception:  # never a traceback on the wire: log it, tell the client plainly
@@ -294,8 +289,10 @@ def make_router(pool: ModelPool) -> APIRouter:
         jobs = [ask] * (req.n or 1)
         first = await start_stream(pool, spec.id, client, params=params, request=request, **ask)
         if req.stream:
-            return stream_response(sse_choices(pool, shape, client, params, jobs, first))
-        choices, results = [], []
+            return stream_response(
+                sse_choices(pool, shape, client, params, jobs, first, n=len(jobs))
+            )
+        choices, results, used = [], [], Usage()
         for i in range(len(jobs)):
             f, r = (
                 first
@@ -306,6 +303,7 @@ def make_router(pool: ModelPool) -> APIRouter:
             )
             text, result = await collect(f, r, request)
             results.append(result)
+            used.add(0, result.prompt_tokens, result.completion_tokens)
             choices.append(
                 {
                     "index": i,
@@ -320,9 +318,7 @@ def make_router(pool: ModelPool) -> APIRouter:
             "created": shape.created,
             "model": spec.id,
             "choices": choices,
-            "usage": usage(
-                None, results[0].prompt_tokens, sum(x.completion_tokens for x in results)
-            ),
+            "usage": used.as_dict(),
             "timings": timings(results[0]),
         }
 
@@ -363,12 +359,21 @@ def make_router(pool: ModelPool) -> APIRouter:
                 pool, spec.id, client, params=params, prompt=items[0], request=request
             )
             return stream_response(
-                sse_choices(pool, shape, client, params, jobs, first, echo="" if req.echo else None)
+                sse_choices(
+                    pool,
+                    shape,
+                    client,
+                    params,
+                    jobs,
+                    first,
+                    echo="" if req.echo else None,
+                    n=req.n or 1,
+                )
             )
         choices: list[dict[str, Any]] = []
-        total_p = total_c = 0
+        used = Usage()
         first_result: GenerationResult | None = None
-        for p in items:
+        for k, p in enumerate(items):
             for _ in range(req.n or 1):
                 text, r = "", None
                 if params.max_tokens > 0:
@@ -377,10 +382,13 @@ def make_router(pool: ModelPool) -> APIRouter:
                     )
                     text, r = await collect(f, rest, request)
                     first_result = first_result or r
-                    total_p, total_c = total_p + r.prompt_tokens, total_c + r.completion_tokens
-                else:
-                    total_p += await pool.run_exclusive(
-                        spec.id, client, _count_tokens, p, gone=request.is_disconnected
+                    used.add(k, r.prompt_tokens, r.completion_tokens)
+                elif not used.counted(k):  # its n choices share the one count
+                    used.add(
+                        k,
+                        await pool.run_exclusive(
+                            spec.id, client, _count_tokens, p, gone=request.is_disconnected
+                        ),
                     )
                 choices.append(
                     {
@@ -391,14 +399,14 @@ def make_router(pool: ModelPool) -> APIRouter:
                     }
                 )
         if req.stream:  # max_tokens 0: nothing to generate, the counted answer as one stream
-            return stream_response(_sse_counted(shape, choices, usage(None, total_p, total_c)))
+            return stream_response(_sse_counted(shape, choices, used.as_dict()))
         out: dict[str, Any] = {
             "id": shape.cid,
             "object": "text_completion",
             "created": shape.created,
             "model": spec.id,
             "choices": choices,
-            "usage": usage(None, total_p, total_c),
+            "usage": used.as_dict(),
         }
         if first_result is not None:
             out["timings"] = timings(first_result)
@@ -502,7 +510,7 @@ async def _chat_by_token_ids(
 ) -> Any:
     """A chat answer with the log-probs of its generated tokens, from their ids (`ask`:
     chat_request's messages, or a base model's Q/A prompt, as the plain chat path sends)."""
-    choices, total_c, prompt_tokens = [], 0, 0
+    choices, used = [], Usage()
     for i in range(req.n or 1):
         c = await pool.run_exclusive(
             model_id, client, chat_one, ask, params, req.top_logprobs or 0, gone=gone
@@ -515,14 +523,14 @@ async def _chat_by_token_ids(
                 "finish_reason": c.finish_reason,
             }
         )
-        total_c, prompt_tokens = total_c + len(c.ids), c.prompt_tokens
+        used.add(0, c.prompt_tokens, len(c.ids))
     return {
         "id": shape.cid,
         "object": "chat.completion",
         "created": shape.created,
         "model": model_id,
         "choices": choices,
-        "usage": usage(None, prompt_tokens, total_c),
+        "usage": used.as_dict(),
     }
 
 
@@ -539,15 +547,15 @@ async def _by_token_ids(
     """Token-id prompts, echo and logprobs: every choice from the ids the model evaluated
     and generated (token_completions.py), one queue slot per choice."""
     choices: list[dict[str, Any]] = []
-    total_p = total_c = 0
-    for p in items:
+    counted = Usage()
+    for k, p in enumerate(items):
         for _ in range(req.n or 1):
             shown, c = await pool.run_exclusive(
                 model_id, client, complete_one, p, params, req.logprobs, req.echo, gone=gone
             )
             choices.append(completion_choice(len(choices), shown, c, req.echo))
-            total_p, total_c = total_p + c.prompt_tokens, total_c + len(c.ids)
-    used = usage(None, total_p, total_c)
+            counted.add(k, c.prompt_tokens, len(c.ids))
+    used = counted.as_dict()
     if req.stream:  # no logprobs here (refused above): the whole answer as one stream
         return stream_response(_sse_counted(shape, choices, used))
     return {
