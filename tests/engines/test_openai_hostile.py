@@ -153,6 +153,32 @@ def test_a_stream_that_trickles_bytes_but_no_lines_is_stopped() -> None:
     assert next(sent) < 200
 
 
+def test_a_stream_dripping_a_token_just_inside_the_timeout_has_a_deadline() -> None:
+    """Each delta arriving just before the timeout kept the answer going for (2 max_tokens
+    + 16) timeouts: an item held 49 s with a 2 s timeout and 8 tokens asked, 17 hours at
+    the defaults (40th probe F10). A streamed answer ends at the timeout plus 1 s a token
+    asked, a transient timeout like the others."""
+    import time
+
+    sent = itertools.count()
+
+    def drip() -> Iterator[bytes]:
+        for _ in sent:
+            yield _event(" x")
+            time.sleep(0.25)
+
+    engine = _engine(
+        lambda request: httpx.Response(200, headers=SSE, content=drip()), timeout_s=0.3
+    )
+    t0 = time.monotonic()
+    with pytest.raises(EngineError) as info:
+        collect(
+            engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams(max_tokens=1))
+        )
+    assert info.value.transient and info.value.cause == "timeout"
+    assert time.monotonic() - t0 < 3  # 0.3 s + 1 s a token, one line late at most
+
+
 def test_a_compressed_answer_is_refused_before_it_is_unpacked() -> None:
     """1 KB of gzip-on-gzip unpacked to 512 MiB inside httpx, before any bound of ours
     (fourth probe). We ask for plain answers and refuse any other."""

@@ -69,6 +69,8 @@ from openscout.errors import (
     EngineUnavailableError,
 )
 
+SECONDS_A_TOKEN = 1.0  # a streamed answer's allowance beyond the timeout, per token asked
+
 # Statuses worth asking again: timeout, conflict, rate limit, and the server's own failures.
 SHOWN_CHARS = 500  # of an upstream's own words in an error
 TRANSIENT_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
@@ -246,11 +248,21 @@ class OpenAIEngine:
             cause=cause,
         )
 
-    def _sse(self, resp: httpx.Response, moved: list[float]) -> Iterator[dict[str, Any]]:
+    def _sse(
+        self, resp: httpx.Response, moved: list[float], deadline: float
+    ) -> Iterator[dict[str, Any]]:
         """The stream's events; an answer that has not moved (`moved[0]`, set by the caller)
-        for the engine's timeout ends, whatever else the server keeps sending."""
+        for the engine's timeout, or is not over by `deadline`, ends, whatever else the
+        server keeps sending."""
         try:
             for line in iter_lines(resp, line_timeout_s=self.timeout_s):
+                if time.monotonic() > deadline:
+                    raise EngineResponseError(
+                        f"{self.shown_url}: the answer was not over in {self.timeout_s:g} s"
+                        f" and {SECONDS_A_TOKEN:g} s a token asked",
+                        transient=True,
+                        cause="timeout",
+                    )
                 if time.monotonic() - moved[0] > self.timeout_s:
                     raise EngineResponseError(
                         f"{self.shown_url}: the answer has not moved for {self.timeout_s:g} s"
@@ -304,7 +316,9 @@ class OpenAIEngine:
         # when the answer last moved: keep-alive comments or events without text every
         # half second held `generate` past 100 s with a 5 s timeout (fourteenth probe)
         moved = [time.monotonic()]
-        events = self._sse(resp, moved)
+        # and a whole answer's deadline: a token every timeout_s - 1 s held an item for
+        # (2 max_tokens + 16) timeouts, 17 hours at the defaults (40th probe)
+        events = self._sse(resp, moved, moved[0] + self.timeout_s + SECONDS_A_TOKEN * asked.tokens)
         for event in events:
             n_events += 1
             usage = usage_of(event) or usage
