@@ -162,6 +162,9 @@ def test_python_float_with_threshold_and_errors_score_zero() -> None:
     assert run_assertion(a, "1234", {}, None)[0] == 0.0
     s, detail = run_assertion(_a("python", "1 / 0"), "x", {}, None)
     assert s == 0.0 and "ZeroDivisionError" in detail["reason"]
+    # a number past a float's range is clipped to [0, 1] too, not an OverflowError's 0
+    assert run_assertion(_a("python", "10 ** 400"), "x", {}, None)[0] == 1.0
+    assert run_assertion(_a("python", "-(10 ** 400)"), "x", {}, None)[0] == 0.0
 
 
 def test_python_is_restricted() -> None:

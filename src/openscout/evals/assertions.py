@@ -124,7 +124,7 @@ def eval_python_here(expr: str, output: str, variables: dict[str, Any]) -> tuple
     got = _eval(expr, output, variables)
     value = got if isinstance(got, bool | int | float) else repr(got)[:2000]
     if isinstance(got, int | float) and not isinstance(got, bool):
-        return value, float(got) != 0
+        return value, got != 0  # float(10**400) overflows
     return value, bool(got)
 
 
@@ -302,7 +302,8 @@ def run_assertion(
         except PythonAssertionError as e:  # the user's expression failed: report, go on
             got, truth, detail["reason"] = 0.0, False, str(e)
         detail["value"] = got
-        s = float(got) if isinstance(got, int | float) else float(truth)
+        # clipped before it is a float: 10**400 is past a float's range (40th probe, low)
+        s = float(min(1, max(0, got))) if isinstance(got, int | float) else float(truth)
         if a.get("threshold") is not None:
             s = float(s >= a["threshold"])
         s = min(1.0, max(0.0, s))
