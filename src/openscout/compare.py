@@ -271,6 +271,8 @@ def compare(
 ) -> CompareResult:
     opt = options or CompareOptions()
     t0 = time.perf_counter()
+    if model_ids and len(set(model_ids)) != len(model_ids):  # benched twice, its own rival
+        raise ConfigError("a model is listed twice", hint="give each -m once")
     specs = [get_model(settings, m) for m in model_ids] if model_ids else list_models(settings)
     if not specs:
         raise ConfigError(

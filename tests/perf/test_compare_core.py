@@ -96,6 +96,10 @@ def test_compare_without_quality(settings: Settings, mocks: list[str]) -> None:
         ),
         (["--api-price", "x=1"], "cannot read the API price 'x=1'"),
         (["-m", "nope"], "no model registered as 'nope'"),
+        # 40th probe, lows: an infinite weight made every score NaN; a model listed twice
+        # was benched twice and "not on the Pareto front" beside itself
+        (["--weight", "quality=inf"], "cannot read the weight 'quality=inf'"),
+        (["-m", "smollm2-135m-instruct", "-m", "smollm2-135m-instruct"], "listed twice"),
     ],
 )
 def test_compare_cli_refuses_bad_input_clearly(

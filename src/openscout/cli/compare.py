@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -481,9 +482,9 @@ def _weights(items: list[str]) -> Weights:
     for item in items:
         name, sep, num = item.partition("=")
         try:
-            if not sep:
+            if not sep or not math.isfinite(value := float(num)):  # inf made every score NaN
                 raise ValueError
-            values[name.strip()] = float(num)
+            values[name.strip()] = value
         except ValueError:
             raise ConstraintError(
                 f"cannot read the weight {item!r}", hint="write NAME=NUMBER, e.g. quality=2"
