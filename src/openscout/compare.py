@@ -415,7 +415,13 @@ def _add_quality(
         out.append(m)
     items = max((len(r.items) for r in run.results.values()), default=None)
     paired = [PairedTest.model_validate(c, from_attributes=True) for c in run.comparisons]
-    return out, run.notes, items, paired
+    notes = list(run.notes)
+    if items is not None and items == opt.limit:  # a 30-test file was cut to 20 unsaid
+        notes.append(
+            f"quality was measured on the first {items} items of {opt.suite!r} (--limit);"
+            " a larger --limit asks more of them"
+        )
+    return out, notes, items, paired
 
 
 class _EvalProgress:

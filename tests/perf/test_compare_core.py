@@ -56,6 +56,10 @@ def test_compare_on_mocks_keeps_going_past_a_failing_model(
         "its speed was not measured",
     ]
     assert result.settings.suite == "quick" and result.reference_prices
+    # the limit is said: `--suite FILE` of 30 tests scored the first 20 unsaid (40th, low)
+    assert "quality was measured on the first 4 items of 'quick' (--limit)" in " ".join(
+        result.notes
+    )
 
 
 def test_compare_ranks_speed_at_the_depth_asked(settings: Settings, mocks: list[str]) -> None:
