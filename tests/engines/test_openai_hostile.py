@@ -714,3 +714,14 @@ def test_an_upstream_context_overflow_is_a_context_length_error(body: dict) -> N
     with pytest.raises(EngineError) as e:
         collect(other.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
     assert not isinstance(e.value, ContextLengthError)
+
+
+def test_a_redirect_says_where_it_points_without_credentials() -> None:
+    """A server redirecting (301 http -> https, a common proxy setup) failed every request as
+    "answered HTTP 301: HTTP 301", without where it pointed (40th probe, low)."""
+    to = "https://user:pw-SECRET@upstream.test/v1/chat/completions"
+    engine = _engine(lambda request: httpx.Response(301, headers={"location": to}))
+    with pytest.raises(EngineError) as info:
+        collect(engine.stream_chat([{"role": "user", "content": "hi"}], SamplingParams()))
+    assert "https://upstream.test/v1/chat/completions" in info.value.message
+    assert "SECRET" not in info.value.message

@@ -198,6 +198,9 @@ class OpenAIEngine:
             )
             if resp.status_code == 403:  # a moderation refusal too: its words say which
                 said += " (if it is the key: check the model's api key)"
+            if 300 <= resp.status_code < 400 and (to := resp.headers.get("location")):
+                # where it points, without credentials: an http -> https proxy is common
+                said += f" (it points to {self._redacted(public_url(to), 200)}: register that URL)"
             if resp.status_code in (400, 413, 422, 429) and context_overflow(body):
                 # OpenAI's documented code, vLLM's words: the request, not the server, is at
                 # fault, as with a local model (a judge's overflow read as an outage left
