@@ -433,3 +433,17 @@ def test_other_fields_of_several_forms_name_the_field(client: TestClient) -> Non
     ]:
         r = client.post("/v1/chat/completions", json={"model": "mock-a", "messages": MSG, **body})
         assert r.status_code == 400 and r.json()["error"]["param"] == param, r.text
+
+
+def test_the_users_chats_and_results_are_not_kept_by_browsers(client) -> None:  # type: ignore[no-untyped-def]
+    """Stored chats and their exports were served without Cache-Control: a browser could
+    keep them on disk (41st probe, low). Static files keep their own caching."""
+    cid = client.post("/ui/api/chats", json={"model": "mock-a", "title": "private"}).json()["id"]
+    for path in (f"/ui/api/chats/{cid}", f"/ui/api/chats/{cid}/export?format=md", "/chat"):
+        assert client.get(path).headers["cache-control"] == "no-store", path
+    assert (
+        client.post("/v1/chat/completions", json={"model": "nope", "messages": []}).headers[
+            "cache-control"
+        ]
+        == "no-store"
+    )

@@ -381,6 +381,10 @@ class SecurityMiddleware:
                 message["headers"] = headers + [
                     h for h in extra if not (own_csp and h[0] == b"content-security-policy")
                 ]
+                # chats, answers and results are the user's: no browser or proxy keeps them
+                # (41st probe, low); a route that may be kept (static files) says so itself
+                if not any(k.lower() == b"cache-control" for k, _ in headers):
+                    message["headers"].append((b"cache-control", b"no-store"))
             await send(message)
 
         return wrapped
