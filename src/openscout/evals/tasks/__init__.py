@@ -65,7 +65,7 @@ def _registry() -> dict[str, BuiltinSuite]:
         ],
         BuiltinSuite(
             "ifeval",
-            "2",
+            "3",
             "verifiable instruction following (IFEval-style, 16 checkers)",
             50,
             ifeval.make,
@@ -93,7 +93,7 @@ def _registry() -> dict[str, BuiltinSuite]:
     suites.append(
         BuiltinSuite(
             "quick",
-            "5",
+            "6",
             "a quick mix of arithmetic, logic, instructions and multiple choice",
             20,
             _mix(parts),

@@ -200,6 +200,7 @@ CONFLICTS = {
         ("quotation", "start_with"),
         ("quotation", "postscript"),
         ("end_with", "postscript"),
+        ("lowercase", "postscript"),  # its marker is P.S. or P.P.S (40th probe, low)
         ("bullet_count", "paragraph_count"),
         ("json_format", "sentence_count"),
         ("json_format", "placeholders"),
