@@ -31,4 +31,4 @@ def test_alphabet_lists_its_words_in_the_question() -> None:
 def test_the_changed_suites_have_new_versions() -> None:
     """Stored results of the old items must not be taken for these (seeds include it)."""
     suites = builtin_suites()
-    assert (suites["mc"].version, suites["quick"].version) == ("4", "5")
+    assert int(suites["mc"].version) >= 4 and int(suites["quick"].version) >= 5
