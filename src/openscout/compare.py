@@ -224,10 +224,16 @@ def _answer_tps(m: ModelComparison) -> float | None:
     token held back cannot be made up by sending the rest at once (37th probe), and a short
     answer still has a speed (one under 8 tokens had none, and was excluded: 40th probe)."""
     short = m.bench.short if m.bench else None
-    if short is None or short.completion_tokens < 1:
+    if short is None:
         return None
+    # counted in one tokenizer over the text that arrived (perf/reference_tokens): a
+    # server's own count is its word, and claiming 3.3 times the tokens was 3.3 times the
+    # speed (42nd probe)
+    tokens = (
+        short.reference_tokens if short.reference_tokens is not None else short.completion_tokens
+    )
     seconds = short.e2e_s.median
-    return float(short.completion_tokens / seconds) if seconds and seconds > 0 else None
+    return float(tokens / seconds) if tokens >= 1 and seconds and seconds > 0 else None
 
 
 def _request_cost(m: ModelComparison) -> float | None:
@@ -242,7 +248,7 @@ def _request_cost(m: ModelComparison) -> float | None:
     clients = m.bench.cost_concurrency or 1
     if clients > 1:
         point = next((p for p in m.bench.sweep if p.concurrency == clients), None)
-        rate = point.aggregate_output_tps if point else None
+        rate = point and (point.aggregate_reference_tps or point.aggregate_output_tps)
     else:
         rate = _answer_tps(m)
     return float(price_per_s / rate * 1e6) if rate and rate > 0 else None

@@ -91,6 +91,7 @@ class FakeServer:
     answer_delay_s: float = 0.0  # before an answer that is no 429, counted in flight
     word_gap_s: float = 0.0  # between the words of an `ok` stream (a model decoding)
     prompt_tokens: int = 5  # what an `ok` stream's usage claims it read
+    completion_tokens: int | None = None  # what it claims it wrote (None: one a word)
     refusal: tuple[int, dict[str, Any]] = (400, CONTENT_FILTERED)
     seen: list[Seen] = field(default_factory=list)
     peak_in_flight: int = 0
@@ -257,7 +258,8 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(gap_s)
             self._event(_delta(w if i == 0 else " " + w, chat, None))
         self._event(_delta("", chat, "stop"))
-        usage = {"prompt_tokens": self.fake.prompt_tokens, "completion_tokens": len(words)}
+        wrote = self.fake.completion_tokens or len(words)
+        usage = {"prompt_tokens": self.fake.prompt_tokens, "completion_tokens": wrote}
         self._event({"choices": [], "usage": usage})
         self._event(b"[DONE]")
         self._end()

@@ -80,6 +80,7 @@ class Chunk:
     # time counts (timed by answer text alone, thinking made decode 6.7x too fast and
     # prefill 210x too slow: 38th probe)
     thought: bool = False
+    thinking: str = ""  # the thinking text of such a delta, where the server sent it
 
 
 FinishReason = Literal["stop", "length", "error", "cancelled"]

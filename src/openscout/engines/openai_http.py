@@ -58,6 +58,7 @@ from openscout.engines.openai_wire import (
     other_text,
     retry_after_s,
     text_of,
+    thinking_text,
     usage_of,
     utf8_bytes,
 )
@@ -336,10 +337,13 @@ class OpenAIEngine:
                     n_bytes += utf8_bytes(text)
                     moved[0] = time.monotonic()
                     yield Chunk(self._secrets.data(text), time.perf_counter())
-                elif chat and (other := other_text(holder)):  # thinking: progress, counted
+                elif chat and (thought := thinking_text(holder)):  # progress, counted
+                    other = len(thought)
                     n_chunks, n_chars, n_bytes = n_chunks + 1, n_chars + other, n_bytes + 4 * other
                     moved[0] = time.monotonic()
-                    yield Chunk("", time.perf_counter(), thought=True)
+                    yield Chunk(
+                        "", time.perf_counter(), thought=True, thinking=self._secrets.data(thought)
+                    )
                 reason = choice.get("finish_reason") or reason
                 if n_chunks >= max_chunks or n_chars >= max_chars:  # checked per choice
                     break

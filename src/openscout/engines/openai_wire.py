@@ -194,13 +194,18 @@ def utf8_bytes(text: str) -> int:
 THINKING_FIELDS = ("reasoning_content", "reasoning", "thinking")
 
 
-def other_text(holder: object) -> int:
-    """Characters of thinking a delta carries besides its answer. Only the fields servers
-    use for it: any other string field counted as a token, and 144 deltas `{"x": "a"}` gave
-    4.9 million tokens/s (38th probe)."""
+def thinking_text(holder: object) -> str:
+    """The thinking a delta carries besides its answer. Only the fields servers use for it:
+    any other string field counted as a token, and 144 deltas `{"x": "a"}` gave 4.9 million
+    tokens/s (38th probe)."""
     if not isinstance(holder, dict):
-        return 0
-    return sum(len(v) for k in THINKING_FIELDS if isinstance(v := holder.get(k), str))
+        return ""
+    return "".join(v for k in THINKING_FIELDS if isinstance(v := holder.get(k), str))
+
+
+def other_text(holder: object) -> int:
+    """Characters of thinking a delta carries besides its answer."""
+    return len(thinking_text(holder))
 
 
 # How servers say a prompt does not fit: OpenAI's code, vLLM's words, llama-server's error

@@ -45,6 +45,7 @@ from openscout.engines.base import (
     SamplingParams,
 )
 from openscout.generation import GenerationResult, as_messages, stream_generate
+from openscout.perf import reference_tokens
 from openscout.perf.bandwidth import mbu, rated_bandwidth_gbs
 from openscout.timing import percentile
 
@@ -170,6 +171,7 @@ class RunSample:
     prefill_tps: float | None
     e2e_s: float
     itl_s: list[float]
+    reference_tokens: int | None = None  # the answer and thinking in perf/reference_tokens
 
 
 @dataclass
@@ -185,6 +187,7 @@ class PromptStats:
     itl_p50_s: float | None
     itl_p99_s: float | None
     mbu: float | None = None
+    reference_tokens: float | None = None  # median answer tokens in the reference tokenizer
 
 
 @dataclass
@@ -195,6 +198,7 @@ class SweepPoint:
     aggregate_input_tps: float | None  # prompt tokens of all clients / time until all prefilled
     latency_s: Stat  # per-request end-to-end
     ttft_s: Stat
+    aggregate_reference_tps: float | None = None  # as aggregate_output_tps, reference tokens
 
 
 @dataclass
@@ -337,11 +341,13 @@ def run_once(engine: Engine, prompt: str, prompt_format: str, max_tokens: int) -
         {"messages": as_messages(prompt)} if prompt_format == "chat" else {"prompt": prompt}
     )
     times: list[float] = []
+    said: list[str] = []  # answer and thinking, for the reference count
     result: GenerationResult | None = None
     for ev in stream_generate(engine, params=params, **kwargs):
         if isinstance(ev, Chunk):
             if ev.text or ev.thought:
                 times.append(ev.t)
+                said.append(ev.text or ev.thinking)
         else:
             result = ev
     assert result is not None
@@ -354,6 +360,7 @@ def run_once(engine: Engine, prompt: str, prompt_format: str, max_tokens: int) -
         result.prefill_tps,
         result.total_s,
         gaps,
+        reference_tokens.count("".join(said)),
     )
 
 
@@ -378,7 +385,14 @@ def summarise(
         percentile(gaps, 50),
         percentile(gaps, 99),
         mbu(per_token, out.median, bandwidth_gbs),
+        _median([s.reference_tokens for s in samples]),
     )
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    """The median, or None when any value is unknown (no reference tokenizer)."""
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known and len(known) == len(values) else None
 
 
 def depth_prompt(depth: int, chars_per_token: float) -> str:
@@ -452,7 +466,7 @@ def sweep_point(
 ) -> SweepPoint:
     """`concurrency` clients at once, `repeats` rounds; throughput over each round's wall time."""
     samples: list[RunSample] = []
-    out_rates, in_rates = [], []
+    out_rates, in_rates, ref_rates = [], [], []
     lock = threading.Lock()
 
     def client(_: int) -> RunSample:
@@ -471,6 +485,7 @@ def sweep_point(
             out_rates.append(
                 sum(s.completion_tokens for s in round_samples) / wall if wall > 0 else None
             )
+            ref_rates.append(_rate([s.reference_tokens for s in round_samples], wall))
             ttfts = [s.ttft_s for s in round_samples if s.ttft_s]
             in_rates.append(
                 sum(s.prompt_tokens for s in round_samples) / max(ttfts) if ttfts else None
@@ -482,7 +497,15 @@ def sweep_point(
         Stat.of(in_rates).median,
         Stat.of([s.e2e_s for s in samples]),
         Stat.of([s.ttft_s for s in samples]),
+        _median(ref_rates),
     )
+
+
+def _rate(tokens: list[int | None], wall: float) -> float | None:
+    """Reference tokens of a round over its wall time; None when any is unknown."""
+    if wall <= 0 or any(t is None for t in tokens):
+        return None
+    return sum(t for t in tokens if t is not None) / wall
 
 
 def batch_point(
@@ -501,7 +524,7 @@ def batch_point(
     # prompt is still shared and kept between rounds, as a server's prefix cache would, so
     # aggregate_input_tps counts the tokens the requests carry, not the tokens decoded.
     params = SamplingParams(temperature=0.0, max_tokens=max_tokens, seed=0)
-    out_rates, in_rates, latencies, ttfts = [], [], [], []
+    out_rates, in_rates, latencies, ttfts, ref_rates = [], [], [], [], []
     for _ in range(repeats):
         texts = [request_tag() + SHORT_PROMPT for _ in range(size)]
         reqs = [
@@ -517,6 +540,7 @@ def batch_point(
         out_rates.append(
             sum(r.final.completion_tokens for r in results) / wall if wall > 0 else None
         )
+        ref_rates.append(_rate([reference_tokens.count(r.text) for r in results], wall))
         prompt = sum(r.final.prompt_tokens for r in results)
         in_rates.append(prompt / max(firsts) if firsts else None)
         latencies += [wall] * size
@@ -531,6 +555,7 @@ def batch_point(
         Stat.of(in_rates).median,
         Stat.of(latencies),
         Stat.of(ttfts),
+        _median(ref_rates),
     )
 
 
