@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from openscout.config import Settings
 from openscout.engines.base import Chunk, Engine, Final, Message, SamplingParams
 from openscout.errors import CapabilityError, OpenscoutError, recorded
+from openscout.store import lock_wait
 from openscout.store.db import connect, immediate
 from openscout.timing import stream_timing
 
@@ -142,7 +143,9 @@ def log_generation(
 ) -> None:
     """Add one row to the generation log, keeping the newest KEPT_GENERATIONS. Each refused
     400,000-character request was stored whole, for ever: one client added 78 MB a minute
-    (33rd probe). A log that cannot be written (a full disk) fails no generation."""
+    (33rd probe). A log that cannot be written (a full disk, a lock) fails no generation
+    and keeps no one waiting."""
+    waiting = lock_wait.for_requests(lock_wait.BEST_EFFORT)
     try:
         conn = connect(settings.db_path)
         try:
@@ -174,6 +177,8 @@ def log_generation(
             conn.close()
     except (OpenscoutError, sqlite3.Error, OSError) as e:
         log.warning("the generation log could not be written: %s", e)
+    finally:
+        lock_wait.done(waiting)
 
 
 def _logged_input(inp: object) -> str:

@@ -113,3 +113,19 @@ def test_a_database_moved_aside_while_serving_is_made_again(
             os.rename(settings.db_path.parent / name, aside / name)
     again = chats.create_chat(settings, "m", "after")  # "no such table: chats" before
     assert [c["title"] for c in chats.list_chats(settings)] == ["after"] and again.id == 1
+
+
+def test_the_generation_log_does_not_keep_the_model_waiting_for_a_lock(
+    settings: Settings, held: sqlite3.Connection
+) -> None:
+    """The log row is written from the model's own thread, outside any request's context:
+    it waited the command's 30 s while holding the model's slot, so every answer of `serve`
+    came 30 s late while another program held a lock (42nd probe, medium). It is best effort:
+    one short try, then the row is dropped with a warning."""
+    from openscout.engines.base import SamplingParams
+    from openscout.generation import GenerationResult, log_generation
+
+    r = GenerationResult("m", "hi", 1, 1, "stop", 0.1, 10.0, 10.0, 0.2, "chat")
+    start = time.monotonic()
+    log_generation(settings, r, "mock", "api", SamplingParams(), "hi")
+    assert time.monotonic() - start < 5  # it waited 30 s

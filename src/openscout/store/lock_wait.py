@@ -57,6 +57,12 @@ _current: contextvars.ContextVar[LockWait | None] = contextvars.ContextVar(
 )
 
 
+# a write nothing depends on (the generation log): one try of SQLite's moment, then give up.
+# Written from the model's own thread, which holds the model's slot while it waits: a lock
+# held by another program made every answer 30 s late (42nd probe)
+BEST_EFFORT = LockWait(0.0, 1024)
+
+
 def for_requests(wait: LockWait) -> contextvars.Token[LockWait | None]:
     """Connections opened in this context (a request, and the worker threads it runs code
     in: they copy its context) wait as `wait` says."""
