@@ -141,3 +141,14 @@ def test_a_suite_name_is_text_in_the_charts() -> None:
         assert "<a href" not in text and "<b>" not in text
     titles = json.dumps(all_charts(result)["quality-vs-cost"]["layout"]["yaxis"])
     assert "&lt;a href=" in titles
+
+
+def test_two_reports_in_the_same_second_get_two_folders(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two comparisons ending in the same second wrote one folder: the first's report, the
+    one its command pointed to, was replaced by the second's (42nd probe, medium)."""
+    from openscout.report import new_folder
+
+    first = new_folder(tmp_path / "reports", "compare-20261202-172206")
+    second = new_folder(tmp_path / "reports", "compare-20261202-172206")
+    assert first != second and first.is_dir() and second.is_dir()
+    assert second.name == "compare-20261202-172206-2"

@@ -458,14 +458,15 @@ def register(app: typer.Typer) -> None:
             trust_python=trust_python,
             target=target_from(machine, memory, gpu, gpus),
         )
-        from openscout.report import check_folder, write_report
+        from openscout.report import check_folder, new_folder, write_report
 
         if out is not None:
             check_folder(out)
         with _progress(not json_out) as bar:
             result = compare(settings, model or None, options, progress=bar)
 
-        folder = out or settings.reports_dir / dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
+        stem = dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
+        folder = out or new_folder(settings.reports_dir, stem)
         paths = write_report(result, folder)
         result = result.model_copy(update={"report": {k: str(v) for k, v in paths.items()}})
         if json_out:

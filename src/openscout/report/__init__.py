@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from openscout.comparison import CompareResult
+from openscout.errors import ConfigError
 from openscout.outfile import check_target, make_folder, try_writing, write_text
 
 HINT = "choose another folder with --out"
@@ -26,6 +27,23 @@ def check_folder(out_dir: str | Path) -> None:
     try_writing(out, HINT)
     for name in FILES.values():
         check_target(out / name, HINT)
+
+
+def new_folder(parent: Path, stem: str) -> Path:
+    """A folder under `parent` made now and by no one else: `stem`, else `stem-2`, ... Two
+    comparisons ending in the same second wrote one folder, and the first's report, the one
+    its command pointed to, was replaced by the second's (42nd probe)."""
+    make_folder(parent, HINT)
+    for n in range(1, 1000):
+        folder = parent / (stem if n == 1 else f"{stem}-{n}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise ConfigError(f"cannot create the folder {folder}: {e.strerror}", hint=HINT) from e
+    raise ConfigError(f"{parent} holds 999 reports named {stem}", hint=HINT)
 
 
 def write_report(result: CompareResult, out_dir: str | Path) -> dict[str, Path]:
