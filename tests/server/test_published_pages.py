@@ -43,7 +43,9 @@ def test_yours_beside_published_says_how_many_items_failed(settings) -> None:  #
     from openscout.models import ModelSpec, add_model
     from tests.engines.fake_openai import FakeServer, serve
 
-    fake = FakeServer("refuse", reply=lambda p: "4", misbehave_first=1)
+    # a 404 for the first request: an item failed (a refusal of one prompt is a miss now)
+    missing = (404, {"error": {"message": "no such model"}})
+    fake = FakeServer("refuse", reply=lambda p: "4", misbehave_first=1, refusal=missing)
     with serve(fake):
         spec = ModelSpec(
             id="r",
