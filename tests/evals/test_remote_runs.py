@@ -443,3 +443,22 @@ def test_a_provider_refusing_one_prompt_is_a_miss_not_a_failure_for_ever(
         assert (one["error"], one["score"], two["score"]) == (None, 0.0, 1.0)
         assert "refused the prompt" in one["detail"]["unscorable"]
         assert run.status == "done"
+
+
+def test_a_judge_giving_its_reason_first_is_read_to_its_verdict(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Reading only the judge's first paragraph made "The answer does what the rubric asks.
+    \\n\\nPASS" no verdict, a counted 0 for every answer, the run "done" (42nd probe, a
+    regression of the 40th's fix). The first paragraph with a verdict decides."""
+    suite = _judged_suite(settings, tmp_path)
+
+    def reply(prompt: str) -> str:
+        if "Answer:\n\n" in prompt:  # the rubric alone
+            return "FAIL"
+        return "The answer does what the rubric asks.\n\nPASS\n\nRubric: more FAIL text"
+
+    with serve(FakeServer("ok", reply=reply)) as fake:
+        add_remote(settings, fake.url, "judge")
+        result = run_eval(settings, str(suite), ["m"]).results["m"]
+    assert [r["score"] for r in result.items] == [1.0, 1.0]

@@ -245,11 +245,15 @@ def _judge_refusal(e: OpenscoutError) -> str | None:
 
 
 def _judge_verdict(text: str) -> float | None:
-    """PASS or FAIL, when the reply says one of them and not the other: the first word
-    found made "not a PASS, ... a FAIL" a pass (36th probe). Both, or neither, is no verdict
-    (a miss)."""
-    said = {m.upper() for m in re.findall(r"\b(PASS|FAIL)\b", text, re.IGNORECASE)}
-    return float(said == {"PASS"}) if len(said) == 1 else None
+    """PASS or FAIL, from the reply's first paragraph that says either, when it says one of
+    them and not the other: the first word found made "not a PASS, ... a FAIL" a pass (36th
+    probe). Both there, or neither anywhere, is no verdict (a miss). A judge giving its
+    reason first and its verdict after a blank line was read as saying neither (42nd)."""
+    for paragraph in re.split(r"\n\s*\n", text):
+        said = {m.upper() for m in re.findall(r"\b(PASS|FAIL)\b", paragraph, re.IGNORECASE)}
+        if said:
+            return float(said == {"PASS"}) if len(said) == 1 else None
+    return None
 
 
 def run_assertion(

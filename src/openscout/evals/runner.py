@@ -96,10 +96,11 @@ class _Shared:
             completion_stop=(),
         )
         request = build_request(item, fmt)  # type: ignore[arg-type]
+        # no stop string: asked to stop at a blank line, a base model replying "\n\nPASS"
+        # (the embedded Gemma 3) was cut to "" every time (40th probe); the verdict is read
+        # from the first paragraph that gives one (assertions._judge_verdict)
         reply, _ = split_thinking(str(caller.generate(request, tally, fresh)["text"]))
-        # its first paragraph: asked to stop at a blank line, a base model replying "\n\nPASS"
-        # (the embedded Gemma 3) was cut to "" every time (40th probe)
-        return reply.strip().split("\n\n", 1)[0]
+        return reply.strip()
 
 
 def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared) -> dict[str, Any]:
