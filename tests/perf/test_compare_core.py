@@ -297,3 +297,33 @@ def test_the_tokens_a_server_claims_do_not_make_it_faster_or_cheaper(
     cands = {m: candidate(models[m]) for m in models}
     assert 0.7 < cands["inflated"].speed_tps / cands["honest"].speed_tps < 1.4
     assert 0.7 < cands["inflated"].cost_axis / cands["honest"].cost_axis < 1.4
+
+
+def test_a_model_measured_at_fewer_clients_is_priced_at_the_most_it_takes(
+    settings: Settings,
+) -> None:
+    """`--cost-at 4` priced a model whose sweep stopped at 2 clients (max_parallel 2) at one
+    client, beside an identical server priced at 4: 4 times dearer and the other recommended,
+    while every view said "at 4 clients" (42nd probe, medium)."""
+    from openscout.compare import candidate
+    from openscout.report.tables import cost_assumption
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    words = " ".join(f"w{i}" for i in range(10))
+    small = FakeServer("ok", reply=lambda p: words, word_gap_s=0.05, concurrent_ok=8)
+    big = FakeServer("ok", reply=lambda p: words, word_gap_s=0.05, concurrent_ok=8)
+    bench = BenchConfig(repeats=1, warmup=0, max_tokens=32, concurrency=(1, 2, 4))
+    with serve(small), serve(big):
+        add_remote(settings, small.url, "small", max_parallel=2)
+        add_remote(settings, big.url, "big", max_parallel=8)
+        result = compare(
+            settings,
+            ["small", "big"],
+            CompareOptions(skip_quality=True, bench=bench, cost_concurrency=4),
+        )
+    models = {m.id: m for m in result.models}
+    assert models["small"].bench.cost_concurrency == 2 and models["big"].bench.cost_concurrency == 4
+    costs = {m: candidate(models[m]).cost_axis for m in models}
+    assert costs["small"] / costs["big"] < 3  # 2 clients' rate, not one's (4 times)
+    assert "small at 2" in (cost_assumption(result) or "")

@@ -146,6 +146,7 @@ PROMPT = [
     "itl_p50_s",
     "itl_p99_s",
     "mbu",
+    "reference_tokens",
 ]
 STAT = ["median", "min", "max", "n"]
 DEPTH = ["depth", "prompt_tokens", "ttft_s", "output_tps", "prefill_tps"]

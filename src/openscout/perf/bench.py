@@ -92,8 +92,13 @@ def bench_one(
         progress=progress,
     )
     price, source = price_for(spec, price_per_hour)
-    inp, out = result.throughput_at(cost_concurrency)
-    used = cost_concurrency if any(p.concurrency == cost_concurrency for p in result.sweep) else 1
+    # the most clients up to N that the model was measured at: one that takes only 2 at once
+    # delivers about its 2-client rate to 4 clients; priced at 1 client instead, it was 4
+    # times dearer than an identical server beside it (42nd probe)
+    used = max(
+        (p.concurrency for p in result.sweep if p.concurrency <= cost_concurrency), default=1
+    )
+    inp, out = result.throughput_at(used)
     bench = ModelBench(result, token_cost(price, inp, out), source, used)
     store_result(settings, spec, bench)
     return bench

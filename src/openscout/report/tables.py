@@ -154,6 +154,14 @@ def cost_assumption(result: CompareResult) -> str | None:
         f"cost assumes {what}; $/1M tokens = that price per hour over the tokens/s "
         f"measured here, at {at}"
     )
+    # a model measured at fewer clients is priced at the most it was measured at: said
+    fewer = [
+        f"{m.id} at {m.bench.cost_concurrency}"
+        for m in result.models
+        if m.cost is not None and m.bench and (m.bench.cost_concurrency or 1) < clients
+    ]
+    if fewer:
+        text += f" (the most each was measured at: {', '.join(fewer)})"
     if any((src or "").strip().startswith("default") for _, src in prices):
         text += "; set --price-per-hour to the price of the machine you will run"
     return text
