@@ -92,6 +92,7 @@ class FakeServer:
     word_gap_s: float = 0.0  # between the words of an `ok` stream (a model decoding)
     prompt_tokens: int = 5  # what an `ok` stream's usage claims it read
     completion_tokens: int | None = None  # what it claims it wrote (None: one a word)
+    refuse_system: bool = False  # misbehave for any request with a system message
     refusal: tuple[int, dict[str, Any]] = (400, CONTENT_FILTERED)
     seen: list[Seen] = field(default_factory=list)
     peak_in_flight: int = 0
@@ -112,6 +113,10 @@ class FakeServer:
         if self.misbehave_first is not None and number >= self.misbehave_first:
             return False
         return not self.misbehave_on or any(s in prompt for s in self.misbehave_on)
+
+
+def _has_system(body: dict[str, Any]) -> bool:
+    return any(m.get("role") == "system" for m in body.get("messages") or [])
 
 
 def _prompt_of(body: dict[str, Any]) -> str:
@@ -182,7 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if not over:  # a refusal leaves at once, so `seen.t` is when it left
                 time.sleep(fake.answer_delay_s)
-            self._answer(fake, body, prompt, fake.misbehaves(prompt, number), over, seen)
+            bad = fake.misbehaves(prompt, number) or (fake.refuse_system and _has_system(body))
+            self._answer(fake, body, prompt, bad, over, seen)
         finally:
             with fake.lock:
                 fake.in_flight -= 1

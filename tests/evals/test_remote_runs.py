@@ -462,3 +462,22 @@ def test_a_judge_giving_its_reason_first_is_read_to_its_verdict(
         add_remote(settings, fake.url, "judge")
         result = run_eval(settings, str(suite), ["m"]).results["m"]
     assert [r["score"] for r in result.items] == [1.0, 1.0]
+
+
+def test_a_server_refusing_system_messages_fails_the_items_not_their_prompts(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The harmless request that tells a refused prompt from a refusing server dropped the
+    system message: a server refusing every system message (400 "System role not
+    supported") answered it, and every item was a counted 0 in a "done" run (42nd probe)."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\nsystem: Be brief.\ntests:\n"
+        "  - vars: {q: one}\n    assert: [{type: contains, value: ok}]\n"
+    )
+    refused = (400, {"error": {"message": "System role not supported", "code": 400}})
+    fake = FakeServer("refuse", misbehave_on=("nothing such",), refuse_system=True, refusal=refused)
+    with serve(fake):
+        add_remote(settings, fake.url, "gemma")
+        result = run_eval(settings, str(suite), ["gemma"]).results["gemma"]
+    assert result.errors == 1 and "System role not supported" in result.items[0]["error"]

@@ -21,9 +21,13 @@ CONTROL = "Reply with the word OK."
 
 
 def control_request(req: Request) -> Request:
-    """The same request (mode, parameters) with a prompt no filter refuses."""
+    """The same request (mode, parameters, system message) with a user prompt no filter
+    refuses. Without the system message, a server refusing system messages (Gemma's
+    template: "System role not supported") answered it, and every item of a suite with a
+    `system` was blamed on its prompt, a counted 0 (42nd probe)."""
     if req.messages is not None:
-        return dataclasses.replace(req, messages=({"role": "user", "content": CONTROL},))
+        kept = tuple(m for m in req.messages if m["role"] != "user")
+        return dataclasses.replace(req, messages=(*kept, {"role": "user", "content": CONTROL}))
     return dataclasses.replace(req, prompt=f"Question: {CONTROL}\nAnswer:")
 
 
