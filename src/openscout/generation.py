@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 from openscout.config import Settings
 from openscout.engines.base import Chunk, Engine, Final, Message, SamplingParams
-from openscout.errors import CapabilityError, OpenscoutError, recorded
+from openscout.errors import CapabilityError, ClientGoneError, OpenscoutError, recorded
 from openscout.store import lock_wait
 from openscout.store.db import connect, immediate
 from openscout.timing import stream_timing
@@ -84,7 +84,7 @@ def stream_generate(
             else:
                 final = ev
     except OpenscoutError as e:
-        error = str(e)
+        error = None if isinstance(e, ClientGoneError) else str(e)  # logged as cancelled
         raise
     finally:
         t_end = time.perf_counter()

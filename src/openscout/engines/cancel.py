@@ -29,6 +29,11 @@ def stoppable(stop: threading.Event) -> Iterator[None]:
         _STOP.reset(token)
 
 
+def current_stop() -> threading.Event | None:
+    """The Event of the engine call being made here, for a thread that serves it elsewhere."""
+    return _STOP.get()
+
+
 def check_stop() -> None:
     """Raise ClientGoneError when the caller of this engine call has gone away."""
     stop = _STOP.get()

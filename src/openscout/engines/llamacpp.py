@@ -263,8 +263,7 @@ class LlamaCppEngine:
                 self.llm.set_seed(params.seed)
             gen = self._sampled(tokens, params)
             try:
-                for tok in gen:
-                    check_stop()  # a caller that hung up gets no more decodes
+                for tok in gen:  # _sampled stops for a caller that hung up
                     out.append(tok)
                     if self.is_eog(tok):  # kept: clients read its log-prob (the text has none)
                         reason = "stop"
@@ -323,7 +322,9 @@ class LlamaCppEngine:
             yield from self._token_loop(tokens, params, stop, budget)
 
     def _sampled(self, tokens: list[int], p: SamplingParams) -> Iterator[int]:
-        """llama.cpp's sampler after `tokens` with the request's settings, one id at a time."""
+        """llama.cpp's sampler after `tokens` with the request's settings, one id at a time.
+        A caller that hangs up (cancel.check_stop) gets no more decodes, in the prompt too."""
+        self._prefill(tokens)
         gen = self.llm.generate(
             tokens,
             temp=p.temperature,
@@ -335,10 +336,31 @@ class LlamaCppEngine:
         self._main_threads.sync()
         try:
             for tok in gen:
+                check_stop()
                 self._main_threads.sync()  # for the next token; the load may have changed
                 yield int(tok)
         finally:
             gen.close()
+
+    def _prefill(self, tokens: list[int]) -> None:
+        """Decode the prompt but its last n_batch chunk, chunk by chunk, reading the stop check
+        between chunks; `Llama.generate` then finds them cached and decodes the last chunk. A
+        client that hung up during a long prompt held the model until all of it was decoded,
+        117 s for 5,000 tokens (41st probe). The chunks are those `Llama.eval` would decode,
+        from the prefix it would reuse, so the numbers, and the answers, are unchanged."""
+        llm, n = self.llm, self.llm.n_batch
+        start = common_prefix(llm._input_ids, tokens) if llm.n_tokens else 0
+        start = min(start, len(tokens) - 1)  # generate decodes a cached prompt's last token
+        if len(tokens) - start <= n:
+            check_stop()
+            return
+        llm.n_tokens = start
+        while len(tokens) - start > n:
+            check_stop()
+            self._main_threads.sync()
+            llm.eval(tokens[start : start + n])  # moves n_tokens on
+            start += n
+        check_stop()
 
     def _token_loop(
         self, tokens: list[int], p: SamplingParams, stop: tuple[str, ...], budget: int
@@ -427,7 +449,7 @@ class LlamaCppEngine:
         ]
         try:
             out = self._scorer.decode(rows, keep_row=keep_row)
-        except EngineError:
+        except BaseException:  # a failed decode, or a caller that left between its chunks
             self._scored = []
             self._lib.llama_memory_clear(mem, True)
             raise

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from openscout.engines.cancel import check_stop
 from openscout.engines.cpu_threads import ContextThreads
 from openscout.errors import EngineError
 
@@ -43,10 +44,13 @@ class BatchDecoder:
     ) -> list[Any]:
         """Decode rows in order; return the log-softmax row for each flagged row, in order
         (raw=True: the logits themselves, float32, which is all greedy sampling needs;
-        `keep_row(position, row)`: only what it returns of each row, which is then dropped)."""
+        `keep_row(position, row)`: only what it returns of each row, which is then dropped).
+        A caller that hung up (cancel.check_stop) gets no more chunks: scoring 2,000-id prompts
+        ran to the end of the prompt for a client gone (41st probe)."""
         out: list[Any] = []
         b = self._batch
         for start in range(0, len(rows), self.n_batch):
+            check_stop()
             chunk = rows[start : start + self.n_batch]
             flagged = []
             for i, (seq, pos, tok, want) in enumerate(chunk):

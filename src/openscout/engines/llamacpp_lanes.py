@@ -3,7 +3,8 @@ batch (issue 15), the way llama.cpp's server with parallel slots and vLLM do.
 
 A `LaneServer` owns a llama.cpp context with a split KV cache (each lane its own cells, as in
 batched generation) and one thread that decodes: at every step it admits waiting requests
-into free lanes (their prompt rows ride in the same decode as the other lanes' next tokens),
+into free lanes (their prompt rows ride in the same decode as the other lanes' next tokens,
+n_batch prompt rows a step at most),
 samples one token per active lane with that request's own parameters, seed and stop strings,
 and hands each request its text as soon as it is decoded. A request leaves its lane when it
 finishes or when its reader stops reading (a client that disconnects): the lane is free for
@@ -36,6 +37,7 @@ from openscout.engines.base import (
     SamplingParams,
     StreamEvent,
 )
+from openscout.engines.cancel import check_stop, current_stop
 from openscout.engines.cpu_threads import ThreadChooser
 from openscout.engines.llamacpp_multi import MultiSeqContext, SeqState, sample
 from openscout.engines.stops import safe_prefix
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from openscout.engines.llamacpp import LlamaCppEngine
 
 _DONE = object()
+GONE_POLL_S = 0.1  # how often a reader waiting for its text checks that its caller is there
 
 
 @dataclass
@@ -54,8 +57,15 @@ class _Request:
     rng: np.random.Generator
     events: queue.SimpleQueue[Any] = field(default_factory=queue.SimpleQueue)
     left: threading.Event = field(default_factory=threading.Event)  # the reader went away
+    # the caller's stop (cancel.py), read by the decode loop before each step: the reader
+    # hears it only at its next poll, by when the loop may have begun another prompt chunk
+    stop: threading.Event | None = field(default_factory=current_stop)
     lane: int = -1
     sent: int = 0  # characters of state.text already handed out
+    fed: int = 0  # prompt tokens already sent to a decode
+
+    def gone(self) -> bool:
+        return self.left.is_set() or (self.stop is not None and self.stop.is_set())
 
     def emit_text(self, now: float) -> None:
         """Hand out what is decoded, holding back what may begin a stop string."""
@@ -63,6 +73,9 @@ class _Request:
         if len(text) > self.sent:
             self.events.put(Chunk(text[self.sent :], now))
             self.sent = len(text)
+
+
+Row = tuple[int, int, int, _Request | None]  # lane, position, token, whose next token it yields
 
 
 class LaneServer:
@@ -115,7 +128,11 @@ class LaneServer:
     def _events(self, req: _Request) -> Iterator[StreamEvent]:
         try:
             while True:
-                ev = req.events.get()
+                try:
+                    ev = req.events.get(timeout=GONE_POLL_S)
+                except queue.Empty:
+                    check_stop()  # a caller that hung up leaves its lane at the next step
+                    continue
                 if ev is _DONE:
                     return
                 if isinstance(ev, BaseException):
@@ -144,9 +161,10 @@ class LaneServer:
                     self._cond.wait()
                 if self._closed:
                     break
-                rows = self._admit()
+                self._admit()
             self._drop_left()
-            # every active request has a row: its prompt (just admitted) or its last token
+            # every active request has rows: the next part of its prompt, or its last token
+            rows = self._prompt_rows()
             rows += [self._next_row(r) for r in self._active if r.state.out]
             if not rows:
                 continue
@@ -156,33 +174,44 @@ class LaneServer:
                 self._fail_all(e)
         self._fail_all(EngineError("the model was closed", transient=True))
 
-    def _admit(self) -> list[tuple[int, int, int, _Request | None]]:
+    def _admit(self) -> None:
         """Move waiting requests into free lanes (lowest first: llama.cpp batches only runs of
-        consecutive sequence ids together); return their prompt rows."""
-        rows: list[tuple[int, int, int, _Request | None]] = []
+        consecutive sequence ids together)."""
         used = {r.lane for r in self._active}
         while self._waiting and len(self._active) < self.lanes:
             req = self._waiting.popleft()
-            if req.left.is_set():
+            if req.gone():
                 req.events.put(_DONE)
                 continue
             req.lane = min(set(range(self.lanes)) - used)
             used.add(req.lane)
             self._lib.llama_memory_seq_rm(self._ctx.mem, req.lane, -1, -1)
             self._active.append(req)
+
+    def _prompt_rows(self) -> list[Row]:
+        """The next part of each admitted prompt, n_batch rows a step in all. A prompt was
+        decoded whole in one step: a client that hung up during a 1,700-token prompt held
+        every lane until it was all decoded (41st probe); now it leaves after one part, and
+        the other lanes sample between the parts."""
+        rows: list[Row] = []
+        room = self._ctx.decoder.n_batch
+        for req in self._active:
             prompt = req.state.prompt
-            last = len(prompt) - 1
+            end = min(len(prompt), req.fed + room)
+            last = len(prompt) - 1  # its row yields the first token
             rows += [
                 (req.lane, pos, prompt[pos], req if pos == last else None)
-                for pos in range(last + 1)
+                for pos in range(req.fed, end)
             ]
+            room -= max(end - req.fed, 0)
+            req.fed = max(req.fed, end)
         return rows
 
-    def _next_row(self, req: _Request) -> tuple[int, int, int, _Request | None]:
+    def _next_row(self, req: _Request) -> Row:
         st = req.state
         return (req.lane, len(st.prompt) + len(st.out) - 1, st.out[-1], req)
 
-    def _step(self, rows: list[tuple[int, int, int, _Request | None]]) -> None:
+    def _step(self, rows: list[Row]) -> None:
         rows.sort(key=lambda r: (r[0], r[1]))
         with self._guard():
             dists = self._ctx.decoder.decode(
@@ -204,7 +233,7 @@ class LaneServer:
         req.events.put(_DONE)
 
     def _drop_left(self) -> None:
-        for req in [r for r in self._active if r.left.is_set()]:
+        for req in [r for r in self._active if r.gone()]:
             self._finish(req, "cancelled")
 
     def _fail_all(self, error: BaseException) -> None:

@@ -120,7 +120,7 @@ class MultiSeqContext:
         rows = [(0, p, ctx[p], p == len(ctx) - 1) for p in range(keep, len(ctx))]
         try:
             (last_row,) = self.decoder.decode(rows)
-        except EngineError:
+        except BaseException:  # a failed decode, or a caller that left between its chunks
             self._reset()
             raise
         self._prefix = list(ctx)

@@ -322,6 +322,12 @@ class ModelPool:
             put(item)
 
         def work() -> None:
+            # the engine reads `cancel` (cancel.check_stop) between prompt chunks and tokens: a
+            # client gone during a long prompt's prefill held the model to its end (41st probe)
+            with stoppable(cancel):
+                run()
+
+        def run() -> None:
             outcome: Any = _END
             try:
                 gen = stream_generate(
