@@ -34,3 +34,16 @@ def test_lm_eval_documents_still_load_and_a_stray_object_says_what_is_expected(
     with pytest.raises(DataFileError) as e:
         load_suite(other)
     assert "`prompts` and `tests`" in str(e.value)
+
+
+def test_a_json_suite_with_an_emoji_written_by_json_dump_loads(tmp_path: Path) -> None:
+    """json.dump writes an emoji as two surrogate escapes (`\\ud83d\\ude00`), which YAML
+    refuses: such a suite was taken for lm-eval documents and refused (42nd probe)."""
+    suite = {
+        "prompts": ["Say {{w}}"],
+        "tests": [{"vars": {"w": "hi \U0001f600"}, "assert": [{"type": "contains", "value": "x"}]}],
+    }
+    path = tmp_path / "emoji.json"
+    path.write_text(json.dumps(suite))  # ensure_ascii: the surrogate escapes
+    assert "\\ud83d" in path.read_text()
+    assert [i.prompt for i in load_suite(path).items] == ["Say hi \U0001f600"]
