@@ -20,6 +20,7 @@ from openscout.config import Settings, get_settings
 from openscout.engines.base import Engine
 from openscout.errors import DataFileError, QueueFullError
 from openscout.server import errors, openapi
+from openscout.server.head import HeadAsGet
 from openscout.server.limits import Limits
 from openscout.server.pool import ModelPool
 from openscout.server.security import SecurityMiddleware, default_allowed_hosts
@@ -98,6 +99,7 @@ def create_app(
     app.include_router(make_pages(pool))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     openapi.install(app, limits, secured=bool(key))
+    app.add_middleware(HeadAsGet)  # innermost: the guards in front see the HEAD itself
     app.add_middleware(
         RequestLockWait, wait=LockWait(limits.db_lock_wait_s, limits.db_lock_waiters)
     )
