@@ -8,6 +8,7 @@ can at once; the file is written atomically so a crash never leaves half a regis
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -205,6 +206,8 @@ def _changing_registry(settings: Settings) -> Iterator[_RegistryFile]:
 
 def add_model(settings: Settings, spec: ModelSpec, replace: bool = False) -> ModelSpec:
     spec = validate_new(spec)
+    if spec.base_url is not None:  # a server may serve another model behind the same name
+        spec = spec.model_copy(update={"registration": secrets.token_hex(6)})
     with _changing_registry(settings) as reg:
         bundled = {m.id for m in bundled_specs(settings)}
         if spec.id in bundled | {m.id for m in reg.models} and not replace:

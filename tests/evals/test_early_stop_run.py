@@ -73,7 +73,8 @@ def test_a_model_failing_its_misses_settles_nothing(settings: Settings, tmp_path
         settings, "honest", script={f"Item {i}.": "right" if i % 10 < 7 else "no" for i in range(n)}
     )
     misses = tuple(f"Item {i}." for i in range(1, n, 2))
-    bad_request = (400, {"error": {"message": "invalid request", "type": "invalid_request_error"}})
+    # a 404: a failure (a 400 for those prompts alone is a refusal of them: a counted miss)
+    bad_request = (404, {"error": {"message": "not found", "type": "invalid_request_error"}})
     fake = FakeServer("refuse", reply=lambda p: "right", misbehave_on=misses, refusal=bad_request)
     with serve(fake):
         add_remote(settings, fake.url, "hostile")

@@ -113,6 +113,30 @@ def test_a_model_registered_anew_on_an_endpoint_does_not_take_the_old_ones_answe
     assert result.score == 0.0 and result.items[0]["engine_calls"] == 1
 
 
+def test_a_model_removed_and_added_again_is_asked_anew(settings: Settings, tmp_path: Path) -> None:
+    """`models remove local` and `models add local` (same URL, same name) after another model
+    was loaded behind the URL kept the removed model's answers and score (42nd probe); so did
+    registering it again `--no-logprobs` because its log-probs were wrong. Each registration
+    of a remote model is its own."""
+    from openscout.evals.runner import run_eval
+    from openscout.models import remove_model
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\ntests:\n  - vars: {q: x}\n    assert: [{type: contains, value: '4'}]\n"
+    )
+    with serve(FakeServer("ok", reply=lambda p: "4")) as server:
+        add_remote(settings, server.url, "local")
+        assert run_eval(settings, str(suite), ["local"]).results["local"].score == 1.0
+        server.reply = lambda p: "I do not know"
+        remove_model(settings, "local")
+        add_remote(settings, server.url, "local")
+        result = run_eval(settings, str(suite), ["local"]).results["local"]
+    assert result.score == 0.0 and result.items[0]["engine_calls"] == 1
+
+
 def test_another_file_is_known_as_another_model_without_reading_it(
     settings: Settings, smollm2_path: Path, tmp_path: Path
 ) -> None:

@@ -59,7 +59,13 @@ class OpenAIKind(EngineKind):
         # score (40th probe); one registration is one model as far as openscout can tell
         url = spec.base_url or ""
         whole = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        return f"openai:{public_url(url).rstrip('/')}#{whole}|{spec.model or spec.id}|{spec.id}"
+        # the registration tag and the log-prob flag too: a model removed and added again
+        # after a swap (42nd probe), or registered anew --no-logprobs because its log-probs
+        # are wrong, is not answered from what the earlier registration cached
+        identity = f"openai:{public_url(url).rstrip('/')}#{whole}|{spec.model or spec.id}|{spec.id}"
+        if spec.registration:
+            identity += f"|{spec.registration}"
+        return identity + ("|no-logprobs" if spec.loglikelihood is False else "")
 
 
 def checked_options(spec: ModelSpec) -> dict[str, Any]:

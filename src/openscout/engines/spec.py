@@ -35,6 +35,9 @@ class ModelSpec(BaseModel):
     price_per_hour: float | None = Field(default=None, ge=0)
     bundled: bool = False
     options: dict[str, Any] = Field(default_factory=dict)  # engine-specific extras (mock script)
+    # made by each `models add` of a remote model: removed and added again under its id, it
+    # is another registration, and its answers are asked anew (42nd probe)
+    registration: str | None = Field(default=None, max_length=64)
 
     @field_validator(
         "id", "path", "lora", "base_url", "model", "api_key_env", "license", "catalog_id",
