@@ -48,7 +48,7 @@ from openscout.models import ModelSpec, get_model, list_models
 from openscout.perf.bandwidth import ensure_bandwidth
 from openscout.perf.bench import ModelBench, bench_one
 from openscout.perf.cost import API_PRICES, HOSTED_PRICES, ApiPrice
-from openscout.perf.measure import BenchConfig, Progress
+from openscout.perf.measure import BenchConfig, DepthPoint, Progress, PromptStats
 from openscout.recommend import Candidate, Constraints, Weights, recommend
 
 DEFAULT_SUITE = "quick"
@@ -194,7 +194,9 @@ def _add_bench(m: ModelComparison, bench: ModelBench, depth: int = 0) -> ModelCo
     )
 
 
-def candidate(m: ModelComparison) -> Candidate:
+def candidate(m: ModelComparison, depth: int = 0) -> Candidate:
+    """The model as the recommendation weighs it; `depth`: compare's --depth, where its
+    speed and cost are taken (they were the depth-0 answer's: 42nd probe)."""
     q, o = m.quality, m.openness
     return Candidate(
         id=m.id,
@@ -203,8 +205,8 @@ def candidate(m: ModelComparison) -> Candidate:
         quality_high=q.ci_high if q else None,
         suite=q.suite if q else None,
         output_tps=m.output_tps,
-        answer_tps=_answer_tps(m),
-        request_cost_per_m=_request_cost(m),
+        answer_tps=_answer_tps(m, depth),
+        request_cost_per_m=_request_cost(m, depth),
         ttft_s=m.ttft_s,
         memory_bytes=m.memory_bytes,
         cost_per_m=m.cost_per_m,
@@ -219,24 +221,38 @@ def candidate(m: ModelComparison) -> Candidate:
     )
 
 
-def _answer_tps(m: ModelComparison) -> float | None:
-    """The measured answer's tokens over its whole request time (send to last token): a first
-    token held back cannot be made up by sending the rest at once (37th probe), and a short
-    answer still has a speed (one under 8 tokens had none, and was excluded: 40th probe)."""
-    short = m.bench.short if m.bench else None
-    if short is None:
+def _answer_tps(m: ModelComparison, depth: int = 0) -> float | None:
+    """The measured answer's tokens over its whole request time (send to last token), at
+    compare's depth: a first token held back cannot be made up by sending the rest at once
+    (37th probe), and a short answer still has a speed (one under 8 tokens had none: 40th)."""
+    answer = _measured_answer(m, depth)
+    if answer is None:
         return None
-    # counted in one tokenizer over the text that arrived (perf/reference_tokens): a
-    # server's own count is its word, and claiming 3.3 times the tokens was 3.3 times the
-    # speed (42nd probe)
-    tokens = (
-        short.reference_tokens if short.reference_tokens is not None else short.completion_tokens
-    )
-    seconds = short.e2e_s.median
+    tokens, seconds = answer
     return float(tokens / seconds) if tokens >= 1 and seconds and seconds > 0 else None
 
 
-def _request_cost(m: ModelComparison) -> float | None:
+def _measured_answer(m: ModelComparison, depth: int) -> tuple[float, float | None] | None:
+    """(tokens, seconds) of the answer at `depth` (0: the short prompt's). The tokens are
+    counted in one tokenizer over the text that arrived (perf/reference_tokens): a server's
+    own count is its word, and claiming 3.3 times the tokens was 3.3 times the speed (42nd
+    probe); the engine's count only where that tokenizer is not installed."""
+    if m.bench is None:
+        return None
+    at: DepthPoint | PromptStats | None
+    if depth:
+        at = next((p for p in m.bench.depths if p.depth == depth), None)
+        if at is None or at.e2e_s is None or at.completion_tokens is None:
+            return None
+    else:
+        at = m.bench.short
+        if at is None:
+            return None
+    ref, own = at.reference_tokens, at.completion_tokens
+    return (ref if ref is not None else float(own or 0)), at.e2e_s.median
+
+
+def _request_cost(m: ModelComparison, depth: int = 0) -> float | None:
     """The machine's price for the time a request takes, per 1M answer tokens: one client's
     whole request (send to last token), or at `--cost-at N` all N clients' round over all
     their answer tokens. Prompt tokens are left out: their count is the server's word, and a
@@ -250,7 +266,7 @@ def _request_cost(m: ModelComparison) -> float | None:
         point = next((p for p in m.bench.sweep if p.concurrency == clients), None)
         rate = point and (point.aggregate_reference_tps or point.aggregate_output_tps)
     else:
-        rate = _answer_tps(m)
+        rate = _answer_tps(m, depth)
     return float(price_per_s / rate * 1e6) if rate and rate > 0 else None
 
 
@@ -309,7 +325,7 @@ def compare(
 
     models, published_notes = with_published_and_rent(models, settings.home)
     notes += published_notes
-    rec = recommend([candidate(m) for m in models], opt.constraints, opt.weights)
+    rec = recommend([candidate(m, opt.speed_depth) for m in models], opt.constraints, opt.weights)
     return CompareResult(
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         machine=f"{platform.node()} ({platform.machine()}, {os.cpu_count() or 1} cores)",

@@ -93,6 +93,7 @@ class FakeServer:
     prompt_tokens: int = 5  # what an `ok` stream's usage claims it read
     completion_tokens: int | None = None  # what it claims it wrote (None: one a word)
     refuse_system: bool = False  # misbehave for any request with a system message
+    delay_a_char_s: float = 0.0  # more before an answer for each character of the prompt
     refusal: tuple[int, dict[str, Any]] = (400, CONTENT_FILTERED)
     seen: list[Seen] = field(default_factory=list)
     peak_in_flight: int = 0
@@ -186,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
             over = fake.in_flight > fake.concurrent_ok
         try:
             if not over:  # a refusal leaves at once, so `seen.t` is when it left
-                time.sleep(fake.answer_delay_s)
+                time.sleep(fake.answer_delay_s + fake.delay_a_char_s * len(prompt))
             bad = fake.misbehaves(prompt, number) or (fake.refuse_system and _has_system(body))
             self._answer(fake, body, prompt, bad, over, seen)
         finally:

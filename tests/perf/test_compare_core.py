@@ -327,3 +327,27 @@ def test_a_model_measured_at_fewer_clients_is_priced_at_the_most_it_takes(
     costs = {m: candidate(models[m]).cost_axis for m in models}
     assert costs["small"] / costs["big"] < 3  # 2 clients' rate, not one's (4 times)
     assert "small at 2" in (cost_assumption(result) or "")
+
+
+def test_compare_at_a_depth_weighs_the_answers_at_that_depth(settings: Settings) -> None:
+    """`compare --depth 4096` weighed the depth-0 answers: a server 6 times slower to its
+    first token at that depth was "better" on speed and cost, and recommended (42nd probe)."""
+    from openscout.compare import candidate
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    words = " ".join(f"w{i}" for i in range(10))
+    slow_deep = FakeServer("ok", reply=lambda p: words, word_gap_s=0.02, delay_a_char_s=0.0005)
+    flat = FakeServer("ok", reply=lambda p: words, word_gap_s=0.02, answer_delay_s=0.3)
+    bench = BenchConfig(repeats=1, warmup=0, max_tokens=16, concurrency=())
+    with serve(slow_deep), serve(flat):
+        add_remote(settings, slow_deep.url, "slow-deep")
+        add_remote(settings, flat.url, "flat")
+        opts = CompareOptions(skip_quality=True, bench=bench, speed_depth=1500)
+        result = compare(settings, ["slow-deep", "flat"], opts)
+    models = {m.id: m for m in result.models}
+    deep = {m: candidate(models[m], 1500).speed_tps for m in models}
+    shallow = {m: candidate(models[m]).speed_tps for m in models}
+    assert shallow["slow-deep"] > shallow["flat"]  # at depth 0 it is the faster
+    assert deep["slow-deep"] < deep["flat"]  # at the depth asked it is not
+    assert result.recommendation.recommended == "flat"

@@ -149,7 +149,16 @@ PROMPT = [
     "reference_tokens",
 ]
 STAT = ["median", "min", "max", "n"]
-DEPTH = ["depth", "prompt_tokens", "ttft_s", "output_tps", "prefill_tps"]
+DEPTH = [
+    "depth",
+    "prompt_tokens",
+    "ttft_s",
+    "output_tps",
+    "prefill_tps",
+    "e2e_s",
+    "completion_tokens",
+    "reference_tokens",
+]
 PRICE = ["name", "input_per_m", "output_per_m", "blended_per_m", "source", "date"]
 RECOMMENDATION = [
     "recommended",

@@ -208,6 +208,10 @@ class DepthPoint:
     ttft_s: Stat
     output_tps: Stat
     prefill_tps: Stat
+    # a whole answer there, as the recommendation weighs it at this depth (42nd probe)
+    e2e_s: Stat | None = None
+    completion_tokens: float | None = None
+    reference_tokens: float | None = None
 
 
 @dataclass
@@ -424,7 +428,16 @@ def measure_depths(
     short = prompts.get("short")
     if short and 0 in config.depths:
         points.append(
-            DepthPoint(0, short.prompt_tokens, short.ttft_s, short.output_tps, short.prefill_tps)
+            DepthPoint(
+                0,
+                short.prompt_tokens,
+                short.ttft_s,
+                short.output_tps,
+                short.prefill_tps,
+                short.e2e_s,
+                short.completion_tokens,
+                short.reference_tokens,
+            )
         )
     if not config.deep:
         return points
@@ -451,6 +464,9 @@ def measure_depths(
                 Stat.of([x.ttft_s for x in samples]),
                 Stat.of([x.output_tps for x in samples]),
                 Stat.of([x.prefill_tps for x in samples]),
+                Stat.of([x.e2e_s for x in samples]),
+                statistics.median(x.completion_tokens for x in samples),
+                _median([x.reference_tokens for x in samples]),
             )
         )
     return points
