@@ -258,10 +258,9 @@ def make_router(pool: ModelPool) -> APIRouter:
                         if ev.text:  # a thinking delta has none
                             parts.append(ev.text)
                             yield sse({"text": ev.text})
-                    else:  # timings only: no model name before the vote
-                        yield sse(
-                            {"done": True, "tokens": ev.completion_tokens, "tps": ev.output_tps}
-                        )
+                    else:  # no model name nor speed before the vote: a model's tokens/s
+                        # told which one answered on a side (42nd probe)
+                        yield sse({"done": True, "tokens": ev.completion_tokens})
                 await run_in_threadpool(
                     arena.save_answer, settings, battle_id, side, "".join(parts)
                 )

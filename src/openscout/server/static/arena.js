@@ -9,7 +9,7 @@
     let text = "";
     await OS.stream("/ui/api/arena/battles/" + encodeURIComponent(battle) + "/answer/" + side, {}, (ev) => {
       if (ev.text) { text += ev.text; out.textContent = text; }
-      if (ev.done) meta.textContent = ev.tokens + " tokens · " + OS.fmt(ev.tps, 1, " tok/s");
+      if (ev.done) meta.textContent = ev.tokens + " tokens";
     });
   }
 
