@@ -91,3 +91,16 @@ def test_compare_says_a_bad_out_folder_before_it_compares(
     if db.exists():  # nothing was run first
         assert count(db, "SELECT COUNT(*) FROM eval_runs") == 0
         assert count(db, "SELECT COUNT(*) FROM bench_results") == 0
+
+
+def test_tune_demo_data_keeps_a_file_of_other_data(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """`tune-demo-data examples.jsonl` replaced the user's own examples without a word (42nd
+    probe, low). Other data is kept unless --replace; the same demo data again is written."""
+    out = tmp_path / "examples.jsonl"
+    out.write_text('{"my": "precious data"}\n')
+    p = cli(cli_env, "tune-demo-data", str(out), "--n", "5", check=False, timeout=60)
+    assert p.returncode == 2 and "holds other data" in p.stderr
+    assert out.read_text() == '{"my": "precious data"}\n'
+    cli(cli_env, "tune-demo-data", str(out), "--n", "5", "--replace")
+    cli(cli_env, "tune-demo-data", str(out), "--n", "5")  # the same data: no need to ask
+    assert len(out.read_text().splitlines()) == 5

@@ -135,15 +135,23 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Argument(..., help="JSONL file to write"),
         n: int = typer.Option(160, "--n", min=1, max=100_000, help="examples"),
         seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1),
+        replace: bool = typer.Option(False, "--replace", help="overwrite a file of other data"),
     ) -> None:
         """Write the training split of the `city-json` demo task (its held-out split is the
         built-in suite `city-json`)."""
+        from openscout.errors import ConfigError
         from openscout.evals.tasks.cityjson import train_examples
-
-        lines = [json.dumps(e, ensure_ascii=False) for e in train_examples(seed, n)]
         from openscout.outfile import make_folder, write_text
 
+        lines = [json.dumps(e, ensure_ascii=False) for e in train_examples(seed, n)]
+        text = "\n".join(lines) + "\n"
         hint = "give a file path you may write, e.g. city_train.jsonl"
+        # the user's own examples are one slip away (docs name them examples.jsonl): a file
+        # of other data is kept unless asked (42nd probe); the same demo data again is fine
+        if out.is_file() and not replace and out.read_bytes() != text.encode():
+            raise ConfigError(
+                f"{out} exists and holds other data", hint="pass --replace, or give another path"
+            )
         make_folder(out.parent, hint)
-        write_text(out, "\n".join(lines) + "\n", hint)
+        write_text(out, text, hint)
         console.print(f"wrote {n} training examples to {esc(out)}")
