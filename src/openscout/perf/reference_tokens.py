@@ -10,6 +10,7 @@ the embedded SmolLM2's (its vocabulary alone is loaded, in milliseconds).
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Any
 
@@ -27,7 +28,9 @@ def _tokenizer() -> Any:
 
             quiet_llama(llama_cpp)
             path = str(smollm2_path())
-            _vocab.append(llama_cpp.Llama(path, vocab_only=True, verbose=False))
+            vocab = llama_cpp.Llama(path, vocab_only=True, verbose=False)
+            atexit.register(vocab.close)  # while llama_cpp can still free it
+            _vocab.append(vocab)
         except Exception:
             _vocab.append(None)
     return _vocab[0]
