@@ -13,12 +13,12 @@ from openscout.errors import ConstraintError
 from openscout.perf.measure import (
     BenchConfig,
     Footprint,
-    MemoryProbe,
     RunSample,
     Stat,
     measure,
     summarise,
 )
+from openscout.perf.memory_probe import MemoryProbe
 
 REPLY = " ".join(f"w{i}" for i in range(40))
 
