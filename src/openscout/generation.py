@@ -36,6 +36,7 @@ class GenerationResult:
     prefill_tps: float | None
     total_s: float
     mode: str
+    thinking_open: bool = False  # the text began inside thinking the prompt opened
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -102,6 +103,7 @@ def stream_generate(
             timing.prefill_tps,
             timing.total_s,
             mode,
+            final.thinking_open,
         )
         if settings is not None:
             log_generation(

@@ -115,6 +115,13 @@ def register(app: typer.Typer) -> None:
             callback=finite,
             help="$ per hour of the machine or endpoint",
         ),
+        opens_thinking: bool = typer.Option(
+            False,
+            "--opens-thinking",
+            help="--url: the server's chat template opens <think> and its answers carry the"
+            " thinking inline (no reasoning parser): an answer cut off while thinking scores"
+            " as empty",
+        ),
         replace: bool = typer.Option(False, "--replace", help="overwrite a model with the same id"),
         json_out: bool = typer.Option(False, "--json", help="print JSON"),
     ) -> None:
@@ -124,6 +131,10 @@ def register(app: typer.Typer) -> None:
 
         if bool(path) == bool(url):
             raise ConfigError("give exactly one of --path (a GGUF file) or --url (an endpoint)")
+        if opens_thinking and path:
+            raise ConfigError(
+                "--opens-thinking is for --url models: a GGUF file's own template is read"
+            )
         spec = _spec_from_options(
             id=model_id,
             engine="llamacpp" if path else "openai",
@@ -137,6 +148,7 @@ def register(app: typer.Typer) -> None:
             catalog_id=catalog_id,
             loglikelihood=loglikelihood,
             price_per_hour=price_per_hour,
+            options={"opens_thinking": True} if opens_thinking else {},
         )
         saved = add_model(get_settings(), spec, replace=replace)
         if json_out:

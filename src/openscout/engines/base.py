@@ -93,6 +93,8 @@ class Final:
     finish_reason: FinishReason
     # Engines that know exact per-token arrival may add it; otherwise chunks carry timing.
     extra: dict[str, object] = field(default_factory=dict)
+    # the answer text began inside a `<think>` the prompt opened (engines/thinking.py)
+    thinking_open: bool = False
 
 
 StreamEvent = Chunk | Final

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,11 @@ from openscout.engines.lora_check import check_adapter
 from openscout.engines.pinned import PinnedFile
 from openscout.engines.plain_spellings import ControlSpellings, plain_chat_ids
 from openscout.engines.stops import cut_at_stop, safe_prefix
+from openscout.engines.thinking import prompt_opens_thinking
 from openscout.engines.tokenizer_child import ChildTokenizer
 from openscout.errors import ContextLengthError, EngineError, ModelFileError
 
+THINK_TAIL_TOKENS = 16  # enough for `<think>` spelt in plain tokens, and the lines after it
 GEN_CTX_PER_SEQ = 1024  # KV cells per lane of batched generation (prompt + answer)
 
 
@@ -222,6 +225,11 @@ class LlamaCppEngine:
     def adds_bos(self) -> bool:
         return bool(self.llm.tokenize(b"", add_bos=True))
 
+    def opens_thinking(self, prompt: Sequence[int]) -> bool:
+        """Whether the prompt ends in an opened `<think>` (engines/thinking.py): its last
+        tokens' text, special tokens written out."""
+        return prompt_opens_thinking(self.decode(prompt[-THINK_TAIL_TOKENS:]))
+
     def is_eog(self, tok: int) -> bool:
         return bool(self._lib.llama_vocab_is_eog(self.llm._model.vocab, tok))
 
@@ -394,7 +402,7 @@ class LlamaCppEngine:
             gen.close()
         if pending:
             yield Chunk(pending, time.perf_counter())
-        yield Final(len(tokens), n_out, reason)  # type: ignore[arg-type]
+        yield Final(len(tokens), n_out, reason, thinking_open=self.opens_thinking(tokens))  # type: ignore[arg-type]
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -561,7 +569,8 @@ class LlamaCppEngine:
                     [prompts[i] for i in idx], params, [stops[i] for i in idx]
                 )
             for i, g in zip(idx, gens, strict=True):
-                results[i] = BatchResult(g.text, g.final, g.ttft_s)
+                final = replace(g.final, thinking_open=self.opens_thinking(prompts[i]))
+                results[i] = BatchResult(g.text, final, g.ttft_s)
         for i, ok in enumerate(fits):
             if not ok:
                 t0 = time.perf_counter()

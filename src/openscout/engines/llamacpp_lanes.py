@@ -41,6 +41,7 @@ from openscout.engines.cancel import check_stop, current_stop
 from openscout.engines.cpu_threads import ThreadChooser
 from openscout.engines.llamacpp_multi import MultiSeqContext, SeqState, sample
 from openscout.engines.stops import safe_prefix
+from openscout.engines.thinking import marked_thinking_open
 from openscout.errors import EngineError
 
 if TYPE_CHECKING:
@@ -268,13 +269,15 @@ class LaneView:
     ) -> Iterator[StreamEvent]:
         tokens, stop = self.engine.chat_tokens(messages, params)
         if self.server.fits(len(tokens)):
-            return self.server.stream(tokens, params, stop)
+            stream = self.server.stream(tokens, params, stop)
+            return marked_thinking_open(stream, self.engine.opens_thinking(tokens))
         return self.engine.stream_chat(messages, params)
 
     def stream_completion(self, prompt: str, params: SamplingParams) -> Iterator[StreamEvent]:
         tokens = self.engine.tokenize(prompt)
         if self.server.fits(len(tokens)):
-            return self.server.stream(tokens, params, tuple(params.stop))
+            stream = self.server.stream(tokens, params, tuple(params.stop))
+            return marked_thinking_open(stream, self.engine.opens_thinking(tokens))
         return self.engine.stream_completion(prompt, params)
 
     def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:

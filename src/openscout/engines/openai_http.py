@@ -62,6 +62,7 @@ from openscout.engines.openai_wire import (
     usage_of,
     utf8_bytes,
 )
+from openscout.engines.thinking import marked_thinking_open, prompt_opens_thinking
 from openscout.errors import (
     CapabilityError,
     ContextLengthError,
@@ -98,10 +99,14 @@ class OpenAIEngine:
         max_parallel: int = 8,
         stream: bool = True,
         transport: httpx.BaseTransport | None = None,
+        opens_thinking: bool = False,
     ) -> None:
         """`loglikelihood`: True when the user states the server's prompt log-probs are right,
-        False when not, None to probe the server on first use of `capabilities`."""
+        False when not, None to probe the server on first use of `capabilities`.
+        `opens_thinking`: the user states the server's chat template opens `<think>`
+        (engines/thinking.py); its prompts are not ours to read."""
         self.model_id = model_id
+        self.opens_thinking = opens_thinking
         # a query (Azure's ?api-version=) goes on every request, after the route: httpx
         # would append the route to the query itself (tenth probe)
         self.base_url, query = split_query(base_url)
@@ -462,11 +467,13 @@ class OpenAIEngine:
         self, messages: Sequence[Message], params: SamplingParams
     ) -> Iterator[StreamEvent]:
         payload = {**self._payload(params), "messages": [dict(m) for m in messages]}
-        return self._stream("/chat/completions", payload, chat=True)
+        stream = self._stream("/chat/completions", payload, chat=True)
+        return marked_thinking_open(stream, self.opens_thinking)  # the server's template
 
     def stream_completion(self, prompt: str, params: SamplingParams) -> Iterator[StreamEvent]:
         payload = {**self._payload(params), "prompt": prompt}
-        return self._stream("/completions", payload, chat=False)
+        stream = self._stream("/completions", payload, chat=False)
+        return marked_thinking_open(stream, prompt_opens_thinking(prompt))
 
     def _echo_logprobs(self, text: str) -> dict[str, Any]:
         """Prompt log-probs of `text`. max_tokens 1, as lm-evaluation-harness sends: some

@@ -72,7 +72,7 @@ def checked_options(spec: ModelSpec) -> dict[str, Any]:
     """The options a models.yaml entry may set for this engine, each of its kind: a timeout
     of .inf or "abc", or a `transport`, were 500s at the first request (twelfth probe)."""
     options = dict(spec.options)
-    unknown = set(options) - {"timeout_s", "max_parallel", "stream"}
+    unknown = set(options) - {"timeout_s", "max_parallel", "stream", "opens_thinking"}
     timeout = options.get("timeout_s", 120.0)
     parallel = options.get("max_parallel", 8)
     if (
@@ -83,11 +83,13 @@ def checked_options(spec: ModelSpec) -> dict[str, Any]:
         or not 1 <= parallel <= 1024
         or parallel != int(parallel)
         or not isinstance(options.get("stream", True), bool)
+        or not isinstance(options.get("opens_thinking", False), bool)
     ):
         raise ConfigError(
             f"model {spec.id!r}: options {sorted(options)[:10]} are not what the openai engine"
             " takes",
-            hint="timeout_s: seconds (up to a day), max_parallel: 1 to 1024, stream: true/false",
+            hint="timeout_s: seconds (up to a day), max_parallel: 1 to 1024, stream: true/false,"
+            " opens_thinking: true/false",
         )
     if "max_parallel" in options:
         options["max_parallel"] = int(parallel)

@@ -237,6 +237,7 @@ class Caller:
                     "completion_tokens": res.final.completion_tokens,
                     "finish_reason": res.final.finish_reason,
                     "ttft_s": res.ttft_s,
+                    "thinking_open": res.final.thinking_open,
                 }
                 # the item's own time: its share of the batch (the answers came together)
                 self._prefetched[self._req_id(r)] = {**value, BATCH_SHARE: elapsed / len(group)}
@@ -257,6 +258,7 @@ class Caller:
                         None,
                         elapsed,
                         r.mode,
+                        res.final.thinking_open,
                     ),
                     self.engine_name,
                     "eval",
@@ -297,6 +299,7 @@ class Caller:
             "completion_tokens": r.completion_tokens,
             "finish_reason": r.finish_reason,
             "ttft_s": r.ttft_s,
+            "thinking_open": r.thinking_open,
         }
         if key is not None and r.finish_reason not in ("error", "cancelled"):
             self.store.cache_put(key, self.model_key, "generate", value)

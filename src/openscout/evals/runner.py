@@ -99,7 +99,8 @@ class _Shared:
         # no stop string: asked to stop at a blank line, a base model replying "\n\nPASS"
         # (the embedded Gemma 3) was cut to "" every time (40th probe); the verdict is read
         # from the first paragraph that gives one (assertions._judge_verdict)
-        reply, _ = split_thinking(str(caller.generate(request, tally, fresh)["text"]))
+        said = caller.generate(request, tally, fresh)
+        reply, _ = split_thinking(str(said["text"]), bool(said.get("thinking_open")))
         return reply.strip()
 
 
@@ -152,7 +153,8 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                 prompt_tokens=value["prompt_tokens"],
                 completion_tokens=value["completion_tokens"],
             )
-            answer, thought = split_thinking(value["text"])
+            # answers cached before the flag was kept lack it: read as not opened
+            answer, thought = split_thinking(value["text"], bool(value.get("thinking_open")))
             score = score_generation(item, answer, _Context(shared, tally))
             if thought is not None:  # scored on the answer after it (evals/thinking.py)
                 score.detail["thinking_set_aside"] = len(thought)

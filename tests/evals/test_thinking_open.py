@@ -1,0 +1,144 @@
+"""Thinking opened by the prompt, cut off by max_tokens: no tag in the answer, and it was
+scored as the answer (42nd probe N3: a cut-off "... Is it Paris? Hmm, or Lyon" passed
+`icontains: Paris`). The engine says where its prompt opened `<think>` (Final.thinking_open):
+llama.cpp reads its own prompt; a remote model is told with `models add --opens-thinking`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openscout.config import Settings
+from openscout.engines.base import BatchRequest, SamplingParams, collect
+from openscout.engines.loader import clear_cache
+from openscout.engines.openai_http import OpenAIEngine
+from openscout.evals import run_eval
+from openscout.models import ModelSpec, add_model
+from tests.engines.fake_openai import FakeServer, serve
+from tests.gguf_factory import copy_with_metadata
+
+# SmolLM2's own turns, with the assistant's turn opened on `<think>` as R1's distills do
+THINKING_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n<think>\n{% endif %}"
+)
+HI = [{"role": "user", "content": "Say hello."}]
+
+
+@pytest.fixture(autouse=True)
+def fresh_engines() -> None:
+    clear_cache()
+
+
+@pytest.fixture
+def thinking_copy(tmp_path: Path, smollm2_path: Path) -> Path:
+    return copy_with_metadata(
+        smollm2_path, tmp_path / "thinks.gguf", {"tokenizer.chat_template": THINKING_TEMPLATE}
+    )
+
+
+def test_llamacpp_says_where_its_prompt_opened_thinking(
+    thinking_copy: Path, smollm2_engine: object
+) -> None:
+    from openscout.engines.llamacpp import LlamaCppEngine
+
+    params = SamplingParams(max_tokens=4)
+    engine = LlamaCppEngine("thinks", thinking_copy, n_ctx=512)
+    try:
+        _, opened, _ = collect(engine.stream_chat(HI, params))
+        _, raw, _ = collect(engine.stream_completion("Question: hi\n<think>\n", params))
+        _, plain_raw, _ = collect(engine.stream_completion("Question: hi\n", params))
+        batch = engine.generate_batch([BatchRequest(messages=HI)], params)  # type: ignore[arg-type]
+    finally:
+        engine.close()
+    _, own, _ = collect(smollm2_engine.stream_chat(HI, params))  # type: ignore[attr-defined]
+    assert (opened.thinking_open, raw.thinking_open, batch[0].final.thinking_open) == (
+        True,
+        True,
+        True,
+    )
+    assert (own.thinking_open, plain_raw.thinking_open) == (False, False)
+
+
+def test_a_local_answer_cut_off_inside_opened_thinking_is_not_scored_as_the_answer(
+    settings: Settings, tmp_path: Path, thinking_copy: Path, smollm2_path: Path
+) -> None:
+    """Any text passes `regex: .`; four tokens of thinking are no answer."""
+    add_model(settings, ModelSpec(id="thinks", engine="llamacpp", path=str(thinking_copy)))
+    add_model(settings, ModelSpec(id="plain", engine="llamacpp", path=str(smollm2_path)))
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['Say hello.']\ndefaults: {max_tokens: 4}\n"
+        "tests:\n  - assert: [{type: regex, value: '.'}]\n"
+    )
+    results = run_eval(settings, str(suite), ["thinks", "plain"]).results
+    thinks, plain = results["thinks"].items[0], results["plain"].items[0]
+    assert thinks["output"].strip() and thinks["score"] == 0.0
+    assert thinks["detail"]["thinking_set_aside"] > 0
+    assert plain["score"] == 1.0 and "thinking_set_aside" not in plain["detail"]
+
+
+def _add_remote(settings: Settings, url: str, opens_thinking: bool) -> None:
+    options = {"opens_thinking": True} if opens_thinking else {}
+    spec = ModelSpec(
+        id="r", engine="openai", base_url=url, model="fake", loglikelihood=False, options=options
+    )
+    add_model(settings, spec, replace=True)
+
+
+@pytest.mark.parametrize("opens_thinking", [False, True])
+def test_a_remote_model_said_to_open_thinking_is_read_that_way(
+    settings: Settings, tmp_path: Path, opens_thinking: bool
+) -> None:
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\ntests:\n"
+        "  - vars: {q: cut}\n    assert: [{type: icontains, value: Paris}]\n"
+        "  - vars: {q: closed}\n    assert: [{type: icontains, value: Paris}]\n"
+    )
+
+    def reply(prompt: str) -> str:
+        if "cut" in prompt:
+            return "Is it Paris? Hmm, or Lyon"
+        return "Lyon, surely not.</think>Paris."
+
+    with serve(FakeServer("ok", reply=reply)) as fake:
+        _add_remote(settings, fake.url, opens_thinking)
+        items = run_eval(settings, str(suite), ["r"]).results["r"].items
+    cut, closed = (r["score"] for r in items)
+    assert closed == 1.0
+    assert cut == (0.0 if opens_thinking else 1.0)  # not told: the text is all it has
+
+
+def test_thinking_streamed_apart_leaves_the_answer_alone() -> None:
+    """A server with a reasoning parser sends the answer alone: told the template opens
+    thinking, the engine still marks nothing, or every answer would read as thinking."""
+    sse = {"content-type": "text/event-stream"}
+    think = b'data: {"choices": [{"delta": {"reasoning_content": "hmm"}}]}\n\n'
+    done = b'data: {"choices": [{"delta": {"content": "Paris"}, "finish_reason": "stop"}]}\n\n'
+
+    def engine(body: bytes) -> OpenAIEngine:
+        transport = httpx.MockTransport(
+            lambda request: httpx.Response(200, headers=sse, content=body)
+        )
+        return OpenAIEngine("u", "http://up.test/v1", transport=transport, opens_thinking=True)
+
+    _, apart, _ = collect(engine(think + done).stream_chat(HI, SamplingParams()))  # type: ignore[arg-type]
+    _, inline, _ = collect(engine(done).stream_chat(HI, SamplingParams()))  # type: ignore[arg-type]
+    assert (apart.thinking_open, inline.thinking_open) == (False, True)
+
+
+def test_models_add_opens_thinking_is_for_remote_models(
+    cli_env: dict[str, str], smollm2_path: Path
+) -> None:
+    from tests.cli.test_cli_foundation import run_cli
+
+    url = ["models", "add", "r", "--url", "http://127.0.0.1:9/v1", "--opens-thinking", "--json"]
+    assert json.loads(run_cli(url, cli_env).stdout)["options"] == {"opens_thinking": True}
+    local = ["models", "add", "l", "--path", str(smollm2_path), "--opens-thinking"]
+    refused = run_cli(local, cli_env, check=False)
+    assert refused.returncode != 0 and "GGUF file's own template" in refused.stderr
+    assert "Traceback" not in refused.stderr
