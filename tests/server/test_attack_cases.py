@@ -387,10 +387,12 @@ def test_a_template_refusing_the_messages_is_a_400_and_the_model_stays_ready(
 ) -> None:
     """Real templates refuse some messages (Gemma 2: no system role; Mistral and Llama 2: roles
     must alternate). That answered 500 "the model could not be loaded", on the user's input."""
-    from openscout.engines import chat_template, llamacpp
+    from openscout.engines import chat_template, llamacpp_tokens
 
     real = chat_template.render_chat
-    monkeypatch.setattr(llamacpp, "render_chat", lambda t, m, b="", e="": real(REFUSING, m, b, e))
+    monkeypatch.setattr(
+        llamacpp_tokens, "render_chat", lambda t, m, b="", e="": real(REFUSING, m, b, e)
+    )
     c = make_client(engines={"smol": smollm2_engine})
     system = {"role": "system", "content": "be brief"}
     user = {"role": "user", "content": "hi"}
