@@ -121,3 +121,32 @@ def test_encoding_says_how_far_it_is_and_keeps_ids_in_four_bytes(smollm2_engine)
     assert list(first.input_ids) == prompt + answer
     assert list(first.labels) == [IGNORE] * len(prompt) + answer
     assert first.input_ids.itemsize == first.labels.itemsize == 4
+
+
+def test_a_repeated_prompt_is_held_out_whole_or_trained_whole(tmp_path: Path) -> None:
+    """Split by line, a question asked twice sat on both sides, and the held-out loss
+    measured answers the model had trained on (42nd probe, low)."""
+    rows = [json.dumps({"prompt": str(i % 10), "completion": f"x{i}"}) for i in range(40)]
+    chat = {
+        "messages": [{"role": "user", "content": "same"}, {"role": "assistant", "content": "a"}]
+    }
+    rows += [json.dumps(chat)] * 3
+    ds = read_jsonl(write(tmp_path, rows))
+    for seed in range(20):
+        train, held = split(ds.examples, 0.2, seed=seed)
+        assert len(train) + len(held) == len(ds.examples) and held
+        key = lambda e: (e.prompt, json.dumps(e.messages))  # noqa: E731
+        assert not {key(e) for e in train} & {key(e) for e in held}, seed
+
+
+def test_data_without_repeats_splits_as_before(tmp_path: Path) -> None:
+    """The split of data without repeated prompts is the one earlier versions made."""
+    import random
+
+    ds = read_jsonl(
+        write(tmp_path, [json.dumps({"prompt": str(i), "completion": "x"}) for i in range(50)])
+    )
+    order = list(range(50))
+    random.Random("openscout-tune-split:7").shuffle(order)
+    _, held = split(ds.examples, 0.1, seed=7)
+    assert [e.line - 1 for e in held] == sorted(order[:5])
