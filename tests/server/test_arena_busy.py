@@ -10,6 +10,7 @@ import time
 import httpx
 
 from openscout.engines.mock import MockEngine
+from openscout.errors import ContextLengthError
 from openscout.server.app import create_app
 from openscout.server.limits import Limits
 from tests.server.live import live_server
@@ -46,4 +47,30 @@ def test_a_busy_server_refusing_an_arena_answer_is_no_failure(settings) -> None:
         err = r.json()["error"]
         assert err["code"] == "queue_full"
         assert err["message"] == "the server is busy; try again shortly"
+    assert {r["model"]: r["failed"] for r in ratings} == {"a": 0, "b": 0}
+
+
+class _ShortContext(MockEngine):
+    """A model whose context holds 10 words: a longer prompt is refused as llama.cpp does."""
+
+    def _stream(self, prompt, params):  # type: ignore[no-untyped-def]
+        if len(prompt.split()) > 10:
+            raise ContextLengthError(f"{self.model_id}: the prompt has too many tokens")
+        return super()._stream(prompt, params)
+
+
+def test_a_prompt_longer_than_the_context_is_no_failure(settings) -> None:  # type: ignore[no-untyped-def]
+    """A prompt no model's context holds failed both models' battles (42nd probe, low): its
+    length is the user's choice, so it is said plainly and counted against neither."""
+    engines = {n: _ShortContext(n) for n in "ab"}
+    app = create_app(settings, engines=engines, arena_models=list(engines))
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=60) as c:
+        bid = c.post("/ui/api/arena/battles", json={"prompt": "go " * 40}).json()["id"]
+        answers = [c.post(f"/ui/api/arena/battles/{bid}/answer/{side}") for side in "ab"]
+        ratings = c.get("/ui/api/arena/ratings").json()["ratings"]
+    for r in answers:
+        assert r.status_code == 400, r.text
+        err = r.json()["error"]
+        assert err["code"] == "context_length_exceeded"
+        assert err["message"] == "the prompt is too long for this model; try a shorter one"
     assert {r["model"]: r["failed"] for r in ratings} == {"a": 0, "b": 0}

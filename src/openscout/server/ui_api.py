@@ -79,14 +79,13 @@ def _battle(settings: Settings, battle_id: str) -> arena.BattleRecord:
         raise APIError(404, e.message, code="not_found", param="battle_id") from e
 
 
-# What the model itself did: its engine failed, or it could not be loaded or take the prompt.
-# Anything else refused the request before the model ran or is the server's own trouble (a
-# full queue, 429 or the server-wide 503; a client that left; the database, the disk) and is
-# not the model's failure: a busy 503 counted against it, so a flood could inflate any
-# model's failures (41st probe).
-MODEL_FAILURES = frozenset(
-    {"engine_error", "model_unavailable", "context_length_exceeded", "chat_template_error"}
-)
+# What the model itself did: its engine failed, or it could not be loaded or render the
+# prompt. Anything else refused the request before the model ran or is the server's own
+# trouble (a full queue, 429 or the server-wide 503; a client that left; the database, the
+# disk) and is not the model's failure: a busy 503 counted against it, so a flood could
+# inflate any model's failures (41st probe). A prompt longer than the model's context is the
+# prompt's length, the user's choice: counted, one long paste failed both models (42nd probe).
+MODEL_FAILURES = frozenset({"engine_error", "model_unavailable", "chat_template_error"})
 
 
 def model_failed(err: APIError) -> bool:
@@ -99,6 +98,8 @@ def arena_message(err: APIError) -> str:
     names it), which would tell who answers before the vote."""
     if model_failed(err):
         return "the model failed to answer"
+    if err.code == "context_length_exceeded":  # no length named: it would tell the models apart
+        return "the prompt is too long for this model; try a shorter one"
     if err.status == 429:
         return "the model is busy; try again shortly"
     if err.code == "queue_full":
