@@ -57,6 +57,15 @@ class Chat:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class ChatSetup:
+    """What a turn was sent with, where given (None: unchanged): the chat keeps the last."""
+
+    model_id: str | None = None
+    system_prompt: str | None = None
+    params: dict[str, Any] | None = None
+
+
 # C0 controls but tab and line breaks: JSON writes each as \u00XX, six bytes, so a chat of
 # them within its 8 MiB bound was a 48 MB answer (31st probe); they show as nothing anyway
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -97,6 +106,7 @@ def add_message(
     completion_tokens: int | None = None,
     ttft_s: float | None = None,
     output_tps: float | None = None,
+    now: ChatSetup = ChatSetup(),
 ) -> ChatMessage:
     if role not in ROLES:
         raise OpenscoutError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
@@ -128,8 +138,15 @@ def add_message(
                 ),
             )
             conn.execute(
-                "UPDATE chats SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-                (chat_id,),
+                "UPDATE chats SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),"
+                " model_id = COALESCE(?, model_id), system_prompt = COALESCE(?, system_prompt),"
+                " params_json = COALESCE(?, params_json) WHERE id = ?",
+                (
+                    now.model_id,
+                    now.system_prompt,
+                    None if now.params is None else _settings_json(now.params),
+                    chat_id,
+                ),
             )
             row = conn.execute(
                 "SELECT * FROM chat_messages WHERE id = ?", (cur.lastrowid,)

@@ -83,6 +83,19 @@ def test_chat_streams_an_answer_from_smollm2(page: Any, settings, smollm2_path) 
         assert [m["role"] for m in exported["messages"]] == ["user", "assistant"]
         md = page.request.get(url + page.get_attribute("#export-md", "href")).text()
         assert "## User" in md and answer.strip()[:20] in md
+        # a later turn's settings are the chat's own when it reopens (the first turn's were
+        # kept for ever: 41st probe, low)
+        page.fill("#system", "Answer in one word.")
+        page.fill("#temperature", "0.5")
+        page.fill("#input", "And of Spain?")
+        page.press("#input", "Enter")
+        wait_count(page.locator(".msg-assistant.done"), 1)  # the reloaded answer is not "done"
+        wait_count(page.locator(".msg-assistant"), 2)
+        page.fill("#system", "")
+        page.reload()
+        wait_count(page.locator(".msg-assistant"), 2)
+        assert page.input_value("#system") == "Answer in one word."
+        assert page.input_value("#temperature") == "0.5"
         page.click("#delete-chat")
         wait_count(page.locator("#chat-list li"), 0)
         assert page.log.csp_violations() == []

@@ -131,6 +131,38 @@ def test_chat_settings_round_trip_as_strict_json(client: TestClient) -> None:
     assert empty.json()["params"] == {}  # the page sends null for a field left blank
 
 
+def test_a_chat_keeps_the_settings_its_last_turn_was_sent_with(client: TestClient) -> None:
+    """The chat kept its first turn's model, system prompt and sampling for ever: reopened
+    after the user changed them it showed, and the export said, the first ones (41st probe,
+    low). Each user turn now carries them; a turn without them changes nothing."""
+    first = {"temperature": 0.2, "max_tokens": 64}
+    cid = client.post(
+        "/ui/api/chats", json={"model": "mock-a", "system_prompt": "Be brief.", "params": first}
+    ).json()["id"]
+    url = f"/ui/api/chats/{cid}/messages"
+    assert client.post(url, json={"role": "user", "content": "hi"}).status_code == 200
+    assert client.post(url, json={"role": "assistant", "content": "yo"}).status_code == 200
+    kept = client.get(f"/ui/api/chats/{cid}").json()
+    assert (kept["model_id"], kept["system_prompt"], kept["params"]) == (
+        "mock-a",
+        "Be brief.",
+        first,
+    )
+    later = {"temperature": 0.9, "top_p": 0.5}
+    turn = {"role": "user", "content": "more", "model": "mock-b", "system_prompt": "Be long."}
+    assert client.post(url, json={**turn, "params": later}).status_code == 200
+    now = client.get(f"/ui/api/chats/{cid}").json()
+    assert (now["model_id"], now["system_prompt"], now["params"]) == ("mock-b", "Be long.", later)
+    export = _strict_json(client.get(f"/ui/api/chats/{cid}/export?format=json").text)
+    assert export["system_prompt"] == "Be long." and export["params"] == later
+    # refused as a new chat's would be, and nothing stored
+    bad = [{"model": "no-such-model"}, {"params": {"temperature": "0.5"}}]
+    for extra in bad:
+        r = client.post(url, json={"role": "user", "content": "x", **extra})
+        assert r.status_code in (400, 404), r.text
+    assert len(client.get(f"/ui/api/chats/{cid}").json()["messages"]) == 3
+
+
 def test_chat_settings_stored_before_the_checks_are_left_out_not_exported(
     client: TestClient, settings
 ) -> None:  # type: ignore[no-untyped-def]

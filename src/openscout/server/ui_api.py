@@ -59,6 +59,12 @@ class NewMessage(_Body):
     completion_tokens: int | None = Field(default=None, ge=0, le=10_000_000)
     ttft_s: float | None = Field(default=None, ge=0, le=1e6)
     output_tps: float | None = Field(default=None, ge=0, le=1e9)
+    # a user's turn carries the chat's settings as it was sent (NewChat's names): stored, so
+    # the chat reopens with the model, system prompt and sampling its last turn used (the
+    # first turn's were kept for ever: 41st probe, low)
+    model: str | None = Field(default=None, min_length=1, max_length=256)
+    system_prompt: str | None = Field(default=None, max_length=20_000)
+    params: ChatSettings | None = None
 
 
 class NewBattle(_Body):
@@ -175,6 +181,8 @@ def make_router(pool: ModelPool) -> APIRouter:
 
     @r.post("/chats/{chat_id}/messages")
     def add_message(chat_id: ChatId, body: NewMessage) -> dict[str, Any]:
+        if body.model is not None:
+            pool.spec(body.model)  # 404 for an unknown model, as a new chat
         msg = chats.add_message(
             settings,
             chat_id,
@@ -185,6 +193,11 @@ def make_router(pool: ModelPool) -> APIRouter:
             completion_tokens=body.completion_tokens,
             ttft_s=body.ttft_s,
             output_tps=body.output_tps,
+            now=chats.ChatSetup(
+                body.model,
+                body.system_prompt,
+                None if body.params is None else body.params.model_dump(exclude_none=True),
+            ),
         )
         return msg.__dict__
 

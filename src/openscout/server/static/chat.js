@@ -97,7 +97,11 @@
         chatId = chat.id;
         window.history.replaceState(null, "", "/chat?chat=" + chatId);
       }
-      await OS.api("/ui/api/chats/" + chatId + "/messages", { method: "POST", body: { role: "user", content: text } });
+      // the turn's settings are kept with the chat: it reopens as it was last used
+      await OS.api("/ui/api/chats/" + chatId + "/messages", {
+        method: "POST",
+        body: { role: "user", content: text, model, system_prompt: system, params: params() },
+      });
       addBubble("user", text);
       turns.push({ role: "user", content: text });
       $("input").value = "";
