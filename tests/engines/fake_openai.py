@@ -311,14 +311,14 @@ def _delta(text: str, chat: bool, finish: str | None) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def serve(fake: FakeServer) -> Iterator[FakeServer]:
-    """Run `fake` on 127.0.0.1 and a free port; `fake.url` is its /v1 base URL."""
+def serve(fake: FakeServer, host: str = "127.0.0.1") -> Iterator[FakeServer]:
+    """Run `fake` on `host` (127.0.0.1) and a free port; `fake.url` is its /v1 base URL."""
     handler = type("Handler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer((host, 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    fake.url = f"http://{host}:{server.server_address[1]}/v1"
     try:
         yield fake
     finally:

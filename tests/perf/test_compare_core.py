@@ -351,3 +351,69 @@ def test_compare_at_a_depth_weighs_the_answers_at_that_depth(settings: Settings)
     assert shallow["slow-deep"] > shallow["flat"]  # at depth 0 it is the faster
     assert deep["slow-deep"] < deep["flat"]  # at the depth asked it is not
     assert result.recommendation.recommended == "flat"
+
+
+def _non_loopback_address() -> str | None:
+    """An IPv4 address of this machine that is not loopback (a UDP connect sends nothing)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # TEST-NET-1: only the route is looked up
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def test_a_server_elsewhere_without_its_own_price_has_no_cost(settings: Settings) -> None:
+    """A remote model without its own price was priced at this machine's rate ($0.08/h for
+    a 2-vCPU VM, or --price-per-hour, "$ per hour of this machine"): a GPU server elsewhere
+    came out the cheapest model of the comparison (40th probe, low). This machine's price is
+    for models on it, a server on loopback included; one elsewhere has no cost until it is
+    given its own, and every view says so."""
+    from openscout.compare import candidate
+    from openscout.perf.bench import price_for
+    from openscout.perf.cost import UNPRICED
+    from openscout.report.tables import cost_assumption
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    def spec(url: str, **kw: float) -> ModelSpec:
+        return ModelSpec(id="r", engine="openai", base_url=url, **kw)
+
+    for url in ("http://127.0.0.1:8000/v1", "http://localhost/v1", "http://[::1]:1/v1"):
+        assert price_for(spec(url), 3.0) == (3.0, "--price-per-hour")
+    for url in ("http://10.0.0.5:8000/v1", "https://api.example.com/v1", "http://127.0.0.1.x.io/"):
+        assert price_for(spec(url), 3.0) == (None, UNPRICED)
+        assert price_for(spec(url, price_per_hour=2.5), 3.0)[0] == 2.5
+    assert price_for(ModelSpec(id="m", engine="mock"), None)[0] == 0.0816  # runs here
+
+    host = _non_loopback_address()
+    if host is None:
+        pytest.skip("this machine has no address but loopback to serve on")
+    words = " ".join(f"w{i}" for i in range(12))
+    near = FakeServer("ok", reply=lambda p: words, word_gap_s=0.01)
+    far = FakeServer("ok", reply=lambda p: words, word_gap_s=0.01)
+    bench = BenchConfig(repeats=1, warmup=0, max_tokens=16, concurrency=())
+    with serve(near), serve(far, host=host):
+        add_remote(settings, near.url, "near")
+        add_remote(settings, far.url, "far")
+        result = compare(
+            settings,
+            ["near", "far"],
+            CompareOptions(
+                skip_quality=True,
+                bench=bench,
+                price_per_hour=3.0,
+                constraints=Constraints(max_cost_per_m=1e6),
+            ),
+        )
+    models = {m.id: m for m in result.models}
+    assert models["near"].cost is not None and models["near"].cost.price_per_hour == 3.0
+    assert models["far"].cost is None and models["far"].price_source == UNPRICED
+    assert candidate(models["far"]).cost_axis is None
+    assert result.recommendation.excluded["far"] == ["its cost per token is unknown"]
+    assert result.recommendation.recommended == "near"
+    line = cost_assumption(result) or ""
+    assert "$3/h from --price-per-hour" in line and "no cost for far" in line

@@ -15,7 +15,7 @@ from openscout.config import Settings
 from openscout.engines.mock import MockEngine
 from openscout.engines.openai_http import OpenAIEngine
 from openscout.errors import EngineError
-from openscout.server.security import is_loopback
+from openscout.loopback import is_loopback
 from tests.server.conftest import BASE
 
 from .conftest import mock_engines

@@ -166,15 +166,12 @@ def _print_bench(benches: list[ModelBench]) -> None:
         title="Memory and cost",
     )
     for b in benches:
-        c = b.cost
+        prices = ("price_per_hour", "input_per_m", "output_per_m", "blended_per_m")
         cost.add_row(
             plain(b.result.model_id),
             human_bytes(b.result.memory_bytes),
             fmt(b.result.load_s, 2),
-            fmt(c.price_per_hour, 4),
-            fmt(c.input_per_m, 4),
-            fmt(c.output_per_m, 4),
-            fmt(c.blended_per_m, 4),
+            *(fmt(getattr(b.cost, p, None), 4) for p in prices),  # no cost: unpriced
             plain(b.price_source),
         )
     print_table(cost, wrap=("price from",), drop=("load s", "$/h"))

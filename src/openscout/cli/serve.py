@@ -17,7 +17,7 @@ MIN_NETWORK_KEY_CHARS = 12  # a key that guards a server others can reach
 
 def check_bind(host: str, api_key: str | None) -> None:
     """Refuse to listen beyond loopback without a key: anyone on the network could use it."""
-    from openscout.server.security import is_loopback
+    from openscout.loopback import is_loopback
 
     if api_key and not all(" " <= c <= "~" for c in api_key):
         raise ConfigError(  # HTTP headers arrive as Latin-1: such a key never matched a Bearer

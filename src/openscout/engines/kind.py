@@ -29,6 +29,12 @@ class EngineKind:
     # footprints and bandwidth figures apply to it. Remote and scripted kinds do not.
     runs_here: ClassVar[bool] = False
 
+    def on_this_machine(self, spec: ModelSpec) -> bool:
+        """Whether the model's time is this machine's, so its price per hour applies (in this
+        process, or a server on a loopback address); a server elsewhere runs on hardware
+        whose price openscout cannot know."""
+        return True
+
     def create(self, spec: ModelSpec, settings: Settings) -> Engine:
         raise NotImplementedError
 

@@ -10,6 +10,7 @@ from openscout.engines.http_bounds import public_url
 from openscout.engines.kind import EngineKind, FileDigest
 from openscout.engines.openai_wire import is_number
 from openscout.errors import ConfigError
+from openscout.loopback import is_loopback
 
 if TYPE_CHECKING:
     from openscout.config import Settings
@@ -33,6 +34,13 @@ class OpenAIKind(EngineKind):
             loglikelihood=spec.loglikelihood,  # None: probe the server once
             **checked_options(spec),
         )
+
+    def on_this_machine(self, spec: ModelSpec) -> bool:
+        try:
+            host = urlparse(spec.base_url or "").hostname
+        except ValueError:
+            return False
+        return host is not None and is_loopback(host)
 
     def validate(self, spec: ModelSpec) -> ModelSpec:
         checked_options(spec)

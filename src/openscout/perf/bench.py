@@ -3,7 +3,9 @@
 Each model is loaded afresh (not from the engine cache) so that its memory can be measured,
 and closed afterwards. Cost uses, in this order: the model's own `price_per_hour` (an
 endpoint or a machine registered with it), the price the caller gives for this machine, or
-the documented default (perf.cost.DEFAULT_MACHINE).
+the documented default (perf.cost.DEFAULT_MACHINE). This machine's price is for models that
+run on it (here, or a server on loopback): a server elsewhere without its own price has no
+cost, rather than its GPU's time priced as this CPU's.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from openscout.config import Settings
 from openscout.engines.base import Engine
 from openscout.engines.kinds import kind_of
 from openscout.engines.spec import ModelSpec
-from openscout.perf.cost import TokenCost, default_machine_price, token_cost
+from openscout.perf.cost import UNPRICED, TokenCost, default_machine_price, token_cost
 from openscout.perf.measure import BenchConfig, BenchResult, Footprint, Progress, measure
 from openscout.store.db import connect
 
@@ -27,13 +29,13 @@ RESULT_VERSION = 1
 @dataclass
 class ModelBench:
     result: BenchResult
-    cost: TokenCost
+    cost: TokenCost | None  # None: a model elsewhere without its own price
     price_source: str
     cost_concurrency: int
 
     def as_dict(self) -> dict[str, Any]:
         d = self.result.as_dict()
-        d["cost"] = self.cost.as_dict()
+        d["cost"] = None if self.cost is None else self.cost.as_dict()
         d["price_source"] = self.price_source
         d["cost_concurrency"] = self.cost_concurrency
         return d
@@ -60,9 +62,14 @@ def fresh_loader(spec: ModelSpec, settings: Settings) -> Callable[[], Engine]:
     return lambda: load_engine(spec, settings)
 
 
-def price_for(spec: ModelSpec, price_per_hour: float | None) -> tuple[float, str]:
+def price_for(spec: ModelSpec, price_per_hour: float | None) -> tuple[float | None, str]:
+    """$ per hour of the model's time and where it came from; None for a model that runs
+    elsewhere without its own price: this machine's price said nothing of that hardware,
+    and a remote GPU priced as a $0.08/h CPU was the cheapest model of a comparison."""
     if spec.price_per_hour is not None:
         return float(spec.price_per_hour), f"model {spec.id}'s price_per_hour"
+    if not kind_of(spec).on_this_machine(spec):
+        return None, UNPRICED
     if price_per_hour is not None:
         return float(price_per_hour), "--price-per-hour"
     p = default_machine_price()
@@ -99,7 +106,8 @@ def bench_one(
         (p.concurrency for p in result.sweep if p.concurrency <= cost_concurrency), default=1
     )
     inp, out = result.throughput_at(used)
-    bench = ModelBench(result, token_cost(price, inp, out), source, used)
+    cost = None if price is None else token_cost(price, inp, out)
+    bench = ModelBench(result, cost, source, used)
     store_result(settings, spec, bench)
     return bench
 

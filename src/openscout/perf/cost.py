@@ -548,6 +548,10 @@ def instance_price(name: str) -> InstancePrice:
     )
 
 
+# where the price of a model that runs elsewhere, without its own, comes from: nowhere
+UNPRICED = "unknown: it runs elsewhere (models add --price-per-hour)"
+
+
 def default_machine_price() -> InstancePrice:
     return instance_price(DEFAULT_MACHINE)
 

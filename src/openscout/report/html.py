@@ -179,7 +179,7 @@ def _model_details(m: ModelComparison) -> str:
         f"cost: input {fmt_money(cost.input_per_m)}, output {fmt_money(cost.output_per_m)} "
         f"per 1M tokens at {price_words(cost.price_per_hour, m.price_source)}"
         if cost
-        else "cost: not measured"
+        else f"cost: {m.price_source or 'not measured'}"
     )
     return (
         f"<h3>{escape(m.id)}</h3>"

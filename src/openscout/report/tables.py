@@ -139,7 +139,7 @@ def cost_assumption(result: CompareResult) -> str | None:
         if m.cost is not None:
             prices.setdefault((m.cost.price_per_hour, m.price_source), []).append(m.id)
     if not prices:
-        return None
+        return _unpriced(result).removeprefix("; ") or None
     clients = result.settings.cost_concurrency
     at = f"{clients} client{'s' if clients != 1 else ''} at a time"
     if len(prices) == 1:
@@ -164,7 +164,20 @@ def cost_assumption(result: CompareResult) -> str | None:
         text += f" (the most each was measured at: {', '.join(fewer)})"
     if any((src or "").strip().startswith("default") for _, src in prices):
         text += "; set --price-per-hour to the price of the machine you will run"
-    return text
+    return text + _unpriced(result)
+
+
+def _unpriced(result: CompareResult) -> str:
+    """The models left without a cost because they run elsewhere with no price of their own."""
+    from openscout.perf.cost import UNPRICED
+
+    ids = [m.id for m in result.models if m.cost is None and m.price_source == UNPRICED]
+    if not ids:
+        return ""
+    return (
+        f"; no cost for {', '.join(ids)}: a server elsewhere runs on hardware this machine's"
+        " price says nothing of (set its own with models add --price-per-hour)"
+    )
 
 
 def fmt_num(v: float | None, digits: int = 1, unit: str = "") -> str:

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import re
@@ -29,6 +28,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from openscout.engines.bundled import only_if_assembled
 from openscout.errors import ConfigError
+from openscout.loopback import LOOPBACK_NAMES
 from openscout.server.answer_budget import AnswerBudget
 from openscout.server.errors import error_body, unexpected
 from openscout.server.limits import Limits
@@ -44,7 +44,6 @@ log = logging.getLogger("openscout.server")
 COOKIE = "openscout_key"
 COOKIE_TTL_S = 12 * 3600  # a working day; the `?key=` address logs in again
 PUBLIC_PATHS = frozenset({"/health"})
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 WILDCARD_BINDS = frozenset({"0.0.0.0", "::", ""})
 
 CSP = (
@@ -52,17 +51,6 @@ CSP = (
     "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )
-
-
-def is_loopback(host: str) -> bool:
-    """True for loopback addresses only: "127.0.0.1.evil.com" starts with "127." but is a
-    name anyone can point anywhere."""
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def default_allowed_hosts(bind_host: str, extra: Iterable[str] = ()) -> frozenset[str] | None:
