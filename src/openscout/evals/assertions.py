@@ -40,7 +40,7 @@ from openscout.errors import (
     WorkerLimitError,
     recorded,
 )
-from openscout.evals import patterns
+from openscout.evals import embed, patterns
 from openscout.evals.items import MAX_JSON_DEPTH, Item, answer_json
 from openscout.evals.scoring import Score, ScoreContext
 from openscout.worker import Limits, Worker
@@ -201,6 +201,8 @@ def check_spec(
             raise bad(recorded(problem, 500) or "")
     if kind == "llm-rubric" and not a.get("judge"):
         raise bad("no judge model", "set `judge: <model id>` on the assertion or the suite")
+    if kind == "similar" and (missing := embed.unavailable()) is not None:
+        raise bad(f"{missing.message.removeprefix('the `similar` assertion ')}", missing.hint)
     if kind == "similar" and a.get("threshold") is None:
         # a cosine measures topic, not correctness: at the old default of 0.75 a model that
         # repeated each question, or answered "Berlin" for Paris, passed (37th probe)

