@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from openscout.errors import DataFileError
 from openscout.evals.loading import load_suite
 from openscout.evals.scoring import score_generation
 
@@ -33,3 +36,47 @@ def test_a_mapping_or_list_is_filled_in_as_json(tmp_path: Path) -> None:
     assert json.loads(payload) == item.check_data["vars"]["payload"]
     # a model that returns it unchanged passes both
     assert score_generation(item, payload).value == 1.0
+
+
+def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
+    """promptfoo's templates read `{{user.name}}` and `{{tags.0}}`; they were sent to the
+    model as written, braces and all (40th probe, low)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "prompts: ['Greet {{ user.name }} of {{user.team.city}}, tagged {{tags.1}}: {{user}}']\n"
+        "tests:\n"
+        "  - vars:\n"
+        "      user: {name: Zoë, team: {city: Lyon}}\n"
+        "      tags: [a, {k: 1}]\n"
+        "    assert:\n"
+        "      - {type: icontains, value: '{{user.name}}'}\n"
+    )
+    (item,) = load_suite(path).items
+    whole = '{"name": "Zoë", "team": {"city": "Lyon"}}'
+    assert item.prompt == f'Greet Zoë of Lyon, tagged {{"k": 1}}: {whole}'
+    assert item.check_data["assertions"][0]["value"] == "Zoë"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "said", "line"),
+    [
+        ("'{{ name | upper }}'", "applies a filter ({{ name | upper }})", 1),
+        ("'{{user.age}}'", "uses {{user.age}}, but user has no 'age'", 1),
+        ("'{{tags.5}}'", "uses {{tags.5}}, but tags has no '5'", 1),
+        ("'{{user.name.x}}'", "but user.name has no 'x'", 1),
+        ("'{{nobody.name}}'", "uses the variable {{nobody}}, which this test does not set", 1),
+    ],
+)
+def test_a_filter_or_a_missing_key_is_refused_naming_the_line(
+    tmp_path: Path, prompt: str, said: str, line: int
+) -> None:
+    """Sent to the model as written, the prompt asked it about a template, and the item
+    scored as if it had been asked the question."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"prompts: [{prompt}]\ntests:\n  - vars: {{name: Ann, user: {{name: Zoë}}, tags: [a]}}\n"
+        "    assert: [{type: contains, value: a}]\n"
+    )
+    with pytest.raises(DataFileError) as e:
+        load_suite(path)
+    assert said in e.value.message and e.value.line == line

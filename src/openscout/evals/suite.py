@@ -69,7 +69,12 @@ AssertionType = Literal[
     "not-regex",
     "not-is-json",
 ]
-_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# `{{name}}`, `{{name.key}}` or `{{name.0}}` (promptfoo's Nunjucks reads dotted names into
+# mappings and lists), and a filter after `|`, which is refused: it was sent to the model
+# as written (40th probe, low)
+_VAR = re.compile(
+    r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+))*)\s*(\|[^{}]*)?\}\}"
+)
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
 
 
@@ -165,31 +170,50 @@ def filled_text(value: Any) -> str:
 
 
 def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: int | None) -> str:
-    grows = sum(
-        len(filled_text(variables.get(m.group(1), ""))) - len(m.group(0))
-        for m in _VAR.finditer(text)
-    )
-    if len(text) + grows > MAX_FILLED_CHARS:
-        raise DataFileError(
-            f"{where} would be {len(text) + grows:,} characters once its variables are filled in"
-            f" (at most {MAX_FILLED_CHARS:,})",
-            path=str(path),
-            line=line,
-            hint="use each long variable once, or shorten it",
-        )
+    def bad(message: str, hint: str) -> DataFileError:
+        return DataFileError(f"{where} {message}", path=str(path), line=line, hint=hint)
 
-    def sub(m: re.Match[str]) -> str:
-        name = m.group(1)
-        if name not in variables:
-            raise DataFileError(
-                f"{where} uses the variable {{{{{name}}}}}, which this test does not set",
-                path=str(path),
-                line=line,
-                hint=f"add `{name}:` under the test's vars",
+    def resolve(m: re.Match[str]) -> str:
+        name, *keys = m.group(1).split(".")
+        if m.group(2):
+            raise bad(
+                f"applies a filter ({m.group(0)}); only variables are filled in",
+                "write the value as it should read in the test's vars",
             )
-        return filled_text(variables[name])
+        if name not in variables:
+            raise bad(
+                f"uses the variable {{{{{name}}}}}, which this test does not set",
+                f"add `{name}:` under the test's vars",
+            )
+        value, walked = variables[name], name
+        for key in keys:
+            if isinstance(value, dict) and key in value:
+                value = value[key]
+            elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+                value = value[int(key)]
+            else:
+                raise bad(
+                    f"uses {{{{{m.group(1)}}}}}, but {walked} has no {key!r}",
+                    f"check the test's vars: {walked} is {filled_text(value)[:80]}",
+                )
+            walked += f".{key}"
+        return filled_text(value)
 
-    return _VAR.sub(sub, text)
+    matches = list(_VAR.finditer(text))
+    once: dict[str, str] = {}  # a mapping's JSON made once however often it is used
+    for m in matches:
+        if m.group(1) not in once or m.group(2):
+            once[m.group(1)] = resolve(m)
+    filled = [once[m.group(1)] for m in matches]
+    size = len(text) + sum(len(f) - len(m.group(0)) for m, f in zip(matches, filled, strict=True))
+    if size > MAX_FILLED_CHARS:
+        raise bad(
+            f"would be {size:,} characters once its variables are filled in"
+            f" (at most {MAX_FILLED_CHARS:,})",
+            "use each long variable once, or shorten it",
+        )
+    pieces = iter(filled)
+    return _VAR.sub(lambda _: next(pieces), text)
 
 
 class _Filler:
