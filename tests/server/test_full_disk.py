@@ -129,3 +129,35 @@ def test_a_full_disk_says_space_must_be_freed_on_it(client, monkeypatch) -> None
     assert r.status_code == 503 and r.json()["error"]["code"] == "out_of_disk_space"
     message = r.json()["error"]["message"]
     assert "free space on that disk" in message and "deleting a chat" in message, message
+
+
+def test_no_room_to_assemble_a_model_is_the_disk_not_the_model() -> None:
+    """The embedded Gemma that could not be assembled on a full disk answered 503
+    `model_unavailable`, "the model could not be loaded" (41st probe, low), which the arena
+    counts against the model: it is the disk's `out_of_disk_space`, without the folder."""
+    from openscout.errors import ModelFileError
+    from openscout.server.errors import from_openscout
+    from openscout.server.ui_api import model_failed
+
+    def mapped(cause: OSError | None):  # type: ignore[no-untyped-def]
+        """The server's answer to a load failing with `cause` under it (None: a bad file)."""
+        try:
+            if cause is None:
+                raise ModelFileError("/home/someone/models/x.gguf is not a GGUF file")
+            try:
+                raise cause
+            except OSError as e:
+                raise ModelFileError("no room to assemble it in /home/someone/models") from e
+        except ModelFileError as e:
+            return from_openscout(e)
+
+    full = mapped(OSError(errno.ENOSPC, "No space left on device"))
+    assert (full.status, full.code, full.headers) == (
+        503,
+        "out_of_disk_space",
+        {"Retry-After": "60"},
+    )
+    assert "/home" not in full.message and not model_failed(full)
+    broken = mapped(None)
+    assert (broken.status, broken.code) == (503, "model_unavailable") and model_failed(broken)
+    assert "/home" not in broken.message

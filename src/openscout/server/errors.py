@@ -141,6 +141,9 @@ def from_openscout(e: OpenscoutError) -> APIError:
     if isinstance(e, ModelNotPreparedError):
         return APIError(503, msg, code="model_not_prepared", param="model")
     if isinstance(e, ModelFileError | ConfigError | DataFileError):
+        if is_out_of_disk(e):  # no room to assemble the embedded Gemma: the disk, not the model
+            status, message, code, headers = unexpected(e)
+            return APIError(status, message, code=code, headers=headers)
         return APIError(
             503, "the model could not be loaded; see the server log", code="model_unavailable"
         )
