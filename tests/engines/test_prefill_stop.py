@@ -17,14 +17,16 @@ from openscout.errors import ClientGoneError
 
 pytestmark = pytest.mark.real_model
 
-LONG = "The quick brown fox jumps over the lazy dog. " * 180  # about 1,800 tokens: 4 chunks
+# about 600 tokens, 5 chunks of a 128-token batch: chunks as many as at n_batch 512 with
+# 2,400 tokens, in a quarter of the prefill (scoring reads every position's logits)
+LONG = "The quick brown fox jumps over the lazy dog. " * 60
 
 
 @pytest.fixture(scope="module")
 def engine(smollm2_path: Any) -> Iterator[Any]:
     from openscout.engines.llamacpp import LlamaCppEngine
 
-    e = LlamaCppEngine("smol-4k", smollm2_path, n_ctx=4096)
+    e = LlamaCppEngine("smol-4k", smollm2_path, n_ctx=4096, n_batch=128)
     assert len(e.tokenize(LONG)) > 3 * e.llm.n_batch
     yield e
     e.close()

@@ -95,9 +95,12 @@ class LlamaCppEngine(LlamaTokens):
         self._lib = llama_cpp
         self._lock = threading.Lock()
         self._main_threads = ContextThreads(self.threads, llama_cpp, self.llm._ctx.ctx)
+        # the context's own batch (llama_cpp takes at most n_ctx): llama.cpp aborts the
+        # process on a decode of more rows than it
         self._scorer = BatchDecoder(
-            llama_cpp, self.llm._ctx.ctx, n_batch, self.llm.n_vocab(), threads=self._main_threads
-        )
+            llama_cpp, self.llm._ctx.ctx, self.llm.n_batch, self.llm.n_vocab(),
+            threads=self._main_threads,
+        )  # fmt: skip
         self._scored: list[int] = []  # tokens now in the KV cache from the last scoring call
         self._spellings: ControlSpellings | None = None
         self._multi: Any = None  # a second context for parallel sequences, made on first use
@@ -389,7 +392,9 @@ class LlamaCppEngine(LlamaTokens):
             self._scored = []  # we overwrite the KV cache the scorer may have kept
             lib.llama_memory_seq_rm(lib.llama_get_memory(ctx), -1, 0, -1)
             self.llm.n_tokens = 0
-            decoder = BatchDecoder(lib, ctx, 512, self.llm.n_vocab(), threads=self._main_threads)
+            decoder = BatchDecoder(
+                lib, ctx, self.llm.n_batch, self.llm.n_vocab(), threads=self._main_threads
+            )
             try:
                 rows = [(0, pos, tok, last or pos < len(toks) - 1) for pos, tok in enumerate(toks)]
                 return list(decoder.decode(rows, keep_row=keep_row))
