@@ -142,3 +142,83 @@ def test_models_add_opens_thinking_is_for_remote_models(
     refused = run_cli(local, cli_env, check=False)
     assert refused.returncode != 0 and "GGUF file's own template" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def _engine(body: bytes, content_type: str, **options: object) -> OpenAIEngine:
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, headers={"content-type": content_type}, content=body)
+    )
+    return OpenAIEngine(
+        "u",
+        "http://up.test/v1",
+        transport=transport,
+        opens_thinking=True,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+WHOLE = json.dumps(
+    {
+        "choices": [
+            {
+                "message": {"content": "Paris", "reasoning_content": "Capital of France"},
+                "finish_reason": "stop",
+            }
+        ]
+    }
+).encode()
+ONE_DELTA = (
+    b'data: {"choices": [{"delta": {"reasoning_content": "Capital of France", "content":'
+    b' "Paris"}, "finish_reason": "stop"}]}\n\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "options"),
+    [
+        (WHOLE, "application/json", {"stream": False}),  # asked whole
+        (WHOLE, "application/json", {}),  # asked to stream, answered whole
+        (ONE_DELTA, "text/event-stream", {}),  # a gateway's one-delta "stream"
+    ],
+    ids=["whole", "stream-answered-whole", "one-delta"],
+)
+def test_thinking_sent_apart_in_one_piece_leaves_the_answer_alone(
+    body: bytes, content_type: str, options: dict[str, object]
+) -> None:
+    """Thinking beside the answer in one message or one delta was dropped: the engine saw
+    none apart, marked the answer as opened thinking, and "Paris" scored 0 where streamed
+    deltas scored 1 (44th probe, medium); a whole answer's thinking also went uncounted."""
+    from openscout.evals.thinking import split_thinking
+
+    text, final, chunks = collect(
+        _engine(body, content_type, **options).stream_chat(HI, SamplingParams())  # type: ignore[arg-type]
+    )
+    assert text == "Paris" and final.thinking_open is False
+    assert split_thinking(text, final.thinking_open) == ("Paris", None)
+    thought = [c.thinking for c in chunks if c.thought]
+    assert thought == ["Capital of France"]
+
+
+def test_thinking_under_two_field_names_is_counted_once() -> None:
+    """Servers renaming `reasoning_content` to `reasoning` send both with the same text: it
+    was counted twice, twice the speed and half the cost, and recommended (44th probe)."""
+    delta = {"reasoning_content": " word", "reasoning": " word"}
+    body = (
+        b"".join(
+            b"data: " + json.dumps({"choices": [{"delta": delta}]}).encode() + b"\n\n"
+            for _ in range(3)
+        )
+        + b'data: {"choices": [{"delta": {"content": "Paris"}, "finish_reason": "stop"}]}\n\n'
+    )
+    engine = OpenAIEngine(
+        "u",
+        "http://up.test/v1",
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, content=body
+            )
+        ),
+    )
+    text, _, chunks = collect(engine.stream_chat(HI, SamplingParams()))  # type: ignore[arg-type]
+    assert text == "Paris"
+    assert "".join(c.thinking or "" for c in chunks if c.thought) == " word word word"

@@ -55,7 +55,6 @@ from openscout.engines.openai_wire import (
     error_message,
     final_of,
     is_number,
-    other_text,
     retry_after_s,
     text_of,
     thinking_text,
@@ -337,18 +336,19 @@ class OpenAIEngine:
                 holder = choice.get("delta") if chat else choice
                 key = "content" if chat else "text"
                 text = text_of(holder, key)
+                # thinking first, also beside an answer in one delta (a gateway's one-delta
+                # "stream"): dropped there, the answer read as a thought the prompt opened
+                # and was thrown away (44th probe)
+                if chat and (thought := thinking_text(holder)):  # progress, counted
+                    other = len(thought)
+                    n_chunks, n_chars, n_bytes = n_chunks + 1, n_chars + other, n_bytes + 4 * other
+                    moved[0] = time.monotonic()
+                    yield self._thought(thought)
                 if text:
                     n_chunks, n_chars = n_chunks + 1, n_chars + len(text)
                     n_bytes += utf8_bytes(text)
                     moved[0] = time.monotonic()
                     yield Chunk(self._secrets.data(text), time.perf_counter())
-                elif chat and (thought := thinking_text(holder)):  # progress, counted
-                    other = len(thought)
-                    n_chunks, n_chars, n_bytes = n_chunks + 1, n_chars + other, n_bytes + 4 * other
-                    moved[0] = time.monotonic()
-                    yield Chunk(
-                        "", time.perf_counter(), thought=True, thinking=self._secrets.data(thought)
-                    )
                 reason = choice.get("finish_reason") or reason
                 if n_chunks >= max_chunks or n_chars >= max_chars:  # checked per choice
                     break
@@ -399,11 +399,20 @@ class OpenAIEngine:
             # held to what a stream may carry: a 100 KB answer to 256 tokens held `eval`'s
             # scoring 79 s (fifteenth probe), and the upstream ignored max_tokens anyway
             text, reason, usage = text[:max_chars], "length", None
+        # the thinking the message carries apart, as a stream's deltas would: dropped, the
+        # answer of a model whose prompt opens thinking was thrown away as a thought, and
+        # the reference count of a whole answer missed it (44th probe)
+        thought = thinking_text(choice.get("message"))[:max_chars] if chat else ""
+        if thought:
+            yield self._thought(thought)
         if text:
             yield Chunk(self._secrets.data(text), time.perf_counter())
-        thinking = other_text(choice.get("message")) if chat else 0
-        sent = utf8_bytes(text) + 4 * thinking  # a character of thinking: at most 4 bytes
-        yield final_of(usage, 1 if text else 0, reason, asked.tokens, asked.prompt_bytes, sent)
+        sent = utf8_bytes(text) + 4 * len(thought)  # a character of thinking: at most 4 bytes
+        n_chunks = bool(text) + bool(thought)
+        yield final_of(usage, n_chunks, reason, asked.tokens, asked.prompt_bytes, sent)
+
+    def _thought(self, thought: str) -> Chunk:
+        return Chunk("", time.perf_counter(), thought=True, thinking=self._secrets.data(thought))
 
     def _json(
         self,
