@@ -80,3 +80,35 @@ def test_a_filter_or_a_missing_key_is_refused_naming_the_line(
     with pytest.raises(DataFileError) as e:
         load_suite(path)
     assert said in e.value.message and e.value.line == line
+
+
+def test_many_names_for_one_large_value_are_bounded(tmp_path: Path) -> None:
+    """`{{a.0}}`, `{{a.00}}`, `{{a.000}}`... are one value: each spelling wrote the 10 MB
+    list out again before the size was checked, 2.8 GB for 400 of them (44th probe)."""
+    import subprocess
+    import sys
+
+    big = json.dumps(["y" * 90 + str(i) for i in range(20_000)])  # about 2 MB
+    prompt = "".join("{{a." + "0" * j + "}}" for j in range(1, 301))
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"prompts: [{json.dumps(prompt)}]\ntests:\n  - vars:\n      a: [{big}]\n"
+        "    assert: [{type: contains, value: x}]\n"
+    )
+    script = (
+        "import resource, sys\n"
+        "from openscout.errors import DataFileError\n"
+        "from openscout.evals.loading import load_suite\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n"
+        f"    load_suite({str(path)!r})\n"
+        "except DataFileError as e:\n"
+        "    print(e.message)\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    )
+    said, grew_mb = done.stdout.strip().rsplit("\n", 1)
+    assert "would be more than 4,194,304 characters" in said
+    assert int(grew_mb) < 150, f"the peak grew {grew_mb} MB"
