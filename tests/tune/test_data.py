@@ -150,3 +150,39 @@ def test_data_without_repeats_splits_as_before(tmp_path: Path) -> None:
     random.Random("openscout-tune-split:7").shuffle(order)
     _, held = split(ds.examples, 0.1, seed=7)
     assert [e.line - 1 for e in held] == sorted(order[:5])
+
+
+def test_a_large_group_is_not_held_out_past_the_share_asked() -> None:
+    """The first group drawn was held out whatever its size: 90 answers to one prompt and
+    10 other prompts at --holdout 0.1 held out 90 to 99 of 100 (44th probe, medium)."""
+    from openscout.tune.data import Example
+
+    examples = [Example(i + 1, "a", prompt="Q") for i in range(90)]
+    examples += [Example(91 + i, "b", prompt=f"P{i}") for i in range(10)]
+    for seed in range(8):
+        train, held = split(examples, 0.1, seed)
+        assert 1 <= len(held) <= 10 and len(train) + len(held) == 100, (seed, len(held))
+        assert all(e.prompt != "Q" for e in held)
+    two = [Example(i + 1, "a", prompt=f"Q{i % 2}") for i in range(100)]  # 2 prompts x 50
+    assert split(two, 0.1, 0) == (two, [])  # no group fits: nothing held out, tune says so
+    from openscout.tune.data import split_note
+
+    assert "nothing held out" in split_note(0.1, [])[0] and split_note(0.0, []) == []
+    assert split_note(0.1, examples[:1]) == []
+
+
+def test_the_same_prompt_written_two_ways_is_one_group() -> None:
+    """A prompt and the one user turn it trains as, or the same words with other blanks,
+    fell on both sides (44th probe, low)."""
+    from openscout.tune.data import Example
+
+    same = [
+        Example(1, "a", prompt="Capital of France?"),
+        Example(2, "b", messages=({"role": "user", "content": "Capital of  France? "},)),
+        Example(3, "c", prompt=" Capital of France?"),
+    ]
+    others = [Example(4 + i, "x", prompt=f"P{i}") for i in range(27)]
+    for seed in range(20):
+        _, held = split(same + others, 0.1, seed)
+        sides = {e.line in {h.line for h in held} for e in same}
+        assert len(sides) == 1, seed

@@ -134,8 +134,10 @@ def split(
     """(train, held-out): a seeded shuffle, then `holdout` of it (at least one example when
     asked for any and there are at least two prompts) held out. Examples asking the same
     prompt fall on one side together: split by line, a repeated question sat in both, and
-    the held-out loss measured answers the model had trained on (42nd probe, low). Data
-    without repeats splits as it always did."""
+    the held-out loss measured answers the model had trained on (42nd probe, low). A group
+    is held out only where it fits in what is still wanted: the first group drawn was taken
+    whatever its size, 90 of 100 examples at --holdout 0.1 (44th probe). Where no group
+    fits, nothing is held out (tune says so). Data without repeats splits as it always did."""
     if not 0.0 <= holdout < 1.0:
         raise ValueError("the held-out fraction must be in [0, 1)")
     groups: dict[str, list[int]] = {}
@@ -150,14 +152,26 @@ def split(
     for group in order[:-1]:  # the last group always trains
         if len(held) >= wanted:
             break
-        held += group
+        if len(held) + len(group) <= wanted:
+            held += group
     out = set(held)
     train = [i for i in range(len(examples)) if i not in out]
     return [examples[i] for i in train], [examples[i] for i in sorted(held)]
 
 
+def split_note(holdout: float, held: list[Example]) -> list[str]:
+    """What tune says of a split that held nothing out though asked to."""
+    if holdout <= 0 or held:
+        return []
+    return [
+        f"nothing held out: every prompt's examples are more than {holdout:.0%} of the data,"
+        " and examples asking the same prompt are never split (the held-out loss would"
+        " measure answers the model trained on)"
+    ]
+
+
 def _prompt_key(example: Example) -> str:
-    """What the model is asked, as one string: the same question asked twice is one key."""
-    if example.messages is not None:
-        return json.dumps([[m["role"], m["content"]] for m in example.messages])
-    return json.dumps(example.prompt)
+    """What the model is asked, as one string: the same question asked twice is one key,
+    as a prompt or as the one user turn it trains as, whatever its blanks (both sat on
+    both sides: 44th probe, low)."""
+    return json.dumps([[m["role"], " ".join(m["content"].split())] for m in example.as_messages()])

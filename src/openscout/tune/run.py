@@ -28,11 +28,11 @@ from openscout.config import Settings
 from openscout.errors import ConfigError, OpenscoutError, TuneError
 from openscout.filelock import one_writer
 from openscout.tune import log
-from openscout.tune.data import read_jsonl, split
+from openscout.tune.data import read_jsonl, split, split_note
 from openscout.tune.log import StepLog
 from openscout.tune.names import check_catalog_file, claim_folder, stem
 
-FORMAT_VERSION = 1  # of checkpoints and of the way examples become tokens
+FORMAT_VERSION = 2  # of checkpoints, of the way examples become tokens and of the split
 DEFAULT_TARGETS = ("q_proj", "v_proj")
 
 
@@ -184,6 +184,7 @@ def _tune_named(
         )
     dataset = read_jsonl(req.data)
     train_ex, held_ex = split(dataset.examples, req.holdout, req.seed)
+    split_notes = split_note(req.holdout, held_ex)
     if not train_ex:
         raise ConfigError(
             "no training examples are left after the held-out split", hint="lower --holdout"
@@ -308,7 +309,7 @@ def _tune_named(
         memory_estimate=mem.to_dict(),
         device=str(device_here()),
         log=[s.to_dict() for s in steps_logged],
-        **result,
+        **{**result, "notes": split_notes + result["notes"]},
     )
     log.finish_run(settings, run_id, "done", {k: v for k, v in out.to_dict().items() if k != "log"})
     return out
