@@ -77,7 +77,7 @@ def test_a_local_answer_cut_off_inside_opened_thinking_is_not_scored_as_the_answ
     results = run_eval(settings, str(suite), ["thinks", "plain"]).results
     thinks, plain = results["thinks"].items[0], results["plain"].items[0]
     assert thinks["output"].strip() and thinks["score"] == 0.0
-    assert thinks["detail"]["thinking_set_aside"] > 0
+    assert thinks["detail"]["unscorable"].startswith("cut off while thinking")
     assert plain["score"] == 1.0 and "thinking_set_aside" not in plain["detail"]
 
 
@@ -222,3 +222,62 @@ def test_thinking_under_two_field_names_is_counted_once() -> None:
     text, _, chunks = collect(engine.stream_chat(HI, SamplingParams()))  # type: ignore[arg-type]
     assert text == "Paris"
     assert "".join(c.thinking or "" for c in chunks if c.thought) == " word word word"
+
+
+def test_an_answer_cut_off_while_thinking_passes_no_negative_check(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Scored as the empty answer, a cut-off thought passed `not-icontains` and `max-length`:
+    1.000 for the model that never answered, 0.000 for the same text unmarked (44th probe).
+    No answer is a counted miss, whatever the checks."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['go']\ntests:\n"
+        "  - assert: [{type: not-icontains, value: Lyon}, {type: max-length, value: 10}]\n"
+    )
+    with serve(FakeServer("ok", reply=lambda p: "Is it Paris? Hmm, or Lyon")) as fake:
+        _add_remote(settings, fake.url, opens_thinking=True)
+        (item,) = run_eval(settings, str(suite), ["r"]).results["r"].items
+    assert item["score"] == 0.0
+    assert item["detail"]["unscorable"] == "cut off while thinking (25 characters)"
+
+
+def test_an_empty_answer_follows_no_ifeval_instruction() -> None:
+    """Google's IFEval checks only a response that is not blank: "do not use the words ..."
+    and "at most 4 sentences" passed on nothing (44th probe)."""
+    from openscout.evals.scoring import score_generation
+    from openscout.evals.tasks import builtin_suites
+
+    items = builtin_suites()["ifeval"].generate(seed=0, size=50)
+    blank = [score_generation(it, " \n") for it in items]
+    assert all(s.value == 0.0 and s.metrics["inst_level"] == 0.0 for s in blank)
+
+
+def test_cached_answers_are_read_with_the_mark_they_need(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The mark set by hand in models.yaml reused answers cached without it (1.000 from the
+    cache, 0 calls), and answers cached before the mark was kept were read as not opened
+    (44th probe, low): the mark is part of a remote model's identity, and a cached answer
+    without it is asked again."""
+    import sqlite3
+
+    suite = tmp_path / "s.yaml"
+    suite.write_text("prompts: ['go']\ntests:\n  - assert: [{type: icontains, value: Paris}]\n")
+    with serve(FakeServer("ok", reply=lambda p: "Is it Paris? Hmm, or Lyon")) as fake:
+        _add_remote(settings, fake.url, opens_thinking=False)
+        first = run_eval(settings, str(suite), ["r"]).results["r"]
+        _add_remote(settings, fake.url, opens_thinking=True)  # as edited by hand
+        marked = run_eval(settings, str(suite), ["r"]).results["r"]
+        conn = sqlite3.connect(settings.db_path)
+        with conn:  # answers as cached before the mark was kept
+            for key, value in conn.execute("SELECT key, value_json FROM eval_cache").fetchall():
+                old = {k: v for k, v in json.loads(value).items() if k != "thinking_open"}
+                conn.execute(
+                    "UPDATE eval_cache SET value_json = ? WHERE key = ?", (json.dumps(old), key)
+                )
+        conn.close()
+        again = run_eval(settings, str(suite), ["r"], resume=False).results["r"]
+    assert (first.items[0]["score"], first.engine_calls) == (1.0, 1)
+    assert (marked.items[0]["score"], marked.engine_calls) == (0.0, 1)
+    assert (again.items[0]["score"], again.engine_calls) == (0.0, 1)

@@ -73,6 +73,10 @@ class OpenAIKind(EngineKind):
         identity = f"openai:{public_url(url).rstrip('/')}#{whole}|{spec.model or spec.id}|{spec.id}"
         if spec.registration:
             identity += f"|{spec.registration}"
+        # and whether its template opens thinking, which decides how its answers are read:
+        # set in models.yaml by hand, the cached answers kept being read the old way (44th)
+        if spec.options.get("opens_thinking") is True:
+            identity += "|opens-thinking"
         return identity + ("|no-logprobs" if spec.loglikelihood is False else "")
 
 

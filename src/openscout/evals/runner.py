@@ -30,7 +30,7 @@ from openscout.evals.refusal import prompt_refusal
 from openscout.evals.results import EvalRun, Invocation, ProgressEvent, build_run
 from openscout.evals.scoring import Score, score_choice_logprobs, score_generation
 from openscout.evals.store import EvalStore, model_key
-from openscout.evals.thinking import split_thinking
+from openscout.evals.thinking import cut_off_thinking, split_thinking
 from openscout.models import ModelSpec, get_model
 
 RUN_FORMAT = 1
@@ -154,7 +154,12 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                 completion_tokens=value["completion_tokens"],
             )
             # answers cached before the flag was kept lack it: read as not opened
-            answer, thought = split_thinking(value["text"], bool(value.get("thinking_open")))
+            opened = bool(value.get("thinking_open"))
+            answer, thought = split_thinking(value["text"], opened)
+            if thought is not None and cut_off_thinking(value["text"], opened):
+                # no answer, a counted miss: scored as "", it passed every `not-*` and
+                # `max-length` check, the longer it rambled the "safer" (44th probe)
+                raise ScoringError(f"cut off while thinking ({len(thought):,} characters)")
             score = score_generation(item, answer, _Context(shared, tally))
             if thought is not None:  # scored on the answer after it (evals/thinking.py)
                 score.detail["thinking_set_aside"] = len(thought)

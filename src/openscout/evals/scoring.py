@@ -54,7 +54,9 @@ def check_ifeval(item: Item, output: str, ctx: ScoreContext | None) -> Score:
     from openscout.evals.tasks.ifcheck import run_checks
 
     instructions = item.check_data["instructions"]
-    results = run_checks(output, instructions)
+    # an empty answer follows no instruction, as in Google's reference (it checks only a
+    # response that is not blank): "do not use the words ..." passed on nothing (44th probe)
+    results = run_checks(output, instructions) if output.strip() else [False] * len(instructions)
     followed = sum(results) / len(results)
     strict = float(all(results))
     return Score(

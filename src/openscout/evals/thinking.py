@@ -24,3 +24,9 @@ def split_thinking(text: str, opened: bool = False) -> tuple[str, str | None]:
     if opened or text.lstrip().startswith(OPEN):
         return "", text.lstrip().removeprefix(OPEN).strip()
     return text, None
+
+
+def cut_off_thinking(text: str, opened: bool = False) -> bool:
+    """Whether the text ends inside thinking that never closed: no answer at all, which is
+    not the empty answer (scored "", it passed every `not-*` check: 44th probe)."""
+    return CLOSE not in text and (opened or text.lstrip().startswith(OPEN))
