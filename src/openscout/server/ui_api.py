@@ -24,6 +24,7 @@ from openscout.arena.ratings import Rating, compute_ratings
 from openscout.chat_prompt import chat_request
 from openscout.config import Settings
 from openscout.engines.base import Chunk, SamplingParams
+from openscout.engines.openai_wire import PROMPT_TOKENS_SLACK
 from openscout.errors import ArenaError, OpenscoutError
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
 from openscout.server.errors import APIError, from_openscout
@@ -94,15 +95,23 @@ def _battle(settings: Settings, battle_id: str) -> arena.BattleRecord:
 MODEL_FAILURES = frozenset({"engine_error", "model_unavailable", "chat_template_error"})
 
 
-def model_failed(err: APIError) -> bool:
-    """Whether an answer's error counts as the model failing its battle."""
-    return err.code in MODEL_FAILURES
+def model_failed(err: APIError, fits: bool = False) -> bool:
+    """Whether an answer's error counts as the model failing its battle; `fits`: the prompt
+    surely fits the model's registered context, so "too long" is the model's own failure (an
+    upstream saying it to every prompt kept a clean record: 44th probe)."""
+    return err.code in MODEL_FAILURES or (fits and err.code == "context_length_exceeded")
 
 
-def arena_message(err: APIError) -> str:
+def surely_fits(prompt: str, n_ctx: int) -> bool:
+    """Whether a battle's prompt and answer fit a context whatever the tokenizer: at most a
+    token a byte, and room for a chat template (the bounds a server's own count is held to)."""
+    return len(prompt.encode("utf-8")) + PROMPT_TOKENS_SLACK + ARENA_PARAMS.max_tokens <= n_ctx
+
+
+def arena_message(err: APIError, fits: bool = False) -> str:
     """The error as the arena words it: never the engine's words nor the model's id (a 429
     names it), which would tell who answers before the vote."""
-    if model_failed(err):
+    if model_failed(err, fits):
         return "the model failed to answer"
     if err.code == "context_length_exceeded":  # no length named: it would tell the models apart
         return "the prompt is too long for this model; try a shorter one"
@@ -238,10 +247,13 @@ def make_router(pool: ModelPool) -> APIRouter:
         if battle.winner is not None:
             raise APIError(409, "this battle is over", code="battle_over")
         model = battle.model_a if side == "a" else battle.model_b
+        fits = False
         try:
             # a base model gets a Q/A prompt with stop strings (chat_prompt)
+            spec = pool.spec(model)  # a model removed since: its id in the error
+            fits = surely_fits(battle.prompt, spec.n_ctx)
             ask, params = chat_request(
-                pool.spec(model).prompt_format,  # a model removed since: its id in the error
+                spec.prompt_format,
                 [{"role": "user", "content": battle.prompt}],
                 ARENA_PARAMS,
             )
@@ -258,10 +270,10 @@ def make_router(pool: ModelPool) -> APIRouter:
             # the status only: an upstream's URL or a model's own words in the error told
             # which model answers on this side before the vote (sixteenth probe)
             err = from_openscout(e) if isinstance(e, OpenscoutError) else e
-            if model_failed(err):
+            if model_failed(err, fits):
                 await run_in_threadpool(arena.save_failure, settings, battle_id, side)
             raise APIError(
-                err.status, arena_message(err), code=err.code, headers=err.headers
+                err.status, arena_message(err, fits), code=err.code, headers=err.headers
             ) from e
 
         async def body() -> AsyncIterator[bytes]:
@@ -280,9 +292,9 @@ def make_router(pool: ModelPool) -> APIRouter:
                 )
             except OpenscoutError as e:
                 err = from_openscout(e)  # the user leaving (499) is no failure
-                if model_failed(err):
+                if model_failed(err, fits):
                     await run_in_threadpool(arena.save_failure, settings, battle_id, side)
-                yield sse({"error": arena_message(err)})
+                yield sse({"error": arena_message(err, fits)})
             yield sse("[DONE]")
 
         return stream_response(body())
