@@ -97,11 +97,20 @@ def test_a_check_recursing_on_an_answer_fails_that_item_only(monkeypatch) -> Non
         ("PASS or FAIL? FAIL", None),
         ("I cannot judge this.", None),
         ("PASSED", None),
+        # lower-case prose is no verdict; the verdict on its own line is (44th probe)
+        ("The answer does not pass: it says Lyon, not Paris.\n\nFAIL", 0.0),
+        ("A right answer would pass only if it names Paris. It names Lyon.\n\nVerdict: FAIL", 0.0),
+        ("It would fail only if it omitted Paris; it names Paris.\n\n**PASS**", 1.0),
+        ("PASS\n\nIt names Paris; it would FAIL otherwise.", 1.0),
+        ("FAIL\n\nOn second thought:\nPASS", None),  # its own lines disagree
+        ("This answer is a pass.", None),
     ],
 )
 def test_a_judge_reply_is_a_verdict_only_when_it_says_one(reply: str, verdict) -> None:  # type: ignore[no-untyped-def]
     """The first PASS/FAIL word in the reply decided, so a judge talked into "not a PASS,
-    ... a FAIL" passed the answer (36th probe, medium). Both words, or neither, is a miss."""
+    ... a FAIL" passed the answer (36th probe, medium). Both words, or neither, is a miss.
+    Then the first paragraph with either word in any case decided: a judge's "does not
+    pass" in its reason passed an answer it failed (44th probe, medium)."""
     from openscout.evals.assertions import _judge_verdict
 
     assert _judge_verdict(reply) == verdict

@@ -246,15 +246,25 @@ def _judge_refusal(e: OpenscoutError) -> str | None:
     return None
 
 
+# A verdict standing on its own line, as judges end (or begin) their replies: "FAIL",
+# "**PASS**", "Verdict: FAIL", "Final answer: pass."
+_VERDICT_LINE = re.compile(
+    r"^[\s*_#>`\"'-]*(?:(?:final\s+)?(?:verdict|answer|grade|result|decision)\s*[:=-]\s*)?"
+    r"[*_`\"']*(PASS|FAIL)[*_`\"'.!]*\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
 def _judge_verdict(text: str) -> float | None:
-    """PASS or FAIL, from the reply's first paragraph that says either, when it says one of
-    them and not the other: the first word found made "not a PASS, ... a FAIL" a pass (36th
-    probe). Both there, or neither anywhere, is no verdict (a miss). A judge giving its
-    reason first and its verdict after a blank line was read as saying neither (42nd)."""
-    for paragraph in re.split(r"\n\s*\n", text):
-        said = {m.upper() for m in re.findall(r"\b(PASS|FAIL)\b", paragraph, re.IGNORECASE)}
-        if said:
-            return float(said == {"PASS"}) if len(said) == 1 else None
+    """PASS or FAIL: the verdict on a line of its own, else the capitalised word in the
+    reply, when every one of them says the same. Prose in lower case is no verdict: "the
+    answer does not pass: ...\n\nFAIL" passed, read from its first paragraph's "pass" (44th
+    probe); the first word found made "not a PASS, ... a FAIL" a pass (36th). Both said,
+    or neither, is no verdict (a miss)."""
+    for said in (_VERDICT_LINE.findall(text), re.findall(r"\b(PASS|FAIL)\b", text)):
+        kinds = {w.upper() for w in said}
+        if kinds:
+            return float(kinds == {"PASS"}) if len(kinds) == 1 else None
     return None
 
 
