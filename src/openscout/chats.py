@@ -267,10 +267,15 @@ def _quoted(text: str) -> list[str]:
     return [f"> {line}" if line else ">" for line in (text.splitlines() or [""])]
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def export_markdown(chat: Chat) -> str:
     """A readable transcript, each text quoted under its turn's heading. The text is kept
     otherwise as it is: Markdown viewers must not run HTML."""
-    lines = [f"# {chat.title}", "", f"- model: `{chat.model_id}`", f"- created: {chat.created_at}"]
+    lines = [f"# {chat.title}", "", f"- model: `{_one_line(chat.model_id)}`"]
+    lines.append(f"- created: {chat.created_at}")
     if chat.params:
         lines.append(
             "- parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(chat.params.items()))
@@ -281,7 +286,7 @@ def export_markdown(chat: Chat) -> str:
     for m in chat.messages:
         who = "User" if m.role == "user" else ("Assistant" if m.role == "assistant" else "System")
         if m.role == "assistant" and m.model_id:
-            who += f" ({m.model_id})"
+            who += f" ({_one_line(m.model_id)})"  # stored before ids were checked: no forged turn
         lines += [f"## {who}", "", *_quoted(m.content), ""]
         if m.role == "assistant" and m.output_tps:
             lines += [f"*{m.completion_tokens} tokens, {m.output_tps:.1f} tok/s*", ""]

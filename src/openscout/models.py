@@ -26,7 +26,9 @@ from openscout.errors import ConfigError, DataFileError, ModelNotFoundError, Ope
 from openscout.filelock import one_writer
 
 REGISTRY_VERSION = 1
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+ID_CHARS = r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}"
+# \Z, not $: Python's $ also matches before a final newline, and "abc\n" was an id (44th)
+ID_PATTERN = re.compile(rf"^{ID_CHARS}\Z")
 
 
 class _RegistryFile(BaseModel):

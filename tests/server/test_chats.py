@@ -97,6 +97,8 @@ def _strict_json(text: str):  # type: ignore[no-untyped-def]
         '{"max_tokens": true}',
         '{"' + "n" * 900_000 + '": 1}',
         '{"frequency_of_nothing": 1}',
+        '{"max_tokens": 0}',
+        '{"max_tokens": 4097}',
     ],
     ids=[
         "NaN",
@@ -109,6 +111,8 @@ def _strict_json(text: str):  # type: ignore[no-untyped-def]
         "boolean",
         "900,000-character name",
         "unknown name",
+        "no tokens",  # /v1/chat/completions refuses both: every later turn failed (44th probe)
+        "past the server's bound",
     ],
 )
 def test_chat_settings_are_refused_where_a_v1_request_would_be(client: TestClient, params) -> None:  # type: ignore[no-untyped-def]
@@ -122,7 +126,7 @@ def test_chat_settings_are_refused_where_a_v1_request_would_be(client: TestClien
 
 
 def test_chat_settings_round_trip_as_strict_json(client: TestClient) -> None:
-    params = {"temperature": 0.7, "top_p": 0.9, "max_tokens": 2**53 - 1, "seed": -(2**53 - 1)}
+    params = {"temperature": 0.7, "top_p": 0.9, "max_tokens": 4096, "seed": -(2**53 - 1)}
     cid = client.post("/ui/api/chats", json={"model": "mock-a", "params": params}).json()["id"]
     assert client.get(f"/ui/api/chats/{cid}").json()["params"] == params
     export = client.get(f"/ui/api/chats/{cid}/export?format=json")
@@ -157,6 +161,7 @@ def test_a_chat_keeps_the_settings_its_last_turn_was_sent_with(client: TestClien
     assert export["system_prompt"] == "Be long." and export["params"] == later
     # refused as a new chat's would be, and nothing stored
     bad = [{"model": "no-such-model"}, {"params": {"temperature": "0.5"}}]
+    bad += [{"params": {"max_tokens": 0}}, {"params": {"max_tokens": 10**6}}]
     for extra in bad:
         r = client.post(url, json={"role": "user", "content": "x", **extra})
         assert r.status_code in (400, 404), r.text

@@ -55,7 +55,7 @@ MAX_IMPORTED_MODELS = 10_000
 # what import-results writes at most (it refuses to write more) and read_imported reads: the
 # largest allowed import writes about 30 MB (about 500 bytes a score), so twice that
 MAX_IMPORTED_BYTES = 64 * 2**20
-_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
+_DATE = re.compile(r"^\d{4}-\d{2}(-\d{2})?\Z")
 
 
 class PublishedScore(BaseModel):

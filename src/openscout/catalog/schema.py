@@ -63,7 +63,7 @@ CRITERION_LABELS = {
     "training_logs": "training metrics and logs",
 }
 _MONTH = re.compile(r"(\d{4})-(\d{2})")  # a release date the source gives to the month
-HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+HF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}\Z")
 
 
 class _Strict(BaseModel):

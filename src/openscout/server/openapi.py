@@ -122,6 +122,7 @@ def _tighten(schemas: dict[str, Any], limits: Limits) -> None:
         {"type": "array", "items": ids, "minItems": 1, "maxItems": limits.max_prompts},
     ]
     _bound(chat["top_logprobs"], maximum=limits.max_logprobs)
+    _bound(schemas["ChatSettings"]["properties"]["max_tokens"], maximum=limits.max_tokens)
     tokenize = schemas["TokenizeRequest"]["properties"]
     _bound(tokenize["prompt"], maxLength=limits.max_total_chars)
     tokenize["messages"]["anyOf"][0]["maxItems"] = limits.max_messages

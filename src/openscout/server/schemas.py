@@ -119,7 +119,8 @@ class ChatSettings(_Wire):
     model_config = ConfigDict(extra="forbid", strict=True)
     temperature: Temperature | None = None
     top_p: TopP | None = None
-    max_tokens: MaxTokens | None = None
+    # at least 1, as /v1/chat/completions takes it; its upper bound is the server's (ui_api)
+    max_tokens: Annotated[int, Field(ge=1, le=MAX_INT)] | None = None
     seed: Seed | None = None
 
 

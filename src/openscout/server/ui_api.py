@@ -26,6 +26,7 @@ from openscout.config import Settings
 from openscout.engines.base import Chunk, SamplingParams
 from openscout.engines.openai_wire import PROMPT_TOKENS_SLACK
 from openscout.errors import ArenaError, OpenscoutError
+from openscout.models import ID_CHARS
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
 from openscout.server.errors import APIError, from_openscout
 from openscout.server.pool import ModelPool
@@ -55,7 +56,9 @@ class NewChat(_Body):
 class NewMessage(_Body):
     role: Literal["user", "assistant"]
     content: str = Field(max_length=200_000)
-    model_id: str | None = Field(default=None, max_length=256)
+    # a model id, as registered: free text with line breaks forged turns in the Markdown
+    # export's headings (44th probe, low)
+    model_id: str | None = Field(default=None, max_length=256, pattern=rf"^{ID_CHARS}$")
     prompt_tokens: int | None = Field(default=None, ge=0, le=10_000_000)
     completion_tokens: int | None = Field(default=None, ge=0, le=10_000_000)
     ttft_s: float | None = Field(default=None, ge=0, le=1e6)
@@ -156,6 +159,21 @@ def ratings_table(pool: ModelPool) -> list[dict[str, Any]]:
     return [r.as_dict() for r in current_ratings(pool)]
 
 
+def chat_settings(given: ChatSettings | None, most_tokens: int) -> dict[str, Any] | None:
+    """A chat's settings as stored, within this server's /v1 bounds: a `max_tokens` the
+    chat's later turns would be refused with was stored (44th probe)."""
+    if given is None:
+        return None
+    if given.max_tokens is not None and given.max_tokens > most_tokens:
+        raise APIError(
+            400,
+            f"params.max_tokens is {given.max_tokens} but at most {most_tokens} is allowed",
+            code="invalid_value",
+            param="params.max_tokens",
+        )
+    return given.model_dump(exclude_none=True)
+
+
 def make_router(pool: ModelPool) -> APIRouter:
     r = APIRouter(prefix="/ui/api")
     settings = pool.settings
@@ -178,7 +196,7 @@ def make_router(pool: ModelPool) -> APIRouter:
             body.model,
             body.title,
             body.system_prompt,
-            body.params.model_dump(exclude_none=True),
+            chat_settings(body.params, pool.limits.max_tokens),
         ).as_dict()
 
     @r.get("/chats/{chat_id}")
@@ -205,7 +223,7 @@ def make_router(pool: ModelPool) -> APIRouter:
             now=chats.ChatSetup(
                 body.model,
                 body.system_prompt,
-                None if body.params is None else body.params.model_dump(exclude_none=True),
+                chat_settings(body.params, pool.limits.max_tokens),
             ),
         )
         return msg.__dict__
