@@ -281,3 +281,24 @@ def test_cached_answers_are_read_with_the_mark_they_need(
     assert (first.items[0]["score"], first.engine_calls) == (1.0, 1)
     assert (marked.items[0]["score"], marked.engine_calls) == (0.0, 1)
     assert (again.items[0]["score"], again.engine_calls) == (0.0, 1)
+
+
+def test_options_that_do_nothing_are_refused(
+    settings: Settings, cli_env: dict[str, str], thinking_copy: Path
+) -> None:
+    """`opens_thinking: false` on a GGUF model (written to correct its template) and
+    `--opens-thinking --completion` were taken without a word and did nothing (44th, low)."""
+    from openscout.engines.loader import load_engine
+    from openscout.errors import ConfigError
+    from tests.cli.test_cli_foundation import run_cli
+
+    spec = ModelSpec(id="l", engine="llamacpp", path=str(thinking_copy))
+    hand_edited = spec.model_copy(update={"options": {"opens_thinking": False}})
+    with pytest.raises(ConfigError, match="a llamacpp model takes no options"):
+        add_model(settings, hand_edited)
+    with pytest.raises(ConfigError, match="a llamacpp model takes no options"):
+        load_engine(hand_edited, settings)
+    url = ["models", "add", "c", "--url", "http://127.0.0.1:9/v1", "--completion"]
+    refused = run_cli([*url, "--opens-thinking"], cli_env, check=False)
+    assert refused.returncode != 0 and "is for chat models" in refused.stderr
+    assert "Traceback" not in refused.stderr

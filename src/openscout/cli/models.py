@@ -135,6 +135,11 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(
                 "--opens-thinking is for --url models: a GGUF file's own template is read"
             )
+        if opens_thinking and completion:
+            raise ConfigError(
+                "--opens-thinking is for chat models: a --completion prompt is openscout's"
+                " own, read as it is sent"
+            )
         spec = _spec_from_options(
             id=model_id,
             engine="llamacpp" if path else "openai",

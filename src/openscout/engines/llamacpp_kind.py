@@ -28,6 +28,7 @@ class LlamaCppKind(EngineKind):
     def create(self, spec: ModelSpec, settings: Settings) -> Engine:
         from openscout.engines.llamacpp import LlamaCppEngine
 
+        _no_options(spec)
         return LlamaCppEngine(
             spec.id,
             self.file(spec, settings),
@@ -38,6 +39,7 @@ class LlamaCppKind(EngineKind):
         )
 
     def validate(self, spec: ModelSpec) -> ModelSpec:
+        _no_options(spec)
         if not spec.path:
             raise ConfigError("a llamacpp model needs --path to a GGUF file")
         if "\x00" in spec.path:
@@ -79,3 +81,14 @@ class LlamaCppKind(EngineKind):
     def cache_identity(self, spec: ModelSpec, settings: Settings, digest: FileDigest) -> str:
         base = f"gguf:{digest(self.file(spec, settings))}:ctx{spec.n_ctx}"
         return base + (f":lora:{digest(Path(spec.lora))}" if spec.lora else "")
+
+
+def _no_options(spec: ModelSpec) -> None:
+    """A GGUF model takes no options: `opens_thinking: false` written by hand to correct
+    what its template says was taken without a word, and did nothing (44th probe, low)."""
+    if spec.options:
+        raise ConfigError(
+            f"model {spec.id!r}: a llamacpp model takes no options ({sorted(spec.options)[:5]})",
+            hint="remove `options` from its entry in models.yaml; the GGUF file's own chat"
+            " template says whether it opens thinking",
+        )
