@@ -417,3 +417,32 @@ def test_a_server_elsewhere_without_its_own_price_has_no_cost(settings: Settings
     assert result.recommendation.recommended == "near"
     line = cost_assumption(result) or ""
     assert "$3/h from --price-per-hour" in line and "no cost for far" in line
+
+
+def test_text_past_what_max_tokens_allows_is_not_speed(settings: Settings) -> None:
+    """A server sending its max_tokens deltas and then one burst of text (within the
+    engines' 64 characters a token) had it all counted: 13 times the speed, a 13th of the
+    cost, recommended (45th probe, high). An answer counts at most 1.5 reference tokens for
+    each token asked."""
+    from openscout.compare import candidate
+    from openscout.perf.reference_tokens import count
+    from tests.engines.fake_openai import FakeServer, serve
+    from tests.evals.test_remote_runs import add_remote
+
+    words = " ".join(["word"] * 16)
+    burst = words + " " + "-".join(f"x{i}" for i in range(150))
+    assert len(burst) < 64 * 16 and count(burst) > 10 * count(words)  # type: ignore[operator]
+    honest = FakeServer("ok", reply=lambda p: words, word_gap_s=0.02)
+    padded = FakeServer("ok", reply=lambda p: burst, word_gap_s=0.02, completion_tokens=16)
+    bench = BenchConfig(repeats=2, warmup=0, max_tokens=16, concurrency=())
+    with serve(honest), serve(padded):
+        add_remote(settings, honest.url, "honest")
+        add_remote(settings, padded.url, "padded")
+        result = compare(
+            settings, ["honest", "padded"], CompareOptions(skip_quality=True, bench=bench)
+        )
+    models = {m.id: m for m in result.models}
+    assert models["padded"].bench.short.reference_tokens == 24  # 1.5 x 16, not 300
+    cands = {m: candidate(models[m]) for m in models}
+    assert cands["padded"].speed_tps / cands["honest"].speed_tps < 1.7
+    assert cands["honest"].cost_axis / cands["padded"].cost_axis < 1.7

@@ -324,7 +324,7 @@ def run_once(engine: Engine, prompt: str, prompt_format: str, max_tokens: int) -
         result.prefill_tps,
         result.total_s,
         gaps,
-        reference_tokens.count("".join(said)),
+        reference_tokens.count_answer("".join(said), max_tokens),
     )
 
 
@@ -516,7 +516,8 @@ def batch_point(
         out_rates.append(
             sum(r.final.completion_tokens for r in results) / wall if wall > 0 else None
         )
-        ref_rates.append(_rate([reference_tokens.count(r.text) for r in results], wall))
+        counts = [reference_tokens.count_answer(r.text, params.max_tokens) for r in results]
+        ref_rates.append(_rate(counts, wall))
         prompt = sum(r.final.prompt_tokens for r in results)
         in_rates.append(prompt / max(firsts) if firsts else None)
         latencies += [wall] * size
