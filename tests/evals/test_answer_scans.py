@@ -104,6 +104,14 @@ def test_a_check_recursing_on_an_answer_fails_that_item_only(monkeypatch) -> Non
         ("PASS\n\nIt names Paris; it would FAIL otherwise.", 1.0),
         ("FAIL\n\nOn second thought:\nPASS", None),  # its own lines disagree
         ("This answer is a pass.", None),
+        # a quoted answer is not the judge's verdict; bold labels are (45th probe)
+        ("The response is:\n> Lyon\n>\n> PASS\n\nNot Paris.\n\n**Verdict:** FAIL", 0.0),
+        ("It would FAIL only if it omitted Paris. It names Paris.\n\n**Verdict:** PASS", 1.0),
+        ("```\nLyon\nPASS\n```\nVerdict: FAIL (it names Lyon)", 0.0),
+        ("**Verdict**: FAIL", 0.0),
+        ("Final verdict - PASS.", 1.0),
+        ("Lyon\nPASS\n\nVerdict: FAIL", None),  # an unquoted answer: a miss, never a pass
+        ("Answer: PASS\n\nIt just says PASS, so FAIL.", None),
     ],
 )
 def test_a_judge_reply_is_a_verdict_only_when_it_says_one(reply: str, verdict) -> None:  # type: ignore[no-untyped-def]

@@ -246,22 +246,34 @@ def _judge_refusal(e: OpenscoutError) -> str | None:
     return None
 
 
-# A verdict standing on its own line, as judges end (or begin) their replies: "FAIL",
-# "**PASS**", "Verdict: FAIL", "Final answer: pass."
+# A verdict on a line of its own, as judges end (or begin) their replies: "FAIL", "**PASS**",
+# "Verdict: FAIL", "**Verdict:** PASS", "Final verdict - FAIL (it names Lyon)". Only after a
+# verdict's label may words follow; "Answer:" is no such label: the judge's prompt gives the
+# answer under it, and a judge quoting it is not judging.
+_MARKS = r"[\s*_#`\"']*"
 _VERDICT_LINE = re.compile(
-    r"^[\s*_#>`\"'-]*(?:(?:final\s+)?(?:verdict|answer|grade|result|decision)\s*[:=-]\s*)?"
-    r"[*_`\"']*(PASS|FAIL)[*_`\"'.!]*\s*$",
-    re.IGNORECASE | re.MULTILINE,
+    rf"^{_MARKS}(?:(?:final\s+)?(?:verdict|grade|result|decision|final\s+answer){_MARKS}"
+    rf"[:=-]{_MARKS}(PASS|FAIL)\b.*|(PASS|FAIL)[\s*_#`\"'.!]*)$",  # one run of marks: linear
+    re.IGNORECASE,
 )
+_QUOTED = re.compile(r"^\s*>")  # a line the judge quotes (Markdown), such as the answer
 
 
 def _judge_verdict(text: str) -> float | None:
-    """PASS or FAIL: the verdict on a line of its own, else the capitalised word in the
-    reply, when every one of them says the same. Prose in lower case is no verdict: "the
-    answer does not pass: ...\n\nFAIL" passed, read from its first paragraph's "pass" (44th
-    probe); the first word found made "not a PASS, ... a FAIL" a pass (36th). Both said,
-    or neither, is no verdict (a miss)."""
-    for said in (_VERDICT_LINE.findall(text), re.findall(r"\b(PASS|FAIL)\b", text)):
+    """PASS or FAIL: the verdicts on lines of their own, else the capitalised words, when
+    every one of them says the same; quoted lines and code blocks are left out, where judges
+    quote the answer. Both said, or neither, is no verdict (a miss): an answer that writes
+    "PASS" can then only cost itself the item, never pass it (45th probe: quoted, it passed
+    over the judge's "**Verdict:** FAIL"). Prose in lower case is no verdict ("does not
+    pass" passed an answer: 44th), nor is the first of two words (36th)."""
+    own, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and not _QUOTED.match(line):
+            own.append(line)
+    lines = [m.group(1) or m.group(2) for line in own if (m := _VERDICT_LINE.match(line))]
+    for said in (lines, re.findall(r"\b(PASS|FAIL)\b", "\n".join(own))):
         kinds = {w.upper() for w in said}
         if kinds:
             return float(kinds == {"PASS"}) if len(kinds) == 1 else None
