@@ -6,6 +6,7 @@ llama.cpp reads its own prompt; a remote model is told with `models add --opens-
 from __future__ import annotations
 
 import json
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -302,3 +303,68 @@ def test_options_that_do_nothing_are_refused(
     refused = run_cli([*url, "--opens-thinking"], cli_env, check=False)
     assert refused.returncode != 0 and "is for chat models" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+class _Canned(BaseHTTPRequestHandler):
+    """Answers every POST with one canned body (a server with a reasoning parser)."""
+
+    body, content_type = b"", "text/event-stream"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-type", self.content_type)
+        self.send_header("content-length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+CUT_APART = (
+    b'data: {"choices": [{"delta": {"reasoning_content": "Is it Paris? Hmm, or Lyon"}}]}\n\n'
+    b'data: {"choices": [{"delta": {}, "finish_reason": "length"}]}\n\n'
+)
+CUT_WHOLE = json.dumps(
+    {
+        "choices": [
+            {
+                "message": {"content": None, "reasoning_content": "Is it Paris? Hmm, or Lyon"},
+                "finish_reason": "length",
+            }
+        ]
+    }
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(CUT_APART, "text/event-stream"), (CUT_WHOLE, "application/json")],
+    ids=["streamed", "whole"],
+)
+def test_thinking_sent_apart_and_cut_off_is_no_answer(
+    settings: Settings, tmp_path: Path, body: bytes, content_type: str
+) -> None:
+    """A server with a reasoning parser running out of max_tokens mid-thought sends the
+    thinking apart and no answer: scored as "", it passed `not-icontains` and `max-length`
+    (45th probe). Inline or apart, no answer is a counted miss."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    handler = type("Handler", (_Canned,), {"body": body, "content_type": content_type})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['go']\ntests:\n"
+        "  - assert: [{type: not-icontains, value: Lyon}, {type: max-length, value: 10}]\n"
+    )
+    try:
+        _add_remote(settings, f"http://127.0.0.1:{server.server_address[1]}/v1", False)
+        (item,) = run_eval(settings, str(suite), ["r"]).results["r"].items
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert item["score"] == 0.0
+    assert item["detail"]["unscorable"] == "cut off before any answer (max_tokens reached)"

@@ -160,6 +160,10 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                 # no answer, a counted miss: scored as "", it passed every `not-*` and
                 # `max-length` check, the longer it rambled the "safer" (44th probe)
                 raise ScoringError(f"cut off while thinking ({len(thought):,} characters)")
+            if not answer.strip() and value.get("finish_reason") == "length":
+                # the same where the thinking was streamed apart, as servers with a
+                # reasoning parser send it: max_tokens spent, nothing answered (45th probe)
+                raise ScoringError("cut off before any answer (max_tokens reached)")
             score = score_generation(item, answer, _Context(shared, tally))
             if thought is not None:  # scored on the answer after it (evals/thinking.py)
                 score.detail["thinking_set_aside"] = len(thought)
