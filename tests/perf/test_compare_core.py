@@ -382,9 +382,13 @@ def test_a_server_elsewhere_without_its_own_price_has_no_cost(settings: Settings
     def spec(url: str, **kw: float) -> ModelSpec:
         return ModelSpec(id="r", engine="openai", base_url=url, **kw)
 
-    for url in ("http://127.0.0.1:8000/v1", "http://localhost/v1", "http://[::1]:1/v1"):
-        assert price_for(spec(url), 3.0) == (3.0, "--price-per-hour")
-    for url in ("http://10.0.0.5:8000/v1", "https://api.example.com/v1", "http://127.0.0.1.x.io/"):
+    here = ["http://127.0.0.1:8000/v1", "http://localhost/v1", "http://[::1]:1/v1"]
+    # as servers print their address, and the short forms a connection reads (45th, low)
+    here += ["http://0.0.0.0:8000/v1", "http://127.1:8000/v1", "http://[::ffff:127.0.0.1]:1/v1"]
+    for url in [*here, "http://localhost.:1/v1", "http://[::]:8000/v1"]:
+        assert price_for(spec(url), 3.0) == (3.0, "--price-per-hour"), url
+    elsewhere = ("http://10.0.0.5:8000/v1", "https://api.example.com/v1", "http://127.0.0.1.x.io/")
+    for url in (*elsewhere, "http://[::ffff:10.0.0.1]:1/v1"):
         assert price_for(spec(url), 3.0) == (None, UNPRICED)
         assert price_for(spec(url, price_per_hour=2.5), 3.0)[0] == 2.5
     assert price_for(ModelSpec(id="m", engine="mock"), None)[0] == 0.0816  # runs here

@@ -10,7 +10,7 @@ from openscout.engines.http_bounds import public_url
 from openscout.engines.kind import EngineKind, FileDigest
 from openscout.engines.openai_wire import is_number
 from openscout.errors import ConfigError
-from openscout.loopback import is_loopback
+from openscout.loopback import reaches_this_machine
 
 if TYPE_CHECKING:
     from openscout.config import Settings
@@ -40,7 +40,7 @@ class OpenAIKind(EngineKind):
             host = urlparse(spec.base_url or "").hostname
         except ValueError:
             return False
-        return host is not None and is_loopback(host)
+        return host is not None and reaches_this_machine(host)
 
     def validate(self, spec: ModelSpec) -> ModelSpec:
         checked_options(spec)
