@@ -63,8 +63,10 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         ("'{{ name | upper }}'", "applies a filter ({{ name | upper }})", 1),
         ("'{{user.age}}'", "uses {{user.age}}, but user has no 'age'", 1),
         ("'{{tags.5}}'", "uses {{tags.5}}, but tags has no '5'", 1),
+        ("'{{tags.name}}'", "uses {{tags.name}}, but tags has no 'name'", 1),
         ("'{{user.name.x}}'", "but user.name has no 'x'", 1),
         ("'{{nobody.name}}'", "uses the variable {{nobody}}, which this test does not set", 1),
+        ("'{{tags." + "1" * 5000 + "}}'", "but tags has no '111", 1),  # no int of 5,000 digits
     ],
 )
 def test_a_filter_or_a_missing_key_is_refused_naming_the_line(

@@ -189,7 +189,14 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
         for key in keys:
             if isinstance(value, dict) and key in value:
                 value = value[key]
-            elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            # a list's index: no longer than any list can be (Python refuses to read an
+            # integer of over 4,300 digits, a ValueError the loader did not expect)
+            elif (
+                isinstance(value, list)
+                and key.isdigit()
+                and len(key) <= 9
+                and int(key) < len(value)
+            ):
                 value = value[int(key)]
             else:
                 raise bad(
