@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -322,6 +323,31 @@ class _Canned(BaseHTTPRequestHandler):
         pass
 
 
+def _negative_checks_on(
+    settings: Settings, tmp_path: Path, body: bytes, content_type: str
+) -> dict[str, Any]:
+    """The item of a suite of negative checks (`not-icontains`, `max-length`), answered by a
+    server that sends `body` to every request."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    handler = type("Handler", (_Canned,), {"body": body, "content_type": content_type})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['go']\ntests:\n"
+        "  - assert: [{type: not-icontains, value: Lyon}, {type: max-length, value: 10}]\n"
+    )
+    try:
+        _add_remote(settings, f"http://127.0.0.1:{server.server_address[1]}/v1", False)
+        (item,) = run_eval(settings, str(suite), ["r"]).results["r"].items
+    finally:
+        server.shutdown()
+        server.server_close()
+    return item
+
+
 CUT_APART = (
     b'data: {"choices": [{"delta": {"reasoning_content": "Is it Paris? Hmm, or Lyon"}}]}\n\n'
     b'data: {"choices": [{"delta": {}, "finish_reason": "length"}]}\n\n'
@@ -349,22 +375,31 @@ def test_thinking_sent_apart_and_cut_off_is_no_answer(
     """A server with a reasoning parser running out of max_tokens mid-thought sends the
     thinking apart and no answer: scored as "", it passed `not-icontains` and `max-length`
     (45th probe). Inline or apart, no answer is a counted miss."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    handler = type("Handler", (_Canned,), {"body": body, "content_type": content_type})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    suite = tmp_path / "s.yaml"
-    suite.write_text(
-        "prompts: ['go']\ntests:\n"
-        "  - assert: [{type: not-icontains, value: Lyon}, {type: max-length, value: 10}]\n"
-    )
-    try:
-        _add_remote(settings, f"http://127.0.0.1:{server.server_address[1]}/v1", False)
-        (item,) = run_eval(settings, str(suite), ["r"]).results["r"].items
-    finally:
-        server.shutdown()
-        server.server_close()
+    item = _negative_checks_on(settings, tmp_path, body, content_type)
     assert item["score"] == 0.0
     assert item["detail"]["unscorable"] == "cut off before any answer (max_tokens reached)"
+
+
+FILTERED = (
+    b'data: {"choices": [{"delta": {"content": "Sure, here"}}]}\n\n'
+    b'data: {"choices": [{"delta": {}, "finish_reason": "content_filter"}]}\n\n'
+)
+FILTERED_WHOLE = json.dumps(
+    {"choices": [{"message": {"content": None}, "finish_reason": "content_filter"}]}
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [(FILTERED, "text/event-stream"), (FILTERED_WHOLE, "application/json")],
+    ids=["cut", "withheld"],
+)
+def test_an_answer_a_content_filter_withheld_is_a_counted_miss(
+    settings: Settings, tmp_path: Path, body: bytes, content_type: str
+) -> None:
+    """A 200 whose finish_reason is `content_filter` (OpenAI's and Azure's form) was read as
+    "stop": the withheld or cut answer passed `not-icontains` and `max-length`, where the
+    same refusal as a 400 is a counted miss (45th probe)."""
+    item = _negative_checks_on(settings, tmp_path, body, content_type)
+    assert item["score"] == 0.0
+    assert item["detail"]["unscorable"] == "withheld by the provider's content filter"

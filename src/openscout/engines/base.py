@@ -83,7 +83,8 @@ class Chunk:
     thinking: str = ""  # the thinking text of such a delta, where the server sent it
 
 
-FinishReason = Literal["stop", "length", "error", "cancelled"]
+# content_filter: a provider withheld or cut the answer (OpenAI's and Azure's 200 form)
+FinishReason = Literal["stop", "length", "content_filter", "error", "cancelled"]
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,8 @@ def final_of(
     for 20 deltas (37th probe), or 64 for the 3 bytes "a b" (38th), had thousands of times
     the speed and the recommendation; past those bounds its counts are not believed and the
     deltas are counted instead, as for a server that gives none."""
-    finish = reason if reason in ("stop", "length") else "stop"
+    # content_filter kept: read as "stop", a withheld answer was scored as an answer (45th)
+    finish = reason if reason in ("stop", "length", "content_filter") else "stop"
     if usage and (
         usage["completion_tokens"] > asked
         or usage["completion_tokens"] > answer_bytes + 1

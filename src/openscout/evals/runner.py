@@ -160,6 +160,10 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                 # no answer, a counted miss: scored as "", it passed every `not-*` and
                 # `max-length` check, the longer it rambled the "safer" (44th probe)
                 raise ScoringError(f"cut off while thinking ({len(thought):,} characters)")
+            if value.get("finish_reason") == "content_filter":
+                # the provider withheld or cut it: its refusal, a counted miss, as a 400
+                # content_filter is (evals/refusal.py); scored, it passed every `not-*` (45th)
+                raise ScoringError("withheld by the provider's content filter")
             if not answer.strip() and value.get("finish_reason") == "length":
                 # the same where the thinking was streamed apart, as servers with a
                 # reasoning parser send it: max_tokens spent, nothing answered (45th probe)

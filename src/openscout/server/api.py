@@ -88,7 +88,7 @@ def timings(r: GenerationResult) -> dict[str, float | int | None]:
 
 
 def finish(r: GenerationResult) -> str:
-    return "length" if r.finish_reason == "length" else "stop"
+    return r.finish_reason if r.finish_reason in ("length", "content_filter") else "stop"
 
 
 async def start_stream(
