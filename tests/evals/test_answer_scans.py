@@ -112,6 +112,12 @@ def test_a_check_recursing_on_an_answer_fails_that_item_only(monkeypatch) -> Non
         ("Final verdict - PASS.", 1.0),
         ("Lyon\nPASS\n\nVerdict: FAIL", None),  # an unquoted answer: a miss, never a pass
         ("Answer: PASS\n\nIt just says PASS, so FAIL.", None),
+        # a reason after the word; an echo disagreeing with the verdict; indented, ~~~ code
+        ("The response was:\nLyon\nPASS\n\nFAIL: it names Lyon, not Paris.", None),
+        ("PASS - it names Paris (it would FAIL otherwise).", 1.0),
+        ("The answer:\n    Lyon\n    PASS\n\nVerdict: FAIL (wrong city)", 0.0),
+        ("~~~\nPASS\n~~~\nFAIL", 0.0),
+        ("PASS or FAIL? FAIL", None),
     ],
 )
 def test_a_judge_reply_is_a_verdict_only_when_it_says_one(reply: str, verdict) -> None:  # type: ignore[no-untyped-def]

@@ -483,12 +483,14 @@ def test_a_server_refusing_system_messages_fails_the_items_not_their_prompts(
     assert result.errors == 1 and "System role not supported" in result.items[0]["error"]
 
 
+@pytest.mark.parametrize("quote", ["> ", ""])
 def test_an_answer_saying_pass_cannot_pass_itself_through_a_quoting_judge(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, quote: str
 ) -> None:
     """A judge quoting the answer line by line and ending "**Verdict:** FAIL" passed an
     answer that wrote "PASS" on a line of its own (45th probe, high): the quoted line was
-    read as the verdict. Quoted lines are the answer's, not the judge's."""
+    read as the verdict; echoed without a quote mark before "FAIL: reason", it still was.
+    Quoted lines are the answer's; an echo disagreeing with the verdict is no verdict."""
     suite = tmp_path / "s.yaml"
     suite.write_text(
         "prompts: ['{{q}}']\njudge: judge\ntests:\n"
@@ -500,8 +502,10 @@ def test_an_answer_saying_pass_cannot_pass_itself_through_a_quoting_judge(
         answer = prompt.split("Answer:", 1)[1].split("Does the answer", 1)[0].strip()
         if not answer:  # the rubric alone
             return "FAIL"
-        quoted = "\n".join(f"> {line}" for line in answer.splitlines())
-        return f"The response is:\n{quoted}\n\nIt names another city.\n\n**Verdict:** FAIL"
+        quoted = "\n".join(f"{quote}{line}" for line in answer.splitlines())
+        if quote:
+            return f"The response is:\n{quoted}\n\nIt names another city.\n\n**Verdict:** FAIL"
+        return f"The response was:\n{quoted}\n\nFAIL: it names another city."
 
     with serve(FakeServer("ok", reply=reply)) as fake:
         add_remote(settings, fake.url, "judge")

@@ -247,32 +247,35 @@ def _judge_refusal(e: OpenscoutError) -> str | None:
 
 
 # A verdict on a line of its own, as judges end (or begin) their replies: "FAIL", "**PASS**",
-# "Verdict: FAIL", "**Verdict:** PASS", "Final verdict - FAIL (it names Lyon)". Only after a
-# verdict's label may words follow; "Answer:" is no such label: the judge's prompt gives the
-# answer under it, and a judge quoting it is not judging.
+# "FAIL: it names Lyon", "PASS - it names Paris", "Verdict: FAIL", "**Verdict:** PASS (...)".
+# A reason may follow the word after a mark of its own (: - . ( ...), never a bare word:
+# "PASS or FAIL?" is no verdict. "Answer:" is no label: the judge's prompt gives the answer
+# under it, and a judge quoting it is not judging.
 _MARKS = r"[\s*_#`\"']*"
 _VERDICT_LINE = re.compile(
     rf"^{_MARKS}(?:(?:final\s+)?(?:verdict|grade|result|decision|final\s+answer){_MARKS}"
-    rf"[:=-]{_MARKS}(PASS|FAIL)\b.*|(PASS|FAIL)[\s*_#`\"'.!]*)$",  # one run of marks: linear
+    rf"[:=-]{_MARKS})?(PASS|FAIL)\b{_MARKS}(?:[.!:;,(\[\-\u2013\u2014].*)?$",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r"^\s*>")  # a line the judge quotes (Markdown), such as the answer
+# lines a judge quotes, such as the answer: Markdown quotes and indented code
+_QUOTED = re.compile(r"^(?:\s*>|    |\t)")
+_FENCE = re.compile(r"^\s*(?:```|~~~)")
 
 
 def _judge_verdict(text: str) -> float | None:
     """PASS or FAIL: the verdicts on lines of their own, else the capitalised words, when
     every one of them says the same; quoted lines and code blocks are left out, where judges
     quote the answer. Both said, or neither, is no verdict (a miss): an answer that writes
-    "PASS" can then only cost itself the item, never pass it (45th probe: quoted, it passed
-    over the judge's "**Verdict:** FAIL"). Prose in lower case is no verdict ("does not
+    "PASS" can then only cost itself the item, never pass it (45th probe: quoted, or echoed
+    before "FAIL: reason", it passed itself). Prose in lower case is no verdict ("does not
     pass" passed an answer: 44th), nor is the first of two words (36th)."""
     own, fenced = [], False
     for line in text.splitlines():
-        if line.lstrip().startswith("```"):
+        if _FENCE.match(line):
             fenced = not fenced
         elif not fenced and not _QUOTED.match(line):
             own.append(line)
-    lines = [m.group(1) or m.group(2) for line in own if (m := _VERDICT_LINE.match(line))]
+    lines = [m.group(1) for line in own if (m := _VERDICT_LINE.match(line))]
     for said in (lines, re.findall(r"\b(PASS|FAIL)\b", "\n".join(own))):
         kinds = {w.upper() for w in said}
         if kinds:
