@@ -426,8 +426,8 @@ def test_a_server_elsewhere_without_its_own_price_has_no_cost(settings: Settings
 def test_text_past_what_max_tokens_allows_is_not_speed(settings: Settings) -> None:
     """A server sending its max_tokens deltas and then one burst of text (within the
     engines' 64 characters a token) had it all counted: 13 times the speed, a 13th of the
-    cost, recommended (45th probe, high). An answer counts at most 1.5 reference tokens for
-    each token asked."""
+    cost, recommended (45th probe, high); at most 1.5 reference tokens a token asked, 8 more
+    words still won both axes. An answer counts at most one for each token asked."""
     from openscout.compare import candidate
     from openscout.perf.reference_tokens import count
     from tests.engines.fake_openai import FakeServer, serve
@@ -446,7 +446,7 @@ def test_text_past_what_max_tokens_allows_is_not_speed(settings: Settings) -> No
             settings, ["honest", "padded"], CompareOptions(skip_quality=True, bench=bench)
         )
     models = {m.id: m for m in result.models}
-    assert models["padded"].bench.short.reference_tokens == 24  # 1.5 x 16, not 300
+    assert models["padded"].bench.short.reference_tokens == 16  # as asked, not 655
     cands = {m: candidate(models[m]) for m in models}
-    assert cands["padded"].speed_tps / cands["honest"].speed_tps < 1.7
-    assert cands["honest"].cost_axis / cands["padded"].cost_axis < 1.7
+    assert 0.8 < cands["padded"].speed_tps / cands["honest"].speed_tps < 1.25
+    assert 0.8 < cands["honest"].cost_axis / cands["padded"].cost_axis < 1.25
