@@ -300,6 +300,10 @@ def test_options_that_do_nothing_are_refused(
         add_model(settings, hand_edited)
     with pytest.raises(ConfigError, match="a llamacpp model takes no options"):
         load_engine(hand_edited, settings)
+    from openscout.engines.llamacpp_kind import TUNE_PROVENANCE
+
+    tuned = spec.model_copy(update={"options": dict.fromkeys(TUNE_PROVENANCE, "x")})
+    add_model(settings, tuned)  # what `openscout tune` records is no option, and is kept
     url = ["models", "add", "c", "--url", "http://127.0.0.1:9/v1", "--completion"]
     refused = run_cli([*url, "--opens-thinking"], cli_env, check=False)
     assert refused.returncode != 0 and "is for chat models" in refused.stderr

@@ -83,12 +83,19 @@ class LlamaCppKind(EngineKind):
         return base + (f":lora:{digest(Path(spec.lora))}" if spec.lora else "")
 
 
+# what `openscout tune` records of a fine-tune (tune/register.py): provenance, read by nobody
+TUNE_PROVENANCE = frozenset({"base_model", "training_data", "training_data_sha256", "tune_run"})
+
+
 def _no_options(spec: ModelSpec) -> None:
-    """A GGUF model takes no options: `opens_thinking: false` written by hand to correct
-    what its template says was taken without a word, and did nothing (44th probe, low)."""
-    if spec.options:
+    """A GGUF model takes no options but a fine-tune's provenance: `opens_thinking: false`
+    written by hand to correct what its template says was taken without a word, and did
+    nothing (44th probe, low)."""
+    unknown = sorted(set(spec.options) - TUNE_PROVENANCE)
+    if unknown or not all(isinstance(v, str) for v in spec.options.values()):
         raise ConfigError(
-            f"model {spec.id!r}: a llamacpp model takes no options ({sorted(spec.options)[:5]})",
-            hint="remove `options` from its entry in models.yaml; the GGUF file's own chat"
+            f"model {spec.id!r}: a llamacpp model takes no options"
+            f" ({unknown[:5] or 'provenance that is not text'})",
+            hint="remove them from its entry in models.yaml; the GGUF file's own chat"
             " template says whether it opens thinking",
         )

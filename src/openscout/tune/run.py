@@ -374,7 +374,7 @@ def _finish(
     mem: Any,
 ) -> dict[str, Any]:
     from openscout.engines.gguf import read_header
-    from openscout.models import add_model
+    from openscout.models import add_model, list_models
     from openscout.tune import register
     from openscout.tune.convert import convert
     from openscout.tune.train import lora_state
@@ -406,6 +406,8 @@ def _finish(
     try:  # a model registered under the name while this one trained is not replaced unasked
         add_model(settings, spec, replace=req.replace or _own_unfinished(settings, req.name))
     except ConfigError as e:
+        if req.name not in {m.id for m in list_models(settings)}:
+            raise  # not the name taken: the entry itself was refused, said as it is
         raise TuneError(
             f"a model {req.name!r} was registered while this fine-tune trained; its adapter is"
             f" in {gguf_path} and not registered",
