@@ -407,3 +407,33 @@ def test_an_answer_a_content_filter_withheld_is_a_counted_miss(
     item = _negative_checks_on(settings, tmp_path, body, content_type)
     assert item["score"] == 0.0
     assert item["detail"]["unscorable"] == "withheld by the provider's content filter"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (
+            b'data: {"choices": [{"delta": {"content": null, "refusal": "I can\'t help."},'
+            b' "finish_reason": "stop"}]}\n\n',
+            "text/event-stream",
+        ),
+        (
+            b'{"choices": [{"message": {"content": null, "refusal": "I can\'t help."},'
+            b' "finish_reason": "stop"}]}',
+            "application/json",
+        ),
+    ],
+    ids=["streamed", "whole"],
+)
+def test_a_refusal_in_its_own_field_is_the_answer(body: bytes, content_type: str) -> None:
+    """OpenAI's `refusal` field was dropped: the refusal scored as the empty answer, failing
+    `icontains: "can't"` and passing every `not-*` (45th probe, low)."""
+    engine = OpenAIEngine(
+        "u",
+        "http://up.test/v1",
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, headers={"content-type": content_type}, content=body)
+        ),
+    )
+    text, final, _ = collect(engine.stream_chat(HI, SamplingParams()))  # type: ignore[arg-type]
+    assert (text, final.finish_reason) == ("I can't help.", "stop")

@@ -48,6 +48,7 @@ from openscout.engines.key_mask import UpstreamSecrets
 from openscout.engines.logprob_probe import PROBE_TEXT, ProbeVerdict, judge_alignment
 from openscout.engines.openai_wire import (
     Asked,
+    answer_of,
     bytes_of,
     choices_of,
     context_overflow,
@@ -56,7 +57,6 @@ from openscout.engines.openai_wire import (
     final_of,
     is_number,
     retry_after_s,
-    text_of,
     thinking_text,
     usage_of,
     utf8_bytes,
@@ -335,7 +335,7 @@ class OpenAIEngine:
                     continue
                 holder = choice.get("delta") if chat else choice
                 key = "content" if chat else "text"
-                text = text_of(holder, key)
+                text = answer_of(holder, key, chat)
                 # thinking first, also beside an answer in one delta (a gateway's one-delta
                 # "stream"): dropped there, the answer read as a thought the prompt opened
                 # and was thrown away (44th probe)
@@ -393,7 +393,9 @@ class OpenAIEngine:
                 cause="malformed body",
             )
         choice = choices[0]
-        text = text_of(choice.get("message") if chat else choice, "content" if chat else "text")
+        text = answer_of(
+            choice.get("message") if chat else choice, "content" if chat else "text", chat
+        )
         reason, usage = choice.get("finish_reason"), usage_of(data)
         if len(text) > max_chars:
             # held to what a stream may carry: a 100 KB answer to 256 tokens held `eval`'s

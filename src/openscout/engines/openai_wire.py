@@ -99,6 +99,13 @@ def text_of(holder: object, key: str) -> str:
     )
 
 
+def answer_of(holder: object, key: str, chat: bool) -> str:
+    """A choice's answer: its text, or in a chat its `refusal` (OpenAI's own field for a
+    model declining), which is the model's answer too: dropped, a refusal scored as the empty
+    answer (45th probe, low)."""
+    return text_of(holder, key) or (text_of(holder, "refusal") if chat else "")
+
+
 def usage_of(event: dict[str, Any]) -> dict[str, int] | None:
     """Token counts where the server gave whole numbers; anything else counts as none."""
     usage = event.get("usage")
