@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from openscout.engines.mock import MockEngine
-from openscout.errors import ContextLengthError
+from openscout.errors import ContextLengthError, EngineError
 from openscout.server.app import create_app
 from openscout.server.limits import Limits
 from tests.server.live import live_server
@@ -85,3 +85,30 @@ def test_a_prompt_too_long_for_the_context_counts_only_where_it_surely_fits(
         assert r.json()["error"]["code"] == "context_length_exceeded"
         assert r.json()["error"]["message"] == said
     assert {r["model"]: r["failed"] for r in ratings} == {"a": int(counted), "b": int(counted)}
+
+
+class _FailsOnce(MockEngine):
+    """Fails its first answer, then answers: a flaky upstream."""
+
+    def _stream(self, prompt, params):  # type: ignore[no-untyped-def]
+        if self.calls == 0:
+            self.calls += 1
+            raise EngineError("upstream hiccup")
+        return super()._stream(prompt, params)
+
+
+def test_a_side_that_failed_is_final_for_its_battle(settings) -> None:  # type: ignore[no-untyped-def]
+    """A failed side could be asked again and, answered, voted on, while the ratings showed
+    the failure at once: one hiccup named the side's model before the vote (45th probe, low).
+    A failed side takes no answer, so its battle takes no vote."""
+    engines = {"a": _FailsOnce("a", default="hi"), "b": _FailsOnce("b", default="hi")}
+    app = create_app(settings, engines=engines, arena_models=list(engines))
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=60) as c:
+        bid = c.post("/ui/api/arena/battles", json={"prompt": "go"}).json()["id"]
+        first = [c.post(f"/ui/api/arena/battles/{bid}/answer/{side}") for side in "ab"]
+        again = [c.post(f"/ui/api/arena/battles/{bid}/answer/{side}") for side in "ab"]
+        vote = c.post(f"/ui/api/arena/battles/{bid}/vote", json={"winner": "a"})
+    assert [r.status_code for r in first] == [502, 502]
+    assert [r.status_code for r in again] == [409, 409]
+    assert "start a new battle" in again[0].json()["error"]["message"]
+    assert vote.status_code == 400 and "both answers" in vote.json()["error"]["message"]

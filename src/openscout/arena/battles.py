@@ -43,6 +43,8 @@ class BattleRecord:
     answer_a: str | None
     answer_b: str | None
     winner: str | None
+    # a side whose model failed this battle's prompt: final, no answer taken on it since
+    failed: frozenset[str] = frozenset()
 
     def public(self) -> dict[str, object]:
         """What the page may see: names only once the vote is in."""
@@ -117,11 +119,13 @@ def _row(row: sqlite3.Row) -> BattleRecord:
         row["answer_a"],
         row["answer_b"],
         row["winner"],
+        frozenset(side for side in "ab" if row[f"failed_{side}"]),
     )
 
 
 _SELECT = (
-    "SELECT b.id, b.prompt, b.model_a, b.model_b, b.answer_a, b.answer_b, v.winner"
+    "SELECT b.id, b.prompt, b.model_a, b.model_b, b.answer_a, b.answer_b, b.failed_a,"
+    " b.failed_b, v.winner"
     " FROM battles b LEFT JOIN votes v ON v.battle_id = b.id"
 )
 
@@ -190,9 +194,12 @@ def save_answer(settings: Settings, battle_id: str, side: str, text: str) -> Non
     if side not in ("a", "b"):
         raise ArenaError(f"side must be 'a' or 'b', not {side!r}")
     conn = connect(settings.db_path)
-    try:  # only before the vote: an answer still streaming then replaced the one judged
-        conn.execute(  # (30th probe)
-            f"UPDATE battles SET answer_{side} = ? WHERE id = ?"
+    # only before the vote: an answer still streaming then replaced the one judged (30th
+    # probe); and never on a side that failed: asked again, it let a voter tell its model
+    # from the failure counts the ratings show at once (45th probe, low)
+    try:
+        conn.execute(
+            f"UPDATE battles SET answer_{side} = ? WHERE id = ? AND NOT failed_{side}"
             " AND NOT EXISTS (SELECT 1 FROM votes WHERE battle_id = ?)",
             (text, battle_id, battle_id),
         )

@@ -264,6 +264,10 @@ def make_router(pool: ModelPool) -> APIRouter:
         battle = await run_in_threadpool(_battle, settings, battle_id)
         if battle.winner is not None:
             raise APIError(409, "this battle is over", code="battle_over")
+        if side in battle.failed:  # its failure is counted, in sight: no vote may follow
+            raise APIError(
+                409, "this side failed to answer; start a new battle", code="battle_over"
+            )
         model = battle.model_a if side == "a" else battle.model_b
         fits = False
         try:
