@@ -483,9 +483,16 @@ def test_a_server_refusing_system_messages_fails_the_items_not_their_prompts(
     assert result.errors == 1 and "System role not supported" in result.items[0]["error"]
 
 
-@pytest.mark.parametrize("quote", ["> ", ""])
+@pytest.mark.parametrize(
+    ("quote", "verdict"),
+    [
+        ("> ", "\n\nIt names another city.\n\n**Verdict:** FAIL"),
+        ("", "\n\nFAIL: it names another city."),
+        ("", "\n\nMy verdict is FAIL."),  # in a sentence: the echoed line decided (45th)
+    ],
+)
 def test_an_answer_saying_pass_cannot_pass_itself_through_a_quoting_judge(
-    settings: Settings, tmp_path: Path, quote: str
+    settings: Settings, tmp_path: Path, quote: str, verdict: str
 ) -> None:
     """A judge quoting the answer line by line and ending "**Verdict:** FAIL" passed an
     answer that wrote "PASS" on a line of its own (45th probe, high): the quoted line was
@@ -503,9 +510,7 @@ def test_an_answer_saying_pass_cannot_pass_itself_through_a_quoting_judge(
         if not answer:  # the rubric alone
             return "FAIL"
         quoted = "\n".join(f"{quote}{line}" for line in answer.splitlines())
-        if quote:
-            return f"The response is:\n{quoted}\n\nIt names another city.\n\n**Verdict:** FAIL"
-        return f"The response was:\n{quoted}\n\nFAIL: it names another city."
+        return f"The response is:\n{quoted}{verdict}"
 
     with serve(FakeServer("ok", reply=reply)) as fake:
         add_remote(settings, fake.url, "judge")

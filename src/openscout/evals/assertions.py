@@ -262,18 +262,21 @@ _QUOTED = re.compile(r"^(?:\s*>|    |\t)")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 
 
-def _judge_verdict(text: str) -> float | None:
+def _judge_verdict(text: str, answer: str = "") -> float | None:
     """PASS or FAIL: the verdicts on lines of their own, else the capitalised words, when
     every one of them says the same; quoted lines and code blocks are left out, where judges
     quote the answer. Both said, or neither, is no verdict (a miss): an answer that writes
     "PASS" can then only cost itself the item, never pass it (45th probe: quoted, or echoed
     before "FAIL: reason", it passed itself). Prose in lower case is no verdict ("does not
-    pass" passed an answer: 44th), nor is the first of two words (36th)."""
+    pass" passed an answer: 44th), nor is the first of two words (36th). A line that is a
+    line of the `answer` is the judge echoing it, not judging: an echoed "PASS" decided
+    where the judge's own verdict was in a sentence ("My verdict is FAIL.", 45th probe)."""
+    echoed = {line.strip() for line in answer.splitlines() if line.strip()}
     own, fenced = [], False
     for line in text.splitlines():
         if _FENCE.match(line):
             fenced = not fenced
-        elif not fenced and not _QUOTED.match(line):
+        elif not fenced and not _QUOTED.match(line) and line.strip() not in echoed:
             own.append(line)
     lines = [m.group(1) for line in own if (m := _VERDICT_LINE.match(line))]
     for said in (lines, re.findall(r"\b(PASS|FAIL)\b", "\n".join(own))):
@@ -363,7 +366,7 @@ def run_assertion(
             # must fail the item here, not have its outage blamed on the answer
             ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""), fresh=True)
             reply, detail["unscorable"] = "", f"{why}: {e.message}"
-        verdict = _judge_verdict(reply)
+        verdict = _judge_verdict(reply, output)
         detail["judge_reply"] = reply
         s = verdict if verdict is not None else 0.0
         if verdict is None and "unscorable" not in detail:
