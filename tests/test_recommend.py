@@ -265,3 +265,19 @@ def test_a_model_that_answered_nothing_is_never_recommended() -> None:
     rec = recommend([esc, ok])
     assert rec.recommended == "ok"
     assert rec.excluded["esc"] == ["its speed measurement failed"]
+
+
+def test_speed_and_cost_within_measurement_noise_are_a_tie() -> None:
+    """Two identical servers measured 46.0 and 45.9 tokens/s: min-max scaling gave that
+    0.2% the whole speed and cost weights and the recommendation, flipping run to run (45th
+    probe, medium). Within 10%, what back-to-back runs differ by, they count equal."""
+    one = smol(id="one", output_tps=46.0, cost_per_m=0.492, memory_bytes=None)
+    two = smol(id="two", output_tps=45.9, cost_per_m=0.493, memory_bytes=None)
+    r = recommend([one, two])
+    assert set(r.pareto_front) == {"one", "two"}
+    assert r.ranking[0].score == r.ranking[1].score
+    line = next(x for x in r.reasons if x.startswith("one against two"))
+    assert "better" not in line and "46.0 vs 45.9 output tokens/s: tied within 10%" in line
+    # apart by more than the tie: decided as before
+    far = recommend([one, smol(id="two", output_tps=30.0, cost_per_m=0.7, memory_bytes=None)])
+    assert far.recommended == "one" and far.pareto_front == ["one"]

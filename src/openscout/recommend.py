@@ -331,10 +331,24 @@ def _overlap(a: Candidate, b: Candidate) -> bool:
     return a.quality_low <= b.quality_high and b.quality_low <= a.quality_high  # type: ignore[operator]
 
 
+# Speed and cost closer than this (relative) count equal: back-to-back runs of one model on
+# one machine differ by as much (docs/performance.md), and scaled between the models compared,
+# 0.2% of jitter between two identical servers took the whole speed and cost weights and the
+# recommendation (45th probe)
+MEASURED_TIE = 0.10
+
+
+def _close(x: float | None, y: float | None) -> bool:
+    return x is not None and y is not None and abs(x - y) <= MEASURED_TIE * max(abs(x), abs(y))
+
+
 def _compare_axis(a: Candidate, b: Candidate, axis: int) -> int:
-    """1 when a is better on the axis, -1 when worse, 0 when equal or (quality) tied within
-    the 95% intervals."""
+    """1 when a is better on the axis, -1 when worse, 0 when equal, (quality) tied within
+    the 95% intervals, or (speed, cost) within MEASURED_TIE of each other."""
     if axis == 0 and _overlap(a, b):
+        return 0
+    name, attr, _ = _AXES[axis]
+    if name in ("speed", "cost") and _close(getattr(a, attr), getattr(b, attr)):
         return 0
     x, y = _vector(a)[axis], _vector(b)[axis]
     return (x > y) - (x < y)
@@ -364,11 +378,15 @@ def scores(cands: list[Candidate], w: Weights) -> dict[str, float]:
         if not weight or not known:
             continue
         lo, hi = min(known), max(known)
+        # nobody apart: all best (measured speed and cost within their tie of each other)
+        tied = (name == "quality" and tied_quality) or (
+            name in ("speed", "cost") and _close(lo, hi)
+        )
         for c in cands:
             v = getattr(c, attr)
             if v is None:
                 continue
-            if hi == lo or (name == "quality" and tied_quality):  # nobody apart: all best
+            if hi == lo or tied:
                 out[c.id] += weight
                 continue
             x = (float(v) - lo) / (hi - lo)
@@ -432,10 +450,12 @@ def axis_comparison(a: Candidate, b: Candidate) -> str:
     """'quality 0.62 [..] vs 0.55 [..]: tied within the 95% intervals; cost $0.010 vs ...':
     each axis with both measured values and which way it goes for `a`."""
     parts = []
-    for i, (name, _, _) in enumerate(_AXES):
+    for i, (name, attr, _) in enumerate(_AXES):
         sign = _compare_axis(a, b, i)
         if name == "quality" and quality_tied(a, b):
             verdict = "tied within the 95% intervals"
+        elif sign == 0 and name in ("speed", "cost") and getattr(a, attr) != getattr(b, attr):
+            verdict = f"tied within {MEASURED_TIE:.0%}, what runs of one model differ by"
         else:
             verdict = {1: "better", -1: "worse", 0: "equal"}[sign]
         parts.append(f"{name} {_values(a, b, name)}: {verdict}")
