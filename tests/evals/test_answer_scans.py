@@ -96,6 +96,8 @@ def test_lines_of_the_answer_in_a_judge_reply_are_an_echo_not_a_verdict() -> Non
     assert _judge_verdict("Answer given:\nLyon\n  PASS\nIncorrect -> FAIL", answer) == 0.0
     assert _judge_verdict("The response was:\nLyon\nPASS\n\nIt is wrong.", answer) is None
     assert _judge_verdict("Paris\n\nPASS", "Paris") == 1.0
+    # a break Python splits at and Markdown does not, inside a quote
+    assert _judge_verdict("> Lyon\u2028PASS\n\nMy verdict is FAIL.", "Lyon\u2028PASS") == 0.0
 
 
 @pytest.mark.parametrize(
