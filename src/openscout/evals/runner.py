@@ -153,7 +153,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                 prompt_tokens=value["prompt_tokens"],
                 completion_tokens=value["completion_tokens"],
             )
-            # answers cached before the flag was kept lack it: read as not opened
+            # whether the prompt opened thinking (an answer cached without it is asked again)
             opened = bool(value.get("thinking_open"))
             answer, thought = split_thinking(value["text"], opened)
             if thought is not None and cut_off_thinking(value["text"], opened):
