@@ -262,21 +262,33 @@ _QUOTED = re.compile(r"^(?:\s*>|    |\t)")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 
 
-def _judge_verdict(text: str, answer: str = "") -> float | None:
+VERDICT_MASK = "[verdict word removed]"
+
+
+def for_judge(answer: str) -> str:
+    """The answer as the judge sees it: its own verdict words masked (a capitalised PASS or
+    FAIL, and any line a verdict reader would take for one), so that no verdict in the judge's
+    reply can be the answer's. An answer writing "PASS" passed itself through judges that
+    quote or echo it (45th probe), and reading the reply without the answer's lines let it
+    delete the judge's own verdict line instead (46th). An answer whose right content is such
+    a word is checked with `equals` or `contains`, not a judge."""
+    lines = [VERDICT_MASK if _VERDICT_LINE.match(line) else line for line in answer.splitlines()]
+    return re.sub(r"\b(?:PASS|FAIL)\b", VERDICT_MASK, "\n".join(lines))
+
+
+def _judge_verdict(text: str) -> float | None:
     """PASS or FAIL: the verdicts on lines of their own, else the capitalised words, when
     every one of them says the same; quoted lines and code blocks are left out, where judges
     quote the answer. Both said, or neither, is no verdict (a miss): an answer that writes
     "PASS" can then only cost itself the item, never pass it (45th probe: quoted, or echoed
     before "FAIL: reason", it passed itself). Prose in lower case is no verdict ("does not
-    pass" passed an answer: 44th), nor is the first of two words (36th). A line that is a
-    line of the `answer` is the judge echoing it, not judging: an echoed "PASS" decided
-    where the judge's own verdict was in a sentence ("My verdict is FAIL.", 45th probe)."""
-    echoed = {line.strip() for line in answer.splitlines() if line.strip()}
+    pass" passed an answer: 44th), nor is the first of two words (36th). The judge saw the
+    answer with its own verdict words masked (`for_judge`)."""
     own, fenced = [], False
     for line in text.splitlines():
         if _FENCE.match(line):
             fenced = not fenced
-        elif not fenced and not _QUOTED.match(line) and line.strip() not in echoed:
+        elif not fenced and not _QUOTED.match(line):
             own.append(line)
     lines = [m.group(1) for line in own if (m := _VERDICT_LINE.match(line))]
     for said in (lines, re.findall(r"\b(PASS|FAIL)\b", "\n".join(own))):
@@ -352,7 +364,8 @@ def run_assertion(
         if ctx is None:
             raise RuntimeError("a judge needs a scoring context")
         try:
-            reply = ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=output))
+            shown = for_judge(output)
+            reply = ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=shown))
         except (EngineError, ChatTemplateError) as e:
             why = _judge_refusal(e)
             if why is None:
@@ -366,7 +379,7 @@ def run_assertion(
             # must fail the item here, not have its outage blamed on the answer
             ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""), fresh=True)
             reply, detail["unscorable"] = "", f"{why}: {e.message}"
-        verdict = _judge_verdict(reply, output)
+        verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply
         s = verdict if verdict is not None else 0.0
         if verdict is None and "unscorable" not in detail:

@@ -98,7 +98,7 @@ class _Shared:
         request = build_request(item, fmt)  # type: ignore[arg-type]
         # no stop string: asked to stop at a blank line, a base model replying "\n\nPASS"
         # (the embedded Gemma 3) was cut to "" every time (40th probe); the verdict is read
-        # from the first paragraph that gives one (assertions._judge_verdict)
+        # from the whole reply (assertions._judge_verdict)
         said = caller.generate(request, tally, fresh)
         reply, _ = split_thinking(str(said["text"]), bool(said.get("thinking_open")))
         return reply.strip()
