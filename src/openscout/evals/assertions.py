@@ -26,6 +26,7 @@ import time
 from typing import Any
 
 from openscout.engines.http_bounds import nested_deeper_than
+from openscout.engines.thinking import CLOSE, OPEN
 from openscout.errors import (
     ChatTemplateError,
     ContextLengthError,
@@ -271,9 +272,12 @@ def for_judge(answer: str) -> str:
     reply can be the answer's. An answer writing "PASS" passed itself through judges that
     quote or echo it (45th probe), and reading the reply without the answer's lines let it
     delete the judge's own verdict line instead (46th). An answer whose right content is such
-    a word is checked with `equals` or `contains`, not a judge."""
+    a word is checked with `equals` or `contains`, not a judge. Its thinking tags too: the
+    judge's reply is read after its first `</think>`, and one the judge echoed from the answer
+    threw the judge's own verdict away as thinking (46th)."""
     lines = [VERDICT_MASK if _VERDICT_LINE.match(line) else line for line in answer.splitlines()]
-    return re.sub(r"\b(?:PASS|FAIL)\b", VERDICT_MASK, "\n".join(lines))
+    masked = re.sub(r"\b(?:PASS|FAIL)\b", VERDICT_MASK, "\n".join(lines))
+    return masked.replace(CLOSE, "</thinking-tag>").replace(OPEN, "<thinking-tag>")
 
 
 def _judge_verdict(text: str) -> float | None:
