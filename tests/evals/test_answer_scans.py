@@ -130,7 +130,9 @@ def test_the_judge_never_sees_the_answers_own_verdict_words() -> None:
         # a quoted answer is not the judge's verdict; bold labels are (45th probe)
         ("The response is:\n> Lyon\n>\n> PASS\n\nNot Paris.\n\n**Verdict:** FAIL", 0.0),
         ("It would FAIL only if it omitted Paris. It names Paris.\n\n**Verdict:** PASS", 1.0),
-        ("```\nLyon\nPASS\n```\nVerdict: FAIL (it names Lyon)", 0.0),
+        # code blocks and indented lines are read too (the answer's own words are masked
+        # before the judge sees them: for_judge); an unbalanced fence hid the verdict (46th)
+        ("```\nLyon\nPASS\n```\nVerdict: FAIL (it names Lyon)", None),
         ("**Verdict**: FAIL", 0.0),
         ("Final verdict - PASS.", 1.0),
         ("Lyon\nPASS\n\nVerdict: FAIL", None),  # an unquoted answer: a miss, never a pass
@@ -138,8 +140,9 @@ def test_the_judge_never_sees_the_answers_own_verdict_words() -> None:
         # a reason after the word; an echo disagreeing with the verdict; indented, ~~~ code
         ("The response was:\nLyon\nPASS\n\nFAIL: it names Lyon, not Paris.", None),
         ("PASS - it names Paris (it would FAIL otherwise).", 1.0),
-        ("The answer:\n    Lyon\n    PASS\n\nVerdict: FAIL (wrong city)", 0.0),
-        ("~~~\nPASS\n~~~\nFAIL", 0.0),
+        ("The answer:\n    Lyon\n    PASS\n\nVerdict: FAIL (wrong city)", None),
+        ("~~~\nPASS\n~~~\nFAIL", None),
+        ("The answer names Lyon; a PASS needs Paris.\n\nLyon\n```\nFAIL", 0.0),
         ("PASS or FAIL? FAIL", None),
     ],
 )

@@ -111,4 +111,28 @@ def test_a_side_that_failed_is_final_for_its_battle(settings) -> None:  # type: 
     assert [r.status_code for r in first] == [502, 502]
     assert [r.status_code for r in again] == [409, 409]
     assert "start a new battle" in again[0].json()["error"]["message"]
-    assert vote.status_code == 400 and "both answers" in vote.json()["error"]["message"]
+    assert vote.status_code == 400 and "failed to answer" in vote.json()["error"]["message"]
+
+
+class _AnswersOnce(MockEngine):
+    """Answers its first request, then fails: a flaky upstream the other way round."""
+
+    def _stream(self, prompt, params):  # type: ignore[no-untyped-def]
+        if self.calls >= 1:
+            self.calls += 1
+            raise EngineError("upstream hiccup")
+        return super()._stream(prompt, params)
+
+
+def test_a_battle_with_a_side_that_failed_takes_no_vote(settings) -> None:  # type: ignore[no-untyped-def]
+    """A side that answered could be asked again until it failed, its failure counted in
+    sight, and the battle still took the vote (46th probe, low)."""
+    engines = {"a": _AnswersOnce("a", default="hi"), "b": _AnswersOnce("b", default="hi")}
+    app = create_app(settings, engines=engines, arena_models=list(engines))
+    with live_server(app) as url, httpx.Client(base_url=url, timeout=60) as c:
+        bid = c.post("/ui/api/arena/battles", json={"prompt": "go"}).json()["id"]
+        first = [c.post(f"/ui/api/arena/battles/{bid}/answer/{side}") for side in "ab"]
+        again = c.post(f"/ui/api/arena/battles/{bid}/answer/a")
+        vote = c.post(f"/ui/api/arena/battles/{bid}/vote", json={"winner": "a"})
+    assert [r.status_code for r in first] == [200, 200] and again.status_code == 502
+    assert vote.status_code == 400 and "failed to answer" in vote.json()["error"]["message"]

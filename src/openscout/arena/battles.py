@@ -242,6 +242,8 @@ def vote(settings: Settings, battle_id: str, winner: str) -> BattleRecord:
     if winner not in VOTES:
         raise ArenaError(f"vote must be one of {', '.join(VOTES)}, not {winner!r}")
     battle = get_battle(settings, battle_id)  # raises for an unknown id
+    if battle.failed:  # its failure counted in sight, asked again after an answer (46th)
+        raise ArenaError("a side of this battle failed to answer", hint="start a new battle")
     if battle.answer_a is None or battle.answer_b is None:  # a vote on nothing counted in the
         raise ArenaError(  # ratings (twentieth probe)
             "both answers must be given before a vote",

@@ -258,11 +258,6 @@ _VERDICT_LINE = re.compile(
     rf"[:=-]{_MARKS})?(PASS|FAIL)\b{_MARKS}(?:[.!:;,(\[\-\u2013\u2014].*)?$",
     re.IGNORECASE,
 )
-# lines a judge quotes, such as the answer: Markdown quotes and indented code
-_QUOTED = re.compile(r"^(?:\s*>|    |\t)")
-_FENCE = re.compile(r"^\s*(?:```|~~~)")
-
-
 VERDICT_MASK = "[verdict word removed]"
 
 
@@ -282,20 +277,14 @@ def for_judge(answer: str) -> str:
 
 def _judge_verdict(text: str) -> float | None:
     """PASS or FAIL: the verdicts on lines of their own, else the capitalised words, when
-    every one of them says the same; quoted lines and code blocks are left out, where judges
-    quote the answer. Both said, or neither, is no verdict (a miss): an answer that writes
-    "PASS" can then only cost itself the item, never pass it (45th probe: quoted, or echoed
-    before "FAIL: reason", it passed itself). Prose in lower case is no verdict ("does not
-    pass" passed an answer: 44th), nor is the first of two words (36th). The judge saw the
-    answer with its own verdict words masked (`for_judge`)."""
-    own, fenced = [], False
-    for line in text.splitlines():
-        if _FENCE.match(line):
-            fenced = not fenced
-        elif not fenced and not _QUOTED.match(line):
-            own.append(line)
-    lines = [m.group(1) for line in own if (m := _VERDICT_LINE.match(line))]
-    for said in (lines, re.findall(r"\b(PASS|FAIL)\b", "\n".join(own))):
+    every one of them says the same. The judge saw the answer with its own verdict words
+    masked (`for_judge`), so none of them is the answer's: quoted or echoed, an answer's
+    "PASS" passed it (45th probe), and leaving quoted lines, code blocks or the answer's lines
+    unread let the answer hide the judge's verdict (46th). Both said, or neither, is no
+    verdict (a miss). Prose in lower case is no verdict ("does not pass" passed an answer:
+    44th), nor is the first of two words (36th)."""
+    lines = [m.group(1) for line in text.splitlines() if (m := _VERDICT_LINE.match(line))]
+    for said in (lines, re.findall(r"\b(PASS|FAIL)\b", text)):
         kinds = {w.upper() for w in said}
         if kinds:
             return float(kinds == {"PASS"}) if len(kinds) == 1 else None
