@@ -165,7 +165,21 @@ def test_a_large_group_is_not_held_out_past_the_share_asked() -> None:
         assert all(e.prompt != "Q" for e in held)
     two = [Example(i + 1, "a", prompt=f"Q{i % 2}") for i in range(100)]  # 2 prompts x 50
     assert split(two, 0.1, 0) == (two, [])  # no group fits: nothing held out, tune says so
+    from openscout.tune.data import _prompt_key as _key
     from openscout.tune.data import split_note
+
+    # one small prompt is held out wherever it was drawn, the big one trains (46th probe)
+    lopsided = [Example(i + 1, "a", prompt="big") for i in range(99)]
+    lopsided.append(Example(100, "b", prompt="small"))
+    assert all(len(split(lopsided, 0.1, seed)[1]) == 1 for seed in range(8))
+    system = [
+        Example(
+            1,
+            "a",
+            messages=({"role": "system", "content": "Be brief."}, {"role": "user", "content": "Q"}),
+        )
+    ]
+    assert _key(system[0]) == _key(Example(2, "a", prompt="Q"))  # the system turn aside
 
     assert "nothing held out" in split_note(0.1, [])[0] and split_note(0.0, []) == []
     assert split_note(0.1, examples[:1]) == []

@@ -270,6 +270,8 @@ def for_judge(answer: str) -> str:
     a word is checked with `equals` or `contains`, not a judge. Its thinking tags too: the
     judge's reply is read after its first `</think>`, and one the judge echoed from the answer
     threw the judge's own verdict away as thinking (46th)."""
+    # every break Python knows (U+2028, \f, ...) is a line here, so no line of it reads as a
+    # verdict however the judge's reply is split
     lines = [VERDICT_MASK if _VERDICT_LINE.match(line) else line for line in answer.splitlines()]
     masked = re.sub(r"\b(?:PASS|FAIL)\b", VERDICT_MASK, "\n".join(lines))
     return masked.replace(CLOSE, "</thinking-tag>").replace(OPEN, "<thinking-tag>")
@@ -283,7 +285,10 @@ def _judge_verdict(text: str) -> float | None:
     unread let the answer hide the judge's verdict (46th). Both said, or neither, is no
     verdict (a miss). Prose in lower case is no verdict ("does not pass" passed an answer:
     44th), nor is the first of two words (36th)."""
-    lines = [m.group(1) for line in text.splitlines() if (m := _VERDICT_LINE.match(line))]
+    # lines as a reader sees them: str.splitlines() also breaks at U+2028, \f and others,
+    # which made a verdict line in the middle of the judge's sentence (46th probe)
+    rows = re.split(r"\r\n|\r|\n", text)
+    lines = [m.group(1) for line in rows if (m := _VERDICT_LINE.match(line))]
     for said in (lines, re.findall(r"\b(PASS|FAIL)\b", text)):
         kinds = {w.upper() for w in said}
         if kinds:

@@ -149,7 +149,7 @@ def split(
     if holdout > 0 and wanted == 0 and len(order) >= 2:
         wanted = 1
     held: list[int] = []
-    for group in order[:-1]:  # the last group always trains
+    for group in order:  # what fits in `wanted` (under all of it) leaves some to train
         if len(held) >= wanted:
             break
         if len(held) + len(group) <= wanted:
@@ -164,9 +164,9 @@ def split_note(holdout: float, held: list[Example]) -> list[str]:
     if holdout <= 0 or held:
         return []
     return [
-        f"nothing held out: every prompt's examples are more than {holdout:.0%} of the data,"
-        " and examples asking the same prompt are never split (the held-out loss would"
-        " measure answers the model trained on)"
+        f"nothing held out: no prompt's examples fit in the {holdout:.0%} asked, and examples"
+        " asking the same prompt are never split (the held-out loss would measure answers"
+        " the model trained on)"
     ]
 
 
@@ -174,4 +174,7 @@ def _prompt_key(example: Example) -> str:
     """What the model is asked, as one string: the same question asked twice is one key,
     as a prompt or as the one user turn it trains as, whatever its blanks (both sat on
     both sides: 44th probe, low)."""
-    return json.dumps([[m["role"], " ".join(m["content"].split())] for m in example.as_messages()])
+    # the system turn aside: the same question and answer under two system prompts sat on
+    # both sides (46th probe, low)
+    turns = [m for m in example.as_messages() if m["role"] != "system"]
+    return json.dumps([[m["role"], " ".join(m["content"].split())] for m in turns])
