@@ -281,3 +281,21 @@ def test_speed_and_cost_within_measurement_noise_are_a_tie() -> None:
     # apart by more than the tie: decided as before
     far = recommend([one, smol(id="two", output_tps=30.0, cost_per_m=0.7, memory_bytes=None)])
     assert far.recommended == "one" and far.pareto_front == ["one"]
+
+
+def test_ties_of_speed_and_cost_are_with_the_best_and_make_no_cycle() -> None:
+    """Pairwise 10% ties are not transitive: three models each within 10% of the next on
+    one axis and apart on another made a cycle, an empty Pareto front and a "recommended"
+    model the report called dominated (46th probe). A tie is with the best value, and one
+    tie is broken by the measured values, not by the id."""
+    x = smol(id="x", output_tps=100.0, cost_per_m=1.00, memory_bytes=None)
+    y = smol(id="y", output_tps=91.0, cost_per_m=0.92, memory_bytes=None)
+    z = smol(id="z", output_tps=83.0, cost_per_m=0.85, memory_bytes=None)
+    r = recommend([x, y, z])
+    assert r.pareto_front and r.recommended in r.pareto_front
+    dominated = [x for x in r.reasons if "is not on the Pareto front" in x]
+    assert not any(x.startswith(f"{r.recommended} is not") for x in dominated)
+    # 9% faster and 9% cheaper: tied, and the measured values break the tie, not the name
+    zeta = smol(id="zeta", output_tps=109.0, cost_per_m=0.228, memory_bytes=None)
+    alpha = smol(id="alpha", output_tps=100.0, cost_per_m=0.25, memory_bytes=None)
+    assert recommend([zeta, alpha]).recommended == "zeta"

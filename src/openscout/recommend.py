@@ -343,15 +343,35 @@ def _close(x: float | None, y: float | None) -> bool:
 
 
 def _compare_axis(a: Candidate, b: Candidate, axis: int) -> int:
-    """1 when a is better on the axis, -1 when worse, 0 when equal, (quality) tied within
-    the 95% intervals, or (speed, cost) within MEASURED_TIE of each other."""
+    """1 when a is better on the axis, -1 when worse, 0 when equal or (quality) tied within
+    the 95% intervals. Speed and cost are compared as `_snapped` leaves them."""
     if axis == 0 and _overlap(a, b):
-        return 0
-    name, attr, _ = _AXES[axis]
-    if name in ("speed", "cost") and _close(getattr(a, attr), getattr(b, attr)):
         return 0
     x, y = _vector(a)[axis], _vector(b)[axis]
     return (x > y) - (x < y)
+
+
+def _snapped(cands: list[Candidate]) -> list[Candidate]:
+    """The candidates with each speed and cost within MEASURED_TIE of the best one's set to
+    the best: a tie with the best, one for all (pairwise ties are not transitive: three
+    models each within 10% of the next made a cycle and an empty Pareto front, 46th probe)."""
+    out = list(cands)
+    for name, attr, high in _AXES:
+        known = [getattr(c, attr) for c in out if getattr(c, attr) is not None]
+        if name not in ("speed", "cost") or not known:
+            continue
+        best = max(known) if high else min(known)
+        out = [_set(c, name, best) if _close(getattr(c, attr), best) else c for c in out]
+    return out
+
+
+def _set(c: Candidate, name: str, value: float) -> Candidate:
+    """The candidate with its speed or cost (the field that property reads) set to value."""
+    if name == "speed":
+        field_name = "answer_tps" if c.answer_tps is not None else "output_tps"
+    else:
+        field_name = "request_cost_per_m" if c.request_cost_per_m is not None else "cost_per_m"
+    return c.model_copy(update={field_name: value})
 
 
 def dominates(a: Candidate, b: Candidate) -> bool:
@@ -378,10 +398,7 @@ def scores(cands: list[Candidate], w: Weights) -> dict[str, float]:
         if not weight or not known:
             continue
         lo, hi = min(known), max(known)
-        # nobody apart: all best (measured speed and cost within their tie of each other)
-        tied = (name == "quality" and tied_quality) or (
-            name in ("speed", "cost") and _close(lo, hi)
-        )
+        tied = name == "quality" and tied_quality  # nobody apart: all best
         for c in cands:
             v = getattr(c, attr)
             if v is None:
@@ -454,8 +471,14 @@ def axis_comparison(a: Candidate, b: Candidate) -> str:
         sign = _compare_axis(a, b, i)
         if name == "quality" and quality_tied(a, b):
             verdict = "tied within the 95% intervals"
-        elif sign == 0 and name in ("speed", "cost") and getattr(a, attr) != getattr(b, attr):
-            verdict = f"tied within {MEASURED_TIE:.0%}, what runs of one model differ by"
+        elif (
+            name in ("speed", "cost") and a is not b and _close(getattr(a, attr), getattr(b, attr))
+        ):
+            verdict = (
+                "equal"
+                if getattr(a, attr) == getattr(b, attr)
+                else f"tied within {MEASURED_TIE:.0%}, what runs of one model differ by"
+            )
         else:
             verdict = {1: "better", -1: "worse", 0: "equal"}[sign]
         parts.append(f"{name} {_values(a, b, name)}: {verdict}")
@@ -505,12 +528,16 @@ def recommend(
             else _nobody_message(cands, k)
         )
         return Recommendation(None, [], [], excluded, reasons, msg, k.describe())
-    front = pareto_front(eligible)
-    sc = scores(eligible, w)
+    # speed and cost within the tie of the best count as the best, on the front and in the
+    # score; a tie is broken by the measured values (the score unsnapped), then by id
+    snapped = _snapped(eligible)
+    on_front = {c.id for c in pareto_front(snapped)}
+    front = [c for c in eligible if c.id in on_front]
+    sc, measured = scores(snapped, w), scores(eligible, w)
+    same = {c.id: s for c, s in zip(eligible, snapped, strict=True)}
     ranking = []
-    # front first, then by score; ties broken by id so the answer is stable
-    for c in sorted(eligible, key=lambda c: (c not in front, -sc[c.id], c.id)):
-        dom = next((o for o in eligible if dominates(o, c)), None)
+    for c in sorted(eligible, key=lambda c: (c not in front, -sc[c.id], -measured[c.id], c.id)):
+        dom = next((o for o in eligible if dominates(same[o.id], same[c.id])), None)
         ranking.append(Ranked(c.id, round(sc[c.id], 4), c in front, dom.id if dom else None))
         if dom:
             tied = (
