@@ -52,10 +52,11 @@ from openscout.engines.openai_wire import (
     bytes_of,
     choices_of,
     context_overflow,
+    continuation_logprob,
+    echo_logprobs,
     embedded_status,
     error_message,
     final_of,
-    is_number,
     retry_after_s,
     thinking_text,
     usage_of,
@@ -499,29 +500,7 @@ class OpenAIEngine:
         }
         resp = self._open("/completions", payload, stream=True)  # read within our bounds
         data = self._json(resp, "/completions", deadline=time.monotonic() + self.timeout_s)
-        try:
-            lp = data["choices"][0]["logprobs"]
-            for key in ("tokens", "text_offset", "token_logprobs"):
-                if not isinstance(lp[key], list):
-                    raise TypeError(key)
-            # each item of the kind it must be (ninth probe: a string log-prob was a TypeError
-            # mid-scoring, an "unexpected error" that left the run `running`)
-            if not (
-                all(is_number(x) for x in lp["text_offset"])
-                and all(x is None or is_number(x) for x in lp["token_logprobs"])
-                and all(isinstance(x, str) for x in lp["tokens"])
-                and all(
-                    t is None or (isinstance(t, dict) and all(is_number(v) for v in t.values()))
-                    for t in lp.get("top_logprobs") or []
-                )
-            ):
-                raise TypeError("log-probs of the wrong type")
-        except (KeyError, IndexError, TypeError) as e:
-            raise EngineResponseError(
-                f"{self.shown_url}: no echo log-probs in the response ({e!r})",
-                hint="this server cannot score text; register it with --no-logprobs",
-            ) from e
-        return lp  # type: ignore[no-any-return]
+        return echo_logprobs(data, self.shown_url)
 
     def loglikelihood(self, context: str, continuation: str) -> LoglikelihoodResult:
         """Score through /completions with echo+logprobs (the convention lm-eval relies on)."""
@@ -531,31 +510,8 @@ class OpenAIEngine:
             raise CapabilityError(
                 f"{self.model_id}: this endpoint is not configured for log-likelihood"
             )
-        full = context + continuation
-        lp = self._echo_logprobs(full)
-        total, greedy, n = 0.0, True, 0
-        for off, tok, tlp, top in zip(
-            lp["text_offset"],
-            lp["tokens"],
-            lp["token_logprobs"],
-            lp.get("top_logprobs") or [None] * len(lp["tokens"]),
-            strict=False,
-        ):
-            # The continuation's tokens only: not the context, not the generated token.
-            if off < len(context) or off >= len(full) or tlp is None:
-                continue
-            total += tlp
-            n += 1
-            if top:
-                best = max(top, key=lambda k: top[k])
-                if best != tok and top[best] > tlp + 1e-6:
-                    greedy = False
-        if n == 0:
-            raise EngineResponseError(
-                f"{self.shown_url}: no log-probs for the continuation {continuation!r}",
-                cause="no continuation tokens",
-            )
-        return LoglikelihoodResult(total, greedy, n)
+        lp = self._echo_logprobs(context + continuation)
+        return continuation_logprob(lp, context, continuation, self.shown_url)
 
     def probe_prompt_logprobs(self) -> ProbeVerdict:
         """Ask for the echo log-probs of a predictable text and check their alignment."""

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from openscout.engines.base import Final
+from openscout.engines.base import Final, LoglikelihoodResult
 from openscout.engines.http_bounds import EVENT_MAX_VALUES, load_json
 from openscout.errors import EngineResponseError
 
@@ -230,3 +230,61 @@ def context_overflow(body: bytes) -> bool:
     """An error body saying the prompt does not fit the model's context."""
     head = body[:4096].lower()
     return any(words.lower() in head for words in _OVERFLOW_WORDS)
+
+
+def echo_logprobs(data: dict[str, Any], shown_url: str) -> dict[str, Any]:
+    """The echo log-probs of a /completions answer, each item of the kind it must be."""
+    try:
+        lp = data["choices"][0]["logprobs"]
+        for key in ("tokens", "text_offset", "token_logprobs"):
+            if not isinstance(lp[key], list):
+                raise TypeError(key)
+        # each item of the kind it must be (ninth probe: a string log-prob was a TypeError
+        # mid-scoring, an "unexpected error" that left the run `running`)
+        if not (
+            all(is_number(x) for x in lp["text_offset"])
+            and all(x is None or is_number(x) for x in lp["token_logprobs"])
+            and all(isinstance(x, str) for x in lp["tokens"])
+            and all(
+                t is None or (isinstance(t, dict) and all(is_number(v) for v in t.values()))
+                for t in lp.get("top_logprobs") or []
+            )
+        ):
+            raise TypeError("log-probs of the wrong type")
+    except (KeyError, IndexError, TypeError) as e:
+        raise EngineResponseError(
+            f"{shown_url}: no echo log-probs in the response ({e!r})",
+            hint="this server cannot score text; register it with --no-logprobs",
+        ) from e
+    return lp  # type: ignore[no-any-return]
+
+
+def continuation_logprob(
+    lp: dict[str, Any], context: str, continuation: str, shown_url: str
+) -> LoglikelihoodResult:
+    """Log-prob of `continuation` after `context` from the echo log-probs of both, and whether
+    it is the greedy one (the convention lm-evaluation-harness relies on)."""
+    full = context + continuation
+    total, greedy, n = 0.0, True, 0
+    for off, tok, tlp, top in zip(
+        lp["text_offset"],
+        lp["tokens"],
+        lp["token_logprobs"],
+        lp.get("top_logprobs") or [None] * len(lp["tokens"]),
+        strict=False,
+    ):
+        # The continuation's tokens only: not the context, not the generated token.
+        if off < len(context) or off >= len(full) or tlp is None:
+            continue
+        total += tlp
+        n += 1
+        if top:
+            best = max(top, key=lambda k: top[k])
+            if best != tok and top[best] > tlp + 1e-6:
+                greedy = False
+    if n == 0:
+        raise EngineResponseError(
+            f"{shown_url}: no log-probs for the continuation {continuation!r}",
+            cause="no continuation tokens",
+        )
+    return LoglikelihoodResult(total, greedy, n)
