@@ -299,3 +299,26 @@ def test_ties_of_speed_and_cost_are_with_the_best_and_make_no_cycle() -> None:
     zeta = smol(id="zeta", output_tps=109.0, cost_per_m=0.228, memory_bytes=None)
     alpha = smol(id="alpha", output_tps=100.0, cost_per_m=0.25, memory_bytes=None)
     assert recommend([zeta, alpha]).recommended == "zeta"
+
+
+def test_the_reasons_say_what_the_tie_with_the_best_decided() -> None:
+    """The front is drawn on speeds tied with the best, and the reasons must say the same:
+    a dominated model's "better on speed (100.0 vs 95.0)" named a tie, and 92 against 83
+    read "tied within 10%" where 92 is tied with the best and 83 is not."""
+    same = dict(memory_bytes=None, cost_per_m=0.5)
+    sure = dict(quality=0.9, quality_low=0.85, quality_high=0.95, **same)
+    unsure = dict(quality=0.2, quality_low=0.1, quality_high=0.3, **same)
+    r = recommend(
+        [smol(id="top", output_tps=100.0, **sure), smol(id="near", output_tps=95.0, **unsure)]
+    )
+    near = next(x for x in r.reasons if x.startswith("near is not on the Pareto front"))
+    assert "better on quality" in near and "speed" not in near
+    fast = smol(id="fast", output_tps=100.0, **unsure)
+    good = smol(id="good", output_tps=92.0, **sure)
+    slow = smol(id="slow", output_tps=83.0, **sure)
+    r = recommend([fast, good, slow])
+    assert r.recommended == "good" and r.pareto_front == ["good"]
+    line = next(x for x in r.reasons if x.startswith("good against slow"))
+    assert "92.0 vs 83.0 output tokens/s: better" in line
+    slow_why = next(x for x in r.reasons if x.startswith("slow is not on the Pareto front"))
+    assert "better on speed (92.0 vs 83.0" in slow_why

@@ -463,21 +463,18 @@ def quality_tied(a: Candidate, b: Candidate) -> bool:
     return _overlap(a, b) and a.quality != b.quality
 
 
-def axis_comparison(a: Candidate, b: Candidate) -> str:
+def axis_comparison(a: Candidate, b: Candidate, sa: Candidate, sb: Candidate) -> str:
     """'quality 0.62 [..] vs 0.55 [..]: tied within the 95% intervals; cost $0.010 vs ...':
-    each axis with both measured values and which way it goes for `a`."""
+    each axis with both measured values and which way it goes for `a`, as the front decided
+    it: on `sa` and `sb`, the two with their speed and cost tied with the best (`_snapped`)."""
     parts = []
     for i, (name, attr, _) in enumerate(_AXES):
-        sign = _compare_axis(a, b, i)
+        sign = _compare_axis(sa, sb, i)
         if name == "quality" and quality_tied(a, b):
             verdict = "tied within the 95% intervals"
-        elif (
-            name in ("speed", "cost") and a is not b and _close(getattr(a, attr), getattr(b, attr))
-        ):
+        elif sign == 0 and a is not b and getattr(a, attr) != getattr(b, attr):
             verdict = (
-                "equal"
-                if getattr(a, attr) == getattr(b, attr)
-                else f"tied within {MEASURED_TIE:.0%}, what runs of one model differ by"
+                f"tied within {MEASURED_TIE:.0%} of the best, what runs of one model differ by"
             )
         else:
             verdict = {1: "better", -1: "worse", 0: "equal"}[sign]
@@ -488,13 +485,14 @@ def axis_comparison(a: Candidate, b: Candidate) -> str:
     return "; ".join(parts)
 
 
-def _better_with_values(a: Candidate, b: Candidate) -> str:
-    """'cost ($0.250 vs $0.400 per 1M tokens) and speed (...)': where `a` is better."""
+def _better_with_values(a: Candidate, b: Candidate, sa: Candidate, sb: Candidate) -> str:
+    """'cost ($0.250 vs $0.400 per 1M tokens) and speed (...)': where `a` is better, as the
+    front decided it (on the tied `sa` and `sb`), with the values measured."""
     return _and(
         [
             f"{name} ({_values(a, b, name)})"
             for i, (name, _, _) in enumerate(_AXES)
-            if _compare_axis(a, b, i) > 0
+            if _compare_axis(sa, sb, i) > 0
         ]
     )
 
@@ -545,10 +543,10 @@ def recommend(
             )
             reasons.append(
                 f"{c.id} is not on the Pareto front: {dom.id} is at least as good on every "
-                f"axis and better on {_better_with_values(dom, c)}{tied}"
+                f"axis and better on {_better_with_values(dom, c, same[dom.id], same[c.id])}{tied}"
             )
     best = next(c for c in eligible if c.id == ranking[0].id)
-    reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w)
+    reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w, same)
     msg = f"recommended: {best.id}"
     return Recommendation(
         best.id, [c.id for c in front], ranking, excluded, reasons, msg, k.describe()
@@ -562,6 +560,7 @@ def _recommended_reasons(
     ranking: list[Ranked],
     sc: dict[str, float],
     w: Weights,
+    same: dict[str, Candidate],
 ) -> list[str]:
     """Why `best`: its score against the runner-up's, what is weighted, and the measured
     differences against the runner-up that decided."""
@@ -579,7 +578,8 @@ def _recommended_reasons(
         why += f" (tied with {', '.join(ties)}; set --weight to say what matters more)"
     out = [why, f"the score: {_weights_text(w, quality_separates(eligible))}"]
     if runner:
-        out.append(f"{best.id} against {runner.id}: {axis_comparison(best, runner)}")
+        comparison = axis_comparison(best, runner, same[best.id], same[runner.id])
+        out.append(f"{best.id} against {runner.id}: {comparison}")
     for o in eligible:
         if o is not best and quality_tied(best, o):
             out.append(
