@@ -6,9 +6,7 @@ llama.cpp reads its own prompt; a remote model is told with `models add --opens-
 from __future__ import annotations
 
 import json
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +18,7 @@ from openscout.engines.openai_http import OpenAIEngine
 from openscout.evals import run_eval
 from openscout.models import ModelSpec, add_model
 from tests.engines.fake_openai import FakeServer, serve
+from tests.evals.canned_server import negative_checks_on
 from tests.gguf_factory import copy_with_metadata
 
 # SmolLM2's own turns, with the assistant's turn opened on `<think>` as R1's distills do
@@ -310,48 +309,6 @@ def test_options_that_do_nothing_are_refused(
     assert "Traceback" not in refused.stderr
 
 
-class _Canned(BaseHTTPRequestHandler):
-    """Answers every POST with one canned body (a server with a reasoning parser)."""
-
-    body, content_type = b"", "text/event-stream"
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        self.send_response(200)
-        self.send_header("content-type", self.content_type)
-        self.send_header("content-length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def _negative_checks_on(
-    settings: Settings, tmp_path: Path, body: bytes, content_type: str
-) -> dict[str, Any]:
-    """The item of a suite of negative checks (`not-icontains`, `max-length`), answered by a
-    server that sends `body` to every request."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    handler = type("Handler", (_Canned,), {"body": body, "content_type": content_type})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    suite = tmp_path / "s.yaml"
-    suite.write_text(
-        "prompts: ['go']\ntests:\n"
-        "  - assert: [{type: not-icontains, value: Lyon}, {type: max-length, value: 10}]\n"
-    )
-    try:
-        _add_remote(settings, f"http://127.0.0.1:{server.server_address[1]}/v1", False)
-        (item,) = run_eval(settings, str(suite), ["r"]).results["r"].items
-    finally:
-        server.shutdown()
-        server.server_close()
-    return item
-
-
 CUT_APART = (
     b'data: {"choices": [{"delta": {"reasoning_content": "Is it Paris? Hmm, or Lyon"}}]}\n\n'
     b'data: {"choices": [{"delta": {}, "finish_reason": "length"}]}\n\n'
@@ -379,7 +336,7 @@ def test_thinking_sent_apart_and_cut_off_is_no_answer(
     """A server with a reasoning parser running out of max_tokens mid-thought sends the
     thinking apart and no answer: scored as "", it passed `not-icontains` and `max-length`
     (45th probe). Inline or apart, no answer is a counted miss."""
-    item = _negative_checks_on(settings, tmp_path, body, content_type)
+    item = negative_checks_on(settings, tmp_path, body, content_type)
     assert item["score"] == 0.0
     assert item["detail"]["unscorable"] == "cut off before any answer (max_tokens reached)"
 
@@ -404,7 +361,7 @@ def test_an_answer_a_content_filter_withheld_is_a_counted_miss(
     """A 200 whose finish_reason is `content_filter` (OpenAI's and Azure's form) was read as
     "stop": the withheld or cut answer passed `not-icontains` and `max-length`, where the
     same refusal as a 400 is a counted miss (45th probe)."""
-    item = _negative_checks_on(settings, tmp_path, body, content_type)
+    item = negative_checks_on(settings, tmp_path, body, content_type)
     assert item["score"] == 0.0
     assert item["detail"]["unscorable"] == "withheld by the provider's content filter"
 

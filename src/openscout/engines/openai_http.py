@@ -57,6 +57,7 @@ from openscout.engines.openai_wire import (
     embedded_status,
     error_message,
     final_of,
+    finish_of,
     retry_after_s,
     thinking_text,
     usage_of,
@@ -367,7 +368,8 @@ class OpenAIEngine:
                 transient=True,
                 cause=cause,
             )
-        yield final_of(usage, n_chunks, reason, asked.tokens, asked.prompt_bytes, n_bytes)
+        finish = finish_of(reason, f"{self.shown_url}{path}")
+        yield final_of(usage, n_chunks, finish, asked.tokens, asked.prompt_bytes, n_bytes)
 
     def _whole(
         self, path: str, payload: dict[str, Any], chat: bool, asked: Asked
@@ -412,7 +414,8 @@ class OpenAIEngine:
             yield Chunk(self._secrets.data(text), time.perf_counter())
         sent = utf8_bytes(text) + 4 * len(thought)  # a character of thinking: at most 4 bytes
         n_chunks = bool(text) + bool(thought)
-        yield final_of(usage, n_chunks, reason, asked.tokens, asked.prompt_bytes, sent)
+        finish = finish_of(reason, f"{self.shown_url}{path}")
+        yield final_of(usage, n_chunks, finish, asked.tokens, asked.prompt_bytes, sent)
 
     def _thought(self, thought: str) -> Chunk:
         return Chunk("", time.perf_counter(), thought=True, thinking=self._secrets.data(thought))

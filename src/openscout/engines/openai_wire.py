@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from openscout.engines.base import Final, LoglikelihoodResult
+from openscout.engines.base import Final, FinishReason, LoglikelihoodResult
 from openscout.engines.http_bounds import EVENT_MAX_VALUES, load_json
 from openscout.errors import EngineResponseError
 
@@ -133,10 +133,38 @@ def is_token_count(value: object) -> bool:
 PROMPT_TOKENS_SLACK = 512
 
 
+# the finish reasons servers give a whole answer: OpenAI, vLLM, Ollama and llama.cpp "stop";
+# TGI's Messages API "eos_token" and "stop_sequence"; a call of a tool or function
+WHOLE_ANSWER = frozenset({"stop", "eos_token", "stop_sequence", "tool_calls", "function_call"})
+# an answer cut by room: max_tokens ("length"), or the context (Mistral's "model_length")
+CUT_ANSWER = frozenset({"length", "model_length"})
+
+
+def finish_of(reason: object, where: str) -> FinishReason:
+    """The end of an answer as a reason we know. Any other ("error", vLLM's "abort", a word
+    of a server's own) is not an answer's end: read as "stop", a blank answer cut by the
+    context scored 1.0 on negative checks and a part answer ended by "error" was scored and
+    cached as whole, and so was a whole body without one, which a stream cannot be (47th
+    probe). Asked again, as a failed request is."""
+    if isinstance(reason, str):
+        if reason in WHOLE_ANSWER:
+            return "stop"
+        if reason in CUT_ANSWER:
+            return "length"
+        if reason == "content_filter":  # read as "stop", a withheld answer was scored (45th)
+            return "content_filter"
+    said = "no finish_reason" if reason is None else f"finish_reason {repr(reason)[:40]}"
+    raise EngineResponseError(
+        f"{where}: the answer ended with {said}, not the end of a whole answer",
+        transient=True,
+        cause="unknown finish_reason",
+    )
+
+
 def final_of(
     usage: dict[str, Any] | None,
     n_chunks: int,
-    reason: str | None,
+    finish: FinishReason,
     asked: int,
     prompt_bytes: int,
     answer_bytes: int,
@@ -149,8 +177,6 @@ def final_of(
     for 20 deltas (37th probe), or 64 for the 3 bytes "a b" (38th), had thousands of times
     the speed and the recommendation; past those bounds its counts are not believed and the
     deltas are counted instead, as for a server that gives none."""
-    # content_filter kept: read as "stop", a withheld answer was scored as an answer (45th)
-    finish = reason if reason in ("stop", "length", "content_filter") else "stop"
     if usage and (
         usage["completion_tokens"] > asked
         or usage["completion_tokens"] > answer_bytes + 1
@@ -160,11 +186,11 @@ def final_of(
     if usage:
         return Final(
             int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0), finish
-        )  # type: ignore[arg-type]
+        )
     # No usage from the server: one SSE delta is one token on every server we know, and no
     # more than were asked (deltas past max_tokens were counted: 38th probe)
     estimated = min(n_chunks, asked)
-    return Final(0, estimated, finish, extra={"usage_estimated": True})  # type: ignore[arg-type]
+    return Final(0, estimated, finish, extra={"usage_estimated": True})
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,107 @@
+"""How an answer ended, as servers say it: only the reasons known to end a whole answer are
+read as "stop". Mistral's "model_length" (the context ran out) and a stream ended by "error"
+were read as "stop": the blank answer scored 1.0 on negative checks and the part answer was
+scored and cached as whole (47th probe)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from openscout.config import Settings
+from openscout.engines.base import SamplingParams, collect
+from openscout.engines.loader import clear_cache
+from openscout.engines.openai_http import OpenAIEngine
+from openscout.errors import EngineResponseError
+from openscout.evals import calls as calls_module
+from openscout.evals.pacing import RetryPolicy
+from tests.evals.canned_server import negative_checks_on
+
+HI = [{"role": "user", "content": "Say hello."}]
+
+
+@pytest.fixture(autouse=True)
+def fresh_engines() -> None:
+    clear_cache()
+
+
+def _streamed(text: str, reason: object) -> bytes:
+    first = json.dumps({"choices": [{"delta": {"content": text}}]})
+    last = json.dumps({"choices": [{"delta": {}, "finish_reason": reason}]})
+    return f"data: {first}\n\ndata: {last}\n\ndata: [DONE]\n\n".encode()
+
+
+def _whole(text: str, reason: object) -> bytes:
+    return json.dumps(
+        {"choices": [{"message": {"content": text}, "finish_reason": reason}]}
+    ).encode()
+
+
+def _ended(body: bytes, content_type: str) -> tuple[str, str]:
+    engine = OpenAIEngine(
+        "u",
+        "http://up.test/v1",
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, headers={"content-type": content_type}, content=body)
+        ),
+    )
+    text, final, _ = collect(engine.stream_chat(HI, SamplingParams()))  # type: ignore[arg-type]
+    return text, final.finish_reason
+
+
+BODIES = [(_streamed, "text/event-stream"), (_whole, "application/json")]
+
+
+@pytest.mark.parametrize(("body", "content_type"), BODIES, ids=["streamed", "whole"])
+@pytest.mark.parametrize(
+    ("reason", "read"),
+    [
+        ("stop", "stop"),
+        ("eos_token", "stop"),  # TGI's Messages API
+        ("stop_sequence", "stop"),
+        ("tool_calls", "stop"),
+        ("length", "length"),
+        ("model_length", "length"),  # Mistral: the context ran out
+        ("content_filter", "content_filter"),
+    ],
+)
+def test_known_finish_reasons_are_read_as_what_they_say(
+    body, content_type: str, reason: str, read: str
+) -> None:  # type: ignore[no-untyped-def]
+    assert _ended(body("Paris", reason), content_type) == ("Paris", read)
+
+
+@pytest.mark.parametrize(("body", "content_type"), BODIES, ids=["streamed", "whole"])
+@pytest.mark.parametrize(
+    "reason", ["error", "abort", "cancelled", "weird", 7, ["stop"], {"why": "stop"}, None]
+)
+def test_other_finish_reasons_are_no_whole_answer(body, content_type: str, reason: object) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(EngineResponseError) as e:
+        _ended(body("Par", reason), content_type)
+    # a stream without a finish event is refused as one that may be cut short
+    said = str(e.value)
+    assert e.value.transient
+    assert "not the end of a whole answer" in said or (reason is None and "cut short" in said)
+
+
+@pytest.mark.parametrize(("body", "content_type"), BODIES, ids=["streamed", "whole"])
+def test_a_blank_answer_the_context_cut_is_a_counted_miss(
+    settings: Settings, tmp_path: Path, body, content_type: str
+) -> None:  # type: ignore[no-untyped-def]
+    item = negative_checks_on(settings, tmp_path, body("", "model_length"), content_type)
+    assert item["score"] == 0.0 and item["detail"]["unscorable"].startswith("cut off")
+
+
+def test_an_answer_ended_by_error_fails_and_is_not_cached(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failed after its retries, so the model is not ranked on the rest; and nothing of it
+    is kept to be read back by the next run."""
+    monkeypatch.setattr(calls_module, "RetryPolicy", lambda: RetryPolicy(base_s=0.01, cap_s=0.05))
+    body = _streamed("Paris", "error")
+    for _ in range(2):
+        item = negative_checks_on(settings, tmp_path, body, "text/event-stream")
+        assert item["score"] is None and "finish_reason 'error'" in item["error"]
