@@ -8,7 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from openscout.config import Settings
+from openscout.engines.base import SamplingParams, collect
+from openscout.engines.openai_http import OpenAIEngine
 from openscout.evals import run_eval
 from openscout.models import ModelSpec, add_model
 
@@ -52,3 +56,17 @@ def negative_checks_on(
         server.shutdown()
         server.server_close()
     return item
+
+
+def answered(body: bytes, content_type: str) -> tuple[str, str]:
+    """The text and finish reason a remote model reads from `body`, sent to a chat request."""
+    engine = OpenAIEngine(
+        "u",
+        "http://up.test/v1",
+        transport=httpx.MockTransport(
+            lambda r: httpx.Response(200, headers={"content-type": content_type}, content=body)
+        ),
+    )
+    hi = [{"role": "user", "content": "Say hello."}]
+    text, final, _ = collect(engine.stream_chat(hi, SamplingParams()))  # type: ignore[arg-type]
+    return text, final.finish_reason

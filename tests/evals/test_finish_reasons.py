@@ -8,17 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pytest
 
 from openscout.config import Settings
-from openscout.engines.base import SamplingParams, collect
 from openscout.engines.loader import clear_cache
-from openscout.engines.openai_http import OpenAIEngine
 from openscout.errors import EngineResponseError
 from openscout.evals import calls as calls_module
 from openscout.evals.pacing import RetryPolicy
-from tests.evals.canned_server import negative_checks_on
+from tests.evals.canned_server import answered, negative_checks_on
 
 HI = [{"role": "user", "content": "Say hello."}]
 
@@ -40,18 +37,6 @@ def _whole(text: str, reason: object) -> bytes:
     ).encode()
 
 
-def _ended(body: bytes, content_type: str) -> tuple[str, str]:
-    engine = OpenAIEngine(
-        "u",
-        "http://up.test/v1",
-        transport=httpx.MockTransport(
-            lambda r: httpx.Response(200, headers={"content-type": content_type}, content=body)
-        ),
-    )
-    text, final, _ = collect(engine.stream_chat(HI, SamplingParams()))  # type: ignore[arg-type]
-    return text, final.finish_reason
-
-
 BODIES = [(_streamed, "text/event-stream"), (_whole, "application/json")]
 
 
@@ -71,7 +56,7 @@ BODIES = [(_streamed, "text/event-stream"), (_whole, "application/json")]
 def test_known_finish_reasons_are_read_as_what_they_say(
     body, content_type: str, reason: str, read: str
 ) -> None:  # type: ignore[no-untyped-def]
-    assert _ended(body("Paris", reason), content_type) == ("Paris", read)
+    assert answered(body("Paris", reason), content_type) == ("Paris", read)
 
 
 @pytest.mark.parametrize(("body", "content_type"), BODIES, ids=["streamed", "whole"])
@@ -80,7 +65,7 @@ def test_known_finish_reasons_are_read_as_what_they_say(
 )
 def test_other_finish_reasons_are_no_whole_answer(body, content_type: str, reason: object) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(EngineResponseError) as e:
-        _ended(body("Par", reason), content_type)
+        answered(body("Par", reason), content_type)
     # a stream without a finish event is refused as one that may be cut short
     said = str(e.value)
     assert e.value.transient

@@ -18,7 +18,7 @@ from openscout.engines.openai_http import OpenAIEngine
 from openscout.evals import run_eval
 from openscout.models import ModelSpec, add_model
 from tests.engines.fake_openai import FakeServer, serve
-from tests.evals.canned_server import negative_checks_on
+from tests.evals.canned_server import answered, negative_checks_on
 from tests.gguf_factory import copy_with_metadata
 
 # SmolLM2's own turns, with the assistant's turn opened on `<think>` as R1's distills do
@@ -385,12 +385,4 @@ def test_an_answer_a_content_filter_withheld_is_a_counted_miss(
 def test_a_refusal_in_its_own_field_is_the_answer(body: bytes, content_type: str) -> None:
     """OpenAI's `refusal` field was dropped: the refusal scored as the empty answer, failing
     `icontains: "can't"` and passing every `not-*` (45th probe, low)."""
-    engine = OpenAIEngine(
-        "u",
-        "http://up.test/v1",
-        transport=httpx.MockTransport(
-            lambda r: httpx.Response(200, headers={"content-type": content_type}, content=body)
-        ),
-    )
-    text, final, _ = collect(engine.stream_chat(HI, SamplingParams()))  # type: ignore[arg-type]
-    assert (text, final.finish_reason) == ("I can't help.", "stop")
+    assert answered(body, content_type) == ("I can't help.", "stop")
