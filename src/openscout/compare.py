@@ -178,7 +178,7 @@ def _add_bench(m: ModelComparison, bench: ModelBench, depth: int = 0) -> ModelCo
     speed = (at.output_tps.median, at.ttft_s.median, at.prefill_tps.median) if at else None
     if speed is None and not depth:
         speed = (record.output_tps, record.ttft_s, record.prefill_tps)
-    return m.model_copy(
+    m = m.model_copy(
         update={
             "output_tps": speed[0] if speed else None,
             "ttft_s": speed[1] if speed else None,
@@ -192,6 +192,12 @@ def _add_bench(m: ModelComparison, bench: ModelBench, depth: int = 0) -> ModelCo
             "bench": record,
         }
     )
+    answer = _measured_answer(m, depth)
+    if answer is not None and answer[0] < 1:
+        # no speed, and not "not measured" either: a server answering nothing to anything
+        # passed every negative check and was recommended (47th probe)
+        m = _with_error(m, f"{SPEED_FAILED}: the model answered the speed prompt with nothing")
+    return m
 
 
 def candidate(m: ModelComparison, depth: int = 0) -> Candidate:

@@ -73,11 +73,17 @@ def test_other_finish_reasons_are_no_whole_answer(body, content_type: str, reaso
 
 
 @pytest.mark.parametrize(("body", "content_type"), BODIES, ids=["streamed", "whole"])
-def test_a_blank_answer_the_context_cut_is_a_counted_miss(
-    settings: Settings, tmp_path: Path, body, content_type: str
+@pytest.mark.parametrize(
+    ("reason", "why"),
+    [("model_length", "cut off"), ("stop", "no answer"), ("eos_token", "no answer")],
+)
+def test_a_blank_answer_is_a_counted_miss(
+    settings: Settings, tmp_path: Path, body, content_type: str, reason: str, why: str
 ) -> None:  # type: ignore[no-untyped-def]
-    item = negative_checks_on(settings, tmp_path, body("", "model_length"), content_type)
-    assert item["score"] == 0.0 and item["detail"]["unscorable"].startswith("cut off")
+    """Blank, it passed every negative check: a server answering nothing was recommended
+    over an honest model on a suite of `not-icontains` checks (47th probe)."""
+    item = negative_checks_on(settings, tmp_path, body(" \n", reason), content_type)
+    assert item["score"] == 0.0 and item["detail"]["unscorable"].startswith(why)
 
 
 def test_an_answer_ended_by_error_fails_and_is_not_cached(

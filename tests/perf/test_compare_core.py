@@ -190,9 +190,10 @@ def test_the_constraints_and_the_cost_axis_rest_on_what_a_server_cannot_fake(
     burst = FakeServer("ok", reply=lambda p: words, answer_delay_s=1.0)
     liar = FakeServer("ok", reply=lambda p: words, word_gap_s=0.05, prompt_tokens=400)
     short = FakeServer("ok", reply=lambda p: "yes no", answer_delay_s=0.2)
+    blank = FakeServer("ok", reply=lambda p: "")
     bench = BenchConfig(repeats=1, warmup=0, max_tokens=32, concurrency=())
-    servers = {"steady": steady, "burst": burst, "liar": liar, "short": short}
-    with serve(steady), serve(burst), serve(liar), serve(short):
+    servers = {"steady": steady, "burst": burst, "liar": liar, "short": short, "blank": blank}
+    with serve(steady), serve(burst), serve(liar), serve(short), serve(blank):
         for name, fake in servers.items():
             add_remote(settings, fake.url, name)
         result = compare(
@@ -215,6 +216,8 @@ def test_the_constraints_and_the_cost_axis_rest_on_what_a_server_cannot_fake(
 
     cands = {m: candidate(models[m]) for m in servers}
     assert cands["short"].speed_tps is not None
+    # an answer of nothing has no speed to be "not measured" and ranked: it failed (47th)
+    assert cands["blank"].speed_failed and "its speed measurement failed" in excluded["blank"]
     # the prompt tokens a server claims do not make its requests cheaper
     assert models["liar"].bench.short.prompt_tokens == 400
     assert 0.5 < cands["liar"].cost_axis / cands["steady"].cost_axis < 2

@@ -24,6 +24,22 @@ class LoadedSuite:
         check_label_lengths(self)
 
     @property
+    def notes(self) -> list[str]:
+        """What the suite cannot tell: checks that only say what an answer must not be are
+        passed by an answer that says nothing (a server answering "." to everything was the
+        "safest" model and recommended: 47th probe)."""
+        kinds = {
+            a["type"] for it in self.items for a in (it.check_data or {}).get("assertions", ())
+        }
+        if not kinds or not all(k.startswith("not-") or k == "max-length" for k in kinds):
+            return []
+        return [
+            f"every check of {self.name} says what an answer must not be ({', '.join(sorted(kinds))}):"
+            " an answer that says nothing useful passes them all; add a check of what a right"
+            " answer holds (icontains, llm-rubric, ...) before choosing a model on it"
+        ]
+
+    @property
     def digest(self) -> str:
         return hashlib.sha256(items_json(self.items).encode()).hexdigest()
 

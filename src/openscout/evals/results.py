@@ -113,10 +113,11 @@ class EvalRun:
     early_stop: dict[str, Any] | None = None
     # (model a, model b) -> items both scored, each by a different method
     scoring_differs: dict[tuple[str, str], int] = field(default_factory=dict)
+    suite_notes: list[str] = field(default_factory=list)  # LoadedSuite.notes
 
     @property
     def notes(self) -> list[str]:
-        return scoring_notes(self.results, self.scoring_differs)
+        return self.suite_notes + scoring_notes(self.results, self.scoring_differs)
 
     def _comparisons(self) -> list[dict[str, Any]]:
         return [
@@ -330,6 +331,7 @@ def build_run(
         results,
         comparisons(results),
         scoring_differs=scoring_differences(results),
+        suite_notes=suite.notes,
     )
 
 

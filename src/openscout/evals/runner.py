@@ -168,6 +168,10 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                 # the same where the thinking was streamed apart, as servers with a
                 # reasoning parser send it: max_tokens spent, nothing answered (45th probe)
                 raise ScoringError("cut off before any answer (max_tokens reached)")
+            if not answer.strip():
+                # no answer at all passed every `not-*` and `max-length` check: a server
+                # answering nothing was the "safest" model and recommended (47th probe)
+                raise ScoringError("no answer (the model's answer was blank)")
             score = score_generation(item, answer, _Context(shared, tally))
             if thought is not None:  # scored on the answer after it (evals/thinking.py)
                 score.detail["thinking_set_aside"] = len(thought)
