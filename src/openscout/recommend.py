@@ -8,18 +8,24 @@ openness) and returns a decision; it reads and writes nothing.
    pass a constraint on it. If nothing is left, the answer says which constraint no model
    meets and the best value there was, never an empty table.
 2. Among the rest, the Pareto front on quality (up), $/1M tokens (down), tokens/s (up) and
-   memory (down): a model is off the front when another is at least as good on all four and
-   better on one. Unknown values count as the worst. Quality differences that the 95%
-   intervals do not establish (the intervals overlap) count as ties.
-3. Each front model gets a weighted score (each axis scaled to [0, 1] over the eligible
-   models, 0 the worst, 1 the best); the highest is recommended. When no two models'
-   quality intervals are apart, quality separates nobody and gives every model its weight.
+   memory (down): a model is off the front when another is at least as good on all four
+   and clearly better on one. Clearly: quality with the 95% intervals apart, speed, cost
+   and memory by more than MEASURED_TIE (what runs of one model differ by). At least as
+   good: quality tied within the intervals or higher, the others as measured. Each pair is
+   judged on its own two models, so a third model moves no pair (47th probe), and no cycle
+   can form (the measured values would have to be equal all round). Unknown is the worst.
+3. Each front model gets a weighted score, each axis counted for each model alone: quality
+   its score, speed, cost and memory the factors of ten they are from the best (one axis
+   point a factor of ten); the highest is recommended. Scaled over the set (0 the worst,
+   1 the best), a third model changed which of two others won, and 0.2% of jitter between
+   two models took a whole weight.
 4. The reasons name the weights, and the measured values of the recommended model beside
-   the runner-up's, each axis said to be better, worse, equal or tied within the intervals.
+   the runner-up's, each axis said to be better, worse, equal or tied.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -315,12 +321,18 @@ _AXES = (
 )
 
 
+def _known(v: float | None) -> float | None:
+    """A measured value to rank by: finite and, on the ratio axes, above zero (a price of
+    1e308 an hour made a cost of inf, "tied within 10%" with any other: 47th probe)."""
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
 def _vector(c: Candidate) -> tuple[float, ...]:
     """Each axis oriented so that larger is better; unknown is the worst possible."""
     out = []
     for _, attr, high in _AXES:
-        v = getattr(c, attr)
-        out.append(float("-inf") if v is None else (float(v) if high else -float(v)))
+        v = _known(getattr(c, attr))
+        out.append(float("-inf") if v is None else (v if high else -v))
     return tuple(out)
 
 
@@ -331,83 +343,79 @@ def _overlap(a: Candidate, b: Candidate) -> bool:
     return a.quality_low <= b.quality_high and b.quality_low <= a.quality_high  # type: ignore[operator]
 
 
-# Speed and cost closer than this (relative) count equal: back-to-back runs of one model on
-# one machine differ by as much (docs/performance.md), and scaled between the models compared,
-# 0.2% of jitter between two identical servers took the whole speed and cost weights and the
-# recommendation (45th probe)
+# Speed, cost and memory closer than this (relative) are not "better": back-to-back runs of
+# one model on one machine differ by as much (docs/performance.md), and 0.2% of jitter
+# between two identical servers took the recommendation (45th probe)
 MEASURED_TIE = 0.10
 
 
 def _close(x: float | None, y: float | None) -> bool:
+    x, y = _known(x), _known(y)
     return x is not None and y is not None and abs(x - y) <= MEASURED_TIE * max(abs(x), abs(y))
 
 
 def _compare_axis(a: Candidate, b: Candidate, axis: int) -> int:
     """1 when a is better on the axis, -1 when worse, 0 when equal or (quality) tied within
-    the 95% intervals. Speed and cost are compared as `_snapped` leaves them."""
+    the 95% intervals; speed, cost and memory as measured."""
     if axis == 0 and _overlap(a, b):
         return 0
     x, y = _vector(a)[axis], _vector(b)[axis]
     return (x > y) - (x < y)
 
 
-def _snapped(cands: list[Candidate]) -> list[Candidate]:
-    """The candidates with each speed and cost within MEASURED_TIE of the best one's set to
-    the best: a tie with the best, one for all (pairwise ties are not transitive: three
-    models each within 10% of the next made a cycle and an empty Pareto front, 46th probe)."""
-    out = list(cands)
-    for name, attr, high in _AXES:
-        known = [getattr(c, attr) for c in out if getattr(c, attr) is not None]
-        if name not in ("speed", "cost") or not known:
-            continue
-        best = max(known) if high else min(known)
-        out = [_set(c, name, best) if _close(getattr(c, attr), best) else c for c in out]
-    return out
-
-
-def _set(c: Candidate, name: str, value: float) -> Candidate:
-    """The candidate with its speed or cost (the field that property reads) set to value."""
-    if name == "speed":
-        field_name = "answer_tps" if c.answer_tps is not None else "output_tps"
-    else:
-        field_name = "request_cost_per_m" if c.request_cost_per_m is not None else "cost_per_m"
-    return c.model_copy(update={field_name: value})
+def _clearly_better(a: Candidate, b: Candidate, axis: int) -> bool:
+    """a better than b beyond what measuring again could undo: quality with the intervals
+    apart, speed, cost and memory by more than MEASURED_TIE."""
+    if _compare_axis(a, b, axis) <= 0:
+        return False
+    attr = _AXES[axis][1]
+    return axis == 0 or not _close(getattr(a, attr), getattr(b, attr))
 
 
 def dominates(a: Candidate, b: Candidate) -> bool:
-    signs = [_compare_axis(a, b, i) for i in range(len(_AXES))]
-    return all(s >= 0 for s in signs) and any(s > 0 for s in signs)
+    """At least as good on every axis (quality tied within the intervals counts), clearly
+    better on one. Ties of 10% on the "at least as good" side made cycles (three models each
+    within 10% of the next: an empty front, 46th probe); a tie with the set's best made one
+    model's place depend on another's (a fast, poor third model flipped the pick between
+    two honest ones: 47th probe)."""
+    axes = range(len(_AXES))
+    return all(_compare_axis(a, b, i) >= 0 for i in axes) and any(
+        _clearly_better(a, b, i) for i in axes
+    )
 
 
 def pareto_front(cands: list[Candidate]) -> list[Candidate]:
     return [c for c in cands if not any(dominates(o, c) for o in cands if o is not c)]
 
 
-def quality_separates(cands: list[Candidate]) -> bool:
-    """Whether the intervals set any two models apart on quality (or are not all known)."""
-    return any(_compare_axis(a, b, 0) != 0 for i, a in enumerate(cands) for b in cands[i + 1 :])
+def _points(c: Candidate, name: str, attr: str, high: bool) -> float | None:
+    """The model's own points on one axis, before the best's are taken off: quality its
+    score; speed, cost and memory the base-ten log (a factor of ten is one point)."""
+    v = _known(getattr(c, attr))
+    if v is None or (name != "quality" and v <= 0):
+        return None
+    if name == "quality":
+        return v
+    return math.log10(v) if high else -math.log10(v)
 
 
 def scores(cands: list[Candidate], w: Weights) -> dict[str, float]:
+    """The weighted score: on each axis the best model has 1 and every other loses what it
+    is behind (a point of quality, or a factor of ten), each counted from its own value, so
+    the difference between two models is theirs whatever else is compared. Unknown counts
+    as the worst known or a factor of ten behind the best, whichever is lower."""
     total = w.quality + w.cost + w.speed + w.memory
-    out = {c.id: 0.0 for c in cands}
-    tied_quality = not quality_separates(cands)
+    out = dict.fromkeys((c.id for c in cands), 0.0)
     for name, attr, high in _AXES:
         weight = getattr(w, name)
-        known = [float(getattr(c, attr)) for c in cands if getattr(c, attr) is not None]
+        points = {c.id: _points(c, name, attr, high) for c in cands}
+        known = [p for p in points.values() if p is not None]
         if not weight or not known:
             continue
-        lo, hi = min(known), max(known)
-        tied = name == "quality" and tied_quality  # nobody apart: all best
-        for c in cands:
-            v = getattr(c, attr)
-            if v is None:
-                continue
-            if hi == lo or tied:
-                out[c.id] += weight
-                continue
-            x = (float(v) - lo) / (hi - lo)
-            out[c.id] += weight * (x if high else 1.0 - x)
+        best = max(known)
+        worst = min(0.0, *(1.0 + p - best for p in known))
+        for cid, p in points.items():
+            out[cid] += weight * (worst if p is None else 1.0 + p - best)
     return {k: v / total for k, v in out.items()}
 
 
@@ -463,19 +471,16 @@ def quality_tied(a: Candidate, b: Candidate) -> bool:
     return _overlap(a, b) and a.quality != b.quality
 
 
-def axis_comparison(a: Candidate, b: Candidate, sa: Candidate, sb: Candidate) -> str:
+def axis_comparison(a: Candidate, b: Candidate) -> str:
     """'quality 0.62 [..] vs 0.55 [..]: tied within the 95% intervals; cost $0.010 vs ...':
-    each axis with both measured values and which way it goes for `a`, as the front decided
-    it: on `sa` and `sb`, the two with their speed and cost tied with the best (`_snapped`)."""
+    each axis with both measured values and which way it goes for `a`."""
     parts = []
     for i, (name, attr, _) in enumerate(_AXES):
-        sign = _compare_axis(sa, sb, i)
+        sign = _compare_axis(a, b, i)
         if name == "quality" and quality_tied(a, b):
             verdict = "tied within the 95% intervals"
-        elif sign == 0 and a is not b and getattr(a, attr) != getattr(b, attr):
-            verdict = (
-                f"tied within {MEASURED_TIE:.0%} of the best, what runs of one model differ by"
-            )
+        elif name != "quality" and sign and _close(getattr(a, attr), getattr(b, attr)):
+            verdict = f"tied within {MEASURED_TIE:.0%}, what runs of one model differ by"
         else:
             verdict = {1: "better", -1: "worse", 0: "equal"}[sign]
         parts.append(f"{name} {_values(a, b, name)}: {verdict}")
@@ -485,25 +490,24 @@ def axis_comparison(a: Candidate, b: Candidate, sa: Candidate, sb: Candidate) ->
     return "; ".join(parts)
 
 
-def _better_with_values(a: Candidate, b: Candidate, sa: Candidate, sb: Candidate) -> str:
-    """'cost ($0.250 vs $0.400 per 1M tokens) and speed (...)': where `a` is better, as the
-    front decided it (on the tied `sa` and `sb`), with the values measured."""
+def _better_with_values(a: Candidate, b: Candidate) -> str:
+    """'cost ($0.250 vs $0.400 per 1M tokens) and speed (...)': where `a` is clearly better."""
     return _and(
         [
             f"{name} ({_values(a, b, name)})"
             for i, (name, _, _) in enumerate(_AXES)
-            if _compare_axis(sa, sb, i) > 0
+            if _clearly_better(a, b, i)
         ]
     )
 
 
-def _weights_text(w: Weights, separated: bool) -> str:
+def _weights_text(w: Weights) -> str:
     total = w.quality + w.cost + w.speed + w.memory
     shares = ", ".join(f"{name} {getattr(w, name) / total:.2f}" for name, _, _ in _AXES)
-    text = f"weights {shares}; each axis scaled from 0 (the worst model) to 1 (the best)"
-    if not separated and w.quality:
-        text += "; quality separates no two models within their 95% intervals, so it counts equal"
-    return text
+    return (
+        f"weights {shares}; on each axis the best model has 1, and each other 1 less a point"
+        " of quality, or 1 less for each factor of ten in speed, cost or memory"
+    )
 
 
 def recommend(
@@ -526,16 +530,11 @@ def recommend(
             else _nobody_message(cands, k)
         )
         return Recommendation(None, [], [], excluded, reasons, msg, k.describe())
-    # speed and cost within the tie of the best count as the best, on the front and in the
-    # score; a tie is broken by the measured values (the score unsnapped), then by id
-    snapped = _snapped(eligible)
-    on_front = {c.id for c in pareto_front(snapped)}
-    front = [c for c in eligible if c.id in on_front]
-    sc, measured = scores(snapped, w), scores(eligible, w)
-    same = {c.id: s for c, s in zip(eligible, snapped, strict=True)}
+    front = pareto_front(eligible)
+    sc = scores(eligible, w)
     ranking = []
-    for c in sorted(eligible, key=lambda c: (c not in front, -sc[c.id], -measured[c.id], c.id)):
-        dom = next((o for o in eligible if dominates(same[o.id], same[c.id])), None)
+    for c in sorted(eligible, key=lambda c: (c not in front, -sc[c.id], c.id)):
+        dom = next((o for o in eligible if dominates(o, c)), None)
         ranking.append(Ranked(c.id, round(sc[c.id], 4), c in front, dom.id if dom else None))
         if dom:
             tied = (
@@ -543,10 +542,10 @@ def recommend(
             )
             reasons.append(
                 f"{c.id} is not on the Pareto front: {dom.id} is at least as good on every "
-                f"axis and better on {_better_with_values(dom, c, same[dom.id], same[c.id])}{tied}"
+                f"axis and clearly better on {_better_with_values(dom, c)}{tied}"
             )
     best = next(c for c in eligible if c.id == ranking[0].id)
-    reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w, same)
+    reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w)
     msg = f"recommended: {best.id}"
     return Recommendation(
         best.id, [c.id for c in front], ranking, excluded, reasons, msg, k.describe()
@@ -560,7 +559,6 @@ def _recommended_reasons(
     ranking: list[Ranked],
     sc: dict[str, float],
     w: Weights,
-    same: dict[str, Candidate],
 ) -> list[str]:
     """Why `best`: its score against the runner-up's, what is weighted, and the measured
     differences against the runner-up that decided."""
@@ -576,10 +574,9 @@ def _recommended_reasons(
     ties = [o.id for o in front if o is not best and abs(sc[o.id] - sc[best.id]) < 1e-9]
     if ties:
         why += f" (tied with {', '.join(ties)}; set --weight to say what matters more)"
-    out = [why, f"the score: {_weights_text(w, quality_separates(eligible))}"]
+    out = [why, f"the score: {_weights_text(w)}"]
     if runner:
-        comparison = axis_comparison(best, runner, same[best.id], same[runner.id])
-        out.append(f"{best.id} against {runner.id}: {comparison}")
+        out.append(f"{best.id} against {runner.id}: {axis_comparison(best, runner)}")
     for o in eligible:
         if o is not best and quality_tied(best, o):
             out.append(
