@@ -67,6 +67,12 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         ("'{{user.name.x}}'", "but user.name has no 'x'", 1),
         ("'{{nobody.name}}'", "uses the variable {{nobody}}, which this test does not set", 1),
         ("'{{tags." + "1" * 5000 + "}}'", "but tags has no '111", 1),  # no int of 5,000 digits
+        # promptfoo's brackets and names openscout does not read were sent as written (47th)
+        ("'{{tags[0]}}'", "uses {{tags[0]}}, which is not a variable openscout fills", 1),
+        ("'{{user[\"name\"]}}'", 'uses {{user["name"]}}, which is not a variable', 1),
+        ("'{{first-name}}'", "uses {{first-name}}, which is not a variable", 1),
+        ("'{{tags.-1}}'", "uses {{tags.-1}}, which is not a variable", 1),
+        ("'{{a..b}}'", "uses {{a..b}}, which is not a variable", 1),
     ],
 )
 def test_a_filter_or_a_missing_key_is_refused_naming_the_line(
@@ -82,6 +88,18 @@ def test_a_filter_or_a_missing_key_is_refused_naming_the_line(
     with pytest.raises(DataFileError) as e:
         load_suite(path)
     assert said in e.value.message and e.value.line == line
+
+
+def test_an_assertion_with_a_template_openscout_does_not_fill_is_refused(tmp_path: Path) -> None:
+    """`icontains: "{{l[0]}}"` looked for those characters, and the right answer failed."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "prompts: [Where?]\ntests:\n  - vars: {l: [Paris]}\n"
+        "    assert: [{type: icontains, value: '{{l[0]}}'}]\n"
+    )
+    with pytest.raises(DataFileError) as e:
+        load_suite(path)
+    assert "uses {{l[0]}}, which is not a variable" in e.value.message and e.value.line == 4
 
 
 def test_many_names_for_one_large_value_are_bounded(tmp_path: Path) -> None:

@@ -75,6 +75,10 @@ AssertionType = Literal[
 _VAR = re.compile(
     r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+))*)\s*(\|[^{}]*)?\}\}"
 )
+# any `{{ ... }}`: one that is not a variable above is refused, not sent as written
+# (`{{items[0]}}`, `{{first-name}}` reached the model and the assertions: 47th probe); no
+# braces inside, so that a text of many `{{` is read in one pass
+_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
 
 
@@ -206,6 +210,13 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
             walked += f".{key}"
         return value
 
+    for m in _TEMPLATE.finditer(text):
+        if not _VAR.fullmatch(m.group(0)):
+            raise bad(
+                f"uses {m.group(0)[:60]}, which is not a variable openscout fills",
+                "write a name of letters, digits and _, with .key or .0 for what is inside"
+                " (`{{items.0}}`, `{{user.name}}`)",
+            )
     # each value's text made once, however many names reach it (`{{a.0}}`, `{{a.00}}`: a
     # 10 MB list written out 400 times took 2.8 GB, 44th probe), and the size checked as
     # the pieces are made, not after all of them
@@ -289,7 +300,7 @@ def _validate(raw: Any, path: Path, root: Any) -> SuiteFile:
 
 def _has_var(value: Any) -> bool:
     if isinstance(value, str):
-        return _VAR.search(value) is not None
+        return _TEMPLATE.search(value) is not None
     if isinstance(value, list):
         return any(_has_var(v) for v in value)
     if isinstance(value, dict):
