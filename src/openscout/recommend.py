@@ -126,13 +126,17 @@ class Constraints(BaseModel):
         return out
 
 
+# a weight, at most: only their shares count, and two of 1e308 summed to inf, a nan score
+MAX_WEIGHT = 1e6
+
+
 class Weights(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    quality: float = Field(default=0.5, ge=0.0)
-    cost: float = Field(default=0.2, ge=0.0)
-    speed: float = Field(default=0.2, ge=0.0)
-    memory: float = Field(default=0.1, ge=0.0)
+    quality: float = Field(default=0.5, ge=0.0, le=MAX_WEIGHT)
+    cost: float = Field(default=0.2, ge=0.0, le=MAX_WEIGHT)
+    speed: float = Field(default=0.2, ge=0.0, le=MAX_WEIGHT)
+    memory: float = Field(default=0.1, ge=0.0, le=MAX_WEIGHT)
 
     @model_validator(mode="after")
     def _some_weight(self) -> Weights:

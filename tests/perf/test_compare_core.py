@@ -103,6 +103,10 @@ def test_compare_without_quality(settings: Settings, mocks: list[str]) -> None:
         # 40th probe, lows: an infinite weight made every score NaN; a model listed twice
         # was benched twice and "not on the Pareto front" beside itself
         (["--weight", "quality=inf"], "cannot read the weight 'quality=inf'"),
+        # and two of 1e308 summed to inf, a nan score; a price of 1e308 an hour made every
+        # cost inf (47th probe, low)
+        (["--weight", "speed=1e308"], "bad weight speed: Input should be less than or equal"),
+        (["--price-per-hour", "1e308"], "Invalid value for '--price-per-hour'"),
         (["-m", "smollm2-135m-instruct", "-m", "smollm2-135m-instruct"], "listed twice"),
     ],
 )

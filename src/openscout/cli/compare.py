@@ -25,6 +25,7 @@ from openscout.cli.output import (
 from openscout.cli.params import finite
 from openscout.cli.target import GPU, GPUS, MACHINE, MEMORY, target_from
 from openscout.config import get_settings
+from openscout.engines.spec import MAX_PRICE_PER_HOUR
 from openscout.evals.suite import MAX_ITEMS
 
 if TYPE_CHECKING:  # imported when a command runs, so `openscout --help` stays instant
@@ -309,7 +310,12 @@ def register(app: typer.Typer) -> None:
             help="context tokens before the question (repeat; default 0 and 1024)",
         ),
         price_per_hour: float = typer.Option(
-            None, "--price-per-hour", min=0.0, callback=finite, help="$ per hour of this machine"
+            None,
+            "--price-per-hour",
+            min=0.0,
+            max=MAX_PRICE_PER_HOUR,
+            callback=finite,
+            help="$ per hour of this machine",
         ),
         cost_concurrency: int = typer.Option(
             1, "--cost-at", min=1, help="price tokens at this many clients"
@@ -365,7 +371,12 @@ def register(app: typer.Typer) -> None:
             None, "--concurrency", min=1, max=256, help="sweep client counts"
         ),
         price_per_hour: float = typer.Option(
-            None, "--price-per-hour", min=0.0, callback=finite, help="$ per hour of this machine"
+            None,
+            "--price-per-hour",
+            min=0.0,
+            max=MAX_PRICE_PER_HOUR,
+            callback=finite,
+            help="$ per hour of this machine",
         ),
         cost_concurrency: int = typer.Option(
             1, "--cost-at", min=1, help="price tokens at this many clients"
@@ -473,8 +484,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _weights(items: list[str]) -> Weights:
+    from pydantic import ValidationError
+
     from openscout.errors import ConstraintError
-    from openscout.recommend import Weights
+    from openscout.recommend import MAX_WEIGHT, Weights
 
     values: dict[str, float] = {}
     for item in items:
@@ -494,5 +507,11 @@ def _weights(items: list[str]) -> Weights:
         )
     try:
         return Weights(**values)
-    except ValueError as e:
-        raise ConstraintError(f"bad weights: {e}") from None
+    except ValidationError as e:
+        err = e.errors()[0]
+        said = str(err["msg"]).removeprefix("Value error, ")
+        where = f"weight {err['loc'][0]}" if err["loc"] else "weights"
+        raise ConstraintError(
+            f"bad {where}: {said}",
+            hint=f"weights are from 0 to {MAX_WEIGHT:g}, one above 0; only their shares count",
+        ) from None

@@ -11,7 +11,7 @@ from rich.text import Text
 from openscout.cli.output import console, esc, human_bytes, plain, print_json, print_table
 from openscout.cli.params import finite
 from openscout.config import get_settings
-from openscout.engines.spec import MAX_CONTEXT
+from openscout.engines.spec import MAX_CONTEXT, MAX_PRICE_PER_HOUR
 from openscout.errors import ModelFileError
 
 if TYPE_CHECKING:
@@ -112,6 +112,7 @@ def register(app: typer.Typer) -> None:
             None,
             "--price-per-hour",
             min=0.0,
+            max=MAX_PRICE_PER_HOUR,
             callback=finite,
             help="$ per hour of the machine or endpoint",
         ),

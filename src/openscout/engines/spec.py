@@ -16,6 +16,11 @@ from openscout.engines.kinds import known_kinds
 MAX_CONTEXT = 1_048_576  # tokens: the longest context any model offers, and then some
 
 
+# a machine's price an hour, at most: 1e308 passed as finite and overflowed every cost to inf,
+# "tied" with any other (47th probe); no machine costs a million dollars an hour
+MAX_PRICE_PER_HOUR = 1e6
+
+
 class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # price .inf: "$inf/h"
 
@@ -32,7 +37,7 @@ class ModelSpec(BaseModel):
     license: str | None = None
     catalog_id: str | None = None  # Hugging Face id in the catalog, for openness and fit
     description: str | None = None
-    price_per_hour: float | None = Field(default=None, ge=0)
+    price_per_hour: float | None = Field(default=None, ge=0, le=MAX_PRICE_PER_HOUR)
     bundled: bool = False
     options: dict[str, Any] = Field(default_factory=dict)  # engine-specific extras (mock script)
     # made by each `models add` of a remote model: removed and added again under its id, it
