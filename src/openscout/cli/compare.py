@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -53,6 +53,18 @@ class _Bar:
         if task.total is not None and task.completed + 1 > task.total:
             self.p.update(self.task, total=task.completed + 1)  # unplanned work (eval items)
         self.p.update(self.task, advance=1, description=esc(description))
+
+
+def _price_per_hour() -> Any:
+    """The --price-per-hour option of `bench` and `compare`: finite, up to a bound."""
+    return typer.Option(
+        None,
+        "--price-per-hour",
+        min=0.0,
+        max=MAX_PRICE_PER_HOUR,
+        callback=finite,
+        help="$ per hour of this machine",
+    )
 
 
 @contextmanager
@@ -309,14 +321,7 @@ def register(app: typer.Typer) -> None:
             max=131072,
             help="context tokens before the question (repeat; default 0 and 1024)",
         ),
-        price_per_hour: float = typer.Option(
-            None,
-            "--price-per-hour",
-            min=0.0,
-            max=MAX_PRICE_PER_HOUR,
-            callback=finite,
-            help="$ per hour of this machine",
-        ),
+        price_per_hour: float = _price_per_hour(),
         cost_concurrency: int = typer.Option(
             1, "--cost-at", min=1, help="price tokens at this many clients"
         ),
@@ -370,14 +375,7 @@ def register(app: typer.Typer) -> None:
         concurrency: list[int] = typer.Option(
             None, "--concurrency", min=1, max=256, help="sweep client counts"
         ),
-        price_per_hour: float = typer.Option(
-            None,
-            "--price-per-hour",
-            min=0.0,
-            max=MAX_PRICE_PER_HOUR,
-            callback=finite,
-            help="$ per hour of this machine",
-        ),
+        price_per_hour: float = _price_per_hour(),
         cost_concurrency: int = typer.Option(
             1, "--cost-at", min=1, help="price tokens at this many clients"
         ),
