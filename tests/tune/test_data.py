@@ -200,3 +200,15 @@ def test_the_same_prompt_written_two_ways_is_one_group() -> None:
         _, held = split(same + others, 0.1, seed)
         sides = {e.line in {h.line for h in held} for e in same}
         assert len(sides) == 1, seed
+
+
+def test_some_examples_always_train() -> None:
+    """Three prompts at --holdout 0.9 were all held out, and tune refused to train on
+    nothing, where it trained on one before (47th probe, low)."""
+    from openscout.tune.data import Example
+
+    for n, holdout in [(3, 0.9), (1, 0.9), (2, 0.75), (4, 0.9), (3, 0.84)]:
+        examples = [Example(i + 1, "a", prompt=f"Q{i}") for i in range(n)]
+        for seed in range(5):
+            train, held = split(examples, holdout, seed)
+            assert train and len(train) + len(held) == n, (n, holdout, seed)

@@ -137,7 +137,8 @@ def split(
     the held-out loss measured answers the model had trained on (42nd probe, low). A group
     is held out only where it fits in what is still wanted: the first group drawn was taken
     whatever its size, 90 of 100 examples at --holdout 0.1 (44th probe). Where no group
-    fits, nothing is held out (tune says so). Data without repeats splits as it always did."""
+    fits, nothing is held out (tune says so); some always train. Data without repeats splits
+    as it always did."""
     if not 0.0 <= holdout < 1.0:
         raise ValueError("the held-out fraction must be in [0, 1)")
     groups: dict[str, list[int]] = {}
@@ -148,6 +149,8 @@ def split(
     wanted = round(len(examples) * holdout)
     if holdout > 0 and wanted == 0 and len(order) >= 2:
         wanted = 1
+    # and never all of them: three prompts at 0.9 held out all three (47th probe)
+    wanted = min(wanted, len(examples) - 1)
     held: list[int] = []
     for group in order:  # what fits in `wanted` (under all of it) leaves some to train
         if len(held) >= wanted:
