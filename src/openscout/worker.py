@@ -195,7 +195,10 @@ def _main(argv: list[str]) -> None:
         try:
             data = json.dumps(reply)
         except (TypeError, ValueError):
-            data = json.dumps({"ok": repr(reply.get("ok"))[:1000]})
+            try:
+                data = json.dumps({"ok": repr(reply.get("ok"))[:1000]})
+            except ValueError:  # repr too can refuse (an int past Python's digit limit)
+                data = json.dumps({"error": "ValueError", "message": "a value JSON cannot hold"})
         out.write(data.encode() + b"\n")
         out.flush()
 

@@ -78,3 +78,11 @@ def test_huge_allocation_fails_inside_the_child(tight: None) -> None:
     s, detail = run_assertion(_a("len('x' * 10**10)"), "out", {}, None)
     assert s == 0.0 and "MemoryError" in detail["reason"]
     assert run_assertion(_a("output == 'out'"), "out", {}, None)[0] == 1.0
+
+
+def test_a_value_json_cannot_write_keeps_its_truth(tight: None) -> None:
+    """An int of 5,001 digits ended the worker ("e.g. out of memory") and failed a true
+    assertion (47th probe, low)."""
+    s, detail = run_assertion(_a("10**5000"), "out", {}, None)
+    assert s == 1.0 and detail["value"] == "an integer of about 5,001 digits"
+    assert run_assertion(_a("-(10**5000) * 0"), "out", {}, None)[0] == 0.0
