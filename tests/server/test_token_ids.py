@@ -160,3 +160,22 @@ def test_engines_that_cannot_tokenize_say_so(client: TestClient) -> None:
     for bad in ([], [[]], [-1], [[1], "x"], [1.5]):
         r = client.post("/v1/completions", json={"model": "mock-a", "prompt": bad})
         assert r.status_code == 400, bad
+
+
+@pytest.mark.real_model
+def test_a_base_models_chat_is_counted_as_it_is_sent(settings: Settings, smollm2_path: Any) -> None:
+    """A base model's chat goes to /v1 as a Q/A prompt, but /tokenize counted it through a
+    chat template it never uses: 25 tokens for a request of 7 (47th probe, low)."""
+    from openscout.models import ModelSpec, add_model
+
+    base = ModelSpec(
+        id="smol-base", engine="llamacpp", path=str(smollm2_path), prompt_format="completion"
+    )
+    add_model(settings, base)
+    msgs = [{"role": "user", "content": "hi"}]
+    with TestClient(create_app(settings, preload=[base.id]), base_url=BASE) as c:
+        counted = c.post("/tokenize", json={"model": base.id, "messages": msgs}).json()["count"]
+        sent = c.post(
+            "/v1/chat/completions", json={"model": base.id, "messages": msgs, "max_tokens": 1}
+        ).json()["usage"]["prompt_tokens"]
+    assert counted == sent
