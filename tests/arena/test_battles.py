@@ -101,6 +101,9 @@ def test_battles_nobody_votes_on_are_let_go_beyond_a_bound(settings, monkeypatch
     # a battle the user has read both answers of and is about to vote on stays while other
     # clients start unanswered battles (34th probe: 200 of them took it away)
     pending = answered(settings, arena.new_battle(settings, "pending", models).id)
+    # and so does one with a side read while the other streams (47th probe: 201 did)
+    reading = arena.new_battle(settings, "reading", models).id
+    arena.save_answer(settings, reading, "a", "answer a")
     made = [arena.new_battle(settings, f"p{i}", models).id for i in range(6)]
     for old in made[:3]:
         with pytest.raises(arena.ArenaError, match="no such battle"):
@@ -108,12 +111,14 @@ def test_battles_nobody_votes_on_are_let_go_beyond_a_bound(settings, monkeypatch
     assert [arena.get_battle(settings, b).prompt for b in made[3:]] == ["p3", "p4", "p5"]
     assert arena.get_battle(settings, voted.id).winner == "a"
     assert arena.vote(settings, pending, "b").winner == "b"
+    assert arena.get_battle(settings, reading).answer_a == "answer a"
     assert arena.vote_count(settings) == 2
     # answered battles without a vote have a bound of their own
     more = [answered(settings, arena.new_battle(settings, f"q{i}", models).id) for i in range(3)]
     arena.new_battle(settings, "last", models)
-    with pytest.raises(arena.ArenaError, match="no such battle"):
-        arena.get_battle(settings, more[0])
+    for gone in (reading, more[0]):
+        with pytest.raises(arena.ArenaError, match="no such battle"):
+            arena.get_battle(settings, gone)
     assert arena.get_battle(settings, more[2]).prompt == "q2"
 
 
@@ -121,6 +126,7 @@ def test_failed_answers_outlast_the_battles_let_go(settings, monkeypatch) -> Non
     """Failures were counted from the battles kept, and a failed battle has no vote: 200
     newer unanswered battles erased every failure count (38th probe, low)."""
     monkeypatch.setattr(arena, "OPEN_BATTLES_KEPT", 3)
+    monkeypatch.setattr(arena, "ANSWERED_BATTLES_KEPT", 0)  # a failed side: begun
     failed = arena.new_battle(settings, "hard", ["good", "dodger"])
     side = "a" if failed.model_a == "dodger" else "b"
     arena.save_failure(settings, failed.id, side)

@@ -27,11 +27,14 @@ from openscout.store.db import connect, count_rows, immediate
 
 VOTES = ("a", "b", "tie", "both_bad")
 MAX_PROMPT_CHARS = 8000
-# Battles without a vote, newest first, beyond which older ones are let go: those still
-# waiting for an answer, and those answered (each cost two generations, so another client
-# needs thousands of them to push out the one a user is about to vote on; 34th probe)
+# Battles without a vote, newest first, beyond which older ones are let go: those no model
+# has answered yet (free to make), and those with an answer or a failure on a side (each
+# cost a generation, so another client needs thousands of them to push out the one a user
+# is reading or about to vote on; 34th probe; with one side read, 201 free ones did: 47th)
 OPEN_BATTLES_KEPT = 200
 ANSWERED_BATTLES_KEPT = 2000
+# a side answered or failed: what a battle costs a generation to reach
+_BEGUN = "(b.answer_a IS NOT NULL OR b.answer_b IS NOT NULL OR b.failed_a OR b.failed_b)"
 
 
 @dataclass(frozen=True)
@@ -166,12 +169,11 @@ def new_battle(
             )
             # battles nobody voted on were kept for ever: 4,511 in 20 s added 37 MB (33rd
             # probe); a vote needs both answers, so voted battles grow at the models' pace
-            for answered, kept in (("NOT", OPEN_BATTLES_KEPT), ("", ANSWERED_BATTLES_KEPT)):
+            for begun, kept in (("NOT", OPEN_BATTLES_KEPT), ("", ANSWERED_BATTLES_KEPT)):
                 conn.execute(
                     "DELETE FROM battles WHERE rowid IN (SELECT b.rowid FROM battles b"
                     " WHERE NOT EXISTS (SELECT 1 FROM votes v WHERE v.battle_id = b.id)"
-                    f" AND {answered} (b.answer_a IS NOT NULL AND b.answer_b IS NOT NULL)"
-                    " ORDER BY b.rowid DESC LIMIT -1 OFFSET ?)",
+                    f" AND {begun} {_BEGUN} ORDER BY b.rowid DESC LIMIT -1 OFFSET ?)",
                     (kept,),
                 )
     finally:
