@@ -138,15 +138,15 @@ def test_sigkill_then_rerun_finishes_without_redoing(
 @pytest.mark.timeout(1800)  # about 30 s on an idle 2-core machine; far more when it is shared
 def test_quick_suite_on_both_bundled_models(cli_env: dict[str, str]) -> None:
     models = ["-m", "smollm2-135m-instruct", "-m", "gemma-3-270m"]
-    args = ["eval", "--suite", "quick", *models, "--limit", "20", "--json"]
+    args = ["eval", "--suite", "quick", *models, "--limit", "10", "--json"]
     p = _cli(cli_env, *args, timeout=1700)
     data = json.loads(p.stdout)
     assert [r["model_id"] for r in data["results"]] == ["smollm2-135m-instruct", "gemma-3-270m"]
     for r in data["results"]:
-        assert r["n"] == 20 and r["errors"] == 0
+        assert r["n"] == 10 and r["errors"] == 0
         assert 0.0 <= r["ci_low"] <= r["score"] <= r["ci_high"] <= 1.0
         assert r["engine_calls"] > 0
-    assert data["comparisons"][0]["n"] == 20
+    assert data["comparisons"][0]["n"] == 10
 
 
 def test_an_answer_nested_too_deep_fails_its_check_not_the_run(
