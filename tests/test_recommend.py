@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 
 import pytest
@@ -356,3 +357,13 @@ def test_figures_that_are_not_finite_are_unknown_never_tied() -> None:
     r = recommend([smol(id="dear", cost_per_m=float("inf")), smol(id="fair")])
     assert r.recommended == "fair" and r.pareto_front == ["fair"]
     assert "tied" not in next(x for x in r.reasons if x.startswith("fair against dear"))
+
+
+def test_a_free_model_is_the_cheapest_not_unknown() -> None:
+    """Priced at $0 (a machine the user owns), a model's cost has no logarithm: read as
+    unknown it was the dearest."""
+    free, paid = smol(id="free", cost_per_m=0.0), smol(id="paid", cost_per_m=0.5)
+    w = Weights(quality=0, cost=1, speed=0, memory=0)
+    assert recommend([free, paid], weights=w).recommended == "free"
+    sc = scores([free, paid], w)
+    assert sc["free"] == 1.0 and sc["paid"] == pytest.approx(1 - math.log10(500))

@@ -392,14 +392,20 @@ def pareto_front(cands: list[Candidate]) -> list[Candidate]:
     return [c for c in cands if not any(dominates(o, c) for o in cands if o is not c)]
 
 
+# Costs and sizes below these count as these: a free model ($0: a machine priced at 0) is
+# not infinitely cheaper than one at a thousandth of a cent, nor unknown
+LEAST = {"cost": 1e-3, "memory": float(2**20)}  # $ per 1M tokens; bytes
+
+
 def _points(c: Candidate, name: str, attr: str, high: bool) -> float | None:
     """The model's own points on one axis, before the best's are taken off: quality its
     score; speed, cost and memory the base-ten log (a factor of ten is one point)."""
     v = _known(getattr(c, attr))
-    if v is None or (name != "quality" and v <= 0):
+    if v is None or v < 0 or (name == "speed" and v == 0):
         return None
     if name == "quality":
         return v
+    v = max(v, LEAST.get(name, 0.0))
     return math.log10(v) if high else -math.log10(v)
 
 
