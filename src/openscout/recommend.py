@@ -14,11 +14,11 @@ openness) and returns a decision; it reads and writes nothing.
    good: quality tied within the intervals or higher, the others as measured. Each pair is
    judged on its own two models, so a third model moves no pair (47th probe), and no cycle
    can form (the measured values would have to be equal all round). Unknown is the worst.
-3. Each front model gets a weighted score, each axis counted for each model alone: quality
-   its score, speed, cost and memory the factors of ten they are from the best (one axis
-   point a factor of ten); the highest is recommended. Scaled over the set (0 the worst,
-   1 the best), a third model changed which of two others won, and 0.2% of jitter between
-   two models took a whole weight.
+3. Each front model gets a weighted score from its own values alone, each axis from 0 to 1
+   on ends fixed for every comparison (AXIS_RANGE: quality its score; speed, cost and memory
+   on a log scale); the highest is recommended. Scaled over the set (0 the worst, 1 the
+   best), a third model changed which of two others won, and 0.2% of jitter between two
+   models took a whole weight; counted a point per factor of ten, speed outweighed quality.
 4. The reasons name the weights, and the measured values of the recommended model beside
    the runner-up's, each axis said to be better, worse, equal or tied.
 """
@@ -392,40 +392,49 @@ def pareto_front(cands: list[Candidate]) -> list[Candidate]:
     return [c for c in cands if not any(dominates(o, c) for o in cands if o is not c)]
 
 
-# Costs and sizes below these count as these: a free model ($0: a machine priced at 0) is
-# not infinitely cheaper than one at a thousandth of a cent, nor unknown
-LEAST = {"cost": 1e-3, "memory": float(2**20)}  # $ per 1M tokens; bytes
+# Where each measured axis runs from 0 to 1 in the score, on a log scale, the same for every
+# comparison: 1 to 1,000 tokens/s, $0.001 to $1,000 per 1M tokens, 10 MB to 1 TB. Values
+# past an end count as that end. Each axis spans what quality spans (0 to 1): counted a
+# point per factor of ten, 36 times the speed of an endpoint answering junk at once beat a
+# perfect model (48th probe); scaled between the models compared, a third model changed
+# which of two others won (47th).
+AXIS_RANGE = {"speed": (1.0, 1e3), "cost": (1e-3, 1e3), "memory": (1e7, 1e12)}
 
 
-def _points(c: Candidate, name: str, attr: str, high: bool) -> float | None:
-    """The model's own points on one axis, before the best's are taken off: quality its
-    score; speed, cost and memory the base-ten log (a factor of ten is one point)."""
+def axis_value(c: Candidate, name: str, attr: str) -> float | None:
+    """The model's place on one axis, from 0 (the worst end) to 1, from its own value alone;
+    None where it was not measured."""
     v = _known(getattr(c, attr))
-    if v is None or v < 0 or (name == "speed" and v == 0):
+    if v is None or v < 0:
         return None
     if name == "quality":
-        return v
-    v = max(v, LEAST.get(name, 0.0))
-    return math.log10(v) if high else -math.log10(v)
+        return min(1.0, v)
+    low, high = AXIS_RANGE[name]
+    x = (math.log10(min(max(v, low), high)) - math.log10(low)) / math.log10(high / low)
+    return x if name == "speed" else 1.0 - x
+
+
+def measured_axes(cands: list[Candidate]) -> list[str]:
+    """The axes some model has a value on: an axis nobody was measured on decides nothing
+    and takes no share of the weights."""
+    return [
+        name for name, attr, _ in _AXES if any(axis_value(c, name, attr) is not None for c in cands)
+    ]
 
 
 def scores(cands: list[Candidate], w: Weights) -> dict[str, float]:
-    """The weighted score: on each axis the best model has 1 and every other loses what it
-    is behind (a point of quality, or a factor of ten), each counted from its own value, so
-    the difference between two models is theirs whatever else is compared. Unknown counts
-    as the worst known or a factor of ten behind the best, whichever is lower."""
-    total = w.quality + w.cost + w.speed + w.memory
+    """The weighted mean of each model's places on the measured axes (AXIS_RANGE), each
+    from its own values: the difference between two models is theirs whatever else is
+    compared. A value not measured where others were counts as the worst end, 0."""
+    axes = measured_axes(cands)
+    total = sum(getattr(w, name) for name in axes)
     out = dict.fromkeys((c.id for c in cands), 0.0)
-    for name, attr, high in _AXES:
-        weight = getattr(w, name)
-        points = {c.id: _points(c, name, attr, high) for c in cands}
-        known = [p for p in points.values() if p is not None]
-        if not weight or not known:
-            continue
-        best = max(known)
-        worst = min(0.0, *(1.0 + p - best for p in known))
-        for cid, p in points.items():
-            out[cid] += weight * (worst if p is None else 1.0 + p - best)
+    if not total:
+        return out
+    for name, attr, _ in _AXES:
+        if name in axes:
+            for c in cands:
+                out[c.id] += getattr(w, name) * (axis_value(c, name, attr) or 0.0)
     return {k: v / total for k, v in out.items()}
 
 
@@ -511,13 +520,18 @@ def _better_with_values(a: Candidate, b: Candidate) -> str:
     )
 
 
-def _weights_text(w: Weights) -> str:
-    total = w.quality + w.cost + w.speed + w.memory
-    shares = ", ".join(f"{name} {getattr(w, name) / total:.2f}" for name, _, _ in _AXES)
-    return (
-        f"weights {shares}; on each axis the best model has 1, and each other 1 less a point"
-        " of quality, or 1 less for each factor of ten in speed, cost or memory"
+def _weights_text(w: Weights, axes: list[str]) -> str:
+    total = sum(getattr(w, name) for name in axes) or 1.0
+    shares = ", ".join(f"{name} {getattr(w, name) / total:.2f}" for name in axes)
+    unmeasured = [name for name, _, _ in _AXES if name not in axes]
+    text = (
+        f"weights {shares}; each axis from 0 to 1 for every comparison: quality its score,"
+        " speed 1 to 1,000 tokens/s, cost $1,000 to $0.001 per 1M tokens and memory 1 TB to"
+        " 10 MB on a log scale"
     )
+    if unmeasured:
+        text += f"; not measured, so not weighed: {', '.join(unmeasured)}"
+    return text
 
 
 def recommend(
@@ -584,7 +598,7 @@ def _recommended_reasons(
     ties = [o.id for o in front if o is not best and abs(sc[o.id] - sc[best.id]) < 1e-9]
     if ties:
         why += f" (tied with {', '.join(ties)}; set --weight to say what matters more)"
-    out = [why, f"the score: {_weights_text(w)}"]
+    out = [why, f"the score: {_weights_text(w, measured_axes(eligible))}"]
     if runner:
         out.append(f"{best.id} against {runner.id}: {axis_comparison(best, runner)}")
     for o in eligible:
