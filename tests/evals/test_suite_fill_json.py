@@ -90,6 +90,20 @@ def test_a_filter_or_a_missing_key_is_refused_naming_the_line(
     assert said in e.value.message and e.value.line == line
 
 
+def test_code_and_other_templates_are_sent_as_written(tmp_path: Path) -> None:
+    """Refusing every `{{...}}` left no way to ask about JSX, format strings or Handlebars
+    (48th probe): only what reads as a variable is checked."""
+    path = tmp_path / "s.yaml"
+    texts = [
+        "Fix: <div style={{color: 'red'}}>hi</div>",
+        'What does println!("{{}}") print?',
+        "Explain {{#each items}}x{{/each}}",
+    ]
+    prompts = ", ".join(json.dumps(t) for t in texts)
+    path.write_text(f"prompts: [{prompts}]\ntests:\n  - assert: [{{type: contains, value: a}}]\n")
+    assert [item.prompt for item in load_suite(path).items] == texts
+
+
 def test_an_assertion_with_a_template_openscout_does_not_fill_is_refused(tmp_path: Path) -> None:
     """`icontains: "{{l[0]}}"` looked for those characters, and the right answer failed."""
     path = tmp_path / "s.yaml"

@@ -75,10 +75,11 @@ AssertionType = Literal[
 _VAR = re.compile(
     r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|[0-9]+))*)\s*(\|[^{}]*)?\}\}"
 )
-# any `{{ ... }}`: one that is not a variable above is refused, not sent as written
-# (`{{items[0]}}`, `{{first-name}}` reached the model and the assertions: 47th probe); no
-# braces inside, so that a text of many `{{` is read in one pass
-_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+# a `{{ ... }}` that reads as a name, a key or an index but is not a variable above is
+# refused, not sent as written (`{{items[0]}}`, `{{first-name}}` reached the model and the
+# assertions: 47th probe); code and other templates (`style={{color: 'red'}}`, `{{}}`,
+# `{{#each xs}}`) are text (48th). No braces inside: a text of many `{{` is read in one pass.
+_TEMPLATE = re.compile(r"\{\{\s*[A-Za-z_.][A-Za-z0-9_.\-\[\]\"']*\s*\}\}")
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
 
 
@@ -215,7 +216,8 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
             raise bad(
                 f"uses {m.group(0)[:60]}, which is not a variable openscout fills",
                 "write a name of letters, digits and _, with .key or .0 for what is inside"
-                " (`{{items.0}}`, `{{user.name}}`)",
+                " (`{{items.0}}`, `{{user.name}}`); to send such text as written, put it in a"
+                " variable",
             )
     # each value's text made once, however many names reach it (`{{a.0}}`, `{{a.00}}`: a
     # 10 MB list written out 400 times took 2.8 GB, 44th probe), and the size checked as
