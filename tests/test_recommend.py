@@ -401,3 +401,14 @@ def test_a_value_not_measured_costs_the_same_whatever_else_is_compared() -> None
     r = recommend([smol(id="a", quality=None), smol(id="b", quality=None, output_tps=50.0)])
     assert "weights cost 0.40, speed 0.40, memory 0.20" in r.reasons[1]
     assert "not measured, so not weighed: quality" in r.reasons[1]
+
+
+def test_the_pick_is_never_said_to_score_below_a_model_off_the_front() -> None:
+    """A dominator whose quality is lower within the intervals can score below the model it
+    dominates: "the highest weighted score (0.80 against paid's 1.00)" (48th probe, low)."""
+    a = smol(id="a", quality=0.40, cost_per_m=0.25)
+    b = smol(id="b", quality=0.45, cost_per_m=0.50)  # intervals overlap: a dominates on cost
+    r = recommend([a, b], weights=Weights(quality=1, cost=0.01, speed=0, memory=0))
+    assert r.recommended == "a" and r.pareto_front == ["a"]
+    sc = {x.id: x.score for x in r.ranking}
+    assert sc["b"] > sc["a"] and "against" not in r.reasons[0]

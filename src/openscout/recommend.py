@@ -590,7 +590,10 @@ def _recommended_reasons(
     runner = (
         next((c for c in eligible if c.id == ranking[1].id), None) if len(ranking) > 1 else None
     )
-    against = f" against {runner.id}'s {sc[runner.id]:.2f}" if runner else ""
+    # a score is compared on the front only: a model off it may score higher (its quality
+    # above its dominator's within the intervals), and "the highest (0.80 against 1.00)"
+    # read as a contradiction (48th probe)
+    against = f" against {runner.id}'s {sc[runner.id]:.2f}" if runner in front else ""
     why = (
         f"{best.id} is recommended: the highest weighted score ({sc[best.id]:.2f}{against}) "
         f"{among} on the Pareto front"
