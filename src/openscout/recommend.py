@@ -25,12 +25,12 @@ openness) and returns a decision; it reads and writes nothing.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from openscout.axis_scale import axis_value, known
 from openscout.errors import ConstraintError
 from openscout.units import human_bytes, money
 
@@ -325,17 +325,11 @@ _AXES = (
 )
 
 
-def _known(v: float | None) -> float | None:
-    """A measured value to rank by: finite and, on the ratio axes, above zero (a price of
-    1e308 an hour made a cost of inf, "tied within 10%" with any other: 47th probe)."""
-    return None if v is None or not math.isfinite(v) else float(v)
-
-
 def _vector(c: Candidate) -> tuple[float, ...]:
     """Each axis oriented so that larger is better; unknown is the worst possible."""
     out = []
     for _, attr, high in _AXES:
-        v = _known(getattr(c, attr))
+        v = known(getattr(c, attr))
         out.append(float("-inf") if v is None else (v if high else -v))
     return tuple(out)
 
@@ -354,7 +348,7 @@ MEASURED_TIE = 0.10
 
 
 def _close(x: float | None, y: float | None) -> bool:
-    x, y = _known(x), _known(y)
+    x, y = known(x), known(y)
     return x is not None and y is not None and abs(x - y) <= MEASURED_TIE * max(abs(x), abs(y))
 
 
@@ -392,33 +386,13 @@ def pareto_front(cands: list[Candidate]) -> list[Candidate]:
     return [c for c in cands if not any(dominates(o, c) for o in cands if o is not c)]
 
 
-# Where each measured axis runs from 0 to 1 in the score, on a log scale, the same for every
-# comparison: 1 to 1,000 tokens/s, $0.001 to $1,000 per 1M tokens, 10 MB to 1 TB. Values
-# past an end count as that end. Each axis spans what quality spans (0 to 1): counted a
-# point per factor of ten, 36 times the speed of an endpoint answering junk at once beat a
-# perfect model (48th probe); scaled between the models compared, a third model changed
-# which of two others won (47th).
-AXIS_RANGE = {"speed": (1.0, 1e3), "cost": (1e-3, 1e3), "memory": (1e7, 1e12)}
-
-
-def axis_value(c: Candidate, name: str, attr: str) -> float | None:
-    """The model's place on one axis, from 0 (the worst end) to 1, from its own value alone;
-    None where it was not measured."""
-    v = _known(getattr(c, attr))
-    if v is None or v < 0:
-        return None
-    if name == "quality":
-        return min(1.0, v)
-    low, high = AXIS_RANGE[name]
-    x = (math.log10(min(max(v, low), high)) - math.log10(low)) / math.log10(high / low)
-    return x if name == "speed" else 1.0 - x
-
-
 def measured_axes(cands: list[Candidate]) -> list[str]:
     """The axes some model has a value on: an axis nobody was measured on decides nothing
     and takes no share of the weights."""
     return [
-        name for name, attr, _ in _AXES if any(axis_value(c, name, attr) is not None for c in cands)
+        name
+        for name, attr, _ in _AXES
+        if any(axis_value(getattr(c, attr), name) is not None for c in cands)
     ]
 
 
@@ -434,7 +408,7 @@ def scores(cands: list[Candidate], w: Weights) -> dict[str, float]:
     for name, attr, _ in _AXES:
         if name in axes:
             for c in cands:
-                out[c.id] += getattr(w, name) * (axis_value(c, name, attr) or 0.0)
+                out[c.id] += getattr(w, name) * (axis_value(getattr(c, attr), name) or 0.0)
     return {k: v / total for k, v in out.items()}
 
 
