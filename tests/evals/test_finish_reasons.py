@@ -96,3 +96,46 @@ def test_an_answer_ended_by_error_fails_and_is_not_cached(
     for _ in range(2):
         item = negative_checks_on(settings, tmp_path, body, "text/event-stream")
         assert item["score"] is None and "finish_reason 'error'" in item["error"]
+
+
+CUT_JUDGE = [
+    "The answer would PASS if it named Paris, but it names Lyon, so the verdict is",
+    "It does not PASS the rubric because",
+]
+
+
+@pytest.mark.parametrize("reply", CUT_JUDGE)
+def test_a_judge_cut_at_its_max_tokens_gives_only_the_verdict_lines_it_wrote(
+    settings: Settings, tmp_path: Path, reply: str
+) -> None:
+    """The capitalised word of a judge's unfinished reasoning was its verdict: a judge about
+    to say FAIL, cut at its 48 tokens, passed the wrong answer (48th probe)."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from openscout.evals import run_eval
+    from openscout.evals.assertions import JudgeReply, _judge_verdict
+    from openscout.models import ModelSpec, add_model
+    from tests.evals.canned_server import Canned
+
+    cut = JudgeReply("PASS\n\nThe answer names Paris, the capital, and")
+    cut.cut = True
+    assert _judge_verdict(cut) == 1.0  # a verdict line before the cut still counts
+    body = _streamed(reply, "length")
+    handler = type("Judge", (Canned,), {"body": body, "content_type": "text/event-stream"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    add_model(settings, ModelSpec(id="judge", engine="openai", base_url=url, model="j"))
+    add_model(settings, ModelSpec(id="lyon", engine="mock", options={"default": "Lyon."}))
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['Capital of France?']\ntests:\n"
+        "  - assert: [{type: llm-rubric, value: names Paris, judge: judge}]\n"
+    )
+    try:
+        (item,) = run_eval(settings, str(suite), ["lyon"]).results["lyon"].items
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert item["score"] != 1.0  # no verdict from the cut prose: failed, never a pass

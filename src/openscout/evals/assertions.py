@@ -281,6 +281,12 @@ def for_judge(answer: str) -> str:
     return masked.replace(CLOSE, "</thinking-tag>").replace(OPEN, "<thinking-tag>")
 
 
+class JudgeReply(str):
+    """A judge's reply; `cut`: it ran out of its max_tokens, its prose unfinished."""
+
+    cut: bool = False
+
+
 def _judge_verdict(text: str) -> float | None:
     """PASS or FAIL: the verdicts on lines of their own, else the capitalised words, when
     every one of them says the same. The judge saw the answer with its own verdict words
@@ -293,7 +299,10 @@ def _judge_verdict(text: str) -> float | None:
     # which made a verdict line in the middle of the judge's sentence (46th probe)
     rows = re.split(r"\r\n|\r|\n", text)
     lines = [m.group(1) for line in rows if (m := _VERDICT_LINE.match(line))]
-    for said in (lines, re.findall(r"\b(PASS|FAIL)\b", text)):
+    # in a reply cut at its max_tokens only a verdict line counts: "The answer would PASS if
+    # it named Paris, but it names Lyon, so the verdict is" passed Lyon (48th probe)
+    words = [] if getattr(text, "cut", False) else re.findall(r"\b(PASS|FAIL)\b", text)
+    for said in (lines, words):
         kinds = {w.upper() for w in said}
         if kinds:
             return float(kinds == {"PASS"}) if len(kinds) == 1 else None

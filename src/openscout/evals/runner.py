@@ -23,6 +23,7 @@ from typing import Any
 from openscout.config import Settings
 from openscout.engines.base import BatchGenerator, can_score
 from openscout.errors import OpenscoutError, ScoringError, recorded
+from openscout.evals.assertions import JudgeReply
 from openscout.evals.calls import BATCH_SHARE, Caller, Tally
 from openscout.evals.items import Item, build_request
 from openscout.evals.loading import LoadedSuite, load_suite
@@ -100,8 +101,10 @@ class _Shared:
         # (the embedded Gemma 3) was cut to "" every time (40th probe); the verdict is read
         # from the whole reply (assertions._judge_verdict)
         said = caller.generate(request, tally, fresh)
-        reply, _ = split_thinking(str(said["text"]), bool(said.get("thinking_open")))
-        return reply.strip()
+        text, _ = split_thinking(str(said["text"]), bool(said.get("thinking_open")))
+        reply = JudgeReply(text.strip())
+        reply.cut = said.get("finish_reason") == "length"
+        return reply
 
 
 def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared) -> dict[str, Any]:
