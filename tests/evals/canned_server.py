@@ -70,3 +70,18 @@ def answered(body: bytes, content_type: str) -> tuple[str, str]:
     hi = [{"role": "user", "content": "Say hello."}]
     text, final, _ = collect(engine.stream_chat(hi, SamplingParams()))  # type: ignore[arg-type]
     return text, final.finish_reason
+
+
+def drop_cached_field(db_path: Path, name: str) -> None:
+    """Every cached value without `name`, as an earlier version cached it."""
+    import json
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    with conn:
+        for key, value in conn.execute("SELECT key, value_json FROM eval_cache").fetchall():
+            old = {k: v for k, v in json.loads(value).items() if k != name}
+            conn.execute(
+                "UPDATE eval_cache SET value_json = ? WHERE key = ?", (json.dumps(old), key)
+            )
+    conn.close()

@@ -15,7 +15,7 @@ from openscout.engines.loader import clear_cache
 from openscout.errors import EngineResponseError
 from openscout.evals import calls as calls_module
 from openscout.evals.pacing import RetryPolicy
-from tests.evals.canned_server import answered, negative_checks_on
+from tests.evals.canned_server import answered, drop_cached_field, negative_checks_on
 
 HI = [{"role": "user", "content": "Say hello."}]
 
@@ -139,3 +139,23 @@ def test_a_judge_cut_at_its_max_tokens_gives_only_the_verdict_lines_it_wrote(
         server.shutdown()
         server.server_close()
     assert item["score"] != 1.0  # no verdict from the cut prose: failed, never a pass
+
+
+def test_answers_cached_by_an_older_reading_are_asked_again(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """An answer ended by "error", cached as whole before the fix, kept scoring 1.000 from
+    the cache after it (48th probe): answers carry the reading they were cached under."""
+    from openscout.evals import run_eval
+    from openscout.models import ModelSpec, add_model
+    from tests.engines.fake_openai import FakeServer, serve
+
+    suite = tmp_path / "s.yaml"
+    suite.write_text("prompts: ['go']\ntests:\n  - assert: [{type: icontains, value: Paris}]\n")
+    with serve(FakeServer("ok", reply=lambda p: "Paris")) as fake:
+        add_model(settings, ModelSpec(id="r", engine="openai", base_url=fake.url, model="m"))
+        first = run_eval(settings, str(suite), ["r"]).results["r"]
+        cached = run_eval(settings, str(suite), ["r"], resume=False).results["r"]
+        drop_cached_field(settings.db_path, "read")  # as an earlier version cached them
+        again = run_eval(settings, str(suite), ["r"], resume=False).results["r"]
+    assert (first.engine_calls, cached.engine_calls, again.engine_calls) == (1, 0, 1)

@@ -18,7 +18,7 @@ from openscout.engines.openai_http import OpenAIEngine
 from openscout.evals import run_eval
 from openscout.models import ModelSpec, add_model
 from tests.engines.fake_openai import FakeServer, serve
-from tests.evals.canned_server import answered, negative_checks_on
+from tests.evals.canned_server import answered, drop_cached_field, negative_checks_on
 from tests.gguf_factory import copy_with_metadata
 
 # SmolLM2's own turns, with the assistant's turn opened on `<think>` as R1's distills do
@@ -261,8 +261,6 @@ def test_cached_answers_are_read_with_the_mark_they_need(
     cache, 0 calls), and answers cached before the mark was kept were read as not opened
     (44th probe, low): the mark is part of a remote model's identity, and a cached answer
     without it is asked again."""
-    import sqlite3
-
     suite = tmp_path / "s.yaml"
     suite.write_text("prompts: ['go']\ntests:\n  - assert: [{type: icontains, value: Paris}]\n")
     with serve(FakeServer("ok", reply=lambda p: "Is it Paris? Hmm, or Lyon")) as fake:
@@ -270,14 +268,7 @@ def test_cached_answers_are_read_with_the_mark_they_need(
         first = run_eval(settings, str(suite), ["r"]).results["r"]
         _add_remote(settings, fake.url, opens_thinking=True)  # as edited by hand
         marked = run_eval(settings, str(suite), ["r"]).results["r"]
-        conn = sqlite3.connect(settings.db_path)
-        with conn:  # answers as cached before the mark was kept
-            for key, value in conn.execute("SELECT key, value_json FROM eval_cache").fetchall():
-                old = {k: v for k, v in json.loads(value).items() if k != "thinking_open"}
-                conn.execute(
-                    "UPDATE eval_cache SET value_json = ? WHERE key = ?", (json.dumps(old), key)
-                )
-        conn.close()
+        drop_cached_field(settings.db_path, "thinking_open")  # as an earlier version cached them
         again = run_eval(settings, str(suite), ["r"], resume=False).results["r"]
     assert (first.items[0]["score"], first.engine_calls) == (1.0, 1)
     assert (marked.items[0]["score"], marked.engine_calls) == (0.0, 1)

@@ -31,6 +31,9 @@ T = TypeVar("T")
 
 # Key of a batch-generated answer's share of its batch's wall time (seconds), which the
 # runner adds to the item's own time; it never reaches the cache or the stored answer.
+# How answers are read before they are cached; a cached answer of another reading is asked
+# again. 2: remote finish reasons other than those of a whole answer fail the request (47th)
+ANSWER_READ = 2
 BATCH_SHARE = "batch_share_s"
 
 
@@ -194,11 +197,14 @@ class Caller:
         return self._cached_answer(self._gen_key(req)) is not None
 
     def _cached_answer(self, key: str | None) -> dict[str, Any] | None:
-        """A cached answer that says whether its prompt opened thinking: one cached before
-        that was kept is asked again, or a local model's cut-off thought, cached then, kept
-        scoring as its answer (44th probe)."""
+        """A cached answer read as this version reads answers (ANSWER_READ): one cached
+        before is asked again. Without whether its prompt opened thinking, a local model's
+        cut-off thought kept scoring as its answer (44th probe); a remote answer ended by
+        "error", read as whole before, kept its score after the fix (48th)."""
         hit = self.store.cache_get(key) if key is not None else None
-        return hit if isinstance(hit, dict) and "thinking_open" in hit else None
+        if isinstance(hit, dict) and hit.get("read") == ANSWER_READ and "thinking_open" in hit:
+            return hit
+        return None
 
     def has_loglikelihoods(self, context: str, continuations: list[str]) -> bool:
         return self.use_cache and all(
@@ -244,6 +250,7 @@ class Caller:
                     "finish_reason": res.final.finish_reason,
                     "ttft_s": res.ttft_s,
                     "thinking_open": res.final.thinking_open,
+                    "read": ANSWER_READ,
                 }
                 # the item's own time: its share of the batch (the answers came together)
                 self._prefetched[self._req_id(r)] = {**value, BATCH_SHARE: elapsed / len(group)}
@@ -306,6 +313,7 @@ class Caller:
             "finish_reason": r.finish_reason,
             "ttft_s": r.ttft_s,
             "thinking_open": r.thinking_open,
+            "read": ANSWER_READ,
         }
         if key is not None and r.finish_reason not in ("error", "cancelled"):
             self.store.cache_put(key, self.model_key, "generate", value)
