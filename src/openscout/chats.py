@@ -195,6 +195,18 @@ def _bytes(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
+def chat_model(settings: Settings, chat_id: int) -> str:
+    """The model a chat was last used with (its messages unread)."""
+    conn = connect(settings.db_path)
+    try:
+        row = conn.execute("SELECT model_id FROM chats WHERE id = ?", (chat_id,)).fetchone()
+    finally:
+        conn.close()
+    if row is None:
+        raise ChatNotFoundError(f"no chat {chat_id}", hint="it may have been deleted")
+    return str(row[0])
+
+
 def get_chat(settings: Settings, chat_id: int) -> Chat:
     conn = connect(settings.db_path)
     try:

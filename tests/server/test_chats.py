@@ -138,6 +138,17 @@ def test_chat_settings_round_trip_as_strict_json(client: TestClient) -> None:
     assert empty.json()["params"] == {}  # the page sends null for a field left blank
 
 
+def test_a_turn_naming_no_model_is_held_to_the_chats(client: TestClient) -> None:
+    """A message without `model` stored max_tokens up to the server's 4,096 for a chat whose
+    2,048-token model /v1 then refused every turn (48th probe, low)."""
+    cid = client.post("/ui/api/chats", json={"model": "mock-a"}).json()["id"]
+    turn = {"role": "user", "content": "hi", "params": {"max_tokens": 4000}}
+    r = client.post(f"/ui/api/chats/{cid}/messages", json=turn)
+    assert r.status_code == 400 and r.json()["error"]["param"] == "params.max_tokens"
+    turn["params"] = {"max_tokens": 2048}
+    assert client.post(f"/ui/api/chats/{cid}/messages", json=turn).status_code == 200
+
+
 def test_a_chat_keeps_the_settings_its_last_turn_was_sent_with(client: TestClient) -> None:
     """The chat kept its first turn's model, system prompt and sampling for ever: reopened
     after the user changed them it showed, and the export said, the first ones (41st probe,

@@ -25,7 +25,7 @@ from openscout.chat_prompt import chat_request
 from openscout.config import Settings
 from openscout.engines.base import Chunk, SamplingParams
 from openscout.engines.openai_wire import PROMPT_TOKENS_SLACK
-from openscout.errors import ArenaError, OpenscoutError
+from openscout.errors import ArenaError, ModelNotFoundError, OpenscoutError
 from openscout.models import ID_CHARS
 from openscout.server.api import chain, client_id, sse, start_stream, stream_response
 from openscout.server.errors import APIError, from_openscout
@@ -184,6 +184,13 @@ def make_router(pool: ModelPool) -> APIRouter:
         (47th probe)."""
         return min(pool.limits.max_tokens, pool.spec(model).n_ctx)
 
+    def chat_tokens(chat_id: int) -> int:
+        """most_tokens for the chat's model; the server's bound where that model is gone."""
+        try:
+            return most_tokens(chats.chat_model(settings, chat_id))
+        except ModelNotFoundError:
+            return pool.limits.max_tokens
+
     # -- chats -----------------------------------------------------------------------------
 
     # Routes that touch the database are plain functions, which FastAPI runs in its thread
@@ -213,7 +220,9 @@ def make_router(pool: ModelPool) -> APIRouter:
 
     @r.post("/chats/{chat_id}/messages")
     def add_message(chat_id: ChatId, body: NewMessage) -> dict[str, Any]:
-        most = most_tokens(body.model) if body.model is not None else pool.limits.max_tokens
+        # an unknown model is a 404, as for a new chat; none named: the chat's model bounds
+        # it (a client's 4,000 was kept for a 2,048-token model: 48th probe)
+        most = most_tokens(body.model) if body.model is not None else chat_tokens(chat_id)
         msg = chats.add_message(
             settings,
             chat_id,
