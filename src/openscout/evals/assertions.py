@@ -126,8 +126,10 @@ def eval_python_here(expr: str, output: str, variables: dict[str, Any]) -> tuple
     value = got if isinstance(got, bool | int | float) else repr(got)[:2000]
     if isinstance(got, int) and got.bit_length() > 64:
         # said in words: JSON writes an int of over 4,300 digits only by raising, which
-        # ended the worker and failed a true assertion as "out of memory" (47th probe)
-        value = f"an integer of about {int(got.bit_length() * 0.30103) + 1:,} digits"
+        # ended the worker and failed a true assertion as "out of memory" (47th probe);
+        # its score as a number's, clipped to [0, 1]: 1 above zero, 0 below
+        digits = f"{int(got.bit_length() * 0.30103) + 1:,}"
+        return f"a{' negative' if got < 0 else 'n'} integer of about {digits} digits", got > 0
     if isinstance(got, int | float) and not isinstance(got, bool):
         return value, got != 0  # float(10**400) overflows
     return value, bool(got)
