@@ -87,3 +87,5 @@ def test_a_value_json_cannot_write_keeps_its_truth(tight: None) -> None:
     assert s == 1.0 and detail["value"] == "an integer of about 5,001 digits"
     assert run_assertion(_a("-(10**5000) * 0"), "out", {}, None)[0] == 0.0
     assert run_assertion(_a("-(10**5000)"), "out", {}, None)[0] == 0.0  # clipped, as a number
+    s, detail = run_assertion(_a("[10**5000]"), "out", {}, None)  # inside a container too
+    assert s == 1.0 and detail["value"] == "a list too long to show"
