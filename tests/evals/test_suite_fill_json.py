@@ -73,6 +73,9 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         ("'{{first-name}}'", "uses {{first-name}}, which is not a variable", 1),
         ("'{{tags.-1}}'", "uses {{tags.-1}}, which is not a variable", 1),
         ("'{{a..b}}'", "uses {{a..b}}, which is not a variable", 1),
+        ("'{{café}}'", "uses {{café}}, which is not a variable", 1),
+        ("\"{{ user['first name'] }}\"", "uses {{ user['first name'] }}, which is not", 1),
+        ("'{{ tags[ 0 ] }}'", "uses {{ tags[ 0 ] }}, which is not a variable", 1),
     ],
 )
 def test_a_filter_or_a_missing_key_is_refused_naming_the_line(

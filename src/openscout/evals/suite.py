@@ -78,8 +78,9 @@ _VAR = re.compile(
 # a `{{ ... }}` that reads as a name, a key or an index but is not a variable above is
 # refused, not sent as written (`{{items[0]}}`, `{{first-name}}` reached the model and the
 # assertions: 47th probe); code and other templates (`style={{color: 'red'}}`, `{{}}`,
-# `{{#each xs}}`) are text (48th). No braces inside: a text of many `{{` is read in one pass.
-_TEMPLATE = re.compile(r"\{\{\s*[A-Za-z_.][A-Za-z0-9_.\-\[\]\"']*\s*\}\}")
+# `{{#each xs}}`) are text (48th). Names in any script, and brackets with spaces, are read
+# as names (`{{café}}`, `{{ user['first name'] }}`: 48th). No braces inside: one pass.
+_TEMPLATE = re.compile(r"\{\{\s*(?:[^\W\d]|\.)(?:[\w.\-]|\[[^\[\]{}]*\])*\s*\}\}")
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
 
 
