@@ -407,3 +407,17 @@ def test_a_value_not_measured_costs_the_same_whatever_else_is_compared() -> None
     r = recommend([smol(id="a", quality=None), smol(id="b", quality=None, output_tps=50.0)])
     assert "weights cost 0.40, speed 0.40, memory 0.20" in r.reasons[1]
     assert "not measured, so not weighed: quality" in r.reasons[1]
+
+
+def test_a_value_scored_at_the_worst_end_is_said() -> None:
+    """A hosted model without a price was scored at $1,000 per 1M tokens without a word, and
+    lost to a worse local model (48th probe, low-medium)."""
+    local = smol(id="local", memory_bytes=200 * MB)
+    hosted = smol(id="hosted", cost_per_m=None, memory_bytes=None)
+    notes = [x for x in recommend([local, hosted]).reasons if "worst end" in x]
+    assert notes == [
+        "hosted: its cost is unknown, so it is scored at the axis's worst end ($1,000 per 1M"
+        " tokens): give its price with --price-per-hour",
+        "hosted: its memory here was not measured, so it is scored at the axis's worst end"
+        " (1 TB): a remote model's is not measured",
+    ]

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from openscout.axis_scale import axis_value, known
 from openscout.errors import ConstraintError
-from openscout.units import human_bytes, money
+from openscout.recommend_words import cost_tokens, speed_unit, values_text, worst_end
+from openscout.units import human_bytes
 
 # Model Openness Framework classes, most open first; "none" meets no class.
 MOF_ORDER = {"I": 1, "II": 2, "III": 3, "none": 4}
@@ -224,13 +225,13 @@ def exclusions(c: Candidate, k: Constraints) -> list[str]:
             why.append("its cost per token is unknown")
         elif c.cost_axis > k.max_cost_per_m:
             why.append(
-                f"it costs ${c.cost_axis:.3g} per 1M {_cost_tokens(c)}, above ${k.max_cost_per_m:g}"
+                f"it costs ${c.cost_axis:.3g} per 1M {cost_tokens(c)}, above ${k.max_cost_per_m:g}"
             )
     if k.min_tps is not None:
         if c.speed_tps is None:
             why.append("its speed was not measured")
         elif c.speed_tps < k.min_tps:
-            why.append(f"it answers at {c.speed_tps:.1f} {_speed_unit(c)}, below {k.min_tps:g}")
+            why.append(f"it answers at {c.speed_tps:.1f} {speed_unit(c)}, below {k.min_tps:g}")
     if k.max_memory_bytes is not None:
         if c.memory_bytes is None:
             why.append("its memory use is unknown")
@@ -307,9 +308,9 @@ def _best_hint(cands: list[Candidate], name: str) -> str:
     if name == "min_quality" and (b := best("quality", True)):
         return f" (best: {b.id} at {b.quality:.2f})"
     if name == "max_cost_per_m" and (b := best("cost_axis", False)):
-        return f" (cheapest: {b.id} at ${b.cost_axis:.3g} per 1M {_cost_tokens(b)})"
+        return f" (cheapest: {b.id} at ${b.cost_axis:.3g} per 1M {cost_tokens(b)})"
     if name == "min_tps" and (b := best("speed_tps", True)):
-        return f" (fastest: {b.id} at {b.speed_tps:.1f} {_speed_unit(b)})"
+        return f" (fastest: {b.id} at {b.speed_tps:.1f} {speed_unit(b)})"
     if name == "max_memory_bytes" and (b := best("memory_bytes", False)):
         return f" (smallest: {b.id} at {_mb(b.memory_bytes or 0)})"
     return ""
@@ -417,49 +418,6 @@ def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def _value(c: Candidate, name: str) -> str:
-    """One measured value as the reasons write it (with its interval for quality)."""
-    if name == "quality":
-        if c.quality is None:
-            return "not measured"
-        ci = (
-            f" [{c.quality_low:.2f}, {c.quality_high:.2f}]"
-            if c.quality_low is not None and c.quality_high is not None
-            else ""
-        )
-        return f"{c.quality:.2f}{ci}"
-    if name == "cost":
-        return "unknown" if c.cost_axis is None else money(c.cost_axis)
-    if name == "speed":
-        return "not measured" if c.speed_tps is None else f"{c.speed_tps:.1f}"
-    return "not measured" if c.memory_bytes is None else _mb(c.memory_bytes)
-
-
-_UNITS = {
-    "quality": "",
-    "cost": " per 1M tokens",
-    "speed": " tokens/s over a whole answer",
-    "memory": "",
-}
-
-
-def _speed_unit(c: Candidate) -> str:
-    return "tokens/s over a whole answer" if c.answer_tps is not None else "output tokens/s"
-
-
-def _cost_tokens(c: Candidate) -> str:
-    return "answer tokens of whole requests" if c.request_cost_per_m is not None else "tokens"
-
-
-def _values(a: Candidate, b: Candidate, name: str) -> str:
-    unit = _UNITS[name]
-    if name == "speed" and (a.answer_tps is None or b.answer_tps is None):
-        unit = " output tokens/s"  # the decode speed stood in
-    if name == "cost" and a.request_cost_per_m is not None and b.request_cost_per_m is not None:
-        unit = " per 1M answer tokens of whole requests"
-    return f"{_value(a, name)} vs {_value(b, name)}{unit}"
-
-
 def quality_tied(a: Candidate, b: Candidate) -> bool:
     """Different quality scores whose 95% intervals overlap."""
     return _overlap(a, b) and a.quality != b.quality
@@ -477,18 +435,18 @@ def axis_comparison(a: Candidate, b: Candidate) -> str:
             verdict = f"tied within {MEASURED_TIE:.0%}, what runs of one model differ by"
         else:
             verdict = {1: "better", -1: "worse", 0: "equal"}[sign]
-        parts.append(f"{name} {_values(a, b, name)}: {verdict}")
+        parts.append(f"{name} {values_text(a, b, name)}: {verdict}")
     if a.ttft_s is not None and b.ttft_s is not None:
         way = "shorter" if a.ttft_s < b.ttft_s else "longer" if a.ttft_s > b.ttft_s else "equal"
         parts.append(f"TTFT {a.ttft_s * 1000:.0f} vs {b.ttft_s * 1000:.0f} ms: {way}, not weighted")
     return "; ".join(parts)
 
 
-def _better_with_values(a: Candidate, b: Candidate) -> str:
+def _better_withvalues_text(a: Candidate, b: Candidate) -> str:
     """'cost ($0.250 vs $0.400 per 1M tokens) and speed (...)': where `a` is clearly better."""
     return _and(
         [
-            f"{name} ({_values(a, b, name)})"
+            f"{name} ({values_text(a, b, name)})"
             for i, (name, _, _) in enumerate(_AXES)
             if _clearly_better(a, b, i)
         ]
@@ -541,14 +499,29 @@ def recommend(
             )
             reasons.append(
                 f"{c.id} is not on the Pareto front: {dom.id} is at least as good on every "
-                f"axis and clearly better on {_better_with_values(dom, c)}{tied}"
+                f"axis and clearly better on {_better_withvalues_text(dom, c)}{tied}"
             )
     best = next(c for c in eligible if c.id == ranking[0].id)
     reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w)
+    reasons += _unknown_notes(eligible, w)
     msg = f"recommended: {best.id}"
     return Recommendation(
         best.id, [c.id for c in front], ranking, excluded, reasons, msg, k.describe()
     )
+
+
+def _unknown_notes(eligible: list[Candidate], w: Weights) -> list[str]:
+    """Say where a model is scored at an axis's worst end for a value not measured, where
+    others were: silent, a hosted model without a price lost to a worse local one (48th)."""
+    axes = measured_axes(eligible)
+    out = []
+    for name, attr, _ in _AXES:
+        if name not in ("cost", "memory") or name not in axes or not getattr(w, name):
+            continue
+        out += [
+            worst_end(c.id, name) for c in eligible if axis_value(getattr(c, attr), name) is None
+        ]
+    return out
 
 
 def _recommended_reasons(
