@@ -421,3 +421,19 @@ def test_a_value_scored_at_the_worst_end_is_said() -> None:
         "hosted: its memory here was not measured, so it is scored at the axis's worst end"
         " (1 TB): a remote model's is not measured",
     ]
+
+
+def test_a_model_significantly_worse_on_quality_is_not_the_pick() -> None:
+    """An endpoint answering 16 junk tokens at once (0.00 on 40 items, 10,884 tokens/s,
+    $0.026 per 1M) was recommended over a model right on 30% (15 tokens/s, $18.5): speed
+    and cost outbid quality in the weighted score (49th probe, high)."""
+    junk = smol(id="junk", quality=0.0, quality_low=0.0, quality_high=0.09, output_tps=10884.0,
+                cost_per_m=0.026, memory_bytes=None)  # fmt: skip
+    honest = smol(id="honest", quality=0.30, quality_low=0.18, quality_high=0.45,
+                  output_tps=15.0, cost_per_m=18.5, memory_bytes=None)  # fmt: skip
+    r = recommend([honest, junk])
+    assert set(r.pareto_front) == {"honest", "junk"} and r.recommended == "honest"
+    assert any(x.startswith("junk is not recommended: its quality is below") for x in r.reasons)
+    # weighing quality at 0, the user asks for speed and cost alone
+    speed = recommend([honest, junk], weights=Weights(quality=0, cost=1, speed=1, memory=0))
+    assert speed.recommended == "junk"
