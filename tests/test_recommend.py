@@ -437,3 +437,13 @@ def test_a_model_significantly_worse_on_quality_is_not_the_pick() -> None:
     # weighing quality at 0, the user asks for speed and cost alone
     speed = recommend([honest, junk], weights=Weights(quality=0, cost=1, speed=1, memory=0))
     assert speed.recommended == "junk"
+
+
+def test_weights_only_on_axes_not_measured_do_not_leave_the_pick_to_the_id() -> None:
+    """Weight on memory alone, two remote models without a memory reading: every score was
+    0.00 and a model at 0.30 beat one at 0.90 by its name (49th probe, low)."""
+    a = smol(id="a-model", quality=0.30, quality_low=0.2, quality_high=0.4, memory_bytes=None)
+    b = smol(id="b-model", quality=0.90, quality_low=0.8, quality_high=0.95, memory_bytes=None)
+    r = recommend([a, b], weights=Weights(quality=0, cost=0, speed=0, memory=1))
+    assert r.recommended == "b-model"
+    assert "the measured ones count alike" in r.reasons[1]

@@ -403,15 +403,21 @@ def scores(cands: list[Candidate], w: Weights) -> dict[str, float]:
     from its own values: the difference between two models is theirs whatever else is
     compared. A value not measured where others were counts as the worst end, 0."""
     axes = measured_axes(cands)
-    total = sum(getattr(w, name) for name in axes)
+    weight = _weights_on(w, axes)
+    total = sum(weight.values())
     out = dict.fromkeys((c.id for c in cands), 0.0)
-    if not total:
-        return out
     for name, attr, _ in _AXES:
         if name in axes:
             for c in cands:
-                out[c.id] += getattr(w, name) * (axis_value(getattr(c, attr), name) or 0.0)
-    return {k: v / total for k, v in out.items()}
+                out[c.id] += weight[name] * (axis_value(getattr(c, attr), name) or 0.0)
+    return {k: v / total for k, v in out.items()} if total else out
+
+
+def _weights_on(w: Weights, axes: list[str]) -> dict[str, float]:
+    """The weights of the measured axes; all alike where the weights fall only on axes not
+    measured (every score was 0.00 and the pick went by id: 49th probe)."""
+    given = {name: getattr(w, name) for name in axes}
+    return given if any(given.values()) else dict.fromkeys(axes, 1.0)
 
 
 def _and(words: list[str]) -> str:
@@ -454,8 +460,9 @@ def _better_withvalues_text(a: Candidate, b: Candidate) -> str:
 
 
 def _weights_text(w: Weights, axes: list[str]) -> str:
-    total = sum(getattr(w, name) for name in axes) or 1.0
-    shares = ", ".join(f"{name} {getattr(w, name) / total:.2f}" for name in axes)
+    weight = _weights_on(w, axes)
+    total = sum(weight.values()) or 1.0
+    shares = ", ".join(f"{name} {weight[name] / total:.2f}" for name in axes)
     unmeasured = [name for name, _, _ in _AXES if name not in axes]
     text = (
         f"weights {shares}; each axis from 0 to 1 for every comparison: quality its score,"
@@ -464,6 +471,8 @@ def _weights_text(w: Weights, axes: list[str]) -> str:
     )
     if unmeasured:
         text += f"; not measured, so not weighed: {', '.join(unmeasured)}"
+    if axes and not any(getattr(w, name) for name in axes):
+        text += "; the weights fall only on axes not measured, so the measured ones count alike"
     return text
 
 
