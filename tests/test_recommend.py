@@ -434,6 +434,8 @@ def test_a_model_significantly_worse_on_quality_is_not_the_pick() -> None:
     r = recommend([honest, junk])
     assert set(r.pareto_front) == {"honest", "junk"} and r.recommended == "honest"
     assert any(x.startswith("junk is not recommended: its quality is below") for x in r.reasons)
+    assert r.reasons[0].startswith("honest is recommended: the highest weighted score (0.32) ")
+    assert "as the only model not significantly worse on quality than another" in r.reasons[0]
     # weighing quality at 0, the user asks for speed and cost alone
     speed = recommend([honest, junk], weights=Weights(quality=0, cost=1, speed=1, memory=0))
     assert speed.recommended == "junk"

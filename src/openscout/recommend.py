@@ -448,7 +448,7 @@ def axis_comparison(a: Candidate, b: Candidate) -> str:
     return "; ".join(parts)
 
 
-def _better_withvalues_text(a: Candidate, b: Candidate) -> str:
+def _better_with_values(a: Candidate, b: Candidate) -> str:
     """'cost ($0.250 vs $0.400 per 1M tokens) and speed (...)': where `a` is clearly better."""
     return _and(
         [
@@ -517,10 +517,10 @@ def recommend(
             )
             reasons.append(
                 f"{c.id} is not on the Pareto front: {dom.id} is at least as good on every "
-                f"axis and clearly better on {_better_withvalues_text(dom, c)}{tied}"
+                f"axis and clearly better on {_better_with_values(dom, c)}{tied}"
             )
     best = next(c for c in eligible if c.id == ranking[0].id)
-    reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w)
+    reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w, below)
     reasons += _unknown_notes(eligible, w)
     msg = f"recommended: {best.id}"
     return Recommendation(
@@ -558,19 +558,26 @@ def _recommended_reasons(
     ranking: list[Ranked],
     sc: dict[str, float],
     w: Weights,
+    below: dict[str, Any],
 ) -> list[str]:
     """Why `best`: its score against the runner-up's, what is weighted, and the measured
-    differences against the runner-up that decided."""
-    among = f"among the {len(front)} models" if len(front) > 1 else "as the only model"
+    differences against the runner-up that decided. A front model significantly worse on
+    quality (`below`) may score higher: the pick is the highest of the others."""
+    contenders = [c for c in front if c.id not in below]
+    among = f"among the {len(contenders)} models" if len(contenders) > 1 else "as the only model"
+    if below:
+        among += " not significantly worse on quality than another"
     runner = (
         next((c for c in eligible if c.id == ranking[1].id), None) if len(ranking) > 1 else None
     )
-    against = f" against {runner.id}'s {sc[runner.id]:.2f}" if runner else ""
+    # a runner-up significantly worse on quality may score higher: not the score beaten
+    shown = runner is not None and runner.id not in below
+    against = f" against {runner.id}'s {sc[runner.id]:.2f}" if shown else ""
     why = (
         f"{best.id} is recommended: the highest weighted score ({sc[best.id]:.2f}{against}) "
         f"{among} on the Pareto front"
     )
-    ties = [o.id for o in front if o is not best and abs(sc[o.id] - sc[best.id]) < 1e-9]
+    ties = [o.id for o in contenders if o is not best and abs(sc[o.id] - sc[best.id]) < 1e-9]
     if ties:
         why += f" (tied with {', '.join(ties)}; set --weight to say what matters more)"
     out = [why, f"the score: {_weights_text(w, measured_axes(eligible))}"]
