@@ -117,6 +117,13 @@ def test_an_assertion_with_a_template_openscout_does_not_fill_is_refused(tmp_pat
     with pytest.raises(DataFileError) as e:
         load_suite(path)
     assert "uses {{l[0]}}, which is not a variable" in e.value.message and e.value.line == 4
+    # and a filter in a suite-level assertion's value is refused as in a prompt
+    path.write_text(
+        "prompts: [Where?]\nassert: [{type: icontains, value: '{{ c | upper }}'}]\n"
+        "tests:\n  - vars: {c: Paris}\n"
+    )
+    with pytest.raises(DataFileError, match="applies a filter"):
+        load_suite(path)
 
 
 def test_many_names_for_one_large_value_are_bounded(tmp_path: Path) -> None:

@@ -303,7 +303,7 @@ def _validate(raw: Any, path: Path, root: Any) -> SuiteFile:
 
 def _has_var(value: Any) -> bool:
     if isinstance(value, str):
-        return _TEMPLATE.search(value) is not None
+        return _VAR.search(value) is not None or _TEMPLATE.search(value) is not None
     if isinstance(value, list):
         return any(_has_var(v) for v in value)
     if isinstance(value, dict):
