@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
+from typing import Any
 
 
 def _status_kb(key: str) -> int | None:
@@ -29,18 +31,23 @@ def _reset_peak() -> bool:
         return False
 
 
+@functools.cache
+def _malloc_trim() -> Any:
+    """glibc's malloc_trim, looked up once (find_library runs ldconfig); None elsewhere."""
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+
+
 def _release_freed() -> None:
     """Give the memory a closed model freed back to the system: glibc keeps it in the heap,
     where the next model measured reused it and so "added" about 20 MB less (the first of
     two identical models measured 12-36% bigger, and the order of `-m` decided between
     them: 47th probe). Elsewhere than glibc, nothing to do."""
     gc.collect()
-    name = ctypes.util.find_library("c")
-    try:
-        trim = ctypes.CDLL(name).malloc_trim if name else None
-    except (OSError, AttributeError):
-        trim = None
-    if trim is not None:
+    if (trim := _malloc_trim()) is not None:
         trim(0)
 
 
