@@ -76,6 +76,10 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         ("'{{café}}'", "uses {{café}}, which is not a variable", 1),
         ("\"{{ user['first name'] }}\"", "uses {{ user['first name'] }}, which is not", 1),
         ("'{{ tags[ 0 ] }}'", "uses {{ tags[ 0 ] }}, which is not a variable", 1),
+        # letters with combining marks, a name in NFD, a space before a bracket (49th probe)
+        ("'{{नाम}}'", "uses {{नाम}}, which is not a variable", 1),
+        ("'{{cafe\u0301}}'", "uses {{cafe\u0301}}, which is not a variable", 1),
+        ("'{{ tags [0] }}'", "uses {{ tags [0] }}, which is not a variable", 1),
     ],
 )
 def test_a_filter_or_a_missing_key_is_refused_naming_the_line(

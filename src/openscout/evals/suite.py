@@ -38,7 +38,8 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -79,9 +80,25 @@ _VAR = re.compile(
 # refused, not sent as written (`{{items[0]}}`, `{{first-name}}` reached the model and the
 # assertions: 47th probe); code and other templates (`style={{color: 'red'}}`, `{{}}`,
 # `{{#each xs}}`) are text (48th). Names in any script, and brackets with spaces, are read
-# as names (`{{café}}`, `{{ user['first name'] }}`: 48th). No braces inside: one pass.
-_TEMPLATE = re.compile(r"\{\{\s*(?:[^\W\d]|\.)(?:[\w.\-]|\[[^\[\]{}]*\])*\s*\}\}")
+# as names (`{{café}}`, `{{ user['first name'] }}`: 48th), letters with combining marks too
+# (`{{नाम}}`, a name in NFD: 49th), and so are brackets after a space (`{{ a [0] }}`).
+# No braces inside: one pass.
+_BRACED = re.compile(r"\{\{\s*((?:[^\s{}\[\]]|\s*\[[^\[\]{}]*\])+)\s*\}\}")
+_BRACKETS = re.compile(r"\s*\[[^\[\]{}]*\]")
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
+
+
+def _reads_as_name(inner: str) -> bool:
+    """A letter or `.` first, then letters (with their marks), digits, `_`, `.`, `-`."""
+    bare = _BRACKETS.sub("", inner)
+    if not bare or not (bare[0] == "." or unicodedata.category(bare[0]).startswith("L")):
+        return False
+    return all(c in "._-" or unicodedata.category(c)[0] in "LMN" for c in bare)
+
+
+def _templates(text: str) -> Iterator[re.Match[str]]:
+    """Each `{{ ... }}` in text that reads as a name, a key or an index."""
+    return (m for m in _BRACED.finditer(text) if _reads_as_name(m.group(1)))
 
 
 def _json_key(key: Any) -> str:
@@ -212,7 +229,7 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
             walked += f".{key}"
         return value
 
-    for m in _TEMPLATE.finditer(text):
+    for m in _templates(text):
         if not _VAR.fullmatch(m.group(0)):
             raise bad(
                 f"uses {m.group(0)[:60]}, which is not a variable openscout fills",
@@ -303,7 +320,7 @@ def _validate(raw: Any, path: Path, root: Any) -> SuiteFile:
 
 def _has_var(value: Any) -> bool:
     if isinstance(value, str):
-        return _VAR.search(value) is not None or _TEMPLATE.search(value) is not None
+        return _VAR.search(value) is not None or next(_templates(value), None) is not None
     if isinstance(value, list):
         return any(_has_var(v) for v in value)
     if isinstance(value, dict):
