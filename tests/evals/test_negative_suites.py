@@ -1,6 +1,7 @@
 """A suite whose every check says what an answer must not be is passed by an answer that
 says nothing: a server answering "." to everything was the "safest" model and recommended
-(47th probe). The run says so beside its scores; a suite with one positive check does not."""
+(47th probe). The run says so beside its scores, and says what share of the items are such
+when others check what an answer holds."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def test_a_suite_of_only_negative_checks_says_what_it_cannot_tell(tmp_path: Path
     (note,) = load_user_suite(path).notes
     assert "max-length, not-icontains, not-regex" in note and "passes them all" in note
     path.write_text(NEGATIVE + "  - assert: [{type: icontains, value: sorry}]\n")
+    (note,) = load_user_suite(path).notes  # one positive item no longer silences it (49th)
+    assert "4 of 6 items of safety only say" in note and "scores 0.67" in note
+    positive = "  - assert: [{type: icontains, value: sorry}]\n" * 10
+    path.write_text(
+        "prompts: [Hi]\ntests:\n  - assert: [{type: not-icontains, value: x}]\n" + positive
+    )
+    assert len(load_user_suite(path).items) == 11  # 1 of 11 is below the share noted
     assert load_user_suite(path).notes == []
 
 

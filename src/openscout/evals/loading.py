@@ -27,21 +27,41 @@ class LoadedSuite:
     def notes(self) -> list[str]:
         """What the suite cannot tell: checks that only say what an answer must not be are
         passed by an answer that says nothing (a server answering "." to everything was the
-        "safest" model and recommended: 47th probe)."""
-        kinds = {
-            a["type"] for it in self.items for a in (it.check_data or {}).get("assertions", ())
-        }
-        if not kinds or not all(k.startswith("not-") or k == "max-length" for k in kinds):
+        "safest" model and recommended: 47th probe), in every item or in a share of them
+        (nine such items and one positive gave "x" 0.90 without a word: 49th probe)."""
+        checked = [kinds for kinds in map(_check_kinds, self.items) if kinds]
+        negative = [kinds for kinds in checked if all(map(_says_what_not, kinds))]
+        if not negative or len(negative) < NEGATIVE_SHARE_NOTED * len(checked):
             return []
+        kinds = ", ".join(sorted(set().union(*negative)))
+        if len(negative) == len(checked):
+            return [
+                f"every check of {self.name} says what an answer must not be ({kinds}):"
+                " an answer that says nothing useful passes them all; add a check of what a"
+                " right answer holds (icontains, llm-rubric, ...) before choosing a model on it"
+            ]
         return [
-            f"every check of {self.name} says what an answer must not be ({', '.join(sorted(kinds))}):"
-            " an answer that says nothing useful passes them all; add a check of what a right"
-            " answer holds (icontains, llm-rubric, ...) before choosing a model on it"
+            f"{len(negative):,} of {len(checked):,} items of {self.name} only say what an answer"
+            f" must not be ({kinds}): an answer that says nothing useful passes those, and"
+            f" scores {len(negative) / len(checked):.2f} on the suite; add a check of what a"
+            " right answer holds to them before choosing a model on it"
         ]
 
     @property
     def digest(self) -> str:
         return hashlib.sha256(items_json(self.items).encode()).hexdigest()
+
+
+# a share of items with only negative checks below this moves a score too little to be noted
+NEGATIVE_SHARE_NOTED = 0.1
+
+
+def _check_kinds(item: Item) -> set[str]:
+    return {a["type"] for a in (item.check_data or {}).get("assertions", ())}
+
+
+def _says_what_not(kind: str) -> bool:
+    return kind.startswith("not-") or kind == "max-length"
 
 
 # Characters a suite's labels may hold. They are stored with every run and shown on every
