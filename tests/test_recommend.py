@@ -441,6 +441,33 @@ def test_a_model_significantly_worse_on_quality_is_not_the_pick() -> None:
     assert speed.recommended == "junk"
 
 
+def test_a_pick_that_rests_on_a_third_model_says_so() -> None:
+    """b ties a on quality and scores higher; x is significantly better than b, not than a.
+    Pair by pair they beat one another in a circle (b over a on score, x over b on quality,
+    a over x on score), so some rule gives way: the pick stays one that no model is
+    significantly better than on quality, and the reasons name the model it rests on
+    (50th probe: the pick moved from b to a with x added, without a word)."""
+    a = smol(id="a", quality=0.40, quality_low=0.26, quality_high=0.55, output_tps=10.0,
+             cost_per_m=27.9, memory_bytes=None)  # fmt: skip
+    b = smol(id="b", quality=0.28, quality_low=0.16, quality_high=0.43, output_tps=95.0,
+             cost_per_m=2.9, memory_bytes=None)  # fmt: skip
+    x = smol(id="x", quality=0.60, quality_low=0.45, quality_high=0.74, output_tps=1.1,
+             cost_per_m=2502.0, memory_bytes=None)  # fmt: skip
+    assert recommend([a, b]).recommended == "b"
+    r = recommend([a, b, x])
+    assert r.recommended == "a"
+    (note,) = [s for s in r.reasons if "rests on" in s]
+    assert (
+        note.startswith("b scores higher than a (")
+        and "the choice between a and b rests on x" in note
+    )
+    # a third model that is not significantly better than the pick moves nothing
+    y = smol(id="y", quality=0.35, quality_low=0.2, quality_high=0.5, output_tps=1.0,
+             cost_per_m=900.0, memory_bytes=None)  # fmt: skip
+    r = recommend([a, b, y])
+    assert r.recommended == "b" and not [s for s in r.reasons if "rests on" in s]
+
+
 def test_weights_only_on_axes_not_measured_do_not_leave_the_pick_to_the_id() -> None:
     """Weight on memory alone, two remote models without a memory reading: every score was
     0.00 and a model at 0.30 beat one at 0.90 by its name (49th probe, low)."""

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from openscout.axis_scale import axis_value, known
 from openscout.errors import ConstraintError
-from openscout.recommend_words import cost_tokens, speed_unit, values_text, worst_end
+from openscout.recommend_words import and_list, cost_tokens, speed_unit, values_text, worst_end
 from openscout.units import human_bytes
 
 # Model Openness Framework classes, most open first; "none" meets no class.
@@ -112,7 +112,7 @@ class Constraints(BaseModel):
         if self.min_tps is not None:
             out.append(f"speed >= {self.min_tps:g} tokens/s")
         if self.max_memory_bytes is not None:
-            out.append(f"memory <= {_mb(self.max_memory_bytes)}")
+            out.append(f"memory <= {human_bytes(self.max_memory_bytes)}")
         if self.osi_required:
             out.append("an OSI-approved licence")
         if self.commercial_required:
@@ -166,10 +166,6 @@ class Recommendation:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _mb(n: float) -> str:
-    return human_bytes(n)  # the one size format of every view
 
 
 def parse_openness(text: str | None) -> str | None:
@@ -236,7 +232,9 @@ def exclusions(c: Candidate, k: Constraints) -> list[str]:
         if c.memory_bytes is None:
             why.append("its memory use is unknown")
         elif c.memory_bytes > k.max_memory_bytes:
-            why.append(f"it uses {_mb(c.memory_bytes)}, above {_mb(k.max_memory_bytes)}")
+            why.append(
+                f"it uses {human_bytes(c.memory_bytes)}, above {human_bytes(k.max_memory_bytes)}"
+            )
     lic = f" ({c.license})" if c.license else ""
     if k.osi_required and c.osi_approved is not True:
         why.append(
@@ -312,7 +310,7 @@ def _best_hint(cands: list[Candidate], name: str) -> str:
     if name == "min_tps" and (b := best("speed_tps", True)):
         return f" (fastest: {b.id} at {b.speed_tps:.1f} {speed_unit(b)})"
     if name == "max_memory_bytes" and (b := best("memory_bytes", False)):
-        return f" (smallest: {b.id} at {_mb(b.memory_bytes or 0)})"
+        return f" (smallest: {b.id} at {human_bytes(b.memory_bytes or 0)})"
     return ""
 
 
@@ -420,10 +418,6 @@ def _weights_on(w: Weights, axes: list[str]) -> dict[str, float]:
     return given if any(given.values()) else dict.fromkeys(axes, 1.0)
 
 
-def _and(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-
-
 def quality_tied(a: Candidate, b: Candidate) -> bool:
     """Different quality scores whose 95% intervals overlap."""
     return _overlap(a, b) and a.quality != b.quality
@@ -450,7 +444,7 @@ def axis_comparison(a: Candidate, b: Candidate) -> str:
 
 def _better_with_values(a: Candidate, b: Candidate) -> str:
     """'cost ($0.250 vs $0.400 per 1M tokens) and speed (...)': where `a` is clearly better."""
-    return _and(
+    return and_list(
         [
             f"{name} ({values_text(a, b, name)})"
             for i, (name, _, _) in enumerate(_AXES)
@@ -589,4 +583,20 @@ def _recommended_reasons(
                 f"the quality difference between {best.id} and {o.id} is within their 95% "
                 "intervals: measure more items (--limit) to separate them"
             )
-    return out
+    return out + _circle_notes(best, below, sc)
+
+
+def _circle_notes(best: Candidate, below: dict[str, Any], sc: dict[str, float]) -> list[str]:
+    """Where a model set aside for a third one's quality scores higher than the pick, their
+    own quality tied: the three beat one another in a circle, and the pick rests on the
+    third. No rule can keep both this pick and the rule that a model significantly worse on
+    quality is never the pick; the reasons say which gave way (50th probe)."""
+    return [
+        f"{c.id} scores higher than {best.id} ({sc[c.id]:.2f} against {sc[best.id]:.2f}) with"
+        f" their quality tied within the 95% intervals, but {o.id}'s quality is above"
+        f" {c.id}'s beyond the intervals and not above {best.id}'s: the choice between"
+        f" {best.id} and {c.id} rests on {o.id}, as no model significantly worse on quality"
+        " than another is the pick while quality has weight"
+        for c, o in below.values()
+        if sc[c.id] > sc[best.id] and _overlap(best, c)
+    ]

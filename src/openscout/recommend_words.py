@@ -65,3 +65,8 @@ def worst_end(model_id: str, name: str) -> str:
     """A model scored at an axis's worst end for a value not measured (cost or memory)."""
     said, end, hint = WORST_END[name]
     return f"{model_id}: {said}, so it is scored at the axis's worst end ({end}): {hint}"
+
+
+def and_list(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
