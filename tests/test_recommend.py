@@ -468,6 +468,24 @@ def test_a_pick_that_rests_on_a_third_model_says_so() -> None:
     assert r.recommended == "b" and not [s for s in r.reasons if "rests on" in s]
 
 
+def test_the_paired_test_separates_what_the_intervals_do_not() -> None:
+    """0 of 20 right and 6 of 20 overlap on the intervals; the paired test on the same items
+    (p=0.031) separates them: off the front for a model as good elsewhere, and never the pick
+    while quality weighs (50th probe)."""
+    junk = smol(id="junk", quality=0.0, quality_low=0.0, quality_high=0.16, output_tps=5000.0,
+                cost_per_m=0.05, memory_bytes=None)  # fmt: skip
+    honest = smol(id="honest", quality=0.30, quality_low=0.15, quality_high=0.52,
+                  output_tps=10.0, cost_per_m=27.8, memory_bytes=None)  # fmt: skip
+    assert recommend([honest, junk]).recommended == "junk"  # the intervals alone
+    shown = honest.model_copy(update={"quality_beats": {"junk": 0.03125}})
+    r = recommend([shown, junk])
+    assert r.recommended == "honest" and "tied" not in " ".join(r.reasons)
+    assert "against junk: quality 0.30 [0.15, 0.52] vs 0.00 [0.00, 0.16]: better" in r.reasons[2]
+    # as good on every other axis, the model shown worse on quality leaves the front
+    twin = junk.model_copy(update={"output_tps": 10.0, "cost_per_m": 27.8})
+    assert recommend([shown, twin]).pareto_front == ["honest"]
+
+
 def test_weights_only_on_axes_not_measured_do_not_leave_the_pick_to_the_id() -> None:
     """Weight on memory alone, two remote models without a memory reading: every score was
     0.00 and a model at 0.30 beat one at 0.90 by its name (49th probe, low)."""

@@ -227,6 +227,17 @@ def candidate(m: ModelComparison, depth: int = 0) -> Candidate:
     )
 
 
+def with_paired(cands: list[Candidate], paired: list[PairedTest]) -> list[Candidate]:
+    """Each model's significant wins of the paired test on the same items: the intervals
+    alone called 0 of 20 right and 6 of 20 tied, and junk was recommended (50th probe)."""
+    beats: dict[str, dict[str, float]] = {c.id: {} for c in cands}
+    for t in paired:
+        if t.significant and t.diff:
+            win, lose = (t.model_a, t.model_b) if t.diff > 0 else (t.model_b, t.model_a)
+            beats.setdefault(win, {})[lose] = t.p_value
+    return [c.model_copy(update={"quality_beats": beats[c.id]}) for c in cands]
+
+
 def _answer_tps(m: ModelComparison, depth: int = 0) -> float | None:
     """The measured answer's tokens over its whole request time (send to last token), at
     compare's depth: a first token held back cannot be made up by sending the rest at once
@@ -331,7 +342,8 @@ def compare(
 
     models, published_notes = with_published_and_rent(models, settings.home)
     notes += published_notes
-    rec = recommend([candidate(m, opt.speed_depth) for m in models], opt.constraints, opt.weights)
+    cands = with_paired([candidate(m, opt.speed_depth) for m in models], paired)
+    rec = recommend(cands, opt.constraints, opt.weights)
     return CompareResult(
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         machine=f"{platform.node()} ({platform.machine()}, {os.cpu_count() or 1} cores)",

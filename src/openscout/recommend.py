@@ -9,7 +9,8 @@ openness) and returns a decision; it reads and writes nothing.
    meets and the best value there was, never an empty table.
 2. Among the rest, the Pareto front on quality (up), $/1M tokens (down), tokens/s (up) and
    memory (down): a model is off the front when another is at least as good on all four
-   and clearly better on one. Clearly: quality with the 95% intervals apart, speed, cost
+   and clearly better on one. Clearly: quality shown apart (the 95% intervals apart, or
+   compare's paired test on the same items significant: quality_apart.py), speed, cost
    and memory by more than MEASURED_TIE (what runs of one model differ by). At least as
    good: as measured (a lower quality within the intervals is lower). Each pair is
    judged on its own two models, so a third model moves no pair (47th probe), and no cycle
@@ -19,7 +20,9 @@ openness) and returns a decision; it reads and writes nothing.
    on a log scale); the highest is recommended. Scaled over the set (0 the worst, 1 the
    best), a third model changed which of two others won, and 0.2% of jitter between two
    models took a whole weight; counted a point per factor of ten, speed outweighed quality.
-4. The reasons name the weights, and the measured values of the recommended model beside
+4. A front model whose quality is shown below another's is not the pick while quality has
+   weight (junk answered at once outbid quality on speed and cost: 49th and 50th probes).
+5. The reasons name the weights, and the measured values of the recommended model beside
    the runner-up's, each axis said to be better, worse, equal or tied.
 """
 
@@ -32,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from openscout.axis_scale import axis_value, known
 from openscout.errors import ConstraintError
+from openscout.quality_apart import above, how_above, tied
 from openscout.recommend_words import and_list, cost_tokens, speed_unit, values_text, worst_end
 from openscout.units import human_bytes
 
@@ -65,6 +69,9 @@ class Candidate(BaseModel):
     fits: bool | None = None  # fits this machine's memory (catalog.fit); None: not estimated
     quality_failed: int = 0  # quality items that failed (left out of `quality`)
     speed_failed: bool = False  # the speed measurement failed: the model did not answer
+    # models this one answered better on the same items, significantly by compare's paired
+    # test: id -> p-value (quality_apart.py)
+    quality_beats: dict[str, float] = {}
 
     @property
     def speed_tps(self) -> float | None:
@@ -333,13 +340,7 @@ def _vector(c: Candidate) -> tuple[float, ...]:
     return tuple(out)
 
 
-def _overlap(a: Candidate, b: Candidate) -> bool:
-    """Whether both quality intervals are known and overlap (the difference is not shown)."""
-    if None in (a.quality_low, a.quality_high, b.quality_low, b.quality_high):
-        return False
-    return a.quality_low <= b.quality_high and b.quality_low <= a.quality_high  # type: ignore[operator]
-
-
+TIED = "tied (the 95% intervals overlap and the paired test does not separate them)"
 # Speed, cost and memory closer than this (relative) are not "better": back-to-back runs of
 # one model on one machine differ by as much (docs/performance.md), and 0.2% of jitter
 # between two identical servers took the recommendation (45th probe)
@@ -353,8 +354,8 @@ def _close(x: float | None, y: float | None) -> bool:
 
 def _compare_axis(a: Candidate, b: Candidate, axis: int) -> int:
     """1 when a is better on the axis, -1 when worse, 0 when equal or (quality) tied within
-    the 95% intervals; speed, cost and memory as measured."""
-    if axis == 0 and _overlap(a, b):
+    the 95% intervals and by the paired test; speed, cost and memory as measured."""
+    if axis == 0 and tied(a, b):
         return 0
     x, y = _vector(a)[axis], _vector(b)[axis]
     return (x > y) - (x < y)
@@ -419,18 +420,18 @@ def _weights_on(w: Weights, axes: list[str]) -> dict[str, float]:
 
 
 def quality_tied(a: Candidate, b: Candidate) -> bool:
-    """Different quality scores whose 95% intervals overlap."""
-    return _overlap(a, b) and a.quality != b.quality
+    """Different quality scores not shown apart, by the intervals or the paired test."""
+    return tied(a, b) and a.quality != b.quality
 
 
 def axis_comparison(a: Candidate, b: Candidate) -> str:
-    """'quality 0.62 [..] vs 0.55 [..]: tied within the 95% intervals; cost $0.010 vs ...':
+    """'quality 0.62 [..] vs 0.55 [..]: tied (...); cost $0.010 vs ...':
     each axis with both measured values and which way it goes for `a`."""
     parts = []
     for i, (name, attr, _) in enumerate(_AXES):
         sign = _compare_axis(a, b, i)
         if name == "quality" and quality_tied(a, b):
-            verdict = "tied within the 95% intervals"
+            verdict = TIED
         elif name != "quality" and sign and _close(getattr(a, attr), getattr(b, attr)):
             verdict = f"tied within {MEASURED_TIE:.0%}, what runs of one model differ by"
         else:
@@ -495,8 +496,8 @@ def recommend(
     # never the pick over a model significantly better on quality, unless quality weighs 0
     below = {c.id: (c, o) for c in front if w.quality and (o := _quality_above(c, eligible))}
     reasons += [
-        f"{c.id} is not recommended: its quality is below {o.id}'s beyond the 95% intervals"
-        f" ({values_text(o, c, 'quality')}); with --weight quality=0, speed, cost and memory"
+        f"{c.id} is not recommended: its quality is below {o.id}'s {how_above(o, c)}"
+        f" ({values_text(c, o, 'quality')}); with --weight quality=0, speed, cost and memory"
         " alone decide"
         for c, o in below.values()
     ]
@@ -506,9 +507,7 @@ def recommend(
         dom = next((o for o in eligible if dominates(o, c)), None)
         ranking.append(Ranked(c.id, round(sc[c.id], 4), c in front, dom.id if dom else None))
         if dom:
-            tied = (
-                "; their quality is tied within the 95% intervals" if quality_tied(dom, c) else ""
-            )
+            tied = f"; their quality is {TIED}" if quality_tied(dom, c) else ""
             reasons.append(
                 f"{c.id} is not on the Pareto front: {dom.id} is at least as good on every "
                 f"axis and clearly better on {_better_with_values(dom, c)}{tied}"
@@ -537,12 +536,10 @@ def _unknown_notes(eligible: list[Candidate], w: Weights) -> list[str]:
 
 
 def _quality_above(c: Candidate, cands: list[Candidate]) -> Candidate | None:
-    """A model whose quality interval lies wholly above c's: c is significantly worse. The
-    weighted score let speed and cost outbid that: an endpoint answering junk at once (0.00)
-    was recommended over a model right on 30% of the items, p=0.0005 (49th probe)."""
-    if c.quality_high is None:
-        return None
-    return next((o for o in cands if (o.quality_low or 0.0) > c.quality_high), None)
+    """A model whose quality is shown above c's (quality_apart.above). The weighted score
+    let speed and cost outbid that: an endpoint answering junk at once (0.00) was
+    recommended over a model right on 30% of the items, p=0.0005 (49th probe)."""
+    return next((o for o in cands if above(o, c)), None)
 
 
 def _recommended_reasons(
@@ -593,10 +590,10 @@ def _circle_notes(best: Candidate, below: dict[str, Any], sc: dict[str, float]) 
     quality is never the pick; the reasons say which gave way (50th probe)."""
     return [
         f"{c.id} scores higher than {best.id} ({sc[c.id]:.2f} against {sc[best.id]:.2f}) with"
-        f" their quality tied within the 95% intervals, but {o.id}'s quality is above"
-        f" {c.id}'s beyond the intervals and not above {best.id}'s: the choice between"
+        f" their quality {TIED}, but {o.id}'s quality is shown above {c.id}'s"
+        f" {how_above(o, c)} and not above {best.id}'s: the choice between"
         f" {best.id} and {c.id} rests on {o.id}, as no model significantly worse on quality"
         " than another is the pick while quality has weight"
         for c, o in below.values()
-        if sc[c.id] > sc[best.id] and _overlap(best, c)
+        if sc[c.id] > sc[best.id] and not above(best, c)
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from openscout.compare import CompareOptions, compare
@@ -457,3 +459,33 @@ def test_text_past_what_max_tokens_allows_is_not_speed(settings: Settings) -> No
     cands = {m: candidate(models[m]) for m in models}
     assert 0.8 < cands["padded"].speed_tps / cands["honest"].speed_tps < 1.25
     assert 0.8 < cands["honest"].cost_axis / cands["padded"].cost_axis < 1.25
+
+
+def test_junk_answered_at_once_is_not_picked_over_a_model_the_paired_test_finds_better(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Right on 6 of 20 items against 0 of 20: the 95% intervals overlap ([0.15, 0.52] and
+    [0.00, 0.16]), but compare's own paired test on the same items gives p=0.031, and the
+    junk answered at once was recommended as "tied" on quality (50th probe, high)."""
+    suite = tmp_path / "capitals.yaml"
+    tests = "".join(f"  - vars: {{i: {i}}}\n" for i in range(20))
+    suite.write_text(
+        "prompts: ['Q{{i}}: the capital of France?']\n"
+        f"assert: [{{type: icontains, value: Paris}}]\ntests:\n{tests}"
+    )
+    right = {f"Q{i}: the capital of France?": "Paris." for i in range(6)}
+    honest = {"script": right, "default": "Lyon.", "delay_s": 0.1}
+    for mid, options in (("honest", honest), ("junk", {"default": "x x x x x x x x"})):
+        spec = ModelSpec(id=mid, engine="mock", price_per_hour=1.0, options=options)
+        add_model(settings, spec)
+    result = compare(settings, ["honest", "junk"], CompareOptions(suite=str(suite), bench=FAST))
+    (t,) = result.paired
+    assert t.significant and t.p_value == pytest.approx(0.03125)
+    rec = result.recommendation
+    score = {r.id: r.score for r in rec.ranking}
+    assert score["junk"] > score["honest"]  # what speed and cost alone say
+    assert rec.recommended == "honest"
+    (why,) = [r for r in rec.reasons if r.startswith("junk is not recommended")]
+    assert "below honest's by the paired test on the items both answered (p=0.031)" in why
+    assert "(0.00 [0.00, 0.16] vs 0.30" in why  # its own quality first
+    assert not [r for r in rec.reasons if "tied" in r and "junk" in r]
