@@ -160,3 +160,25 @@ def test_many_names_for_one_large_value_are_bounded(tmp_path: Path) -> None:
     said, grew_mb = done.stdout.strip().rsplit("\n", 1)
     assert "would be more than 4,194,304 characters" in said
     assert int(grew_mb) < 150, f"the peak grew {grew_mb} MB"
+
+
+def test_a_variable_in_a_key_of_an_assertion_value_is_filled(tmp_path: Path) -> None:
+    """A schema's `properties: {"{{k}}": ...}` stayed as written while its `required` was
+    filled, so the type check the author wrote never applied (50th probe, low)."""
+    path = tmp_path / "s.yaml"
+    schema = '{type: object, required: ["{{k}}"], properties: {"{{k}}": {type: string}}}'
+    path.write_text(
+        f"prompts: ['Give JSON with the field {{{{k}}}}']\nassert: [{{type: json-schema, value: "
+        f"{schema}}}]\ntests:\n  - vars: {{k: city}}\n"
+        f"    assert: [{{type: json-schema, value: {schema}}}]\n"
+    )
+    (item,) = load_suite(path).items
+    for check in item.check_data["assertions"]:
+        assert check["value"]["properties"] == {"city": {"type": "string"}}
+    # two keys that become one are refused, not one silently dropped
+    path.write_text(
+        "prompts: [Hi]\ntests:\n  - vars: {a: x, b: x}\n"
+        "    assert: [{type: json-schema, value: {properties: {'{{a}}': {}, '{{b}}': {}}}}]\n"
+    )
+    with pytest.raises(DataFileError, match="two keys of an assertion's value become 'x'"):
+        load_suite(path)

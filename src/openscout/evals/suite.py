@@ -290,7 +290,22 @@ class _Filler:
         if isinstance(value, list):
             return [self.value(v, variables, line) for v in value]
         if isinstance(value, dict):
-            return {k: self.value(v, variables, line) for k, v in value.items()}
+            # keys too: a schema's `properties: {"{{k}}": ...}` stayed as written while its
+            # `required: ["{{k}}"]` was filled, and the type check never applied (50th probe)
+            out = {}
+            for k, v in value.items():
+                key = (
+                    self.text(k, variables, "an assertion's key", line) if isinstance(k, str) else k
+                )
+                if key in out:
+                    raise DataFileError(
+                        f"two keys of an assertion's value become {str(key)[:60]!r} once filled",
+                        path=str(self.path),
+                        line=line,
+                        hint="give each key its own value in vars",
+                    )
+                out[key] = self.value(v, variables, line)
+            return out
         return value
 
 
@@ -324,7 +339,7 @@ def _has_var(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_var(v) for v in value)
     if isinstance(value, dict):
-        return any(_has_var(v) for v in value.values())
+        return any(_has_var(k) or _has_var(v) for k, v in value.items())
     return False
 
 
