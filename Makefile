@@ -29,10 +29,16 @@ demo-tune: setup
 	$(BIN)/openscout eval --suite city-json -m smollm2-135m-instruct -m smollm2-city-json
 	$(BIN)/openscout compare -m smollm2-135m-instruct -m smollm2-city-json --suite city-json --limit 40
 
+# Two workers, the CI machine's cores: the tests wait on subprocesses, servers and a browser
+# as much as they compute (21 minutes alone, 16 on a busy machine with two). A worker takes
+# whole files, so a module's shared fixture (the fine-tune) is made once. The schemathesis
+# fuzz names all its cases alike, which xdist cannot share out: it runs on its own after.
+PYTEST_WORKERS ?= 2
 test: setup
 	VENV=$(VENV) bash scripts/setup-test.sh
 	$(BIN)/ruff check src tests
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --ignore=tests/reliability/test_schemathesis.py
+	$(BIN)/python -m pytest tests/reliability/test_schemathesis.py
 
 lint: setup
 	$(BIN)/ruff check src tests
