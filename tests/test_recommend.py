@@ -456,6 +456,12 @@ def test_a_pick_that_rests_on_a_third_model_says_so() -> None:
     assert recommend([a, b]).recommended == "b"
     r = recommend([a, b, x])
     assert r.recommended == "a"
+    # the ranking says why the highest score is not first, for scripts as for the eye
+    assert [(z.id, z.on_front, z.quality_below) for z in r.ranking] == [
+        ("a", True, None),
+        ("x", True, None),
+        ("b", True, "x"),
+    ]
     (note,) = [s for s in r.reasons if "rests on" in s]
     assert (
         note.startswith("b scores higher than a (")

@@ -159,6 +159,8 @@ class Ranked:
     score: float
     on_front: bool
     dominated_by: str | None = None
+    # a model whose quality is shown above this one's: not the pick while quality weighs
+    quality_below: str | None = None
 
 
 @dataclass
@@ -505,7 +507,8 @@ def recommend(
     order = sorted(eligible, key=lambda c: (c not in front, c.id in below, -sc[c.id], c.id))
     for c in order:
         dom = next((o for o in eligible if dominates(o, c)), None)
-        ranking.append(Ranked(c.id, round(sc[c.id], 4), c in front, dom.id if dom else None))
+        under = below[c.id][1].id if c.id in below else None
+        ranking.append(Ranked(c.id, round(sc[c.id], 4), c in front, dom.id if dom else None, under))
         if dom:
             tied = f"; their quality is {TIED}" if quality_tied(dom, c) else ""
             reasons.append(

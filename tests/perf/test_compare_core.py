@@ -11,6 +11,7 @@ from openscout.config import Settings
 from openscout.models import ModelSpec, add_model
 from openscout.perf.measure import BenchConfig
 from openscout.recommend import Constraints
+from openscout.report.tables import rows
 
 FAST = BenchConfig(repeats=1, warmup=0, max_tokens=8, concurrency=())
 
@@ -489,3 +490,5 @@ def test_junk_answered_at_once_is_not_picked_over_a_model_the_paired_test_finds_
     assert "below honest's by the paired test on the items both answered (p=0.031)" in why
     assert "(0.00 [0.00, 0.16] vs 0.30" in why  # its own quality first
     assert not [r for r in rec.reasons if "tied" in r and "junk" in r]
+    status = {row["id"]: row["status"] for row in rows(result)}
+    assert status == {"honest": "recommended", "junk": "Pareto front, quality below honest's"}

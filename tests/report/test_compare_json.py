@@ -169,7 +169,7 @@ RECOMMENDATION = [
     "message",
     "constraints",
 ]
-RANKED = ["id", "score", "on_front", "dominated_by"]
+RANKED = ["id", "score", "on_front", "dominated_by", "quality_below"]
 LEADERBOARD_V2 = {"IFEval", "BBH", "MATH Lvl 5", "GPQA", "MuSR", "MMLU-PRO"}
 
 

@@ -230,6 +230,7 @@ def rows(result: CompareResult) -> list[dict[str, str]]:
     rec = result.recommendation
     out = []
     ranked = {r.id for r in rec.ranking}
+    below = {r.id: r.quality_below for r in rec.ranking if r.quality_below}
     show_method = scoring_differs(result)
     for i, m in enumerate(ordered_models(result), start=1):
         out.append(
@@ -244,7 +245,8 @@ def rows(result: CompareResult) -> list[dict[str, str]]:
                 "cost": fmt_money(m.cost_per_m),
                 "openness": fmt_openness(m.openness),
                 "license": m.license or "unknown",
-                "status": status_of(m.id, rec),
+                "status": status_of(m.id, rec)
+                + (f", quality below {below[m.id]}'s" if m.id in below else ""),
             }
         )
     return out
