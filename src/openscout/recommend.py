@@ -510,10 +510,10 @@ def recommend(
         under = below[c.id][1].id if c.id in below else None
         ranking.append(Ranked(c.id, round(sc[c.id], 4), c in front, dom.id if dom else None, under))
         if dom:
-            tied = f"; their quality is {TIED}" if quality_tied(dom, c) else ""
+            tie_note = f"; their quality is {TIED}" if quality_tied(dom, c) else ""
             reasons.append(
                 f"{c.id} is not on the Pareto front: {dom.id} is at least as good on every "
-                f"axis and clearly better on {_better_with_values(dom, c)}{tied}"
+                f"axis and clearly better on {_better_with_values(dom, c)}{tie_note}"
             )
     best = next(c for c in eligible if c.id == ranking[0].id)
     reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w, below)
