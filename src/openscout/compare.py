@@ -43,6 +43,7 @@ from openscout.config import Settings
 from openscout.engines.kinds import kind_of
 from openscout.errors import ConfigError, DataFileError, OpenscoutError
 from openscout.evals import run_eval
+from openscout.evals.loading import load_suite
 from openscout.evals.results import EvalRun, ProgressEvent
 from openscout.models import ModelSpec, get_model, list_models
 from openscout.perf.bandwidth import ensure_bandwidth
@@ -200,9 +201,11 @@ def _add_bench(m: ModelComparison, bench: ModelBench, depth: int = 0) -> ModelCo
     return m
 
 
-def candidate(m: ModelComparison, depth: int = 0) -> Candidate:
+def candidate(m: ModelComparison, depth: int = 0, quality_asked: bool = False) -> Candidate:
     """The model as the recommendation weighs it; `depth`: compare's --depth, where its
-    speed and cost are taken (they were the depth-0 answer's: 42nd probe)."""
+    speed and cost are taken (they were the depth-0 answer's: 42nd probe). Quality asked
+    and not measured (every item failed, the suite or its judge failed) is incomplete, as a
+    score missing some items is: a server failing every item was recommended (50th probe)."""
     q, o = m.quality, m.openness
     return Candidate(
         id=m.id,
@@ -223,8 +226,14 @@ def candidate(m: ModelComparison, depth: int = 0) -> Candidate:
         mof_class=o.mof_class if o else None,
         fits=_fits(m.fit),
         quality_failed=q.failed if q else 0,
-        speed_failed=any(e.startswith(SPEED_FAILED) for e in m.errors),
+        # a model that did not answer the speed prompt was not asked the suite: said once
+        quality_missing=quality_asked and q is None and not _speed_failed(m),
+        speed_failed=_speed_failed(m),
     )
+
+
+def _speed_failed(m: ModelComparison) -> bool:
+    return any(e.startswith(SPEED_FAILED) for e in m.errors)
 
 
 def with_paired(cands: list[Candidate], paired: list[PairedTest]) -> list[Candidate]:
@@ -317,6 +326,8 @@ def compare(
         raise ConfigError(
             "there are no models to compare", hint="add one with `openscout models add`"
         )
+    if not opt.skip_quality:
+        _check_suite(settings, opt)
     catalog, catalog_note = _catalog_for(settings)
     bandwidth = ensure_bandwidth(settings)
     models = []
@@ -342,7 +353,8 @@ def compare(
 
     models, published_notes = with_published_and_rent(models, settings.home)
     notes += published_notes
-    cands = with_paired([candidate(m, opt.speed_depth) for m in models], paired)
+    asked = not opt.skip_quality
+    cands = with_paired([candidate(m, opt.speed_depth, asked) for m in models], paired)
     rec = recommend(cands, opt.constraints, opt.weights)
     return CompareResult(
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -416,6 +428,15 @@ def quality_of(run: EvalRun, model_id: str, suite: str) -> QualityScore | None:
     )
 
 
+def _check_suite(settings: Settings, opt: CompareOptions) -> None:
+    """A suite that cannot run stops compare before the speed runs, as it stops `eval`: a
+    `python` assertion without --trust-python, or an unknown judge, let every model's quality
+    fail and the pick go on speed and cost alone (50th probe)."""
+    suite = load_suite(opt.suite, seed=opt.seed, limit=opt.limit, trust_python=opt.trust_python)
+    for judge in sorted(suite.judges):
+        get_model(settings, judge)
+
+
 def _add_quality(
     settings: Settings,
     specs: list[ModelSpec],
@@ -425,12 +446,16 @@ def _add_quality(
 ) -> tuple[list[ModelComparison], list[str], int | None, list[PairedTest]]:
     """Each model with its quality score, the run's notes (e.g. scoring methods differ), how
     many items of the suite were asked (None when the suite did not run) and the paired tests
-    of each two models on the items both answered."""
+    of each two models on the items both answered. A model that could not answer the speed
+    prompt is left out: a file that does not load failed the suite for every model."""
+    answered = [s.id for s, m in zip(specs, models, strict=True) if not _speed_failed(m)]
+    if not answered:
+        return models, [], None, []
     try:
         run = run_eval(
             settings,
             opt.suite,
-            [s.id for s in specs],
+            answered,
             limit=opt.limit,
             seed=opt.seed,
             progress=_EvalProgress(progress) if progress else None,
@@ -441,6 +466,9 @@ def _add_quality(
         return [_with_error(m, failed) for m in models], [], None, []
     out = []
     for m in models:
+        if m.id not in answered:
+            out.append(m)
+            continue
         m = m.model_copy(update={"quality": quality_of(run, m.id, opt.suite)})
         rec = run.results.get(m.id)
         failed = [r for r in (rec.items if rec else []) if r.get("error")]

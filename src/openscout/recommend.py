@@ -68,6 +68,7 @@ class Candidate(BaseModel):
     mof_class: str | None = None  # Model Openness Framework class: I (most open), II, III, none
     fits: bool | None = None  # fits this machine's memory (catalog.fit); None: not estimated
     quality_failed: int = 0  # quality items that failed (left out of `quality`)
+    quality_missing: bool = False  # quality asked, and no score came back
     speed_failed: bool = False  # the speed measurement failed: the model did not answer
     # models this one answered better on the same items, significantly by compare's paired
     # test: id -> p-value (quality_apart.py)
@@ -205,6 +206,8 @@ def _incomplete(c: Candidate, k: Constraints) -> list[str]:
     if c.quality_failed:
         suite = f" on {c.suite or k.suite}" if (c.suite or k.suite) else ""
         why.append(f"its quality{suite} is incomplete ({c.quality_failed} item(s) failed)")
+    if c.quality_missing:  # a server failing every item was recommended (50th probe)
+        why.append("its quality was asked and not measured (see its errors)")
     if c.speed_failed:  # a model that answered nothing was recommended over one whose speed
         why.append("its speed measurement failed")  # could not be measured (38th probe)
     return why

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from openscout.compare import CompareOptions, compare
 from openscout.config import Settings
+from openscout.errors import OpenscoutError
+from openscout.evals import calls as calls_module
+from openscout.evals.pacing import RetryPolicy
 from openscout.models import ModelSpec, add_model
 from openscout.perf.measure import BenchConfig
 from openscout.recommend import Constraints
 from openscout.report.tables import rows
+from tests.engines.fake_openai import FakeServer, serve
+from tests.evals.helpers import write_suite
 
 FAST = BenchConfig(repeats=1, warmup=0, max_tokens=8, concurrency=())
 
@@ -492,3 +499,71 @@ def test_junk_answered_at_once_is_not_picked_over_a_model_the_paired_test_finds_
     assert not [r for r in rec.reasons if "tied" in r and "junk" in r]
     status = {row["id"]: row["status"] for row in rows(result)}
     assert status == {"honest": "recommended", "junk": "Pareto front, quality below honest's"}
+
+
+def test_a_model_failing_every_quality_item_is_not_recommended(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server failing every quality item (503) and answering the speed prompt at once had
+    no quality score, counted as no failure, and was recommended over a model right on the
+    items (50th probe, high); failing one item of them excluded a model."""
+    monkeypatch.setattr(calls_module, "RetryPolicy", lambda: RetryPolicy(base_s=0.01, cap_s=0.05))
+    suite = write_suite(tmp_path / "s.yaml", 4)
+    fake = FakeServer("unavailable", misbehave_on=("Item ",))
+    honest = {"script": {f"Item {i}: say w{i}": f"ok w{i}" for i in range(4)}, "delay_s": 0.1}
+    with serve(fake):
+        failing = ModelSpec(id="failing", engine="openai", base_url=fake.url, model="fake")
+        add_model(settings, failing.model_copy(update={"price_per_hour": 1.0}))
+        add_model(
+            settings, ModelSpec(id="honest", engine="mock", price_per_hour=1.0, options=honest)
+        )
+        opts = CompareOptions(suite=str(suite), bench=FAST)
+        result = compare(settings, ["honest", "failing"], opts)
+    assert fake.outcomes().count("ok") >= 1  # it answered the speed prompt
+    rec = result.recommendation
+    assert rec.recommended == "honest"
+    assert rec.excluded["failing"] == ["its quality was asked and not measured (see its errors)"]
+
+
+def test_a_suite_that_cannot_run_stops_compare_before_the_speed_runs(
+    settings: Settings, tmp_path: Path, mocks: list[str]
+) -> None:
+    """A `python` assertion without --trust-python, or a judge nobody registered, failed
+    every model's quality, and the pick went on speed and cost alone (50th probe)."""
+    done: list[str] = []
+
+    class Seen:
+        def plan(self, units: int) -> None:
+            pass
+
+        def advance(self, description: str) -> None:
+            done.append(description)
+
+    suite = tmp_path / "s.yaml"
+    for text, said in (
+        ("[{type: python, value: 'True'}]", "python"),
+        ("[{type: llm-rubric, value: nice, judge: nobody}]", "nobody"),
+    ):
+        suite.write_text(f"prompts: [Hi]\ntests:\n  - assert: {text}\n")
+        with pytest.raises(OpenscoutError, match=said):
+            compare(settings, ["mock-a"], CompareOptions(suite=str(suite), bench=FAST), Seen())
+    assert done == []  # no model was asked anything
+    suite.write_text("prompts: [Hi]\ntests:\n  - assert: [{type: icontains, value: a}]\n")
+    compare(settings, ["mock-a"], CompareOptions(suite=str(suite), bench=FAST), Seen())
+    assert done  # what the check above would see
+
+
+def test_a_file_that_does_not_load_fails_only_its_own_model(
+    settings: Settings, tmp_path: Path, mocks: list[str], smollm2_path: Path
+) -> None:
+    """One GGUF cut short after it was registered failed the quality suite for every model,
+    and the pick went on speed and cost alone (50th probe)."""
+    broken = tmp_path / "broken.gguf"
+    shutil.copyfile(smollm2_path, broken)
+    add_model(settings, ModelSpec(id="broken", engine="llamacpp", path=str(broken)))
+    os.truncate(broken, 5_000_000)  # whole metadata, weights cut
+    result = compare(settings, ["mock-a", "broken"], CompareOptions(limit=4, bench=FAST))
+    a, b = result.models
+    assert a.quality is not None and a.quality.n == 4 and a.errors == []
+    assert b.quality is None and any(e.startswith("speed measurement failed") for e in b.errors)
+    assert result.recommendation.recommended == "mock-a"
