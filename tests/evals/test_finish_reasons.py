@@ -6,6 +6,8 @@ scored and cached as whole (47th probe)."""
 from __future__ import annotations
 
 import json
+import threading
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from openscout.engines.loader import clear_cache
 from openscout.errors import EngineResponseError
 from openscout.evals import calls as calls_module
 from openscout.evals.pacing import RetryPolicy
-from tests.evals.canned_server import answered, drop_cached_field, negative_checks_on
+from tests.evals.canned_server import Canned, answered, drop_cached_field, negative_checks_on
 
 HI = [{"role": "user", "content": "Say hello."}]
 
@@ -139,6 +141,79 @@ def test_a_judge_cut_at_its_max_tokens_gives_only_the_verdict_lines_it_wrote(
         server.shutdown()
         server.server_close()
     assert item["score"] != 1.0  # no verdict from the cut prose: failed, never a pass
+
+
+class _ReasonsFirst(Canned):
+    """A judge that reasons before its verdict: cut at 48 tokens, it gives one with room."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        roomy = body.get("max_tokens", 0) > 48
+        text = "Let me think about whether the answer names the right city and whether"
+        if roomy and "Answer:\\nParis." in json.dumps(body["messages"]):
+            text += " it does.\nPASS"
+        elif roomy:
+            text += " it does.\nFAIL"
+        reply = _streamed(text, "stop" if roomy else "length")
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+
+def test_a_judge_cut_before_its_verdict_is_asked_again_with_room(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A judge reasoning past its 48 tokens before a verdict made every judged item a
+    silent 0, and junk tied an honest model (50th probe, medium): cut before any verdict,
+    it is asked again with room; still cut, the item fails and says why."""
+    from openscout.evals import run_eval
+    from openscout.models import ModelSpec, add_model
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ReasonsFirst)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    add_model(settings, ModelSpec(id="judge", engine="openai", base_url=url, model="j"))
+    for mid, said in (("paris", "Paris."), ("lyon", "Lyon.")):
+        add_model(settings, ModelSpec(id=mid, engine="mock", options={"default": said}))
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['Capital of France?']\ntests:\n"
+        "  - assert: [{type: llm-rubric, value: names Paris, judge: judge}]\n"
+    )
+    try:
+        run = run_eval(settings, str(suite), ["paris", "lyon"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [run.results[m].score for m in ("paris", "lyon")] == [1.0, 0.0]
+    assert run.results["paris"].errors == 0
+
+
+def test_a_judge_still_cut_with_room_fails_the_item(settings: Settings, tmp_path: Path) -> None:
+    from openscout.evals import run_eval
+    from openscout.models import ModelSpec, add_model
+
+    judge = type("Judge", (Canned,), {"body": _streamed("Let me think", "length")})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), judge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    add_model(settings, ModelSpec(id="judge", engine="openai", base_url=url, model="j"))
+    add_model(settings, ModelSpec(id="paris", engine="mock", options={"default": "Paris."}))
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['Capital of France?']\ntests:\n"
+        "  - assert: [{type: llm-rubric, value: names Paris, judge: judge}]\n"
+    )
+    try:
+        run = run_eval(settings, str(suite), ["paris"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    (item,) = run.results["paris"].items
+    assert item["score"] is None and "512 tokens without a PASS or FAIL verdict" in item["error"]
+    assert run.status == "incomplete"
 
 
 def test_answers_cached_by_an_older_reading_are_asked_again(

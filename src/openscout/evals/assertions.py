@@ -238,6 +238,25 @@ def json_equal(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
+# A judge's reply cut at its 48 tokens before any verdict is asked again with this room
+JUDGE_ROOM_TOKENS = 512
+
+
+def _judge_with_room(ctx: ScoreContext, a: dict[str, Any], prompt: str) -> str:
+    """A reply cut before any verdict is no verdict on the answer: a judge reasoning at
+    length before it made every judged item a silent miss, and junk tied an honest model
+    (50th probe). Asked again with room; still cut, the item fails (asked again when the
+    same command runs again), its error saying why."""
+    reply = ctx.judge(a.get("judge"), prompt, max_tokens=JUDGE_ROOM_TOKENS)
+    if _judge_verdict(reply) is None and getattr(reply, "cut", False):
+        raise OpenscoutError(
+            f"the judge {a.get('judge')!r} wrote {JUDGE_ROOM_TOKENS} tokens without a PASS or"
+            " FAIL verdict",
+            hint="choose a judge that gives its verdict first, or ask for it first in the rubric",
+        )
+    return reply
+
+
 def _judge_refusal(e: OpenscoutError) -> str | None:
     """How the judge refused this request, when the refusal may lie in its text (and so in
     the answer): too long, any 4xx that asking again cannot change (Azure's content filter
@@ -396,6 +415,9 @@ def run_assertion(
             ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""), fresh=True)
             reply, detail["unscorable"] = "", f"{why}: {e.message}"
         verdict = _judge_verdict(reply)
+        if verdict is None and getattr(reply, "cut", False):
+            reply = _judge_with_room(ctx, a, JUDGE_PROMPT.format(rubric=value, output=shown))
+            verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply
         s = verdict if verdict is not None else 0.0
         if verdict is None and "unscorable" not in detail:

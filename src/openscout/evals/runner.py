@@ -45,8 +45,10 @@ class _Context:
         self._shared = shared
         self._tally = tally
 
-    def judge(self, model_id: str | None, prompt: str, fresh: bool = False) -> str:
-        return self._shared.judge(model_id, prompt, self._tally, fresh)
+    def judge(
+        self, model_id: str | None, prompt: str, fresh: bool = False, max_tokens: int = 48
+    ) -> str:
+        return self._shared.judge(model_id, prompt, self._tally, fresh, max_tokens)
 
     def similarity(self, a: str, b: str) -> float:
         from openscout.evals.embed import similarity
@@ -74,7 +76,14 @@ class _Shared:
             self.use_cache,
         )
 
-    def judge(self, model_id: str | None, prompt: str, tally: Tally, fresh: bool = False) -> str:
+    def judge(
+        self,
+        model_id: str | None,
+        prompt: str,
+        tally: Tally,
+        fresh: bool = False,
+        max_tokens: int = 48,
+    ) -> str:
         from openscout.evals.items import Item
 
         if not model_id:
@@ -92,7 +101,7 @@ class _Shared:
             kind="generate",
             prompt=prompt,
             check="none",
-            max_tokens=48,
+            max_tokens=max_tokens,
             completion_prompt=prompt,
             completion_stop=(),
         )

@@ -25,7 +25,9 @@ class Score:
 class ScoreContext(Protocol):
     """What assertions may use beyond the output: a judge model and an embedding similarity."""
 
-    def judge(self, model_id: str | None, prompt: str, fresh: bool = False) -> str: ...
+    def judge(
+        self, model_id: str | None, prompt: str, fresh: bool = False, max_tokens: int = 48
+    ) -> str: ...
 
     def similarity(self, a: str, b: str) -> float: ...
 
