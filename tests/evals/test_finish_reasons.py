@@ -16,7 +16,10 @@ from openscout.config import Settings
 from openscout.engines.loader import clear_cache
 from openscout.errors import EngineResponseError
 from openscout.evals import calls as calls_module
+from openscout.evals import run_eval
 from openscout.evals.pacing import RetryPolicy
+from openscout.evals.results import EvalRun
+from openscout.models import ModelSpec, add_model
 from tests.evals.canned_server import Canned, answered, drop_cached_field, negative_checks_on
 
 HI = [{"role": "user", "content": "Say hello."}]
@@ -100,6 +103,29 @@ def test_an_answer_ended_by_error_fails_and_is_not_cached(
         assert item["score"] is None and "finish_reason 'error'" in item["error"]
 
 
+def _judged(
+    settings: Settings, tmp_path: Path, judge: type[Canned], answers: dict[str, str]
+) -> EvalRun:
+    """A one-item suite judged by a server answering with `judge`, asked of mock models
+    answering `answers` (model id -> its answer)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), judge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    add_model(settings, ModelSpec(id="judge", engine="openai", base_url=url, model="j"))
+    for mid, said in answers.items():
+        add_model(settings, ModelSpec(id=mid, engine="mock", options={"default": said}))
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['Capital of France?']\ntests:\n"
+        "  - assert: [{type: llm-rubric, value: names Paris, judge: judge}]\n"
+    )
+    try:
+        return run_eval(settings, str(suite), list(answers))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 CUT_JUDGE = [
     "The answer would PASS if it named Paris, but it names Lyon, so the verdict is",
     "It does not PASS the rubric because",
@@ -112,34 +138,13 @@ def test_a_judge_cut_at_its_max_tokens_gives_only_the_verdict_lines_it_wrote(
 ) -> None:
     """The capitalised word of a judge's unfinished reasoning was its verdict: a judge about
     to say FAIL, cut at its 48 tokens, passed the wrong answer (48th probe)."""
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    from openscout.evals import run_eval
     from openscout.evals.assertions import JudgeReply, _judge_verdict
-    from openscout.models import ModelSpec, add_model
-    from tests.evals.canned_server import Canned
 
     cut = JudgeReply("PASS\n\nThe answer names Paris, the capital, and")
     cut.cut = True
     assert _judge_verdict(cut) == 1.0  # a verdict line before the cut still counts
-    body = _streamed(reply, "length")
-    handler = type("Judge", (Canned,), {"body": body, "content_type": "text/event-stream"})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    add_model(settings, ModelSpec(id="judge", engine="openai", base_url=url, model="j"))
-    add_model(settings, ModelSpec(id="lyon", engine="mock", options={"default": "Lyon."}))
-    suite = tmp_path / "s.yaml"
-    suite.write_text(
-        "prompts: ['Capital of France?']\ntests:\n"
-        "  - assert: [{type: llm-rubric, value: names Paris, judge: judge}]\n"
-    )
-    try:
-        (item,) = run_eval(settings, str(suite), ["lyon"]).results["lyon"].items
-    finally:
-        server.shutdown()
-        server.server_close()
+    judge = type("Judge", (Canned,), {"body": _streamed(reply, "length")})
+    (item,) = _judged(settings, tmp_path, judge, {"lyon": "Lyon."}).results["lyon"].items
     assert item["score"] != 1.0  # no verdict from the cut prose: failed, never a pass
 
 
@@ -168,49 +173,14 @@ def test_a_judge_cut_before_its_verdict_is_asked_again_with_room(
     """A judge reasoning past its 48 tokens before a verdict made every judged item a
     silent 0, and junk tied an honest model (50th probe, medium): cut before any verdict,
     it is asked again with room; still cut, the item fails and says why."""
-    from openscout.evals import run_eval
-    from openscout.models import ModelSpec, add_model
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ReasonsFirst)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    add_model(settings, ModelSpec(id="judge", engine="openai", base_url=url, model="j"))
-    for mid, said in (("paris", "Paris."), ("lyon", "Lyon.")):
-        add_model(settings, ModelSpec(id=mid, engine="mock", options={"default": said}))
-    suite = tmp_path / "s.yaml"
-    suite.write_text(
-        "prompts: ['Capital of France?']\ntests:\n"
-        "  - assert: [{type: llm-rubric, value: names Paris, judge: judge}]\n"
-    )
-    try:
-        run = run_eval(settings, str(suite), ["paris", "lyon"])
-    finally:
-        server.shutdown()
-        server.server_close()
+    run = _judged(settings, tmp_path, _ReasonsFirst, {"paris": "Paris.", "lyon": "Lyon."})
     assert [run.results[m].score for m in ("paris", "lyon")] == [1.0, 0.0]
     assert run.results["paris"].errors == 0
 
 
 def test_a_judge_still_cut_with_room_fails_the_item(settings: Settings, tmp_path: Path) -> None:
-    from openscout.evals import run_eval
-    from openscout.models import ModelSpec, add_model
-
     judge = type("Judge", (Canned,), {"body": _streamed("Let me think", "length")})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), judge)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    add_model(settings, ModelSpec(id="judge", engine="openai", base_url=url, model="j"))
-    add_model(settings, ModelSpec(id="paris", engine="mock", options={"default": "Paris."}))
-    suite = tmp_path / "s.yaml"
-    suite.write_text(
-        "prompts: ['Capital of France?']\ntests:\n"
-        "  - assert: [{type: llm-rubric, value: names Paris, judge: judge}]\n"
-    )
-    try:
-        run = run_eval(settings, str(suite), ["paris"])
-    finally:
-        server.shutdown()
-        server.server_close()
+    run = _judged(settings, tmp_path, judge, {"paris": "Paris."})
     (item,) = run.results["paris"].items
     assert item["score"] is None and "512 tokens without a PASS or FAIL verdict" in item["error"]
     assert run.status == "incomplete"
