@@ -182,3 +182,17 @@ def test_a_variable_in_a_key_of_an_assertion_value_is_filled(tmp_path: Path) -> 
     )
     with pytest.raises(DataFileError, match="two keys of an assertion's value become 'x'"):
         load_suite(path)
+
+
+@pytest.mark.parametrize("stop", ["'{{k}}'", "'{{ items[0] }}'"])
+def test_a_variable_in_a_stop_string_is_refused(tmp_path: Path, stop: str) -> None:
+    """One set of stop strings serves every test, and `{{k}}` there was sent to the model
+    as written (50th probe, low)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        f"prompts: ['Q {{{{k}}}}']\ndefaults:\n  stop: ['###', {stop}]\n"
+        "tests:\n  - vars: {k: a}\n"
+    )
+    with pytest.raises(DataFileError, match="holds a variable; stop strings are not filled") as e:
+        load_suite(path)
+    assert e.value.line == 3

@@ -365,6 +365,14 @@ def _check_bounds(
             ("defaults", "stop"),
             f"keep the {MAX_STOPS} that matter; the OpenAI API itself takes only 4",
         )
+    for i, stop in enumerate(parsed.defaults.stop):
+        # one set of stops serves every test: a variable there was sent as written (50th)
+        if _has_var(stop):
+            raise refuse(
+                f"the stop string {stop[:60]!r} holds a variable; stop strings are not filled",
+                ("defaults", "stop", i),
+                "write the stop string as the model should see it",
+            )
     per_suite = len(parsed.assert_)
     if per_suite > MAX_ASSERTIONS:
         raise refuse(
