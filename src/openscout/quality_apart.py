@@ -4,7 +4,8 @@ or compare's paired test on the items both answered significant (Candidate.quali
 The intervals alone are blunt: 0 of 20 right ([0.00, 0.16]) and 6 of 20 ([0.15, 0.52])
 overlap, while the paired test on the same items gives p=0.031, and an endpoint answering
 junk at once was recommended as "tied" with a model right on 30% (50th probe). The paired
-test is what `compare` prints beside the recommendation, so both say the same."""
+test is what `compare` prints beside the recommendation; with more than two models its
+significance is held to Holm's correction over the pairs (`compare.with_paired`)."""
 
 from __future__ import annotations
 

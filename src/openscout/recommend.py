@@ -345,7 +345,10 @@ def _vector(c: Candidate) -> tuple[float, ...]:
     return tuple(out)
 
 
-TIED = "tied (the 95% intervals overlap and the paired test does not separate them)"
+TIED = (
+    "tied (the 95% intervals overlap, and the paired tests held to Holm's correction do not"
+    " separate them)"
+)
 # Speed, cost and memory closer than this (relative) are not "better": back-to-back runs of
 # one model on one machine differ by as much (docs/performance.md), and 0.2% of jitter
 # between two identical servers took the recommendation (45th probe)

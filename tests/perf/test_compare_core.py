@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from openscout.compare import CompareOptions, compare
+from openscout.compare import CompareOptions, compare, with_paired
 from openscout.config import Settings
 from openscout.errors import OpenscoutError
 from openscout.evals import calls as calls_module
@@ -567,3 +567,23 @@ def test_a_file_that_does_not_load_fails_only_its_own_model(
     assert a.quality is not None and a.quality.n == 4 and a.errors == []
     assert b.quality is None and any(e.startswith("speed measurement failed") for e in b.errors)
     assert result.recommendation.recommended == "mock-a"
+
+
+def test_paired_wins_are_held_to_holms_correction_over_the_pairs() -> None:
+    """Two models: p=0.03 shows one above the other. Three models make three pairs, and
+    p=0.03 is over Holm's first bound (0.05 / 3): ten equal models made 45 pairs, about two
+    under 0.05 by chance, each able to set a model aside."""
+    from openscout.comparison import PairedTest
+    from openscout.recommend import Candidate
+
+    def pair(a: str, b: str, p: float) -> PairedTest:
+        return PairedTest(model_a=a, model_b=b, n=20, score_a=0.3, score_b=0.0, diff=0.3,
+                          p_value=p, significant=p < 0.05, method="mcnemar-exact")  # fmt: skip
+
+    two = with_paired([Candidate(id="a"), Candidate(id="b")], [pair("a", "b", 0.03)])
+    assert two[0].quality_beats == {"b": 0.03}
+    three = [Candidate(id=x) for x in "abc"]
+    tests = [pair("a", "b", 0.03), pair("a", "c", 0.2), pair("b", "c", 0.5)]
+    assert all(not c.quality_beats for c in with_paired(three, tests))
+    tests[0] = pair("a", "b", 0.01)  # under 0.05 / 3: shown; then 0.2 over 0.05 / 2 ends it
+    assert [c.quality_beats for c in with_paired(three, tests)] == [{"b": 0.01}, {}, {}]
