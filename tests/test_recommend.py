@@ -249,11 +249,25 @@ def test_a_model_that_does_not_fit_is_excluded() -> None:
 def test_a_model_with_failed_quality_items_is_not_ranked_on_the_rest() -> None:
     """A model whose server failed (or whose answers broke the judge on) the items it could
     not answer was scored on the rest, 1.00 against an equal model's 0.35, and recommended
-    (34th probe, medium). Its score is incomplete: it is excluded until the run finishes."""
+    (34th probe, medium). Its score is incomplete: it is excluded, and the pick waits for
+    the run to finish: picked among the rest, a model right on none was recommended when a
+    judge could not judge the other's answers (51st probe, medium)."""
     gamer = Candidate(id="gamer", quality=1.0, suite="s", quality_failed=13, output_tps=10.0)
     honest = Candidate(id="honest", quality=0.35, suite="s", output_tps=10.0)
     rec = recommend([gamer, honest])
-    assert rec.recommended == "honest"
+    assert rec.recommended is None and rec.message.startswith(
+        "no recommendation yet: the quality of gamer is incomplete and could change the pick"
+    )
+    assert rec.ranking[0].id == "honest" and rec.reasons[0] == rec.message
+    assert not [r for r in rec.reasons if "is recommended" in r]
+    # not measured at all waits too; failing a constraint that is not quality, it does not
+    missing = Candidate(id="missing", quality_missing=True, output_tps=10.0, osi_approved=False)
+    assert recommend([missing, honest]).recommended is None
+    osi = Constraints(osi_required=True)
+    assert (
+        recommend([missing, honest.model_copy(update={"osi_approved": True})], osi).recommended
+        == "honest"
+    )
     assert any(
         "gamer is excluded: its quality on s is incomplete (13 item(s) failed)" in r
         for r in rec.reasons

@@ -521,6 +521,16 @@ def recommend(
                 f"{c.id} is not on the Pareto front: {dom.id} is at least as good on every "
                 f"axis and clearly better on {_better_with_values(dom, c)}{tie_note}"
             )
+    if pending := _pending(cands, k):
+        msg = (
+            f"no recommendation yet: the quality of {and_list(pending)} is incomplete and"
+            " could change the pick; run the same command again to ask the failed items"
+            " again (what was answered is kept), or leave them out"
+        )
+        reasons = [msg, *reasons, *_unknown_notes(eligible, w)]
+        return Recommendation(
+            None, [c.id for c in front], ranking, excluded, reasons, msg, k.describe()
+        )
     best = next(c for c in eligible if c.id == ranking[0].id)
     reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w, below)
     reasons += _unknown_notes(eligible, w)
@@ -528,6 +538,21 @@ def recommend(
     return Recommendation(
         best.id, [c.id for c in front], ranking, excluded, reasons, msg, k.describe()
     )
+
+
+def _pending(cands: list[Candidate], k: Constraints) -> list[str]:
+    """Models whose quality a rerun may complete, and that pass every other constraint: the
+    pick waits for them. Excluded, the others' best was picked whatever its quality: a
+    judge unable to judge one model's answers left a model right on none recommended (51st
+    probe)."""
+    unasked = k.model_copy(update={"min_quality": None})
+    return [
+        c.id
+        for c in cands
+        if (c.quality_failed or c.quality_missing)
+        and not c.speed_failed
+        and not exclusions(c, unasked)
+    ]
 
 
 def _unknown_notes(eligible: list[Candidate], w: Weights) -> list[str]:
