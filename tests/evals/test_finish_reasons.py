@@ -9,6 +9,7 @@ import json
 import threading
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -104,10 +105,14 @@ def test_an_answer_ended_by_error_fails_and_is_not_cached(
 
 
 def _judged(
-    settings: Settings, tmp_path: Path, judge: type[Canned], answers: dict[str, str]
+    settings: Settings,
+    tmp_path: Path,
+    judge: type[Canned],
+    answers: dict[str, str],
+    runs: int = 1,
 ) -> EvalRun:
     """A one-item suite judged by a server answering with `judge`, asked of mock models
-    answering `answers` (model id -> its answer)."""
+    answering `answers` (model id -> its answer), `runs` times: the last run."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), judge)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -120,7 +125,9 @@ def _judged(
         "  - assert: [{type: llm-rubric, value: names Paris, judge: judge}]\n"
     )
     try:
-        return run_eval(settings, str(suite), list(answers))
+        for _ in range(runs):
+            run = run_eval(settings, str(suite), list(answers))
+        return run
     finally:
         server.shutdown()
         server.server_close()
@@ -184,6 +191,58 @@ def test_a_judge_still_cut_with_room_fails_the_item(settings: Settings, tmp_path
     (item,) = run.results["paris"].items
     assert item["score"] is None and "512 tokens without a PASS or FAIL verdict" in item["error"]
     assert run.status == "incomplete"
+
+
+class _Rambles(Canned):
+    """Cut at 48 tokens on everything; with room, a verdict to the rubric alone only."""
+
+    asked: ClassVar[list[int]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        self.asked.append(body.get("max_tokens", 0))
+        if body.get("max_tokens", 0) <= 48:
+            reply = _streamed("Let me weigh the answer against the rubric with care", "length")
+        elif "Answer:\\n\\n" in json.dumps(body["messages"]):  # the rubric alone
+            reply = _streamed("PASS", "stop")
+        else:
+            reply = _streamed("The answer seems reasonable.", "stop")
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+
+def test_a_judge_cut_twice_is_asked_again_by_a_rerun(settings: Settings, tmp_path: Path) -> None:
+    """The 512-token reply that failed the item was cached: "asked again when the same
+    command runs again" never reached the judge (51st probe, low-medium)."""
+    judge = type("Judge", (Canned,), {"body": _streamed("Let me think", "length"), "asked": []})
+
+    def counted(self: Canned) -> None:
+        judge.asked.append(1)
+        Canned.do_POST(self)
+
+    judge.do_POST = counted  # type: ignore[method-assign]
+    run = _judged(settings, tmp_path, judge, {"paris": "Paris."}, runs=2)
+    assert run.results["paris"].errors == 1
+    # each run: the cut reply (cached after the first), 512 tokens (cached), 512 fresh
+    assert len(judge.asked) == 3 + 1
+
+
+def test_a_judge_with_room_and_no_verdict_on_the_answer_is_a_miss(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """With room, a verdict to the rubric alone but none on the answer: the answer's miss.
+    The rubric alone was asked with 48 tokens, cut there too, and the item failed "even to
+    the rubric alone", which was not what happened (51st probe)."""
+    _Rambles.asked = []
+    run = _judged(settings, tmp_path, _Rambles, {"paris": "Paris."})
+    (item,) = run.results["paris"].items
+    assert item["score"] == 0.0 and item.get("error") is None
+    (check,) = item["detail"]["assertions"]
+    assert check["reason"] == "the judge gave no single PASS/FAIL verdict"
+    assert 512 in _Rambles.asked
 
 
 def test_answers_cached_by_an_older_reading_are_asked_again(

@@ -242,12 +242,18 @@ def json_equal(a: Any, b: Any) -> bool:
 JUDGE_ROOM_TOKENS = 512
 
 
-def _judge_with_room(ctx: ScoreContext, a: dict[str, Any], prompt: str) -> str:
-    """A reply cut before any verdict is no verdict on the answer: a judge reasoning at
-    length before it made every judged item a silent miss, and junk tied an honest model
-    (50th probe). Asked again with room; still cut, the item fails (asked again when the
-    same command runs again), its error saying why."""
-    reply = ctx.judge(a.get("judge"), prompt, max_tokens=JUDGE_ROOM_TOKENS)
+def _judge(ctx: ScoreContext, a: dict[str, Any], prompt: str, fresh: bool = False) -> str:
+    """The judge's reply, with room where it was cut before any verdict: a judge reasoning
+    at length first made every judged item a silent miss, and junk tied an honest model
+    (50th probe). A reply still cut fails the item; it is asked fresh before that, so that
+    running the same command again asks the judge again, not its cached cut reply (51st)."""
+    reply = ctx.judge(a.get("judge"), prompt, fresh=fresh)
+    for again in (False, True):
+        if _judge_verdict(reply) is not None or not getattr(reply, "cut", False):
+            return reply
+        reply = ctx.judge(
+            a.get("judge"), prompt, fresh=fresh or again, max_tokens=JUDGE_ROOM_TOKENS
+        )
     if _judge_verdict(reply) is None and getattr(reply, "cut", False):
         raise OpenscoutError(
             f"the judge {a.get('judge')!r} wrote {JUDGE_ROOM_TOKENS} tokens without a PASS or"
@@ -399,8 +405,7 @@ def run_assertion(
         if ctx is None:
             raise RuntimeError("a judge needs a scoring context")
         try:
-            shown = for_judge(output)
-            reply = ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=shown))
+            reply = _judge(ctx, a, JUDGE_PROMPT.format(rubric=value, output=for_judge(output)))
         except (EngineError, ChatTemplateError) as e:
             why = _judge_refusal(e)
             if why is None:
@@ -415,18 +420,13 @@ def run_assertion(
             ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""), fresh=True)
             reply, detail["unscorable"] = "", f"{why}: {e.message}"
         verdict = _judge_verdict(reply)
-        if verdict is None and getattr(reply, "cut", False):
-            reply = _judge_with_room(ctx, a, JUDGE_PROMPT.format(rubric=value, output=shown))
-            verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply
         s = verdict if verdict is not None else 0.0
         if verdict is None and "unscorable" not in detail:
             # no verdict is the answer's doing only if the judge gives one without it: a
             # reasoning judge spending its tokens on thinking replied "" (39th probe) or
             # thoughts cut off (40th) to every answer, and every item was a silent FAIL
-            alone = ctx.judge(
-                a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""), fresh=True
-            )
+            alone = _judge(ctx, a, JUDGE_PROMPT.format(rubric=value, output=""), fresh=True)
             if _judge_verdict(alone) is None:
                 said = "replied nothing" if not alone.strip() else "gave no PASS/FAIL verdict"
                 raise OpenscoutError(
