@@ -80,6 +80,11 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         ("'{{नाम}}'", "uses {{नाम}}, which is not a variable", 1),
         ("'{{cafe\u0301}}'", "uses {{cafe\u0301}}, which is not a variable", 1),
         ("'{{ tags [0] }}'", "uses {{ tags [0] }}, which is not a variable", 1),
+        # Nunjucks' whitespace control and expressions on a variable (51st probe)
+        ("'{{- name }}'", "uses {{- name }}, which is not a variable", 1),
+        ("'{{ name -}}'", "uses {{ name -}}, which is not a variable", 1),
+        ("'{{ name or \"x\" }}'", "uses {{ name or \"x\" }}, which is not a variable", 1),
+        ("'{{ tags + 1 }}'", "uses {{ tags + 1 }}, which is not a variable", 1),
     ],
 )
 def test_a_filter_or_a_missing_key_is_refused_naming_the_line(
@@ -184,7 +189,7 @@ def test_a_variable_in_a_key_of_an_assertion_value_is_filled(tmp_path: Path) -> 
         load_suite(path)
 
 
-@pytest.mark.parametrize("stop", ["'{{k}}'", "'{{ items[0] }}'"])
+@pytest.mark.parametrize("stop", ["'{{k}}'", "'{{ items[0] }}'", "'{{- k }}'"])
 def test_a_variable_in_a_stop_string_is_refused(tmp_path: Path, stop: str) -> None:
     """One set of stop strings serves every test, and `{{k}}` there was sent to the model
     as written (50th probe, low)."""

@@ -40,6 +40,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,9 +82,12 @@ _VAR = re.compile(
 # assertions: 47th probe); code and other templates (`style={{color: 'red'}}`, `{{}}`,
 # `{{#each xs}}`) are text (48th). Names in any script, and brackets with spaces, are read
 # as names (`{{café}}`, `{{ user['first name'] }}`: 48th), letters with combining marks too
-# (`{{नाम}}`, a name in NFD: 49th), and so are brackets after a space (`{{ a [0] }}`).
-# No braces inside: one pass.
-_BRACED = re.compile(r"\{\{\s*((?:[^\s{}\[\]]|\s*\[[^\[\]{}]*\])+)\s*\}\}")
+# (`{{नाम}}`, a name in NFD: 49th), and so are brackets after a space (`{{ a [0] }}`) and
+# Nunjucks' whitespace control (`{{- a }}`, `{{ a -}}`: 51st). No braces inside: one pass.
+_BRACED = re.compile(r"\{\{[-+]?\s*((?:[^\s{}\[\]]|\s*\[[^\[\]{}]*\])+)\s*[-+]?\}\}")
+# any `{{ ... }}`: one that begins with a variable the test sets is a template (`{{ a or
+# "x" }}`, `{{ a + 1 }}` were sent as written: 51st probe)
+_ANY_BRACED = re.compile(r"\{\{[-+]?\s*([^\W\d]\w*+)[^{}]*\}\}")  # \w*+: no backtracking
 _BRACKETS = re.compile(r"\s*\[[^\[\]{}]*\]")
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
 
@@ -229,7 +233,8 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
             walked += f".{key}"
         return value
 
-    for m in _templates(text):
+    starts_with_var = (m for m in _ANY_BRACED.finditer(text) if m.group(1) in variables)
+    for m in chain(_templates(text), starts_with_var):
         if not _VAR.fullmatch(m.group(0)):
             raise bad(
                 f"uses {m.group(0)[:60]}, which is not a variable openscout fills",
