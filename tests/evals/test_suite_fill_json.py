@@ -83,7 +83,7 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         # Nunjucks' whitespace control and expressions on a variable (51st probe)
         ("'{{- name }}'", "uses {{- name }}, which is not a variable", 1),
         ("'{{ name -}}'", "uses {{ name -}}, which is not a variable", 1),
-        ("'{{ name or \"x\" }}'", "uses {{ name or \"x\" }}, which is not a variable", 1),
+        ("'{{ name or \"x\" }}'", 'uses {{ name or "x" }}, which is not a variable', 1),
         ("'{{ tags + 1 }}'", "uses {{ tags + 1 }}, which is not a variable", 1),
     ],
 )
@@ -201,3 +201,24 @@ def test_a_variable_in_a_stop_string_is_refused(tmp_path: Path, stop: str) -> No
     with pytest.raises(DataFileError, match="holds a variable; stop strings are not filled") as e:
         load_suite(path)
     assert e.value.line == 3
+
+
+@pytest.mark.parametrize(
+    ("check", "variables"),
+    [
+        ("{type: icontains, value: '{{e}}'}", "{e: ''}"),
+        ("{type: contains, value: ''}", "{}"),
+        ("{type: regex, value: ''}", "{}"),
+        ("{type: not-contains, value: ''}", "{}"),
+    ],
+)
+def test_an_empty_value_every_answer_holds_is_refused(
+    tmp_path: Path, check: str, variables: str
+) -> None:
+    """`icontains: "{{e}}"` with `e: ""` (a missing value in a data set) passed every
+    answer, junk included, silently (51st probe, low)."""
+    path = tmp_path / "s.yaml"
+    path.write_text(f"prompts: [Q]\ntests:\n  - vars: {variables}\n    assert: [{check}]\n")
+    with pytest.raises(DataFileError, match="the value is empty") as e:
+        load_suite(path)
+    assert e.value.line == 4

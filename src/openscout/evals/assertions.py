@@ -181,6 +181,13 @@ def check_spec(
         "python",
     ) and not isinstance(value, str):
         raise bad("`value` must be a string")
+    if kind in ("contains", "icontains", "regex") and value == "":
+        # every answer holds "" (and no answer lacks it): a data set's missing value made
+        # its items free points for any answer (51st probe)
+        raise bad(
+            "the value is empty (once filled), and every answer holds it",
+            "give the text the answer must hold; check the test's vars for a missing value",
+        )
     if kind == "regex":
         try:
             patterns.check(value)
