@@ -25,26 +25,35 @@ class LoadedSuite:
 
     @property
     def notes(self) -> list[str]:
-        """What the suite cannot tell: checks that only say what an answer must not be are
-        passed by an answer that says nothing (a server answering "." to everything was the
-        "safest" model and recommended: 47th probe), in every item or in a share of them
-        (nine such items and one positive gave "x" 0.90 without a word: 49th probe)."""
-        checked = [kinds for kinds in map(_check_kinds, self.items) if kinds]
-        negative = [kinds for kinds in checked if all(map(_says_what_not, kinds))]
-        if not negative or len(negative) < NEGATIVE_SHARE_NOTED * len(checked):
+        """What the suite cannot tell: an answer that says nothing useful passes an item whose
+        checks that say what an answer must not be reach its threshold alone (a server
+        answering "." to everything was the "safest" model and recommended: 47th probe), in
+        every item or in a share of them (nine such items and one positive gave "x" 0.90
+        without a word: 49th probe; a threshold of 0.5, or a positive check of weight 0, let
+        the negative checks pass an item alone, unsaid: 51st)."""
+        checked = [it for it in self.items if _checks(it)]
+        free = [it for it in checked if _passed_saying_nothing(it)]
+        if not free or len(free) < NEGATIVE_SHARE_NOTED * len(checked):
             return []
-        kinds = ", ".join(sorted(set().union(*negative)))
-        if len(negative) == len(checked):
+        kinds = sorted({a["type"] for it in free for a in _checks(it) if _says_what_not(a)})
+        why = (
+            f"their checks of what an answer must not be ({', '.join(kinds)}) reach the"
+            " threshold without one of what it must hold"
+            if kinds
+            else "their threshold is reached with no check holding"
+        )
+        fix = (
+            "add a check of what a right answer holds (icontains, llm-rubric, ...), with the"
+            " weight to count, before choosing a model on it"
+        )
+        if len(free) == len(checked):
             return [
-                f"every check of {self.name} says what an answer must not be ({kinds}):"
-                " an answer that says nothing useful passes them all; add a check of what a"
-                " right answer holds (icontains, llm-rubric, ...) before choosing a model on it"
+                f"an answer that says nothing useful passes every item of {self.name}: {why}; {fix}"
             ]
         return [
-            f"{len(negative):,} of {len(checked):,} items of {self.name} only say what an answer"
-            f" must not be ({kinds}): an answer that says nothing useful passes those, and"
-            f" scores {len(negative) / len(checked):.2f} on the suite; add a check of what a"
-            " right answer holds to them before choosing a model on it"
+            f"{len(free):,} of {len(checked):,} items of {self.name} are passed by an answer"
+            f" that says nothing useful, which scores {len(free) / len(checked):.2f} on the"
+            f" suite: {why}; {fix}"
         ]
 
     @property
@@ -52,16 +61,25 @@ class LoadedSuite:
         return hashlib.sha256(items_json(self.items).encode()).hexdigest()
 
 
-# a share of items with only negative checks below this moves a score too little to be noted
+# a share of items an empty answer passes below this moves a score too little to be noted
 NEGATIVE_SHARE_NOTED = 0.1
 
 
-def _check_kinds(item: Item) -> set[str]:
-    return {a["type"] for a in (item.check_data or {}).get("assertions", ())}
+def _checks(item: Item) -> list[dict[str, Any]]:
+    return list((item.check_data or {}).get("assertions", ()))
 
 
-def _says_what_not(kind: str) -> bool:
-    return kind.startswith("not-") or kind == "max-length"
+def _says_what_not(check: dict[str, Any]) -> bool:
+    return check["type"].startswith("not-") or check["type"] == "max-length"
+
+
+def _passed_saying_nothing(item: Item) -> bool:
+    """Whether an answer holding nothing the checks look for passes the item: its checks of
+    what an answer must not be hold, every other fails, weighed as score_assertions does."""
+    checks = _checks(item)
+    total = sum(a["weight"] for a in checks) or 1.0
+    held = sum(a["weight"] for a in checks if _says_what_not(a))
+    return held / total >= float((item.check_data or {}).get("threshold", 1.0)) - 1e-9
 
 
 # Characters a suite's labels may hold. They are stored with every run and shown on every
