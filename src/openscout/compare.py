@@ -72,6 +72,7 @@ class CompareOptions:
     skip_quality: bool = False
     speed_depth: int = 0  # rank speed and TTFT after this many tokens of context
     trust_python: bool = False  # run the suite's `python` assertions (SECURITY.md)
+    use_cache: bool = True  # read quality answers cached by earlier runs (--no-cache: not)
     target: Any = None  # catalog.machine.Target the fit column judges; None: this machine
 
 
@@ -467,6 +468,9 @@ def _add_quality(
             seed=opt.seed,
             progress=_EvalProgress(progress) if progress else None,
             trust_python=opt.trust_python,
+            # --no-cache asks every item again and caches those answers for later runs
+            refresh=not opt.use_cache,
+            resume=opt.use_cache,
         )
     except OpenscoutError as e:  # a suite that cannot run: every row says so
         failed = f"quality suite {opt.suite!r} failed: {e.message}"
@@ -490,13 +494,33 @@ def _add_quality(
         out.append(m)
     items = max((len(r.items) for r in run.results.values()), default=None)
     paired = [PairedTest.model_validate(c, from_attributes=True) for c in run.comparisons]
-    notes = list(run.notes)
+    notes = list(run.notes) + _cached_notes(run, specs)
     if items is not None and items == opt.limit:  # a 30-test file was cut to 20 unsaid
         notes.append(
             f"quality was measured on the first {items} items of {opt.suite!r} (--limit);"
             " a larger --limit asks more of them"
         )
     return out, notes, items, paired
+
+
+def _cached_notes(run: EvalRun, specs: list[ModelSpec]) -> list[str]:
+    """Say where a server's quality comes from answers cached by an earlier run while its
+    speed was measured now: a server answering well once and junk at once later kept its
+    old quality beside its new speed, and was recommended (51st probe). A file's answers
+    are cached under its digest, so they are its own."""
+    out = []
+    for spec in specs:
+        rec = run.results.get(spec.id)
+        if rec is None or kind_of(spec).runs_here:
+            continue
+        cached = sum(1 for r in rec.items if r.get("cached_calls") and not r.get("engine_calls"))
+        if cached:
+            out.append(
+                f"{spec.id}: {cached} of {len(rec.items)} quality answers were read from the"
+                " cache of an earlier run, its speed measured now; if the server may serve"
+                " another model now, run again with --no-cache"
+            )
+    return out
 
 
 class _EvalProgress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from pathlib import Path
@@ -588,3 +589,53 @@ def test_paired_wins_are_held_to_holms_correction_over_the_pairs() -> None:
     assert all(not c.quality_beats for c in with_paired(three, tests))
     tests[0] = pair("a", "b", 0.01)  # under 0.05 / 3: shown; then 0.2 over 0.05 / 2 ends it
     assert [c.quality_beats for c in with_paired(three, tests)] == [{"b": 0.01}, {}, {}]
+
+
+def test_quality_read_from_the_cache_of_a_server_is_said_and_no_cache_asks_again(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A server answering well once and junk at once later kept its cached quality beside
+    its new speed, with no word and no way to ask again in compare (51st probe, medium)."""
+    suite = write_suite(tmp_path / "s.yaml", 4)
+    fake = FakeServer("ok")
+    opts = CompareOptions(suite=str(suite), bench=FAST)
+    with serve(fake):
+        add_model(settings, ModelSpec(id="server", engine="openai", base_url=fake.url, model="m"))
+        first = compare(settings, ["server"], opts)
+        asked = len(fake.outcomes())
+        second = compare(settings, ["server"], opts)
+        again = len(fake.outcomes()) - asked
+        fake.reply = lambda prompt: "x x x"  # the server now serves junk
+        fresh = compare(settings, ["server"], dataclasses.replace(opts, use_cache=False))
+        fresh_asked = len(fake.outcomes()) - asked - again
+        later = compare(settings, ["server"], opts)
+    said = "server: 4 of 4 quality answers were read from the cache of an earlier run"
+    assert not [n for n in first.notes if said in n]
+    assert [n for n in second.notes if said in n] and again < asked
+    assert second.models[0].quality.score == 1.0  # type: ignore[union-attr]
+    assert not [n for n in fresh.notes if said in n] and fresh_asked >= 4 + again
+    assert fresh.models[0].quality.score == 0.0  # type: ignore[union-attr]
+    # the answers asked again replaced the cached ones
+    assert later.models[0].quality.score == 0.0  # type: ignore[union-attr]
+
+
+def test_a_report_that_cannot_be_written_leaves_the_comparison_shown(
+    settings: Settings, mocks: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk under --out discarded the whole comparison: only the error was printed
+    (51st probe, low). The disk fills after the comparison: the report's write fails."""
+    from typer.testing import CliRunner
+
+    import openscout.report as report
+    from openscout.cli.main import app
+    from openscout.errors import ConfigError
+
+    def full(*_: object) -> None:
+        raise ConfigError("cannot write report.html: no space left on device")
+
+    monkeypatch.setattr(report, "write_report", full)
+    monkeypatch.setenv("COLUMNS", "200")
+    args = ["compare", "-m", "mock-a", "--limit", "2", "--repeats", "1", "--max-tokens", "8"]
+    run = CliRunner().invoke(app, args)
+    assert isinstance(run.exception, ConfigError)  # the CLI's entry point prints it, exit 2
+    assert "mock-a" in run.output and "recommended" in run.output

@@ -26,6 +26,7 @@ from openscout.cli.params import finite
 from openscout.cli.target import GPU, GPUS, MACHINE, MEMORY, target_from
 from openscout.config import get_settings
 from openscout.engines.spec import MAX_PRICE_PER_HOUR
+from openscout.errors import OpenscoutError
 from openscout.evals.suite import MAX_ITEMS
 
 if TYPE_CHECKING:  # imported when a command runs, so `openscout --help` stays instant
@@ -360,6 +361,11 @@ def register(app: typer.Typer) -> None:
             20, "--limit", min=1, max=MAX_ITEMS, help="items of the quality suite"
         ),
         no_quality: bool = typer.Option(False, "--no-quality", help="skip the quality suite"),
+        no_cache: bool = typer.Option(
+            False,
+            "--no-cache",
+            help="ask every quality item again; the answers replace those cached by earlier runs",
+        ),
         trust_python: bool = typer.Option(
             False,
             "--trust-python",
@@ -462,6 +468,7 @@ def register(app: typer.Typer) -> None:
             weights=_weights(weight or []),
             speed_depth=depth,
             trust_python=trust_python,
+            use_cache=not no_cache,
             target=target_from(machine, memory, gpu, gpus),
         )
         from openscout.report import check_folder, new_folder, write_report
@@ -473,12 +480,21 @@ def register(app: typer.Typer) -> None:
 
         stem = dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
         folder = out or new_folder(settings.reports_dir, stem)
-        paths = write_report(result, folder)
+        try:
+            paths = write_report(result, folder)
+        except OpenscoutError:
+            # minutes of measuring are shown before the error, not lost with the report (51st)
+            _show_compare(result, None, json_out)
+            raise
         result = result.model_copy(update={"report": {k: str(v) for k, v in paths.items()}})
-        if json_out:
-            print_json(result.to_json())
-        else:
-            _print_compare(result, paths)
+        _show_compare(result, paths, json_out)
+
+
+def _show_compare(result: CompareResult, paths: dict[str, Path] | None, json_out: bool) -> None:
+    if json_out:
+        print_json(result.to_json())
+    else:
+        _print_compare(result, paths)
 
 
 def _weights(items: list[str]) -> Weights:

@@ -11,7 +11,7 @@ Public API (what the comparison and the web UI call):
 
     run_eval(settings, suite_name_or_path, model_ids, limit=None, seed=0, progress=None,
              *, use_cache=True, resume=True, parallel=None, early_stop=None,
-             trust_python=False) -> EvalRun
+             trust_python=False, refresh=False) -> EvalRun
         suite_name_or_path: a built-in name, a YAML suite file, or an lm-eval JSON/JSONL/YAML
         task file. limit: the suite size for built-ins, the first N items for files. seed:
         generated suites give byte-identical items for the same seed. progress: called with a
@@ -86,6 +86,7 @@ def run_eval(
     parallel: int | None = None,
     early_stop: float | None = None,
     trust_python: bool = False,
+    refresh: bool = False,
 ) -> EvalRun:
     from openscout.evals.runner import run_eval as _run
 
@@ -101,6 +102,7 @@ def run_eval(
         parallel=parallel,
         early_stop=early_stop,
         trust_python=trust_python,
+        refresh=refresh,
     )
 
 

@@ -61,6 +61,7 @@ class Caller:
         store: EvalStore,
         settings: Settings,
         use_cache: bool = True,
+        refresh: bool = False,
     ) -> None:
         self._engine: Engine | None = None if callable(engine) else engine
         self._open = engine if callable(engine) else None
@@ -70,6 +71,7 @@ class Caller:
         self.store = store
         self.settings = settings
         self.use_cache = use_cache
+        self.refresh = refresh  # read nothing cached, cache what is asked now
         self._lock = threading.Lock()
         self.engine_calls = 0
         self.cached_calls = 0
@@ -201,14 +203,18 @@ class Caller:
         before is asked again. Without whether its prompt opened thinking, a local model's
         cut-off thought kept scoring as its answer (44th probe); a remote answer ended by
         "error", read as whole before, kept its score after the fix (48th)."""
-        hit = self.store.cache_get(key) if key is not None else None
+        hit = self.store.cache_get(key) if key is not None and not self.refresh else None
         if isinstance(hit, dict) and hit.get("read") == ANSWER_READ and "thinking_open" in hit:
             return hit
         return None
 
     def has_loglikelihoods(self, context: str, continuations: list[str]) -> bool:
-        return self.use_cache and all(
-            self.store.cache_get(k) is not None for k in self._ll_keys(context, continuations)
+        return (
+            self.use_cache
+            and not self.refresh
+            and all(
+                self.store.cache_get(k) is not None for k in self._ll_keys(context, continuations)
+            )
         )
 
     def _count(self, tally: Tally, cached: bool) -> None:
@@ -328,7 +334,7 @@ class Caller:
         """
         keys = self._ll_keys(context, continuations)
         values: list[dict[str, Any] | None] = [
-            self.store.cache_get(k) if self.use_cache else None for k in keys
+            self.store.cache_get(k) if self.use_cache and not self.refresh else None for k in keys
         ]
         missing = [i for i, v in enumerate(values) if v is None]
         for _ in range(len(continuations) - len(missing)):

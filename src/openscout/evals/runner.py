@@ -57,8 +57,11 @@ class _Context:
 
 
 class _Shared:
-    def __init__(self, settings: Settings, store: EvalStore, use_cache: bool) -> None:
+    def __init__(
+        self, settings: Settings, store: EvalStore, use_cache: bool, refresh: bool = False
+    ) -> None:
         self.settings, self.store, self.use_cache = settings, store, use_cache
+        self.refresh = refresh
         self._judges: dict[str, tuple[Caller, str]] = {}
         self._lock = threading.Lock()
 
@@ -74,6 +77,7 @@ class _Shared:
             self.store,
             self.settings,
             self.use_cache,
+            refresh=self.refresh,
         )
 
     def judge(
@@ -459,8 +463,10 @@ def run_eval(
     parallel: int | None = None,
     early_stop: float | None = None,
     trust_python: bool = False,
+    refresh: bool = False,
 ) -> EvalRun:
-    """Run one suite on each model; see openscout.evals for the whole contract."""
+    """Run one suite on each model; see openscout.evals for the whole contract. `refresh`:
+    ask every item again, the answers replacing the cached ones (compare --no-cache)."""
     if early_stop is not None and not 0 < early_stop < 1:
         raise OpenscoutError("--early-stop takes an error rate between 0 and 1, e.g. 0.05")
     if early_stop is not None and len(model_ids) < 2:
@@ -510,7 +516,7 @@ def run_eval(
                     "model_keys": dict(zip(model_ids, keys, strict=True)),
                 },
             )
-        shared = _Shared(settings, store, use_cache)
+        shared = _Shared(settings, store, use_cache, refresh)
         calls: dict[str, Invocation] = {}
         stop_info = None
         if early_stop is None:
