@@ -245,6 +245,39 @@ def test_a_judge_with_room_and_no_verdict_on_the_answer_is_a_miss(
     assert 512 in _Rambles.asked
 
 
+class _NoRoom(Canned):
+    """Cut at 48 tokens; with 512, no room in its context for an answer, PASS alone."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        alone = "Answer:\\n\\n" in json.dumps(body["messages"])
+        if body.get("max_tokens", 0) <= 48:
+            status, reply = 200, _streamed("Let me weigh the answer with care", "length")
+        elif alone:
+            status, reply = 200, _streamed("PASS", "stop")
+        else:
+            error = {"message": "maximum context length is 1000 tokens", "type": "invalid"}
+            status, reply = 400, json.dumps({"error": error}).encode()
+        self.send_response(status)
+        self.send_header(
+            "content-type", "text/event-stream" if status == 200 else "application/json"
+        )
+        self.send_header("content-length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+
+def test_a_judge_without_room_for_the_retry_makes_the_answer_a_miss(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The 512-token retry past the judge's context was a 400 that failed the item, and
+    compare excluded the model (51st probe, low-medium): as when the first ask does not fit,
+    the answer's miss."""
+    run = _judged(settings, tmp_path, _NoRoom, {"long": "Paris. " * 300})
+    (item,) = run.results["long"].items
+    assert item["score"] == 0.0 and item.get("error") is None
+
+
 def test_answers_cached_by_an_older_reading_are_asked_again(
     settings: Settings, tmp_path: Path
 ) -> None:
