@@ -80,6 +80,7 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         ("'{{नाम}}'", "uses {{नाम}}, which is not a variable", 1),
         ("'{{cafe\u0301}}'", "uses {{cafe\u0301}}, which is not a variable", 1),
         ("'{{ tags [0] }}'", "uses {{ tags [0] }}, which is not a variable", 1),
+        ("'{{نام\u200cکاربر}}'", "uses {{نام\u200cکاربر}}, which is not a variable", 1),
         # Nunjucks' whitespace control and expressions on a variable (51st probe)
         ("'{{- name }}'", "uses {{- name }}, which is not a variable", 1),
         ("'{{ name -}}'", "uses {{ name -}}, which is not a variable", 1),

@@ -92,12 +92,18 @@ _BRACKETS = re.compile(r"\s*\[[^\[\]{}]*\]")
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
 
 
+# the joiners that spell names in Persian, Indic scripts and emoji (Unicode identifiers
+# allow them: UAX #31); `{{نام‌کاربر}}` was sent as written (51st probe)
+_JOINERS = "\u200c\u200d"
+
+
 def _reads_as_name(inner: str) -> bool:
-    """A letter or `.` first, then letters (with their marks), digits, `_`, `.`, `-`."""
+    """A letter or `.` first, then letters (with their marks), digits, joiners, `_`, `.`,
+    `-`."""
     bare = _BRACKETS.sub("", inner)
     if not bare or not (bare[0] == "." or unicodedata.category(bare[0]).startswith("L")):
         return False
-    return all(c in "._-" or unicodedata.category(c)[0] in "LMN" for c in bare)
+    return all(c in "._-" + _JOINERS or unicodedata.category(c)[0] in "LMN" for c in bare)
 
 
 def _templates(text: str) -> Iterator[re.Match[str]]:
