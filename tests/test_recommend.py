@@ -14,6 +14,7 @@ from openscout.recommend import (
     Candidate,
     Constraints,
     Weights,
+    axis_comparison,
     dominates,
     pareto_front,
     parse_openness,
@@ -514,3 +515,13 @@ def test_weights_only_on_axes_not_measured_do_not_leave_the_pick_to_the_id() -> 
     r = recommend([a, b], weights=Weights(quality=0, cost=0, speed=0, memory=1))
     assert r.recommended == "b-model"
     assert "the measured ones count alike" in r.reasons[1]
+
+
+def test_ttft_within_ten_percent_is_tied_as_the_other_axes() -> None:
+    """ "TTFT 3 vs 3 ms: longer" was 2.72 against 2.61 ms, where every other axis calls
+    under 10% tied (51st probe, low)."""
+    a, b = smol(id="a", ttft_s=0.00272), smol(id="b", ttft_s=0.00261)
+    assert "TTFT 3 vs 3 ms: tied within 10%, not weighted" in axis_comparison(a, b)
+    c = smol(id="c", ttft_s=0.004)
+    assert "TTFT 3 vs 4 ms: shorter" in axis_comparison(a, c)
+    assert "TTFT 4 vs 3 ms: longer" in axis_comparison(c, a)
