@@ -211,6 +211,10 @@ def test_a_variable_in_a_stop_string_is_refused(tmp_path: Path, stop: str) -> No
         ("{type: contains, value: ''}", "{}"),
         ("{type: regex, value: ''}", "{}"),
         ("{type: not-contains, value: ''}", "{}"),
+        ("{type: icontains, value: ' '}", "{}"),  # and the 52nd probe's
+        ("{type: regex, value: '^'}", "{}"),
+        ("{type: regex, value: '(?i){{e}}'}", "{e: ''}"),
+        ("{type: regex, value: '{{e}}|paris'}", "{e: ''}"),
     ],
 )
 def test_an_empty_value_every_answer_holds_is_refused(
@@ -220,6 +224,6 @@ def test_an_empty_value_every_answer_holds_is_refused(
     answer, junk included, silently (51st probe, low)."""
     path = tmp_path / "s.yaml"
     path.write_text(f"prompts: [Q]\ntests:\n  - vars: {variables}\n    assert: [{check}]\n")
-    with pytest.raises(DataFileError, match="the value is empty") as e:
+    with pytest.raises(DataFileError, match=r"the value is empty|matches any answer") as e:
         load_suite(path)
     assert e.value.line == 4

@@ -159,6 +159,10 @@ TRUST_HINT = (
 )
 
 
+# answers that say nothing: a pattern matching all of them matches any answer
+ANY_ANSWERS = ("", "x x x", "\n")
+
+
 def check_spec(
     a: dict[str, Any],
     path: str,
@@ -181,18 +185,25 @@ def check_spec(
         "python",
     ) and not isinstance(value, str):
         raise bad("`value` must be a string")
-    if kind in ("contains", "icontains", "regex") and value == "":
+    if kind in ("contains", "icontains") and not value.strip():
         # every answer holds "" (and no answer lacks it): a data set's missing value made
-        # its items free points for any answer (51st probe)
+        # its items free points for any answer (51st probe); " " is as free (52nd)
         raise bad(
-            "the value is empty (once filled), and every answer holds it",
+            "the value is empty or blank (once filled), and any answer holds it",
             "give the text the answer must hold; check the test's vars for a missing value",
         )
     if kind == "regex":
         try:
             patterns.check(value)
+            # "^", "(?i){{e}}" or "{{e}}|paris" with e empty: any answer matched (52nd)
+            anything = all(patterns.search(value, junk) for junk in ANY_ANSWERS)
         except PatternError as e:
             raise bad(e.message, e.hint) from e
+        if anything:
+            raise bad(
+                "the pattern matches any answer (an empty one and 'x x x' alike)",
+                "give what the answer must hold; check the test's vars for a missing value",
+            )
     if kind == "python":
         if not trust_python:
             raise bad("refused: this suite is not trusted to run Python", TRUST_HINT)
