@@ -86,6 +86,8 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         ("'{{ name -}}'", "uses {{ name -}}, which is not a variable", 1),
         ("'{{ name or \"x\" }}'", 'uses {{ name or "x" }}, which is not a variable', 1),
         ("'{{ tags + 1 }}'", "uses {{ tags + 1 }}, which is not a variable", 1),
+        ("'{% if name %}hi{% endif %}'", "uses {% if name %}, which is not a variable", 1),
+        ("'{# name #}'", "uses {# name #}, which is not a variable", 1),
     ],
 )
 def test_a_filter_or_a_missing_key_is_refused_naming_the_line(
@@ -227,3 +229,18 @@ def test_an_empty_value_every_answer_holds_is_refused(
     with pytest.raises(DataFileError, match=r"the value is empty|matches any answer") as e:
         load_suite(path)
     assert e.value.line == 4
+
+
+def test_an_expression_on_a_name_with_a_joiner_is_refused(tmp_path: Path) -> None:
+    """`{{ نام‌کاربر or "x" }}` (a test's variable, a zero-width non-joiner inside) was sent
+    as written: the name was read up to the joiner (52nd probe, low)."""
+    name = "نام\u200cکاربر"
+    path = tmp_path / "s.json"
+    check = {"type": "icontains", "value": "a"}
+    suite = {
+        "prompts": [f'Q {{{{ {name} or "x" }}}}'],
+        "tests": [{"vars": {name: "A"}, "assert": [check]}],
+    }
+    path.write_text(json.dumps(suite))
+    with pytest.raises(DataFileError, match="which is not a variable"):
+        load_suite(path)

@@ -87,7 +87,12 @@ _VAR = re.compile(
 _BRACED = re.compile(r"\{\{[-+]?\s*((?:[^\s{}\[\]]|\s*\[[^\[\]{}]*\])+)\s*[-+]?\}\}")
 # any `{{ ... }}`: one that begins with a variable the test sets is a template (`{{ a or
 # "x" }}`, `{{ a + 1 }}` were sent as written: 51st probe)
-_ANY_BRACED = re.compile(r"\{\{[-+]?\s*([^\W\d]\w*+)[^{}]*\}\}")  # \w*+: no backtracking
+_ANY_BRACED = re.compile(
+    r"\{\{[-+]?\s*([^\W\d][\w\u200c\u200d]*+)[^{}]*\}\}"
+)  # *+: no backtracking
+# Nunjucks' tags and comments (`{% if k %}`, `{# k #}`) naming a test's variable (52nd)
+_TAG = re.compile(r"\{([%#])[^{}]*?\1\}")
+_NAME = re.compile(r"[^\W\d][\w\u200c\u200d]*+")
 _BRACKETS = re.compile(r"\s*\[[^\[\]{}]*\]")
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
 
@@ -240,7 +245,8 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
         return value
 
     starts_with_var = (m for m in _ANY_BRACED.finditer(text) if m.group(1) in variables)
-    for m in chain(_templates(text), starts_with_var):
+    tags = (m for m in _TAG.finditer(text) if not variables.keys().isdisjoint(_NAME.findall(m[0])))
+    for m in chain(_templates(text), starts_with_var, tags):
         if not _VAR.fullmatch(m.group(0)):
             raise bad(
                 f"uses {m.group(0)[:60]}, which is not a variable openscout fills",
