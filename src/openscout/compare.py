@@ -51,6 +51,7 @@ from openscout.perf.bench import ModelBench, bench_one
 from openscout.perf.cost import API_PRICES, HOSTED_PRICES, ApiPrice
 from openscout.perf.measure import BenchConfig, DepthPoint, Progress, PromptStats
 from openscout.recommend import Candidate, Constraints, Weights, recommend
+from openscout.recommend_exclude import exclusions, incomplete
 
 DEFAULT_SUITE = "quick"
 DEFAULT_LIMIT = 20  # items of the suite: keeps two small models on 2 cores within ~2 minutes
@@ -246,13 +247,36 @@ def with_paired(cands: list[Candidate], paired: list[PairedTest]) -> list[Candid
     Held to Holm's correction over all the pairs compared: ten equal models make 45 pairs,
     about two of them under 0.05 by chance, and each could set a model aside."""
     beats: dict[str, dict[str, float]] = {c.id: {} for c in cands}
+    held = _holm_held(paired)
+    for t in paired:
+        if id(t) in held:
+            win, lose = (t.model_a, t.model_b) if t.diff > 0 else (t.model_b, t.model_a)
+            beats.setdefault(win, {})[lose] = t.p_value
+    return [c.model_copy(update={"quality_beats": beats[c.id]}) for c in cands]
+
+
+def holm_notes(paired: list[PairedTest]) -> list[str]:
+    """Where a paired test printed as significant is not, held to Holm's correction: the
+    printed line and the recommendation's "tied" disagreed unsaid (52nd probe)."""
+    held = _holm_held(paired)
+    return [
+        f"{t.model_a} against {t.model_b}: p={t.p_value:.3g} is significant alone, not held to"
+        f" Holm's correction over the {len(paired)} pairs of models that can be the pick;"
+        " the recommendation reads their quality as tied"
+        for t in paired
+        if t.significant and t.diff and id(t) not in held
+    ]
+
+
+def _holm_held(paired: list[PairedTest]) -> set[int]:
+    """The tests (by id) significant under Holm's step-down over all of `paired`."""
+    held = set()
     for rank, t in enumerate(sorted(paired, key=lambda t: t.p_value)):
         if t.p_value >= PAIRED_ALPHA / (len(paired) - rank):
             break  # Holm: the first p-value over its bound, and all after it, decide nothing
         if t.significant and t.diff:
-            win, lose = (t.model_a, t.model_b) if t.diff > 0 else (t.model_b, t.model_a)
-            beats.setdefault(win, {})[lose] = t.p_value
-    return [c.model_copy(update={"quality_beats": beats[c.id]}) for c in cands]
+            held.add(id(t))
+    return held
 
 
 def _answer_tps(m: ModelComparison, depth: int = 0) -> float | None:
@@ -362,7 +386,13 @@ def compare(
     models, published_notes = with_published_and_rent(models, settings.home)
     notes += published_notes
     asked = not opt.skip_quality
-    cands = with_paired([candidate(m, opt.speed_depth, asked) for m in models], paired)
+    cands = [candidate(m, opt.speed_depth, asked) for m in models]
+    # only pairs of models that can be the pick are held to Holm's correction together: a
+    # dear model excluded by --max-cost raised the bound and junk was recommended (52nd)
+    out = {c.id for c in cands if incomplete(c, opt.constraints) or exclusions(c, opt.constraints)}
+    deciding = [t for t in paired if out.isdisjoint((t.model_a, t.model_b))]
+    cands = with_paired(cands, deciding)
+    notes += holm_notes(deciding)
     rec = recommend(cands, opt.constraints, opt.weights)
     return CompareResult(
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -6,10 +6,11 @@ import dataclasses
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from openscout.compare import CompareOptions, compare, with_paired
+from openscout.compare import CompareOptions, compare, holm_notes, with_paired
 from openscout.config import Settings
 from openscout.errors import OpenscoutError
 from openscout.evals import calls as calls_module
@@ -470,12 +471,11 @@ def test_text_past_what_max_tokens_allows_is_not_speed(settings: Settings) -> No
     assert 0.8 < cands["honest"].cost_axis / cands["padded"].cost_axis < 1.25
 
 
-def test_junk_answered_at_once_is_not_picked_over_a_model_the_paired_test_finds_better(
-    settings: Settings, tmp_path: Path
-) -> None:
-    """Right on 6 of 20 items against 0 of 20: the 95% intervals overlap ([0.15, 0.52] and
-    [0.00, 0.16]), but compare's own paired test on the same items gives p=0.031, and the
-    junk answered at once was recommended as "tied" on quality (50th probe, high)."""
+def _honest_and_junk(
+    settings: Settings, tmp_path: Path, ids: list[str], opts: CompareOptions
+) -> Any:
+    """compare on 20 capitals: honest right on the first 6, slowly; junk answering "x" at
+    once; dear (no licence) right on the last 6."""
     suite = tmp_path / "capitals.yaml"
     tests = "".join(f"  - vars: {{i: {i}}}\n" for i in range(20))
     suite.write_text(
@@ -483,11 +483,39 @@ def test_junk_answered_at_once_is_not_picked_over_a_model_the_paired_test_finds_
         f"assert: [{{type: icontains, value: Paris}}]\ntests:\n{tests}"
     )
     right = {f"Q{i}: the capital of France?": "Paris." for i in range(6)}
-    honest = {"script": right, "default": "Lyon.", "delay_s": 0.1}
-    for mid, options in (("honest", honest), ("junk", {"default": "x x x x x x x x"})):
-        spec = ModelSpec(id=mid, engine="mock", price_per_hour=1.0, options=options)
-        add_model(settings, spec)
-    result = compare(settings, ["honest", "junk"], CompareOptions(suite=str(suite), bench=FAST))
+    late = {f"Q{i}: the capital of France?": "Paris." for i in range(14, 20)}
+    models = {
+        "honest": ({"script": right, "default": "Lyon.", "delay_s": 0.1}, "MIT"),
+        "junk": ({"default": "x x x x x x x x"}, "MIT"),
+        "dear": ({"script": late, "default": "Lyon.", "delay_s": 0.1}, None),
+    }
+    for mid in ids:
+        options, licence = models[mid]
+        add_model(settings, ModelSpec(id=mid, engine="mock", price_per_hour=1.0,
+                                      options=options, license=licence))  # fmt: skip
+    return compare(settings, ids, dataclasses.replace(opts, suite=str(suite), bench=FAST))
+
+
+def test_a_model_excluded_by_a_constraint_does_not_weaken_the_paired_tests(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A third model excluded by a constraint counted in Holm's correction: its pairs
+    raised the bound the deciding pair had to meet, and junk was recommended (52nd probe);
+    a pair significant alone and not after the correction is said."""
+    osi = CompareOptions(constraints=Constraints(osi_required=True))
+    result = _honest_and_junk(settings, tmp_path, ["honest", "junk", "dear"], osi)
+    rec = result.recommendation
+    assert "dear" in rec.excluded and rec.recommended == "honest"
+    assert not [n for n in result.notes if "Holm" in n]
+
+
+def test_junk_answered_at_once_is_not_picked_over_a_model_the_paired_test_finds_better(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Right on 6 of 20 items against 0 of 20: the 95% intervals overlap ([0.15, 0.52] and
+    [0.00, 0.16]), but compare's own paired test on the same items gives p=0.031, and the
+    junk answered at once was recommended as "tied" on quality (50th probe, high)."""
+    result = _honest_and_junk(settings, tmp_path, ["honest", "junk"], CompareOptions())
     (t,) = result.paired
     assert t.significant and t.p_value == pytest.approx(0.03125)
     rec = result.recommendation
@@ -587,6 +615,8 @@ def test_paired_wins_are_held_to_holms_correction_over_the_pairs() -> None:
     three = [Candidate(id=x) for x in "abc"]
     tests = [pair("a", "b", 0.03), pair("a", "c", 0.2), pair("b", "c", 0.5)]
     assert all(not c.quality_beats for c in with_paired(three, tests))
+    (note,) = holm_notes(tests)  # printed as significant, read as tied: said
+    assert note.startswith("a against b: p=0.03 is significant alone, not held to Holm's")
     tests[0] = pair("a", "b", 0.01)  # under 0.05 / 3: shown; then 0.2 over 0.05 / 2 ends it
     assert [c.quality_beats for c in with_paired(three, tests)] == [{"b": 0.01}, {}, {}]
 
