@@ -155,6 +155,16 @@ def test_a_judge_cut_at_its_max_tokens_gives_only_the_verdict_lines_it_wrote(
     assert item["score"] != 1.0  # no verdict from the cut prose: failed, never a pass
 
 
+def _send(handler: Canned, status: int, reply: bytes) -> None:
+    """One canned judge reply: an event stream, or a JSON error body."""
+    handler.send_response(status)
+    kind = "text/event-stream" if status == 200 else "application/json"
+    handler.send_header("content-type", kind)
+    handler.send_header("content-length", str(len(reply)))
+    handler.end_headers()
+    handler.wfile.write(reply)
+
+
 class _ReasonsFirst(Canned):
     """A judge that reasons before its verdict: cut at 48 tokens, it gives one with room."""
 
@@ -166,12 +176,7 @@ class _ReasonsFirst(Canned):
             text += " it does.\nPASS"
         elif roomy:
             text += " it does.\nFAIL"
-        reply = _streamed(text, "stop" if roomy else "length")
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("content-length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+        _send(self, 200, _streamed(text, "stop" if roomy else "length"))
 
 
 def test_a_judge_cut_before_its_verdict_is_asked_again_with_room(
@@ -207,11 +212,7 @@ class _Rambles(Canned):
             reply = _streamed("PASS", "stop")
         else:
             reply = _streamed("The answer seems reasonable.", "stop")
-        self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
-        self.send_header("content-length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+        _send(self, 200, reply)
 
 
 def test_a_judge_cut_twice_is_asked_again_by_a_rerun(settings: Settings, tmp_path: Path) -> None:
@@ -258,13 +259,30 @@ class _NoRoom(Canned):
         else:
             error = {"message": "maximum context length is 1000 tokens", "type": "invalid"}
             status, reply = 400, json.dumps({"error": error}).encode()
-        self.send_response(status)
-        self.send_header(
-            "content-type", "text/event-stream" if status == 200 else "application/json"
-        )
-        self.send_header("content-length", str(len(reply)))
-        self.end_headers()
-        self.wfile.write(reply)
+        _send(self, status, reply)
+
+
+class _Capped(Canned):
+    """Cut at 48 tokens; 512 refused (an output cap of 256), the rubric alone too."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        if body.get("max_tokens", 0) <= 48:
+            status, reply = 200, _streamed("Let me weigh the answer with care", "length")
+        else:
+            error = {"message": "max_tokens is too large: at most 256", "type": "invalid"}
+            status, reply = 400, json.dumps({"error": error}).encode()
+        _send(self, status, reply)
+
+
+def test_a_judge_refusing_the_room_even_for_the_rubric_alone_fails_the_item(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A judge capped under 512 output tokens refused the retry, counted as refusing the
+    answer: every reasoned answer a silent miss, junk tied (52nd probe, medium)."""
+    run = _judged(settings, tmp_path, _Capped, {"paris": "Paris."})
+    (item,) = run.results["paris"].items
+    assert item["score"] is None and "even for the rubric alone" in item["error"]
 
 
 def test_a_judge_without_room_for_the_retry_makes_the_answer_a_miss(

@@ -260,18 +260,29 @@ def json_equal(a: Any, b: Any) -> bool:
 JUDGE_ROOM_TOKENS = 512
 
 
-def _judge(ctx: ScoreContext, a: dict[str, Any], prompt: str, fresh: bool = False) -> str:
+def _judge(
+    ctx: ScoreContext, a: dict[str, Any], prompt: str, alone: str, fresh: bool = False
+) -> str:
     """The judge's reply, with room where it was cut before any verdict: a judge reasoning
     at length first made every judged item a silent miss, and junk tied an honest model
     (50th probe). A reply still cut fails the item; it is asked fresh before that, so that
-    running the same command again asks the judge again, not its cached cut reply (51st)."""
+    running the same command again asks the judge again, not its cached cut reply (51st).
+    `alone`: the rubric without the answer, asked with the same room where the room was
+    refused: refused too, the judge cannot judge (a cap under 512 tokens made every reasoned
+    answer a silent miss: 52nd); answered, the refusal lies in the answer (its length)."""
     reply = ctx.judge(a.get("judge"), prompt, fresh=fresh)
     for again in (False, True):
         if _judge_verdict(reply) is not None or not getattr(reply, "cut", False):
             return reply
-        reply = ctx.judge(
-            a.get("judge"), prompt, fresh=fresh or again, max_tokens=JUDGE_ROOM_TOKENS
-        )
+        try:
+            reply = ctx.judge(
+                a.get("judge"), prompt, fresh=fresh or again, max_tokens=JUDGE_ROOM_TOKENS
+            )
+        except (EngineError, ChatTemplateError) as e:
+            if _judge_refusal(e) is None:
+                raise
+            _room_for(ctx, a, alone, e)
+            return reply  # cut, no verdict: the answer left the judge no room
     if _judge_verdict(reply) is None and getattr(reply, "cut", False):
         raise OpenscoutError(
             f"the judge {a.get('judge')!r} wrote {JUDGE_ROOM_TOKENS} tokens without a PASS or"
@@ -279,6 +290,20 @@ def _judge(ctx: ScoreContext, a: dict[str, Any], prompt: str, fresh: bool = Fals
             hint="choose a judge that gives its verdict first, or ask for it first in the rubric",
         )
     return reply
+
+
+def _room_for(ctx: ScoreContext, a: dict[str, Any], alone: str, e: OpenscoutError) -> None:
+    """The rubric alone, asked with the room a cut reply was refused: refused too, the item
+    fails (an OpenscoutError, not the answer's refusal), saying why."""
+    try:
+        ctx.judge(a.get("judge"), alone, fresh=True, max_tokens=JUDGE_ROOM_TOKENS)
+    except (EngineError, ChatTemplateError) as again:
+        raise OpenscoutError(
+            f"the judge {a.get('judge')!r} was cut at 48 tokens before a verdict and refused"
+            f" {JUDGE_ROOM_TOKENS}, even for the rubric alone: {again.message}",
+            hint="choose a judge that gives its verdict first, or one that takes"
+            f" {JUDGE_ROOM_TOKENS} tokens",
+        ) from e
 
 
 def _judge_refusal(e: OpenscoutError) -> str | None:
@@ -423,7 +448,10 @@ def run_assertion(
         if ctx is None:
             raise RuntimeError("a judge needs a scoring context")
         try:
-            reply = _judge(ctx, a, JUDGE_PROMPT.format(rubric=value, output=for_judge(output)))
+            alone = JUDGE_PROMPT.format(rubric=value, output="")
+            reply = _judge(
+                ctx, a, JUDGE_PROMPT.format(rubric=value, output=for_judge(output)), alone
+            )
         except (EngineError, ChatTemplateError) as e:
             why = _judge_refusal(e)
             if why is None:
@@ -435,7 +463,7 @@ def run_assertion(
             # 2,040 tokens, 35th probe)
             # asked now, not from the cache: a judge that is down, or whose key was revoked,
             # must fail the item here, not have its outage blamed on the answer
-            ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=value, output=""), fresh=True)
+            ctx.judge(a.get("judge"), alone, fresh=True)
             reply, detail["unscorable"] = "", f"{why}: {e.message}"
         verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply
@@ -444,7 +472,7 @@ def run_assertion(
             # no verdict is the answer's doing only if the judge gives one without it: a
             # reasoning judge spending its tokens on thinking replied "" (39th probe) or
             # thoughts cut off (40th) to every answer, and every item was a silent FAIL
-            alone = _judge(ctx, a, JUDGE_PROMPT.format(rubric=value, output=""), fresh=True)
+            alone = _judge(ctx, a, alone, alone, fresh=True)
             if _judge_verdict(alone) is None:
                 said = "replied nothing" if not alone.strip() else "gave no PASS/FAIL verdict"
                 raise OpenscoutError(
