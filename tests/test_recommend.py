@@ -257,7 +257,7 @@ def test_a_model_with_failed_quality_items_is_not_ranked_on_the_rest() -> None:
     honest = Candidate(id="honest", quality=0.35, suite="s", output_tps=10.0)
     rec = recommend([gamer, honest])
     assert rec.recommended is None and rec.message.startswith(
-        "no recommendation yet: the quality of gamer is incomplete and could change the pick"
+        "no recommendation yet: the measurements of gamer are incomplete and could change the pick"
     )
     assert rec.ranking[0].id == "honest" and rec.reasons[0] == rec.message
     assert not [r for r in rec.reasons if "is recommended" in r]

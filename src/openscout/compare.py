@@ -41,7 +41,7 @@ from openscout.comparison import (
 )
 from openscout.config import Settings
 from openscout.engines.kinds import kind_of
-from openscout.errors import ConfigError, DataFileError, OpenscoutError
+from openscout.errors import ConfigError, DataFileError, EngineError, OpenscoutError
 from openscout.evals import run_eval
 from openscout.evals.loading import load_suite
 from openscout.evals.results import EvalRun, ProgressEvent
@@ -166,6 +166,8 @@ def _model_entry(spec: ModelSpec) -> ModelComparison:
 
 
 SPEED_FAILED = "speed measurement failed"
+SPEED_AGAIN = "(again and again: a rerun may measure it)"
+BENCH_ATTEMPTS = 3  # a model's whole speed measurement, after a transient failure
 
 
 def _with_error(m: ModelComparison, error: str) -> ModelComparison:
@@ -231,6 +233,7 @@ def candidate(m: ModelComparison, depth: int = 0, quality_asked: bool = False) -
         # a model that did not answer the speed prompt was not asked the suite: said once
         quality_missing=quality_asked and q is None and not _speed_failed(m),
         speed_failed=_speed_failed(m),
+        speed_retry=any(e.startswith(f"{SPEED_FAILED} {SPEED_AGAIN}") for e in m.errors),
     )
 
 
@@ -435,19 +438,27 @@ def _bench_stage(
         if opt.speed_depth
         else opt.bench
     )
-    try:
-        bench = bench_one(
-            spec,
-            settings,
-            config,
-            price_per_hour=opt.price_per_hour,
-            cost_concurrency=opt.cost_concurrency,
-            bandwidth_gbs=bandwidth,
-            progress=progress,
-        )
-    except OpenscoutError as e:  # an engine that fails: said on its row, the others go on
-        return _with_error(m, f"{SPEED_FAILED}: {e.message}")
-    return _add_bench(m, bench, opt.speed_depth)
+    for attempt in range(1, BENCH_ATTEMPTS + 1):
+        try:
+            bench = bench_one(
+                spec,
+                settings,
+                config,
+                price_per_hour=opt.price_per_hour,
+                cost_concurrency=opt.cost_concurrency,
+                bandwidth_gbs=bandwidth,
+                progress=progress,
+            )
+            return _add_bench(m, bench, opt.speed_depth)
+        except OpenscoutError as e:  # an engine that fails: said on its row, the others go on
+            transient = isinstance(e, EngineError) and e.transient
+            if not transient or attempt == BENCH_ATTEMPTS:
+                again = f" {SPEED_AGAIN}" if transient else ""
+                return _with_error(m, f"{SPEED_FAILED}{again}: {e.message}")
+            # one 429 on the speed prompt excluded a model and handed the pick to junk
+            # (52nd probe): measured again whole, after the wait the server asked for
+            time.sleep(min(e.retry_after or 2.0 * attempt, 30.0))
+    raise AssertionError("unreachable")
 
 
 def quality_of(run: EvalRun, model_id: str, suite: str) -> QualityScore | None:

@@ -73,6 +73,7 @@ class Candidate(BaseModel):
     quality_failed: int = 0  # quality items that failed (left out of `quality`)
     quality_missing: bool = False  # quality asked, and no score came back
     speed_failed: bool = False  # the speed measurement failed: the model did not answer
+    speed_retry: bool = False  # ... with failures a rerun may clear (429, 5xx, a cut stream)
     # models this one answered better on the same items, significantly by compare's paired
     # test: id -> p-value (quality_apart.py)
     quality_beats: dict[str, float] = {}
@@ -402,7 +403,7 @@ def recommend(
             )
     if pending := pending_models(cands, k):
         msg = (
-            f"no recommendation yet: the quality of {and_list(pending)} is incomplete and"
+            f"no recommendation yet: the measurements of {and_list(pending)} are incomplete and"
             " could change the pick; run the same command again to ask the failed items"
             " again (what was answered is kept), or leave them out"
         )

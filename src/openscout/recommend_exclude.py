@@ -150,15 +150,14 @@ def _best_hint(cands: list[Candidate], name: str) -> str:
 
 
 def pending_models(cands: list[Candidate], k: Constraints) -> list[str]:
-    """Models whose quality a rerun may complete, and that pass every other constraint: the
-    pick waits for them. Excluded, the others' best was picked whatever its quality: a
-    judge unable to judge one model's answers left a model right on none recommended (51st
-    probe)."""
-    unasked = k.model_copy(update={"min_quality": None})
+    """Models a rerun may complete, and that pass every constraint on what is not measured
+    (licence, openness): the pick waits for them. Excluded, the others' best was picked
+    whatever its quality: a judge unable to judge one model's answers (51st probe), or one
+    429 on its speed prompt (52nd), left a model right on none recommended."""
+    unmeasured = k.model_copy(update={"min_quality": None, "min_tps": None, "max_cost_per_m": None})
     return [
         c.id
         for c in cands
-        if (c.quality_failed or c.quality_missing)
-        and not c.speed_failed
-        and not exclusions(c, unasked)
+        if (c.speed_retry or ((c.quality_failed or c.quality_missing) and not c.speed_failed))
+        and not exclusions(c, unmeasured)
     ]

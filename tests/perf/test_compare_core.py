@@ -552,7 +552,7 @@ def test_a_model_failing_every_quality_item_is_not_picked_over_nor_beside(
     assert fake.outcomes().count("ok") >= 1  # it answered the speed prompt
     rec = result.recommendation
     assert rec.excluded["failing"] == ["its quality was asked and not measured (see its errors)"]
-    assert rec.recommended is None and "the quality of failing is incomplete" in rec.message
+    assert rec.recommended is None and "the measurements of failing are incomplete" in rec.message
 
 
 def test_a_suite_that_cannot_run_stops_compare_before_the_speed_runs(
@@ -669,3 +669,22 @@ def test_a_report_that_cannot_be_written_leaves_the_comparison_shown(
     run = CliRunner().invoke(app, args)
     assert isinstance(run.exception, ConfigError)  # the CLI's entry point prints it, exit 2
     assert "mock-a" in run.output and "recommended" in run.output
+
+
+def test_a_transient_failure_of_the_speed_prompt_is_measured_again(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """One 429 on the speed prompt excluded a model: its quality was never asked, and junk
+    right on none was recommended (52nd probe, medium). The speed is measured again; a
+    server failing so every time leaves the pick waiting, as failed quality items do."""
+    first = FakeServer("unavailable", misbehave_first=1)
+    always = FakeServer("unavailable")
+    with serve(first), serve(always):
+        for mid, fake in (("flaky", first), ("down", always)):
+            add_model(settings, ModelSpec(id=mid, engine="openai", base_url=fake.url, model="m"))
+        result = compare(settings, ["flaky"], CompareOptions(skip_quality=True, bench=FAST))
+        assert result.models[0].errors == [] and result.recommendation.recommended == "flaky"
+        both = compare(settings, ["flaky", "down"], CompareOptions(skip_quality=True, bench=FAST))
+    rec = both.recommendation
+    assert rec.recommended is None and "the measurements of down are incomplete" in rec.message
+    assert len(always.outcomes()) == 3  # asked three times in all
