@@ -555,7 +555,13 @@ def _cached_notes(run: EvalRun, specs: list[ModelSpec]) -> list[str]:
         if rec is None or kind_of(spec).runs_here:
             continue
         cached = sum(1 for r in rec.items if r.get("cached_calls") and not r.get("engine_calls"))
-        if cached:
+        if run.resumed:  # answered by the earlier command of the same run, kept (52nd probe)
+            out.append(
+                f"{spec.id}: its quality run was resumed, and the answers an earlier command"
+                " got are kept, its speed measured now; if the server may serve another model"
+                " now, run again with --no-cache"
+            )
+        elif cached:
             out.append(
                 f"{spec.id}: {cached} of {len(rec.items)} quality answers were read from the"
                 " cache of an earlier run, its speed measured now; if the server may serve"

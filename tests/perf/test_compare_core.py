@@ -688,3 +688,22 @@ def test_a_transient_failure_of_the_speed_prompt_is_measured_again(
     rec = both.recommendation
     assert rec.recommended is None and "the measurements of down are incomplete" in rec.message
     assert len(always.outcomes()) == 3  # asked three times in all
+
+
+def test_a_resumed_quality_run_of_a_server_says_its_answers_are_kept(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rerun that "no recommendation yet" asks for resumes the run and keeps the answers
+    the first command got: a server switched to junk meanwhile was recommended on its old
+    quality, without the note given for answers read from the cache (52nd probe, medium)."""
+    monkeypatch.setattr(calls_module, "RetryPolicy", lambda: RetryPolicy(base_s=0.01, cap_s=0.05))
+    suite = write_suite(tmp_path / "s.yaml", 4)
+    fake = FakeServer("unavailable", misbehave_on=("Item 2:",))
+    opts = CompareOptions(suite=str(suite), bench=FAST)
+    with serve(fake):
+        add_model(settings, ModelSpec(id="server", engine="openai", base_url=fake.url, model="m"))
+        first = compare(settings, ["server"], opts)
+        fake.behaviour = "ok"
+        second = compare(settings, ["server"], opts)
+    assert first.recommendation.recommended is None
+    assert [n for n in second.notes if n.startswith("server: its quality run was resumed")]
