@@ -261,6 +261,8 @@ def test_a_model_with_failed_quality_items_is_not_ranked_on_the_rest() -> None:
     )
     assert rec.ranking[0].id == "honest" and rec.reasons[0] == rec.message
     assert not [r for r in rec.reasons if "is recommended" in r]
+    # quality weighing nothing (and no constraint on it) cannot change the pick: no wait
+    assert recommend([gamer, honest], weights=Weights(quality=0, speed=1)).recommended == "honest"
     # not measured at all waits too; failing a constraint that is not quality, it does not
     missing = Candidate(id="missing", quality_missing=True, output_tps=10.0, osi_approved=False)
     assert recommend([missing, honest]).recommended is None

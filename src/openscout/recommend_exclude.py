@@ -149,15 +149,22 @@ def _best_hint(cands: list[Candidate], name: str) -> str:
 # -- Pareto front and score ------------------------------------------------------------------
 
 
-def pending_models(cands: list[Candidate], k: Constraints) -> list[str]:
+def pending_models(
+    cands: list[Candidate], k: Constraints, quality_weighs: bool = True
+) -> list[str]:
     """Models a rerun may complete, and that pass every constraint on what is not measured
     (licence, openness): the pick waits for them. Excluded, the others' best was picked
     whatever its quality: a judge unable to judge one model's answers (51st probe), or one
-    429 on its speed prompt (52nd), left a model right on none recommended."""
+    429 on its speed prompt (52nd), left a model right on none recommended. Quality that
+    weighs nothing and is no constraint cannot change the pick: no wait for it."""
+    quality_counts = quality_weighs or k.min_quality is not None
     unmeasured = k.model_copy(update={"min_quality": None, "min_tps": None, "max_cost_per_m": None})
     return [
         c.id
         for c in cands
-        if (c.speed_retry or ((c.quality_failed or c.quality_missing) and not c.speed_failed))
+        if (
+            c.speed_retry
+            or (quality_counts and (c.quality_failed or c.quality_missing) and not c.speed_failed)
+        )
         and not exclusions(c, unmeasured)
     ]
