@@ -166,7 +166,7 @@ def _model_entry(spec: ModelSpec) -> ModelComparison:
 
 
 SPEED_FAILED = "speed measurement failed"
-SPEED_AGAIN = "(again and again: a rerun may measure it)"
+SPEED_AGAIN = "(three times, each a failure a rerun may clear)"
 BENCH_ATTEMPTS = 3  # a model's whole speed measurement, after a transient failure
 
 
