@@ -404,14 +404,14 @@ def recommend(
                 f"{c.id} is not on the Pareto front: {dom.id} is at least as good on every "
                 f"axis and clearly better on {_better_with_values(dom, c)}{tie_note}"
             )
-    if pending := pending_models(cands, k, quality_weighs=w.quality > 0):
+    if pending := pending_models(cands, k):
         msg = (
             f"no recommendation yet: the measurements of {and_list(pending)} are incomplete and"
             " could change the pick; run the same command again to ask the failed items"
             " again (without --no-cache, what was answered is kept), or leave them out; their"
             " errors say whether a judge, not the model, failed"
         )
-        reasons = [msg, *reasons, *_unknown_notes(eligible, w)]
+        reasons = [*reasons, *_unknown_notes(eligible, w)]  # the message says it once
         return Recommendation(
             None, [c.id for c in front], ranking, excluded, reasons, msg, k.describe()
         )

@@ -149,22 +149,17 @@ def _best_hint(cands: list[Candidate], name: str) -> str:
 # -- Pareto front and score ------------------------------------------------------------------
 
 
-def pending_models(
-    cands: list[Candidate], k: Constraints, quality_weighs: bool = True
-) -> list[str]:
+def pending_models(cands: list[Candidate], k: Constraints) -> list[str]:
     """Models a rerun may complete, and that pass every constraint on what is not measured
     (licence, openness): the pick waits for them. Excluded, the others' best was picked
     whatever its quality: a judge unable to judge one model's answers (51st probe), or one
-    429 on its speed prompt (52nd), left a model right on none recommended. Quality that
-    weighs nothing and is no constraint cannot change the pick: no wait for it."""
-    quality_counts = quality_weighs or k.min_quality is not None
+    429 on its speed prompt (52nd), left a model right on none recommended. It waits with
+    quality weighing nothing too: the incomplete model is excluded, and the pick went at once
+    to a slower, dearer one (53rd)."""
     unmeasured = k.model_copy(update={"min_quality": None, "min_tps": None, "max_cost_per_m": None})
     return [
         c.id
         for c in cands
-        if (
-            c.speed_retry
-            or (quality_counts and (c.quality_failed or c.quality_missing) and not c.speed_failed)
-        )
+        if (c.speed_retry or ((c.quality_failed or c.quality_missing) and not c.speed_failed))
         and not exclusions(c, unmeasured)
     ]
