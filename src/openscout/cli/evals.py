@@ -310,7 +310,9 @@ WHY_SHOWN = 50
 
 def _item_seconds(it: dict[str, Any]) -> str:
     """The item's time; an answer taken from the result cache says so instead."""
-    if it.get("cached_calls") and not it.get("engine_calls"):
+    from openscout.evals.results import answered_from_cache
+
+    if answered_from_cache(it):
         return "cached"
     return fmt(it["latency_s"], 2)
 

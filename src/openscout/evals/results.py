@@ -153,6 +153,15 @@ class EvalRun:
         }
 
 
+def answered_from_cache(record: dict[str, Any]) -> bool:
+    """Whether the item's own answer was read from the answer cache, whatever its judge did.
+    An item stored before this was recorded is read from its call counts, the judge's with
+    them."""
+    if record.get("answer_cached") is not None:
+        return bool(record["answer_cached"])
+    return bool(record.get("cached_calls")) and not record.get("engine_calls")
+
+
 def scoring_method(record: dict[str, Any]) -> str | None:
     """How a multiple-choice item was scored: loglikelihood | generate (None: not a choice)."""
     inp = record.get("input") or {}

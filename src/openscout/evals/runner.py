@@ -121,7 +121,8 @@ class _Shared:
 
 
 def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared) -> dict[str, Any]:
-    tally = Tally()
+    tally = Tally()  # the model's own calls
+    judged = Tally()  # its judges' calls, apart: a fresh judge is no fresh answer (53rd probe)
     t0 = time.perf_counter()
     rec: dict[str, Any] = {
         "item_id": item.id,
@@ -188,7 +189,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                 # no answer at all passed every `not-*` and `max-length` check: a server
                 # answering nothing was the "safest" model and recommended (47th probe)
                 raise ScoringError("no answer (the model's answer was blank)")
-            score = score_generation(item, answer, _Context(shared, tally))
+            score = score_generation(item, answer, _Context(shared, judged))
             if thought is not None:  # scored on the answer after it (evals/thinking.py)
                 score.detail["thinking_set_aside"] = len(thought)
     except ScoringError as e:
@@ -205,10 +206,11 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
         rec.update(score=score.value, metrics=score.metrics, detail=score.detail)
     rec.update(
         latency_s=time.perf_counter() - t0 + batch_share,
-        engine_calls=tally.engine,
-        cached_calls=tally.cached,
-        retries=tally.retries,
-        retry_causes=tally.causes,
+        engine_calls=tally.engine + judged.engine,
+        cached_calls=tally.cached + judged.cached,
+        retries=tally.retries + judged.retries,
+        retry_causes=tally.causes + judged.causes,
+        answer_cached=tally.cached > 0 and tally.engine == 0,
     )
     return rec
 
@@ -305,7 +307,7 @@ def _run_model(
                             n_done,
                             total,
                             rec["item_id"],
-                            rec["cached_calls"] > 0 and rec["engine_calls"] == 0,
+                            rec["answer_cached"],
                         )
                     )
     finally:

@@ -207,7 +207,7 @@ class EvalStore:
                 "INSERT OR REPLACE INTO eval_items (run_id, model_id, item_id, item_index,"
                 " input_json, output, score, metrics_json, detail_json, error, latency_s,"
                 " prompt_tokens, completion_tokens, engine_calls, cached_calls, retries,"
-                " retry_causes_json) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " retry_causes_json, answer_cached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     run_id,
                     model_id,
@@ -226,6 +226,7 @@ class EvalStore:
                     rec["cached_calls"],
                     rec.get("retries", 0),
                     json.dumps(rec.get("retry_causes") or []),
+                    rec.get("answer_cached"),
                 ),
             )
 
@@ -247,6 +248,7 @@ def item_row(r: sqlite3.Row) -> dict[str, Any]:
         "cached_calls": r["cached_calls"],
         "retries": r["retries"],
         "retry_causes": json.loads(r["retry_causes_json"] or "[]"),
+        "answer_cached": None if r["answer_cached"] is None else bool(r["answer_cached"]),
     }
 
 
