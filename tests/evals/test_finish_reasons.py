@@ -285,15 +285,17 @@ def test_a_judge_refusing_the_room_even_for_the_rubric_alone_fails_the_item(
     assert item["score"] is None and "even for the rubric alone" in item["error"]
 
 
-def test_a_judge_without_room_for_the_retry_makes_the_answer_a_miss(
+def test_a_judge_without_room_for_the_retry_after_the_answer_fails_the_item(
     settings: Settings, tmp_path: Path
 ) -> None:
-    """The 512-token retry past the judge's context was a 400 that failed the item, and
-    compare excluded the model (51st probe, low-medium): as when the first ask does not fit,
-    the answer's miss."""
+    """The 512-token retry past the judge's context, after an answer the judge took with 48
+    tokens, was scored the answer's miss: every long right answer was one, and junk was
+    recommended, nothing said (53rd probe). Neither gave a verdict: the item fails, saying
+    why (compare then waits, it no longer excludes the model: 51st)."""
     run = _judged(settings, tmp_path, _NoRoom, {"long": "Paris. " * 300})
     (item,) = run.results["long"].items
-    assert item["score"] == 0.0 and item.get("error") is None
+    assert item["score"] is None and "it has no room for 512" in item["error"]
+    assert "maximum context length is 1000 tokens" in item["error"]
 
 
 def test_answers_cached_by_an_older_reading_are_asked_again(

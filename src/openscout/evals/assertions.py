@@ -269,7 +269,9 @@ def _judge(
     running the same command again asks the judge again, not its cached cut reply (51st).
     `alone`: the rubric without the answer, asked with the same room where the room was
     refused: refused too, the judge cannot judge (a cap under 512 tokens made every reasoned
-    answer a silent miss: 52nd); answered, the refusal lies in the answer (its length)."""
+    answer a silent miss: 52nd); answered, the judge's context has no room to reason about
+    this answer, which it took with 48 tokens: the item fails too, saying so (scored a miss,
+    every long right answer was one, and junk was recommended: 53rd)."""
     reply = ctx.judge(a.get("judge"), prompt, fresh=fresh)
     for again in (False, True):
         if _judge_verdict(reply) is not None or not getattr(reply, "cut", False):
@@ -282,7 +284,13 @@ def _judge(
             if _judge_refusal(e) is None:
                 raise
             _room_for(ctx, a, alone, e)
-            return reply  # cut, no verdict: the answer left the judge no room
+            raise OpenscoutError(
+                f"the judge {a.get('judge')!r} was cut at 48 tokens before a verdict, and"
+                f" after this answer ({len(prompt):,} characters with the rubric) it has no"
+                f" room for {JUDGE_ROOM_TOKENS}: {e.message}",
+                hint="choose a judge with a longer context, or one that gives its verdict"
+                " first; a lower --max-tokens keeps answers shorter",
+            ) from e
     if _judge_verdict(reply) is None and getattr(reply, "cut", False):
         raise OpenscoutError(
             f"the judge {a.get('judge')!r} wrote {JUDGE_ROOM_TOKENS} tokens without a PASS or"
