@@ -44,8 +44,9 @@ from openscout.engines.kinds import kind_of
 from openscout.errors import ConfigError, DataFileError, EngineError, OpenscoutError
 from openscout.evals import run_eval
 from openscout.evals.loading import load_suite
-from openscout.evals.results import EvalRun, ProgressEvent
+from openscout.evals.results import EvalRun, ProgressEvent, answered_from_cache
 from openscout.models import ModelSpec, get_model, list_models
+from openscout.paired_held import holm_notes, with_paired
 from openscout.perf.bandwidth import ensure_bandwidth
 from openscout.perf.bench import ModelBench, bench_one
 from openscout.perf.cost import API_PRICES, HOSTED_PRICES, ApiPrice
@@ -239,47 +240,6 @@ def candidate(m: ModelComparison, depth: int = 0, quality_asked: bool = False) -
 
 def _speed_failed(m: ModelComparison) -> bool:
     return any(e.startswith(SPEED_FAILED) for e in m.errors)
-
-
-PAIRED_ALPHA = 0.05
-
-
-def with_paired(cands: list[Candidate], paired: list[PairedTest]) -> list[Candidate]:
-    """Each model's significant wins of the paired test on the same items: the intervals
-    alone called 0 of 20 right and 6 of 20 tied, and junk was recommended (50th probe).
-    Held to Holm's correction over all the pairs compared: ten equal models make 45 pairs,
-    about two of them under 0.05 by chance, and each could set a model aside."""
-    beats: dict[str, dict[str, float]] = {c.id: {} for c in cands}
-    held = _holm_held(paired)
-    for t in paired:
-        if id(t) in held:
-            win, lose = (t.model_a, t.model_b) if t.diff > 0 else (t.model_b, t.model_a)
-            beats.setdefault(win, {})[lose] = t.p_value
-    return [c.model_copy(update={"quality_beats": beats[c.id]}) for c in cands]
-
-
-def holm_notes(paired: list[PairedTest]) -> list[str]:
-    """Where a paired test printed as significant is not, held to Holm's correction: the
-    printed line and the recommendation's "tied" disagreed unsaid (52nd probe)."""
-    held = _holm_held(paired)
-    return [
-        f"{t.model_a} against {t.model_b}: p={t.p_value:.3g} is significant alone, not held to"
-        f" Holm's correction over the {len(paired)} pairs of models that can be the pick;"
-        " the recommendation reads their quality as tied"
-        for t in paired
-        if t.significant and t.diff and id(t) not in held
-    ]
-
-
-def _holm_held(paired: list[PairedTest]) -> set[int]:
-    """The tests (by id) significant under Holm's step-down over all of `paired`."""
-    held = set()
-    for rank, t in enumerate(sorted(paired, key=lambda t: t.p_value)):
-        if t.p_value >= PAIRED_ALPHA / (len(paired) - rank):
-            break  # Holm: the first p-value over its bound, and all after it, decide nothing
-        if t.significant and t.diff:
-            held.add(id(t))
-    return held
 
 
 def _answer_tps(m: ModelComparison, depth: int = 0) -> float | None:
@@ -554,7 +514,7 @@ def _cached_notes(run: EvalRun, specs: list[ModelSpec]) -> list[str]:
         rec = run.results.get(spec.id)
         if rec is None or kind_of(spec).runs_here:
             continue
-        cached = sum(1 for r in rec.items if r.get("cached_calls") and not r.get("engine_calls"))
+        cached = sum(1 for r in rec.items if answered_from_cache(r))
         if run.resumed:  # answered by the earlier command of the same run, kept (52nd probe)
             out.append(
                 f"{spec.id}: its quality run was resumed, and the answers an earlier command"

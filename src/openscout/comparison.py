@@ -268,6 +268,7 @@ class PairedTest(BaseModel):
     method: str
     failed_a: int = 0  # items each model failed, left out of the pair: no order while any
     failed_b: int = 0
+    discordant: int | None = None  # items the two scored differently (None: not recorded)
 
     def verdict(self) -> str:
         if undecided := undecided_by_failures(self):

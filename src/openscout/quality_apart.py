@@ -5,7 +5,7 @@ The intervals alone are blunt: 0 of 20 right ([0.00, 0.16]) and 6 of 20 ([0.15, 
 overlap, while the paired test on the same items gives p=0.031, and an endpoint answering
 junk at once was recommended as "tied" with a model right on 30% (50th probe). The paired
 test is what `compare` prints beside the recommendation; with more than two models its
-significance is held to Holm's correction over the pairs (`compare.with_paired`)."""
+significance is held to a correction over the pairs (`paired_held.with_paired`)."""
 
 from __future__ import annotations
 

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from openscout.compare import CompareOptions, compare, holm_notes, with_paired
+from openscout.compare import CompareOptions, compare
 from openscout.config import Settings
 from openscout.errors import OpenscoutError
 from openscout.evals import calls as calls_module
 from openscout.evals.pacing import RetryPolicy
 from openscout.models import ModelSpec, add_model
+from openscout.paired_held import holm_notes, with_paired
 from openscout.perf.measure import BenchConfig
 from openscout.recommend import Constraints
 from openscout.report.tables import rows
@@ -488,6 +489,7 @@ def _honest_and_junk(
         "honest": ({"script": right, "default": "Lyon.", "delay_s": 0.1}, "MIT"),
         "junk": ({"default": "x x x x x x x x"}, "MIT"),
         "dear": ({"script": late, "default": "Lyon.", "delay_s": 0.1}, None),
+        "twin": ({"script": right, "default": "Lyon.", "delay_s": 0.1}, "MIT"),
     }
     for mid in ids:
         options, licence = models[mid]
@@ -507,6 +509,44 @@ def test_a_model_excluded_by_a_constraint_does_not_weaken_the_paired_tests(
     rec = result.recommendation
     assert "dear" in rec.excluded and rec.recommended == "honest"
     assert not [n for n in result.notes if "Holm" in n]
+
+
+def test_a_second_deployment_of_the_honest_model_does_not_hand_the_pick_to_junk(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A twin of the honest model (the same answers, another deployment) counted in Holm's
+    correction: three pairs made 0.05 / 3 the bound, p=0.031 missed it, and junk right on
+    none was recommended (53rd probe). Alike on every item, the twins are one arm."""
+    result = _honest_and_junk(settings, tmp_path, ["honest", "junk", "twin"], CompareOptions())
+    rec = result.recommendation
+    assert rec.recommended in ("honest", "twin")
+    assert not [n for n in result.notes if "Holm" in n]
+    status = {row["id"]: row["status"] for row in rows(result)}
+    assert status["junk"].endswith("quality below honest's")
+
+
+def test_tests_that_cannot_reach_the_bound_or_repeat_another_take_no_share_of_it() -> None:
+    """Holm's correction counts distinct tests able to be significant: a pair scored alike
+    on every item joins its models into one arm, and a pair 5 items apart (an exact McNemar
+    p of at least 0.0625) cannot go under 0.05 / 2 (Tarone). Tests of unknown reach count."""
+    from openscout.comparison import PairedTest
+    from openscout.paired_held import held_tests
+
+    def pair(a: str, b: str, p: float, apart: int | None) -> PairedTest:
+        return PairedTest(model_a=a, model_b=b, n=20, score_a=0.3, score_b=0.0, diff=0.3,
+                          p_value=p, significant=p < 0.05, method="mcnemar-exact",
+                          discordant=apart)  # fmt: skip
+
+    twins = [pair("h", "j", 0.031, 6), pair("t", "j", 0.031, 6), pair("h", "t", 1.0, 0)]
+    assert held_tests(twins)[0] == {id(twins[0]), id(twins[1])}
+    near = [pair("h", "j", 0.031, 6), pair("t", "j", 0.0625, 5), pair("h", "t", 0.5, 2)]
+    assert held_tests(near)[0] == {id(near[0])}
+    unknown = [pair("h", "j", 0.031, None), pair("t", "j", 0.0625, None), pair("h", "t", 1, None)]
+    assert held_tests(unknown) == (set(), 3)
+    reachable = [pair("h", "j", 0.031, 6), pair("t", "j", 0.04, 7), pair("h", "t", 1.0, 0)]
+    reachable[2] = pair("h", "t", 0.7, 9)  # h and t differ: all three could go under 0.05,
+    # two under 0.05 / 2 (6 apart cannot): the bound is 0.025, and 0.031 misses it
+    assert held_tests(reachable) == (set(), 2)
 
 
 def test_junk_answered_at_once_is_not_picked_over_a_model_the_paired_test_finds_better(
@@ -707,3 +747,28 @@ def test_a_resumed_quality_run_of_a_server_says_its_answers_are_kept(
         second = compare(settings, ["server"], opts)
     assert first.recommendation.recommended is None
     assert [n for n in second.notes if n.startswith("server: its quality run was resumed")]
+
+
+def test_answers_read_from_the_cache_are_said_when_only_their_judge_is_asked_afresh(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Another judge (or a reworded rubric) made every cached answer read as asked now: its
+    judge's calls were counted with the answer's, and a server switched to junk was
+    recommended on its old answers without the note (53rd probe, medium)."""
+    from tests.evals.helpers import add_mock
+
+    for judge in ("j1", "j2"):
+        add_mock(settings, judge, default="PASS")
+    first_suite = write_suite(tmp_path / "one.yaml", 2, judge="j1")
+    other_judge = write_suite(tmp_path / "two.yaml", 2, judge="j2")
+    fake = FakeServer("ok")
+    opts = CompareOptions(suite=str(first_suite), bench=FAST)
+    with serve(fake):
+        add_model(settings, ModelSpec(id="server", engine="openai", base_url=fake.url, model="m"))
+        compare(settings, ["server"], opts)
+        asked = len(fake.outcomes())
+        fake.reply = lambda prompt: "x x x"  # the server now serves junk
+        again = compare(settings, ["server"], dataclasses.replace(opts, suite=str(other_judge)))
+        assert len(fake.outcomes()) - asked < 4  # no item asked: speed prompts only
+    said = "server: 4 of 4 quality answers were read from the cache of an earlier run"
+    assert [n for n in again.notes if said in n], again.notes

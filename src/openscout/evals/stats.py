@@ -143,6 +143,7 @@ class Comparison:
     alpha: float = 0.05
     failed_a: int = 0  # items A failed, left out of the pair
     failed_b: int = 0
+    discordant: int | None = None  # items the two scored differently
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -251,5 +252,18 @@ def compare_paired(
         p, method = paired_bootstrap(a, b, seed=seed), "paired-bootstrap"
     significant = p < alpha and not any(failed)
     return Comparison(
-        model_a, model_b, n, sa, sb, sa - sb, p, significant, method, a_only, b_only, alpha, *failed
+        model_a,
+        model_b,
+        n,
+        sa,
+        sb,
+        sa - sb,
+        p,
+        significant,
+        method,
+        a_only,
+        b_only,
+        alpha,
+        *failed,
+        discordant=sum(1 for x, y in zip(a, b, strict=True) if x != y),
     )
