@@ -88,6 +88,11 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         ("'{{ tags + 1 }}'", "uses {{ tags + 1 }}, which is not a variable", 1),
         ("'{% if name %}hi{% endif %}'", "uses {% if name %}, which is not a variable", 1),
         ("'{# name #}'", "uses {# name #}, which is not a variable", 1),
+        # a tag or comment holding a brace or its closer in quotes (53rd probe)
+        ("'{% if name == \"{\" %}y{% endif %}'", 'uses {% if name == "{" %}, which is', 1),
+        ("'{# name } #}'", "uses {# name } #}, which is not a variable", 1),
+        ("'{% if \"%}\" == name %}'", 'uses {% if "%}" == name %}, which is not', 1),
+        ("'{% if name'", "uses {% if name, which is not a variable", 1),
     ],
 )
 def test_a_filter_or_a_missing_key_is_refused_naming_the_line(
@@ -113,9 +118,13 @@ def test_code_and_other_templates_are_sent_as_written(tmp_path: Path) -> None:
         "Fix: <div style={{color: 'red'}}>hi</div>",
         'What does println!("{{}}") print?',
         "Explain {{#each items}}x{{/each}}",
+        "In Handlebars, {{#if name}}hi{{/if}}",  # `{#` inside `{{#`: no Nunjucks comment
     ]
     prompts = ", ".join(json.dumps(t) for t in texts)
-    path.write_text(f"prompts: [{prompts}]\ntests:\n  - assert: [{{type: contains, value: a}}]\n")
+    path.write_text(
+        f"prompts: [{prompts}]\ntests:\n  - vars: {{name: Ann}}\n"
+        "    assert: [{type: contains, value: a}]\n"
+    )
     assert [item.prompt for item in load_suite(path).items] == texts
 
 
@@ -217,6 +226,13 @@ def test_a_variable_in_a_stop_string_is_refused(tmp_path: Path, stop: str) -> No
         ("{type: regex, value: '^'}", "{}"),
         ("{type: regex, value: '(?i){{e}}'}", "{e: ''}"),
         ("{type: regex, value: '{{e}}|paris'}", "{e: ''}"),
+        # patterns every answer that says anything matches (53rd probe)
+        ("{type: regex, value: '{{e}}.'}", "{e: ''}"),
+        ("{type: regex, value: '{{e}}.+'}", "{e: ''}"),
+        ("{type: regex, value: '{{e}}\\S'}", "{e: ''}"),
+        ("{type: regex, value: '{{e}}\\w'}", "{e: ''}"),
+        ("{type: regex, value: '{{e}}[^\\n]'}", "{e: ''}"),
+        ("{type: regex, value: '[\\s\\S]{{e}}'}", "{e: ''}"),
     ],
 )
 def test_an_empty_value_every_answer_holds_is_refused(
@@ -229,6 +245,19 @@ def test_an_empty_value_every_answer_holds_is_refused(
     with pytest.raises(DataFileError, match=r"the value is empty|matches any answer") as e:
         load_suite(path)
     assert e.value.line == 4
+
+
+@pytest.mark.parametrize(
+    "pattern", ["^.{1,100}$", "(?s)^.{1,2000}$", "\\d", "[a-z]", "^(Paris|Lyon)\\.?$", "(?i)paris"]
+)
+def test_a_pattern_some_answers_miss_is_kept(tmp_path: Path, pattern: str) -> None:
+    """Length limits and plain checks are no "any answer" pattern: the witnesses that find
+    those are a digit, a few letters and a long answer of many lines, never a blank one."""
+    path = tmp_path / "s.json"
+    suite = {"prompts": ["Q"], "tests": [{"assert": [{"type": "regex", "value": pattern}]}]}
+    path.write_text(json.dumps(suite))
+    (item,) = load_suite(path).items
+    assert item.check_data["assertions"][0]["value"] == pattern
 
 
 def test_an_expression_on_a_name_with_a_joiner_is_refused(tmp_path: Path) -> None:

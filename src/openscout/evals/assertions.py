@@ -159,8 +159,15 @@ TRUST_HINT = (
 )
 
 
-# answers that say nothing: a pattern matching all of them matches any answer
-ANY_ANSWERS = ("", "x x x", "\n")
+# answers that say nothing, and one long answer of many lines: a pattern matching all of
+# them matches any answer. None is blank: a blank answer is a miss before any check, and
+# with "" here `{{e}}.+` (e empty) passed every answer unrefused (53rd probe). The long one
+# keeps a length limit (`(?s)^.{1,2000}$`) from reading as "any answer".
+ANY_ANSWERS = (
+    "x x x",
+    "0",
+    "The answer is 42.\nMore words, 7 numbers; a list:\n- one\n- two\n" * 100,
+)
 
 
 def check_spec(
@@ -201,7 +208,7 @@ def check_spec(
             raise bad(e.message, e.hint) from e
         if anything:
             raise bad(
-                "the pattern matches any answer (an empty one and 'x x x' alike)",
+                "the pattern matches any answer ('0' and 'x x x' alike)",
                 "give what the answer must hold; check the test's vars for a missing value",
             )
     if kind == "python":

@@ -90,8 +90,6 @@ _BRACED = re.compile(r"\{\{[-+]?\s*((?:[^\s{}\[\]]|\s*\[[^\[\]{}]*\])+)\s*[-+]?\
 _ANY_BRACED = re.compile(
     r"\{\{[-+]?\s*([^\W\d][\w\u200c\u200d]*+)[^{}]*\}\}"
 )  # *+: no backtracking
-# Nunjucks' tags and comments (`{% if k %}`, `{# k #}`) naming a test's variable (52nd)
-_TAG = re.compile(r"\{([%#])[^{}]*?\1\}")
 _NAME = re.compile(r"[^\W\d][\w\u200c\u200d]*+")
 _BRACKETS = re.compile(r"\s*\[[^\[\]{}]*\]")
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
@@ -109,6 +107,27 @@ def _reads_as_name(inner: str) -> bool:
     if not bare or not (bare[0] == "." or unicodedata.category(bare[0]).startswith("L")):
         return False
     return all(c in "._-" + _JOINERS or unicodedata.category(c)[0] in "LMN" for c in bare)
+
+
+# Nunjucks' tags and comments naming a test's variable are refused (52nd probe): each runs
+# to its closer outside quotes, or to the end where none closes it; possessive, no backtracking
+_TAG_OPEN = re.compile(r"(?<!\{)\{[%#]")  # `{{#each x}}` is Handlebars, no comment
+_TAG_REST = {
+    "%": re.compile(
+        r"""(?:[^"'%]++|"(?:[^"\\]|\\.)*+"?|'(?:[^'\\]|\\.)*+'?|%(?!\}))*+(?:%\})?""", re.S
+    ),
+    "#": re.compile(r"(?:[^#]++|#(?!\}))*+(?:#\})?", re.S),
+}
+
+
+def _tags(text: str) -> Iterator[str]:
+    """Each `{% ... %}` and `{# ... #}` in text. One holding a brace (`{% if k == "{" %}`)
+    was not seen as a tag and was sent as written (53rd probe)."""
+    at = 0
+    while m := _TAG_OPEN.search(text, at):
+        rest = _TAG_REST[m[0][1]].match(text, m.end())
+        at = rest.end() if rest else len(text)
+        yield text[m.start() : at]
 
 
 def _templates(text: str) -> Iterator[re.Match[str]]:
@@ -244,12 +263,12 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
             walked += f".{key}"
         return value
 
-    starts_with_var = (m for m in _ANY_BRACED.finditer(text) if m.group(1) in variables)
-    tags = (m for m in _TAG.finditer(text) if not variables.keys().isdisjoint(_NAME.findall(m[0])))
-    for m in chain(_templates(text), starts_with_var, tags):
-        if not _VAR.fullmatch(m.group(0)):
+    starts_with_var = (m[0] for m in _ANY_BRACED.finditer(text) if m.group(1) in variables)
+    tags = (t for t in _tags(text) if not variables.keys().isdisjoint(_NAME.findall(t)))
+    for used in chain((m[0] for m in _templates(text)), starts_with_var, tags):
+        if not _VAR.fullmatch(used):
             raise bad(
-                f"uses {m.group(0)[:60]}, which is not a variable openscout fills",
+                f"uses {used[:60]}, which is not a variable openscout fills",
                 "write a name of letters, digits and _, with .key or .0 for what is inside"
                 " (`{{items.0}}`, `{{user.name}}`); to send such text as written, put it in a"
                 " variable",
