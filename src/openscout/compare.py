@@ -398,7 +398,8 @@ def _bench_stage(
         if opt.speed_depth
         else opt.bench
     )
-    for attempt in range(1, BENCH_ATTEMPTS + 1):
+    attempt = 1
+    while True:
         try:
             bench = bench_one(
                 spec,
@@ -418,7 +419,7 @@ def _bench_stage(
             # one 429 on the speed prompt excluded a model and handed the pick to junk
             # (52nd probe): measured again whole, after the wait the server asked for
             time.sleep(min(e.retry_after or 2.0 * attempt, 30.0))
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 def quality_of(run: EvalRun, model_id: str, suite: str) -> QualityScore | None:

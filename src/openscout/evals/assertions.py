@@ -503,23 +503,29 @@ def run_assertion(
     return s, detail
 
 
+def weighed(check_data: dict[str, Any], scores: list[float]) -> tuple[float, bool]:
+    """An item's checks' scores, in order, weighed: the weighted score, and whether it
+    reaches the item's threshold."""
+    checks = check_data["assertions"]
+    total = sum(a["weight"] for a in checks) or 1.0
+    weighted = sum(a["weight"] * s for a, s in zip(checks, scores, strict=True)) / total
+    return weighted, weighted >= float(check_data.get("threshold", 1.0)) - 1e-9
+
+
 def score_assertions(item: Item, output: str, ctx: ScoreContext | None) -> Score:
-    assertions = item.check_data["assertions"]
     variables = item.check_data.get("vars", {})
-    total_w = sum(a["weight"] for a in assertions) or 1.0
-    weighted, results = 0.0, []
-    for a in assertions:
+    scores, results = [], []
+    for a in item.check_data["assertions"]:
         s, detail = run_assertion(a, output, variables, ctx)
         # its words (a schema error quotes the whole schema: 15 MB; twelfth probe) are kept
         # with every item and printed by `runs show`
         detail = {k: recorded(v, 500) if isinstance(v, str) else v for k, v in detail.items()}
-        weighted += a["weight"] * s
+        scores.append(s)
         results.append(
             {"type": a["type"], "score": s, "weight": a["weight"], "line": a.get("line"), **detail}
         )
-    weighted /= total_w
+    weighted, passed = weighed(item.check_data, scores)
     threshold = float(item.check_data.get("threshold", 1.0))
-    passed = weighted >= threshold - 1e-9
     return Score(
         float(passed), {"weighted": weighted}, {"assertions": results, "threshold": threshold}
     )

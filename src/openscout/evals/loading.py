@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from openscout.errors import DataFileError, OpenscoutError
+from openscout.evals.assertions import weighed
 from openscout.evals.items import Item, items_json
 
 
@@ -77,9 +78,7 @@ def _passed_saying_nothing(item: Item) -> bool:
     """Whether an answer holding nothing the checks look for passes the item: its checks of
     what an answer must not be hold, every other fails, weighed as score_assertions does."""
     checks = _checks(item)
-    total = sum(a["weight"] for a in checks) or 1.0
-    held = sum(a["weight"] for a in checks if _says_what_not(a))
-    return held / total >= float((item.check_data or {}).get("threshold", 1.0)) - 1e-9
+    return weighed(item.check_data, [float(_says_what_not(a)) for a in checks])[1]
 
 
 # Characters a suite's labels may hold. They are stored with every run and shown on every
