@@ -262,6 +262,19 @@ class _NoRoom(Canned):
         _send(self, status, reply)
 
 
+class _Tight(Canned):
+    """Room for the rubric alone; with any answer, past its context even at 48 tokens."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        if "Answer:\\n\\n" in json.dumps(body["messages"]):
+            status, reply = 200, _streamed("PASS", "stop")
+        else:
+            error = {"message": "maximum context length is 450 tokens", "type": "invalid"}
+            status, reply = 400, json.dumps({"error": error}).encode()
+        _send(self, status, reply)
+
+
 class _Capped(Canned):
     """Cut at 48 tokens; 512 refused (an output cap of 256), the rubric alone too."""
 
@@ -294,7 +307,7 @@ def test_a_judge_without_room_for_the_retry_after_the_answer_fails_the_item(
     why (compare then waits, it no longer excludes the model: 51st)."""
     run = _judged(settings, tmp_path, _NoRoom, {"long": "Paris. " * 300})
     (item,) = run.results["long"].items
-    assert item["score"] is None and "it has no room for 512" in item["error"]
+    assert item["score"] is None and "has no room for 512 tokens in its" in item["error"]
     assert "maximum context length is 1000 tokens" in item["error"]
 
 
@@ -316,3 +329,15 @@ def test_answers_cached_by_an_older_reading_are_asked_again(
         drop_cached_field(settings.db_path, "read")  # as an earlier version cached them
         again = run_eval(settings, str(suite), ["r"], resume=False).results["r"]
     assert (first.engine_calls, cached.engine_calls, again.engine_calls) == (1, 0, 1)
+
+
+def test_an_answer_the_judge_cannot_read_at_all_fails_the_item(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """An answer leaving the judge no room even for its 48 tokens was the answer's silent
+    miss, while one a little shorter failed its item: long right answers scored 0 and junk
+    was recommended (54th probe, medium). Both fail the item now, saying why."""
+    run = _judged(settings, tmp_path, _Tight, {"long": "Paris. " * 300})
+    (item,) = run.results["long"].items
+    assert item["score"] is None and "has no room to read it in its context" in item["error"]
+    assert "maximum context length is 450 tokens" in item["error"]

@@ -34,12 +34,11 @@ def test_a_real_judge_without_a_verdict_fails_the_item_clearly(
 
 
 @pytest.mark.real_model
-def test_an_answer_too_long_to_judge_is_a_miss_not_left_out(
-    settings: Settings, tmp_path: Path
-) -> None:
-    """A model padding its wrong answers past the judge's context had them failed and left
-    out of its score: `compare` ranked it 1.00 (n=7, 13 failed) over an equal model at 0.35
-    and recommended it (34th probe, medium). Such an answer is a counted miss now."""
+def test_an_answer_too_long_to_judge_fails_its_item(settings: Settings, tmp_path: Path) -> None:
+    """A model padding its wrong answers past the judge's context had them left out of its
+    score, and `compare` recommended it (34th probe): they were made misses. But a long right
+    answer was then a silent miss too, and junk was recommended (54th probe). The judge
+    cannot read it: the item fails, saying so; the run is incomplete and compare waits."""
     clear_cache()
     suite = tmp_path / "s.yaml"
     suite.write_text(
@@ -53,17 +52,18 @@ def test_an_answer_too_long_to_judge_is_a_miss_not_left_out(
     add_mock(settings, "padded", default="nope. " * 4000)  # 12,000 tokens for a 2,048 judge
     run = run_eval(settings, str(suite), ["padded"])
     result = run.results["padded"]
-    assert [r["error"] for r in result.items] == [None, None]
-    assert [r["score"] for r in result.items] == [0.0, 0.0] and result.score == 0.0
-    reasons = [r["detail"]["assertions"][0]["unscorable"] for r in result.items]
-    assert all("does not fit the judge" in x for x in reasons), reasons
+    assert [r["score"] for r in result.items] == [None, None] and result.errors == 2
+    assert result.score is None and run.status == "incomplete"
+    said = "'smollm2-135m-instruct' has no room to read it in its context after this answer"
+    assert all(said in r["error"] for r in result.items), [r["error"] for r in result.items]
 
 
 @pytest.mark.real_model
 def test_whose_fault_an_overflow_is_is_asked_in_tokens(settings: Settings, tmp_path: Path) -> None:
     """The rule compared characters: 600 invisible tag characters (4 tokens each) are shorter
-    than a 770-character rubric but overflow the judge, and the item was failed and left out
-    again (35th probe). A rubric that alone does not fit stays the suite's fault."""
+    than a 770-character rubric but overflow the judge, and the fault was the rubric's (35th
+    probe). An answer the judge cannot read fails as the answer's length; a rubric that alone
+    does not fit stays the suite's fault."""
     clear_cache()
     rubric = "The answer is polite and helpful. " * 23
     suite = tmp_path / "s.yaml"
@@ -74,6 +74,6 @@ def test_whose_fault_an_overflow_is_is_asked_in_tokens(settings: Settings, tmp_p
     )
     add_mock(settings, "tags", script={"one": "\U000e0041" * 600, "two": "fine"})
     first, second = run_eval(settings, str(suite), ["tags"]).results["tags"].items
-    assert first["error"] is None and first["score"] == 0.0
-    assert "does not fit the judge" in first["detail"]["assertions"][0]["unscorable"]
+    assert first["score"] is None and "no room to read it" in first["error"]  # the answer's
     assert second["error"] and "context" in second["error"]  # the rubric's own overflow
+    assert "after this answer" not in second["error"]

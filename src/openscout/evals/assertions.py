@@ -159,14 +159,17 @@ TRUST_HINT = (
 )
 
 
-# answers that say nothing, and one long answer of many lines: a pattern matching all of
-# them matches any answer. None is blank: a blank answer is a miss before any check, and
-# with "" here `{{e}}.+` (e empty) passed every answer unrefused (53rd probe). The long one
-# keeps a length limit (`(?s)^.{1,2000}$`) from reading as "any answer".
+# answers that say nothing, one in other scripts and markup after leading spaces, and a
+# long one of many lines: a pattern matching all of them matches any answer. None is blank:
+# a blank answer is a miss before any check, and with "" here `{{e}}.+` (e empty) passed
+# every answer unrefused (53rd probe). The others keep checks most answers pass from
+# reading as "any answer": no CJK, ASCII only, no markdown or HTML, no leading space, no
+# blank line, a length limit (`(?s)^.{1,10000}$`).
 ANY_ANSWERS = (
     "x x x",
     "0",
-    "The answer is 42.\nMore words, 7 numbers; a list:\n- one\n- two\n" * 100,
+    "  **答案**: <b>42</b>\n\n# `x` é",
+    "The answer is 42.\nMore words, 7 numbers; a list:\n- one\n- two\n" * 200,
 )
 
 
@@ -291,12 +294,12 @@ def _judge(
             if _judge_refusal(e) is None:
                 raise
             _room_for(ctx, a, alone, e)
+            if isinstance(e, ContextLengthError):
+                raise _no_room(a, prompt, e, f"room for {JUDGE_ROOM_TOKENS} tokens") from e
             raise OpenscoutError(
                 f"the judge {a.get('judge')!r} was cut at 48 tokens before a verdict, and"
-                f" after this answer ({len(prompt):,} characters with the rubric) it has no"
-                f" room for {JUDGE_ROOM_TOKENS}: {e.message}",
-                hint="choose a judge with a longer context, or one that gives its verdict"
-                " first; a lower --max-tokens keeps answers shorter",
+                f" asked with {JUDGE_ROOM_TOKENS}, {_judge_refusal(e)}: {e.message}",
+                hint="run the same command again; failing again, choose another judge",
             ) from e
     if _judge_verdict(reply) is None and getattr(reply, "cut", False):
         raise OpenscoutError(
@@ -305,6 +308,17 @@ def _judge(
             hint="choose a judge that gives its verdict first, or ask for it first in the rubric",
         )
     return reply
+
+
+def _no_room(a: dict[str, Any], prompt: str, e: OpenscoutError, what: str) -> OpenscoutError:
+    """The item's failure where the judge's context holds the rubric but not the answer with
+    `what`: neither the answer's miss nor a verdict. Scored a miss, every long right answer
+    was one, and junk was recommended, nothing said (53rd and 54th probes)."""
+    return OpenscoutError(
+        f"the judge {a.get('judge')!r} has no {what} in its context after this answer"
+        f" ({len(prompt):,} characters with the rubric): {e.message}",
+        hint="choose a judge with a longer context, or a lower --max-tokens for shorter answers",
+    )
 
 
 def _room_for(ctx: ScoreContext, a: dict[str, Any], alone: str, e: OpenscoutError) -> None:
@@ -473,12 +487,18 @@ def run_assertion(
                 raise
             # an answer the judge refuses is a miss: left out, a model padding its wrong
             # answers had only its right ones scored (34th probe), and a provider's content
-            # filter did the same (36th). Unless the rubric alone is refused too: then the
+            # filter did the same (36th). One too long for the judge's context fails the
+            # item: no verdict either way (a miss, long right answers lost to junk, 54th;
+            # failed, the run is incomplete and compare waits, so padding wins nothing).
+            # Unless the rubric alone is refused too: then the
             # suite or the judge is at fault (asked, not guessed: 510 tag characters are
             # 2,040 tokens, 35th probe)
             # asked now, not from the cache: a judge that is down, or whose key was revoked,
             # must fail the item here, not have its outage blamed on the answer
             ctx.judge(a.get("judge"), alone, fresh=True)
+            if isinstance(e, ContextLengthError):  # the judge cannot read it: no verdict
+                prompt = JUDGE_PROMPT.format(rubric=value, output=for_judge(output))
+                raise _no_room(a, prompt, e, "room to read it") from e
             reply, detail["unscorable"] = "", f"{why}: {e.message}"
         verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply
