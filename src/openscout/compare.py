@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 import os
 import platform
+import textwrap
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +47,7 @@ from openscout.evals import run_eval
 from openscout.evals.loading import load_suite
 from openscout.evals.results import EvalRun, ProgressEvent, answered_from_cache
 from openscout.models import ModelSpec, get_model, list_models
-from openscout.paired_held import holm_notes, with_paired
+from openscout.paired_held import held_tests, holm_notes, with_paired
 from openscout.perf.bandwidth import ensure_bandwidth
 from openscout.perf.bench import ModelBench, bench_one
 from openscout.perf.cost import API_PRICES, HOSTED_PRICES, ApiPrice
@@ -321,8 +322,7 @@ def compare(
         raise ConfigError(
             "there are no models to compare", hint="add one with `openscout models add`"
         )
-    if not opt.skip_quality:
-        _check_suite(settings, opt)
+    cut = not opt.skip_quality and _check_suite(settings, opt)
     catalog, catalog_note = _catalog_for(settings)
     bandwidth = ensure_bandwidth(settings)
     models = []
@@ -345,6 +345,11 @@ def compare(
     paired: list[PairedTest] = []
     if not opt.skip_quality:
         models, notes, items, paired = _add_quality(settings, specs, models, opt, progress)
+        if cut and items is not None:  # a 30-test file was cut to 20 unsaid
+            notes.append(
+                f"quality was measured on the first {items} items of {opt.suite!r} (--limit);"
+                " a larger --limit asks more of them"
+            )
 
     models, published_notes = with_published_and_rent(models, settings.home)
     notes += published_notes
@@ -354,8 +359,9 @@ def compare(
     # dear model excluded by --max-cost raised the bound and junk was recommended (52nd)
     out = {c.id for c in cands if incomplete(c, opt.constraints) or exclusions(c, opt.constraints)}
     deciding = [t for t in paired if out.isdisjoint((t.model_a, t.model_b))]
-    cands = with_paired(cands, deciding)
-    notes += holm_notes(deciding)
+    held = held_tests(deciding)
+    cands = with_paired(cands, deciding, held)
+    notes += holm_notes(deciding, held)
     rec = recommend(cands, opt.constraints, opt.weights)
     return CompareResult(
         created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -438,13 +444,17 @@ def quality_of(run: EvalRun, model_id: str, suite: str) -> QualityScore | None:
     )
 
 
-def _check_suite(settings: Settings, opt: CompareOptions) -> None:
+def _check_suite(settings: Settings, opt: CompareOptions) -> bool:
     """A suite that cannot run stops compare before the speed runs, as it stops `eval`: a
     `python` assertion without --trust-python, or an unknown judge, let every model's quality
-    fail and the pick go on speed and cost alone (50th probe)."""
+    fail and the pick go on speed and cost alone (50th probe). True where --limit left items
+    of it out (a built-in suite is made to the size asked: any --limit)."""
     suite = load_suite(opt.suite, seed=opt.seed, limit=opt.limit, trust_python=opt.trust_python)
     for judge in sorted(suite.judges):
         get_model(settings, judge)
+    if opt.limit is None:
+        return False
+    return suite.whole is None or suite.whole > len(suite.items)
 
 
 def _add_quality(
@@ -489,7 +499,7 @@ def _add_quality(
             m = _with_error(
                 m,
                 f"{len(failed)} quality item(s) failed and are left out of the score "
-                f"(first: {failed[0]['error'].splitlines()[0][:200]})",
+                f"(first: {_first_line(failed[0]['error'])})",
             )
         if m.quality is None:
             m = _with_error(m, f"no quality score on {opt.suite!r}")
@@ -497,12 +507,13 @@ def _add_quality(
     items = max((len(r.items) for r in run.results.values()), default=None)
     paired = [PairedTest.model_validate(c, from_attributes=True) for c in run.comparisons]
     notes = list(run.notes) + _cached_notes(run, specs)
-    if items is not None and items == opt.limit:  # a 30-test file was cut to 20 unsaid
-        notes.append(
-            f"quality was measured on the first {items} items of {opt.suite!r} (--limit);"
-            " a larger --limit asks more of them"
-        )
     return out, notes, items, paired
+
+
+def _first_line(error: str, most: int = 300) -> str:
+    """An error's first line, cut between words and marked: cut at 200 characters, a
+    judge's "answered HTTP 400" read "answered HTTP 40)" (54th probe)."""
+    return textwrap.shorten(error.splitlines()[0] if error else "", most, placeholder=" ...")
 
 
 def _cached_notes(run: EvalRun, specs: list[ModelSpec]) -> list[str]:

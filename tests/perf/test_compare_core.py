@@ -75,6 +75,20 @@ def test_compare_on_mocks_keeps_going_past_a_failing_model(
     )
 
 
+def test_the_limit_is_said_only_where_it_left_items_out(
+    settings: Settings, mocks: list[str], tmp_path: Path
+) -> None:
+    """A suite of exactly 20 items run at the default --limit 20 was said to be measured on
+    "the first 20 items ... a larger --limit asks more of them", which asks nothing more
+    (54th probe, low)."""
+    suite = write_suite(tmp_path / "s.yaml", 4)
+    said = "quality was measured on the first"
+    for limit, noted in ((4, False), (5, False), (3, True)):
+        opts = CompareOptions(suite=str(suite), limit=limit, bench=FAST)
+        result = compare(settings, ["mock-a"], opts)
+        assert bool([n for n in result.notes if n.startswith(said)]) is noted, limit
+
+
 def test_compare_ranks_speed_at_the_depth_asked(settings: Settings, mocks: list[str]) -> None:
     opts = CompareOptions(skip_quality=True, bench=FAST, speed_depth=600)
     [a] = compare(settings, ["mock-a"], opts).models
@@ -538,15 +552,15 @@ def test_tests_that_cannot_reach_the_bound_or_repeat_another_take_no_share_of_it
                           discordant=apart)  # fmt: skip
 
     twins = [pair("h", "j", 0.031, 6), pair("t", "j", 0.031, 6), pair("h", "t", 1.0, 0)]
-    assert held_tests(twins)[0] == {id(twins[0]), id(twins[1])}
+    assert held_tests(twins).tests == {id(twins[0]), id(twins[1])}
     near = [pair("h", "j", 0.031, 6), pair("t", "j", 0.0625, 5), pair("h", "t", 0.5, 2)]
-    assert held_tests(near)[0] == {id(near[0])}
+    assert held_tests(near).tests == {id(near[0])}
     unknown = [pair("h", "j", 0.031, None), pair("t", "j", 0.0625, None), pair("h", "t", 1, None)]
-    assert held_tests(unknown) == (set(), 3)
+    assert (held_tests(unknown).tests, held_tests(unknown).counted) == (set(), 3)
     reachable = [pair("h", "j", 0.031, 6), pair("t", "j", 0.04, 7), pair("h", "t", 1.0, 0)]
     reachable[2] = pair("h", "t", 0.7, 9)  # h and t differ: all three could go under 0.05,
     # two under 0.05 / 2 (6 apart cannot): the bound is 0.025, and 0.031 misses it
-    assert held_tests(reachable) == (set(), 2)
+    assert (held_tests(reachable).tests, held_tests(reachable).counted) == (set(), 2)
 
 
 def test_junk_answered_at_once_is_not_picked_over_a_model_the_paired_test_finds_better(
@@ -657,6 +671,7 @@ def test_paired_wins_are_held_to_holms_correction_over_the_pairs() -> None:
     assert all(not c.quality_beats for c in with_paired(three, tests))
     (note,) = holm_notes(tests)  # printed as significant, read as tied: said
     assert note.startswith("a against b: p=0.03 is significant alone, not held to Holm's")
+    assert "over the 3 pairs that could still be significant" in note
     tests[0] = pair("a", "b", 0.01)  # under 0.05 / 3: shown; then 0.2 over 0.05 / 2 ends it
     assert [c.quality_beats for c in with_paired(three, tests)] == [{"b": 0.01}, {}, {}]
 

@@ -20,6 +20,7 @@ class LoadedSuite:
     source: str  # "builtin" or the file it came from
     items: list[Item]
     judges: list[str] = field(default_factory=list)  # model ids its assertions ask to judge
+    whole: int | None = None  # items in the file before --limit (None: made to the size asked)
 
     def __post_init__(self) -> None:
         check_label_lengths(self)
@@ -189,6 +190,8 @@ def load_suite(
             hint="give it another `name` (or `task`), so its results are not taken for the"
             " built-in suite's",
         )
+    if suite.whole is None:
+        suite.whole = len(suite.items)
     if limit is not None:
         suite.items = suite.items[:limit]
     return suite

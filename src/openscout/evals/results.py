@@ -37,7 +37,7 @@ class ProgressEvent:
     done: int
     total: int
     item_id: str | None = None  # None on the first event of a model
-    cached: bool = False  # the item was answered from the cache alone
+    cached: bool = False  # the model's own answer came from the cache (whatever its judge did)
 
 
 @dataclass
