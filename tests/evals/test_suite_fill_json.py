@@ -92,7 +92,6 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         ("'{% if name == \"{\" %}y{% endif %}'", 'uses {% if name == "{" %}, which is', 1),
         ("'{# name } #}'", "uses {# name } #}, which is not a variable", 1),
         ("'{% if \"%}\" == name %}'", 'uses {% if "%}" == name %}, which is not', 1),
-        ("'{% if name'", "uses {% if name, which is not a variable", 1),
     ],
 )
 def test_a_filter_or_a_missing_key_is_refused_naming_the_line(
@@ -119,13 +118,19 @@ def test_code_and_other_templates_are_sent_as_written(tmp_path: Path) -> None:
         'What does println!("{{}}") print?',
         "Explain {{#each items}}x{{/each}}",
         "In Handlebars, {{#if name}}hi{{/if}}",  # `{#` inside `{{#`: no Nunjucks comment
+        # openers never closed are no tags (the variable after them is filled)
+        "In bash, what does ${#text} print, {{name}}?",
+        "## Intro {#sec-intro}\nSummarise for {{name}}",
+        'What does printf("{%d}", n) print, {{name}}?',
     ]
     prompts = ", ".join(json.dumps(t) for t in texts)
     path.write_text(
         f"prompts: [{prompts}]\ntests:\n  - vars: {{name: Ann}}\n"
         "    assert: [{type: contains, value: a}]\n"
     )
-    assert [item.prompt for item in load_suite(path).items] == texts
+    assert [item.prompt for item in load_suite(path).items] == [
+        t.replace("{{name}}", "Ann") for t in texts
+    ]
 
 
 def test_an_assertion_with_a_template_openscout_does_not_fill_is_refused(tmp_path: Path) -> None:
@@ -248,11 +253,28 @@ def test_an_empty_value_every_answer_holds_is_refused(
 
 
 @pytest.mark.parametrize(
-    "pattern", ["^.{1,100}$", "(?s)^.{1,2000}$", "\\d", "[a-z]", "^(Paris|Lyon)\\.?$", "(?i)paris"]
+    "pattern",
+    [
+        "^.{1,100}$",
+        "(?s)^.{1,10000}$",
+        "\\d",
+        "[a-z]",
+        "^(Paris|Lyon)\\.?$",
+        "(?i)paris",
+        # checks most answers pass: no CJK, ASCII only, no leading space, no markdown, no
+        # HTML, no blank line (refused by the first witnesses of the 53rd probe's fix)
+        "^[^\\u4e00-\\u9fff]+$",
+        "^[\\x00-\\x7F]+$",
+        "^\\S",
+        "^[^*#`]+$",
+        "^[^<>]+$",
+        "^[^\\n]+(\\n[^\\n]+)*$",
+    ],
 )
 def test_a_pattern_some_answers_miss_is_kept(tmp_path: Path, pattern: str) -> None:
-    """Length limits and plain checks are no "any answer" pattern: the witnesses that find
-    those are a digit, a few letters and a long answer of many lines, never a blank one."""
+    """Length limits, plain checks and checks most answers pass are no "any answer" pattern:
+    the witnesses are a digit, a few letters, other scripts and markup after spaces, and a
+    long answer of many lines, never a blank one."""
     path = tmp_path / "s.json"
     suite = {"prompts": ["Q"], "tests": [{"assert": [{"type": "regex", "value": pattern}]}]}
     path.write_text(json.dumps(suite))

@@ -110,23 +110,27 @@ def _reads_as_name(inner: str) -> bool:
 
 
 # Nunjucks' tags and comments naming a test's variable are refused (52nd probe): each runs
-# to its closer outside quotes, or to the end where none closes it; possessive, no backtracking
+# to its closer outside quotes; possessive, no backtracking
 _TAG_OPEN = re.compile(r"(?<!\{)\{[%#]")  # `{{#each x}}` is Handlebars, no comment
-_TAG_REST = {
-    "%": re.compile(
-        r"""(?:[^"'%]++|"(?:[^"\\]|\\.)*+"?|'(?:[^'\\]|\\.)*+'?|%(?!\}))*+(?:%\})?""", re.S
-    ),
-    "#": re.compile(r"(?:[^#]++|#(?!\}))*+(?:#\})?", re.S),
+_TAG_BODY = {
+    "%": re.compile(r"""(?:[^"'%]++|"(?:[^"\\]|\\.)*+"?|'(?:[^'\\]|\\.)*+'?|%(?!\}))*+""", re.S),
+    "#": re.compile(r"(?:[^#]++|#(?!\}))*+", re.S),
 }
 
 
 def _tags(text: str) -> Iterator[str]:
     """Each `{% ... %}` and `{# ... #}` in text. One holding a brace (`{% if k == "{" %}`)
-    was not seen as a tag and was sent as written (53rd probe)."""
+    was not seen as a tag and was sent as written (53rd probe). An opener never closed is
+    no tag (`${#text}`, a Pandoc `{#id}`, printf's `{%d}`), and Nunjucks reads all after it
+    as inside it: the scan ends there."""
     at = 0
     while m := _TAG_OPEN.search(text, at):
-        rest = _TAG_REST[m[0][1]].match(text, m.end())
-        at = rest.end() if rest else len(text)
+        kind = m[0][1]
+        body = _TAG_BODY[kind].match(text, m.end())
+        end = body.end() if body else m.end()
+        if not text.startswith(kind + "}", end):
+            return
+        at = end + 2
         yield text[m.start() : at]
 
 
@@ -564,4 +568,5 @@ def load_user_suite(
         source=str(path.resolve()),
         items=items,
         judges=sorted(judges),
+        whole=(len(parsed.tests) + composed.skipped.get(("tests",), 0)) * len(parsed.prompts),
     )
