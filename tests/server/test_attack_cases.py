@@ -210,6 +210,31 @@ def test_upstream_echoing_the_basic_credentials_it_got_never_shows_them(cut: int
     assert token[cut : cut + 8] not in str(e.value) and "boom ***" in str(e.value), str(e.value)
 
 
+def test_a_percent_encoded_password_is_masked_as_sent() -> None:
+    """A password with `@` is written `p%40ssw0rdX` in the URL and sent as `p@ssw0rdX`; an
+    upstream echoing the pair it got handed the sent form to API clients, the log and the
+    report: only the written form was masked (54th probe, high)."""
+
+    def echo(req: httpx.Request) -> httpx.Response:
+        pair = base64.b64decode(req.headers["authorization"].removeprefix("Basic ")).decode()
+        return httpx.Response(500, json={"error": {"message": f"boom decoded={pair}"}})
+
+    engine = OpenAIEngine(
+        "u",
+        "http://us%40er:p%40ssw0rdX@upstream.example/v1",
+        loglikelihood=False,
+        transport=httpx.MockTransport(echo),
+    )
+    with pytest.raises(EngineError) as e:
+        list(engine.stream_completion("hi", _params()))
+    said = str(e.value)
+    assert "boom decoded=" in said and "ssw0rdX" not in said and "us@er" not in said, said
+    from openscout.engines.key_mask import UpstreamSecrets
+
+    secrets = UpstreamSecrets("http://bob:s3cr%23tPass77@upstream.example/v1", None)
+    assert secrets.data("your password is s3cr#tPass77") == "your password is ***"
+
+
 def test_upstream_redirect_is_an_error() -> None:
     engine = _upstream(lambda req: httpx.Response(302, headers={"location": "http://x/"}))
     with pytest.raises(EngineError, match="302"):

@@ -57,17 +57,19 @@ class UpstreamSecrets:
     database; its answers and forwarded bodies reach API clients."""
 
     def __init__(self, url: str, key: str | None) -> None:
-        from urllib.parse import parse_qsl, urlsplit
+        from urllib.parse import parse_qsl, unquote, urlsplit
 
         from openscout.engines.http_bounds import basic_token
 
         self._url = url
         self._masks = (KeyMask(key), KeyMask(basic_token(url)))
-        # in data only long ones: a token string may be a short word (and the user name)
+        # in data only long ones: a token string may be a short word (and the user name);
+        # the password as written and as sent (`p%40ss` goes out as `p@ss`: 54th probe)
         parts = urlsplit(url)
+        password = [parts.password, unquote(parts.password)] if parts.password else []
         self._url_values = [
             v
-            for v in (parts.password, *(v for _, v in parse_qsl(parts.query)))
+            for v in (*password, *(v for _, v in parse_qsl(parts.query)))
             if v and len(v) >= MIN_SECRET_CHARS
         ]
 
