@@ -46,6 +46,7 @@ from openscout.errors import ConfigError, DataFileError, EngineError, OpenscoutE
 from openscout.evals import run_eval
 from openscout.evals.loading import load_suite
 from openscout.evals.results import EvalRun, ProgressEvent, answered_from_cache
+from openscout.evals.self_judging import self_judged, who
 from openscout.models import ModelSpec, get_model, list_models
 from openscout.paired_held import held_tests, holm_notes, with_paired
 from openscout.perf.bandwidth import ensure_bandwidth
@@ -322,7 +323,7 @@ def compare(
         raise ConfigError(
             "there are no models to compare", hint="add one with `openscout models add`"
         )
-    cut = not opt.skip_quality and _check_suite(settings, opt)
+    cut = not opt.skip_quality and _check_suite(settings, opt, specs)
     catalog, catalog_note = _catalog_for(settings)
     bandwidth = ensure_bandwidth(settings)
     models = []
@@ -444,14 +445,22 @@ def quality_of(run: EvalRun, model_id: str, suite: str) -> QualityScore | None:
     )
 
 
-def _check_suite(settings: Settings, opt: CompareOptions) -> bool:
+def _check_suite(settings: Settings, opt: CompareOptions, specs: list[ModelSpec]) -> bool:
     """A suite that cannot run stops compare before the speed runs, as it stops `eval`: a
     `python` assertion without --trust-python, or an unknown judge, let every model's quality
-    fail and the pick go on speed and cost alone (50th probe). True where --limit left items
-    of it out (a built-in suite is made to the size asked: any --limit)."""
+    fail and the pick go on speed and cost alone (50th probe); so does a judge that is one of
+    the models compared (54th). True where --limit left items of it out (a built-in suite
+    is made to the size asked: any --limit)."""
     suite = load_suite(opt.suite, seed=opt.seed, limit=opt.limit, trust_python=opt.trust_python)
-    for judge in sorted(suite.judges):
-        get_model(settings, judge)
+    judges = [get_model(settings, judge) for judge in sorted(suite.judges)]
+    if pairs := self_judged(judges, specs, settings):
+        judge, model = pairs[0]
+        raise ConfigError(
+            f"{who(judge, model)}: it would judge its own answers and its rivals', and the"
+            " pick would rest on its word",
+            hint=f"choose a judge that is not compared (`judge:` in the suite), or leave"
+            f" {model} out of -m",
+        )
     if opt.limit is None:
         return False
     return suite.whole is None or suite.whole > len(suite.items)

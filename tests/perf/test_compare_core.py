@@ -787,3 +787,31 @@ def test_answers_read_from_the_cache_are_said_when_only_their_judge_is_asked_afr
         assert len(fake.outcomes()) - asked < 4  # no item asked: speed prompts only
     said = "server: 4 of 4 quality answers were read from the cache of an earlier run"
     assert [n for n in again.notes if said in n], again.notes
+
+
+def test_a_judge_that_is_one_of_the_models_compared_is_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A server used as the suite's judge passed its own wrong answers and failed its
+    rivals' right ones, and was recommended, nothing said (54th probe, medium). compare
+    refuses it before anything runs, under its id or another registration of the same
+    endpoint; eval says so in its notes."""
+    from openscout.evals import run_eval
+    from tests.evals.helpers import add_mock
+
+    add_mock(settings, "honest", default="ok w0")
+    add_mock(settings, "other", default="ok w0")
+    with serve(FakeServer("ok")) as fake:
+        for mid in ("server", "same-server"):
+            add_model(settings, ModelSpec(id=mid, engine="openai", base_url=fake.url, model="m"))
+        for judge in ("server", "same-server"):
+            suite = write_suite(tmp_path / f"{judge}.yaml", 1, judge=judge)
+            opts = CompareOptions(suite=str(suite), bench=FAST)
+            with pytest.raises(OpenscoutError, match="its own answers and its rivals'") as e:
+                compare(settings, ["server", "honest"], opts)
+            assert f"the judge {judge} is server" in e.value.message
+            assert len(fake.outcomes()) == 0  # refused before any request
+        run = run_eval(settings, str(suite), ["server", "honest"])
+        assert [n for n in run.notes if "the judge same-server is server" in n]
+        fine = compare(settings, ["other", "honest"], opts)  # judged by neither
+    assert not [n for n in fine.notes if "judge" in n]

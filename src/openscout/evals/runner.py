@@ -30,6 +30,7 @@ from openscout.evals.loading import LoadedSuite, load_suite
 from openscout.evals.refusal import prompt_refusal
 from openscout.evals.results import EvalRun, Invocation, ProgressEvent, build_run
 from openscout.evals.scoring import Score, score_choice_logprobs, score_generation
+from openscout.evals.self_judging import self_judged, self_judged_notes
 from openscout.evals.store import EvalStore, model_key
 from openscout.evals.thinking import cut_off_thinking, split_thinking
 from openscout.models import ModelSpec, get_model
@@ -531,6 +532,7 @@ def run_eval(
                 run_id, specs, suite, shared, progress, parallel, early_stop, seed, calls
             )
         run = build_run(run_id, suite, seed, limit, store, model_ids, calls, resumed)
+        run.suite_notes += self_judged_notes(self_judged(judges, specs, settings))
         run.early_stop = stop_info
         # With failed items the run stays open: the same command resumes it and asks them again.
         run.status = "incomplete" if any(r.errors for r in run.results.values()) else "done"
