@@ -31,6 +31,21 @@ def test_extract_choice() -> None:
     assert extract_choice("no idea", ch) is None
 
 
+def test_a_capital_word_is_no_choice_letter() -> None:
+    """The article "A" and the pronoun "I" anywhere were read as choices, before the
+    option's text: a verbose right answer on rotated options scored at chance (54th
+    probe, medium). A letter marked as one still comes first."""
+    ch = ("Lyon", "Paris", "Nice", "Lille")
+    assert extract_choice("Paris. A lovely city.", ch) == 1
+    assert extract_choice("A city such as Paris is the capital.", ch) == 1
+    assert extract_choice("The answer is B. A good question!", ch) == 1
+    assert extract_choice("Option A (Lyon) is wrong. The answer is B.", ch) == 1
+    assert extract_choice("B is right; A is not", ch) == 1
+    assert extract_choice("(C) Nice", ch) == 2 and extract_choice("D", ch) == 3
+    assert extract_choice("I think it is C", ch) == 2
+    assert extract_choice("I believe it is D", tuple(f"o{i}" for i in range(10))) == 3
+
+
 def test_requests_for_chat_and_completion() -> None:
     item = Item(
         id="a",

@@ -223,21 +223,36 @@ def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
     """Index of the chosen option: a letter (A., (B), 'answer is C') or the option's text."""
     letters = LETTERS[: len(choices)]
     tail = _after_marker(text).strip()
-    m = re.match(r"^\(?([" + letters + r"])\b", tail) or re.search(
-        r"(?:^|[\s(])([" + letters + r"])(?:[).:,]|\s|$)", tail
-    )
-    if m:
+    # a letter marked as one first: alone, or opening the answer with a mark ("B.", "(B)",
+    # "B: ...", "B Paris"); never the article "A" or the pronoun "I" before a lower-case
+    # word, which read "A city such as Paris" and "I believe it is D" as choices (54th)
+    marked = re.match(r"^[(\[]?([" + letters + r"])(?:[)\].:,]|\s*$|\s+(?![a-z]))", tail)
+    if marked:
+        return letters.index(marked.group(1))
+    # then an option's text, before a letter met in passing: "Paris. A lovely city." was
+    # read as A (54th probe)
+    if (said := _option_text(text, choices)) is not None:
+        return said
+    for m in re.finditer(r"(?:^|[\s(])([" + letters + r"])(?:[).:,]|\s|$)", tail):
+        words = tail[m.end() :].lstrip()
+        if m.group(1) in "AI" and words[:1].islower():  # "A city", "I think": words
+            continue
         return letters.index(m.group(1))
-    # an option's text, as a whole word where one is: the earliest substring read "100" as
-    # the option "1" (39th probe); at one place the longest option wins
+    # last, an option's text inside a word: no whole word anywhere, the longest at the
+    # first place ("x1000y")
+    low = text.lower()
+    hits = [
+        (low.find(c.lower()), -len(c), i) for i, c in enumerate(choices) if c and c.lower() in low
+    ]
+    return min(hits)[2] if hits else None
+
+
+def _option_text(text: str, choices: tuple[str, ...]) -> int | None:
+    """The option whose text the answer gives as a whole word: the earliest substring read
+    "100" as the option "1" (39th probe); at one place the longest wins."""
     low = text.lower()
     whole = []
     for i, c in enumerate(choices):
         if c and (m := re.search(r"(?<!\w)" + re.escape(c.lower()) + r"(?!\w)", low)):
             whole.append((m.start(), -len(c), i))
-    if whole:
-        return min(whole)[2]
-    hits = [
-        (low.find(c.lower()), -len(c), i) for i, c in enumerate(choices) if c and c.lower() in low
-    ]
-    return min(hits)[2] if hits else None
+    return min(whole)[2] if whole else None
