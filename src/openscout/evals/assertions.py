@@ -317,7 +317,8 @@ def _no_room(a: dict[str, Any], prompt: str, e: OpenscoutError, what: str) -> Op
     return OpenscoutError(
         f"the judge {a.get('judge')!r} has no {what} in its context after this answer"
         f" ({len(prompt):,} characters with the rubric): {e.message}",
-        hint="choose a judge with a longer context, or a lower --max-tokens for shorter answers",
+        hint="choose a judge with a longer context, or a lower `max_tokens` in the suite's"
+        " `defaults` (or the test's) for shorter answers",
     )
 
 
