@@ -59,11 +59,15 @@ def with_paired(
     intervals alone called 0 of 20 right and 6 of 20 tied, and junk was recommended: 50th)."""
     held = held or held_tests(paired)
     beats: dict[str, dict[str, float]] = {c.id: {} for c in cands}
+    alone: dict[str, dict[str, float]] = {c.id: {} for c in cands}
     for t in paired:
-        if id(t) in held.tests:
+        if t.significant and t.diff:
             win, lose = (t.model_a, t.model_b) if t.diff > 0 else (t.model_b, t.model_a)
-            beats.setdefault(win, {})[lose] = t.p_value
-    return [c.model_copy(update={"quality_beats": beats[c.id]}) for c in cands]
+            (beats if id(t) in held.tests else alone).setdefault(win, {})[lose] = t.p_value
+    return [
+        c.model_copy(update={"quality_beats": beats[c.id], "quality_beats_alone": alone[c.id]})
+        for c in cands
+    ]
 
 
 def holm_notes(paired: list[PairedTest], held: Held | None = None) -> list[str]:

@@ -77,6 +77,8 @@ class Candidate(BaseModel):
     # models this one answered better on the same items, significantly by compare's paired
     # test: id -> p-value (quality_apart.py)
     quality_beats: dict[str, float] = {}
+    # ... significantly alone, not held to the correction over all the pairs compared
+    quality_beats_alone: dict[str, float] = {}
 
     @property
     def speed_tps(self) -> float | None:
@@ -416,6 +418,11 @@ def recommend(
             None, [c.id for c in front], ranking, excluded, reasons, msg, k.describe()
         )
     best = next(c for c in eligible if c.id == ranking[0].id)
+    if w.quality and (doubt := _beaten_alone(best, eligible)):
+        reasons = [*reasons, *_unknown_notes(eligible, w)]
+        return Recommendation(
+            None, [c.id for c in front], ranking, excluded, reasons, doubt, k.describe()
+        )
     reasons[:0] = _recommended_reasons(best, eligible, front, ranking, sc, w, below)
     reasons += _unknown_notes(eligible, w)
     msg = f"recommended: {best.id}"
@@ -436,6 +443,25 @@ def _unknown_notes(eligible: list[Candidate], w: Weights) -> list[str]:
             worst_end(c.id, name) for c in eligible if axis_value(getattr(c, attr), name) is None
         ]
     return out
+
+
+def _beaten_alone(best: Candidate, eligible: list[Candidate]) -> str | None:
+    """Why there is no clear pick where another model's quality is above the best-scored
+    one's by the paired test alone, not after the correction over all the pairs: a third
+    model in the comparison (a weak one, or a dominated one) held the test under the bound,
+    and junk right on none was recommended over a model right on 6 of 20 (54th probe)."""
+    rivals = [
+        (o, o.quality_beats_alone[best.id]) for o in eligible if best.id in o.quality_beats_alone
+    ]
+    if not rivals:
+        return None
+    o, p = min(rivals, key=lambda r: r[1])
+    return (
+        f"no clear pick: {best.id} scores highest, but {o.id}'s quality is above its by the"
+        f" paired test on the items both answered alone (p={p:.2g}), not after the"
+        " correction over all the pairs compared; measure more items (--limit), or leave"
+        " out models that cannot be the pick"
+    )
 
 
 def _quality_above(c: Candidate, cands: list[Candidate]) -> Candidate | None:

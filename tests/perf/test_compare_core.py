@@ -499,11 +499,13 @@ def _honest_and_junk(
     )
     right = {f"Q{i}: the capital of France?": "Paris." for i in range(6)}
     late = {f"Q{i}: the capital of France?": "Paris." for i in range(14, 20)}
+    last = {"Q19: the capital of France?": "Paris."}  # the one item honest misses
     models = {
         "honest": ({"script": right, "default": "Lyon.", "delay_s": 0.1}, "MIT"),
         "junk": ({"default": "x x x x x x x x"}, "MIT"),
         "dear": ({"script": late, "default": "Lyon.", "delay_s": 0.1}, None),
         "twin": ({"script": right, "default": "Lyon.", "delay_s": 0.1}, "MIT"),
+        "tiny": ({"script": last, "default": "Lyon.", "delay_s": 0.1}, "MIT"),
     }
     for mid in ids:
         options, licence = models[mid]
@@ -537,6 +539,21 @@ def test_a_second_deployment_of_the_honest_model_does_not_hand_the_pick_to_junk(
     assert not [n for n in result.notes if "Holm" in n]
     status = {row["id"]: row["status"] for row in rows(result)}
     assert status["junk"].endswith("quality below honest's")
+
+
+def test_a_pick_beaten_by_the_paired_test_alone_is_no_clear_pick(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A third model right on one item the honest one misses made a pair able to reach the
+    bound: 0.05 / 2 held honest's p=0.031 against junk under it, and junk right on none was
+    recommended (54th probe). Where the best-scored model is below another by the paired
+    test alone, there is no clear pick, and the message says what would make one."""
+    result = _honest_and_junk(settings, tmp_path, ["honest", "junk", "tiny"], CompareOptions())
+    rec = result.recommendation
+    assert rec.recommended is None, rec
+    assert rec.message.startswith("no clear pick: junk scores highest, but honest's quality")
+    assert "(p=0.031)" in rec.message and "--limit" in rec.message
+    assert rec.ranking[0].id == "junk"  # the ranking is still given
 
 
 def test_tests_that_cannot_reach_the_bound_or_repeat_another_take_no_share_of_it() -> None:
