@@ -86,6 +86,13 @@ def test_dotted_names_reach_into_mappings_and_lists(tmp_path: Path) -> None:
         ("'{{ name -}}'", "uses {{ name -}}, which is not a variable", 1),
         ("'{{ name or \"x\" }}'", 'uses {{ name or "x" }}, which is not a variable', 1),
         ("'{{ tags + 1 }}'", "uses {{ tags + 1 }}, which is not a variable", 1),
+        # ... naming it anywhere outside quotes, not only first (54th probe)
+        ("'{{ not name }}'", "uses {{ not name }}, which is not a variable", 1),
+        ("'{{ (name) }}'", "uses {{ (name) }}, which is not a variable", 1),
+        ('\'{{ "x" if name else "y" }}\'', 'uses {{ "x" if name else "y" }}, which', 1),
+        ("'{{ \"a\" ~ name }}'", 'uses {{ "a" ~ name }}, which is not a variable', 1),
+        ("'{{ [name][0] }}'", "uses {{ [name][0] }}, which is not a variable", 1),
+        ("'{{ {\"a\": name}.a }}'", 'uses {{ {"a": name}.a }}, which is not a variable', 1),
         ("'{% if name %}hi{% endif %}'", "uses {% if name %}, which is not a variable", 1),
         ("'{# name #}'", "uses {# name #}, which is not a variable", 1),
         # a tag or comment holding a brace or its closer in quotes (53rd probe)

@@ -85,11 +85,14 @@ _VAR = re.compile(
 # (`{{नाम}}`, a name in NFD: 49th), and so are brackets after a space (`{{ a [0] }}`) and
 # Nunjucks' whitespace control (`{{- a }}`, `{{ a -}}`: 51st). No braces inside: one pass.
 _BRACED = re.compile(r"\{\{[-+]?\s*((?:[^\s{}\[\]]|\s*\[[^\[\]{}]*\])+)\s*[-+]?\}\}")
-# any `{{ ... }}`: one that begins with a variable the test sets is a template (`{{ a or
-# "x" }}`, `{{ a + 1 }}` were sent as written: 51st probe)
-_ANY_BRACED = re.compile(
-    r"\{\{[-+]?\s*([^\W\d][\w\u200c\u200d]*+)[^{}]*\}\}"
-)  # *+: no backtracking
+# any `{{ ... }}` naming a variable the test sets outside its quotes is a template: `{{ a or
+# "x" }}`, `{{ a + 1 }}` (51st probe), `{{ not a }}`, `{{ "x" if a else "y" }}` (54th) were
+# sent as written. Each runs to its `}}` outside quotes; possessive, no backtracking
+_EXPR_OPEN = re.compile(r"\{\{")
+_EXPR_BODY = re.compile(
+    r"""(?:[^"'}]++|"(?:[^"\\]|\\.)*+"?|'(?:[^'\\]|\\.)*+'?|\}(?!\}))*+""", re.S
+)
+_QUOTED = re.compile(r""""(?:[^"\\]|\\.)*+"?|'(?:[^'\\]|\\.)*+'?""", re.S)
 _NAME = re.compile(r"[^\W\d][\w\u200c\u200d]*+")
 _BRACKETS = re.compile(r"\s*\[[^\[\]{}]*\]")
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
@@ -132,6 +135,19 @@ def _tags(text: str) -> Iterator[str]:
             return
         at = end + 2
         yield text[m.start() : at]
+
+
+def _expressions(text: str) -> Iterator[tuple[str, str]]:
+    """Each `{{ ... }}` in text, whole and inside, its end the first `}}` outside quotes. One
+    never closed ends the scan: Nunjucks reads all after it as inside it."""
+    at = 0
+    while m := _EXPR_OPEN.search(text, at):
+        body = _EXPR_BODY.match(text, m.end())
+        end = body.end() if body else m.end()
+        if not text.startswith("}}", end):
+            return
+        at = end + 2
+        yield text[m.start() : at], text[m.end() : end]
 
 
 def _templates(text: str) -> Iterator[re.Match[str]]:
@@ -267,9 +283,15 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
             walked += f".{key}"
         return value
 
-    starts_with_var = (m[0] for m in _ANY_BRACED.finditer(text) if m.group(1) in variables)
+    naming_var = (
+        whole
+        for whole, inside in _expressions(text)
+        # Handlebars' `{{#each xs}}`, `{{/each}}` are no Nunjucks: code, sent as written
+        if not inside.lstrip().startswith(("#", "/"))
+        and not variables.keys().isdisjoint(_NAME.findall(_QUOTED.sub("", inside)))
+    )
     tags = (t for t in _tags(text) if not variables.keys().isdisjoint(_NAME.findall(t)))
-    for used in chain((m[0] for m in _templates(text)), starts_with_var, tags):
+    for used in chain((m[0] for m in _templates(text)), naming_var, tags):
         if not _VAR.fullmatch(used):
             raise bad(
                 f"uses {used[:60]}, which is not a variable openscout fills",
