@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from openscout.evals.items import Item, build_request, extract_choice, extract_label, extract_number
 from openscout.evals.scoring import score_choice_logprobs, score_generation
 
@@ -44,6 +46,15 @@ def test_a_capital_word_is_no_choice_letter() -> None:
     assert extract_choice("(C) Nice", ch) == 2 and extract_choice("D", ch) == 3
     assert extract_choice("I think it is C", ch) == 2
     assert extract_choice("I believe it is D", tuple(f"o{i}" for i in range(10))) == 3
+
+
+@pytest.mark.parametrize(
+    "said", ["The answer is **B**.", "Answer: **B**", "**B**", "`B`", "*B*", "### Answer\n**B**"]
+)
+def test_a_letter_in_markdown_emphasis_is_read(said: str) -> None:
+    """Chat models bold their final answer: "The answer is **B**." was read as no choice,
+    and every right formatted answer scored 0 (54th probe, medium)."""
+    assert extract_choice(said, ("Lyon", "Paris", "Nice", "Lille")) == 1
 
 
 def test_requests_for_chat_and_completion() -> None:

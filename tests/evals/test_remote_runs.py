@@ -22,7 +22,13 @@ from openscout.evals import calls as calls_module
 from openscout.evals import run_eval
 from openscout.evals.pacing import RetryPolicy
 from openscout.models import ModelSpec, add_model
-from tests.engines.fake_openai import CONTENT_FILTERED, FakeServer, counting_logprobs, serve
+from tests.engines.fake_openai import (
+    CONTENT_FILTERED,
+    FakeServer,
+    counting_logprobs,
+    reply_ok_word,
+    serve,
+)
 from tests.evals.helpers import add_mock, write_suite
 
 CLI = [sys.executable, "-m", "openscout.cli.main"]
@@ -327,6 +333,63 @@ def test_an_answer_the_judge_keeps_failing_on_is_a_miss(
     assert (one["error"], one["score"], two["score"]) == (None, 0.0, 1.0)
     assert "kept failing on the answer" in one["detail"]["assertions"][0]["unscorable"]
     assert (result.n, result.errors) == (2, 0)
+
+
+def test_a_judges_outage_on_one_answer_is_asked_again_not_blamed_on_the_answer(
+    settings: Settings, tmp_path: Path, quick_retries: None
+) -> None:
+    """A judge answering 503 through every retry on one answer, then the rubric alone, made
+    that answer a miss: only right answers lose by it (54th probe, medium). The answer is
+    asked once more; a judge still failing on it alone (a SAFETY block) leaves it a miss."""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\njudge: judge\ntests:\n"
+        "  - vars: {q: one}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
+    )
+    add_mock(settings, "m", script={"one": "BLOCKED words"})
+    # its first five requests (every attempt at the answer) fail, then it is back
+    fake = FakeServer("unavailable", reply=lambda p: "PASS", misbehave_first=5)
+    with serve(fake):
+        add_remote(settings, fake.url, "judge")
+        (item,) = run_eval(settings, str(suite), ["m"]).results["m"].items
+    assert (item["error"], item["score"]) == (None, 1.0), item
+    assert "unscorable" not in item["detail"]["assertions"][0]
+
+
+def test_a_one_off_blank_answer_is_asked_again_on_the_next_run(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A server answering "" once was a miss on every later run: the blank answer came from
+    the cache (54th probe, low-medium). A blank answer is not cached; the next run asks."""
+    suite = write_suite(tmp_path / "s.yaml", 2)
+    said: list[str] = []
+
+    def once_blank(prompt: str) -> str:
+        said.append(prompt)
+        return "" if said.count(prompt) == 1 and "Item 1:" in prompt else reply_ok_word(prompt)
+
+    with serve(FakeServer("ok", reply=once_blank)) as fake:
+        add_remote(settings, fake.url)
+        first = run_eval(settings, str(suite), ["remote"]).results["remote"]
+        again = run_eval(settings, str(suite), ["remote"], resume=False).results["remote"]
+    assert (first.score, again.score) == (0.5, 1.0)
+    assert (again.engine_calls, again.cached_calls) == (1, 1)  # only the blank one asked
+
+
+def test_a_judge_server_refusing_the_size_of_an_answer_fails_the_item(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A judge behind a proxy answering 413 to a long answer was "the judge refused the
+    answer", a silent miss: long right answers lost to junk (54th probe, medium). A 413
+    names the request's size, not its content: the judge cannot read it."""
+    suite = _judged_suite(settings, tmp_path)
+    too_big = (413, {"error": {"message": "Request Entity Too Large"}})
+    fake = FakeServer("refuse", reply=lambda p: "PASS", misbehave_on=("BLOCKED",), refusal=too_big)
+    with serve(fake):
+        add_remote(settings, fake.url, "judge")
+        one, two = run_eval(settings, str(suite), ["m"]).results["m"].items
+    assert one["score"] is None and "has no room to read it" in one["error"]
+    assert two["score"] == 1.0
 
 
 @pytest.mark.parametrize("always", [False, True])

@@ -336,6 +336,30 @@ def _room_for(ctx: ScoreContext, a: dict[str, Any], alone: str, e: OpenscoutErro
         ) from e
 
 
+def _once_more(
+    ctx: ScoreContext, a: dict[str, Any], prompt: str, alone: str, e: OpenscoutError, why: str
+) -> tuple[str, str | None]:
+    """The judge's reply to the answer asked once more where its failure was transient and
+    the rubric alone then went through: a judge's outage on one answer (503 through every
+    retry) was blamed on the answer, and only right answers lose by that (54th probe). A
+    failure that holds on the answer (a SAFETY block inside a 200) is still its miss."""
+    if not (isinstance(e, EngineError) and e.transient):
+        return "", f"{why}: {e.message}"
+    try:
+        return _judge(ctx, a, prompt, alone, fresh=True), None
+    except (EngineError, ChatTemplateError) as again:
+        if (still := _judge_refusal(again)) is None:
+            raise
+        return "", f"{still}: {again.message}"
+
+
+def _too_long(e: OpenscoutError) -> bool:
+    """The judge's context, or its server's size limit (a proxy's 413, whose page names no
+    context: 54th probe), has no room for the request."""
+    sized = isinstance(e, EngineResponseError) and e.status in (413, 414, 431)
+    return isinstance(e, ContextLengthError) or sized
+
+
 def _judge_refusal(e: OpenscoutError) -> str | None:
     """How the judge refused this request, when the refusal may lie in its text (and so in
     the answer): too long, any 4xx that asking again cannot change (Azure's content filter
@@ -343,7 +367,7 @@ def _judge_refusal(e: OpenscoutError) -> str | None:
     or the judge's chat template refusing it, or a failure that outlasted every retry (an
     upstream's 5xx inside a 200 naming a SAFETY block). A bad key, a bad model or an outage
     fails that way too: asking with the rubric alone, the caller finds it is not the answer."""
-    if isinstance(e, ContextLengthError):
+    if _too_long(e):
         return "the answer does not fit the judge"
     if isinstance(e, ChatTemplateError):
         return "the judge's chat template refused the answer"
@@ -497,10 +521,12 @@ def run_assertion(
             # asked now, not from the cache: a judge that is down, or whose key was revoked,
             # must fail the item here, not have its outage blamed on the answer
             ctx.judge(a.get("judge"), alone, fresh=True)
-            if isinstance(e, ContextLengthError):  # the judge cannot read it: no verdict
-                prompt = JUDGE_PROMPT.format(rubric=value, output=for_judge(output))
+            prompt = JUDGE_PROMPT.format(rubric=value, output=for_judge(output))
+            if _too_long(e):  # the judge cannot read it: no verdict
                 raise _no_room(a, prompt, e, "room to read it") from e
-            reply, detail["unscorable"] = "", f"{why}: {e.message}"
+            reply, unscorable = _once_more(ctx, a, prompt, alone, e, why)
+            if unscorable is not None:
+                detail["unscorable"] = unscorable
         verdict = _judge_verdict(reply)
         detail["judge_reply"] = reply
         s = verdict if verdict is not None else 0.0

@@ -131,6 +131,7 @@ def build_request(item: Item, fmt: PromptFormat) -> Request:
 # -- reading answers back --------------------------------------------------------------------
 
 # a whole word: inside "answered" it read "Answer: 42 (I first answered 40)" as 40 (40th probe)
+_EMPHASIS = re.compile(r"[*_`]+")
 _MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
@@ -222,7 +223,9 @@ def extract_label(text: str, labels: list[str]) -> str | None:
 def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
     """Index of the chosen option: a letter (A., (B), 'answer is C') or the option's text."""
     letters = LETTERS[: len(choices)]
-    tail = _after_marker(text).strip()
+    # Markdown's emphasis and code marks around the letter are no part of it: chat models
+    # bold their answer, and "The answer is **B**." was read as no choice (54th probe)
+    tail = _after_marker(_EMPHASIS.sub("", text)).strip().lstrip("#").strip()
     # a letter marked as one first: alone, or opening the answer with a mark ("B.", "(B)",
     # "B: ...", "B Paris"); never the article "A" or the pronoun "I" before a lower-case
     # word, which read "A city such as Paris" and "I believe it is D" as choices (54th)
