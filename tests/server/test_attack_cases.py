@@ -233,6 +233,9 @@ def test_a_percent_encoded_password_is_masked_as_sent() -> None:
 
     secrets = UpstreamSecrets("http://bob:s3cr%23tPass77@upstream.example/v1", None)
     assert secrets.data("your password is s3cr#tPass77") == "your password is ***"
+    queried = UpstreamSecrets("http://h.example/v1?token=s3cr%40tValue9", None)
+    for echo in ("bad token s3cr%40tValue9", "bad token s3cr@tValue9"):
+        assert queried.text(echo) == queried.data(echo) == "bad token ***"
 
 
 def test_upstream_redirect_is_an_error() -> None:

@@ -57,9 +57,9 @@ class UpstreamSecrets:
     database; its answers and forwarded bodies reach API clients."""
 
     def __init__(self, url: str, key: str | None) -> None:
-        from urllib.parse import parse_qsl, unquote, urlsplit
+        from urllib.parse import unquote, urlsplit
 
-        from openscout.engines.http_bounds import basic_token
+        from openscout.engines.http_bounds import basic_token, query_values
 
         self._url = url
         self._masks = (KeyMask(key), KeyMask(basic_token(url)))
@@ -68,9 +68,7 @@ class UpstreamSecrets:
         parts = urlsplit(url)
         password = [parts.password, unquote(parts.password)] if parts.password else []
         self._url_values = [
-            v
-            for v in (*password, *(v for _, v in parse_qsl(parts.query)))
-            if v and len(v) >= MIN_SECRET_CHARS
+            v for v in (*password, *query_values(url)) if v and len(v) >= MIN_SECRET_CHARS
         ]
 
     def text(self, text: str) -> str:

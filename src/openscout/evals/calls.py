@@ -37,6 +37,13 @@ ANSWER_READ = 2
 BATCH_SHARE = "batch_share_s"
 
 
+def worth_keeping(text: str) -> bool:
+    """Whether an answer goes to the cache: a blank one does not. A one-off blank reply of
+    a server (or of a judge) was a miss on every later run of the same command, which asks
+    everything else that failed once again (54th probe)."""
+    return bool(text.strip())
+
+
 @dataclass
 class Tally:
     """Calls one item made: to an engine, and answered from the cache; requests asked again
@@ -261,9 +268,7 @@ class Caller:
                 # the item's own time: its share of the batch (the answers came together)
                 self._prefetched[self._req_id(r)] = {**value, BATCH_SHARE: elapsed / len(group)}
                 # Cached now, not when its item comes: a run killed before then keeps it.
-                key = self._gen_key(r)
-                if key is not None and res.final.finish_reason not in ("error", "cancelled"):
-                    self.store.cache_put(key, self.model_key, "generate", value)
+                self._keep(self._gen_key(r), value)
                 log_generation(
                     self.settings,
                     GenerationResult(
@@ -321,9 +326,15 @@ class Caller:
             "thinking_open": r.thinking_open,
             "read": ANSWER_READ,
         }
-        if key is not None and r.finish_reason not in ("error", "cancelled"):
-            self.store.cache_put(key, self.model_key, "generate", value)
+        self._keep(key, value)
         return value
+
+    def _keep(self, key: str | None, value: dict[str, Any]) -> None:
+        """A whole answer cached: not one ended by an error, nor a blank one (worth_keeping)."""
+        if key is None or value["finish_reason"] in ("error", "cancelled"):
+            return
+        if worth_keeping(str(value["text"])):
+            self.store.cache_put(key, self.model_key, "generate", value)
 
     def loglikelihoods(self, context: str, continuations: list[str], tally: Tally) -> list[float]:
         """Summed log-prob of each continuation after one context (one cached value each).
