@@ -356,6 +356,22 @@ def test_a_judges_outage_on_one_answer_is_asked_again_not_blamed_on_the_answer(
     assert "unscorable" not in item["detail"]["assertions"][0]
 
 
+def test_a_score_without_its_failed_items_says_what_it_would_be_with_them(
+    settings: Settings, tmp_path: Path, quick_retries: None
+) -> None:
+    """Items a model fails are left out of its score: padding its wrong answers past the
+    judge's context showed 1.000 for a model right on 5 of 10 (54th probe). The note gives
+    the score were they misses beside the one over the answered items."""
+    suite = write_suite(tmp_path / "s.yaml", 4)
+    with serve(FakeServer("unavailable", misbehave_on=("Item 2:", "Item 3:"))) as fake:
+        add_remote(settings, fake.url)
+        run = run_eval(settings, str(suite), ["remote"])
+    res = run.results["remote"]
+    assert (res.score, res.n, res.errors) == (1.0, 2, 2)
+    (note,) = [n for n in run.notes if n.startswith("remote: 2 item(s) failed")]
+    assert "(1.000 over the 2 answered; 0.500 were they misses)" in note
+
+
 def test_a_one_off_blank_answer_is_asked_again_on_the_next_run(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -117,7 +117,11 @@ class EvalRun:
 
     @property
     def notes(self) -> list[str]:
-        return self.suite_notes + scoring_notes(self.results, self.scoring_differs)
+        return (
+            self.suite_notes
+            + scoring_notes(self.results, self.scoring_differs)
+            + failed_notes(self.results)
+        )
 
     def _comparisons(self) -> list[dict[str, Any]]:
         return [
@@ -300,6 +304,22 @@ def scoring_notes(
             )
             notes.append(f"{r.model_id}: the server's prompt log-probs {used} ({basis})")
     return notes
+
+
+def failed_notes(results: dict[str, ModelResult]) -> list[str]:
+    """A score over the answered items only, with what it would be were the failed items
+    misses: a model padding its wrong answers past the judge's context failed those items
+    and showed 1.000 on 5 of 10 right (54th probe). Asked again, they may pass or not."""
+    out = []
+    for r in results.values():
+        if r.errors and r.score is not None:
+            low = r.score * r.n / (r.n + r.errors)
+            out.append(
+                f"{r.model_id}: {r.errors} item(s) failed and are left out of its score"
+                f" ({r.score:.3f} over the {r.n} answered; {low:.3f} were they misses); the"
+                " same command asks them again, and their errors say why they failed"
+            )
+    return out
 
 
 def build_run(
