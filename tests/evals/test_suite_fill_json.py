@@ -302,3 +302,20 @@ def test_an_expression_on_a_name_with_a_joiner_is_refused(tmp_path: Path) -> Non
     path.write_text(json.dumps(suite))
     with pytest.raises(DataFileError, match="which is not a variable"):
         load_suite(path)
+
+
+def test_is_json_with_a_schema_checks_it(tmp_path: Path) -> None:
+    """`is-json` with a value is a schema check, as in promptfoo: its value was not read,
+    and a ported suite's schemas passed any JSON, `{}` from a junk server too (54th probe)."""
+    from openscout.evals.scoring import score_generation
+
+    path = tmp_path / "s.json"
+    check = {"type": "is-json", "value": {"type": "object", "required": ["name"]}}
+    path.write_text(json.dumps({"prompts": ["Q"], "tests": [{"assert": [check]}]}))
+    (item,) = load_suite(path).items
+    assert score_generation(item, '{"a": 1}').value == 0.0
+    assert score_generation(item, '{"name": "Ann"}').value == 1.0
+    check["value"] = {"type": "nope"}  # a schema that cannot be: refused as json-schema's
+    path.write_text(json.dumps({"prompts": ["Q"], "tests": [{"assert": [check]}]}))
+    with pytest.raises(DataFileError, match="is-json assertion"):
+        load_suite(path)

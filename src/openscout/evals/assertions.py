@@ -225,7 +225,9 @@ def check_spec(
         not isinstance(value, int) or isinstance(value, bool) or value < 0
     ):
         raise bad("`value` must be a whole number of characters")
-    if kind == "json-schema":
+    if kind == "json-schema" or (kind == "is-json" and value is not None):
+        # is-json with a value checks it as a schema, as promptfoo's does: read as no
+        # value, a ported suite's schemas passed any JSON (54th probe)
         if not isinstance(value, dict):
             raise bad("`value` must be a JSON schema (a mapping)")
         if not isinstance(value.get("$schema", ""), str):  # jsonschema looks it up as a key
@@ -462,13 +464,13 @@ def run_assertion(
             s = float(patterns.search(value, output))
         except PatternTimeoutError as e:  # this answer ran it past its limit: a miss
             s, detail["unscorable"] = 0.0, e.message
-    elif kind == "is-json":
+    elif kind == "is-json" and value is None:
         try:
             answer_json(output)
             s = 1.0
         except ValueError:
             s = 0.0
-    elif kind == "json-schema":
+    elif kind in ("json-schema", "is-json"):  # is-json with a schema: the same check
         try:
             reason = check_json_schema(value, answer_json(output))
         except ValueError:
