@@ -174,6 +174,9 @@ def test_arena_votes_change_the_leaderboard(page: Any, settings) -> None:  # typ
             assert "mock-" not in page.locator("#arena-out").inner_text()
             answer_a = page.locator("#answer-a").inner_text()
             assert answer_a.startswith("answer from ")
+            # words counted alike for both sides: a token count in each model's own
+            # tokenizer told them apart before the vote (54th probe)
+            assert page.locator("#meta-a").inner_text() == "3 words"
             page.click("#vote-a")
             page.wait_for_selector("#arena-result:not([hidden])")
             revealed = page.locator("#name-a").inner_text()

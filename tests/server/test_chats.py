@@ -211,8 +211,9 @@ def test_arena_routes_hide_names_until_the_vote(client: TestClient) -> None:
         streamed += s.text
         events = sse_events(s.text)
         assert events[-1] == "[DONE]" and any(e.get("done") for e in events[:-1])
-        # nor its speed: a model's tokens/s told which one answered (42nd probe, low)
-        assert not any("tps" in e for e in events[:-1] if isinstance(e, dict))
+        # nor its speed: a model's tokens/s told which one answered (42nd probe, low), nor
+        # its token count in its own tokenizer (54th)
+        assert not any("tps" in e or "tokens" in e for e in events[:-1] if isinstance(e, dict))
     info = client.get(f"/ui/api/arena/battles/{bid}").json()
     assert "model_a" not in info
     v = client.post(f"/ui/api/arena/battles/{bid}/vote", json={"winner": "a"}).json()

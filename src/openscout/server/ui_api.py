@@ -319,9 +319,10 @@ def make_router(pool: ModelPool) -> APIRouter:
                         if ev.text:  # a thinking delta has none
                             parts.append(ev.text)
                             yield sse({"text": ev.text})
-                    else:  # no model name nor speed before the vote: a model's tokens/s
-                        # told which one answered on a side (42nd probe)
-                        yield sse({"done": True, "tokens": ev.completion_tokens})
+                    else:  # no model name, speed nor token count before the vote: a
+                        # model's tokens/s told which one answered (42nd probe), and so
+                        # did its count in its own tokenizer (54th); the page counts words
+                        yield sse({"done": True})
                 await run_in_threadpool(
                     arena.save_answer, settings, battle_id, side, "".join(parts)
                 )

@@ -9,7 +9,9 @@
     let text = "";
     await OS.stream("/ui/api/arena/battles/" + encodeURIComponent(battle) + "/answer/" + side, {}, (ev) => {
       if (ev.text) { text += ev.text; out.textContent = text; }
-      if (ev.done) meta.textContent = ev.tokens + " tokens";
+      // words, counted here alike for both sides: a token count in each model's own
+      // tokenizer told the models apart before the vote
+      if (ev.done) meta.textContent = (text.match(/\S+/g) || []).length + " words";
     });
   }
 
