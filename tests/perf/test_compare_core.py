@@ -821,7 +821,10 @@ def test_a_judge_that_is_one_of_the_models_compared_is_refused(
     with serve(FakeServer("ok")) as fake:
         for mid in ("server", "same-server"):
             add_model(settings, ModelSpec(id=mid, engine="openai", base_url=fake.url, model="m"))
-        for judge in ("server", "same-server"):
+        # the same server spelt another way: `localhost`, a trailing slash, the name in capitals
+        spelt = fake.url.replace("127.0.0.1", "localhost") + "/"
+        add_model(settings, ModelSpec(id="spelt", engine="openai", base_url=spelt, model="M"))
+        for judge in ("server", "same-server", "spelt"):
             suite = write_suite(tmp_path / f"{judge}.yaml", 1, judge=judge)
             opts = CompareOptions(suite=str(suite), bench=FAST)
             with pytest.raises(OpenscoutError, match="its own answers and its rivals'") as e:
@@ -829,6 +832,6 @@ def test_a_judge_that_is_one_of_the_models_compared_is_refused(
             assert f"the judge {judge} is server" in e.value.message
             assert len(fake.outcomes()) == 0  # refused before any request
         run = run_eval(settings, str(suite), ["server", "honest"])
-        assert [n for n in run.notes if "the judge same-server is server" in n]
+        assert [n for n in run.notes if "the judge spelt is server" in n]
         fine = compare(settings, ["other", "honest"], opts)  # judged by neither
     assert not [n for n in fine.notes if "judge" in n]

@@ -5,7 +5,11 @@ refuses it before anything runs, since its pick would rest on a contestant's wor
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from openscout.config import Settings
 from openscout.engines.kinds import kind_of
@@ -14,16 +18,47 @@ from openscout.models import ModelSpec
 
 
 def _where(spec: ModelSpec, settings: Settings) -> tuple[str, ...]:
-    """What the model answers from: its file (and adapter), or its endpoint and name."""
+    """What the model answers from: its file's bytes (a copy under another path too), or its
+    server and model name as the server reads them (`localhost` and `127.0.0.1` alike, the
+    default port, no trailing slash, credentials or query; names in any case). Compared as
+    spelt, a judge registered as `localhost` judged itself unrefused (54th probe)."""
     if spec.base_url:
-        return ("url", spec.base_url.rstrip("/"), spec.model or spec.id)
+        return ("url", _server(spec.base_url), (spec.model or spec.id).casefold())
     try:
         path = kind_of(spec).local_file(spec, settings)
     except OpenscoutError:  # an unresolvable file: the id alone tells it
         path = None
     if path is None:
         return ("id", spec.id)
-    return ("file", str(Path(path).resolve()), str(spec.lora or ""))
+    return ("file", _file_print(Path(path)), _file_print(Path(spec.lora)) if spec.lora else "")
+
+
+def _server(url: str) -> str:
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host).is_loopback or host == "0.0.0.0":
+            host = "localhost"
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a port past 65535: the URL as written tells it
+        return url
+    return f"{scheme}://{host}:{port}{parts.path.rstrip('/')}"
+
+
+def _file_print(path: Path) -> str:
+    """A file's size and its first and last 64 KiB: the same weights under two paths match
+    without reading gigabytes."""
+    try:
+        with path.open("rb") as f:
+            size = f.seek(0, 2)
+            f.seek(0)
+            head = f.read(65536)
+            f.seek(max(0, size - 65536))
+            tail = f.read(65536)
+    except OSError:
+        return f"path:{path.resolve()}"
+    return f"{size}:" + hashlib.sha256(head + tail).hexdigest()
 
 
 def self_judged(

@@ -1,0 +1,43 @@
+"""Whether a suite's judge is one of the models scored: by id, by server, by file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openscout.config import Settings
+from openscout.evals.self_judging import self_judged
+from openscout.models import ModelSpec
+
+
+def _remote(mid: str, url: str, model: str) -> ModelSpec:
+    return ModelSpec(id=mid, engine="openai", base_url=url, model=model)
+
+
+def test_one_server_spelt_two_ways_is_one_model(settings: Settings) -> None:
+    """Compared as spelt, a judge registered as `localhost` (or with the model name in
+    capitals) judged the same server's answers unrefused (54th probe)."""
+    model = _remote("m", "http://127.0.0.1:9000/v1", "qwen")
+    same = [
+        _remote("j1", "http://localhost:9000/v1/", "Qwen"),
+        _remote("j2", "HTTP://[::1]:9000/v1", "qwen"),
+        _remote("j3", "http://user:pw@127.0.0.1:9000/v1?key=x", "QWEN"),
+    ]
+    other = [
+        _remote("j4", "http://127.0.0.1:9001/v1", "qwen"),
+        _remote("j5", "http://127.0.0.1:9000/v2", "qwen"),
+        _remote("j6", "http://127.0.0.1:9000/v1", "llama"),
+    ]
+    assert self_judged(same + other, [model], settings) == [("j1", "m"), ("j2", "m"), ("j3", "m")]
+
+
+def test_a_copy_of_the_same_weights_is_the_same_model(settings: Settings, tmp_path: Path) -> None:
+    """The resolved path alone let a copy of a compared GGUF under another path judge it."""
+    weights = b"GGUF" + bytes(range(256)) * 1000
+    for name, data in (("a.gguf", weights), ("copy.gguf", weights), ("other.gguf", weights[::-1])):
+        (tmp_path / name).write_bytes(data)
+
+    def local(mid: str, name: str) -> ModelSpec:
+        return ModelSpec(id=mid, engine="llamacpp", path=str(tmp_path / name))
+
+    judges = [local("copy", "copy.gguf"), local("other", "other.gguf")]
+    assert self_judged(judges, [local("a", "a.gguf")], settings) == [("copy", "a")]
