@@ -245,6 +245,10 @@ def test_a_variable_in_a_stop_string_is_refused(tmp_path: Path, stop: str) -> No
         ("{type: regex, value: '{{e}}\\w'}", "{e: ''}"),
         ("{type: regex, value: '{{e}}[^\\n]'}", "{e: ''}"),
         ("{type: regex, value: '[\\s\\S]{{e}}'}", "{e: ''}"),
+        # ... and any pattern holding a variable the test leaves blank (54th probe)
+        ("{type: regex, value: '{{e}}..'}", "{e: ''}"),
+        ("{type: regex, value: '{{e}}\\D'}", "{e: ''}"),
+        ("{type: not-regex, value: '{{e}}[A-Za-z]'}", "{e: ' '}"),
     ],
 )
 def test_an_empty_value_every_answer_holds_is_refused(
@@ -254,7 +258,7 @@ def test_an_empty_value_every_answer_holds_is_refused(
     answer, junk included, silently (51st probe, low)."""
     path = tmp_path / "s.yaml"
     path.write_text(f"prompts: [Q]\ntests:\n  - vars: {variables}\n    assert: [{check}]\n")
-    with pytest.raises(DataFileError, match=r"the value is empty|matches any answer") as e:
+    with pytest.raises(DataFileError, match=r"the value is empty|matches any answer|leaves") as e:
         load_suite(path)
     assert e.value.line == 4
 

@@ -137,6 +137,27 @@ def _tags(text: str) -> Iterator[str]:
         yield text[m.start() : at]
 
 
+def _no_blank_in_pattern(
+    a: AssertionEntry, variables: dict[str, Any], path: Path, line: int | None
+) -> None:
+    """A pattern holding a variable the test leaves blank checks less than it says:
+    `{{e}}..`, `{{e}}\\D` with `e: ""` passed any answer of two characters, of a letter
+    (54th probe), and no set of sample answers finds them all."""
+    if a.type.removeprefix("not-") != "regex" or not isinstance(a.value, str):
+        return
+    for m in _templates(a.value):
+        name = m.group(1).split(".")[0].split("[")[0]
+        value = variables.get(name)
+        if isinstance(value, str) and not value.strip():
+            raise DataFileError(
+                f"{a.type} assertion: the pattern holds {{{{{name}}}}}, which this test leaves"
+                " blank, so it checks less than it says",
+                path=str(path),
+                line=line,
+                hint="give the variable its value, or write the pattern without it for this test",
+            )
+
+
 def _expressions(text: str) -> Iterator[tuple[str, str]]:
     """Each `{{ ... }}` in text, whole and inside, its end the first `}}` outside quotes. One
     never closed ends the scan: Nunjucks reads all after it as inside it."""
@@ -513,6 +534,7 @@ def load_user_suite(
         d["value"] = filler.value(a.value, variables, aline)
         d["judge"] = a.judge or parsed.judge
         d["line"] = aline
+        _no_blank_in_pattern(a, variables, path, aline)
         check_spec(d, str(path), aline, trust_python, schemas)
         if d["type"] == "python":
             d["trusted"] = True  # check_spec refused it otherwise
