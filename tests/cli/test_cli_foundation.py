@@ -210,6 +210,7 @@ def test_a_runtime_error_of_another_kind_is_still_reported(
         ["bench", "-m", "smollm2-135m-instruct", "--price-per-hour", "inf"],
         ["fit", "allenai/OLMo-7B", "--bandwidth", "inf"],
         ["fit", "allenai/OLMo-7B", "--bandwidth", "0"],
+        ["fit", "allenai/OLMo-7B", "--bandwidth", "1e308"],  # a 309-digit figure (54th)
         ["fit", "allenai/OLMo-7B", "--context", "1" + "0" * 400],
         ["compare", "-m", "a", "-m", "b", "--max-cost", "inf"],
         ["compare", "-m", "a", "-m", "b", "--max-memory", "inf"],

@@ -503,6 +503,7 @@ def register(app: typer.Typer) -> None:
             None,
             "--bandwidth",
             min=0.01,
+            max=100_000,  # 100 TB/s, twenty times any GPU's: 1e308 printed 309 digits
             callback=finite,
             help="memory bandwidth in GB/s for the speed estimate",
         ),
