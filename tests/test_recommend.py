@@ -510,6 +510,23 @@ def test_the_paired_test_separates_what_the_intervals_do_not() -> None:
     assert recommend([shown, twin]).pareto_front == ["honest"]
 
 
+def test_intervals_apart_decide_only_where_no_paired_test_was_made() -> None:
+    """Beside the paired test, held to a correction over all the pairs, the intervals were
+    a second route held to none: among ten equal models some two lay apart in 11-17% of
+    comparisons (54th probe). Where the two were compared on the same items, the test
+    decides; the intervals, where they were not."""
+    from openscout.quality_apart import above, tied
+
+    a = smol(id="a", quality=0.9, quality_low=0.7, quality_high=0.97)
+    b = smol(id="b", quality=0.4, quality_low=0.2, quality_high=0.6)
+    assert above(a, b)
+    met_a = a.model_copy(update={"quality_paired": ["b"]})
+    met_b = b.model_copy(update={"quality_paired": ["a"]})
+    assert not above(met_a, met_b) and tied(met_a, met_b)
+    held = met_a.model_copy(update={"quality_beats": {"b": 0.001}})
+    assert above(held, met_b)
+
+
 def test_weights_only_on_axes_not_measured_do_not_leave_the_pick_to_the_id() -> None:
     """Weight on memory alone, two remote models without a memory reading: every score was
     0.00 and a model at 0.30 beat one at 0.90 by its name (49th probe, low)."""

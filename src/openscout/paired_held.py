@@ -60,12 +60,21 @@ def with_paired(
     held = held or held_tests(paired)
     beats: dict[str, dict[str, float]] = {c.id: {} for c in cands}
     alone: dict[str, dict[str, float]] = {c.id: {} for c in cands}
+    met: dict[str, list[str]] = {c.id: [] for c in cands}
     for t in paired:
+        met.setdefault(t.model_a, []).append(t.model_b)
+        met.setdefault(t.model_b, []).append(t.model_a)
         if t.significant and t.diff:
             win, lose = (t.model_a, t.model_b) if t.diff > 0 else (t.model_b, t.model_a)
             (beats if id(t) in held.tests else alone).setdefault(win, {})[lose] = t.p_value
     return [
-        c.model_copy(update={"quality_beats": beats[c.id], "quality_beats_alone": alone[c.id]})
+        c.model_copy(
+            update={
+                "quality_beats": beats[c.id],
+                "quality_beats_alone": alone[c.id],
+                "quality_paired": met[c.id],
+            }
+        )
         for c in cands
     ]
 

@@ -79,6 +79,7 @@ class Candidate(BaseModel):
     quality_beats: dict[str, float] = {}
     # ... significantly alone, not held to the correction over all the pairs compared
     quality_beats_alone: dict[str, float] = {}
+    quality_paired: list[str] = []  # models compared with this one by the paired test
 
     @property
     def speed_tps(self) -> float | None:
