@@ -104,3 +104,21 @@ def test_an_option_given_as_its_text_is_read_whole() -> None:
     assert (
         extract_choice("x1000y", ch) == 3
     )  # no whole word anywhere: the longest at the first place
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "B. Hope this answer helps!",
+        "**B**\n\nLet me know if you need a more detailed answer.",
+        "The correct answer is B. Feel free to ask if you want me to explain this answer.",
+        "Answer: B\nThis answer is correct because the capital is there.",
+        "\\boxed{B}",
+        "Final answer: \\boxed{B}",
+        "<answer>B</answer>",
+    ],
+)
+def test_a_letter_before_a_later_word_answer_is_read(said: str) -> None:
+    """Only what followed the last "answer" was read: a right letter before "Hope this answer
+    helps!" was no choice, a miss; so were LaTeX's boxed letter and an <answer> tag (55th)."""
+    assert extract_choice(said, ("Lyon", "Paris", "Nice", "Lille")) == 1

@@ -275,6 +275,20 @@ class _Tight(Canned):
         _send(self, status, reply)
 
 
+class _Unworded(Canned):
+    """Past 1,500 characters of request, a 400 in words openscout does not know (LM
+    Studio's); the rubric alone fits."""
+
+    def do_POST(self) -> None:
+        raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+        if len(raw) > 1500:
+            error = "the model is loaded with context length of only 450 tokens"
+            status, reply = 400, json.dumps({"error": error}).encode()
+        else:
+            status, reply = 200, _streamed("PASS", "stop")
+        _send(self, status, reply)
+
+
 class _Capped(Canned):
     """Cut at 48 tokens; 512 refused (an output cap of 256), the rubric alone too."""
 
@@ -341,3 +355,16 @@ def test_an_answer_the_judge_cannot_read_at_all_fails_the_item(
     (item,) = run.results["long"].items
     assert item["score"] is None and "has no room to read it in its context" in item["error"]
     assert "maximum context length is 450 tokens" in item["error"]
+
+
+def test_a_length_refusal_in_unknown_words_fails_the_item(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A judge server saying "too long" in words openscout does not know (LM Studio's,
+    SGLang's, Gemini's) was read as refusing the answer's content: a silent miss, junk
+    recommended (55th probe, medium). A filler as long as the answer is refused too: the
+    refusal is about length, and the item fails; a short answer is judged."""
+    run = _judged(settings, tmp_path, _Unworded, {"long": "Paris. " * 300, "short": "Paris."})
+    (long,), (short,) = run.results["long"].items, run.results["short"].items
+    assert long["score"] is None and "has no room to read it" in long["error"]
+    assert short["score"] == 1.0

@@ -392,6 +392,27 @@ def test_a_one_off_blank_answer_is_asked_again_on_the_next_run(
     assert (again.engine_calls, again.cached_calls) == (1, 1)  # only the blank one asked
 
 
+def test_a_judges_longer_outage_on_one_answer_fails_the_item(
+    settings: Settings, tmp_path: Path, quick_retries: None
+) -> None:
+    """Asked once more, an answer whose judge was still down (ten 503s) was scored a miss:
+    the run "done", the right answer lost (55th probe). Where a filler as long as the answer
+    fails too, it is the judge's outage: the item fails, asked again by the same command.
+    (An outage on this answer alone reads as a block of it, a miss, as a SAFETY block does.)"""
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "prompts: ['{{q}}']\njudge: judge\ntests:\n"
+        "  - vars: {q: one}\n    assert: [{type: llm-rubric, value: 'The answer is kind.'}]\n"
+    )
+    add_mock(settings, "m", script={"one": "kind words"})
+    fake = FakeServer("unavailable", reply=lambda p: "PASS", misbehave_on=("kind words", "x x"))
+    with serve(fake):
+        add_remote(settings, fake.url, "judge")
+        (item,) = run_eval(settings, str(suite), ["m"]).results["m"].items
+    assert item["score"] is None and "twice through every retry" in item["error"]
+    assert "a filler as long" in item["error"]
+
+
 def test_a_judge_server_refusing_the_size_of_an_answer_fails_the_item(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -339,20 +339,57 @@ def _room_for(ctx: ScoreContext, a: dict[str, Any], alone: str, e: OpenscoutErro
 
 
 def _once_more(
-    ctx: ScoreContext, a: dict[str, Any], prompt: str, alone: str, e: OpenscoutError, why: str
+    ctx: ScoreContext,
+    a: dict[str, Any],
+    asked: tuple[str, str, str, str],
+    e: OpenscoutError,
+    why: str,
 ) -> tuple[str, str | None]:
     """The judge's reply to the answer asked once more where its failure was transient and
     the rubric alone then went through: a judge's outage on one answer (503 through every
-    retry) was blamed on the answer, and only right answers lose by that (54th probe). A
-    failure that holds on the answer (a SAFETY block inside a 200) is still its miss."""
+    retry) was blamed on the answer, and only right answers lose by that (54th probe).
+    Failing again, a filler as long as the answer tells a failure that holds on the answer
+    (a SAFETY block inside a 200: its miss) from an outage (the item fails, asked again:
+    55th). `asked`: the rubric, the answer, the judge's prompt and the rubric alone's."""
     if not (isinstance(e, EngineError) and e.transient):
         return "", f"{why}: {e.message}"
+    rubric, output, prompt, alone = asked
     try:
         return _judge(ctx, a, prompt, alone, fresh=True), None
     except (EngineError, ChatTemplateError) as again:
         if (still := _judge_refusal(again)) is None:
             raise
+        if _filler_refused(ctx, a, rubric, output):
+            raise OpenscoutError(
+                f"the judge {a.get('judge')!r} kept failing, on this answer twice through"
+                f" every retry and on a filler as long: {again.message}",
+                hint="run the same command again: the failed items are asked again",
+            ) from again
         return "", f"{still}: {again.message}"
+
+
+def _filler_refused(ctx: ScoreContext, a: dict[str, Any], rubric: str, output: str) -> bool:
+    """Whether the judge fails a filler as long as the answer, and with more tokens: what it
+    does to the filler too is about length or the judge, not the answer's content."""
+    filler = ("x " * (len(output) // 2 + 1))[: len(output)]
+    try:
+        ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=rubric, output=filler), fresh=True)
+    except (EngineError, ChatTemplateError):
+        return True
+    return False
+
+
+def _refused_for_length(
+    ctx: ScoreContext, a: dict[str, Any], rubric: str, output: str, e: OpenscoutError
+) -> bool:
+    """Whether a 4xx for the answer was about its length, in words openscout does not know
+    (LM Studio's "context length of only 450 tokens", SGLang's, Gemini's...): asked with a
+    filler as long as the answer, and more tokens, the judge refuses that too. A content
+    refusal lets the filler through. Scored a miss, long right answers lost to junk (55th)."""
+    refusal = isinstance(e, EngineResponseError) and not e.transient
+    if not (refusal and 400 <= (e.status or 0) < 500):  # type: ignore[attr-defined]
+        return False
+    return _filler_refused(ctx, a, rubric, output)
 
 
 def _too_long(e: OpenscoutError) -> bool:
@@ -524,9 +561,9 @@ def run_assertion(
             # must fail the item here, not have its outage blamed on the answer
             ctx.judge(a.get("judge"), alone, fresh=True)
             prompt = JUDGE_PROMPT.format(rubric=value, output=for_judge(output))
-            if _too_long(e):  # the judge cannot read it: no verdict
-                raise _no_room(a, prompt, e, "room to read it") from e
-            reply, unscorable = _once_more(ctx, a, prompt, alone, e, why)
+            if _too_long(e) or _refused_for_length(ctx, a, value, output, e):
+                raise _no_room(a, prompt, e, "room to read it") from e  # no verdict
+            reply, unscorable = _once_more(ctx, a, (value, output, prompt, alone), e, why)
             if unscorable is not None:
                 detail["unscorable"] = unscorable
         verdict = _judge_verdict(reply)

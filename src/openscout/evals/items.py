@@ -132,8 +132,28 @@ def build_request(item: Item, fmt: PromptFormat) -> Request:
 
 # a whole word: inside "answered" it read "Answer: 42 (I first answered 40)" as 40 (40th probe)
 _EMPHASIS = re.compile(r"[*_`]+")
+_BOXED = re.compile(r"\\boxed\{\s*([^{}]{1,40}?)\s*\}")
+_SHORT_TAG = re.compile(r"</?[A-Za-z][\w-]{0,20}>")
 _MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def _plain_marks(text: str) -> str:
+    """The answer without the marks around a letter that are no part of it: Markdown's
+    emphasis and code (chat models bold their answer: "The answer is **B**." was read as
+    no choice, 54th probe), LaTeX's `\\boxed{B}` and short tags (`<answer>B</answer>`) as
+    reasoning models end (55th)."""
+    text = _BOXED.sub(r" \1 ", _EMPHASIS.sub("", text))
+    return _SHORT_TAG.sub(" ", text)
+
+
+def _tails(text: str) -> list[str]:
+    """What follows each "answer" marker, the last first, then the whole answer: only the
+    last was read, and "B. Hope this answer helps!" lost its letter (55th probe)."""
+    found = list(_MARKER.finditer(text))
+    return [text[m.end() :].strip().lstrip("#").strip() for m in reversed(found)] + [
+        text.strip().lstrip("#").strip()
+    ]
 
 
 def _after_marker(text: str) -> str:
@@ -223,24 +243,25 @@ def extract_label(text: str, labels: list[str]) -> str | None:
 def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
     """Index of the chosen option: a letter (A., (B), 'answer is C') or the option's text."""
     letters = LETTERS[: len(choices)]
-    # Markdown's emphasis and code marks around the letter are no part of it: chat models
-    # bold their answer, and "The answer is **B**." was read as no choice (54th probe)
-    tail = _after_marker(_EMPHASIS.sub("", text)).strip().lstrip("#").strip()
-    # a letter marked as one first: alone, or opening the answer with a mark ("B.", "(B)",
-    # "B: ...", "B Paris"); never the article "A" or the pronoun "I" before a lower-case
-    # word, which read "A city such as Paris" and "I believe it is D" as choices (54th)
-    marked = re.match(r"^[(\[]?([" + letters + r"])(?:[)\].:,]|\s*$|\s+(?![a-z]))", tail)
-    if marked:
-        return letters.index(marked.group(1))
+    tails = _tails(_plain_marks(text))
+    # a letter marked as one first: alone, or opening the answer (or what follows an
+    # "answer" marker) with a mark ("B.", "(B)", "B: ...", "B Paris"); never the article
+    # "A" or the pronoun "I" before a lower-case word, which read "A city such as Paris" and
+    # "I believe it is D" as choices (54th)
+    for tail in tails:
+        marked = re.match(r"^[(\[]?([" + letters + r"])(?:[)\].:,]|\s*$|\s+(?![a-z]))", tail)
+        if marked:
+            return letters.index(marked.group(1))
     # then an option's text, before a letter met in passing: "Paris. A lovely city." was
     # read as A (54th probe)
     if (said := _option_text(text, choices)) is not None:
         return said
-    for m in re.finditer(r"(?:^|[\s(])([" + letters + r"])(?:[).:,]|\s|$)", tail):
-        words = tail[m.end() :].lstrip()
-        if m.group(1) in "AI" and words[:1].islower():  # "A city", "I think": words
-            continue
-        return letters.index(m.group(1))
+    for tail in tails:
+        for m in re.finditer(r"(?:^|[\s(])([" + letters + r"])(?:[).:,]|\s|$)", tail):
+            words = tail[m.end() :].lstrip()
+            if m.group(1) in "AI" and words[:1].islower():  # "A city", "I think": words
+                continue
+            return letters.index(m.group(1))
     # last, an option's text inside a word: no whole word anywhere, the longest at the
     # first place ("x1000y")
     low = text.lower()
