@@ -21,13 +21,18 @@ def test_one_server_spelt_two_ways_is_one_model(settings: Settings) -> None:
         _remote("j1", "http://localhost:9000/v1/", "Qwen"),
         _remote("j2", "HTTP://[::1]:9000/v1", "qwen"),
         _remote("j3", "http://user:pw@127.0.0.1:9000/v1?key=x", "QWEN"),
+        # loopback in the spellings a connection accepts, and paths that reach /v1 (55th)
+        _remote("j7", "http://127.1:9000/v1", "qwen"),
+        _remote("j8", "http://2130706433:9000/v1", "qwen"),
+        _remote("j9", "http://[::ffff:127.0.0.1]:9000//v1", "qwen"),
+        _remote("j10", "http://localhost:9000/v1/../v1", "qwen"),
     ]
     other = [
         _remote("j4", "http://127.0.0.1:9001/v1", "qwen"),
         _remote("j5", "http://127.0.0.1:9000/v2", "qwen"),
         _remote("j6", "http://127.0.0.1:9000/v1", "llama"),
     ]
-    assert self_judged(same + other, [model], settings) == [("j1", "m"), ("j2", "m"), ("j3", "m")]
+    assert self_judged(same + other, [model], settings) == [(j.id, "m") for j in same]
 
 
 def test_a_copy_of_the_same_weights_is_the_same_model(settings: Settings, tmp_path: Path) -> None:

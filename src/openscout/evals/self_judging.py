@@ -5,9 +5,11 @@ refuses it before anything runs, since its pick would rest on a contestant's wor
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import ipaddress
+import posixpath
+import re
+import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,15 +37,31 @@ def _where(spec: ModelSpec, settings: Settings) -> tuple[str, ...]:
 
 def _server(url: str) -> str:
     parts = urlsplit(url.strip())
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    with contextlib.suppress(ValueError):
-        if ipaddress.ip_address(host).is_loopback or host == "0.0.0.0":
-            host = "localhost"
+    scheme = parts.scheme.lower()
     try:
         port = parts.port or {"http": 80, "https": 443}.get(scheme)
     except ValueError:  # a port past 65535: the URL as written tells it
         return url
-    return f"{scheme}://{host}:{port}{parts.path.rstrip('/')}"
+    # the path as the client sends it: `//v1` and `/v1/../v1` reach /v1 (55th probe)
+    path = posixpath.normpath(re.sub(r"/+", "/", parts.path or "/")).rstrip("/")
+    return f"{scheme}://{_host(parts.hostname or '')}:{port}{path}"
+
+
+def _host(name: str) -> str:
+    """The host as an address where it is one, in any spelling the connection accepts
+    (`127.1`, `2130706433`, `::ffff:127.0.0.1`: 55th probe), the machine's own as
+    "localhost". Names are not looked up: no network is asked to compare two models."""
+    name = name.lower()
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(name)
+    except ValueError:
+        try:
+            ip = ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return name
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return "localhost" if ip.is_loopback or ip.is_unspecified else str(ip)
 
 
 def _file_print(path: Path) -> str:
