@@ -122,3 +122,31 @@ def test_a_letter_before_a_later_word_answer_is_read(said: str) -> None:
     """Only what followed the last "answer" was read: a right letter before "Hope this answer
     helps!" was no choice, a miss; so were LaTeX's boxed letter and an <answer> tag (55th)."""
     assert extract_choice(said, ("Lyon", "Paris", "Nice", "Lille")) == 1
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "A) Lyon B) Paris C) Nice -> B",
+        "Options: A) Lyon, B) Paris, C) Nice. Correct: B",
+        "(A) Lyon (B) Paris (C) Nice\nB",
+        "Looking at the options:\nA. Lyon - no\nB. Paris - yes\nC. Nice - no\nSo B.",
+        "Step 1: A is Lyon. Step 2: B is Paris. Final: B",
+        "A. Lyon\nB. Paris\nC. Nice\n\nThe capital is Paris.",
+    ],
+)
+def test_an_answer_walking_through_the_options_is_read_at_its_conclusion(said: str) -> None:
+    """Listing the options first read every such answer as the first one listed: right
+    answers scored wrong, and an answer only echoing them got every item whose gold is A
+    (55th probe, medium)."""
+    ch = ("Lyon", "Paris", "Nice")
+    assert extract_choice(said, ch) == 1
+    assert extract_choice("A. Lyon\nB. Paris\nC. Nice", ch) is None  # a list is no choice
+
+
+def test_a_number_right_after_its_marker_is_read_before_a_later_answer_word() -> None:
+    """Only what followed the last "answer" was read: "Answer: 42\nThis answer was computed
+    in 3 steps." gave 3 (55th probe)."""
+    assert extract_number("Answer: 42\nThis answer was computed in 3 steps.") == 42
+    assert extract_number("The answer is $1,250.") == 1250
+    assert extract_number("I think 3 + 4 = 7, so the answer is 7") == 7

@@ -135,6 +135,11 @@ _EMPHASIS = re.compile(r"[*_`]+")
 _BOXED = re.compile(r"\\boxed\{\s*([^{}]{1,40}?)\s*\}")
 _SHORT_TAG = re.compile(r"</?[A-Za-z][\w-]{0,20}>")
 _MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?", re.IGNORECASE)
+# what precedes a conclusion, in a multiple-choice answer
+_CUE = re.compile(
+    r"(?:\b(?:answer|final|correct|so|therefore|thus)\b\s*(?:is\b)?\s*[:=]?|->|=>|\u2192)",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
 
@@ -148,12 +153,22 @@ def _plain_marks(text: str) -> str:
 
 
 def _tails(text: str) -> list[str]:
-    """What follows each "answer" marker, the last first, then the whole answer: only the
-    last was read, and "B. Hope this answer helps!" lost its letter (55th probe)."""
-    found = list(_MARKER.finditer(text))
-    return [text[m.end() :].strip().lstrip("#").strip() for m in reversed(found)] + [
-        text.strip().lstrip("#").strip()
-    ]
+    """What follows each cue ("answer", "final", "correct", "so", "->"), the last first:
+    only what followed the last "answer" was read, and "B. Hope this answer helps!" lost
+    its letter (55th probe)."""
+    found = list(_CUE.finditer(text))
+    return [text[m.end() :].strip().lstrip("#").strip() for m in reversed(found)]
+
+
+def _choice_tails(text: str, letters: str, echoed: bool) -> list[str]:
+    """Where a marked letter is looked for, in order: the last line where it is a letter
+    alone, what follows each cue, and the whole answer's start unless the answer opens by
+    listing the options."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    last = lines[-1:] if lines else []
+    alone = [x for x in last if re.fullmatch(r"[(\[]?[" + letters + r"][)\].:]?", x)]
+    whole = [] if echoed else [text.strip().lstrip("#").strip()]
+    return alone + _tails(text) + whole
 
 
 def _after_marker(text: str) -> str:
@@ -211,10 +226,19 @@ def answer_json(text: str) -> Any:
 
 
 def extract_number(text: str) -> float | None:
-    """The answer number: the first number after an 'Answer:' marker, else the last number."""
+    """The answer number: one right after an 'Answer:' marker (the last such), else the
+    first number after the last marker, else the last number. "Answer: 42\nThis answer was
+    computed in 3 steps." was read as 3 (55th probe)."""
     tail = _after_marker(text)
     nums = _NUMBER.findall(tail)
-    if tail is not text and nums:
+    right_after = [
+        m[0]
+        for found in reversed(list(_MARKER.finditer(text)))
+        if (m := _NUMBER.match(text[found.end() :].lstrip(" \t\n*$")))
+    ]
+    if right_after:
+        raw = right_after[0]
+    elif tail is not text and nums:
         raw = nums[0]
     else:
         nums = _NUMBER.findall(text)
@@ -243,20 +267,32 @@ def extract_label(text: str, labels: list[str]) -> str | None:
 def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
     """Index of the chosen option: a letter (A., (B), 'answer is C') or the option's text."""
     letters = LETTERS[: len(choices)]
-    tails = _tails(_plain_marks(text))
-    # a letter marked as one first: alone, or opening the answer (or what follows an
-    # "answer" marker) with a mark ("B.", "(B)", "B: ...", "B Paris"); never the article
-    # "A" or the pronoun "I" before a lower-case word, which read "A city such as Paris" and
-    # "I believe it is D" as choices (54th)
-    for tail in tails:
+    plain = _plain_marks(text)
+    # the options as the answer listed them ("A) Lyon B) Paris"): no choice by themselves,
+    # an answer walking through them was read as the first one listed (55th probe)
+    pairs = re.compile(
+        "|".join(
+            r"[(\[]?" + letters[i] + r"[)\].:]\s*" + re.escape(c) + r"(?!\w)"
+            for i, c in enumerate(choices)
+            if c
+        )
+        or r"(?!)",
+        re.IGNORECASE,
+    )
+    listed = {m[0].lstrip("([")[0].upper() for m in pairs.finditer(plain)}
+    rest = pairs.sub(" ", plain)
+    for tail in _choice_tails(plain, letters, echoed=len(listed) > 1):
+        # a letter marked as one: alone, or opening the answer (or what follows "answer",
+        # "final", "so", "->" ...) with a mark ("B.", "(B)", "B: ...", "B Paris"); never
+        # the article "A" or the pronoun "I" before a lower-case word (54th probe)
         marked = re.match(r"^[(\[]?([" + letters + r"])(?:[)\].:,]|\s*$|\s+(?![a-z]))", tail)
         if marked:
             return letters.index(marked.group(1))
     # then an option's text, before a letter met in passing: "Paris. A lovely city." was
-    # read as A (54th probe)
-    if (said := _option_text(text, choices)) is not None:
+    # read as A (54th probe); not an option merely listed
+    if (said := _option_text(rest, choices)) is not None:
         return said
-    for tail in tails:
+    for tail in [*_tails(rest), rest]:
         for m in re.finditer(r"(?:^|[\s(])([" + letters + r"])(?:[).:,]|\s|$)", tail):
             words = tail[m.end() :].lstrip()
             if m.group(1) in "AI" and words[:1].islower():  # "A city", "I think": words
@@ -264,7 +300,7 @@ def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
             return letters.index(m.group(1))
     # last, an option's text inside a word: no whole word anywhere, the longest at the
     # first place ("x1000y")
-    low = text.lower()
+    low = rest.lower()
     hits = [
         (low.find(c.lower()), -len(c), i) for i, c in enumerate(choices) if c and c.lower() in low
     ]
