@@ -236,6 +236,10 @@ def test_a_percent_encoded_password_is_masked_as_sent() -> None:
     queried = UpstreamSecrets("http://h.example/v1?token=s3cr%40tValue9", None)
     for echo in ("bad token s3cr%40tValue9", "bad token s3cr@tValue9"):
         assert queried.text(echo) == queried.data(echo) == "bad token ***"
+    # written with characters a client encodes: echoed in that third form (55th probe)
+    for written, sent in (("pässwort99", "p%C3%A4sswort99"), ("s3cr tValue9", "s3cr+tValue9")):
+        echoed = UpstreamSecrets(f"http://h.example/v1?token={written}", None)
+        assert echoed.text(f"bad token {sent}") == "bad token ***"
 
 
 def test_upstream_redirect_is_an_error() -> None:

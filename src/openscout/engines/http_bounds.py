@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -114,7 +114,10 @@ def query_values(url: str) -> list[str]:
     query = urlsplit(url).query
     decoded = [v for _, v in parse_qsl(query, keep_blank_values=True)]
     written = [pair.partition("=")[2] for pair in query.split("&")]
-    return list(dict.fromkeys(v for v in decoded + written if v))
+    # and encoded as a client sends them: `pässwort` goes out as `p%C3%A4sswort`, a space as
+    # `%20` or `+` (55th probe)
+    sent = [f(v) for v in decoded for f in (quote, quote_plus)]
+    return list(dict.fromkeys(v for v in decoded + written + sent if v))
 
 
 def scrub(text: str, url: str) -> str:
