@@ -38,11 +38,18 @@ def test_one_server_spelt_two_ways_is_one_model(settings: Settings) -> None:
 def test_a_copy_of_the_same_weights_is_the_same_model(settings: Settings, tmp_path: Path) -> None:
     """The resolved path alone let a copy of a compared GGUF under another path judge it."""
     weights = b"GGUF" + bytes(range(256)) * 1000
-    for name, data in (("a.gguf", weights), ("copy.gguf", weights), ("other.gguf", weights[::-1])):
+    # a fine-tune differing only in its middle: alike in size and ends (55th probe)
+    middle = weights[:128_000] + bytes(4096) + weights[128_000 + 4096 :]
+    for name, data in (
+        ("a.gguf", weights),
+        ("copy.gguf", weights),
+        ("other.gguf", weights[::-1]),
+        ("tuned.gguf", middle),
+    ):
         (tmp_path / name).write_bytes(data)
 
     def local(mid: str, name: str) -> ModelSpec:
         return ModelSpec(id=mid, engine="llamacpp", path=str(tmp_path / name))
 
-    judges = [local("copy", "copy.gguf"), local("other", "other.gguf")]
+    judges = [local("copy", "copy.gguf"), local("other", "other.gguf"), local("t", "tuned.gguf")]
     assert self_judged(judges, [local("a", "a.gguf")], settings) == [("copy", "a")]
