@@ -214,6 +214,9 @@ def test_arena_routes_hide_names_until_the_vote(client: TestClient) -> None:
         # nor its speed: a model's tokens/s told which one answered (42nd probe, low), nor
         # its token count in its own tokenizer (54th)
         assert not any("tps" in e or "tokens" in e for e in events[:-1] if isinstance(e, dict))
+        # sent by whole words, not one event a token: their count was the token count (55th)
+        texts = [e["text"] for e in events[:-1] if isinstance(e, dict) and "text" in e]
+        assert texts and all(t[-1].isspace() for t in texts[:-1]), texts
     info = client.get(f"/ui/api/arena/battles/{bid}").json()
     assert "model_a" not in info
     v = client.post(f"/ui/api/arena/battles/{bid}/vote", json={"winner": "a"}).json()

@@ -313,15 +313,21 @@ def make_router(pool: ModelPool) -> APIRouter:
 
         async def body() -> AsyncIterator[bytes]:
             parts: list[str] = []
+            held = ""  # sent by whole words: one event a token gave the count away (55th)
             try:
                 async for ev in chain(first, rest):
                     if isinstance(ev, Chunk):
                         if ev.text:  # a thinking delta has none
                             parts.append(ev.text)
-                            yield sse({"text": ev.text})
+                            words, held = _whole_words(held + ev.text)
+                            if words:
+                                yield sse({"text": words})
                     else:  # no model name, speed nor token count before the vote: a
                         # model's tokens/s told which one answered (42nd probe), and so
                         # did its count in its own tokenizer (54th); the page counts words
+                        if held:
+                            yield sse({"text": held})
+                            held = ""
                         yield sse({"done": True})
                 await run_in_threadpool(
                     arena.save_answer, settings, battle_id, side, "".join(parts)
@@ -346,3 +352,9 @@ def make_router(pool: ModelPool) -> APIRouter:
         return {"ratings": ratings_table(pool), "votes": arena.vote_count(settings)}
 
     return r
+
+
+def _whole_words(text: str) -> tuple[str, str]:
+    """The text up to its last blank, to send, and the word it may still be writing."""
+    cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
+    return text[: cut + 1], text[cut + 1 :]
