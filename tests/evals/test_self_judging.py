@@ -53,3 +53,21 @@ def test_a_copy_of_the_same_weights_is_the_same_model(settings: Settings, tmp_pa
 
     judges = [local("copy", "copy.gguf"), local("other", "other.gguf"), local("t", "tuned.gguf")]
     assert self_judged(judges, [local("a", "a.gguf")], settings) == [("copy", "a")]
+
+
+def test_a_score_its_own_judge_gave_is_marked_where_it_is_shown(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The note was in the terminal and `runs show` only: the leaderboard and the model
+    page showed `1.000` beside honest runs (55th probe). The stored score carries the mark."""
+    from openscout.evals import run_eval
+    from openscout.server.data import eval_rows
+    from tests.evals.helpers import add_mock, write_suite
+
+    add_mock(settings, "self", default="PASS ok w0")
+    add_mock(settings, "honest", default="ok w0")
+    suite = write_suite(tmp_path / "s.yaml", 1, judge="self")
+    run_eval(settings, str(suite), ["self", "honest"])
+    shown = {r.model: r.score for r in eval_rows(settings, [])}
+    assert shown["self"].endswith("(judged by itself)")
+    assert "judged" not in shown["honest"]

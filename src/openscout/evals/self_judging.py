@@ -119,6 +119,15 @@ def who(judge: str, model: str) -> str:
     return f"the judge {judge} is {model}, one of the models scored{again}"
 
 
+_WHO = re.compile(r"^the judge (\S+) is (\S+), one of the models scored")
+
+
+def judged_itself(notes: list[str]) -> set[str]:
+    """The models a run's notes say judged themselves: their stored scores carry the mark
+    wherever they are shown (the leaderboard showed 1.000 unmarked: 55th probe)."""
+    return {m[2] for note in notes if (m := _WHO.match(note))}
+
+
 def self_judged_notes(pairs: list[tuple[str, str]]) -> list[str]:
     return [
         f"{who(judge, model)}: it judged its own answers and its rivals'; a judge favours its"

@@ -25,6 +25,7 @@ from openscout.engines.kinds import kind_of
 from openscout.engines.spec import MAX_CONTEXT
 from openscout.errors import OpenscoutError, StoreError
 from openscout.evals.results import StoredRun
+from openscout.evals.self_judging import judged_itself
 from openscout.evals.store import current_model_keys, list_runs
 from openscout.models import ModelSpec
 from openscout.perf.bench import recent_results
@@ -406,13 +407,14 @@ def eval_rows(settings: Settings, specs: list[ModelSpec]) -> list[EvalRow]:
         return []
     out: list[EvalRow] = []
     for run in runs:
+        own = judged_itself(run.summary.notes if run.summary else [])
         for model, res in (run.summary.models if run.summary else {}).items():
             lo, hi = res.ci_low, res.ci_high
             out.append(
                 EvalRow(
                     suite=run.suite_label,
                     model=model,
-                    score=_fmt(res.score),
+                    score=_fmt(res.score) + (" (judged by itself)" if model in own else ""),
                     interval=f"{_fmt(lo)} – {_fmt(hi)}" if lo is not None else "-",
                     n=res.n if res.n is not None else "-",
                     failed=res.errors,
