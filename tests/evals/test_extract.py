@@ -150,3 +150,39 @@ def test_a_number_right_after_its_marker_is_read_before_a_later_answer_word() ->
     assert extract_number("Answer: 42\nThis answer was computed in 3 steps.") == 42
     assert extract_number("The answer is $1,250.") == 1250
     assert extract_number("I think 3 + 4 = 7, so the answer is 7") == 7
+
+
+def test_a_pick_followed_by_words_on_the_other_options_is_read() -> None:
+    """An answer giving its pick, then a word on each other option, was read as a list of
+    the options: no choice, a right answer scored a miss (56th probe, medium)."""
+    ch = ("Lyon", "Paris", "Nice")
+    said = "B. Paris\nA. Lyon is the third city, C. Nice is on the coast."
+    assert extract_choice(said, ch) == 1
+    assert extract_choice("**B. Paris**\n\nA. Lyon: a big city.\nC. Nice: a resort.", ch) == 1
+
+
+def test_a_sentence_about_the_answer_gives_no_number() -> None:
+    """ "this answer is 100% certain" after "Answer: 42" was read as 100 (56th probe)."""
+    assert extract_number("Answer: 42\n\nThis answer is 100% certain.") == 42
+    assert extract_number("The answer is 42.\n\nNote: this answer is 2 more than 40.") == 42
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "b) Paris",
+        "The answer is b) Paris.",
+        "I would choose B) Paris",
+        "Option B. Paris has been the capital for centuries.",
+        "I think B.\n\nParis is the capital of France.",
+        "Lyon and Nice are large cities, but the capital is Paris. So the correct choice is B.",
+        "Lyon? No. Nice? No. Paris? Yes: B.",
+        "B) Paris\nExplanation: A) Lyon is big",
+        "[B]\n\nA. Lyon - no\nB. Paris - yes\nC. Nice - no",
+    ],
+)
+def test_a_pick_with_its_option_or_a_concluding_letter_is_read(said: str) -> None:
+    """Setting aside every letter-and-option pair as a listed option lost a single pick
+    ("I would choose B) Paris", "b) Paris"), and a conclusion after words ("the correct
+    choice is B.") lost to the first option named (56th probe, medium)."""
+    assert extract_choice(said, ("Lyon", "Paris", "Nice", "Lille")) == 1

@@ -364,7 +364,11 @@ def test_a_length_refusal_in_unknown_words_fails_the_item(
     SGLang's, Gemini's) was read as refusing the answer's content: a silent miss, junk
     recommended (55th probe, medium). A filler as long as the answer is refused too: the
     refusal is about length, and the item fails; a short answer is judged."""
-    run = _judged(settings, tmp_path, _Unworded, {"long": "Paris. " * 300, "short": "Paris."})
+    answers = {"long": "Paris. " * 300, "short": "Paris.", "chinese": "巴黎是法国的首都。" * 60}
+    run = _judged(settings, tmp_path, _Unworded, answers)
     (long,), (short,) = run.results["long"].items, run.results["short"].items
     assert long["score"] is None and "has no room to read it" in long["error"]
     assert short["score"] == 1.0
+    # a filler sized by characters had a third of a Chinese answer's tokens (56th probe)
+    (chinese,) = run.results["chinese"].items
+    assert chinese["score"] is None and "has no room to read it" in chinese["error"]

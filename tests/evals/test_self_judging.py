@@ -26,6 +26,9 @@ def test_one_server_spelt_two_ways_is_one_model(settings: Settings) -> None:
         _remote("j8", "http://2130706433:9000/v1", "qwen"),
         _remote("j9", "http://[::ffff:127.0.0.1]:9000//v1", "qwen"),
         _remote("j10", "http://localhost:9000/v1/../v1", "qwen"),
+        _remote(
+            "j11", "http://127\u30020\u30020\u30021:9000/v1", "qwen"
+        ),  # ideographic dots (56th)
     ]
     other = [
         _remote("j4", "http://127.0.0.1:9001/v1", "qwen"),

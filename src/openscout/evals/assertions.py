@@ -369,9 +369,11 @@ def _once_more(
 
 
 def _filler_refused(ctx: ScoreContext, a: dict[str, Any], rubric: str, output: str) -> bool:
-    """Whether the judge fails a filler as long as the answer, and with more tokens: what it
-    does to the filler too is about length or the judge, not the answer's content."""
-    filler = ("x " * (len(output) // 2 + 1))[: len(output)]
+    """Whether the judge fails a filler with more tokens than the answer: what it does to
+    the filler too is about length or the judge, not the answer's content. Sized by the
+    answer's UTF-8 bytes, "x " a byte: sized by its characters, a Chinese answer's filler
+    had a third of its tokens and passed, and the refusal was read as of content (56th)."""
+    filler = "x " * len(output.encode("utf-8", "surrogatepass"))
     try:
         ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=rubric, output=filler), fresh=True)
     except (EngineError, ChatTemplateError):

@@ -135,6 +135,7 @@ _EMPHASIS = re.compile(r"[*_`]+")
 _BOXED = re.compile(r"\\boxed\{\s*([^{}]{1,40}?)\s*\}")
 _SHORT_TAG = re.compile(r"</?[A-Za-z][\w-]{0,20}>")
 _MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?", re.IGNORECASE)
+_ABOUT_IT = re.compile(r"\b(?:this|that|my|your|our|their|its|his|her)\s+$", re.IGNORECASE)
 # what precedes a conclusion, in a multiple-choice answer
 _CUE = re.compile(
     r"(?:\b(?:answer|final|correct|so|therefore|thus)\b\s*(?:is\b)?\s*[:=]?|->|=>|\u2192)",
@@ -160,15 +161,14 @@ def _tails(text: str) -> list[str]:
     return [text[m.end() :].strip().lstrip("#").strip() for m in reversed(found)]
 
 
-def _choice_tails(text: str, letters: str, echoed: bool) -> list[str]:
+def _choice_tails(text: str, letters: str, echoed: bool) -> tuple[list[str], str]:
     """Where a marked letter is looked for, in order: the last line where it is a letter
-    alone, what follows each cue, and the whole answer's start unless the answer opens by
-    listing the options."""
+    alone and what follows each cue; then the whole answer's start ("" where the answer
+    opens by listing the options)."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     last = lines[-1:] if lines else []
     alone = [x for x in last if re.fullmatch(r"[(\[]?[" + letters + r"][)\].:]?", x)]
-    whole = [] if echoed else [text.strip().lstrip("#").strip()]
-    return alone + _tails(text) + whole
+    return alone + _tails(text), "" if echoed else text.strip().lstrip("#").strip()
 
 
 def _after_marker(text: str) -> str:
@@ -234,7 +234,9 @@ def extract_number(text: str) -> float | None:
     right_after = [
         m[0]
         for found in reversed(list(_MARKER.finditer(text)))
-        if (m := _NUMBER.match(text[found.end() :].lstrip(" \t\n*$")))
+        # "this answer is 100% certain" speaks of the answer, it gives none (56th probe)
+        if not _ABOUT_IT.search(text[: found.start()])
+        and (m := _NUMBER.match(text[found.end() :].lstrip(" \t\n*$")))
     ]
     if right_after:
         raw = right_after[0]
@@ -272,16 +274,26 @@ def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
     # an answer walking through them was read as the first one listed (55th probe)
     pairs = re.compile(
         "|".join(
-            r"[(\[]?" + letters[i] + r"[)\].:]\s*" + re.escape(c) + r"(?!\w)"
+            r"[(\[]?" + letters[i] + r"[)\].:][ \t]*" + re.escape(c) + r"(?!\w)"
             for i, c in enumerate(choices)
             if c
         )
         or r"(?!)",
         re.IGNORECASE,
     )
-    listed = {m[0].lstrip("([")[0].upper() for m in pairs.finditer(plain)}
-    rest = pairs.sub(" ", plain)
-    for tail in _choice_tails(plain, letters, echoed=len(listed) > 1):
+    # listed in the order of the options (A, B, C): an echo; a pick opens with the chosen
+    # one and words on the others follow ("B. Paris\nA. Lyon is...": 56th probe)
+    listed = [m[0].lstrip("([")[0].upper() for m in pairs.finditer(plain)]
+    echoed = len(set(listed)) > 1 and listed == sorted(listed)
+    # only a list is set aside: a single pair ("I would choose b) Paris") is the pick (56th)
+    rest = pairs.sub(" ", plain) if echoed else plain
+    first = pairs.search(plain.strip())
+    opens_with_list = echoed and first is not None and first.start() == 0
+    concluding, whole = _choice_tails(plain, letters, echoed=opens_with_list)
+    # an answer that ends on a letter concluded with it ("So the correct choice is B.",
+    # "Paris? Yes: B.": 56th probe), after a letter a cue marks
+    ending = re.search(r"(?:^|[\s:(\[])([" + letters + r"])[)\]]?[.!]?\s*$", plain)
+    for tail in [*concluding, *([ending.group(1)] if ending else []), whole]:
         # a letter marked as one: alone, or opening the answer (or what follows "answer",
         # "final", "so", "->" ...) with a mark ("B.", "(B)", "B: ...", "B Paris"); never
         # the article "A" or the pronoun "I" before a lower-case word (54th probe)

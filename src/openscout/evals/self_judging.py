@@ -13,6 +13,8 @@ import socket
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
+
 from openscout.config import Settings
 from openscout.engines.kinds import kind_of
 from openscout.errors import OpenscoutError
@@ -44,7 +46,11 @@ def _server(url: str) -> str:
         return url
     # the path as the client sends it: `//v1` and `/v1/../v1` reach /v1 (55th probe)
     path = posixpath.normpath(re.sub(r"/+", "/", parts.path or "/")).rstrip("/")
-    return f"{scheme}://{_host(parts.hostname or '')}:{port}{path}"
+    try:  # the host as the client reaches it: `127。0。0。1` is 127.0.0.1 to it (56th)
+        host = httpx.URL(url.strip()).host
+    except (httpx.InvalidURL, UnicodeError):
+        host = parts.hostname or ""
+    return f"{scheme}://{_host(host)}:{port}{path}"
 
 
 def _host(name: str) -> str:

@@ -355,6 +355,9 @@ def make_router(pool: ModelPool) -> APIRouter:
 
 
 def _whole_words(text: str) -> tuple[str, str]:
-    """The text up to its last blank, to send, and the word it may still be writing."""
+    """The text up to its last blank, to send, and the word it may still be writing. Text
+    without blanks (Chinese, Japanese) goes out every 24 characters, not at the end (56th)."""
     cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
+    if cut < 0 and len(text) >= 24:
+        return text, ""
     return text[: cut + 1], text[cut + 1 :]
