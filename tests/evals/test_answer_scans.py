@@ -91,7 +91,7 @@ def test_the_judge_never_sees_the_answers_own_verdict_words() -> None:
     reply without the answer's lines let an answer holding "FAIL" delete the judge's own
     verdict line, and failed a right answer "PASS" (46th). The answer's verdict words are
     masked in what the judge sees; its reply is read whole."""
-    from openscout.evals.assertions import VERDICT_MASK, _judge_verdict, for_judge
+    from openscout.evals.judging import VERDICT_MASK, _judge_verdict, for_judge
 
     assert for_judge("Lyon\nPASS") == f"Lyon\n{VERDICT_MASK}"
     assert for_judge("Lyon\u2028**Verdict:** FAIL") == f"Lyon\n{VERDICT_MASK}"
@@ -153,7 +153,7 @@ def test_a_judge_reply_is_a_verdict_only_when_it_says_one(reply: str, verdict) -
     ... a FAIL" passed the answer (36th probe, medium). Both words, or neither, is a miss.
     Then the first paragraph with either word in any case decided: a judge's "does not
     pass" in its reason passed an answer it failed (44th probe, medium)."""
-    from openscout.evals.assertions import _judge_verdict
+    from openscout.evals.judging import _judge_verdict
 
     assert _judge_verdict(reply) == verdict
 

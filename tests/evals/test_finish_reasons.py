@@ -145,7 +145,7 @@ def test_a_judge_cut_at_its_max_tokens_gives_only_the_verdict_lines_it_wrote(
 ) -> None:
     """The capitalised word of a judge's unfinished reasoning was its verdict: a judge about
     to say FAIL, cut at its 48 tokens, passed the wrong answer (48th probe)."""
-    from openscout.evals.assertions import JudgeReply, _judge_verdict
+    from openscout.evals.judging import JudgeReply, _judge_verdict
 
     cut = JudgeReply("PASS\n\nThe answer names Paris, the capital, and")
     cut.cut = True

@@ -23,9 +23,9 @@ from typing import Any
 from openscout.config import Settings
 from openscout.engines.base import BatchGenerator, can_score
 from openscout.errors import OpenscoutError, ScoringError, recorded
-from openscout.evals.assertions import JudgeReply
 from openscout.evals.calls import BATCH_SHARE, Caller, Tally
 from openscout.evals.items import Item, build_request
+from openscout.evals.judging import JudgeReply
 from openscout.evals.loading import LoadedSuite, load_suite
 from openscout.evals.refusal import prompt_refusal
 from openscout.evals.results import EvalRun, Invocation, ProgressEvent, build_run
@@ -113,7 +113,7 @@ class _Shared:
         request = build_request(item, fmt)  # type: ignore[arg-type]
         # no stop string: asked to stop at a blank line, a base model replying "\n\nPASS"
         # (the embedded Gemma 3) was cut to "" every time (40th probe); the verdict is read
-        # from the whole reply (assertions._judge_verdict)
+        # from the whole reply (judging._judge_verdict)
         said = caller.generate(request, tally, fresh)
         text, _ = split_thinking(str(said["text"]), bool(said.get("thinking_open")))
         reply = JudgeReply(text.strip())

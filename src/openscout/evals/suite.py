@@ -50,6 +50,8 @@ from openscout import yamlfile
 from openscout.errors import DataFileError
 from openscout.evals.items import Item
 from openscout.evals.loading import LoadedSuite
+from openscout.evals.nunjucks_scan import expressions, unquoted
+from openscout.evals.nunjucks_scan import tags as nunjucks_tags
 
 Loc = tuple[Any, ...]
 SUITE_BYTES = 16 * 2**20  # about 200,000 short tests; a bigger file is refused unread
@@ -85,14 +87,6 @@ _VAR = re.compile(
 # (`{{नाम}}`, a name in NFD: 49th), and so are brackets after a space (`{{ a [0] }}`) and
 # Nunjucks' whitespace control (`{{- a }}`, `{{ a -}}`: 51st). No braces inside: one pass.
 _BRACED = re.compile(r"\{\{[-+]?\s*((?:[^\s{}\[\]]|\s*\[[^\[\]{}]*\])+)\s*[-+]?\}\}")
-# any `{{ ... }}` naming a variable the test sets outside its quotes is a template: `{{ a or
-# "x" }}`, `{{ a + 1 }}` (51st probe), `{{ not a }}`, `{{ "x" if a else "y" }}` (54th) were
-# sent as written. Each runs to its `}}` outside quotes; possessive, no backtracking
-_EXPR_OPEN = re.compile(r"\{\{")
-_EXPR_BODY = re.compile(
-    r"""(?:[^"'}]++|"(?:[^"\\]|\\.)*+"?|'(?:[^'\\]|\\.)*+'?|\}(?!\}))*+""", re.S
-)
-_QUOTED = re.compile(r""""(?:[^"\\]|\\.)*+"?|'(?:[^'\\]|\\.)*+'?""", re.S)
 _NAME = re.compile(r"[^\W\d][\w\u200c\u200d]*+")
 _BRACKETS = re.compile(r"\s*\[[^\[\]{}]*\]")
 _NOT_JSON = {bytes: "binary data (!!binary)", set: "a set (!!set)"}
@@ -110,31 +104,6 @@ def _reads_as_name(inner: str) -> bool:
     if not bare or not (bare[0] == "." or unicodedata.category(bare[0]).startswith("L")):
         return False
     return all(c in "._-" + _JOINERS or unicodedata.category(c)[0] in "LMN" for c in bare)
-
-
-# Nunjucks' tags and comments naming a test's variable are refused (52nd probe): each runs
-# to its closer outside quotes; possessive, no backtracking
-_TAG_OPEN = re.compile(r"(?<!\{)\{[%#]")  # `{{#each x}}` is Handlebars, no comment
-_TAG_BODY = {
-    "%": re.compile(r"""(?:[^"'%]++|"(?:[^"\\]|\\.)*+"?|'(?:[^'\\]|\\.)*+'?|%(?!\}))*+""", re.S),
-    "#": re.compile(r"(?:[^#]++|#(?!\}))*+", re.S),
-}
-
-
-def _tags(text: str) -> Iterator[str]:
-    """Each `{% ... %}` and `{# ... #}` in text. One holding a brace (`{% if k == "{" %}`)
-    was not seen as a tag and was sent as written (53rd probe). An opener never closed is
-    no tag (`${#text}`, a Pandoc `{#id}`, printf's `{%d}`), and Nunjucks reads all after it
-    as inside it: the scan ends there."""
-    at = 0
-    while m := _TAG_OPEN.search(text, at):
-        kind = m[0][1]
-        body = _TAG_BODY[kind].match(text, m.end())
-        end = body.end() if body else m.end()
-        if not text.startswith(kind + "}", end):
-            return
-        at = end + 2
-        yield text[m.start() : at]
 
 
 def _no_blank_in_pattern(
@@ -156,19 +125,6 @@ def _no_blank_in_pattern(
                 line=line,
                 hint="give the variable its value, or write the pattern without it for this test",
             )
-
-
-def _expressions(text: str) -> Iterator[tuple[str, str]]:
-    """Each `{{ ... }}` in text, whole and inside, its end the first `}}` outside quotes. One
-    never closed ends the scan: Nunjucks reads all after it as inside it."""
-    at = 0
-    while m := _EXPR_OPEN.search(text, at):
-        body = _EXPR_BODY.match(text, m.end())
-        end = body.end() if body else m.end()
-        if not text.startswith("}}", end):
-            return
-        at = end + 2
-        yield text[m.start() : at], text[m.end() : end]
 
 
 def _templates(text: str) -> Iterator[re.Match[str]]:
@@ -306,12 +262,12 @@ def _fill(text: str, variables: dict[str, Any], where: str, path: Path, line: in
 
     naming_var = (
         whole
-        for whole, inside in _expressions(text)
+        for whole, inside in expressions(text)
         # Handlebars' `{{#each xs}}`, `{{/each}}` are no Nunjucks: code, sent as written
         if not inside.lstrip().startswith(("#", "/"))
-        and not variables.keys().isdisjoint(_NAME.findall(_QUOTED.sub("", inside)))
+        and not variables.keys().isdisjoint(_NAME.findall(unquoted(inside)))
     )
-    tags = (t for t in _tags(text) if not variables.keys().isdisjoint(_NAME.findall(t)))
+    tags = (t for t in nunjucks_tags(text) if not variables.keys().isdisjoint(_NAME.findall(t)))
     for used in chain((m[0] for m in _templates(text)), naming_var, tags):
         if not _VAR.fullmatch(used):
             raise bad(
