@@ -74,3 +74,25 @@ def test_a_score_its_own_judge_gave_is_marked_where_it_is_shown(
     shown = {r.model: r.score for r in eval_rows(settings, [])}
     assert shown["self"].endswith("(judged by itself)")
     assert "judged" not in shown["honest"]
+
+
+def test_runs_list_marks_the_scores_a_compared_judge_gave(
+    settings: Settings, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """`runs list` showed both scores of a self-judged run unmarked (56th probe, low)."""
+    from typer.testing import CliRunner
+
+    from openscout.cli.main import app
+    from openscout.evals import run_eval
+    from tests.evals.helpers import add_mock, write_suite
+
+    monkeypatch.setenv("COLUMNS", "200")
+    add_mock(settings, "self", default="PASS ok w0")
+    add_mock(settings, "honest", default="ok w0")
+    run_eval(settings, str(write_suite(tmp_path / "s.yaml", 1, judge="self")), ["self", "honest"])
+    run_eval(settings, str(write_suite(tmp_path / "t.yaml", 1)), ["honest"])
+    r = CliRunner().invoke(app, ["runs", "list"])
+    assert r.exit_code == 0, r.output
+    assert "self 1.000 (judged by itself)" in r.output
+    assert "honest 1.000 (judged by a rival)" in r.output
+    assert r.output.count("judged") == 2  # the run without a compared judge is unmarked

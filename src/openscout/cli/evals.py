@@ -259,8 +259,10 @@ def register(app: typer.Typer) -> None:
         table = Table("run", "suite", "seed", "status", "models: score")
         for r in runs:
             scores = r["summary"]["models"] if r["summary"] else {}
+            marks = _judge_marks(r["summary"], r["models"])
             cells = "\n".join(
-                f"{m} {fmt(scores[m]['score'], 3) if m in scores else '-'}" for m in r["models"]
+                f"{m} {fmt(scores[m]['score'], 3) if m in scores else '-'}{marks.get(m, '')}"
+                for m in r["models"]
             )
             table.add_row(
                 plain(r["id"]),
@@ -302,6 +304,17 @@ def register(app: typer.Typer) -> None:
                 }
             )
         _print_items(run["items"])
+
+
+def _judge_marks(summary: dict[str, Any] | None, models: list[str]) -> dict[str, str]:
+    """A score a compared model's judging gave: its own marked, and its rivals' too (the
+    leaderboard marked the judge's own score alone, `runs list` neither: 56th probe)."""
+    from openscout.evals.self_judging import judged_itself
+
+    own = judged_itself((summary or {}).get("notes") or [])
+    if not own:
+        return {}
+    return {m: " (judged by itself)" if m in own else " (judged by a rival)" for m in models}
 
 
 # At most this many failed items are explained under the table; --json has them all.
