@@ -3,7 +3,8 @@ answer, so "Answer: 42 (I first answered 40)" was read as 40 (fortieth probe).""
 
 from __future__ import annotations
 
-from openscout.evals.items import extract_choice, extract_label, extract_number
+from openscout.evals.read_answer import extract_label, extract_number
+from openscout.evals.read_choice import extract_choice
 
 
 def test_a_word_holding_answer_is_no_marker() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from openscout.evals.items import Item, build_request, extract_choice, extract_label, extract_number
+from openscout.evals.items import Item, build_request
+from openscout.evals.read_answer import extract_label, extract_number
+from openscout.evals.read_choice import extract_choice
 from openscout.evals.scoring import score_choice_logprobs, score_generation
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -128,53 +127,7 @@ def build_request(item: Item, fmt: PromptFormat) -> Request:
     return Request("completion", None, completion, params)
 
 
-# -- reading answers back --------------------------------------------------------------------
-
-# a whole word: inside "answered" it read "Answer: 42 (I first answered 40)" as 40 (40th probe)
-_EMPHASIS = re.compile(r"[*_`]+")
-_BOXED = re.compile(r"\\boxed\{\s*([^{}]{1,40}?)\s*\}")
-_SHORT_TAG = re.compile(r"</?[A-Za-z][\w-]{0,20}>")
-_MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?", re.IGNORECASE)
-_ABOUT_IT = re.compile(r"\b(?:this|that|my|your|our|their|its|his|her)\s+$", re.IGNORECASE)
-# what precedes a conclusion, in a multiple-choice answer
-_CUE = re.compile(
-    r"(?:\b(?:answer|final|correct|so|therefore|thus)\b\s*(?:is\b)?\s*[:=]?|->|=>|\u2192)",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
-
-
-def _plain_marks(text: str) -> str:
-    """The answer without the marks around a letter that are no part of it: Markdown's
-    emphasis and code (chat models bold their answer: "The answer is **B**." was read as
-    no choice, 54th probe), LaTeX's `\\boxed{B}` and short tags (`<answer>B</answer>`) as
-    reasoning models end (55th)."""
-    text = _BOXED.sub(r" \1 ", _EMPHASIS.sub("", text))
-    return _SHORT_TAG.sub(" ", text)
-
-
-def _tails(text: str) -> list[str]:
-    """What follows each cue ("answer", "final", "correct", "so", "->"), the last first:
-    only what followed the last "answer" was read, and "B. Hope this answer helps!" lost
-    its letter (55th probe)."""
-    found = list(_CUE.finditer(text))
-    return [text[m.end() :].strip().lstrip("#").strip() for m in reversed(found)]
-
-
-def _choice_tails(text: str, letters: str, echoed: bool) -> tuple[list[str], str]:
-    """Where a marked letter is looked for, in order: the last line where it is a letter
-    alone and what follows each cue; then the whole answer's start ("" where the answer
-    opens by listing the options)."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    last = lines[-1:] if lines else []
-    alone = [x for x in last if re.fullmatch(r"[(\[]?[" + letters + r"][)\].:]?", x)]
-    return alone + _tails(text), "" if echoed else text.strip().lstrip("#").strip()
-
-
-def _after_marker(text: str) -> str:
-    """The text after the last 'Answer:' marker, or all of it when there is none."""
-    found = list(_MARKER.finditer(text))
-    return text[found[-1].end() :] if found else text
+# -- reading answers back (read_answer.py and read_choice.py read numbers, labels, options)
 
 
 def unfenced(text: str) -> str:
@@ -223,108 +176,3 @@ def answer_json(text: str) -> Any:
     if nested_deeper_than(data, MAX_JSON_DEPTH):
         raise ValueError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
     return data
-
-
-def extract_number(text: str) -> float | None:
-    """The answer number: one right after an 'Answer:' marker (the last such), else the
-    first number after the last marker, else the last number. "Answer: 42\nThis answer was
-    computed in 3 steps." was read as 3 (55th probe)."""
-    tail = _after_marker(text)
-    nums = _NUMBER.findall(tail)
-    right_after = [
-        m[0]
-        for found in reversed(list(_MARKER.finditer(text)))
-        # "this answer is 100% certain" speaks of the answer, it gives none (56th probe)
-        if not _ABOUT_IT.search(text[: found.start()])
-        and (m := _NUMBER.match(text[found.end() :].lstrip(" \t\n*$")))
-    ]
-    if right_after:
-        raw = right_after[0]
-    elif tail is not text and nums:
-        raw = nums[0]
-    else:
-        nums = _NUMBER.findall(text)
-        if not nums:
-            return None
-        raw = nums[-1]
-    try:
-        number = float(raw.replace(",", ""))
-    except ValueError:
-        return None
-    # 400 digits are `inf` as a float: no number anyone asked for, and not one JSON carries
-    return number if math.isfinite(number) else None
-
-
-def extract_label(text: str, labels: list[str]) -> str | None:
-    """The first of `labels` (whole word, any case) after the marker, else in the text."""
-    pattern = re.compile(r"\b(" + "|".join(re.escape(x) for x in labels) + r")\b", re.IGNORECASE)
-    for part in (_after_marker(text), text):
-        m = pattern.search(part)
-        if m:
-            hit = m.group(1).lower()
-            return next(x for x in labels if x.lower() == hit)
-    return None
-
-
-def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
-    """Index of the chosen option: a letter (A., (B), 'answer is C') or the option's text."""
-    letters = LETTERS[: len(choices)]
-    plain = _plain_marks(text)
-    # the options as the answer listed them ("A) Lyon B) Paris"): no choice by themselves,
-    # an answer walking through them was read as the first one listed (55th probe)
-    pairs = re.compile(
-        "|".join(
-            r"[(\[]?" + letters[i] + r"[)\].:][ \t]*" + re.escape(c) + r"(?!\w)"
-            for i, c in enumerate(choices)
-            if c
-        )
-        or r"(?!)",
-        re.IGNORECASE,
-    )
-    # listed in the order of the options (A, B, C): an echo; a pick opens with the chosen
-    # one and words on the others follow ("B. Paris\nA. Lyon is...": 56th probe)
-    listed = [m[0].lstrip("([")[0].upper() for m in pairs.finditer(plain)]
-    echoed = len(set(listed)) > 1 and listed == sorted(listed)
-    # only a list is set aside: a single pair ("I would choose b) Paris") is the pick (56th)
-    rest = pairs.sub(" ", plain) if echoed else plain
-    first = pairs.search(plain.strip())
-    opens_with_list = echoed and first is not None and first.start() == 0
-    concluding, whole = _choice_tails(plain, letters, echoed=opens_with_list)
-    # an answer that ends on a letter concluded with it ("So the correct choice is B.",
-    # "Paris? Yes: B.": 56th probe), after a letter a cue marks
-    ending = re.search(r"(?:^|[\s:(\[])([" + letters + r"])[)\]]?[.!]?\s*$", plain)
-    for tail in [*concluding, *([ending.group(1)] if ending else []), whole]:
-        # a letter marked as one: alone, or opening the answer (or what follows "answer",
-        # "final", "so", "->" ...) with a mark ("B.", "(B)", "B: ...", "B Paris"); never
-        # the article "A" or the pronoun "I" before a lower-case word (54th probe)
-        marked = re.match(r"^[(\[]?([" + letters + r"])(?:[)\].:,]|\s*$|\s+(?![a-z]))", tail)
-        if marked:
-            return letters.index(marked.group(1))
-    # then an option's text, before a letter met in passing: "Paris. A lovely city." was
-    # read as A (54th probe); not an option merely listed
-    if (said := _option_text(rest, choices)) is not None:
-        return said
-    for tail in [*_tails(rest), rest]:
-        for m in re.finditer(r"(?:^|[\s(])([" + letters + r"])(?:[).:,]|\s|$)", tail):
-            words = tail[m.end() :].lstrip()
-            if m.group(1) in "AI" and words[:1].islower():  # "A city", "I think": words
-                continue
-            return letters.index(m.group(1))
-    # last, an option's text inside a word: no whole word anywhere, the longest at the
-    # first place ("x1000y")
-    low = rest.lower()
-    hits = [
-        (low.find(c.lower()), -len(c), i) for i, c in enumerate(choices) if c and c.lower() in low
-    ]
-    return min(hits)[2] if hits else None
-
-
-def _option_text(text: str, choices: tuple[str, ...]) -> int | None:
-    """The option whose text the answer gives as a whole word: the earliest substring read
-    "100" as the option "1" (39th probe); at one place the longest wins."""
-    low = text.lower()
-    whole = []
-    for i, c in enumerate(choices):
-        if c and (m := re.search(r"(?<!\w)" + re.escape(c.lower()) + r"(?!\w)", low)):
-            whole.append((m.start(), -len(c), i))
-    return min(whole)[2] if whole else None

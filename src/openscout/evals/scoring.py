@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from openscout.errors import OpenscoutError, PatternTimeoutError, ScoringError
-from openscout.evals.items import Item, extract_choice, extract_label, extract_number
+from openscout.evals.items import Item
+from openscout.evals.read_answer import extract_label, extract_number
+from openscout.evals.read_choice import extract_choice
 
 
 @dataclass

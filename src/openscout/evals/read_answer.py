@@ -1,0 +1,134 @@
+"""The number or the label a generated answer concludes on.
+
+An answer marks its conclusion with "Answer:" (the built-in suites ask for that form), but
+chat models write their working there ("Answer: 6 × 3 = 18", "Answer: not (True or True) =
+False"), put the conclusion before the marker ("42 is the answer") and add lines about the
+answer after it ("This answer is 100% certain"). The last marker that is not about the
+answer is read first, at its own sentence: what an equation there comes to, else what the
+sentence opens with, else what it states ("Tom has 14"); then earlier markers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+from openscout.evals.read_choice import READ_CHARS, plain_marks
+
+# a whole word: inside "answered" it read "Answer: 42 (I first answered 40)" as 40 (40th probe)
+_MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?", re.IGNORECASE)
+_ABOUT_IT = re.compile(r"\b(?:this|that|my|your|our|their|its|his|her)\s+$", re.IGNORECASE)
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+_SENTENCE = re.compile(r"[^\n;]*?(?=\.(?:\s|$)|[\n;]|$)")
+# "42 is the answer", "True is the final answer"
+_BEFORE_IT = r"\s*(?:is|was|would be|will be|should be|must be)\s+(?:the|my|our)\s+(?:final\s+|correct\s+|right\s+)*$"
+# what an equation or a statement comes to: "= 18", "equals 42", "has 14", "is 40"
+_COMES_TO = re.compile(
+    r"(?:=|\u2248|\b(?:equals?|is|are|was|makes?|gives?|leaves?|has|have|gets?|totals?"
+    r"|total of|remains?|results? in)\b)[\s*$]*(?=-?\d)",
+    re.IGNORECASE,
+)
+_OPERATOR = re.compile(r"[+*/×÷^]|\s[-x]\s|\b(?:plus|minus|times|divided|multiplied)\b", re.I)
+_EQUATION = re.compile(r"=|\u2248|\u2192|->|\bequals?\b", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[,;]|\b(?:so|therefore|thus|hence|which means)\b", re.IGNORECASE)
+_REASON = re.compile(r"\s*(?:because|since|as|given|while|although|though|if|when)\b", re.I)
+
+
+def _readable(text: str) -> str:
+    if len(text) > 2 * READ_CHARS:  # a conclusion is at an answer's start or its end
+        text = text[:READ_CHARS] + "\n" + text[-READ_CHARS:]
+    # emphasis as bold and code only: a lone "*" is a multiplication ("2 * 9 = **18**")
+    text = re.sub(r"\*\*|__|`", "", text).replace("\u2212", "-")  # and the minus sign
+    return plain_marks(text.replace("*", "\ue100")).replace("\ue100", "*")
+
+
+def _markers(text: str) -> list[re.Match[str]]:
+    """The answer's markers, the last first, but those in a sentence about the answer
+    ("this answer is 100% certain" gives none: 56th probe)."""
+    found = [
+        m
+        for m in _MARKER.finditer(text)
+        if not _ABOUT_IT.search(text[max(0, m.start() - 20) : m.start()])
+    ]
+    return found[::-1]
+
+
+def _sentence(text: str, at: int) -> str:
+    """The sentence from `at`: to a full stop, a semicolon or the end of the line."""
+    return _SENTENCE.match(text, at).group().strip(" \t*$(:")
+
+
+def _concluded(text: str, read: Callable[[str, str], str | None], before: str) -> str | None:
+    for found in _markers(text):
+        ahead = re.search(before + _BEFORE_IT, text[max(0, found.start() - 80) : found.start()])
+        if ahead:
+            return ahead.group(1)
+        if (got := read(_sentence(text, found.end()), text)) is not None:
+            return got
+    return None
+
+
+def extract_number(text: str) -> float | None:
+    """The number the answer concludes on: at its last marker not about the answer, what an
+    equation comes to ("Answer: 6 × 3 = 18" was read as 6: 57th, 58th probes) or the number
+    the marker's sentence opens with, or states ("Tom has 14"); "42 is the answer" (read as
+    what followed: 57th); else the first number after the last marker, else the last one."""
+    text = _readable(text)
+    raw = _concluded(text, _number_in, r"(-?\d[\d,]*(?:\.\d+)?)")
+    if raw is None:
+        markers = _markers(text)
+        after = _NUMBER.findall(text[markers[0].end() :]) if markers else []
+        every = after or _NUMBER.findall(text)
+        if not every:
+            return None
+        raw = after[0] if after else every[-1]
+    try:
+        number = float(raw.replace(",", ""))
+    except ValueError:
+        return None
+    # 400 digits are `inf` as a float: no number anyone asked for, and not one JSON carries
+    return number if math.isfinite(number) else None
+
+
+def _number_in(sentence: str, _text: str) -> str | None:
+    opening = _NUMBER.match(sentence)
+    stated = list(_COMES_TO.finditer(sentence))
+    if stated and (opening is None or _OPERATOR.search(sentence[: stated[-1].start()])):
+        return _NUMBER.match(sentence, stated[-1].end()).group()
+    return opening.group() if opening else None
+
+
+def extract_label(text: str, labels: list[str]) -> str | None:
+    """The label the answer concludes on, read like a number: at its last marker not about
+    the answer ("Answer: no\\n\\nI hope this answer helps!" read no label there, then the
+    first in the text: 58th probe), what an equation comes to ("Answer: not (True or True)
+    = False" was read True: 57th), the label the sentence opens with, or the one its last
+    clause that is no reason names; else the first label in the text."""
+    pattern = re.compile(r"\b(" + "|".join(re.escape(x) for x in labels) + r")\b", re.IGNORECASE)
+    text = _readable(text)
+
+    def read(sentence: str, _text: str) -> str | None:
+        return _label_in(sentence, pattern)
+
+    hit = _concluded(text, read, pattern.pattern)
+    if hit is None and (m := pattern.search(text)):
+        hit = m.group(1)
+    if hit is None:
+        return None
+    return next(x for x in labels if x.lower() == hit.lower())
+
+
+def _label_in(sentence: str, pattern: re.Pattern[str]) -> str | None:
+    opening = pattern.match(sentence)
+    if opening and re.match(r"\s*(?:$|[.,;:!?)(\]]|because\b|since\b)", sentence[opening.end() :]):
+        return opening.group(1)
+    equations = list(_EQUATION.finditer(sentence))
+    if equations and (m := pattern.search(sentence, equations[-1].end())):
+        return m.group(1)
+    clauses = [c for c in _CLAUSE_BREAK.split(sentence) if not _REASON.match(c)]
+    for clause in reversed(clauses):
+        if m := pattern.search(clause):
+            return m.group(1)
+    m = pattern.search(sentence)
+    return m.group(1) if m else None

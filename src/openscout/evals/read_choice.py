@@ -1,0 +1,340 @@
+"""Which option a generated multiple-choice answer picks.
+
+The answer is read as a person reads it. Each option's text found in the answer first stands
+for its option, so the letters inside "Vitamin C" or "Both A and B" are no letters (the
+56th fix read "B. Vitamin C" as C: 57th probe). Then every place that names an option (a
+letter, a letter with its text, the text alone) is weighed by what surrounds it, in order:
+a conclusion ("the answer is B", "so B", "答案是B"), a verdict after it ("B is correct",
+"B: yes", "A) ... - wrong"), the answer's last and first words. A negation before it
+("not D", "rather than C"), a verdict against it, a run of letters ruled out together
+("so A, B and D are wrong") and the options merely listed in order are never the pick.
+
+Piling patterns on one another broke earlier readings each time (55th, 56th, 57th probes):
+`tests/evals/test_read_choice.py` holds every answer style the probes found, read as one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from openscout.evals.items import LETTERS
+
+READ_CHARS = 8_000  # of a longer answer, its first and last so many characters are read
+_FIRST_MARK = 0xE000  # an option's text becomes one private-use character
+
+_OUR_MARKS = re.compile("[\ue000-\ue019]")
+_EMPHASIS = re.compile(r"[*_`]+")
+_LATEX_TEXT = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\{\s*([^{}]{1,40}?)\s*\}")
+_BOXED = re.compile(r"\\boxed\{\s*([^{}]{1,40}?)\s*\}")
+_SHORT_TAG = re.compile(r"</?[A-Za-z][\w-]{0,20}>")
+_QUOTED_LETTER = re.compile(r"""['"“”‘’「」『』«»]([A-Za-z])['"“”‘’「」『』«»]""")
+# NFKC makes full-width letters and most punctuation ASCII; these two it keeps
+_CJK_STOPS = str.maketrans({"。": ". ", "、": ", "})
+_JSON_KEYS = ("answer", "choice", "option", "final_answer", "correct_answer", "letter", "label")
+
+# what opens a conclusion: the answer's own words for it first, the last of them first; then
+# words that also open asides ("P.S. Option C is also nice", "some people pick A": 58th probe)
+_CUE = re.compile(r"(?:\b(?:answer|final|correct)\b|->|=>|\u2192|答案|答え|正解|回答)", re.I)
+_WEAK_CUE = re.compile(
+    r"(?:\b(?:choice|option|pick|choose|chose|select|go with|going with|opt for)\b"
+    r"|\b(?:so|therefore|thus|hence)\b(?!\s+(?:is|are|was|were|do|does|did)\b)|选项|选择|选)",
+    re.IGNORECASE,
+)
+# the words between a cue and the pick
+_FILLER = re.compile(
+    r"(?:[\s:=,\-\u2013\u2014]+|(?:is|are|was|would|will|must|should|be|it's|it|the|my|our"
+    r"|final|correct|right|best|answer|choice|option|letter|one|then|here|definitely"
+    r"|clearly|probably|likely)\b|是|为|は|です)*",
+    re.IGNORECASE,
+)
+# after "the answer is", the capital A is the letter before these words, an article before others
+_AFTER_A_LETTER = re.compile(r"\s+(?:because|since|as|for|given|which|and|with|here)\b")
+
+# a verdict right after a place that names an option
+_LEAD = r"^[\s)\].,:*]*(?:\([^()]{0,60}\)\s*)?(?:[-\u2013\u2014:=?]\s*)?"
+_POSITIVE = re.compile(
+    _LEAD
+    + r"(?:it is\b|(?:is|are) not (?:wrong|incorrect)\b|(?:isn't|aren't) (?:wrong|incorrect)\b"
+    r"|(?:(?:is|it's|'s|seems|looks|would be|must be|should be|will be"
+    r"|appears|sounds)\s+)?(?:(?:definitely|clearly|certainly|probably|likely|indeed|also|the"
+    r"|my|our|final|most)\s+)*(?:correct|right(?!\s+(?:next|now|here|there|on|at|in|by|of)\b)"
+    r"|true|yes|best|answer|choice|pick)\b|[\u2713\u2714\u2705])",
+    re.IGNORECASE,
+)
+_NEGATIVE_VERDICT = re.compile(
+    _LEAD + r"(?:no|nope|false|wrong|incorrect)\b|" + _LEAD + r"[\u2717\u2718\u274c\u00d7]",
+    re.IGNORECASE,
+)
+_NEGATIVE_WORDS = re.compile(
+    r"\b(?:wrong|incorrect|false|ruled out|rule out|eliminated?|excluded?|distractors?|mistakes?"
+    r"|tempting|a trap|is not|are not"
+    r"|isn't|aren't|does not apply|do not apply|doesn't apply|don't apply"
+    r"|not (?:the )?(?:correct|right|best|answer))\b",
+    re.IGNORECASE,
+)
+# a negation that belongs to the place named after it: "not D", "rather than C"
+_NEGATION_BEFORE = re.compile(
+    r"(?:\b(?:not|rather than|instead of|except|excluding|unlike|nor|but not|eliminating"
+    r"|ruling out|confused with(?: option)?)|n't|\b(?:incorrect|wrong)\s*:"
+    r"|\b(?:mistake|error|trap)\s+(?:is|would be)\s+to\s+(?:answer|pick|choose|say|select))"
+    r"[\s:(\[]*$",
+    re.IGNORECASE,
+)
+# a capitalised word right before a letter makes it a name, unless the word is a cue
+_NAMED = re.compile(
+    r"(?<![\w.])(?![A-Z][a-z]+ly\b|(?:Answer|Option|Choice|Final|Correct|So|Therefore|Thus"
+    r"|Hence|Pick|Select|Choose|Letter|Maybe|Perhaps|Yes|Well|Okay|Then|Is|Its|It's|Not)\b)"
+    r"[A-Z][a-z]+ $"
+)
+_SENTENCE_END = re.compile(r"[;!?\n]|\.(?=\s|$)")
+_JOINED = re.compile(r"\s*(?:,|&|/|and|or|,\s*and|,\s*or)\s*", re.IGNORECASE)
+
+
+@dataclass
+class _Place:
+    """Where the answer names an option."""
+
+    index: int
+    start: int
+    end: int
+    kind: str  # "letter", "pair" (a letter with its text) or "text"
+    weak: bool = False  # a lower-case letter, read only right after a cue
+    article: bool = False  # "A" or "I" before a lower-case word
+    name: bool = False  # the end of a name: "Vitamin C", "Hepatitis B", "Plan B"
+    negative: bool = False
+    positive: bool = False
+    in_list: bool = False  # "A, B and D": letters named together
+    echoed: bool = False  # one of the options listed in order
+
+
+def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
+    """Index of the chosen option: a letter (A., (B), 'answer is C') or the option's text."""
+    letters = LETTERS[: len(choices)]
+    if len(text) > 2 * READ_CHARS:  # an answer's pick is at its start or its end
+        text = text[:READ_CHARS] + "\n" + text[-READ_CHARS:]
+    if (from_json := _json_answer(text)) is not None and from_json != text:
+        return extract_choice(from_json, choices)
+    plain = plain_marks(text)
+    masked = _masked(plain, choices, letters)
+    places = _places(masked, letters)
+    _weigh(masked, places, len(choices))
+    for rule in (_alone_on_last_line, _after_cue, _by_verdict, _at_end, _at_start, _first):
+        if (picked := rule(masked, places, letters)) is not None:
+            return picked
+    if any(p.kind != "letter" for p in places):  # its options named, and none the pick
+        return None
+    return _inside_a_word(plain, choices, letters)
+
+
+def plain_marks(text: str) -> str:
+    """The answer without the marks around a letter that are no part of it: Markdown's
+    emphasis and code (54th probe), LaTeX's `\\boxed{B}` and `\\text{B}`, short tags
+    (`<answer>B</answer>`, 55th), quotes around a letter, full-width forms (57th)."""
+    text = unicodedata.normalize("NFKC", text).translate(_CJK_STOPS)
+    text = _EMPHASIS.sub("", text)
+    text = _BOXED.sub(r" \1 ", _LATEX_TEXT.sub(r"\1", text))
+    text = _SHORT_TAG.sub(" ", text)
+    return _QUOTED_LETTER.sub(r" \1 ", text)
+
+
+def _json_answer(text: str) -> str | None:
+    """The value of an "answer" (or "choice", ...) key where the whole answer is a JSON
+    object: `{"answer": "B"}` was read as no choice (57th probe)."""
+    t = text.strip()
+    if t.startswith("```"):
+        t = t.strip("`").strip()
+        t = t[4:] if t[:4].lower() == "json" else t
+    if not (t.startswith("{") and t.endswith("}")) or len(t) > 10_000:
+        return None
+    try:
+        data = json.loads(t)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    keys = {str(k).lower(): v for k, v in data.items()}
+    for k in _JSON_KEYS:
+        if isinstance(keys.get(k), str):
+            return keys[k]
+    return None
+
+
+def _masked(plain: str, choices: tuple[str, ...], letters: str) -> str:
+    """Each option's text, as a whole word and in any case, replaced by one character that
+    stands for it; the longest first. Options that are letters themselves (an lm-eval task
+    whose choices are "A".."D") stay letters."""
+    plain = _OUR_MARKS.sub(" ", plain)  # an answer's own stand-ins are no options
+    order = sorted(range(len(choices)), key=lambda i: -len(choices[i].strip()))
+    for i in order:
+        c = choices[i].strip()
+        words = r"\s+".join(re.escape(w) for w in plain_marks(c).split())
+        if not words or (len(c) == 1 and c.upper() in letters):
+            continue
+        plain = re.sub(r"(?<!\w)" + words + r"(?!\w)", chr(_FIRST_MARK + i), plain, flags=re.I)
+    return plain
+
+
+def _mark_index(ch: str, n: int) -> int | None:
+    i = ord(ch) - _FIRST_MARK
+    return i if 0 <= i < n else None
+
+
+def _places(masked: str, letters: str) -> list[_Place]:
+    n = len(letters)
+    places: list[_Place] = []
+    taken: set[int] = set()  # option texts made part of a pair
+    whole = masked.strip()
+    alone = re.fullmatch(r"[(\[]?([A-Za-z])[)\].:]?", whole)
+    for m in re.finditer(r"(?<![A-Za-z0-9'’])([A-Za-z])(?![A-Za-z0-9])(?!['’][A-Za-z])", masked):
+        ch = m.group(1)
+        if ch.upper() not in letters:
+            continue
+        index, end = letters.index(ch.upper()), m.end()
+        start = m.start() - (m.start() > 0 and masked[m.start() - 1] in "([")
+        after = masked[end : end + 80]
+        pair = re.match(r"[)\]]?\s*[.:)\-\u2013\u2014]?\s*\(?\s*([\ue000-\ue019])\)?", after)
+        kind = "letter"
+        if pair and _mark_index(pair.group(1), n) is not None:
+            kind, end = "pair", end + pair.end()
+            taken.add(m.end() + pair.start(1))
+        dotted = masked[m.start() - 1 : m.start()] == "."  # "i.e. Paris"
+        weak = ch.islower() and not (
+            alone or (kind == "pair" and not dotted) or (after.startswith(")") and not dotted)
+        )
+        article = ch in "AI" and re.match(r"\s+[a-z]", after) is not None
+        name = kind == "letter" and _NAMED.search(masked[max(0, m.start() - 40) : m.start()])
+        places.append(_Place(index, start, end, kind, weak=weak, article=article, name=bool(name)))
+    for m in re.finditer(r"[\ue000-\ue019]", masked):
+        index = _mark_index(m.group(), n)
+        if index is None or m.start() in taken:
+            continue
+        behind = re.match(r"\s*[(\[]([A-Z])[)\]]", masked[m.end() :])  # "Paris (B)"
+        if behind and behind.group(1) in letters:
+            places.append(
+                _Place(letters.index(behind.group(1)), m.start(), m.end() + behind.end(), "pair")
+            )
+            continue
+        places.append(_Place(index, m.start(), m.end(), "text"))
+    places.sort(key=lambda p: p.start)
+    # a letter that is the "(B)" after an option's text is part of that pair
+    spans = [(p.start, p.end) for p in places if p.kind == "pair"]
+    return [p for p in places if p.kind != "letter" or not any(s < p.start < e for s, e in spans)]
+
+
+def _weigh(masked: str, places: list[_Place], n: int) -> None:
+    """Each place's verdict, negation, list and echo."""
+    # a lower-case letter or an article ("is a distractor") ends no one's clause
+    bounds = [q for q in places if not (q.weak or q.article)]
+    starts, ends = [q.start for q in bounds], [q.end for q in bounds]  # both ascending
+    for p in places:
+        k = bisect.bisect_left(starts, p.end)
+        nxt = starts[k] if k < len(starts) else len(masked)
+        clause = masked[p.end : min(nxt, p.end + 200)]  # a verdict is near what it judges
+        stop = _SENTENCE_END.search(clause)
+        own = clause[: stop.start()] if stop else clause
+        # "B) Paris, not D": the "not" is D's
+        if stop is None and k < len(starts) and (before_next := _NEGATION_BEFORE.search(own)):
+            own = own[: before_next.start()]
+        k = bisect.bisect_right(ends, p.start)
+        prev_end = ends[k - 1] if k else 0
+        lead = masked[max(prev_end, p.start - 200) : p.start]
+        lead = lead[max((m.end() for m in _SENTENCE_END.finditer(lead)), default=0) :][-80:]
+        # a verdict right after it outweighs words further on ("A is the best answer,
+        # since Paris and Nice do not apply")
+        p.positive = not _NEGATION_BEFORE.search(lead) and bool(_POSITIVE.match(own))
+        p.negative = not p.positive and bool(
+            _NEGATION_BEFORE.search(lead)
+            or _NEGATIVE_VERDICT.match(own)
+            or _NEGATIVE_WORDS.search(own)
+        )
+        if p.positive:
+            p.article = False
+    for a, b in itertools.pairwise(places):
+        if a.name or b.name:
+            continue
+        if a.index != b.index and _JOINED.fullmatch(masked[a.end : b.start]):
+            a.in_list = b.in_list = True
+    # options listed in order (A, B, C ... or their texts), none with a word on it: an echo
+    # of the question. All of them, or all but one where there are four or more.
+    listed = [p for p in places if p.kind != "letter"]  # bare letters: a list, not an echo
+    run: list[_Place] = []
+    for p in [*listed, None]:
+        if p is not None and run and p.index > run[-1].index and p.kind == run[-1].kind:
+            run.append(p)
+            continue
+        if len(run) >= (n if n <= 3 else n - 1) and not any(q.negative or q.positive for q in run):
+            for q in run:
+                q.echoed = True
+        run = [p] if p is not None else []
+
+
+def _usable(p: _Place) -> bool:
+    return not (p.weak or p.article or p.name or p.negative or p.in_list or p.echoed)
+
+
+def _alone_on_last_line(masked: str, places: list[_Place], letters: str) -> int | None:
+    lines = [x.strip() for x in masked.strip().splitlines() if x.strip()]
+    last = re.fullmatch(r"[(\[]?([A-Za-z])[)\].:]?", lines[-1]) if lines else None
+    if last and last.group(1).upper() in letters:
+        return letters.index(last.group(1).upper())
+    return None
+
+
+def _after_cue(masked: str, places: list[_Place], letters: str) -> int | None:
+    """The place right after the last cue that is followed by one."""
+    starts = {p.start: p for p in places}
+    cues = [*reversed(list(_CUE.finditer(masked))), *reversed(list(_WEAK_CUE.finditer(masked)))]
+    for cue in cues:
+        at = _FILLER.match(masked, cue.end(), cue.end() + 80).end()
+        p = starts.get(at)
+        if p is None or p.negative or p.in_list or p.echoed:
+            continue
+        if p.weak and not re.match(r"[)\].:,!]?\s*(?:$|\n)", masked[p.end :]):
+            continue
+        if p.article and not _AFTER_A_LETTER.match(masked[p.end :]):
+            continue
+        return p.index
+    return None
+
+
+def _by_verdict(masked: str, places: list[_Place], letters: str) -> int | None:
+    said = {p.index for p in places if p.positive and not (p.weak or p.in_list or p.name)}
+    return said.pop() if len(said) == 1 else None
+
+
+def _at_end(masked: str, places: list[_Place], letters: str) -> int | None:
+    """A letter or an option's text the answer ends on ("Paris? Yes: B.", "Lyon is big, but
+    the capital is Paris."); not a letter with its text, which a pick opens with."""
+    if not places or (p := places[-1]).kind == "pair" or not _usable(p):
+        return None
+    if re.fullmatch(r"[\s.!)\]]*", masked[p.end :]):
+        return p.index
+    return None
+
+
+def _at_start(masked: str, places: list[_Place], letters: str) -> int | None:
+    lead = len(masked) - len(masked.lstrip(" \t\n#>"))
+    if places and places[0].start == lead and _usable(places[0]):
+        return places[0].index
+    return None
+
+
+def _first(masked: str, places: list[_Place], letters: str) -> int | None:
+    return next((p.index for p in places if _usable(p)), None)
+
+
+def _inside_a_word(plain: str, choices: tuple[str, ...], letters: str) -> int | None:
+    """Last, an option's text inside a word: no whole word anywhere, the longest at the
+    first place ("x1000y")."""
+    low = plain.lower()
+    hits = [
+        (low.find(c.lower()), -len(c), i)
+        for i, c in enumerate(choices)
+        if c and not (len(c) == 1 and c.upper() in letters) and c.lower() in low
+    ]
+    return min(hits)[2] if hits else None

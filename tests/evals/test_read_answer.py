@@ -1,0 +1,78 @@
+"""Numbers and labels read back from generated text: the working written after "Answer:",
+the conclusion before it, and lines about the answer after it (57th and 58th probes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from openscout.evals.read_answer import extract_label, extract_number
+
+
+@pytest.mark.parametrize(
+    ("said", "number"),
+    [
+        # working after the marker: what the equation comes to (57th P1, 58th P9)
+        ("Answer: 24 + 15 * 10 = 174", 174),
+        ("Answer: 6 × 3 = 18", 18),
+        ("The answer: 12 - 5 = 7", 7),
+        ("Answer: 15 + 27 equals 42.", 42),
+        ("Answer: 3 boxes of 12 plus 4 is 40.", 40),
+        ("Answer: 20 + 5 - 11 = 14 apples", 14),
+        ("Answer: (3 + 4) × 2 = 14", 14),
+        ("The answer is 12 / 3 = 4.", 4),
+        ("Answer: 2 * 9 = **18**", 18),
+        ("Answer: 16 - 3 - 4 = 9 eggs, and 9 × $2 = $18.", 18),
+        ("Answer: After giving away 5, Tom has 14.", 14),
+        ("Answer: −3", -3),
+        # the conclusion before the marker (57th P1b)
+        ("42 is the answer, not 40.", 42),
+        ("**42** is the answer (6 x 7).", 42),
+        ("So 42 is the answer; the 3 friends are a distractor.", 42),
+        # a number the sentence opens with, whatever follows it
+        ("Answer: 42, which is 6 times 7", 42),
+        ("Answer: 42 apples because she has 6 bags", 42),
+        ("Answer: 42\n\nTo check the answer, multiply 6 by 7.", 42),
+        ("Answer: 42. To check the answer: 6 x 7 = 42.", 42),
+        ("The answer is about 14", 14),
+    ],
+)
+def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> None:
+    assert extract_number(said) == number
+
+
+@pytest.mark.parametrize(
+    ("said", "labels", "label"),
+    [
+        ("Answer: not (True or True) = False", ["True", "False"], "False"),  # 57th P2
+        ("Answer: True and False = False", ["True", "False"], "False"),
+        ("Answer: (False or True) = True", ["True", "False"], "True"),
+        (
+            "Answer: Since Ben is taller than Cara, Anna is the tallest.",
+            ["Anna", "Ben", "Cara"],
+            "Anna",
+        ),
+        (
+            "Answer: Ben is shorter than Anna, so the tallest is Anna.",
+            ["Anna", "Ben", "Cara"],
+            "Anna",
+        ),
+        ("Answer: Anna, because she is taller than Ben", ["Anna", "Ben", "Cara"], "Anna"),
+        # a later line about the answer (58th P8)
+        ("Yes, a road.\nAnswer: no\n\nI hope this answer helps!", ["yes", "no"], "no"),
+        (
+            "Answer: True\n\nExplanation: this answer holds because not False is True.",
+            ["True", "False"],
+            "True",
+        ),
+        ("Answer: False\n\nThis answer is True to the rules of logic.", ["True", "False"], "False"),
+        ("False is the answer.", ["True", "False"], "False"),
+    ],
+)
+def test_the_label_an_answer_concludes_on_is_read(said: str, labels: list[str], label: str) -> None:
+    assert extract_label(said, labels) == label
+
+
+def test_a_huge_answer_is_read_at_its_ends() -> None:
+    filler = "7 " * 500_000
+    assert extract_number(filler + "Answer: 42") == 42
+    assert extract_label("x " * 500_000 + "Answer: no", ["yes", "no"]) == "no"
