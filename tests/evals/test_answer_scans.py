@@ -194,3 +194,14 @@ def test_json_answers_are_read_as_json_means_them(
         {"weight": 1.0, **assertion, "value": assertion.get("value")}, answer, {}, None
     )
     assert got == score
+
+
+def test_a_verdict_after_the_prompt_s_own_label_is_read() -> None:
+    """ "PASS/FAIL: PASS" and "Grade: PASS/FAIL → PASS" were no verdict: with FAIL to the
+    rubric alone, each right answer judged so was a silent miss (58th probe P6)."""
+    from openscout.evals.judging import _judge_verdict
+
+    assert _judge_verdict("PASS/FAIL: PASS") == 1.0
+    assert _judge_verdict("Grade: PASS/FAIL → PASS") == 1.0
+    assert _judge_verdict("PASS or FAIL: FAIL") == 0.0
+    assert _judge_verdict("PASS or FAIL?") is None

@@ -210,6 +210,8 @@ class _Rambles(Canned):
             reply = _streamed("Let me weigh the answer against the rubric with care", "length")
         elif "Answer:\\n\\n" in json.dumps(body["messages"]):  # the rubric alone
             reply = _streamed("PASS", "stop")
+        elif "Answer:\\nx x" in json.dumps(body["messages"]):  # a filler as long
+            reply = _streamed("FAIL", "stop")
         else:
             reply = _streamed("The answer seems reasonable.", "stop")
         _send(self, 200, reply)
@@ -244,6 +246,53 @@ def test_a_judge_with_room_and_no_verdict_on_the_answer_is_a_miss(
     (check,) = item["detail"]["assertions"]
     assert check["reason"] == "the judge gave no single PASS/FAIL verdict"
     assert 512 in _Rambles.asked
+
+
+class _Glitch(Canned):
+    """PASS to the rubric alone and to a filler; to the answer, `first` the first time it
+    is asked, PASS after that."""
+
+    first = ""
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        text = "PASS"
+        if "Answer:\\nParis." in json.dumps(body["messages"]):
+            text = "PASS" if self.seen else self.first
+            self.seen.append(text)
+        _send(self, 200, _streamed(text, "stop"))
+
+
+@pytest.mark.parametrize("first", ["", "The service is busy right now, please try again later."])
+def test_a_judge_s_one_off_reply_without_a_verdict_is_asked_again(
+    settings: Settings, tmp_path: Path, first: str
+) -> None:
+    """A one-off blank or "busy" reply to the answer, then PASS to the rubric alone, was the
+    answer's miss; the busy one was cached, a miss on every rerun (58th probe P5, P17)."""
+    judge = type("Judge", (_Glitch,), {"first": first, "seen": []})
+    run = _judged(settings, tmp_path, judge, {"paris": "Paris."})
+    (item,) = run.results["paris"].items
+    assert item["score"] == 1.0 and item.get("error") is None
+    assert judge.seen == [first, "PASS"]
+
+
+class _DeclinesEveryAnswer(Canned):
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        alone = "Answer:\\n\\n" in json.dumps(body["messages"])
+        _send(self, 200, _streamed("PASS" if alone else "Too long for me to read.", "stop"))
+
+
+def test_a_judge_giving_no_verdict_on_an_answer_nor_a_filler_as_long_fails_the_item(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A judge declining long answers in words (a 200, no verdict) made long right answers
+    silent misses, and junk was recommended (58th probe P12)."""
+    run = _judged(settings, tmp_path, _DeclinesEveryAnswer, {"paris": "Paris."})
+    (item,) = run.results["paris"].items
+    assert item["score"] is None and "nor on a filler as long" in item["error"]
+    assert run.results["paris"].errors == 1
 
 
 class _NoRoom(Canned):

@@ -56,22 +56,44 @@ def judge_answer(
         if unscorable is not None:
             detail["unscorable"] = unscorable
     verdict = _judge_verdict(reply)
-    detail["judge_reply"] = reply
-    s = verdict if verdict is not None else 0.0
     if verdict is None and "unscorable" not in detail:
-        # no verdict is the answer's doing only if the judge gives one without it: a
-        # reasoning judge spending its tokens on thinking replied "" (39th probe) or
-        # thoughts cut off (40th) to every answer, and every item was a silent FAIL
-        alone = _judge(ctx, a, alone, alone, fresh=True)
-        if _judge_verdict(alone) is None:
-            said = "replied nothing" if not alone.strip() else "gave no PASS/FAIL verdict"
-            raise OpenscoutError(
-                f"the judge {a.get('judge')!r} {said}, even to the rubric alone",
-                hint="choose a judge that answers PASS or FAIL (a reasoning model may"
-                " spend its 48 tokens thinking)",
-            )
-        detail["reason"] = "the judge gave no single PASS/FAIL verdict"
-    return s
+        reply = _no_verdict(ctx, a, (value, output, alone))
+        verdict = _judge_verdict(reply)
+        if verdict is None:
+            detail["reason"] = "the judge gave no single PASS/FAIL verdict"
+    detail["judge_reply"] = reply
+    return verdict if verdict is not None else 0.0
+
+
+def _no_verdict(ctx: ScoreContext, a: dict[str, Any], asked: tuple[str, str, str]) -> str:
+    """Who is at fault for a reply with no verdict, asked: the judge, if it gives none to
+    the rubric alone either (a reasoning judge spending its tokens thinking replied "" to
+    every answer: 39th, 40th probes); a glitch, if asked again fresh it gives one (a one-off
+    blank or "service busy" reply was the answer's miss, and cached for every rerun: 58th);
+    the answer's length, if a filler as long gets none either (a judge declining long
+    answers in words: 58th); else the answer (its miss). The reply to return."""
+    rubric, output, alone = asked
+    alone_reply = _judge(ctx, a, alone, alone, fresh=True)
+    if _judge_verdict(alone_reply) is None:
+        said = "replied nothing" if not alone_reply.strip() else "gave no PASS/FAIL verdict"
+        raise OpenscoutError(
+            f"the judge {a.get('judge')!r} {said}, even to the rubric alone",
+            hint="choose a judge that answers PASS or FAIL (a reasoning model may"
+            " spend its 48 tokens thinking)",
+        )
+    prompt = JUDGE_PROMPT.format(rubric=rubric, output=for_judge(output))
+    again = _judge(ctx, a, prompt, alone, fresh=True)  # replaces the cached reply
+    if _judge_verdict(again) is not None:
+        return again
+    filler = JUDGE_PROMPT.format(rubric=rubric, output=_filler(output))
+    if _judge_verdict(_judge(ctx, a, filler, alone, fresh=True)) is None:
+        raise OpenscoutError(
+            f"the judge {a.get('judge')!r} gave no verdict on this answer, twice, nor on a"
+            " filler as long: the answer's length is beyond what it judges",
+            hint="give the suite a lower `max_tokens` (its `defaults`), or a judge that"
+            " reads longer answers",
+        )
+    return again
 
 
 # A judge's reply cut at its 48 tokens before any verdict is asked again with this room
@@ -179,12 +201,16 @@ def _filler_refused(ctx: ScoreContext, a: dict[str, Any], rubric: str, output: s
     the filler too is about length or the judge, not the answer's content. Sized by the
     answer's UTF-8 bytes, "x " a byte: sized by its characters, a Chinese answer's filler
     had a third of its tokens and passed, and the refusal was read as of content (56th)."""
-    filler = "x " * len(output.encode("utf-8", "surrogatepass"))
     try:
-        ctx.judge(a.get("judge"), JUDGE_PROMPT.format(rubric=rubric, output=filler), fresh=True)
+        prompt = JUDGE_PROMPT.format(rubric=rubric, output=_filler(output))
+        ctx.judge(a.get("judge"), prompt, fresh=True)
     except (EngineError, ChatTemplateError):
         return True
     return False
+
+
+def _filler(output: str) -> str:
+    return "x " * len(output.encode("utf-8", "surrogatepass"))
 
 
 def _refused_for_length(
@@ -232,8 +258,9 @@ def _judge_refusal(e: OpenscoutError) -> str | None:
 # under it, and a judge quoting it is not judging.
 _MARKS = r"[\s*_#`\"']*"
 _VERDICT_LINE = re.compile(
-    rf"^{_MARKS}(?:(?:final\s+)?(?:verdict|grade|result|decision|final\s+answer){_MARKS}"
-    rf"[:=-]{_MARKS})?(PASS|FAIL)\b{_MARKS}(?:[.!:;,(\[\-\u2013\u2014].*)?$",
+    rf"^{_MARKS}(?:(?:(?:final\s+)?(?:verdict|grade|result|decision|final\s+answer)"
+    rf"|pass\s*(?:/|\bor\b)\s*fail){_MARKS}(?:[:=-]|->|\u2192){_MARKS}){{0,2}}"
+    rf"(PASS|FAIL)\b{_MARKS}(?:[.!:;,(\[\-\u2013\u2014].*)?$",
     re.IGNORECASE,
 )
 VERDICT_MASK = "[verdict word removed]"
