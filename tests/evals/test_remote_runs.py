@@ -191,6 +191,25 @@ def test_scoring_methods_are_recorded_and_differences_said(settings: Settings) -
     assert same.notes == [] and same.as_dict()["results"][0]["scoring"]["multiple_choice"]
 
 
+def test_multiple_choice_answers_no_option_could_be_read_from_are_said(
+    settings: Settings,
+) -> None:
+    """A model answering in a form the reader does not know, or cut while reasoning, scored
+    0 on multiple choice with nothing said (58th probe P3, P14)."""
+    fake = FakeServer("ok", reply=lambda p: "Hmm, let me think about each option carefully")
+    with serve(fake):
+        add_remote(settings, fake.url)
+        run = run_eval(settings, "mc", ["remote"], limit=4)
+    (note,) = [n for n in run.notes if "no option could be read" in n]
+    assert note.startswith("remote: no option could be read from 4 of its 4 multiple-choice")
+    assert "cut at" not in note
+    from openscout.evals.results import unread_notes
+
+    result = run.results["remote"]
+    result.items[0]["detail"]["cut_at_max_tokens"] = True
+    assert "1 of them cut at their max_tokens" in unread_notes({"remote": result})[0]
+
+
 def test_compare_table_and_report_mark_the_scoring_method(settings: Settings) -> None:
     from openscout.compare import CompareOptions, _add_quality, _model_entry
     from openscout.comparison import CompareResult

@@ -121,6 +121,7 @@ class EvalRun:
             self.suite_notes
             + scoring_notes(self.results, self.scoring_differs)
             + failed_notes(self.results)
+            + unread_notes(self.results)
         )
 
     def _comparisons(self) -> list[dict[str, Any]]:
@@ -320,6 +321,33 @@ def failed_notes(results: dict[str, ModelResult]) -> list[str]:
                 " same command asks them again, and their errors say why they failed"
             )
     return out
+
+
+def unread_notes(results: dict[str, ModelResult]) -> list[str]:
+    """Multiple-choice answers asked by generation from which no option could be read: each
+    a miss, and a model answering in a form the reader does not know, or cut at its
+    max_tokens while reasoning, scored 0 with nothing said (58th probe)."""
+    out = []
+    for r in results.values():
+        asked = [x for x in r.items if not x["error"] and _generated_choice(x)]
+        unread = [x for x in asked if (x.get("detail") or {}).get("extracted") is None]
+        if not unread:
+            continue
+        cut = sum(1 for x in unread if (x.get("detail") or {}).get("cut_at_max_tokens"))
+        why = f", {cut} of them cut at their max_tokens" if cut else ""
+        out.append(
+            f"{r.model_id}: no option could be read from {len(unread)} of its {len(asked)}"
+            f" multiple-choice answers{why}; each is a miss (`runs show` has the answers)"
+        )
+    return out
+
+
+def _generated_choice(record: dict[str, Any]) -> bool:
+    detail = record.get("detail") or {}
+    item = (record.get("input") or {}).get("item") or {}
+    if item.get("kind") != "choice":
+        return False
+    return detail.get("method") == "generate" or detail.get("unscorable") is not None
 
 
 def build_run(

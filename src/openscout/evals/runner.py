@@ -137,6 +137,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
         "detail": {},
     }
     score: Score | None = None
+    cut_short = False
     batch_share = 0.0  # seconds spent generating this answer ahead, in a batch
     try:
         delim = str(item.check_data.get("target_delimiter", " "))
@@ -166,6 +167,7 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
                     raise
                 raise ScoringError(why) from e  # a counted miss (evals/refusal.py)
             batch_share = value.pop(BATCH_SHARE, 0.0)
+            cut_short = value.get("finish_reason") == "length"
             rec.update(
                 output=value["text"],
                 prompt_tokens=value["prompt_tokens"],
@@ -204,6 +206,8 @@ def _run_item(item: Item, index: int, caller: Caller, fmt: str, shared: _Shared)
         score = None
         rec.setdefault("input", {"item": item.to_dict()})
     if score is not None:
+        if cut_short:  # its reading may have lost the answer's end (results.unread_notes)
+            score.detail["cut_at_max_tokens"] = True
         rec.update(score=score.value, metrics=score.metrics, detail=score.detail)
     rec.update(
         latency_s=time.perf_counter() - t0 + batch_share,
