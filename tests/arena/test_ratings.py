@@ -131,3 +131,23 @@ def test_prior_joins_models_never_compared_and_leaves_out_those_without_votes() 
     assert (z.rating, z.lower, z.upper, z.votes) == (1000.0, None, None, 0)
     assert lone["A"].rating == pytest.approx(1000 + 200 * math.log10(3), abs=1e-6)
     assert z.as_dict()["lower"] is None  # null in the JSON, "no votes yet" on the page
+
+
+def test_only_models_with_votes_are_fitted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every registered model was fitted, votes or not: 19,000 entries in models.yaml made
+    one leaderboard view fit a 19,000 x 19,000 matrix, 85 s and 13 GB (57th probe). The
+    others sit at the base rating, without an interval, as before."""
+    from openscout.arena import ratings
+
+    shapes: list[tuple[int, ...]] = []
+    fit = ratings.fit_strengths
+    monkeypatch.setattr(ratings, "fit_strengths", lambda w: shapes.append(w.shape) or fit(w))
+    votes = [Battle("a", "b", "a"), Battle("a", "b", "a"), Battle("b", "c", "tie")]
+    many = compute_ratings(votes, [f"m{i}" for i in range(500)] + ["a", "b", "c"], rounds=0)
+    few = compute_ratings(votes, ["a", "b", "c"], rounds=0)
+    assert set(shapes) == {(3, 3)}
+    assert [r for r in many if r.votes] == few
+    idle = [r for r in many if not r.votes]
+    assert len(idle) == 500 and {(r.rating, r.lower, r.upper) for r in idle} == {
+        (1000.0, None, None)
+    }
