@@ -30,11 +30,13 @@ def test_one_server_spelt_two_ways_is_one_model(settings: Settings) -> None:
         _remote(
             "j11", "http://127\u30020\u30020\u30021:9000/v1", "qwen"
         ),  # ideographic dots (56th)
+        _remote("j12", "http://127.0.0.1:9000/v1", "qwen:latest"),  # Ollama's own tag (58th)
     ]
     other = [
         _remote("j4", "http://127.0.0.1:9001/v1", "qwen"),
         _remote("j5", "http://127.0.0.1:9000/v2", "qwen"),
         _remote("j6", "http://127.0.0.1:9000/v1", "llama"),
+        _remote("j13", "http://127.0.0.1:9000/v1", "qwen:7b"),
     ]
     assert self_judged(same + other, [model], settings) == [(j.id, "m") for j in same]
 

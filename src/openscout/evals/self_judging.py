@@ -27,7 +27,7 @@ def _where(spec: ModelSpec, settings: Settings) -> tuple[str, ...]:
     default port, no trailing slash, credentials or query; names in any case). Compared as
     spelt, a judge registered as `localhost` judged itself unrefused (54th probe)."""
     if spec.base_url:
-        return ("url", _server(spec.base_url), (spec.model or spec.id).casefold())
+        return ("url", _server(spec.base_url), _model_name(spec.model or spec.id))
     try:
         path = kind_of(spec).local_file(spec, settings)
     except OpenscoutError:  # an unresolvable file: the id alone tells it
@@ -99,6 +99,13 @@ def self_judged(
             if m.id == judge.id or _same_place(where, _where(m, settings), judge, m, settings)
         ]
     return out
+
+
+def _model_name(name: str) -> str:
+    """A served model's name as its server resolves it: in any case, and without Ollama's
+    implicit tag (`llama3.2` and `llama3.2:latest` are one model there: 58th probe)."""
+    name = name.casefold()
+    return name.removesuffix(":latest")
 
 
 def _same_place(
