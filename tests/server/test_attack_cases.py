@@ -240,6 +240,10 @@ def test_a_percent_encoded_password_is_masked_as_sent() -> None:
     for written, sent in (("pässwort99", "p%C3%A4sswort99"), ("s3cr tValue9", "s3cr+tValue9")):
         echoed = UpstreamSecrets(f"http://h.example/v1?token={written}", None)
         assert echoed.text(f"bad token {sent}") == "bad token ***"
+    # echoed upper-cased or in part, as the key is masked (57th probe, low)
+    both = UpstreamSecrets("http://al:S3cretPassw0rd@h.example/v1?token=QUERYTOKEN123", None)
+    for echo in ("S3CRETPASSW0RD", "S3cretPa", "querytoken123", "QUERYTOK"):
+        assert both.data(f"bad {echo}!") == "bad ***!", echo
 
 
 def test_upstream_redirect_is_an_error() -> None:

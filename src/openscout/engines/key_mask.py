@@ -20,6 +20,7 @@ WINDOW = 8
 class KeyMask:
     def __init__(self, key: str | None) -> None:
         self.key = key if key and len(key) >= 4 else None
+        self._whole = re.compile(re.escape(self.key or ""), re.IGNORECASE)
         self._parts = (
             re.compile(
                 "|".join(re.escape(key[i : i + WINDOW]) for i in range(len(key) - WINDOW + 1)),
@@ -32,7 +33,7 @@ class KeyMask:
     def apply(self, text: str) -> str:
         if self.key is None:
             return text
-        text = text.replace(self.key, "***")
+        text = self._whole.sub("***", text)
         if self._parts is None:
             return text
         pieces: list[str] = []
@@ -67,9 +68,9 @@ class UpstreamSecrets:
         # the password as written and as sent (`p%40ss` goes out as `p@ss`: 54th probe)
         parts = urlsplit(url)
         password = [parts.password, unquote(parts.password)] if parts.password else []
-        self._url_values = [
-            v for v in (*password, *query_values(url)) if v and len(v) >= MIN_SECRET_CHARS
-        ]
+        values = [v for v in (*password, *query_values(url)) if v and len(v) >= MIN_SECRET_CHARS]
+        # whole or in part, in any case, as the key (an echo upper-cased or cut: 57th probe)
+        self._masks += tuple(KeyMask(v) for v in dict.fromkeys(values))
 
     def text(self, text: str) -> str:
         """Words about the upstream: every credential of the URL out too (http_bounds.scrub)."""
@@ -85,8 +86,6 @@ class UpstreamSecrets:
         against an echo, not against an upstream set on leaking the key it was given."""
         for mask in self._masks:
             text = mask.apply(text)
-        for secret in self._url_values:
-            text = text.replace(secret, "***")
         return text
 
     def json(self, data: Any) -> Any:
