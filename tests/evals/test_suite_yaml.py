@@ -68,6 +68,11 @@ def _write(tmp_path: Path, text: str) -> Path:
             "who",
         ),
         ("prompts: [hi]\ntests:\n  - vars: {}\n", 3, "no assertions"),
+        (  # the weighted score was 0 whatever the answer: the test always failed (57th probe)
+            "prompts: [hi]\ntests:\n  - vars: {}\n    assert: [{type: contains, value: a, weight: 0}]\n",
+            3,
+            "weight 0",
+        ),
         (
             "prompts: [hi]\ntests:\n  - assert: [{type: python, value: 'output.__class__'}]\n",
             3,

@@ -441,6 +441,13 @@ def _check_bounds(
                 ("tests", ti),
                 "add an `assert:` list to the test or to the suite",
             )
+        if not any(a.weight for a in (*parsed.assert_, *test.assert_)):
+            # the weighted score is then 0 whatever the answer: the test always failed
+            raise refuse(
+                "every assertion of this test has weight 0, so none of them counts",
+                ("tests", ti),
+                "give at least one assertion a weight above 0 (1 by default)",
+            )
         if n > MAX_ASSERTIONS:
             raise refuse(
                 f"this test has {n:,} assertions, {per_suite:,} of them from the suite"
