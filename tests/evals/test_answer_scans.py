@@ -52,6 +52,7 @@ def test_ifeval_checks_read_a_hostile_answer_in_linear_time() -> None:
     assert not ifcheck.json_format(HOSTILE)
     assert not ifcheck.bullet_count(blank_lines, 1)
     assert not ifcheck.postscript(blank_lines, "P.S.")
+    assert not ifcheck.postscript("\n" + "*" * 300_000 + "x", "P.S.")
     assert not ifcheck.paragraph_count("a" + " " * 300_000 + "b", 2)
 
 
@@ -59,6 +60,9 @@ def test_ifeval_checks_count_as_before() -> None:
     assert ifcheck.bullet_count("Intro:\n* one\n  - two\n\n* three\nnot * this", 3)
     assert ifcheck.postscript("Body.\n\n  P.S. later", "P.S.")
     assert not ifcheck.postscript("Body. P.S. inline", "P.S.")
+    # in bold, or with a blank after a dot, as Google's reference reads them (57th probe)
+    assert ifcheck.postscript("Body.\n\n**P.S.** later", "P.S.")
+    assert ifcheck.postscript("Body.\n\nP. S. later", "P.S.")
     assert ifcheck.paragraph_count("one\n***\ntwo  ***  three", 3)
     assert not ifcheck.paragraph_count("one *** *** two", 3)
     assert ifcheck.json_format("```json\n" + json.dumps({"k": [1, 2]}) + "\n```")

@@ -96,7 +96,12 @@ def paragraph_count(r: str, n: int) -> bool:
 
 
 def postscript(r: str, marker: str) -> bool:
-    return re.search(rf"^[^\S\n]*{re.escape(marker)}", r, re.MULTILINE) is not None
+    """A line opening with the marker, in any case and as chat models write it: in bold
+    ("**P.S.**") or with a blank after a dot ("P. S."), which Google's reference accepts
+    too (57th probe)."""
+    spaced = r"\.[^\S\n]?".join(re.escape(part) for part in marker.split("."))
+    found = re.search(rf"^(?:[^\S\n]|[*_>#])*{spaced}", r, re.MULTILINE | re.IGNORECASE)
+    return found is not None
 
 
 def quotation(r: str) -> bool:
