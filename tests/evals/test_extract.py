@@ -188,3 +188,13 @@ def test_a_pick_with_its_option_or_a_concluding_letter_is_read(said: str) -> Non
     ("I would choose B) Paris", "b) Paris"), and a conclusion after words ("the correct
     choice is B.") lost to the first option named (56th probe, medium)."""
     assert extract_choice(said, ("Lyon", "Paris", "Nice", "Lille")) == 1
+
+
+def test_options_that_are_their_own_letters_are_not_listed_again() -> None:
+    """An lm-eval MMLU task's options are the letters (the texts are in its question): they
+    were listed again under it as "A. A", "B. B" (58th probe, low)."""
+    mc = Item(
+        id="m", kind="choice", prompt="Q?\nA. x\nB. y", check="choice", target=0, choices=("A", "B")
+    )
+    asked = (build_request(mc, "chat").messages or [])[0]["content"]
+    assert asked == "Q?\nA. x\nB. y\nAnswer with the letter of the correct option (A, B)."

@@ -90,6 +90,10 @@ class Request:
 
 
 def choice_listing(question: str, choices: tuple[str, ...]) -> str:
+    """The question with its options lettered; options that are their own letters (an
+    lm-eval MMLU task: the texts are in the question) are not listed again as "A. A"."""
+    if "".join(c.strip() for c in choices) == LETTERS[: len(choices)]:
+        return question
     lines = [question] + [f"{LETTERS[i]}. {c}" for i, c in enumerate(choices)]
     return "\n".join(lines)
 
