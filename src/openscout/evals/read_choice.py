@@ -40,11 +40,20 @@ _JSON_KEYS = ("answer", "choice", "option", "final_answer", "correct_answer", "l
 # what opens a conclusion: the answer's own words for it first, the last of them first; then
 # words that also open asides ("P.S. Option C is also nice", "some people pick A": 58th probe)
 _CUE = re.compile(r"(?:\b(?:answer|final|correct)\b|->|=>|\u2192|答案|答え|正解|回答)", re.I)
+# "so A": a conclusion where no verdict says otherwise ("B is correct. Hence D, ...")
+_SO = re.compile(
+    r"\b(?:so|therefore|thus|hence)\b(?!\s+(?:is|are|was|were|do|does|did)\b)", re.IGNORECASE
+)
+# a pick said in the first person, or labelled: "some might pick D", "the option D refers
+# to ..." and "if ..., the choice would be D" are asides (60th probe)
 _WEAK_CUE = re.compile(
-    r"(?:\b(?:choice|option|pick|choose|chose|select|go with|going with|opt for)\b"
-    r"|\b(?:so|therefore|thus|hence)\b(?!\s+(?:is|are|was|were|do|does|did)\b)|选项|选择|选)",
+    r"(?:\b(?:I|we|I'd|I'll|we'd|let's|let us)\b(?:\s+\w+){0,2}?\s+(?:pick|choose|select"
+    r"|go with|opt for)\b|\bmy\s+(?:final\s+)?(?:choice|pick|option)\b|\b(?:choice|option|pick)"
+    r"\s*[:=]|选项|选择|选)",
     re.IGNORECASE,
 )
+# after "so", only "the answer is" and the like: "Thus option D describes ..." is no pick
+_SO_FILLER = re.compile(r"(?:[\s:,]+|(?:it's|it|is|the|answer|must|would|be)\b)*", re.IGNORECASE)
 # the words between a cue and the pick
 _FILLER = re.compile(
     r"(?:[\s:=,\-\u2013\u2014]+|(?:is|are|was|would|will|must|should|be|it's|it|the|my|our"
@@ -53,34 +62,41 @@ _FILLER = re.compile(
     re.IGNORECASE,
 )
 # after "the answer is", the capital A is the letter before these words, an article before others
-_AFTER_A_LETTER = re.compile(r"\s+(?:because|since|as|for|given|which|and|with|here)\b")
+_AFTER_A_LETTER = re.compile(
+    r"\s+(?:because|since|as|for|given|which|and|with|here|rather|over|instead|but|or)\b"
+)
 
 # a verdict right after a place that names an option
 _LEAD = r"^[\s)\].,:*]*(?:\([^()]{0,60}\)\s*)?(?:[-\u2013\u2014:=?]\s*)?"
 _POSITIVE = re.compile(
     _LEAD
     + r"(?:it is\b|(?:is|are) not (?:wrong|incorrect)\b|(?:isn't|aren't) (?:wrong|incorrect)\b"
-    r"|(?:(?:is|it's|'s|seems|looks|would be|must be|should be|will be"
+    r"|(?:this|that) is (?:it|the one)\b|that's (?:it|the one)\b|(?:(?:this|it|that)\s+)?(?:fits|matches)\b"
+    r"|(?:(?:this|that|it)\s+)?(?:(?:is|it's|'s|seems|looks|would be|must be|should be|will be"
     r"|appears|sounds)\s+)?(?:(?:definitely|clearly|certainly|probably|likely|indeed|also|the"
     r"|my|our|final|most)\s+)*(?:correct|right(?!\s+(?:next|now|here|there|on|at|in|by|of)\b)"
     r"|true|yes|best|answer|choice|pick)\b|[\u2713\u2714\u2705])",
     re.IGNORECASE,
 )
 _NEGATIVE_VERDICT = re.compile(
-    _LEAD + r"(?:no|nope|false|wrong|incorrect)\b|" + _LEAD + r"[\u2717\u2718\u274c\u00d7]",
+    _LEAD + r"(?:no|nope|not|false|wrong|incorrect)\b|" + _LEAD + r"[\u2717\u2718\u274c\u00d7]",
     re.IGNORECASE,
 )
 _NEGATIVE_WORDS = re.compile(
     r"\b(?:wrong|incorrect|false|ruled out|rule out|eliminated?|excluded?|distractors?|mistakes?"
     r"|tempting|a trap|is not|are not"
-    r"|isn't|aren't|does not apply|do not apply|doesn't apply|don't apply"
+    r"|isn't|aren't|does not apply|do not apply|doesn't apply|don't apply|not it|nope"
+    r"|less (?:relevant|likely)|unlikely|irrelevant|would have been"
+    r"|(?:does not|doesn't|do not|don't) (?:fit|match|work|hold)"
     r"|not (?:the )?(?:correct|right|best|answer))\b",
     re.IGNORECASE,
 )
 # a negation that belongs to the place named after it: "not D", "rather than C"
 _NEGATION_BEFORE = re.compile(
-    r"(?:\b(?:not|rather than|instead of|except|excluding|unlike|nor|but not|eliminating"
+    r"(?:\b(?:not|rather than|instead of|over|except|excluding|unlike|nor|but not|eliminating"
     r"|ruling out|confused with(?: option)?)|n't|\b(?:incorrect|wrong)\s*:"
+    # "I would not pick D", "I wouldn't choose D"
+    r"|(?:\bnot|\bnever|n't)\s+(?:(?:pick|choose|select|say|go with|recommend|be|option)\s+)+"
     r"|\b(?:mistake|error|trap)\s+(?:is|would be)\s+to\s+(?:answer|pick|choose|say|select))"
     r"[\s:(\[]*$",
     re.IGNORECASE,
@@ -92,6 +108,16 @@ _NAMED = re.compile(
     r"[A-Z][a-z]+ $"
 )
 _SENTENCE_END = re.compile(r"[;!?\n]|\.(?=\s|$)")
+# a place in a sentence that supposes ("If the question asked ..., the choice would be D")
+# or speaks of others' picks ("Some might pick D")
+_HYPOTHETICAL = re.compile(
+    r"^\W*if\b|\b(?:might|may|could|often|usually|sometimes)\s+(?:\w+\s+)?(?:pick|choose|select"
+    r"|say|think|go with)\b",
+    re.IGNORECASE,
+)
+_ASIDE = re.compile(r"\b(?:because|since|while|whereas|although|though|but)\b", re.IGNORECASE)
+# between two options listed: marks, blanks, "and", "or", "option" (not words on them)
+_LISTED = re.compile(r"[\s,;.:)\](\[*_-]*(?:(?:and|or|option|choice)\b[\s,;.:)\](\[*_-]*)?", re.I)
 _JOINED = re.compile(r"\s*(?:,|&|/|and|or|,\s*and|,\s*or)\s*", re.IGNORECASE)
 
 
@@ -123,7 +149,9 @@ def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
     masked = _masked(plain, choices, letters)
     places = _places(masked, letters)
     _weigh(masked, places, len(choices))
-    for rule in (_alone_on_last_line, _after_cue, _by_verdict, _at_end, _at_start, _first):
+    rules = (_alone_on_last_line, _after_cue, _by_verdict, _after_so, _ends_on_letter)
+    rules += (_opens_with_letter, _ends_on_text, _opens_with_text, _after_weak_cue)
+    for rule in (*rules, _first):
         if (picked := rule(masked, places, letters)) is not None:
             return picked
     if any(p.kind != "letter" for p in places):  # its options named, and none the pick
@@ -148,7 +176,7 @@ def _json_answer(text: str) -> str | None:
     t = text.strip()
     if t.startswith("```"):
         t = t.strip("`").strip()
-        t = t[4:] if t[:4].lower() == "json" else t
+        t = (t[4:] if t[:4].lower() == "json" else t).strip()
     if not (t.startswith("{") and t.endswith("}")) or len(t) > 10_000:
         return None
     try:
@@ -237,6 +265,8 @@ def _weigh(masked: str, places: list[_Place], n: int) -> None:
         clause = masked[p.end : min(nxt, p.end + 200)]  # a verdict is near what it judges
         stop = _SENTENCE_END.search(clause)
         own = clause[: stop.start()] if stop else clause
+        # what follows "because" is about the others ("B, because the others do not match")
+        own = _ASIDE.split(own, maxsplit=1)[0]
         # "B) Paris, not D": the "not" is D's
         if stop is None and k < len(starts) and (before_next := _NEGATION_BEFORE.search(own)):
             own = own[: before_next.start()]
@@ -246,11 +276,10 @@ def _weigh(masked: str, places: list[_Place], n: int) -> None:
         lead = lead[max((m.end() for m in _SENTENCE_END.finditer(lead)), default=0) :][-80:]
         # a verdict right after it outweighs words further on ("A is the best answer,
         # since Paris and Nice do not apply")
-        p.positive = not _NEGATION_BEFORE.search(lead) and bool(_POSITIVE.match(own))
+        denied = _NEGATION_BEFORE.search(lead) or _HYPOTHETICAL.search(lead)
+        p.positive = not denied and bool(_POSITIVE.match(own))
         p.negative = not p.positive and bool(
-            _NEGATION_BEFORE.search(lead)
-            or _NEGATIVE_VERDICT.match(own)
-            or _NEGATIVE_WORDS.search(own)
+            denied or _NEGATIVE_VERDICT.match(own) or _NEGATIVE_WORDS.search(own)
         )
         if p.positive:
             p.article = False
@@ -260,14 +289,20 @@ def _weigh(masked: str, places: list[_Place], n: int) -> None:
         if a.index != b.index and _JOINED.fullmatch(masked[a.end : b.start]):
             a.in_list = b.in_list = True
     # options listed in order (A, B, C ... or their texts), none with a word on it: an echo
-    # of the question. All of them, or all but one where there are four or more.
+    # of the question. Three or more, and all of them or all but one.
     listed = [p for p in places if p.kind != "letter"]  # bare letters: a list, not an echo
     run: list[_Place] = []
     for p in [*listed, None]:
-        if p is not None and run and p.index > run[-1].index and p.kind == run[-1].kind:
+        if (
+            p is not None
+            and run
+            and p.index > run[-1].index
+            and p.kind == run[-1].kind
+            and _LISTED.fullmatch(masked[run[-1].end : p.start])
+        ):
             run.append(p)
             continue
-        if len(run) >= (n if n <= 3 else n - 1) and not any(q.negative or q.positive for q in run):
+        if len(run) >= max(3, n - 1) and not any(q.negative or q.positive for q in run):
             for q in run:
                 q.echoed = True
         run = [p] if p is not None else []
@@ -287,10 +322,25 @@ def _alone_on_last_line(masked: str, places: list[_Place], letters: str) -> int 
 
 def _after_cue(masked: str, places: list[_Place], letters: str) -> int | None:
     """The place right after the last cue that is followed by one."""
+    return _after(_CUE, masked, places)
+
+
+def _after_so(masked: str, places: list[_Place], letters: str) -> int | None:
+    return _after(_SO, masked, places, _SO_FILLER)
+
+
+def _after_weak_cue(masked: str, places: list[_Place], letters: str) -> int | None:
+    """After "option", "pick", "so" ...: these open asides as often as conclusions ("B.
+    Option D would be Ottawa": 60th probe), so only where nothing surer decides."""
+    return _after(_WEAK_CUE, masked, places)
+
+
+def _after(
+    cues: re.Pattern[str], masked: str, places: list[_Place], filler: re.Pattern[str] = _FILLER
+) -> int | None:
     starts = {p.start: p for p in places}
-    cues = [*reversed(list(_CUE.finditer(masked))), *reversed(list(_WEAK_CUE.finditer(masked)))]
-    for cue in cues:
-        at = _FILLER.match(masked, cue.end(), cue.end() + 80).end()
+    for cue in reversed(list(cues.finditer(masked))):
+        at = filler.match(masked, cue.end(), cue.end() + 80).end()
         p = starts.get(at)
         if p is None or p.negative or p.in_list or p.echoed:
             continue
@@ -307,20 +357,38 @@ def _by_verdict(masked: str, places: list[_Place], letters: str) -> int | None:
     return said.pop() if len(said) == 1 else None
 
 
-def _at_end(masked: str, places: list[_Place], letters: str) -> int | None:
-    """A letter or an option's text the answer ends on ("Paris? Yes: B.", "Lyon is big, but
-    the capital is Paris."); not a letter with its text, which a pick opens with."""
-    if not places or (p := places[-1]).kind == "pair" or not _usable(p):
+def _ends_on_letter(masked: str, places: list[_Place], letters: str) -> int | None:
+    """A letter the answer ends on ("Paris? Yes: B.")."""
+    return _at_end(masked, places, "letter")
+
+
+def _opens_with_letter(masked: str, places: list[_Place], letters: str) -> int | None:
+    """A letter, or a letter with its text, the answer opens with ("B\n\nThe option D ...")."""
+    return _at_start(masked, places, ("letter", "pair"))
+
+
+def _ends_on_text(masked: str, places: list[_Place], letters: str) -> int | None:
+    """An option's text the answer ends on ("Lyon is big, but the capital is Paris.")."""
+    return _at_end(masked, places, "text")
+
+
+def _opens_with_text(masked: str, places: list[_Place], letters: str) -> int | None:
+    return _at_start(masked, places, ("text",))
+
+
+def _at_end(masked: str, places: list[_Place], kind: str) -> int | None:
+    if not places or (p := places[-1]).kind != kind or not _usable(p):
         return None
     if re.fullmatch(r"[\s.!)\]]*", masked[p.end :]):
         return p.index
     return None
 
 
-def _at_start(masked: str, places: list[_Place], letters: str) -> int | None:
+def _at_start(masked: str, places: list[_Place], kinds: tuple[str, ...]) -> int | None:
     lead = len(masked) - len(masked.lstrip(" \t\n#>"))
-    if places and places[0].start == lead and _usable(places[0]):
-        return places[0].index
+    first = places[0] if places else None
+    if first and first.start == lead and first.kind in kinds and _usable(first):
+        return first.index
     return None
 
 
