@@ -34,6 +34,14 @@ from openscout.evals.read_answer import extract_label, extract_number
         ("Answer: 42\n\nTo check the answer, multiply 6 by 7.", 42),
         ("Answer: 42. To check the answer: 6 x 7 = 42.", 42),
         ("The answer is about 14", 14),
+        # the first it states, not a later clause (60th probe P3)
+        ("Answer: Tom has 48 apples, which is 28 more than before.", 48),
+        ("Answer: She paid $45 in total, which is $15 more than last week.", 45),
+        ("Answer: Adding 10 and 38 gives 48.", 48),
+        ("Answer: Tom had 10, got 38, so 48 in total.", 48),
+        ("Answer: 6 × 3 = 18, which is 2 more than 16.", 18),
+        ("The answer is 42.\n\n(Answer derived in 2 steps.)", 42),
+        ("**Answer:**\n$14", 14),
     ],
 )
 def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> None:
@@ -66,6 +74,26 @@ def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> 
         ),
         ("Answer: False\n\nThis answer is True to the rules of logic.", ["True", "False"], "False"),
         ("False is the answer.", ["True", "False"], "False"),
+        # the label the sentence states, not one it rules out (60th probe P2)
+        ("Answer: It is true, not false.", ["true", "false"], "true"),
+        ("Answer: Alice is the tallest, taller than Bob.", ["Alice", "Bob", "Cara"], "Alice"),
+        (
+            "Answer: The review is positive, but one part is negative.",
+            ["positive", "negative"],
+            "positive",
+        ),
+        # on the line after the marker (60th probe P9)
+        (
+            "Bob is taller than Cara. Alice is taller than Bob.\n\n**Answer:**\nAlice",
+            ["Alice", "Bob", "Cara"],
+            "Alice",
+        ),
+        (
+            "not (True or False) -> not True -> False\n\n### Answer:\nFalse",
+            ["True", "False"],
+            "False",
+        ),
+        ("Answer:\n- Alice", ["Alice", "Bob"], "Alice"),
     ],
 )
 def test_the_label_an_answer_concludes_on_is_read(said: str, labels: list[str], label: str) -> None:

@@ -20,18 +20,24 @@ from openscout.evals.read_choice import READ_CHARS, plain_marks
 _MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?", re.IGNORECASE)
 _ABOUT_IT = re.compile(r"\b(?:this|that|my|your|our|their|its|his|her)\s+$", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+MARKERS_READ = 20  # the last markers of an answer read (a looping answer repeats thousands)
+SENTENCE_CHARS = 1_000  # of a marker's sentence (a number of 309 digits or more is no number)
 _SENTENCE = re.compile(r"[^\n;]*?(?=\.(?:\s|$)|[\n;]|$)")
 # "42 is the answer", "True is the final answer"
 _BEFORE_IT = r"\s*(?:is|was|would be|will be|should be|must be)\s+(?:the|my|our)\s+(?:final\s+|correct\s+|right\s+)*$"
 # what an equation or a statement comes to: "= 18", "equals 42", "has 14", "is 40"
 _COMES_TO = re.compile(
-    r"(?:=|\u2248|\b(?:equals?|is|are|was|makes?|gives?|leaves?|has|have|gets?|totals?"
-    r"|total of|remains?|results? in)\b)[\s*$]*(?=-?\d)",
+    r"(?:=|\u2248|\b(?:equals?|is|are|was|makes?|gives?|leaves?|has|have|had|gets?|got|totals?"
+    r"|total of|remains?|results? in|paid|pays|costs?|spent|spends|earns?|earned|needs?"
+    r"|weighs?|takes?|took)\b)[\s*$]*(?=-?\d)",
     re.IGNORECASE,
 )
+_EQUALS = re.compile(r"=|\u2248|equals?\b", re.IGNORECASE)
 _OPERATOR = re.compile(r"[+*/×÷^]|\s[-x]\s|\b(?:plus|minus|times|divided|multiplied)\b", re.I)
 _EQUATION = re.compile(r"=|\u2248|\u2192|->|\bequals?\b", re.IGNORECASE)
-_CLAUSE_BREAK = re.compile(r"[,;]|\b(?:so|therefore|thus|hence|which means)\b", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[,;]", re.IGNORECASE)
+_SO_CLAUSE = re.compile(r"\b(?:so|therefore|thus|hence|which means)\b", re.IGNORECASE)
+_RULED_OUT = re.compile(r"\b(?:not|than|rather than|instead of|unlike|nor)\s+(?:\w+\s+)?$", re.I)
 _REASON = re.compile(r"\s*(?:because|since|as|given|while|although|though|if|when)\b", re.I)
 
 
@@ -51,12 +57,23 @@ def _markers(text: str) -> list[re.Match[str]]:
         for m in _MARKER.finditer(text)
         if not _ABOUT_IT.search(text[max(0, m.start() - 20) : m.start()])
     ]
-    return found[::-1]
+    return found[: -MARKERS_READ - 1 : -1]  # a conclusion is among the last ones
+
+
+def _opens_a_sentence(text: str, marker: re.Match[str]) -> bool:
+    """Whether a marker is followed by what it marks: not "check the answer, ..." (whose
+    sentence gave "multiply 6 by 7"), nor "42 is the answer; ..." (read before it)."""
+    return re.match(r"\s*[,.;?!]", text[marker.end() : marker.end() + 40]) is None
 
 
 def _sentence(text: str, at: int) -> str:
-    """The sentence from `at`: to a full stop, a semicolon or the end of the line."""
-    return _SENTENCE.match(text, at).group().strip(" \t*$(:")
+    """The sentence from `at` (the next line where the marker ends one: "**Answer:**\nAlice"
+    was read as nothing there, 60th probe): to a full stop, a semicolon or the end of the
+    line, and at most SENTENCE_CHARS (a long one read at every marker was quadratic)."""
+    ahead = text[at : at + SENTENCE_CHARS]
+    rest = re.sub(r"^[\s*#:]*(?:[-\u2022]\s+)?", "", ahead)  # a bullet, not a minus sign
+    at += len(ahead) - len(rest)
+    return _SENTENCE.match(text, at, at + SENTENCE_CHARS).group().strip(" \t*$(:")
 
 
 def _concluded(text: str, read: Callable[[str, str], str | None], before: str) -> str | None:
@@ -64,7 +81,7 @@ def _concluded(text: str, read: Callable[[str, str], str | None], before: str) -
         ahead = re.search(before + _BEFORE_IT, text[max(0, found.start() - 80) : found.start()])
         if ahead:
             return ahead.group(1)
-        if (got := read(_sentence(text, found.end()), text)) is not None:
+        if _opens_a_sentence(text, found) and (got := read(_sentence(text, found.end()), text)):
             return got
     return None
 
@@ -92,11 +109,24 @@ def extract_number(text: str) -> float | None:
 
 
 def _number_in(sentence: str, _text: str) -> str | None:
+    """The number a sentence comes to: after the last "=" of an equation, or "is" after a
+    sum in words ("3 boxes of 12 plus 4 is 40"); else the number it opens with; else what
+    follows "so" ("Tom had 10, got 38, so 48"); else the first it states ("Tom has 48 apples,
+    which is 28 more" is 48: 60th probe)."""
     opening = _NUMBER.match(sentence)
+    equals = [m for m in _COMES_TO.finditer(sentence) if _EQUALS.match(m.group())]
     stated = list(_COMES_TO.finditer(sentence))
-    if stated and (opening is None or _OPERATOR.search(sentence[: stated[-1].start()])):
-        return _NUMBER.match(sentence, stated[-1].end()).group()
-    return opening.group() if opening else None
+    worked = [m for m in (equals or stated) if _OPERATOR.search(sentence[: m.start()])]
+    if opening is not None and worked:
+        return _NUMBER.match(sentence, worked[-1].end()).group()
+    if opening is not None:
+        return opening.group()
+    if equals:
+        return _NUMBER.match(sentence, equals[-1].end()).group()
+    concluded = list(_SO_CLAUSE.finditer(sentence))
+    if concluded and (m := _NUMBER.search(sentence, concluded[-1].end())):
+        return m.group()
+    return _NUMBER.match(sentence, stated[0].end()).group() if stated else None
 
 
 def extract_label(text: str, labels: list[str]) -> str | None:
@@ -120,15 +150,21 @@ def extract_label(text: str, labels: list[str]) -> str | None:
 
 
 def _label_in(sentence: str, pattern: re.Pattern[str]) -> str | None:
-    opening = pattern.match(sentence)
-    if opening and re.match(r"\s*(?:$|[.,;:!?)(\]]|because\b|since\b)", sentence[opening.end() :]):
-        return opening.group(1)
+    """The label a sentence concludes on: after the last "=" of an equation, or after "so"
+    ("Ben is shorter than Anna, so the tallest is Anna"); else the first it names outside a
+    reason ("Since Ben is taller than Cara, Anna is the tallest") and not ruled out ("It is
+    true, not false": the last clause's label read it as false, 60th probe)."""
     equations = list(_EQUATION.finditer(sentence))
     if equations and (m := pattern.search(sentence, equations[-1].end())):
         return m.group(1)
-    clauses = [c for c in _CLAUSE_BREAK.split(sentence) if not _REASON.match(c)]
-    for clause in reversed(clauses):
-        if m := pattern.search(clause):
-            return m.group(1)
+    concluded = list(_SO_CLAUSE.finditer(sentence))
+    if concluded and (m := pattern.search(sentence, concluded[-1].end())):
+        return m.group(1)
+    for clause in _CLAUSE_BREAK.split(sentence):
+        if _REASON.match(clause):
+            continue
+        for m in pattern.finditer(clause):
+            if not _RULED_OUT.search(clause[: m.start()]):
+                return m.group(1)
     m = pattern.search(sentence)
     return m.group(1) if m else None
