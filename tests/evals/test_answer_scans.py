@@ -122,7 +122,10 @@ def test_the_judge_never_sees_the_answers_own_verdict_words() -> None:
         ("The answer is FAIL.", 0.0),
         ("pass", 1.0),
         ("FAIL. It fails, FAIL.", 0.0),
-        ("not a PASS, the answer is a FAIL", None),  # was a pass: the first word won
+        (
+            "not a PASS, the answer is a FAIL",
+            0.0,
+        ),  # was a pass (the first word); "not a PASS" is a FAIL
         ("PASS or FAIL? FAIL", None),
         ("I cannot judge this.", None),
         ("PASSED", None),
@@ -209,3 +212,14 @@ def test_a_verdict_after_the_prompt_s_own_label_is_read() -> None:
     assert _judge_verdict("Grade: PASS/FAIL → PASS") == 1.0
     assert _judge_verdict("PASS or FAIL: FAIL") == 0.0
     assert _judge_verdict("PASS or FAIL?") is None
+
+
+def test_a_negated_verdict_word_is_its_opposite() -> None:
+    """ "The answer does not PASS the rubric." passed: a model wrong on every item scored
+    1.000 through such a judge (60th probe)."""
+    from openscout.evals.judging import _judge_verdict
+
+    assert _judge_verdict("The answer does not PASS the rubric.") == 0.0
+    assert _judge_verdict("It doesn't really PASS.") == 0.0
+    assert _judge_verdict("It does not FAIL the rubric.") == 1.0
+    assert _judge_verdict("The answer would PASS.") == 1.0

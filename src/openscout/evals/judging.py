@@ -251,6 +251,19 @@ def _judge_refusal(e: OpenscoutError) -> str | None:
     return None
 
 
+def _words(text: str) -> list[str]:
+    """The capitalised verdict words of a reply's prose, each negated one as its opposite:
+    "The answer does not PASS the rubric" passed every wrong answer (60th probe)."""
+    out = []
+    for m in re.finditer(r"\b(PASS|FAIL)\b", text):
+        negated = _NEGATED.search(text[max(0, m.start() - 30) : m.start()])
+        out.append({"PASS": "FAIL", "FAIL": "PASS"}[m.group(1)] if negated else m.group(1))
+    return out
+
+
+_NEGATED = re.compile(r"(?:\b(?:not|never|cannot)|n't|\bfails?\s+to)\s+(?:\w+\s+)?$", re.IGNORECASE)
+
+
 # A verdict on a line of its own, as judges end (or begin) their replies: "FAIL", "**PASS**",
 # "FAIL: it names Lyon", "PASS - it names Paris", "Verdict: FAIL", "**Verdict:** PASS (...)".
 # A reason may follow the word after a mark of its own (: - . ( ...), never a bare word:
@@ -302,7 +315,7 @@ def _judge_verdict(text: str) -> float | None:
     lines = [m.group(1) for line in rows if (m := _VERDICT_LINE.match(line))]
     # in a reply cut at its max_tokens only a verdict line counts: "The answer would PASS if
     # it named Paris, but it names Lyon, so the verdict is" passed Lyon (48th probe)
-    words = [] if getattr(text, "cut", False) else re.findall(r"\b(PASS|FAIL)\b", text)
+    words = [] if getattr(text, "cut", False) else _words(text)
     for said in (lines, words):
         kinds = {w.upper() for w in said}
         if kinds:
