@@ -42,6 +42,12 @@ from openscout.evals.read_answer import extract_label, extract_number
         ("Answer: 6 × 3 = 18, which is 2 more than 16.", 18),
         ("The answer is 42.\n\n(Answer derived in 2 steps.)", 42),
         ("**Answer:**\n$14", 14),
+        # 59th probe: P7, P13, P17, GSM8K's marker
+        ("Answer: Over 3 days she picks 18 apples.", 18),
+        ("Answer: 20-12=8", 8),
+        ("Answer: 18 (3 bags × 2 = 6 extra)", 18),
+        ("**Answer: 18** (3 bags × 2 = 6 extra)", 18),
+        ("12 + 3 × 2 = 12 + 6 = 18. #### 18\n\nCheck: 18 - 6 = 12.", 18),
     ],
 )
 def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> None:
@@ -94,6 +100,12 @@ def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> 
             "False",
         ),
         ("Answer:\n- Alice", ["Alice", "Bob"], "Alice"),
+        ("Answer: It is not true.", ["True", "False"], "False"),  # 59th probe P10
+        (
+            "Answer: No, there is no road out of Rome, so yes is impossible.",
+            ["yes", "no"],
+            "No".lower(),
+        ),
     ],
 )
 def test_the_label_an_answer_concludes_on_is_read(said: str, labels: list[str], label: str) -> None:

@@ -106,6 +106,23 @@ LETTER_OPTIONS = ("A", "B", "C", "D")  # an lm-eval MMLU task: the texts are in 
             1,
         ),
         ("A) A: this is incorrect.\nB) B: this is correct, because it fits.", LETTER_OPTIONS, 1),
+        # a letter, then a sentence on another option (59th P4); "as opposed to" (P5);
+        # "text (letter)" at the end (P14); three options named in prose (P15); "It's B" (P16);
+        # "Lyon? No." (P6); a hedge after the pick
+        ("Answer: B. Lyon is not the capital.", CITY, 1),
+        ("B\n\nLyon is not the capital of France.", CITY, 1),
+        ("**Answer: B**\n\nLyon, Nice and Lille are regional centres.", CITY, 1),
+        ("Answer: C\n\n15 is incorrect since 12 + 3 = 15.", ("12", "15", "18", "21"), 2),
+        ("The capital is Paris, as opposed to Lyon.", CITY, 1),
+        ("Lyon is big, but the capital is Paris (B).", CITY, 1),
+        ("First 12, then 6 more, giving 18 (C).", ("12", "15", "18", "21"), 2),
+        ("Lyon is a large city, but the answer is Paris. Nice is on the coast.", CITY, 1),
+        ("Lyon is a large city. It's B. Hope this helps!", CITY, 1),
+        ("Lyon is a large city. I'd say B. Hope this helps!", CITY, 1),
+        ("Is it Lyon? No. Is it Paris? Yes.", CITY, 1),
+        ("A? No. B? Yes.", CITY, 1),
+        ("I'm not sure, but I think it's B. It could also be A.", CITY, 1),
+        ("Many people think of Lyon, but the capital of France is Paris.", CITY, 1),
         # options that are letters: "a" and "I" are words (58th P13)
         ("As a geographer, I would pick B for Paris.", LETTER_OPTIONS, 1),
         ("This is a tricky one, but I believe it is B because of Paris.", LETTER_OPTIONS, 1),

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from openscout.evals.read_choice import READ_CHARS, plain_marks
 
 # a whole word: inside "answered" it read "Answer: 42 (I first answered 40)" as 40 (40th probe)
-_MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?", re.IGNORECASE)
+# "####" ends a GSM8K answer (59th probe)
+_MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?|\bfinal\s*:|####", re.IGNORECASE)
 _ABOUT_IT = re.compile(r"\b(?:this|that|my|your|our|their|its|his|her)\s+$", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 MARKERS_READ = 20  # the last markers of an answer read (a looping answer repeats thousands)
@@ -33,9 +34,15 @@ _COMES_TO = re.compile(
     re.IGNORECASE,
 )
 _EQUALS = re.compile(r"=|\u2248|equals?\b", re.IGNORECASE)
-_OPERATOR = re.compile(r"[+*/×÷^]|\s[-x]\s|\b(?:plus|minus|times|divided|multiplied)\b", re.I)
+_OPERATOR = re.compile(
+    r"[+*/×÷^]|\s[-x]\s|\d\s*[-x]\s*\d|\b(?:plus|minus|times|divided|multiplied)\b", re.I
+)  # "20-12=8" too (59th probe)
+_ASIDE_IN_BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 _EQUATION = re.compile(r"=|\u2248|\u2192|->|\bequals?\b", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"[,;]", re.IGNORECASE)
+_SCENE = re.compile(
+    r"\b(?:in|over|for|during|within|after|before|per|every|each|of|by|from|at|on)\s+$", re.I
+)
 _SO_CLAUSE = re.compile(r"\b(?:so|therefore|thus|hence|which means)\b", re.IGNORECASE)
 _RULED_OUT = re.compile(r"\b(?:not|than|rather than|instead of|unlike|nor)\s+(?:\w+\s+)?$", re.I)
 _REASON = re.compile(r"\s*(?:because|since|as|given|while|although|though|if|when)\b", re.I)
@@ -112,7 +119,9 @@ def _number_in(sentence: str, _text: str) -> str | None:
     """The number a sentence comes to: after the last "=" of an equation, or "is" after a
     sum in words ("3 boxes of 12 plus 4 is 40"); else the number it opens with; else what
     follows "so" ("Tom had 10, got 38, so 48"); else the first it states ("Tom has 48 apples,
-    which is 28 more" is 48: 60th probe)."""
+    which is 28 more" is 48: 60th probe); else its first not in a phrase of time or place."""
+    # a working in brackets after the answer is no part of it: "18 (3 bags x 2 = 6 extra)"
+    sentence = _ASIDE_IN_BRACKETS.sub(" ", sentence)
     opening = _NUMBER.match(sentence)
     equals = [m for m in _COMES_TO.finditer(sentence) if _EQUALS.match(m.group())]
     stated = list(_COMES_TO.finditer(sentence))
@@ -126,7 +135,11 @@ def _number_in(sentence: str, _text: str) -> str | None:
     concluded = list(_SO_CLAUSE.finditer(sentence))
     if concluded and (m := _NUMBER.search(sentence, concluded[-1].end())):
         return m.group()
-    return _NUMBER.match(sentence, stated[0].end()).group() if stated else None
+    if stated:
+        return _NUMBER.match(sentence, stated[0].end()).group()
+    # the first number not in a phrase setting the scene: "Over 3 days she picks 18 apples"
+    free = (m for m in _NUMBER.finditer(sentence) if not _SCENE.search(sentence[: m.start()]))
+    return next((m.group() for m in free), None)
 
 
 def extract_label(text: str, labels: list[str]) -> str | None:
@@ -146,14 +159,18 @@ def extract_label(text: str, labels: list[str]) -> str | None:
         hit = m.group(1)
     if hit is None:
         return None
-    return next(x for x in labels if x.lower() == hit.lower())
+    return next((x for x in labels if x.lower() == hit.lower()), None)
 
 
 def _label_in(sentence: str, pattern: re.Pattern[str]) -> str | None:
-    """The label a sentence concludes on: after the last "=" of an equation, or after "so"
+    """The label a sentence concludes on: the one it opens with, standing alone; after the
+    last "=" of an equation, or after "so"
     ("Ben is shorter than Anna, so the tallest is Anna"); else the first it names outside a
     reason ("Since Ben is taller than Cara, Anna is the tallest") and not ruled out ("It is
     true, not false": the last clause's label read it as false, 60th probe)."""
+    opening = pattern.match(sentence)
+    if opening and re.match(r"\s*(?:$|[.,;:!?)(\]]|because\b|since\b)", sentence[opening.end() :]):
+        return opening.group(1)  # "No, there is no road, so yes is impossible"
     equations = list(_EQUATION.finditer(sentence))
     if equations and (m := pattern.search(sentence, equations[-1].end())):
         return m.group(1)
@@ -167,4 +184,10 @@ def _label_in(sentence: str, pattern: re.Pattern[str]) -> str | None:
             if not _RULED_OUT.search(clause[: m.start()]):
                 return m.group(1)
     m = pattern.search(sentence)
+    if m and _NOT.search(sentence[: m.start()]) and m.group(1).lower() in _BOOLEAN:
+        return _BOOLEAN[m.group(1).lower()]  # "It is not true." (59th probe)
     return m.group(1) if m else None
+
+
+_NOT = re.compile(r"\bnot\s+$", re.IGNORECASE)
+_BOOLEAN = {"true": "false", "false": "true"}

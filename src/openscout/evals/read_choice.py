@@ -42,7 +42,9 @@ _JSON_KEYS = ("answer", "choice", "option", "final_answer", "correct_answer", "l
 _CUE = re.compile(r"(?:\b(?:answer|final|correct)\b|->|=>|\u2192|答案|答え|正解|回答)", re.I)
 # "so A": a conclusion where no verdict says otherwise ("B is correct. Hence D, ...")
 _SO = re.compile(
-    r"\b(?:so|therefore|thus|hence)\b(?!\s+(?:is|are|was|were|do|does|did)\b)", re.IGNORECASE
+    r"\b(?:so|therefore|thus|hence)\b(?!\s+(?:is|are|was|were|do|does|did)\b)"
+    r"|\bit(?:'s|\s+is)\b|\bI(?:'d|\s+would)?\s+say\b",  # "It's B. Hope this helps!" (59th)
+    re.IGNORECASE,
 )
 # a pick said in the first person, or labelled: "some might pick D", "the option D refers
 # to ..." and "if ..., the choice would be D" are asides (60th probe)
@@ -94,6 +96,7 @@ _NEGATIVE_WORDS = re.compile(
 # a negation that belongs to the place named after it: "not D", "rather than C"
 _NEGATION_BEFORE = re.compile(
     r"(?:\b(?:not|rather than|instead of|over|except|excluding|unlike|nor|but not|eliminating"
+    r"|as opposed to"
     r"|ruling out|confused with(?: option)?)|n't|\b(?:incorrect|wrong)\s*:"
     # "I would not pick D", "I wouldn't choose D"
     r"|(?:\bnot|\bnever|n't)\s+(?:(?:pick|choose|select|say|go with|recommend|be|option)\s+)+"
@@ -108,11 +111,13 @@ _NAMED = re.compile(
     r"[A-Z][a-z]+ $"
 )
 _SENTENCE_END = re.compile(r"[;!?\n]|\.(?=\s|$)")
+_CLAUSE_END = re.compile(r"[;!\n]|[.?](?=\s|$)(?!\s*(?:no|nope|yes|yep)\b)", re.IGNORECASE)
 # a place in a sentence that supposes ("If the question asked ..., the choice would be D")
 # or speaks of others' picks ("Some might pick D")
 _HYPOTHETICAL = re.compile(
     r"^\W*if\b|\b(?:might|may|could|often|usually|sometimes)\s+(?:\w+\s+)?(?:pick|choose|select"
-    r"|say|think|go with)\b",
+    r"|say|think|go with)\b|\b(?:could|might|may)\s+(?:also\s+)?be\b"
+    r"|\b(?:many|some|most|others)\b(?:\s+\w+)?\s+(?:think|pick|choose|say|assume|guess)\b",
     re.IGNORECASE,
 )
 _ASIDE = re.compile(r"\b(?:because|since|while|whereas|although|though|but)\b", re.IGNORECASE)
@@ -225,9 +230,13 @@ def _places(masked: str, letters: str) -> list[_Place]:
         index, end = letters.index(ch.upper()), m.end()
         start = m.start() - (m.start() > 0 and masked[m.start() - 1] in "([")
         after = masked[end : end + 80]
-        pair = re.match(r"[)\]]?\s*[.:)\-\u2013\u2014]?\s*\(?\s*([\ue000-\ue019])\)?", after)
+        # its own option's text on the same line: "B. Lyon is not the capital" is B and a
+        # word on Lyon, not a pair contradicting itself (59th probe)
+        pair = re.match(
+            r"[)\]]?[ \t]*[.:)\-\u2013\u2014]?[ \t]*\(?[ \t]*([\ue000-\ue019])\)?", after
+        )
         kind = "letter"
-        if pair and _mark_index(pair.group(1), n) is not None:
+        if pair and _mark_index(pair.group(1), n) == index:
             kind, end = "pair", end + pair.end()
             taken.add(m.end() + pair.start(1))
         dotted = masked[m.start() - 1 : m.start()] == "."  # "i.e. Paris"
@@ -244,7 +253,7 @@ def _places(masked: str, letters: str) -> list[_Place]:
         behind = re.match(r"\s*[(\[]([A-Z])[)\]]", masked[m.end() :])  # "Paris (B)"
         if behind and behind.group(1) in letters:
             places.append(
-                _Place(letters.index(behind.group(1)), m.start(), m.end() + behind.end(), "pair")
+                _Place(letters.index(behind.group(1)), m.start(), m.end() + behind.end(), "text")
             )
             continue
         places.append(_Place(index, m.start(), m.end(), "text"))
@@ -263,7 +272,7 @@ def _weigh(masked: str, places: list[_Place], n: int) -> None:
         k = bisect.bisect_left(starts, p.end)
         nxt = starts[k] if k < len(starts) else len(masked)
         clause = masked[p.end : min(nxt, p.end + 200)]  # a verdict is near what it judges
-        stop = _SENTENCE_END.search(clause)
+        stop = _CLAUSE_END.search(clause)  # not at "?": "Lyon? No." (59th probe)
         own = clause[: stop.start()] if stop else clause
         # what follows "because" is about the others ("B, because the others do not match")
         own = _ASIDE.split(own, maxsplit=1)[0]
