@@ -201,13 +201,21 @@ def test_multiple_choice_answers_no_option_could_be_read_from_are_said(
         add_remote(settings, fake.url)
         run = run_eval(settings, "mc", ["remote"], limit=4)
     (note,) = [n for n in run.notes if "no option could be read" in n]
-    assert note.startswith("remote: no option could be read from 4 of its 4 multiple-choice")
+    assert note.startswith(
+        "remote: of its 4 multiple-choice answers, no option could be read from 4;"
+    )
     assert "cut at" not in note
     from openscout.evals.results import unread_notes
 
     result = run.results["remote"]
     result.items[0]["detail"]["cut_at_max_tokens"] = True
-    assert "1 of them cut at their max_tokens" in unread_notes({"remote": result})[0]
+    result.items[1]["detail"] = {"extracted": 1, "method": "generate", "cut_at_max_tokens": True}
+    result.items[2]["output"] = None  # refused by the server: no answer to read (60th probe)
+    assert unread_notes({"remote": result}) == [
+        "remote: of its 3 multiple-choice answers, no option could be read from 2 and 2 were"
+        " cut at their max_tokens; an unread answer is a miss, a cut one read as far as it goes"
+        " (`runs show` has the answers)"
+    ]
 
 
 def test_compare_table_and_report_mark_the_scoring_method(settings: Settings) -> None:

@@ -324,21 +324,24 @@ def failed_notes(results: dict[str, ModelResult]) -> list[str]:
 
 
 def unread_notes(results: dict[str, ModelResult]) -> list[str]:
-    """Multiple-choice answers asked by generation from which no option could be read: each
-    a miss, and a model answering in a form the reader does not know, or cut at its
-    max_tokens while reasoning, scored 0 with nothing said (58th probe)."""
+    """Multiple-choice answers asked by generation that were cut at their max_tokens (what
+    was read of one cut while reasoning is a guess: 60th probe), or from which no option
+    could be read: a model answering in a form the reader does not know, or cut, scored 0
+    with nothing said (58th). Answers a server refused (none given) are not counted here."""
     out = []
     for r in results.values():
         asked = [x for x in r.items if not x["error"] and _generated_choice(x)]
-        unread = [x for x in asked if (x.get("detail") or {}).get("extracted") is None]
-        if not unread:
-            continue
-        cut = sum(1 for x in unread if (x.get("detail") or {}).get("cut_at_max_tokens"))
-        why = f", {cut} of them cut at their max_tokens" if cut else ""
-        out.append(
-            f"{r.model_id}: no option could be read from {len(unread)} of its {len(asked)}"
-            f" multiple-choice answers{why}; each is a miss (`runs show` has the answers)"
-        )
+        asked = [x for x in asked if x.get("output") is not None]
+        unread = sum(1 for x in asked if (x.get("detail") or {}).get("extracted") is None)
+        cut = sum(1 for x in asked if (x.get("detail") or {}).get("cut_at_max_tokens"))
+        said = [f"no option could be read from {unread}"] if unread else []
+        said += [f"{cut} were cut at their max_tokens"] if cut else []
+        if said:
+            out.append(
+                f"{r.model_id}: of its {len(asked)} multiple-choice answers, {' and '.join(said)}"
+                "; an unread answer is a miss, a cut one read as far as it goes (`runs show`"
+                " has the answers)"
+            )
     return out
 
 
