@@ -100,3 +100,16 @@ def test_runs_list_marks_the_scores_a_compared_judge_gave(
     assert "self 1.000 (judged by itself)" in flat
     assert "honest 1.000 (judged by a rival)" in flat
     assert flat.count("judged") == 2  # the run without a compared judge is unmarked
+
+
+def test_a_judge_served_here_under_a_local_model_s_id_is_that_model(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """`openscout serve` serves each local model under its id: a judge pointed at it judged
+    its own weights unrefused (60th probe)."""
+    local = ModelSpec(id="smol", engine="llamacpp", path=str(tmp_path / "smol.gguf"))
+    served = _remote("served", "http://localhost:8765/v1", "smol")
+    elsewhere = _remote("far", "http://10.0.0.5:8765/v1", "smol")
+    other = _remote("other", "http://localhost:8765/v1", "gemma")
+    assert self_judged([served, elsewhere, other], [local], settings) == [("served", "smol")]
+    assert self_judged([local], [served], settings) == [("smol", "served")]

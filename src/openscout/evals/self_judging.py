@@ -96,9 +96,21 @@ def self_judged(
         out += [
             (judge.id, m.id)
             for m in models
-            if m.id == judge.id or _same_place(where, _where(m, settings), judge, m, settings)
+            if m.id == judge.id
+            or _same_place(where, _where(m, settings), judge, m, settings)
+            or _served_here(judge, m)
+            or _served_here(m, judge)
         ]
     return out
+
+
+def _served_here(remote: ModelSpec, local: ModelSpec) -> bool:
+    """A server on this machine serving a model under a local model's id: `openscout serve`
+    serves each local model so, and a judge pointed at it judged its own weights (60th)."""
+    if not remote.base_url or local.base_url:
+        return False
+    here = _server(remote.base_url).split("://", 1)[-1].startswith("localhost:")
+    return here and _model_name(remote.model or remote.id) == _model_name(local.id)
 
 
 def _model_name(name: str) -> str:
