@@ -117,6 +117,10 @@ def test_tokenizer_routes_in_vllms_shape(real: TestClient) -> None:
     assert body["count"] == len(body["tokens"]) == 3 and body["max_model_len"] == 2048
     back = real.post("/detokenize", json={"tokens": body["tokens"]}).json()
     assert back == {"prompt": "Question: hiking"}
+    # 1.0 is the integer 1, as the schema and /v1/completions read it (59th probe)
+    floats = [float(t) for t in body["tokens"]]
+    assert real.post("/detokenize", json={"tokens": floats}).json() == back
+    assert real.post("/detokenize", json={"tokens": [1.5]}).status_code == 400
     # special-token text stays text, as in a text prompt: both evaluate the same ids
     eos = real.post("/tokenize", json={"prompt": "<|im_end|>"}).json()["tokens"]
     assert len(eos) > 1

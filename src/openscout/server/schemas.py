@@ -44,6 +44,16 @@ def _bare(annotation: Any) -> Any:
     return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
 
 
+def _holds_int(annotation: Any) -> bool:
+    kinds = {_bare(a) for a in get_args(annotation) or (annotation,)}
+    return int in kinds and float not in kinds
+
+
+def _list_of_ints(annotation: Any) -> bool:
+    bare = _bare(annotation)
+    return get_origin(bare) is list and _holds_int(get_args(bare)[0])
+
+
 class _Wire(BaseModel):
     # extra fields: clients send ones we do not use, fine. strict: "10" and true are not
     # integers, "yes" is not a boolean (a client that sends them has a bug worth seeing)
@@ -55,10 +65,13 @@ class _Wire(BaseModel):
         """JSON (and JSON Schema, which our OpenAPI document speaks) reads 10.0 as the
         integer 10: accept it as such; 10.5 stays an error."""
         field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, float) and value.is_integer() and field is not None:
-            kinds = {_bare(a) for a in get_args(field.annotation) or (field.annotation,)}
-            if int in kinds and float not in kinds:
-                return int(value)
+        if field is None:
+            return value
+        if isinstance(value, float) and value.is_integer() and _holds_int(field.annotation):
+            return int(value)
+        if isinstance(value, list) and _list_of_ints(field.annotation):
+            # token ids too: `/detokenize` refused [1.0, 2], `/v1/completions` took it (59th)
+            return [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
         return value
 
     @field_validator("*", mode="after")
