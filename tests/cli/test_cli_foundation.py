@@ -306,3 +306,15 @@ def test_a_database_damaged_after_it_opened_is_said_plainly(
     assert proc.returncode != 0
     assert "unexpected" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert "damaged" in proc.stderr and "openscout.db" in proc.stderr, proc.stderr
+
+
+def test_models_list_and_show_hide_a_url_s_credentials(cli_env: dict[str, str]) -> None:
+    """Everywhere else a URL's password and query were masked; `models list` and `models
+    show` printed them, the output users paste into issues (59th probe, low)."""
+    url = "http://us%40er:p4ssw0rdXY@127.0.0.1:9/v1?token=QSECRET123"
+    run_cli(["models", "add", "creds", "--url", url, "--remote-model", "m"], cli_env)
+    for args in (["models", "list"], ["models", "list", "--json"], ["models", "show", "creds"]):
+        said = run_cli(args, cli_env).stdout
+        assert "p4ssw0rdXY" not in said and "QSECRET123" not in said, args
+    shown = json.loads(run_cli(["models", "show", "creds", "--json"], cli_env).stdout)
+    assert shown["base_url"] == shown["spec"]["base_url"] == "http://127.0.0.1:9/v1"

@@ -11,6 +11,7 @@ from rich.text import Text
 from openscout.cli.output import console, esc, human_bytes, plain, print_json, print_table
 from openscout.cli.params import finite
 from openscout.config import get_settings
+from openscout.engines.http_bounds import public_url
 from openscout.engines.spec import MAX_CONTEXT, MAX_PRICE_PER_HOUR
 from openscout.errors import ModelFileError
 
@@ -31,7 +32,9 @@ def model_row(spec: ModelSpec, settings: Settings) -> dict[str, Any]:
         "bundled": spec.bundled,
         "file_size": None,
         "path": None,
-        "base_url": spec.base_url,
+        # without `user:password@` and the query, as everywhere else (59th probe, low):
+        # models.yaml alone holds the URL whole
+        "base_url": public_url(spec.base_url) if spec.base_url else None,
         "status": "ok",
     }
     try:
@@ -182,6 +185,7 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         spec = get_model(settings, model_id)
         info: dict[str, Any] = {**model_row(spec, settings), "spec": spec.model_dump(mode="json")}
+        info["spec"]["base_url"] = info["base_url"]
         if info["path"]:  # a local model file: what its header says
             info["gguf"] = read_header(info["path"]).summary()
         if json_out:
