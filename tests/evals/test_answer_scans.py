@@ -60,6 +60,8 @@ def test_ifeval_checks_count_as_before() -> None:
     assert ifcheck.bullet_count("Intro:\n* one\n  - two\n\n* three\nnot * this", 3)
     assert ifcheck.postscript("Body.\n\n  P.S. later", "P.S.")
     assert not ifcheck.postscript("Body. P.S. inline", "P.S.")
+    # a typographic apostrophe and letters of any script are in words (59th probe)
+    assert ifcheck.count_words("don\u2019t stop, na\u00efve caf\u00e9") == 4
     # in bold, or with a blank after a dot, as Google's reference reads them (57th probe)
     assert ifcheck.postscript("Body.\n\n**P.S.** later", "P.S.")
     assert ifcheck.postscript("Body.\n\nP. S. later", "P.S.")

@@ -2,7 +2,7 @@
 parameters and a checker that needs no model. Checkers are pure functions of the response.
 
 Counting rules (kept simple and stated, since IFEval's own differ in details):
-words are runs of letters/digits/apostrophes; sentences end in . ! or ? followed by space or
+words are runs of letters (any script), digits and apostrophes (' and ’); sentences end in . ! or ? followed by space or
 the end; a bullet is a line starting with '* ' or '- '; paragraphs are separated by '***'.
 """
 
@@ -17,7 +17,8 @@ from typing import Any
 from openscout.evals.items import answer_json
 from openscout.evals.tasks.words import WORDS
 
-_WORD = re.compile(r"[A-Za-z0-9']+")
+# letters of any script and both apostrophes: "don’t" and "naïve" are one word each (59th)
+_WORD = re.compile(r"(?:[^\W_]|['\u2019])+")
 
 
 def count_words(text: str) -> int:
