@@ -4,13 +4,17 @@ The answer is read as a person reads it. Each option's text found in the answer 
 for its option, so the letters inside "Vitamin C" or "Both A and B" are no letters (the
 56th fix read "B. Vitamin C" as C: 57th probe). Then every place that names an option (a
 letter, a letter with its text, the text alone) is weighed by what surrounds it, in order:
-a conclusion ("the answer is B", "so B", "答案是B"), a verdict after it ("B is correct",
-"B: yes", "A) ... - wrong"), the answer's last and first words. A negation before it
-("not D", "rather than C"), a verdict against it, a run of letters ruled out together
-("so A, B and D are wrong") and the options merely listed in order are never the pick.
+a conclusion in the answer's own words ("the answer is B", "答案是B"), a verdict after it
+("B is correct", "B: yes", "A) ... - wrong"), "so B" or "it's B", a letter the answer ends
+or opens with, an option's text it ends or opens with, a pick said in the first person
+("I'd pick B"), the first place left. A negation before it ("not D", "rather than C"), a
+verdict against it, a pick supposed or others' ("Some might pick D"), a run of letters ruled
+out together ("so A, B and D are wrong") and the options merely listed in order are never
+the pick.
 
-Piling patterns on one another broke earlier readings each time (55th, 56th, 57th probes):
-`tests/evals/test_read_choice.py` holds every answer style the probes found, read as one.
+Piling patterns on one another broke earlier readings each time (55th to 60th probes):
+`tests/evals/test_read_choice.py` holds every answer style the probes found, read as one,
+and each change is run against the probes' sweeps of tens of thousands of answers.
 """
 
 from __future__ import annotations
