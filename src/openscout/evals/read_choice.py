@@ -273,6 +273,8 @@ def _weigh(masked: str, places: list[_Place], n: int) -> None:
     bounds = [q for q in places if not (q.weak or q.article)]
     starts, ends = [q.start for q in bounds], [q.end for q in bounds]  # both ascending
     for p in places:
+        if p.weak:  # read only alone after a cue: a thousand "a"s weighed cost seconds
+            continue
         k = bisect.bisect_left(starts, p.end)
         nxt = starts[k] if k < len(starts) else len(masked)
         clause = masked[p.end : min(nxt, p.end + 200)]  # a verdict is near what it judges
