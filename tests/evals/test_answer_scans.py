@@ -225,3 +225,8 @@ def test_a_negated_verdict_word_is_its_opposite() -> None:
     assert _judge_verdict("It doesn't really PASS.") == 0.0
     assert _judge_verdict("It does not FAIL the rubric.") == 1.0
     assert _judge_verdict("The answer would PASS.") == 1.0
+    # and further from the word; a supposed verdict is none (61st, 62nd probes)
+    assert _judge_verdict("The answer does not deserve a PASS.") == 0.0
+    assert _judge_verdict("I can't give this answer a PASS") == 0.0
+    assert _judge_verdict("It deserves a PASS rather than a FAIL.") == 1.0
+    assert _judge_verdict("It would PASS only if it named Paris; it names Lyon.") is None

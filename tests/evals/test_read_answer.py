@@ -48,6 +48,14 @@ from openscout.evals.read_answer import extract_label, extract_number
         ("Answer: 18 (3 bags × 2 = 6 extra)", 18),
         ("**Answer: 18** (3 bags × 2 = 6 extra)", 18),
         ("12 + 3 × 2 = 12 + 6 = 18. #### 18\n\nCheck: 18 - 6 = 12.", 18),
+        # 61st and 62nd probes: <answer> tags, a later word "answer", a supposed answer,
+        # ";" in working, LaTeX
+        ("<answer>18</answer> (9 eggs at $2)", 18),
+        ("Answer: 12\nAnswer confidence: 95%", 12),
+        ("Answer: 18. The answer assumes 7 days a week", 18),
+        ("Answer: 18\nCheck: if the answer were 20, she would need 10 eggs.", 18),
+        ("Answer: 18 (16 − 7 = 9; 9 × 2)", 18),
+        ("Answer: \\(9 \\times 2 = 18\\)", 18),
     ],
 )
 def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> None:
@@ -101,6 +109,7 @@ def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> 
         ),
         ("Answer:\n- Alice", ["Alice", "Bob"], "Alice"),
         ("Answer: It is not true.", ["True", "False"], "False"),  # 59th probe P10
+        ("Answer: (True and False) = False; not False = True.", ["True", "False"], "True"),
         (
             "Answer: No, there is no road out of Rome, so yes is impossible.",
             ["yes", "no"],

@@ -123,6 +123,23 @@ LETTER_OPTIONS = ("A", "B", "C", "D")  # an lm-eval MMLU task: the texts are in 
         ("A? No. B? Yes.", CITY, 1),
         ("I'm not sure, but I think it's B. It could also be A.", CITY, 1),
         ("Many people think of Lyon, but the capital of France is Paris.", CITY, 1),
+        # words after the pick that describe it, not judge it (62nd probe)
+        ("The answer is B. No doubt.", CITY, 1),
+        ("The correct answer is B: It isn't heavy.", CITY, 1),
+        ("B) Paris — not a port city, but the capital.", CITY, 1),
+        ("Answer: C. Nice is not a capital.", CITY, 2),  # "Which is NOT a capital?"
+        ("We can rule out D. The answer is B. No doubt.", CITY, 1),
+        ("B. Paris\n\nNote: C would be right for a different question.", CITY, 1),
+        ("D is close but incorrect. B) Paris", CITY, 1),
+        ("I pick C.", tuple(f"o{i}" for i in range(10)), 2),
+        ("I answer with C.", tuple(f"o{i}" for i in range(10)), 2),
+        ("A is the most appropriate answer.", CITY, 0),
+        ("Option A is the one to pick.", CITY, 0),
+        ("✅ B) Paris\n❌ A) Lyon", CITY, 1),
+        ("- [ ] A) Lyon\n- [x] B) Paris", CITY, 1),
+        ("A) True. The statement is correct; nothing in it is false.", ("True", "False"), 0),
+        ("The answer is C. Wait, that's wrong. It's B.", CITY, 1),
+        ("A. Lyon - correct\nB. Paris - not the capital\nC. Nice - wrong", CITY, 0),
         # options that are letters: "a" and "I" are words (58th P13)
         ("As a geographer, I would pick B for Paris.", LETTER_OPTIONS, 1),
         ("This is a tricky one, but I believe it is B because of Paris.", LETTER_OPTIONS, 1),

@@ -256,12 +256,19 @@ def _words(text: str) -> list[str]:
     "The answer does not PASS the rubric" passed every wrong answer (60th probe)."""
     out = []
     for m in re.finditer(r"\b(PASS|FAIL)\b", text):
-        negated = _NEGATED.search(text[max(0, m.start() - 30) : m.start()])
+        if _SUPPOSED.match(text, m.end()):
+            continue  # "It would PASS only if it named Paris": no verdict (61st probe)
+        negated = _NEGATED.search(text[max(0, m.start() - 40) : m.start()])
         out.append({"PASS": "FAIL", "FAIL": "PASS"}[m.group(1)] if negated else m.group(1))
     return out
 
 
-_NEGATED = re.compile(r"(?:\b(?:not|never|cannot)|n't|\bfails?\s+to)\s+(?:\w+\s+)?$", re.IGNORECASE)
+# "does not deserve a PASS", "can't give this answer a PASS", "rather than a FAIL" (62nd)
+_NEGATED = re.compile(
+    r"(?:\b(?:not|never|cannot|rather than|instead of)|n't|\bfails?\s+to)\s+(?:\w+\s+){0,4}$",
+    re.IGNORECASE,
+)
+_SUPPOSED = re.compile(r"\s+(?:only\s+)?(?:if|unless|when)\b", re.IGNORECASE)
 
 
 # A verdict on a line of its own, as judges end (or begin) their replies: "FAIL", "**PASS**",

@@ -23,7 +23,8 @@ _ABOUT_IT = re.compile(r"\b(?:this|that|my|your|our|their|its|his|her)\s+$", re.
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 MARKERS_READ = 20  # the last markers of an answer read (a looping answer repeats thousands)
 SENTENCE_CHARS = 1_000  # of a marker's sentence (a number of 309 digits or more is no number)
-_SENTENCE = re.compile(r"[^\n;]*?(?=\.(?:\s|$)|[\n;]|$)")
+# to a full stop or the line's end: not at ";", which joins steps ("... = False; not False = True")
+_SENTENCE = re.compile(r"[^\n]*?(?=\.(?:\s|$)|\n|$)")
 # "42 is the answer", "True is the final answer"
 _BEFORE_IT = r"\s*(?:is|was|would be|will be|should be|must be)\s+(?:the|my|our)\s+(?:final\s+|correct\s+|right\s+)*$"
 # what an equation or a statement comes to: "= 18", "equals 42", "has 14", "is 40"
@@ -53,6 +54,11 @@ def _readable(text: str) -> str:
         text = text[:READ_CHARS] + "\n" + text[-READ_CHARS:]
     # emphasis as bold and code only: a lone "*" is a multiplication ("2 * 9 = **18**")
     text = re.sub(r"\*\*|__|`", "", text).replace("\u2212", "-")  # and the minus sign
+    # an <answer> tag marks its answer as "Answer:" does (stripped, a later number won: 61st)
+    text = re.sub(r"<answer>", " Answer: ", text, flags=re.IGNORECASE)
+    # LaTeX's arithmetic as text: "\(9 \times 2 = 18\)" read its first number (62nd probe)
+    text = re.sub(r"\\(?:times|cdot)", " × ", text).replace("\\div", " ÷ ")
+    text = re.sub(r"\\[()\[\]]|\$", " ", text)
     return plain_marks(text.replace("*", "\ue100")).replace("\ue100", "*")
 
 
@@ -70,7 +76,12 @@ def _markers(text: str) -> list[re.Match[str]]:
 def _opens_a_sentence(text: str, marker: re.Match[str]) -> bool:
     """Whether a marker is followed by what it marks: not "check the answer, ..." (whose
     sentence gave "multiply 6 by 7"), nor "42 is the answer; ..." (read before it)."""
-    return re.match(r"\s*[,.;?!]", text[marker.end() : marker.end() + 40]) is None
+    after = text[marker.end() : marker.end() + 40]
+    if re.match(r"\s*(?:[,.;?!]|(?:would|were|could|might)\b)", after):
+        return False  # nor "if the answer were 20, ..." (62nd probe)
+    # a marker says where its answer is ("Answer:", "answer is", "####"), or the answer
+    # follows at once: "Answer confidence: 95%" marks no answer (61st probe)
+    return bool(re.search(r"[:=#]|\bis\b", marker.group()) or re.match(r"\s*[-$\d]", after))
 
 
 def _sentence(text: str, at: int) -> str:

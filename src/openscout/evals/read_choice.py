@@ -47,8 +47,10 @@ _CUE = re.compile(r"(?:\b(?:answer|final|correct)\b|->|=>|\u2192|答案|答え|�
 # "so A": a conclusion where no verdict says otherwise ("B is correct. Hence D, ...")
 _SO = re.compile(
     r"\b(?:so|therefore|thus|hence)\b(?!\s+(?:is|are|was|were|do|does|did)\b)"
-    r"|\bit(?:'s|\s+is)\b|\bI(?:'d|\s+would)?\s+say\b",  # "It's B. Hope this helps!" (59th)
-    re.IGNORECASE,
+    # "It's B. Hope this helps!" (59th probe), at a sentence's start: not "nothing in it is"
+    r"|(?:^|(?<=[.!?:])\s*|(?<=think )|(?<=believe )|(?<=guess ))it(?:'s|\s+is)\b"
+    r"|\bI(?:'d|\s+would)?\s+say\b",
+    re.IGNORECASE | re.MULTILINE,
 )
 # a pick said in the first person, or labelled: "some might pick D", "the option D refers
 # to ..." and "if ..., the choice would be D" are asides (60th probe)
@@ -59,10 +61,12 @@ _WEAK_CUE = re.compile(
     re.IGNORECASE,
 )
 # after "so", only "the answer is" and the like: "Thus option D describes ..." is no pick
-_SO_FILLER = re.compile(r"(?:[\s:,]+|(?:it's|it|is|the|answer|must|would|be)\b)*", re.IGNORECASE)
+_SO_FILLER = re.compile(
+    r"(?:[ \t:,]+|:\s*\n\s*|(?:it's|it|is|the|answer|must|would|be)\b)*", re.IGNORECASE
+)
 # the words between a cue and the pick
-_FILLER = re.compile(
-    r"(?:[\s:=,\-\u2013\u2014]+|(?:is|are|was|would|will|must|should|be|it's|it|the|my|our"
+_FILLER = re.compile(  # a new line only after a colon: "Answer:\nB", not "- correct\nB. Paris"
+    r"(?:[ \t:=,\-\u2013\u2014]+|:\s*\n\s*|(?:is|are|was|would|will|must|should|be|it's|it|the|my|our"
     r"|final|correct|right|best|answer|choice|option|letter|one|then|here|definitely"
     r"|clearly|probably|likely)\b|是|为|は|です)*",
     re.IGNORECASE,
@@ -73,28 +77,45 @@ _AFTER_A_LETTER = re.compile(
 )
 
 # a verdict right after a place that names an option
+_COPULA = r"(?:is|it's|'s|seems|looks|would be|must be|should be|will be|appears|sounds)"
 _LEAD = r"^[\s)\].,:*]*(?:\([^()]{0,60}\)\s*)?(?:[-\u2013\u2014:=?]\s*)?"
 _POSITIVE = re.compile(
     _LEAD
     + r"(?:it is\b|(?:is|are) not (?:wrong|incorrect)\b|(?:isn't|aren't) (?:wrong|incorrect)\b"
-    r"|(?:this|that) is (?:it|the one)\b|that's (?:it|the one)\b|(?:(?:this|it|that)\s+)?(?:fits|matches)\b"
-    r"|(?:(?:this|that|it)\s+)?(?:(?:is|it's|'s|seems|looks|would be|must be|should be|will be"
-    r"|appears|sounds)\s+)?(?:(?:definitely|clearly|certainly|probably|likely|indeed|also|the"
-    r"|my|our|final|most)\s+)*(?:correct|right(?!\s+(?:next|now|here|there|on|at|in|by|of)\b)"
-    r"|true|yes|best|answer|choice|pick)\b|[\u2713\u2714\u2705])",
+    r"|(?:this|that) is (?:it|the one)\b|that's (?:it|the one)\b"
+    r"|(?:(?:this|it|that)\s+)?(?:fits|matches)\b"
+    # "is the most appropriate answer", "would be my choice", "is the one to pick"
+    r"|(?:(?:this|that|it)\s+)?" + _COPULA + r"\s+(?:the|my|our)\s+(?:\w+\s+){0,2}?"
+    r"(?:answer|choice|pick|option|one)\b(?!\s+(?:if|for|when|had|of)\b)"
+    r"|(?:(?:this|that|it)\s+)?(?:" + _COPULA + r"\s+)?(?:(?:definitely|clearly|certainly"
+    r"|probably|likely|indeed|also|the|my|our|final|most)\s+)*(?:correct|right|true|yes|best)\b"
+    # not "would be right for a different question", "right next to"
+    r"(?!\s+(?:if|for|when|had|next|now|here|there|on|at|in|by|of)\b)"
+    r"|[\u2713\u2714\u2705])",
     re.IGNORECASE,
 )
+_RETRACTION = re.compile(
+    r"\b(?:wait|actually|on second thought|correction|scratch that|I was wrong|that's wrong)\b",
+    re.IGNORECASE,
+)
+_MARKED_RIGHT = re.compile(r"(?:[\u2713\u2714\u2705]|\[[xX]\])[\s*]*$")
+# what a verdict on the letter "A" (not the article) or "I" (not the pronoun) opens with
+_SAID_OF = re.compile(r"\s*(?:is|was|would|seems|looks|it is|must|should|[:\-\u2013\u2014])", re.I)
 _NEGATIVE_VERDICT = re.compile(
-    _LEAD + r"(?:no|nope|not|false|wrong|incorrect)\b|" + _LEAD + r"[\u2717\u2718\u274c\u00d7]",
+    _LEAD
+    + r"(?:no|nope|false|wrong|incorrect|not (?:it|this one|correct|right))\b|"
+    + _LEAD
+    + r"[\u2717\u2718\u274c\u00d7]",
     re.IGNORECASE,
 )
 _NEGATIVE_WORDS = re.compile(
     r"\b(?:wrong|incorrect|false|ruled out|rule out|eliminated?|excluded?|distractors?|mistakes?"
-    r"|tempting|a trap|is not|are not"
-    r"|isn't|aren't|does not apply|do not apply|doesn't apply|don't apply|not it|nope"
+    r"|tempting|a trap|does not apply|do not apply|doesn't apply|don't apply|not it|nope"
     r"|less (?:relevant|likely)|unlikely|irrelevant|would have been"
     r"|(?:does not|doesn't|do not|don't) (?:fit|match|work|hold)"
-    r"|not (?:the )?(?:correct|right|best|answer))\b",
+    r"|not (?:the )?(?:correct|right|best|answer))\b"
+    # "C is not." (a bare "is not" describes: "Nice is not a capital" answers a NOT question)
+    r"|\b(?:is not|isn't|are not|aren't)(?:\s+(?:it|correct|right|the (?:answer|one)))?\s*$",
     re.IGNORECASE,
 )
 # a negation that belongs to the place named after it: "not D", "rather than C"
@@ -115,7 +136,7 @@ _NAMED = re.compile(
     r"[A-Z][a-z]+ $"
 )
 _SENTENCE_END = re.compile(r"[;!?\n]|\.(?=\s|$)")
-_CLAUSE_END = re.compile(r"[;!\n]|[.?](?=\s|$)(?!\s*(?:no|nope|yes|yep)\b)", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[;!\n]|\.(?=\s|$)|\?(?=\s|$)(?!\s*(?:no|nope|yes|yep)\b)", re.I)
 # a place in a sentence that supposes ("If the question asked ..., the choice would be D")
 # or speaks of others' picks ("Some might pick D")
 _HYPOTHETICAL = re.compile(
@@ -124,7 +145,7 @@ _HYPOTHETICAL = re.compile(
     r"|\b(?:many|some|most|others)\b(?:\s+\w+)?\s+(?:think|pick|choose|say|assume|guess)\b",
     re.IGNORECASE,
 )
-_ASIDE = re.compile(r"\b(?:because|since|while|whereas|although|though|but)\b", re.IGNORECASE)
+_ASIDE = re.compile(r"\b(?:because|since|while|whereas|although|though)\b", re.IGNORECASE)
 # between two options listed: marks, blanks, "and", "or", "option" (not words on them)
 _LISTED = re.compile(r"[\s,;.:)\](\[*_-]*(?:(?:and|or|option|choice)\b[\s,;.:)\](\[*_-]*)?", re.I)
 _JOINED = re.compile(r"\s*(?:,|&|/|and|or|,\s*and|,\s*or)\s*", re.IGNORECASE)
@@ -158,6 +179,10 @@ def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
     masked = _masked(plain, choices, letters)
     places = _places(masked, letters)
     _weigh(masked, places, len(choices))
+    # "The answer is C. Wait, that's wrong. It's B.": what follows the last retraction
+    retracted = [m.end() for m in _RETRACTION.finditer(masked)]
+    if retracted and any(p.start >= retracted[-1] for p in places):
+        places = [p for p in places if p.start >= retracted[-1]]
     rules = (_alone_on_last_line, _after_cue, _by_verdict, _after_so, _ends_on_letter)
     rules += (_opens_with_letter, _ends_on_text, _opens_with_text, _after_weak_cue)
     for rule in (*rules, _first):
@@ -292,7 +317,11 @@ def _weigh(masked: str, places: list[_Place], n: int) -> None:
         # a verdict right after it outweighs words further on ("A is the best answer,
         # since Paris and Nice do not apply")
         denied = _NEGATION_BEFORE.search(lead) or _HYPOTHETICAL.search(lead)
-        p.positive = not denied and bool(_POSITIVE.match(own))
+        p.positive = not denied and bool(
+            _POSITIVE.match(own) or _MARKED_RIGHT.search(lead)  # "✅ B) Paris", "- [x] B"
+        )
+        if p.positive and p.article and not _SAID_OF.match(own):
+            p.positive = False  # "I pick C", "I answer with C": the pronoun (60th probe)
         p.negative = not p.positive and bool(
             denied or _NEGATIVE_VERDICT.match(own) or _NEGATIVE_WORDS.search(own)
         )
