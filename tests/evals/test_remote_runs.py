@@ -201,9 +201,7 @@ def test_multiple_choice_answers_no_option_could_be_read_from_are_said(
         add_remote(settings, fake.url)
         run = run_eval(settings, "mc", ["remote"], limit=4)
     (note,) = [n for n in run.notes if "no option could be read" in n]
-    assert note.startswith(
-        "remote: of its 4 multiple-choice answers, no option could be read from 4;"
-    )
+    assert note.startswith("remote: no option could be read from 4 of its 4 multiple-choice")
     assert "cut at" not in note
     from openscout.evals.results import unread_notes
 
@@ -212,10 +210,16 @@ def test_multiple_choice_answers_no_option_could_be_read_from_are_said(
     result.items[1]["detail"] = {"extracted": 1, "method": "generate", "cut_at_max_tokens": True}
     result.items[2]["output"] = None  # refused by the server: no answer to read (60th probe)
     assert unread_notes({"remote": result}) == [
-        "remote: of its 3 multiple-choice answers, no option could be read from 2 and 2 were"
-        " cut at their max_tokens; an unread answer is a miss, a cut one read as far as it goes"
-        " (`runs show` has the answers)"
+        "remote: no option could be read from 2 of its 3 multiple-choice answers; 2 of its 3"
+        " answers were cut at their max_tokens; an unread answer is a miss, a cut one read as"
+        " far as it goes (`runs show` has the answers)"
     ]
+    # any answer cut, not only multiple choice: a reasoning model cut on arithmetic (62nd)
+    for x in result.items:
+        x["input"]["item"]["kind"] = "generate"
+    assert unread_notes({"remote": result})[0].startswith(
+        "remote: 2 of its 3 answers were cut at their max_tokens;"
+    )
 
 
 def test_compare_table_and_report_mark_the_scoring_method(settings: Settings) -> None:

@@ -10,15 +10,20 @@ sentence opens with, else what it states ("Tom has 14"); then earlier markers.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable
+from typing import Any
 
 from openscout.evals.read_choice import READ_CHARS, plain_marks
 
 # a whole word: inside "answered" it read "Answer: 42 (I first answered 40)" as 40 (40th probe)
 # "####" ends a GSM8K answer (59th probe)
-_MARKER = re.compile(r"\banswer\b\s*(?:is\b)?\s*[:=]?|\bfinal\s*:|####", re.IGNORECASE)
+# "Answer (rounded to 2 decimals): 3.14" (61st probe)
+_MARKER = re.compile(
+    r"\banswer\b\s*(?:\([^()\n]{0,60}\)\s*)?(?:is\b)?\s*[:=]?|\bfinal\s*:|####", re.IGNORECASE
+)
 _ABOUT_IT = re.compile(r"\b(?:this|that|my|your|our|their|its|his|her)\s+$", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 MARKERS_READ = 20  # the last markers of an answer read (a looping answer repeats thousands)
@@ -39,14 +44,22 @@ _OPERATOR = re.compile(
     r"[+*/×÷^]|\s[-x]\s|\d\s*[-x]\s*\d|\b(?:plus|minus|times|divided|multiplied)\b", re.I
 )  # "20-12=8" too (59th probe)
 _ASIDE_IN_BRACKETS = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
-_EQUATION = re.compile(r"=|\u2248|\u2192|->|\bequals?\b", re.IGNORECASE)
+_EQUATION = re.compile(
+    r"=|\u2248|\u2192|->|\b(?:equals?|evaluates to|gives|yields|results in|is equal to)\b",
+    re.IGNORECASE,
+)
 _CLAUSE_BREAK = re.compile(r"[,;]", re.IGNORECASE)
-_SCENE = re.compile(
-    r"\b(?:in|over|for|during|within|after|before|per|every|each|of|by|from|at|on)\s+$", re.I
+_SCENE = re.compile(  # "Over 3 days", "Of the 20 students" (61st probe)
+    r"\b(?:in|over|for|during|within|after|before|per|every|each|of|by|from|at|on)"
+    r"\s+(?:the\s+|a\s+|all\s+)?$",
+    re.I,
 )
 _SO_CLAUSE = re.compile(r"\b(?:so|therefore|thus|hence|which means)\b", re.IGNORECASE)
 _RULED_OUT = re.compile(r"\b(?:not|than|rather than|instead of|unlike|nor)\s+(?:\w+\s+)?$", re.I)
 _REASON = re.compile(r"\s*(?:because|since|as|given|while|although|though|if|when)\b", re.I)
+
+
+_SUPERSCRIPTS = {ord(c): f"^{i}" for i, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}
 
 
 def _readable(text: str) -> str:
@@ -54,6 +67,8 @@ def _readable(text: str) -> str:
         text = text[:READ_CHARS] + "\n" + text[-READ_CHARS:]
     # emphasis as bold and code only: a lone "*" is a multiplication ("2 * 9 = **18**")
     text = re.sub(r"\*\*|__|`", "", text).replace("\u2212", "-")  # and the minus sign
+    # "5² = 25" was "52 = 25" (NFKC); "-$5" a 5 (61st probe)
+    text = text.translate(_SUPERSCRIPTS).replace("-$", "-")
     # an <answer> tag marks its answer as "Answer:" does (stripped, a later number won: 61st)
     text = re.sub(r"<answer>", " Answer: ", text, flags=re.IGNORECASE)
     # LaTeX's arithmetic as text: "\(9 \times 2 = 18\)" read its first number (62nd probe)
@@ -79,6 +94,8 @@ def _opens_a_sentence(text: str, marker: re.Match[str]) -> bool:
     after = text[marker.end() : marker.end() + 40]
     if re.match(r"\s*(?:[,.;?!]|(?:would|were|could|might)\b)", after):
         return False  # nor "if the answer were 20, ..." (62nd probe)
+    if re.search(r"\bis\s*$", marker.group()) and re.match(r"\s*not\b", after):
+        return False  # nor "the answer is not 16" (61st probe)
     # a marker says where its answer is ("Answer:", "answer is", "####"), or the answer
     # follows at once: "Answer confidence: 95%" marks no answer (61st probe)
     return bool(re.search(r"[:=#]|\bis\b", marker.group()) or re.match(r"\s*[-$\d]", after))
@@ -104,11 +121,31 @@ def _concluded(text: str, read: Callable[[str, str], str | None], before: str) -
     return None
 
 
+def _json_value(text: str) -> Any:
+    """The value of an "answer" key where the whole answer is a JSON object: its reasoning's
+    numbers were read before it (61st probe)."""
+    t = text.strip().removeprefix("```json").removeprefix("```").removesuffix("```").strip()
+    if not (t.startswith("{") and t.endswith("}")) or len(t) > 100_000:
+        return None
+    try:
+        data = json.loads(t)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(data, dict):
+        keys = {str(k).lower(): v for k, v in data.items()}
+        for k in ("answer", "final_answer", "result", "label"):
+            if isinstance(keys.get(k), (str, int, float)) and not isinstance(keys[k], bool):
+                return keys[k]
+    return None
+
+
 def extract_number(text: str) -> float | None:
     """The number the answer concludes on: at its last marker not about the answer, what an
     equation comes to ("Answer: 6 × 3 = 18" was read as 6: 57th, 58th probes) or the number
     the marker's sentence opens with, or states ("Tom has 14"); "42 is the answer" (read as
     what followed: 57th); else the first number after the last marker, else the last one."""
+    if (value := _json_value(text)) is not None:
+        text = f"Answer: {value}"
     text = _readable(text)
     raw = _concluded(text, _number_in, r"(-?\d[\d,]*(?:\.\d+)?)")
     if raw is None:
@@ -160,6 +197,8 @@ def extract_label(text: str, labels: list[str]) -> str | None:
     = False" was read True: 57th), the label the sentence opens with, or the one its last
     clause that is no reason names; else the first label in the text."""
     pattern = re.compile(r"\b(" + "|".join(re.escape(x) for x in labels) + r")\b", re.IGNORECASE)
+    if (value := _json_value(text)) is not None:
+        text = f"Answer: {value}"
     text = _readable(text)
 
     def read(sentence: str, _text: str) -> str | None:

@@ -48,7 +48,7 @@ _CUE = re.compile(r"(?:\b(?:answer|final|correct)\b|->|=>|\u2192|答案|答え|�
 _SO = re.compile(
     r"\b(?:so|therefore|thus|hence)\b(?!\s+(?:is|are|was|were|do|does|did)\b)"
     # "It's B. Hope this helps!" (59th probe), at a sentence's start: not "nothing in it is"
-    r"|(?:^|(?<=[.!?:])\s*|(?<=think )|(?<=believe )|(?<=guess ))it(?:'s|\s+is)\b"
+    r"|(?:^|(?<=[.!?:,])\s*|(?<=think )|(?<=believe )|(?<=guess ))it(?:'s|\s+is|\s+will\s+be)\b"
     r"|\bI(?:'d|\s+would)?\s+say\b",
     re.IGNORECASE | re.MULTILINE,
 )
@@ -83,7 +83,7 @@ _POSITIVE = re.compile(
     _LEAD
     + r"(?:it is\b|(?:is|are) not (?:wrong|incorrect)\b|(?:isn't|aren't) (?:wrong|incorrect)\b"
     r"|(?:this|that) is (?:it|the one)\b|that's (?:it|the one)\b"
-    r"|(?:(?:this|it|that)\s+)?(?:fits|matches)\b"
+    r"|(?:(?:this|it|that)\s+)?(?:fits|matches|makes sense|for sure|looks good|sounds right)\b"
     # "is the most appropriate answer", "would be my choice", "is the one to pick"
     r"|(?:(?:this|that|it)\s+)?" + _COPULA + r"\s+(?:the|my|our)\s+(?:\w+\s+){0,2}?"
     r"(?:answer|choice|pick|option|one)\b(?!\s+(?:if|for|when|had|of)\b)"
@@ -98,14 +98,24 @@ _RETRACTION = re.compile(
     r"\b(?:wait|actually|on second thought|correction|scratch that|I was wrong|that's wrong)\b",
     re.IGNORECASE,
 )
+# words on the other options or the question after a pick ("A) Lyon — Nothing else is
+# false here", "No other option works": 62nd probe), not a verdict against it
+_OF_THE_OTHERS = re.compile(
+    r"[\s:,.)\-\u2013\u2014]*(?:nothing|none|no other|the others?|everything else|all others"
+    r"|the (?:statement|question|premise))\b",
+    re.IGNORECASE,
+)
 _MARKED_RIGHT = re.compile(r"(?:[\u2713\u2714\u2705]|\[[xX]\])[\s*]*$")
 # what a verdict on the letter "A" (not the article) or "I" (not the pronoun) opens with
-_SAID_OF = re.compile(r"\s*(?:is|was|would|seems|looks|it is|must|should|[:\-\u2013\u2014])", re.I)
+_SAID_OF = re.compile(
+    r"\s*(?:is|was|would|seems|looks|it is|must|should|makes|sounds|for sure|[:\-\u2013\u2014])",
+    re.I,
+)
 _NEGATIVE_VERDICT = re.compile(
     _LEAD
-    + r"(?:no|nope|false|wrong|incorrect|not (?:it|this one|correct|right))\b|"
-    + _LEAD
-    + r"[\u2717\u2718\u274c\u00d7]",
+    # "- no", "? No." but not "- no question", "No doubt"
+    + r"(?:(?:no|nope)(?=\s*(?:[.,;:!)]|$))|(?:false|wrong|incorrect"
+    r"|not (?:it|this one|correct|right))\b)|" + _LEAD + r"[\u2717\u2718\u274c\u00d7]",
     re.IGNORECASE,
 )
 _NEGATIVE_WORDS = re.compile(
@@ -136,13 +146,21 @@ _NAMED = re.compile(
     r"[A-Z][a-z]+ $"
 )
 _SENTENCE_END = re.compile(r"[;!?\n]|\.(?=\s|$)")
-_CLAUSE_END = re.compile(r"[;!\n]|\.(?=\s|$)|\?(?=\s|$)(?!\s*(?:no|nope|yes|yep)\b)", re.I)
+# a clause ends at a sentence's end, but "Lyon? No." is one; a capitalised word after a word
+# starts a sentence written without its stop ("A. Lyon No other option fits": 62nd probe)
+_CLAUSE_END = re.compile(
+    r"[;!\n]|\.(?=\s|$)|\?(?=\s|$)(?!\s*(?:[Nn]o|[Nn]ope|[Yy]es|[Yy]ep)\b)"
+    r"|(?:^|(?<=[a-z0-9\ue000-\ue019]))\s+(?=[A-Z][a-z])",
+)
 # a place in a sentence that supposes ("If the question asked ..., the choice would be D")
 # or speaks of others' picks ("Some might pick D")
 _HYPOTHETICAL = re.compile(
-    r"^\W*if\b|\b(?:might|may|could|often|usually|sometimes)\s+(?:\w+\s+)?(?:pick|choose|select"
+    r"\b(?:might|may|could|often|usually|sometimes)\s+(?:\w+\s+)?(?:pick|choose|select"
     r"|say|think|go with)\b|\b(?:could|might|may)\s+(?:also\s+)?be\b"
-    r"|\b(?:many|some|most|others)\b(?:\s+\w+)?\s+(?:think|pick|choose|say|assume|guess)\b",
+    r"|\b(?:many|some|most|others)\b(?:\s+\w+)?\s+(?:think|pick|choose|say|assume|guess)\b"
+    r"|\bif\b[^.!?]*\bwould\b"  # "Note: if ..., the answer would be C" (61st probe)
+    # "the most common wrong answer is A" (61st)
+    r"|\b(?:wrong|incorrect|tempting|common|naive|trick)\s+(?:answer|choice|option|pick)\b",
     re.IGNORECASE,
 )
 _ASIDE = re.compile(r"\b(?:because|since|while|whereas|although|though)\b", re.IGNORECASE)
@@ -323,7 +341,9 @@ def _weigh(masked: str, places: list[_Place], n: int) -> None:
         if p.positive and p.article and not _SAID_OF.match(own):
             p.positive = False  # "I pick C", "I answer with C": the pronoun (60th probe)
         p.negative = not p.positive and bool(
-            denied or _NEGATIVE_VERDICT.match(own) or _NEGATIVE_WORDS.search(own)
+            denied
+            or _NEGATIVE_VERDICT.match(own)
+            or (_NEGATIVE_WORDS.search(own[:48]) and not _OF_THE_OTHERS.match(own))
         )
         if p.positive:
             p.article = False

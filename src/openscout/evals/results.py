@@ -324,23 +324,28 @@ def failed_notes(results: dict[str, ModelResult]) -> list[str]:
 
 
 def unread_notes(results: dict[str, ModelResult]) -> list[str]:
-    """Multiple-choice answers asked by generation that were cut at their max_tokens (what
-    was read of one cut while reasoning is a guess: 60th probe), or from which no option
-    could be read: a model answering in a form the reader does not know, or cut, scored 0
-    with nothing said (58th). Answers a server refused (none given) are not counted here."""
+    """Multiple-choice answers asked by generation from which no option could be read (a
+    model answering in a form the reader does not know scored 0 with nothing said: 58th
+    probe), and answers of any kind cut at their max_tokens (what was read of one cut while
+    reasoning is a guess: 60th, 62nd). Answers a server refused (none given) are not counted."""
     out = []
     for r in results.values():
-        asked = [x for x in r.items if not x["error"] and _generated_choice(x)]
-        asked = [x for x in asked if x.get("output") is not None]
+        answered = [x for x in r.items if not x["error"] and x.get("output") is not None]
+        asked = [x for x in answered if _generated_choice(x)]
         unread = sum(1 for x in asked if (x.get("detail") or {}).get("extracted") is None)
-        cut = sum(1 for x in asked if (x.get("detail") or {}).get("cut_at_max_tokens"))
-        said = [f"no option could be read from {unread}"] if unread else []
-        said += [f"{cut} were cut at their max_tokens"] if cut else []
+        cut = sum(1 for x in answered if (x.get("detail") or {}).get("cut_at_max_tokens"))
+        said = (
+            [f"no option could be read from {unread} of its {len(asked)} multiple-choice answers"]
+            if unread
+            else []
+        )
+        said += (
+            [f"{cut} of its {len(answered)} answers were cut at their max_tokens"] if cut else []
+        )
         if said:
             out.append(
-                f"{r.model_id}: of its {len(asked)} multiple-choice answers, {' and '.join(said)}"
-                "; an unread answer is a miss, a cut one read as far as it goes (`runs show`"
-                " has the answers)"
+                f"{r.model_id}: {'; '.join(said)}; an unread answer is a miss, a cut one read as"
+                " far as it goes (`runs show` has the answers)"
             )
     return out
 
