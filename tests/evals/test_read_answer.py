@@ -56,6 +56,12 @@ from openscout.evals.read_answer import extract_label, extract_number
         ("Answer: 18\nCheck: if the answer were 20, she would need 10 eggs.", 18),
         ("Answer: 18 (16 − 7 = 9; 9 × 2)", 18),
         ("Answer: \\(9 \\times 2 = 18\\)", 18),
+        ("Answer: 18. So the answer is not 16.", 18),
+        ("Answer: Of the 20 students, 12 passed", 12),
+        ('{"answer": 18, "reasoning": "3 x 3 = 9"}', 18),
+        ("Answer: 5² = 25", 25),
+        ("Answer: -$5", -5),
+        ("Answer (rounded to 2 decimals): 3.14", 3.14),
     ],
 )
 def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> None:
@@ -110,6 +116,8 @@ def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> 
         ("Answer:\n- Alice", ["Alice", "Bob"], "Alice"),
         ("Answer: It is not true.", ["True", "False"], "False"),  # 59th probe P10
         ("Answer: (True and False) = False; not False = True.", ["True", "False"], "True"),
+        ("Answer: not (True and False) evaluates to True", ["True", "False"], "True"),
+        ('{"answer": "no"}', ["yes", "no"], "no"),
         (
             "Answer: No, there is no road out of Rome, so yes is impossible.",
             ["yes", "no"],

@@ -140,6 +140,22 @@ LETTER_OPTIONS = ("A", "B", "C", "D")  # an lm-eval MMLU task: the texts are in 
         ("A) True. The statement is correct; nothing in it is false.", ("True", "False"), 0),
         ("The answer is C. Wait, that's wrong. It's B.", CITY, 1),
         ("A. Lyon - correct\nB. Paris - not the capital\nC. Nice - wrong", CITY, 0),
+        ("Final answer: B - no question.", CITY, 1),
+        ("**B. Paris** No doubt.", CITY, 1),
+        ("A) Lyon — Nothing else is false here.", CITY, 0),
+        ("The answer is B. The most common wrong answer is A.", CITY, 1),
+        (
+            "The answer is B.\nNote: if the question asked for a port, the answer would be C.",
+            CITY,
+            1,
+        ),
+        ("If I had to choose, the answer is B.", CITY, 1),
+        (
+            "Nine days after Monday, it will be Wednesday, not Friday.",
+            ("Monday", "Wednesday", "Friday", "Sunday"),
+            1,
+        ),
+        ("A makes sense.", CITY, 0),
         # options that are letters: "a" and "I" are words (58th P13)
         ("As a geographer, I would pick B for Paris.", LETTER_OPTIONS, 1),
         ("This is a tricky one, but I believe it is B because of Paris.", LETTER_OPTIONS, 1),
