@@ -118,6 +118,7 @@ def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> 
         ("Answer: (True and False) = False; not False = True.", ["True", "False"], "True"),
         ("Answer: not (True and False) evaluates to True", ["True", "False"], "True"),
         ('{"answer": "no"}', ["yes", "no"], "no"),
+        ("False at first.\n\n### Final Answer\nTrue", ["True", "False"], "True"),
         (
             "Answer: No, there is no road out of Rome, so yes is impossible.",
             ["yes", "no"],

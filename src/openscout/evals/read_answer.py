@@ -22,7 +22,8 @@ from openscout.evals.read_choice import READ_CHARS, plain_marks
 # "####" ends a GSM8K answer (59th probe)
 # "Answer (rounded to 2 decimals): 3.14" (61st probe)
 _MARKER = re.compile(
-    r"\banswer\b\s*(?:\([^()\n]{0,60}\)\s*)?(?:is\b)?\s*[:=]?|\bfinal\s*:|####", re.IGNORECASE
+    r"\banswer\b[ \t]*(?:\([^()\n]{0,60}\)[ \t]*)?(?:is\b)?[ \t]*[:=]?|\bfinal\s*:|####",
+    re.IGNORECASE,
 )
 _ABOUT_IT = re.compile(r"\b(?:this|that|my|your|our|their|its|his|her)\s+$", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
@@ -97,14 +98,16 @@ def _opens_a_sentence(text: str, marker: re.Match[str]) -> bool:
     if re.search(r"\bis\s*$", marker.group()) and re.match(r"\s*not\b", after):
         return False  # nor "the answer is not 16" (61st probe)
     # a marker says where its answer is ("Answer:", "answer is", "####"), or the answer
-    # follows at once: "Answer confidence: 95%" marks no answer (61st probe)
-    return bool(re.search(r"[:=#]|\bis\b", marker.group()) or re.match(r"\s*[-$\d]", after))
+    # follows at once or on the next line (a heading: "### Final Answer\nTrue"):
+    # "Answer confidence: 95%" marks no answer (61st probe)
+    said = re.search(r"[:=#]|\bis\b", marker.group())
+    return bool(said or re.match(r"[ \t]*(?:\n|[-$\d])", after))
 
 
 def _sentence(text: str, at: int) -> str:
     """The sentence from `at` (the next line where the marker ends one: "**Answer:**\nAlice"
-    was read as nothing there, 60th probe): to a full stop, a semicolon or the end of the
-    line, and at most SENTENCE_CHARS (a long one read at every marker was quadratic)."""
+    was read as nothing there, 60th probe): to a full stop or the end of the line, and at
+    most SENTENCE_CHARS (a long one read at every marker was quadratic)."""
     ahead = text[at : at + SENTENCE_CHARS]
     rest = re.sub(r"^[\s*#:]*(?:[-\u2022]\s+)?", "", ahead)  # a bullet, not a minus sign
     at += len(ahead) - len(rest)
