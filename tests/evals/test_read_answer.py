@@ -62,6 +62,7 @@ from openscout.evals.read_answer import extract_label, extract_number
         ("Answer: 5² = 25", 25),
         ("Answer: -$5", -5),
         ("Answer (rounded to 2 decimals): 3.14", 3.14),
+        ("Answer: 18\n\n(A common wrong answer is 32.)", 18),
     ],
 )
 def test_the_number_an_answer_concludes_on_is_read(said: str, number: float) -> None:

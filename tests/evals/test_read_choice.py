@@ -156,6 +156,7 @@ LETTER_OPTIONS = ("A", "B", "C", "D")  # an lm-eval MMLU task: the texts are in 
             1,
         ),
         ("A makes sense.", CITY, 0),
+        ("A. True — there is nothing wrong with the statement.", ("True", "False"), 0),
         # options that are letters: "a" and "I" are words (58th P13)
         ("As a geographer, I would pick B for Paris.", LETTER_OPTIONS, 1),
         ("This is a tricky one, but I believe it is B because of Paris.", LETTER_OPTIONS, 1),

@@ -26,6 +26,8 @@ _MARKER = re.compile(
     re.IGNORECASE,
 )
 _ABOUT_IT = re.compile(r"\b(?:this|that|my|your|our|their|its|his|her)\s+$", re.IGNORECASE)
+# "A common wrong answer is 32" (62nd probe)
+_NOT_THE_ANSWER = re.compile(r"\b(?:wrong|incorrect|tempting|naive|trick)\s+$", re.IGNORECASE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 MARKERS_READ = 20  # the last markers of an answer read (a looping answer repeats thousands)
 SENTENCE_CHARS = 1_000  # of a marker's sentence (a number of 309 digits or more is no number)
@@ -85,6 +87,7 @@ def _markers(text: str) -> list[re.Match[str]]:
         m
         for m in _MARKER.finditer(text)
         if not _ABOUT_IT.search(text[max(0, m.start() - 20) : m.start()])
+        and not _NOT_THE_ANSWER.search(text[max(0, m.start() - 30) : m.start()])
     ]
     return found[: -MARKERS_READ - 1 : -1]  # a conclusion is among the last ones
 

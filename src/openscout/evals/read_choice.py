@@ -105,6 +105,9 @@ _OF_THE_OTHERS = re.compile(
     r"|the (?:statement|question|premise))\b",
     re.IGNORECASE,
 )
+_NOTHING_WRONG = re.compile(
+    r"\b(?:nothing|not|no|never)\s+(?:\w+\s+)?(?:wrong|incorrect|false)\b", re.I
+)
 _MARKED_RIGHT = re.compile(r"(?:[\u2713\u2714\u2705]|\[[xX]\])[\s*]*$")
 # what a verdict on the letter "A" (not the article) or "I" (not the pronoun) opens with
 _SAID_OF = re.compile(
@@ -343,7 +346,11 @@ def _weigh(masked: str, places: list[_Place], n: int) -> None:
         p.negative = not p.positive and bool(
             denied
             or _NEGATIVE_VERDICT.match(own)
-            or (_NEGATIVE_WORDS.search(own[:48]) and not _OF_THE_OTHERS.match(own))
+            or (
+                _NEGATIVE_WORDS.search(own[:48])
+                and not _OF_THE_OTHERS.match(own)
+                and not _NOTHING_WRONG.search(own[:48])  # "nothing wrong with it" (62nd)
+            )
         )
         if p.positive:
             p.article = False
