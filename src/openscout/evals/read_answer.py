@@ -179,7 +179,8 @@ def _number_in(sentence: str, _text: str) -> str | None:
     opening = _NUMBER.match(sentence)
     equals = [m for m in _COMES_TO.finditer(sentence) if _EQUALS.match(m.group())]
     stated = list(_COMES_TO.finditer(sentence))
-    worked = [m for m in (equals or stated) if _OPERATOR.search(sentence[: m.start()])]
+    operator = _OPERATOR.search(sentence)  # found once: per number, "is 1 is 1 ..." took seconds
+    worked = [m for m in (equals or stated) if operator and operator.end() <= m.start()]
     if opening is not None and worked:
         return _NUMBER.match(sentence, worked[-1].end()).group()
     if opening is not None:
@@ -192,7 +193,11 @@ def _number_in(sentence: str, _text: str) -> str | None:
     if stated:
         return _NUMBER.match(sentence, stated[0].end()).group()
     # the first number not in a phrase setting the scene: "Over 3 days she picks 18 apples"
-    free = (m for m in _NUMBER.finditer(sentence) if not _SCENE.search(sentence[: m.start()]))
+    free = (
+        m
+        for m in _NUMBER.finditer(sentence)
+        if not _SCENE.search(sentence[max(0, m.start() - 16) : m.start()])  # "in 1 in 1 ..." (63rd)
+    )
     return next((m.group() for m in free), None)
 
 
@@ -237,7 +242,7 @@ def _label_in(sentence: str, pattern: re.Pattern[str]) -> str | None:
         if _REASON.match(clause):
             continue
         for m in pattern.finditer(clause):
-            if not _RULED_OUT.search(clause[: m.start()]):
+            if not _RULED_OUT.search(clause[max(0, m.start() - 40) : m.start()]):
                 return m.group(1)
     m = pattern.search(sentence)
     if m and _NOT.search(sentence[: m.start()]) and m.group(1).lower() in _BOOLEAN:
