@@ -10,13 +10,11 @@ sentence opens with, else what it states ("Tom has 14"); then earlier markers.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable
-from typing import Any
 
-from openscout.evals.read_choice import READ_CHARS, plain_marks
+from openscout.evals.read_choice import READ_CHARS, json_answer, plain_marks
 
 # a whole word: inside "answered" it read "Answer: 42 (I first answered 40)" as 40 (40th probe)
 # "####" ends a GSM8K answer (59th probe)
@@ -127,22 +125,7 @@ def _concluded(text: str, read: Callable[[str, str], str | None], before: str) -
     return None
 
 
-def _json_value(text: str) -> Any:
-    """The value of an "answer" key where the whole answer is a JSON object: its reasoning's
-    numbers were read before it (61st probe)."""
-    t = text.strip().removeprefix("```json").removeprefix("```").removesuffix("```").strip()
-    if not (t.startswith("{") and t.endswith("}")) or len(t) > 100_000:
-        return None
-    try:
-        data = json.loads(t)
-    except (ValueError, RecursionError):
-        return None
-    if isinstance(data, dict):
-        keys = {str(k).lower(): v for k, v in data.items()}
-        for k in ("answer", "final_answer", "result", "label"):
-            if isinstance(keys.get(k), (str, int, float)) and not isinstance(keys[k], bool):
-                return keys[k]
-    return None
+_JSON_KEYS = ("answer", "final_answer", "result", "label")
 
 
 def extract_number(text: str) -> float | None:
@@ -150,7 +133,7 @@ def extract_number(text: str) -> float | None:
     equation comes to ("Answer: 6 × 3 = 18" was read as 6: 57th, 58th probes) or the number
     the marker's sentence opens with, or states ("Tom has 14"); "42 is the answer" (read as
     what followed: 57th); else the first number after the last marker, else the last one."""
-    if (value := _json_value(text)) is not None:
+    if (value := json_answer(text, _JSON_KEYS)) is not None:
         text = f"Answer: {value}"
     text = _readable(text)
     raw = _concluded(text, _number_in, r"(-?\d[\d,]*(?:\.\d+)?)")
@@ -208,7 +191,7 @@ def extract_label(text: str, labels: list[str]) -> str | None:
     = False" was read True: 57th), the label the sentence opens with, or the one its last
     clause that is no reason names; else the first label in the text."""
     pattern = re.compile(r"\b(" + "|".join(re.escape(x) for x in labels) + r")\b", re.IGNORECASE)
-    if (value := _json_value(text)) is not None:
+    if (value := json_answer(text, _JSON_KEYS)) is not None:
         text = f"Answer: {value}"
     text = _readable(text)
 

@@ -194,7 +194,7 @@ def extract_choice(text: str, choices: tuple[str, ...]) -> int | None:
     letters = LETTERS[: len(choices)]
     if len(text) > 2 * READ_CHARS:  # an answer's pick is at its start or its end
         text = text[:READ_CHARS] + "\n" + text[-READ_CHARS:]
-    if (from_json := _json_answer(text)) is not None and from_json != text:
+    if isinstance(from_json := json_answer(text), str) and from_json != text:
         return extract_choice(from_json, choices)
     plain = plain_marks(text)
     masked = _masked(plain, choices, letters)
@@ -225,14 +225,15 @@ def plain_marks(text: str) -> str:
     return _QUOTED_LETTER.sub(r" \1 ", text)
 
 
-def _json_answer(text: str) -> str | None:
+def json_answer(text: str, keys: tuple[str, ...] = _JSON_KEYS) -> str | int | float | None:
     """The value of an "answer" (or "choice", ...) key where the whole answer is a JSON
-    object: `{"answer": "B"}` was read as no choice (57th probe)."""
+    object, fenced or not: `{"answer": "B"}` was read as no choice (57th probe), and
+    `{"answer": 18, "reasoning": "... = 9"}` as 9 (61st)."""
     t = text.strip()
     if t.startswith("```"):
         t = t.strip("`").strip()
         t = (t[4:] if t[:4].lower() == "json" else t).strip()
-    if not (t.startswith("{") and t.endswith("}")) or len(t) > 10_000:
+    if not (t.startswith("{") and t.endswith("}")) or len(t) > 100_000:
         return None
     try:
         data = json.loads(t)
@@ -240,10 +241,10 @@ def _json_answer(text: str) -> str | None:
         return None
     if not isinstance(data, dict):
         return None
-    keys = {str(k).lower(): v for k, v in data.items()}
-    for k in _JSON_KEYS:
-        if isinstance(keys.get(k), str):
-            return keys[k]
+    found = {str(k).lower(): v for k, v in data.items()}
+    for k in keys:
+        if isinstance(found.get(k), (str, int, float)) and not isinstance(found[k], bool):
+            return found[k]
     return None
 
 
